@@ -1,0 +1,80 @@
+"""One design, both sides: run R (the oracle) and an implementation, compare every component.
+
+R equivalent of the oracle side: ``pyreterms_reference()`` in ``r_scripts/reference.R``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .compare import ComponentResult, compare_components
+from .pyside import Impl, load_impl, pyreterms_impl, run_impl
+from .rvalues import RError, RList, RValue
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    formula: str
+    data_label: str
+    level: str
+    REML: bool
+    components: tuple[ComponentResult, ...]
+    versions: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.components) and all(c.ok for c in self.components)
+
+    def as_json(self) -> dict:
+        return {"ok": self.ok, "formula": self.formula, "data": self.data_label, "level": self.level,
+                "REML": self.REML, "components": [c.as_json() for c in self.components],
+                "versions": self.versions}
+
+
+def r_components(formula: str, data: pd.DataFrame, *, REML: bool, level: str, weights=None, offset=None,
+                 contrasts=None, thetas=None, time_limit: float | None = None) -> dict[str, RValue]:
+    """The oracle's components as a dict; an R refusal becomes ``{"error": RError}``."""
+    from . import rsession
+
+    res: RList = rsession.reference(formula, data, REML=REML, weights=weights, offset=offset,
+                                    contrasts=contrasts, level=level, thetas=thetas, time_limit=time_limit)
+    err = rsession.reference_error(res)
+    out: dict[str, RValue] = {}
+    for k, v in res.items:
+        if k is not None and k not in out and k != "error":
+            out[k] = v
+    if err is not None:
+        out["error"] = err
+    return out
+
+
+def required_components(level: str) -> set[str]:
+    """Components both sides must have at a level (so an empty answer can never pass)."""
+    from . import pyside
+
+    names = {"lFormula()$reTrms$Zt", "lFormula()$reTrms$Lambdat", "lFormula()$reTrms$Lind",
+             "lFormula()$reTrms$theta", "lFormula()$X", "lFormula()$reTrms$flist", "lFormula()$reTrms$cnms",
+             "lFormula()$reTrms$Gp"}
+    if level == "fit":
+        names |= {'getME(fit, "theta")', 'getME(fit, "beta")', 'getME(fit, "b")', "devfun(theta)"}
+    return names
+
+
+def check(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lformula",
+          impl: Impl | str | None = None, weights=None, offset=None, contrasts=None, data_label: str = "",
+          time_limit: float | None = None) -> CheckReport:
+    from . import rsession
+
+    fn = load_impl(impl) if not callable(impl) else impl
+    r = r_components(formula, data, REML=REML, level=level, weights=weights, offset=offset,
+                     contrasts=contrasts, time_limit=time_limit)
+    py = run_impl(fn, formula, data, REML=REML, level=level, weights=weights, offset=offset,
+                  contrasts=contrasts)
+    comps = compare_components(py, r)
+    if "error" not in r and "error" not in py:
+        missing = [ComponentResult(n, False, float("nan"), float("nan"), 0.0, 0.0,
+                                   "required component " + ("missing here" if n not in py else "missing in R"))
+                   for n in sorted(required_components(level)) if n not in py or n not in r]
+        comps = missing + comps
+    return CheckReport(formula, data_label, level, REML, tuple(comps), rsession.versions())

@@ -1,0 +1,52 @@
+"""Reports: the terminal table and the JSON document of ``parity check``."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from .check import CheckReport
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if x == 0:
+        return "0"
+    return f"{x:.2e}"
+
+
+def print_table(report: CheckReport, *, console=None, show_ok: bool = True) -> None:
+    """A table: component, agree?, max abs diff, max rel diff, tolerance (and what differs)."""
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:  # plain text fallback
+        for c in report.components:
+            print(f"{'ok  ' if c.ok else 'FAIL'} {c.name}  abs={_fmt(c.max_abs_diff)} rel={_fmt(c.max_rel_diff)} "
+                  f"rtol={c.rtol:g} atol={c.atol:g} {c.detail}")
+        return
+    console = console or Console(width=160)
+    title = f"{report.formula}  [{report.data_label}, {'REML' if report.REML else 'ML'}, {report.level}]"
+    t = Table(title=title, show_lines=False)
+    t.add_column("component (R expression)", overflow="fold", max_width=60)
+    t.add_column("agree?")
+    t.add_column("max abs diff", justify="right")
+    t.add_column("max rel diff", justify="right")
+    t.add_column("tolerance", justify="right")
+    t.add_column("detail", overflow="fold", max_width=60)
+    for c in report.components:
+        if not show_ok and c.ok:
+            continue
+        tol = "exact" if c.rtol == 0 and c.atol == 0 else f"rtol {c.rtol:g}, atol {c.atol:g}"
+        t.add_row(c.name, "[green]yes[/]" if c.ok else "[red]NO[/]", _fmt(c.max_abs_diff),
+                  _fmt(c.max_rel_diff), tol, c.detail)
+    console.print(t)
+    n_bad = sum(not c.ok for c in report.components)
+    v = report.versions
+    console.print(f"{len(report.components)} components, {n_bad} disagree.  "
+                  f"R {v.get('R', '?')}, lme4 {v.get('lme4', '?')}, Matrix {v.get('Matrix', '?')}")
+
+
+def write_json(report: CheckReport, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(report.as_json(), indent=2, allow_nan=False))

@@ -1,0 +1,84 @@
+"""``pyreterms``: build lme4's objects (and fit) from the command line, without R.
+
+    pyreterms lformula 'Reaction ~ Days + (Days | Subject)' --data sleepstudy
+    pyreterms lmer 'Reaction ~ Days + (Days | Subject)' --data sleepstudy [--ml]
+    pyreterms datasets
+
+``--data`` is a built-in data set name (``pyreterms datasets`` lists them) or a CSV file.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+
+def _data(spec: str):
+    import pandas as pd
+
+    from .datasets import list_datasets, load_dataset
+
+    if spec in list_datasets():
+        return load_dataset(spec)
+    if os.path.exists(spec):
+        return pd.read_csv(spec)
+    raise ValueError(f"--data {spec}: neither a built-in data set ({', '.join(list_datasets())}) nor a file")
+
+
+def _describe(lf) -> str:
+    rt = lf.reTrms
+    lines = [f"formula: {lf.formula}", f"n = {lf.fr.n}, p = {lf.X.X.shape[1]}, q = {rt.q}",
+             f"X columns: {', '.join(lf.X.colnames)}"]
+    for t, (g, nms), Zt in zip(rt.terms, rt.cnms, (z for _, z in rt.Ztlist)):
+        lines.append(f"term ({t.name}): J_i {t.J.shape[0]}x{t.J.shape[1]}, X_i {t.Xi.shape[0]}x{t.Xi.shape[1]} "
+                     f"[{', '.join(nms)}], Z_i^T {Zt.shape[0]}x{Zt.shape[1]} nnz {Zt.nnz}")
+    lines.append(f"Zt {rt.Zt.shape[0]}x{rt.Zt.shape[1]} nnz {rt.Zt.nnz}; Gp {rt.Gp.tolist()}")
+    lines.append(f"theta {np.array2string(rt.theta)}; lower {np.array2string(rt.lower)}")
+    lines.append(f"Lind (0-based) {np.array2string(rt.Lind[:24])}{' ...' if len(rt.Lind) > 24 else ''}")
+    lines.append("flist: " + ", ".join(f"{g} ({f.nlevels} levels)" for g, f in rt.flist))
+    lines.extend(lf.messages)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .errors import PyretermsError
+
+    p = argparse.ArgumentParser(prog="pyreterms", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    for name in ("lformula", "lmer"):
+        s = sub.add_parser(name, help=f"run {name} and print the result")
+        s.add_argument("formula")
+        s.add_argument("--data", required=True)
+        s.add_argument("--ml", action="store_true", help="REML = FALSE")
+    sub.add_parser("datasets", help="list the built-in data sets")
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as e:
+        return 2 if e.code not in (0, None) else 0
+    try:
+        if args.command == "datasets":
+            from .datasets import list_datasets
+
+            print("\n".join(list_datasets()))
+            return 0
+        data = _data(args.data)
+        if args.command == "lformula":
+            from .lformula import lformula
+
+            print(_describe(lformula(args.formula, data, REML=not args.ml)))
+        else:
+            from .fit import lmer
+
+            fit = lmer(args.formula, data, REML=not args.ml)
+            print(fit.summary())
+        return 0
+    except (PyretermsError, ValueError) as e:
+        print(f"pyreterms: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""R's contrast functions (``contr.treatment``, ``contr.poly``, ``contr.sum``, ``contr.helmert``,
+``contr.SAS``), returning the matrix and its column names (None where R gives none).
+
+R equivalent: ``stats::contr.*``.  ``contr.poly`` follows ``make.poly``: the QR of the centred
+Vandermonde matrix, ``Q diag(R)`` normalised, which does not depend on QR sign conventions.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DataError
+
+CONTRASTS = ("contr.treatment", "contr.poly", "contr.sum", "contr.helmert", "contr.SAS")
+
+
+def contrast_matrix(name: str, levels: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    n = len(levels)
+    if n < 2:
+        raise DataError(f"contrasts can be applied only to factors with 2 or more levels")
+    if name == "contr.treatment":
+        return np.eye(n)[:, 1:], tuple(levels[1:])
+    if name == "contr.SAS":
+        return np.eye(n)[:, :-1], tuple(levels[:-1])
+    if name == "contr.sum":
+        m = np.vstack([np.eye(n - 1), -np.ones((1, n - 1))])
+        return m, None
+    if name == "contr.helmert":
+        m = np.zeros((n, n - 1))
+        for j in range(n - 1):
+            m[: j + 1, j] = -1.0
+            m[j + 1, j] = j + 1.0
+        return m, None
+    if name == "contr.poly":
+        scores = np.arange(1, n + 1, dtype=np.float64)
+        y = scores - scores.mean()
+        V = y[:, None] ** np.arange(n)[None, :]
+        q, r = np.linalg.qr(V)
+        raw = q * np.diag(r)[None, :]
+        Z = raw / np.sqrt((raw ** 2).sum(axis=0))[None, :]
+        names = [".L", ".Q", ".C"] + [f"^{k}" for k in range(4, n)]
+        return Z[:, 1:], tuple(names[: n - 1])
+    raise DataError(f"unknown contrasts {name!r} (known: {', '.join(CONTRASTS)})")

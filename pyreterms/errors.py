@@ -1,0 +1,47 @@
+"""Typed errors and warnings raised by pyreterms.
+
+Every place where lme4 1.1-31 stops or warns has a counterpart here; the message text follows
+lme4's where lme4 has one, so that ``parity check`` can compare the decision *and* the reason.
+"""
+from __future__ import annotations
+
+
+class PyretermsError(ValueError):
+    """Base class of every error pyreterms raises on bad input (one line, names the problem)."""
+
+    #: short machine-readable kind, also used by the parity harness to compare with R's reason
+    kind: str = "error"
+
+
+class FormulaError(PyretermsError):
+    """The formula text cannot be parsed or uses something outside the allowlist."""
+
+    kind = "formula"
+
+
+class DataError(PyretermsError):
+    """The data do not fit the formula (unknown variable, wrong type, empty frame, ...)."""
+
+    kind = "data"
+
+
+class LmeCheckError(PyretermsError):
+    """A check lme4 performs with ``stop()`` failed (lmerControl check.* = "stop").
+
+    ``lme4_message`` is the text lme4 1.1-31 gives for the same decision.
+    """
+
+    kind = "lme4-check"
+
+    def __init__(self, message: str, *, check: str = "") -> None:
+        super().__init__(message)
+        self.check = check
+        self.lme4_message = message
+
+
+class LmeWarning(UserWarning):
+    """A warning lme4 also gives (``warning()`` in R), e.g. badly scaled X."""
+
+
+class LmeMessage(UserWarning):
+    """An informational message lme4 gives with ``message()``, e.g. dropped rank-deficient columns."""

@@ -1,0 +1,243 @@
+"""Evaluation of formula variables over data, restricted to an allowlist of R functions.
+
+R equivalent: ``eval(variables, data)`` inside ``model.frame``.  Formula strings are data, so
+nothing outside :data:`ALLOWED_FUNCTIONS` ever runs; :func:`check_allowlist` refuses a formula before
+any evaluation.  Functions whose numbers lme4 users rely on (``poly``, ``scale``, ``factor``) follow
+R's algorithms (``stats::poly``'s QR recursion, ``scale.default``'s root-mean-square, ``factor``'s
+level order).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DataError, FormulaError
+from .rlang import Call, Name, Node, Num, Str, deparse, format_double, walk
+from .types import Factor
+
+OPERATORS = {"~", "+", "-", "*", "/", "^", ":", "%in%", "|", "||", "(", "%%", "%/%",
+             "==", "!=", "<", ">", "<=", ">=", "&", "!"}
+ALLOWED_FUNCTIONS = {"I", "log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs", "poly",
+                     "scale", "factor", "as.factor", "as.numeric", "offset"}
+CONSTANTS = {"TRUE", "FALSE", "pi"}
+
+
+def check_allowlist(node: Node) -> None:
+    """Refuse any call outside the allowlist (before anything is evaluated)."""
+    for n in walk(node):
+        if isinstance(n, Call) and n.fn not in OPERATORS and n.fn not in ALLOWED_FUNCTIONS:
+            raise FormulaError(
+                f"function '{n.fn}' is not allowed in formulas (allowed: {', '.join(sorted(ALLOWED_FUNCTIONS))})")
+
+
+@dataclass(frozen=True)
+class Logical:
+    """An R logical vector: ``values`` with ``na`` marking NA."""
+
+    values: np.ndarray
+    na: np.ndarray
+
+
+@dataclass(frozen=True)
+class Character:
+    """An R character vector (object array, ``None`` = NA)."""
+
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class NumMatrix:
+    """A numeric matrix variable such as ``poly(x, 2)`` or ``scale(x)``; ``colnames`` may be None."""
+
+    values: np.ndarray
+    colnames: tuple[str, ...] | None
+
+
+Value = object  # np.ndarray (float64 / int64) | Logical | Character | NumMatrix | Factor
+
+
+def as_character_numbers(x: np.ndarray) -> list[str]:
+    """R's ``as.character`` of a numeric vector (integers without decimals, doubles to 15 digits)."""
+    if np.issubdtype(x.dtype, np.integer):
+        return [str(int(v)) for v in x]
+    return [format_double(float(v)) for v in x]
+
+
+def make_factor(x: Value) -> Factor:
+    """R's ``factor(x)``: levels are the sorted unique non-NA values (numeric order for numbers,
+    FALSE < TRUE, C collation (code points) for strings); a factor keeps its level order and loses
+    unused levels."""
+    if isinstance(x, Factor):
+        return x.drop_unused()
+    if isinstance(x, Logical):
+        uniq = np.unique(x.values[~x.na])
+        levels = tuple("TRUE" if v else "FALSE" for v in uniq)
+        codes = np.where(x.na, -1, np.searchsorted(uniq, x.values))
+        return Factor(codes.astype(np.int64), levels)
+    if isinstance(x, Character):
+        vals = x.values
+        na = np.array([v is None for v in vals], dtype=bool)
+        uniq = sorted(set(vals[~na].tolist()))
+        idx = {v: i for i, v in enumerate(uniq)}
+        codes = np.array([-1 if v is None else idx[v] for v in vals], dtype=np.int64)
+        return Factor(codes, tuple(uniq))
+    if isinstance(x, NumMatrix):
+        raise DataError("cannot make a factor from a matrix variable")
+    arr = np.asarray(x)
+    if arr.dtype.kind == "f":
+        na = np.isnan(arr)
+        uniq = np.unique(arr[~na])
+        codes = np.full(len(arr), -1, dtype=np.int64)
+        codes[~na] = np.searchsorted(uniq, arr[~na])
+        return Factor(codes, tuple(as_character_numbers(uniq)))
+    uniq, inv = np.unique(arr, return_inverse=True)
+    return Factor(inv.astype(np.int64), tuple(as_character_numbers(uniq)))
+
+
+def na_mask(x: Value) -> np.ndarray:
+    if isinstance(x, Factor):
+        return x.codes < 0
+    if isinstance(x, Logical):
+        return x.na
+    if isinstance(x, Character):
+        return np.array([v is None for v in x.values], dtype=bool)
+    if isinstance(x, NumMatrix):
+        return np.isnan(x.values).any(axis=1)
+    arr = np.asarray(x)
+    return np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(len(arr), dtype=bool)
+
+
+def take(x: Value, rows: np.ndarray) -> Value:
+    if isinstance(x, Factor):
+        return x.take(rows)
+    if isinstance(x, Logical):
+        return Logical(x.values[rows], x.na[rows])
+    if isinstance(x, Character):
+        return Character(x.values[rows])
+    if isinstance(x, NumMatrix):
+        return NumMatrix(x.values[rows], x.colnames)
+    return np.asarray(x)[rows]
+
+
+def _numeric(x: Value, what: str) -> np.ndarray:
+    if isinstance(x, Logical):
+        out = x.values.astype(np.float64)
+        out[x.na] = np.nan
+        return out
+    if isinstance(x, (Factor, Character)):
+        raise DataError(f"non-numeric argument to {what}")
+    if isinstance(x, NumMatrix):
+        return x.values
+    return np.asarray(x, dtype=np.float64)
+
+
+def r_poly(x: np.ndarray, degree: int) -> np.ndarray:
+    """R: ``stats::poly(x, degree)`` (orthogonal).  R takes ``Q diag(R)`` of the QR of the centred
+    Vandermonde matrix; that product does not depend on the QR's sign convention, so numpy's QR gives
+    the same columns up to rounding."""
+    if np.isnan(x).any():
+        raise DataError("missing values are not allowed in 'poly'")
+    if degree >= len(np.unique(x)):
+        raise DataError("'degree' must be less than number of unique points")
+    xbar = x.mean()
+    xc = x - xbar
+    V = xc[:, None] ** np.arange(degree + 1)[None, :]
+    q, r = np.linalg.qr(V)
+    Z = q * np.diag(r)[None, :]
+    norm2 = (Z ** 2).sum(axis=0)
+    return Z[:, 1:] / np.sqrt(norm2[1:])[None, :]
+
+
+def _scale(x: np.ndarray, center: bool, scale: bool) -> np.ndarray:
+    """R: ``scale.default`` for one column: centre by the mean, divide by sqrt(sum(x^2)/(n-1))."""
+    x = x.astype(np.float64).copy()
+    ok = ~np.isnan(x)
+    if center:
+        x = x - x[ok].mean()
+    if scale:
+        v = x[ok]
+        x = x / np.sqrt((v ** 2).sum() / max(1, len(v) - 1))
+    return x
+
+
+class Evaluator:
+    """Evaluates variable expressions over named columns (R: ``eval(expr, data)``)."""
+
+    def __init__(self, columns: dict[str, Value], n: int) -> None:
+        self.columns = columns
+        self.n = n
+
+    def __call__(self, node: Node) -> Value:
+        return self.eval(node)
+
+    def eval(self, node: Node) -> Value:
+        if isinstance(node, Num):
+            return np.full(self.n, node.value)
+        if isinstance(node, Str):
+            return Character(np.array([node.value] * self.n, dtype=object))
+        if isinstance(node, Name):
+            if node.id in self.columns:
+                return self.columns[node.id]
+            if node.id in ("TRUE", "FALSE"):
+                return Logical(np.full(self.n, node.id == "TRUE"), np.zeros(self.n, dtype=bool))
+            if node.id == "pi":
+                return np.full(self.n, np.pi)
+            raise DataError(f"object '{node.id}' not found (no such column in the data)")
+        assert isinstance(node, Call)
+        fn, args = node.fn, node.args
+        pos = [a.value for a in args if a.name is None]
+        kw = {a.name: a.value for a in args if a.name is not None}
+        if fn == "(":
+            return self.eval(pos[0])
+        if fn in ("I", "offset"):
+            return self.eval(pos[0])
+        if fn in ("+", "-") and len(pos) == 1:
+            v = _numeric(self.eval(pos[0]), fn)
+            return v if fn == "+" else -v
+        if fn in ("+", "-", "*", "/", "^", "%%", "%/%"):
+            a, b = (_numeric(self.eval(p), fn) for p in pos)
+            with np.errstate(all="ignore"):
+                return {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power,
+                        "%%": np.mod, "%/%": np.floor_divide}[fn](a, b)
+        if fn in ("==", "!=", "<", ">", "<=", ">="):
+            a, b = (_numeric(self.eval(p), fn) for p in pos)
+            res = {"==": np.equal, "!=": np.not_equal, "<": np.less, ">": np.greater,
+                   "<=": np.less_equal, ">=": np.greater_equal}[fn](a, b)
+            return Logical(res, np.isnan(a) | np.isnan(b))
+        if fn in ("log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs"):
+            v = _numeric(self.eval(pos[0]), fn)
+            with np.errstate(all="ignore"):
+                if fn == "log" and (len(pos) > 1 or "base" in kw):
+                    base = _numeric(self.eval(pos[1] if len(pos) > 1 else kw["base"]), fn)
+                    return np.log(v) / np.log(base)
+                return getattr(np, fn)(v)
+        if fn == "as.numeric":
+            v = self.eval(pos[0])
+            if isinstance(v, Factor):
+                return np.where(v.codes < 0, np.nan, v.codes + 1.0)
+            return _numeric(v, fn).astype(np.float64)
+        if fn in ("factor", "as.factor"):
+            v = self.eval(pos[0])
+            if fn == "as.factor" and isinstance(v, Factor):
+                return v
+            return make_factor(v)
+        if fn == "poly":
+            x = _numeric(self.eval(pos[0]), fn)
+            deg_node = pos[1] if len(pos) > 1 else kw.get("degree", Num(1.0))
+            raw_node = kw.get("raw", pos[2] if len(pos) > 2 else Name("FALSE"))
+            if not isinstance(deg_node, Num) or deg_node.value < 1 or deg_node.value != int(deg_node.value):
+                raise FormulaError(f"poly(): degree must be a positive whole number in {deparse(node)}")
+            degree = int(deg_node.value)
+            raw = isinstance(raw_node, Name) and raw_node.id == "TRUE"
+            cols = tuple(str(k) for k in range(1, degree + 1))
+            if raw:
+                return NumMatrix(x[:, None] ** np.arange(1, degree + 1)[None, :], cols)
+            return NumMatrix(r_poly(x, degree), cols)
+        if fn == "scale":
+            x = _numeric(self.eval(pos[0]), fn)
+            center = kw.get("center", pos[1] if len(pos) > 1 else Name("TRUE"))
+            scl = kw.get("scale", pos[2] if len(pos) > 2 else Name("TRUE"))
+            flag = lambda n: isinstance(n, Name) and n.id == "TRUE"  # noqa: E731
+            return NumMatrix(_scale(x, flag(center), flag(scl))[:, None], None)
+        raise FormulaError(f"function '{fn}' is not allowed in formulas")

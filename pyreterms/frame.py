@@ -1,0 +1,162 @@
+"""The model frame (R: ``model.frame(subbars(formula), data, na.action = na.omit,
+drop.unused.levels = TRUE)`` followed by lme4's ``factorize(..., char.only = TRUE)``).
+
+Data columns are converted with explicit R semantics: pandas ``Categorical`` keeps its categories'
+order (labels as R's ``as.character`` gives them), strings become factors in C collation (code-point
+order, what ``parity`` sets in R with ``Sys.setlocale("LC_COLLATE", "C")``), booleans are logicals,
+integers stay integers.  Variables are evaluated on the full data, then rows with any NA are dropped,
+as R does.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .evaluate import Character, Evaluator, Logical, NumMatrix, Value, make_factor, na_mask, take
+from .rlang import Node, deparse, format_double
+from .terms import extract_vars
+from .types import Factor, ModelFrame
+
+
+def r_rownames(df: pd.DataFrame) -> tuple[str, ...]:
+    """Row names R would give: the index labels, or ``1..n`` for a default RangeIndex."""
+    idx = df.index
+    if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1:
+        return tuple(str(i + 1) for i in range(len(df)))
+    return tuple(format_double(float(v)) if isinstance(v, float) else str(v) for v in idx)
+
+
+def _category_label(v: object) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return format_double(float(v))
+    return str(v)
+
+
+def convert_column(name: str, s: pd.Series) -> Value:
+    """One data column as an R vector (see module docstring)."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        cat = s.cat
+        levels = tuple(_category_label(c) for c in cat.categories)
+        if len(set(levels)) != len(levels):
+            raise DataError(f"column '{name}': categories {list(cat.categories)} give duplicate level labels")
+        return Factor(np.asarray(cat.codes, dtype=np.int64), levels, bool(cat.ordered))
+    if pd.api.types.is_bool_dtype(dtype):
+        na = np.asarray(s.isna(), dtype=bool)
+        vals = np.asarray(s.fillna(False), dtype=bool)
+        return Logical(vals, na)
+    if pd.api.types.is_integer_dtype(dtype):
+        if s.isna().any():
+            return np.asarray(s.astype("float64"), dtype=np.float64)
+        return np.asarray(s, dtype=np.int64)
+    if pd.api.types.is_float_dtype(dtype):
+        return np.asarray(s, dtype=np.float64)
+    if pd.api.types.is_string_dtype(dtype) or dtype == object:
+        out = np.empty(len(s), dtype=object)
+        for i, v in enumerate(s.tolist()):
+            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+                out[i] = None
+            elif isinstance(v, str):
+                out[i] = v
+            else:
+                raise DataError(f"column '{name}' mixes strings with {type(v).__name__} values; "
+                                "convert it to one type first")
+        return Character(out)
+    raise DataError(f"column '{name}' has unsupported type {dtype} (use numbers, strings, booleans or categoricals)")
+
+
+class DataColumns(Mapping[str, Value]):
+    """Lazy view of a DataFrame as R vectors (only the columns a formula uses are converted)."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"data must be a pandas DataFrame, not {type(df).__name__}")
+        if df.columns.duplicated().any():
+            raise DataError(f"data has duplicated column names: {sorted(set(df.columns[df.columns.duplicated()]))}")
+        self.df = df
+        self.cache: dict[str, Value] = {}
+
+    def __getitem__(self, key: str) -> Value:
+        if key not in self.cache:
+            if key not in self.df.columns:
+                raise KeyError(key)
+            self.cache[key] = convert_column(key, self.df[key])
+        return self.cache[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.df.columns
+
+    def __iter__(self):
+        return iter(self.df.columns)
+
+    def __len__(self) -> int:
+        return len(self.df.columns)
+
+
+def _as_vector(name: str, v, data: DataColumns, n: int) -> np.ndarray | None:
+    """weights=/offset= given as a column name or an array."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        if v not in data:
+            raise DataError(f"{name}: no column '{v}' in the data")
+        col = data[v]
+    else:
+        col = np.asarray(v, dtype=np.float64)
+    if isinstance(col, (Factor, Character, Logical, NumMatrix)):
+        raise DataError(f"{name} must be numeric")
+    col = np.asarray(col, dtype=np.float64)
+    if col.ndim != 1 or len(col) != n:
+        raise DataError(f"variable lengths differ (found for '({name})'): {len(col)} values for {n} rows")
+    return col
+
+
+def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights=None, offset=None,
+                lhs_vars_char_only: bool = True) -> tuple[ModelFrame, list[Node]]:
+    """R: ``model.frame(subbars(formula), data, weights, offset, na.action = na.omit,
+    drop.unused.levels = TRUE)`` then ``factorize(char.only = TRUE)``.
+
+    Returns the frame and the variable expressions (response first) in frame column order.
+    """
+    cols = DataColumns(data)
+    n = len(data)
+    variables: list[Node] = []
+    for side in frame_formula.argv:  # type: ignore[union-attr]  # response first, then the RHS
+        extract_vars(side, variables)
+    ev = Evaluator(cols, n)  # type: ignore[arg-type]
+    values: list[tuple[str, Value]] = []
+    for v in variables:
+        val = ev(v)
+        length = len(val.values) if isinstance(val, (Logical, Character, NumMatrix)) else len(val)  # type: ignore[arg-type]
+        if length != n:
+            raise DataError(f"variable lengths differ (found for '{deparse(v)}')")
+        values.append((deparse(v), val))
+    w = _as_vector("weights", weights, cols, n)
+    o = _as_vector("offset", offset, cols, n)
+    if w is not None:
+        values.append(("(weights)", w))
+    if o is not None:
+        values.append(("(offset)", o))
+    rownames = r_rownames(data)
+    bad = np.zeros(n, dtype=bool)
+    for _, val in values:
+        bad |= na_mask(val)
+    keep = np.flatnonzero(~bad)
+    dropped = tuple(rownames[i] for i in np.flatnonzero(bad))
+    out: list[tuple[str, object]] = []
+    for k, (name, val) in enumerate(values):
+        val = take(val, keep)
+        if isinstance(val, Factor):
+            val = val.drop_unused()
+        elif isinstance(val, Character) and (k > 0 or not lhs_vars_char_only):
+            val = make_factor(val)  # lme4's factorize(fr.form, fr, char.only = TRUE)
+        out.append((name, val))
+    fr = ModelFrame(tuple(out), tuple(rownames[i] for i in keep), dropped)
+    return fr, variables

@@ -1,0 +1,113 @@
+"""R's ``model.matrix`` for a :class:`~pyreterms.terms.Terms` over a model frame.
+
+R equivalent: ``model.matrix.default`` (C ``modelmatrix`` in ``stats/src/model.c``): intercept
+first, then each term's columns, the first variable of a term varying fastest; factors coded by
+contrasts or indicators as ``terms()``'s coding matrix says, with the first factor of an
+intercept-free model switched to indicators; names as R pastes them (``Sexmale``,
+``recipeB:temperature.L``, ``poly(x, 2)1``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .contrasts import contrast_matrix
+from .errors import DataError
+from .evaluate import Character, Logical, NumMatrix, make_factor
+from .terms import Terms
+from .types import Factor, ModelFrame
+
+
+@dataclass(frozen=True)
+class ModelMatrix:
+    X: np.ndarray
+    colnames: tuple[str, ...]
+    assign: tuple[int, ...]
+    contrasts: tuple[tuple[str, str], ...]
+
+
+def _as_factor(v: object) -> Factor | None:
+    if isinstance(v, Factor):
+        return v
+    if isinstance(v, Logical):
+        f = make_factor(v)
+        # R treats a logical as a factor with both levels FALSE, TRUE
+        full = ("FALSE", "TRUE")
+        codes = np.where(f.codes < 0, -1, np.array([full.index(l) for l in f.levels] or [0])[np.maximum(f.codes, 0)])
+        return Factor(codes.astype(np.int64), full)
+    if isinstance(v, Character):
+        return make_factor(v)
+    return None
+
+
+def model_matrix(terms: Terms, fr: ModelFrame, contrasts: dict[str, str] | None = None) -> ModelMatrix:
+    """R: ``model.matrix(terms, fr, contrasts.arg = contrasts)``."""
+    contrasts = dict(contrasts or {})
+    n = fr.n
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    assign: list[int] = []
+    used_contrasts: dict[str, str] = {}
+    if terms.intercept:
+        cols.append(np.ones(n))
+        names.append("(Intercept)")
+        assign.append(0)
+    codes = [dict(c) for c in terms.codes]
+    if not terms.intercept:
+        done = False
+        for t, term in enumerate(terms.terms):
+            for v in term:
+                if _as_factor(_lookup(fr, terms.varnames[v])) is not None:
+                    codes[t][v] = 2
+                    done = True
+                    break
+            if done:
+                break
+    for t, term in enumerate(terms.terms):
+        block_cols: list[np.ndarray] = [np.ones(n)]
+        block_names: list[str] = [""]
+        for v in term:
+            vname = terms.varnames[v]
+            val = _lookup(fr, vname)
+            f = _as_factor(val)
+            if f is not None:
+                if codes[t][v] == 1:
+                    cname = contrasts.get(vname, "contr.poly" if f.ordered else "contr.treatment")
+                    used_contrasts[vname] = cname
+                    cm, cn = contrast_matrix(cname, f.levels)
+                    labels = cn if cn is not None else tuple(str(k + 1) for k in range(cm.shape[1]))
+                else:
+                    cm = np.eye(f.nlevels)
+                    labels = f.levels
+                vcols = [cm[f.codes, j] for j in range(cm.shape[1])]
+                vnames = [vname + lab for lab in labels]
+            elif isinstance(val, NumMatrix):
+                k = val.values.shape[1]
+                vcols = [val.values[:, j] for j in range(k)]
+                if val.colnames is not None:
+                    vnames = [vname + c for c in val.colnames]
+                else:
+                    vnames = [vname] if k == 1 else [vname + str(j + 1) for j in range(k)]
+            else:
+                arr = np.asarray(val, dtype=np.float64)
+                vcols, vnames = [arr], [vname]
+            new_cols, new_names = [], []
+            for c2, n2 in zip(vcols, vnames):  # later variables vary slowest
+                for c1, n1 in zip(block_cols, block_names):
+                    new_cols.append(c1 * c2)
+                    new_names.append(n2 if n1 == "" else f"{n1}:{n2}")
+            block_cols, block_names = new_cols, new_names
+        cols.extend(block_cols)
+        names.extend(block_names)
+        assign.extend([t + 1] * len(block_cols))
+    X = np.column_stack(cols) if cols else np.zeros((n, 0))
+    return ModelMatrix(np.ascontiguousarray(X, dtype=np.float64), tuple(names), tuple(assign),
+                       tuple(used_contrasts.items()))
+
+
+def _lookup(fr: ModelFrame, name: str) -> object:
+    try:
+        return fr.get(name)
+    except KeyError:
+        raise DataError(f"model frame and formula mismatch: no variable '{name}'") from None

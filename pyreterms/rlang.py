@@ -1,0 +1,363 @@
+"""A small reader and deparser for R's expression syntax, restricted to what model formulas use.
+
+R equivalent: ``parse(text = ...)`` and ``deparse()`` (R 4.2).  We write our own instead of using a
+Python formula library because lme4's objects are *named by deparsed R text* (``Ztlist`` names such
+as ``"0 + Days | Subject"``, grouping factors such as ``"c:(b:a)"``, model-frame columns such as
+``"poly(x, 2)"``), so the operator precedence and the deparser's spacing and parenthesisation must be
+R's exactly.  Formula strings are data: this module only builds a tree; nothing is evaluated here.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Union
+
+from .errors import FormulaError
+
+# --------------------------------------------------------------------------------------------
+# AST
+
+
+@dataclass(frozen=True)
+class Num:
+    """A numeric constant (R double, or integer when ``is_int``: ``1L``)."""
+
+    value: float
+    is_int: bool = False
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+
+
+@dataclass(frozen=True)
+class Arg:
+    value: "Node"
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call; operators are calls too (``fn='+'``), and parentheses are ``fn='('``."""
+
+    fn: str
+    args: tuple[Arg, ...]
+
+    @property
+    def argv(self) -> tuple["Node", ...]:
+        return tuple(a.value for a in self.args)
+
+
+Node = Union[Num, Str, Name, Call]
+
+
+def call(fn: str, *args: Node) -> Call:
+    return Call(fn, tuple(Arg(a) for a in args))
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenizer
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?L?)
+  | (?P<name>(?:[A-Za-z\u00C0-\uFFFF]|\.(?![0-9]))[A-Za-z0-9._\u00C0-\uFFFF]*)
+  | (?P<bq>`(?:[^`\\]|\\.)*`)
+  | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+  | (?P<op>%[^%\s]*%|\|\||&&|==|!=|<=|>=|<-|::|[~+\-*/^:|&!<>(),=\[\]$@])
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Tok:
+    kind: str  # num, name, str, op, end
+    text: str
+    pos: int
+
+
+def tokenize(text: str) -> list[Tok]:
+    toks: list[Tok] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN_RE.match(text, pos)
+        if not m:
+            raise FormulaError(f"cannot read formula {text!r}: unexpected character {text[pos]!r} at position {pos + 1}")
+        kind = m.lastgroup or ""
+        if kind != "ws":
+            tok_text = m.group()
+            if kind == "bq":
+                kind, tok_text = "name", tok_text[1:-1].replace("\\`", "`")
+            toks.append(Tok(kind, tok_text, pos))
+        pos = m.end()
+    toks.append(Tok("end", "", len(text)))
+    return toks
+
+
+# --------------------------------------------------------------------------------------------
+# Parser (Pratt).  Precedences follow R's ?Syntax; higher binds tighter.
+
+_BINARY: dict[str, tuple[int, str]] = {
+    "~": (5, "left"),
+    "|": (6, "left"), "||": (6, "left"),
+    "&": (7, "left"), "&&": (7, "left"),
+    "==": (9, "left"), "!=": (9, "left"), "<": (9, "left"), ">": (9, "left"),
+    "<=": (9, "left"), ">=": (9, "left"),
+    "+": (10, "left"), "-": (10, "left"),
+    "*": (11, "left"), "/": (11, "left"),
+    "%": (12, "left"),  # any %op%
+    ":": (13, "left"),
+    "^": (15, "right"),
+}
+_UNARY: dict[str, int] = {"~": 5, "!": 8, "-": 14, "+": 14}
+_UNSUPPORTED = {"<-", "::", "[", "]", "$", "@", "="}
+
+
+def _binary_info(op: str) -> tuple[int, str] | None:
+    if op.startswith("%") and op.endswith("%") and len(op) >= 2:
+        return _BINARY["%"]
+    return _BINARY.get(op)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = tokenize(text)
+        self.i = 0
+
+    def peek(self) -> Tok:
+        return self.toks[self.i]
+
+    def next(self) -> Tok:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def fail(self, msg: str) -> FormulaError:
+        return FormulaError(f"cannot read formula {self.text!r}: {msg}")
+
+    def expect(self, text: str) -> None:
+        tok = self.next()
+        if tok.text != text or tok.kind != "op":
+            where = "end of formula" if tok.kind == "end" else repr(tok.text)
+            raise self.fail(f"expected {text!r} but found {where} at position {tok.pos + 1}")
+
+    def parse(self) -> Node:
+        if self.peek().kind == "end":
+            raise self.fail("the formula is empty")
+        node = self.expr(0)
+        tok = self.peek()
+        if tok.kind != "end":
+            if tok.text == ")":
+                raise self.fail(f"unbalanced parentheses: unexpected ')' at position {tok.pos + 1}")
+            raise self.fail(f"unexpected {tok.text!r} at position {tok.pos + 1}")
+        return node
+
+    def expr(self, min_bp: int) -> Node:
+        left = self.prefix()
+        while True:
+            tok = self.peek()
+            if tok.kind != "op":
+                if tok.kind != "end":
+                    raise self.fail(f"unexpected {tok.text!r} at position {tok.pos + 1} (missing operator?)")
+                break
+            info = _binary_info(tok.text)
+            if info is None:
+                if tok.text in _UNSUPPORTED:
+                    raise self.fail(f"operator {tok.text!r} is not supported in formulas")
+                break
+            prec, assoc = info
+            lbp = 2 * prec
+            if lbp < min_bp:
+                break
+            self.next()
+            rbp = lbp + 1 if assoc == "left" else lbp
+            if self.peek().kind == "end" or self.peek().text in (")", ","):
+                raise self.fail(f"operator {tok.text!r} at position {tok.pos + 1} has no right-hand side")
+            right = self.expr(rbp)
+            left = call(tok.text, left, right)
+        return left
+
+    def prefix(self) -> Node:
+        tok = self.next()
+        if tok.kind == "num":
+            t = tok.text
+            if t.endswith("L"):
+                return Num(float(t[:-1]), is_int=True)
+            return Num(float(t))
+        if tok.kind == "str":
+            body = tok.text[1:-1]
+            return Str(bytes(body, "utf-8").decode("unicode_escape") if "\\" in body else body)
+        if tok.kind == "name":
+            if tok.text in ("TRUE", "T"):
+                return Name("TRUE")
+            if tok.text in ("FALSE", "F"):
+                return Name("FALSE")
+            if self.peek().kind == "op" and self.peek().text == "(":
+                self.next()
+                return Call(tok.text, self.arglist(tok))
+            return Name(tok.text)
+        if tok.kind == "op":
+            if tok.text == "(":
+                if self.peek().text == ")":
+                    raise self.fail(f"empty parentheses at position {tok.pos + 1}")
+                inner = self.expr(0)
+                self.expect(")")
+                return call("(", inner)
+            if tok.text in _UNARY:
+                if self.peek().kind == "end" or self.peek().text in (")", ","):
+                    raise self.fail(f"operator {tok.text!r} at position {tok.pos + 1} has no operand")
+                operand = self.expr(2 * _UNARY[tok.text])
+                return call(tok.text, operand)
+            if tok.text in ("|", "||"):
+                raise self.fail(f"{tok.text!r} at position {tok.pos + 1} has no left-hand side (write (1 | g))")
+            raise self.fail(f"unexpected {tok.text!r} at position {tok.pos + 1}")
+        raise self.fail("unexpected end of formula (unbalanced parentheses or a missing term?)")
+
+    def arglist(self, fn_tok: Tok) -> tuple[Arg, ...]:
+        args: list[Arg] = []
+        if self.peek().text == ")" and self.peek().kind == "op":
+            self.next()
+            return ()
+        while True:
+            name = None
+            t0, t1 = self.toks[self.i], self.toks[self.i + 1]
+            if t0.kind in ("name", "str") and t1.kind == "op" and t1.text == "=":
+                name = t0.text.strip("\"'") if t0.kind == "str" else t0.text
+                self.i += 2
+            if self.peek().kind == "end":
+                raise self.fail(f"unbalanced parentheses: call to {fn_tok.text}() is not closed")
+            args.append(Arg(self.expr(0), name))
+            tok = self.next()
+            if tok.kind == "op" and tok.text == ",":
+                continue
+            if tok.kind == "op" and tok.text == ")":
+                return tuple(args)
+            if tok.kind == "end":
+                raise self.fail(f"unbalanced parentheses: call to {fn_tok.text}() is not closed")
+            raise self.fail(f"unexpected {tok.text!r} at position {tok.pos + 1} in call to {fn_tok.text}()")
+
+
+def parse(text: str) -> Node:
+    """Parse R expression text (a formula or a part of one) into a tree."""
+    if not isinstance(text, str):
+        raise FormulaError(f"a formula must be a string, not {type(text).__name__}")
+    return _Parser(text).parse()
+
+
+# --------------------------------------------------------------------------------------------
+# Deparser (R 4.2 ``deparse``): spacing and parentheses as R prints them.
+
+_SPACED = {"~", "|", "||", "&", "&&", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "<-", "="}
+_SYNTACTIC = re.compile(r"^((([A-Za-z\u00C0-\uFFFF]|[.][._A-Za-z\u00C0-\uFFFF])[._A-Za-z0-9\u00C0-\uFFFF]*)|[.])$")
+_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE", "NULL",
+             "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in"}
+
+
+def format_double(x: float, digits: int = 15) -> str:
+    """R's ``as.character``/``deparse`` of a double: up to 15 significant digits, fixed or scientific
+    notation by R's width rule (scipen = 0)."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Inf" if x > 0 else "-Inf"
+    if x == 0:
+        return "0"
+    # fewest significant digits (<= digits) that reproduce the value rounded to `digits`
+    target = float(f"{x:.{digits - 1}e}")
+    for sig in range(1, digits + 1):
+        if float(f"{x:.{sig - 1}e}") == target:
+            break
+    sci = f"{x:.{sig - 1}e}"
+    mant, exp = sci.split("e")
+    e = int(exp)
+    if "." in mant:
+        mant = mant.rstrip("0").rstrip(".")
+    sci_str = f"{mant}e{'+' if e >= 0 else '-'}{abs(e):02d}"
+    # fixed notation with the same significant digits
+    decimals = max(0, sig - 1 - e)
+    fixed_str = f"{x:.{decimals}f}"
+    return fixed_str if len(fixed_str) <= len(sci_str) else sci_str
+
+
+def format_name(name: str) -> str:
+    if _SYNTACTIC.match(name) and name not in _RESERVED:
+        return name
+    return "`" + name.replace("`", "\\`") + "`"
+
+
+def _prec(node: Node) -> tuple[int, str, bool]:
+    """(precedence, assoc, is_unary) of an operator call; constants/names/calls bind tightest."""
+    if isinstance(node, Call):
+        n = len(node.args)
+        if n == 2 and _binary_info(node.fn) is not None and all(a.name is None for a in node.args):
+            p, a = _binary_info(node.fn)  # type: ignore[misc]
+            return p, a, False
+        if n == 1 and node.fn in _UNARY and node.args[0].name is None:
+            return _UNARY[node.fn], "right", True
+    return 100, "left", False
+
+
+def deparse(node: Node) -> str:
+    """R's ``deparse1(node)`` for the node types formulas use."""
+    if isinstance(node, Num):
+        if node.is_int:
+            return f"{int(node.value)}L"
+        return format_double(node.value)
+    if isinstance(node, Str):
+        return '"' + node.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(node, Name):
+        return node.id if node.id in ("TRUE", "FALSE") else format_name(node.id)
+    fn, args = node.fn, node.args
+    if fn == "(" and len(args) == 1:
+        return "(" + deparse(args[0].value) + ")"
+    prec, assoc, unary = _prec(node)
+    if prec != 100:
+        if unary:
+            operand = args[0].value
+            op_prec = _prec(operand)[0]
+            s = deparse(operand)
+            # R parenthesises a binary operand that binds looser than the unary operator
+            if op_prec < prec and not _prec(operand)[2]:
+                s = "(" + s + ")"
+            return fn + s
+        left, right = args[0].value, args[1].value
+        lp, rp = _prec(left), _prec(right)
+        ls, rs = deparse(left), deparse(right)
+        if assoc == "left":
+            if lp[0] < prec and lp[0] != 100:
+                ls = "(" + ls + ")"
+            if rp[0] <= prec and rp[0] != 100 and not (rp[2] and rp[0] > prec):
+                rs = "(" + rs + ")"
+        else:  # right-assoc (^)
+            if lp[0] <= prec and lp[0] != 100:
+                ls = "(" + ls + ")"
+            if rp[0] < prec and rp[0] != 100:
+                rs = "(" + rs + ")"
+        spaced = fn in _SPACED or (fn.startswith("%") and fn not in ("%%", "%/%"))
+        return f"{ls} {fn} {rs}" if spaced else f"{ls}{fn}{rs}"
+    parts = [(f"{format_name(a.name)} = " if a.name else "") + deparse(a.value) for a in args]
+    return f"{format_name(fn)}({', '.join(parts)})"
+
+
+def walk(node: Node):
+    """Yield every node of the tree (pre-order)."""
+    yield node
+    if isinstance(node, Call):
+        for a in node.args:
+            yield from walk(a.value)
+
+
+def strip_parens(node: Node) -> Node:
+    while isinstance(node, Call) and node.fn == "(" and len(node.args) == 1:
+        node = node.args[0].value
+    return node

@@ -1,0 +1,288 @@
+## reference.R -- the R side of the pyreterms parity harness (lme4 1.1-31, Matrix 1.5-3, R 4.2.2).
+##
+## Usage (also works stand-alone):
+##   Rscript -e 'source("r_scripts/reference.R");
+##               str(pyreterms_reference("Reaction ~ Days + (Days|Subject)", sleepstudy, level="lformula"))'
+##
+## pyreterms_reference(formula, data, REML=TRUE, weights=NULL, offset=NULL, contrasts=NULL,
+##                     level=c("lformula","fit"), thetas=NULL)
+## returns a named list.  THE NAMES ARE THE R EXPRESSIONS whose values are reported; every value is
+## a "plain" R object (see pyreterms_plain): NULL, atomic vector (+names), factor, base matrix
+## (+dimnames), dgCMatrix (+Dimnames) or a list of those.  A component whose extraction failed holds
+## an object of class "pyreterms_error" (a character message).
+##
+## Meta components (not R expressions):
+##   "error"     conditionMessage() of the error that stopped lFormula()/lmer(); or the allowlist
+##               refusal "formula uses function 'f' which is not allowed" (then it is the ONLY
+##               component: nothing was evaluated); or "cannot parse formula: <msg>".
+##   "warnings", "messages"      conditions signalled by lFormula() (character vectors; a message's
+##               trailing newline removed).
+##   "lmer(): warnings", "lmer(): messages"       the same for the lmer() call (level "fit").
+##   "extraction: warnings"      warnings raised while computing the components below (e.g. the
+##               deprecation warning of deviance() on a REML fit).
+##
+## level "lformula" (lf <- lFormula(formula, data, REML, weights, offset, contrasts)):
+##   "lFormula()$fr"                    named list of the model-frame columns (matrix columns such as
+##                                      poly() stay matrices; factors stay factors)
+##   "rownames(lFormula()$fr)"
+##   "lFormula()$X"                     dense matrix, dimnames only
+##   "attr(lFormula()$X, \"assign\")"
+##   "attr(lFormula()$X, \"col.dropped\")"          NULL if no column was dropped
+##   "lFormula()$reTrms$Zt" "lFormula()$reTrms$Ztlist" "lFormula()$reTrms$Lambdat"
+##   "lFormula()$reTrms$Lind" "lFormula()$reTrms$theta" "lFormula()$reTrms$lower"
+##   "lFormula()$reTrms$Gp" "lFormula()$reTrms$cnms" "lFormula()$reTrms$flist"
+##   "attr(lFormula()$reTrms$flist, \"assign\")" "lFormula()$reTrms$nl"
+##   "lapply(reTrms$flist[assign], function(f) t(fac2sparse(f)))"   the J_i (n x l_i), named by
+##                                      names(reTrms$Ztlist)
+##   "lme4:::mmList(formula, lFormula()$fr)"        computed as lme4:::mmList.formula(lf$formula, lf$fr)
+##                                      (the generic does not dispatch from outside the namespace)
+##   "lFormula()$formula"               deparse1() of the (||-expanded) formula, one string
+##
+## level "fit" adds (fit <- lmer(..., control = lmerControl(calc.derivs = TRUE))):
+##   "getME(fit, \"<name>\")" for name in X Z Zt Ztlist mmList y mu u b Gp Tp Lambda Lambdat Lind
+##       Tlist A RX sigma flist fixef beta theta ST REML is_REML n_rtrms n_rfacs N n p q p_i l_i q_i
+##       k m_i m cnms devcomp offset lower         (Matrix objects as dgCMatrix / base matrix)
+##   "attr(getME(fit, \"flist\"), \"assign\")"
+##   "ldL2(getME(fit, \"L\"))"          = 2 * determinant(getME(fit, "L"), logarithm = TRUE)$modulus
+##   "crossprod(getME(fit, \"RZX\"))"   RZX' RZX (independent of CHOLMOD's permutation)
+##   "fixef(fit)"
+##   "ranef(fit)"                       list (per flist factor) of matrices with dimnames
+##   "postVar(ranef(fit, condVar = TRUE))"  per factor: attr(, "postVar") (a p x p x l array) stored
+##                                      as a (p*p) x l matrix, column k = as.vector(postVar[, , k]);
+##                                      a list of such matrices when several terms share the factor
+##   "coef(fit)"                        list of matrices with dimnames
+##   "as.data.frame(VarCorr(fit))"      list of columns grp var1 var2 vcov sdcor
+##   "sigma(fit)" "logLik(fit)" (the number) "attr(logLik(fit), \"df\")"
+##   "deviance(fit)"                    NB lme4 1.1-31: for a REML fit this WARNS and returns the REML
+##                                      criterion (devCrit(fit, REML = TRUE)); warning recorded in
+##                                      "extraction: warnings"
+##   "deviance(fit, REML = FALSE)"      ML deviance at the fitted parameters (any fit)
+##   "REMLcrit(fit)" "AIC(fit)" "BIC(fit)" "fitted(fit)" "residuals(fit)" "isSingular(fit)"
+##   "vcov(fit)"                        base matrix
+##   "fit@optinfo$feval" "fit@optinfo$conv$lme4$messages" "fit@optinfo$warnings"
+##   "fit@optinfo$conv$opt" "fit@optinfo$message"
+##   then devfun <- getME(fit, "devfun") evaluated (AFTER everything above: it mutates the fit) at
+##   TH = "theta" (the fitted theta, copied with + 0) and at each thetas[[k]], TH = "thetas[[k]]":
+##   "devfun(TH)"                       the objective (REML criterion or ML deviance)
+##   "devfun(TH); pp$beta(1)" "devfun(TH); pp$u(1)" "devfun(TH); pp$b(1)"   (b = Lambda u)
+##   "devfun(TH); resp$mu" "devfun(TH); pp$ldL2()" "devfun(TH); pp$ldRX2()" "devfun(TH); pp$sqrL(1)"
+##   "devfun(TH); resp$wrss()" "devfun(TH); pwrss"     (pwrss = resp$wrss() + pp$sqrL(1))
+##
+## Collation: character data are collated in the C locale (byte order == Python's sorted()).
+
+invisible(Sys.setlocale("LC_COLLATE", "C"))
+suppressPackageStartupMessages(library(lme4))
+
+pyreterms_allowed_functions <- c(
+  "~", "+", "-", "*", "/", "^", ":", "%in%", "|", "||", "(",
+  "I", "log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs",
+  "poly", "scale", "factor", "as.factor", "as.numeric", "offset")
+
+## The first function used in `expr` that is not in the allowlist (as a string), or NULL.
+## Nothing is evaluated: this only walks the parse tree.
+pyreterms_disallowed <- function(expr) {
+  if (is.call(expr)) {
+    head <- expr[[1L]]
+    if (is.symbol(head)) {
+      fn <- as.character(head)
+      if (!(fn %in% pyreterms_allowed_functions)) return(fn)
+    } else {
+      bad <- pyreterms_disallowed(head)
+      return(if (is.null(bad)) "<anonymous function>" else bad)
+    }
+    args <- as.list(expr)[-1L]
+    for (a in args) {
+      if (missing(a)) next
+      bad <- pyreterms_disallowed(a)
+      if (!is.null(bad)) return(bad)
+    }
+    return(NULL)
+  }
+  if (is.symbol(expr) || is.null(expr) || (is.atomic(expr) && length(expr) == 1L)) return(NULL)
+  "<non-constant object>"
+}
+
+## Strip an R object down to plain pieces (see header); recursive on lists.
+pyreterms_plain <- function(x) {
+  if (is.null(x)) return(NULL)
+  if (inherits(x, "pyreterms_error")) return(x)
+  if (is(x, "sparseMatrix")) {
+    x <- as(as(as(x, "CsparseMatrix"), "generalMatrix"), "dMatrix")
+    return(x)
+  }
+  if (is(x, "denseMatrix")) return(pyreterms_plain(as(x, "matrix")))
+  if (is.factor(x)) {
+    return(structure(as.integer(x), levels = levels(x),
+                     class = if (is.ordered(x)) c("ordered", "factor") else "factor"))
+  }
+  if (is.data.frame(x)) return(lapply(as.list(x), pyreterms_plain))
+  if (is.list(x)) {
+    nm <- names(x)
+    x <- lapply(unclass(x), pyreterms_plain)
+    names(x) <- nm
+    return(x)
+  }
+  if (is.atomic(x)) {
+    d <- dim(x); dn <- dimnames(x); nm <- names(x)
+    attributes(x) <- NULL
+    if (!is.null(d)) {
+      dim(x) <- d
+      if (!is.null(dn)) dimnames(x) <- dn
+    } else if (!is.null(nm)) names(x) <- nm
+    return(x)
+  }
+  structure(paste("cannot represent an object of class", paste(class(x), collapse = "/")),
+            class = "pyreterms_error")
+}
+
+## A stand-in value for a component whose computation failed.
+pyreterms_failed <- function(e) structure(conditionMessage(e), class = "pyreterms_error")
+
+## Evaluate `expr` collecting warnings/messages (muffled) into the character vectors
+## env$warnings / env$messages.  Errors propagate.
+pyreterms_collect <- function(expr, env) {
+  withCallingHandlers(expr,
+    warning = function(w) {
+      env$warnings <- c(env$warnings, conditionMessage(w))
+      invokeRestart("muffleWarning")
+    },
+    message = function(m) {
+      env$messages <- c(env$messages, sub("\n$", "", conditionMessage(m)))
+      invokeRestart("muffleMessage")
+    })
+}
+
+pyreterms_postvar <- function(re) {
+  lapply(re, function(d) {
+    pv <- attr(d, "postVar")
+    tomat <- function(a) { dd <- dim(a); matrix(as.vector(a), nrow = dd[1] * dd[2], ncol = dd[3]) }
+    if (is.list(pv)) lapply(pv, tomat) else tomat(pv)
+  })
+}
+
+pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offset = NULL,
+                                contrasts = NULL, level = c("lformula", "fit"), thetas = NULL) {
+  level <- match.arg(level)
+  ftxt <- if (is.character(formula)) paste(formula, collapse = " ") else deparse1(formula)
+  fexpr <- tryCatch(str2lang(ftxt), error = function(e) e)
+  if (inherits(fexpr, "error"))
+    return(list(error = paste("cannot parse formula:", conditionMessage(fexpr))))
+  bad <- pyreterms_disallowed(fexpr)
+  if (!is.null(bad))
+    return(list(error = sprintf("formula uses function '%s' which is not allowed", bad)))
+
+  ## Evaluate in a private environment so that weights/offset cannot be confused with data
+  ## columns or with this function's locals.
+  fenv <- new.env(parent = globalenv())
+  assign("..pyreterms_data..", data, envir = fenv)
+  assign("..pyreterms_weights..", weights, envir = fenv)
+  assign("..pyreterms_offset..", offset, envir = fenv)
+  if (!is.call(fexpr) || !identical(fexpr[[1L]], as.name("~")))
+    return(list(error = "formula must be a formula (an expression with '~')"))
+  f <- eval(fexpr, fenv)  # `~` does not evaluate its operands; gives the formula environment fenv
+  mkcall <- function(fun) {
+    cl <- call(fun, formula = f, data = as.name("..pyreterms_data.."), REML = REML)
+    cl[[1L]] <- call("::", as.name("lme4"), as.name(fun))
+    if (!is.null(weights)) cl$weights <- as.name("..pyreterms_weights..")
+    if (!is.null(offset)) cl$offset <- as.name("..pyreterms_offset..")
+    if (!is.null(contrasts)) cl$contrasts <- contrasts
+    cl
+  }
+
+  out <- list()
+  cond <- new.env(); cond$warnings <- character(); cond$messages <- character()
+  lf <- tryCatch(pyreterms_collect(eval(mkcall("lFormula"), fenv), cond), error = function(e) e)
+  if (inherits(lf, "error")) {
+    return(list(error = conditionMessage(lf), warnings = cond$warnings, messages = cond$messages))
+  }
+  xcond <- new.env(); xcond$warnings <- character(); xcond$messages <- character()
+  put <- function(name, expr) {
+    val <- tryCatch(pyreterms_collect(pyreterms_plain(expr), xcond), error = pyreterms_failed)
+    out[name] <<- list(val)
+  }
+  rt <- lf$reTrms
+  put("lFormula()$fr", as.list(lf$fr))
+  put("rownames(lFormula()$fr)", rownames(lf$fr))
+  put("lFormula()$X", lf$X)
+  put("attr(lFormula()$X, \"assign\")", attr(lf$X, "assign"))
+  put("attr(lFormula()$X, \"col.dropped\")", attr(lf$X, "col.dropped"))
+  for (nm in c("Zt", "Ztlist", "Lambdat", "Lind", "theta", "lower", "Gp", "cnms", "flist"))
+    put(paste0("lFormula()$reTrms$", nm), rt[[nm]])
+  put("attr(lFormula()$reTrms$flist, \"assign\")", attr(rt$flist, "assign"))
+  put("lFormula()$reTrms$nl", rt$nl)
+  put("lapply(reTrms$flist[assign], function(f) t(fac2sparse(f)))",
+      setNames(lapply(rt$flist[attr(rt$flist, "assign")], function(f) t(fac2sparse(f))),
+               names(rt$Ztlist)))
+  put("lme4:::mmList(formula, lFormula()$fr)", lme4:::mmList.formula(lf$formula, lf$fr))
+  put("lFormula()$formula", deparse1(lf$formula))
+  out[["warnings"]] <- cond$warnings
+  out[["messages"]] <- cond$messages
+  if (level == "lformula") {
+    out[["extraction: warnings"]] <- xcond$warnings
+    return(out)
+  }
+
+  fcond <- new.env(); fcond$warnings <- character(); fcond$messages <- character()
+  fcl <- mkcall("lmer")
+  fcl$control <- quote(lme4::lmerControl(calc.derivs = TRUE))
+  fit <- tryCatch(pyreterms_collect(eval(fcl, fenv), fcond), error = function(e) e)
+  out[["lmer(): warnings"]] <- fcond$warnings
+  out[["lmer(): messages"]] <- fcond$messages
+  if (inherits(fit, "error")) {
+    out[["error"]] <- conditionMessage(fit)
+    out[["extraction: warnings"]] <- xcond$warnings
+    return(out)
+  }
+  getme_names <- c("X", "Z", "Zt", "Ztlist", "mmList", "y", "mu", "u", "b", "Gp", "Tp", "Lambda",
+                   "Lambdat", "Lind", "Tlist", "A", "RX", "sigma", "flist", "fixef", "beta",
+                   "theta", "ST", "REML", "is_REML", "n_rtrms", "n_rfacs", "N", "n", "p", "q",
+                   "p_i", "l_i", "q_i", "k", "m_i", "m", "cnms", "devcomp", "offset", "lower")
+  for (nm in getme_names) put(sprintf("getME(fit, \"%s\")", nm), getME(fit, nm))
+  put("attr(getME(fit, \"flist\"), \"assign\")", attr(getME(fit, "flist"), "assign"))
+  put("ldL2(getME(fit, \"L\"))", 2 * as.numeric(determinant(getME(fit, "L"), logarithm = TRUE)$modulus))
+  put("crossprod(getME(fit, \"RZX\"))", crossprod(getME(fit, "RZX")))
+  put("fixef(fit)", fixef(fit))
+  put("ranef(fit)", lapply(ranef(fit, condVar = FALSE), as.matrix))
+  put("postVar(ranef(fit, condVar = TRUE))", pyreterms_postvar(ranef(fit, condVar = TRUE)))
+  put("coef(fit)", lapply(coef(fit), as.matrix))
+  put("as.data.frame(VarCorr(fit))", as.data.frame(VarCorr(fit)))
+  put("sigma(fit)", sigma(fit))
+  put("logLik(fit)", as.numeric(logLik(fit)))
+  put("attr(logLik(fit), \"df\")", attr(logLik(fit), "df"))
+  put("deviance(fit)", deviance(fit))
+  put("deviance(fit, REML = FALSE)", deviance(fit, REML = FALSE))
+  put("REMLcrit(fit)", REMLcrit(fit))
+  put("AIC(fit)", AIC(fit))
+  put("BIC(fit)", BIC(fit))
+  put("fitted(fit)", fitted(fit))
+  put("residuals(fit)", residuals(fit))
+  put("isSingular(fit)", isSingular(fit))
+  put("vcov(fit)", as.matrix(vcov(fit)))
+  put("fit@optinfo$feval", fit@optinfo$feval)
+  put("fit@optinfo$conv$lme4$messages", fit@optinfo$conv$lme4$messages)
+  put("fit@optinfo$warnings", fit@optinfo$warnings)
+  put("fit@optinfo$conv$opt", fit@optinfo$conv$opt)
+  put("fit@optinfo$message", fit@optinfo$message)
+
+  ## devfun last: calling it changes the state shared with `fit`.
+  devfun <- getME(fit, "devfun")
+  pp <- environment(devfun)$pp
+  resp <- environment(devfun)$resp
+  at <- list(theta = getME(fit, "theta") + 0)
+  for (k in seq_along(thetas)) at[[sprintf("thetas[[%d]]", k)]] <- as.numeric(thetas[[k]]) + 0
+  for (th in names(at)) {
+    lab <- sprintf("devfun(%s)", th)
+    put(lab, devfun(at[[th]] + 0))
+    put(paste0(lab, "; pp$beta(1)"), pp$beta(1))
+    put(paste0(lab, "; pp$u(1)"), pp$u(1))
+    put(paste0(lab, "; pp$b(1)"), pp$b(1))
+    put(paste0(lab, "; resp$mu"), resp$mu + 0)
+    put(paste0(lab, "; pp$ldL2()"), pp$ldL2())
+    put(paste0(lab, "; pp$ldRX2()"), pp$ldRX2())
+    put(paste0(lab, "; pp$sqrL(1)"), pp$sqrL(1))
+    put(paste0(lab, "; resp$wrss()"), resp$wrss())
+    put(paste0(lab, "; pwrss"), resp$wrss() + pp$sqrL(1))
+  }
+  out[["extraction: warnings"]] <- xcond$warnings
+  out
+}
