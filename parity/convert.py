@@ -121,7 +121,7 @@ def column_to_r(s: pd.Series, name: str = "?") -> Any:
         codes = np.asarray(s.cat.codes, dtype=np.int64)
         rcodes = _int32_vector(codes + 1, codes < 0)
         ri = _ri()
-        return rsession.helpers().rx2("make_factor")(
+        return rsession.helper("make_factor")(
             rcodes, _str_vector(levels), ri.BoolSexpVector([bool(dtype.ordered)]))
     if pd.api.types.is_bool_dtype(dtype):
         mask = s.isna().to_numpy()
@@ -178,7 +178,8 @@ def dataframe_to_r(df: pd.DataFrame) -> Any:
         rlist = rsession._rlist(cols)
         if not cols:
             rlist.do_slot_assign("names", _ri().StrSexpVector([]))
-        return rsession.helpers().rx2("make_df")(rlist, rn if rn is not None else _ri().NULL)
+        return rsession.helper("make_df")(rlist, rn if rn is not None else _ri().NULL,
+                                          _ri().IntSexpVector([len(df)]))
 
 
 def py_to_r(value: Any) -> Any:
@@ -220,10 +221,21 @@ def _attr(obj: Any, name: str) -> Any:
 
 
 def _strings(obj: Any) -> tuple[str | None, ...] | None:
+    """A character vector as a tuple (NA -> None).  Long vectors are packed in R into one UTF-8
+    string plus byte lengths (element-wise access through rpy2 costs ~5 us per string)."""
     if obj is None:
         return None
     ri = _ri()
-    return tuple(None if v is ri.NA_Character else str(v) for v in obj)
+    if len(obj) < 64:
+        return tuple(None if v is ri.NA_Character else str(v) for v in obj)
+    packed = rsession.helper("pack_strings")(obj)
+    blob = str(packed[0][0]).encode("utf-8")
+    lens = np.array(packed[1], dtype=np.int64)
+    na = np.array(packed[2], dtype=np.int32).astype(bool)
+    ends = np.cumsum(lens).tolist()
+    starts = [0] + ends[:-1]
+    return tuple(None if m else blob[a:b].decode("utf-8")
+                 for a, b, m in zip(starts, ends, na.tolist()))
 
 
 def _atomic(obj: Any) -> tuple[np.ndarray, str]:
@@ -292,12 +304,11 @@ def r_to_value(obj: Any, strict: bool = True) -> RValue:
         rclass = tuple(obj.rclass)
         if "pyreterms_error" in rclass:
             return RError(str(obj[0]), "error")
-        h = rsession.helpers()
         if obj.typeof == ri.RTYPES.S4SXP:
-            if h.rx2("is_sparse")(obj)[0]:
-                return _dgc(obj if rclass == ("dgCMatrix",) else h.rx2("as_dgC")(obj))
-            if h.rx2("is_dense")(obj)[0]:
-                return r_to_value(h.rx2("as_base_matrix")(obj), strict)
+            if rsession.helper("is_sparse")(obj)[0]:
+                return _dgc(obj if rclass == ("dgCMatrix",) else rsession.helper("as_dgC")(obj))
+            if rsession.helper("is_dense")(obj)[0]:
+                return r_to_value(rsession.helper("as_base_matrix")(obj), strict)
             return _unsupported(obj, strict, "S4 object")
         if "factor" in rclass and obj.typeof == ri.RTYPES.INTSXP:
             codes = np.array(obj.memoryview(), dtype=np.int64, copy=True) if len(obj) else np.zeros(0, np.int64)
@@ -347,7 +358,7 @@ def r_dataframe_to_pandas(obj: Any) -> pd.DataFrame:
             else:
                 raise TypeError(f"data.frame column {key!r} is a {type(v).__name__}; only atomic "
                                 f"vectors and factors are supported")
-        rownames = _strings(rsession.helpers().rx2("row_names")(obj)) or ()
+        rownames = _strings(rsession.helper("row_names")(obj)) or ()
     return pd.DataFrame(cols, index=string_index([str(r) for r in rownames]))
 
 

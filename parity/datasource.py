@@ -52,7 +52,7 @@ def load_source(spec: str) -> pd.DataFrame:
     import rpy2.rinterface as ri
 
     try:
-        obj = rsession.r_call(rsession.helpers().rx2("get_data"), ri.StrSexpVector([pkg]),
+        obj = rsession.r_call(rsession.helper("get_data"), ri.StrSexpVector([pkg]),
                               ri.StrSexpVector([name]))
     except rsession.RCallError as e:
         raise ValueError(str(e).splitlines()[0]) from None

@@ -85,7 +85,7 @@ def lformula_components(lf) -> dict[str, RValue]:
     out[f'attr({LF}$reTrms$flist, "assign")'] = _int(rt.assign + 1)
     out[f"{LF}$reTrms$nl"] = _int([k for _, k in rt.nl], [g for g, _ in rt.nl])
     out["lapply(reTrms$flist[assign], function(f) t(fac2sparse(f)))"] = RList(tuple(
-        (t.name, RSparse(t.J, coln, tuple(t.ff.levels))) for t in rt.terms))
+        (t.name, RSparse(t.J, None, tuple(t.ff.levels))) for t in rt.terms))
     by_formula = {k: t for k, t in zip(rt.formula_order, rt.terms)}
     out[f"lme4:::mmList(formula, {LF}$fr)"] = RList(tuple(
         (by_formula[k].name, RMatrix(by_formula[k].Xi, lf.fr.rownames, by_formula[k].cnms))

@@ -20,6 +20,7 @@ def print_table(report: CheckReport, *, console=None, show_ok: bool = True) -> N
     """A table: component, agree?, max abs diff, max rel diff, tolerance (and what differs)."""
     try:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
     except ImportError:  # plain text fallback
         for c in report.components:
@@ -27,7 +28,7 @@ def print_table(report: CheckReport, *, console=None, show_ok: bool = True) -> N
                   f"rtol={c.rtol:g} atol={c.atol:g} {c.detail}")
         return
     console = console or Console(width=160)
-    title = f"{report.formula}  [{report.data_label}, {'REML' if report.REML else 'ML'}, {report.level}]"
+    title = escape(f"{report.formula}  [{report.data_label}, {'REML' if report.REML else 'ML'}, {report.level}]")
     t = Table(title=title, show_lines=False)
     t.add_column("component (R expression)", overflow="fold", max_width=60)
     t.add_column("agree?")
@@ -39,8 +40,8 @@ def print_table(report: CheckReport, *, console=None, show_ok: bool = True) -> N
         if not show_ok and c.ok:
             continue
         tol = "exact" if c.rtol == 0 and c.atol == 0 else f"rtol {c.rtol:g}, atol {c.atol:g}"
-        t.add_row(c.name, "[green]yes[/]" if c.ok else "[red]NO[/]", _fmt(c.max_abs_diff),
-                  _fmt(c.max_rel_diff), tol, c.detail)
+        t.add_row(escape(c.name), "[green]yes[/]" if c.ok else "[red]NO[/]", _fmt(c.max_abs_diff),
+                  _fmt(c.max_rel_diff), tol, escape(c.detail))
     console.print(t)
     n_bad = sum(not c.ok for c in report.components)
     v = report.versions

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "R_SCRIPTS", "REFERENCE_R", "RCallError", "start", "is_started", "rlock", "r_eval", "r_call",
-    "helpers", "versions", "console_output", "reference", "reference_error",
+    "helpers", "helper", "versions", "console_output", "reference", "reference_error",
 ]
 
 #: r_scripts/ next to the parity package (the repository root's r_scripts)
@@ -42,13 +42,16 @@ _console: list[str] = []
 _HELPERS_R = r"""
 local({
   e <- new.env(parent = globalenv())
-  e$with_time_limit <- function(f, args, limit) {
-    setTimeLimit(elapsed = limit, transient = TRUE)
-    on.exit(setTimeLimit(elapsed = Inf, transient = FALSE))
-    do.call(f, args)
+  e$call_safely <- function(f, args, limit) {
+    if (is.finite(limit)) {
+      setTimeLimit(elapsed = limit, transient = TRUE)
+      on.exit(setTimeLimit(elapsed = Inf, transient = FALSE))
+    }
+    tryCatch(list(value = do.call(f, args, quote = TRUE)),
+             error = function(e) list(error = conditionMessage(e)))
   }
-  e$make_df <- function(cols, rn) {
-    attr(cols, "row.names") <- if (is.null(rn)) .set_row_names(length(cols[[1L]])) else rn
+  e$make_df <- function(cols, rn, n) {
+    attr(cols, "row.names") <- if (is.null(rn)) .set_row_names(as.integer(n)) else rn
     class(cols) <- "data.frame"
     cols
   }
@@ -59,6 +62,10 @@ local({
   e$is_sparse <- function(x) methods::is(x, "sparseMatrix")
   e$is_dense <- function(x) methods::is(x, "denseMatrix")
   e$row_names <- function(x) rownames(x)
+  e$pack_strings <- function(x) {
+    x <- enc2utf8(x); na <- is.na(x); x[na] <- ""
+    list(paste0(x, collapse = ""), nchar(x, type = "bytes"), na)
+  }
   e$get_data <- function(pkg, name) {
     if (!requireNamespace(pkg, quietly = TRUE))
       stop(sprintf("R package '%s' is not installed", pkg), call. = FALSE)
@@ -133,6 +140,11 @@ def helpers() -> Any:
     return _helpers
 
 
+def helper(name: str) -> Any:
+    """One R helper function of this module (``make_df``, ``make_factor``, ``as_dgC``, ...)."""
+    return helpers()[name]
+
+
 @contextlib.contextmanager
 def _r_errors() -> Iterator[None]:
     from rpy2.rinterface_lib.embedded import RRuntimeError
@@ -157,21 +169,24 @@ def r_eval(code: str) -> Any:
 
 def r_call(fn: str | Any, *args: Any, time_limit: float | None = None, **kwargs: Any) -> Any:
     """Call an R function (a name looked up from the global env, or an R closure) with rpy2
-    objects as arguments (R: ``do.call(fn, list(...))``).
+    objects as arguments (R: ``tryCatch(do.call(fn, list(...)), error = ...)``).
 
-    ``time_limit`` (seconds) applies R's ``setTimeLimit(elapsed = ...)``; R then stops with
-    ``reached elapsed time limit`` at its next interrupt check.
+    An R error raises :class:`RCallError` carrying ``conditionMessage(e)``.  ``time_limit``
+    (seconds) applies R's ``setTimeLimit(elapsed = ...)``: R stops with ``reached elapsed time
+    limit`` at its next interrupt check (C code that never checks cannot be interrupted).
     """
     start()
     import rpy2.robjects as ro
 
     with rlock(), _r_errors():
         f = ro.r[fn] if isinstance(fn, str) else fn
-        if time_limit is None:
-            return f(*args, **kwargs)
         items: list[tuple[str | None, Any]] = [(None, a) for a in args] + list(kwargs.items())
-        arglist = _rlist(items)
-        return _helpers.rx2("with_time_limit")(f, arglist, float(time_limit))
+        limit = float("inf") if time_limit is None else float(time_limit)
+        res = helper("call_safely")(f, _rlist(items), limit)
+        names = list(res.names)
+        if "error" in names:
+            raise RCallError(str(res[names.index("error")][0]))
+        return res[0]
 
 
 def _rlist(items: Sequence[tuple[str | None, Any]]) -> Any:

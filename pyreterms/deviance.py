@@ -92,6 +92,31 @@ def infer_terms(Lambdat: sp.csc_matrix, Lind: np.ndarray, Gp: np.ndarray,
     return tuple(out)
 
 
+def _pair_matrix(Aj: sp.csc_matrix, Ak: sp.csc_matrix, upper: bool, cap: int) -> sp.csr_matrix | None:
+    """C with ``C @ s == vec(Aj diag(s) Ak^T)`` (row-major; only i <= l when ``upper``).
+
+    Precomputed pair list of the rank update L_j0 L_k0^T for a scalar first term: a sparse
+    mat-vec per evaluation instead of a sparse-sparse product.  None if more than ``cap`` pairs."""
+    nj, nk = np.diff(Aj.indptr), np.diff(Ak.indptr)
+    cnt = nj * nk
+    total = int(cnt.sum())
+    if total > cap:
+        return None
+    u = np.repeat(np.arange(Aj.shape[1]), cnt)
+    first = np.repeat(np.cumsum(cnt) - cnt, cnt)
+    r = np.arange(total) - first  # rank of the pair inside column u
+    nku = nk[u]
+    ej = Aj.indptr[u] + r // np.maximum(nku, 1)
+    ek = Ak.indptr[u] + r % np.maximum(nku, 1)
+    i, l = Aj.indices[ej].astype(np.int64), Ak.indices[ek].astype(np.int64)
+    keep = i <= l if upper else slice(None)
+    pos = i[keep] * Ak.shape[0] + l[keep]
+    C = sp.csr_matrix((Aj.data[ej][keep] * Ak.data[ek][keep], (pos, u[keep])),
+                      shape=(Aj.shape[0] * Ak.shape[0], Aj.shape[1]))
+    C.sum_duplicates()
+    return C
+
+
 def _chol(M: np.ndarray) -> tuple[np.ndarray, int]:
     """LAPACK dpotrf on a symmetric C-ordered matrix without copying (its transpose is F-ordered)."""
     c, info = dpotrf(M.T, lower=1, clean=1, overwrite_a=1)
@@ -189,6 +214,17 @@ class Factor:
         return sp.bmat(grid, format="csc")
 
 
+def _col0_prod(prob: "LmerProblem", Loff: dict, Ts: list, R0: np.ndarray, j: int, k: int) -> np.ndarray:
+    """Dense ``L_j0 L_k0^T`` (only the upper triangle is valid when j == k and nc_j == 1)."""
+    C = prob.C_col0.get((j, k))
+    if C is None:
+        return (Loff[(j, 0)] @ Loff[(k, 0)].T).toarray()
+    tj, tk = prob.terms[j], prob.terms[k]
+    if tj.nc == 1 and tk.nc == 1:
+        return (C @ (R0 * R0 * (Ts[j][0, 0] * Ts[k][0, 0]))).reshape(tj.q, tk.q)
+    return _lam_both((C @ (R0 * R0)).reshape(tj.q, tk.q), Ts[j], tj, Ts[k], tk)
+
+
 def factorize(prob: "LmerProblem", Ts: list) -> Factor:
     """Blocked Cholesky of Omega(theta) (paper eq. 18; MixedModels.jl ``updateL!``)."""
     terms = prob.terms
@@ -225,10 +261,9 @@ def factorize(prob: "LmerProblem", Ts: list) -> Factor:
         tk, Tk = terms[k], Ts[k]
         D = Tk.T @ prob.A_diag[k] @ Tk
         idx = np.arange(tk.q).reshape(tk.nl, tk.nc)
-        M = np.zeros((tk.q, tk.q))
-        M[idx[:, :, None], idx[:, None, :]] = D
+        M = -_col0_prod(prob, Loff, Ts, R0, k, k)
+        M[idx[:, :, None], idx[:, None, :]] += D
         M[np.diag_indices(tk.q)] += 1.0
-        M -= (Loff[(k, 0)] @ Loff[(k, 0)].T).toarray()
         for m in range(1, k):
             M -= Loff[(k, m)] @ Loff[(k, m)].T
         Lkk, info = _chol(M)
@@ -238,7 +273,7 @@ def factorize(prob: "LmerProblem", Ts: list) -> Factor:
         Ld[k] = Lkk
         for j in range(k + 1, K):
             N = _lam_both(prob.A_dense[(j, k)], Ts[j], terms[j], Tk, tk)
-            N = N - (Loff[(j, 0)] @ Loff[(k, 0)].T).toarray()
+            N -= _col0_prod(prob, Loff, Ts, R0, j, k)
             for m in range(1, k):
                 N -= Loff[(j, m)] @ Loff[(k, m)].T
             Loff[(j, k)] = solve_triangular(Lkk, N.T, lower=True, check_finite=False).T
@@ -310,6 +345,7 @@ class LmerProblem:
     A_diag: tuple[np.ndarray, ...]  # per term (nl, nc, nc) = Z_k^T W Z_k diagonal blocks
     A_col0: tuple[sp.bsr_matrix | None, ...]  # index j: Z_j^T W Z_0 as block-sparse (j >= 1)
     A_dense: dict  # (j, k), 1 <= k < j < K: dense Z_j^T W Z_k
+    C_col0: dict  # (j, k), 1 <= k <= j < K: pair matrices for L_j0 L_k0^T (nc0 == 1)
     A_xz: tuple[np.ndarray, ...]  # per term: [X y]^T W Z_k, (p+1) x q_k
     A_xx: np.ndarray  # [X y]^T W [X y]
 
@@ -334,11 +370,12 @@ class LmerProblem:
     def build(cls, X: np.ndarray, y: np.ndarray, Zt: sp.spmatrix, Lambdat: sp.spmatrix,
               Lind: np.ndarray, Gp: np.ndarray | None = None, weights: np.ndarray | None = None,
               offset: np.ndarray | None = None, REML: bool = True,
-              nc: tuple[int, ...] | None = None) -> "LmerProblem":
+              nc: tuple[int, ...] | None = None, pair_cap: int = 20_000_000) -> "LmerProblem":
         """Precompute the Gram blocks (R: ``merPredD$new`` + ``mkRespMod``).
 
         ``Lind`` is 0-based; ``Gp`` defaults to one term; ``nc`` (components per term) is inferred
-        from the ``Lambdat``/``Lind`` pattern when not given.
+        from the ``Lambdat``/``Lind`` pattern when not given.  ``pair_cap`` bounds the size of the
+        precomputed pair lists (12 bytes each) used for the first-column rank updates.
         """
         y = np.ascontiguousarray(y, dtype=np.float64).ravel()
         n = y.shape[0]
@@ -374,11 +411,19 @@ class LmerProblem:
             A_col0[j] = B
             for k in range(1, j):
                 A_dense[(j, k)] = np.ascontiguousarray((Zwk[j] @ Zk[k].T).toarray())
+        C_col0: dict = {}
+        if K > 1 and terms[0].nc == 1:
+            csc = [None] + [A_col0[j].tocsc() for j in range(1, K)]
+            for j in range(1, K):
+                for k in range(1, j + 1):
+                    C = _pair_matrix(csc[j], csc[k], upper=(j == k and terms[j].nc == 1), cap=pair_cap)
+                    if C is not None:
+                        C_col0[(j, k)] = C
         A_xz = tuple(np.ascontiguousarray((zk @ wXy).T) for zk in Zk)
         A_xx = Xy.T @ wXy
         return cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=np.sqrt(w), offset=o,
                    REML=bool(REML) and p > 0, terms=terms, ldW=float(np.sum(np.log(w))),
-                   A_diag=tuple(A_diag), A_col0=tuple(A_col0), A_dense=A_dense, A_xz=A_xz,
+                   A_diag=tuple(A_diag), A_col0=tuple(A_col0), A_dense=A_dense, C_col0=C_col0, A_xz=A_xz,
                    A_xx=A_xx)
 
     # ------------------------------------------------------------------------------------------
