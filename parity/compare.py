@@ -26,7 +26,9 @@ EXACT = Tolerance(0.0, 0.0, "deterministic in lme4: compared with ==")
 DATA = Tolerance(1e-12, 1e-14, "data values or functions of them (log, poly, contrasts): rounding only")
 AT_THETA = Tolerance(1e-10, 0.0, "computed at a given theta")
 PLS = Tolerance(1e-9, 1e-12, "PLS solution at a given theta")
-OPTIMUM = Tolerance(1e-6, 1e-6, "optimizer output (lme4 is not bit-reproducible run to run here)")
+OPTIMUM = Tolerance(0.0, 1e-6, "optimizer output: theta to 1e-6 absolute")
+AT_LME4_THETA = Tolerance(1e-9, 1e-10, "evaluated at lme4's fitted theta")
+INFO = Tolerance(float("inf"), float("inf"), "informational (shown, not judged)")
 CRITERION = Tolerance(1e-8, 0.0, "criterion at the optimum")
 
 #: component name prefix -> tolerance; first match wins, default EXACT
@@ -36,12 +38,15 @@ TOLERANCES: list[tuple[str, Tolerance]] = [
     ("lFormula()$reTrms$flist", EXACT), ("lFormula()$reTrms$cnms", EXACT), ("lFormula()$reTrms$nl", EXACT),
     ('attr(lFormula()$', EXACT),
     ("lFormula()$", DATA), ("lme4:::mmList", DATA), ("lapply(reTrms$flist", EXACT),
-    ("devfun(theta)", AT_THETA),
+    ("devfun(theta);", PLS), ("devfun(theta)", AT_THETA),
     ("getME(fit, \"theta\")", OPTIMUM), ("REMLcrit", CRITERION), ("deviance", CRITERION),
-    ("logLik", CRITERION), ("AIC", CRITERION), ("BIC", CRITERION),
-    ("getME(fit", OPTIMUM), ("fixef", OPTIMUM), ("ranef", OPTIMUM), ("coef", OPTIMUM), ("sigma", OPTIMUM),
-    ("VarCorr", OPTIMUM), ("as.data.frame(VarCorr", OPTIMUM), ("fitted", OPTIMUM), ("residuals", OPTIMUM),
-    ("vcov", OPTIMUM), ("ldL2", OPTIMUM), ("crossprod", OPTIMUM), ("postVar", OPTIMUM),
+    ("logLik", CRITERION), ("AIC", CRITERION), ("BIC", CRITERION), ("fit@optinfo$feval", INFO),
+    ("fit@optinfo$message", INFO), ("fit@optinfo$conv$opt", EXACT), ("isSingular", EXACT),
+    ("fit@optinfo", EXACT), ("getME(fit, \"lower\")", EXACT), ("getME(fit, \"Lind\")", EXACT),
+    ("getME(fit", AT_LME4_THETA), ("fixef", AT_LME4_THETA), ("ranef", AT_LME4_THETA), ("coef", AT_LME4_THETA),
+    ("sigma", AT_LME4_THETA), ("as.data.frame(VarCorr", AT_LME4_THETA), ("fitted", AT_LME4_THETA),
+    ("residuals", AT_LME4_THETA), ("vcov", AT_LME4_THETA), ("ldL2", AT_LME4_THETA), ("crossprod", AT_LME4_THETA),
+    ("postVar", AT_LME4_THETA), ("attr(getME", EXACT),
 ]
 
 
@@ -196,11 +201,17 @@ class ComponentResult:
             return None if math.isnan(x) else (x if math.isfinite(x) else str(x))
 
         return {"name": self.name, "ok": self.ok, "max_abs_diff": num(self.max_abs_diff),
-                "max_rel_diff": num(self.max_rel_diff), "rtol": self.rtol, "atol": self.atol,
+                "max_rel_diff": num(self.max_rel_diff), "rtol": num(self.rtol), "atol": num(self.atol),
                 "detail": self.detail}
 
 
 META = {"warnings", "messages", "error", "lmer(): warnings", "lmer(): messages", "extraction: warnings"}
+
+
+def _short(v: RValue) -> str:
+    if isinstance(v, RVector) and len(v.x) == 1:
+        return str(v.x[0])
+    return repr(v)
 
 
 def _messages(v: RValue | None) -> list[str]:
@@ -241,12 +252,16 @@ def compare_components(py: dict[str, RValue], r: dict[str, RValue], *, only: set
             continue
         d = Diff()
         compare_values(py[name], r[name], tol, d)
+        if tol is INFO:
+            out.append(ComponentResult(name, True, d.max_abs, d.max_rel, tol.rtol, tol.atol,
+                                       f"informational: {_short(py[name])} here, {_short(r[name])} in lme4"))
+            continue
         out.append(ComponentResult(name, d.ok, d.max_abs, d.max_rel, tol.rtol, tol.atol,
                                    "; ".join(d.problems) if d.problems else ""))
-    for key in ("warnings", "messages"):
+    for key, label in (("warnings", "lFormula() warnings"), ("messages", "lFormula() messages"),
+                       ("lmer(): warnings", "lmer() warnings"), ("lmer(): messages", "lmer() messages")):
         if key in r or key in py:
             a, b = sorted(_messages(py.get(key))), sorted(_messages(r.get(key)))
             ok = a == b
-            out.append(ComponentResult(f"lFormula() {key}", ok, nan, nan, 0.0, 0.0,
-                                       "" if ok else f"here {a} vs lme4 {b}"))
+            out.append(ComponentResult(label, ok, nan, nan, 0.0, 0.0, "" if ok else f"here {a} vs lme4 {b}"))
     return out

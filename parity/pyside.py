@@ -3,7 +3,8 @@
 The default implementation is ``pyreterms``.  ``--impl module:function`` audits any other callable
 with the same contract (see README "Auditing another implementation"): it is called as
 ``fn(formula: str, data: pandas.DataFrame, *, REML: bool, level: str, weights, offset, contrasts)``
-and returns a ``dict`` mapping component names (the R expressions of ``r_scripts/reference.R``) to
+(plus ``theta=`` at level "fit": the oracle's fitted theta, where ``devfun(theta)`` and the PLS
+state are to be evaluated) and returns a ``dict`` mapping component names (the R expressions of ``r_scripts/reference.R``) to
 :mod:`parity.rvalues` values, or raises an exception to refuse the design.  This module is where
 0-based Python indices become R's 1-based ones.
 """
@@ -95,7 +96,7 @@ def lformula_components(lf) -> dict[str, RValue]:
 
 
 def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lformula",
-                   weights=None, offset=None, contrasts=None) -> dict[str, RValue]:
+                   weights=None, offset=None, contrasts=None, theta=None) -> dict[str, RValue]:
     """The default implementation under test: pyreterms itself."""
     import pyreterms
     from pyreterms.errors import LmeMessage, LmeWarning
@@ -107,10 +108,16 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
     out["warnings"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeWarning)])
     out["messages"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeMessage)])
     if level == "fit":
+        from pyreterms.fit import lmer_from_parts
+
         from .pyfit import fit_components
 
-        out.update(fit_components(formula, data, lf, REML=REML, weights=weights, offset=offset,
-                                  contrasts=contrasts))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = lmer_from_parts(lf)
+        out["lmer(): warnings"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeWarning)])
+        out["lmer(): messages"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeMessage)])
+        out.update(fit_components(fit, theta=theta))
     return out
 
 

@@ -39,7 +39,8 @@ def print_table(report: CheckReport, *, console=None, show_ok: bool = True) -> N
     for c in report.components:
         if not show_ok and c.ok:
             continue
-        tol = "exact" if c.rtol == 0 and c.atol == 0 else f"rtol {c.rtol:g}, atol {c.atol:g}"
+        tol = ("exact" if c.rtol == 0 and c.atol == 0 else "info" if math.isinf(c.rtol)
+               else f"rtol {c.rtol:g}, atol {c.atol:g}")
         t.add_row(escape(c.name), "[green]yes[/]" if c.ok else "[red]NO[/]", _fmt(c.max_abs_diff),
                   _fmt(c.max_rel_diff), tol, escape(c.detail))
     console.print(t)

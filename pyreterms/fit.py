@@ -279,7 +279,7 @@ class LmerFit:
             "b": lambda: s.b.reshape(-1, 1), "Gp": lambda: rt.Gp, "Lind": lambda: rt.Lind,
             "L": lambda: pr.cholesky_L(self.theta),
             "Lambdat": lambda: pr.lambdat(self.theta), "Lambda": lambda: pr.lambdat(self.theta).T.tocsc(),
-            "A": lambda: (pr.lambdat(self.theta) @ rt.Zt).tocsc(), "RX": lambda: s.RX,
+            "A": lambda: structural_product(pr.lambdat(self.theta), rt.Zt), "RX": lambda: s.RX,
             "RZX": lambda: s.RZX, "sigma": self.sigma, "flist": lambda: dict(rt.flist),
             "fixef": self.fixef, "beta": lambda: s.beta,
             "theta": lambda: pd.Series(self.theta, index=tn), "Tlist": lambda: self.Tlist(),
@@ -317,6 +317,23 @@ class LmerFit:
         return format_summary(self)
 
 
+def structural_product(A: sp.csc_matrix, B: sp.csc_matrix) -> sp.csc_matrix:
+    """``A %*% B`` with the *symbolic* sparsity pattern (CHOLMOD's ``ssmult``, as Matrix computes it):
+    entries that are zero because a stored value is zero (theta on the boundary) stay stored."""
+    pa, pb = A.copy(), abs(B).tocsc()
+    pa.data = np.ones_like(pa.data)
+    pattern = (pa @ pb).tocsc()
+    pattern.sort_indices()
+    val = (A @ B).tocsc()
+    val.sort_indices()
+    nr = pattern.shape[0]
+    kp = np.repeat(np.arange(pattern.shape[1]), np.diff(pattern.indptr)) * nr + pattern.indices
+    kv = np.repeat(np.arange(val.shape[1]), np.diff(val.indptr)) * nr + val.indices
+    data = np.zeros(len(kp))
+    data[np.searchsorted(kp, kv)] = val.data
+    return sp.csc_matrix((data, pattern.indices, pattern.indptr), shape=pattern.shape)
+
+
 def lmer_from_parts(lf: LFormula, control: LmerControl | dict | None = None) -> LmerFit:
     """R: the part of ``lmer()`` after ``lFormula``: ``mkLmerDevfun`` (with its moment start and
     first evaluation), ``optimizeLmer``, ``checkConv``, ``mkMerMod``."""
@@ -343,3 +360,13 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | dict | None = None) -> 
             opt = optimize_lmer(prob.deviance, start, lower, ctrl)
         state = prob.solve(opt.par)
     return LmerFit(lf=lf, problem=prob, state=state, opt=opt, start=start, control=ctrl)
+
+
+def lmer(formula: str, data, REML: bool = True, weights=None, offset=None, control=None,
+         contrasts=None) -> LmerFit:
+    """R: ``lme4::lmer(formula, data, REML, weights, offset, control, contrasts)`` (default
+    optimizer ``nloptwrap``/BOBYQA).  ``weights``/``offset`` are column names or arrays."""
+    from .lformula import lformula
+
+    lf = lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)
+    return lmer_from_parts(lf, control)

@@ -1,0 +1,417 @@
+"""Goldens: R's components for the case table, stored so that they can be replayed WITHOUT R.
+
+``parity record CASES --out DIR [--level lformula|fit]`` runs ``pyreterms_reference()`` (R,
+``r_scripts/reference.R``) for each case and stores the result; ``parity replay DIR [--impl m:f]
+[--cases ...] [--json FILE]`` compares an implementation with the stored values using
+:func:`parity.compare.compare_components` (same tolerances and rules as ``parity check``).
+
+Storage (per directory = one level):
+
+* ``CASEID.npz``: the numeric arrays (``a0``, ``a1``, ...), raw float64/int64/int32/bool bytes, so
+  NaN payloads (R's ``NA_real_`` vs ``NaN``), ``-Inf`` and signed zeros survive bit for bit;
+* ``CASEID.json``: ``{"case": {...}, "level": ..., "data_hash": ..., "components": [[name,
+  descriptor], ...]}`` where a descriptor is one of ``{"t": "sparse", "i", "p", "x", "dim",
+  "rownames", "colnames"}``, ``{"t": "matrix", "kind", "x", "dim", ...}``, ``{"t": "vector", "kind",
+  "x", "names"}``, ``{"t": "factor", "codes", "levels", "ordered"}``, ``{"t": "list", "items":
+  [[name, descriptor], ...]}``, ``{"t": "null"}``, ``{"t": "error", "message", "kind"}``; array
+  slots hold an npz key (string) or, for character / NA-logical data, an inline JSON list;
+* ``manifest.json``: versions (R, lme4, Matrix, rpy2, collation), date, level and per case its
+  definition and the SHA-256 of its input data (replay reports drift).
+
+This module imports rpy2 only inside :func:`record` (through ``parity.rsession``).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .cases import Case, case_data
+from .rvalues import RError, RFactor, RList, RMatrix, RNull, RSparse, RValue, RVector
+
+__all__ = ["save_golden", "load_golden", "load_manifest", "golden_case", "identical", "data_hash",
+           "record", "replay", "ReplayResult", "add_command", "MANIFEST", "FORMAT"]
+
+MANIFEST = "manifest.json"
+FORMAT = "parity-goldens/1"
+
+
+# ------------------------------------------------------------------------------------------
+# data hash
+
+def data_hash(df: pd.DataFrame) -> str:
+    """SHA-256 over column names, R-relevant types and exact values (and the row labels)."""
+    h = hashlib.sha256()
+
+    def put(tag: str, b: bytes = b"") -> None:
+        h.update(tag.encode("utf-8") + b"\x00" + len(b).to_bytes(8, "little") + b)
+
+    put("index", "\x1f".join(map(str, df.index.tolist())).encode("utf-8")
+        if not isinstance(df.index, pd.RangeIndex) else f"range{len(df)}".encode())
+    for name in df.columns:
+        s = df[name]
+        put("col", str(name).encode("utf-8"))
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            put("cat", json.dumps([str(c) for c in s.cat.categories], ensure_ascii=False).encode("utf-8"))
+            put("ordered", b"1" if s.cat.ordered else b"0")
+            put("codes", np.asarray(s.cat.codes, dtype=np.int64).tobytes())
+        elif pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype):
+            put(str(s.dtype), json.dumps([None if pd.isna(v) else int(v) for v in s]).encode())
+        elif pd.api.types.is_float_dtype(s.dtype):
+            put("float", s.to_numpy(dtype=np.float64, na_value=np.nan).tobytes())
+        else:
+            put("str", json.dumps([None if pd.isna(v) else str(v) for v in s], ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------
+# value <-> (json descriptor, arrays)
+
+def _names(n) -> list | None:
+    return None if n is None else [None if v is None else str(v) for v in n]
+
+
+def _tnames(n) -> tuple | None:
+    return None if n is None else tuple(n)
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def arr(self, a: np.ndarray) -> str:
+        key = f"a{len(self.arrays)}"
+        self.arrays[key] = np.ascontiguousarray(a)
+        return key
+
+    def inline_or_arr(self, a: np.ndarray) -> str | list:
+        if a.dtype == object:
+            return [None if v is None else (bool(v) if isinstance(v, (bool, np.bool_)) else str(v))
+                    for v in a.tolist()]
+        return self.arr(a)
+
+    def encode(self, v: RValue) -> dict:
+        if v is RNull:
+            return {"t": "null"}
+        if isinstance(v, RError):
+            return {"t": "error", "message": v.message, "kind": v.kind}
+        if isinstance(v, RSparse):
+            m = v.x.tocsc()
+            return {"t": "sparse", "i": self.arr(m.indices.astype(np.int32)), "p": self.arr(m.indptr.astype(np.int32)),
+                    "x": self.arr(m.data.astype(np.float64)), "dim": list(m.shape),
+                    "rownames": _names(v.rownames), "colnames": _names(v.colnames)}
+        if isinstance(v, RMatrix):
+            x = np.asarray(v.x)
+            flat = x.ravel(order="F")
+            return {"t": "matrix", "x": self.inline_or_arr(flat), "dim": list(x.shape),
+                    "rownames": _names(v.rownames), "colnames": _names(v.colnames)}
+        if isinstance(v, RVector):
+            return {"t": "vector", "kind": v.kind, "x": self.inline_or_arr(np.asarray(v.x)),
+                    "names": _names(v.names)}
+        if isinstance(v, RFactor):
+            return {"t": "factor", "codes": self.arr(np.asarray(v.codes, dtype=np.int64)),
+                    "levels": [str(l) for l in v.levels], "ordered": bool(v.ordered)}
+        if isinstance(v, RList):
+            return {"t": "list", "items": [[k, self.encode(x)] for k, x in v.items]}
+        raise TypeError(f"cannot store a {type(v).__name__}")
+
+
+def _decode(d: dict, arrays) -> RValue:
+    def get(slot):
+        if isinstance(slot, str):
+            return arrays[slot]
+        return np.array(slot, dtype=object) if slot else np.zeros(0, dtype=object)
+
+    t = d["t"]
+    if t == "null":
+        return RNull
+    if t == "error":
+        return RError(d["message"], d["kind"])
+    if t == "sparse":
+        m = sp.csc_matrix((np.array(get(d["x"])), np.array(get(d["i"])), np.array(get(d["p"]))),
+                          shape=tuple(d["dim"]))
+        return RSparse(m, _tnames(d["rownames"]), _tnames(d["colnames"]))
+    if t == "matrix":
+        x = np.array(get(d["x"])).reshape(tuple(d["dim"]), order="F")
+        return RMatrix(x, _tnames(d["rownames"]), _tnames(d["colnames"]))
+    if t == "vector":
+        return RVector(np.array(get(d["x"])), _tnames(d["names"]), d["kind"])
+    if t == "factor":
+        return RFactor(np.array(get(d["codes"])), tuple(d["levels"]), bool(d["ordered"]))
+    if t == "list":
+        return RList(tuple((k, _decode(x, arrays)) for k, x in d["items"]))
+    raise ValueError(f"unknown stored value type {t!r}")
+
+
+# ------------------------------------------------------------------------------------------
+# files
+
+def save_golden(dir: str | Path, case: Case, components: dict[str, RValue], versions: dict,
+                level: str = "lformula") -> Path:
+    """Write ``CASEID.npz`` + ``CASEID.json`` into ``dir`` and update ``manifest.json``."""
+    d = Path(dir)
+    d.mkdir(parents=True, exist_ok=True)
+    w = _Writer()
+    comps = [[name, w.encode(v)] for name, v in components.items()]
+    dh = data_hash(case_data(case))
+    doc = {"format": FORMAT, "case": case.as_json(), "level": level, "data_hash": dh, "components": comps}
+    with open(d / f"{case.id}.npz", "wb") as fh:
+        np.savez_compressed(fh, **w.arrays)
+    (d / f"{case.id}.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    man = load_manifest(d) if (d / MANIFEST).is_file() else {"format": FORMAT, "cases": {}}
+    man.update({"level": level, "versions": dict(versions),
+                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    man["cases"][case.id] = {**case.as_json(), "data_hash": dh, "level": level,
+                             "n_components": len(comps)}
+    man["cases"] = dict(sorted(man["cases"].items()))
+    (d / MANIFEST).write_text(json.dumps(man, ensure_ascii=False, indent=1), encoding="utf-8")
+    return d / f"{case.id}.json"
+
+
+def load_manifest(dir: str | Path) -> dict:
+    p = Path(dir) / MANIFEST
+    if not p.is_file():
+        raise FileNotFoundError(f"no {MANIFEST} in {dir}")
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+def _doc(dir: str | Path, case_id: str) -> dict:
+    p = Path(dir) / f"{case_id}.json"
+    if not p.is_file():
+        raise FileNotFoundError(f"no golden for case {case_id!r} in {dir}")
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+def golden_case(dir: str | Path, case_id: str) -> Case:
+    """The case definition stored with a golden."""
+    return Case.from_json(_doc(dir, case_id)["case"])
+
+
+def load_golden(dir: str | Path, case_id: str) -> dict[str, RValue]:
+    """The stored components of one case, exactly as saved (no R needed)."""
+    doc = _doc(dir, case_id)
+    with np.load(Path(dir) / f"{case_id}.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return {name: _decode(desc, arrays) for name, desc in doc["components"]}
+
+
+def identical(a: RValue, b: RValue) -> bool:
+    """Exact equality incl. float bits, names and types (R: ``identical(a, b)``)."""
+    if type(a) is not type(b):
+        return False
+    if a is RNull:
+        return True
+    if isinstance(a, RError):
+        return a == b
+    if isinstance(a, RList):
+        return a.names() == b.names() and all(identical(x, y) for x, y in zip(a.values(), b.values()))  # type: ignore[union-attr]
+    if isinstance(a, RFactor):
+        return (a.levels == b.levels and a.ordered == b.ordered  # type: ignore[union-attr]
+                and _same_array(a.codes, b.codes))  # type: ignore[union-attr]
+    if isinstance(a, RVector):
+        return a.kind == b.kind and _tnames(a.names) == _tnames(b.names) and _same_array(a.x, b.x)  # type: ignore[union-attr]
+    if isinstance(a, (RMatrix, RSparse)):
+        if (a.shape != b.shape or _tnames(a.rownames) != _tnames(b.rownames)  # type: ignore[union-attr]
+                or _tnames(a.colnames) != _tnames(b.colnames)):  # type: ignore[union-attr]
+            return False
+        if isinstance(a, RSparse):
+            x, y = a.x.tocsc(), b.x.tocsc()  # type: ignore[union-attr]
+            return (_same_array(x.indptr.astype(np.int64), y.indptr.astype(np.int64))
+                    and _same_array(x.indices.astype(np.int64), y.indices.astype(np.int64))
+                    and _same_array(x.data, y.data))
+        return _same_array(a.x, b.x)  # type: ignore[union-attr]
+    return False
+
+
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype == object:
+        return all(x is y or (type(x) is type(y) and x == y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist()))
+    return a.tobytes() == b.tobytes()
+
+
+# ------------------------------------------------------------------------------------------
+# record / replay
+
+def record(cases: list[Case], out: str | Path, level: str = "lformula", *, log=None) -> list[str]:
+    """Run R for each case and store its components; returns the recorded ids (needs R)."""
+    from . import rsession
+    from .check import r_components
+
+    versions = rsession.versions()
+    done = []
+    for case in cases:
+        if level == "fit" and not case.fit:
+            continue
+        data = case_data(case)
+        comps = r_components(case.formula, data, level=level, **case.call_kwargs(data))
+        save_golden(out, case, comps, versions, level)
+        done.append(case.id)
+        if log:
+            log(f"recorded {case.id} ({len(comps)} components)")
+    return done
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    case_id: str
+    level: str
+    components: tuple  # of parity.compare.ComponentResult
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.components) and all(c.ok for c in self.components)
+
+    def failing(self) -> list[str]:
+        return [c.name for c in self.components if not c.ok]
+
+    def as_json(self) -> dict:
+        return {"case": self.case_id, "level": self.level, "ok": self.ok,
+                "components": [c.as_json() for c in self.components]}
+
+
+_NOT_BUILT = ("ModuleNotFoundError", "ImportError", "NotImplementedError")
+
+
+def run_case(impl, case: Case, level: str) -> dict[str, RValue]:
+    """Run an implementation on a case.  At the fit level, an implementation whose fit part does
+    not exist yet (ImportError/NotImplementedError) is run at the lformula level instead, so that
+    the fit components show up as "missing in this implementation"."""
+    from .pyside import run_impl
+
+    data = case_data(case)
+    py = run_impl(impl, case.formula, data, level=level, **case.call_kwargs(data))
+    err = py.get("error")
+    if level == "fit" and isinstance(err, RError) and err.kind in _NOT_BUILT:
+        py = run_impl(impl, case.formula, data, level="lformula", **case.call_kwargs(data))
+    return py
+
+
+def replay_case(dir: str | Path, case_id: str, impl=None, *, only: set[str] | None = None) -> ReplayResult:
+    """Compare an implementation with one stored golden (same rules as ``parity.check.check``)."""
+    from .check import required_components
+    from .compare import ComponentResult, compare_components
+    from .pyside import load_impl
+
+    fn = impl if callable(impl) else load_impl(impl)
+    doc = _doc(dir, case_id)
+    case, level = Case.from_json(doc["case"]), doc["level"]
+    gold = load_golden(dir, case_id)
+    nan = float("nan")
+    pre: list = []
+    dh = data_hash(case_data(case))
+    if dh != doc["data_hash"]:
+        pre.append(ComponentResult("input data", False, nan, nan, 0.0, 0.0,
+                                   f"data set {case.data!r} changed since recording (hash {dh[:12]} vs {doc['data_hash'][:12]})"))
+    py = run_case(fn, case, level)
+    comps = compare_components(py, gold, only=only)
+    if "error" not in gold and "error" not in py and only is None:
+        pre += [ComponentResult(n, False, nan, nan, 0.0, 0.0,
+                                "required component " + ("missing here" if n not in py else "missing in R"))
+                for n in sorted(required_components(level)) if n not in py or n not in gold]
+    return ReplayResult(case_id, level, tuple(pre + comps))
+
+
+def replay(dir: str | Path, impl=None, case_ids: list[str] | None = None) -> list[ReplayResult]:
+    """Replay every (or the selected) stored case of a golden directory."""
+    man = load_manifest(dir)
+    ids = list(man["cases"]) if case_ids is None else case_ids
+    return [replay_case(dir, cid, impl) for cid in ids]
+
+
+# ------------------------------------------------------------------------------------------
+# CLI
+
+def _cmd_record(args) -> int:
+    import sys
+
+    from .cases import select_cases
+    from .cli import BadInput
+
+    try:
+        cases = select_cases(args.cases)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
+    if args.level == "fit":
+        skipped = [c.id for c in cases if not c.fit]
+        if skipped:
+            print(f"parity record: level fit does not apply to: {', '.join(skipped)}", file=sys.stderr)
+    done = record(cases, args.out, args.level, log=None if args.quiet else print)
+    print(f"{len(done)} case(s) recorded into {args.out} (level {args.level})")
+    return 0
+
+
+def _cmd_replay(args) -> int:
+    import fnmatch
+
+    from .cli import BadInput
+    from .pyside import load_impl
+
+    try:
+        man = load_manifest(args.dir)
+    except (FileNotFoundError, json.JSONDecodeError) as e:
+        raise BadInput(str(e)) from None
+    try:
+        impl = load_impl(args.impl)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
+    ids = list(man["cases"])
+    if args.cases:
+        sel: list[str] = []
+        for item in (s.strip() for s in args.cases.split(",") if s.strip()):
+            hits = [i for i in ids if fnmatch.fnmatchcase(i, item)]
+            if not hits:
+                raise BadInput(f"no stored case matches {item!r} in {args.dir}")
+            sel += [h for h in hits if h not in sel]
+        ids = sel
+    results = [replay_case(args.dir, cid, impl) for cid in ids]
+    _print_summary(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"dir": str(args.dir), "level": man.get("level"),
+                                               "versions": man.get("versions"), "ok": all(r.ok for r in results),
+                                               "cases": [r.as_json() for r in results]}, indent=1))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _print_summary(results: list[ReplayResult]) -> None:
+    rows = [(r.case_id, "yes" if r.ok else "NO", str(len(r.components)),
+             ", ".join(r.failing()[:4]) + (" ..." if len(r.failing()) > 4 else "")) for r in results]
+    try:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+    except ImportError:
+        for row in rows:
+            print("  ".join(row))
+    else:
+        t = Table(title="replay")
+        for col in ("case", "ok", "n components", "failing components"):
+            t.add_column(col, overflow="fold")
+        for row in rows:
+            t.add_row(*(escape(x) for x in row))
+        Console(width=160).print(t)
+    print(f"{len(results)} case(s), {sum(not r.ok for r in results)} disagree")
+
+
+def add_command(sub) -> None:
+    """Register ``record`` and ``replay`` with the ``parity`` CLI."""
+    r = sub.add_parser("record", help="record R's components for cases of the case table")
+    r.add_argument("cases", help='"all", a comma list of case ids, or globs like "hz-*"')
+    r.add_argument("--out", required=True, help="golden directory to write")
+    r.add_argument("--level", choices=["lformula", "fit"], default="lformula")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=_cmd_record)
+    p = sub.add_parser("replay", help="compare an implementation with stored goldens (no R)")
+    p.add_argument("dir", help="golden directory (with manifest.json)")
+    p.add_argument("--impl", default=None, help="module:function (default pyreterms)")
+    p.add_argument("--cases", default=None, help="comma list of ids or globs")
+    p.add_argument("--json", default=None, help="write the JSON report here")
+    p.set_defaults(func=_cmd_replay)
