@@ -163,7 +163,7 @@ def save_golden(dir: str | Path, case: Case, components: dict[str, RValue], vers
     doc = {"format": FORMAT, "case": case.as_json(), "level": level, "data_hash": dh, "components": comps}
     with open(d / f"{case.id}.npz", "wb") as fh:
         np.savez_compressed(fh, **w.arrays)
-    (d / f"{case.id}.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    (d / f"{case.id}.json").write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     man = load_manifest(d) if (d / MANIFEST).is_file() else {"format": FORMAT, "cases": {}}
     man.update({"level": level, "versions": dict(versions),
                 "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
