@@ -15,6 +15,8 @@ Storage (per directory = one level):
   "x", "names"}``, ``{"t": "factor", "codes", "levels", "ordered"}``, ``{"t": "list", "items":
   [[name, descriptor], ...]}``, ``{"t": "null"}``, ``{"t": "error", "message", "kind"}``; array
   slots hold an npz key (string) or, for character / NA-logical data, an inline JSON list;
+* components whose arrays exceed :data:`MAX_COMPONENT_BYTES` are not stored (listed under
+  ``"skipped"``; replay ignores them);
 * ``manifest.json``: versions (R, lme4, Matrix, rpy2, collation), date, level and per case its
   definition and the SHA-256 of its input data (replay reports drift).
 
@@ -40,6 +42,8 @@ __all__ = ["save_golden", "load_golden", "load_manifest", "golden_case", "identi
 
 MANIFEST = "manifest.json"
 FORMAT = "parity-goldens/1"
+#: a component whose arrays exceed this is not stored (listed in the case file's "skipped")
+MAX_COMPONENT_BYTES = 2_000_000
 
 
 # ------------------------------------------------------------------------------------------
@@ -158,9 +162,18 @@ def save_golden(dir: str | Path, case: Case, components: dict[str, RValue], vers
     d = Path(dir)
     d.mkdir(parents=True, exist_ok=True)
     w = _Writer()
-    comps = [[name, w.encode(v)] for name, v in components.items()]
+    comps, skipped = [], []
+    for name, v in components.items():
+        before = dict(w.arrays)
+        desc = w.encode(v)
+        if sum(a.nbytes for k, a in w.arrays.items() if k not in before) > MAX_COMPONENT_BYTES:
+            w.arrays = before
+            skipped.append(name)
+            continue
+        comps.append([name, desc])
     dh = data_hash(case_data(case))
-    doc = {"format": FORMAT, "case": case.as_json(), "level": level, "data_hash": dh, "components": comps}
+    doc = {"format": FORMAT, "case": case.as_json(), "level": level, "data_hash": dh, "components": comps,
+           "skipped": skipped}
     with open(d / f"{case.id}.npz", "wb") as fh:
         np.savez_compressed(fh, **w.arrays)
     (d / f"{case.id}.json").write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
@@ -312,6 +325,8 @@ def replay_case(dir: str | Path, case_id: str, impl=None, *, only: set[str] | No
         pre.append(ComponentResult("input data", False, nan, nan, 0.0, 0.0,
                                    f"data set {case.data!r} changed since recording (hash {dh[:12]} vs {doc['data_hash'][:12]})"))
     py = run_case(fn, case, level)
+    for name in doc.get("skipped", ()):
+        py.pop(name, None)
     comps = compare_components(py, gold, only=only)
     if "error" not in gold and "error" not in py and only is None:
         pre += [ComponentResult(n, False, nan, nan, 0.0, 0.0,
@@ -343,7 +358,8 @@ def _cmd_record(args) -> int:
     if args.level == "fit":
         skipped = [c.id for c in cases if not c.fit]
         if skipped:
-            print(f"parity record: level fit does not apply to: {', '.join(skipped)}", file=sys.stderr)
+            print(f"parity record: level fit does not apply to {len(skipped)} selected case(s) "
+                  f"(fit=False), e.g. {', '.join(skipped[:3])}", file=sys.stderr)
     done = record(cases, args.out, args.level, log=None if args.quiet else print)
     print(f"{len(done)} case(s) recorded into {args.out} (level {args.level})")
     return 0

@@ -109,10 +109,11 @@ def _components_optimizer(fit) -> dict[str, RValue]:
 def _components(fit) -> dict[str, RValue]:
     rt, lf = fit.lf.reTrms, fit.lf
     rown = lf.fr.rownames
+    xcn = lf.X.colnames or None  # R drops empty dimnames (p = 0)
     G = lambda name: f'getME(fit, "{name}")'  # noqa: E731
     out: dict[str, RValue] = {}
     tn = list(fit.theta_names())
-    out[G("X")] = RMatrix(lf.X.X, rown, lf.X.colnames)
+    out[G("X")] = RMatrix(lf.X.X, rown, xcn)
     out[G("Z")] = RSparse(rt.Zt.T.tocsc(), rown, rt.Zt_rownames)
     out[G("Zt")] = RSparse(rt.Zt, rt.Zt_rownames, rown)
     ztl = fit.getME("Ztlist")
@@ -133,11 +134,11 @@ def _components(fit) -> dict[str, RValue]:
     out[G("Lind")] = _int(rt.Lind + 1)
     out[G("Tlist")] = RList(tuple((g, RMatrix(T, None, None)) for g, T in fit.Tlist()))
     out[G("A")] = RSparse(fit.getME("A"), None, rown)
-    out[G("RX")] = RMatrix(fit.state.RX, lf.X.colnames, lf.X.colnames)
+    out[G("RX")] = RMatrix(fit.state.RX, xcn, xcn)
     out[G("sigma")] = _dbl([fit.sigma()])
     out[G("flist")] = RList(tuple((g, _factor(f)) for g, f in rt.flist))
     out['attr(getME(fit, "flist"), "assign")'] = _int(rt.assign + 1)
-    out[G("fixef")] = _dbl(fit.state.beta, lf.X.colnames)
+    out[G("fixef")] = _dbl(fit.state.beta, xcn)
     out[G("beta")] = _dbl(fit.state.beta)
     out[G("theta")] = _dbl(fit.theta, tn)
     out[G("ST")] = RList(tuple((g, RMatrix(S, None, None)) for g, S in fit._ST()))
@@ -160,8 +161,8 @@ def _components(fit) -> dict[str, RValue]:
     out[G("offset")] = _dbl(lf.offset)
     out[G("lower")] = _dbl(rt.lower, tn)
     out['ldL2(getME(fit, "L"))'] = _dbl([fit.state.ldL2])
-    out['crossprod(getME(fit, "RZX"))'] = RMatrix(fit.state.RZX.T @ fit.state.RZX, lf.X.colnames, lf.X.colnames)
-    out["fixef(fit)"] = _dbl(fit.state.beta, lf.X.colnames)
+    out['crossprod(getME(fit, "RZX"))'] = RMatrix(fit.state.RZX.T @ fit.state.RZX, xcn, xcn)
+    out["fixef(fit)"] = _dbl(fit.state.beta, xcn)
     out["ranef(fit)"] = RList(tuple((g, RMatrix(df.to_numpy(float), tuple(df.index), tuple(df.columns)))
                                     for g, df in fit.ranef().items()))
     if rt.q <= 20000:
@@ -191,7 +192,7 @@ def _components(fit) -> dict[str, RValue]:
     out["residuals(fit)"] = _dbl(fit.residuals(), rown)
     out["isSingular(fit)"] = _lgl(fit.isSingular())
     V = fit.vcov()
-    out["vcov(fit)"] = RMatrix(V.to_numpy(float), tuple(V.index), tuple(V.columns))
+    out["vcov(fit)"] = RMatrix(V.to_numpy(float), tuple(V.index) or None, tuple(V.columns) or None)
     # the deviance function and the PLS state it leaves, at the oracle's theta
     th = np.asarray(fit.theta, dtype=np.float64)
     s = fit.problem.solve(th)

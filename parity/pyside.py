@@ -66,7 +66,7 @@ def lformula_components(lf) -> dict[str, RValue]:
     out: dict[str, RValue] = {}
     out[f"{LF}$fr"] = RList(tuple((k, frame_value(v)) for k, v in lf.fr.columns))
     out[f"rownames({LF}$fr)"] = _chr(lf.fr.rownames)
-    out[f"{LF}$X"] = RMatrix(lf.X.X, lf.fr.rownames, lf.X.colnames)
+    out[f"{LF}$X"] = RMatrix(lf.X.X, lf.fr.rownames, lf.X.colnames or None)
     out[f'attr({LF}$X, "assign")'] = _int(lf.X.assign)
     out[f'attr({LF}$X, "col.dropped")'] = (
         _int([j for _, j in lf.X.col_dropped], [k for k, _ in lf.X.col_dropped]) if lf.X.col_dropped else RNull)

@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .deviance import LmerProblem, PLSState
-from .errors import LmeCheckError, LmeWarning
+from .errors import DataError, LmeCheckError, LmeWarning
 from .optimize import LmerControl, OptResult, blas_threads, check_conv, moment_start, optimize_lmer
 from .types import LFormula
 
@@ -339,6 +339,10 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | dict | None = None) -> 
     first evaluation), ``optimizeLmer``, ``checkConv``, ``mkMerMod``."""
     ctrl = LmerControl.coerce(control)
     rt = lf.reTrms
+    if lf.y is None:
+        raise DataError(f"response must be numeric (the response '{lf.fr.names[0]}' is not)")
+    if not np.isfinite(lf.y).all():
+        raise LmeCheckError("NA/NaN/Inf in 'y'", check="mkRespMod")
     prob = LmerProblem.build(lf.X.X, lf.y, rt.Zt, rt.Lambdat, rt.Lind, rt.Gp, lf.weights, lf.offset,
                              lf.REML, nc=tuple(len(cn) for _, cn in rt.cnms))
     lower = np.asarray(rt.lower, dtype=np.float64)
@@ -351,7 +355,12 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | dict | None = None) -> 
         ms = moment_start(lf.y, [f.codes for _, f in rt.flist], all_int, lower.size, lower)
         start = np.asarray(rt.theta, dtype=np.float64) if ms is None else ms
     with blas_threads(ctrl.blas_threads):
-        f0 = prob.deviance(start)  # mkLmerDevfun evaluates once at the start
+        with np.errstate(all="ignore"):
+            f0 = prob.deviance(start)  # mkLmerDevfun evaluates once at the start
+        if not np.isfinite(f0):
+            # nloptr checks the objective at x0 and stops; non-finite values in Z lead here
+            raise LmeCheckError("objective in x0 returns NA (non-finite values in the random-effects "
+                                "model matrix Z?)", check="nloptr")
         if ctrl.optimizer is None:
             cc = check_conv(None, start, lower, ctrl)
             opt = OptResult(par=start, fval=f0, feval=0, conv=1000, message="no optimization",

@@ -37,13 +37,12 @@ def parse_formula(formula: str) -> Call:
     return Call("~", (Arg(lhs), Arg(expand_double_verts(rhs))))
 
 
-def _response(fr: ModelFrame) -> np.ndarray:
+def _response(fr: ModelFrame) -> np.ndarray | None:
+    """The numeric response, or None when it is not numeric: lFormula accepts any response and
+    lme4 refuses it later, in ``mkRespMod`` (``lmer``), with "response must be numeric"."""
     name, y = fr.columns[0]
-    if isinstance(y, (Factor, Character)):
-        raise DataError(f"response must be numeric (the response '{name}' is a "
-                        f"{'factor' if isinstance(y, Factor) else 'character'} variable)")
-    if isinstance(y, NumMatrix):
-        raise DataError(f"response '{name}' must be a numeric vector, not a matrix")
+    if isinstance(y, (Factor, Character, NumMatrix)):
+        return None
     if isinstance(y, Logical):
         return y.values.astype(np.float64)  # lme4 silently fits a logical response as 0/1
     return np.asarray(y, dtype=np.float64)
@@ -106,6 +105,10 @@ def lformula(formula: str, data: pd.DataFrame, REML: bool = True, *, weights=Non
         col_dropped = tuple((mm.colnames[j], j + 1) for j in dropped)
     X = FixedX(X=Xk, colnames=tuple(mm.colnames[j] for j in keep), assign=tuple(mm.assign[j] for j in keep),
                col_dropped=col_dropped, contrasts=mm.contrasts)
+    if not np.isfinite(X.X).all():
+        bad = [X.colnames[j] for j in range(X.X.shape[1]) if not np.isfinite(X.X[:, j]).all()]
+        raise DataError(f"infinite values in the fixed-effects model matrix (column {', '.join(bad)}): lme4's rank "
+                        "check stops with 'NA/NaN/Inf in foreign function call'")
     smsg = check_scale_x(X.X)
     if smsg is not None:
         messages.append(smsg)

@@ -161,7 +161,7 @@ class LFormula:
 
     formula: str  # the formula after ``||`` expansion, deparsed like R's
     fr: ModelFrame
-    y: np.ndarray
+    y: np.ndarray | None  # None when the response is not numeric (lmer refuses it, lFormula does not)
     X: FixedX
     reTrms: ReTrms
     REML: bool

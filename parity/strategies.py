@@ -1,0 +1,385 @@
+"""Hypothesis strategies for lme4 designs: ``(formula, data)`` pairs lme4 accepts or must refuse.
+
+R equivalent of what is exercised: ``lme4::lFormula(formula, data, REML, weights, offset)`` (and
+``lmer`` at the fit level) of lme4 1.1-31.  Public API:
+
+* :class:`Design` -- one generated design (formula, data, weights/offset column, REML, hints);
+* :func:`designs` -- the strategy (``hazards=`` switches hazards off, ``refusals=`` forces/forbids
+  designs lme4 must refuse); :func:`valid_designs` and :func:`refused_designs` are shortcuts;
+* :class:`Hazards` -- one flag per hazard, all on by default (``Hazards.without("na_groups")``).
+
+Hazards generated (``Design.tags`` names those present): 1-4 bar terms; ``|`` and ``||``;
+nested (``g/h``, and implicitly nested labels), crossed and partially crossed factors; ``a:b``
+with unobserved combinations; numeric slopes with exact zeros, factor and logical slopes;
+balanced/unbalanced/singleton groups; tied level counts (lme4's ``rev(order(nl))``); awkward
+level strings (case, punctuation, digits, unicode, ``:``) as strings and as Categoricals (with a
+non-sorted category order and unused categories); integer-coded groups (``1..12``, so ``"10"``
+sorts after ``"9"``); NA in response, covariates and groups; rank-deficient X (duplicated and
+collinear columns, ``f:f2`` without main effects); weights and offsets; badly scaled covariates.
+Data have n in 10..200 rows and a default RangeIndex; everything shrinks toward small n, one
+``(1 | g)`` term and letters as labels.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from hypothesis import strategies as st
+
+__all__ = ["Design", "Hazards", "designs", "valid_designs", "refused_designs", "HAZARD_NAMES"]
+
+#: level strings that stress collation, quoting and parsing; R compares them in C (byte) order
+AWKWARD = ("a", "A", "b", "B", "Z", "_z", "z_", "x.1", "x-1", "x 1", "a,b", "(q)", "'q'", "10", "9",
+           "01", "1e3", "TRUE", "é", "É", "ß", "Ω", "日本", "a:b", "b:", ":c")
+LHS = ("1", "x", "0 + x", "1 + x", "x + z", "f", "0 + f", "lg", "x + f")
+GROUPS = ("g", "h", "k", "g:h", "g/h", "h:g", "h/g", "g:k", "k/g")
+FIXED = ("x", "z", "f", "x2", "x3", "f:f2", "lg", "offset(o)", "x:f")
+REFUSALS = ("singleton_factor", "nlev_ge_n", "one_double_bar", "negative_weights", "all_na_group")
+
+
+@dataclass(frozen=True)
+class Hazards:
+    """Which hazards :func:`designs` may generate (R: the lme4 code paths they reach)."""
+
+    double_bar: bool = True         # `||` (expandDoubleVerts)
+    nested: bool = True             # g/h and implicitly nested labels (expandSlash)
+    interactions: bool = True       # g:h grouping (`%i%`), unobserved combinations
+    factor_slopes: bool = True      # (f | g), (0 + f | g), (lg | g)
+    awkward_levels: bool = True     # punctuation / mixed case / digits in level strings
+    unicode_levels: bool = True     # non-ASCII level strings (C collation = code points)
+    colon_in_levels: bool = True    # ':' inside level strings (`%i%` label collisions)
+    categoricals: bool = True       # pandas Categoricals (level order, unused categories)
+    int_groups: bool = True         # integer / float coded grouping variables
+    na_response: bool = True
+    na_covariates: bool = True
+    na_groups: bool = True
+    rank_deficient: bool = True     # duplicated / collinear X columns, f:f2 without mains
+    weights: bool = True
+    offsets: bool = True
+    scale_warning: bool = True      # a covariate with sd > 1000 (checkScaleX warning)
+    refusals: bool = True           # designs lme4 must refuse
+
+    def without(self, *names: str) -> "Hazards":
+        """A copy with the named hazards switched off (ValueError for an unknown name)."""
+        bad = [n for n in names if n not in HAZARD_NAMES]
+        if bad:
+            raise ValueError(f"unknown hazard(s) {bad}; known: {', '.join(HAZARD_NAMES)}")
+        return replace(self, **{n: False for n in names})
+
+
+HAZARD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Hazards))
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """One generated design: the arguments of ``lFormula(formula, data, REML, weights = data[[weights]],
+    offset = data[[offset]])``.  ``expect_refusal`` is a heuristic hint (lme4's checks approximated
+    in pandas), not an oracle; ``tags`` names the hazards present."""
+
+    formula: str
+    data: pd.DataFrame
+    weights: str | None = None
+    offset: str | None = None
+    REML: bool = True
+    expect_refusal: bool = False
+    description: str = ""
+    tags: frozenset[str] = frozenset()
+
+    @property
+    def n(self) -> int:
+        return len(self.data)
+
+    @property
+    def n_bars(self) -> int:
+        return self.formula.count("|") - self.formula.count("||")
+
+    def arrays(self) -> dict[str, Any]:
+        """``weights``/``offset`` as float arrays (keyword arguments of ``parity.check.check``)."""
+        return {"weights": None if self.weights is None else self.data[self.weights].to_numpy(float),
+                "offset": None if self.offset is None else self.data[self.offset].to_numpy(float)}
+
+
+def _chance(draw: Callable, percent: int) -> bool:
+    """True with about ``percent``% probability; shrinks to False."""
+    return percent > 0 and draw(st.integers(0, 99)) >= 100 - percent
+
+
+def _labels(draw: Callable, k: int, style: str, hz: Hazards) -> list[str]:
+    if style == "digits":
+        return [str(i + 1) for i in range(k)]
+    if style == "awkward":
+        pool = [s for s in AWKWARD if (hz.unicode_levels or s.isascii()) and (hz.colon_in_levels or ":" not in s)]
+        pool = draw(st.permutations(pool))
+        out = list(pool[:k])
+        return out + [f"L{i}" for i in range(k - len(out))]
+    return [chr(ord("a") + i) if i < 26 else f"a{i}" for i in range(k)]
+
+
+def _codes(draw: Callable, n: int, k: int, pattern: str, parent: np.ndarray | None) -> np.ndarray:
+    i = np.arange(n)
+    if pattern == "balanced" or k == 1:
+        return i % k
+    if pattern == "blocked":
+        return (i * k) // n
+    if pattern == "singleton":  # level k-1 occurs exactly once
+        return np.where(i == n - 1, k - 1, i % max(k - 1, 1))
+    if pattern == "nested" and parent is not None:  # labels recycled inside each parent group
+        occ = pd.Series(parent).groupby(parent).cumcount().to_numpy()
+        return occ % k
+    codes = np.array(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)), dtype=np.int64)
+    return codes
+
+
+def _na_rows(draw: Callable, n: int) -> list[int]:
+    return sorted(draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=max(1, n // 8))))
+
+
+def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarray | None,
+                  tags: set[str], na: bool) -> tuple[pd.Series, np.ndarray, str]:
+    kinds = ["str", "object"] + (["int", "float"] if hz.int_groups else []) + \
+            (["cat"] if hz.categoricals else []) + (["cat_int"] if hz.categoricals and hz.int_groups else [])
+    kind = draw(st.sampled_from(kinds))
+    patterns = ["balanced", "random", "blocked", "singleton"] + (["nested"] if parent is not None and hz.nested else [])
+    pattern = draw(st.sampled_from(patterns))
+    codes = _codes(draw, n, k, pattern, parent)
+    if pattern == "singleton" and k >= 2:
+        tags.add("singleton_group")
+    if pattern == "nested" and parent is not None:
+        tags.add("implicit_nesting")
+    na_at = _na_rows(draw, n) if na else []
+    if na_at:
+        tags.add("na_group")
+    style = "letters"
+    if kind in ("str", "object", "cat"):
+        style = draw(st.sampled_from(["letters", "digits"] + (["awkward"] if hz.awkward_levels else [])))
+        if style != "letters":
+            tags.add(f"{style}_levels")
+        labels = _labels(draw, k, style, hz)
+        if any(":" in s for s in labels):
+            tags.add("colon_levels")
+        if any(not s.isascii() for s in labels):
+            tags.add("unicode_levels")
+        vals = [labels[c] for c in codes]
+        for r in na_at:
+            vals[r] = None
+        if kind == "cat":
+            cats = list(draw(st.permutations(labels)))
+            if cats != sorted(labels):
+                tags.add("categorical_order")
+            if _chance(draw, 30):
+                cats.append("zz unused")
+                tags.add("unused_category")
+            tags.add("categorical")
+            s = pd.Series(pd.Categorical(vals, categories=cats))
+        else:
+            s = pd.Series(vals, dtype=object if kind == "object" else "str")
+    elif kind in ("int", "cat_int"):
+        if k >= 10:
+            tags.add("int_groups_ge10")
+        vals_i = (codes + 1).astype(np.int64)
+        if kind == "cat_int":
+            cats = list(draw(st.permutations(list(range(1, k + 1)))))
+            cv = pd.Categorical(vals_i, categories=cats)
+            if na_at:
+                cv[na_at] = np.nan
+            s = pd.Series(cv)
+            tags.add("categorical")
+        elif na_at:
+            s = pd.Series(pd.array(vals_i, dtype="Int64"))
+            s[na_at] = pd.NA
+        else:
+            s = pd.Series(vals_i)
+        tags.add("int_groups")
+    else:  # float codes 0.5, 1, 1.5, ...
+        v = (codes + 1) / 2.0
+        v[na_at] = np.nan
+        s = pd.Series(v)
+        tags.add("float_groups")
+    return s, codes, f"{kind}/{style}/{pattern}(k={k})"
+
+
+def _numeric(draw: Callable, n: int, base: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    d = np.array(draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n)), dtype=float)
+    return base + d
+
+
+def _factor_cov(draw: Callable, n: int, k: int, hz: Hazards, prefix: str, na: bool) -> pd.Series:
+    codes = _codes(draw, n, k, draw(st.sampled_from(["balanced", "random"])), None)
+    labels = [f"{prefix}{chr(ord('a') + i)}" for i in range(k)]
+    vals: list[str | None] = [labels[c] for c in codes]
+    for r in (_na_rows(draw, n) if na else []):
+        vals[r] = None
+    if hz.categoricals and draw(st.booleans()):
+        return pd.Series(pd.Categorical(vals, categories=list(draw(st.permutations(labels)))))
+    return pd.Series(vals, dtype="str")
+
+
+_SLASH = {"g/h": ["h:g", "g"], "h/g": ["g:h", "h"], "k/g": ["g:k", "k"]}
+_DOUBLE = {"x": ["1", "0 + x"], "1 + x": ["1", "0 + x"], "0 + x": ["0 + x"], "x + z": ["1", "0 + x", "0 + z"],
+           "f": ["1", "0 + f"], "0 + f": ["0 + f"], "lg": ["1", "0 + lg"], "x + f": ["1", "0 + x", "0 + f"],
+           "1": []}
+
+
+def _approx_terms(data: pd.DataFrame, bars: list[tuple[str, str, str]], names: set[str],
+                  weights: str | None, offset: str | None, tags: set[str]) -> tuple[list[int], bool]:
+    """Approximate lme4's expanded terms (R: ``findbars`` + ``mkBlist``) on the complete cases:
+    level counts in findbars order, and whether ``checkNlevels``/``checkZdims``/... would stop."""
+    vars_ = [v for v in ["y", *sorted(names - {"offset"}), weights, offset] if v is not None and v in data]
+    ok = data[vars_].notna().all(axis=1).to_numpy()
+    n_c = int(ok.sum())
+    d = data.loc[ok]
+    kf = d["f"].nunique() if "f" in d else 0
+    nc_of = {"1": 1, "x": 2, "0 + x": 1, "1 + x": 2, "x + z": 3, "f": kf, "0 + f": kf, "lg": 2,
+             "0 + lg": 2, "x + f": kf + 1, "0 + z": 1}
+    refuse = n_c == 0 or (weights is not None and bool((d[weights] < 0).any()))
+    terms: list[tuple[str, str]] = []
+    for lhs, op, grp in bars:
+        lhss = _DOUBLE[lhs] if op == "||" else [lhs]
+        refuse |= op == "||" and lhs == "1"
+        terms += [(a, g) for a in lhss for g in _SLASH.get(grp, [grp])]
+    nl: list[int] = []
+    for a, g in terms:
+        parts = g.split(":")
+        k = len(d[parts].drop_duplicates()) if n_c else 0
+        nl.append(k)
+        refuse |= k < 2 or k >= n_c or nc_of[a] * k >= n_c
+        if len(parts) == 2 and n_c and k < d[parts[0]].nunique() * d[parts[1]].nunique():
+            tags.add("unobserved_combos")
+    if len(set(nl)) < len(nl):
+        tags.add("tied_nl")
+    if any(b > a for a, b in zip(nl, nl[1:])):
+        tags.add("reordered")
+        if len(set(nl)) < len(nl):
+            tags.add("tied_nl_reordered")
+    return nl, bool(refuse)
+
+
+@st.composite
+def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
+    tags: set[str] = set()
+    nb = draw(st.integers(1, 4))
+    lhs_pool = [s for s in LHS if hz.factor_slopes or not (("f" in s) or s == "lg")]
+    grp_pool = [s for s in GROUPS if (hz.nested or "/" not in s) and (hz.interactions or ":" not in s)]
+    bars: list[tuple[str, str, str]] = []
+    for _ in range(nb):
+        lhs = draw(st.sampled_from(lhs_pool))
+        op = "||" if hz.double_bar and lhs != "1" and _chance(draw, 20) else "|"
+        bars.append((lhs, op, draw(st.sampled_from(grp_pool))))
+    fixed = draw(st.lists(st.sampled_from([s for s in FIXED if (hz.rank_deficient or s not in ("x2", "x3", "f:f2"))
+                                           and (hz.offsets or s != "offset(o)")
+                                           and (hz.factor_slopes or s not in ("f", "f:f2", "lg", "x:f"))]),
+                          max_size=3, unique=True))
+    refusal = "none"
+    if refusal_mode == "force" or (refusal_mode == "allow" and _chance(draw, 12)):
+        refusal = draw(st.sampled_from(REFUSALS))
+    if refusal == "one_double_bar":
+        bars[0] = ("1", "||", bars[0][2])
+    n = draw(st.integers(10, 200))
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(fixed + [f"{a} {g}" for a, _, g in bars])))
+    used = names.__contains__
+    gvars = [v for v in ("g", "h", "k") if used(v)]
+    cols: dict[str, pd.Series] = {}
+    desc: list[str] = [f"n={n}"]
+    codes_of: dict[str, np.ndarray] = {}
+    i = np.arange(n)
+    na_grp = hz.na_groups and _chance(draw, 15)
+    for j, v in enumerate(gvars):
+        kmax = max(2, min(12, n // 3))
+        k = draw(st.integers(2, kmax))
+        if refusal == "singleton_factor" and j == 0:
+            k = 1
+        if refusal == "nlev_ge_n" and j == 0:
+            k = n
+        s, codes, d = _group_column(draw, n, k, hz, codes_of.get("g") if v != "g" else None, tags,
+                                    na=na_grp and j == len(gvars) - 1)
+        if refusal == "all_na_group" and j == 0:
+            s = pd.Series([None] * n, dtype=object)
+        cols[v], codes_of[v] = s, codes
+        desc.append(f"{v}:{d}")
+    na_cov = hz.na_covariates and _chance(draw, 20)
+    scale = 5000.0 if hz.scale_warning and _chance(draw, 5) else 1.0
+    div = draw(st.sampled_from([1.0, 2.0, 4.0]))
+    if used("x") or used("x2") or used("x3"):
+        x = _numeric(draw, n, (i % 5) - 2.0, -3, 3) / div * scale
+        if scale != 1.0:
+            tags.add("scale_warning")
+        if (x == 0).any():
+            tags.add("zeros_in_x")
+        if na_cov:
+            x[_na_rows(draw, n)] = np.nan
+            tags.add("na_covariate")
+        cols["x"] = pd.Series(x)
+        if used("x2"):
+            cols["x2"] = pd.Series(x.copy())
+        if used("x3"):
+            cols["x3"] = pd.Series(2 * x + 1)
+    if used("z"):
+        cols["z"] = pd.Series(_numeric(draw, n, (i % 3).astype(float), -2, 2) / div)
+    for v, pre in (("f", ""), ("f2", "u")):
+        if used(v):
+            cols[v] = _factor_cov(draw, n, draw(st.integers(2, 4)), hz, pre, na_cov and v == "f")
+    if used("lg"):
+        cols["lg"] = pd.Series((i % 3) == 0) if not draw(st.booleans()) else \
+            pd.Series(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))))
+    y = _numeric(draw, n, 0.1 * (i % 7), -40, 40) / 4.0
+    if hz.na_response and _chance(draw, 15):
+        y[_na_rows(draw, n)] = np.nan
+        tags.add("na_response")
+    data = pd.DataFrame({"y": y, **cols})
+    weights = offset = None
+    if (hz.weights and _chance(draw, 15)) or refusal == "negative_weights":
+        w = np.array(draw(st.lists(st.sampled_from([1.0, 2.0, 0.5, 3.0]), min_size=n, max_size=n)))
+        if refusal == "negative_weights":
+            w[draw(st.integers(0, n - 1))] = -1.0
+        data["w"], weights = w, "w"
+        tags.add("weights")
+    if used("o") or (hz.offsets and _chance(draw, 10)):
+        data["o"] = _numeric(draw, n, np.zeros(n), -4, 4) / 2.0
+        if not used("o"):
+            offset = "o"
+        tags.add("offset")
+    REML = not _chance(draw, 25)
+    rhs = [f"({a} {op} {g})" for a, op, g in bars]
+    formula = "y ~ " + " + ".join(fixed + rhs) if fixed else "y ~ " + " + ".join(rhs)
+    if any(op == "||" for _, op, _ in bars):
+        tags.add("double_bar")
+    if any("/" in g for *_, g in bars) or "implicit_nesting" in tags:
+        tags.add("nested")
+    if any(":" in g for *_, g in bars):
+        tags.add("interaction_group")
+    if any(a in ("f", "0 + f", "lg", "x + f") for a, *_ in bars):
+        tags.add("factor_slope")
+    if any(a != "1" and "x" in a for a, *_ in bars) and "zeros_in_x" in tags:
+        tags.add("zeros_in_slope")
+    if set(fixed) & {"x2", "x3", "f:f2"}:
+        tags.add("rank_deficient")
+    if len(gvars) >= 2:
+        tags.add("crossed_or_nested_factors")
+    nl, expect = _approx_terms(data, bars, names, weights, offset, tags)
+    if refusal != "none":
+        tags.add(f"refusal:{refusal}")
+    desc.append(f"{len(nl)} terms, nl~{nl}")
+    expect = expect or refusal != "none"
+    return Design(formula, data, weights, offset, REML, expect, "; ".join(desc), frozenset(tags))
+
+
+def designs(hazards: Hazards | None = None, *, refusals: bool | None = None) -> st.SearchStrategy[Design]:
+    """Designs lme4 accepts and (unless ``refusals=False``) designs it must refuse; with
+    ``refusals=True`` every design carries one deliberate refusal hazard."""
+    hz = hazards or Hazards()
+    mode = "force" if refusals else ("allow" if (refusals is None and hz.refusals) else "never")
+    return _design(hz, mode)
+
+
+def valid_designs(hazards: Hazards | None = None) -> st.SearchStrategy[Design]:
+    """Designs without deliberate refusal hazards (lme4 may still refuse some, e.g. n <= q)."""
+    return designs(hazards, refusals=False)
+
+
+def refused_designs(hazards: Hazards | None = None) -> st.SearchStrategy[Design]:
+    """Designs carrying one deliberate refusal hazard (singleton factor, nlevels >= n, ``(1 || g)``,
+    negative weights, an all-NA grouping factor)."""
+    return designs(hazards, refusals=True)
