@@ -1,0 +1,39 @@
+"""Issues 3 and 4: the whole case table (parity/cases.py) compared live with lme4 1.1-31.
+
+Every case at the lFormula level (exact where lme4 is deterministic; both-refuse counts as agreement
+and the reasons are shown), and every fittable case at the lmer level."""
+from __future__ import annotations
+
+import pytest
+
+from parity.cases import CASES, case_data
+from parity.check import check
+
+pytestmark = pytest.mark.r
+
+
+def _bad(rep):
+    return [(c.name, c.detail) for c in rep.components if not c.ok]
+
+
+def test_case_table_is_large_enough():
+    assert len(CASES) >= 60
+    assert len({c.data for c in CASES}) >= 4
+    assert sum(c.fit for c in CASES) >= 15
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_case_lformula(case):
+    data = case_data(case)
+    rep = check(case.formula, data, level="lformula", data_label=case.data, **case.call_kwargs(data))
+    assert not _bad(rep), _bad(rep)
+
+
+FIT_CASES = [c for c in CASES if c.fit]
+
+
+@pytest.mark.parametrize("case", FIT_CASES, ids=[c.id for c in FIT_CASES])
+def test_case_fit(case):
+    data = case_data(case)
+    rep = check(case.formula, data, level="fit", data_label=case.data, **case.call_kwargs(data))
+    assert not _bad(rep), _bad(rep)
