@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Case", "CASES", "SYNTHETIC", "get_case", "case_data", "select_cases", "synthetic_data"]
+from .rvalues import RError, RValue
+
+__all__ = ["Case", "CASES", "SYNTHETIC", "get_case", "case_data", "select_cases", "synthetic_data", "data_hash",
+           "run_case"]
 
 BUILTIN = ("sleepstudy", "Penicillin", "Pastes", "cake", "cbpp", "Dyestuff", "Dyestuff2")
 
@@ -144,6 +149,31 @@ def case_data(case: Case | str) -> pd.DataFrame:
     return _dataset(name).copy()
 
 
+def data_hash(df: pd.DataFrame) -> str:
+    """SHA-256 over column names, R-relevant types and exact values (and the row labels)."""
+    h = hashlib.sha256()
+
+    def put(tag: str, b: bytes = b"") -> None:
+        h.update(tag.encode("utf-8") + b"\x00" + len(b).to_bytes(8, "little") + b)
+
+    put("index", "\x1f".join(map(str, df.index.tolist())).encode("utf-8")
+        if not isinstance(df.index, pd.RangeIndex) else f"range{len(df)}".encode())
+    for name in df.columns:
+        s = df[name]
+        put("col", str(name).encode("utf-8"))
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            put("cat", json.dumps([str(c) for c in s.cat.categories], ensure_ascii=False).encode("utf-8"))
+            put("ordered", b"1" if s.cat.ordered else b"0")
+            put("codes", np.asarray(s.cat.codes, dtype=np.int64).tobytes())
+        elif pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype):
+            put(str(s.dtype), json.dumps([None if pd.isna(v) else int(v) for v in s]).encode())
+        elif pd.api.types.is_float_dtype(s.dtype):
+            put("float", s.to_numpy(dtype=np.float64, na_value=np.nan).tobytes())
+        else:
+            put("str", json.dumps([None if pd.isna(v) else str(v) for v in s], ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
 # ------------------------------------------------------------------------------------------
 # the table
 
@@ -193,6 +223,8 @@ _HAZARD_CASES = [
     _c("hz-colon-ab", "y ~ x + (1 | a:b)"),
     _c("hz-bar-star", "y ~ x + (1 | a * b)", note="a*b as grouping"),
     _c("hz-bar-in", "y ~ x + (1 | b %in% a)", note="%in% as grouping"),
+    _c("hz-in-fixed", "y ~ x + b %in% a + (1 | g)", note="%in% in the fixed part"),
+    _c("hz-in-bar-lhs", "y ~ x + (0 + x %in% a | g)", note="%in% in a bar LHS"),
     _c("hz-bar-noint", "y ~ x + (0 + x | g)"),
     _c("hz-bar-minus1", "y ~ x + (x - 1 | g)"),
     _c("hz-fixed-minus1", "y ~ x - 1 + (1 | g)"),
@@ -261,8 +293,8 @@ _HAZARD_CASES = [
     _c("hz-refuse-empty-bar", "y ~ x + (| g)", note="(|g)"),
     _c("hz-refuse-no-rhs", "y ~ ", note="no right-hand side"),
     _c("hz-refuse-unknown-var", "y ~ nosuch + (1 | g)", note="unknown variable"),
-    _c("hz-refuse-chr-response", "chr ~ x + (1 | g)", note="character response"),
-    _c("hz-refuse-factor-response", "f ~ x + (1 | g)", note="factor response"),
+    _c("hz-chr-response", "chr ~ x + (1 | g)", note="character response (lFormula accepts it)"),
+    _c("hz-factor-response", "f ~ x + (1 | g)", note="factor response (lFormula accepts it)"),
     _c("hz-refuse-inf", "y ~ x_inf + (1 | g)", note="Inf in a covariate"),
     _c("hz-refuse-all-na", "y ~ all_na + (1 | g)", note="empty frame after NA removal"),
     _c("hz-refuse-no-re", "y ~ x", note="no random-effects term"),
@@ -272,6 +304,27 @@ CASES: tuple[Case, ...] = tuple(_BUILTIN_CASES + _HAZARD_CASES)
 
 _BY_ID = {c.id: c for c in CASES}
 assert len(_BY_ID) == len(CASES), "duplicate case ids"
+
+
+_NOT_BUILT = ("ModuleNotFoundError", "ImportError", "NotImplementedError")
+
+
+def run_case(impl, case: Case, level: str, theta=None) -> dict[str, RValue]:
+    """Run an implementation on a case (R: the ``lFormula()``/``lmer()`` call of the case).
+
+    At the fit level ``theta`` (lme4's fitted theta, as ``parity.check.check`` passes it) is where
+    ``devfun(theta)`` and the PLS state are evaluated.  An implementation whose fit part does not
+    exist yet (ImportError/NotImplementedError) is run at the lformula level instead, so that the fit
+    components show up as "missing in this implementation"."""
+    from .pyside import run_impl
+
+    data = case_data(case)
+    extra = {"theta": np.asarray(theta, dtype=np.float64)} if level == "fit" and theta is not None else {}
+    py = run_impl(impl, case.formula, data, level=level, **case.call_kwargs(data), **extra)
+    err = py.get("error")
+    if level == "fit" and isinstance(err, RError) and err.kind in _NOT_BUILT:
+        py = run_impl(impl, case.formula, data, level="lformula", **case.call_kwargs(data))
+    return py
 
 
 def get_case(id: str) -> Case:

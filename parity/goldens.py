@@ -15,26 +15,24 @@ Storage (per directory = one level):
   "x", "names"}``, ``{"t": "factor", "codes", "levels", "ordered"}``, ``{"t": "list", "items":
   [[name, descriptor], ...]}``, ``{"t": "null"}``, ``{"t": "error", "message", "kind"}``; array
   slots hold an npz key (string) or, for character / NA-logical data, an inline JSON list;
-* components whose arrays exceed :data:`MAX_COMPONENT_BYTES` are not stored (listed under
-  ``"skipped"``; replay ignores them);
+* components with arrays over :data:`MAX_COMPONENT_BYTES` are not stored (``"skipped"``);
 * ``manifest.json``: versions (R, lme4, Matrix, rpy2, collation), date, level and per case its
   definition and the SHA-256 of its input data (replay reports drift).
 
-This module imports rpy2 only inside :func:`record` (through ``parity.rsession``).
+Only :func:`record` needs R (rpy2 is imported there, through ``parity.rsession``).
 """
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
-from .cases import Case, case_data
+from .cases import Case, case_data, data_hash, run_case, select_cases
 from .rvalues import RError, RFactor, RList, RMatrix, RNull, RSparse, RValue, RVector
 
 __all__ = ["save_golden", "load_golden", "load_manifest", "golden_case", "identical", "data_hash",
@@ -44,34 +42,7 @@ MANIFEST = "manifest.json"
 FORMAT = "parity-goldens/1"
 #: a component whose arrays exceed this is not stored (listed in the case file's "skipped")
 MAX_COMPONENT_BYTES = 2_000_000
-
-
-# ------------------------------------------------------------------------------------------
-# data hash
-
-def data_hash(df: pd.DataFrame) -> str:
-    """SHA-256 over column names, R-relevant types and exact values (and the row labels)."""
-    h = hashlib.sha256()
-
-    def put(tag: str, b: bytes = b"") -> None:
-        h.update(tag.encode("utf-8") + b"\x00" + len(b).to_bytes(8, "little") + b)
-
-    put("index", "\x1f".join(map(str, df.index.tolist())).encode("utf-8")
-        if not isinstance(df.index, pd.RangeIndex) else f"range{len(df)}".encode())
-    for name in df.columns:
-        s = df[name]
-        put("col", str(name).encode("utf-8"))
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            put("cat", json.dumps([str(c) for c in s.cat.categories], ensure_ascii=False).encode("utf-8"))
-            put("ordered", b"1" if s.cat.ordered else b"0")
-            put("codes", np.asarray(s.cat.codes, dtype=np.int64).tobytes())
-        elif pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype):
-            put(str(s.dtype), json.dumps([None if pd.isna(v) else int(v) for v in s]).encode())
-        elif pd.api.types.is_float_dtype(s.dtype):
-            put("float", s.to_numpy(dtype=np.float64, na_value=np.nan).tobytes())
-        else:
-            put("str", json.dumps([None if pd.isna(v) else str(v) for v in s], ensure_ascii=False).encode())
-    return h.hexdigest()
+THETA = 'getME(fit, "theta")'
 
 
 # ------------------------------------------------------------------------------------------
@@ -112,8 +83,7 @@ class _Writer:
                     "rownames": _names(v.rownames), "colnames": _names(v.colnames)}
         if isinstance(v, RMatrix):
             x = np.asarray(v.x)
-            flat = x.ravel(order="F")
-            return {"t": "matrix", "x": self.inline_or_arr(flat), "dim": list(x.shape),
+            return {"t": "matrix", "x": self.inline_or_arr(x.ravel(order="F")), "dim": list(x.shape),
                     "rownames": _names(v.rownames), "colnames": _names(v.colnames)}
         if isinstance(v, RVector):
             return {"t": "vector", "kind": v.kind, "x": self.inline_or_arr(np.asarray(v.x)),
@@ -127,10 +97,8 @@ class _Writer:
 
 
 def _decode(d: dict, arrays) -> RValue:
-    def get(slot):
-        if isinstance(slot, str):
-            return arrays[slot]
-        return np.array(slot, dtype=object) if slot else np.zeros(0, dtype=object)
+    def get(slot):  # an npz key, or an inline JSON list (character / logical with NA)
+        return arrays[slot] if isinstance(slot, str) else np.array(slot if slot else [], dtype=object)
 
     t = d["t"]
     if t == "null":
@@ -187,22 +155,22 @@ def save_golden(dir: str | Path, case: Case, components: dict[str, RValue], vers
     return d / f"{case.id}.json"
 
 
-def load_manifest(dir: str | Path) -> dict:
-    p = Path(dir) / MANIFEST
+def _read(p: Path, what: str) -> dict:
     if not p.is_file():
-        raise FileNotFoundError(f"no {MANIFEST} in {dir}")
+        raise FileNotFoundError(f"no {what} in {p.parent}")
     return json.loads(p.read_text(encoding="utf-8"))
+
+
+def load_manifest(dir: str | Path) -> dict:
+    """The ``manifest.json`` of a golden directory (versions, date, level, cases)."""
+    return _read(Path(dir) / MANIFEST, MANIFEST)
 
 
 def _doc(dir: str | Path, case_id: str) -> dict:
-    p = Path(dir) / f"{case_id}.json"
-    if not p.is_file():
-        raise FileNotFoundError(f"no golden for case {case_id!r} in {dir}")
-    return json.loads(p.read_text(encoding="utf-8"))
+    return _read(Path(dir) / f"{case_id}.json", f"golden for case {case_id!r}")
 
 
-def golden_case(dir: str | Path, case_id: str) -> Case:
-    """The case definition stored with a golden."""
+def golden_case(dir: str | Path, case_id: str) -> Case:  # the case definition stored with a golden
     return Case.from_json(_doc(dir, case_id)["case"])
 
 
@@ -268,7 +236,7 @@ def record(cases: list[Case], out: str | Path, level: str = "lformula", *, log=N
         comps = r_components(case.formula, data, level=level, **case.call_kwargs(data))
         save_golden(out, case, comps, versions, level)
         done.append(case.id)
-        if log:
+        if log is not None:
             log(f"recorded {case.id} ({len(comps)} components)")
     return done
 
@@ -291,34 +259,10 @@ class ReplayResult:
                 "components": [c.as_json() for c in self.components]}
 
 
-_NOT_BUILT = ("ModuleNotFoundError", "ImportError", "NotImplementedError")
-THETA = 'getME(fit, "theta")'
-
-
-def run_case(impl, case: Case, level: str, theta=None) -> dict[str, RValue]:
-    """Run an implementation on a case (R: the ``lFormula()``/``lmer()`` call of the case).
-
-    At the fit level ``theta`` (lme4's fitted theta, as ``parity.check.check`` passes it) is where
-    ``devfun(theta)`` and the PLS state are evaluated.  An implementation whose fit part does not
-    exist yet (ImportError/NotImplementedError) is run at the lformula level instead, so that the fit
-    components show up as "missing in this implementation"."""
-    from .pyside import run_impl
-
-    data = case_data(case)
-    extra = {"theta": np.asarray(theta, dtype=np.float64)} if level == "fit" and theta is not None else {}
-    py = run_impl(impl, case.formula, data, level=level, **case.call_kwargs(data), **extra)
-    err = py.get("error")
-    if level == "fit" and isinstance(err, RError) and err.kind in _NOT_BUILT:
-        py = run_impl(impl, case.formula, data, level="lformula", **case.call_kwargs(data))
-    return py
-
-
 def _theta_equivalence_offline(c, py: dict, gold: dict, REML: bool):
-    """Replay's version of ``parity.check._theta_equivalence`` (which evaluates lme4's devfun at
-    this implementation's theta; impossible without R).  Offline, the implementation's own criterion
-    at its optimum stands in for lme4's devfun there; it is trustworthy because ``devfun(theta)``
-    (both devfuns at lme4's theta) is itself compared to rtol 1e-10.  Passes when that criterion is
-    no worse than lme4's optimum by more than the criterion tolerance (1e-8 relative)."""
+    """``parity.check._theta_equivalence`` without R: the implementation's own criterion at its theta
+    stands in for lme4's devfun there (trustworthy: ``devfun(theta)`` is compared to rtol 1e-10 at
+    lme4's theta); passes if it is no worse than lme4's optimum by > 1e-8 relative."""
     from .check import CRIT_RTOL
     from .compare import ComponentResult
 
@@ -326,8 +270,8 @@ def _theta_equivalence_offline(c, py: dict, gold: dict, REML: bool):
     pv, rv = py.get(crit), gold.get("devfun(theta)")
     if not isinstance(pv, RVector) or not isinstance(rv, RVector) or len(pv) != 1 or len(rv) != 1:
         return c
-    at_py, at_r = float(pv.x[0]), float(rv.x[0])
-    gap = at_py - at_r
+    at_r = float(rv.x[0])
+    gap = float(pv.x[0]) - at_r
     if np.isfinite(gap) and gap <= CRIT_RTOL * abs(at_r):
         return ComponentResult(c.name, True, c.max_abs_diff, c.max_rel_diff, c.rtol, c.atol,
                                f"theta differs by {c.max_abs_diff:.2g} but this implementation's {crit} is "
@@ -376,8 +320,7 @@ def replay_case(dir: str | Path, case_id: str, impl=None, *, only: set[str] | No
 
 def replay(dir: str | Path, impl=None, case_ids: list[str] | None = None) -> list[ReplayResult]:
     """Replay every (or the selected) stored case of a golden directory."""
-    man = load_manifest(dir)
-    ids = list(man["cases"]) if case_ids is None else case_ids
+    ids = list(load_manifest(dir)["cases"]) if case_ids is None else case_ids
     return [replay_case(dir, cid, impl) for cid in ids]
 
 
@@ -385,9 +328,6 @@ def replay(dir: str | Path, impl=None, case_ids: list[str] | None = None) -> lis
 # CLI
 
 def _cmd_record(args) -> int:
-    import sys
-
-    from .cases import select_cases
     from .cli import BadInput
 
     try:
@@ -405,28 +345,19 @@ def _cmd_record(args) -> int:
 
 
 def _cmd_replay(args) -> int:
-    import fnmatch
-
     from .cli import BadInput
     from .pyside import load_impl
 
     try:
-        man = load_manifest(args.dir)
-    except (FileNotFoundError, json.JSONDecodeError) as e:
-        raise BadInput(str(e)) from None
-    try:
-        impl = load_impl(args.impl)
-    except ValueError as e:
+        man, impl = load_manifest(args.dir), load_impl(args.impl)
+    except (FileNotFoundError, ValueError) as e:  # JSONDecodeError is a ValueError
         raise BadInput(str(e)) from None
     ids = list(man["cases"])
     if args.cases:
-        sel: list[str] = []
-        for item in (s.strip() for s in args.cases.split(",") if s.strip()):
-            hits = [i for i in ids if fnmatch.fnmatchcase(i, item)]
-            if not hits:
-                raise BadInput(f"no stored case matches {item!r} in {args.dir}")
-            sel += [h for h in hits if h not in sel]
-        ids = sel
+        try:
+            ids = [c.id for c in select_cases(args.cases, tuple(Case.from_json(c) for c in man["cases"].values()))]
+        except ValueError as e:
+            raise BadInput(f"{e} in {args.dir}") from None
     results = [replay_case(args.dir, cid, impl) for cid in ids]
     _print_summary(results)
     if args.json:
@@ -444,12 +375,9 @@ def _print_summary(results: list[ReplayResult]) -> None:
         from rich.markup import escape
         from rich.table import Table
     except ImportError:
-        for row in rows:
-            print("  ".join(row))
+        print("\n".join("  ".join(row) for row in rows))
     else:
-        t = Table(title="replay")
-        for col in ("case", "ok", "n components", "failing components"):
-            t.add_column(col, overflow="fold")
+        t = Table("case", "ok", "n components", "failing components", title="replay")
         for row in rows:
             t.add_row(*(escape(x) for x in row))
         Console(width=160).print(t)

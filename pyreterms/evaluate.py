@@ -132,6 +132,18 @@ def _numeric(x: Value, what: str) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def _labels_of(x: Value) -> list:
+    if isinstance(x, Factor):
+        return list(x.labels())
+    if isinstance(x, Character):
+        return list(x.values)
+    if isinstance(x, Logical):
+        return [None if n else bool(v) for v, n in zip(x.values, x.na)]
+    if isinstance(x, NumMatrix):
+        return list(x.values.ravel(order="F"))
+    return [None if isinstance(v, float) and np.isnan(v) else v for v in np.asarray(x).tolist()]
+
+
 def r_poly(x: np.ndarray, degree: int) -> np.ndarray:
     """R: ``stats::poly(x, degree)`` (orthogonal).  R takes ``Q diag(R)`` of the QR of the centred
     Vandermonde matrix; that product does not depend on the QR's sign convention, so numpy's QR gives
@@ -167,6 +179,10 @@ class Evaluator:
     def __init__(self, columns: dict[str, Value], n: int) -> None:
         self.columns = columns
         self.n = n
+
+    @staticmethod
+    def _labels(x: Value) -> list:
+        return _labels_of(x)
 
     def __call__(self, node: Node) -> Value:
         return self.eval(node)
@@ -205,6 +221,10 @@ class Evaluator:
             res = {"==": np.equal, "!=": np.not_equal, "<": np.less, ">": np.greater,
                    "<=": np.less_equal, ">=": np.greater_equal}[fn](a, b)
             return Logical(res, np.isnan(a) | np.isnan(b))
+        if fn == "%in%":  # R's match(x, table, 0) > 0, on labels for factors and strings
+            x, table = (self._labels(self.eval(p)) for p in pos)
+            tset = set(v for v in table if v is not None)
+            return Logical(np.array([v in tset for v in x], dtype=bool), np.zeros(len(x), dtype=bool))
         if fn in ("log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs"):
             v = _numeric(self.eval(pos[0]), fn)
             with np.errstate(all="ignore"):

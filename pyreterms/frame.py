@@ -25,7 +25,9 @@ def r_rownames(df: pd.DataFrame) -> tuple[str, ...]:
     """Row names R would give: the index labels, or ``1..n`` for a default RangeIndex."""
     idx = df.index
     if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1:
-        return tuple(str(i + 1) for i in range(len(df)))
+        return tuple(map(str, range(1, len(df) + 1)))
+    if idx.dtype.kind in "iu" or pd.api.types.infer_dtype(idx, skipna=False) == "string":
+        return tuple(map(str, idx.tolist()))  # fast path, same labels
     return tuple(format_double(float(v)) if isinstance(v, float) else str(v) for v in idx)
 
 
@@ -44,7 +46,11 @@ def convert_column(name: str, s: pd.Series) -> Value:
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         cat = s.cat
-        levels = tuple(_category_label(c) for c in cat.categories)
+        cats = cat.categories.tolist()
+        if all(type(c) is str for c in cats):  # fast path: the labels are the strings themselves
+            levels = tuple(cats)
+        else:
+            levels = tuple(_category_label(c) for c in cat.categories)
         if len(set(levels)) != len(levels):
             raise DataError(f"column '{name}': categories {list(cat.categories)} give duplicate level labels")
         return Factor(np.asarray(cat.codes, dtype=np.int64), levels, bool(cat.ordered))
@@ -158,5 +164,6 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights=None, offset
         elif isinstance(val, Character) and (k > 0 or not lhs_vars_char_only):
             val = make_factor(val)  # lme4's factorize(fr.form, fr, char.only = TRUE)
         out.append((name, val))
-    fr = ModelFrame(tuple(out), tuple(rownames[i] for i in keep), dropped)
+    kept = rownames if keep.size == n else tuple(map(rownames.__getitem__, keep.tolist()))
+    fr = ModelFrame(tuple(out), kept, dropped)
     return fr, variables

@@ -59,6 +59,28 @@ def dqrdc2_rank_pivot(X: np.ndarray, tol: float = 1e-7) -> tuple[int, np.ndarray
     return rank, jpvt
 
 
+def clearly_full_rank(X: np.ndarray, tol: float = 1e-7, margin: float = 1e4) -> bool:
+    """True when dqrdc2 provably pivots nothing: every column keeps more than ``margin * tol`` of
+    its norm after projecting out the earlier columns (|R_jj| / ||x_j|| of an unpivoted QR,
+    here from the Cholesky factor of the column-scaled Gram matrix).
+
+    dqrdc2 compares its (down-dated or recomputed) norm estimates with ``tol * ||x_j||``; those
+    estimates are accurate to far better than the 1e4 margin, so the outcome (rank p, no pivoting)
+    is the same.  Anything close to the threshold returns False and takes the exact port."""
+    n, p = X.shape
+    if n < p or p == 0 or not np.all(np.isfinite(X)):
+        return False
+    norms = np.sqrt(np.einsum("ij,ij->j", X, X))
+    if np.any(norms == 0.0):
+        return False
+    Xs = X / norms
+    try:  # R_jj^2 = pivots of the Cholesky of the scaled Gram matrix (error ~ p * eps << margin * tol)
+        L = np.linalg.cholesky(Xs.T @ Xs)
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.all(np.diag(L) > margin * tol))
+
+
 def drop_rank_deficient(X: np.ndarray, colnames: tuple[str, ...], tol: float = 1e-7
                         ) -> tuple[np.ndarray, tuple[int, ...], str | None]:
     """R: ``chkRank.drop.cols``: keep ``pivot[1:rank]`` in original order; returns the kept column
@@ -66,6 +88,8 @@ def drop_rank_deficient(X: np.ndarray, colnames: tuple[str, ...], tol: float = 1
     p = X.shape[1]
     if p == 0:
         return X, (), None
+    if clearly_full_rank(X, tol):
+        return X, tuple(range(p)), None
     rank, pivot = dqrdc2_rank_pivot(X, tol)
     if rank == p:
         return X, tuple(range(p)), None
@@ -80,7 +104,7 @@ def check_scale_x(X: np.ndarray) -> str | None:
     """R: ``checkScaleX(X, "warning")``: warn when the sds of non-0/1 columns span > 1000x."""
     if X.shape[0] < 2:
         return None
-    cont = [j for j in range(X.shape[1]) if not np.isin(X[:, j], (0.0, 1.0)).all()]
+    cont = np.flatnonzero(~((X == 0.0) | (X == 1.0)).all(axis=0)).tolist()
     if not cont:
         return None
     sds = X[:, cont].std(axis=0, ddof=1)

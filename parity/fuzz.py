@@ -1,0 +1,354 @@
+"""``parity fuzz``: a Hypothesis campaign of generated designs against live lme4.
+
+R equivalent of the oracle side: ``pyreterms_reference()`` of ``r_scripts/reference.R`` (lFormula,
+and lmer at the fit level).  Two phases, both seeded with ``--seed`` (database off, deadline off):
+
+1. *explore*: ``--examples`` designs from :func:`parity.strategies.designs`, each compared component
+   by component (``parity.check``); a design *fails* when any component disagrees, and an
+   exception anywhere in one design is recorded as a failed design (last traceback line), never a
+   crash.  R refusals are ``lme4 refused: <message>`` decisions compared with the implementation's.
+2. *shrink*: for every failure whose components are not yet covered, the same Hypothesis run is
+   replayed with the shrink phase on, keeping designs that still fail on that component; the
+   minimal design is written out as a reproducer (:mod:`parity.reproducer`).  Results are cached,
+   so a replayed design costs no R call; a shrink past ``--shrink-time`` stops calling R.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from .check import CheckReport, r_components, required_components
+from .compare import ComponentResult, compare_components
+from .pyside import Impl, load_impl, run_impl
+from .strategies import HAZARD_NAMES, Design, Hazards, designs
+
+__all__ = ["FuzzConfig", "DesignOutcome", "ShrunkFailure", "FuzzResult", "run_design", "run_campaign",
+           "fit_level_available", "add_command", "KNOWN_ISSUES"]
+
+#: component -> why a disagreement there is a known, reported pyreterms issue (ignored with --known)
+KNOWN_ISSUES: dict[str, str] = {
+    "lme4:::mmList(formula, lFormula()$fr)":
+        "R's mmList.formula orders by nlevels(eval(grouping expr, fr)): 0 for numeric grouping "
+        "variables and all combinations for base ':' -- pyreterms uses the true level counts",
+}
+
+
+def fit_level_available() -> tuple[bool, str]:
+    """Whether ``parity.pyside`` can produce pyreterms' fit components (it needs
+    ``parity.pyfit.fit_components``); the reason when not."""
+    try:
+        mod = importlib.import_module("parity.pyfit")
+    except ImportError as e:
+        return False, f"fit level not available ({e}); comparing lFormula() only"
+    if not callable(getattr(mod, "fit_components", None)):
+        return False, "fit level not available (parity.pyfit has no fit_components); comparing lFormula() only"
+    return True, ""
+
+
+@dataclass(frozen=True)
+class FuzzConfig:
+    """One campaign's settings (the ``parity fuzz`` options)."""
+
+    examples: int = 100
+    seed: int = 0
+    level: str = "lformula"
+    impl: str | None = None
+    time_limit: float | None = 10.0
+    hazards: Hazards = field(default_factory=Hazards)
+    shrink: bool = True
+    shrink_seconds: float = 60.0
+    max_failures: int = 8
+    ignore: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, eq=False)
+class DesignOutcome:
+    """One design, both sides: ``status`` is ``agree``, ``both-refused``, ``disagree`` or ``error``."""
+
+    design: Design
+    status: str
+    failing: tuple[str, ...]
+    report: CheckReport | None
+    r_seconds: float
+    py_seconds: float
+    error: str = ""
+
+    def said(self) -> dict[str, str]:
+        """What each side said on the failing components (for reports and reproducers)."""
+        if self.report is None:
+            return {"error": self.error}
+        return {c.name: c.detail for c in self.report.components if not c.ok}
+
+
+@dataclass(frozen=True, eq=False)
+class ShrunkFailure:
+    component: str
+    first: DesignOutcome
+    shrunk: DesignOutcome
+    shrink_calls: int
+    shrink_seconds: float
+    reproducer: Path | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class FuzzResult:
+    config: FuzzConfig
+    outcomes: tuple[DesignOutcome, ...]
+    failures: tuple[ShrunkFailure, ...]
+    note: str
+    wall_seconds: float
+    versions: dict = field(default_factory=dict)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.status in ("disagree", "error") for o in self.outcomes)
+
+    def by_component(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for o in self.outcomes:
+            for c in o.failing:
+                out[c] = out.get(c, 0) + 1
+        return out
+
+    def as_json(self) -> dict:
+        cfg = self.config
+        n = max(len(self.outcomes), 1)
+        rt, pt = sum(o.r_seconds for o in self.outcomes), sum(o.py_seconds for o in self.outcomes)
+        return {
+            "ok": self.ok, "seed": cfg.seed, "examples": cfg.examples, "level": cfg.level,
+            "impl": cfg.impl or "pyreterms", "note": self.note, "versions": self.versions,
+            "excluded_hazards": [h for h in HAZARD_NAMES if not getattr(cfg.hazards, h)],
+            "ignored_components": sorted(cfg.ignore),
+            "counts": {"designs": len(self.outcomes), "agree": self.count("agree"),
+                       "both_refused": self.count("both-refused"), "disagree": self.count("disagree"),
+                       "error": self.count("error")},
+            "disagreements_by_component": self.by_component(),
+            "timing": {"wall_seconds": self.wall_seconds, "r_seconds": rt, "python_seconds": pt,
+                       "r_per_design": rt / n, "python_per_design": pt / n},
+            "failures": [{"component": f.component, "formula": f.shrunk.design.formula, "n": f.shrunk.design.n,
+                          "bars": f.shrunk.design.n_bars, "description": f.shrunk.design.description,
+                          "said": f.shrunk.said(), "original_formula": f.first.design.formula,
+                          "original_n": f.first.design.n, "shrink_calls": f.shrink_calls,
+                          "shrink_seconds": f.shrink_seconds,
+                          "reproducer": None if f.reproducer is None else str(f.reproducer)}
+                         for f in self.failures],
+            "designs": [{"formula": o.design.formula, "n": o.design.n, "status": o.status,
+                         "failing": list(o.failing), "r_seconds": o.r_seconds, "python_seconds": o.py_seconds,
+                         "expect_refusal": o.design.expect_refusal, "description": o.design.description,
+                         "error": o.error} for o in self.outcomes],
+        }
+
+
+def _last_line(e: BaseException) -> str:
+    lines = [ln for ln in traceback.format_exception(type(e), e, e.__traceback__) if ln.strip()]
+    return lines[-1].strip() if lines else type(e).__name__
+
+
+def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limit: float | None = None,
+               ignore: frozenset[str] = frozenset()) -> DesignOutcome:
+    """``parity.check.check`` for one design, timed per side, never raising (R: one
+    ``pyreterms_reference()`` call)."""
+    from . import rsession
+
+    t0 = time.perf_counter()
+    r_s = py_s = 0.0
+    try:
+        kw = design.arrays()
+        r = r_components(design.formula, design.data, REML=design.REML, level=level, time_limit=time_limit, **kw)
+        t1 = time.perf_counter()
+        r_s = t1 - t0
+        py = run_impl(impl, design.formula, design.data, REML=design.REML, level=level, contrasts=None, **kw)
+        py_s = time.perf_counter() - t1
+        comps: list[ComponentResult] = compare_components(py, r)
+        if "error" not in r and "error" not in py:
+            comps = [ComponentResult(n, False, math.nan, math.nan, 0.0, 0.0,
+                                     "required component " + ("missing here" if n not in py else "missing in R"))
+                     for n in sorted(required_components(level)) if n not in py or n not in r] + comps
+        report = CheckReport(design.formula, design.description, level, design.REML, tuple(comps),
+                             rsession.versions())
+    except Exception as e:  # one design never kills a campaign
+        kind = "R side" if r_s == 0.0 else "Python side"
+        return DesignOutcome(design, "error", (f"exception ({kind})",), None, r_s or time.perf_counter() - t0,
+                             py_s, _last_line(e))
+    failing = tuple(c.name for c in report.components if not c.ok and c.name not in ignore)
+    refused = any(c.name.startswith("decision") for c in report.components)
+    status = "disagree" if failing else ("both-refused" if refused else "agree")
+    return DesignOutcome(design, status, failing, report, r_s, py_s)
+
+
+def design_key(d: Design) -> tuple:
+    """A hashable identity of a design (formula, options, column types, category order and values)."""
+    df = d.data
+    cats = tuple(tuple(map(repr, df[c].cat.categories)) for c in df.columns
+                 if isinstance(df[c].dtype, pd.CategoricalDtype))
+    try:
+        vals = pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
+    except TypeError:
+        vals = df.to_csv().encode()
+    return (d.formula, d.weights, d.offset, d.REML, tuple(df.columns), tuple(map(str, df.dtypes)), cats, vals)
+
+
+class _StillFails(Exception):
+    """Raised inside the shrink run while a design still fails on the target component."""
+
+
+def _settings(n: int, phases: tuple) -> Any:
+    from hypothesis import HealthCheck, Verbosity, settings
+
+    return settings(max_examples=max(n, 1), database=None, deadline=None, phases=phases, derandomize=False,
+                    suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False,
+                    verbosity=Verbosity.quiet)
+
+
+def _hypothesis_run(cfg: FuzzConfig, n: int, phases: tuple, body: Callable[[Design], None]) -> None:
+    from hypothesis import given, seed
+
+    test = seed(cfg.seed)(_settings(n, phases)(given(designs(cfg.hazards))(body)))
+    test()
+
+
+def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Path | None = None,
+                 progress: bool = True, console: Any = None) -> FuzzResult:
+    """Explore ``cfg.examples`` designs, shrink each distinct failure, write reproducers to ``out_dir``."""
+    from hypothesis import Phase
+
+    from . import rsession
+    from .reproducer import write_reproducer
+
+    fn = impl if impl is not None else load_impl(cfg.impl)
+    spec = cfg.impl if impl is None else impl
+    note = ""
+    level = cfg.level
+    if level == "fit" and impl is None and cfg.impl in (None, "pyreterms"):
+        ok, why = fit_level_available()
+        if not ok:
+            level, note = "lformula", why
+    cache: dict[tuple, DesignOutcome] = {}
+    order: list[tuple] = []
+    t_start = time.perf_counter()
+    rsession.start()
+
+    def evaluate(d: Design) -> DesignOutcome:
+        k = design_key(d)
+        if k not in cache:
+            cache[k] = run_design(d, fn, level=level, time_limit=cfg.time_limit, ignore=cfg.ignore)
+        return cache[k]
+
+    outcomes: list[DesignOutcome] = []
+    prog = _progress(progress, console, cfg.examples)
+
+    def explore(d: Design) -> None:
+        o = evaluate(d)
+        outcomes.append(o)
+        order.append(design_key(d))
+        prog.step(o)
+
+    with prog:
+        _hypothesis_run(cfg, cfg.examples, (Phase.generate,), explore)
+    failures: list[ShrunkFailure] = []
+    covered: set[str] = set()
+    for idx, o in enumerate(outcomes):
+        todo = [c for c in o.failing if c not in covered]
+        if not todo or len(failures) >= cfg.max_failures:
+            continue
+        target = todo[0]
+        shrunk, calls, secs = (_shrink(cfg, target, idx, o, evaluate, cache, prog) if cfg.shrink
+                               else (o, 0, 0.0))
+        covered |= {target, *shrunk.failing, *o.failing}
+        rep = None
+        if out_dir is not None:
+            slug = re.sub(r"[^A-Za-z0-9]+", "_", target).strip("_")[:40] or "failure"
+            rep = write_reproducer(Path(out_dir) / f"{len(failures) + 1:02d}-{slug}", shrunk.design,
+                                   component=target, impl=spec, level=level, said={"said": shrunk.said()})
+        failures.append(ShrunkFailure(target, o, shrunk, calls, secs, rep))
+    return FuzzResult(cfg, tuple(outcomes), tuple(failures), note, time.perf_counter() - t_start,
+                      rsession.versions())
+
+
+def _size(o: DesignOutcome) -> tuple:
+    d = o.design
+    return (d.n_bars, d.n, len(d.formula), d.data.shape[1])
+
+
+def _shrink(cfg: FuzzConfig, target: str, idx: int, first: DesignOutcome, evaluate: Callable,
+            cache: dict, prog: Any) -> tuple[DesignOutcome, int, float]:
+    """Replay the exploration up to design ``idx`` with shrinking on; the smallest design that still
+    fails on ``target`` (R: none -- this is Hypothesis' shrinker driving pyreterms_reference())."""
+    from hypothesis import Phase
+
+    t0 = time.perf_counter()
+    raised: list[DesignOutcome] = []
+    calls = [0]
+
+    def body(d: Design) -> None:
+        k = design_key(d)
+        if k not in cache:
+            if time.perf_counter() - t0 > cfg.shrink_seconds:
+                return  # budget spent: unseen designs count as passing, so the shrinker stops
+            calls[0] += 1
+        o = evaluate(d)
+        if target in o.failing:
+            raised.append(o)
+            raise _StillFails(target)
+
+    prog.message(f"shrinking {target} ...")
+    try:
+        _hypothesis_run(cfg, idx + 1, (Phase.generate, Phase.shrink), body)
+    except Exception:  # noqa: BLE001 - the shrunk failure (or Flaky) surfaces here by design
+        pass
+    if not raised:
+        return first, calls[0], time.perf_counter() - t0
+    best = raised[-1] if target in raised[-1].failing else min(raised, key=_size)
+    best = min([best, first], key=_size) if _size(first) < _size(best) else best
+    return best, calls[0], time.perf_counter() - t0
+
+
+class _progress:
+    """A rich progress bar (or nothing) for the exploration."""
+
+    def __init__(self, enabled: bool, console: Any, total: int) -> None:
+        self.p = None
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.p = Progress(TextColumn("[bold]fuzz"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                              TextColumn("{task.description}"), console=console, transient=False)
+            self.task = self.p.add_task("", total=total)
+        self.bad = 0
+
+    def __enter__(self) -> "_progress":
+        if self.p is not None:
+            self.p.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.p is not None:
+            self.p.stop()
+
+    def step(self, o: DesignOutcome) -> None:
+        self.bad += o.status in ("disagree", "error")
+        if self.p is not None:
+            self.p.update(self.task, advance=1, description=f"{self.bad} failing")
+
+    def message(self, text: str) -> None:
+        if self.p is not None:
+            self.p.console.print(text)
+
+
+def add_command(sub: "argparse._SubParsersAction") -> None:
+    """Register ``parity fuzz`` (called by parity.cli_more)."""
+    from .fuzzcli import add_fuzz_parser
+
+    add_fuzz_parser(sub)

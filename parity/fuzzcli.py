@@ -1,0 +1,115 @@
+"""The ``parity fuzz`` command line: options, the summary table, JSON/HTML outputs, exit code.
+
+Exit codes: 0 no disagreement, 1 some design disagreed (or failed with an exception), 2 bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from .strategies import HAZARD_NAMES, Hazards
+
+__all__ = ["add_fuzz_parser", "cmd_fuzz", "print_summary", "write_json"]
+
+
+def add_fuzz_parser(sub: "argparse._SubParsersAction") -> None:
+    from .fuzz import KNOWN_ISSUES, fit_level_available
+
+    fit_ok, _ = fit_level_available()
+    p = sub.add_parser("fuzz", help="a Hypothesis campaign of generated designs against live lme4",
+                       description=f"Generate designs, compare with lme4, shrink failures. Hazards: {', '.join(HAZARD_NAMES)}.")
+    p.add_argument("--examples", type=int, default=100, help="designs to explore (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
+    p.add_argument("--level", choices=["lformula", "fit"], default="fit" if fit_ok else "lformula",
+                   help="compare lFormula() only, or also the lmer() fit (default: fit when the fit exists)")
+    p.add_argument("--impl", default=None, help="module:function of the implementation to audit (default pyreterms)")
+    p.add_argument("--json", default=None, help="write the campaign's JSON report here")
+    p.add_argument("--html", default=None, help="write a self-contained HTML report here")
+    p.add_argument("--out", default="out/fuzz", help="directory for the shrunk reproducers (default out/fuzz)")
+    p.add_argument("--time-limit", type=float, default=10.0, help="R's elapsed-time limit per design, seconds")
+    p.add_argument("--exclude", nargs="*", default=[], metavar="HAZARD", help="hazards not to generate")
+    p.add_argument("--known", action="store_true",
+                   help="ignore disagreements in components with a known, reported issue: " + "; ".join(KNOWN_ISSUES))
+    p.add_argument("--ignore", nargs="*", default=[], metavar="COMPONENT", help="components not to count")
+    p.add_argument("--no-shrink", action="store_true", help="report failures unshrunk")
+    p.add_argument("--shrink-time", type=float, default=60.0, help="seconds of R calls per shrunk failure")
+    p.add_argument("--max-failures", type=int, default=8, help="distinct failures to shrink and write out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_fuzz)
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    from .cli import BadInput
+    from .fuzz import KNOWN_ISSUES, FuzzConfig, run_campaign
+    from .pyside import load_impl
+
+    try:
+        hz = Hazards().without(*args.exclude)
+        if args.impl:
+            load_impl(args.impl)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
+    if args.examples < 1:
+        raise BadInput("--examples must be at least 1")
+    ignore = frozenset(args.ignore) | (frozenset(KNOWN_ISSUES) if args.known else frozenset())
+    cfg = FuzzConfig(examples=args.examples, seed=args.seed, level=args.level, impl=args.impl,
+                     time_limit=args.time_limit if args.time_limit > 0 else None, hazards=hz,
+                     shrink=not args.no_shrink, shrink_seconds=args.shrink_time,
+                     max_failures=args.max_failures, ignore=ignore)
+    from rich.console import Console
+
+    console = Console(width=150)
+    result = run_campaign(cfg, out_dir=args.out, progress=not args.quiet, console=console)
+    print_summary(result, console)
+    if args.json:
+        write_json(result, args.json)
+    if args.html:
+        from .htmlreport import write_html
+
+        write_html(result, args.html)
+    return 0 if result.ok else 1
+
+
+def _secs(x: float) -> str:
+    return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
+
+
+def print_summary(result: Any, console: Any = None) -> None:
+    """The end-of-campaign table: designs run, agreed, both refused, disagreements by component,
+    R time vs Python time; then one line per shrunk failure."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console(width=150)
+    j = result.as_json()
+    c, t = j["counts"], j["timing"]
+    if result.note:
+        console.print(f"[yellow]note:[/] {escape(result.note)}")
+    tab = Table(title=f"parity fuzz: seed {j['seed']}, level {j['level']}, impl {escape(j['impl'])}")
+    tab.add_column("what")
+    tab.add_column("count / time", justify="right")
+    for label, v in (("designs run", c["designs"]), ("agreed", c["agree"]), ("both refused", c["both_refused"]),
+                     ("disagreed", c["disagree"]), ("failed with an exception", c["error"])):
+        tab.add_row(label, str(v))
+    for comp, k in sorted(j["disagreements_by_component"].items(), key=lambda kv: -kv[1]):
+        tab.add_row(f"  [red]{escape(comp)}[/]", str(k))
+    tab.add_row("R time (total / per design)", f"{_secs(t['r_seconds'])} / {_secs(t['r_per_design'])}")
+    tab.add_row("Python time (total / per design)", f"{_secs(t['python_seconds'])} / {_secs(t['python_per_design'])}")
+    tab.add_row("wall time (incl. shrinking)", _secs(t["wall_seconds"]))
+    console.print(tab)
+    for f in result.failures:
+        d = f.shrunk.design
+        console.print(f"[red]FAIL[/] {escape(f.component)}: {escape(d.formula)} (n={d.n}); "
+                      f"shrunk from n={f.first.design.n} in {f.shrink_calls} R calls"
+                      + (f" -> {escape(str(f.reproducer))}" if f.reproducer else ""))
+        for comp, said in list(f.shrunk.said().items())[:3]:
+            console.print(f"     {escape(comp)}: {escape(said[:300])}")
+    console.print("[green]no disagreement[/]" if result.ok else "[red]disagreements found[/]")
+
+
+def write_json(result: Any, path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result.as_json(), indent=1, allow_nan=False, default=str, ensure_ascii=False))
