@@ -20,6 +20,7 @@ import math
 import re
 import time
 import traceback
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -37,8 +38,9 @@ __all__ = ["FuzzConfig", "DesignOutcome", "ShrunkFailure", "FuzzResult", "run_de
 #: component -> why a disagreement there is a known, reported pyreterms issue (ignored with --known)
 KNOWN_ISSUES: dict[str, str] = {
     "lme4:::mmList(formula, lFormula()$fr)":
-        "R's mmList.formula orders by nlevels(eval(grouping expr, fr)): 0 for numeric grouping "
-        "variables and all combinations for base ':' -- pyreterms uses the true level counts",
+        "R's mmList.formula orders terms by nlevels(factor(<grouping expr>)) evaluated with base R in "
+        "lf$fr, where a:b with a numeric/integer/logical column is base ':' (a number sequence, "
+        "usually 1 level); pyreterms uses the true level counts (reported, not fixed here)",
 }
 
 
@@ -156,17 +158,48 @@ def _last_line(e: BaseException) -> str:
     return lines[-1].strip() if lines else type(e).__name__
 
 
+_VERSIONS: dict[str, str] = {}
+
+
+def _versions() -> dict[str, str]:
+    from . import rsession
+
+    if not _VERSIONS:
+        _VERSIONS.update(rsession.versions())
+    return dict(_VERSIONS)
+
+
+#: lme4's answers by design (shared by campaigns of several implementations and by shrinking)
+_R_CACHE: "OrderedDict[tuple, dict]" = OrderedDict()
+R_CACHE_SIZE = 3000
+
+
+def _r_side(design: Design, level: str, time_limit: float | None) -> dict:
+    """``r_components`` for a design, memoised (R: one ``pyreterms_reference()`` call)."""
+    key = (design_key(design), level)
+    hit = _R_CACHE.get(key)
+    if hit is not None:
+        _R_CACHE.move_to_end(key)
+        return hit
+    r = r_components(design.formula, design.data, REML=design.REML, level=level, time_limit=time_limit,
+                     **design.arrays())
+    err = r.get("error")
+    if not (err is not None and getattr(err, "kind", "") == "timeout"):  # a timeout may not repeat
+        _R_CACHE[key] = r
+        if len(_R_CACHE) > R_CACHE_SIZE:
+            _R_CACHE.popitem(last=False)
+    return r
+
+
 def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limit: float | None = None,
                ignore: frozenset[str] = frozenset()) -> DesignOutcome:
     """``parity.check.check`` for one design, timed per side, never raising (R: one
     ``pyreterms_reference()`` call)."""
-    from . import rsession
-
     t0 = time.perf_counter()
     r_s = py_s = 0.0
     try:
         kw = design.arrays()
-        r = r_components(design.formula, design.data, REML=design.REML, level=level, time_limit=time_limit, **kw)
+        r = _r_side(design, level, time_limit)
         t1 = time.perf_counter()
         r_s = t1 - t0
         py = run_impl(impl, design.formula, design.data, REML=design.REML, level=level, contrasts=None, **kw)
@@ -176,8 +209,7 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
             comps = [ComponentResult(n, False, math.nan, math.nan, 0.0, 0.0,
                                      "required component " + ("missing here" if n not in py else "missing in R"))
                      for n in sorted(required_components(level)) if n not in py or n not in r] + comps
-        report = CheckReport(design.formula, design.description, level, design.REML, tuple(comps),
-                             rsession.versions())
+        report = CheckReport(design.formula, design.description, level, design.REML, tuple(comps), _versions())
     except Exception as e:  # one design never kills a campaign
         kind = "R side" if r_s == 0.0 else "Python side"
         return DesignOutcome(design, "error", (f"exception ({kind})",), None, r_s or time.perf_counter() - t0,
@@ -305,13 +337,15 @@ def _shrink(cfg: FuzzConfig, target: str, idx: int, first: DesignOutcome, evalua
 
     prog.message(f"shrinking {target} ...")
     try:
-        _hypothesis_run(cfg, idx + 1, (Phase.generate, Phase.shrink), body)
+        # same max_examples as the exploration: Hypothesis' generation depends on it
+        _hypothesis_run(cfg, cfg.examples, (Phase.generate, Phase.shrink), body)
     except Exception:  # noqa: BLE001 - the shrunk failure (or Flaky) surfaces here by design
         pass
     if not raised:
         return first, calls[0], time.perf_counter() - t0
-    best = raised[-1] if target in raised[-1].failing else min(raised, key=_size)
-    best = min([best, first], key=_size) if _size(first) < _size(best) else best
+    best = raised[-1]  # Hypothesis replays the minimal example last
+    if _size(first) < _size(best):
+        best = first
     return best, calls[0], time.perf_counter() - t0
 
 

@@ -21,6 +21,7 @@ Data have n in 10..200 rows and a default RangeIndex; everything shrinks toward 
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, fields, replace
 from typing import Any, Callable
@@ -61,6 +62,7 @@ class Hazards:
     offsets: bool = True
     scale_warning: bool = True      # a covariate with sd > 1000 (checkScaleX warning)
     refusals: bool = True           # designs lme4 must refuse
+    negative_weights: bool = True   # lFormula() accepts them, lmer() refuses: a refusal hazard
 
     def without(self, *names: str) -> "Hazards":
         """A copy with the named hazards switched off (ValueError for an unknown name)."""
@@ -107,12 +109,24 @@ def _chance(draw: Callable, percent: int) -> bool:
     return percent > 0 and draw(st.integers(0, 99)) >= 100 - percent
 
 
+def _rng(draw: Callable) -> np.random.Generator:
+    """A numpy generator from one drawn seed: per-row data cost one choice, so examples stay short
+    and shrink fast (shrinking moves the seed toward 0 and the structural choices toward simple)."""
+    return np.random.default_rng(draw(st.integers(0, 2**20)))
+
+
+def _perm(draw: Callable, items: list) -> list:
+    """A permutation of ``items``; shrinks to the identity."""
+    s = draw(st.integers(0, 10**6))
+    return list(items) if s == 0 else [items[j] for j in np.random.default_rng(s).permutation(len(items))]
+
+
 def _labels(draw: Callable, k: int, style: str, hz: Hazards) -> list[str]:
     if style == "digits":
         return [str(i + 1) for i in range(k)]
     if style == "awkward":
         pool = [s for s in AWKWARD if (hz.unicode_levels or s.isascii()) and (hz.colon_in_levels or ":" not in s)]
-        pool = draw(st.permutations(pool))
+        pool = _perm(draw, pool)
         out = list(pool[:k])
         return out + [f"L{i}" for i in range(k - len(out))]
     return [chr(ord("a") + i) if i < 26 else f"a{i}" for i in range(k)]
@@ -129,12 +143,12 @@ def _codes(draw: Callable, n: int, k: int, pattern: str, parent: np.ndarray | No
     if pattern == "nested" and parent is not None:  # labels recycled inside each parent group
         occ = pd.Series(parent).groupby(parent).cumcount().to_numpy()
         return occ % k
-    codes = np.array(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)), dtype=np.int64)
-    return codes
+    return _rng(draw).integers(0, k, n)
 
 
 def _na_rows(draw: Callable, n: int) -> list[int]:
-    return sorted(draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=max(1, n // 8))))
+    m = draw(st.integers(1, max(1, n // 8)))
+    return sorted(_rng(draw).choice(n, size=m, replace=False).tolist())
 
 
 def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarray | None,
@@ -166,7 +180,7 @@ def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarra
         for r in na_at:
             vals[r] = None
         if kind == "cat":
-            cats = list(draw(st.permutations(labels)))
+            cats = _perm(draw, labels)
             if cats != sorted(labels):
                 tags.add("categorical_order")
             if _chance(draw, 30):
@@ -181,7 +195,7 @@ def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarra
             tags.add("int_groups_ge10")
         vals_i = (codes + 1).astype(np.int64)
         if kind == "cat_int":
-            cats = list(draw(st.permutations(list(range(1, k + 1)))))
+            cats = _perm(draw, list(range(1, k + 1)))
             cv = pd.Categorical(vals_i, categories=cats)
             if na_at:
                 cv[na_at] = np.nan
@@ -202,7 +216,8 @@ def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarra
 
 
 def _numeric(draw: Callable, n: int, base: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    d = np.array(draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n)), dtype=float)
+    amp = draw(st.integers(0, 2))  # 0: the base pattern only
+    d = np.zeros(n) if amp == 0 else _rng(draw).integers(lo, hi + 1, n).astype(float) / amp
     return base + d
 
 
@@ -213,10 +228,11 @@ def _factor_cov(draw: Callable, n: int, k: int, hz: Hazards, prefix: str, na: bo
     for r in (_na_rows(draw, n) if na else []):
         vals[r] = None
     if hz.categoricals and draw(st.booleans()):
-        return pd.Series(pd.Categorical(vals, categories=list(draw(st.permutations(labels)))))
+        return pd.Series(pd.Categorical(vals, categories=_perm(draw, labels)))
     return pd.Series(vals, dtype="str")
 
 
+_NC_MAX = {"1": 1, "x": 2, "0 + x": 1, "1 + x": 2, "x + z": 3, "f": 4, "0 + f": 4, "lg": 2, "x + f": 5}
 _SLASH = {"g/h": ["h:g", "g"], "h/g": ["g:h", "h"], "k/g": ["g:k", "k"]}
 _DOUBLE = {"x": ["1", "0 + x"], "1 + x": ["1", "0 + x"], "0 + x": ["0 + x"], "x + z": ["1", "0 + x", "0 + z"],
            "f": ["1", "0 + f"], "0 + f": ["0 + f"], "lg": ["1", "0 + lg"], "x + f": ["1", "0 + x", "0 + f"],
@@ -260,70 +276,80 @@ def _approx_terms(data: pd.DataFrame, bars: list[tuple[str, str, str]], names: s
 @st.composite
 def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     tags: set[str] = set()
-    nb = draw(st.integers(1, 4))
     lhs_pool = [s for s in LHS if hz.factor_slopes or not (("f" in s) or s == "lg")]
     grp_pool = [s for s in GROUPS if (hz.nested or "/" not in s) and (hz.interactions or ":" not in s)]
-    bars: list[tuple[str, str, str]] = []
-    for _ in range(nb):
-        lhs = draw(st.sampled_from(lhs_pool))
-        op = "||" if hz.double_bar and lhs != "1" and _chance(draw, 20) else "|"
-        bars.append((lhs, op, draw(st.sampled_from(grp_pool))))
+    bar = st.tuples(st.sampled_from(lhs_pool), st.integers(0, 99), st.sampled_from(grp_pool))
+    bars = [(a, "||" if hz.double_bar and a != "1" and c >= 80 else "|", g)
+            for a, c, g in draw(st.lists(bar, min_size=1, max_size=4))]
     fixed = draw(st.lists(st.sampled_from([s for s in FIXED if (hz.rank_deficient or s not in ("x2", "x3", "f:f2"))
                                            and (hz.offsets or s != "offset(o)")
                                            and (hz.factor_slopes or s not in ("f", "f:f2", "lg", "x:f"))]),
                           max_size=3, unique=True))
     refusal = "none"
     if refusal_mode == "force" or (refusal_mode == "allow" and _chance(draw, 12)):
-        refusal = draw(st.sampled_from(REFUSALS))
+        allowed = {"one_double_bar": hz.double_bar, "negative_weights": hz.negative_weights and hz.weights,
+                   "all_na_group": hz.na_groups}
+        refusal = draw(st.sampled_from([r for r in REFUSALS if allowed.get(r, True)]))
     if refusal == "one_double_bar":
         bars[0] = ("1", "||", bars[0][2])
     n = draw(st.integers(10, 200))
     names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(fixed + [f"{a} {g}" for a, _, g in bars])))
     used = names.__contains__
+    # every candidate column is drawn, used or not, in a fixed order: deleting a bar while shrinking
+    # then does not shift the draws of the other columns
     gvars = [v for v in ("g", "h", "k") if used(v)]
     cols: dict[str, pd.Series] = {}
     desc: list[str] = [f"n={n}"]
     codes_of: dict[str, np.ndarray] = {}
     i = np.arange(n)
     na_grp = hz.na_groups and _chance(draw, 15)
-    for j, v in enumerate(gvars):
-        kmax = max(2, min(12, n // 3))
-        k = draw(st.integers(2, kmax))
-        if refusal == "singleton_factor" and j == 0:
-            k = 1
-        if refusal == "nlev_ge_n" and j == 0:
-            k = n
-        s, codes, d = _group_column(draw, n, k, hz, codes_of.get("g") if v != "g" else None, tags,
-                                    na=na_grp and j == len(gvars) - 1)
-        if refusal == "all_na_group" and j == 0:
+    # keep q = nc * nl below n for most designs: lme4 refuses n <= q (checkZdims)
+    budget = n // (max(_NC_MAX[a] for a, _, _ in bars) + 1)
+    inter = {v for _, _, g in bars if ":" in g or "/" in g for v in re.split("[:/]", g)}
+    for j, v in enumerate(("g", "h", "k")):
+        kmax = max(2, min(12, math.isqrt(budget) if v in inter else budget))
+        k = draw(st.integers(10, kmax)) if kmax >= 10 and _chance(draw, 30) else draw(st.integers(2, min(kmax, 9)))
+        first = bool(gvars) and v == gvars[0]
+        k = 1 if refusal == "singleton_factor" and first else (n if refusal == "nlev_ge_n" and first else k)
+        ctags: set[str] = set()
+        s, codes, d = _group_column(draw, n, k, hz, codes_of.get("g") if v != "g" else None, ctags,
+                                    na=na_grp and v == gvars[-1])
+        if refusal == "all_na_group" and first:
             s = pd.Series([None] * n, dtype=object)
-        cols[v], codes_of[v] = s, codes
-        desc.append(f"{v}:{d}")
-    na_cov = hz.na_covariates and _chance(draw, 20)
+        codes_of[v] = codes
+        if v in gvars:
+            cols[v] = s
+            tags |= ctags
+            desc.append(f"{v}:{d}")
+    na_cov = hz.na_covariates and _chance(draw, 30)
     scale = 5000.0 if hz.scale_warning and _chance(draw, 5) else 1.0
     div = draw(st.sampled_from([1.0, 2.0, 4.0]))
+    x = _numeric(draw, n, (i % 5) - 2.0, -3, 3) / div * scale
+    x_na = _na_rows(draw, n) if na_cov else []
+    x[x_na] = np.nan
     if used("x") or used("x2") or used("x3"):
-        x = _numeric(draw, n, (i % 5) - 2.0, -3, 3) / div * scale
-        if scale != 1.0:
-            tags.add("scale_warning")
-        if (x == 0).any():
-            tags.add("zeros_in_x")
-        if na_cov:
-            x[_na_rows(draw, n)] = np.nan
-            tags.add("na_covariate")
+        tags |= {"scale_warning"} if scale != 1.0 else set()
+        tags |= {"zeros_in_x"} if (x == 0).any() else set()
+        tags |= {"na_covariate"} if x_na else set()
         cols["x"] = pd.Series(x)
         if used("x2"):
             cols["x2"] = pd.Series(x.copy())
         if used("x3"):
             cols["x3"] = pd.Series(2 * x + 1)
+    z = _numeric(draw, n, (i % 3).astype(float), -2, 2) / div
+    z_na = _na_rows(draw, n) if na_cov and draw(st.booleans()) else []
+    z[z_na] = np.nan
     if used("z"):
-        cols["z"] = pd.Series(_numeric(draw, n, (i % 3).astype(float), -2, 2) / div)
+        cols["z"] = pd.Series(z)
+        tags |= {"na_covariate"} if z_na else set()
     for v, pre in (("f", ""), ("f2", "u")):
+        fv = _factor_cov(draw, n, draw(st.integers(2, 4)), hz, pre, na_cov and v == "f")
         if used(v):
-            cols[v] = _factor_cov(draw, n, draw(st.integers(2, 4)), hz, pre, na_cov and v == "f")
+            cols[v] = fv
+    lg = pd.Series((i % 3) == 0) if not draw(st.booleans()) else \
+        pd.Series(_rng(draw).random(n) < 0.5)
     if used("lg"):
-        cols["lg"] = pd.Series((i % 3) == 0) if not draw(st.booleans()) else \
-            pd.Series(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))))
+        cols["lg"] = lg
     y = _numeric(draw, n, 0.1 * (i % 7), -40, 40) / 4.0
     if hz.na_response and _chance(draw, 15):
         y[_na_rows(draw, n)] = np.nan
@@ -331,7 +357,7 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     data = pd.DataFrame({"y": y, **cols})
     weights = offset = None
     if (hz.weights and _chance(draw, 15)) or refusal == "negative_weights":
-        w = np.array(draw(st.lists(st.sampled_from([1.0, 2.0, 0.5, 3.0]), min_size=n, max_size=n)))
+        w = _rng(draw).choice([1.0, 2.0, 0.5, 3.0], size=n)
         if refusal == "negative_weights":
             w[draw(st.integers(0, n - 1))] = -1.0
         data["w"], weights = w, "w"

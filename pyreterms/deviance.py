@@ -26,278 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
-from scipy.linalg.lapack import dpotrf
 
-
-
-class DowndateError(ArithmeticError):
-    """lme4: ``Downdated VtV is not positive definite`` (RX Cholesky failed)."""
-
-
-@dataclass(frozen=True, eq=False)
-class TermInfo:
-    """One random-effects term: rows ``start:stop`` of Zt, ``nl`` levels x ``nc`` components
-    (level-major), and the template positions: ``T[tmpl_rows, tmpl_cols] = theta[tmpl_theta]``."""
-
-    start: int
-    stop: int
-    nc: int
-    nl: int
-    tmpl_rows: np.ndarray
-    tmpl_cols: np.ndarray
-    tmpl_theta: np.ndarray
-
-    @property
-    def q(self) -> int:
-        return self.stop - self.start
-
-
-def infer_terms(Lambdat: sp.csc_matrix, Lind: np.ndarray, Gp: np.ndarray,
-                nc: tuple[int, ...] | None = None) -> tuple[TermInfo, ...]:
-    """Per-term structure from (Lambdat, Lind, Gp) (R: what ``mkReTrms`` put there).
-
-    ``nc_k`` = the p with p(p+1)/2 distinct theta indices in the term (or given); every level block
-    must repeat the template of the first (lme4's ``Lambdat`` always does)."""
-    q = Lambdat.shape[0]
-    cols = np.repeat(np.arange(q), np.diff(Lambdat.indptr))
-    rows = Lambdat.indices.astype(np.int64)
-    if Lind.shape[0] != rows.shape[0]:
-        raise ValueError("length(Lind) != nnz(Lambdat)")
-    term_of = np.searchsorted(Gp, cols, side="right") - 1
-    out = []
-    for k in range(len(Gp) - 1):
-        sel = term_of == k
-        start, stop = int(Gp[k]), int(Gp[k + 1])
-        if nc is not None:
-            nck = int(nc[k])
-        else:
-            m = np.unique(Lind[sel]).size
-            nck = int(round((np.sqrt(8 * m + 1) - 1) / 2))
-            if nck * (nck + 1) // 2 != m:
-                raise ValueError(f"term {k}: {m} theta values is not p(p+1)/2")
-        if nck < 1 or (stop - start) % nck:
-            raise ValueError(f"term {k}: Gp block of {stop - start} rows is not a multiple of nc={nck}")
-        nl = (stop - start) // nck
-        r, c, th = rows[sel] - start, cols[sel] - start, Lind[sel]
-        if np.any(r < 0) or np.any(r // nck != c // nck):
-            raise ValueError(f"term {k}: Lambdat is not block diagonal by level")
-        cnt = r.size // nl
-        if cnt * nl != r.size:
-            raise ValueError(f"term {k}: level blocks of Lambdat differ")
-        rr, cc, tt = (r % nck).reshape(nl, cnt), (c % nck).reshape(nl, cnt), th.reshape(nl, cnt)
-        if not (np.all(rr == rr[0]) and np.all(cc == cc[0]) and np.all(tt == tt[0])):
-            raise ValueError(f"term {k}: level blocks of Lambdat differ")
-        # Lambdat[r, c] = theta  <=>  Lambda[c, r] = T[c, r]
-        out.append(TermInfo(start, stop, nck, nl, cc[0].copy(), rr[0].copy(), tt[0].copy()))
-    return tuple(out)
-
-
-def _pair_matrix(Aj: sp.csc_matrix, Ak: sp.csc_matrix, upper: bool, cap: int) -> sp.csr_matrix | None:
-    """C with ``C @ s == vec(Aj diag(s) Ak^T)`` (row-major; only i <= l when ``upper``).
-
-    Precomputed pair list of the rank update L_j0 L_k0^T for a scalar first term: a sparse
-    mat-vec per evaluation instead of a sparse-sparse product.  None if more than ``cap`` pairs."""
-    nj, nk = np.diff(Aj.indptr), np.diff(Ak.indptr)
-    cnt = nj * nk
-    total = int(cnt.sum())
-    if total > cap:
-        return None
-    u = np.repeat(np.arange(Aj.shape[1]), cnt)
-    first = np.repeat(np.cumsum(cnt) - cnt, cnt)
-    r = np.arange(total) - first  # rank of the pair inside column u
-    nku = nk[u]
-    ej = Aj.indptr[u] + r // np.maximum(nku, 1)
-    ek = Ak.indptr[u] + r % np.maximum(nku, 1)
-    i, l = Aj.indices[ej].astype(np.int64), Ak.indices[ek].astype(np.int64)
-    keep = i <= l if upper else slice(None)
-    pos = i[keep] * Ak.shape[0] + l[keep]
-    C = sp.csr_matrix((Aj.data[ej][keep] * Ak.data[ek][keep], (pos, u[keep])),
-                      shape=(Aj.shape[0] * Ak.shape[0], Aj.shape[1]))
-    C.sum_duplicates()
-    return C
-
-
-def _chol(M: np.ndarray) -> tuple[np.ndarray, int]:
-    """LAPACK dpotrf on a symmetric C-ordered matrix without copying (its transpose is F-ordered)."""
-    c, info = dpotrf(M.T, lower=1, clean=1, overwrite_a=1)
-    return c, info
-
-
-def _lam_both(A: np.ndarray, Tj: np.ndarray, tj: TermInfo, Tk: np.ndarray, tk: TermInfo) -> np.ndarray:
-    """``Lambda_j^T A Lambda_k`` for a dense block A (q_j x q_k)."""
-    if tj.nc == 1 and tk.nc == 1:
-        return A * (Tj[0, 0] * Tk[0, 0])
-    M = np.einsum("ba,ibkc,cd->iakd", Tj, A.reshape(tj.nl, tj.nc, tk.nl, tk.nc), Tk)
-    return M.reshape(tj.q, tk.q)
-
-
-def _lam_right(A: np.ndarray, Tk: np.ndarray, tk: TermInfo) -> np.ndarray:
-    """``A Lambda_k`` for a dense block A (r x q_k)."""
-    if tk.nc == 1:
-        return A * Tk[0, 0]
-    return (A.reshape(A.shape[0], tk.nl, tk.nc) @ Tk).reshape(A.shape[0], tk.q)
-
-
-@dataclass(eq=False)
-class Factor:
-    """Blocked lower Cholesky factor of Omega(theta) = [Lambda'Z'WZLambda + I, .; [X y]'WZLambda, [X y]'W[X y]].
-
-    ``L0`` block 0 (vector if nc0 == 1 else (nl0, nc0, nc0)); ``Ld[k]`` dense diagonal blocks k >= 1;
-    ``Loff[(j, k)]`` term-term blocks (sparse CSR for k == 0); ``LK[k]`` the [X y] rows
-    (= [R_ZX^T; c_u^T], paper eq. 49-50); ``LKK`` the last diagonal block ([R_X^T, 0; c_beta^T, r_yy]).
-    """
-
-    L0: np.ndarray
-    Ld: list
-    Loff: dict
-    LK: list
-    LKK: np.ndarray
-    ldL2: float
-    ldRX2: float
-
-    @property
-    def p(self) -> int:
-        return self.LKK.shape[0] - 1
-
-    @property
-    def ryy(self) -> float:
-        return float(self.LKK[-1, -1])
-
-    @property
-    def RX(self) -> np.ndarray:
-        return np.ascontiguousarray(self.LKK[:-1, :-1].T)
-
-    @property
-    def cbeta(self) -> np.ndarray:
-        return self.LKK[-1, :-1].copy()
-
-    @property
-    def cu(self) -> list:
-        return [B[-1].copy() for B in self.LK]
-
-    @property
-    def rzx(self) -> list:
-        return [B[:-1] for B in self.LK]
-
-    def back_solve(self, prob: "LmerProblem", rhs: list) -> list:
-        """Solve ``L^T u = rhs`` over the term blocks (paper eq. 53, natural order)."""
-        K = len(prob.terms)
-        u: list = [None] * K
-        for k in reversed(range(K)):
-            v = np.array(rhs[k], dtype=np.float64)
-            for j in range(k + 1, K):
-                v -= self.Loff[(j, k)].T @ u[j]
-            t = prob.terms[k]
-            if k > 0:
-                u[k] = solve_triangular(self.Ld[k], v, lower=True, trans="T", check_finite=False)
-            elif t.nc == 1:
-                u[k] = v / self.L0
-            else:
-                x = np.linalg.solve(np.swapaxes(self.L0, 1, 2), v.reshape(t.nl, t.nc, 1))
-                u[k] = x.reshape(-1)
-        return u
-
-    def sparse_L(self, prob: "LmerProblem") -> sp.csc_matrix:
-        """The term part of the factor as one sparse lower-triangular q x q matrix."""
-        K = len(prob.terms)
-        t0 = prob.terms[0]
-        if t0.nc == 1:
-            B0 = sp.diags(self.L0)
-        else:
-            B0 = sp.bsr_matrix((self.L0, np.arange(t0.nl), np.arange(t0.nl + 1)), shape=(t0.q, t0.q))
-        grid = [[None] * K for _ in range(K)]
-        grid[0][0] = B0
-        for k in range(1, K):
-            grid[k][k] = sp.csr_matrix(self.Ld[k])
-            for j in range(k):
-                grid[k][j] = sp.csr_matrix(self.Loff[(k, j)])
-        return sp.bmat(grid, format="csc")
-
-
-def _col0_prod(prob: "LmerProblem", Loff: dict, Ts: list, R0: np.ndarray, j: int, k: int) -> np.ndarray:
-    """Dense ``L_j0 L_k0^T`` (only the upper triangle is valid when j == k and nc_j == 1)."""
-    C = prob.C_col0.get((j, k))
-    if C is None:
-        return (Loff[(j, 0)] @ Loff[(k, 0)].T).toarray()
-    tj, tk = prob.terms[j], prob.terms[k]
-    if tj.nc == 1 and tk.nc == 1:
-        return (C @ (R0 * R0 * (Ts[j][0, 0] * Ts[k][0, 0]))).reshape(tj.q, tk.q)
-    return _lam_both((C @ (R0 * R0)).reshape(tj.q, tk.q), Ts[j], tj, Ts[k], tk)
-
-
-def factorize(prob: "LmerProblem", Ts: list) -> Factor:
-    """Blocked Cholesky of Omega(theta) (paper eq. 18; MixedModels.jl ``updateL!``)."""
-    terms = prob.terms
-    K = len(terms)
-    t0, T0 = terms[0], Ts[0]
-    A0 = prob.A_diag[0]
-    if t0.nc == 1:
-        s = T0[0, 0]
-        L0 = np.sqrt(A0[:, 0, 0] * (s * s) + 1.0)
-        ld = 2.0 * float(np.sum(np.log(L0)))
-        R0 = s / L0  # Lambda_0 L_00^{-T}
-    else:
-        L0 = np.linalg.cholesky(T0.T @ A0 @ T0 + np.eye(t0.nc))
-        ld = 2.0 * float(np.sum(np.log(np.diagonal(L0, axis1=1, axis2=2))))
-        R0 = np.swapaxes(np.linalg.solve(L0, np.broadcast_to(T0.T, L0.shape)), 1, 2)
-    Loff: dict = {}
-    for j in range(1, K):
-        Bm, tj, Tj = prob.A_col0[j], terms[j], Ts[j]
-        if tj.nc == 1 and t0.nc == 1:
-            data = Bm.data[:, 0, 0] * (Tj[0, 0] * R0[Bm.indices])
-            Loff[(j, 0)] = sp.csr_matrix((data, Bm.indices, Bm.indptr), shape=Bm.shape)
-        else:
-            R0b = R0[Bm.indices] if t0.nc > 1 else R0[Bm.indices][:, None, None]
-            data = Tj.T @ Bm.data @ R0b
-            Loff[(j, 0)] = sp.bsr_matrix((data, Bm.indices, Bm.indptr), shape=Bm.shape).tocsr()
-    Axz = prob.A_xz[0]
-    p1 = Axz.shape[0]
-    if t0.nc == 1:
-        LK = [Axz * R0[None, :]]
-    else:
-        LK = [np.einsum("rla,lab->rlb", Axz.reshape(p1, t0.nl, t0.nc), R0).reshape(p1, t0.q)]
-    Ld: list = [None] * K
-    for k in range(1, K):
-        tk, Tk = terms[k], Ts[k]
-        D = Tk.T @ prob.A_diag[k] @ Tk
-        idx = np.arange(tk.q).reshape(tk.nl, tk.nc)
-        M = -_col0_prod(prob, Loff, Ts, R0, k, k)
-        M[idx[:, :, None], idx[:, None, :]] += D
-        M[np.diag_indices(tk.q)] += 1.0
-        for m in range(1, k):
-            M -= Loff[(k, m)] @ Loff[(k, m)].T
-        Lkk, info = _chol(M)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"Cholesky of term block {k} failed (info {info})")
-        ld += 2.0 * float(np.sum(np.log(np.diag(Lkk))))
-        Ld[k] = Lkk
-        for j in range(k + 1, K):
-            N = _lam_both(prob.A_dense[(j, k)], Ts[j], terms[j], Tk, tk)
-            N -= _col0_prod(prob, Loff, Ts, R0, j, k)
-            for m in range(1, k):
-                N -= Loff[(j, m)] @ Loff[(k, m)].T
-            Loff[(j, k)] = solve_triangular(Lkk, N.T, lower=True, check_finite=False).T
-        N = _lam_right(prob.A_xz[k], Tk, tk)
-        N = N - (Loff[(k, 0)] @ LK[0].T).T
-        for m in range(1, k):
-            N -= LK[m] @ Loff[(k, m)].T
-        LK.append(solve_triangular(Lkk, N.T, lower=True, check_finite=False).T)
-    MKK = prob.A_xx - sum(B @ B.T for B in LK)
-    LKK, info = _chol(np.ascontiguousarray(MKK))
-    if info != 0:
-        if 0 < info < p1:
-            raise DowndateError("Downdated VtV is not positive definite")
-        # only r_yy^2 <= 0 (exact fit): keep R_X, set r_yy = 0
-        p = p1 - 1
-        LKK = np.zeros((p1, p1))
-        if p:
-            RXt, info2 = _chol(np.ascontiguousarray(MKK[:p, :p]))
-            if info2 != 0:
-                raise DowndateError("Downdated VtV is not positive definite")
-            LKK[:p, :p] = RXt
-            LKK[p, :p] = solve_triangular(RXt, MKK[:p, p], lower=True)
-    ldRX2 = 2.0 * float(np.sum(np.log(np.abs(np.diag(LKK)[:-1]))))
-    return Factor(L0=L0, Ld=Ld, Loff=Loff, LK=LK, LKK=LKK, ldL2=ld, ldRX2=ldRX2)
+from .blocks import DowndateError, Factor, TermInfo, factorize, infer_terms
+from .pairs import build_col0_update
 
 
 @dataclass(frozen=True, eq=False)
@@ -345,7 +76,7 @@ class LmerProblem:
     A_diag: tuple[np.ndarray, ...]  # per term (nl, nc, nc) = Z_k^T W Z_k diagonal blocks
     A_col0: tuple[sp.bsr_matrix | None, ...]  # index j: Z_j^T W Z_0 as block-sparse (j >= 1)
     A_dense: dict  # (j, k), 1 <= k < j < K: dense Z_j^T W Z_k
-    C_col0: dict  # (j, k), 1 <= k <= j < K: pair matrices for L_j0 L_k0^T (nc0 == 1)
+    C_col0: dict  # (j, k), 1 <= k <= j < K: Col0Update for L_j0 L_k0^T (nc0 == 1)
     A_xz: tuple[np.ndarray, ...]  # per term: [X y]^T W Z_k, (p+1) x q_k
     A_xx: np.ndarray  # [X y]^T W [X y]
 
@@ -370,12 +101,13 @@ class LmerProblem:
     def build(cls, X: np.ndarray, y: np.ndarray, Zt: sp.spmatrix, Lambdat: sp.spmatrix,
               Lind: np.ndarray, Gp: np.ndarray | None = None, weights: np.ndarray | None = None,
               offset: np.ndarray | None = None, REML: bool = True,
-              nc: tuple[int, ...] | None = None, pair_cap: int = 20_000_000) -> "LmerProblem":
+              nc: tuple[int, ...] | None = None, pair_cap: int = 40_000_000) -> "LmerProblem":
         """Precompute the Gram blocks (R: ``merPredD$new`` + ``mkRespMod``).
 
         ``Lind`` is 0-based; ``Gp`` defaults to one term; ``nc`` (components per term) is inferred
         from the ``Lambdat``/``Lind`` pattern when not given.  ``pair_cap`` bounds the size of the
-        precomputed pair lists (12 bytes each) used for the first-column rank updates.
+        precomputed pair lists (12 bytes each) of the first-column rank updates; levels beyond it are
+        updated densely (:func:`pyreterms.pairs.build_col0_update`).
         """
         y = np.ascontiguousarray(y, dtype=np.float64).ravel()
         n = y.shape[0]
@@ -414,11 +146,11 @@ class LmerProblem:
         C_col0: dict = {}
         if K > 1 and terms[0].nc == 1:
             csc = [None] + [A_col0[j].tocsc() for j in range(1, K)]
+            a0 = A_diag[0][:, 0, 0]
             for j in range(1, K):
                 for k in range(1, j + 1):
-                    C = _pair_matrix(csc[j], csc[k], upper=(j == k and terms[j].nc == 1), cap=pair_cap)
-                    if C is not None:
-                        C_col0[(j, k)] = C
+                    C_col0[(j, k)] = build_col0_update(csc[j], csc[k], a0,
+                                                       upper=(j == k and terms[j].nc == 1), cap=pair_cap)
         A_xz = tuple(np.ascontiguousarray((zk @ wXy).T) for zk in Zk)
         A_xx = Xy.T @ wXy
         return cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=np.sqrt(w), offset=o,

@@ -1,0 +1,119 @@
+"""``parity fuzz`` end to end (live R): JSON and HTML outputs, reproducers that reproduce, one
+bad design never stopping a campaign, R's time limit."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from parity.cli import main
+from parity.fuzz import FuzzConfig, run_campaign, run_design
+from parity.pyside import pyreterms_impl
+from parity.strategies import Design
+
+pytestmark = pytest.mark.r
+
+
+class _Tags(HTMLParser):
+    VOID = {"img", "br", "hr", "meta", "link", "input"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.images: list[str] = []
+        self.bad = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs).get("src", ""))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if self.stack and self.stack[-1] == tag:
+            self.stack.pop()
+        else:
+            self.bad += 1
+
+
+def _parse_html(path) -> _Tags:
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    p = _Tags()
+    p.feed(text)
+    assert p.bad == 0 and p.stack == [], (p.bad, p.stack[-5:])
+    return p
+
+
+def test_cli_campaign_writes_json_and_html(tmp_path) -> None:
+    j, h, out = tmp_path / "fuzz.json", tmp_path / "fuzz.html", tmp_path / "out"
+    rc = main(["fuzz", "--examples", "30", "--seed", "1", "--level", "lformula", "--json", str(j), "--html", str(h),
+               "--out", str(out), "--quiet", "--shrink-time", "10", "--max-failures", "2"])
+    doc = json.loads(j.read_text())
+    assert rc == (0 if doc["ok"] else 1)
+    c = doc["counts"]
+    assert c["designs"] == 30 == len(doc["designs"]) == c["agree"] + c["both_refused"] + c["disagree"] + c["error"]
+    assert doc["seed"] == 1 and doc["level"] == "lformula" and doc["versions"]["lme4"].startswith("1.1")
+    assert doc["timing"]["r_per_design"] > 0 and doc["timing"]["python_per_design"] > 0
+    for f in doc["failures"]:
+        assert f["reproducer"] and (out / f["reproducer"].split("/")[-1] / "repro.R").is_file()
+    p = _parse_html(h)
+    text = h.read_text(encoding="utf-8")
+    assert "Components across the campaign" in text and "lFormula()$reTrms$Zt" in text
+    assert len(p.images) >= (1 if doc["failures"] else 0)
+
+
+def test_reproducer_of_a_mutant_failure_reproduces(tmp_path) -> None:
+    out, h = tmp_path / "out", tmp_path / "m.html"
+    rc = main(["fuzz", "--examples", "30", "--seed", "1", "--level", "lformula", "--impl",
+               "parity.mutants:zeros_kept_in_zt", "--out", str(out), "--html", str(h), "--known", "--quiet",
+               "--shrink-time", "10", "--max-failures", "1", "--exclude", "negative_weights"])
+    assert rc == 1
+    (d,) = [p for p in out.iterdir() if p.is_dir()]
+    for name in ("data.csv", "columns.json", "design.json", "repro.R", "repro.py"):
+        assert (d / name).is_file(), name
+    meta = json.loads((d / "design.json").read_text())
+    assert meta["component"].startswith("lFormula()$reTrms$Zt") and meta["impl"] == "parity.mutants:zeros_kept_in_zt"
+    py = subprocess.run([sys.executable, "repro.py"], cwd=d, capture_output=True, text=True, timeout=300)
+    assert py.returncode == 1, py.stdout + py.stderr
+    assert "STILL DIFFERS" in py.stdout and meta["component"] in py.stdout
+    r = subprocess.run(["Rscript", "repro.R"], cwd=d, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "sparse Matrix" in r.stdout or "dgCMatrix" in r.stdout
+    p = _parse_html(h)
+    assert any(src.startswith("data:image/png;base64,") for src in p.images)
+
+
+def _small_design() -> Design:
+    i = np.arange(24)
+    data = pd.DataFrame({"y": np.sin(i), "x": (i % 5) - 2.0, "g": pd.Series([f"g{k}" for k in i % 4], dtype="str")})
+    return Design("y ~ x + (x | g)", data, description="fixed test design")
+
+
+def test_an_exception_in_one_design_does_not_stop_the_campaign() -> None:
+    def broken(formula, data, **kw):
+        if "x" in formula:
+            return None  # not a dict: comparing crashes
+        return pyreterms_impl(formula, data, **kw)
+
+    res = run_campaign(FuzzConfig(examples=15, seed=2, level="lformula", shrink=False), impl=broken, progress=False)
+    assert len(res.outcomes) == 15
+    errs = [o for o in res.outcomes if o.status == "error"]
+    assert errs and all(o.error and "\n" not in o.error for o in errs)
+    assert not res.ok
+
+
+def test_r_time_limit_becomes_an_lme4_refusal() -> None:
+    d = _small_design()
+    d = Design(d.formula, d.data.assign(y=d.data.y + 0.125), description="time limit")
+    o = run_design(d, pyreterms_impl, time_limit=1e-9)
+    assert o.status == "disagree" and o.failing == ("decision (accept/refuse)",)
+    assert "time limit" in o.report.components[0].detail
+    assert run_design(d, pyreterms_impl, time_limit=10).status == "agree"
