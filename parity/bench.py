@@ -196,7 +196,9 @@ def _python_side(case: BenchCase, df: Any, k: int) -> dict[str, Any]:
         fit = fits[-1]
         theta = np.asarray(fit.state.theta, dtype=np.float64)
         theta0 = np.asarray(rt.theta, dtype=np.float64)
-        t_dev = _time(lambda: prob.deviance(theta), k, single)
+        # uncached: LmerProblem.deviance memoises theta -> value (R re-evaluates repeated points)
+        dev_eval = getattr(prob, "deviance_nocache", prob.deviance)
+        t_dev = _time(lambda: dev_eval(theta), k, single)
         devs = [float(prob.deviance(theta)), float(prob.deviance(theta0))]
     return {"lformula_s": _med(t_lf), "problem_build_s": _med(t_build), "deviance_s": _med(t_dev),
             "fit_s": _med(t_fit), "feval": int(fit.opt.feval), "n_devfun": int(fit.opt.n_devfun),

@@ -15,15 +15,18 @@ and lmer at the fit level).  Two phases, both seeded with ``--seed`` (database o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import math
 import re
+import signal
+import threading
 import time
 import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 
@@ -41,6 +44,10 @@ KNOWN_ISSUES: dict[str, str] = {
         "R's mmList.formula orders terms by nlevels(factor(<grouping expr>)) evaluated with base R in "
         "lf$fr, where a:b with a numeric/integer/logical column is base ':' (a number sequence, "
         "usually 1 level); pyreterms uses the true level counts (reported, not fixed here)",
+    'attr(lFormula()$X, "col.dropped")':
+        "lme4's chkRank.drop.cols pairs the names of the dropped columns (column order) with "
+        "qr(X)$pivot[(rank+1):p] (pivot order): when dqrdc2 moves zero columns first the values "
+        "come out permuted; pyreterms gives sorted positions (reported, not fixed here)",
 }
 
 
@@ -65,6 +72,7 @@ class FuzzConfig:
     level: str = "lformula"
     impl: str | None = None
     time_limit: float | None = 10.0
+    py_time_limit: float | None = 60.0
     hazards: Hazards = field(default_factory=Hazards)
     shrink: bool = True
     shrink_seconds: float = 60.0
@@ -149,8 +157,39 @@ class FuzzResult:
             "designs": [{"formula": o.design.formula, "n": o.design.n, "status": o.status,
                          "failing": list(o.failing), "r_seconds": o.r_seconds, "python_seconds": o.py_seconds,
                          "expect_refusal": o.design.expect_refusal, "description": o.design.description,
-                         "error": o.error} for o in self.outcomes],
+                         "decision": _decision(o), "error": o.error} for o in self.outcomes],
         }
+
+
+class _PyTimeout(BaseException):
+    """The implementation under test exceeded the time limit (BaseException: run_impl must not
+    turn it into a refusal)."""
+
+
+@contextlib.contextmanager
+def _py_time_limit(seconds: float | None) -> Iterator[None]:
+    """SIGALRM-based limit on the Python side (main thread only; C loops finish their call first)."""
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _PyTimeout(f"Python side exceeded the {seconds:g} s time limit")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _decision(o: DesignOutcome) -> str | None:
+    """The accept/refuse detail when either side refused (R: the lFormula()/lmer() error message)."""
+    if o.report is None:
+        return None
+    return next((c.detail for c in o.report.components if c.name.startswith("decision")), None)
 
 
 def _last_line(e: BaseException) -> str:
@@ -192,7 +231,7 @@ def _r_side(design: Design, level: str, time_limit: float | None) -> dict:
 
 
 def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limit: float | None = None,
-               ignore: frozenset[str] = frozenset()) -> DesignOutcome:
+               ignore: frozenset[str] = frozenset(), py_time_limit: float | None = 60.0) -> DesignOutcome:
     """``parity.check.check`` for one design, timed per side, never raising (R: one
     ``pyreterms_reference()`` call)."""
     t0 = time.perf_counter()
@@ -202,7 +241,8 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
         r = _r_side(design, level, time_limit)
         t1 = time.perf_counter()
         r_s = t1 - t0
-        py = run_impl(impl, design.formula, design.data, REML=design.REML, level=level, contrasts=None, **kw)
+        with _py_time_limit(py_time_limit):
+            py = run_impl(impl, design.formula, design.data, REML=design.REML, level=level, contrasts=None, **kw)
         py_s = time.perf_counter() - t1
         comps: list[ComponentResult] = compare_components(py, r)
         if "error" not in r and "error" not in py:
@@ -210,6 +250,9 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
                                      "required component " + ("missing here" if n not in py else "missing in R"))
                      for n in sorted(required_components(level)) if n not in py or n not in r] + comps
         report = CheckReport(design.formula, design.description, level, design.REML, tuple(comps), _versions())
+    except _PyTimeout as e:
+        return DesignOutcome(design, "error", ("timeout (Python side)",), None, r_s, time.perf_counter() - t0 - r_s,
+                             str(e))
     except Exception as e:  # one design never kills a campaign
         kind = "R side" if r_s == 0.0 else "Python side"
         return DesignOutcome(design, "error", (f"exception ({kind})",), None, r_s or time.perf_counter() - t0,
@@ -275,11 +318,14 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
     def evaluate(d: Design) -> DesignOutcome:
         k = design_key(d)
         if k not in cache:
-            cache[k] = run_design(d, fn, level=level, time_limit=cfg.time_limit, ignore=cfg.ignore)
+            cache[k] = run_design(d, fn, level=level, time_limit=cfg.time_limit, ignore=cfg.ignore,
+                                  py_time_limit=cfg.py_time_limit)
         return cache[k]
 
     outcomes: list[DesignOutcome] = []
-    prog = _progress(progress, console, cfg.examples)
+    from .fuzzcli import RichProgress, SilentProgress
+
+    prog: Any = RichProgress(console, cfg.examples) if progress else SilentProgress()
 
     def explore(d: Design) -> None:
         o = evaluate(d)
@@ -347,38 +393,6 @@ def _shrink(cfg: FuzzConfig, target: str, idx: int, first: DesignOutcome, evalua
     if _size(first) < _size(best):
         best = first
     return best, calls[0], time.perf_counter() - t0
-
-
-class _progress:
-    """A rich progress bar (or nothing) for the exploration."""
-
-    def __init__(self, enabled: bool, console: Any, total: int) -> None:
-        self.p = None
-        if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.p = Progress(TextColumn("[bold]fuzz"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                              TextColumn("{task.description}"), console=console, transient=False)
-            self.task = self.p.add_task("", total=total)
-        self.bad = 0
-
-    def __enter__(self) -> "_progress":
-        if self.p is not None:
-            self.p.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.p is not None:
-            self.p.stop()
-
-    def step(self, o: DesignOutcome) -> None:
-        self.bad += o.status in ("disagree", "error")
-        if self.p is not None:
-            self.p.update(self.task, advance=1, description=f"{self.bad} failing")
-
-    def message(self, text: str) -> None:
-        if self.p is not None:
-            self.p.console.print(text)
 
 
 def add_command(sub: "argparse._SubParsersAction") -> None:

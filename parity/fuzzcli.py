@@ -11,7 +11,7 @@ from typing import Any
 
 from .strategies import HAZARD_NAMES, Hazards
 
-__all__ = ["add_fuzz_parser", "cmd_fuzz", "print_summary", "write_json"]
+__all__ = ["add_fuzz_parser", "cmd_fuzz", "print_summary", "write_json", "RichProgress", "SilentProgress"]
 
 
 def add_fuzz_parser(sub: "argparse._SubParsersAction") -> None:
@@ -29,6 +29,7 @@ def add_fuzz_parser(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--html", default=None, help="write a self-contained HTML report here")
     p.add_argument("--out", default="out/fuzz", help="directory for the shrunk reproducers (default out/fuzz)")
     p.add_argument("--time-limit", type=float, default=10.0, help="R's elapsed-time limit per design, seconds")
+    p.add_argument("--py-time-limit", type=float, default=60.0, help="the implementation's time limit per design, seconds")
     p.add_argument("--exclude", nargs="*", default=[], metavar="HAZARD", help="hazards not to generate")
     p.add_argument("--known", action="store_true",
                    help="ignore disagreements in components with a known, reported issue: " + "; ".join(KNOWN_ISSUES))
@@ -55,7 +56,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         raise BadInput("--examples must be at least 1")
     ignore = frozenset(args.ignore) | (frozenset(KNOWN_ISSUES) if args.known else frozenset())
     cfg = FuzzConfig(examples=args.examples, seed=args.seed, level=args.level, impl=args.impl,
-                     time_limit=args.time_limit if args.time_limit > 0 else None, hazards=hz,
+                     time_limit=args.time_limit if args.time_limit > 0 else None,
+                     py_time_limit=args.py_time_limit if args.py_time_limit > 0 else None, hazards=hz,
                      shrink=not args.no_shrink, shrink_seconds=args.shrink_time,
                      max_failures=args.max_failures, ignore=ignore)
     from rich.console import Console
@@ -113,3 +115,45 @@ def print_summary(result: Any, console: Any = None) -> None:
 def write_json(result: Any, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(result.as_json(), indent=1, allow_nan=False, default=str, ensure_ascii=False))
+
+
+class SilentProgress:
+    """No progress display (``run_campaign(progress=False)``)."""
+
+    def __enter__(self) -> "SilentProgress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def step(self, o: Any) -> None:
+        return None
+
+    def message(self, text: str) -> None:
+        return None
+
+
+class RichProgress:
+    """A rich progress bar for the exploration; shrinking messages go to its console."""
+
+    def __init__(self, console: Any, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.p = Progress(TextColumn("[bold]fuzz"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          TextColumn("{task.description}"), console=console, transient=False)
+        self.task = self.p.add_task("", total=total)
+        self.bad = 0
+
+    def __enter__(self) -> "RichProgress":
+        self.p.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.p.stop()
+
+    def step(self, o: Any) -> None:
+        self.bad += o.status in ("disagree", "error")
+        self.p.update(self.task, advance=1, description=f"{self.bad} failing")
+
+    def message(self, text: str) -> None:
+        self.p.console.print(text)

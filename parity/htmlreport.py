@@ -44,10 +44,10 @@ def paired_values(formula: str, data: Any, component: str, *, impl: Any = None, 
 
 def _first_diff(py: RValue | None, r: RValue | None) -> tuple[str, RValue | None, RValue | None]:
     """Descend into lists to the first element that differs (by name/position)."""
+    from .compare import EXACT, Diff, compare_values
+
     path = ""
     while isinstance(py, RList) and isinstance(r, RList):
-        from .compare import Diff, EXACT, compare_values
-
         pick = None
         for k, ((nk, a), (_, b)) in enumerate(zip(py.items, r.items)):
             d = Diff()
@@ -83,9 +83,14 @@ def figure_png(py: RValue | None, r: RValue | None, title: str) -> bytes | None:
     if a is not None and b is not None:
         same = a.shape == b.shape
         fig, axes = plt.subplots(1, 3 if same else 2, figsize=(12 if same else 8, 4))
-        for ax, m, lab in zip(axes, (a, b), ("this implementation", "lme4")):
-            ax.spy(m, markersize=max(1, 200 // max(m.shape + (1,))), aspect="auto")
-            ax.set_title(f"{lab} {m.shape[0]}x{m.shape[1]}", fontsize=9)
+        for ax, v, m, lab in zip(axes, (py, r), (a, b), ("this implementation", "lme4")):
+            ms = max(1, 200 // max(m.shape + (1,)))
+            if isinstance(v, RSparse):  # stored entries, explicit zeros included
+                ax.spy(v.x, precision="present", markersize=ms, aspect="auto")
+            else:
+                ax.spy(m, markersize=ms, aspect="auto")
+            ax.set_title(f"{lab} {m.shape[0]}x{m.shape[1]}"
+                         + (f", {v.x.nnz} stored" if isinstance(v, RSparse) else ""), fontsize=9)
         if same:
             pa = (py.x.tocsc() if isinstance(py, RSparse) else sp_pattern(a))
             pb = (r.x.tocsc() if isinstance(r, RSparse) else sp_pattern(b))
@@ -98,9 +103,12 @@ def figure_png(py: RValue | None, r: RValue | None, title: str) -> bytes | None:
         if x.dtype == object or y.dtype == object:
             return None
         x, y = x.astype(float), y.astype(float)
+        if x.shape == y.shape and np.array_equal(x, y, equal_nan=True):
+            return None
         if x.shape == y.shape:
             fig, ax = plt.subplots(figsize=(10, 3))
-            d = np.nan_to_num(x - y, nan=0.0, posinf=0.0, neginf=0.0)
+            with np.errstate(invalid="ignore"):
+                d = np.nan_to_num(x - y, nan=0.0, posinf=0.0, neginf=0.0)
             ax.bar(np.arange(len(d)) + 1, d, color=np.where(x != y, "#c00", "#888"))
             ax.set_xlabel("position (1-based)")
             ax.set_ylabel("here - R")
@@ -110,8 +118,26 @@ def figure_png(py: RValue | None, r: RValue | None, title: str) -> bytes | None:
                 ax.bar(np.arange(len(v)) + 1, np.nan_to_num(v))
                 ax.set_title(f"{lab} (length {len(v)})", fontsize=9)
     if fig is None:
-        return None
-    fig.suptitle(title, fontsize=10)
+        la, lb = _labels(py), _labels(r)
+        if la is None or lb is None or la == lb:
+            return None
+        rows = max(len(la), len(lb))
+        shown = min(rows, 20)
+        fig, ax = plt.subplots(figsize=(9, 0.8 + 0.28 * shown))
+        ax.axis("off")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(-shown - 0.5, 1)
+        ax.text(0.02, 0.3, "position", weight="bold", fontsize=9)
+        ax.text(0.15, 0.3, "this implementation", weight="bold", fontsize=9)
+        ax.text(0.58, 0.3, "lme4", weight="bold", fontsize=9)
+        for k in range(shown):
+            x = la[k] if k < len(la) else "<none>"
+            y = lb[k] if k < len(lb) else "<none>"
+            col = "#c00" if x != y else "#444"
+            ax.text(0.02, -k - 0.5, str(k + 1), fontsize=8)
+            ax.text(0.15, -k - 0.5, x[:50], color=col, fontsize=8, family="monospace")
+            ax.text(0.58, -k - 0.5, y[:50], color=col, fontsize=8, family="monospace")
+    fig.suptitle(title.replace("$", r"\$"), fontsize=10)
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=80)
@@ -157,7 +183,7 @@ def show_pair(py: RValue | None, r: RValue | None, limit: int = 12) -> str:
             if isinstance(v, (RSparse, RMatrix)) and v.rownames:
                 out.append(f"  {lab} rownames: {list(v.rownames)[:limit]}")
         elif isinstance(v, RVector):
-            out.append(f"  {lab}: {v.kind} {list(v.x[:limit])}{' ...' if len(v.x) > limit else ''}"
+            out.append(f"  {lab}: {v.kind} {v.x[:limit].tolist()}{' ...' if len(v.x) > limit else ''}"
                        + (f" names {list(v.names[:limit])}" if v.names else ""))
         elif isinstance(v, RFactor):
             out.append(f"  {lab}: factor levels {list(v.levels[:limit])} codes {v.codes[:limit].tolist()}")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .strategies import Design
 
-__all__ = ["save_design", "load_design", "write_reproducer", "r_expression", "impl_spec"]
+__all__ = ["save_design", "load_design", "write_reproducer", "r_expression", "impl_spec", "r_data_lines"]
 
 _R_CLASS = {"float": "numeric", "int": "integer", "Int64": "integer", "bool": "logical", "boolean": "logical",
             "str": "character", "object": "character", "category": "character"}
@@ -124,12 +124,11 @@ def impl_spec(impl: Any) -> str:
     return f"{impl.__module__}:{impl.__qualname__}"
 
 
-def _r_lines(design: Design, component: str, level: str) -> str:
-    cls = json.loads(json.dumps({c: _R_CLASS[_kind(design.data[c])] for c in design.data.columns}))
-    cc = ", ".join(f'"{k}" = "{v}"' for k, v in cls.items())
-    lines = ["library(lme4)", 'invisible(Sys.setlocale("LC_COLLATE", "C"))  # parity compares in C collation',
-             "## run from this directory: Rscript repro.R",
-             f'd <- read.csv("data.csv", colClasses = c({cc}), na.strings = "NA", encoding = "UTF-8", '
+def r_data_lines(design: Design, csv: str = "data.csv") -> list[str]:
+    """R lines building ``d`` from the CSV exactly as the harness hands the data to R
+    (R: ``read.csv`` with ``colClasses``, then ``factor(levels = ...)`` for Categoricals)."""
+    cc = ", ".join(f'{json.dumps(c)} = "{_R_CLASS[_kind(design.data[c])]}"' for c in design.data.columns)
+    lines = [f'd <- read.csv({json.dumps(csv)}, colClasses = c({cc}), na.strings = "NA", encoding = "UTF-8", '
              "check.names = FALSE)"]
     for c in design.data.columns:
         s = design.data[c]
@@ -137,6 +136,12 @@ def _r_lines(design: Design, component: str, level: str) -> str:
             lev = ", ".join(json.dumps(_label(v), ensure_ascii=False) for v in s.cat.categories)
             lines.append(f"d[[{json.dumps(c)}]] <- factor(d[[{json.dumps(c)}]], levels = c({lev})"
                          + (", ordered = TRUE)" if s.cat.ordered else ")"))
+    return lines
+
+
+def _r_lines(design: Design, component: str, level: str) -> str:
+    lines = ["library(lme4)", 'invisible(Sys.setlocale("LC_COLLATE", "C"))  # parity compares in C collation',
+             "## run from this directory: Rscript repro.R", *r_data_lines(design)]
     args = f"{design.formula}, data = d, REML = {'TRUE' if design.REML else 'FALSE'}"
     args += f", weights = {design.weights}" if design.weights else ""
     args += f", offset = {design.offset}" if design.offset else ""

@@ -63,6 +63,7 @@ class Hazards:
     scale_warning: bool = True      # a covariate with sd > 1000 (checkScaleX warning)
     refusals: bool = True           # designs lme4 must refuse
     negative_weights: bool = True   # lFormula() accepts them, lmer() refuses: a refusal hazard
+    single_level_factors: bool = True  # a 1-level factor covariate (model.matrix's contrasts check)
 
     def without(self, *names: str) -> "Hazards":
         """A copy with the named hazards switched off (ValueError for an unknown name)."""
@@ -306,7 +307,7 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     # keep q = nc * nl below n for most designs: lme4 refuses n <= q (checkZdims)
     budget = n // (max(_NC_MAX[a] for a, _, _ in bars) + 1)
     inter = {v for _, _, g in bars if ":" in g or "/" in g for v in re.split("[:/]", g)}
-    for j, v in enumerate(("g", "h", "k")):
+    for v in ("g", "h", "k"):
         kmax = max(2, min(12, math.isqrt(budget) if v in inter else budget))
         k = draw(st.integers(10, kmax)) if kmax >= 10 and _chance(draw, 30) else draw(st.integers(2, min(kmax, 9)))
         first = bool(gvars) and v == gvars[0]
@@ -343,7 +344,9 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
         cols["z"] = pd.Series(z)
         tags |= {"na_covariate"} if z_na else set()
     for v, pre in (("f", ""), ("f2", "u")):
-        fv = _factor_cov(draw, n, draw(st.integers(2, 4)), hz, pre, na_cov and v == "f")
+        kf = 1 if hz.single_level_factors and _chance(draw, 8) else draw(st.integers(2, 4))
+        fv = _factor_cov(draw, n, kf, hz, pre, na_cov and v == "f")
+        tags |= {"single_level_factor"} if used(v) and kf == 1 else set()
         if used(v):
             cols[v] = fv
     lg = pd.Series((i % 3) == 0) if not draw(st.booleans()) else \
@@ -370,20 +373,14 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     REML = not _chance(draw, 25)
     rhs = [f"({a} {op} {g})" for a, op, g in bars]
     formula = "y ~ " + " + ".join(fixed + rhs) if fixed else "y ~ " + " + ".join(rhs)
-    if any(op == "||" for _, op, _ in bars):
-        tags.add("double_bar")
-    if any("/" in g for *_, g in bars) or "implicit_nesting" in tags:
-        tags.add("nested")
-    if any(":" in g for *_, g in bars):
-        tags.add("interaction_group")
-    if any(a in ("f", "0 + f", "lg", "x + f") for a, *_ in bars):
-        tags.add("factor_slope")
-    if any(a != "1" and "x" in a for a, *_ in bars) and "zeros_in_x" in tags:
-        tags.add("zeros_in_slope")
-    if set(fixed) & {"x2", "x3", "f:f2"}:
-        tags.add("rank_deficient")
-    if len(gvars) >= 2:
-        tags.add("crossed_or_nested_factors")
+    tags |= {t for t, cond in (
+        ("double_bar", any(op == "||" for _, op, _ in bars)),
+        ("nested", any("/" in g for *_, g in bars) or "implicit_nesting" in tags),
+        ("interaction_group", any(":" in g for *_, g in bars)),
+        ("factor_slope", any(a in ("f", "0 + f", "lg", "x + f") for a, *_ in bars)),
+        ("zeros_in_slope", any(a != "1" and "x" in a for a, *_ in bars) and "zeros_in_x" in tags),
+        ("rank_deficient", bool(set(fixed) & {"x2", "x3", "f:f2"})),
+        ("crossed_or_nested_factors", len(gvars) >= 2)) if cond}
     nl, expect = _approx_terms(data, bars, names, weights, offset, tags)
     if refusal != "none":
         tags.add(f"refusal:{refusal}")

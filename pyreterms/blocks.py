@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
+from scipy.linalg.blas import dtrsv
 from scipy.linalg.lapack import dpotrf
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -272,4 +273,175 @@ def factorize(prob: "LmerProblem", Ts: list) -> Factor:
     return Factor(L0=L0, Ld=Ld, Loff=Loff, LK=LK, LKK=LKK, ldL2=ld, ldRX2=ldRX2)
 
 
-__all__ = ["TermInfo", "infer_terms", "Factor", "factorize", "DowndateError"]
+@dataclass(frozen=True, eq=False)
+class RestPlan:
+    """Theta-independent layout of the one-shot factorization used when every term is scalar
+    (``nc == 1``) and there are >= 2 terms (crossed/nested scalar designs, e.g. InstEval).
+
+    After the diagonal block 0 is eliminated (closed form), everything else -- the later term
+    blocks and the ``[X y]`` rows -- is ONE dense symmetric matrix of order ``Q = q - q0 + p + 1``
+    (the Schur complement of block 0 in Omega, paper eq. 18), factored by a single LAPACK ``dpotrf``
+    in a reused buffer: its lower factor holds ``L`` of the later terms, ``R_ZX^T``/``c_u^T`` and
+    ``R_X^T``/``r_yy`` in one array, so the PLS solution (eq. 49-53) needs one ``dtrsv``.
+
+    The buffer ``M`` is C-ordered and filled in its upper triangle (``M.T`` is the F-ordered lower
+    triangle LAPACK reads).  ``pairs`` hold, per rank update ``L_j0 L_k0^T`` (j >= k >= 1), the flat
+    buffer positions of the light pairs (``Col0Update.pos`` remapped)."""
+
+    q0: int
+    qr: int
+    Q: int
+    p1: int
+    theta0: int  # theta index of term 0
+    offs: tuple[int, ...]  # per term (index 0 unused): offset in the rest
+    theta_idx: tuple[int, ...]  # per term: its theta index
+    diag_flat: tuple  # per term k >= 1: flat buffer index of its diagonal entries
+    diag_val: tuple  # per term k >= 1: Z_k^T W Z_k diagonal
+    pairs: tuple  # (j, k, flat positions or None, Col0Update)
+    dense: tuple  # (j, k, A_dense[(j, k)]) for 1 <= k < j
+    a0: np.ndarray  # Z_0^T W Z_0 diagonal
+    Ar0_data: np.ndarray  # stacked Z_r^T W Z_0 (CSR, q_rest x q0)
+    Ar0_indices: np.ndarray
+    Ar0_indptr: np.ndarray
+    Ar0_term: np.ndarray  # per stored entry: its term (1..K-1)
+    Ar0: sp.csr_matrix  # the same as a matrix
+    Ar0T: sp.csr_matrix  # its transpose (q0 x q_rest), CSR
+    row_term: np.ndarray  # per rest row: its term
+    XZr: np.ndarray  # q_rest x (p+1): stacked A_xz[k].T, k >= 1
+    ZtT: sp.csr_matrix  # Zt^T as CSR (n x q), for Z b
+    X_sparse: sp.csc_matrix | None  # X as CSC when mostly zero (X beta is then O(nnz); the sums per
+    # row run in column order, exactly as a CSR product would)
+
+
+def build_rest_plan(prob: "LmerProblem") -> RestPlan | None:
+    """The :class:`RestPlan` of a problem, or None when the one-shot path does not apply."""
+    terms = prob.terms
+    K = len(terms)
+    if K < 2 or any(t.nc != 1 for t in terms):
+        return None
+    q0 = terms[0].q
+    qr = prob.q - q0
+    p1 = prob.p + 1
+    Q = qr + p1
+    offs = [0] + [int(t.start) - q0 for t in terms[1:]]
+    diag_flat = [None] + [(offs[k] + np.arange(terms[k].q, dtype=np.int64)) * (Q + 1) for k in range(1, K)]
+    diag_val = [None] + [np.ascontiguousarray(prob.A_diag[k][:, 0, 0]) for k in range(1, K)]
+    pairs = []
+    for (j, k), U in sorted(prob.C_col0.items()):
+        fpos = None
+        if U.C is not None:
+            i, l = np.divmod(U.pos, U.qk)  # U[i, l], i in term j, l in term k
+            if j == k:  # upper: i <= l -> M[off + i, off + l]
+                fpos = (offs[j] + i) * Q + offs[k] + l
+            else:  # M[off_k + l, off_j + i] (upper since k < j)
+                fpos = (offs[k] + l) * Q + offs[j] + i
+        pairs.append((j, k, fpos, U))
+    dense = tuple((j, k, A) for (j, k), A in sorted(prob.A_dense.items()))
+    blocks = [sp.csr_matrix((B.data[:, 0, 0], B.indices, B.indptr), shape=B.shape) for B in prob.A_col0[1:]]
+    Ar0 = sp.vstack(blocks, format="csr")
+    Ar0.sort_indices()
+    Ar0T = Ar0.T.tocsr()  # q0 x q_rest
+    Ar0T.sort_indices()
+    row_term = np.repeat(np.arange(1, K), [t.q for t in terms[1:]])
+    Ar0_term = np.repeat(row_term, np.diff(Ar0.indptr))
+    XZr = np.ascontiguousarray(np.vstack([A.T for A in prob.A_xz[1:]]))
+    Xs = None
+    if prob.X.size:
+        XT = np.ascontiguousarray(prob.X.T)  # column j of X is row j of XT
+        nz = XT != 0.0
+        cnt = nz.sum(axis=1)
+        if cnt.sum() < 0.3 * XT.size:  # CSC built directly (rows sorted within each column)
+            indptr = np.zeros(XT.shape[0] + 1, dtype=np.int64)
+            np.cumsum(cnt, out=indptr[1:])
+            Xs = sp.csc_matrix((XT[nz], np.nonzero(nz)[1], indptr), shape=prob.X.shape)
+    return RestPlan(q0=q0, qr=qr, Q=Q, p1=p1, theta0=int(terms[0].tmpl_theta[0]), offs=tuple(offs),
+                    theta_idx=tuple(int(t.tmpl_theta[0]) for t in terms), diag_flat=tuple(diag_flat),
+                    diag_val=tuple(diag_val), pairs=tuple(pairs), dense=dense,
+                    a0=np.ascontiguousarray(prob.A_diag[0][:, 0, 0]), Ar0_data=Ar0.data,
+                    Ar0_indices=Ar0.indices, Ar0_indptr=Ar0.indptr, Ar0_term=Ar0_term, Ar0=Ar0, Ar0T=Ar0T,
+                    row_term=row_term,
+                    XZr=XZr, ZtT=sp.csr_matrix(prob.Zt.T), X_sparse=Xs)
+
+
+@dataclass(eq=False)
+class RestSolution:
+    """Result of :func:`rest_pls`: the factor buffer (valid until the next call with the same
+    workspace) plus the PLS solution pieces (fresh arrays)."""
+
+    L: np.ndarray  # Q x Q, lower factor (F-ordered view of the buffer)
+    LK0: np.ndarray  # (p+1) x q0: [R_ZX^T; c_u^T] of term 0
+    beta: np.ndarray
+    u: np.ndarray
+    b: np.ndarray
+    ldL2: float
+    ldRX2: float
+
+
+def rest_pls(prob: "LmerProblem", plan: RestPlan, theta: np.ndarray, M: np.ndarray) -> RestSolution | None:
+    """Factor Omega(theta) on the one-shot path into the C-ordered ``Q x Q`` buffer ``M`` and solve
+    the PLS problem (beta, u, b).  None if a pivot fails (the caller falls back to :func:`factorize`,
+    which raises lme4's errors or handles r_yy = 0)."""
+    K = len(prob.terms)
+    qr, Q, p1 = plan.qr, plan.Q, plan.p1
+    s = float(theta[plan.theta0])
+    L0 = np.sqrt(plan.a0 * (s * s) + 1.0)
+    R0 = s / L0  # Lambda_0 L_00^{-T}
+    lam = theta[np.asarray(plan.theta_idx)]
+    M[:qr, :qr] = 0.0  # the [X y] columns are overwritten below
+    flat = M.reshape(-1)
+    for j, k, fpos, U in plan.pairs:
+        f = lam[j] * lam[k]
+        if fpos is not None:
+            vals = U.light_values(s)
+            vals *= f
+            if j == k:
+                flat[fpos] = -vals
+        if j == k:
+            o, q = plan.offs[k], prob.terms[k].q
+            H = U.add_heavy(None, s)
+            if H is not None:
+                M[o:o + q, o:o + q] -= H * f
+            idx = plan.diag_flat[k]
+            flat[idx] += (lam[k] * plan.diag_val[k]) * lam[k]
+            flat[idx] += 1.0
+        else:
+            ok, qk, oj, qj = plan.offs[k], prob.terms[k].q, plan.offs[j], prob.terms[j].q
+            blk = M[ok:ok + qk, oj:oj + qj]
+            A = prob.A_dense.get((j, k))
+            if A is not None:
+                blk += (A * f).T
+            if fpos is not None:
+                flat[fpos] -= vals
+            H = U.add_heavy(None, s)
+            if H is not None:
+                blk -= (H * f).T
+    Axz0 = prob.A_xz[0]
+    LK0 = Axz0 * R0[None, :]
+    lam_rows = lam[plan.row_term]
+    # L_r0 LK0^T = Lambda_r^T A_r0 diag(R0^2) Axz0^T (L_r0 = Lambda_r^T A_r0 diag(R0) is never formed)
+    W = np.ascontiguousarray((Axz0 * (R0 * R0)[None, :]).T)
+    N = plan.XZr - plan.Ar0 @ W
+    N *= lam_rows[:, None]
+    M[:qr, qr:] = N
+    M[qr:, qr:] = prob.A_xx - LK0 @ LK0.T
+    c, info = dpotrf(M.T, lower=1, clean=0, overwrite_a=1)
+    if info != 0:
+        return None
+    d = np.diagonal(c)
+    ldL2 = 2.0 * float(np.sum(np.log(L0))) + 2.0 * float(np.sum(np.log(d[:qr])))
+    ldRX2 = 2.0 * float(np.sum(np.log(np.abs(d[qr:Q - 1]))))
+    rhs = np.zeros(Q)
+    rhs[-1] = d[-1]
+    z = dtrsv(c, rhs, lower=1, trans=1, overwrite_x=1)  # L^T z = r_yy e_Q: z = -[u_rest; beta; -1]
+    beta = -z[qr:Q - 1]
+    u_rest = -z[:qr]
+    v = LK0[-1] - beta @ LK0[:-1] if p1 > 1 else LK0[-1].copy()
+    v -= R0 * (plan.Ar0T @ (lam_rows * u_rest))
+    u0 = v / L0
+    u = np.concatenate([u0, u_rest])
+    b = np.concatenate([u0 * s, u_rest * lam_rows])
+    return RestSolution(L=c, LK0=LK0, beta=beta, u=u, b=b, ldL2=ldL2, ldRX2=ldRX2)
+
+
+__all__ = ["TermInfo", "infer_terms", "Factor", "factorize", "DowndateError", "RestPlan", "build_rest_plan",
+           "RestSolution", "rest_pls"]

@@ -21,13 +21,15 @@ compare it only through ``ldL2``/solves).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
-from .blocks import DowndateError, Factor, TermInfo, factorize, infer_terms
+from .blocks import DowndateError, Factor, RestPlan, TermInfo, build_rest_plan, factorize, infer_terms, rest_pls
 from .pairs import build_col0_update
 
 
@@ -79,6 +81,10 @@ class LmerProblem:
     C_col0: dict  # (j, k), 1 <= k <= j < K: Col0Update for L_j0 L_k0^T (nc0 == 1)
     A_xz: tuple[np.ndarray, ...]  # per term: [X y]^T W Z_k, (p+1) x q_k
     A_xx: np.ndarray  # [X y]^T W [X y]
+    plan: RestPlan | None = None  # one-shot dense path (all terms scalar, K >= 2), set by build
+    # per-problem scratch: the factor buffer of the one-shot path and a theta -> deviance cache
+    # (R re-evaluates devfun at points it has already seen; the value is deterministic)
+    _ws: dict = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -153,10 +159,12 @@ class LmerProblem:
                                                        upper=(j == k and terms[j].nc == 1), cap=pair_cap)
         A_xz = tuple(np.ascontiguousarray((zk @ wXy).T) for zk in Zk)
         A_xx = Xy.T @ wXy
-        return cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=np.sqrt(w), offset=o,
+        prob = cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=np.sqrt(w), offset=o,
                    REML=bool(REML) and p > 0, terms=terms, ldW=float(np.sum(np.log(w))),
                    A_diag=tuple(A_diag), A_col0=tuple(A_col0), A_dense=A_dense, C_col0=C_col0, A_xz=A_xz,
                    A_xx=A_xx)
+        object.__setattr__(prob, "plan", build_rest_plan(prob))
+        return prob
 
     # ------------------------------------------------------------------------------------------
     def templates(self, theta: np.ndarray) -> list[np.ndarray]:
@@ -206,24 +214,136 @@ class LmerProblem:
         wres = self.sqrtw * (self.y - mu)
         return beta, u, b, mu, float(wres @ wres), float(u @ u)
 
+    def _rest(self, theta: np.ndarray, M: np.ndarray | None = None) -> tuple | None:
+        """The one-shot path (:func:`pyreterms.blocks.rest_pls`): (solution, mu, wrss, ussq), or None
+        when it does not apply or a pivot failed (then the general path decides).  ``M``: the
+        ``Q x Q`` factor buffer (default: the problem's own)."""
+        plan = self.plan
+        if plan is None:
+            return None
+        if M is None:
+            M = self._ws.get("M")
+            if M is None:
+                M = self._ws["M"] = np.empty((plan.Q, plan.Q))
+        sol = rest_pls(self, plan, theta, M)
+        if sol is None:
+            return None
+        beta = sol.beta
+        mu = plan.X_sparse @ beta if plan.X_sparse is not None else self.X @ beta
+        if self._ws.setdefault("has_offset", bool(np.any(self.offset != 0.0))):
+            mu = self.offset + mu
+        mu += plan.ZtT @ sol.b  # R: mu = offset + X beta + Z b
+        wres = self.y - mu
+        if self._ws.setdefault("weighted", bool(np.any(self.weights != 1.0))):
+            wres *= self.sqrtw
+        return sol, mu, float(wres @ wres), float(sol.u @ sol.u)
+
     def deviance(self, theta: np.ndarray) -> float:
         """R: ``devfun(theta)`` (``lmer_Deviance``): pwrss = wrss + ||u||^2 from the PLS solution,
         exactly as lme4 forms it (keeps BOBYQA on lme4's path); O(nnz(Z) + n p) extra per call."""
-        Ts = self.templates(theta)
-        F = factorize(self, Ts)
-        *_, wrss, ussq = self._pls(Ts, F)
-        return float(self.objective(F.ldL2, F.ldRX2, wrss + ussq))
+        theta = np.asarray(theta, dtype=np.float64)
+        cache = self._ws.setdefault("cache", {})
+        key = theta.tobytes()
+        val = cache.get(key)
+        if val is not None:
+            return val
+        val = self._deviance(theta)
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[key] = val
+        return val
+
+    def deviance_nocache(self, theta: np.ndarray) -> float:
+        """:meth:`deviance` without the theta -> value cache (for timing one evaluation)."""
+        return self._deviance(np.asarray(theta, dtype=np.float64))
+
+    def _deviance(self, theta: np.ndarray, M: np.ndarray | None = None) -> float:
+        res = self._rest(theta, M)
+        if res is not None:
+            sol, _, wrss, ussq = res
+            val = float(self.objective(sol.ldL2, sol.ldRX2, wrss + ussq))
+        else:
+            Ts = self.templates(theta)
+            F = factorize(self, Ts)
+            *_, wrss, ussq = self._pls(Ts, F)
+            val = float(self.objective(F.ldL2, F.ldRX2, wrss + ussq))
+        return val
 
     __call__ = deviance
+
+    def prefetch(self, thetas: list, solve_at: np.ndarray | None = None, workers: int = 2) -> None:
+        """Evaluate ``deviance`` at several thetas (and ``solve`` at ``solve_at``) concurrently into the
+        caches, so that the later sequential calls (R's order, e.g. ``deriv12``'s) are look-ups.
+
+        Each worker thread has its own factor buffer; BLAS stays at the caller's thread limit (1).
+        An evaluation that fails or meets a floating-point exception is simply not cached (the
+        sequential call then recomputes it and raises or warns as usual)."""
+        if self.plan is None or workers < 2:
+            return
+        cache = self._ws.setdefault("cache", {})
+        todo, seen = [], set()
+        for th in thetas:
+            th = np.array(th, dtype=np.float64)
+            k = th.tobytes()
+            if k not in cache and k not in seen:
+                seen.add(k)
+                todo.append(("dev", th))
+        if solve_at is not None:
+            todo.append(("solve", np.array(solve_at, dtype=np.float64)))
+        if len(todo) < 2:
+            return
+        local = threading.local()
+        Q = self.plan.Q
+
+        def work(item):
+            kind, th = item
+            M = getattr(local, "M", None)
+            if M is None:
+                M = local.M = np.empty((Q, Q))
+            try:
+                with np.errstate(all="raise"):
+                    if kind == "dev":
+                        return kind, th.tobytes(), self._deviance(th, M)
+                    return kind, th.tobytes(), self._solve(th, M)
+            except Exception:  # noqa: BLE001 - recomputed sequentially
+                return None
+
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            for r in ex.map(work, todo):
+                if r is None:
+                    continue
+                kind, k, v = r
+                if kind == "dev":
+                    cache[k] = v
+                else:
+                    self._ws["solved"] = (k, v)
 
     def solve(self, theta: np.ndarray) -> PLSState:
         """R: ``devfun(theta)`` followed by reading ``pp``/``resp`` (paper eq. 49-53)."""
         theta = np.array(theta, dtype=np.float64)
+        done = self._ws.pop("solved", None)
+        if done is not None and done[0] == theta.tobytes():
+            return done[1]
+        return self._solve(theta)
+
+    def _solve(self, theta: np.ndarray, M: np.ndarray | None = None) -> PLSState:
+        n, p = self.n, self.p
+        res = self._rest(theta, M)
+        if res is not None:
+            sol, mu, wrss, ussq = res
+            qr, L = self.plan.qr, sol.L
+            pwrss = wrss + ussq
+            return PLSState(theta=theta, beta=sol.beta, u=sol.u, b=sol.b, mu=mu, wrss=wrss, ussq=ussq,
+                            pwrss=pwrss, ldL2=sol.ldL2, ldRX2=sol.ldRX2, sigmaML=float(np.sqrt(pwrss / n)),
+                            sigmaREML=float(np.sqrt(pwrss / (n - p))) if n > p else float("nan"),
+                            RX=np.triu(L[qr:qr + p, qr:qr + p].T),  # the factor's upper part is scratch
+                            RZX=np.vstack([sol.LK0[:-1].T, L[qr:qr + p, :qr].T]),
+                            cu=np.concatenate([sol.LK0[-1], L[qr + p, :qr]]),
+                            dev=float(self.objective(sol.ldL2, sol.ldRX2, pwrss)))
         Ts = self.templates(theta)
         F = factorize(self, Ts)
         beta, u, b, mu, wrss, ussq = self._pls(Ts, F)
         pwrss = wrss + ussq
-        n, p = self.n, self.p
         return PLSState(theta=theta, beta=beta, u=u, b=b, mu=mu, wrss=wrss, ussq=ussq,
                         pwrss=pwrss, ldL2=F.ldL2, ldRX2=F.ldRX2, sigmaML=float(np.sqrt(pwrss / n)),
                         sigmaREML=float(np.sqrt(pwrss / (n - p))) if n > p else float("nan"),

@@ -9,6 +9,7 @@ through ``ldL2`` or solves).
 from __future__ import annotations
 
 import keyword
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -343,18 +344,18 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | dict | None = None) -> 
         raise DataError(f"response must be numeric (the response '{lf.fr.names[0]}' is not)")
     if not np.isfinite(lf.y).all():
         raise LmeCheckError("NA/NaN/Inf in 'y'", check="mkRespMod")
-    prob = LmerProblem.build(lf.X.X, lf.y, rt.Zt, rt.Lambdat, rt.Lind, rt.Gp, lf.weights, lf.offset,
-                             lf.REML, nc=tuple(len(cn) for _, cn in rt.cnms))
-    lower = np.asarray(rt.lower, dtype=np.float64)
-    if ctrl.start is not None:
-        start = np.asarray(ctrl.start, dtype=np.float64)
-        if start.size != lower.size:
-            raise LmeCheckError(f"incorrect number of theta components (!={lower.size})")
-    else:
-        all_int = all(tuple(cn) == ("(Intercept)",) for _, cn in rt.cnms)
-        ms = moment_start(lf.y, [f.codes for _, f in rt.flist], all_int, lower.size, lower)
-        start = np.asarray(rt.theta, dtype=np.float64) if ms is None else ms
-    with blas_threads(ctrl.blas_threads):
+    with blas_threads(ctrl.blas_threads):  # the Gram products too (threads only slow them down)
+        prob = LmerProblem.build(lf.X.X, lf.y, rt.Zt, rt.Lambdat, rt.Lind, rt.Gp, lf.weights, lf.offset,
+                                 lf.REML, nc=tuple(len(cn) for _, cn in rt.cnms))
+        lower = np.asarray(rt.lower, dtype=np.float64)
+        if ctrl.start is not None:
+            start = np.asarray(ctrl.start, dtype=np.float64)
+            if start.size != lower.size:
+                raise LmeCheckError(f"incorrect number of theta components (!={lower.size})")
+        else:
+            all_int = all(tuple(cn) == ("(Intercept)",) for _, cn in rt.cnms)
+            ms = moment_start(lf.y, [f.codes for _, f in rt.flist], all_int, lower.size, lower)
+            start = np.asarray(rt.theta, dtype=np.float64) if ms is None else ms
         with np.errstate(all="ignore"):
             f0 = prob.deviance(start)  # mkLmerDevfun evaluates once at the start
         if not np.isfinite(f0):
@@ -366,7 +367,9 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | dict | None = None) -> 
             opt = OptResult(par=start, fval=f0, feval=0, conv=1000, message="no optimization",
                             derivs=None, n_devfun=0, conv_lme4=cc)
         else:
-            opt = optimize_lmer(prob.deviance, start, lower, ctrl)
+            # prefetch: deriv12's points and the final solve on 2 threads (values unchanged)
+            opt = optimize_lmer(prob.deviance, start, lower, ctrl,
+                                prefetch=prob.prefetch if (os.cpu_count() or 1) > 1 else None)
         state = prob.solve(opt.par)
     return LmerFit(lf=lf, problem=prob, state=state, opt=opt, start=start, control=ctrl)
 

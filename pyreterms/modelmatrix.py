@@ -54,6 +54,13 @@ def model_matrix(terms: Terms, fr: ModelFrame, contrasts: dict[str, str] | None 
         names.append("(Intercept)")
         assign.append(0)
     codes = [dict(c) for c in terms.codes]
+    # R's model.matrix.default sets contrasts on every factor it uses, whatever the coding, and
+    # `contrasts<-` stops for a factor with fewer than 2 levels
+    for v in sorted({v for term in terms.terms for v in term}):
+        val = _lookup(fr, terms.varnames[v])
+        if isinstance(val, (Factor, Character)) and _as_factor(val).nlevels < 2:  # type: ignore[union-attr]
+            raise DataError("contrasts can be applied only to factors with 2 or more levels "
+                            f"(variable '{terms.varnames[v]}' has {_as_factor(val).nlevels})")  # type: ignore[union-attr]
     if not terms.intercept:
         done = False
         for t, term in enumerate(terms.terms):

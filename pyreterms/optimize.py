@@ -206,9 +206,32 @@ def deriv12(fun: Callable[[np.ndarray], float], x: np.ndarray, delta: float = 1e
     return Derivs(gradient=g, Hessian=H)
 
 
-def optwrap(fn: Callable, par: np.ndarray, lower: np.ndarray, ctrl: LmerControl) -> tuple[dict, list]:
+def deriv12_points(x: np.ndarray, delta: float = 1e-4) -> list[np.ndarray]:
+    """The points :func:`deriv12` evaluates (besides ``x``), bit-identical, in its order."""
+    x = np.asarray(x, dtype=np.float64)
+    xadd, xsub = x + delta, x - delta
+    out = []
+
+    def spos(pos: list[int], src: list[np.ndarray]) -> np.ndarray:
+        z = x.copy()
+        for i, s in zip(pos, src):
+            z[i] = s[i]
+        return z
+
+    for j in range(x.size):
+        out += [spos([j], [xadd]), spos([j], [xsub])]
+        for i in range(j):
+            out += [spos([i, j], [a, b]) for a, b in ((xadd, xadd), (xadd, xsub), (xsub, xadd), (xsub, xsub))]
+    return out
+
+
+def optwrap(fn: Callable, par: np.ndarray, lower: np.ndarray, ctrl: LmerControl,
+            prefetch: Callable | None = None) -> tuple[dict, list]:
     """R: ``lme4:::optwrap`` for ``optimizer = "nloptwrap"``: optimise, warn on a bad code,
-    ``deriv12`` at the optimum, then ``fn(opt$par)`` so the state is at the optimum."""
+    ``deriv12`` at the optimum, then ``fn(opt$par)`` so the state is at the optimum.
+
+    ``prefetch(thetas, solve_at=)`` (optional, e.g. :meth:`LmerProblem.prefetch`) may evaluate the
+    deriv12 points concurrently beforehand; ``fn`` is still called in R's order."""
     if ctrl.optimizer != "nloptwrap":
         raise NotImplementedError(f"optimizer {ctrl.optimizer!r}: only 'nloptwrap' is implemented")
     opt = nloptwrap(fn, par, lower, dict(ctrl.opt_ctrl))
@@ -217,14 +240,19 @@ def optwrap(fn: Callable, par: np.ndarray, lower: np.ndarray, ctrl: LmerControl)
         warns.append(f"convergence code {opt['conv']} from nloptwrap: {opt['message']}")
         warnings.warn(warns[-1], LmeWarning, stacklevel=3)
     # R passes fx = opt$value, which is NULL for nloptwrap's list, so deriv12 evaluates f(x) itself
+    if prefetch is not None:
+        prefetch([opt["par"]] + (deriv12_points(opt["par"]) if ctrl.calc_derivs else []),
+                 solve_at=opt["par"])
     opt["derivs"] = deriv12(fn, opt["par"]) if ctrl.calc_derivs else None
     fn(opt["par"])
     return opt, warns
 
 
 def optimize_lmer(devfun: Callable[[np.ndarray], float], start: np.ndarray, lower: np.ndarray,
-                  control: LmerControl | None = None) -> OptResult:
-    """R: ``lme4:::optimizeLmer`` (optwrap, restart_edge, check.boundary) then ``checkConv``."""
+                  control: LmerControl | None = None, prefetch: Callable | None = None) -> OptResult:
+    """R: ``lme4:::optimizeLmer`` (optwrap, restart_edge, check.boundary) then ``checkConv``.
+
+    ``prefetch``: see :func:`optwrap` (a speed-up only; results and call order are unchanged)."""
     ctrl = LmerControl.coerce(control)
     lower = np.asarray(lower, dtype=np.float64)
     state = {"n": 0, "theta": np.array(start, dtype=np.float64)}
@@ -235,7 +263,7 @@ def optimize_lmer(devfun: Callable[[np.ndarray], float], start: np.ndarray, lowe
         return float(devfun(state["theta"]))
 
     with blas_threads(ctrl.blas_threads):
-        opt, warns = optwrap(fn, np.array(start, dtype=np.float64), lower, ctrl)
+        opt, warns = optwrap(fn, np.array(start, dtype=np.float64), lower, ctrl, prefetch)
         restarted = False
         if ctrl.restart_edge:
             bvals = np.flatnonzero(state["theta"] == lower)
@@ -250,7 +278,7 @@ def optimize_lmer(devfun: Callable[[np.ndarray], float], start: np.ndarray, lowe
                     bgrad.append((fn(th) - d0) / btol)
                 fn(theta0)
                 if np.any(np.array(bgrad) < 0):
-                    opt, w2 = optwrap(fn, opt["par"], lower, ctrl)
+                    opt, w2 = optwrap(fn, opt["par"], lower, ctrl, prefetch)
                     warns += w2
                     restarted = True
         if ctrl.boundary_tol > 0:  # R: check.boundary

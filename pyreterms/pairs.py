@@ -31,8 +31,9 @@ _GEMM_PAIRS_PER_ENTRY = 1.0 / 30.0
 class Col0Update:
     """``sum_u r_u^2 a_ju a_ku^T`` as a dense ``q_j x q_k`` array, for any ``s``.
 
-    ``C`` (light levels) maps weight groups (``group_a0``) to row-major positions (only ``i <= l``
-    when ``upper``); ``Dj``/``Dk`` hold the heavy levels' columns densely (``heavy_a0``)."""
+    ``C`` (light levels) maps weight groups (``group_a0``) to the row-major positions ``pos`` that
+    occur (only ``i <= l`` when ``upper``; rows of C = entries of pos, so one mat-vec touches only
+    the pattern); ``Dj``/``Dk`` hold the heavy levels' columns densely (``heavy_a0``)."""
 
     qj: int
     qk: int
@@ -42,18 +43,29 @@ class Col0Update:
     heavy_a0: np.ndarray
     Dj: np.ndarray | None
     Dk: np.ndarray | None
+    pos: np.ndarray | None = None  # row-major positions of C's rows (sorted, unique)
 
     @property
     def nnz(self) -> int:
         return 0 if self.C is None else int(self.C.nnz)
+
+    def light_values(self, s: float) -> np.ndarray:
+        """The light levels' update at ``pos`` (one sparse mat-vec over the pattern only)."""
+        r = s / np.sqrt(self.group_a0 * (s * s) + 1.0)  # the same expression as factorize's R0
+        return self.C @ (r * r)
 
     def product(self, s: float) -> np.ndarray:
         """The dense update at ``s`` (rows of the upper triangle only when ``upper`` and no heavy
         levels; with heavy levels the full matrix is valid)."""
         out = None
         if self.C is not None:
-            r = s / np.sqrt(self.group_a0 * (s * s) + 1.0)  # the same expression as factorize's R0
-            out = (self.C @ (r * r)).reshape(self.qj, self.qk)
+            out = np.zeros((self.qj, self.qk))
+            out.ravel()[self.pos] = self.light_values(s)
+        out = self.add_heavy(out, s)
+        return out if out is not None else np.zeros((self.qj, self.qk))
+
+    def add_heavy(self, out: np.ndarray | None, s: float) -> np.ndarray | None:
+        """``out`` (C-ordered qj x qk, or None) plus the heavy levels' dense update at ``s``."""
         if self.Dj is not None:
             r = s / np.sqrt(self.heavy_a0 * (s * s) + 1.0)
             if self.upper and self.Dk is None:  # BLAS dsyrk into the upper triangle, in place
@@ -66,7 +78,7 @@ class Col0Update:
                     out = H
                 else:
                     out += H
-        return out if out is not None else np.zeros((self.qj, self.qk))
+        return out
 
 
 def _pairs(Aj: sp.csc_matrix, Ak: sp.csc_matrix, cols: np.ndarray, grp: np.ndarray,
@@ -138,13 +150,21 @@ def build_col0_update(Aj: sp.csc_matrix, Ak: sp.csc_matrix, a0: np.ndarray, uppe
         C = sp.csr_matrix((val, (pos, g)), shape=(qj * qk, gvals.size))
         del pos, g, val
         C.sum_duplicates()
+        cnt_row = np.diff(C.indptr)
+        rows = np.flatnonzero(cnt_row)
+        indptr = np.zeros(rows.size + 1, dtype=C.indptr.dtype)
+        np.cumsum(cnt_row[rows], out=indptr[1:])
+        C = sp.csr_matrix((C.data, C.indices, indptr), shape=(rows.size, gvals.size))
+        pos = rows.astype(np.int64)
+    else:
+        pos = None
     Dj = Dk = None
     if heavy.size:
         Dj = np.asfortranarray(Aj[:, heavy].toarray())
         if Ak is not Aj:
             Dk = np.asfortranarray(Ak[:, heavy].toarray())
     return Col0Update(qj=qj, qk=qk, upper=upper, group_a0=gvals, C=C,
-                      heavy_a0=np.ascontiguousarray(a0[heavy]), Dj=Dj, Dk=Dk)
+                      heavy_a0=np.ascontiguousarray(a0[heavy]), Dj=Dj, Dk=Dk, pos=pos)
 
 
 __all__ = ["Col0Update", "build_col0_update"]

@@ -111,9 +111,65 @@ def test_an_exception_in_one_design_does_not_stop_the_campaign() -> None:
 
 
 def test_r_time_limit_becomes_an_lme4_refusal() -> None:
-    d = _small_design()
-    d = Design(d.formula, d.data.assign(y=d.data.y + 0.125), description="time limit")
-    o = run_design(d, pyreterms_impl, time_limit=1e-9)
+    """R checks setTimeLimit() at its interrupt points only: a 20000-row design reaches one."""
+    i = np.arange(20000)
+    data = pd.DataFrame({"y": np.sin(i), "x": (i % 5) - 2.0, "g": [f"g{k}" for k in i % 30],
+                         "h": [f"h{k}" for k in i % 7]})
+    o = run_design(Design("y ~ x + (x | g) + (1 | h) + (1 | g:h)", data), pyreterms_impl, time_limit=1e-9)
     assert o.status == "disagree" and o.failing == ("decision (accept/refuse)",)
-    assert "time limit" in o.report.components[0].detail
-    assert run_design(d, pyreterms_impl, time_limit=10).status == "agree"
+    assert "lme4 refused (reached elapsed time limit)" in o.report.components[0].detail
+    assert run_design(_small_design(), pyreterms_impl, time_limit=10).status == "agree"
+
+
+def test_python_time_limit_is_a_failed_design() -> None:
+    def slow(formula, data, **kw):
+        import time
+
+        time.sleep(5)
+        return pyreterms_impl(formula, data, **kw)
+
+    o = run_design(_small_design(), slow, py_time_limit=0.2)
+    assert o.status == "error" and o.failing == ("timeout (Python side)",) and "time limit" in o.error
+
+
+_R_CMP = r"""function(a, b) {
+  if (!identical(names(a), names(b))) return("names differ")
+  for (nm in names(a)) {
+    x <- a[[nm]]; y <- b[[nm]]
+    if (!identical(class(x), class(y))) return(paste(nm, ": class", class(x)[1], "vs", class(y)[1]))
+    if (is.factor(x) && !identical(levels(x), levels(y))) return(paste(nm, ": levels"))
+    if (!identical(is.na(x), is.na(y))) return(paste(nm, ": NA pattern"))
+    if (!identical(as.vector(unclass(x)), as.vector(unclass(y)))) return(paste(nm, ": values"))
+  }
+  "ok"
+}"""
+
+
+def test_reproducer_csv_reads_back_identically_in_R(tmp_path, R) -> None:
+    """repro.R's read.csv + factor() lines give R exactly the data.frame the harness gives it."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+
+    from parity import convert
+    from parity.reproducer import r_data_lines, save_design
+    from parity.strategies import designs
+
+    cmp = R.r_eval(_R_CMP)
+    seen = []
+
+    @seed(4)
+    @settings(max_examples=40, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(designs())
+    def one(d: Design) -> None:
+        path = save_design(d, tmp_path / f"d{len(seen)}")
+        code = "local({ old <- setwd(%s); on.exit(setwd(old)); %s; d })" % (
+            json.dumps(str(path)), "; ".join(r_data_lines(d)))
+        from_csv = R.r_eval(code)
+        with R.rlock():
+            direct = convert.dataframe_to_r(d.data)
+            verdict = str(cmp(from_csv, direct)[0])
+        assert verdict == "ok", (verdict, d.description)
+        seen.append(d)
+
+    one()
+    assert len(seen) == 40
