@@ -43,7 +43,7 @@ case "$cmd" in
     setup
     .venv/bin/parity check 'Reaction ~ Days + (Days | Subject)' --data r:lme4::sleepstudy "$@"
     if .venv/bin/parity fuzz --help >/dev/null 2>&1; then
-      .venv/bin/parity fuzz --examples 40 --seed 1
+      .venv/bin/parity fuzz --examples 100 --seed 11 --level lformula --quiet
     fi
     ;;
   test)

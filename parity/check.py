@@ -94,12 +94,20 @@ def _theta_equivalence(c: ComponentResult, py, r, formula, data, REML, weights, 
 
 def check(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lformula",
           impl: Impl | str | None = None, weights=None, offset=None, contrasts=None, data_label: str = "",
-          time_limit: float | None = None) -> CheckReport:
+          time_limit: float | None = None, r: dict[str, RValue] | None = None,
+          timings: dict | None = None) -> CheckReport:
+    """Compare one design.  ``r`` may carry the oracle's components already computed (a campaign
+    caches them); ``timings`` (a dict) receives the seconds spent on the R and the Python side."""
+    import time
+
     from . import rsession
 
     fn = load_impl(impl) if not callable(impl) else impl
-    r = r_components(formula, data, REML=REML, level=level, weights=weights, offset=offset,
-                     contrasts=contrasts, time_limit=time_limit)
+    t0 = time.perf_counter()
+    if r is None:
+        r = r_components(formula, data, REML=REML, level=level, weights=weights, offset=offset,
+                         contrasts=contrasts, time_limit=time_limit)
+    t1 = time.perf_counter()
     extra = {}
     if level == "fit" and "error" not in r:
         th = r.get('getME(fit, "theta")')
@@ -107,6 +115,9 @@ def check(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "
             extra["theta"] = np.asarray(th.x, dtype=np.float64)
     py = run_impl(fn, formula, data, REML=REML, level=level, weights=weights, offset=offset,
                   contrasts=contrasts, **extra)
+    if timings is not None:
+        timings["r"] = timings.get("r", 0.0) + (t1 - t0)
+        timings["py"] = timings.get("py", 0.0) + (time.perf_counter() - t1)
     comps = compare_components(py, r)
     if level == "fit":
         comps = [_theta_equivalence(c, py, r, formula, data, REML, weights, offset, contrasts, time_limit)

@@ -49,6 +49,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     print_table(report, show_ok=not args.failures_only)
     if args.json:
         write_json(report, args.json)
+    if args.html:
+        from .htmlreport import write_html
+
+        write_html(report, args.html, data=data, impl=args.impl, contrasts=contrasts,
+                   weights=data[args.weights].to_numpy(float) if args.weights else None,
+                   offset=data[args.offset].to_numpy(float) if args.offset else None)
     return 0 if report.ok else 1
 
 
@@ -67,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--offset", default=None, help="column of offsets")
     c.add_argument("--contrasts", nargs="*", default=None, help="NAME=contr.sum ... (fixed-effects X only)")
     c.add_argument("--json", default=None, help="write the JSON report here")
+    c.add_argument("--html", default=None, help="write a self-contained HTML report (pictures of differences) here")
     c.add_argument("--failures-only", action="store_true", help="print only disagreeing components")
     c.set_defaults(func=cmd_check)
     from . import cli_more

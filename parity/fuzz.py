@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator
 
 import pandas as pd
 
-from .check import CheckReport, r_components, required_components
+from .check import check, CheckReport, r_components, required_components
 from .compare import ComponentResult, compare_components
 from .pyside import Impl, load_impl, run_impl
 from .strategies import HAZARD_NAMES, Design, Hazards, designs
@@ -241,15 +241,11 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
         r = _r_side(design, level, time_limit)
         t1 = time.perf_counter()
         r_s = t1 - t0
+        tm: dict = {}
         with _py_time_limit(py_time_limit):
-            py = run_impl(impl, design.formula, design.data, REML=design.REML, level=level, contrasts=None, **kw)
-        py_s = time.perf_counter() - t1
-        comps: list[ComponentResult] = compare_components(py, r)
-        if "error" not in r and "error" not in py:
-            comps = [ComponentResult(n, False, math.nan, math.nan, 0.0, 0.0,
-                                     "required component " + ("missing here" if n not in py else "missing in R"))
-                     for n in sorted(required_components(level)) if n not in py or n not in r] + comps
-        report = CheckReport(design.formula, design.description, level, design.REML, tuple(comps), _versions())
+            report = check(design.formula, design.data, REML=design.REML, level=level, impl=impl,
+                           data_label=design.description, time_limit=time_limit, r=r, timings=tm, **kw)
+        py_s = tm.get("py", time.perf_counter() - t1)
     except _PyTimeout as e:
         return DesignOutcome(design, "error", ("timeout (Python side)",), None, r_s, time.perf_counter() - t0 - r_s,
                              str(e))

@@ -120,8 +120,9 @@ def _components(fit) -> dict[str, RValue]:
     items = ztl.items() if isinstance(ztl, dict) else ztl
     lev_rows = [tuple(f.levels) for t in rt.terms for f in [t.ff] for _ in range(t.nc)]
     out[G("Ztlist")] = RList(tuple((k, RSparse(v, lv, rown)) for (k, v), lv in zip(items, lev_rows)))
-    out[G("mmList")] = RList(tuple((k, RMatrix(v, rown, cn)) for (k, v), cn in
-                                   zip(fit.getME("mmList").items(), _mm_cnms(fit))))
+    byf = {f: t for f, t in zip(rt.formula_order, rt.terms)}
+    mm = [byf[f] for f in rt.mmList_order()]  # a list: term names may repeat ((1|g) + (1|g))
+    out[G("mmList")] = RList(tuple((t.name, RMatrix(t.Xi, rown, t.cnms)) for t in mm))
     out[G("y")] = _dbl(lf.y)
     out[G("mu")] = _dbl(fit.state.mu)
     out[G("u")] = _dbl(fit.state.u)
@@ -147,14 +148,14 @@ def _components(fit) -> dict[str, RValue]:
     out[G("is_REML")] = _lgl(fit.is_REML)
     for nm in ("n_rtrms", "n_rfacs", "N", "n", "p", "q", "k", "m"):
         out[G(nm)] = _int([fit.getME(nm)])
-    p_i = fit.getME("p_i")
-    out[G("p_i")] = _int(list(p_i.values()), list(p_i.keys()))
-    l_i = fit.getME("l_i")
-    out[G("l_i")] = _int(list(l_i.values()), list(l_i.keys()))
-    q_i = fit.getME("q_i")
-    out[G("q_i")] = _int(q_i, _recycled_names(list(p_i.keys()), len(q_i)))
-    m_i = fit.getME("m_i")
-    out[G("m_i")] = _dbl(list(m_i.values()), list(m_i.keys()))
+    p_names, p_vals = [t.name for t in mm], [t.nc for t in mm]
+    out[G("p_i")] = _int(p_vals, p_names)
+    l_names, l_vals = [g for g, _ in rt.flist], [f.nlevels for _, f in rt.flist]
+    out[G("l_i")] = _int(l_vals, l_names)
+    m = max(len(p_vals), len(l_vals))  # R recycles p_i * l_i; names from the operand as long as the result
+    q_vals = [p_vals[i % len(p_vals)] * l_vals[i % len(l_vals)] for i in range(m)]
+    out[G("q_i")] = _int(q_vals, p_names if len(p_names) == m else l_names)
+    out[G("m_i")] = _dbl([v * (v + 1) // 2 for v in p_vals], p_names)
     out[G("cnms")] = RList(tuple((g, _chr(c)) for g, c in rt.cnms))
     out[G("devcomp")] = RList((("cmp", _dbl(list(dc["cmp"].values()), list(dc["cmp"].keys()))),
                                ("dims", _int(list(dc["dims"].values()), list(dc["dims"].keys())))))
@@ -224,7 +225,10 @@ def _mm_cnms(fit) -> list[tuple[str, ...]]:
 
 def _pv_names(fit, group: str) -> list[str | None]:
     rt = fit.lf.reTrms
-    return [cn[0] for (g, cn), a in zip(rt.cnms, rt.assign) if rt.flist[a][0] == group]
+    def r_name(cn: tuple[str, ...]) -> str:  # R: deparse of the term's cnms vector
+        return cn[0] if len(cn) == 1 else "c(" + ", ".join('"' + c + '"' for c in cn) + ")"
+
+    return [r_name(cn) for (g, cn), a in zip(rt.cnms, rt.assign) if rt.flist[a][0] == group]
 
 
 def _recycled_names(names: list[str], n: int) -> list[str]:

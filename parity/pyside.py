@@ -115,8 +115,11 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             fit = lmer_from_parts(lf)
-        out["lmer(): warnings"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeWarning)])
-        out["lmer(): messages"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeMessage)])
+        # lmer() runs lFormula() first, so its conditions include lFormula's
+        out["lmer(): warnings"] = _chr(list(out["warnings"].x) + [str(w.message) for w in caught
+                                                                  if issubclass(w.category, LmeWarning)])
+        out["lmer(): messages"] = _chr(list(out["messages"].x) + [str(w.message) for w in caught
+                                                                  if issubclass(w.category, LmeMessage)])
         out.update(fit_components(fit, theta=theta))
     return out
 

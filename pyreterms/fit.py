@@ -217,14 +217,16 @@ class LmerFit:
         rt, b = self.lf.reTrms, self.state.b
         out = {}
         for fi, (fname, fac) in enumerate(rt.flist):
-            cols: dict[str, np.ndarray] = {}
+            names: list[str] = []
+            cols: list[np.ndarray] = []
             for k, t in enumerate(self.problem.terms):
                 if rt.assign[k] != fi:
                     continue
                 blk = b[t.start:t.stop].reshape(t.nl, t.nc)
                 for c, cn in enumerate(rt.cnms[k][1]):
-                    cols[cn] = blk[:, c]
-            out[fname] = pd.DataFrame(cols, index=list(fac.levels))
+                    names.append(cn)  # duplicated names stay (R: (1|g) + (1|g))
+                    cols.append(blk[:, c])
+            out[fname] = pd.DataFrame(np.column_stack(cols), index=list(fac.levels), columns=names)
         return out
 
     def coef(self) -> dict[str, pd.DataFrame]:
@@ -237,10 +239,12 @@ class LmerFit:
         fe = pd.concat([pd.Series(0.0, index=miss), fe])
         out = {}
         for g, df in re_.items():
-            val = pd.DataFrame(np.tile(fe.values, (len(df), 1)), index=df.index, columns=list(fe.index))
-            for c in df.columns:
-                val[c] = val[c] + df[c].values
-            out[g] = val
+            val = np.tile(fe.values, (len(df), 1))
+            fcols = list(fe.index)
+            rcols = list(df.columns)
+            for c in rcols:  # R: val[[nm]] + refi[, nm], which picks the first column called nm
+                val[:, fcols.index(c)] += df.to_numpy()[:, rcols.index(c)]
+            out[g] = pd.DataFrame(val, index=df.index, columns=fcols)
         return out
 
     # -------------------------------------------------------------------- getME
@@ -344,6 +348,8 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | dict | None = None) -> 
         raise DataError(f"response must be numeric (the response '{lf.fr.names[0]}' is not)")
     if not np.isfinite(lf.y).all():
         raise LmeCheckError("NA/NaN/Inf in 'y'", check="mkRespMod")
+    if np.any(lf.weights < 0):
+        raise LmeCheckError("negative weights not allowed", check="mkRespMod")
     with blas_threads(ctrl.blas_threads):  # the Gram products too (threads only slow them down)
         prob = LmerProblem.build(lf.X.X, lf.y, rt.Zt, rt.Lambdat, rt.Lind, rt.Gp, lf.weights, lf.offset,
                                  lf.REML, nc=tuple(len(cn) for _, cn in rt.cnms))

@@ -18,7 +18,7 @@ from .errors import DataError, FormulaError, LmeCheckError, LmeMessage, LmeWarni
 from .evaluate import Character, Logical, NumMatrix, check_allowlist
 from .frame import model_frame
 from .modelmatrix import model_matrix
-from .rank import check_scale_x, drop_rank_deficient
+from .rank import check_scale_x, drop_rank_deficient, pivot_rest
 from .reterms import mk_reterms
 from .rlang import Arg, Call, Node, deparse, parse
 from .terms import make_terms
@@ -101,8 +101,11 @@ def lformula(formula: str, data: pd.DataFrame, REML: bool = True, *, weights=Non
     if msg is not None:
         messages.append(msg)
         warnings.warn(msg, LmeMessage, stacklevel=2)
-        dropped = [j for j in range(mm.X.shape[1]) if j not in keep]
-        col_dropped = tuple((mm.colnames[j], j + 1) for j in dropped)
+        # R: setNames(qr.X$pivot[(rnkX + 1L):p], colnames(X[, -keep])): values in pivot order, names in
+        # column order (R pairs them as they come, so they can mismatch; we reproduce that)
+        dropped_cols = [j for j in range(mm.X.shape[1]) if j not in keep]
+        dropped_pivot = [int(j) for j in pivot_rest(mm.X, keep)]
+        col_dropped = tuple((mm.colnames[j], k + 1) for j, k in zip(dropped_cols, dropped_pivot))
     X = FixedX(X=Xk, colnames=tuple(mm.colnames[j] for j in keep), assign=tuple(mm.assign[j] for j in keep),
                col_dropped=col_dropped, contrasts=mm.contrasts)
     if not np.isfinite(X.X).all():
@@ -119,7 +122,5 @@ def lformula(formula: str, data: pd.DataFrame, REML: bool = True, *, weights=Non
     for name, v in fr.columns:
         if name == "(offset)" or name.startswith("offset("):
             off = off + np.asarray(v, dtype=np.float64)
-    if np.any(np.asarray(w) < 0):
-        raise DataError("negative weights not allowed")
     return LFormula(formula=deparse(tree), fr=fr, y=y, X=X, reTrms=reTrms, REML=REML,
                     weights=np.asarray(w, dtype=np.float64), offset=off, messages=tuple(messages))

@@ -93,11 +93,17 @@ def drop_rank_deficient(X: np.ndarray, colnames: tuple[str, ...], tol: float = 1
     rank, pivot = dqrdc2_rank_pivot(X, tol)
     if rank == p:
         return X, tuple(range(p)), None
-    keep = tuple(sorted(int(j) for j in pivot[:rank]))
+    keep = tuple(int(j) for j in pivot[:rank])
     ndrop = p - rank
     msg = ("fixed-effect model matrix is rank deficient so dropping "
            f"{ndrop} column{'s' if ndrop > 1 else ''} / coefficient{'s' if ndrop > 1 else ''}")
     return X[:, list(keep)], keep, msg
+
+
+def pivot_rest(X: np.ndarray, keep: tuple[int, ...], tol: float = 1e-7) -> list[int]:
+    """The dropped columns in ``dqrdc2``'s pivot order (R: ``qr.X$pivot[(rank + 1):p]``, 0-based)."""
+    rank, pivot = dqrdc2_rank_pivot(X, tol)
+    return [int(j) for j in pivot[rank:]]
 
 
 def check_scale_x(X: np.ndarray) -> str | None:

@@ -124,6 +124,40 @@ def _lambdat_block(nc: int, nl: int, boff: int, thoff: int) -> tuple[np.ndarray,
     return rows, counts, lind
 
 
+def mmlist_nlevels(grp: Node, fr: ModelFrame) -> int:
+    """``nlevels(eval(factor(<grp>), fr))`` with base R, as ``lme4:::mmList.formula`` orders its terms
+    (``grpfact``).  This differs from lme4's own level count only where ``:`` joins non-factors: base
+    ``:`` then makes the number sequence ``a[1]:b[1]``."""
+    node = grp
+    while isinstance(node, Call) and node.fn == "(":
+        node = node.args[0].value
+    ev = Evaluator(dict(fr.columns), fr.n)
+    try:
+        def colon(n: Node) -> object:  # base ':' of two factors is their interaction
+            while isinstance(n, Call) and n.fn == "(":
+                n = n.args[0].value
+            if isinstance(n, Call) and n.fn == ":" and len(n.args) == 2:
+                x, y = (colon(z.value) for z in n.args)
+                if isinstance(x, Factor) and isinstance(y, Factor):
+                    return interaction_factor(x, y)
+                raise DataError("':' of non-factors inside an interaction")
+            return ev(n)
+
+        if isinstance(node, Call) and node.fn == ":" and len(node.args) == 2:
+            a, b = (colon(x.value) for x in node.args)
+            if isinstance(a, Factor) and isinstance(b, Factor):
+                return interaction_factor(a, b).drop_unused().nlevels
+            # one factor: base ':' uses its integer codes
+            a, b = ((x.codes + 1.0) if isinstance(x, Factor) else x for x in (a, b))
+            if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and len(a) and len(b):
+                return int(np.floor(abs(float(b[0]) - float(a[0])))) + 1
+            return 0
+        v = ev(node)
+        return make_factor(v).nlevels  # type: ignore[arg-type]
+    except Exception:  # R fails here too; mmList's order is then moot
+        return 0
+
+
 def mk_reterms(bars: list[Call], fr: ModelFrame) -> ReTrms:
     """R: ``mkReTrms(bars, fr)`` with lme4's term reordering by number of levels."""
     if not bars:
@@ -174,4 +208,5 @@ def mk_reterms(bars: list[Call], fr: ModelFrame) -> ReTrms:
         Ztlist=tuple((t.name, t.Zt) for t in terms), Lambdat=Lambdat, Lind=Lind, theta=theta,
         lower=lower, Gp=Gp, cnms=tuple((t.group, t.cnms) for t in terms), flist=tuple(flist),
         assign=np.array(assign, dtype=np.int64), nl=tuple((t.group, t.nl) for t in terms),
-        terms=tuple(terms), formula_order=tuple(order))
+        terms=tuple(terms), formula_order=tuple(order),
+        mm_nl=tuple(mmlist_nlevels(bar_parts(b)[1], fr) for b in bars))

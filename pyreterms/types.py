@@ -103,6 +103,9 @@ class ReTrms:
     nl: tuple[tuple[str, int], ...]
     terms: tuple[ReTerm, ...]  # reordered, same order as Ztlist
     formula_order: tuple[int, ...]  # terms[k] was term formula_order[k] of findbars()
+    #: per findbars() term, ``nlevels(eval(grouping expr, fr))`` as ``lme4:::mmList.formula`` computes it
+    #: with base R (a non-factor counts 0; ``a:b`` of two factors counts all level combinations)
+    mm_nl: tuple[int, ...] = ()
 
     @property
     def q(self) -> int:
@@ -123,6 +126,8 @@ class ReTrms:
         nl_formula = [0] * len(self.terms)
         for k, t in zip(self.formula_order, self.terms):
             nl_formula[k] = t.nl
+        if self.mm_nl:
+            nl_formula = list(self.mm_nl)
         if any(b > a for a, b in zip(nl_formula, nl_formula[1:])):
             return tuple(sorted(range(len(nl_formula)), key=lambda k: -nl_formula[k]))
         return tuple(range(len(nl_formula)))
