@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from .rvalues import RError, RFactor, RList, RMatrix, RSparse, RValue, RVector, RNull
 

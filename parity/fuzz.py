@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import math
 import re
 import signal
 import threading
@@ -30,9 +29,8 @@ from typing import Any, Callable, Iterator
 
 import pandas as pd
 
-from .check import check, CheckReport, r_components, required_components
-from .compare import ComponentResult, compare_components
-from .pyside import Impl, load_impl, run_impl
+from .check import CheckReport, check, r_components
+from .pyside import Impl, load_impl
 from .strategies import HAZARD_NAMES, Design, Hazards, designs
 
 __all__ = ["FuzzConfig", "DesignOutcome", "ShrunkFailure", "FuzzResult", "run_design", "run_campaign",
@@ -195,17 +193,6 @@ def _decision(o: DesignOutcome) -> str | None:
 def _last_line(e: BaseException) -> str:
     lines = [ln for ln in traceback.format_exception(type(e), e, e.__traceback__) if ln.strip()]
     return lines[-1].strip() if lines else type(e).__name__
-
-
-_VERSIONS: dict[str, str] = {}
-
-
-def _versions() -> dict[str, str]:
-    from . import rsession
-
-    if not _VERSIONS:
-        _VERSIONS.update(rsession.versions())
-    return dict(_VERSIONS)
 
 
 #: lme4's answers by design (shared by campaigns of several implementations and by shrinking)

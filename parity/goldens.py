@@ -263,22 +263,14 @@ def _theta_equivalence_offline(c, py: dict, gold: dict, REML: bool):
     """``parity.check._theta_equivalence`` without R: the implementation's own criterion at its theta
     stands in for lme4's devfun there (trustworthy: ``devfun(theta)`` is compared to rtol 1e-10 at
     lme4's theta); passes if it is no worse than lme4's optimum by > 1e-8 relative."""
-    from .check import CRIT_RTOL
-    from .compare import ComponentResult
+    from .check import equivalence_verdict
 
     crit = "REMLcrit(fit)" if REML else "deviance(fit)"
     pv, rv = py.get(crit), gold.get("devfun(theta)")
     if not isinstance(pv, RVector) or not isinstance(rv, RVector) or len(pv) != 1 or len(rv) != 1:
         return c
-    at_r = float(rv.x[0])
-    gap = float(pv.x[0]) - at_r
-    if np.isfinite(gap) and gap <= CRIT_RTOL * abs(at_r):
-        return ComponentResult(c.name, True, c.max_abs_diff, c.max_rel_diff, c.rtol, c.atol,
-                               f"theta differs by {c.max_abs_diff:.2g} but this implementation's {crit} is "
-                               f"{gap:+.2g} ({gap / abs(at_r):+.1e} relative) from lme4's optimum: equally good "
-                               "optima of a flat criterion (judged offline, README: Known differences)")
-    return ComponentResult(c.name, False, c.max_abs_diff, c.max_rel_diff, c.rtol, c.atol,
-                           c.detail + f"; this implementation's {crit} is {gap:.3g} from lme4's optimum")
+    return equivalence_verdict(c, float(pv.x[0]), float(rv.x[0]),
+                               f"this implementation's {crit} (judged offline)")
 
 
 def replay_case(dir: str | Path, case_id: str, impl=None, *, only: set[str] | None = None,

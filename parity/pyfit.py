@@ -10,27 +10,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve_triangular
 
-from .rvalues import RError, RList, RMatrix, RNull, RSparse, RValue, RVector
-
-
-def _chr(values) -> RVector:
-    def one(v):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return None
-        return str(v)
-
-    return RVector(np.array([one(v) for v in values], dtype=object), None, "character")
-
-
-def _int(values, names=None) -> RVector:
-    return RVector(np.asarray(values, dtype=np.int64).ravel(), tuple(names) if names is not None else None, "integer")
-
-
-def _dbl(values, names=None) -> RVector:
-    return RVector(np.asarray(values, dtype=np.float64).ravel(), tuple(names) if names is not None else None, "double")
+from .pyside import _chr, _dbl, _int
+from .rvalues import RList, RMatrix, RNull, RSparse, RValue, RVector
 
 
 def _lgl(value: bool) -> RVector:

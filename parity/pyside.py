@@ -25,7 +25,13 @@ LF = "lFormula()"
 
 
 def _chr(values) -> RVector:
-    return RVector(np.array(list(values), dtype=object), None, "character")
+    """A character vector; None and NaN (pandas' missing) are NA."""
+    def one(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        return str(v)
+
+    return RVector(np.array([one(v) for v in values], dtype=object), None, "character")
 
 
 def _int(values, names=None) -> RVector:

@@ -381,7 +381,6 @@ def rest_pls(prob: "LmerProblem", plan: RestPlan, theta: np.ndarray, M: np.ndarr
     """Factor Omega(theta) on the one-shot path into the C-ordered ``Q x Q`` buffer ``M`` and solve
     the PLS problem (beta, u, b).  None if a pivot fails (the caller falls back to :func:`factorize`,
     which raises lme4's errors or handles r_yy = 0)."""
-    K = len(prob.terms)
     qr, Q, p1 = plan.qr, plan.Q, plan.p1
     s = float(theta[plan.theta0])
     L0 = np.sqrt(plan.a0 * (s * s) + 1.0)

@@ -16,7 +16,7 @@ CONTRASTS = ("contr.treatment", "contr.poly", "contr.sum", "contr.helmert", "con
 def contrast_matrix(name: str, levels: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...] | None]:
     n = len(levels)
     if n < 2:
-        raise DataError(f"contrasts can be applied only to factors with 2 or more levels")
+        raise DataError("contrasts can be applied only to factors with 2 or more levels")
     if name == "contr.treatment":
         return np.eye(n)[:, 1:], tuple(levels[1:])
     if name == "contr.SAS":

@@ -20,7 +20,7 @@ from .frame import model_frame
 from .modelmatrix import model_matrix
 from .rank import check_scale_x, drop_rank_deficient, pivot_rest
 from .reterms import mk_reterms
-from .rlang import Arg, Call, Node, deparse, parse
+from .rlang import Arg, Call, deparse, parse
 from .terms import make_terms
 from .types import Factor, FixedX, LFormula, ModelFrame, ReTrms
 
