@@ -42,6 +42,7 @@ def post_var(fit) -> dict[str, list[np.ndarray]]:
 
 #: components that are the optimizer's own output (compared with optimizer tolerances); every other
 #: fit component is a function of theta and is reported at the oracle's theta when one is given
+#: (``REMLcrit(fit)`` of an ML fit is not optimized, so it is one of those)
 OPTIMIZER_OUTPUTS = ('getME(fit, "theta")', "REMLcrit(fit)", "deviance(fit)",
                      "logLik(fit)", "AIC(fit)", "BIC(fit)", "isSingular(fit)", "fit@optinfo$feval",
                      "fit@optinfo$conv$lme4$messages", "fit@optinfo$warnings", "fit@optinfo$conv$opt",
@@ -75,7 +76,8 @@ def _components_optimizer(fit) -> dict[str, RValue]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out["deviance(fit)"] = _dbl([fit.deviance()])
-    out["REMLcrit(fit)"] = _dbl([fit.REMLcrit()])
+    if fit.is_REML:  # the optimized criterion; an ML fit's REMLcrit is not optimized: at lme4's theta
+        out["REMLcrit(fit)"] = _dbl([fit.REMLcrit()])
     out["logLik(fit)"] = _dbl([fit.logLik()])
     out["AIC(fit)"] = _dbl([fit.AIC()])
     out["BIC(fit)"] = _dbl([fit.BIC()])

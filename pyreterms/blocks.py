@@ -309,8 +309,26 @@ class RestPlan:
     row_term: np.ndarray  # per rest row: its term
     XZr: np.ndarray  # q_rest x (p+1): stacked A_xz[k].T, k >= 1
     ZtT: sp.csr_matrix  # Zt^T as CSR (n x q), for Z b
-    X_sparse: sp.csc_matrix | None  # X as CSC when mostly zero (X beta is then O(nnz); the sums per
-    # row run in column order, exactly as a CSR product would)
+    X_sparse: sp.csc_matrix | None  # X as CSC when mostly zero (:func:`sparse_if_mostly_zero`)
+
+    def pls(self, prob: "LmerProblem", theta: np.ndarray, M: np.ndarray) -> "RestSolution | None":
+        """:func:`rest_pls` (the interface shared with :class:`pyreterms.dense.DensePlan`)."""
+        return rest_pls(prob, self, theta, M)
+
+
+def sparse_if_mostly_zero(X: np.ndarray) -> sp.csc_matrix | None:
+    """X as CSC when under 30% of it is nonzero (``X beta`` is then O(nnz); the sums per row run in
+    column order, exactly as the dense product's would), else None."""
+    if not X.size:
+        return None
+    XT = np.ascontiguousarray(X.T)  # column j of X is row j of XT
+    nz = XT != 0.0
+    cnt = nz.sum(axis=1)
+    if cnt.sum() >= 0.3 * XT.size:
+        return None
+    indptr = np.zeros(XT.shape[0] + 1, dtype=np.int64)  # CSC built directly (rows sorted per column)
+    np.cumsum(cnt, out=indptr[1:])
+    return sp.csc_matrix((XT[nz], np.nonzero(nz)[1], indptr), shape=X.shape)
 
 
 def build_rest_plan(prob: "LmerProblem") -> RestPlan | None:
@@ -345,22 +363,13 @@ def build_rest_plan(prob: "LmerProblem") -> RestPlan | None:
     row_term = np.repeat(np.arange(1, K), [t.q for t in terms[1:]])
     Ar0_term = np.repeat(row_term, np.diff(Ar0.indptr))
     XZr = np.ascontiguousarray(np.vstack([A.T for A in prob.A_xz[1:]]))
-    Xs = None
-    if prob.X.size:
-        XT = np.ascontiguousarray(prob.X.T)  # column j of X is row j of XT
-        nz = XT != 0.0
-        cnt = nz.sum(axis=1)
-        if cnt.sum() < 0.3 * XT.size:  # CSC built directly (rows sorted within each column)
-            indptr = np.zeros(XT.shape[0] + 1, dtype=np.int64)
-            np.cumsum(cnt, out=indptr[1:])
-            Xs = sp.csc_matrix((XT[nz], np.nonzero(nz)[1], indptr), shape=prob.X.shape)
     return RestPlan(q0=q0, qr=qr, Q=Q, p1=p1, theta0=int(terms[0].tmpl_theta[0]), offs=tuple(offs),
                     theta_idx=tuple(int(t.tmpl_theta[0]) for t in terms), diag_flat=tuple(diag_flat),
                     diag_val=tuple(diag_val), pairs=tuple(pairs), dense=dense,
                     a0=np.ascontiguousarray(prob.A_diag[0][:, 0, 0]), Ar0_data=Ar0.data,
                     Ar0_indices=Ar0.indices, Ar0_indptr=Ar0.indptr, Ar0_term=Ar0_term, Ar0=Ar0, Ar0T=Ar0T,
                     row_term=row_term,
-                    XZr=XZr, ZtT=sp.csr_matrix(prob.Zt.T), X_sparse=Xs)
+                    XZr=XZr, ZtT=sp.csr_matrix(prob.Zt.T), X_sparse=sparse_if_mostly_zero(prob.X))
 
 
 @dataclass(eq=False)
@@ -443,4 +452,4 @@ def rest_pls(prob: "LmerProblem", plan: RestPlan, theta: np.ndarray, M: np.ndarr
 
 
 __all__ = ["TermInfo", "infer_terms", "Factor", "factorize", "DowndateError", "RestPlan", "build_rest_plan",
-           "RestSolution", "rest_pls"]
+           "RestSolution", "rest_pls", "sparse_if_mostly_zero"]

@@ -29,7 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
-from .blocks import DowndateError, Factor, RestPlan, TermInfo, build_rest_plan, factorize, infer_terms, rest_pls
+from .blocks import DowndateError, Factor, RestPlan, TermInfo, build_rest_plan, factorize, infer_terms
+from .dense import DensePlan, build_dense_plan, dense_cost_ok
 from .pairs import build_col0_update
 
 
@@ -81,7 +82,9 @@ class LmerProblem:
     C_col0: dict  # (j, k), 1 <= k <= j < K: Col0Update for L_j0 L_k0^T (nc0 == 1)
     A_xz: tuple[np.ndarray, ...]  # per term: [X y]^T W Z_k, (p+1) x q_k
     A_xx: np.ndarray  # [X y]^T W [X y]
-    plan: RestPlan | None = None  # one-shot dense path (all terms scalar, K >= 2), set by build
+    # one-shot path set by build: RestPlan (all terms scalar, K >= 2: block 0 eliminated in closed
+    # form, the rest one dpotrf) or DensePlan (small q + p + 1: all of Omega one dpotrf); None: blocked
+    plan: RestPlan | DensePlan | None = None
     # per-problem scratch: the factor buffer of the one-shot path and a theta -> deviance cache
     # (R re-evaluates devfun at points it has already seen; the value is deterministic)
     _ws: dict = field(default_factory=dict, repr=False)
@@ -107,14 +110,19 @@ class LmerProblem:
     def build(cls, X: np.ndarray, y: np.ndarray, Zt: sp.spmatrix, Lambdat: sp.spmatrix,
               Lind: np.ndarray, Gp: np.ndarray | None = None, weights: np.ndarray | None = None,
               offset: np.ndarray | None = None, REML: bool = True,
-              nc: tuple[int, ...] | None = None, pair_cap: int = 40_000_000) -> "LmerProblem":
+              nc: tuple[int, ...] | None = None, pair_cap: int = 40_000_000,
+              path: str = "auto") -> "LmerProblem":
         """Precompute the Gram blocks (R: ``merPredD$new`` + ``mkRespMod``).
 
         ``Lind`` is 0-based; ``Gp`` defaults to one term; ``nc`` (components per term) is inferred
         from the ``Lambdat``/``Lind`` pattern when not given.  ``pair_cap`` bounds the size of the
         precomputed pair lists (12 bytes each) of the first-column rank updates; levels beyond it are
-        updated densely (:func:`pyreterms.pairs.build_col0_update`).
+        updated densely (:func:`pyreterms.pairs.build_col0_update`).  ``path``: ``"auto"`` (the rest
+        path when it applies, else the dense path when it is cheaper, else blocked), or force
+        ``"rest"``, ``"dense"`` or ``"blocked"`` (all give the same deviance to rounding; for tests).
         """
+        if path not in ("auto", "rest", "dense", "blocked"):
+            raise ValueError(f"unknown path {path!r}")
         y = np.ascontiguousarray(y, dtype=np.float64).ravel()
         n = y.shape[0]
         X = np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(n, -1))
@@ -163,7 +171,14 @@ class LmerProblem:
                    REML=bool(REML) and p > 0, terms=terms, ldW=float(np.sum(np.log(w))),
                    A_diag=tuple(A_diag), A_col0=tuple(A_col0), A_dense=A_dense, C_col0=C_col0, A_xz=A_xz,
                    A_xx=A_xx)
-        object.__setattr__(prob, "plan", build_rest_plan(prob))
+        plan: RestPlan | DensePlan | None = None
+        if path in ("auto", "rest"):
+            plan = build_rest_plan(prob)
+            if plan is None and path == "rest":
+                raise ValueError("the rest path needs >= 2 terms, all scalar")
+        if path == "dense" or (path == "auto" and plan is None and dense_cost_ok(prob)):
+            plan = build_dense_plan(prob)
+        object.__setattr__(prob, "plan", plan)
         return prob
 
     # ------------------------------------------------------------------------------------------
@@ -215,7 +230,8 @@ class LmerProblem:
         return beta, u, b, mu, float(wres @ wres), float(u @ u)
 
     def _rest(self, theta: np.ndarray, M: np.ndarray | None = None) -> tuple | None:
-        """The one-shot path (:func:`pyreterms.blocks.rest_pls`): (solution, mu, wrss, ussq), or None
+        """The one-shot path (``plan.pls``: :func:`pyreterms.blocks.rest_pls` or
+        :meth:`pyreterms.dense.DensePlan.pls`): (solution, mu, wrss, ussq), or None
         when it does not apply or a pivot failed (then the general path decides).  ``M``: the
         ``Q x Q`` factor buffer (default: the problem's own)."""
         plan = self.plan
@@ -225,7 +241,7 @@ class LmerProblem:
             M = self._ws.get("M")
             if M is None:
                 M = self._ws["M"] = np.empty((plan.Q, plan.Q))
-        sol = rest_pls(self, plan, theta, M)
+        sol = plan.pls(self, theta, M)
         if sol is None:
             return None
         beta = sol.beta

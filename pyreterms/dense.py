@@ -1,0 +1,126 @@
+"""The whole-matrix dense path of the deviance: ``Omega(theta)`` as one dense symmetric matrix,
+factored by one LAPACK ``dpotrf`` per evaluation.
+
+R equivalent: the same numbers as ``merPredD::updateDecomp`` + ``solve`` (lme4 1.1-31,
+``src/predModule.cpp``) -- JSS paper eq. 18 with ``[X y]`` appended as the last block row -- computed
+the way MixedModels.jl does for small models: the Gram matrix ``G = [Z X y]^T W [Z X y]`` is formed
+once; an evaluation is
+
+    Omega = [Lambda^T G_ZZ Lambda + I,  Lambda^T G_Z[Xy];  .,  G_[Xy][Xy]]   (two sparse x dense products)
+    L L^T = Omega                                                          (one dpotrf, order q + p + 1)
+
+The lower factor holds ``L_theta``, ``R_ZX^T``/``c_u^T`` and ``R_X^T``/``r_yy`` (eq. 49-50), so the PLS
+solution (eq. 51-53: beta, u) is one triangular solve.  Used when ``q + p + 1`` is small and the
+blocked path (:mod:`pyreterms.blocks`) would spend its time on per-block overheads (many terms,
+vector-valued terms): cost ``(q + p + 1)^3 / 3`` flops and no Python loop over terms or levels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg.blas import dtrsv
+from scipy.linalg.lapack import dpotrf
+
+from .blocks import RestSolution, sparse_if_mostly_zero
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .deviance import LmerProblem
+
+#: largest order ``q + p + 1`` for which the dense path is considered at all (memory ``Q^2`` doubles)
+DENSE_MAX = 1500
+
+
+@dataclass(frozen=True, eq=False)
+class DensePlan:
+    """Theta-independent part of the dense path.  ``q0 = 0`` and ``qr = q``: the same layout as
+    :class:`pyreterms.blocks.RestPlan` with no block eliminated in closed form, so
+    :class:`~pyreterms.deviance.LmerProblem` reads both solutions the same way."""
+
+    q0: int
+    qr: int
+    Q: int
+    p1: int
+    G: np.ndarray  # Q x Q, [Z X y-o]^T W [Z X y-o] (C-ordered, symmetric)
+    lt_indices: np.ndarray  # Lambdat as CSR: column indices, row pointers, theta index per entry
+    lt_indptr: np.ndarray
+    lt_theta: np.ndarray
+    ZtT: sp.csr_matrix  # n x q, for Z b
+    X_sparse: sp.csc_matrix | None
+
+    def lambdat(self, theta: np.ndarray) -> sp.csr_matrix:
+        """``Lambdat`` at theta (a fresh matrix: evaluations may run on several threads)."""
+        return sp.csr_matrix((theta[self.lt_theta], self.lt_indices, self.lt_indptr), shape=(self.qr, self.qr))
+
+    def pls(self, prob: "LmerProblem", theta: np.ndarray, M: np.ndarray) -> RestSolution | None:
+        """Factor Omega(theta) into the C-ordered ``Q x Q`` buffer ``M`` (upper triangle = the lower
+        factor in Fortran order) and solve for beta, u, b.  None when a pivot fails (the caller's
+        blocked path then raises lme4's error or handles ``r_yy = 0``)."""
+        q, Q = self.qr, self.Q
+        Lt = self.lambdat(theta)
+        B = Lt @ self.G[:q]  # Lambda^T [G_ZZ  G_Z[Xy]]
+        M[:q, :q] = Lt @ B[:, :q].T  # Lambda^T G_ZZ Lambda (symmetric)
+        M[:q, q:] = B[:, q:]
+        M[q:, q:] = self.G[q:, q:]
+        M.reshape(-1)[:q * (Q + 1):Q + 1] += 1.0
+        c, info = dpotrf(M.T, lower=1, clean=0, overwrite_a=1)
+        if info != 0:
+            return None
+        d = np.diagonal(c)
+        if not d[-1] > 0.0:
+            return None
+        ldL2 = 2.0 * float(np.sum(np.log(d[:q])))
+        ldRX2 = 2.0 * float(np.sum(np.log(np.abs(d[q:Q - 1]))))
+        rhs = np.zeros(Q)
+        rhs[-1] = d[-1]
+        z = dtrsv(c, rhs, lower=1, trans=1, overwrite_x=1)  # L^T z = r_yy e_Q: z = -[u; beta; -1]
+        u = -z[:q]
+        beta = -z[q:Q - 1]
+        b = Lt.T @ u  # b = Lambda u
+        return RestSolution(L=c, LK0=np.zeros((self.p1, 0)), beta=beta, u=u, b=b, ldL2=ldL2, ldRX2=ldRX2)
+
+
+def dense_cost_ok(prob: "LmerProblem") -> bool:
+    """Whether the dense path beats the blocked one (rough model, seconds per evaluation: a dense
+    ``dpotrf`` of order Q at ~20 GFlop/s against the blocked path's dense part plus ~50 us of Python
+    and scipy overhead per pair of terms)."""
+    terms = prob.terms
+    Q = prob.q + prob.p + 1
+    if Q > DENSE_MAX:
+        return False
+    K = len(terms)
+    rest = Q - terms[0].q
+    dense = Q ** 3 / 6e10 + 1e-4
+    blocked = rest ** 3 / 6e10 + 5e-5 * K * (K + 1) / 2 + 2e-4
+    return dense <= blocked
+
+
+def build_dense_plan(prob: "LmerProblem") -> DensePlan:
+    """The :class:`DensePlan` of a problem (forms the Gram matrix once: O(nnz(Z) q + n p^2))."""
+    q, p = prob.q, prob.p
+    Q = q + p + 1
+    w = prob.weights
+    Xy = np.column_stack([prob.X, prob.y - prob.offset])
+    wXy = Xy * w[:, None]
+    Zt = prob.Zt
+    Zw = Zt.multiply(w[None, :]).tocsr() if not np.all(w == 1.0) else Zt
+    G = np.empty((Q, Q))
+    G[:q, :q] = (Zw @ Zt.T).toarray()
+    G[:q, q:] = Zt @ wXy
+    G[q:, :q] = G[:q, q:].T
+    G[q:, q:] = Xy.T @ wXy
+    # Lambdat as CSR with the theta index of each entry (Lind follows Lambdat's stored CSC order)
+    Lc = prob.Lambdat
+    rows = Lc.indices.astype(np.int64)
+    cols = np.repeat(np.arange(q, dtype=np.int64), np.diff(Lc.indptr))
+    order = np.lexsort((cols, rows))  # CSR order: by row, then column
+    lt_indptr = np.zeros(q + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=q), out=lt_indptr[1:])
+    return DensePlan(q0=0, qr=q, Q=Q, p1=p + 1, G=np.ascontiguousarray(G), lt_indices=cols[order].astype(np.int32),
+                     lt_indptr=lt_indptr, lt_theta=np.asarray(prob.Lind, dtype=np.int64)[order], ZtT=sp.csr_matrix(Zt.T),
+                     X_sparse=sparse_if_mostly_zero(prob.X))
+
+
+__all__ = ["DensePlan", "build_dense_plan", "dense_cost_ok", "DENSE_MAX"]
