@@ -65,14 +65,15 @@ CRIT_RTOL = 1e-8  # the criterion tolerance at the optimum (issue: "criterion to
 
 
 def _theta_equivalence(c: ComponentResult, py, r, formula, data, REML, weights, offset, contrasts,
-                       time_limit) -> ComponentResult:
+                       time_limit) -> tuple[ComponentResult, dict | None]:
     """theta differs by more than 1e-6: judge by lme4's *own* criterion.  If lme4's devfun at this
     implementation's theta is no worse than lme4's optimum by more than the criterion tolerance
     (1e-8 relative), the two points are equally good optima of lme4's objective (a flat criterion,
-    where rounding-level differences move BOBYQA's stopping point); otherwise the disagreement stands."""
+    where rounding-level differences move BOBYQA's stopping point); otherwise the disagreement stands.
+    Also returns R's components at this implementation's theta (for :func:`_criteria_at_here`)."""
     th_py = py.get('getME(fit, "theta")')
     if th_py is None or not hasattr(th_py, "x"):
-        return c
+        return c, None
     try:
         r2 = r_components(formula, data, REML=REML, level="fit", weights=weights, offset=offset,
                           contrasts=contrasts, thetas=[np.asarray(th_py.x, dtype=float)], time_limit=time_limit)
@@ -80,8 +81,38 @@ def _theta_equivalence(c: ComponentResult, py, r, formula, data, REML, weights, 
         at_r = float(r2["devfun(theta)"].x[0])
     except Exception as e:  # no verdict without evidence: keep the failure
         return ComponentResult(c.name, False, c.max_abs_diff, c.max_rel_diff, c.rtol, c.atol,
-                               c.detail + f"; could not evaluate lme4's devfun at this theta ({e})")
-    return equivalence_verdict(c, at_py, at_r, "lme4's own devfun at this theta")
+                               c.detail + f"; could not evaluate lme4's devfun at this theta ({e})"), None
+    return equivalence_verdict(c, at_py, at_r, "lme4's own devfun at this theta"), r2
+
+
+def criterion_components(REML: bool) -> tuple[str, ...]:
+    """The components that are the optimized criterion (or a function of it alone) at the
+    implementation's own optimum.  An ML fit's REMLcrit is not optimized (compared at lme4's theta)."""
+    return ("deviance(fit)", "logLik(fit)", "AIC(fit)", "BIC(fit)") + (("REMLcrit(fit)",) if REML else ())
+
+
+def _criteria_at_here(comps: list, py: dict, r_here: dict, REML: bool) -> list:
+    """After the theta rule accepted a different theta: the criterion components are those of a
+    different (equally good or better) point, so compare them with **lme4's own** criteria at this
+    implementation's theta (``lmer(start = theta, optimizer = NULL)``), same tolerance."""
+    names = set(criterion_components(REML))
+    out = []
+    for c in comps:
+        if c.ok or c.name not in names:
+            out.append(c)
+            continue
+        rv = r_here.get(f"at(thetas[[1]]): {c.name}")
+        if rv is None:
+            err = r_here.get("at(thetas[[1]]): error")
+            out.append(ComponentResult(c.name, False, c.max_abs_diff, c.max_rel_diff, c.rtol, c.atol,
+                                       c.detail + "; lme4's fit at this theta is missing"
+                                       + (f" ({err})" if err is not None else "")))
+            continue
+        (c2,) = compare_components({c.name: py[c.name]}, {c.name: rv})
+        how = "lme4's fit at this implementation's theta (theta rule; README: Known differences)"
+        out.append(ComponentResult(c.name, c2.ok, c2.max_abs_diff, c2.max_rel_diff, c2.rtol, c2.atol,
+                                   f"compared with {how}" + (f": {c2.detail}" if c2.detail else "")))
+    return out
 
 
 def equivalence_verdict(c: ComponentResult, crit_here: float, crit_r: float, what: str) -> ComponentResult:
@@ -125,8 +156,14 @@ def check(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "
         timings["py"] = timings.get("py", 0.0) + (time.perf_counter() - t1)
     comps = compare_components(py, r)
     if level == "fit":
-        comps = [_theta_equivalence(c, py, r, formula, data, REML, weights, offset, contrasts, time_limit)
-                 if c.name == 'getME(fit, "theta")' and not c.ok else c for c in comps]
+        r_here = None
+        for i, c in enumerate(comps):
+            if c.name == 'getME(fit, "theta")' and not c.ok:
+                comps[i], r2 = _theta_equivalence(c, py, r, formula, data, REML, weights, offset, contrasts,
+                                                  time_limit)
+                r_here = r2 if comps[i].ok else None
+        if r_here is not None:
+            comps = _criteria_at_here(comps, py, r_here, REML)
     if "error" not in r and "error" not in py:
         missing = [ComponentResult(n, False, float("nan"), float("nan"), 0.0, 0.0,
                                    "required component " + ("missing here" if n not in py else "missing in R"))

@@ -50,11 +50,13 @@ OPTIMIZER_OUTPUTS = ('getME(fit, "theta")', "REMLcrit(fit)", "deviance(fit)",
 
 
 def at_theta(fit, theta):
-    """The fit object with its PLS state (not its optimizer record) moved to ``theta``."""
+    """The fit object with its PLS state and ``opt$par``/``opt$fval`` (devcomp's criterion) moved to
+    ``theta``; the rest of the optimizer record (feval, messages) stays."""
     import dataclasses
 
     th = np.asarray(theta, dtype=np.float64)
-    return dataclasses.replace(fit, state=fit.problem.solve(th), opt=dataclasses.replace(fit.opt, par=th))
+    state = fit.problem.solve(th)
+    return dataclasses.replace(fit, state=state, opt=dataclasses.replace(fit.opt, par=th, fval=state.dev))
 
 
 def fit_components(fit, *, theta=None) -> dict[str, RValue]:

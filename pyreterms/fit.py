@@ -233,9 +233,11 @@ class LmerFit:
         """R: ``coef(fit)``: fixef per level plus ranef; random-only columns get fixed 0, placed first."""
         fe = self.fixef()
         re_ = self.ranef()
-        miss = []
+        miss: list[str] = []  # R: setdiff(unlist(lapply(ref, colnames)), names(fef)), unique
         for df in re_.values():
-            miss += [c for c in df.columns if c not in fe.index and c not in miss]
+            for c in df.columns:
+                if c not in fe.index and c not in miss:
+                    miss.append(c)
         fe = pd.concat([pd.Series(0.0, index=miss), fe])
         out = {}
         for g, df in re_.items():

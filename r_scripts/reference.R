@@ -67,6 +67,9 @@
 ##   "devfun(TH); pp$beta(1)" "devfun(TH); pp$u(1)" "devfun(TH); pp$b(1)"   (b = Lambda u)
 ##   "devfun(TH); resp$mu" "devfun(TH); pp$ldL2()" "devfun(TH); pp$ldRX2()" "devfun(TH); pp$sqrL(1)"
 ##   "devfun(TH); resp$wrss()" "devfun(TH); pwrss"     (pwrss = resp$wrss() + pp$sqrL(1))
+##   and for each thetas[[k]] the criteria of lmer(..., start = list(theta = thetas[[k]]),
+##   control = lmerControl(optimizer = NULL)) (lme4's fit AT that theta, no optimization):
+##   "at(thetas[[k]]): deviance(fit)" "... REMLcrit(fit)" "... logLik(fit)" "... AIC(fit)" "... BIC(fit)"
 ##
 ## Collation: character data are collated in the C locale (byte order == Python's sorted()).
 
@@ -282,6 +285,24 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
     put(paste0(lab, "; pp$sqrL(1)"), pp$sqrL(1))
     put(paste0(lab, "; resp$wrss()"), resp$wrss())
     put(paste0(lab, "; pwrss"), resp$wrss() + pp$sqrL(1))
+  }
+  ## lme4's own criteria of a fit AT each thetas[[k]] (lmer(start = , optimizer = NULL): no
+  ## optimization, opt$fval = devfun(start)): "at(thetas[[k]]): <name>" for the criterion components
+  for (k in seq_along(thetas)) {
+    fcl0 <- mkcall("lmer")
+    fcl0$control <- quote(lme4::lmerControl(optimizer = NULL))
+    fcl0$start <- list(theta = as.numeric(thetas[[k]]))
+    fit0 <- tryCatch(suppressWarnings(suppressMessages(eval(fcl0, fenv))), error = function(e) e)
+    pre <- sprintf("at(thetas[[%d]]): ", k)
+    if (inherits(fit0, "error")) {
+      out[[paste0(pre, "error")]] <- conditionMessage(fit0)
+      next
+    }
+    put(paste0(pre, "deviance(fit)"), suppressWarnings(deviance(fit0)))
+    put(paste0(pre, "REMLcrit(fit)"), REMLcrit(fit0))
+    put(paste0(pre, "logLik(fit)"), as.numeric(logLik(fit0)))
+    put(paste0(pre, "AIC(fit)"), AIC(fit0))
+    put(paste0(pre, "BIC(fit)"), BIC(fit0))
   }
   out[["extraction: warnings"]] <- xcond$warnings
   out
