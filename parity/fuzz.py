@@ -123,6 +123,21 @@ class FuzzResult:
     def ok(self) -> bool:
         return not any(o.status in ("disagree", "error") for o in self.outcomes)
 
+    def theta_rule(self) -> dict[str, int]:
+        """Agreeing fit-level designs whose theta passed only by the theta rule (README: Known
+        differences), by reason: equally good optima, or within lme4's own run-to-run spread."""
+        out = {"equally good optimum": 0, "within lme4's own spread": 0}
+        for o in self.outcomes:
+            if o.status != "agree" or o.report is None:
+                continue
+            for c in o.report.components:
+                if c.name == 'getME(fit, "theta")' and c.ok:
+                    if "equally good optima" in c.detail:
+                        out["equally good optimum"] += 1
+                    elif "not reproducible here" in c.detail:
+                        out["within lme4's own spread"] += 1
+        return out
+
     def by_component(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for o in self.outcomes:
@@ -142,6 +157,7 @@ class FuzzResult:
             "counts": {"designs": len(self.outcomes), "agree": self.count("agree"),
                        "both_refused": self.count("both-refused"), "disagree": self.count("disagree"),
                        "error": self.count("error")},
+            "agreed_by_theta_rule": self.theta_rule(),
             "disagreements_by_component": self.by_component(),
             "timing": {"wall_seconds": self.wall_seconds, "r_seconds": rt, "python_seconds": pt,
                        "r_per_design": rt / n, "python_per_design": pt / n},

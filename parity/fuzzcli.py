@@ -96,6 +96,10 @@ def print_summary(result: Any, console: Any = None) -> None:
     for label, v in (("designs run", c["designs"]), ("agreed", c["agree"]), ("both refused", c["both_refused"]),
                      ("disagreed", c["disagree"]), ("failed with an exception", c["error"])):
         tab.add_row(label, str(v))
+        if label == "agreed":
+            for why, k in j["agreed_by_theta_rule"].items():
+                if k:
+                    tab.add_row(f"  of which theta by the theta rule: {escape(why)}", str(k))
     for comp, k in sorted(j["disagreements_by_component"].items(), key=lambda kv: -kv[1]):
         tab.add_row(f"  [red]{escape(comp)}[/]", str(k))
     tab.add_row("R time (total / per design)", f"{_secs(t['r_seconds'])} / {_secs(t['r_per_design'])}")

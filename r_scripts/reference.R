@@ -70,6 +70,9 @@
 ##   and for each thetas[[k]] the criteria of lmer(..., start = list(theta = thetas[[k]]),
 ##   control = lmerControl(optimizer = NULL)) (lme4's fit AT that theta, no optimization):
 ##   "at(thetas[[k]]): deviance(fit)" "... REMLcrit(fit)" "... logLik(fit)" "... AIC(fit)" "... BIC(fit)"
+##   and, with perturbed_starts = K > 0, lme4 against itself: K refits whose start is lme4's own start
+##   with one nonzero component moved by one rounding step (k odd: * (1 + eps), even: * (1 - eps/2)):
+##   "lmer(perturbed start k): criterion"   REMLcrit (REML) or deviance (ML) of that refit
 ##
 ## Collation: character data are collated in the C locale (byte order == Python's sorted()).
 
@@ -164,7 +167,8 @@ pyreterms_postvar <- function(re) {
 }
 
 pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offset = NULL,
-                                contrasts = NULL, level = c("lformula", "fit"), thetas = NULL) {
+                                contrasts = NULL, level = c("lformula", "fit"), thetas = NULL,
+                                perturbed_starts = 0L) {
   level <- match.arg(level)
   ftxt <- if (is.character(formula)) paste(formula, collapse = " ") else deparse1(formula)
   fexpr <- tryCatch(str2lang(ftxt), error = function(e) e)
@@ -303,6 +307,27 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
     put(paste0(pre, "logLik(fit)"), as.numeric(logLik(fit0)))
     put(paste0(pre, "AIC(fit)"), AIC(fit0))
     put(paste0(pre, "BIC(fit)"), BIC(fit0))
+  }
+  ## lme4 against itself: refit with lme4's own start moved by one rounding step (one nonzero
+  ## component up or down in turn); "lmer(perturbed start k): criterion" (see header)
+  if (perturbed_starts > 0) {
+    dcl <- mkcall("lmer")
+    dcl$devFunOnly <- TRUE
+    th0 <- tryCatch(environment(suppressWarnings(suppressMessages(eval(dcl, fenv))))$pp$theta + 0,
+                    error = function(e) NULL)
+    nz <- which(th0 != 0)
+    for (k in seq_len(if (length(nz)) perturbed_starts else 0)) {
+      th <- th0
+      i <- nz[(k - 1) %% length(nz) + 1]
+      th[i] <- th[i] * (if (k %% 2 == 1) 1 + .Machine$double.eps else 1 - .Machine$double.eps / 2)
+      fcl1 <- mkcall("lmer")
+      fcl1$control <- quote(lme4::lmerControl(calc.derivs = FALSE))
+      fcl1$start <- list(theta = th)
+      fit1 <- tryCatch(suppressWarnings(suppressMessages(eval(fcl1, fenv))), error = function(e) e)
+      lab <- sprintf("lmer(perturbed start %d): criterion", k)
+      if (inherits(fit1, "error")) out[[lab]] <- pyreterms_failed(fit1)
+      else put(lab, if (REML) REMLcrit(fit1) else deviance(fit1))
+    }
   }
   out[["extraction: warnings"]] <- xcond$warnings
   out
