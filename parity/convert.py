@@ -238,6 +238,27 @@ def _strings(obj: Any) -> tuple[str | None, ...] | None:
                  for a, b, m in zip(starts, ends, na.tolist()))
 
 
+def _copy_out(obj: Any, dtype: type) -> np.ndarray:
+    """A copy of a REALSXP (float64) or INTSXP/LGLSXP (int32) vector's data, read through cffi.
+
+    Not ``obj.memoryview()``: in rpy2 3.5.x each call decrements ``None``'s reference count once
+    (a refcount bug in its buffer export), which after enough conversions deallocates ``None`` and
+    aborts the interpreter ("Fatal Python error: none_dealloc") -- a long campaign hits that."""
+    from rpy2.rinterface_lib import openrlib
+
+    n = len(obj)
+    if n == 0:
+        return np.zeros(0, dtype=dtype)
+    cdata = obj.__sexp__._cdata
+    if dtype is np.float64:
+        ptr, size = openrlib.rlib.REAL(cdata), 8
+    elif obj.typeof == _ri().RTYPES.LGLSXP:
+        ptr, size = openrlib.rlib.LOGICAL(cdata), 4
+    else:
+        ptr, size = openrlib.rlib.INTEGER(cdata), 4
+    return np.frombuffer(openrlib.ffi.buffer(ptr, n * size), dtype=dtype).copy()
+
+
 def _atomic(obj: Any) -> tuple[np.ndarray, str]:
     """Copy an atomic R vector out of R memory: (array, RVector kind)."""
     ri = _ri()
@@ -245,9 +266,9 @@ def _atomic(obj: Any) -> tuple[np.ndarray, str]:
     rt = ri.RTYPES
     n = len(obj)
     if t == rt.REALSXP:
-        return (np.array(obj.memoryview(), dtype=np.float64, copy=True) if n else np.zeros(0)), "double"
+        return _copy_out(obj, np.float64), "double"
     if t in (rt.INTSXP, rt.LGLSXP):
-        a = np.array(obj.memoryview(), dtype=np.int32, copy=True) if n else np.zeros(0, np.int32)
+        a = _copy_out(obj, np.int32)
         na = a == _NA_INTEGER
         if t == rt.INTSXP:
             if na.any():
@@ -311,7 +332,7 @@ def r_to_value(obj: Any, strict: bool = True) -> RValue:
                 return r_to_value(rsession.helper("as_base_matrix")(obj), strict)
             return _unsupported(obj, strict, "S4 object")
         if "factor" in rclass and obj.typeof == ri.RTYPES.INTSXP:
-            codes = np.array(obj.memoryview(), dtype=np.int64, copy=True) if len(obj) else np.zeros(0, np.int64)
+            codes = _copy_out(obj, np.int32).astype(np.int64)
             codes = np.where(codes == _NA_INTEGER, -1, codes - 1)
             levels = _strings(_attr(obj, "levels")) or ()
             return RFactor(codes, tuple(str(l) for l in levels), "ordered" in rclass)
