@@ -31,6 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: largest order ``q + p + 1`` for which the dense path is considered at all (memory ``Q^2`` doubles)
 DENSE_MAX = 1500
+#: up to this q, ``Lambdat`` is applied as a dense q x q array (BLAS; no sparse-matrix construction,
+#: whose fixed cost dominates small models)
+DENSE_LAMBDA_MAX = 120
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,9 +52,15 @@ class DensePlan:
     lt_theta: np.ndarray
     ZtT: sp.csr_matrix  # n x q, for Z b
     X_sparse: sp.csc_matrix | None
+    lt_flat: np.ndarray | None  # q <= DENSE_LAMBDA_MAX: row-major flat positions of the CSR entries
 
-    def lambdat(self, theta: np.ndarray) -> sp.csr_matrix:
-        """``Lambdat`` at theta (a fresh matrix: evaluations may run on several threads)."""
+    def lambdat(self, theta: np.ndarray) -> sp.csr_matrix | np.ndarray:
+        """``Lambdat`` at theta, sparse or (small q) dense; a fresh array: evaluations may run on
+        several threads."""
+        if self.lt_flat is not None:
+            Lt = np.zeros((self.qr, self.qr))
+            Lt.ravel()[self.lt_flat] = theta[self.lt_theta]
+            return Lt
         return sp.csr_matrix((theta[self.lt_theta], self.lt_indices, self.lt_indptr), shape=(self.qr, self.qr))
 
     def pls(self, prob: "LmerProblem", theta: np.ndarray, M: np.ndarray) -> RestSolution | None:
@@ -119,7 +128,8 @@ def build_dense_plan(prob: "LmerProblem") -> DensePlan:
     lt_indptr = np.zeros(q + 1, dtype=np.int32)
     np.cumsum(np.bincount(rows, minlength=q), out=lt_indptr[1:])
     return DensePlan(q0=0, qr=q, Q=Q, p1=p + 1, G=np.ascontiguousarray(G), lt_indices=cols[order].astype(np.int32),
-                     lt_indptr=lt_indptr, lt_theta=np.asarray(prob.Lind, dtype=np.int64)[order], ZtT=sp.csr_matrix(Zt.T),
+                     lt_indptr=lt_indptr, lt_theta=np.asarray(prob.Lind, dtype=np.int64)[order],
+                     lt_flat=(rows * q + cols)[order] if q <= DENSE_LAMBDA_MAX else None, ZtT=sp.csr_matrix(Zt.T),
                      X_sparse=sparse_if_mostly_zero(prob.X))
 
 

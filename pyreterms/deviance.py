@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
 from .blocks import DowndateError, Factor, RestPlan, TermInfo, build_rest_plan, factorize, infer_terms
-from .dense import DensePlan, build_dense_plan, dense_cost_ok
+from .dense import DENSE_LAMBDA_MAX, DensePlan, build_dense_plan, dense_cost_ok
 from .pairs import build_col0_update
 
 
@@ -118,7 +118,8 @@ class LmerProblem:
         from the ``Lambdat``/``Lind`` pattern when not given.  ``pair_cap`` bounds the size of the
         precomputed pair lists (12 bytes each) of the first-column rank updates; levels beyond it are
         updated densely (:func:`pyreterms.pairs.build_col0_update`).  ``path``: ``"auto"`` (the rest
-        path when it applies, else the dense path when it is cheaper, else blocked), or force
+        path when it applies, else the dense path when it is cheaper, else blocked; the dense path
+        always for q <= ``DENSE_LAMBDA_MAX``), or force
         ``"rest"``, ``"dense"`` or ``"blocked"`` (all give the same deviance to rounding; for tests).
         """
         if path not in ("auto", "rest", "dense", "blocked"):
@@ -172,6 +173,8 @@ class LmerProblem:
                    A_diag=tuple(A_diag), A_col0=tuple(A_col0), A_dense=A_dense, C_col0=C_col0, A_xz=A_xz,
                    A_xx=A_xx)
         plan: RestPlan | DensePlan | None = None
+        if path == "auto" and prob.q <= DENSE_LAMBDA_MAX:  # small models: no sparse overheads at all
+            path = "dense"
         if path in ("auto", "rest"):
             plan = build_rest_plan(prob)
             if plan is None and path == "rest":

@@ -100,12 +100,17 @@ KINDS = ["scalar", "vector", "crossed", "nested", "crossed_vec", "three_vec_firs
          "same_factor"]
 
 
-@pytest.mark.parametrize("path", ["auto", "blocked", "dense"])
+@pytest.mark.parametrize("path", ["auto", "blocked", "dense", "dense-sparse-lambda", "rest"])
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("variant", ["plain", "weights_offset", "p0", "ML"])
-def test_deviance_matches_dense(kind: str, variant: str, path: str) -> None:
-    """Every evaluation path (blocked, whole-matrix dense, and what ``auto`` picks: the rest path for
-    crossed/nested scalar terms) against the independent dense formula."""
+def test_deviance_matches_dense(kind: str, variant: str, path: str, monkeypatch) -> None:
+    """Every evaluation path (blocked, whole-matrix dense with Lambda dense or sparse, and what
+    ``auto`` picks: the rest path for crossed/nested scalar terms) against the independent dense formula."""
+    if path == "dense-sparse-lambda":
+        import pyreterms.dense
+
+        monkeypatch.setattr(pyreterms.dense, "DENSE_LAMBDA_MAX", 0)
+        path = "dense"
     rng = np.random.default_rng(zlib.crc32(f"{kind}/{variant}".encode()))
     X, y, specs = design(kind, rng)
     n = len(y)
@@ -115,6 +120,10 @@ def test_deviance_matches_dense(kind: str, variant: str, path: str) -> None:
     if variant == "p0":
         X = X[:, :0]
     REML = variant != "ML"
+    if path == "rest" and kind not in ("crossed", "nested"):  # needs >= 2 terms, all scalar
+        with pytest.raises(ValueError, match="rest path"):
+            LmerProblem.build(X, y, Zt, Lt, Lind, Gp, w, o, REML, path=path)
+        return
     prob = LmerProblem.build(X, y, Zt, Lt, Lind, Gp, w, o, REML, path=path)
     assert (prob.plan is None) == (path == "blocked")
     thetas = [np.where(lower == 0, 1.0, 0.0)]
