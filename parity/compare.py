@@ -207,7 +207,8 @@ class ComponentResult:
                 "detail": self.detail}
 
 
-META = {"warnings", "messages", "error", "lmer(): warnings", "lmer(): messages", "extraction: warnings"}
+META = {"warnings", "messages", "error", "lmer(): warnings", "lmer(): messages", "extraction: warnings",
+        "harness: weights(fit)"}
 
 
 def _short(v: RValue) -> str:

@@ -226,7 +226,7 @@ def console_output(clear: bool = True) -> str:
 def reference(formula: str, data: "pd.DataFrame | Any", *, REML: bool = True,
               weights: Sequence[float] | None = None, offset: Sequence[float] | None = None,
               contrasts: Mapping[str, str] | None = None, level: str = "lformula",
-              thetas: Sequence[Sequence[float]] | None = None, perturbed_starts: int = 0,
+              thetas: Sequence[Sequence[float]] | None = None, noisy_seeds: Sequence[int] = (),
               time_limit: float | None = None) -> "RList":
     """Run ``pyreterms_reference()`` of r_scripts/reference.R and convert its result.
 
@@ -255,8 +255,8 @@ def reference(formula: str, data: "pd.DataFrame | Any", *, REML: bool = True,
             kwargs["contrasts"] = convert.py_to_r({str(k): str(v) for k, v in contrasts.items()})
         if thetas is not None:
             kwargs["thetas"] = _rlist([(None, convert.py_to_r([float(t) for t in th])) for th in thetas])
-        if perturbed_starts:
-            kwargs["perturbed_starts"] = ri.IntSexpVector([int(perturbed_starts)])
+        if len(noisy_seeds):
+            kwargs["noisy_seeds"] = ri.IntSexpVector([int(k) for k in noisy_seeds])
         try:
             res = r_call("pyreterms_reference", ri.StrSexpVector([formula]), rdata,
                          time_limit=time_limit, **kwargs)

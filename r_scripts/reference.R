@@ -61,6 +61,8 @@
 ##   "vcov(fit)"                        base matrix
 ##   "fit@optinfo$feval" "fit@optinfo$conv$lme4$messages" "fit@optinfo$warnings"
 ##   "fit@optinfo$conv$opt" "fit@optinfo$message"
+##   "harness: weights(fit)"            prior weights of the fitted rows (not compared: parity uses them
+##                                      for the conditioning bound of at-theta components)
 ##   then devfun <- getME(fit, "devfun") evaluated (AFTER everything above: it mutates the fit) at
 ##   TH = "theta" (the fitted theta, copied with + 0) and at each thetas[[k]], TH = "thetas[[k]]":
 ##   "devfun(TH)"                       the objective (REML criterion or ML deviance)
@@ -70,9 +72,13 @@
 ##   and for each thetas[[k]] the criteria of lmer(..., start = list(theta = thetas[[k]]),
 ##   control = lmerControl(optimizer = NULL)) (lme4's fit AT that theta, no optimization):
 ##   "at(thetas[[k]]): deviance(fit)" "... REMLcrit(fit)" "... logLik(fit)" "... AIC(fit)" "... BIC(fit)"
-##   and, with perturbed_starts = K > 0, lme4 against itself: K refits whose start is lme4's own start
-##   with one nonzero component moved by one rounding step (k odd: * (1 + eps), even: * (1 - eps/2)):
-##   "lmer(perturbed start k): criterion"   REMLcrit (REML) or deviance (ML) of that refit
+##   and, for each k in noisy_seeds, lme4 against itself: lmer() exactly as lme4 runs it
+##   (optimizeLmer, checkConv, mkMerMod) but with every devfun value multiplied by (1 + e * 2^-52),
+##   e drawn from {-1, 0, 1} after set.seed(k) -- one rounding step of noise, as a different but
+##   equally exact implementation of the deviance has:
+##   "lmer(noisy devfun k): criterion"   REMLcrit (REML) or deviance (ML) of that fit
+##   "lmer(noisy devfun k): X" for X in "lmer(): warnings" "lmer(): messages"
+##   "fit@optinfo$conv$lme4$messages" "fit@optinfo$warnings" "isSingular(fit)" (derivatives computed)
 ##
 ## Collation: character data are collated in the C locale (byte order == Python's sorted()).
 
@@ -166,9 +172,34 @@ pyreterms_postvar <- function(re) {
   })
 }
 
+## lmer()'s own tail (lme4 1.1-31: optimizeLmer -> checkConv -> mkMerMod) on a devfun whose values
+## carry one rounding step of noise; default lmerControl() with calc.derivs = TRUE, as the main fit.
+pyreterms_noisy_lmer <- function(mkcall, fenv, lmod, seed) {
+  dcl <- mkcall("lmer")
+  dcl$devFunOnly <- TRUE
+  devfun <- eval(dcl, fenv)
+  rho <- environment(devfun)
+  set.seed(seed)
+  rho$..pyreterms_noise.. <- sample(c(-1, 0, 1), 100003L, replace = TRUE) * 2^-52
+  rho$..pyreterms_i.. <- 0L
+  rho$..pyreterms_devfun.. <- devfun
+  nf <- function(theta) {
+    ..pyreterms_i.. <<- ..pyreterms_i.. %% length(..pyreterms_noise..) + 1L
+    ..pyreterms_devfun..(theta) * (1 + ..pyreterms_noise..[..pyreterms_i..])
+  }
+  environment(nf) <- rho  # optimizeLmer and mkMerMod read pp, resp, lower from environment(devfun)
+  ctrl <- lme4::lmerControl(calc.derivs = TRUE)
+  opt <- lme4:::optimizeLmer(nf, optimizer = ctrl$optimizer, restart_edge = ctrl$restart_edge,
+                             boundary.tol = ctrl$boundary.tol, control = ctrl$optCtrl, verbose = 0L,
+                             start = NULL, calc.derivs = ctrl$calc.derivs,
+                             use.last.params = ctrl$use.last.params)
+  cc <- lme4:::checkConv(attr(opt, "derivs"), opt$par, ctrl = ctrl$checkConv, lbound = rho$lower)
+  lme4:::mkMerMod(rho, opt, lmod$reTrms, fr = lmod$fr, mc = dcl, lme4conv = cc)
+}
+
 pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offset = NULL,
                                 contrasts = NULL, level = c("lformula", "fit"), thetas = NULL,
-                                perturbed_starts = 0L) {
+                                noisy_seeds = integer(0)) {
   level <- match.arg(level)
   ftxt <- if (is.character(formula)) paste(formula, collapse = " ") else deparse1(formula)
   fexpr <- tryCatch(str2lang(ftxt), error = function(e) e)
@@ -270,6 +301,7 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   put("fit@optinfo$warnings", fit@optinfo$warnings)
   put("fit@optinfo$conv$opt", fit@optinfo$conv$opt)
   put("fit@optinfo$message", fit@optinfo$message)
+  out[["harness: weights(fit)"]] <- as.numeric(weights(fit))  # for parity's conditioning bound
 
   ## devfun last: calling it changes the state shared with `fit`.
   devfun <- getME(fit, "devfun")
@@ -308,26 +340,22 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
     put(paste0(pre, "AIC(fit)"), AIC(fit0))
     put(paste0(pre, "BIC(fit)"), BIC(fit0))
   }
-  ## lme4 against itself: refit with lme4's own start moved by one rounding step (one nonzero
-  ## component up or down in turn); "lmer(perturbed start k): criterion" (see header)
-  if (perturbed_starts > 0) {
-    dcl <- mkcall("lmer")
-    dcl$devFunOnly <- TRUE
-    th0 <- tryCatch(environment(suppressWarnings(suppressMessages(eval(dcl, fenv))))$pp$theta + 0,
-                    error = function(e) NULL)
-    nz <- which(th0 != 0)
-    for (k in seq_len(if (length(nz)) perturbed_starts else 0)) {
-      th <- th0
-      i <- nz[(k - 1) %% length(nz) + 1]
-      th[i] <- th[i] * (if (k %% 2 == 1) 1 + .Machine$double.eps else 1 - .Machine$double.eps / 2)
-      fcl1 <- mkcall("lmer")
-      fcl1$control <- quote(lme4::lmerControl(calc.derivs = FALSE))
-      fcl1$start <- list(theta = th)
-      fit1 <- tryCatch(suppressWarnings(suppressMessages(eval(fcl1, fenv))), error = function(e) e)
-      lab <- sprintf("lmer(perturbed start %d): criterion", k)
-      if (inherits(fit1, "error")) out[[lab]] <- pyreterms_failed(fit1)
-      else put(lab, if (REML) REMLcrit(fit1) else deviance(fit1))
+  ## lme4 against itself: lmer() whose deviance function carries one rounding step of noise
+  ## (see pyreterms_noisy_lmer); "lmer(noisy devfun k): X" per seed k (see header)
+  for (k in noisy_seeds) {
+    c1 <- new.env(); c1$warnings <- character(); c1$messages <- character()
+    fit1 <- tryCatch(pyreterms_collect(pyreterms_noisy_lmer(mkcall, fenv, lf, k), c1), error = function(e) e)
+    pre <- sprintf("lmer(noisy devfun %d): ", k)
+    if (inherits(fit1, "error")) {
+      out[[paste0(pre, "criterion")]] <- pyreterms_failed(fit1)
+      next
     }
+    put(paste0(pre, "criterion"), if (isREML(fit1)) REMLcrit(fit1) else deviance(fit1))
+    out[[paste0(pre, "lmer(): warnings")]] <- c1$warnings
+    out[[paste0(pre, "lmer(): messages")]] <- c1$messages
+    put(paste0(pre, "fit@optinfo$conv$lme4$messages"), fit1@optinfo$conv$lme4$messages)
+    put(paste0(pre, "fit@optinfo$warnings"), fit1@optinfo$warnings)
+    put(paste0(pre, "isSingular(fit)"), isSingular(fit1))
   }
   out[["extraction: warnings"]] <- xcond$warnings
   out
