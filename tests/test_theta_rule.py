@@ -153,3 +153,59 @@ def test_repeated_terms_coef_and_flat_optimum() -> None:
     assert not bad, bad
     co = pyreterms.lmer(f, load_dataset("cake")).coef()["replicate"]
     assert list(co.columns) == ["recipeA", "recipeB", "recipeC", "(Intercept)", "temp"]
+
+
+def _exact_pls_beta(lf, theta: np.ndarray) -> np.ndarray:
+    """beta of the PLS problem at theta in exact rational arithmetic (the doubles taken exactly):
+    [Lt Z Z' Lt' + I, Lt Z X; X'Z'Lt', X'X] [u; beta] = [Lt Z (y - o); X'(y - o)]."""
+    from fractions import Fraction
+
+    rt = lf.reTrms
+    Lt = rt.Lambdat.copy()
+    Lt.data = np.asarray(theta, dtype=float)[rt.Lind]
+    A = (Lt @ rt.Zt).toarray()  # q x n (unweighted design)
+    X = lf.X.X
+    r = lf.y - lf.offset
+    q, p = A.shape[0], X.shape[1]
+    F = lambda v: Fraction(float(v))  # noqa: E731
+    V = [[F(v) for v in row] for row in np.vstack([A, X.T])]  # (q + p) x n
+    rq = [F(v) for v in r]
+    n = len(rq)
+    M = [[sum((V[i][k] * V[j][k] for k in range(n)), Fraction(0)) + (1 if i == j and i < q else 0)
+          for j in range(q + p)] + [sum((V[i][k] * rq[k] for k in range(n)), Fraction(0))] for i in range(q + p)]
+    m = q + p
+    for c in range(m):  # Gauss-Jordan, exact
+        piv = next(i for i in range(c, m) if M[i][c] != 0)
+        M[c], M[piv] = M[piv], M[c]
+        pv = M[c][c]
+        M[c] = [v / pv for v in M[c]]
+        for i in range(m):
+            if i != c and M[i][c] != 0:
+                f = M[i][c]
+                M[i] = [a - f * b for a, b in zip(M[i], M[c])]
+    return np.array([float(M[q + j][m]) for j in range(p)])
+
+
+@pytest.mark.r
+def test_conditioning_bound() -> None:
+    """README Known differences 8: at lme4's theta kappa(Lambda'Z'Z Lambda + I) ~ 1e9, so beta and b
+    can only agree to ~eps * kappa; the check passes them by the conditioning bound (not by the plain
+    tolerance), and pyreterms' beta is the closer of the two to the exact solution."""
+    from parity.check import condition_number
+
+    d = load_design(HERE / "data" / "ill_conditioned")
+    rep = check(d.formula, d.data, REML=d.REML, level="fit", **d.arrays())
+    bad = [(c.name, c.detail) for c in rep.components if not c.ok]
+    assert not bad, bad
+    by_bound = {c.name for c in rep.components if "conditioning bound" in c.detail}
+    assert 'getME(fit, "beta")' in by_bound
+    r = r_components(d.formula, d.data, REML=d.REML, level="fit", **d.arrays())
+    assert condition_number(r) > 1e8
+    th = np.asarray(r[THETA].x, dtype=float)
+    lf = pyreterms.lformula(d.formula, d.data, d.REML, **d.arrays())
+    fit = pyreterms.lmer(d.formula, d.data, REML=d.REML, **d.arrays())
+    exact = _exact_pls_beta(lf, th)
+    ours = fit.problem.solve(th).beta
+    theirs = np.asarray(r['getME(fit, "beta")'].x, dtype=float)
+    assert np.max(np.abs(ours - exact)) < np.max(np.abs(theirs - exact))
+    assert np.max(np.abs(ours - exact)) / np.max(np.abs(exact)) < np.finfo(float).eps * condition_number(r)
