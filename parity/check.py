@@ -302,9 +302,10 @@ def _within_conditioning(comps: list, py: dict, r: dict) -> list:
 def check(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lformula",
           impl: Impl | str | None = None, weights=None, offset=None, contrasts=None, data_label: str = "",
           time_limit: float | None = None, r: dict[str, RValue] | None = None,
-          timings: dict | None = None) -> CheckReport:
+          timings: dict | None = None, impl_guard=None) -> CheckReport:
     """Compare one design.  ``r`` may carry the oracle's components already computed (a campaign
-    caches them); ``timings`` (a dict) receives the seconds spent on the R and the Python side."""
+    caches them); ``timings`` (a dict) receives the seconds spent on the R and the Python side;
+    ``impl_guard`` (a context-manager factory, e.g. a time limit) wraps the implementation's run only."""
     import time
 
     from . import rsession
@@ -320,8 +321,11 @@ def check(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "
         th = r.get('getME(fit, "theta")')
         if th is not None and hasattr(th, "x"):
             extra["theta"] = np.asarray(th.x, dtype=np.float64)
-    py = run_impl(fn, formula, data, REML=REML, level=level, weights=weights, offset=offset,
-                  contrasts=contrasts, **extra)
+    import contextlib
+
+    with (impl_guard() if impl_guard is not None else contextlib.nullcontext()):
+        py = run_impl(fn, formula, data, REML=REML, level=level, weights=weights, offset=offset,
+                      contrasts=contrasts, **extra)
     if timings is not None:
         timings["r"] = timings.get("r", 0.0) + (t1 - t0)
         timings["py"] = timings.get("py", 0.0) + (time.perf_counter() - t1)

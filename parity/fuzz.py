@@ -245,9 +245,11 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
         t1 = time.perf_counter()
         r_s = t1 - t0
         tm: dict = {}
-        with _py_time_limit(py_time_limit):
-            report = check(design.formula, design.data, REML=design.REML, level=level, impl=impl,
-                           data_label=design.description, time_limit=time_limit, r=r, timings=tm, **kw)
+        # the Python limit guards the implementation only: check's own R follow-ups (lme4 against
+        # itself) have R's limit, and a SIGALRM inside R would be swallowed by rpy2's callbacks
+        report = check(design.formula, design.data, REML=design.REML, level=level, impl=impl,
+                       data_label=design.description, time_limit=time_limit, r=r, timings=tm,
+                       impl_guard=lambda: _py_time_limit(py_time_limit), **kw)
         py_s = tm.get("py", time.perf_counter() - t1)
     except _PyTimeout as e:
         return DesignOutcome(design, "error", ("timeout (Python side)",), None, r_s, time.perf_counter() - t0 - r_s,
