@@ -87,8 +87,11 @@ class Lme4Spread:
             return False
         seeds = NOISY_BATCHES[self._next]
         self._next += 1
+        kw = dict(self._kw)
+        if kw["time_limit"] is not None:  # the main fit plus one fit per seed
+            kw["time_limit"] = kw["time_limit"] * (1 + len(seeds))
         try:
-            r = r_components(*self._args, noisy_seeds=seeds, **self._kw)
+            r = r_components(*self._args, noisy_seeds=seeds, **kw)
         except Exception:  # noqa: BLE001
             self._next = len(NOISY_BATCHES)
             return False
@@ -116,7 +119,8 @@ def _theta_equivalence(c: ComponentResult, py, r, formula, data, REML, weights, 
         return c, None
     try:
         r2 = r_components(formula, data, REML=REML, level="fit", weights=weights, offset=offset,
-                          contrasts=contrasts, thetas=[np.asarray(th_py.x, dtype=float)], time_limit=time_limit)
+                          contrasts=contrasts, thetas=[np.asarray(th_py.x, dtype=float)],
+                          time_limit=None if time_limit is None else 2 * time_limit)  # + lme4's fit there
         at_py = float(r2["devfun(thetas[[1]])"].x[0])
         at_r = float(r2["devfun(theta)"].x[0])
     except Exception as e:  # no verdict without evidence: keep the failure
