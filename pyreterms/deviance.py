@@ -294,7 +294,7 @@ class LmerProblem:
         """Evaluate ``deviance`` at several thetas (and ``solve`` at ``solve_at``) concurrently into the
         caches, so that the later sequential calls (R's order, e.g. ``deriv12``'s) are look-ups.
 
-        Each worker thread has its own factor buffer; BLAS stays at the caller's thread limit (1).
+        Each worker thread has its own factor buffer and BLAS runs single-threaded meanwhile.
         An evaluation that fails or meets a floating-point exception is simply not cached (the
         sequential call then recomputes it and raises or warns as usual)."""
         if self.plan is None or workers < 2:
@@ -327,7 +327,10 @@ class LmerProblem:
             except Exception:  # noqa: BLE001 - recomputed sequentially
                 return None
 
-        with ThreadPoolExecutor(max_workers=workers) as ex:
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread per worker (the limit is process-wide; the caller waits meanwhile)
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as ex:
             for r in ex.map(work, todo):
                 if r is None:
                     continue

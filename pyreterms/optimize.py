@@ -42,7 +42,11 @@ class LmerControl:
     """R: ``lmerControl()`` (the parts that matter after ``lFormula``), plus ``start``/BLAS threads.
 
     ``opt_ctrl`` is R's ``optCtrl`` (nloptr option names: xtol_rel, xtol_abs, ftol_abs, ftol_rel,
-    maxeval); ``check_conv_*`` are (action, tol) like ``.makeCC``."""
+    maxeval); ``check_conv_*`` are (action, tol) like ``.makeCC``.  ``blas_threads``: an int pins
+    BLAS to that many threads throughout; ``"auto"`` builds with 1 thread and runs the optimizer's
+    sequential evaluations with 2 when their dense factor is large (order >= 700) and there are >= 2
+    cores (the concurrent evaluations of :meth:`~pyreterms.deviance.LmerProblem.prefetch` always use
+    1 thread each); None leaves BLAS alone."""
 
     optimizer: str | None = "nloptwrap"
     restart_edge: bool = True
@@ -54,7 +58,7 @@ class LmerControl:
     check_conv_hess: tuple[str, float] = ("warning", 1e-6)
     opt_ctrl: tuple[tuple[str, float], ...] = ()
     start: tuple[float, ...] | None = None
-    blas_threads: int | None = 1
+    blas_threads: int | str | None = "auto"
 
     @classmethod
     def coerce(cls, control: "LmerControl | dict | None") -> "LmerControl":
@@ -106,15 +110,34 @@ class OptResult:
 
 
 @contextlib.contextmanager
-def blas_threads(n: int | None) -> Iterator[None]:
-    """Pin BLAS threads (threadpoolctl); 1 is fastest for the dense blocks on small machines."""
+def blas_threads(n: int | str | None) -> Iterator[None]:
+    """Pin BLAS threads (threadpoolctl); 1 is fastest for the dense blocks on small machines.
+
+    ``"auto"`` means 1 here; ``"lapack2"`` (what ``"auto"`` becomes for the optimizer's sequential
+    evaluations of a large dense factor) pins every BLAS to 1 thread except the one scipy's LAPACK
+    uses (the ``dpotrf`` of :mod:`pyreterms.blocks`/:mod:`pyreterms.dense`), which gets 2.  numpy and
+    scipy wheels each bundle an OpenBLAS; with both at 2 threads their idle workers spin against
+    each other on 2 cores and ``dpotrf`` runs 3-5x slower."""
     if n is None:
         yield
         return
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import ThreadpoolController, threadpool_limits
 
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
+    if n == "auto":
+        n = 1
+    if n != "lapack2":
+        with threadpool_limits(limits=int(n), user_api="blas"):
+            yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        ctl = ThreadpoolController()
+        libs = [lib.filepath for lib in ctl.lib_controllers
+                if lib.user_api == "blas" and "scipy" in lib.filepath.replace("\\", "/").split("/")[-2]]
+        if len(libs) != 1:  # cannot tell scipy's LAPACK apart: stay single-threaded
+            yield
+            return
+        with ctl.select(filepath=libs[0]).limit(limits=2):
+            yield
 
 
 def moment_start(y: np.ndarray, factors: list[np.ndarray], all_intercept: bool, ntheta: int,
