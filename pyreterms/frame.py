@@ -9,6 +9,8 @@ as R does.
 """
 from __future__ import annotations
 
+import functools
+
 from typing import Mapping
 
 import numpy as np
@@ -21,11 +23,17 @@ from .terms import extract_vars
 from .types import Factor, ModelFrame
 
 
+@functools.lru_cache(maxsize=4)
+def _automatic_rownames(n: int) -> tuple[str, ...]:
+    """R's automatic row names ``"1" .. "n"`` (an immutable tuple, shared by fits of the same data)."""
+    return tuple(map(str, range(1, n + 1)))
+
+
 def r_rownames(df: pd.DataFrame) -> tuple[str, ...]:
     """Row names R would give: the index labels, or ``1..n`` for a default RangeIndex."""
     idx = df.index
     if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1:
-        return tuple(map(str, range(1, len(df) + 1)))
+        return _automatic_rownames(len(df))
     if idx.dtype.kind in "iu" or pd.api.types.infer_dtype(idx, skipna=False) == "string":
         return tuple(map(str, idx.tolist()))  # fast path, same labels
     return tuple(format_double(float(v)) if isinstance(v, float) else str(v) for v in idx)
