@@ -34,6 +34,8 @@ def r_rownames(df: pd.DataFrame) -> tuple[str, ...]:
     idx = df.index
     if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1:
         return _automatic_rownames(len(df))
+    if isinstance(idx.dtype, pd.StringDtype) and not idx.hasnans:  # every label is a str already
+        return tuple(idx.tolist())
     if idx.dtype.kind in "iu" or pd.api.types.infer_dtype(idx, skipna=False) == "string":
         return tuple(map(str, idx.tolist()))  # fast path, same labels
     return tuple(format_double(float(v)) if isinstance(v, float) else str(v) for v in idx)

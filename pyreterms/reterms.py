@@ -124,10 +124,12 @@ def _lambdat_block(nc: int, nl: int, boff: int, thoff: int) -> tuple[np.ndarray,
     return rows, counts, lind
 
 
-def mmlist_nlevels(grp: Node, fr: ModelFrame) -> int:
+def mmlist_nlevels(grp: Node, fr: ModelFrame, known: int | None = None) -> int:
     """``nlevels(eval(factor(<grp>), fr))`` with base R, as ``lme4:::mmList.formula`` orders its terms
     (``grpfact``).  This differs from lme4's own level count only where ``:`` joins non-factors: base
-    ``:`` then makes the number sequence ``a[1]:b[1]``."""
+    ``:`` then makes the number sequence ``a[1]:b[1]``.  ``known``: lme4's own count for the term
+    (``mkBlist``'s ``factor(<grp>)``), returned where the two must agree (a factor, a non-factor,
+    or ``:`` of two factors) without building the interaction again."""
     node = grp
     while isinstance(node, Call) and node.fn == "(":
         node = node.args[0].value
@@ -146,12 +148,14 @@ def mmlist_nlevels(grp: Node, fr: ModelFrame) -> int:
         if isinstance(node, Call) and node.fn == ":" and len(node.args) == 2:
             a, b = (colon(x.value) for x in node.args)
             if isinstance(a, Factor) and isinstance(b, Factor):
-                return interaction_factor(a, b).drop_unused().nlevels
+                return known if known is not None else interaction_factor(a, b).drop_unused().nlevels
             # one factor: base ':' uses its integer codes
             a, b = ((x.codes + 1.0) if isinstance(x, Factor) else x for x in (a, b))
             if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and len(a) and len(b):
                 return int(np.floor(abs(float(b[0]) - float(a[0])))) + 1
             return 0
+        if known is not None:
+            return known
         v = ev(node)
         return make_factor(v).nlevels  # type: ignore[arg-type]
     except Exception:  # R fails here too; mmList's order is then moot
@@ -200,6 +204,9 @@ def mk_reterms(bars: list[Call], fr: ModelFrame) -> ReTrms:
             fnames.append(t.group)
             flist.append((t.group, t.ff))
         assign.append(fnames.index(t.group))
+    nl_by_formula = [0] * len(terms)
+    for k, t in zip(order, terms):
+        nl_by_formula[k] = t.nl
     rownames: list[str] = []
     for t in terms:
         rownames.extend(np.repeat(np.array(t.ff.levels, dtype=object), t.nc).tolist())
@@ -209,4 +216,4 @@ def mk_reterms(bars: list[Call], fr: ModelFrame) -> ReTrms:
         lower=lower, Gp=Gp, cnms=tuple((t.group, t.cnms) for t in terms), flist=tuple(flist),
         assign=np.array(assign, dtype=np.int64), nl=tuple((t.group, t.nl) for t in terms),
         terms=tuple(terms), formula_order=tuple(order),
-        mm_nl=tuple(mmlist_nlevels(bar_parts(b)[1], fr) for b in bars))
+        mm_nl=tuple(mmlist_nlevels(bar_parts(b)[1], fr, known=nl_by_formula[k]) for k, b in enumerate(bars)))
