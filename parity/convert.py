@@ -264,7 +264,6 @@ def _atomic(obj: Any) -> tuple[np.ndarray, str]:
     ri = _ri()
     t = obj.typeof
     rt = ri.RTYPES
-    n = len(obj)
     if t == rt.REALSXP:
         return _copy_out(obj, np.float64), "double"
     if t in (rt.INTSXP, rt.LGLSXP):
