@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .compare import ComponentResult, compare_components
+from .compare import (AT_LME4_THETA, AT_THETA, PLS, ComponentResult, Diff, Tolerance, compare_components,
+                      compare_values, tolerance_for)
 from .pyside import Impl, load_impl, run_impl
 from .rvalues import RList, RNull, RValue, RVector
 
@@ -64,6 +65,9 @@ def required_components(level: str) -> set[str]:
 
 
 CRIT_RTOL = 1e-8  # the criterion tolerance at the optimum (issue: "criterion to 1e-8 relative")
+#: the phrases by which a theta verdict states its rule (counted by parity.fuzz)
+EQUAL_OPTIMA = "equally good optima"
+LME4_SPREAD = "not reproducible here"
 #: lme4 against itself: batches of lme4 fits whose deviance carries one rounding step of noise (seeds),
 #: run until the implementation's outcome is explained or all batches are spent (lme4 on bookworm is
 #: not bit-reproducible; on flat, badly scaled designs one rounding step moves BOBYQA's stopping point)
@@ -175,7 +179,7 @@ def equivalence_verdict(c: ComponentResult, crit_here: float, crit_r: float, wha
     if np.isfinite(gap) and gap <= tol:
         return ComponentResult(c.name, True, c.max_abs_diff, c.max_rel_diff, c.rtol, c.atol,
                                f"theta differs by {c.max_abs_diff:.2g} but {what} is {gap:+.2g} "
-                               f"({gap / abs(crit_r):+.1e} relative) from lme4's optimum: equally good optima "
+                               f"({gap / abs(crit_r):+.1e} relative) from lme4's optimum: {EQUAL_OPTIMA} "
                                "of a flat criterion (README: Known differences)")
     shown = ", ".join(f"{v:.10g}" for v in sorted(lme4_spread or []))
     # K runs of lme4 sample its run-to-run spread; a statistically identical run exceeds their max with
@@ -185,7 +189,7 @@ def equivalence_verdict(c: ComponentResult, crit_here: float, crit_r: float, wha
             crit_here - (2 * max(lme4_spread) - min(lme4_spread)) <= tol:
         return ComponentResult(c.name, True, c.max_abs_diff, c.max_rel_diff, c.rtol, c.atol,
                                f"theta differs by {c.max_abs_diff:.2g} and {what} is {gap:+.3g} from lme4's "
-                               f"optimum {crit_r:.10g}, but lme4 is not reproducible here: with one rounding step "
+                               f"optimum {crit_r:.10g}, but lme4 is {LME4_SPREAD}: with one rounding step "
                                f"of noise in its deviance it ends at {shown}; this point is within that "
                                "spread, extended by its width (README: Known differences)")
     more = f"; lme4 with one rounding step of noise in its deviance: {shown}" if lme4_spread else ""
@@ -287,7 +291,7 @@ def condition_number(r: dict) -> float | None:
 
 
 #: tolerance classes of quantities computed at a given theta (PLS solution, deviance, their functions)
-_AT_THETA_CLASSES = ("computed at a given theta", "PLS solution at a given theta", "evaluated at lme4's fitted theta")
+_AT_THETA_CLASSES = (AT_THETA, PLS, AT_LME4_THETA)
 
 
 def _within_conditioning(comps: list, py: dict, r: dict) -> list:
@@ -296,14 +300,12 @@ def _within_conditioning(comps: list, py: dict, r: dict) -> list:
     (relative), so with kappa(M) large (non-identified or badly scaled designs) two exact-to-rounding
     implementations legitimately differ by up to that much.  The component passes when it is within
     ``max(rtol, eps * kappa)``, with kappa computed from lme4's own matrices (README: Known differences)."""
-    from .compare import Diff, compare_values, tolerance_for
-    from .compare import Tolerance
 
     kappa: list = []
     out = []
     for c in comps:
         tol = tolerance_for(c.name)
-        if c.ok or tol.why not in _AT_THETA_CLASSES or c.name not in py or c.name not in r:
+        if c.ok or tol not in _AT_THETA_CLASSES or c.name not in py or c.name not in r:
             out.append(c)
             continue
         if not kappa:

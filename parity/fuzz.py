@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator
 
 import pandas as pd
 
-from .check import CheckReport, check, r_components
+from .check import EQUAL_OPTIMA, LME4_SPREAD, CheckReport, check, r_components
 from .pyside import Impl, load_impl
 from .strategies import HAZARD_NAMES, Design, Hazards, designs
 
@@ -132,9 +132,9 @@ class FuzzResult:
                 continue
             for c in o.report.components:
                 if c.name == 'getME(fit, "theta")' and c.ok:
-                    if "equally good optima" in c.detail:
+                    if EQUAL_OPTIMA in c.detail:
                         out["equally good optimum"] += 1
-                    elif "not reproducible here" in c.detail:
+                    elif LME4_SPREAD in c.detail:
                         out["within lme4's own spread"] += 1
         return out
 

@@ -386,11 +386,30 @@ class RestSolution:
     ldRX2: float
 
 
+def factor_solve(M: np.ndarray, qr: int) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray] | None:
+    """The shared tail of the one-shot paths: ``dpotrf`` of the C-ordered buffer ``M`` (its upper
+    triangle is the F-ordered lower triangle LAPACK reads; terms in rows ``:qr``, then ``[X y]``) and
+    the PLS solve ``L^T z = r_yy e_Q``, ``z = -[u; beta; -1]`` (paper eq. 49-53).  Returns the factor
+    (F-ordered view of ``M``), ``2 sum log diag`` of the term part, ``ldRX2``, u and beta; None when a
+    pivot fails."""
+    Q = M.shape[0]
+    c, info = dpotrf(M.T, lower=1, clean=0, overwrite_a=1)
+    if info != 0:
+        return None
+    d = np.diagonal(c)
+    ld = 2.0 * float(np.sum(np.log(d[:qr])))
+    ldRX2 = 2.0 * float(np.sum(np.log(np.abs(d[qr:Q - 1]))))
+    rhs = np.zeros(Q)
+    rhs[-1] = d[-1]
+    z = dtrsv(c, rhs, lower=1, trans=1, overwrite_x=1)
+    return c, ld, ldRX2, -z[:qr], -z[qr:Q - 1]
+
+
 def rest_pls(prob: "LmerProblem", plan: RestPlan, theta: np.ndarray, M: np.ndarray) -> RestSolution | None:
     """Factor Omega(theta) on the one-shot path into the C-ordered ``Q x Q`` buffer ``M`` and solve
     the PLS problem (beta, u, b).  None if a pivot fails (the caller falls back to :func:`factorize`,
     which raises lme4's errors or handles r_yy = 0)."""
-    qr, Q, p1 = plan.qr, plan.Q, plan.p1
+    qr, p1 = plan.qr, plan.p1
     s = float(theta[plan.theta0])
     L0 = np.sqrt(plan.a0 * (s * s) + 1.0)
     R0 = s / L0  # Lambda_0 L_00^{-T}
@@ -432,17 +451,11 @@ def rest_pls(prob: "LmerProblem", plan: RestPlan, theta: np.ndarray, M: np.ndarr
     N *= lam_rows[:, None]
     M[:qr, qr:] = N
     M[qr:, qr:] = prob.A_xx - LK0 @ LK0.T
-    c, info = dpotrf(M.T, lower=1, clean=0, overwrite_a=1)
-    if info != 0:
+    done = factor_solve(M, qr)
+    if done is None:
         return None
-    d = np.diagonal(c)
-    ldL2 = 2.0 * float(np.sum(np.log(L0))) + 2.0 * float(np.sum(np.log(d[:qr])))
-    ldRX2 = 2.0 * float(np.sum(np.log(np.abs(d[qr:Q - 1]))))
-    rhs = np.zeros(Q)
-    rhs[-1] = d[-1]
-    z = dtrsv(c, rhs, lower=1, trans=1, overwrite_x=1)  # L^T z = r_yy e_Q: z = -[u_rest; beta; -1]
-    beta = -z[qr:Q - 1]
-    u_rest = -z[:qr]
+    c, ld_rest, ldRX2, u_rest, beta = done
+    ldL2 = 2.0 * float(np.sum(np.log(L0))) + ld_rest
     v = LK0[-1] - beta @ LK0[:-1] if p1 > 1 else LK0[-1].copy()
     v -= R0 * (plan.Ar0T @ (lam_rows * u_rest))
     u0 = v / L0
@@ -452,4 +465,4 @@ def rest_pls(prob: "LmerProblem", plan: RestPlan, theta: np.ndarray, M: np.ndarr
 
 
 __all__ = ["TermInfo", "infer_terms", "Factor", "factorize", "DowndateError", "RestPlan", "build_rest_plan",
-           "RestSolution", "rest_pls", "sparse_if_mostly_zero"]
+           "RestSolution", "rest_pls", "factor_solve", "sparse_if_mostly_zero"]

@@ -21,10 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg.blas import dtrsv
-from scipy.linalg.lapack import dpotrf
-
-from .blocks import RestSolution, sparse_if_mostly_zero
+from .blocks import RestSolution, factor_solve, sparse_if_mostly_zero
 
 if TYPE_CHECKING:  # pragma: no cover
     from .deviance import LmerProblem
@@ -74,19 +71,10 @@ class DensePlan:
         M[:q, q:] = B[:, q:]
         M[q:, q:] = self.G[q:, q:]
         M.reshape(-1)[:q * (Q + 1):Q + 1] += 1.0
-        c, info = dpotrf(M.T, lower=1, clean=0, overwrite_a=1)
-        if info != 0:
+        done = factor_solve(M, q)
+        if done is None or not done[0][-1, -1] > 0.0:  # a NaN r_yy passes OpenBLAS's pivot test
             return None
-        d = np.diagonal(c)
-        if not d[-1] > 0.0:
-            return None
-        ldL2 = 2.0 * float(np.sum(np.log(d[:q])))
-        ldRX2 = 2.0 * float(np.sum(np.log(np.abs(d[q:Q - 1]))))
-        rhs = np.zeros(Q)
-        rhs[-1] = d[-1]
-        z = dtrsv(c, rhs, lower=1, trans=1, overwrite_x=1)  # L^T z = r_yy e_Q: z = -[u; beta; -1]
-        u = -z[:q]
-        beta = -z[q:Q - 1]
+        c, ldL2, ldRX2, u, beta = done
         b = Lt.T @ u  # b = Lambda u
         return RestSolution(L=c, LK0=np.zeros((self.p1, 0)), beta=beta, u=u, b=b, ldL2=ldL2, ldRX2=ldRX2)
 
@@ -107,19 +95,17 @@ def dense_cost_ok(prob: "LmerProblem") -> bool:
 
 
 def build_dense_plan(prob: "LmerProblem") -> DensePlan:
-    """The :class:`DensePlan` of a problem (forms the Gram matrix once: O(nnz(Z) q + n p^2))."""
+    """The :class:`DensePlan` of a problem (adds ``Z^T W Z`` to the problem's Gram blocks: O(nnz(Z) q))."""
     q, p = prob.q, prob.p
     Q = q + p + 1
     w = prob.weights
-    Xy = np.column_stack([prob.X, prob.y - prob.offset])
-    wXy = Xy * w[:, None]
     Zt = prob.Zt
     Zw = Zt.multiply(w[None, :]).tocsr() if not np.all(w == 1.0) else Zt
     G = np.empty((Q, Q))
     G[:q, :q] = (Zw @ Zt.T).toarray()
-    G[:q, q:] = Zt @ wXy
-    G[q:, :q] = G[:q, q:].T
-    G[q:, q:] = Xy.T @ wXy
+    G[q:, :q] = np.hstack(prob.A_xz)  # the problem's own [X y]^T W Z blocks and [X y]^T W [X y]
+    G[:q, q:] = G[q:, :q].T
+    G[q:, q:] = prob.A_xx
     # Lambdat as CSR with the theta index of each entry (Lind follows Lambdat's stored CSC order)
     Lc = prob.Lambdat
     rows = Lc.indices.astype(np.int64)
