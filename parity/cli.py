@@ -23,6 +23,7 @@ def _load_data(spec: str):
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import check
+    from .rsession import checked_contrasts
     from .report import print_table, write_json
 
     data = _load_data(args.data)
@@ -37,6 +38,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                 raise BadInput(f"--contrasts takes NAME=contr.xxx, not {item!r}")
             k, v = item.split("=", 1)
             contrasts[k] = v
+        try:
+            checked_contrasts(contrasts)
+        except ValueError as e:
+            raise BadInput(f"--contrasts: {e}") from None
     try:
         report = check(args.formula, data, REML=not args.ml, level=args.level, impl=args.impl,
                        weights=data[args.weights].to_numpy(float) if args.weights else None,

@@ -223,6 +223,24 @@ def console_output(clear: bool = True) -> str:
     return text
 
 
+def checked_contrasts(contrasts: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``contrasts`` as (factor, contr.xxx) pairs, refusing anything but R's five contrast functions.
+
+    R's ``contrasts<-`` looks a character value up as a function and calls it, so an unchecked name
+    (``file.remove``) would run arbitrary R code: nothing else may reach R.
+    """
+    from pyreterms.contrasts import CONTRASTS
+
+    if not isinstance(contrasts, Mapping):
+        raise ValueError("contrasts must map factor names to contrast names (contr.treatment, ...)")
+    out = []
+    for k, v in contrasts.items():
+        if not isinstance(k, str) or not k or not isinstance(v, str) or v not in CONTRASTS:
+            raise ValueError(f"contrasts {k!r}={v!r} not allowed: use one of {', '.join(CONTRASTS)}")
+        out.append((k, v))
+    return out
+
+
 def reference(formula: str, data: "pd.DataFrame | Any", *, REML: bool = True,
               weights: Sequence[float] | None = None, offset: Sequence[float] | None = None,
               contrasts: Mapping[str, str] | None = None, level: str = "lformula",
@@ -252,7 +270,7 @@ def reference(formula: str, data: "pd.DataFrame | Any", *, REML: bool = True,
         if offset is not None:
             kwargs["offset"] = convert.py_to_r(list(map(float, offset)))
         if contrasts is not None:
-            kwargs["contrasts"] = convert.py_to_r({str(k): str(v) for k, v in contrasts.items()})
+            kwargs["contrasts"] = convert.py_to_r(dict(checked_contrasts(contrasts)))
         if thetas is not None:
             kwargs["thetas"] = _rlist([(None, convert.py_to_r([float(t) for t in th])) for th in thetas])
         if len(noisy_seeds):

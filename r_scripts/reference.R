@@ -90,6 +90,26 @@ pyreterms_allowed_functions <- c(
   "I", "log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs",
   "poly", "scale", "factor", "as.factor", "as.numeric", "offset")
 
+## The only contrast functions a caller may name: R's `contrasts<-` looks a character value up as
+## a function and calls it, so any other name would run arbitrary R code.
+pyreterms_allowed_contrasts <- c("contr.treatment", "contr.sum", "contr.helmert", "contr.poly", "contr.SAS")
+
+## NULL if `contrasts` is NULL or a named list/character vector of allowed contrast names, else the
+## reason for refusing it.
+pyreterms_bad_contrasts <- function(contrasts) {
+  if (is.null(contrasts)) return(NULL)
+  if (!(is.list(contrasts) || is.character(contrasts)) || is.null(names(contrasts)) ||
+      any(!nzchar(names(contrasts))))
+    return("contrasts must be a named list of contrast function names")
+  for (v in contrasts) {
+    if (!is.character(v) || length(v) != 1L || !(v %in% pyreterms_allowed_contrasts))
+      return(sprintf("contrasts %s not allowed (allowed: %s)",
+                     if (is.character(v)) paste0("'", v[1L], "'") else "of this type",
+                     paste(pyreterms_allowed_contrasts, collapse = ", ")))
+  }
+  NULL
+}
+
 ## The first function used in `expr` that is not in the allowlist (as a string), or NULL.
 ## Nothing is evaluated: this only walks the parse tree.
 pyreterms_disallowed <- function(expr) {
@@ -201,6 +221,8 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
                                 contrasts = NULL, level = c("lformula", "fit"), thetas = NULL,
                                 noisy_seeds = integer(0)) {
   level <- match.arg(level)
+  badc <- pyreterms_bad_contrasts(contrasts)
+  if (!is.null(badc)) stop(badc)
   ftxt <- if (is.character(formula)) paste(formula, collapse = " ") else deparse1(formula)
   fexpr <- tryCatch(str2lang(ftxt), error = function(e) e)
   if (inherits(fexpr, "error"))
