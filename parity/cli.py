@@ -1,6 +1,8 @@
 """``parity``: compare an implementation of lme4's lFormula/lmer with live lme4.
 
-Exit codes: 0 everything agrees, 1 any disagreement, 2 bad input (one-line reason on stderr).
+Exit codes: 0 everything agrees, 1 any disagreement, 2 bad input (one-line reason on stderr),
+3 not compared (the harness declined: allowlist, unrepresentable data, time limit; see
+parity.notcompared).
 """
 from __future__ import annotations
 

@@ -25,6 +25,13 @@ class DataError(PyretermsError):
     kind = "data"
 
 
+class UnsupportedInput(PyretermsError):
+    """Input that lme4 accepts but pyreterms cannot represent faithfully (refused, never silently
+    changed), e.g. an R attribute the data lost on the way to Python."""
+
+    kind = "unsupported"
+
+
 class LmeCheckError(PyretermsError):
     """A check lme4 performs with ``stop()`` failed (lmerControl check.* = "stop").
 
