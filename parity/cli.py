@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .notcompared import EXIT_NOT_COMPARED, NotCompared
+
 
 class BadInput(Exception):
     """Bad command-line input: reported in one line, exit code 2."""
@@ -19,8 +21,22 @@ def _load_data(spec: str):
 
     try:
         return load_source(spec)
-    except (ValueError, FileNotFoundError, OSError) as e:
+    except (ValueError, OSError) as e:
         raise BadInput(f"--data {spec}: {e}") from None
+
+
+def _column(data, spec: str, col: str | None, what: str):
+    """A --weights/--offset column as float64 (numeric columns only), or None."""
+    import pandas as pd
+
+    if col is None:
+        return None
+    if col not in data.columns:
+        raise BadInput(f"no column '{col}' in {spec}")
+    s = data[col]
+    if not (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)):
+        raise BadInput(f"{what} column '{col}' is not numeric")
+    return s.to_numpy(dtype=float, na_value=float("nan"))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -28,10 +44,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .rsession import checked_contrasts
     from .report import print_table, write_json
 
+    from pyreterms.errors import PyretermsError
+
     data = _load_data(args.data)
-    for col in (args.weights, args.offset):
-        if col is not None and col not in data.columns:
-            raise BadInput(f"no column '{col}' in {args.data}")
+    weights = _column(data, args.data, args.weights, "--weights")
+    offset = _column(data, args.data, args.offset, "--offset")
     contrasts = None
     if args.contrasts:
         contrasts = {}
@@ -46,9 +63,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise BadInput(f"--contrasts: {e}") from None
     try:
         report = check(args.formula, data, REML=not args.ml, level=args.level, impl=args.impl,
-                       weights=data[args.weights].to_numpy(float) if args.weights else None,
-                       offset=data[args.offset].to_numpy(float) if args.offset else None,
-                       contrasts=contrasts, data_label=args.data)
+                       weights=weights, offset=offset, contrasts=contrasts, data_label=args.data)
+    except PyretermsError as e:  # data R cannot hold as given (parity.convert)
+        raise BadInput(f"--data {args.data}: {e}") from None
     except ValueError as e:
         if "implementation" in str(e) or "--impl" in str(e):
             raise BadInput(str(e)) from None
@@ -60,8 +77,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         from .htmlreport import write_html
 
         write_html(report, args.html, data=data, impl=args.impl, contrasts=contrasts,
-                   weights=data[args.weights].to_numpy(float) if args.weights else None,
-                   offset=data[args.offset].to_numpy(float) if args.offset else None)
+                   weights=weights, offset=offset)
     return 0 if report.ok else 1
 
 
@@ -100,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as e:
         print(f"parity: error: {e}", file=sys.stderr)
         return 2
+    except NotCompared as e:
+        print(f"parity: not compared ({e.kind}): {e.reason}", file=sys.stderr)
+        return EXIT_NOT_COMPARED
 
 
 if __name__ == "__main__":

@@ -9,19 +9,26 @@ pandas column                          R column
 =====================================  =====================================================
 float (any width, nullable Float*)     ``double``; NaN/NA -> ``NA_real_`` (not ``NaN``)
 int/uint (any width, nullable Int*)    ``integer``; NA -> ``NA_integer_``; values outside
-                                       -2147483647..2147483647 -> ``OverflowError``
+                                       -2147483647..2147483647 -> ``double`` (as R's read.csv
+                                       gives them); inexact as a double -> ``DataError``
 bool / nullable ``boolean``            ``logical``; NA -> ``NA``
 ``pd.Categorical``                     ``factor`` (``c("ordered","factor")`` if ordered), levels
                                        = categories as strings the way R writes them (ints
                                        ``"1"``, doubles ``as.character()``-style, bools ``"TRUE"``);
                                        code -1 -> ``NA``
-str / object holding only str          ``character``; None/NaN/NA -> ``NA_character_``
-anything else                          ``TypeError``
+str / object holding only str          ``character``; None/NaN/NA -> ``NA_character_``; NUL
+                                       characters -> ``DataError`` (R cannot hold them)
+object holding only Python numbers     ``double`` (big ints as above)
+anything else                          ``DataError`` (one line)
 =====================================  =====================================================
 
 R -> Python (:func:`r_to_value`) produces :mod:`parity.rvalues`; every array is copied out of R's
 memory.  :func:`r_dataframe_to_pandas` reads an R ``data.frame`` (factors -> ``pd.Categorical``
 with R's levels and ordered flag; row names -> index of strings).
+
+``contrasts`` attributes and numeric matrix columns travel both ways under the conventions of
+:mod:`pyreterms.rdata` (``df.attrs``); a frame read from R remembers its R object, which
+:func:`dataframe_to_r` returns while the frame is unchanged (:mod:`parity.rattrs`).
 """
 from __future__ import annotations
 
@@ -33,9 +40,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from pyreterms.datasets import make_categorical, string_column, string_index
+from pyreterms.errors import DataError
+from pyreterms.rdata import CONTRASTS_ATTR, check_strings, matrix_columns, object_numbers, r_integers
 from pyreterms.rlang import format_double
 
-from . import rsession
+from . import rattrs, rsession
 from .rvalues import RError, RFactor, RList, RMatrix, RNull, RSparse, RValue, RVector
 
 __all__ = [
@@ -104,12 +113,13 @@ def categories_to_levels(categories: pd.Index, column: str = "?") -> list[str]:
         elif isinstance(v, str):
             out.append(v)
         else:
-            raise TypeError(f"column {column!r}: categorical category {v!r} of type "
+            raise DataError(f"column {column!r}: categorical category {v!r} of type "
                             f"{type(v).__name__} cannot be an R factor level")
     if len(set(out)) != len(out):
         dup = sorted({x for x in out if out.count(x) > 1})
-        raise ValueError(f"column {column!r}: categories collide after conversion to R level "
-                         f"strings: {dup}")
+        raise DataError(f"column {column!r}: categories collide after conversion to R level "
+                        f"strings: {dup}")
+    check_strings(column, out)
     return out
 
 
@@ -131,28 +141,31 @@ def column_to_r(s: pd.Series, name: str = "?") -> Any:
         mask = s.isna().to_numpy()
         if len(s) and not mask.all():
             lo, hi = int(s.min()), int(s.max())
-            if lo < -INT_MAX or hi > INT_MAX:
-                bad = lo if lo < -INT_MAX else hi
-                raise OverflowError(
-                    f"column {name!r}: integer value {bad} is outside R's integer range "
-                    f"(-{INT_MAX}..{INT_MAX}); convert the column to float (R double) or to a "
-                    f"Categorical explicitly")
+            if lo < -INT_MAX or hi > INT_MAX:  # R has no 64-bit integers: an R double, or refused
+                r_integers(name, np.array(s.dropna().tolist()))
+                return _float_vector(np.array([np.nan if m else float(v) for v, m in zip(s.tolist(), mask)]))
         vals = s.to_numpy(dtype=np.int64, na_value=0)
         return _int32_vector(vals, mask)
     if pd.api.types.is_float_dtype(dtype):
         return _float_vector(s.to_numpy(dtype=np.float64, na_value=np.nan))
     if isinstance(dtype, pd.StringDtype) or dtype == object:
+        raw = s.tolist()
+        if dtype == object:
+            nums = object_numbers(name, raw)
+            if nums is not None:
+                return _float_vector(nums)
+        check_strings(name, raw)
         values: list[str | None] = []
-        for v in s.tolist():
+        for v in raw:
             if _is_missing(v):
                 values.append(None)
             elif isinstance(v, str):
                 values.append(v)
             else:
-                raise TypeError(f"column {name!r}: object column holds a {type(v).__name__} "
-                                f"({v!r}); only str (or missing) values convert to R character")
+                raise DataError(f"column {name!r}: object column holds a {type(v).__name__} "
+                                f"({str(v)[:40]!r}); only str (or missing) values convert to R character")
         return _str_vector(values)
-    raise TypeError(f"column {name!r}: pandas dtype {dtype} has no R counterpart here "
+    raise DataError(f"column {name!r}: pandas dtype {dtype} has no R counterpart here "
                     f"(use float, int, bool, str or Categorical)")
 
 
@@ -162,9 +175,16 @@ def dataframe_to_r(df: pd.DataFrame) -> Any:
     index is the default ``RangeIndex(0..n-1)``, which becomes R's automatic ``1..n``."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    robj = rattrs.r_object_for(df)
+    if robj is not None:  # read from R and unchanged: lme4 gets R's own object
+        return robj
     names = [str(c) for c in df.columns]
     if len(set(names)) != len(names):
-        raise ValueError(f"duplicate column names: {sorted({n for n in names if names.count(n) > 1})}")
+        raise DataError(f"duplicate column names: {sorted({n for n in names if names.count(n) > 1})}")
+    check_strings("(column names)", names)
+    mats = matrix_columns(df)
+    members = {c for cols, _ in mats.values() for c in cols}
+    contrasts = df.attrs.get(CONTRASTS_ATTR) or {}
     idx = df.index
     if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1:
         rn = None
@@ -174,7 +194,20 @@ def dataframe_to_r(df: pd.DataFrame) -> Any:
             raise ValueError("the DataFrame index has duplicate labels; R row names must be unique")
         rn = _str_vector(labels)
     with rsession.rlock():
-        cols = [(n, column_to_r(df.iloc[:, j], n)) for j, n in enumerate(names)]
+        cols = []
+        for j, n in enumerate(names):
+            if n in members:
+                continue
+            v = column_to_r(df.iloc[:, j], n)
+            if n in contrasts:
+                if not isinstance(df.dtypes.iloc[j], pd.CategoricalDtype):
+                    raise DataError(f"contrasts given for column '{n}', which is not a factor")
+                levels = tuple(categories_to_levels(df.dtypes.iloc[j].categories, n))
+                rattrs.set_contrasts(v, contrasts[n], levels, n, _float_vector)
+            cols.append((n, v))
+        for n, (member_cols, colnames) in mats.items():
+            parts = [df[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in member_cols]
+            cols.append((n, rattrs.matrix_to_r(np.column_stack(parts), colnames, _float_vector)))
         rlist = rsession._rlist(cols)
         if not cols:
             rlist.do_slot_assign("names", _ri().StrSexpVector([]))
@@ -368,18 +401,27 @@ def r_dataframe_to_pandas(obj: Any) -> pd.DataFrame:
             raise TypeError(f"not an R data.frame (class {'/'.join(obj.rclass)})")
         names = _strings(_attr(obj, "names")) or ()
         cols: dict[str, Any] = {}
+        attrs: dict[str, Any] = {}
+        taken = {str(nm) for nm in names}
         for k, nm in enumerate(names):
-            v = r_to_value(obj[k], strict=True)
             key = str(nm)
+            if rattrs.column_from_r(key, obj[k], cols, attrs, lambda o: r_to_value(o, strict=False), taken):
+                continue
+            try:
+                v = r_to_value(obj[k], strict=True)
+            except TypeError as e:
+                raise rattrs.NotCompared(f"column '{key}': {e}", "unrepresentable") from None
             if isinstance(v, RFactor):
                 cols[key] = make_categorical(v.codes, v.levels, v.ordered)
             elif isinstance(v, RVector):
                 cols[key] = _vector_to_pandas(v)
             else:
-                raise TypeError(f"data.frame column {key!r} is a {type(v).__name__}; only atomic "
-                                f"vectors and factors are supported")
+                raise rattrs.NotCompared(f"data.frame column {key!r} is a {type(v).__name__}; only atomic "
+                                         "vectors, factors and numeric matrices are carried", "unrepresentable")
         rownames = _strings(rsession.helper("row_names")(obj)) or ()
-    return pd.DataFrame(cols, index=string_index([str(r) for r in rownames]))
+    df = pd.DataFrame(cols, index=string_index([str(r) for r in rownames]))
+    df.attrs.update(attrs)
+    return rattrs.attach_r_object(df, obj)
 
 
 def _vector_to_pandas(v: RVector) -> Any:

@@ -27,6 +27,8 @@ def parse_spec(spec: str) -> tuple[str, str | Path]:
             raise ValueError(f"bad R data source {spec!r}; expected r:PKG::NAME, e.g. r:lme4::sleepstudy")
         return "r", f"{m.group(1)}::{m.group(2)}"
     path = Path(spec)
+    if path.is_dir():
+        raise ValueError(f"{spec} is a directory, not a CSV file")
     if not path.is_file():
         raise ValueError(f"data file not found: {spec}")
     return "csv", path
@@ -36,15 +38,15 @@ def load_source(spec: str) -> pd.DataFrame:
     """Load a data source: a CSV path, or ``r:PKG::NAME`` (an R data.frame, read through R).
 
     Raises ValueError (one line) for a malformed spec, a missing file, an unknown package or
-    data set, or an R data set that is not a data.frame.
+    data set, or an R data set that is not a data.frame; :class:`parity.notcompared.NotCompared` for
+    R data that pandas cannot carry without loss.  The frame of an R data set remembers its R object
+    (``parity.rattrs``): lme4 is handed that object while the frame is unchanged.
     """
     kind, what = parse_spec(spec)
     if kind == "csv":
-        try:
-            return pd.read_csv(what)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ValueError(f"cannot read CSV {what}: {first}") from None
+        from pyreterms.rdata import read_csv
+
+        return read_csv(what)  # one-line DataError (a ValueError) for what R would read differently
     from . import convert, rsession
 
     pkg, name = str(what).split("::")

@@ -16,15 +16,18 @@ import numpy as np
 
 
 def _data(spec: str):
-    import pandas as pd
-
     from .datasets import list_datasets, load_dataset
+    from .errors import DataError
+    from .rdata import read_csv
 
     if spec in list_datasets():
         return load_dataset(spec)
     if os.path.exists(spec):
-        return pd.read_csv(spec)
-    raise ValueError(f"--data {spec}: neither a built-in data set ({', '.join(list_datasets())}) nor a file")
+        try:
+            return read_csv(spec)
+        except DataError as e:
+            raise DataError(f"--data {spec}: {e}") from None
+    raise DataError(f"--data {spec}: neither a built-in data set ({', '.join(list_datasets())}) nor a file")
 
 
 def _describe(lf) -> str:

@@ -40,3 +40,22 @@ def contrast_matrix(name: str, levels: tuple[str, ...]) -> tuple[np.ndarray, tup
         names = [".L", ".Q", ".C"] + [f"^{k}" for k in range(4, n)]
         return Z[:, 1:], tuple(names[: n - 1])
     raise DataError(f"unknown contrasts {name!r} (known: {', '.join(CONTRASTS)})")
+
+
+def contrast_spec(name: str, spec: object, levels: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...] | None, str]:
+    """A contrasts value as R's ``contrasts()`` resolves it: a function name (:func:`contrast_matrix`),
+    a numeric matrix (a 2-D array, or a DataFrame indexed by the levels whose columns are R's colnames)
+    or an already checked ``(matrix, colnames)`` pair.  Returns (matrix, colnames, label for
+    ``attr(X, "contrasts")``; ``"matrix"`` for a matrix)."""
+    if isinstance(spec, str):
+        m, cn = contrast_matrix(spec, levels)
+        return m, cn, spec
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], np.ndarray):
+        m, cn = spec
+    else:
+        from .rdata import resolve_contrasts
+
+        m, cn = resolve_contrasts(name, spec, levels)
+    if m.shape[0] != len(levels):
+        raise DataError(f"contrasts for '{name}': {m.shape[0]} rows for {len(levels)} levels")
+    return m, cn, "matrix"

@@ -18,9 +18,13 @@ import pandas as pd
 
 from .errors import DataError
 from .evaluate import Character, Evaluator, Logical, NumMatrix, Value, make_factor, na_mask, take
+from .rdata import ContrastsFactor, check_strings, contrasts_attr, matrix_columns, object_numbers, r_integers
 from .rlang import Node, deparse, format_double
 from .terms import extract_vars
 from .types import Factor, ModelFrame
+
+
+CONTRASTS_KEY = "contrasts"
 
 
 @functools.lru_cache(maxsize=4)
@@ -63,6 +67,7 @@ def convert_column(name: str, s: pd.Series) -> Value:
             levels = tuple(_category_label(c) for c in cat.categories)
         if len(set(levels)) != len(levels):
             raise DataError(f"column '{name}': categories {list(cat.categories)} give duplicate level labels")
+        check_strings(name, list(levels))
         return Factor(np.asarray(cat.codes, dtype=np.int64), levels, bool(cat.ordered))
     if pd.api.types.is_bool_dtype(dtype):
         na = np.asarray(s.isna(), dtype=bool)
@@ -70,13 +75,20 @@ def convert_column(name: str, s: pd.Series) -> Value:
         return Logical(vals, na)
     if pd.api.types.is_integer_dtype(dtype):
         if s.isna().any():
+            r_integers(name, np.array(s.dropna().tolist()))  # refuses what a double cannot hold
             return np.asarray(s.astype("float64"), dtype=np.float64)
-        return np.asarray(s, dtype=np.int64)
+        return r_integers(name, np.array(s.tolist()) if isinstance(dtype, pd.api.extensions.ExtensionDtype) else s.to_numpy())  # beyond R's integer range: an R double, as R has it
     if pd.api.types.is_float_dtype(dtype):
         return np.asarray(s, dtype=np.float64)
     if pd.api.types.is_string_dtype(dtype) or dtype == object:
+        values = s.tolist()
+        if dtype == object:
+            nums = object_numbers(name, values)
+            if nums is not None:
+                return nums
+        check_strings(name, values)
         out = np.empty(len(s), dtype=object)
-        for i, v in enumerate(s.tolist()):
+        for i, v in enumerate(values):
             if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
                 out[i] = None
             elif isinstance(v, str):
@@ -98,22 +110,45 @@ class DataColumns(Mapping[str, Value]):
             raise DataError(f"data has duplicated column names: {sorted(set(df.columns[df.columns.duplicated()]))}")
         self.df = df
         self.cache: dict[str, Value] = {}
+        self.matrices = matrix_columns(df)  # the documented convention (pyreterms.rdata)
+        self.hidden = {c for cols, _ in self.matrices.values() for c in cols}
+        self.names = [c for c in df.columns if c not in self.hidden] + list(self.matrices)
 
     def __getitem__(self, key: str) -> Value:
         if key not in self.cache:
-            if key not in self.df.columns:
+            if key in self.matrices:
+                self.cache[key] = self._matrix(key)
+            elif key not in self.df.columns or key in self.hidden:
                 raise KeyError(key)
-            self.cache[key] = convert_column(key, self.df[key])
+            else:
+                val = convert_column(key, self.df[key])
+                if isinstance(val, Factor):
+                    attr = contrasts_attr(self.df, key, val.levels)
+                    if attr is not None:
+                        val = ContrastsFactor(val.codes, val.levels, val.ordered, attr)
+                elif CONTRASTS_KEY in self.df.attrs and key in (self.df.attrs[CONTRASTS_KEY] or {}):
+                    raise DataError(f"contrasts given for column '{key}', which is not a factor")
+                self.cache[key] = val
         return self.cache[key]
 
+    def _matrix(self, key: str) -> NumMatrix:
+        cols, colnames = self.matrices[key]
+        parts = []
+        for c in cols:
+            v = convert_column(c, self.df[c])
+            if isinstance(v, (Factor, Character, Logical)):
+                raise DataError(f"matrix column '{key}': member column '{c}' is not numeric")
+            parts.append(np.asarray(v, dtype=np.float64))
+        return NumMatrix(np.column_stack(parts), colnames)
+
     def __contains__(self, key: object) -> bool:
-        return key in self.df.columns
+        return key in self.names
 
     def __iter__(self):
-        return iter(self.df.columns)
+        return iter(self.names)
 
     def __len__(self) -> int:
-        return len(self.df.columns)
+        return len(self.names)
 
 
 def _as_vector(name: str, v, data: DataColumns, n: int) -> np.ndarray | None:
@@ -125,7 +160,10 @@ def _as_vector(name: str, v, data: DataColumns, n: int) -> np.ndarray | None:
             raise DataError(f"{name}: no column '{v}' in the data")
         col = data[v]
     else:
-        col = np.asarray(v, dtype=np.float64)
+        try:
+            col = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"{name} must be numeric") from None
     if isinstance(col, (Factor, Character, Logical, NumMatrix)):
         raise DataError(f"{name} must be numeric")
     col = np.asarray(col, dtype=np.float64)

@@ -96,6 +96,10 @@ def lformula(formula: str, data: pd.DataFrame, REML: bool = True, *, weights=Non
     fixed = fixed_formula(tree)
     fterms = make_terms(fixed)
     mm = model_matrix(fterms, fr, dict(contrasts or {}))
+    if not np.isfinite(mm.X).all():  # before the rank check, which stops on them in R (and warns in numpy)
+        bad = [mm.colnames[j] for j in range(mm.X.shape[1]) if not np.isfinite(mm.X[:, j]).all()]
+        raise DataError(f"infinite values in the fixed-effects model matrix (column {', '.join(bad)}): lme4's rank "
+                        "check stops with 'NA/NaN/Inf in foreign function call'")
     Xk, keep, msg = drop_rank_deficient(mm.X, mm.colnames)
     col_dropped: tuple[tuple[str, int], ...] = ()
     if msg is not None:
@@ -108,10 +112,6 @@ def lformula(formula: str, data: pd.DataFrame, REML: bool = True, *, weights=Non
         col_dropped = tuple((mm.colnames[j], k + 1) for j, k in zip(dropped_cols, dropped_pivot))
     X = FixedX(X=Xk, colnames=tuple(mm.colnames[j] for j in keep), assign=tuple(mm.assign[j] for j in keep),
                col_dropped=col_dropped, contrasts=mm.contrasts)
-    if not np.isfinite(X.X).all():
-        bad = [X.colnames[j] for j in range(X.X.shape[1]) if not np.isfinite(X.X[:, j]).all()]
-        raise DataError(f"infinite values in the fixed-effects model matrix (column {', '.join(bad)}): lme4's rank "
-                        "check stops with 'NA/NaN/Inf in foreign function call'")
     smsg = check_scale_x(X.X)
     if smsg is not None:
         messages.append(smsg)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .contrasts import contrast_matrix
+from .contrasts import contrast_spec
 from .errors import DataError
 from .evaluate import Character, Logical, NumMatrix, make_factor
 from .terms import Terms
@@ -41,8 +41,10 @@ def _as_factor(v: object) -> Factor | None:
     return None
 
 
-def model_matrix(terms: Terms, fr: ModelFrame, contrasts: dict[str, str] | None = None) -> ModelMatrix:
-    """R: ``model.matrix(terms, fr, contrasts.arg = contrasts)``."""
+def model_matrix(terms: Terms, fr: ModelFrame, contrasts: dict[str, object] | None = None) -> ModelMatrix:
+    """R: ``model.matrix(terms, fr, contrasts.arg = contrasts)``.  A ``contrasts`` value is a contrast
+    function name or a numeric matrix (levels x k, see :func:`pyreterms.contrasts.contrast_spec`); a factor
+    without one uses its ``contrasts`` attribute (:class:`pyreterms.rdata.ContrastsFactor`), as R does."""
     contrasts = dict(contrasts or {})
     n = fr.n
     cols: list[np.ndarray] = []
@@ -80,9 +82,11 @@ def model_matrix(terms: Terms, fr: ModelFrame, contrasts: dict[str, str] | None 
             f = _as_factor(val)
             if f is not None:
                 if codes[t][v] == 1:
-                    cname = contrasts.get(vname, "contr.poly" if f.ordered else "contr.treatment")
-                    used_contrasts[vname] = cname
-                    cm, cn = contrast_matrix(cname, f.levels)
+                    # contrasts.arg first, then the factor's own attribute (R: contrasts(x)), then the default
+                    spec = contrasts[vname] if vname in contrasts else getattr(f, "contrasts", None)
+                    if spec is None:
+                        spec = "contr.poly" if f.ordered else "contr.treatment"
+                    cm, cn, used_contrasts[vname] = contrast_spec(vname, spec, f.levels)
                     labels = cn if cn is not None else tuple(str(k + 1) for k in range(cm.shape[1]))
                 else:
                     cm = np.eye(f.nlevels)

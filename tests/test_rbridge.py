@@ -168,13 +168,20 @@ def test_dataframe_refusals_and_rownames(rs):
     from parity import convert
     from parity.rvalues import RVector
 
-    with pytest.raises(OverflowError, match="outside R's integer range"):
-        convert.dataframe_to_r(pd.DataFrame({"big": np.array([1, 2**40], dtype=np.int64)}))
-    with pytest.raises(OverflowError):
-        convert.dataframe_to_r(pd.DataFrame({"m": np.array([-(2**31)], dtype=np.int64)}))
-    with pytest.raises(TypeError, match="dtype"):
+    from pyreterms.errors import DataError
+
+    # R has no 64-bit integers: beyond R's integer range they become doubles (as R's read.csv gives
+    # them), and a value a double cannot hold exactly is refused
+    typeof = rs.r_eval("function(d) vapply(d, typeof, '')")
+    big = pd.DataFrame({"big": np.array([1, 2**40], dtype=np.int64), "m": np.array([0, -(2**31)], dtype=np.int64)})
+    assert convert.r_to_value(rs.r_call(typeof, convert.dataframe_to_r(big))).x.tolist() == ["double", "double"]
+    with pytest.raises(DataError, match="no exact R representation"):
+        convert.dataframe_to_r(pd.DataFrame({"big": np.array([1, 2**53 + 1], dtype=np.int64)}))
+    with pytest.raises(DataError, match="NUL"):
+        convert.dataframe_to_r(pd.DataFrame({"s": ["a", "b\x00c"]}))
+    with pytest.raises(DataError, match="dtype"):
         convert.dataframe_to_r(pd.DataFrame({"t": pd.to_datetime(["2020-01-01"])}))
-    with pytest.raises(TypeError, match="object column"):
+    with pytest.raises(DataError, match="object column"):
         convert.dataframe_to_r(pd.DataFrame({"o": pd.Series(["a", 1], dtype=object)}))
     with pytest.raises(ValueError, match="duplicate"):
         convert.dataframe_to_r(pd.DataFrame({"a": [1.0, 2.0]}, index=["r", "r"]))

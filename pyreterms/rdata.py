@@ -1,0 +1,224 @@
+"""How R data that pandas has no slot for are carried in a pandas DataFrame, and the number and
+string rules shared by pyreterms' model frame and parity's R conversion.
+
+Two documented conventions (README "Data conventions"), both in ``DataFrame.attrs``:
+
+* ``df.attrs["contrasts"] = {"fac": value}``: the factor's ``contrasts`` attribute (R:
+  ``contrasts(d$fac) <- value``).  ``value`` is a contrast function name (``"contr.sum"``, one of
+  :data:`pyreterms.contrasts.CONTRASTS`), a 2-D numeric array (levels x k, no column names: R names
+  the model-matrix columns ``fac1``, ``fac2`` ...) or a ``pandas.DataFrame`` indexed by the levels whose
+  column labels are R's colnames (``facp``, ``facq``).  ``model.matrix`` uses it wherever the factor is
+  coded by contrasts (fixed part and bar terms such as ``(fac | g)``) unless ``contrasts=`` names the
+  factor; as in R's ``model.frame(drop.unused.levels = TRUE)`` the attribute is dropped when the model
+  frame loses a level of the factor.
+* ``df.attrs["matrix_columns"] = {"X": {"columns": ["X.a", "X.b"], "colnames": ["a", "b"]}}``: a numeric
+  matrix column ``X`` of an R data frame, stored in the listed pandas columns; ``colnames`` is R's
+  ``colnames(d$X)`` or None.  In a formula ``X`` is the matrix (model-matrix columns ``Xa``, ``Xb``,
+  or ``X1``, ``X2`` without colnames, ``X`` for one unnamed column), the member columns are not
+  variables of their own.
+
+Number and string rules (R: ``read.csv``/``type.convert`` and R's vector types): R has no 64-bit
+integers, so integers outside ``-2147483647..2147483647`` become doubles, as R's ``read.csv`` gives
+them; from the API, an integer that a double cannot hold exactly is refused (the two sides would see
+different numbers).  R strings cannot hold NUL characters (R would truncate them): refused.
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .types import Factor
+
+__all__ = [
+    "INT_MAX", "CONTRASTS_ATTR", "MATRIX_ATTR", "ContrastsFactor", "r_integers", "object_numbers",
+    "check_strings", "contrasts_attr", "matrix_columns", "read_csv",
+]
+
+INT_MAX = 2**31 - 1
+_EXACT = 2**53
+CONTRASTS_ATTR = "contrasts"
+MATRIX_ATTR = "matrix_columns"
+
+
+def r_integers(name: str, values: np.ndarray, *, exact: bool = True) -> np.ndarray:
+    """An integer column as R holds it: int64 when every value fits R's integer type, else float64
+    (R double).  With ``exact``, a value a double cannot hold exactly raises :class:`DataError`."""
+    if values.size == 0:
+        return values.astype(np.int64)
+    lo, hi = int(values.min()), int(values.max())
+    if -INT_MAX <= lo and hi <= INT_MAX:
+        return values.astype(np.int64)
+    as_float = values.astype(np.float64)
+    if exact and (lo < -_EXACT or hi > _EXACT):
+        bad = [int(v) for v in values.tolist() if int(float(v)) != int(v)]
+        if bad:
+            raise DataError(f"column '{name}': integer {bad[0]} has no exact R representation "
+                            "(R has no 64-bit integers and a double holds it only approximately)")
+    return as_float
+
+
+def object_numbers(name: str, values: list, *, exact: bool = True) -> np.ndarray | None:
+    """An object column holding only Python numbers (and missing values) as float64 (R double), or
+    None when it holds anything else.  Integers follow :func:`r_integers`."""
+    out = np.empty(len(values), dtype=np.float64)
+    seen = False
+    for i, v in enumerate(values):
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            out[i] = np.nan
+        elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+            return None
+        else:
+            seen = True
+            if isinstance(v, (int, np.integer)) and exact and abs(int(v)) > _EXACT and int(float(v)) != int(v):
+                raise DataError(f"column '{name}': integer {int(v)} has no exact R representation "
+                                "(R has no 64-bit integers and a double holds it only approximately)")
+            try:
+                out[i] = float(v)
+            except OverflowError:
+                raise DataError(f"column '{name}': integer {int(v)} is too large for an R double") from None
+    return out if seen else None
+
+
+def check_strings(name: str, values: list) -> None:
+    """Refuse strings R cannot hold as they are: NUL characters (R truncates at them) and lone
+    surrogates (text that was not valid UTF-8)."""
+    for v in values:
+        if isinstance(v, str):
+            if "\x00" in v:
+                raise DataError(f"column '{name}': a string holds a NUL character, which R strings cannot hold")
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                raise DataError(f"column '{name}': a string is not valid UTF-8 ({v!r})") from None
+
+
+@dataclass(frozen=True)
+class ContrastsFactor(Factor):
+    """An R factor with a ``contrasts`` attribute: a contrast function name or (matrix, colnames)."""
+
+    contrasts: Any = None
+
+    def take(self, rows: np.ndarray) -> "Factor":
+        return ContrastsFactor(self.codes[rows], self.levels, self.ordered, self.contrasts)
+
+    def drop_unused(self) -> "Factor":
+        """R's ``model.frame(drop.unused.levels = TRUE)``: losing a level drops the attribute."""
+        plain = Factor(self.codes, self.levels, self.ordered)
+        dropped = plain.drop_unused()
+        return self if dropped is plain else dropped
+
+
+def contrasts_attr(df: pd.DataFrame, name: str, levels: tuple[str, ...]) -> Any:
+    """The ``contrasts`` attribute of factor column ``name`` under the convention, validated:
+    a contrast function name, or ``(matrix, colnames or None)``; None when there is none."""
+    spec = df.attrs.get(CONTRASTS_ATTR)
+    if not spec or name not in spec:
+        return None
+    return resolve_contrasts(name, spec[name], levels)
+
+
+def resolve_contrasts(name: str, value: Any, levels: tuple[str, ...]) -> Any:
+    """A contrasts value (name, 2-D array, or DataFrame indexed by levels) checked against the levels."""
+    from .contrasts import CONTRASTS
+
+    if isinstance(value, str):
+        if value not in CONTRASTS:
+            raise DataError(f"contrasts for '{name}': {value!r} is not one of {', '.join(CONTRASTS)}")
+        return value
+    colnames = None
+    if isinstance(value, pd.DataFrame):
+        if [str(i) for i in value.index] != list(levels):
+            raise DataError(f"contrasts for '{name}': the matrix rows {list(map(str, value.index))} "
+                            f"are not the factor's levels {list(levels)}")
+        if not all(isinstance(c, str) for c in value.columns):
+            raise DataError(f"contrasts for '{name}': matrix column names must be strings")
+        colnames = tuple(value.columns)
+        value = value.to_numpy()
+    try:
+        m = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"contrasts for '{name}': not a numeric matrix or a contrast name") from None
+    if m.ndim != 2 or m.shape[0] != len(levels) or m.shape[1] < 1:
+        raise DataError(f"contrasts for '{name}': a {len(levels)} x k matrix is needed (one row per "
+                        f"level), not {'x'.join(map(str, m.shape))}")
+    if not np.isfinite(m).all():
+        raise DataError(f"contrasts for '{name}': the matrix has non-finite values")
+    if m.shape[1] >= len(levels):
+        raise DataError(f"contrasts for '{name}': at most {len(levels) - 1} columns for {len(levels)} levels")
+    return (m, colnames)
+
+
+def matrix_columns(df: pd.DataFrame) -> dict[str, tuple[list[str], tuple[str, ...] | None]]:
+    """The matrix columns declared by the convention: name -> (pandas member columns, R colnames)."""
+    spec = df.attrs.get(MATRIX_ATTR)
+    if not spec:
+        return {}
+    if not isinstance(spec, dict):
+        raise DataError(f"df.attrs['{MATRIX_ATTR}'] must be a dict name -> {{'columns': [...], 'colnames': ...}}")
+    out: dict[str, tuple[list[str], tuple[str, ...] | None]] = {}
+    for name, entry in spec.items():
+        cols = entry.get("columns") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not cols or not all(isinstance(c, str) for c in cols):
+            raise DataError(f"matrix column {name!r}: 'columns' must list the pandas columns holding it")
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise DataError(f"matrix column '{name}': no column {missing[0]!r} in the data")
+        if name in df.columns:
+            raise DataError(f"matrix column '{name}' has the name of an ordinary column")
+        cn = entry.get("colnames")
+        if cn is not None and (len(cn) != len(cols) or not all(isinstance(c, str) for c in cn)):
+            raise DataError(f"matrix column '{name}': 'colnames' must be None or {len(cols)} strings")
+        out[name] = (list(cols), None if cn is None else tuple(cn))
+    return out
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def read_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """A CSV file as R's ``read.csv`` sees it, or a one-line :class:`DataError`: directories, empty
+    and unreadable files, NUL bytes (R drops them with a warning: different data) and text that is
+    not UTF-8 are refused; integers beyond R's integer range become doubles (R: ``type.convert``)."""
+    p = os.fspath(path)
+    if os.path.isdir(p):
+        raise DataError(f"{p} is a directory, not a CSV file")
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read()
+    except OSError as e:
+        raise DataError(f"cannot read {p}: {e.strerror or _one_line(e)}") from None
+    if not raw.strip():
+        raise DataError(f"{p} is empty")
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise DataError(f"{p} line {line} contains a NUL byte (R's read.csv would drop it: different data)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise DataError(f"{p} line {line} is not UTF-8 text (byte 0x{raw[e.start]:02x})") from None
+    try:
+        df = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OverflowError) as e:
+        raise DataError(f"cannot read CSV {p}: {_one_line(e)}") from None
+    if df.columns.duplicated().any():  # pandas renames them 'x.1'; R's read.csv would too, but say so
+        raise DataError(f"{p}: duplicated column names")
+    for c in df.columns:
+        s = df[c]
+        if pd.api.types.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
+            if not s.isna().any():
+                df[c] = r_integers(str(c), s.to_numpy(), exact=False)
+        elif s.dtype == object:
+            nums = object_numbers(str(c), s.tolist(), exact=False)
+            if nums is not None:
+                df[c] = nums
+    return df
