@@ -16,6 +16,32 @@ class BadInput(Exception):
     """Bad command-line input: reported in one line, exit code 2."""
 
 
+def one_line(text: object) -> str:
+    """A message on one line (the lines of a multi-line message joined by '; ')."""
+    return "; ".join(ln.strip() for ln in str(text).splitlines() if ln.strip())
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with usage errors in one line (``parity check: error: ...``), exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see --help)\n")
+
+
+def _writable(path: str | None, flag: str) -> None:
+    import os
+
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise BadInput(f"{flag} {path}: is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):  # missing directories may be created by the writer
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise BadInput(f"{flag} {path}: cannot write there ({parent} is not a writable directory)")
+
+
 def _load_data(spec: str):
     from .datasource import load_source
 
@@ -46,6 +72,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from pyreterms.errors import PyretermsError
 
+    _writable(args.json, "--json")
+    _writable(args.html, "--html")
     data = _load_data(args.data)
     weights = _column(data, args.data, args.weights, "--weights")
     offset = _column(data, args.data, args.offset, "--offset")
@@ -71,18 +99,21 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise BadInput(str(e)) from None
         raise
     print_table(report, show_ok=not args.failures_only)
-    if args.json:
-        write_json(report, args.json)
-    if args.html:
-        from .htmlreport import write_html
+    try:
+        if args.json:
+            write_json(report, args.json)
+        if args.html:
+            from .htmlreport import write_html
 
-        write_html(report, args.html, data=data, impl=args.impl, contrasts=contrasts,
-                   weights=weights, offset=offset)
+            write_html(report, args.html, data=data, impl=args.impl, contrasts=contrasts,
+                       weights=weights, offset=offset)
+    except OSError as e:
+        raise BadInput(f"cannot write the report: {e}") from None
     return 0 if report.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="parity", description=__doc__,
+    p = OneLineParser(prog="parity", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="compare every component for one formula and data set")
@@ -114,10 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except BadInput as e:
-        print(f"parity: error: {e}", file=sys.stderr)
+        print(f"parity: error: {one_line(e)}", file=sys.stderr)
         return 2
     except NotCompared as e:
-        print(f"parity: not compared ({e.kind}): {e.reason}", file=sys.stderr)
+        print(f"parity: not compared ({e.kind}): {one_line(e.reason)}", file=sys.stderr)
         return EXIT_NOT_COMPARED
 
 

@@ -45,10 +45,23 @@ def _describe(lf) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .errors import PyretermsError
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors in one line, exit code 2."""
 
-    p = argparse.ArgumentParser(prog="pyreterms", description=__doc__,
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see --help)\n")
+
+
+def _one_line(text: object) -> str:
+    return "; ".join(ln.strip() for ln in str(text).splitlines() if ln.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    from .errors import LmeMessage, LmeWarning, PyretermsError
+
+    p = _Parser(prog="pyreterms", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     for name in ("lformula", "lmer"):
@@ -61,6 +74,17 @@ def main(argv: list[str] | None = None) -> int:
         args = p.parse_args(argv)
     except SystemExit as e:
         return 2 if e.code not in (0, None) else 0
+    with warnings.catch_warnings(record=True) as caught:  # lme4's warnings/messages: one line each
+        warnings.simplefilter("always")
+        rc = _run(args, PyretermsError)
+    for w in caught:
+        if issubclass(w.category, (LmeWarning, LmeMessage)):
+            kind = "warning" if issubclass(w.category, LmeWarning) else "message"
+            print(f"pyreterms: {kind}: {_one_line(w.message)}", file=sys.stderr)
+    return rc
+
+
+def _run(args: argparse.Namespace, PyretermsError: type) -> int:
     try:
         if args.command == "datasets":
             from .datasets import list_datasets
@@ -79,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             print(fit.summary())
         return 0
     except (PyretermsError, ValueError) as e:
-        print(f"pyreterms: error: {e}", file=sys.stderr)
+        print(f"pyreterms: error: {_one_line(e)}", file=sys.stderr)
         return 2
 
 

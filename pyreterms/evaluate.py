@@ -90,7 +90,13 @@ def make_factor(x: Value) -> Factor:
         uniq = np.unique(arr[~na])
         codes = np.full(len(arr), -1, dtype=np.int64)
         codes[~na] = np.searchsorted(uniq, arr[~na])
-        return Factor(codes, tuple(as_character_numbers(uniq)))
+        labels = as_character_numbers(uniq)
+        if len(set(labels)) != len(labels):  # R: unique(as.character(sorted values)), matched by label
+            merged = list(dict.fromkeys(labels))
+            pos = np.array([merged.index(lab) for lab in labels], dtype=np.int64)
+            codes[~na] = pos[codes[~na]]
+            labels = merged
+        return Factor(codes, tuple(labels))
     uniq, inv = np.unique(arr, return_inverse=True)
     return Factor(inv.astype(np.int64), tuple(as_character_numbers(uniq)))
 

@@ -78,6 +78,11 @@ def lformula(formula: str, data: pd.DataFrame, REML: bool = True, *, weights=Non
     :class:`DataError` or :class:`LmeCheckError` where lme4 stops; gives :class:`LmeWarning` /
     :class:`LmeMessage` where lme4 warns or messages (also recorded in ``.messages``).
     """
+    with np.errstate(all="ignore"):  # R computes with Inf/NaN silently; lme4's checks decide (no numpy warnings)
+        return _lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)
+
+
+def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights, offset, contrasts) -> LFormula:
     tree = parse_formula(formula)
     lhs, rhs = tree.argv
     frame_form = Call("~", (Arg(lhs), Arg(subbars(rhs))))
