@@ -42,6 +42,23 @@ def _writable(path: str | None, flag: str) -> None:
         raise BadInput(f"{flag} {path}: cannot write there ({parent} is not a writable directory)")
 
 
+def _contrasts_value(v: str):
+    """A --contrasts value: a contrast function name, or a CSV file holding a numeric matrix."""
+    import os
+
+    from pyreterms.contrasts import CONTRASTS
+    from pyreterms.rdata import read_contrasts_csv
+
+    if v in CONTRASTS or not v.lower().endswith(".csv"):
+        return v  # names are checked by rsession.checked_contrasts
+    if not os.path.isfile(v):
+        raise BadInput(f"--contrasts: no contrasts matrix file {v!r}")
+    try:
+        return read_contrasts_csv(v)
+    except ValueError as e:
+        raise BadInput(f"--contrasts: {e}") from None
+
+
 def _load_data(spec: str):
     from .datasource import load_source
 
@@ -82,9 +99,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         contrasts = {}
         for item in args.contrasts:
             if "=" not in item:
-                raise BadInput(f"--contrasts takes NAME=contr.xxx, not {item!r}")
+                raise BadInput(f"--contrasts takes NAME=contr.xxx or NAME=matrix.csv, not {item!r}")
             k, v = item.split("=", 1)
-            contrasts[k] = v
+            contrasts[k] = _contrasts_value(v)
         try:
             checked_contrasts(contrasts)
         except ValueError as e:

@@ -221,8 +221,14 @@ def py_to_r(value: Any) -> Any:
     ri = _ri()
     if value is None:
         return ri.NULL
-    if isinstance(value, pd.DataFrame):
-        return dataframe_to_r(value)
+    if isinstance(value, pd.DataFrame) or (isinstance(value, np.ndarray) and value.ndim == 2):
+        from pyreterms.rdata import contrast_matrix_value
+
+        mat = contrast_matrix_value(value)
+        if mat is not None:  # a numeric matrix (a contrasts matrix): R double matrix with colnames
+            return rattrs.matrix_to_r(mat[0], mat[1], _float_vector)
+        if isinstance(value, pd.DataFrame):
+            return dataframe_to_r(value)
     if isinstance(value, Mapping):
         return rsession._rlist([(str(k), py_to_r(v)) for k, v in value.items()])
     if isinstance(value, (str, bool, int, float, np.generic)):

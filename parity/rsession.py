@@ -224,19 +224,25 @@ def console_output(clear: bool = True) -> str:
 
 
 def checked_contrasts(contrasts: Mapping[str, str]) -> list[tuple[str, str]]:
-    """``contrasts`` as (factor, contr.xxx) pairs, refusing anything but R's five contrast functions.
+    """``contrasts`` as (factor, contr.xxx) pairs, refusing anything but R's five contrast functions
+    and numeric matrices (a 2-D array, or a DataFrame whose columns are the colnames; see
+    :func:`pyreterms.rdata.contrast_matrix_value`).
 
     R's ``contrasts<-`` looks a character value up as a function and calls it, so an unchecked name
     (``file.remove``) would run arbitrary R code: nothing else may reach R.
     """
     from pyreterms.contrasts import CONTRASTS
+    from pyreterms.rdata import contrast_matrix_value
 
     if not isinstance(contrasts, Mapping):
         raise ValueError("contrasts must map factor names to contrast names (contr.treatment, ...)")
     out = []
     for k, v in contrasts.items():
+        if isinstance(k, str) and k and not isinstance(v, str) and contrast_matrix_value(v) is not None:
+            out.append((k, v))
+            continue
         if not isinstance(k, str) or not k or not isinstance(v, str) or v not in CONTRASTS:
-            raise ValueError(f"contrasts {k!r}={v!r} not allowed: use one of {', '.join(CONTRASTS)}")
+            raise ValueError(f"contrasts {k!r}={v if isinstance(v, str) else type(v).__name__!r} not allowed: use one of {', '.join(CONTRASTS)}")
         out.append((k, v))
     return out
 

@@ -38,7 +38,8 @@ from .types import Factor
 
 __all__ = [
     "INT_MAX", "CONTRASTS_ATTR", "MATRIX_ATTR", "ContrastsFactor", "r_integers", "object_numbers",
-    "check_strings", "contrasts_attr", "matrix_columns", "read_csv",
+    "check_strings", "contrasts_attr", "contrast_matrix_value", "matrix_columns", "read_csv", "read_contrasts_csv",
+    "resolve_contrasts",
 ]
 
 INT_MAX = 2**31 - 1
@@ -115,6 +116,39 @@ class ContrastsFactor(Factor):
         return self if dropped is plain else dropped
 
 
+def contrast_matrix_value(value: Any) -> tuple[np.ndarray, tuple[str, ...] | None] | None:
+    """A numeric contrasts matrix as (finite float64 matrix with >= 1 row and column, colnames or None):
+    a 2-D array (no colnames) or a DataFrame (colnames = its string column labels); None otherwise."""
+    colnames = None
+    if isinstance(value, pd.DataFrame):
+        if not all(isinstance(c, str) for c in value.columns):
+            return None
+        colnames = tuple(value.columns)
+        if not all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in value.dtypes):
+            return None
+        value = value.to_numpy(dtype=np.float64)
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
+        return None
+    m = np.asarray(value, dtype=np.float64)
+    if m.ndim != 2 or 0 in m.shape or not np.isfinite(m).all():
+        return None
+    return m, colnames
+
+
+def read_contrasts_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """A contrasts matrix from a CSV file: a header row of column names (R's colnames), one row per
+    factor level in level order, numeric values; an optional first non-numeric column holds the level
+    labels (then checked against the factor's levels)."""
+    df = read_csv(path)
+    if df.shape[1] and not pd.api.types.is_numeric_dtype(df.dtypes.iloc[0]):
+        df = df.set_index(df.columns[0])
+        df.index = [str(i) for i in df.index]
+    df.columns = [str(c) for c in df.columns]
+    if contrast_matrix_value(df) is None:
+        raise DataError(f"{os.fspath(path)}: not a numeric contrasts matrix (finite numbers, a header of column names)")
+    return df
+
+
 def contrasts_attr(df: pd.DataFrame, name: str, levels: tuple[str, ...]) -> Any:
     """The ``contrasts`` attribute of factor column ``name`` under the convention, validated:
     a contrast function name, or ``(matrix, colnames or None)``; None when there is none."""
@@ -134,7 +168,8 @@ def resolve_contrasts(name: str, value: Any, levels: tuple[str, ...]) -> Any:
         return value
     colnames = None
     if isinstance(value, pd.DataFrame):
-        if [str(i) for i in value.index] != list(levels):
+        default_index = isinstance(value.index, pd.RangeIndex) and value.index.start == 0 and value.index.step == 1
+        if not default_index and [str(i) for i in value.index] != list(levels):
             raise DataError(f"contrasts for '{name}': the matrix rows {list(map(str, value.index))} "
                             f"are not the factor's levels {list(levels)}")
         if not all(isinstance(c, str) for c in value.columns):

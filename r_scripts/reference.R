@@ -102,6 +102,7 @@ pyreterms_bad_contrasts <- function(contrasts) {
       any(!nzchar(names(contrasts))))
     return("contrasts must be a named list of contrast function names")
   for (v in contrasts) {
+    if (is.matrix(v) && is.double(v) && length(v) > 0L && all(is.finite(v))) next  # a numeric contrasts matrix
     if (!is.character(v) || length(v) != 1L || !(v %in% pyreterms_allowed_contrasts))
       return(sprintf("contrasts %s not allowed (allowed: %s)",
                      if (is.character(v)) paste0("'", v[1L], "'") else "of this type",

@@ -1,6 +1,6 @@
 """Run the bad-input corpus (``corpus.json``) in this one process and write what happened as JSON.
 
-    python tests/badinput/runner.py --out results.json [--ids ID ...] [--skip-isolated]
+    python tests/badinput/runner.py --out results.json [--ids ID ...] [--start-after ID]
 
 Every case runs through the surfaces it lists: ``parity`` (``parity.cli.main(argv)``, ``check ... --level
 lformula``), ``pyreterms`` (``pyreterms.cli.main(argv)``, ``lformula``), ``api`` (``pyreterms.lformula``)
@@ -278,10 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--ids", nargs="*")
-    ap.add_argument("--skip-isolated", action="store_true")
+    ap.add_argument("--start-after", default=None, help="resume after this case (the one a crash killed)")
     a = ap.parse_args(argv)
     corpus = json.loads((HERE / "corpus.json").read_text())["cases"]
-    cases = [c for c in corpus if (not a.ids or c["id"] in a.ids) and not (a.skip_isolated and c.get("isolate"))]
+    cases = [c for c in corpus if not a.ids or c["id"] in a.ids]
+    if a.start_after is not None:
+        cases = cases[[c["id"] for c in cases].index(a.start_after) + 1:]
     out = open(a.out, "w", buffering=1)
     with tempfile.TemporaryDirectory(prefix="badinput-") as tmp:
         d = Path(tmp)
