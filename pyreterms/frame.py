@@ -10,13 +10,14 @@ as R does.
 from __future__ import annotations
 
 import functools
+import warnings
 
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, LmeWarning
 from .evaluate import Character, Evaluator, Logical, NumMatrix, Value, make_factor, na_mask, take
 from .rdata import ContrastsFactor, check_strings, contrasts_attr, matrix_columns, object_numbers, r_integers
 from .rlang import Node, deparse, format_double
@@ -208,7 +209,10 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights=None, offset
     for k, (name, val) in enumerate(values):
         val = take(val, keep)
         if isinstance(val, Factor):
+            had = isinstance(val, ContrastsFactor)
             val = val.drop_unused()
+            if had and not isinstance(val, ContrastsFactor):  # R: model.frame(drop.unused.levels = TRUE)
+                warnings.warn(f"contrasts dropped from factor {name} due to missing levels", LmeWarning, stacklevel=3)
         elif isinstance(val, Character) and (k > 0 or not lhs_vars_char_only):
             val = make_factor(val)  # lme4's factorize(fr.form, fr, char.only = TRUE)
         out.append((name, val))

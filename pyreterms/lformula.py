@@ -99,6 +99,10 @@ def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights, offset, 
         raise LmeCheckError("NA in Z (random-effects model matrix): please use \"na.action='na.omit'\" "
                             "or \"na.action='na.exclude'\"", check="NA in Z")
     fixed = fixed_formula(tree)
+    if data.attrs.get("contrasts") if isinstance(data, pd.DataFrame) else False:
+        # lFormula evaluates the fixed-part model frame once more (fixedfr): R warns again there when a
+        # factor with a contrasts attribute loses a level (pyreterms.rdata)
+        model_frame(fixed, data, weights=weights, offset=offset)
     fterms = make_terms(fixed)
     mm = model_matrix(fterms, fr, dict(contrasts or {}))
     if not np.isfinite(mm.X).all():  # before the rank check, which stops on them in R (and warns in numpy)
