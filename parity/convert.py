@@ -39,7 +39,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from pyreterms.datasets import make_categorical, string_column, string_index
 from pyreterms.errors import DataError
 from pyreterms.rdata import CONTRASTS_ATTR, check_strings, matrix_columns, object_numbers, r_integers
 from pyreterms.rlang import format_double
@@ -399,46 +398,7 @@ def r_to_value(obj: Any, strict: bool = True) -> RValue:
 
 
 def r_dataframe_to_pandas(obj: Any) -> pd.DataFrame:
-    """R ``data.frame`` -> pandas (factors -> ``pd.Categorical`` with R's levels and ordered
-    flag; integer -> int64 (``Int64`` if NA); logical -> bool (``boolean`` if NA); character ->
-    str; row names -> index of strings)."""
-    with rsession.rlock():
-        if "data.frame" not in tuple(obj.rclass):
-            raise TypeError(f"not an R data.frame (class {'/'.join(obj.rclass)})")
-        names = _strings(_attr(obj, "names")) or ()
-        cols: dict[str, Any] = {}
-        attrs: dict[str, Any] = {}
-        taken = {str(nm) for nm in names}
-        for k, nm in enumerate(names):
-            key = str(nm)
-            if rattrs.column_from_r(key, obj[k], cols, attrs, lambda o: r_to_value(o, strict=False), taken):
-                continue
-            try:
-                v = r_to_value(obj[k], strict=True)
-            except TypeError as e:
-                raise rattrs.NotCompared(f"column '{key}': {e}", "unrepresentable") from None
-            if isinstance(v, RFactor):
-                cols[key] = make_categorical(v.codes, v.levels, v.ordered)
-            elif isinstance(v, RVector):
-                cols[key] = _vector_to_pandas(v)
-            else:
-                raise rattrs.NotCompared(f"data.frame column {key!r} is a {type(v).__name__}; only atomic "
-                                         "vectors, factors and numeric matrices are carried", "unrepresentable")
-        rownames = _strings(rsession.helper("row_names")(obj)) or ()
-    df = pd.DataFrame(cols, index=string_index([str(r) for r in rownames]))
-    df.attrs.update(attrs)
-    return rattrs.attach_r_object(df, obj)
+    """R ``data.frame`` -> pandas (see :func:`parity.rframe.r_dataframe_to_pandas`)."""
+    from .rframe import r_dataframe_to_pandas as convert_frame
 
-
-def _vector_to_pandas(v: RVector) -> Any:
-    if v.kind == "double":
-        return np.asarray(v.x, dtype=np.float64)
-    if v.kind == "integer":
-        if v.x.dtype == np.int64:
-            return np.asarray(v.x, dtype=np.int64)
-        return pd.array([None if math.isnan(x) else int(x) for x in v.x], dtype="Int64")
-    if v.kind == "logical":
-        if v.x.dtype == bool:
-            return np.asarray(v.x, dtype=bool)
-        return pd.array(list(v.x), dtype="boolean")
-    return string_column(list(v.x))
+    return convert_frame(obj)
