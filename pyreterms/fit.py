@@ -401,4 +401,5 @@ def lmer(formula: str, data, REML: bool = True, weights=None, offset=None, contr
     from .lformula import lformula
 
     lf = lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)
-    return lmer_from_parts(lf, control)
+    with np.errstate(all="ignore"):  # R computes with Inf/NaN silently (no numpy warnings)
+        return lmer_from_parts(lf, control)

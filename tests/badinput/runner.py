@@ -3,7 +3,8 @@
     python tests/badinput/runner.py --out results.json [--ids ID ...] [--start-after ID]
 
 Every case runs through the surfaces it lists: ``parity`` (``parity.cli.main(argv)``, ``check ... --level
-lformula``), ``pyreterms`` (``pyreterms.cli.main(argv)``, ``lformula``), ``api`` (``pyreterms.lformula``)
+lformula``), ``pyreterms`` (``pyreterms.cli.main(argv)``, ``lformula``), ``api`` (``pyreterms.lformula``; cases with
+``"level": "fit"`` use ``--level fit``, ``lmer`` and ``pyreterms.lmer``)
 and ``parity-api`` (``parity.check.check``), in a fresh temporary working directory holding the data
 files, a canary file and an ``evil.R``.  For each run it records the exit code (or the exception type),
 stderr, warnings that are not lme4's, and the canaries: files created or deleted in the working
@@ -250,11 +251,11 @@ def run_case(case: dict, surface: str, d: Path) -> dict:
     from parity.check import check
     from pyreterms.rdata import read_csv
 
-    formula, data = case["formula"], case["data"]
+    formula, data, level = case["formula"], case["data"], case.get("level", "lformula")
     if surface == "parity":
-        return run_cli(parity.cli.main, ["check", formula, "--data", data, "--level", "lformula", *case["args"]])
+        return run_cli(parity.cli.main, ["check", formula, "--data", data, "--level", level, *case["args"]])
     if surface == "pyreterms":
-        return run_cli(pyreterms.cli.main, ["lformula", formula, "--data", data])
+        return run_cli(pyreterms.cli.main, ["lformula" if level == "lformula" else "lmer", formula, "--data", data])
 
     def frame():
         if data.startswith("api:"):
@@ -264,12 +265,13 @@ def run_case(case: dict, surface: str, d: Path) -> dict:
     if surface == "api":
         def fn():
             df = frame()
-            return pyreterms.lformula(formula, df, **api_kwargs(case, df))
+            call = pyreterms.lformula if level == "lformula" else pyreterms.lmer
+            return call(formula, df, **api_kwargs(case, df))
         return run_api(fn)
     if surface == "parity-api":
         def fn():
             df = frame()
-            return check(formula, df, level="lformula", **api_kwargs(case, df))
+            return check(formula, df, level=level, **api_kwargs(case, df))
         return run_api(fn)
     raise ValueError(surface)
 
@@ -292,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         from parity import rsession
 
         rsession.start()  # R's start sets R_HOME etc.: the canary compares the environment after it
+        import threadpoolctl
+
+        threadpoolctl.threadpool_info()  # sets KMP_DUPLICATE_LIB_OK on first use
         env0 = dict(os.environ)
         for case in cases:
             for surface in case["surfaces"]:
