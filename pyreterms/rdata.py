@@ -5,9 +5,10 @@ Two documented conventions (README "Data conventions"), both in ``DataFrame.attr
 
 * ``df.attrs["contrasts"] = {"fac": value}``: the factor's ``contrasts`` attribute (R:
   ``contrasts(d$fac) <- value``).  ``value`` is a contrast function name (``"contr.sum"``, one of
-  :data:`pyreterms.contrasts.CONTRASTS`), a 2-D numeric array (levels x k, no column names: R names
-  the model-matrix columns ``fac1``, ``fac2`` ...) or a ``pandas.DataFrame`` indexed by the levels whose
-  column labels are R's colnames (``facp``, ``facq``).  ``model.matrix`` uses it wherever the factor is
+  :data:`pyreterms.contrasts.CONTRASTS`) or ``{"matrix": rows, "colnames": names or None}`` with one
+  row (a list of numbers) per level; without colnames R names the model-matrix columns ``fac1``,
+  ``fac2`` ..., with them ``facp``, ``facq``.  (A 2-D array or a DataFrame indexed by the levels is
+  accepted too, but plain lists keep ``pd.concat`` working: pandas compares ``attrs`` with ``==``.)  ``model.matrix`` uses it wherever the factor is
   coded by contrasts (fixed part and bar terms such as ``(fac | g)``) unless ``contrasts=`` names the
   factor; as in R's ``model.frame(drop.unused.levels = TRUE)`` the attribute is dropped when the model
   frame loses a level of the factor.
@@ -167,6 +168,14 @@ def resolve_contrasts(name: str, value: Any, levels: tuple[str, ...]) -> Any:
             raise DataError(f"contrasts for '{name}': {value!r} is not one of {', '.join(CONTRASTS)}")
         return value
     colnames = None
+    if isinstance(value, dict):
+        if set(value) - {"matrix", "colnames"} or "matrix" not in value:
+            raise DataError(f"contrasts for '{name}': use {{'matrix': rows, 'colnames': names or None}}")
+        cn = value.get("colnames")
+        if cn is not None and not all(isinstance(c, str) for c in cn):
+            raise DataError(f"contrasts for '{name}': colnames must be strings")
+        colnames = None if cn is None else tuple(cn)
+        value = value["matrix"]
     if isinstance(value, pd.DataFrame):
         default_index = isinstance(value.index, pd.RangeIndex) and value.index.start == 0 and value.index.step == 1
         if not default_index and [str(i) for i in value.index] != list(levels):
@@ -187,6 +196,8 @@ def resolve_contrasts(name: str, value: Any, levels: tuple[str, ...]) -> Any:
         raise DataError(f"contrasts for '{name}': the matrix has non-finite values")
     if m.shape[1] >= len(levels):
         raise DataError(f"contrasts for '{name}': at most {len(levels) - 1} columns for {len(levels)} levels")
+    if colnames is not None and len(colnames) != m.shape[1]:
+        raise DataError(f"contrasts for '{name}': {len(colnames)} colnames for {m.shape[1]} columns")
     return (m, colnames)
 
 
