@@ -121,6 +121,11 @@ def test_r_object_is_handed_to_lme4_while_unchanged(R, rframe):
     from parity import convert
     from parity.rattrs import r_object_for
 
+    from parity.datasource import load_source
+
+    ss = load_source("r:lme4::sleepstudy")  # what `parity check --data r:lme4::sleepstudy` loads
+    robj = r_object_for(ss)
+    assert robj is not None and convert.dataframe_to_r(ss) is robj
     obj, df = rframe
     assert convert.dataframe_to_r(df) is obj and r_object_for(df.copy()) is obj
     sub = df[df.Days > 2]  # a subset keeps the attrs but is other data
