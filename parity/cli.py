@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     except NotCompared as e:
         print(f"parity: not compared ({e.kind}): {one_line(e.reason)}", file=sys.stderr)
         return EXIT_NOT_COMPARED
+    except OSError as e:  # a file or directory named on the command line cannot be used
+        print(f"parity: error: {one_line(e)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

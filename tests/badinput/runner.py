@@ -252,6 +252,8 @@ def run_case(case: dict, surface: str, d: Path) -> dict:
     from pyreterms.rdata import read_csv
 
     formula, data, level = case["formula"], case["data"], case.get("level", "lformula")
+    if surface == "parity" and "argv" in case:
+        return run_cli(parity.cli.main, list(case["argv"]))
     if surface == "parity":
         return run_cli(parity.cli.main, ["check", formula, "--data", data, "--level", level, *case["args"]])
     if surface == "pyreterms":
