@@ -69,7 +69,8 @@ def make_factor(x: Value) -> Factor:
     FALSE < TRUE, C collation (code points) for strings); a factor keeps its level order and loses
     unused levels."""
     if isinstance(x, Factor):
-        return x.drop_unused()
+        f = x.drop_unused()  # factor() of a factor also drops its attributes (a contrasts attribute)
+        return f if type(f) is Factor else Factor(f.codes, f.levels, f.ordered)
     if isinstance(x, Logical):
         uniq = np.unique(x.values[~x.na])
         levels = tuple("TRUE" if v else "FALSE" for v in uniq)

@@ -141,6 +141,8 @@ def test_r_object_is_handed_to_lme4_while_unchanged(R, rframe):
     ("Reaction ~ -1 + X + (Days | Subject)", ("Xa", "Xb"), (("Subject", ("(Intercept)", "Days")),)),
     ("Reaction ~ Days + fac + (fac | Subject)", ("(Intercept)", "Days", "fac1"), (("Subject", ("(Intercept)", "fac1")),)),
     ("Reaction ~ f3 + Z + (1 | Subject)", ("(Intercept)", "f3p", "f3q", "Z"), (("Subject", ("(Intercept)",)),)),
+    ("Reaction ~ factor(fac) + (1 | Subject)", ("(Intercept)", "factor(fac)b"), (("Subject", ("(Intercept)",)),)),
+    ("Reaction ~ as.factor(fac) + (1 | Subject)", ("(Intercept)", "as.factor(fac)1"), (("Subject", ("(Intercept)",)),)),
 ])
 def test_lme4_on_r_data_with_attributes(R, rframe, formula, X, cnms):
     import pyreterms
@@ -151,6 +153,12 @@ def test_lme4_on_r_data_with_attributes(R, rframe, formula, X, cnms):
     lf = pyreterms.lformula(formula, df)
     assert lf.X.colnames == X and lf.reTrms.cnms == cnms
     rep = check(formula, df, level="fit")
+    assert rep.ok, [(c.name, c.detail) for c in rep.components if not c.ok]
+    from parity.rattrs import R_OBJECT_ATTR
+
+    plain = df.copy()  # the same data built in R from the pandas conventions (no R object attached)
+    plain.attrs = {k: v for k, v in df.attrs.items() if k != R_OBJECT_ATTR}
+    rep = check(formula, plain, level="lformula")
     assert rep.ok, [(c.name, c.detail) for c in rep.components if not c.ok]
 
 
