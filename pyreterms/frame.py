@@ -78,7 +78,9 @@ def convert_column(name: str, s: pd.Series) -> Value:
         if s.isna().any():
             r_integers(name, np.array(s.dropna().tolist()))  # refuses what a double cannot hold
             return np.asarray(s.astype("float64"), dtype=np.float64)
-        return r_integers(name, np.array(s.tolist()) if isinstance(dtype, pd.api.extensions.ExtensionDtype) else s.to_numpy())  # beyond R's integer range: an R double, as R has it
+        # beyond R's integer range: an R double, as R has it
+        vals = np.array(s.tolist()) if isinstance(dtype, pd.api.extensions.ExtensionDtype) else s.to_numpy()
+        return r_integers(name, vals)
     if pd.api.types.is_float_dtype(dtype):
         return np.asarray(s, dtype=np.float64)
     if pd.api.types.is_string_dtype(dtype) or dtype == object:
