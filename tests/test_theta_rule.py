@@ -356,3 +356,40 @@ def test_rare_early_stop_is_lme4s_optimizer_on_recorded_values() -> None:
     vals = np.array(tr["values"])
     assert np.max(np.abs(own - vals) / np.abs(vals)) < 1e-14
     assert float(crit_r[0]) == pytest.approx(ev["lme4"]["crit"], rel=1e-12)
+
+
+def test_optreplay_verdict_needs_every_piece_of_evidence() -> None:
+    """parity.optreplay's explanation (used by the CI fit campaign for README item 9) holds only when
+    lme4's optimizer asked for nothing else, stopped bit for bit at our point, and our values are
+    lme4's devfun to the at-theta tolerance."""
+    from parity.optreplay import DEVFUN_RTOL, OptReplay
+
+    ok = OptReplay(-25.5, (0.0, 1.0), -25.5, (0.0, 1.0), 0, 100, 3e-16)
+    assert ok.explained and "explained" in ok.detail()
+    assert not OptReplay(-25.5, (0.0, 1.0), -25.5, (0.0, 1.0), 1, 100, 3e-16).explained
+    assert not OptReplay(-25.5, (0.0, 1.0), -25.500000000000004, (0.0, 1.0), 0, 100, 3e-16).explained
+    assert not OptReplay(-25.5, (0.0, 1.0), -25.5, (0.0, 1.0 + 2e-16), 0, 100, 3e-16).explained
+    assert not OptReplay(-25.5, (0.0, 1.0), -25.5, (0.0, 1.0), 0, 100, 2 * DEVFUN_RTOL).explained
+
+
+@pytest.mark.r
+def test_optreplay_on_the_early_stop_design(monkeypatch) -> None:
+    """Live: on the early_stop design lme4's optimizer fed pyreterms' values (whatever path this CPU
+    takes) stops exactly where pyreterms stops; values shifted by 1e-9 relative are not lme4's devfun
+    and are refused as an explanation."""
+    import parity.optreplay as orp
+
+    d = load_design(HERE / "data" / "early_stop")
+    rep = orp.lme4_optimizer_on_our_values(d.formula, d.data, REML=d.REML, **d.arrays())
+    assert rep.explained, rep.detail()
+    assert rep.max_rel_dev_diff < 1e-14 and rep.n_evals > 100
+    orig = orp.pyreterms_trace
+
+    def shifted(*a, **k):
+        fit, P = orig(*a, **k)
+        P[:, -1] *= 1 + 1e-9
+        return fit, P
+
+    monkeypatch.setattr(orp, "pyreterms_trace", shifted)
+    bad = orp.lme4_optimizer_on_our_values(d.formula, d.data, REML=d.REML, **d.arrays())
+    assert not bad.explained and bad.max_rel_dev_diff > 1e-10
