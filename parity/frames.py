@@ -179,16 +179,23 @@ def load_frame(directory: str | Path, name: str) -> pd.DataFrame:
     js, npz = frame_files(directory, name)
     if not js.is_file() or not npz.is_file():
         raise FileNotFoundError(f"no stored input frame {name!r} in {js.parent}")
-    doc = json.loads(js.read_text(encoding="utf-8"))
-    if doc.get("format") != FRAME_FORMAT:
-        raise ValueError(f"{js}: unknown frame format {doc.get('format')!r}")
-    with np.load(npz, allow_pickle=False) as f:
-        z = {k: f[k] for k in f.files}
-    ix = doc["index"]
-    index = (pd.RangeIndex(ix["start"], ix["stop"], ix["step"]) if ix["t"] == "range"
-             else pd.Index(_decode(ix, z), dtype=ix["dtype"], name=ix["name"]))
-    df = pd.DataFrame({c["name"]: pd.Series(_decode(c, z), index=index, dtype=object if c["kind"] == "object" else None)
-                       for c in doc["columns"]}, index=index)
+    try:
+        doc = json.loads(js.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or doc.get("format") != FRAME_FORMAT:
+            raise FrameIntegrityError(f"{js}: not a {FRAME_FORMAT} file")
+        with np.load(npz, allow_pickle=False) as f:
+            z = {k: f[k] for k in f.files}
+        ix = doc["index"]
+        index = (pd.RangeIndex(ix["start"], ix["stop"], ix["step"]) if ix["t"] == "range"
+                 else pd.Index(_decode(ix, z), dtype=ix["dtype"], name=ix["name"]))
+        df = pd.DataFrame({c["name"]: pd.Series(_decode(c, z), index=index,
+                                                dtype=object if c["kind"] == "object" else None)
+                           for c in doc["columns"]}, index=index)
+    except FrameIntegrityError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, OSError) as e:  # damaged json/npz
+        raise FrameIntegrityError(f"stored frame {name!r} in {js.parent} is unreadable "
+                                  f"({type(e).__name__}: {e})") from None
     if len(df) != doc["nrow"]:
         raise FrameIntegrityError(f"stored frame {name!r}: {len(df)} rows, recorded {doc['nrow']}")
     dh = data_hash(df)

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .cases import CASES, Case, case_data, data_hash, run_case, select_cases
-from .frames import write_npz
+from .frames import FrameIntegrityError, write_npz
 from .goldeninputs import InputChanged, input_dir, record_input, replay_input, stored_input
 from .rvalues import RValue, RVector
 from .rvaluestore import Writer, decode, identical
@@ -273,7 +273,7 @@ def _cmd_record(args) -> int:
     try:
         done = record(cases, args.out, args.level, log=None if args.quiet else print,
                       refresh_inputs=args.refresh_inputs, missing_only=args.missing)
-    except InputChanged as e:
+    except (InputChanged, FrameIntegrityError) as e:
         raise BadInput(str(e)) from None
     print(f"{len(done)} case(s) recorded into {args.out} (level {args.level})")
     return 0

@@ -235,6 +235,10 @@ def test_damaged_frame_is_refused(tmp_path):
         load_frame(tmp_path, "odd")
     with pytest.raises(FileNotFoundError):
         load_frame(tmp_path, "nope")
+    del spec["index"]
+    (tmp_path / "odd.json").write_text(json.dumps(spec), encoding="utf-8")
+    with pytest.raises(FrameIntegrityError, match="unreadable"):
+        load_frame(tmp_path, "odd")
 
 
 def test_record_input_reuses_refuses_refreshes(tmp_path):
