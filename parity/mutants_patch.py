@@ -251,9 +251,9 @@ PATCH_MUTANTS: tuple[tuple[str, str, str, str, Callable[[Any], Any]], ...] = (
      lambda o: (lambda self, ldL2, ldRX2, pwrss: o(self, ldL2, 0.0, pwrss))),
     ("sigma_ml_always", "fit", "sigma(fit) is the ML estimate even for REML fits -- R: sigma.merMod "
      "uses sigmaREML when isREML(fit).", "pyreterms.fit:LmerFit.sigma", lambda o: (lambda self: self.state.sigmaML)),
-    ("singular_tolerance", "fit", "isSingular() with tol = 0.05 instead of 1e-4 -- R: "
-     "lme4::isSingular(x, tol = 1e-4).", "pyreterms.fit:LmerFit.isSingular",
-     lambda o: (lambda self, tol=1e-4: o(self, 5e-2))),
+    ("singular_tolerance", "fit", "isSingular() with tol = 0, so a variance on its bound (theta = 0) is "
+     "not singular -- R: lme4::isSingular(x, tol = 1e-4).", "pyreterms.fit:LmerFit.isSingular",
+     lambda o: (lambda self, tol=1e-4: o(self, 0.0))),
     ("power_as_times", "lformula", "x^2 inside I() evaluated as x * 2 -- R: `^` is the power operator.",
      "pyreterms.evaluate:Evaluator.eval",
      _eval_hook("^", lambda self, node, orig: np.asarray(self.eval(node.args[0].value), dtype=np.float64)

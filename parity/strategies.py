@@ -40,6 +40,8 @@ AWKWARD = ("a", "A", "b", "B", "Z", "_z", "z_", "x.1", "x-1", "x 1", "a,b", "(q)
 LHS = ("1", "x", "0 + x", "1 + x", "x + z", "f", "0 + f", "lg", "x + f")
 GROUPS = ("g", "h", "k", "g:h", "g/h", "h:g", "h/g", "g:k", "k/g")
 FIXED = ("x", "z", "f", "x2", "x3", "f:f2", "lg", "offset(o)", "x:f")
+#: rows of a design with an integer grouping factor of 10-200 levels are at most this (+20)
+MAX_MANY_ROWS = 400
 REFUSALS = ("singleton_factor", "nlev_ge_n", "one_double_bar", "negative_weights", "all_na_group")
 
 
@@ -350,7 +352,7 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     many_k = draw(st.integers(10, 200)) if "int_groups_10_200" in drawn else 0
     if many_k:  # enough rows for nc * nl < n (interactions: up to 3 levels per partner)
         mult = 3 if next(v for v, h in force_of.items() if h == "int_groups_10_200") in inter else 1
-        many_k = min(many_k, max(10, 1000 // ((ncmax + 1) * mult)))
+        many_k = min(many_k, max(10, MAX_MANY_ROWS // ((ncmax + 1) * mult)))
         n = max(n, (ncmax + 1) * many_k * mult + draw(st.integers(1, 20)))
     cols: dict[str, pd.Series] = {}
     desc: list[str] = [f"n={n}"]

@@ -28,7 +28,7 @@ HAZARDS = Hazards().without("negative_weights")
 IGNORE = frozenset(KNOWN_ISSUES)
 MAX_N = 30
 #: shrink budget per mutant, seconds of R calls (fit-level attempts each cost one lmer() fit)
-SHRINK_SECONDS = {"lformula": 12.0, "fit": 25.0}
+SHRINK_SECONDS = {"lformula": 12.0, "fit": 35.0}
 
 
 def _config(**kw) -> FuzzConfig:

@@ -39,7 +39,7 @@ def _sample(strategy, n: int, s: int = 0) -> list[Design]:
 @given(designs())
 def test_designs_are_well_formed(d: Design) -> None:
     assert isinstance(d.data.index, pd.RangeIndex) and d.data.index.start == 0
-    assert 10 <= d.n <= 200 or ("hz:int_groups_10_200" in d.tags and d.n <= 1020)
+    assert 10 <= d.n <= 200 or ("hz:int_groups_10_200" in d.tags and d.n <= 420 + 3 * 10)
     assert 1 <= d.n_bars <= 5
     assert d.formula.startswith(("y ~ ", "log(y + 11) ~ "))
     used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.formula)) - FUNCTION_NAMES
@@ -130,9 +130,10 @@ def _sample_1000() -> list[Design]:
 
 
 def _band(p: float, n: int) -> tuple[float, float]:
-    """4.5 binomial standard deviations around n * p (a false alarm about once in 150,000 runs)."""
-    sd = (n * p * (1 - p)) ** 0.5
-    return n * p - 4.5 * sd, n * p + 4.5 * sd
+    """n * p within +-40%.  Not a binomial band: Hypothesis builds many designs by mutating earlier
+    ones, so 1000 designs are not independent draws; over seeds 0-3 each hazard's count was
+    0.64-1.21 x n * p (the coins themselves are exact: parity.hazards.coin)."""
+    return 0.6 * n * p, 1.4 * n * p
 
 
 def _bar_groups(formula: str) -> set[str]:
@@ -164,7 +165,7 @@ def _has_property(h: str, d: Design) -> bool:
 
 
 def test_hazard_frequencies_in_1000_designs() -> None:
-    """Each hazard of parity.hazards.FREQUENCIES occurs at its stated frequency (within 4.5 sd) in
+    """Each hazard of parity.hazards.FREQUENCIES occurs at its stated frequency (within 40%) in
     1000 campaign designs of seed 0, every tagged design has it, and each function term occurs
     at 1/len(function_terms()) of the function-term frequency."""
     sample = _sample_1000()
@@ -205,3 +206,22 @@ def test_same_seed_same_designs_whatever_the_length() -> None:
     short = [design_key(d) for d in iter_designs(11, Hazards(), 40)]
     long = [design_key(d) for d in iter_designs(11, Hazards(), 120)]
     assert short == long[:40] and len(set(long)) == 120
+
+
+def test_same_designs_in_another_process() -> None:
+    """A fresh interpreter with other modules loaded (as `parity fuzz` has) draws the same designs:
+    Hypothesis' literals from local modules are switched off (parity.seeding)."""
+    import subprocess
+    import sys
+
+    from parity.fuzz import design_key
+
+    code = ("import json, hashlib; from parity.seeding import iter_designs; from parity.fuzz import design_key; "
+            "print(json.dumps([hashlib.sha1(repr(design_key(d)).encode()).hexdigest() "
+            "for d in iter_designs(5, None, 25)]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    import hashlib
+    import json
+
+    here = [hashlib.sha1(repr(design_key(d)).encode()).hexdigest() for d in iter_designs(5, None, 25)]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == here
