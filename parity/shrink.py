@@ -156,9 +156,10 @@ def lformula_component(name: str) -> bool:
 def shrink_failure(cfg: Any, target: str, level: str, first: Any, evaluate: Callable,
             cache: dict, prog: Any) -> tuple[Any, int, float]:
     """The smallest design found that still fails on ``target`` (R: none -- Hypothesis' shrinker,
-    then :func:`parity.shrink.reduce_design`, driving pyreterms_reference()).  Hypothesis replays
-    the exploration (cached) up to the failure and shrinks for half of ``cfg.shrink_seconds``; the
-    design-level reducer deletes terms and rows for the rest.  A target among lFormula()'s components
+    then :func:`parity.shrink.reduce_design`, driving pyreterms_reference()).  For lFormula()-level
+    attempts Hypothesis replays the exploration (cached) up to the failure and shrinks for a third
+    of ``cfg.shrink_seconds``; the design-level reducer deletes terms and rows for the rest (for
+    fit-level attempts, all of it).  A target among lFormula()'s components
     is shrunk with lFormula()-level calls even in a fit-level campaign.  Past the budget, unseen
     designs count as passing, so both stop."""
     from hypothesis import Phase
@@ -182,7 +183,10 @@ def shrink_failure(cfg: Any, target: str, level: str, first: Any, evaluate: Call
         return target in evaluate(d, at).failing
 
     raised: list[Design] = []
-    half = t0 + cfg.shrink_seconds / 3
+    # Hypothesis' shrinker gets a third of the budget for lFormula()-level attempts; at the fit level
+    # (one lmer() fit per attempt, often plus lme4-against-itself runs) the design-level reducer,
+    # which removes rows far faster, gets all of it
+    half = t0 + (cfg.shrink_seconds / 3 if at == "lformula" else 0.0)
 
     def body(d: Design) -> None:
         if time.perf_counter() > half and raised:
@@ -192,10 +196,11 @@ def shrink_failure(cfg: Any, target: str, level: str, first: Any, evaluate: Call
             raise StillFails(target)
 
     prog.message(f"shrinking {target} ...")
-    try:
-        hypothesis_run(cfg.seed, cfg.hazards, (Phase.generate, Phase.shrink), body)
-    except (Exception, _OutOfTime):  # noqa: BLE001 - the shrunk failure (or Flaky) surfaces here by design
-        pass
+    if at == "lformula":
+        try:
+            hypothesis_run(cfg.seed, cfg.hazards, (Phase.generate, Phase.shrink), body)
+        except (Exception, _OutOfTime):  # noqa: BLE001 - the shrunk failure (or Flaky) surfaces here by design
+            pass
     best = min([first.design, *raised[-1:]], key=size_key)  # Hypothesis replays the minimal one last
     end = t0 + cfg.shrink_seconds
     best = reduce_design(best, lambda d: fails(d, end), end)
