@@ -15,9 +15,13 @@ balanced/unbalanced/singleton groups; tied level counts (lme4's ``rev(order(nl))
 level strings (case, punctuation, digits, unicode, ``:``) as strings and as Categoricals (with a
 non-sorted category order and unused categories); integer-coded groups (``1..12``, so ``"10"``
 sorts after ``"9"``); NA in response, covariates and groups; rank-deficient X (duplicated and
-collinear columns, ``f:f2`` without main effects); weights and offsets; badly scaled covariates.
-Data have n in 10..200 rows and a default RangeIndex; everything shrinks toward small n, one
-``(1 | g)`` term and letters as labels.
+collinear columns, ``f:f2`` without main effects); weights and offsets; badly scaled covariates;
+and, each at the probability stated in :data:`parity.hazards.FREQUENCIES` (tag ``hz:<name>``):
+ordered factors (``contr.poly``), the ``contrasts =`` argument, allowlisted function terms,
+integer grouping variables with 10-200 levels, mixed-case and non-ASCII level strings.
+Data have n in 10..200 rows (up to ~420 with a 10-200-level integer group) and a default
+RangeIndex; everything shrinks toward small n, one ``(1 | g)`` term and letters as labels.
+Designs are generated in campaign order by :mod:`parity.seeding` (the same for a seed at every level).
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
+from .approxterms import approx_terms as _approx_terms
 from .hazards import CONTRASTS, FREQUENCIES, coin, function_terms, mixed_case_labels, pick, unicode_labels
 
 __all__ = ["Design", "Hazards", "designs", "valid_designs", "refused_designs", "HAZARD_NAMES"]
@@ -255,46 +260,6 @@ def _factor_cov(draw: Callable, n: int, k: int, hz: Hazards, prefix: str, na: bo
 
 
 _NC_MAX = {"1": 1, "x": 2, "0 + x": 1, "1 + x": 2, "x + z": 3, "f": 4, "0 + f": 4, "lg": 2, "x + f": 5}
-_SLASH = {"g/h": ["h:g", "g"], "h/g": ["g:h", "h"], "k/g": ["g:k", "k"]}
-_DOUBLE = {"x": ["1", "0 + x"], "1 + x": ["1", "0 + x"], "0 + x": ["0 + x"], "x + z": ["1", "0 + x", "0 + z"],
-           "f": ["1", "0 + f"], "0 + f": ["0 + f"], "lg": ["1", "0 + lg"], "x + f": ["1", "0 + x", "0 + f"],
-           "1": []}
-
-
-def _approx_terms(data: pd.DataFrame, bars: list[tuple[str, str, str]], names: set[str],
-                  weights: str | None, offset: str | None, tags: set[str]) -> tuple[list[int], bool]:
-    """Approximate lme4's expanded terms (R: ``findbars`` + ``mkBlist``) on the complete cases:
-    level counts in findbars order, and whether ``checkNlevels``/``checkZdims``/... would stop."""
-    vars_ = [v for v in ["y", *sorted(names - {"offset"}), weights, offset] if v is not None and v in data]
-    ok = data[vars_].notna().all(axis=1).to_numpy()
-    n_c = int(ok.sum())
-    d = data.loc[ok]
-    kf = d["f"].nunique() if "f" in d else 0
-    nc_of = {"1": 1, "x": 2, "0 + x": 1, "1 + x": 2, "x + z": 3, "f": kf, "0 + f": kf, "lg": 2,
-             "0 + lg": 2, "x + f": kf + 1, "0 + z": 1}
-    refuse = n_c == 0 or (weights is not None and bool((d[weights] < 0).any()))
-    terms: list[tuple[str, str]] = []
-    for lhs, op, grp in bars:
-        lhss = _DOUBLE[lhs] if op == "||" else [lhs]
-        refuse |= op == "||" and lhs == "1"
-        terms += [(a, g) for a in lhss for g in _SLASH.get(grp, [grp])]
-    nl: list[int] = []
-    for a, g in terms:
-        parts = g.split(":")
-        k = len(d[parts].drop_duplicates()) if n_c else 0
-        nl.append(k)
-        refuse |= k < 2 or k >= n_c or nc_of[a] * k >= n_c
-        if len(parts) == 2 and n_c and k < d[parts[0]].nunique() * d[parts[1]].nunique():
-            tags.add("unobserved_combos")
-    if len(set(nl)) < len(nl):
-        tags.add("tied_nl")
-    if any(b > a for a, b in zip(nl, nl[1:])):
-        tags.add("reordered")
-        if len(set(nl)) < len(nl):
-            tags.add("tied_nl_reordered")
-    return nl, bool(refuse)
-
-
 @st.composite
 def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     tags: set[str] = set()

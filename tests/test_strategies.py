@@ -224,3 +224,27 @@ def test_same_designs_in_another_process() -> None:
 
     here = [hashlib.sha1(repr(design_key(d)).encode()).hexdigest() for d in iter_designs(5, None, 25)]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == here
+
+
+def test_design_reducer_deletes_terms_options_and_rows() -> None:
+    """parity.shrink.reduce_design (no R): with a predicate that needs one bar, one row with g == 'c'
+    and one other row, a 5-bar 150-row design shrinks to 2 rows, 1 bar and only the used columns."""
+    import time
+
+    from parity.shrink import reduce_design, split_terms
+
+    assert split_terms(" x + log(z + 3) + (x + z | g) + (1 | g:h)") == ["x", "log(z + 3)", "(x + z | g)", "(1 | g:h)"]
+    i = np.arange(150)
+    data = pd.DataFrame({"y": np.sin(i), "x": (i % 5) - 2.0, "g": [("a", "b", "c")[k % 3] for k in i],
+                         "h": [f"h{k % 7}" for k in i], "w": np.ones(150)})
+    d = Design("y ~ x + (x | g) + (1 | h) + (1 | g:h) + (1 | h)", data, weights="w", contrasts=(("f", "contr.sum"),))
+    calls = []
+
+    def fails(c: Design) -> bool:
+        calls.append(c)
+        return "(1 | g:h)" in c.formula and (c.data["g"] == "c").any() and c.n >= 2
+
+    out = reduce_design(d, fails, time.perf_counter() + 60)
+    assert out.formula == "y ~ (1 | g:h)" and out.n == 2 and (out.data["g"] == "c").any()
+    assert out.weights is None and out.contrasts == () and list(out.data.columns) == ["y", "g", "h"]
+    assert isinstance(out.data.index, pd.RangeIndex) and len(calls) < 100
