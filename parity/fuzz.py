@@ -31,7 +31,8 @@ import pandas as pd
 
 from .check import EQUAL_OPTIMA, LME4_SPREAD, CheckReport, check, r_components
 from .pyside import Impl, load_impl
-from .strategies import HAZARD_NAMES, Design, Hazards, designs
+from .seeding import Enough, first_time, hypothesis_run
+from .strategies import HAZARD_NAMES, Design, Hazards
 
 __all__ = ["FuzzConfig", "DesignOutcome", "ShrunkFailure", "FuzzResult", "run_design", "run_campaign",
            "fit_level_available", "add_command", "KNOWN_ISSUES"]
@@ -76,6 +77,7 @@ class FuzzConfig:
     shrink_seconds: float = 60.0
     max_failures: int = 8
     ignore: frozenset[str] = frozenset()
+    stop_at_first: bool = False     # stop exploring after the first failing design (mutant power)
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,26 +275,12 @@ def design_key(d: Design) -> tuple:
         vals = pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
     except TypeError:
         vals = df.to_csv().encode()
-    return (d.formula, d.weights, d.offset, d.REML, tuple(df.columns), tuple(map(str, df.dtypes)), cats, vals)
+    return (d.formula, d.weights, d.offset, d.REML, d.contrasts, tuple(df.columns), tuple(map(str, df.dtypes)),
+            cats, vals)
 
 
-class _StillFails(Exception):
-    """Raised inside the shrink run while a design still fails on the target component."""
-
-
-def _settings(n: int, phases: tuple) -> Any:
-    from hypothesis import HealthCheck, Verbosity, settings
-
-    return settings(max_examples=max(n, 1), database=None, deadline=None, phases=phases, derandomize=False,
-                    suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False,
-                    verbosity=Verbosity.quiet)
-
-
-def _hypothesis_run(cfg: FuzzConfig, n: int, phases: tuple, body: Callable[[Design], None]) -> None:
-    from hypothesis import given, seed
-
-    test = seed(cfg.seed)(_settings(n, phases)(given(designs(cfg.hazards))(body)))
-    test()
+def _hypothesis_run(cfg: FuzzConfig, phases: tuple, body: Callable[[Design], None]) -> None:
+    hypothesis_run(cfg.seed, cfg.hazards, phases, body)
 
 
 def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Path | None = None,
@@ -302,6 +290,7 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
 
     from . import rsession
     from .reproducer import write_reproducer
+    from .shrink import shrink_failure
 
     fn = impl if impl is not None else load_impl(cfg.impl)
     spec = cfg.impl if impl is None else impl
@@ -316,11 +305,16 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
     t_start = time.perf_counter()
     rsession.start()
 
-    def evaluate(d: Design) -> DesignOutcome:
-        k = design_key(d)
+    def evaluate(d: Design, at: str | None = None) -> DesignOutcome:
+        """One design at ``at`` (default the campaign's level; "fit-pinned": the fit level with the
+        implementation's theta pinned to lme4's, used by shrinking, see parity.shrink.pin_theta)."""
+        from .shrink import pin_theta
+
+        k = (design_key(d), at or level)
         if k not in cache:
-            cache[k] = run_design(d, fn, level=level, time_limit=cfg.time_limit, ignore=cfg.ignore,
-                                  py_time_limit=cfg.py_time_limit)
+            cache[k] = run_design(d, pin_theta(fn) if at == "fit-pinned" else fn,
+                                  level="fit" if at == "fit-pinned" else at or level, time_limit=cfg.time_limit,
+                                  ignore=cfg.ignore, py_time_limit=cfg.py_time_limit)
         return cache[k]
 
     outcomes: list[DesignOutcome] = []
@@ -328,14 +322,23 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
 
     prog: Any = RichProgress(console, cfg.examples) if progress else SilentProgress()
 
+    seen: set = set()
+
     def explore(d: Design) -> None:
+        if len(outcomes) >= cfg.examples or (cfg.stop_at_first and any(o.failing for o in outcomes)):
+            raise Enough
+        if not first_time(d, seen):
+            return
         o = evaluate(d)
         outcomes.append(o)
         order.append(design_key(d))
         prog.step(o)
 
     with prog:
-        _hypothesis_run(cfg, cfg.examples, (Phase.generate,), explore)
+        try:
+            _hypothesis_run(cfg, (Phase.generate,), explore)
+        except Enough:
+            pass
     failures: list[ShrunkFailure] = []
     covered: set[str] = set()
     for idx, o in enumerate(outcomes):
@@ -343,7 +346,7 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
         if not todo or len(failures) >= cfg.max_failures:
             continue
         target = todo[0]
-        shrunk, calls, secs = (_shrink(cfg, target, idx, o, evaluate, cache, prog) if cfg.shrink
+        shrunk, calls, secs = (shrink_failure(cfg, target, level, o, evaluate, cache, prog) if cfg.shrink
                                else (o, 0, 0.0))
         covered |= {target, *shrunk.failing, *o.failing}
         rep = None
@@ -354,46 +357,6 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
         failures.append(ShrunkFailure(target, o, shrunk, calls, secs, rep))
     return FuzzResult(cfg, tuple(outcomes), tuple(failures), note, time.perf_counter() - t_start,
                       rsession.versions())
-
-
-def _size(o: DesignOutcome) -> tuple:
-    d = o.design
-    return (d.n_bars, d.n, len(d.formula), d.data.shape[1])
-
-
-def _shrink(cfg: FuzzConfig, target: str, idx: int, first: DesignOutcome, evaluate: Callable,
-            cache: dict, prog: Any) -> tuple[DesignOutcome, int, float]:
-    """Replay the exploration up to design ``idx`` with shrinking on; the smallest design that still
-    fails on ``target`` (R: none -- this is Hypothesis' shrinker driving pyreterms_reference())."""
-    from hypothesis import Phase
-
-    t0 = time.perf_counter()
-    raised: list[DesignOutcome] = []
-    calls = [0]
-
-    def body(d: Design) -> None:
-        k = design_key(d)
-        if k not in cache:
-            if time.perf_counter() - t0 > cfg.shrink_seconds:
-                return  # budget spent: unseen designs count as passing, so the shrinker stops
-            calls[0] += 1
-        o = evaluate(d)
-        if target in o.failing:
-            raised.append(o)
-            raise _StillFails(target)
-
-    prog.message(f"shrinking {target} ...")
-    try:
-        # same max_examples as the exploration: Hypothesis' generation depends on it
-        _hypothesis_run(cfg, cfg.examples, (Phase.generate, Phase.shrink), body)
-    except Exception:  # noqa: BLE001 - the shrunk failure (or Flaky) surfaces here by design
-        pass
-    if not raised:
-        return first, calls[0], time.perf_counter() - t0
-    best = raised[-1]  # Hypothesis replays the minimal example last
-    if _size(first) < _size(best):
-        best = first
-    return best, calls[0], time.perf_counter() - t0
 
 
 def add_command(sub: "argparse._SubParsersAction") -> None:

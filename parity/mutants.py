@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .mutants_patch import PATCH_MUTANTS, make_mutant
 from .pyside import LF, _dbl, _int, lformula_components, pyreterms_impl
 from .rvalues import RList, RSparse, RValue
 
 __all__ = ["MUTANTS", "Mutant", "ties_formula_order", "lind_off_by_one", "theta_row_major",
-           "zeros_kept_in_zt", "reml_ml_swapped", "na_slope_as_zero"]
+           "zeros_kept_in_zt", "reml_ml_swapped", "na_slope_as_zero", *(m[0] for m in PATCH_MUTANTS)]
 
 
 def _lformula(formula: str, data: pd.DataFrame, REML: bool, weights, offset, contrasts):
@@ -169,7 +170,7 @@ class Mutant:
     fn: object
     level: str
     max_bars: int
-    components: tuple[str, ...]
+    components: tuple[str, ...]  # empty: any component (the test checks pyreterms agrees there)
 
     @property
     def spec(self) -> str:
@@ -191,3 +192,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("na_slope_as_zero", na_slope_as_zero, "lformula", 1,
            (f"{LF}$fr", f"rownames({LF}$fr)", f"{LF}$X", f"{LF}$reTrms$Zt")),
 )
+
+for _name, _level, _doc, _target, _make in PATCH_MUTANTS:
+    globals()[_name] = make_mutant(_name, _doc, _target, _make)
+    MUTANTS += (Mutant(_name, globals()[_name], _level, 4, ()),)

@@ -65,6 +65,7 @@ def save_design(design: Design, directory: str | Path, extra: dict | None = None
     pd.DataFrame(out).to_csv(d / "data.csv", index=False, na_rep="NA")
     (d / "columns.json").write_text(json.dumps(cols, indent=1, ensure_ascii=False))
     meta = {"formula": design.formula, "weights": design.weights, "offset": design.offset, "REML": design.REML,
+            "contrasts": dict(design.contrasts),
             "expect_refusal": design.expect_refusal, "description": design.description, "n": design.n,
             "tags": sorted(design.tags), **(extra or {})}
     (d / "design.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False, default=str))
@@ -100,7 +101,8 @@ def load_design(directory: str | Path) -> Design:
         data[spec["name"]] = s
     return Design(meta["formula"], pd.DataFrame(data), meta.get("weights"), meta.get("offset"),
                   bool(meta.get("REML", True)), bool(meta.get("expect_refusal", False)),
-                  meta.get("description", ""), frozenset(meta.get("tags", ())))
+                  meta.get("description", ""), frozenset(meta.get("tags", ())),
+                  tuple((str(k), str(v)) for k, v in (meta.get("contrasts") or {}).items()))
 
 
 def r_expression(component: str, level: str = "lformula") -> str:
@@ -145,6 +147,8 @@ def _r_lines(design: Design, component: str, level: str) -> str:
     args = f"{design.formula}, data = d, REML = {'TRUE' if design.REML else 'FALSE'}"
     args += f", weights = {design.weights}" if design.weights else ""
     args += f", offset = {design.offset}" if design.offset else ""
+    if design.contrasts:
+        args += ", contrasts = list(" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in design.contrasts) + ")"
     lines.append(f"lf <- lFormula({args})")
     if level == "fit":
         lines.append(f"fit <- lmer({args}, control = lmerControl(calc.derivs = TRUE))")
@@ -163,13 +167,14 @@ from parity.reproducer import load_design
 
 HERE = Path(__file__).resolve().parent
 design = load_design(HERE)
-print("formula:", design.formula, "| n =", design.n, "| weights:", design.weights, "| offset:", design.offset)
+print("formula:", design.formula, "| n =", design.n, "| weights:", design.weights, "| offset:", design.offset,
+      "| contrasts:", dict(design.contrasts))
 print(design.data.to_string(max_rows=12))
 
 import pyreterms
 try:
     lf = pyreterms.lformula(design.formula, design.data, design.REML, weights=design.weights,
-                            offset=design.offset)
+                            offset=design.offset, contrasts=dict(design.contrasts) or None)
     print("pyreterms accepts the design; reTrms.Zt shape", lf.reTrms.Zt.shape)
 except pyreterms.PyretermsError as e:
     print("pyreterms refuses:", e)

@@ -15,9 +15,13 @@ balanced/unbalanced/singleton groups; tied level counts (lme4's ``rev(order(nl))
 level strings (case, punctuation, digits, unicode, ``:``) as strings and as Categoricals (with a
 non-sorted category order and unused categories); integer-coded groups (``1..12``, so ``"10"``
 sorts after ``"9"``); NA in response, covariates and groups; rank-deficient X (duplicated and
-collinear columns, ``f:f2`` without main effects); weights and offsets; badly scaled covariates.
-Data have n in 10..200 rows and a default RangeIndex; everything shrinks toward small n, one
-``(1 | g)`` term and letters as labels.
+collinear columns, ``f:f2`` without main effects); weights and offsets; badly scaled covariates;
+and, each at the probability stated in :data:`parity.hazards.FREQUENCIES` (tag ``hz:<name>``):
+ordered factors (``contr.poly``), the ``contrasts =`` argument, allowlisted function terms,
+integer grouping variables with 10-200 levels, mixed-case and non-ASCII level strings.
+Data have n in 10..200 rows (up to ~420 with a 10-200-level integer group) and a default
+RangeIndex; everything shrinks toward small n, one ``(1 | g)`` term and letters as labels.
+Designs are generated in campaign order by :mod:`parity.seeding` (the same for a seed at every level).
 """
 from __future__ import annotations
 
@@ -30,6 +34,9 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
+from .approxterms import approx_terms as _approx_terms
+from .hazards import CONTRASTS, FREQUENCIES, coin, function_terms, mixed_case_labels, pick, unicode_labels
+
 __all__ = ["Design", "Hazards", "designs", "valid_designs", "refused_designs", "HAZARD_NAMES"]
 
 #: level strings that stress collation, quoting and parsing; R compares them in C (byte) order
@@ -38,6 +45,8 @@ AWKWARD = ("a", "A", "b", "B", "Z", "_z", "z_", "x.1", "x-1", "x 1", "a,b", "(q)
 LHS = ("1", "x", "0 + x", "1 + x", "x + z", "f", "0 + f", "lg", "x + f")
 GROUPS = ("g", "h", "k", "g:h", "g/h", "h:g", "h/g", "g:k", "k/g")
 FIXED = ("x", "z", "f", "x2", "x3", "f:f2", "lg", "offset(o)", "x:f")
+#: rows of a design with an integer grouping factor of 10-200 levels are at most this (+20)
+MAX_MANY_ROWS = 400
 REFUSALS = ("singleton_factor", "nlev_ge_n", "one_double_bar", "negative_weights", "all_na_group")
 
 
@@ -64,6 +73,13 @@ class Hazards:
     refusals: bool = True           # designs lme4 must refuse
     negative_weights: bool = True   # lFormula() accepts them, lmer() refuses: a refusal hazard
     single_level_factors: bool = True  # a 1-level factor covariate (model.matrix's contrasts check)
+    ordered_factors: bool = True    # f an ordered Categorical (contr.poly), parity.hazards.FREQUENCIES
+    contrasts_arg: bool = True      # contrasts = list(f = "contr.sum"|...) (model.matrix contrasts.arg)
+    functions: bool = True          # scale / poly / log / I() / factor / as.numeric terms (+ ns, bs, ...
+                                    # once pyreterms allows them)
+    i_comparisons: bool = True      # I(x > 0), I(x == 1) among the function terms
+    many_int_levels: bool = True    # an integer grouping variable with 10-200 levels
+    mixed_case_levels: bool = True  # level strings "a" and "B" (C order vs case-insensitive order)
 
     def without(self, *names: str) -> "Hazards":
         """A copy with the named hazards switched off (ValueError for an unknown name)."""
@@ -90,6 +106,7 @@ class Design:
     expect_refusal: bool = False
     description: str = ""
     tags: frozenset[str] = frozenset()
+    contrasts: tuple[tuple[str, str], ...] = ()
 
     @property
     def n(self) -> int:
@@ -100,9 +117,11 @@ class Design:
         return self.formula.count("|") - self.formula.count("||")
 
     def arrays(self) -> dict[str, Any]:
-        """``weights``/``offset`` as float arrays (keyword arguments of ``parity.check.check``)."""
+        """``weights``/``offset`` as float arrays and ``contrasts`` as a dict (keyword arguments of
+        ``parity.check.check``, ``pyreterms.lformula`` and ``pyreterms.lmer``)."""
         return {"weights": None if self.weights is None else self.data[self.weights].to_numpy(float),
-                "offset": None if self.offset is None else self.data[self.offset].to_numpy(float)}
+                "offset": None if self.offset is None else self.data[self.offset].to_numpy(float),
+                "contrasts": dict(self.contrasts) or None}
 
 
 def _chance(draw: Callable, percent: int) -> bool:
@@ -153,9 +172,15 @@ def _na_rows(draw: Callable, n: int) -> list[int]:
 
 
 def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarray | None,
-                  tags: set[str], na: bool) -> tuple[pd.Series, np.ndarray, str]:
+                  tags: set[str], na: bool, force: str = "") -> tuple[pd.Series, np.ndarray, str]:
+    """One grouping column; ``force`` is "" or a hazard of parity.hazards: "int_groups_10_200"
+    (an int64/Int64 column), "mixed_case" or "unicode" (a string column with those labels)."""
     kinds = ["str", "object"] + (["int", "float"] if hz.int_groups else []) + \
             (["cat"] if hz.categoricals else []) + (["cat_int"] if hz.categoricals and hz.int_groups else [])
+    if force == "int_groups_10_200":
+        kinds = ["int"]
+    elif force:
+        kinds = ["str", "object"]  # a Categorical would fix the level order: no collation involved
     kind = draw(st.sampled_from(kinds))
     patterns = ["balanced", "random", "blocked", "singleton"] + (["nested"] if parent is not None and hz.nested else [])
     pattern = draw(st.sampled_from(patterns))
@@ -169,10 +194,11 @@ def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarra
         tags.add("na_group")
     style = "letters"
     if kind in ("str", "object", "cat"):
-        style = draw(st.sampled_from(["letters", "digits"] + (["awkward"] if hz.awkward_levels else [])))
+        style = force or draw(st.sampled_from(["letters", "digits"] + (["awkward"] if hz.awkward_levels else [])))
         if style != "letters":
             tags.add(f"{style}_levels")
-        labels = _labels(draw, k, style, hz)
+        labels = (mixed_case_labels(draw, k) if style == "mixed_case" else
+                  unicode_labels(draw, k) if style == "unicode" else _labels(draw, k, style, hz))
         if any(":" in s for s in labels):
             tags.add("colon_levels")
         if any(not s.isascii() for s in labels):
@@ -234,46 +260,6 @@ def _factor_cov(draw: Callable, n: int, k: int, hz: Hazards, prefix: str, na: bo
 
 
 _NC_MAX = {"1": 1, "x": 2, "0 + x": 1, "1 + x": 2, "x + z": 3, "f": 4, "0 + f": 4, "lg": 2, "x + f": 5}
-_SLASH = {"g/h": ["h:g", "g"], "h/g": ["g:h", "h"], "k/g": ["g:k", "k"]}
-_DOUBLE = {"x": ["1", "0 + x"], "1 + x": ["1", "0 + x"], "0 + x": ["0 + x"], "x + z": ["1", "0 + x", "0 + z"],
-           "f": ["1", "0 + f"], "0 + f": ["0 + f"], "lg": ["1", "0 + lg"], "x + f": ["1", "0 + x", "0 + f"],
-           "1": []}
-
-
-def _approx_terms(data: pd.DataFrame, bars: list[tuple[str, str, str]], names: set[str],
-                  weights: str | None, offset: str | None, tags: set[str]) -> tuple[list[int], bool]:
-    """Approximate lme4's expanded terms (R: ``findbars`` + ``mkBlist``) on the complete cases:
-    level counts in findbars order, and whether ``checkNlevels``/``checkZdims``/... would stop."""
-    vars_ = [v for v in ["y", *sorted(names - {"offset"}), weights, offset] if v is not None and v in data]
-    ok = data[vars_].notna().all(axis=1).to_numpy()
-    n_c = int(ok.sum())
-    d = data.loc[ok]
-    kf = d["f"].nunique() if "f" in d else 0
-    nc_of = {"1": 1, "x": 2, "0 + x": 1, "1 + x": 2, "x + z": 3, "f": kf, "0 + f": kf, "lg": 2,
-             "0 + lg": 2, "x + f": kf + 1, "0 + z": 1}
-    refuse = n_c == 0 or (weights is not None and bool((d[weights] < 0).any()))
-    terms: list[tuple[str, str]] = []
-    for lhs, op, grp in bars:
-        lhss = _DOUBLE[lhs] if op == "||" else [lhs]
-        refuse |= op == "||" and lhs == "1"
-        terms += [(a, g) for a in lhss for g in _SLASH.get(grp, [grp])]
-    nl: list[int] = []
-    for a, g in terms:
-        parts = g.split(":")
-        k = len(d[parts].drop_duplicates()) if n_c else 0
-        nl.append(k)
-        refuse |= k < 2 or k >= n_c or nc_of[a] * k >= n_c
-        if len(parts) == 2 and n_c and k < d[parts[0]].nunique() * d[parts[1]].nunique():
-            tags.add("unobserved_combos")
-    if len(set(nl)) < len(nl):
-        tags.add("tied_nl")
-    if any(b > a for a, b in zip(nl, nl[1:])):
-        tags.add("reordered")
-        if len(set(nl)) < len(nl):
-            tags.add("tied_nl_reordered")
-    return nl, bool(refuse)
-
-
 @st.composite
 def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     tags: set[str] = set()
@@ -293,28 +279,63 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
         refusal = draw(st.sampled_from([r for r in REFUSALS if allowed.get(r, True)]))
     if refusal == "one_double_bar":
         bars[0] = ("1", "||", bars[0][2])
+    # the hazards of parity.hazards, each drawn with its stated probability
+    on = {"ordered_factor": hz.ordered_factors and hz.categoricals, "contrasts": hz.contrasts_arg, "function": hz.functions,
+          "int_groups_10_200": hz.int_groups and hz.many_int_levels, "mixed_case": hz.mixed_case_levels,
+          "unicode": hz.unicode_levels}
+    drawn = [h for h in FREQUENCIES if on[h] and coin(draw, FREQUENCIES[h])]
+    tags |= {f"hz:{h}" for h in drawn}
+    response, contrasts = "y", ()
+    if "function" in drawn:
+        fname, where, text = pick(draw, function_terms(hz.i_comparisons))
+        tags.add(f"fn:{fname}")
+        if where == "response":
+            response = text
+        elif text not in fixed:
+            fixed.append(text)
+    if ("ordered_factor" in drawn or "contrasts" in drawn) and "f" not in fixed:
+        fixed.append("f")
+    if "contrasts" in drawn:
+        contrasts = (("f", pick(draw, CONTRASTS)),)
+    # grouping variables carrying a forced column hazard (one each; a (1 | v) bar is added if needed)
+    forced_cols = [h for h in ("int_groups_10_200", "mixed_case", "unicode") if h in drawn]
+    in_bars = [v for v in ("g", "h", "k") if any(v in re.split("[:/]", g) for _, _, g in bars)]
+    for v in (v for v in ("g", "h", "k") if v not in in_bars):
+        if len(in_bars) >= len(forced_cols):
+            break
+        bars.append(("1", "|", v))
+        in_bars.append(v)
+    force_of = dict(zip(in_bars, forced_cols))
     n = draw(st.integers(10, 200))
     names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(fixed + [f"{a} {g}" for a, _, g in bars])))
     used = names.__contains__
     # every candidate column is drawn, used or not, in a fixed order: deleting a bar while shrinking
     # then does not shift the draws of the other columns
     gvars = [v for v in ("g", "h", "k") if used(v)]
+    inter = {v for _, _, g in bars if ":" in g or "/" in g for v in re.split("[:/]", g)}
+    ncmax = max(_NC_MAX[a] for a, _, _ in bars)
+    many_k = draw(st.integers(10, 200)) if "int_groups_10_200" in drawn else 0
+    if many_k:  # enough rows for nc * nl < n (interactions: up to 3 levels per partner)
+        mult = 3 if next(v for v, h in force_of.items() if h == "int_groups_10_200") in inter else 1
+        many_k = min(many_k, max(10, MAX_MANY_ROWS // ((ncmax + 1) * mult)))
+        n = max(n, (ncmax + 1) * many_k * mult + draw(st.integers(1, 20)))
     cols: dict[str, pd.Series] = {}
     desc: list[str] = [f"n={n}"]
     codes_of: dict[str, np.ndarray] = {}
     i = np.arange(n)
     na_grp = hz.na_groups and _chance(draw, 15)
     # keep q = nc * nl below n for most designs: lme4 refuses n <= q (checkZdims)
-    budget = n // (max(_NC_MAX[a] for a, _, _ in bars) + 1)
-    inter = {v for _, _, g in bars if ":" in g or "/" in g for v in re.split("[:/]", g)}
+    budget = n // (ncmax + 1)
     for v in ("g", "h", "k"):
-        kmax = max(2, min(12, math.isqrt(budget) if v in inter else budget))
+        kmax = max(2, min(12 if not many_k else 3, math.isqrt(budget) if v in inter else budget))
         k = draw(st.integers(10, kmax)) if kmax >= 10 and _chance(draw, 30) else draw(st.integers(2, min(kmax, 9)))
+        force = force_of.get(v, "")
+        k = many_k if force == "int_groups_10_200" else k
         first = bool(gvars) and v == gvars[0]
         k = 1 if refusal == "singleton_factor" and first else (n if refusal == "nlev_ge_n" and first else k)
         ctags: set[str] = set()
         s, codes, d = _group_column(draw, n, k, hz, codes_of.get("g") if v != "g" else None, ctags,
-                                    na=na_grp and v == gvars[-1])
+                                    na=na_grp and v == gvars[-1] and not force, force=force)
         if refusal == "all_na_group" and first:
             s = pd.Series([None] * n, dtype=object)
         codes_of[v] = codes
@@ -323,7 +344,7 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
             tags |= ctags
             desc.append(f"{v}:{d}")
     na_cov = hz.na_covariates and _chance(draw, 30)
-    scale = 5000.0 if hz.scale_warning and _chance(draw, 5) else 1.0
+    scale = 5000.0 if hz.scale_warning and coin(draw, 0.08) else 1.0
     div = draw(st.sampled_from([1.0, 2.0, 4.0]))
     x = _numeric(draw, n, (i % 5) - 2.0, -3, 3) / div * scale
     x_na = _na_rows(draw, n) if na_cov else []
@@ -345,10 +366,18 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
         tags |= {"na_covariate"} if z_na else set()
     for v, pre in (("f", ""), ("f2", "u")):
         kf = 1 if hz.single_level_factors and _chance(draw, 8) else draw(st.integers(2, 4))
+        ordered = v == "f" and "ordered_factor" in drawn
+        kf = draw(st.integers(3, 5)) if ordered else kf
         fv = _factor_cov(draw, n, kf, hz, pre, na_cov and v == "f")
+        if ordered:  # contr.poly: the level order is the category order (possibly not sorted)
+            cats = _perm(draw, [f"{pre}{chr(ord('a') + j)}" for j in range(kf)])
+            fv = pd.Series(pd.Categorical(fv.astype(object), categories=cats, ordered=True))
         tags |= {"single_level_factor"} if used(v) and kf == 1 else set()
         if used(v):
             cols[v] = fv
+    m = _rng(draw).integers(1, draw(st.integers(2, 12)) + 1, n)  # factor(m): numeric level order
+    if used("m"):
+        cols["m"] = pd.Series(m.astype(np.int64))
     lg = pd.Series((i % 3) == 0) if not draw(st.booleans()) else \
         pd.Series(_rng(draw).random(n) < 0.5)
     if used("lg"):
@@ -372,7 +401,7 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
         tags.add("offset")
     REML = not _chance(draw, 25)
     rhs = [f"({a} {op} {g})" for a, op, g in bars]
-    formula = "y ~ " + " + ".join(fixed + rhs) if fixed else "y ~ " + " + ".join(rhs)
+    formula = f"{response} ~ " + " + ".join(fixed + rhs)
     tags |= {t for t, cond in (
         ("double_bar", any(op == "||" for _, op, _ in bars)),
         ("nested", any("/" in g for *_, g in bars) or "implicit_nesting" in tags),
@@ -386,7 +415,7 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
         tags.add(f"refusal:{refusal}")
     desc.append(f"{len(nl)} terms, nl~{nl}")
     expect = expect or refusal != "none"
-    return Design(formula, data, weights, offset, REML, expect, "; ".join(desc), frozenset(tags))
+    return Design(formula, data, weights, offset, REML, expect, "; ".join(desc), frozenset(tags), contrasts)
 
 
 def designs(hazards: Hazards | None = None, *, refusals: bool | None = None) -> st.SearchStrategy[Design]:

@@ -74,7 +74,7 @@ def test_reproducer_of_a_mutant_failure_reproduces(tmp_path) -> None:
     out, h = tmp_path / "out", tmp_path / "m.html"
     rc = main(["fuzz", "--examples", "30", "--seed", "1", "--level", "lformula", "--impl",
                "parity.mutants:zeros_kept_in_zt", "--out", str(out), "--html", str(h), "--known", "--quiet",
-               "--shrink-time", "10", "--max-failures", "1", "--exclude", "negative_weights"])
+               "--shrink-time", "10", "--max-failures", "1", "--exclude", "negative_weights", "i_comparisons"])
     assert rc == 1
     (d,) = [p for p in out.iterdir() if p.is_dir()]
     for name in ("data.csv", "columns.json", "design.json", "repro.R", "repro.py"):

@@ -12,7 +12,11 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 
 import pyreterms
 from parity.reproducer import load_design, save_design
+from parity.hazards import CONTRASTS, FREQUENCIES, function_terms
+from parity.seeding import iter_designs
 from parity.strategies import HAZARD_NAMES, Design, Hazards, designs, refused_designs, valid_designs
+
+FUNCTION_NAMES = {"offset", "scale", "poly", "log", "I", "factor", "as", "numeric", "ns", "bs", "cut", "pmin", "pmax"}
 
 FAST = settings(max_examples=60, database=None, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -35,10 +39,10 @@ def _sample(strategy, n: int, s: int = 0) -> list[Design]:
 @given(designs())
 def test_designs_are_well_formed(d: Design) -> None:
     assert isinstance(d.data.index, pd.RangeIndex) and d.data.index.start == 0
-    assert 10 <= d.n <= 200
-    assert 1 <= d.n_bars <= 4
-    assert d.formula.startswith("y ~ ")
-    used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.formula)) - {"offset"}
+    assert 10 <= d.n <= 200 or ("hz:int_groups_10_200" in d.tags and d.n <= 420 + 3 * 10)
+    assert 1 <= d.n_bars <= 5
+    assert d.formula.startswith(("y ~ ", "log(y + 11) ~ "))
+    used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.formula)) - FUNCTION_NAMES
     assert used <= set(d.data.columns), used - set(d.data.columns)
     for col in (d.weights, d.offset):
         assert col is None or col in d.data.columns
@@ -109,4 +113,138 @@ def test_reproducer_files_round_trip(tmp_path_factory, d: Design) -> None:
     path = save_design(d, tmp_path_factory.mktemp("d"))
     back = load_design(path)
     pd.testing.assert_frame_equal(back.data, d.data, check_exact=True)
-    assert (back.formula, back.weights, back.offset, back.REML) == (d.formula, d.weights, d.offset, d.REML)
+    assert (back.formula, back.weights, back.offset, back.REML, back.contrasts) == \
+        (d.formula, d.weights, d.offset, d.REML, d.contrasts)
+
+
+# --- issue 11 item 4: every README hazard at a stated frequency, the same designs at every level ---
+
+N_FREQ = 1000
+SAMPLE_1000 = []
+
+
+def _sample_1000() -> list[Design]:
+    if not SAMPLE_1000:
+        SAMPLE_1000.extend(iter_designs(0, Hazards(), N_FREQ))
+    return SAMPLE_1000
+
+
+def _band(p: float, n: int) -> tuple[float, float]:
+    """n * p within +-40%.  Not a binomial band: Hypothesis builds many designs by mutating earlier
+    ones, so 1000 designs are not independent draws; over seeds 0-3 each hazard's count was
+    0.64-1.21 x n * p (the coins themselves are exact: parity.hazards.coin)."""
+    return 0.6 * n * p, 1.4 * n * p
+
+
+def _bar_groups(formula: str) -> set[str]:
+    return {v for m in re.finditer(r"\|\|?\s*([^()]+)\)", formula) for v in re.split(r"[:/]", m.group(1).strip())}
+
+
+OVERRIDES = {"refusal:singleton_factor", "refusal:nlev_ge_n", "refusal:all_na_group"}
+
+
+def _has_property(h: str, d: Design) -> bool:
+    """Whether a design tagged ``hz:h`` really carries hazard h (README "Formula language")."""
+    df, groups = d.data, _bar_groups(d.formula)
+    if h in ("int_groups_10_200", "mixed_case", "unicode") and d.tags & OVERRIDES:
+        return True  # the refusal hazard replaced the first grouping column (1 level, n levels, all NA)
+    rhs = d.formula.split("~", 1)[1]
+    if h == "ordered_factor":
+        return isinstance(df["f"].dtype, pd.CategoricalDtype) and df["f"].cat.ordered and " f " in f" {rhs} +"
+    if h == "contrasts":
+        return len(d.contrasts) == 1 and d.contrasts[0][0] == "f" and d.contrasts[0][1] in CONTRASTS and \
+            re.search(r"(^|\+ )f( \+|$)", rhs.strip()) is not None
+    if h == "function":
+        names = [t[3:] for t in d.tags if t.startswith("fn:")]
+        terms = {name: text for name, _, text in function_terms()}
+        return len(names) == 1 and terms[names[0]] in d.formula
+    if h == "int_groups_10_200":
+        return any(pd.api.types.is_integer_dtype(df[v].dtype) and 10 <= df[v].nunique() <= 200 for v in groups)
+    pair = {"mixed_case": {"a", "B"}, "unicode": {"é", "f"}}[h]
+    return any(not isinstance(df[v].dtype, pd.CategoricalDtype) and pair <= set(df[v].dropna()) for v in groups)
+
+
+def test_hazard_frequencies_in_1000_designs() -> None:
+    """Each hazard of parity.hazards.FREQUENCIES occurs at its stated frequency (within 40%) in
+    1000 campaign designs of seed 0, every tagged design has it, and each function term occurs
+    at 0.25-2 x its share (1/len(function_terms()) of the function-term frequency)."""
+    sample = _sample_1000()
+    assert len(sample) == N_FREQ
+    for h, p in FREQUENCIES.items():
+        tagged = [d for d in sample if f"hz:{h}" in d.tags]
+        lo, hi = _band(p, N_FREQ)
+        assert lo <= len(tagged) <= hi, (h, len(tagged), p)
+        bad = [d.formula for d in tagged if not _has_property(h, d)]
+        assert not bad, (h, bad[:3])
+    terms = function_terms()
+    share = N_FREQ * FREQUENCIES["function"] / len(terms)
+    for name, _, _ in terms:  # small counts, strongly correlated: 14-72 for a share of 44 (seeds 0, 1)
+        k = sum(f"fn:{name}" in d.tags for d in sample)
+        assert 0.25 * share <= k <= 2 * share, (name, k, share)
+
+
+def test_gated_functions_follow_pyreterms_allowlist(monkeypatch) -> None:
+    """ns/bs/cut/pmin/pmax are drawn exactly when pyreterms evaluates them; I() comparisons can be
+    switched off (R's allowlist refused them before it was generated from pyreterms')."""
+    import pyreterms.evaluate as ev
+
+    names = {n for n, _, _ in function_terms()}
+    assert {"ns", "bs", "cut", "pmin", "pmax"} & names == {"ns", "bs", "cut", "pmin", "pmax"} & ev.ALLOWED_FUNCTIONS
+    monkeypatch.setattr(ev, "ALLOWED_FUNCTIONS", set(ev.ALLOWED_FUNCTIONS) | {"ns", "pmin"})
+    assert {"ns", "pmin"} <= {n for n, _, _ in function_terms()}
+    assert not {"I_gt", "I_eq"} & {n for n, _, _ in function_terms(i_comparisons=False)}
+    off = iter_designs(0, Hazards().without("i_comparisons", "ordered_factors", "contrasts_arg"), 200)
+    assert not any(t in d.tags for d in off for t in ("fn:I_gt", "fn:I_eq", "hz:ordered_factor", "hz:contrasts"))
+
+
+def test_same_seed_same_designs_whatever_the_length() -> None:
+    """Design k of a seed does not depend on how many designs the campaign runs (nor on its level:
+    generation has no level), which Hypothesis' max_examples-dependent generation broke."""
+    from parity.fuzz import design_key
+
+    short = [design_key(d) for d in iter_designs(11, Hazards(), 40)]
+    long = [design_key(d) for d in iter_designs(11, Hazards(), 120)]
+    assert short == long[:40] and len(set(long)) == 120
+
+
+def test_same_designs_in_another_process() -> None:
+    """A fresh interpreter with other modules loaded (as `parity fuzz` has) draws the same designs:
+    Hypothesis' literals from local modules are switched off (parity.seeding)."""
+    import subprocess
+    import sys
+
+    from parity.fuzz import design_key
+
+    code = ("import json, hashlib; from parity.seeding import iter_designs; from parity.fuzz import design_key; "
+            "print(json.dumps([hashlib.sha1(repr(design_key(d)).encode()).hexdigest() "
+            "for d in iter_designs(5, None, 25)]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    import hashlib
+    import json
+
+    here = [hashlib.sha1(repr(design_key(d)).encode()).hexdigest() for d in iter_designs(5, None, 25)]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == here
+
+
+def test_design_reducer_deletes_terms_options_and_rows() -> None:
+    """parity.shrink.reduce_design (no R): with a predicate that needs one bar, one row with g == 'c'
+    and one other row, a 5-bar 150-row design shrinks to 2 rows, 1 bar and only the used columns."""
+    import time
+
+    from parity.shrink import reduce_design, split_terms
+
+    assert split_terms(" x + log(z + 3) + (x + z | g) + (1 | g:h)") == ["x", "log(z + 3)", "(x + z | g)", "(1 | g:h)"]
+    i = np.arange(150)
+    data = pd.DataFrame({"y": np.sin(i), "x": (i % 5) - 2.0, "g": [("a", "b", "c")[k % 3] for k in i],
+                         "h": [f"h{k % 7}" for k in i], "w": np.ones(150)})
+    d = Design("y ~ x + (x | g) + (1 | h) + (1 | g:h) + (1 | h)", data, weights="w", contrasts=(("f", "contr.sum"),))
+    calls = []
+
+    def fails(c: Design) -> bool:
+        calls.append(c)
+        return "(1 | g:h)" in c.formula and (c.data["g"] == "c").any() and c.n >= 2
+
+    out = reduce_design(d, fails, time.perf_counter() + 60)
+    assert out.formula == "y ~ (1 | g:h)" and out.n == 2 and (out.data["g"] == "c").any()
+    assert out.weights is None and out.contrasts == () and list(out.data.columns) == ["y", "g", "h"]
+    assert isinstance(out.data.index, pd.RangeIndex) and len(calls) < 100
