@@ -120,6 +120,10 @@ def start() -> None:
             if not REFERENCE_R.is_file():
                 raise FileNotFoundError(f"R reference script not found: {REFERENCE_R}")
             ro.r["source"](str(REFERENCE_R))
+            # the allowlist again, straight from its one definition (pyreterms.allowlist)
+            from pyreterms.allowlist import r_source
+
+            ro.r(r_source())
             collate = ro.r('Sys.getlocale("LC_COLLATE")')[0]
             if collate != "C":
                 raise RuntimeError(f"could not set R's LC_COLLATE to C (it is {collate!r})")
@@ -229,16 +233,26 @@ def checked_contrasts(contrasts: Mapping[str, str]) -> list[tuple[str, str]]:
     R's ``contrasts<-`` looks a character value up as a function and calls it, so an unchecked name
     (``file.remove``) would run arbitrary R code: nothing else may reach R.
     """
-    from pyreterms.contrasts import CONTRASTS
+    from pyreterms.allowlist import check_contrasts
 
-    if not isinstance(contrasts, Mapping):
-        raise ValueError("contrasts must map factor names to contrast names (contr.treatment, ...)")
-    out = []
-    for k, v in contrasts.items():
-        if not isinstance(k, str) or not k or not isinstance(v, str) or v not in CONTRASTS:
-            raise ValueError(f"contrasts {k!r}={v!r} not allowed: use one of {', '.join(CONTRASTS)}")
-        out.append((k, v))
-    return out
+    return check_contrasts(contrasts)
+
+
+def checked_formula(formula: str) -> None:
+    """Refuse, before R is called, a formula R cannot take: deeper than lme4 survives (the R embedded
+    by rpy2 runs without C stack checks and would crash).  R's own parser refuses too many nested
+    brackets itself ("contextstack overflow"), so that is left to R.  Raises :class:`pyreterms.errors.FormulaError` (one line).  Functions outside the allowlist are
+    left to ``pyreterms_disallowed()`` in reference.R (same list, reported as R's refusal)."""
+    from pyreterms.rlang import parse
+
+    if isinstance(formula, str):
+        try:
+            parse(formula)
+        except Exception as e:  # noqa: BLE001 - only the depth refusals stop us; R reports the rest
+            from pyreterms.errors import FormulaError
+
+            if isinstance(e, FormulaError) and "too deeply nested" in str(e):
+                raise
 
 
 def reference(formula: str, data: "pd.DataFrame | Any", *, REML: bool = True,
@@ -256,6 +270,7 @@ def reference(formula: str, data: "pd.DataFrame | Any", *, REML: bool = True,
 
     if level not in ("lformula", "fit"):
         raise ValueError(f"level must be 'lformula' or 'fit', not {level!r}")
+    checked_formula(formula)
     start()
     import rpy2.rinterface as ri
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import Union
 
@@ -72,7 +73,7 @@ _TOKEN_RE = re.compile(
   | (?P<name>(?:[A-Za-z\u00C0-\uFFFF]|\.(?![0-9]))[A-Za-z0-9._\u00C0-\uFFFF]*)
   | (?P<bq>`(?:[^`\\]|\\.)*`)
   | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-  | (?P<op>%[^%\s]*%|\|\||&&|==|!=|<=|>=|<-|::|[~+\-*/^:|&!<>(),=\[\]$@])
+  | (?P<op>%[^%\s]*%|\|\||&&|==|!=|<=|>=|<-|:::|::|[~+\-*/^:|&!<>(),=\[\]$@{}])
     """,
     re.VERBOSE,
 )
@@ -119,7 +120,17 @@ _BINARY: dict[str, tuple[int, str]] = {
     "^": (15, "right"),
 }
 _UNARY: dict[str, int] = {"~": 5, "!": 8, "-": 14, "+": 14}
-_UNSUPPORTED = {"<-", "::", "[", "]", "$", "@", "="}
+_UNSUPPORTED = {"<-", "::", ":::", "[", "]", "$", "@", "=", "{", "}"}
+
+#: R's parser keeps at most this many brackets open at once (``CONTEXTSTACK_SIZE`` in R's gram.y:
+#: 51 nested ``(`` / ``f(`` give "contextstack overflow at line 1"); measured with R 4.2.2.
+MAX_BRACKET_DEPTH = 50
+#: The deepest expression tree accepted (nested operators and calls, counted as in :func:`depth`).
+#: R 4.2.2's ``lFormula`` (lme4 1.1-31, 8 MiB C stack, ``Rscript``) stops with "C stack usage ... is
+#: too close to the limit" from ~630 nested operators (631 ``+`` terms; 628 unary minus; 629 ``:``)
+#: and the R embedded by rpy2 (stack checking off) segfaults there instead, so pyreterms refuses a
+#: deeper formula before anything runs, with a margin for the harness's own R frames.
+MAX_DEPTH = 600
 
 
 def _binary_info(op: str) -> tuple[int, str] | None:
@@ -133,6 +144,8 @@ class _Parser:
         self.text = text
         self.toks = tokenize(text)
         self.i = 0
+        self.brackets = 0
+        self.nesting = 0
 
     def peek(self) -> Tok:
         return self.toks[self.i]
@@ -162,7 +175,24 @@ class _Parser:
             raise self.fail(f"unexpected {tok.text!r} at position {tok.pos + 1}")
         return node
 
+    def open_bracket(self, tok: Tok) -> None:
+        """R's parser pushes every open bracket on a context stack of fixed size."""
+        self.brackets += 1
+        if self.brackets > MAX_BRACKET_DEPTH:
+            raise FormulaError(
+                f"cannot read formula: more than {MAX_BRACKET_DEPTH} nested brackets at position {tok.pos + 1} "
+                "(R's parser stops with \"contextstack overflow\")")
+
     def expr(self, min_bp: int) -> Node:
+        self.nesting += 1
+        if self.nesting > MAX_DEPTH:
+            raise too_deep()
+        try:
+            return self._expr(min_bp)
+        finally:
+            self.nesting -= 1
+
+    def _expr(self, min_bp: int) -> Node:
         left = self.prefix()
         while True:
             tok = self.peek()
@@ -198,20 +228,33 @@ class _Parser:
             body = tok.text[1:-1]
             return Str(bytes(body, "utf-8").decode("unicode_escape") if "\\" in body else body)
         if tok.kind == "name":
-            if tok.text in ("TRUE", "T"):
-                return Name("TRUE")
-            if tok.text in ("FALSE", "F"):
-                return Name("FALSE")
+            fn = tok.text
+            nxt = self.peek()
+            if nxt.kind == "op" and nxt.text in ("::", ":::"):
+                self.next()
+                member = self.next()
+                if nxt.text == ":::" or member.kind != "name":
+                    raise self.fail(f"'{fn}{nxt.text}' at position {tok.pos + 1}: only pkg::function(...) "
+                                    "calls of allowlisted functions are supported")
+                if not (self.peek().kind == "op" and self.peek().text == "("):
+                    raise self.fail(f"'{fn}::{member.text}' at position {tok.pos + 1}: only pkg::function(...) "
+                                    "calls are supported")
+                fn = f"{fn}::{member.text}"
             if self.peek().kind == "op" and self.peek().text == "(":
                 self.next()
-                return Call(tok.text, self.arglist(tok))
+                self.open_bracket(tok)
+                args = self.arglist(tok)
+                self.brackets -= 1
+                return Call(fn, args)
             return Name(tok.text)
         if tok.kind == "op":
             if tok.text == "(":
                 if self.peek().text == ")":
                     raise self.fail(f"empty parentheses at position {tok.pos + 1}")
+                self.open_bracket(tok)
                 inner = self.expr(0)
                 self.expect(")")
+                self.brackets -= 1
                 return call("(", inner)
             if tok.text in _UNARY:
                 if self.peek().kind == "end" or self.peek().text in (")", ","):
@@ -247,11 +290,58 @@ class _Parser:
             raise self.fail(f"unexpected {tok.text!r} at position {tok.pos + 1} in call to {fn_tok.text}()")
 
 
+def too_deep() -> FormulaError:
+    return FormulaError(
+        f"formula too deeply nested: more than {MAX_DEPTH} nested operators or calls (lme4 1.1-31 in R "
+        "4.2.2 runs out of C stack at ~630; split it or write fewer terms)")
+
+
+def depth(node: Node) -> int:
+    """Depth of the tree: 0 for a constant or name, 1 + the deepest argument for a call (iterative)."""
+    best = 0
+    stack: list[tuple[Node, int]] = [(node, 0)]
+    while stack:
+        n, d = stack.pop()
+        if isinstance(n, Call):
+            d += 1
+            best = max(best, d)
+            stack.extend((a.value, d) for a in n.args)
+    return best
+
+
 def parse(text: str) -> Node:
-    """Parse R expression text (a formula or a part of one) into a tree."""
+    """Parse R expression text (a formula or a part of one) into a tree.
+
+    Refuses (one-line :class:`FormulaError`) what R's parser refuses (more than
+    :data:`MAX_BRACKET_DEPTH` open brackets) and trees deeper than :data:`MAX_DEPTH`, which
+    lme4 cannot handle either; every tree this returns can be processed within :func:`deep_enough`.
+    """
     if not isinstance(text, str):
         raise FormulaError(f"a formula must be a string, not {type(text).__name__}")
-    return _Parser(text).parse()
+    with deep_enough():
+        tree = _Parser(text).parse()
+    if depth(tree) > MAX_DEPTH:
+        raise too_deep()
+    return tree
+
+
+#: Python frames used per tree level by the recursive passes (deparse, terms, bars, hashing of
+#: frozen nodes), with room for the caller's own stack.
+_FRAMES_PER_LEVEL = 8
+_RECURSION_NEEDED = _FRAMES_PER_LEVEL * MAX_DEPTH + 2000
+
+
+class deep_enough:
+    """Context manager: Python's recursion limit raised (never lowered) so that trees up to
+    :data:`MAX_DEPTH` deep can be walked recursively.  The limit stays raised afterwards: lowering
+    it again could break another thread in the middle of its own deep walk."""
+
+    def __enter__(self) -> None:
+        if sys.getrecursionlimit() < _RECURSION_NEEDED:
+            sys.setrecursionlimit(_RECURSION_NEEDED)
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,18 +436,37 @@ def deparse(node: Node) -> str:
         spaced = fn in _SPACED or (fn.startswith("%") and fn not in ("%%", "%/%"))
         return f"{ls} {fn} {rs}" if spaced else f"{ls}{fn}{rs}"
     parts = [(f"{format_name(a.name)} = " if a.name else "") + deparse(a.value) for a in args]
+    if "::" in fn:  # pkg::fun(...)
+        pkg, member = fn.split("::", 1)
+        return f"{format_name(pkg)}::{format_name(member)}({', '.join(parts)})"
     return f"{format_name(fn)}({', '.join(parts)})"
 
 
 def walk(node: Node):
-    """Yield every node of the tree (pre-order)."""
-    yield node
-    if isinstance(node, Call):
-        for a in node.args:
-            yield from walk(a.value)
+    """Yield every node of the tree (pre-order; iterative, so deep trees are fine)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, Call):
+            stack.extend(a.value for a in reversed(n.args))
 
 
 def strip_parens(node: Node) -> Node:
     while isinstance(node, Call) and node.fn == "(" and len(node.args) == 1:
         node = node.args[0].value
     return node
+
+
+def frame_name(node: Node) -> str:
+    """R's name for a model-frame column (``model.frame``'s ``deparse2``: ``backtick =
+    !is.symbol(x)``): a bare name keeps its spelling (``Reaction Time``); other expressions are
+    deparsed with backquotes (``log(`Reaction Time`)``)."""
+    return node.id if isinstance(node, Name) else deparse(node)
+
+
+def unquote_symbol(label: str) -> str | None:
+    """``"`my x`"`` -> ``"my x"`` when the text is one backquoted name (a term label), else None."""
+    if len(label) >= 2 and label[0] == "`" and label[-1] == "`" and "`" not in label[1:-1].replace("\\`", ""):
+        return label[1:-1].replace("\\`", "`")
+    return None
