@@ -25,9 +25,15 @@ def _load_data(spec: str):
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import check
-    from .rsession import checked_contrasts
+    from pyreterms.errors import FormulaError
+
+    from .rsession import checked_contrasts, checked_formula
     from .report import print_table, write_json
 
+    try:
+        checked_formula(args.formula)  # deeper than R survives: refused before R is called
+    except FormulaError as e:
+        raise BadInput(str(e)) from None
     data = _load_data(args.data)
     for col in (args.weights, args.offset):
         if col is not None and col not in data.columns:

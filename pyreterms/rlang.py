@@ -397,8 +397,127 @@ def _prec(node: Node) -> tuple[int, str, bool]:
     return 100, "left", False
 
 
+#: ``deparse1``'s ``width.cutoff`` (also ``model.frame``'s ``deparse2``).
+WIDTH_CUTOFF = 500
+
+
 def deparse(node: Node) -> str:
-    """R's ``deparse1(node)`` for the node types formulas use."""
+    """R's ``deparse1(node)`` for the node types formulas use: one line as R prints it; text longer
+    than R's ``width.cutoff = 500`` is broken into lines as R's ``deparse`` breaks it and joined with
+    ``" "`` as ``deparse1`` joins them."""
+    text = _deparse_line(node)
+    if len(text) <= WIDTH_CUTOFF:  # no line can exceed the cutoff, so R breaks nothing
+        return text
+    d = _LineDeparser()
+    d.node(node)
+    return " ".join(d.finish())
+
+
+class _LineDeparser:
+    """R's ``deparse2buff`` with ``linebreak()``: after the `` op `` of a spaced binary operator
+    (``PP_BINARY``) and after each ``", "`` of an argument list, a line longer than the cutoff ends;
+    continuation lines are indented by 4 spaces per level (2 beyond level 4)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.cur: list[str] = []
+        self.len = 0
+        self.indent = 0
+        self.startline = True
+
+    def out(self, text: str) -> None:
+        if self.startline:
+            self.startline = False
+            tab = "".join("    " if i <= 4 else "  " for i in range(1, self.indent + 1))
+            self.cur.append(tab)
+            self.len += len(tab)
+        self.cur.append(text)
+        self.len += len(text)
+
+    def linebreak(self, lbreak: bool) -> bool:
+        if self.len > WIDTH_CUTOFF:
+            if not lbreak:
+                lbreak = True
+                self.indent += 1
+            self.lines.append("".join(self.cur))
+            self.cur, self.len, self.startline = [], 0, True
+        return lbreak
+
+    def finish(self) -> list[str]:
+        if self.cur:
+            self.lines.append("".join(self.cur))
+        return self.lines
+
+    def node(self, node: Node) -> None:
+        if not isinstance(node, Call):
+            self.out(_deparse_line(node))
+            return
+        fn, args = node.fn, node.args
+        if fn == "(" and len(args) == 1:
+            self.out("(")
+            self.node(args[0].value)
+            self.out(")")
+            return
+        prec, assoc, unary = _prec(node)
+        if prec != 100:
+            if unary:
+                operand = args[0].value
+                paren = _prec(operand)[0] < prec and not _prec(operand)[2]
+                self.out(fn + ("(" if paren else ""))
+                self.node(operand)
+                if paren:
+                    self.out(")")
+                return
+            left, right = args[0].value, args[1].value
+            lpar, rpar = _binary_parens(node, prec, assoc)
+            self.out("(" if lpar else "")
+            self.node(left)
+            self.out(")" if lpar else "")
+            if _spaced(fn):
+                self.out(f" {fn} ")
+                look = self.linebreak(False)
+            else:
+                self.out(fn)
+                look = False
+            self.out("(" if rpar else "")
+            self.node(right)
+            self.out(")" if rpar else "")
+            if look:
+                self.indent -= 1
+            return
+        if "::" in fn:
+            pkg, member = fn.split("::", 1)
+            self.out(f"{format_name(pkg)}::{format_name(member)}(")
+        else:
+            self.out(f"{format_name(fn)}(")
+        lbreak = False
+        for k, a in enumerate(args):
+            if a.name:
+                self.out(f"{format_name(a.name)} = ")
+            self.node(a.value)
+            if k < len(args) - 1:
+                self.out(", ")
+                lbreak = self.linebreak(lbreak)
+        if lbreak:
+            self.indent -= 1
+        self.out(")")
+
+
+def _spaced(fn: str) -> bool:
+    return fn in _SPACED or (fn.startswith("%") and fn not in ("%%", "%/%"))
+
+
+def _binary_parens(node: Call, prec: int, assoc: str) -> tuple[bool, bool]:
+    """Whether R parenthesises the left / right operand of a binary operator call."""
+    lp, rp = _prec(node.args[0].value), _prec(node.args[1].value)
+    if assoc == "left":
+        return (lp[0] < prec and lp[0] != 100,
+                rp[0] <= prec and rp[0] != 100 and not (rp[2] and rp[0] > prec))
+    return lp[0] <= prec and lp[0] != 100, rp[0] < prec and rp[0] != 100
+
+
+def _deparse_line(node: Node) -> str:
+    """``deparse`` without line breaks."""
     if isinstance(node, Num):
         if node.is_int:
             return f"{int(node.value)}L"
@@ -409,20 +528,20 @@ def deparse(node: Node) -> str:
         return node.id if node.id in ("TRUE", "FALSE") else format_name(node.id)
     fn, args = node.fn, node.args
     if fn == "(" and len(args) == 1:
-        return "(" + deparse(args[0].value) + ")"
+        return "(" + _deparse_line(args[0].value) + ")"
     prec, assoc, unary = _prec(node)
     if prec != 100:
         if unary:
             operand = args[0].value
             op_prec = _prec(operand)[0]
-            s = deparse(operand)
+            s = _deparse_line(operand)
             # R parenthesises a binary operand that binds looser than the unary operator
             if op_prec < prec and not _prec(operand)[2]:
                 s = "(" + s + ")"
             return fn + s
         left, right = args[0].value, args[1].value
         lp, rp = _prec(left), _prec(right)
-        ls, rs = deparse(left), deparse(right)
+        ls, rs = _deparse_line(left), _deparse_line(right)
         if assoc == "left":
             if lp[0] < prec and lp[0] != 100:
                 ls = "(" + ls + ")"
@@ -435,7 +554,7 @@ def deparse(node: Node) -> str:
                 rs = "(" + rs + ")"
         spaced = fn in _SPACED or (fn.startswith("%") and fn not in ("%%", "%/%"))
         return f"{ls} {fn} {rs}" if spaced else f"{ls}{fn}{rs}"
-    parts = [(f"{format_name(a.name)} = " if a.name else "") + deparse(a.value) for a in args]
+    parts = [(f"{format_name(a.name)} = " if a.name else "") + _deparse_line(a.value) for a in args]
     if "::" in fn:  # pkg::fun(...)
         pkg, member = fn.split("::", 1)
         return f"{format_name(pkg)}::{format_name(member)}({', '.join(parts)})"
