@@ -228,6 +228,8 @@ class _Parser:
             body = tok.text[1:-1]
             return Str(bytes(body, "utf-8").decode("unicode_escape") if "\\" in body else body)
         if tok.kind == "name":
+            if tok.text == "Inf":  # a numeric constant in R, not a symbol
+                return Num(math.inf)
             fn = tok.text
             nxt = self.peek()
             if nxt.kind == "op" and nxt.text in ("::", ":::"):
