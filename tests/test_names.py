@@ -19,6 +19,7 @@ def _data() -> pd.DataFrame:
     d["my x"] = np.round(np.sin(np.arange(n)) * 3, 3)
     d["g g"] = d["Subject"]
     d["h"] = pd.Categorical(np.array(["u", "v"])[np.arange(n) % 2])
+    d["my f"] = d["h"]
     return d
 
 
@@ -30,6 +31,7 @@ FORMULAS = [
     "log(`Reaction Time`) ~ `my x` + I(`my x`^2) + (`my x` | `g g`)",
     "`Reaction Time` ~ Days + (1 | `g g`:h) + (1 | `g g`/h)",
     "`Reaction Time` ~ Days + (`my x` || Subject)",
+    "`Reaction Time` ~ `my f` * Days + (`my f` | Subject) + (0 + pi | F)",
 ]
 
 
