@@ -79,7 +79,7 @@ FUNCTIONS: tuple[FunctionRule, ...] = (
 RULES: dict[str, FunctionRule] = {r.name: r for r in FUNCTIONS}
 
 #: ``pkg::fun`` spellings accepted (every rule under each of its namespaces).
-NAMESPACED: tuple[str, ...] = tuple(f"{ns}::{r.name}" for r in FUNCTIONS for ns in r.namespaces if r.name != "c")
+NAMESPACED: tuple[str, ...] = tuple(f"{ns}::{r.name}" for r in FUNCTIONS for ns in r.namespaces)
 
 #: The only contrast functions a caller may name (R's ``contrasts<-`` calls the named function).
 CONTRASTS: tuple[str, ...] = ("contr.treatment", "contr.sum", "contr.helmert", "contr.poly", "contr.SAS")

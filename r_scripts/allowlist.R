@@ -13,7 +13,8 @@ pyreterms_allowed_functions <- c(
 pyreterms_allowed_namespaced <- c(
   "base::I", "base::log", "base::log2", "base::log10", "base::log1p", "base::exp", "base::expm1",
   "base::sqrt", "base::abs", "stats::poly", "base::scale", "base::factor", "base::as.factor",
-  "base::as.numeric", "splines::ns", "splines::bs", "base::cut", "base::pmin", "base::pmax")
+  "base::as.numeric", "splines::ns", "splines::bs", "base::cut", "base::pmin", "base::pmax",
+  "base::c")
 
 ## Names that are constants unless a data column shadows them.
 pyreterms_allowed_constants <- c(
