@@ -268,6 +268,14 @@ def bs(x: np.ndarray, df: float | None = None, knots=None, degree: int = 3, inte
     return _with_na(np.ascontiguousarray(basis), nax)
 
 
+def _format_g(v: float, digits: int) -> str:
+    """R: ``formatC(v, digits = digits, width = 1)`` for a double (C's ``%.*g``; R spells infinities
+    ``Inf``/``-Inf``)."""
+    if math.isinf(v):
+        return "Inf" if v > 0 else "-Inf"
+    return "%.*g" % (digits, v)
+
+
 def cut(x: np.ndarray, breaks, labels=None, include_lowest: bool = False, right: bool = True,
         dig_lab: int = 3) -> tuple[np.ndarray, tuple[str, ...] | None]:
     """R: ``cut.default(x, breaks, labels, include.lowest, right, dig.lab)``: 0-based codes (-1 = NA)
@@ -313,7 +321,10 @@ def cut(x: np.ndarray, breaks, labels=None, include_lowest: bool = False, right:
         return codes, None
     if labels is None:
         for dig in range(dig_lab, max(12, dig_lab) + 1):
-            ch = [f"{0.0 + b:.{dig}g}" for b in br]
+            ch = [_format_g(0.0 + b, dig) for b in br]
+            # formatC formats the non-finite values together with format(): a common width
+            wide = max((len(c) for c, b in zip(ch, br) if math.isinf(b)), default=0)
+            ch = [c.rjust(wide) if math.isinf(b) else c for c, b in zip(ch, br)]
             if all(a != b for a, b in zip(ch[1:], ch[:-1])):
                 break
         else:
