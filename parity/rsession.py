@@ -67,6 +67,9 @@ local({
     list(paste0(x, collapse = ""), nchar(x, type = "bytes"), na)
   }
   e$get_data <- function(pkg, name) {
+    if (!(pkg %in% pyreterms_allowed_dataset_packages))  # generated from pyreterms/allowlist.py
+      stop(sprintf("R data sets are read only from %s, not '%s'",
+                   paste(pyreterms_allowed_dataset_packages, collapse = ", "), pkg), call. = FALSE)
     if (!requireNamespace(pkg, quietly = TRUE))
       stop(sprintf("R package '%s' is not installed", pkg), call. = FALSE)
     env <- new.env()

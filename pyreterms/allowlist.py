@@ -85,6 +85,23 @@ NAMESPACED: tuple[str, ...] = tuple(f"{ns}::{r.name}" for r in FUNCTIONS for ns 
 CONTRASTS: tuple[str, ...] = ("contr.treatment", "contr.sum", "contr.helmert", "contr.poly", "contr.SAS")
 
 
+#: Packages whose data sets ``r:PKG::NAME`` may read (R's ``data(NAME, package = PKG)`` loads the
+#: package's namespace, so only these).
+DATASET_PACKAGES: tuple[str, ...] = ("lme4", "datasets", "MASS", "nlme", "boot", "lattice", "Matrix")
+
+
+def check_dataset(pkg: str, name: str) -> tuple[str, str]:
+    """Validate a data set reference ``PKG::NAME`` (ValueError, one line): an allowlisted package and
+    a syntactic R name (nothing that could be parsed as code)."""
+    import re
+
+    if pkg not in DATASET_PACKAGES:
+        raise ValueError(f"R data sets are read only from {', '.join(DATASET_PACKAGES)}, not {pkg!r}")
+    if not re.fullmatch(r"[A-Za-z.][A-Za-z0-9._]*", name) or re.fullmatch(r"\.[0-9].*", name):
+        raise ValueError(f"{name!r} is not an R data set name")
+    return pkg, name
+
+
 def split_name(fn: str) -> tuple[str | None, str]:
     """``"splines::ns"`` -> ``("splines", "ns")``; ``"ns"`` -> ``(None, "ns")``."""
     if "::" in fn:
@@ -220,6 +237,9 @@ def r_source() -> str:
         "## reference.R makes exactly these visible to the formula, nothing else of the package.",
         "pyreterms_formula_imports <- " + _r_chr(list(attach.values())).replace("c(", "setNames(c(", 1)[:-1]
         + "), " + _r_chr(list(attach)) + ")",
+        "",
+        "## Packages whose data sets r:PKG::NAME may read.",
+        "pyreterms_allowed_dataset_packages <- " + _r_chr(DATASET_PACKAGES),
         "",
         "## The only contrast functions a caller may name: R's `contrasts<-` looks a character value up as",
         "## a function and calls it, so any other name would run arbitrary R code.",

@@ -26,6 +26,10 @@ pyreterms_formula_imports <- setNames(c(
   "splines", "splines"), c(
   "ns", "bs"))
 
+## Packages whose data sets r:PKG::NAME may read.
+pyreterms_allowed_dataset_packages <- c(
+  "lme4", "datasets", "MASS", "nlme", "boot", "lattice", "Matrix")
+
 ## The only contrast functions a caller may name: R's `contrasts<-` looks a character value up as
 ## a function and calls it, so any other name would run arbitrary R code.
 pyreterms_allowed_contrasts <- c(

@@ -146,3 +146,10 @@ def test_comparison_operators_reach_lme4(R):
               "y ~ I(x %% 2) + I(x %/% 2) + I(x <= 1) + (1 | g)"):
         rep = check(f, d, level="lformula")
         assert rep.ok and len(rep.components) > 10, [(c.name, c.detail) for c in rep.components if not c.ok]
+
+
+def test_dataset_references():
+    assert allowlist.check_dataset("lme4", "sleepstudy") == ("lme4", "sleepstudy")
+    for pkg, name in [("utils", "head"), ("lme4", "x; system('ls')"), ("base", "T"), ("lme4", ".1a")]:
+        with pytest.raises(ValueError):
+            allowlist.check_dataset(pkg, name)
