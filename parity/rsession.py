@@ -67,7 +67,9 @@ local({
     list(paste0(x, collapse = ""), nchar(x, type = "bytes"), na)
   }
   e$get_data <- function(pkg, name) {
-    if (!(pkg %in% pyreterms_allowed_dataset_packages))  # generated from pyreterms/allowlist.py
+    ## only the packages of pyreterms/allowlist.py (loading a namespace runs its code); an uninstalled
+    ## one is reported as such below
+    if (!(pkg %in% pyreterms_allowed_dataset_packages) && nzchar(system.file(package = pkg)))
       stop(sprintf("R data sets are read only from %s, not '%s'",
                    paste(pyreterms_allowed_dataset_packages, collapse = ", "), pkg), call. = FALSE)
     if (!requireNamespace(pkg, quietly = TRUE))

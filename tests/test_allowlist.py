@@ -153,3 +153,12 @@ def test_dataset_references():
     for pkg, name in [("utils", "head"), ("lme4", "x; system('ls')"), ("base", "T"), ("lme4", ".1a")]:
         with pytest.raises(ValueError):
             allowlist.check_dataset(pkg, name)
+
+
+@pytest.mark.r
+def test_r_data_sets_only_from_allowlisted_packages(R):
+    from parity.datasource import load_source
+
+    with pytest.raises(ValueError, match="read only from lme4"):
+        load_source("r:tools::sleepstudy")  # installed, but not a data set package: never loaded
+    assert len(load_source("r:lme4::sleepstudy")) == 180
