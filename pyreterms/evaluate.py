@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import splines
 from .allowlist import CONSTANTS, OPERATORS, RULES, check_expression, split_name
 from .errors import DataError, FormulaError, UnsupportedInput
 from .rlang import Call, Name, Node, Num, Str, deparse, format_double
