@@ -4,6 +4,10 @@ Each :class:`Case` is one call ``lme4::lFormula(formula, data, REML, weights, of
 (and, when ``fit`` is true, ``lme4::lmer(...)`` with the same arguments).  ``data`` names either a
 shipped lme4 data set (:func:`pyreterms.datasets.load_dataset`) or a synthetic frame built here
 deterministically with numpy (fixed seeds, default ``RangeIndex``, i.e. R's automatic row names).
+"Deterministically" holds per machine only: numpy's SIMD kernels (``np.exp``) differ in the last
+bit between CPUs, so goldens store the frame R was given (``parity.goldeninputs``) and replay
+never calls these generators; live runs (``parity check``, the live tier) use them freely, since
+both sides then get the same frame.
 
 The ``hazards`` frame (n = 120) collects the awkward inputs: tied level counts, unobserved
 interaction cells, exact zeros, collinear columns, NA in several places, strings that collate
@@ -343,16 +347,18 @@ assert len(_BY_ID) == len(CASES), "duplicate case ids"
 _NOT_BUILT = ("ModuleNotFoundError", "ImportError", "NotImplementedError")
 
 
-def run_case(impl, case: Case, level: str, theta=None) -> dict[str, RValue]:
+def run_case(impl, case: Case, level: str, theta=None, data: pd.DataFrame | None = None) -> dict[str, RValue]:
     """Run an implementation on a case (R: the ``lFormula()``/``lmer()`` call of the case).
 
+    ``data``: the input frame (replay passes the golden's stored frame); default the case table's.
     At the fit level ``theta`` (lme4's fitted theta, as ``parity.check.check`` passes it) is where
     ``devfun(theta)`` and the PLS state are evaluated.  An implementation whose fit part does not
     exist yet (ImportError/NotImplementedError) is run at the lformula level instead, so that the fit
     components show up as "missing in this implementation"."""
     from .pyside import run_impl
 
-    data = case_data(case)
+    if data is None:
+        data = case_data(case)
     extra = {"theta": np.asarray(theta, dtype=np.float64)} if level == "fit" and theta is not None else {}
     py = run_impl(impl, case.formula, data, level=level, **case.call_kwargs(data), **extra)
     err = py.get("error")

@@ -16,8 +16,15 @@ Storage (per directory = one level):
   [[name, descriptor], ...]}``, ``{"t": "null"}``, ``{"t": "error", "message", "kind"}``; array
   slots hold an npz key (string) or, for character / NA-logical data, an inline JSON list;
 * components with arrays over :data:`MAX_COMPONENT_BYTES` are not stored (``"skipped"``);
-* ``manifest.json``: versions (R, lme4, Matrix, rpy2, collation), date, level and per case its
-  definition and the SHA-256 of its input data (replay reports drift).
+* ``inputs/DATASET.json`` + ``inputs/DATASET.npz``: the exact input frame R was given, one per data
+  set (:mod:`parity.frames`: dtypes, categories in order, ordered flags, NA, ints vs floats, row
+  labels); replay hands the implementation this frame and never regenerates data
+  (:mod:`parity.goldeninputs`); weights/offset are columns of it;
+* ``manifest.json``: versions (R, lme4, Matrix, rpy2, collation), the recording machine
+  (:func:`parity.machine.environment`: numpy, scipy, pandas, BLAS, CPU model, numpy's SIMD dispatch),
+  date, level, per data set the hash of its stored input, and per case its definition and the
+  SHA-256 of its input data (:func:`parity.cases.data_hash`; replay checks it against the stored
+  input: integrity, not regeneration).
 
 Only :func:`record` needs R (rpy2 is imported there, through ``parity.rsession``).
 """
@@ -30,106 +37,42 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
+import pandas as pd
 
-from .cases import Case, case_data, data_hash, run_case, select_cases
-from .rvalues import RError, RFactor, RList, RMatrix, RNull, RSparse, RValue, RVector
+from .cases import CASES, Case, case_data, data_hash, run_case, select_cases
+from .frames import FrameIntegrityError, write_npz
+from .goldeninputs import InputChanged, input_dir, record_input, replay_input, stored_input
+from .rvalues import RValue, RVector
+from .rvaluestore import Writer, decode, identical
 
 __all__ = ["save_golden", "load_golden", "load_manifest", "golden_case", "identical", "data_hash",
            "record", "replay", "ReplayResult", "add_command", "MANIFEST", "FORMAT"]
 
 MANIFEST = "manifest.json"
-FORMAT = "parity-goldens/1"
+FORMAT = "parity-goldens/2"
 #: a component whose arrays exceed this is not stored (listed in the case file's "skipped")
 MAX_COMPONENT_BYTES = 2_000_000
 THETA = 'getME(fit, "theta")'
 
 
 # ------------------------------------------------------------------------------------------
-# value <-> (json descriptor, arrays)
-
-def _names(n) -> list | None:
-    return None if n is None else [None if v is None else str(v) for v in n]
-
-
-def _tnames(n) -> tuple | None:
-    return None if n is None else tuple(n)
-
-
-class _Writer:
-    def __init__(self) -> None:
-        self.arrays: dict[str, np.ndarray] = {}
-
-    def arr(self, a: np.ndarray) -> str:
-        key = f"a{len(self.arrays)}"
-        self.arrays[key] = np.ascontiguousarray(a)
-        return key
-
-    def inline_or_arr(self, a: np.ndarray) -> str | list:
-        if a.dtype == object:
-            return [None if v is None else (bool(v) if isinstance(v, (bool, np.bool_)) else str(v))
-                    for v in a.tolist()]
-        return self.arr(a)
-
-    def encode(self, v: RValue) -> dict:
-        if v is RNull:
-            return {"t": "null"}
-        if isinstance(v, RError):
-            return {"t": "error", "message": v.message, "kind": v.kind}
-        if isinstance(v, RSparse):
-            m = v.x.tocsc()
-            return {"t": "sparse", "i": self.arr(m.indices.astype(np.int32)), "p": self.arr(m.indptr.astype(np.int32)),
-                    "x": self.arr(m.data.astype(np.float64)), "dim": list(m.shape),
-                    "rownames": _names(v.rownames), "colnames": _names(v.colnames)}
-        if isinstance(v, RMatrix):
-            x = np.asarray(v.x)
-            return {"t": "matrix", "x": self.inline_or_arr(x.ravel(order="F")), "dim": list(x.shape),
-                    "rownames": _names(v.rownames), "colnames": _names(v.colnames)}
-        if isinstance(v, RVector):
-            return {"t": "vector", "kind": v.kind, "x": self.inline_or_arr(np.asarray(v.x)),
-                    "names": _names(v.names)}
-        if isinstance(v, RFactor):
-            return {"t": "factor", "codes": self.arr(np.asarray(v.codes, dtype=np.int64)),
-                    "levels": [str(l) for l in v.levels], "ordered": bool(v.ordered)}
-        if isinstance(v, RList):
-            return {"t": "list", "items": [[k, self.encode(x)] for k, x in v.items]}
-        raise TypeError(f"cannot store a {type(v).__name__}")
-
-
-def _decode(d: dict, arrays) -> RValue:
-    def get(slot):  # an npz key, or an inline JSON list (character / logical with NA)
-        return arrays[slot] if isinstance(slot, str) else np.array(slot if slot else [], dtype=object)
-
-    t = d["t"]
-    if t == "null":
-        return RNull
-    if t == "error":
-        return RError(d["message"], d["kind"])
-    if t == "sparse":
-        m = sp.csc_matrix((np.array(get(d["x"])), np.array(get(d["i"])), np.array(get(d["p"]))),
-                          shape=tuple(d["dim"]))
-        return RSparse(m, _tnames(d["rownames"]), _tnames(d["colnames"]))
-    if t == "matrix":
-        x = np.array(get(d["x"])).reshape(tuple(d["dim"]), order="F")
-        return RMatrix(x, _tnames(d["rownames"]), _tnames(d["colnames"]))
-    if t == "vector":
-        return RVector(np.array(get(d["x"])), _tnames(d["names"]), d["kind"])
-    if t == "factor":
-        return RFactor(np.array(get(d["codes"])), tuple(d["levels"]), bool(d["ordered"]))
-    if t == "list":
-        return RList(tuple((k, _decode(x, arrays)) for k, x in d["items"]))
-    raise ValueError(f"unknown stored value type {t!r}")
-
-
-# ------------------------------------------------------------------------------------------
 # files
 
 def save_golden(dir: str | Path, case: Case, components: dict[str, RValue], versions: dict,
-                level: str = "lformula") -> Path:
-    """Write ``CASEID.npz`` + ``CASEID.json`` into ``dir`` and update ``manifest.json``."""
+                level: str = "lformula", data: pd.DataFrame | None = None, machine: dict | None = None) -> Path:
+    """Write ``CASEID.npz`` + ``CASEID.json`` into ``dir`` and update ``manifest.json``.
+
+    ``data`` is the frame R was given (default: the case table's); it is stored as the directory's
+    input for ``case.data`` unless that input exists already, which must then be this very frame."""
     d = Path(dir)
+    if data is None:
+        data = case_data(case)
+    record_input(d, case.data, data)
+    if data_hash(stored_input(d, case.data)) != data_hash(data):
+        raise InputChanged(f"{case.id}: the input stored for data set {case.data!r} in {input_dir(d)} is not "
+                           "the frame these components were computed from")
     d.mkdir(parents=True, exist_ok=True)
-    w = _Writer()
+    w = Writer()
     comps, skipped = [], []
     for name, v in components.items():
         before = dict(w.arrays)
@@ -139,15 +82,18 @@ def save_golden(dir: str | Path, case: Case, components: dict[str, RValue], vers
             skipped.append(name)
             continue
         comps.append([name, desc])
-    dh = data_hash(case_data(case))
+    dh = data_hash(data)
     doc = {"format": FORMAT, "case": case.as_json(), "level": level, "data_hash": dh, "components": comps,
            "skipped": skipped}
-    with open(d / f"{case.id}.npz", "wb") as fh:
-        np.savez_compressed(fh, **w.arrays)
+    write_npz(d / f"{case.id}.npz", w.arrays)
     (d / f"{case.id}.json").write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     man = load_manifest(d) if (d / MANIFEST).is_file() else {"format": FORMAT, "cases": {}}
-    man.update({"level": level, "versions": dict(versions),
+    man.update({"format": FORMAT, "level": level, "versions": dict(versions),
                 "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    if machine is not None:
+        man["machine"] = machine
+    man.setdefault("inputs", {})[case.data] = {"data_hash": dh, "nrow": len(data), "ncol": data.shape[1]}
+    man["inputs"] = dict(sorted(man["inputs"].items()))
     man["cases"][case.id] = {**case.as_json(), "data_hash": dh, "level": level,
                              "n_components": len(comps)}
     man["cases"] = dict(sorted(man["cases"].items()))
@@ -179,64 +125,55 @@ def load_golden(dir: str | Path, case_id: str) -> dict[str, RValue]:
     doc = _doc(dir, case_id)
     with np.load(Path(dir) / f"{case_id}.npz", allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    return {name: _decode(desc, arrays) for name, desc in doc["components"]}
-
-
-def identical(a: RValue, b: RValue) -> bool:
-    """Exact equality incl. float bits, names and types (R: ``identical(a, b)``)."""
-    if type(a) is not type(b):
-        return False
-    if a is RNull:
-        return True
-    if isinstance(a, RError):
-        return a == b
-    if isinstance(a, RList):
-        return a.names() == b.names() and all(identical(x, y) for x, y in zip(a.values(), b.values()))  # type: ignore[union-attr]
-    if isinstance(a, RFactor):
-        return (a.levels == b.levels and a.ordered == b.ordered  # type: ignore[union-attr]
-                and _same_array(a.codes, b.codes))  # type: ignore[union-attr]
-    if isinstance(a, RVector):
-        return a.kind == b.kind and _tnames(a.names) == _tnames(b.names) and _same_array(a.x, b.x)  # type: ignore[union-attr]
-    if isinstance(a, (RMatrix, RSparse)):
-        if (a.shape != b.shape or _tnames(a.rownames) != _tnames(b.rownames)  # type: ignore[union-attr]
-                or _tnames(a.colnames) != _tnames(b.colnames)):  # type: ignore[union-attr]
-            return False
-        if isinstance(a, RSparse):
-            x, y = a.x.tocsc(), b.x.tocsc()  # type: ignore[union-attr]
-            return (_same_array(x.indptr.astype(np.int64), y.indptr.astype(np.int64))
-                    and _same_array(x.indices.astype(np.int64), y.indices.astype(np.int64))
-                    and _same_array(x.data, y.data))
-        return _same_array(a.x, b.x)  # type: ignore[union-attr]
-    return False
-
-
-def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape or a.dtype != b.dtype:
-        return False
-    if a.dtype == object:
-        return all(x is y or (type(x) is type(y) and x == y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist()))
-    return a.tobytes() == b.tobytes()
+    return {name: decode(desc, arrays) for name, desc in doc["components"]}
 
 
 # ------------------------------------------------------------------------------------------
 # record / replay
 
-def record(cases: list[Case], out: str | Path, level: str = "lformula", *, log=None) -> list[str]:
-    """Run R for each case and store its components; returns the recorded ids (needs R)."""
+def _with_dependants(cases: list[Case], out: Path, refreshed: set[str]) -> list[Case]:
+    """``cases`` plus every case already stored in ``out`` whose data set is being re-stored."""
+    if not refreshed or not (out / MANIFEST).is_file():
+        return cases
+    by_id = {c.id: c for c in CASES}
+    extra = [by_id.get(cid) or Case.from_json(c) for cid, c in load_manifest(out)["cases"].items()
+             if c["data"] in refreshed and cid not in {x.id for x in cases}]
+    return list(cases) + extra
+
+
+def record(cases: list[Case], out: str | Path, level: str = "lformula", *, log=None,
+           refresh_inputs: bool = False, missing_only: bool = False) -> list[str]:
+    """Run R for each case and store its components; returns the recorded ids (needs R).
+
+    R gets the directory's stored input frame of the case's data set when the case table still
+    generates the same data (:func:`parity.goldeninputs.record_input`), so re-recording on another
+    machine gives R the same input.  ``refresh_inputs``: store the case table's current data instead
+    and re-record every case of ``out`` that uses those data sets.  ``missing_only``: skip cases
+    already recorded in ``out``."""
     from . import rsession
     from .check import r_components
+    from .machine import environment
 
-    versions = rsession.versions()
+    out = Path(out)
+    if level == "fit":
+        cases = [c for c in cases if c.fit]
+    if missing_only and (out / MANIFEST).is_file():
+        have = set(load_manifest(out)["cases"])
+        cases = [c for c in cases if c.id not in have]
+    if refresh_inputs:
+        cases = _with_dependants(cases, out, {c.data for c in cases})
+    versions, machine = rsession.versions(), environment()
+    frames: dict[str, pd.DataFrame] = {}
+    for c in cases:  # resolve every input first: a changed data set stops before anything is written
+        if c.data not in frames:
+            frames[c.data] = record_input(out, c.data, case_data(c), refresh=refresh_inputs)
     done = []
     for case in cases:
-        if level == "fit" and not case.fit:
-            continue
-        data = case_data(case)
+        data = frames[case.data]
         comps = r_components(case.formula, data, level=level, **case.call_kwargs(data))
         # harness-internal inputs (e.g. the weights of the live conditioning bound) are not R's answers
         comps = {k: v for k, v in comps.items() if not k.startswith("harness: ")}
-        save_golden(out, case, comps, versions, level)
+        save_golden(out, case, comps, versions, level, data=data, machine=machine)
         done.append(case.id)
         if log is not None:
             log(f"recorded {case.id} ({len(comps)} components)")
@@ -291,12 +228,12 @@ def replay_case(dir: str | Path, case_id: str, impl=None, *, only: set[str] | No
     gold = load_golden(dir, case_id)
     nan = float("nan")
     pre: list = []
-    dh = data_hash(case_data(case))
-    if dh != doc["data_hash"]:
-        pre.append(ComponentResult("input data", False, nan, nan, 0.0, 0.0,
-                                   f"data set {case.data!r} changed since recording (hash {dh[:12]} vs {doc['data_hash'][:12]})"))
+    data, why = replay_input(dir, case.data, doc["data_hash"])  # the frame R was given; never regenerated
+    if data is None:
+        return ReplayResult(case_id, level, (ComponentResult("input data", False, nan, nan, 0.0, 0.0, why),))
     th = gold.get(THETA)
-    py = run_case(fn, case, level, theta=th.x if isinstance(th, RVector) and "error" not in gold else None)
+    py = run_case(fn, case, level, theta=th.x if isinstance(th, RVector) and "error" not in gold else None,
+                  data=data)
     for name in doc.get("skipped", ()):
         py.pop(name, None)
     if produced_only:
@@ -333,7 +270,11 @@ def _cmd_record(args) -> int:
         if skipped:
             print(f"parity record: level fit does not apply to {len(skipped)} selected case(s) "
                   f"(fit=False), e.g. {', '.join(skipped[:3])}", file=sys.stderr)
-    done = record(cases, args.out, args.level, log=None if args.quiet else print)
+    try:
+        done = record(cases, args.out, args.level, log=None if args.quiet else print,
+                      refresh_inputs=args.refresh_inputs, missing_only=args.missing)
+    except (InputChanged, FrameIntegrityError) as e:
+        raise BadInput(str(e)) from None
     print(f"{len(done)} case(s) recorded into {args.out} (level {args.level})")
     return 0
 
@@ -385,6 +326,9 @@ def add_command(sub) -> None:
     r.add_argument("--out", required=True, help="golden directory to write")
     r.add_argument("--level", choices=["lformula", "fit"], default="lformula")
     r.add_argument("--quiet", action="store_true")
+    r.add_argument("--missing", action="store_true", help="only cases not yet recorded in --out")
+    r.add_argument("--refresh-inputs", action="store_true",
+                   help="store the case table's current data as the inputs and re-record every case of --out using them")
     r.set_defaults(func=_cmd_record)
     p = sub.add_parser("replay", help="compare an implementation with stored goldens (no R)")
     p.add_argument("dir", help="golden directory (with manifest.json)")

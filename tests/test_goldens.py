@@ -2,6 +2,9 @@
 
 * golden tier (no R, no rpy2): replay every stored case at the lformula level; at the fit level,
   compare whatever fit components the implementation produces (so the test grows with pyfit);
+  replay uses the stored input frames (never a regeneration: the suite passes on any CPU);
+* stored inputs: typed frame round trip, integrity, the generator still produces the stored data
+  (up to a few ulps), ``parity record`` reuses / refuses / refreshes inputs;
 * storage round trip: bitwise floats, NA vs NaN, -Inf, unicode, factors, nested lists, RError;
 * live tier (``pytest.mark.r``): re-recording reproduces the stored goldens; the CLIs work.
 """
@@ -18,8 +21,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import pandas as pd
+
 from parity.cases import CASES, case_data, get_case, select_cases
 from parity.compare import META, compare_components
+from parity.frames import FrameIntegrityError, load_frame, save_frame
+from parity.goldeninputs import InputChanged, frame_difference, record_input, stored_input
 from parity.goldens import data_hash, identical, load_golden, load_manifest, replay_case, save_golden
 from parity.rvalues import RError, RFactor, RList, RMatrix, RNull, RSparse, RVector
 
@@ -65,11 +72,42 @@ def test_hazards_frame_properties():
 
 
 @pytest.mark.parametrize("level_dir", [LF_DIR, FIT_DIR], ids=["lformula", "fit"])
-def test_no_data_drift(level_dir):
+def test_stored_inputs_are_the_recorded_frames(level_dir):
+    """Integrity: every case's recorded data hash is that of its directory's stored input frame."""
     man = load_manifest(level_dir)
+    assert man["format"] == "parity-goldens/2"
     assert man["versions"]["lme4"] == "1.1.31" and man["versions"]["collation"] == "C"
-    drift = [cid for cid, c in man["cases"].items() if data_hash(case_data(c["data"])) != c["data_hash"]]
-    assert not drift
+    hashes = {name: data_hash(stored_input(level_dir, name)) for name in man["inputs"]}
+    assert {n: v["data_hash"] for n, v in man["inputs"].items()} == hashes
+    assert {c["data"] for c in man["cases"].values()} == set(hashes)
+    bad = [cid for cid, c in man["cases"].items() if c["data_hash"] != hashes[c["data"]]]
+    assert not bad
+    mach = man["machine"]
+    assert {"numpy", "scipy", "pandas", "cpu", "blas", "numpy_simd"} <= set(mach)
+    assert mach["numpy_simd"]["baseline"] and any(b["internal_api"] == "openblas" for b in mach["blas"])
+
+
+@pytest.mark.parametrize("level_dir", [LF_DIR, FIT_DIR], ids=["lformula", "fit"])
+def test_generator_still_makes_the_stored_data(level_dir):
+    """The case table's generators still produce the stored inputs: structure, types, levels, NA and
+    strings exactly, floats up to 4 ulps (numpy's np.exp differs by an ulp between its AVX2 and
+    AVX-512 kernels; a changed generator moves values by far more)."""
+    for name in load_manifest(level_dir)["inputs"]:
+        assert frame_difference(stored_input(level_dir, name), case_data(name)) is None, name
+
+
+def test_replay_never_regenerates_data(monkeypatch):
+    """Replay uses the stored frame: with every data generator broken it still agrees."""
+    import parity.cases as pc
+
+    def broken(*a, **k):
+        raise AssertionError("replay called a data generator")
+
+    monkeypatch.setattr(pc, "case_data", broken)
+    monkeypatch.setattr(pc, "_dataset", broken)
+    for level_dir, cid in ((LF_DIR, "hz-na-several"), (LF_DIR, "ss-seed"), (FIT_DIR, "hz-weights")):
+        res = replay_case(level_dir, cid)
+        assert res.ok, [(c.name, c.detail) for c in res.components if not c.ok]
 
 
 # ------------------------------------------------------------------------------------------
@@ -132,14 +170,97 @@ def test_replay_detects_a_broken_implementation():
     assert "lFormula()$X" in replay_case(LF_DIR, "ss-seed", lacks_x).failing()
 
 
-def test_replay_reports_data_drift(tmp_path):
+def test_replay_reports_input_problems(tmp_path):
     for ext in ("json", "npz"):
         shutil.copy(LF_DIR / f"dye.{ext}", tmp_path / f"dye.{ext}")
+    res = replay_case(tmp_path, "dye")  # no stored input: reported, never regenerated
+    assert res.failing() == ["input data"] and "no stored input" in res.components[0].detail
+    shutil.copytree(LF_DIR / "inputs", tmp_path / "inputs")
+    assert replay_case(tmp_path, "dye").ok
     doc = json.loads((tmp_path / "dye.json").read_text(encoding="utf-8"))
     doc["data_hash"] = "0" * 64
     (tmp_path / "dye.json").write_text(json.dumps(doc), encoding="utf-8")
     res = replay_case(tmp_path, "dye")
-    assert not res.ok and res.failing()[0] == "input data"
+    assert res.failing() == ["input data"] and "not the frame this case was recorded with" in res.components[0].detail
+    spec = json.loads((tmp_path / "inputs" / "Dyestuff.json").read_text(encoding="utf-8"))
+    spec["columns"][0]["categories"]["x"][0] = "Z"  # a damaged input file
+    (tmp_path / "inputs" / "Dyestuff.json").write_text(json.dumps(spec), encoding="utf-8")
+    res = replay_case(tmp_path, "dye")
+    assert res.failing() == ["input data"] and "damaged" in res.components[0].detail
+
+
+# ------------------------------------------------------------------------------------------
+# stored input frames
+
+def _odd_frame() -> pd.DataFrame:
+    df = pd.DataFrame({
+        "f": np.array([1.5, NA_REAL, -0.0, -np.inf]),
+        "i": np.array([1, -2, 3, 2**40], dtype=np.int64),
+        "i32": np.array([1, 2, 3, 4], dtype=np.int32),
+        "I": pd.array([1, None, 3, 4], dtype="Int64"),
+        "b": np.array([True, False, True, True]),
+        "B": pd.array([True, None, False, True], dtype="boolean"),
+        "s": pd.array(["\u00c9bc", None, "", "a\"b\n"], dtype="str"),
+        "c": pd.Categorical.from_codes([2, -1, 0, 1], categories=pd.Index(["zz", "b", "B"], dtype="str")),
+        "o": pd.Categorical.from_codes([0, 1, 1, 0], categories=pd.Index([10, 9], dtype="int64"), ordered=True),
+    }, index=pd.Index(["r1", "r2", "r10", "r9"], dtype="str"))
+    df["obj"] = pd.Series(np.array(["a", None, "c", "d"], dtype=object), index=df.index, dtype=object)
+    return df
+
+
+def test_frame_roundtrip_exact(tmp_path):
+    df = _odd_frame()
+    h = save_frame(tmp_path, "odd", df)
+    back = load_frame(tmp_path, "odd")
+    pd.testing.assert_frame_equal(back, df, check_exact=True)
+    assert list(back.dtypes.astype(str)) == list(df.dtypes.astype(str)) and data_hash(back) == h
+    assert back["f"].to_numpy().view(np.uint64)[1] == np.uint64(0x7FF00000000007A2) and np.signbit(back["f"].iloc[2])
+    assert back.index.tolist() == ["r1", "r2", "r10", "r9"]
+    first = (tmp_path / "odd.npz").read_bytes()
+    save_frame(tmp_path, "odd", df)
+    assert (tmp_path / "odd.npz").read_bytes() == first  # deterministic bytes: re-recording leaves no diff
+    for name in ("hazards", "sleepstudy", "cake"):
+        d = case_data(name)
+        save_frame(tmp_path, name, d)
+        pd.testing.assert_frame_equal(load_frame(tmp_path, name), d, check_exact=True)
+        assert type(load_frame(tmp_path, name).index) is type(d.index)
+
+
+def test_damaged_frame_is_refused(tmp_path):
+    save_frame(tmp_path, "odd", _odd_frame())
+    spec = json.loads((tmp_path / "odd.json").read_text(encoding="utf-8"))
+    spec["columns"][6]["x"][0] = "X"
+    (tmp_path / "odd.json").write_text(json.dumps(spec), encoding="utf-8")
+    with pytest.raises(FrameIntegrityError, match="does not match its recorded hash"):
+        load_frame(tmp_path, "odd")
+    with pytest.raises(FileNotFoundError):
+        load_frame(tmp_path, "nope")
+    del spec["index"]
+    (tmp_path / "odd.json").write_text(json.dumps(spec), encoding="utf-8")
+    with pytest.raises(FrameIntegrityError, match="unreadable"):
+        load_frame(tmp_path, "odd")
+
+
+def test_record_input_reuses_refuses_refreshes(tmp_path):
+    """parity record's input policy: first recording stores the generated frame; an ulp-level
+    regeneration (another CPU) reuses the stored one; a real change is refused unless refreshed."""
+    d = case_data("hazards")
+    assert data_hash(record_input(tmp_path, "hazards", d)) == data_hash(d)
+    ulp = d.copy()
+    ulp["y"] = np.nextafter(ulp["y"].to_numpy(), np.inf)
+    got = record_input(tmp_path, "hazards", ulp)
+    assert data_hash(got) == data_hash(d) != data_hash(ulp)
+    moved = d.copy()
+    moved.loc[3, "y"] = moved.loc[3, "y"] * (1 + 1e-12)
+    with pytest.raises(InputChanged, match="column 'y': row 3"):
+        record_input(tmp_path, "hazards", moved)
+    for change in (d.assign(extra=1.0), d.assign(g=d["g"].cat.reorder_categories(d["g"].cat.categories[::-1])),
+                   d.assign(ig=d["ig"].astype(float)), d.assign(x_na=d["x_na"].fillna(0.0))):
+        assert frame_difference(d, change) is not None
+        with pytest.raises(InputChanged):
+            record_input(tmp_path, "hazards", change)
+    assert data_hash(record_input(tmp_path, "hazards", moved, refresh=True)) == data_hash(moved)
+    assert data_hash(stored_input(tmp_path, "hazards")) == data_hash(moved)
 
 
 # ------------------------------------------------------------------------------------------
@@ -187,6 +308,7 @@ def test_roundtrip_exact(tmp_path):
     assert back["sparse"].x.nnz == 3  # the explicit zero is kept
     man = load_manifest(tmp_path)
     assert man["cases"]["dye"]["data_hash"] == data_hash(case_data(case))
+    assert man["inputs"]["Dyestuff"]["data_hash"] == data_hash(stored_input(tmp_path, "Dyestuff"))
 
 
 def test_identical_is_strict():
@@ -209,6 +331,10 @@ LIVE_LF = ["ss-seed", "hz-tie-reorder", "hz-chr-group", "hz-na-several", "cake-o
 def test_rerecord_equals_stored(tmp_path):
     from parity.goldens import record
 
+    # re-recording into a directory with the stored inputs (as `parity record ... --out tests/goldens/...`
+    # does) gives R the very same frames, so R's lFormula() answers are reproduced bit for bit on any CPU
+    for sub, src in (("lf", LF_DIR), ("fit", FIT_DIR)):
+        shutil.copytree(src / "inputs", tmp_path / sub / "inputs")
     record([get_case(i) for i in LIVE_LF], tmp_path / "lf", "lformula")
     for cid in LIVE_LF:
         new, old = load_golden(tmp_path / "lf", cid), load_golden(LF_DIR, cid)
