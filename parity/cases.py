@@ -307,7 +307,38 @@ _HAZARD_CASES = [
     _c("hz-refuse-no-re", "y ~ x", note="no random-effects term"),
 ]
 
-CASES: tuple[Case, ...] = tuple(_BUILTIN_CASES + _HAZARD_CASES)
+# Issue 10 item 3: the functions lme4 users write (allowlist: pyreterms/allowlist.py).  Unqualified
+# ns()/bs() are evaluated in R as by a user who wrote library(splines) (see reference.R).
+_FUNCTION_CASES = [
+    _c("fn-ns", "Reaction ~ ns(Days, 3) + (1 | Subject)", "sleepstudy", "natural spline, df", fit=True),
+    _c("fn-ns-knots", "Reaction ~ ns(Days, knots = c(3, 6)) + (1 | Subject)", "sleepstudy", "ns knots"),
+    _c("fn-ns-bk", "Reaction ~ 0 + ns(Days, df = 4, intercept = TRUE, Boundary.knots = c(1, 8)) + (1 | Subject)",
+       "sleepstudy", "ns intercept, Boundary.knots inside the data"),
+    _c("fn-splines-ns", "Reaction ~ splines::ns(Days, df = 2) + (Days | Subject)", "sleepstudy", "splines::ns",
+       fit=True),
+    _c("fn-bs", "Reaction ~ bs(Days, df = 5) + (1 | Subject)", "sleepstudy", "B-spline, df"),
+    _c("fn-bs-knots", "Reaction ~ splines::bs(Days, knots = c(2.5, 5), degree = 2) + (1 | Subject)", "sleepstudy",
+       "splines::bs knots, degree"),
+    _c("fn-ns-bar", "Reaction ~ Days + (ns(Days, 2) | Subject)", "sleepstudy", "ns in a bar LHS"),
+    _c("fn-cut", "Reaction ~ cut(Days, 3) + (1 | Subject)", "sleepstudy", "cut, breaks = one number"),
+    _c("fn-cut-breaks", "Reaction ~ cut(Days, breaks = c(-1, 2, 5, 9), right = FALSE) + (1 | Subject)",
+       "sleepstudy", "cut, right = FALSE"),
+    _c("fn-cut-lowest", "Reaction ~ cut(Days, c(0, 2.5, 4.75, 9), include.lowest = TRUE) + (1 | Subject)",
+       "sleepstudy", "cut, include.lowest"),
+    _c("fn-cut-labels", "Reaction ~ cut(Days, c(-1, 4.5, 9), labels = c(\"early\", \"late\")) + (1 | Subject)",
+       "sleepstudy", "cut with labels"),
+    _c("fn-pmin-pmax", "Reaction ~ pmin(Days, 5) + pmax(Days, 2) + (1 | Subject)", "sleepstudy", "pmin/pmax",
+       fit=True),
+    _c("fn-base-log", "Reaction ~ base::log(Days + 1, base = 2) + base::exp(Days/10) + (1 | Subject)",
+       "sleepstudy", "base::log with base, base::exp"),
+    _c("fn-stats-poly", "Reaction ~ stats::poly(Days, 2) + (1 | Subject)", "sleepstudy", "stats::poly"),
+    _c("fn-I-eq", "Reaction ~ I(Days == 1) + (1 | Subject)", "sleepstudy", "comparison in I()"),
+    _c("fn-I-and", "Reaction ~ I(Days > 0 & Days < 5) + (1 | Subject)", "sleepstudy", "& in I()"),
+    _c("fn-I-not", "Reaction ~ I(!(Days >= 5)) + (Days | Subject)", "sleepstudy", "! in I()"),
+    _c("fn-cut-cake", "angle ~ cut(temp, 4) + (1 | recipe:replicate)", "cake", "cut of a numeric column"),
+]
+
+CASES: tuple[Case, ...] = tuple(_BUILTIN_CASES + _HAZARD_CASES + _FUNCTION_CASES)
 
 _BY_ID = {c.id: c for c in CASES}
 assert len(_BY_ID) == len(CASES), "duplicate case ids"

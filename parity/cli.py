@@ -83,14 +83,18 @@ def _column(data, spec: str, col: str | None, what: str):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check import check
-    from .rsession import checked_contrasts
-    from .report import print_table, write_json
+    from pyreterms.errors import FormulaError, PyretermsError
 
-    from pyreterms.errors import PyretermsError
+    from .check import check
+    from .report import print_table, write_json
+    from .rsession import checked_contrasts, checked_formula
 
     _writable(args.json, "--json")
     _writable(args.html, "--html")
+    try:
+        checked_formula(args.formula)  # deeper than R survives: refused before R is called
+    except FormulaError as e:
+        raise BadInput(str(e)) from None
     data = _load_data(args.data)
     weights = _column(data, args.data, args.weights, "--weights")
     offset = _column(data, args.data, args.offset, "--offset")

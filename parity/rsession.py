@@ -67,6 +67,11 @@ local({
     list(paste0(x, collapse = ""), nchar(x, type = "bytes"), na)
   }
   e$get_data <- function(pkg, name) {
+    ## only the packages of pyreterms/allowlist.py (loading a namespace runs its code); an uninstalled
+    ## one is reported as such below
+    if (!(pkg %in% pyreterms_allowed_dataset_packages) && nzchar(system.file(package = pkg)))
+      stop(sprintf("R data sets are read only from %s, not '%s'",
+                   paste(pyreterms_allowed_dataset_packages, collapse = ", "), pkg), call. = FALSE)
     if (!requireNamespace(pkg, quietly = TRUE))
       stop(sprintf("R package '%s' is not installed", pkg), call. = FALSE)
     env <- new.env()
@@ -120,6 +125,10 @@ def start() -> None:
             if not REFERENCE_R.is_file():
                 raise FileNotFoundError(f"R reference script not found: {REFERENCE_R}")
             ro.r["source"](str(REFERENCE_R))
+            # the allowlist again, straight from its one definition (pyreterms.allowlist)
+            from pyreterms.allowlist import r_source
+
+            ro.r(r_source())
             collate = ro.r('Sys.getlocale("LC_COLLATE")')[0]
             if collate != "C":
                 raise RuntimeError(f"could not set R's LC_COLLATE to C (it is {collate!r})")
@@ -231,20 +240,39 @@ def checked_contrasts(contrasts: Mapping[str, str]) -> list[tuple[str, str]]:
     R's ``contrasts<-`` looks a character value up as a function and calls it, so an unchecked name
     (``file.remove``) would run arbitrary R code: nothing else may reach R.
     """
-    from pyreterms.contrasts import CONTRASTS
+    from pyreterms.allowlist import check_contrasts
     from pyreterms.rdata import contrast_matrix_value
 
     if not isinstance(contrasts, Mapping):
         raise ValueError("contrasts must map factor names to contrast names (contr.treatment, ...)")
-    out = []
+    out: list = []
+    names = {}
     for k, v in contrasts.items():
         if isinstance(k, str) and k and not isinstance(v, str) and contrast_matrix_value(v) is not None:
-            out.append((k, v))
-            continue
-        if not isinstance(k, str) or not k or not isinstance(v, str) or v not in CONTRASTS:
-            raise ValueError(f"contrasts {k!r}={v if isinstance(v, str) else type(v).__name__!r} not allowed: use one of {', '.join(CONTRASTS)}")
-        out.append((k, v))
-    return out
+            out.append((k, v))  # a finite numeric matrix: data, not a function name
+        elif isinstance(v, str) or not isinstance(k, str):
+            names[k] = v
+        else:
+            raise ValueError(f"contrasts {k!r}={type(v).__name__!r} not allowed: use a numeric matrix or "
+                             "one of contr.treatment, contr.sum, contr.helmert, contr.poly, contr.SAS")
+    return out + check_contrasts(names)
+
+
+def checked_formula(formula: str) -> None:
+    """Refuse, before R is called, a formula R cannot take: deeper than lme4 survives (the R embedded
+    by rpy2 runs without C stack checks and would crash).  R's own parser refuses too many nested
+    brackets itself ("contextstack overflow"), so that is left to R.  Raises :class:`pyreterms.errors.FormulaError` (one line).  Functions outside the allowlist are
+    left to ``pyreterms_disallowed()`` in reference.R (same list, reported as R's refusal)."""
+    from pyreterms.rlang import parse
+
+    if isinstance(formula, str):
+        try:
+            parse(formula)
+        except Exception as e:  # noqa: BLE001 - only the depth refusals stop us; R reports the rest
+            from pyreterms.errors import FormulaError
+
+            if isinstance(e, FormulaError) and "too deeply nested" in str(e):
+                raise
 
 
 def reference(formula: str, data: "pd.DataFrame | Any", *, REML: bool = True,
@@ -262,6 +290,7 @@ def reference(formula: str, data: "pd.DataFrame | Any", *, REML: bool = True,
 
     if level not in ("lformula", "fit"):
         raise ValueError(f"level must be 'lformula' or 'fit', not {level!r}")
+    checked_formula(formula)
     start()
     import rpy2.rinterface as ri
 

@@ -7,7 +7,7 @@ that deparsed names (``"0 + x | g"``, ``"1 | c:(b:a)"``) come out exactly as lme
 from __future__ import annotations
 
 from .errors import FormulaError
-from .rlang import Arg, Call, Name, Node, Num, call, deparse, parse, walk
+from .rlang import Arg, Call, Name, Node, Num, call, deparse, frame_name, parse, walk
 from .terms import make_terms
 
 
@@ -40,8 +40,14 @@ def expand_double_verts(node: Node) -> Node:
                 f"({deparse(node)}) cannot be expanded: lme4 1.1-31 builds the text '(0+|{deparse(grp)})' "
                 "for '||' without covariates and R fails with \"unexpected '|'\"; write (1 | g) instead")
         pieces = (["1"] if t.intercept else []) + ["0+" + lab for lab in labels]
-        text = "~(" + ")+(".join(p + "|" + deparse(grp) for p in pieces) + ")"
-        return parse(text).argv[0]  # type: ignore[union-attr]
+        # lme4 pastes deparse(grp): a bare name loses its backquotes there (`g g` -> g g)
+        text = "~(" + ")+(".join(p + "|" + frame_name(grp) for p in pieces) + ")"
+        try:
+            return parse(text).argv[0]  # type: ignore[union-attr]
+        except FormulaError:
+            raise FormulaError(
+                f"({deparse(node)}) cannot be expanded: lme4 1.1-31 pastes the text '{text}', which R cannot "
+                "parse (the grouping factor's name loses its backquotes)") from None
     return _map_args(node, expand_double_verts)
 
 

@@ -12,23 +12,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DataError, FormulaError
-from .rlang import Call, Name, Node, Num, Str, deparse, format_double, walk
+from .allowlist import CONSTANTS, OPERATORS, RULES, check_expression, split_name
+from .errors import DataError, FormulaError, UnsupportedInput
+from .rlang import Call, Name, Node, Num, Str, deparse, format_double
 from .types import Factor
 
-OPERATORS = {"~", "+", "-", "*", "/", "^", ":", "%in%", "|", "||", "(", "%%", "%/%",
-             "==", "!=", "<", ">", "<=", ">=", "&", "!"}
-ALLOWED_FUNCTIONS = {"I", "log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs", "poly",
-                     "scale", "factor", "as.factor", "as.numeric", "offset"}
-CONSTANTS = {"TRUE", "FALSE", "pi"}
+ALLOWED_FUNCTIONS = frozenset(RULES)
+__all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "OPERATORS", "check_allowlist", "Evaluator"]
 
 
 def check_allowlist(node: Node) -> None:
-    """Refuse any call outside the allowlist (before anything is evaluated)."""
-    for n in walk(node):
-        if isinstance(n, Call) and n.fn not in OPERATORS and n.fn not in ALLOWED_FUNCTIONS:
-            raise FormulaError(
-                f"function '{n.fn}' is not allowed in formulas (allowed: {', '.join(sorted(ALLOWED_FUNCTIONS))})")
+    """Refuse any call outside the allowlist (before anything is evaluated); see
+    :func:`pyreterms.allowlist.check_expression`."""
+    check_expression(node)
 
 
 @dataclass(frozen=True)
@@ -194,23 +190,57 @@ class Evaluator:
     def __call__(self, node: Node) -> Value:
         return self.eval(node)
 
+    @staticmethod
+    def _logical(v: Value, what: str) -> Logical:
+        if isinstance(v, Logical):
+            return v
+        x = _numeric(v, what)  # numbers: 0 is FALSE, NaN is NA
+        return Logical(np.where(np.isnan(x), False, x != 0), np.isnan(x))
+
+    def const(self, node: Node, what: str) -> object:
+        """A constant argument (R evaluates it in the data first: a column T shadows TRUE's alias)."""
+        if isinstance(node, Num):
+            return node.value
+        if isinstance(node, Str):
+            return node.value
+        if isinstance(node, Name):
+            if node.id in ("T", "F") and node.id in self.columns:
+                raise UnsupportedInput(f"{what}: '{node.id}' names a data column here, not TRUE/FALSE; "
+                                       "write TRUE or FALSE")
+            if node.id in ("TRUE", "T"):
+                return True
+            if node.id in ("FALSE", "F"):
+                return False
+        if isinstance(node, Call):
+            if node.fn == "(":
+                return self.const(node.args[0].value, what)
+            if node.fn in ("-", "+") and len(node.args) == 1:
+                v = self.const(node.args[0].value, what)
+                return -v if node.fn == "-" else v  # type: ignore[operator]
+            if split_name(node.fn)[1] == "c":
+                return [self.const(a.value, what) for a in node.args]
+        raise FormulaError(f"{what} must be a constant, not {deparse(node)}")
+
     def eval(self, node: Node) -> Value:
         if isinstance(node, Num):
             return np.full(self.n, node.value)
         if isinstance(node, Str):
             return Character(np.array([node.value] * self.n, dtype=object))
         if isinstance(node, Name):
-            if node.id in self.columns:
+            if node.id in self.columns and node.id not in ("TRUE", "FALSE"):  # data shadow T, F, pi
                 return self.columns[node.id]
-            if node.id in ("TRUE", "FALSE"):
-                return Logical(np.full(self.n, node.id == "TRUE"), np.zeros(self.n, dtype=bool))
+            if node.id in ("TRUE", "FALSE", "T", "F"):
+                return Logical(np.full(self.n, node.id in ("TRUE", "T")), np.zeros(self.n, dtype=bool))
             if node.id == "pi":
                 return np.full(self.n, np.pi)
             raise DataError(f"object '{node.id}' not found (no such column in the data)")
         assert isinstance(node, Call)
-        fn, args = node.fn, node.args
+        args = node.args
+        fn = split_name(node.fn)[1]  # pkg:: was checked against the allowlist before evaluation
         pos = [a.value for a in args if a.name is None]
         kw = {a.name: a.value for a in args if a.name is not None}
+        if fn in ("ns", "bs", "cut", "pmin", "pmax", "c"):
+            return self._eval_more(node, fn, pos, kw)
         if fn == "(":
             return self.eval(pos[0])
         if fn in ("I", "offset"):
@@ -228,6 +258,14 @@ class Evaluator:
             res = {"==": np.equal, "!=": np.not_equal, "<": np.less, ">": np.greater,
                    "<=": np.less_equal, ">=": np.greater_equal}[fn](a, b)
             return Logical(res, np.isnan(a) | np.isnan(b))
+        if fn in ("&", "!"):  # R's three-valued logic: FALSE & NA is FALSE, TRUE & NA is NA
+            ops = [self._logical(self.eval(p), fn) for p in pos]
+            if fn == "!":
+                return Logical(~ops[0].values, ops[0].na.copy())
+            (av, an), (bv, bn) = ((o.values, o.na) for o in ops)
+            false = (~av & ~an) | (~bv & ~bn)
+            na = (an | bn) & ~false
+            return Logical(av & bv & ~na & ~false, na)
         if fn == "%in%":  # R's match(x, table, 0) > 0, on labels for factors and strings
             x, table = (self._labels(self.eval(p)) for p in pos)
             tset = set(v for v in table if v is not None)
@@ -256,7 +294,7 @@ class Evaluator:
             if not isinstance(deg_node, Num) or deg_node.value < 1 or deg_node.value != int(deg_node.value):
                 raise FormulaError(f"poly(): degree must be a positive whole number in {deparse(node)}")
             degree = int(deg_node.value)
-            raw = isinstance(raw_node, Name) and raw_node.id == "TRUE"
+            raw = self.const(raw_node, "poly(raw =)") is True
             cols = tuple(str(k) for k in range(1, degree + 1))
             if raw:
                 return NumMatrix(x[:, None] ** np.arange(1, degree + 1)[None, :], cols)
@@ -265,6 +303,12 @@ class Evaluator:
             x = _numeric(self.eval(pos[0]), fn)
             center = kw.get("center", pos[1] if len(pos) > 1 else Name("TRUE"))
             scl = kw.get("scale", pos[2] if len(pos) > 2 else Name("TRUE"))
-            flag = lambda n: isinstance(n, Name) and n.id == "TRUE"  # noqa: E731
+            flag = lambda n: self.const(n, "scale()") is True  # noqa: E731
             return NumMatrix(_scale(x, flag(center), flag(scl))[:, None], None)
         raise FormulaError(f"function '{fn}' is not allowed in formulas")
+
+    def _eval_more(self, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
+        """``ns``, ``bs``, ``cut``, ``pmin``, ``pmax`` (arguments matched as R matches them)."""
+        from .more_functions import eval_more
+
+        return eval_more(self, node, fn, pos, kw)

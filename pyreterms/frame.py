@@ -20,7 +20,7 @@ import pandas as pd
 from .errors import DataError, LmeWarning
 from .evaluate import Character, Evaluator, Logical, NumMatrix, Value, make_factor, na_mask, take
 from .rdata import ContrastsFactor, check_strings, contrasts_attr, matrix_columns, object_numbers, r_integers
-from .rlang import Node, deparse, format_double
+from .rlang import Node, deparse, format_double, frame_name
 from .terms import extract_vars
 from .types import Factor, ModelFrame
 
@@ -194,7 +194,7 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights=None, offset
         length = len(val.values) if isinstance(val, (Logical, Character, NumMatrix)) else len(val)  # type: ignore[arg-type]
         if length != n:
             raise DataError(f"variable lengths differ (found for '{deparse(v)}')")
-        values.append((deparse(v), val))
+        values.append((frame_name(v), val))  # R's column names (no backquotes on names)
     w = _as_vector("weights", weights, cols, n)
     o = _as_vector("offset", offset, cols, n)
     if w is not None:

@@ -14,7 +14,7 @@ from .bars import bar_parts
 from .errors import DataError, FormulaError
 from .evaluate import Character, Evaluator, Logical, NumMatrix, make_factor
 from .modelmatrix import model_matrix
-from .rlang import Call, Name, Node, call, deparse, walk
+from .rlang import Call, Name, Node, call, deparse, frame_name, walk
 from .terms import make_terms
 from .types import Factor, ModelFrame, ReTerm, ReTrms
 
@@ -100,7 +100,7 @@ def mk_term(bar: Call, fr: ModelFrame) -> ReTerm:
     if mm.X.shape[1] == 0:
         raise FormulaError(f"random-effects term ({deparse(bar)}) has no columns")
     Xi = mm.X
-    return ReTerm(name=deparse(bar), group=deparse(grp), ff=ff, J=indicator(ff), Xi=Xi,
+    return ReTerm(name=deparse(bar), group=frame_name(grp), ff=ff, J=indicator(ff), Xi=Xi,
                   cnms=mm.colnames, Zt=khatri_rao_t(ff, Xi))
 
 

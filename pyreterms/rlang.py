@@ -1,4 +1,5 @@
-"""A small reader and deparser for R's expression syntax, restricted to what model formulas use.
+"""A small reader for R's expression syntax, restricted to what model formulas use (the tree is in
+:mod:`pyreterms.rast`, the deparser in :mod:`pyreterms.rdeparse`; both re-exported here).
 
 R equivalent: ``parse(text = ...)`` and ``deparse()`` (R 4.2).  We write our own instead of using a
 Python formula library because lme4's objects are *named by deparsed R text* (``Ztlist`` names such
@@ -10,56 +11,18 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
-from typing import Union
 
 from .errors import FormulaError
+from .rast import (_UNARY, Arg, Call, Name, Node, Num, Str, _binary_info, call, depth,  # noqa: F401
+                   strip_parens, walk)
+from .rdeparse import (WIDTH_CUTOFF, deparse, format_double, format_name, frame_name,  # noqa: F401
+                       unquote_symbol)
 
-# --------------------------------------------------------------------------------------------
-# AST
-
-
-@dataclass(frozen=True)
-class Num:
-    """A numeric constant (R double, or integer when ``is_int``: ``1L``)."""
-
-    value: float
-    is_int: bool = False
-
-
-@dataclass(frozen=True)
-class Str:
-    value: str
-
-
-@dataclass(frozen=True)
-class Name:
-    id: str
-
-
-@dataclass(frozen=True)
-class Arg:
-    value: "Node"
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class Call:
-    """A call; operators are calls too (``fn='+'``), and parentheses are ``fn='('``."""
-
-    fn: str
-    args: tuple[Arg, ...]
-
-    @property
-    def argv(self) -> tuple["Node", ...]:
-        return tuple(a.value for a in self.args)
-
-
-Node = Union[Num, Str, Name, Call]
-
-
-def call(fn: str, *args: Node) -> Call:
-    return Call(fn, tuple(Arg(a) for a in args))
+__all__ = ["Num", "Str", "Name", "Arg", "Call", "Node", "call", "walk", "strip_parens", "depth", "parse",
+           "tokenize", "deparse", "format_double", "format_name", "frame_name", "unquote_symbol",
+           "MAX_DEPTH", "MAX_BRACKET_DEPTH", "WIDTH_CUTOFF", "deep_enough", "too_deep"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,7 +35,7 @@ _TOKEN_RE = re.compile(
   | (?P<name>(?:[A-Za-z\u00C0-\uFFFF]|\.(?![0-9]))[A-Za-z0-9._\u00C0-\uFFFF]*)
   | (?P<bq>`(?:[^`\\]|\\.)*`)
   | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-  | (?P<op>%[^%\s]*%|\|\||&&|==|!=|<=|>=|<-|::|[~+\-*/^:|&!<>(),=\[\]$@])
+  | (?P<op>%[^%\s]*%|\|\||&&|==|!=|<=|>=|<-|:::|::|[~+\-*/^:|&!<>(),=\[\]$@{}])
     """,
     re.VERBOSE,
 )
@@ -106,26 +69,17 @@ def tokenize(text: str) -> list[Tok]:
 # --------------------------------------------------------------------------------------------
 # Parser (Pratt).  Precedences follow R's ?Syntax; higher binds tighter.
 
-_BINARY: dict[str, tuple[int, str]] = {
-    "~": (5, "left"),
-    "|": (6, "left"), "||": (6, "left"),
-    "&": (7, "left"), "&&": (7, "left"),
-    "==": (9, "left"), "!=": (9, "left"), "<": (9, "left"), ">": (9, "left"),
-    "<=": (9, "left"), ">=": (9, "left"),
-    "+": (10, "left"), "-": (10, "left"),
-    "*": (11, "left"), "/": (11, "left"),
-    "%": (12, "left"),  # any %op%
-    ":": (13, "left"),
-    "^": (15, "right"),
-}
-_UNARY: dict[str, int] = {"~": 5, "!": 8, "-": 14, "+": 14}
-_UNSUPPORTED = {"<-", "::", "[", "]", "$", "@", "="}
+_UNSUPPORTED = {"<-", "::", ":::", "[", "]", "$", "@", "=", "{", "}"}
 
-
-def _binary_info(op: str) -> tuple[int, str] | None:
-    if op.startswith("%") and op.endswith("%") and len(op) >= 2:
-        return _BINARY["%"]
-    return _BINARY.get(op)
+#: R's parser keeps at most this many brackets open at once (``CONTEXTSTACK_SIZE`` in R's gram.y:
+#: 51 nested ``(`` / ``f(`` give "contextstack overflow at line 1"); measured with R 4.2.2.
+MAX_BRACKET_DEPTH = 50
+#: The deepest expression tree accepted (nested operators and calls, counted as in :func:`depth`).
+#: R 4.2.2's ``lFormula`` (lme4 1.1-31, 8 MiB C stack, ``Rscript``) stops with "C stack usage ... is
+#: too close to the limit" from ~630 nested operators (631 ``+`` terms; 628 unary minus; 629 ``:``)
+#: and the R embedded by rpy2 (stack checking off) segfaults there instead, so pyreterms refuses a
+#: deeper formula before anything runs, with a margin for the harness's own R frames.
+MAX_DEPTH = 600
 
 
 class _Parser:
@@ -133,6 +87,8 @@ class _Parser:
         self.text = text
         self.toks = tokenize(text)
         self.i = 0
+        self.brackets = 0
+        self.nesting = 0
 
     def peek(self) -> Tok:
         return self.toks[self.i]
@@ -162,7 +118,24 @@ class _Parser:
             raise self.fail(f"unexpected {tok.text!r} at position {tok.pos + 1}")
         return node
 
+    def open_bracket(self, tok: Tok) -> None:
+        """R's parser pushes every open bracket on a context stack of fixed size."""
+        self.brackets += 1
+        if self.brackets > MAX_BRACKET_DEPTH:
+            raise FormulaError(
+                f"cannot read formula: more than {MAX_BRACKET_DEPTH} nested brackets at position {tok.pos + 1} "
+                "(R's parser stops with \"contextstack overflow\")")
+
     def expr(self, min_bp: int) -> Node:
+        self.nesting += 1
+        if self.nesting > MAX_DEPTH:
+            raise too_deep()
+        try:
+            return self._expr(min_bp)
+        finally:
+            self.nesting -= 1
+
+    def _expr(self, min_bp: int) -> Node:
         left = self.prefix()
         while True:
             tok = self.peek()
@@ -198,20 +171,35 @@ class _Parser:
             body = tok.text[1:-1]
             return Str(bytes(body, "utf-8").decode("unicode_escape") if "\\" in body else body)
         if tok.kind == "name":
-            if tok.text in ("TRUE", "T"):
-                return Name("TRUE")
-            if tok.text in ("FALSE", "F"):
-                return Name("FALSE")
+            if tok.text == "Inf":  # a numeric constant in R, not a symbol
+                return Num(math.inf)
+            fn = tok.text
+            nxt = self.peek()
+            if nxt.kind == "op" and nxt.text in ("::", ":::"):
+                self.next()
+                member = self.next()
+                if nxt.text == ":::" or member.kind != "name":
+                    raise self.fail(f"'{fn}{nxt.text}' at position {tok.pos + 1}: only pkg::function(...) "
+                                    "calls of allowlisted functions are supported")
+                if not (self.peek().kind == "op" and self.peek().text == "("):
+                    raise self.fail(f"'{fn}::{member.text}' at position {tok.pos + 1}: only pkg::function(...) "
+                                    "calls are supported")
+                fn = f"{fn}::{member.text}"
             if self.peek().kind == "op" and self.peek().text == "(":
                 self.next()
-                return Call(tok.text, self.arglist(tok))
+                self.open_bracket(tok)
+                args = self.arglist(tok)
+                self.brackets -= 1
+                return Call(fn, args)
             return Name(tok.text)
         if tok.kind == "op":
             if tok.text == "(":
                 if self.peek().text == ")":
                     raise self.fail(f"empty parentheses at position {tok.pos + 1}")
+                self.open_bracket(tok)
                 inner = self.expr(0)
                 self.expect(")")
+                self.brackets -= 1
                 return call("(", inner)
             if tok.text in _UNARY:
                 if self.peek().kind == "end" or self.peek().text in (")", ","):
@@ -247,117 +235,42 @@ class _Parser:
             raise self.fail(f"unexpected {tok.text!r} at position {tok.pos + 1} in call to {fn_tok.text}()")
 
 
+def too_deep() -> FormulaError:
+    return FormulaError(
+        f"formula too deeply nested: more than {MAX_DEPTH} nested operators or calls (lme4 1.1-31 in R "
+        "4.2.2 runs out of C stack at ~630; split it or write fewer terms)")
+
+
 def parse(text: str) -> Node:
-    """Parse R expression text (a formula or a part of one) into a tree."""
+    """Parse R expression text (a formula or a part of one) into a tree.
+
+    Refuses (one-line :class:`FormulaError`) what R's parser refuses (more than
+    :data:`MAX_BRACKET_DEPTH` open brackets) and trees deeper than :data:`MAX_DEPTH`, which
+    lme4 cannot handle either; every tree this returns can be processed within :func:`deep_enough`.
+    """
     if not isinstance(text, str):
         raise FormulaError(f"a formula must be a string, not {type(text).__name__}")
-    return _Parser(text).parse()
+    with deep_enough():
+        tree = _Parser(text).parse()
+    if depth(tree) > MAX_DEPTH:
+        raise too_deep()
+    return tree
 
 
-# --------------------------------------------------------------------------------------------
-# Deparser (R 4.2 ``deparse``): spacing and parentheses as R prints them.
-
-_SPACED = {"~", "|", "||", "&", "&&", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "<-", "="}
-_SYNTACTIC = re.compile(r"^((([A-Za-z\u00C0-\uFFFF]|[.][._A-Za-z\u00C0-\uFFFF])[._A-Za-z0-9\u00C0-\uFFFF]*)|[.])$")
-_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE", "NULL",
-             "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in"}
+#: Python frames used per tree level by the recursive passes (deparse, terms, bars, hashing of
+#: frozen nodes), with room for the caller's own stack.
+_FRAMES_PER_LEVEL = 8
+_RECURSION_NEEDED = _FRAMES_PER_LEVEL * MAX_DEPTH + 2000
 
 
-def format_double(x: float, digits: int = 15) -> str:
-    """R's ``as.character``/``deparse`` of a double: up to 15 significant digits, fixed or scientific
-    notation by R's width rule (scipen = 0)."""
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Inf" if x > 0 else "-Inf"
-    if x == 0:
-        return "0"
-    # fewest significant digits (<= digits) that reproduce the value rounded to `digits`
-    target = float(f"{x:.{digits - 1}e}")
-    for sig in range(1, digits + 1):
-        if float(f"{x:.{sig - 1}e}") == target:
-            break
-    sci = f"{x:.{sig - 1}e}"
-    mant, exp = sci.split("e")
-    e = int(exp)
-    if "." in mant:
-        mant = mant.rstrip("0").rstrip(".")
-    sci_str = f"{mant}e{'+' if e >= 0 else '-'}{abs(e):02d}"
-    # fixed notation with the same significant digits
-    decimals = max(0, sig - 1 - e)
-    fixed_str = f"{x:.{decimals}f}"
-    return fixed_str if len(fixed_str) <= len(sci_str) else sci_str
+class deep_enough:
+    """Context manager: Python's recursion limit raised (never lowered) so that trees up to
+    :data:`MAX_DEPTH` deep can be walked recursively.  The limit stays raised afterwards: lowering
+    it again could break another thread in the middle of its own deep walk."""
 
+    def __enter__(self) -> None:
+        if sys.getrecursionlimit() < _RECURSION_NEEDED:
+            sys.setrecursionlimit(_RECURSION_NEEDED)
 
-def format_name(name: str) -> str:
-    if _SYNTACTIC.match(name) and name not in _RESERVED:
-        return name
-    return "`" + name.replace("`", "\\`") + "`"
-
-
-def _prec(node: Node) -> tuple[int, str, bool]:
-    """(precedence, assoc, is_unary) of an operator call; constants/names/calls bind tightest."""
-    if isinstance(node, Call):
-        n = len(node.args)
-        if n == 2 and _binary_info(node.fn) is not None and all(a.name is None for a in node.args):
-            p, a = _binary_info(node.fn)  # type: ignore[misc]
-            return p, a, False
-        if n == 1 and node.fn in _UNARY and node.args[0].name is None:
-            return _UNARY[node.fn], "right", True
-    return 100, "left", False
-
-
-def deparse(node: Node) -> str:
-    """R's ``deparse1(node)`` for the node types formulas use."""
-    if isinstance(node, Num):
-        if node.is_int:
-            return f"{int(node.value)}L"
-        return format_double(node.value)
-    if isinstance(node, Str):
-        return '"' + node.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(node, Name):
-        return node.id if node.id in ("TRUE", "FALSE") else format_name(node.id)
-    fn, args = node.fn, node.args
-    if fn == "(" and len(args) == 1:
-        return "(" + deparse(args[0].value) + ")"
-    prec, assoc, unary = _prec(node)
-    if prec != 100:
-        if unary:
-            operand = args[0].value
-            op_prec = _prec(operand)[0]
-            s = deparse(operand)
-            # R parenthesises a binary operand that binds looser than the unary operator
-            if op_prec < prec and not _prec(operand)[2]:
-                s = "(" + s + ")"
-            return fn + s
-        left, right = args[0].value, args[1].value
-        lp, rp = _prec(left), _prec(right)
-        ls, rs = deparse(left), deparse(right)
-        if assoc == "left":
-            if lp[0] < prec and lp[0] != 100:
-                ls = "(" + ls + ")"
-            if rp[0] <= prec and rp[0] != 100 and not (rp[2] and rp[0] > prec):
-                rs = "(" + rs + ")"
-        else:  # right-assoc (^)
-            if lp[0] <= prec and lp[0] != 100:
-                ls = "(" + ls + ")"
-            if rp[0] < prec and rp[0] != 100:
-                rs = "(" + rs + ")"
-        spaced = fn in _SPACED or (fn.startswith("%") and fn not in ("%%", "%/%"))
-        return f"{ls} {fn} {rs}" if spaced else f"{ls}{fn}{rs}"
-    parts = [(f"{format_name(a.name)} = " if a.name else "") + deparse(a.value) for a in args]
-    return f"{format_name(fn)}({', '.join(parts)})"
-
-
-def walk(node: Node):
-    """Yield every node of the tree (pre-order)."""
-    yield node
-    if isinstance(node, Call):
-        for a in node.args:
-            yield from walk(a.value)
-
-
-def strip_parens(node: Node) -> Node:
-    while isinstance(node, Call) and node.fn == "(" and len(node.args) == 1:
-        node = node.args[0].value
-    return node
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -149,6 +149,11 @@ class ModelFrame:
         for k, v in self.columns:
             if k == name:
                 return v
+        from .rlang import unquote_symbol  # a term label `my x` names the column my x
+
+        bare = unquote_symbol(name)
+        if bare is not None:
+            return self.get(bare)
         raise KeyError(name)
 
     @property

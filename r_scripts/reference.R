@@ -85,14 +85,17 @@
 invisible(Sys.setlocale("LC_COLLATE", "C"))
 suppressPackageStartupMessages(library(lme4))
 
-pyreterms_allowed_functions <- c(
-  "~", "+", "-", "*", "/", "^", ":", "%in%", "|", "||", "(",
-  "I", "log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs",
-  "poly", "scale", "factor", "as.factor", "as.numeric", "offset")
-
-## The only contrast functions a caller may name: R's `contrasts<-` looks a character value up as
-## a function and calls it, so any other name would run arbitrary R code.
-pyreterms_allowed_contrasts <- c("contr.treatment", "contr.sum", "contr.helmert", "contr.poly", "contr.SAS")
+## The allowlist (pyreterms_allowed_functions, _namespaced, _constants, _contrasts,
+## pyreterms_formula_imports) is generated from pyreterms/allowlist.py into allowlist.R next to this
+## file; parity.rsession assigns the same vectors again from Python right after sourcing this file.
+local({
+  here <- NULL
+  for (fr in rev(sys.frames())) if (!is.null(fr$ofile)) { here <- dirname(fr$ofile); break }
+  cands <- c(if (!is.null(here)) file.path(here, "allowlist.R"), file.path("r_scripts", "allowlist.R"))
+  ok <- cands[file.exists(cands)]
+  if (!length(ok)) stop("reference.R: allowlist.R not found next to reference.R")
+  sys.source(ok[1L], envir = globalenv())
+})
 
 ## NULL if `contrasts` is NULL or a named list/character vector of allowed contrast names, else the
 ## reason for refusing it.
@@ -119,6 +122,10 @@ pyreterms_disallowed <- function(expr) {
     if (is.symbol(head)) {
       fn <- as.character(head)
       if (!(fn %in% pyreterms_allowed_functions)) return(fn)
+    } else if (is.call(head) && identical(head[[1L]], as.name("::")) && length(head) == 3L &&
+               is.symbol(head[[2L]]) && is.symbol(head[[3L]])) {
+      fn <- paste(as.character(head[[2L]]), as.character(head[[3L]]), sep = "::")
+      if (!(fn %in% pyreterms_allowed_namespaced)) return(fn)
     } else {
       bad <- pyreterms_disallowed(head)
       return(if (is.null(bad)) "<anonymous function>" else bad)
@@ -234,7 +241,12 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
 
   ## Evaluate in a private environment so that weights/offset cannot be confused with data
   ## columns or with this function's locals.
-  fenv <- new.env(parent = globalenv())
+  ## The formula sees exactly the allowlisted functions of packages lme4 does not attach (ns, bs:
+  ## as a user who wrote library(splines) has), and nothing else of those packages.
+  imports <- new.env(parent = globalenv())
+  for (fn in names(pyreterms_formula_imports))
+    assign(fn, getExportedValue(pyreterms_formula_imports[[fn]], fn), envir = imports)
+  fenv <- new.env(parent = imports)
   assign("..pyreterms_data..", data, envir = fenv)
   assign("..pyreterms_weights..", weights, envir = fenv)
   assign("..pyreterms_offset..", offset, envir = fenv)
