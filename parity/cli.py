@@ -88,6 +88,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .check import check
     from .report import print_table, write_json
     from .rsession import checked_contrasts, checked_formula
+    from .verdicts import BadFormula, exit_code
 
     _writable(args.json, "--json")
     _writable(args.html, "--html")
@@ -115,6 +116,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                        weights=weights, offset=offset, contrasts=contrasts, data_label=args.data)
     except PyretermsError as e:  # data R cannot hold as given (parity.convert)
         raise BadInput(f"--data {args.data}: {e}") from None
+    except BadFormula as e:  # does not parse: bad input, not a design both sides refuse
+        raise BadInput(str(e)) from None
     except ValueError as e:
         if "implementation" in str(e) or "--impl" in str(e):
             raise BadInput(str(e)) from None
@@ -130,7 +133,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                        weights=weights, offset=offset)
     except OSError as e:
         raise BadInput(f"cannot write the report: {e}") from None
-    return 0 if report.ok else 1
+    return exit_code(report.verdict)
 
 
 def build_parser() -> argparse.ArgumentParser:

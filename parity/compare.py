@@ -6,12 +6,16 @@ integer indices) is compared with ``==``; numbers with a stated tolerance per co
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .results import ComponentResult
+from .verdicts import decision_result
 from .rvalues import RError, RFactor, RList, RMatrix, RSparse, RValue, RVector, RNull
+
+__all__ = ["Tolerance", "TOLERANCES", "tolerance_for", "Diff", "compare_values", "ComponentResult",
+           "compare_components"]
 
 
 @dataclass(frozen=True)
@@ -188,25 +192,6 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
     d.fail(where, f"cannot compare {type(r).__name__}")
 
 
-@dataclass(frozen=True)
-class ComponentResult:
-    name: str
-    ok: bool
-    max_abs_diff: float
-    max_rel_diff: float
-    rtol: float
-    atol: float
-    detail: str
-
-    def as_json(self) -> dict:
-        def num(x: float):
-            return None if math.isnan(x) else (x if math.isfinite(x) else str(x))
-
-        return {"name": self.name, "ok": self.ok, "max_abs_diff": num(self.max_abs_diff),
-                "max_rel_diff": num(self.max_rel_diff), "rtol": num(self.rtol), "atol": num(self.atol),
-                "detail": self.detail}
-
-
 META = {"warnings", "messages", "error", "lmer(): warnings", "lmer(): messages", "extraction: warnings",
         "harness: weights(fit)"}
 
@@ -225,23 +210,14 @@ def _messages(v: RValue | None) -> list[str]:
 
 def compare_components(py: dict[str, RValue], r: dict[str, RValue], *, only: set[str] | None = None
                        ) -> list[ComponentResult]:
-    """Compare every component of both sides.  A refusal on both sides is agreement (the reasons are
-    shown); a refusal on one side fails; a component missing on either side fails."""
+    """Compare every component of both sides.  When either side refused, the one component is the
+    decision (:func:`parity.verdicts.decision_result`: both refused agrees only for the same refusal
+    class; a harness refusal makes the report *not compared*); a component missing on either side fails."""
     out: list[ComponentResult] = []
     nan = float("nan")
     pe, re_ = py.get("error"), r.get("error")
     if pe is not None or re_ is not None:
-        pmsg = pe.message if isinstance(pe, RError) else None
-        rmsg = (re_.message if isinstance(re_, RError) else " ".join(_messages(re_))) if re_ is not None else None
-        crash = isinstance(pe, RError) and pe.kind not in ("formula", "data", "lme4-check", "error")
-        if pmsg is not None and rmsg is not None:
-            ok = not crash
-            detail = f"both refuse; here: {pmsg} | lme4: {rmsg}" + (" (but this side crashed)" if crash else "")
-        elif pmsg is not None:
-            ok, detail = False, f"refused here ({pmsg}) but lme4 accepts the design"
-        else:
-            ok, detail = False, f"lme4 refused ({rmsg}) but this implementation accepted the design"
-        return [ComponentResult("decision (accept/refuse)", ok, nan, nan, 0.0, 0.0, detail)]
+        return [decision_result(pe, re_)]
     names = [k for k in r if k not in META] + [k for k in py if k not in META and k not in r]
     for name in names:
         if only is not None and name not in only:

@@ -15,24 +15,25 @@ and lmer at the fit level).  Two phases, both seeded with ``--seed`` (database o
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import re
-import signal
-import threading
 import time
 import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pandas as pd
 
-from .check import EQUAL_OPTIMA, LME4_SPREAD, CheckReport, check, r_components
+from . import tally
+from .check import CheckReport, check, not_compared_report, r_components
+from .notcompared import NotCompared
 from .pyside import Impl, load_impl
 from .seeding import Enough, first_time, hypothesis_run
 from .strategies import HAZARD_NAMES, Design, Hazards
+from .timelimit import _py_time_limit, _PyTimeout
+from .verdicts import NOT_COMPARED, BadFormula, Verdict, preflight
 
 __all__ = ["FuzzConfig", "DesignOutcome", "ShrunkFailure", "FuzzResult", "run_design", "run_campaign",
            "fit_level_available", "add_command", "KNOWN_ISSUES"]
@@ -82,7 +83,9 @@ class FuzzConfig:
 
 @dataclass(frozen=True, eq=False)
 class DesignOutcome:
-    """One design, both sides: ``status`` is ``agree``, ``both-refused``, ``disagree`` or ``error``."""
+    """One design, both sides: ``status`` is ``agree``, ``both-refused`` (for the same reason),
+    ``disagree``, ``not-compared`` (the harness declined: allowlist, unrepresentable data, R's time
+    limit; never agreement) or ``error``."""
 
     design: Design
     status: str
@@ -128,24 +131,17 @@ class FuzzResult:
     def theta_rule(self) -> dict[str, int]:
         """Agreeing fit-level designs whose theta passed only by the theta rule (README: Known
         differences), by reason: equally good optima, or within lme4's own run-to-run spread."""
-        out = {"equally good optimum": 0, "within lme4's own spread": 0}
-        for o in self.outcomes:
-            if o.status != "agree" or o.report is None:
-                continue
-            for c in o.report.components:
-                if c.name == 'getME(fit, "theta")' and c.ok:
-                    if EQUAL_OPTIMA in c.detail:
-                        out["equally good optimum"] += 1
-                    elif LME4_SPREAD in c.detail:
-                        out["within lme4's own spread"] += 1
-        return out
+        rules = self.by_rule()
+        return {"equally good optimum": rules["flat optimum"], "within lme4's own spread": rules["lme4 spread"]}
+
+    def by_rule(self) -> dict[str, int]:
+        return tally.rule_counts(self.outcomes)
+
+    def not_compared_by_kind(self) -> dict[str, int]:
+        return tally.not_compared_kinds(self.outcomes)
 
     def by_component(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for o in self.outcomes:
-            for c in o.failing:
-                out[c] = out.get(c, 0) + 1
-        return out
+        return tally.component_counts(self.outcomes)
 
     def as_json(self) -> dict:
         cfg = self.config
@@ -158,8 +154,10 @@ class FuzzResult:
             "ignored_components": sorted(cfg.ignore),
             "counts": {"designs": len(self.outcomes), "agree": self.count("agree"),
                        "both_refused": self.count("both-refused"), "disagree": self.count("disagree"),
-                       "error": self.count("error")},
+                       "not_compared": self.count("not-compared"), "error": self.count("error")},
+            "not_compared_by_kind": self.not_compared_by_kind(),
             "agreed_by_theta_rule": self.theta_rule(),
+            "agreed_by_rule": self.by_rule(),
             "disagreements_by_component": self.by_component(),
             "timing": {"wall_seconds": self.wall_seconds, "r_seconds": rt, "python_seconds": pt,
                        "r_per_design": rt / n, "python_per_design": pt / n},
@@ -175,30 +173,6 @@ class FuzzResult:
                          "expect_refusal": o.design.expect_refusal, "description": o.design.description,
                          "decision": _decision(o), "error": o.error} for o in self.outcomes],
         }
-
-
-class _PyTimeout(BaseException):
-    """The implementation under test exceeded the time limit (BaseException: run_impl must not
-    turn it into a refusal)."""
-
-
-@contextlib.contextmanager
-def _py_time_limit(seconds: float | None) -> Iterator[None]:
-    """SIGALRM-based limit on the Python side (main thread only; C loops finish their call first)."""
-    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def stop(signum: int, frame: Any) -> None:
-        raise _PyTimeout(f"Python side exceeded the {seconds:g} s time limit")
-
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _decision(o: DesignOutcome) -> str | None:
@@ -242,6 +216,7 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
     t0 = time.perf_counter()
     r_s = py_s = 0.0
     try:
+        preflight(design.formula)  # nothing runs for a formula outside the allowlist
         kw = design.arrays()
         r = _r_side(design, level, time_limit)
         t1 = time.perf_counter()
@@ -253,6 +228,12 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
                        data_label=design.description, time_limit=time_limit, r=r, timings=tm,
                        impl_guard=lambda: _py_time_limit(py_time_limit), **kw)
         py_s = tm.get("py", time.perf_counter() - t1)
+    except NotCompared as e:
+        rep = not_compared_report(design.formula, level, design.REML, design.description, e)
+        return DesignOutcome(design, "not-compared", (), rep, r_s, time.perf_counter() - t0 - r_s,
+                             f"{e.kind}: {e.reason}")
+    except BadFormula as e:  # a generated formula must parse: a generator bug, never agreement
+        return DesignOutcome(design, "error", ("formula does not parse",), None, 0.0, 0.0, str(e))
     except _PyTimeout as e:
         return DesignOutcome(design, "error", ("timeout (Python side)",), None, r_s, time.perf_counter() - t0 - r_s,
                              str(e))
@@ -260,6 +241,9 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
         kind = "R side" if r_s == 0.0 else "Python side"
         return DesignOutcome(design, "error", (f"exception ({kind})",), None, r_s or time.perf_counter() - t0,
                              py_s, _last_line(e))
+    if report.verdict is Verdict.NOT_COMPARED:
+        why = next(c.detail for c in report.components if c.name == NOT_COMPARED)
+        return DesignOutcome(design, "not-compared", (), report, r_s, py_s, why)
     failing = tuple(c.name for c in report.components if not c.ok and c.name not in ignore)
     refused = any(c.name.startswith("decision") for c in report.components)
     status = "disagree" if failing else ("both-refused" if refused else "agree")

@@ -1,6 +1,7 @@
 """The ``parity fuzz`` command line: options, the summary table, JSON/HTML outputs, exit code.
 
-Exit codes: 0 no disagreement, 1 some design disagreed (or failed with an exception), 2 bad input.
+Exit codes: 0 no disagreement, 1 some design disagreed (or failed with an exception), 2 bad input,
+3 no disagreement but some designs were not compared (the harness declined them; never agreement).
 """
 from __future__ import annotations
 
@@ -71,7 +72,16 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         from .htmlreport import write_html
 
         write_html(result, args.html)
-    return 0 if result.ok else 1
+    return campaign_exit_code(result)
+
+
+def campaign_exit_code(result: Any) -> int:
+    """1 if any design disagreed or failed, else 3 if any was not compared, else 0."""
+    from .notcompared import EXIT_AGREE, EXIT_DISAGREE, EXIT_NOT_COMPARED
+
+    if not result.ok:
+        return EXIT_DISAGREE
+    return EXIT_NOT_COMPARED if result.count("not-compared") else EXIT_AGREE
 
 
 def _secs(x: float) -> str:
@@ -93,13 +103,17 @@ def print_summary(result: Any, console: Any = None) -> None:
     tab = Table(title=f"parity fuzz: seed {j['seed']}, level {j['level']}, impl {escape(j['impl'])}")
     tab.add_column("what")
     tab.add_column("count / time", justify="right")
-    for label, v in (("designs run", c["designs"]), ("agreed", c["agree"]), ("both refused", c["both_refused"]),
-                     ("disagreed", c["disagree"]), ("failed with an exception", c["error"])):
+    for label, v in (("designs run", c["designs"]), ("agreed", c["agree"]),
+                     ("both refused for the same reason", c["both_refused"]), ("disagreed", c["disagree"]),
+                     ("not compared (harness declined; not agreement)", c["not_compared"]),
+                     ("failed with an exception", c["error"])):
         tab.add_row(label, str(v))
-        if label == "agreed":
-            for why, k in j["agreed_by_theta_rule"].items():
-                if k:
-                    tab.add_row(f"  of which theta by the theta rule: {escape(why)}", str(k))
+        if label == "agreed" and j["level"] == "fit":
+            for why, k in j["agreed_by_rule"].items():
+                tab.add_row(f"  of which passed by: {escape(why)}", str(k))
+        if label.startswith("not compared"):
+            for kind, k in sorted(j["not_compared_by_kind"].items()):
+                tab.add_row(f"  {escape(kind)}", str(k))
     for comp, k in sorted(j["disagreements_by_component"].items(), key=lambda kv: -kv[1]):
         tab.add_row(f"  [red]{escape(comp)}[/]", str(k))
     tab.add_row("R time (total / per design)", f"{_secs(t['r_seconds'])} / {_secs(t['r_per_design'])}")
@@ -113,7 +127,13 @@ def print_summary(result: Any, console: Any = None) -> None:
                       + (f" -> {escape(str(f.reproducer))}" if f.reproducer else ""))
         for comp, said in list(f.shrunk.said().items())[:3]:
             console.print(f"     {escape(comp)}: {escape(said[:300])}")
-    console.print("[green]no disagreement[/]" if result.ok else "[red]disagreements found[/]")
+    nc = c["not_compared"]
+    if not result.ok:
+        console.print("[red]disagreements found[/]" + (f" ({nc} design(s) not compared)" if nc else ""))
+    elif nc:
+        console.print(f"[yellow]no disagreement, but {nc} design(s) not compared[/]")
+    else:
+        console.print("[green]no disagreement[/]")
 
 
 def write_json(result: Any, path: str | Path) -> None:
@@ -157,7 +177,8 @@ class RichProgress:
 
     def step(self, o: Any) -> None:
         self.bad += o.status in ("disagree", "error")
-        self.p.update(self.task, advance=1, description=f"{self.bad} failing")
+        self.nc = getattr(self, "nc", 0) + (o.status == "not-compared")
+        self.p.update(self.task, advance=1, description=f"{self.bad} failing, {self.nc} not compared")
 
     def message(self, text: str) -> None:
         self.p.console.print(text)

@@ -190,18 +190,26 @@ class ReplayResult:
     def ok(self) -> bool:
         return bool(self.components) and all(c.ok for c in self.components)
 
+    @property
+    def verdict(self):
+        """agree, disagree, both refused (for the same reason) or not compared (parity.verdicts)."""
+        from .verdicts import verdict_of
+
+        return verdict_of(self.components)
+
     def failing(self) -> list[str]:
         return [c.name for c in self.components if not c.ok]
 
     def as_json(self) -> dict:
-        return {"case": self.case_id, "level": self.level, "ok": self.ok,
+        return {"case": self.case_id, "level": self.level, "ok": self.ok, "verdict": self.verdict.value,
                 "components": [c.as_json() for c in self.components]}
 
 
 def _theta_equivalence_offline(c, py: dict, gold: dict, REML: bool):
     """``parity.check._theta_equivalence`` without R: the implementation's own criterion at its theta
     stands in for lme4's devfun there (trustworthy: ``devfun(theta)`` is compared to rtol 1e-10 at
-    lme4's theta); passes if it is no worse than lme4's optimum by > 1e-8 relative."""
+    lme4's theta); passes if it is no worse than lme4's optimum by > 1e-8 absolute (the rule of
+    ``parity.rules.equivalence_verdict``)."""
     from .check import equivalence_verdict
 
     crit = "REMLcrit(fit)" if REML else "deviance(fit)"
@@ -303,7 +311,10 @@ def _cmd_replay(args) -> int:
 
 
 def _print_summary(results: list[ReplayResult]) -> None:
-    rows = [(r.case_id, "yes" if r.ok else "NO", str(len(r.components)),
+    """The replay table (one row per case, its verdict) and the counts of the four verdicts."""
+    from .verdicts import Verdict
+
+    rows = [(r.case_id, r.verdict.value, str(len(r.components)),
              ", ".join(r.failing()[:4]) + (" ..." if len(r.failing()) > 4 else "")) for r in results]
     try:
         from rich.console import Console
@@ -312,11 +323,13 @@ def _print_summary(results: list[ReplayResult]) -> None:
     except ImportError:
         print("\n".join("  ".join(row) for row in rows))
     else:
-        t = Table("case", "ok", "n components", "failing components", title="replay")
+        t = Table("case", "verdict", "n components", "failing components", title="replay")
         for row in rows:
             t.add_row(*(escape(x) for x in row))
         Console(width=160).print(t)
-    print(f"{len(results)} case(s), {sum(not r.ok for r in results)} disagree")
+    n = {v: sum(r.verdict is v for r in results) for v in Verdict}
+    print(f"{len(results)} case(s): {n[Verdict.AGREE]} agree, {n[Verdict.BOTH_REFUSED]} both refused for the same "
+          f"reason, {n[Verdict.DISAGREE]} disagree, {n[Verdict.NOT_COMPARED]} not compared")
 
 
 def add_command(sub) -> None:

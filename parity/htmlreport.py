@@ -237,8 +237,12 @@ def _component_table(counts: dict[str, list[int]]) -> str:
 
 def _tally(reports: Sequence[Any]) -> dict[str, list[int]]:
     counts: dict[str, list[int]] = {}
+    from .verdicts import NOT_COMPARED
+
     for rep in reports:
         for c in rep.components:
+            if c.name == NOT_COMPARED:  # not a component that was compared
+                continue
             counts.setdefault(c.name, [0, 0])[0 if c.ok else 1] += 1
     return counts
 
@@ -254,6 +258,15 @@ def write_html(reports: Any, path: str | Path, *, data: Any = None, impl: Any = 
         body.append(f"<p>implementation <code>{html.escape(j['impl'])}</code>; {html.escape(res.note)}</p>")
         body.append("<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>"
                                         for k, v in {**j["counts"], **j["timing"]}.items()) + "</table>")
+        nc = [(o.design.formula, o.error) for o in res.outcomes if o.status == "not-compared"]
+        body.append(f"<h2>Not compared: {len(nc)} design(s)</h2><p>The harness declined these (allowlist, "
+                    "unrepresentable data, time limit): they are not agreement.</p>"
+                    + ("<table><tr><th>formula</th><th>why</th></tr>" + "".join(
+                        f"<tr><td><code>{html.escape(f)}</code></td><td>{html.escape(w)}</td></tr>" for f, w in nc[:50])
+                       + "</table>" if nc else ""))
+        if j["level"] == "fit":
+            body.append("<h2>Agreements by rule</h2><table>" + "".join(
+                f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in j["agreed_by_rule"].items()) + "</table>")
         body.append("<h2>Components across the campaign</h2>" + _component_table(
             _tally([o.report for o in res.outcomes if o.report is not None])))
         body.append("<h2>Failures (shrunk)</h2>" if res.failures else "<h2>No failures</h2>")
@@ -277,9 +290,9 @@ def write_html(reports: Any, path: str | Path, *, data: Any = None, impl: Any = 
                            f"{'yes' if c.ok else 'NO'}</td><td>{c.max_abs_diff:.3g}</td><td>{c.max_rel_diff:.3g}</td>"
                            f"<td>{html.escape(c.detail)}</td></tr>" for c in rep.components)
             body.append(f"<h3><code>{html.escape(rep.formula)}</code> [{html.escape(rep.data_label)}, "
-                        f"{'REML' if rep.REML else 'ML'}, {rep.level}]</h3><table><tr><th>component</th><th>agree"
+                        f"{'REML' if rep.REML else 'ML'}, {rep.level}]: verdict {html.escape(rep.verdict.value)}</h3><table><tr><th>component</th><th>agree"
                         f"</th><th>max abs</th><th>max rel</th><th>detail</th></tr>{rows}</table>")
-            if bad:
+            if bad and rep.verdict.value != "not compared":
                 body.append(_pictures({"formula": rep.formula, "data": data, "REML": rep.REML, "level": rep.level,
                                        "weights": weights, "offset": offset, "contrasts": contrasts},
                                       [c.name for c in bad], impl))

@@ -148,8 +148,12 @@ def load_impl(spec: str | None) -> Impl:
 
 def run_impl(impl: Impl, formula: str, data: pd.DataFrame, **kw) -> dict[str, RValue]:
     """Run an implementation; a refusal becomes ``{"error": RError(message)}``."""
+    from .notcompared import NotCompared
+
     try:
         return impl(formula, data, **kw)
+    except NotCompared:  # the harness declined (parity.notcompared): not the implementation's answer
+        raise
     except Exception as e:  # an implementation under audit may raise anything: that is its answer
         kind = getattr(e, "kind", type(e).__name__)
         return {"error": RError(str(e).splitlines()[0] if str(e) else type(e).__name__, kind)}

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from .check import CheckReport
+from .verdicts import NOT_COMPARED, Verdict
 
 
 def _fmt(x: float) -> str:
@@ -26,6 +27,7 @@ def print_table(report: CheckReport, *, console=None, show_ok: bool = True) -> N
         for c in report.components:
             print(f"{'ok  ' if c.ok else 'FAIL'} {c.name}  abs={_fmt(c.max_abs_diff)} rel={_fmt(c.max_rel_diff)} "
                   f"rtol={c.rtol:g} atol={c.atol:g} {c.detail}")
+        print(verdict_line(report))
         return
     console = console or Console(width=160)
     title = escape(f"{report.formula}  [{report.data_label}, {'REML' if report.REML else 'ML'}, {report.level}]")
@@ -41,13 +43,23 @@ def print_table(report: CheckReport, *, console=None, show_ok: bool = True) -> N
             continue
         tol = ("exact" if c.rtol == 0 and c.atol == 0 else "info" if math.isinf(c.rtol)
                else f"rtol {c.rtol:g}, atol {c.atol:g}")
-        t.add_row(escape(c.name), "[green]yes[/]" if c.ok else "[red]NO[/]", _fmt(c.max_abs_diff),
+        said = "[yellow]not compared[/]" if c.name == NOT_COMPARED else "[green]yes[/]" if c.ok else "[red]NO[/]"
+        t.add_row(escape(c.name), said, _fmt(c.max_abs_diff),
                   _fmt(c.max_rel_diff), tol, escape(c.detail))
     console.print(t)
-    n_bad = sum(not c.ok for c in report.components)
     v = report.versions
-    console.print(f"{len(report.components)} components, {n_bad} disagree.  "
-                  f"R {v.get('R', '?')}, lme4 {v.get('lme4', '?')}, Matrix {v.get('Matrix', '?')}")
+    console.print(escape(verdict_line(report)) + f"  R {v.get('R', '?')}, lme4 {v.get('lme4', '?')}, "
+                  f"Matrix {v.get('Matrix', '?')}")
+
+
+def verdict_line(report: CheckReport) -> str:
+    """One line: the verdict and what it rests on (never 'agree' for a design that was not compared)."""
+    vd = report.verdict
+    if vd is Verdict.NOT_COMPARED:
+        why = next((c.detail for c in report.components if c.name == NOT_COMPARED), "")
+        return f"verdict: NOT COMPARED (the harness declined; nothing was checked): {why}."
+    n_bad = sum(not c.ok for c in report.components)
+    return f"verdict: {vd.value}. {len(report.components)} components, {n_bad} disagree."
 
 
 def write_json(report: CheckReport, path: str | Path) -> None:

@@ -116,6 +116,11 @@ def test_replay_never_regenerates_data(monkeypatch):
 @pytest.mark.parametrize("case_id", _params(LF_IDS, KNOWN_LF))
 def test_golden_lformula(case_id):
     res = replay_case(LF_DIR, case_id)
+    if case_id == "hz-refuse-system":  # outside the allowlist: the harness declines, never agreement
+        from parity.verdicts import Verdict
+
+        assert res.verdict is Verdict.NOT_COMPARED and not res.ok
+        return
     assert res.ok, [(c.name, c.detail) for c in res.components if not c.ok]
 
 
