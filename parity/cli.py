@@ -88,7 +88,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .check import check
     from .report import print_table, write_json
     from .rsession import checked_contrasts, checked_formula
-    from .verdicts import BadFormula, exit_code
+    from .verdicts import BadFormula, Verdict, exit_code
 
     _writable(args.json, "--json")
     _writable(args.html, "--html")
@@ -114,10 +114,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         report = check(args.formula, data, REML=not args.ml, level=args.level, impl=args.impl,
                        weights=weights, offset=offset, contrasts=contrasts, data_label=args.data)
-    except PyretermsError as e:  # data R cannot hold as given (parity.convert)
-        raise BadInput(f"--data {args.data}: {e}") from None
     except BadFormula as e:  # does not parse: bad input, not a design both sides refuse
         raise BadInput(str(e)) from None
+    except PyretermsError as e:  # data R cannot hold as given (parity.convert)
+        raise BadInput(f"--data {args.data}: {e}") from None
     except ValueError as e:
         if "implementation" in str(e) or "--impl" in str(e):
             raise BadInput(str(e)) from None
@@ -133,6 +133,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                        weights=weights, offset=offset)
     except OSError as e:
         raise BadInput(f"cannot write the report: {e}") from None
+    if report.verdict is Verdict.NOT_COMPARED:  # the table is on stdout; the reason, one line, on stderr
+        reason = " ".join(c.detail for c in report.components if not c.ok).replace("\n", " ")
+        print(f"parity: not compared: {reason}", file=sys.stderr)
     return exit_code(report.verdict)
 
 

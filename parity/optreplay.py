@@ -56,7 +56,7 @@ class OptReplay:
                 f"and stopped at {self.fval_lme4!r} (pyreterms: {self.fval_py!r})")
 
 
-def pyreterms_trace(formula: str, data: pd.DataFrame, *, REML: bool, weights=None, offset=None) -> tuple[Any, np.ndarray]:
+def pyreterms_trace(formula: str, data: pd.DataFrame, *, REML: bool, weights=None, offset=None, contrasts=None) -> tuple[Any, np.ndarray]:
     """pyreterms' fit and the (k x (p + 1)) log of its optimizer's evaluations [theta, value]."""
     import pyreterms
     import pyreterms.fit as pf
@@ -73,7 +73,7 @@ def pyreterms_trace(formula: str, data: pd.DataFrame, *, REML: bool, weights=Non
 
     pf.optimize_lmer = logged
     try:
-        fit = pyreterms.lmer(formula, data, REML=REML, weights=weights, offset=offset)
+        fit = pyreterms.lmer(formula, data, REML=REML, weights=weights, offset=offset, contrasts=contrasts)
     finally:
         pf.optimize_lmer = orig
     return fit, np.array(log, dtype=np.float64)
@@ -89,6 +89,7 @@ _R = """local({
   cl[[1L]] <- quote(lme4::lmer)
   if (!is.null(fenv$..w..)) cl$weights <- quote(..w..)
   if (!is.null(fenv$..o..)) cl$offset <- quote(..o..)
+  if (!is.null(..pyr_or_c..)) cl$contrasts <- ..pyr_or_c..
   dd <- suppressWarnings(suppressMessages(eval(cl, fenv)))
   P <- matrix(..pyr_or_log.., nrow = ..pyr_or_n..)
   rho <- environment(dd)
@@ -110,13 +111,13 @@ _R = """local({
 
 
 def lme4_optimizer_on_our_values(formula: str, data: pd.DataFrame, *, REML: bool, weights=None,
-                                 offset=None) -> OptReplay:
+                                 offset=None, contrasts=None) -> OptReplay:
     """Fit with pyreterms (logging its evaluations) and replay the values through lme4's optimizer."""
     import rpy2.rinterface as ri
 
     from . import convert, rsession
 
-    fit, P = pyreterms_trace(formula, data, REML=REML, weights=weights, offset=offset)
+    fit, P = pyreterms_trace(formula, data, REML=REML, weights=weights, offset=offset, contrasts=contrasts)
     rsession.start()
     vec = lambda a: ri.NULL if a is None else convert.py_to_r([float(v) for v in np.asarray(a)])  # noqa: E731
     with rsession.rlock():
@@ -125,6 +126,8 @@ def lme4_optimizer_on_our_values(formula: str, data: pd.DataFrame, *, REML: bool
         g["..pyr_or_d.."] = convert.dataframe_to_r(data)
         g["..pyr_or_w.."], g["..pyr_or_o.."] = vec(weights), vec(offset)
         g["..pyr_or_reml.."] = ri.BoolSexpVector([bool(REML)])
+        g["..pyr_or_c.."] = (ri.NULL if not contrasts else
+                             convert.py_to_r(dict(rsession.checked_contrasts(contrasts))))
         g["..pyr_or_log.."] = convert.py_to_r(P.ravel(order="F").tolist())
         g["..pyr_or_n.."] = ri.IntSexpVector([P.shape[0]])
     try:

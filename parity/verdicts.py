@@ -18,6 +18,8 @@ import enum
 import re
 from typing import Iterable
 
+from pyreterms.errors import FormulaError
+
 from .results import ComponentResult
 from .notcompared import EXIT_AGREE, EXIT_DISAGREE, EXIT_NOT_COMPARED, NotCompared
 from .rvalues import RError, RValue, RVector
@@ -169,7 +171,7 @@ def exit_code(v: Verdict) -> int:
             Verdict.NOT_COMPARED: EXIT_NOT_COMPARED}[v]
 
 
-class BadFormula(ValueError):
+class BadFormula(FormulaError):
     """The formula does not parse (pyreterms' reader): bad input, not a design to compare (CLI exit 2)."""
 
 
@@ -177,7 +179,6 @@ def preflight(formula: str) -> None:
     """Before anything runs: a formula that does not parse raises :class:`BadFormula`; a formula
     using a function outside the allowlist raises :class:`NotCompared` (kind ``"allowlist"``): lme4
     is never asked.  R: ``str2lang()`` and reference.R's ``pyreterms_disallowed()``, done in Python."""
-    from pyreterms.errors import FormulaError
     from pyreterms.rlang import Call, parse
 
     try:
@@ -194,9 +195,7 @@ def preflight(formula: str) -> None:
 
 def _check_allowlist(tree) -> None:
     """The one allowlist of pyreterms (``pyreterms.allowlist.check_expression``: functions, their
-    arguments and which must be constants); ``pyreterms.evaluate.check_allowlist`` where it is absent."""
-    try:
-        from pyreterms.allowlist import check_expression as fn
-    except ImportError:
-        from pyreterms.evaluate import check_allowlist as fn
-    fn(tree)
+    arguments and which must be constants)."""
+    from pyreterms.allowlist import check_expression
+
+    check_expression(tree)
