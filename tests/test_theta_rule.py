@@ -30,6 +30,8 @@ THETA = 'getME(fit, "theta")'
 sys.path.insert(0, str(HERE / "data"))
 from record_evidence import theta_hash  # noqa: E402
 
+from exact_pls import exact_ldL2, exact_pls_beta  # noqa: E402
+
 
 def _evidence(name: str) -> dict:
     return json.loads((HERE / "data" / name / "evidence.json").read_text(encoding="utf-8"))
@@ -129,30 +131,11 @@ def test_criteria_at_own_theta_match_lme4_fit_there() -> None:
 
 
 def _exact_ldL2(lf) -> float:
-    """log det(Lambda^T Z^T Z Lambda + I) in exact rational arithmetic (the design's doubles taken
-    exactly), by fraction-valued Gaussian elimination; the log of the exact determinant is then a
-    difference of two big-integer logs (error ~1e-14)."""
-    import math
-    from fractions import Fraction
-
+    """log det(Lambda^T Z^T Z Lambda + I) in exact rational arithmetic (tests/exact_pls.py)."""
     rt = lf.reTrms
     Lt = rt.Lambdat.copy()
     Lt.data = np.asarray(rt.theta, dtype=float)[rt.Lind]
-    A = (Lt @ rt.Zt).toarray()
-    q, n = A.shape
-    Aq = [[Fraction(float(v)) for v in row] for row in A]
-    M = [[sum((Aq[i][k] * Aq[j][k] for k in range(n)), Fraction(0)) + (1 if i == j else 0) for j in range(q)]
-         for i in range(q)]
-    det = Fraction(1)
-    for c in range(q):
-        piv = M[c][c]
-        for r in range(c + 1, q):
-            if M[r][c]:
-                f = M[r][c] / piv
-                for k in range(c, q):
-                    M[r][k] -= f * M[c][k]
-        det *= piv
-    return math.log(det.numerator) - math.log(det.denominator)
+    return exact_ldL2((Lt @ rt.Zt).toarray())
 
 
 @pytest.mark.r
@@ -189,34 +172,11 @@ def test_repeated_terms_coef_and_flat_optimum() -> None:
 
 
 def _exact_pls_beta(lf, theta: np.ndarray) -> np.ndarray:
-    """beta of the PLS problem at theta in exact rational arithmetic (the doubles taken exactly):
-    [Lt Z Z' Lt' + I, Lt Z X; X'Z'Lt', X'X] [u; beta] = [Lt Z (y - o); X'(y - o)]."""
-    from fractions import Fraction
-
+    """beta of the PLS problem at theta in exact rational arithmetic (tests/exact_pls.py)."""
     rt = lf.reTrms
     Lt = rt.Lambdat.copy()
     Lt.data = np.asarray(theta, dtype=float)[rt.Lind]
-    A = (Lt @ rt.Zt).toarray()  # q x n (unweighted design)
-    X = lf.X.X
-    r = lf.y - lf.offset
-    q, p = A.shape[0], X.shape[1]
-    F = lambda v: Fraction(float(v))  # noqa: E731
-    V = [[F(v) for v in row] for row in np.vstack([A, X.T])]  # (q + p) x n
-    rq = [F(v) for v in r]
-    n = len(rq)
-    M = [[sum((V[i][k] * V[j][k] for k in range(n)), Fraction(0)) + (1 if i == j and i < q else 0)
-          for j in range(q + p)] + [sum((V[i][k] * rq[k] for k in range(n)), Fraction(0))] for i in range(q + p)]
-    m = q + p
-    for c in range(m):  # Gauss-Jordan, exact
-        piv = next(i for i in range(c, m) if M[i][c] != 0)
-        M[c], M[piv] = M[piv], M[c]
-        pv = M[c][c]
-        M[c] = [v / pv for v in M[c]]
-        for i in range(m):
-            if i != c and M[i][c] != 0:
-                f = M[i][c]
-                M[i] = [a - f * b for a, b in zip(M[i], M[c])]
-    return np.array([float(M[q + j][m]) for j in range(p)])
+    return exact_pls_beta((Lt @ rt.Zt).toarray(), lf.X.X, lf.y - lf.offset)
 
 
 @pytest.mark.r

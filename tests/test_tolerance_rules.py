@@ -5,13 +5,14 @@ design, against its exact rational solution."""
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+
+from exact_pls import exact_pls_beta
 
 from parity.compare import ComponentResult, compare_components
 from parity.conditioning import (COND_RULE, SCALE_RULE, condition_number, rounding_floor, within_conditioning,
@@ -184,23 +185,8 @@ def test_scale_rule_per_grouping_factor_of_ranef() -> None:
 # ---------------------------------------------------------------- live: the collinear fixed part
 
 def _exact_beta(A: np.ndarray, X: np.ndarray, res: np.ndarray) -> np.ndarray:
-    """beta of the PLS system [[A A' + I, A X], [X'A', X'X]] [u; beta] = [A res; X' res], exactly
-    (the doubles taken as rationals; Gauss-Jordan over Fractions)."""
-    q, p = A.shape[0], X.shape[1]
-    V = [[Fraction(float(v)) for v in row] for row in np.vstack([A, X.T])]
-    rq = [Fraction(float(v)) for v in res]
-    m = q + p
-    M = [[sum((a * b for a, b in zip(V[i], V[j])), Fraction(0)) + (1 if i == j and i < q else 0) for j in range(m)]
-         + [sum((a * b for a, b in zip(V[i], rq)), Fraction(0))] for i in range(m)]
-    for c in range(m):
-        piv = next(i for i in range(c, m) if M[i][c] != 0)
-        M[c], M[piv] = M[piv], M[c]
-        M[c] = [v / M[c][c] for v in M[c]]
-        for i in range(m):
-            if i != c and M[i][c] != 0:
-                f = M[i][c]
-                M[i] = [a - f * b for a, b in zip(M[i], M[c])]
-    return np.array([float(M[q + j][m]) for j in range(p)])
+    """beta of the PLS system, exactly (tests/exact_pls.py)."""
+    return exact_pls_beta(A, X, res)
 
 
 @pytest.mark.r
