@@ -58,19 +58,10 @@ _COMPARISONS = ("I_gt", "I_eq")
 
 
 def allowed_functions() -> frozenset[str]:
-    """The functions pyreterms evaluates in formulas (``pyreterms.allowlist`` when it exists, else
-    ``pyreterms.evaluate.ALLOWED_FUNCTIONS``)."""
-    try:
-        from pyreterms import allowlist as mod  # type: ignore[attr-defined]
-    except ImportError:
-        mod = None
-    names = None
-    if mod is not None:
-        names = next((getattr(mod, a) for a in ("ALLOWED_FUNCTIONS", "FUNCTIONS", "ALLOWLIST")
-                      if hasattr(mod, a)), None)
-    if names is None:
-        from pyreterms.evaluate import ALLOWED_FUNCTIONS as names
-    return frozenset(names)
+    """The functions pyreterms evaluates in formulas (the names of ``pyreterms.allowlist.RULES``)."""
+    from pyreterms.allowlist import RULES
+
+    return frozenset(RULES)
 
 
 def function_terms(i_comparisons: bool = True) -> tuple[tuple[str, str, str], ...]:

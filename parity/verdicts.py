@@ -48,6 +48,8 @@ REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("formula parse", (r"^cannot parse formula", r"^cannot read formula", r"^not a formula",
                        r"^formula must be a formula")),
     ("(1 || g) not expandable", (r"^<text>:\d+:\d+: unexpected '\|'", r"cannot be expanded: lme4 1\.1-31 builds the text")),
+    ("(x || g) with a non-syntactic name not expandable",  # lme4 pastes the name without backquotes
+     (r"^<text>:\d+:\d+: unexpected symbol", r"cannot be expanded: lme4 1\.1-31 pastes the text")),
     ("nlev < 2", (r"grouping factors must have > 1 sampled level",)),
     ("nobs <= nlev", (r"number of levels of each grouping factor must be < number of observations",)),
     ("nobs <= nRE", (r"number of observations \(=\d+\) <= number of random effects",)),

@@ -32,6 +32,9 @@ MESSAGES = [
     ("(1 || g) not expandable", "<text>:1:12: unexpected '|'\n1: ~( 1|g)+(0+|\n                   ^",
      "(1 || g) cannot be expanded: lme4 1.1-31 builds the text '(0+|g)' for '||' without covariates and R fails "
      "with \"unexpected '|'\"; write (1 | g) instead"),
+    ("(x || g) with a non-syntactic name not expandable", "<text>:1:8: unexpected symbol\n1: ~( 1|g g\n           ^",
+     "(`my x` || `g g`) cannot be expanded: lme4 1.1-31 pastes the text '~(1|g g)+(0+`my x`|g g)', which R cannot "
+     "parse (the grouping factor's name loses its backquotes)"),
     ("nobs <= nlev", "number of levels of each grouping factor must be < number of observations (problems: id)",
      "number of levels of each grouping factor must be < number of observations (problems: id)"),
     ("nobs <= nRE", "number of observations (=12) <= number of random effects (=12) for term (x | gbig); the "
