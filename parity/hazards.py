@@ -18,18 +18,23 @@ from typing import Callable
 import numpy as np
 from hypothesis import strategies as st
 
-__all__ = ["FREQUENCIES", "FUNCTION_TERMS", "GATED_FUNCTION_TERMS", "CONTRASTS", "coin", "function_terms",
+__all__ = ["FREQUENCIES", "FUNCTION_TERMS", "GATED_FUNCTION_TERMS", "FUNCTIONS_PER_DESIGN", "CONTRASTS", "coin", "function_terms",
            "allowed_functions", "pick", "mixed_case_labels", "unicode_labels"]
 
 #: hazard -> probability that a design carries it (all hazards on); drawn by :func:`coin`
 FREQUENCIES: dict[str, float] = {
     "ordered_factor": 0.12,       # f is an ordered Categorical in the fixed part (contr.poly)
     "contrasts": 0.12,            # contrasts = list(f = <one of CONTRASTS>) with f in the fixed part
-    "function": 0.40,             # one function term (each of function_terms() equally likely)
+    "function": 0.40,             # 1-3 function terms (FUNCTIONS_PER_DESIGN; each of function_terms() equally likely)
     "int_groups_10_200": 0.20,    # the first grouping variable is integer with 10-200 levels
     "mixed_case": 0.12,           # a string grouping column with "a" and "B" (C order != case-folded order)
     "unicode": 0.12,              # a string grouping column with "é" and "f" (C order != accent-aware order)
 }
+
+#: how many distinct function terms a design with the "function" hazard carries (each count equally
+#: likely): 2 on average, so each of the 14 terms is in ~5.7% of designs and a 150-design campaign
+#: meets every one of them
+FUNCTIONS_PER_DESIGN = (1, 2, 3)
 
 CONTRASTS = ("contr.sum", "contr.helmert", "contr.SAS", "contr.poly", "contr.treatment")
 

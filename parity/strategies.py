@@ -35,7 +35,7 @@ import pandas as pd
 from hypothesis import strategies as st
 
 from .approxterms import approx_terms as _approx_terms
-from .hazards import CONTRASTS, FREQUENCIES, coin, function_terms, mixed_case_labels, pick, unicode_labels
+from .hazards import CONTRASTS, FREQUENCIES, FUNCTIONS_PER_DESIGN, coin, function_terms, mixed_case_labels, pick, unicode_labels
 
 __all__ = ["Design", "Hazards", "designs", "valid_designs", "refused_designs", "HAZARD_NAMES"]
 
@@ -286,13 +286,15 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     drawn = [h for h in FREQUENCIES if on[h] and coin(draw, FREQUENCIES[h])]
     tags |= {f"hz:{h}" for h in drawn}
     response, contrasts = "y", ()
-    if "function" in drawn:
-        fname, where, text = pick(draw, function_terms(hz.i_comparisons))
-        tags.add(f"fn:{fname}")
-        if where == "response":
-            response = text
-        elif text not in fixed:
-            fixed.append(text)
+    if "function" in drawn:  # 1-3 function terms (FUNCTIONS_PER_DESIGN), each term equally likely
+        pool = list(function_terms(hz.i_comparisons))
+        for _ in range(pick(draw, FUNCTIONS_PER_DESIGN)):
+            fname, where, text = pool.pop(int(pick(draw, tuple(range(len(pool))))))
+            tags.add(f"fn:{fname}")
+            if where == "response":
+                response = text
+            elif text not in fixed:
+                fixed.append(text)
     if ("ordered_factor" in drawn or "contrasts" in drawn) and "f" not in fixed:
         fixed.append("f")
     if "contrasts" in drawn:
