@@ -64,7 +64,12 @@ def condition_number(r: dict) -> float | None:
     parts = pls_parts(r)
     if parts is None:
         return None
-    A, Xw, _ = parts
+    return pls_kappa(parts[0], parts[1])
+
+
+def pls_kappa(A: np.ndarray, Xw: np.ndarray) -> float | None:
+    """:func:`condition_number` of the PLS system given ``A = Lambda'Z'W^(1/2)`` and ``Xw = W^(1/2) X``
+    (inf when the scaled system is singular; None when it cannot be scaled)."""
     q, p = A.shape[0], Xw.shape[1]
     M = A @ A.T + np.eye(q)
     ev = np.linalg.eigvalsh(M)
