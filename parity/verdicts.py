@@ -73,6 +73,8 @@ REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("invalid model formula", (r"invalid model formula",)),
     ("invalid grouping factor", (r"Invalid grouping factor specification",)),
     ("theta length", (r"incorrect number of theta components",)),
+    # nloptr's check of the objective at the start (e.g. REML with n = rank(X): 0 * log(0/0))
+    ("objective not finite at the start", (r"^objective in x0 returns NA",)),
 )
 
 #: refusals by the harness itself (never an answer of lme4 or of the implementation)

@@ -256,7 +256,7 @@ def factorize(prob: "LmerProblem", Ts: list) -> Factor:
             N -= LK[m] @ Loff[(k, m)].T
         LK.append(solve_triangular(Lkk, N.T, lower=True, check_finite=False).T)
     MKK = prob.A_xx - sum(B @ B.T for B in LK)
-    LKK, info = _chol(np.ascontiguousarray(MKK))
+    LKK, info = _chol(MKK.copy())  # dpotrf overwrites its argument: MKK is read again below
     if info != 0:
         if 0 < info < p1:
             raise DowndateError("Downdated VtV is not positive definite")

@@ -15,6 +15,7 @@ import numpy as np
 from .allowlist import CONSTANTS, OPERATORS, RULES, check_expression, split_name
 from .errors import DataError, FormulaError, UnsupportedInput
 from .rlang import Call, Name, Node, Num, Str, deparse, format_double
+from .rnumeric import r_col_mean, r_mean, r_sum
 from .types import Factor
 
 ALLOWED_FUNCTIONS = frozenset(RULES)
@@ -155,7 +156,7 @@ def r_poly(x: np.ndarray, degree: int) -> np.ndarray:
         raise DataError("missing values are not allowed in 'poly'")
     if degree >= len(np.unique(x)):
         raise DataError("'degree' must be less than number of unique points")
-    xbar = x.mean()
+    xbar = r_mean(x)  # R's long double two-pass mean
     xc = x - xbar
     V = xc[:, None] ** np.arange(degree + 1)[None, :]
     q, r = np.linalg.qr(V)
@@ -165,14 +166,16 @@ def r_poly(x: np.ndarray, degree: int) -> np.ndarray:
 
 
 def _scale(x: np.ndarray, center: bool, scale: bool) -> np.ndarray:
-    """R: ``scale.default`` for one column: centre by the mean, divide by sqrt(sum(x^2)/(n-1))."""
+    """R: ``scale.default`` for one column: centre by ``colMeans(x, na.rm = TRUE)``, divide by
+    ``sqrt(sum(x^2) / (n - 1))`` (R's long double sums, pyreterms.rnumeric)."""
     x = x.astype(np.float64).copy()
     ok = ~np.isnan(x)
     if center:
-        x = x - x[ok].mean()
+        x = x - r_col_mean(x[ok])
     if scale:
         v = x[ok]
-        x = x / np.sqrt((v ** 2).sum() / max(1, len(v) - 1))
+        with np.errstate(invalid="ignore", divide="ignore"):  # a constant column gives NaN, as in R
+            x = x / np.sqrt(r_sum(v ** 2) / max(1, len(v) - 1))
     return x
 
 

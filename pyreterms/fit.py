@@ -379,9 +379,8 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | dict | None = None) -> 
         with np.errstate(all="ignore"):
             f0 = prob.deviance(start)  # mkLmerDevfun evaluates once at the start
         if not np.isfinite(f0):
-            # nloptr checks the objective at x0 and stops; non-finite values in Z lead here
-            raise LmeCheckError("objective in x0 returns NA (non-finite values in the random-effects "
-                                "model matrix Z?)", check="nloptr")
+            # nloptr checks the objective at x0 and stops with this message (lme4 adds nothing)
+            raise LmeCheckError("objective in x0 returns NA" + _why_not_finite(lf), check="nloptr")
         if ctrl.optimizer is None:
             cc = check_conv(None, start, lower, ctrl)
             opt = OptResult(par=start, fval=f0, feval=0, conv=1000, message="no optimization",
@@ -392,6 +391,16 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | dict | None = None) -> 
                                 prefetch=prob.prefetch if (os.cpu_count() or 1) > 1 else None)
         state = prob.solve(opt.par)
     return LmerFit(lf=lf, problem=prob, state=state, opt=opt, start=start, control=ctrl)
+
+
+def _why_not_finite(lf: LFormula) -> str:
+    """The cause of a non-finite deviance at the start, as a parenthesised hint (lme4 gives none)."""
+    n, p = lf.X.X.shape
+    if lf.REML and n == p:  # (n - p) * (1 + log(2 pi pwrss / (n - p))) = 0 * log(0 / 0)
+        return f" (REML criterion undefined: n - p = {n} - {p} = 0 residual degrees of freedom)"
+    if not np.all(np.isfinite(lf.reTrms.Zt.data)):
+        return " (non-finite values in the random-effects model matrix Z)"
+    return ""
 
 
 def lmer(formula: str, data, REML: bool = True, weights=None, offset=None, control=None,

@@ -15,6 +15,7 @@ import nlopt
 import numpy as np
 
 from .errors import LmeCheckError, LmeMessage, LmeWarning
+from .rnumeric import r_group_means, r_sum, r_var
 
 NLOPT_MESSAGES = {
     1: "NLOPT_SUCCESS: Generic success return value.",
@@ -149,14 +150,9 @@ def moment_start(y: np.ndarray, factors: list[np.ndarray], all_intercept: bool, 
     if not all_intercept or len(factors) != ntheta or y is None or len(y) < 2:
         return None
     y = np.asarray(y, dtype=np.float64)
-    v = []
-    for codes in factors:
-        codes = np.asarray(codes)
-        sums = np.bincount(codes, weights=y)
-        cnts = np.bincount(codes)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            v.append(float(np.var((sums / cnts)[codes], ddof=1)))
-    v_e = float(np.var(y, ddof=1)) - sum(v)
+    # R's long double mean/var/sum (pyreterms.rnumeric): equal group means give exactly 0 there
+    v = [r_var(r_group_means(y, codes, int(np.max(codes)) + 1)[codes]) for codes in map(np.asarray, factors)]
+    v_e = r_var(y) - r_sum(np.array(v))
     if not np.isfinite(v_e) or v_e <= 0:
         return None
     v_rel = np.array(v) / v_e
