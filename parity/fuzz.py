@@ -30,7 +30,7 @@ from . import tally
 from .check import CheckReport, check, not_compared_report, r_components
 from .notcompared import NotCompared
 from .pyside import Impl, load_impl
-from .seeding import Enough, first_time, hypothesis_run
+from .seeding import campaign_designs
 from .strategies import HAZARD_NAMES, Design, Hazards
 from .timelimit import _py_time_limit, _PyTimeout
 from .verdicts import NOT_COMPARED, BadFormula, Verdict, preflight
@@ -263,15 +263,9 @@ def design_key(d: Design) -> tuple:
             cats, vals)
 
 
-def _hypothesis_run(cfg: FuzzConfig, phases: tuple, body: Callable[[Design], None]) -> None:
-    hypothesis_run(cfg.seed, cfg.hazards, phases, body)
-
-
 def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Path | None = None,
                  progress: bool = True, console: Any = None) -> FuzzResult:
     """Explore ``cfg.examples`` designs, shrink each distinct failure, write reproducers to ``out_dir``."""
-    from hypothesis import Phase
-
     from . import rsession
     from .reproducer import write_reproducer
     from .shrink import shrink_failure
@@ -306,23 +300,14 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
 
     prog: Any = RichProgress(console, cfg.examples) if progress else SilentProgress()
 
-    seen: set = set()
-
-    def explore(d: Design) -> None:
-        if len(outcomes) >= cfg.examples or (cfg.stop_at_first and any(o.failing for o in outcomes)):
-            raise Enough
-        if not first_time(d, seen):
-            return
-        o = evaluate(d)
-        outcomes.append(o)
-        order.append(design_key(d))
-        prog.step(o)
-
     with prog:
-        try:
-            _hypothesis_run(cfg, (Phase.generate,), explore)
-        except Enough:
-            pass
+        for d in campaign_designs(cfg.seed, cfg.hazards):  # stratified: parity.seeding
+            if len(outcomes) >= cfg.examples or (cfg.stop_at_first and any(o.failing for o in outcomes)):
+                break
+            o = evaluate(d)
+            outcomes.append(o)
+            order.append(design_key(d))
+            prog.step(o)
     failures: list[ShrunkFailure] = []
     covered: set[str] = set()
     for idx, o in enumerate(outcomes):

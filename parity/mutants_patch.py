@@ -19,7 +19,7 @@ import pandas as pd
 from .pyside import pyreterms_impl
 from .rvalues import RValue
 
-__all__ = ["PATCH_MUTANTS", "patched", "make_mutant"]
+__all__ = ["PATCH_MUTANTS", "MUTANT_CRASHES", "patched", "make_mutant", "check_target"]
 
 
 def _resolve(target: str) -> tuple[Any, str]:
@@ -31,6 +31,30 @@ def _resolve(target: str) -> tuple[Any, str]:
     return obj, name
 
 
+#: programming errors raised inside a patched function (a broken mutant, not a realistic bug: a
+#: mutant must be caught by what it computes, never by crashing); tests/test_mutants.py checks it
+#: stays empty
+MUTANT_CRASHES: list[tuple[str, str]] = []
+_PROGRAMMING_ERRORS = (AttributeError, TypeError, NameError, KeyError, IndexError, UnboundLocalError)
+
+
+def _guarded(target: str, fn: Callable) -> Callable:
+    def guard(*a: Any, **k: Any) -> Any:
+        try:
+            return fn(*a, **k)
+        except _PROGRAMMING_ERRORS as e:
+            MUTANT_CRASHES.append((target, f"{type(e).__name__}: {e}"))
+            raise
+    return guard
+
+
+def check_target(target: str) -> None:
+    """Raise AttributeError/ImportError unless ``module:name`` (or ``module:Class.method``) exists."""
+    owner, name = _resolve(target)
+    if name not in getattr(owner, "__dict__", {}) and not hasattr(owner, name):
+        raise AttributeError(f"mutant patch target {target!r} does not exist")
+
+
 @contextlib.contextmanager
 def patched(target: str, make: Callable[[Any], Any]) -> Iterator[None]:
     """Replace ``module:name`` (or ``module:Class.method``) by ``make(original)`` wherever pyreterms
@@ -38,10 +62,10 @@ def patched(target: str, make: Callable[[Any], Any]) -> Iterator[None]:
     owner, name = _resolve(target)
     raw = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
     if isinstance(raw, classmethod):
-        new: Any = classmethod(make(raw.__func__))
+        new: Any = classmethod(_guarded(target, make(raw.__func__)))
         places = [owner]
     else:
-        new = make(raw)
+        new = _guarded(target, make(raw))
         places = [owner] if isinstance(owner, type) else \
             [m for k, m in list(sys.modules.items()) if k.split(".")[0] == "pyreterms" and getattr(m, name, None) is raw]
     for p in places:
@@ -54,7 +78,9 @@ def patched(target: str, make: Callable[[Any], Any]) -> Iterator[None]:
 
 
 def make_mutant(name: str, doc: str, target: str, make: Callable[[Any], Any]) -> Callable[..., dict[str, RValue]]:
-    """An implementation (the contract of parity.pyside) running pyreterms under ``patched``."""
+    """An implementation (the contract of parity.pyside) running pyreterms under ``patched``
+    (the target must exist now: a renamed pyreterms function fails here, not as a fake catch)."""
+    check_target(target)
     def fn(formula: str, data: pd.DataFrame, **kw: Any) -> dict[str, RValue]:
         with patched(target, make):
             return pyreterms_impl(formula, data, **kw)
@@ -188,7 +214,7 @@ PATCH_MUTANTS: tuple[tuple[str, str, str, str, Callable[[Any], Any]], ...] = (
      "pyreterms.lformula:model_matrix", lambda o: (lambda terms, fr, contrasts=None: o(terms, fr, None))),
     ("contr_poly_scaled_wrongly", "lformula", "contr.poly columns scaled to norm sqrt(k) instead of 1 -- "
      "R: make.poly's normalisation in stats::contr.poly (ordered factors).",
-     "pyreterms.modelmatrix:contrast_matrix",
+     "pyreterms.contrasts:contrast_matrix",
      lambda o: (lambda name, levels: ((lambda m, cn: (m * np.sqrt(len(levels)) if name == "contr.poly" else m, cn))
                                       (*o(name, levels))))),
     ("scale_population_sd", "lformula", "scale(x) divides by the population sd (n) instead of the sample "
@@ -236,8 +262,9 @@ PATCH_MUTANTS: tuple[tuple[str, str, str, str, Callable[[Any], Any]], ...] = (
      "pyreterms.reterms:mk_reterms", _reterms_field("theta", np.ones_like)),
     ("logical_slope_numeric", "lformula", "A logical variable enters model matrices as numeric 0/1 "
      "instead of a factor (column 'lg' instead of 'lgTRUE') -- R: model.matrix treats logicals as factors.",
-     "pyreterms.modelmatrix:_as_factor",
-     lambda o: (lambda v: None if type(v).__name__ == "Logical" else o(v))),
+     "pyreterms.modelmatrix:_lookup",
+     lambda o: (lambda fr, name: (lambda v: v.values.astype(np.float64) if type(v).__name__ == "Logical" else v)(
+         o(fr, name)))),
     ("scale_warning_threshold", "lformula", "checkScaleX warns only beyond a 1e4-fold sd ratio instead "
      "of 1000 -- R: lme4:::checkScaleX.", "pyreterms.lformula:check_scale_x", _check_scale),
     ("weights_ignored", "fit", "Prior weights are not passed to the response module -- R: "
@@ -259,6 +286,6 @@ PATCH_MUTANTS: tuple[tuple[str, str, str, str, Callable[[Any], Any]], ...] = (
      _eval_hook("^", lambda self, node, orig: np.asarray(self.eval(node.args[0].value), dtype=np.float64)
                 * np.asarray(self.eval(node.args[1].value), dtype=np.float64))),
     ("treatment_baseline_last", "lformula", "contr.treatment takes the last level as the baseline "
-     "(contr.SAS) -- R: contr.treatment(n, base = 1).", "pyreterms.modelmatrix:contrast_matrix",
+     "(contr.SAS) -- R: contr.treatment(n, base = 1).", "pyreterms.contrasts:contrast_matrix",
      lambda o: (lambda name, levels: o("contr.SAS" if name == "contr.treatment" else name, levels))),
 )

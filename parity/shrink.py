@@ -165,7 +165,7 @@ def shrink_failure(cfg: Any, target: str, level: str, first: Any, evaluate: Call
     from hypothesis import Phase
 
     from .fuzz import design_key
-    from .seeding import StillFails, hypothesis_run
+    from .seeding import StillFails, focus_of, hypothesis_run
 
     t0 = time.perf_counter()
     calls = [0]
@@ -198,7 +198,8 @@ def shrink_failure(cfg: Any, target: str, level: str, first: Any, evaluate: Call
     prog.message(f"shrinking {target} ...")
     if at == "lformula":
         try:
-            hypothesis_run(cfg.seed, cfg.hazards, (Phase.generate, Phase.shrink), body)
+            # replays the stream the design came from (parity.seeding) up to the failure, then shrinks
+            hypothesis_run(cfg.seed, cfg.hazards, (Phase.generate, Phase.shrink), body, focus=focus_of(first.design))
         except (Exception, _OutOfTime):  # noqa: BLE001 - the shrunk failure (or Flaky) surfaces here by design
             pass
     best = min([first.design, *raised[-1:]], key=size_key)  # Hypothesis replays the minimal one last

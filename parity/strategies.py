@@ -37,7 +37,8 @@ from hypothesis import strategies as st
 from .approxterms import approx_terms as _approx_terms
 from .hazards import CONTRASTS, FREQUENCIES, FUNCTIONS_PER_DESIGN, coin, function_terms, mixed_case_labels, pick, unicode_labels
 
-__all__ = ["Design", "Hazards", "designs", "valid_designs", "refused_designs", "HAZARD_NAMES"]
+__all__ = ["Design", "Hazards", "designs", "valid_designs", "refused_designs", "HAZARD_NAMES", "hazards_on",
+           "focus_hazards"]
 
 #: level strings that stress collation, quoting and parsing; R compares them in C (byte) order
 AWKWARD = ("a", "A", "b", "B", "Z", "_z", "z_", "x.1", "x-1", "x 1", "a,b", "(q)", "'q'", "10", "9",
@@ -174,11 +175,14 @@ def _na_rows(draw: Callable, n: int) -> list[int]:
 def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarray | None,
                   tags: set[str], na: bool, force: str = "") -> tuple[pd.Series, np.ndarray, str]:
     """One grouping column; ``force`` is "" or a hazard of parity.hazards: "int_groups_10_200"
-    (an int64/Int64 column), "mixed_case" or "unicode" (a string column with those labels)."""
+    (an int64/Int64 column), "mixed_case" or "unicode" (a string column with those labels), or
+    "unused_category" (a Categorical with a category no row has)."""
     kinds = ["str", "object"] + (["int", "float"] if hz.int_groups else []) + \
             (["cat"] if hz.categoricals else []) + (["cat_int"] if hz.categoricals and hz.int_groups else [])
     if force == "int_groups_10_200":
         kinds = ["int"]
+    elif force == "unused_category":  # a Categorical with a category no row has
+        kinds = ["cat"]
     elif force:
         kinds = ["str", "object"]  # a Categorical would fix the level order: no collation involved
     kind = draw(st.sampled_from(kinds))
@@ -194,7 +198,7 @@ def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarra
         tags.add("na_group")
     style = "letters"
     if kind in ("str", "object", "cat"):
-        style = force or draw(st.sampled_from(["letters", "digits"] + (["awkward"] if hz.awkward_levels else [])))
+        style = force if force in ("mixed_case", "unicode") else draw(st.sampled_from(["letters", "digits"] + (["awkward"] if hz.awkward_levels else [])))
         if style != "letters":
             tags.add(f"{style}_levels")
         labels = (mixed_case_labels(draw, k) if style == "mixed_case" else
@@ -210,7 +214,7 @@ def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarra
             cats = _perm(draw, labels)
             if cats != sorted(labels):
                 tags.add("categorical_order")
-            if _chance(draw, 30):
+            if _chance(draw, 30) or force == "unused_category":
                 cats.append("zz unused")
                 tags.add("unused_category")
             tags.add("categorical")
@@ -259,10 +263,30 @@ def _factor_cov(draw: Callable, n: int, k: int, hz: Hazards, prefix: str, na: bo
     return pd.Series(vals, dtype="str")
 
 
+def hazards_on(hz: Hazards) -> dict[str, bool]:
+    """Which hazards of :data:`parity.hazards.FREQUENCIES` ``hz`` lets designs carry."""
+    return {"ordered_factor": hz.ordered_factors and hz.categoricals, "contrasts": hz.contrasts_arg,
+            "function": hz.functions, "int_groups_10_200": hz.int_groups and hz.many_int_levels,
+            "mixed_case": hz.mixed_case_levels, "unicode": hz.unicode_levels}
+
+
+def focus_hazards(hz: Hazards) -> tuple[str, ...]:
+    """The hazards a campaign's focus streams cycle through (:mod:`parity.seeding`): those of
+    FREQUENCIES that ``hz`` allows, each function term on its own (``fn:<name>``), and an unused
+    category of a Categorical grouping column."""
+    on = hazards_on(hz)
+    out = [h for h in FREQUENCIES if h != "function" and on[h]]
+    if on["function"]:
+        out += [f"fn:{name}" for name, _, _ in function_terms(hz.i_comparisons)]
+    if hz.categoricals:
+        out.append("unused_category")
+    return tuple(out)
+
+
 _NC_MAX = {"1": 1, "x": 2, "0 + x": 1, "1 + x": 2, "x + z": 3, "f": 4, "0 + f": 4, "lg": 2, "x + f": 5}
 @st.composite
-def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
-    tags: set[str] = set()
+def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = None) -> Design:
+    tags: set[str] = {f"focus:{focus}"} if focus else set()
     lhs_pool = [s for s in LHS if hz.factor_slopes or not (("f" in s) or s == "lg")]
     grp_pool = [s for s in GROUPS if (hz.nested or "/" not in s) and (hz.interactions or ":" not in s)]
     bar = st.tuples(st.sampled_from(lhs_pool), st.integers(0, 99), st.sampled_from(grp_pool))
@@ -280,16 +304,17 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     if refusal == "one_double_bar":
         bars[0] = ("1", "||", bars[0][2])
     # the hazards of parity.hazards, each drawn with its stated probability
-    on = {"ordered_factor": hz.ordered_factors and hz.categoricals, "contrasts": hz.contrasts_arg, "function": hz.functions,
-          "int_groups_10_200": hz.int_groups and hz.many_int_levels, "mixed_case": hz.mixed_case_levels,
-          "unicode": hz.unicode_levels}
-    drawn = [h for h in FREQUENCIES if on[h] and coin(draw, FREQUENCIES[h])]
+    on = hazards_on(hz)
+    forced = "function" if focus and focus.startswith("fn:") else focus  # a focus stream's hazard: always
+    drawn = [h for h in FREQUENCIES if on[h] and (coin(draw, FREQUENCIES[h]) or h == forced)]
     tags |= {f"hz:{h}" for h in drawn}
     response, contrasts = "y", ()
     if "function" in drawn:  # 1-3 function terms (FUNCTIONS_PER_DESIGN), each term equally likely
         pool = list(function_terms(hz.i_comparisons))
-        for _ in range(pick(draw, FUNCTIONS_PER_DESIGN)):
-            fname, where, text = pool.pop(int(pick(draw, tuple(range(len(pool))))))
+        first = [t for t in pool if focus == f"fn:{t[0]}"]  # a focused term comes first, then 0-2 others
+        pool = [t for t in pool if t not in first]
+        for j in range(pick(draw, FUNCTIONS_PER_DESIGN)):
+            fname, where, text = first[0] if first and j == 0 else pool.pop(int(pick(draw, tuple(range(len(pool))))))
             tags.add(f"fn:{fname}")
             if where == "response":
                 response = text
@@ -298,7 +323,8 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     if ("ordered_factor" in drawn or "contrasts" in drawn) and "f" not in fixed:
         fixed.append("f")
     if "contrasts" in drawn:
-        contrasts = (("f", pick(draw, CONTRASTS)),)
+        # a focus stream draws only contrasts that change the design (contr.treatment is the default)
+        contrasts = (("f", pick(draw, CONTRASTS if forced != "contrasts" else tuple(c for c in CONTRASTS if c != "contr.treatment"))),)
     # grouping variables carrying a forced column hazard (one each; a (1 | v) bar is added if needed)
     forced_cols = [h for h in ("int_groups_10_200", "mixed_case", "unicode") if h in drawn]
     in_bars = [v for v in ("g", "h", "k") if any(v in re.split("[:/]", g) for _, _, g in bars)]
@@ -331,9 +357,9 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     for v in ("g", "h", "k"):
         kmax = max(2, min(12 if not many_k else 3, math.isqrt(budget) if v in inter else budget))
         k = draw(st.integers(10, kmax)) if kmax >= 10 and _chance(draw, 30) else draw(st.integers(2, min(kmax, 9)))
-        force = force_of.get(v, "")
-        k = many_k if force == "int_groups_10_200" else k
         first = bool(gvars) and v == gvars[0]
+        force = force_of.get(v, "") or ("unused_category" if focus == "unused_category" and first else "")
+        k = many_k if force == "int_groups_10_200" else k
         k = 1 if refusal == "singleton_factor" and first else (n if refusal == "nlev_ge_n" and first else k)
         ctags: set[str] = set()
         s, codes, d = _group_column(draw, n, k, hz, codes_of.get("g") if v != "g" else None, ctags,
@@ -420,12 +446,15 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str) -> Design:
     return Design(formula, data, weights, offset, REML, expect, "; ".join(desc), frozenset(tags), contrasts)
 
 
-def designs(hazards: Hazards | None = None, *, refusals: bool | None = None) -> st.SearchStrategy[Design]:
+def designs(hazards: Hazards | None = None, *, refusals: bool | None = None,
+            focus: str | None = None) -> st.SearchStrategy[Design]:
     """Designs lme4 accepts and (unless ``refusals=False``) designs it must refuse; with
-    ``refusals=True`` every design carries one deliberate refusal hazard."""
+    ``refusals=True`` every design carries one deliberate refusal hazard.  ``focus`` (one of
+    :func:`parity.hazards.focus_hazards`) makes every design carry that hazard (tag ``focus:<name>``):
+    the stratified streams of :mod:`parity.seeding`."""
     hz = hazards or Hazards()
     mode = "force" if refusals else ("allow" if (refusals is None and hz.refusals) else "never")
-    return _design(hz, mode)
+    return _design(hz, mode, focus)
 
 
 def valid_designs(hazards: Hazards | None = None) -> st.SearchStrategy[Design]:

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 import pyreterms
 from parity.reproducer import load_design, save_design
 from parity.hazards import CONTRASTS, FREQUENCIES, FUNCTIONS_PER_DESIGN, function_terms
-from parity.seeding import iter_designs
-from parity.strategies import HAZARD_NAMES, Design, Hazards, designs, refused_designs, valid_designs
+from parity.seeding import STRATIFY_EVERY, focus_of, iter_designs
+from parity.strategies import HAZARD_NAMES, Design, Hazards, designs, focus_hazards, refused_designs, valid_designs
 
 FUNCTION_NAMES = {"offset", "scale", "poly", "log", "I", "factor", "as", "numeric", "ns", "bs", "cut", "pmin", "pmax"}
 
@@ -169,19 +169,48 @@ def test_hazard_frequencies_in_1000_designs() -> None:
     1000 campaign designs of seed 0, every tagged design has it, and each function term occurs
     at 0.25-2 x its share (mean(FUNCTIONS_PER_DESIGN)/len(function_terms()) of the function-term
     frequency: a design with the hazard carries 1-3 distinct terms)."""
-    sample = _sample_1000()
-    assert len(sample) == N_FREQ
+    everything = _sample_1000()
+    assert len(everything) == N_FREQ
+    for h in FREQUENCIES:  # every tagged design has it, main or focus stream
+        bad = [d.formula for d in everything if f"hz:{h}" in d.tags and not _has_property(h, d)]
+        assert not bad, (h, bad[:3])
+    sample = [d for d in everything if focus_of(d) is None]  # the main stream: stated frequencies
+    n_main = len(sample)
+    assert abs(n_main - N_FREQ * (STRATIFY_EVERY - 1) / STRATIFY_EVERY) <= 5
     for h, p in FREQUENCIES.items():
         tagged = [d for d in sample if f"hz:{h}" in d.tags]
-        lo, hi = _band(p, N_FREQ)
+        lo, hi = _band(p, n_main)
         assert lo <= len(tagged) <= hi, (h, len(tagged), p)
-        bad = [d.formula for d in tagged if not _has_property(h, d)]
-        assert not bad, (h, bad[:3])
     terms = function_terms()
-    share = N_FREQ * FREQUENCIES["function"] * float(np.mean(FUNCTIONS_PER_DESIGN)) / len(terms)
+    share = n_main * FREQUENCIES["function"] * float(np.mean(FUNCTIONS_PER_DESIGN)) / len(terms)
     for name, _, _ in terms:  # small counts, strongly correlated
         k = sum(f"fn:{name}" in d.tags for d in sample)
         assert 0.25 * share <= k <= 2 * share, (name, k, share)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 11])
+def test_every_focus_hazard_twice_in_150_designs(seed) -> None:
+    """Stratification (parity.seeding): each hazard of focus_hazards() is carried by at least
+    150 // (STRATIFY_EVERY * len(foci)) = 2 of the first 150 designs of any seed, in its focus stream,
+    whatever the main stream does; a focus design carries its hazard."""
+    foci = focus_hazards(Hazards())
+    ds = iter_designs(seed, Hazards(), 150)
+    need = 150 // (STRATIFY_EVERY * len(foci))
+    assert need >= 2
+    for f in foci:
+        mine = [d for d in ds if focus_of(d) == f]
+        assert len(mine) >= need, (f, len(mine))
+        for d in mine:
+            if f.startswith("fn:"):
+                assert f in d.tags
+            elif f == "unused_category":
+                assert "unused_category" in d.tags
+                assert any(isinstance(d.data[v].dtype, pd.CategoricalDtype)
+                           and set(d.data[v].cat.categories) - set(d.data[v].dropna()) for v in _bar_groups(d.formula))
+            else:
+                assert f"hz:{f}" in d.tags and _has_property(f, d), (f, d.formula)
+            if f == "contrasts":
+                assert d.contrasts[0][1] != "contr.treatment"  # the default would change nothing
 
 
 def test_gated_functions_follow_pyreterms_allowlist(monkeypatch) -> None:
@@ -216,7 +245,7 @@ def test_same_designs_in_another_process() -> None:
 
     from parity.fuzz import design_key
 
-    code = ("import json, hashlib; from parity.seeding import iter_designs; from parity.fuzz import design_key; "
+    code = ("import json, hashlib; from parity.seeding import STRATIFY_EVERY, focus_of, iter_designs; from parity.fuzz import design_key; "
             "print(json.dumps([hashlib.sha1(repr(design_key(d)).encode()).hexdigest() "
             "for d in iter_designs(5, None, 25)]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
