@@ -137,8 +137,7 @@ class RRNG:
             words[j] = s
         self._mt = words[1:].copy()
         self._mti = _N  # FixupSeeds(initial = 1): dummy[0] = 624
-        self._u = None
-        self._check_not_all_zero()
+        self._u = None  # (an all-zero state, FixupSeeds' other case, cannot follow from this LCG)
 
     @property
     def random_seed(self) -> np.ndarray:
@@ -182,10 +181,6 @@ class RRNG:
             raise RRandomError("'.Random.seed' has an all-zero Mersenne-Twister state (R would "
                                "re-seed from the clock)")
         self._mt, self._mti, self._u = mt, (_N if mti == 0 else mti), None
-
-    def _check_not_all_zero(self) -> None:
-        if not self._mt.any():  # cannot follow from set.seed (69069 LCG); kept for the state setter
-            raise RRandomError("all-zero Mersenne-Twister state")
 
     def _refill(self) -> None:
         if self._mti == _N + 1:
