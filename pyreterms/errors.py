@@ -52,3 +52,15 @@ class LmeWarning(UserWarning):
 
 class LmeMessage(UserWarning):
     """An informational message lme4 gives with ``message()``, e.g. dropped rank-deficient columns."""
+
+
+class RRandomError(PyretermsError):
+    """Bad argument to R's random number functions (``pyreterms.rrandom``); the message is R's where
+    R stops (``set.seed``, ``sample.int``, ``runif``/``rnorm``), e.g. "invalid first argument"."""
+
+    kind = "random"
+
+
+class RWarning(UserWarning):
+    """A warning base R also gives (``warning()`` in R's stats/nmath), e.g. "NAs produced" from
+    ``rnorm`` with ``sd < 0`` or "NaNs produced" from ``qnorm(2)``."""
