@@ -65,6 +65,8 @@ MESSAGES = [
     ("invalid power", "invalid power in formula", "invalid power in formula: x^1.5"),
     ("invalid model formula", "invalid model formula in ExtractVars",
      "invalid model formula: the number 2 cannot be a term (only 0 or 1)"),
+    ("objective not finite at the start", "objective in x0 returns NA",
+     "objective in x0 returns NA (REML criterion undefined: n - p = 12 - 12 = 0 residual degrees of freedom)"),
     ("formula parse", "cannot parse formula: <text>:1:12: unexpected end of input",
      "cannot read formula 'y ~ (x | g': expected ')' but found end of formula at position 11"),
 ]
@@ -321,7 +323,8 @@ LIVE = [("y ~ x + (1 | single)", "nlev < 2", {}), ("y ~ x + (1 || g)", "(1 || g)
         ("y ~ x^1.5 + (1 | g)", "invalid power", {}), ("y ~ 2 + (1 | g)", "invalid model formula", {}),
         ("y ~ log(s) + (1 | g)", "non-numeric argument", {}), ("y ~ poly(xna, 2) + (1 | g)", "poly NA", {}),
         ("y2 ~ x + (1 | g)", "non-finite response", {}), ("y ~ x + (1 | g)", "negative weights", {"weights": "w"}),
-        ("y ~ x + (1 | g)", "variable lengths differ", {"offset": np.arange(3.0)})]
+        ("y ~ x + (1 | g)", "variable lengths differ", {"offset": np.arange(3.0)}),
+        ("y ~ id + (1 | g)", "objective not finite at the start", {})]  # REML with n = p = 12
 
 
 @pytest.mark.r
