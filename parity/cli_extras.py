@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterable
 
 __all__ = ["EXTRA", "INSTALL_HINT", "EXTRA_MODULES", "MissingExtra", "needed_modules", "missing_modules",
-           "require", "missing_extra_message", "add_unavailable", "preload_impl", "UNAVAILABLE"]
+           "require", "missing_extra_message", "module_root", "add_unavailable", "preload_impl", "UNAVAILABLE"]
 
 #: the optional-dependencies group of pyproject.toml that carries the harness's modules
 EXTRA = "parity"

@@ -124,7 +124,8 @@ NOPE = "parity: error: cannot load implementation 'myimpl:nope': module 'myimpl'
 @pytest.mark.parametrize("command, spec, message", [
     ("check", "myimpl:nope", NOPE),
     ("check", "mimpl:impl", "parity: error: cannot load implementation 'mimpl:impl': No module named 'mimpl'"),
-    ("check", "broken:impl", "parity: error: cannot load implementation 'broken:impl': ZeroDivisionError: division by zero"),
+    ("check", "broken:impl",
+     "parity: error: cannot load implementation 'broken:impl': ZeroDivisionError: division by zero"),
     ("check", "myimpl", "parity: error: --impl must look like 'module:function', not 'myimpl'"),
     ("fuzz", "myimpl:nope", NOPE),
     ("replay", "myimpl:nope", NOPE),
