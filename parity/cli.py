@@ -2,7 +2,8 @@
 
 Exit codes: 0 everything agrees, 1 any disagreement, 2 bad input (one-line reason on stderr),
 3 not compared (the harness declined: allowlist, unrepresentable data, time limit; see
-parity.notcompared).
+parity.notcompared).  A sub-command whose optional dependencies are missing (the 'parity' extra:
+pip install 'pyreterms[parity]') exits 2 with one line saying so.
 """
 from __future__ import annotations
 
@@ -142,6 +143,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="parity", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    from pyreterms.cli import distribution_version
+
+    p.add_argument("--version", action="version", version=f"parity {distribution_version()} (pyreterms)")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="compare every component for one formula and data set")
     c.add_argument("formula", help="an lme4 formula, e.g. 'Reaction ~ Days + (Days | Subject)'")
@@ -164,13 +168,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .cli_extras import (EXTRA_MODULES, UNAVAILABLE, MissingExtra, missing_extra_message, module_root,
+                             preload_impl, require)
+
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        # parse_args, except that a sub-command whose module is unavailable takes any arguments
+        args, extra = parser.parse_known_args(argv)
+        if extra and getattr(args, UNAVAILABLE, None) is None:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as e:  # argparse already printed a one-line usage error
         return 2 if e.code not in (0, None) else 0
     try:
+        require(args)  # the 'parity' extra, before anything runs
+        if getattr(args, "impl", None):
+            try:
+                preload_impl(args.impl)  # before R starts: a typo fails at once
+            except ValueError as e:
+                raise BadInput(str(e)) from None
         return int(args.func(args))
+    except MissingExtra as e:
+        print(f"parity: error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:
+        if module_root(e) not in EXTRA_MODULES:
+            raise
+        print(f"parity: error: {missing_extra_message(args.command, [module_root(e)])}", file=sys.stderr)
+        return 2
     except BadInput as e:
         print(f"parity: error: {one_line(e)}", file=sys.stderr)
         return 2

@@ -30,8 +30,18 @@ __all__ = [
     "helpers", "helper", "versions", "console_output", "reference", "reference_error",
 ]
 
-#: r_scripts/ next to the parity package (the repository root's r_scripts)
-R_SCRIPTS: Path = Path(__file__).resolve().parent.parent / "r_scripts"
+def _r_scripts_dir() -> Path:
+    """The R scripts: ``parity/r_scripts`` in an installed wheel (package data, see pyproject.toml),
+    else the repository root's ``r_scripts`` (a source checkout or an editable install)."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "r_scripts", here.parent / "r_scripts"):
+        if (cand / "reference.R").is_file():
+            return cand
+    return here / "r_scripts"  # start() reports the missing file
+
+
+#: the folder holding reference.R and allowlist.R (see _r_scripts_dir)
+R_SCRIPTS: Path = _r_scripts_dir()
 REFERENCE_R: Path = R_SCRIPTS / "reference.R"
 
 _start_lock = threading.Lock()

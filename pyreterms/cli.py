@@ -3,6 +3,7 @@
     pyreterms lformula 'Reaction ~ Days + (Days | Subject)' --data sleepstudy
     pyreterms lmer 'Reaction ~ Days + (Days | Subject)' --data sleepstudy [--ml]
     pyreterms datasets
+    pyreterms --version
 
 ``--data`` is a built-in data set name (``pyreterms datasets`` lists them) or a CSV file.
 """
@@ -13,6 +14,19 @@ import os
 import sys
 
 import numpy as np
+
+
+def distribution_version() -> str:
+    """The installed distribution's version, from its package metadata (R: ``packageVersion()``);
+    ``pyreterms.__version__`` when running from a source tree that is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pyreterms")
+    except PackageNotFoundError:
+        from . import __version__
+
+        return __version__
 
 
 def _data(spec: str):
@@ -63,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = _Parser(prog="pyreterms", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"pyreterms {distribution_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     for name in ("lformula", "lmer"):
         s = sub.add_parser(name, help=f"run {name} and print the result")
