@@ -46,7 +46,7 @@ from .rvalues import RValue, RVector
 from .rvaluestore import Writer, decode, identical
 
 __all__ = ["save_golden", "load_golden", "load_manifest", "golden_case", "identical", "data_hash",
-           "record", "replay", "ReplayResult", "add_command", "MANIFEST", "FORMAT"]
+           "record", "record_model", "replay", "ReplayResult", "add_command", "MANIFEST", "FORMAT"]
 
 MANIFEST = "manifest.json"
 FORMAT = "parity-goldens/2"
@@ -151,7 +151,6 @@ def record(cases: list[Case], out: str | Path, level: str = "lformula", *, log=N
     and re-record every case of ``out`` that uses those data sets.  ``missing_only``: skip cases
     already recorded in ``out``."""
     from . import rsession
-    from .check import r_components
     from .machine import environment
 
     out = Path(out)
@@ -169,15 +168,55 @@ def record(cases: list[Case], out: str | Path, level: str = "lformula", *, log=N
             frames[c.data] = record_input(out, c.data, case_data(c), refresh=refresh_inputs)
     done = []
     for case in cases:
-        data = frames[case.data]
-        comps = r_components(case.formula, data, level=level, **case.call_kwargs(data))
-        # harness-internal inputs (e.g. the weights of the live conditioning bound) are not R's answers
-        comps = {k: v for k, v in comps.items() if not k.startswith("harness: ")}
-        save_golden(out, case, comps, versions, level, data=data, machine=machine)
+        n = _record_one(out, case, frames[case.data], level, versions, machine)
         done.append(case.id)
         if log is not None:
-            log(f"recorded {case.id} ({len(comps)} components)")
+            log(f"recorded {case.id} ({n} components)")
     return done
+
+
+def _record_one(out: Path, case: Case, data: pd.DataFrame, level: str, versions: dict, machine: dict) -> int:
+    """R's components for one case on its stored input frame, saved into ``out`` (needs R)."""
+    from .check import r_components
+
+    comps = r_components(case.formula, data, level=level, **case.call_kwargs(data))
+    # harness-internal inputs (e.g. the weights of the live conditioning bound) are not R's answers
+    comps = {k: v for k, v in comps.items() if not k.startswith("harness: ")}
+    save_golden(out, case, comps, versions, level, data=data, machine=machine)
+    return len(comps)
+
+
+def record_model(out: str | Path, formula: str, data: pd.DataFrame, *, case_id: str, data_name: str,
+                 level: str = "fit", REML: bool = True, weights: str | None = None, offset: str | None = None,
+                 contrasts: dict[str, str] | None = None, note: str = "") -> Case:
+    """Record lme4's answers for YOUR model (R: ``lFormula()``/``lmer()`` on ``data``): the exact
+    frame is stored under ``inputs/<data_name>`` and the components under ``<case_id>``, so
+    :func:`replay` (and :func:`parity.testing.assert_replays`) needs no R afterwards.  A data set name
+    already stored in ``out`` must hold the same data (else :class:`InputChanged`).  Needs R."""
+    from . import rsession
+    from .machine import environment
+
+    if level not in ("lformula", "fit"):
+        raise ValueError(f"level must be 'lformula' or 'fit', not {level!r}")
+    for what, col in (("weights", weights), ("offset", offset)):
+        if col is not None and col not in data.columns:
+            raise ValueError(f"{what} column {col!r} is not in the data")
+    if contrasts and not all(isinstance(v, str) for v in contrasts.values()):
+        raise ValueError("a golden records named contrasts (contr.sum, ...) only, not a matrix")
+    if contrasts:
+        rsession.checked_contrasts(contrasts)
+    if not case_id or any(ch in case_id for ch in "/\\") or case_id.startswith("."):
+        raise ValueError(f"case id {case_id!r}: use a plain name (letters, digits, - and _)")
+    out = Path(out)
+    if (out / MANIFEST).is_file():
+        man = load_manifest(out)
+        if man.get("level") not in (None, level):
+            raise ValueError(f"{out} holds {man.get('level')}-level goldens; record level {level} elsewhere")
+    case = Case(case_id, formula, data_name, REML, weights, offset, dict(contrasts) if contrasts else None,
+                fit=level == "fit", note=note)
+    frame = record_input(out, data_name, data)
+    _record_one(out, case, frame, level, rsession.versions(), environment())
+    return case
 
 
 @dataclass(frozen=True)
@@ -266,9 +305,55 @@ def replay(dir: str | Path, impl=None, case_ids: list[str] | None = None) -> lis
 # ------------------------------------------------------------------------------------------
 # CLI
 
+def _cmd_record_model(args) -> int:
+    """``parity record --formula F --data D --out DIR``: your own model (see :func:`record_model`)."""
+    import re
+
+    from pyreterms.errors import FormulaError
+
+    from .cli import BadInput, _load_data
+    from .notcompared import NotCompared
+    from .rsession import checked_formula
+    from .verdicts import BadFormula, preflight
+
+    if args.cases:
+        raise BadInput("give either case ids of the case table or --formula/--data, not both")
+    if not args.data:
+        raise BadInput("--formula needs --data (a CSV file or r:PKG::NAME)")
+    try:
+        checked_formula(args.formula)  # deeper than R survives
+        preflight(args.formula)  # parses, and uses allowlisted functions only
+    except (FormulaError, BadFormula, NotCompared) as e:
+        raise BadInput(str(e)) from None
+    data = _load_data(args.data)
+    name = args.data_name or re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(args.data.split("::")[-1]).stem) or "data"
+    contrasts = None
+    if args.contrasts:
+        contrasts = {}
+        for item in args.contrasts:
+            if "=" not in item:
+                raise BadInput(f"--contrasts takes NAME=contr.xxx, not {item!r}")
+            k, v = item.split("=", 1)
+            contrasts[k] = v
+    try:
+        case = record_model(args.out, args.formula, data, case_id=args.id or "model", data_name=name,
+                            level=args.level, REML=not args.ml, weights=args.weights, offset=args.offset,
+                            contrasts=contrasts, note=args.note or "")
+    except (InputChanged, FrameIntegrityError, ValueError) as e:
+        raise BadInput(str(e)) from None
+    print(f"recorded {case.id} ({args.formula}, data {name}, level {args.level}) into {args.out}")
+    return 0
+
+
 def _cmd_record(args) -> int:
     from .cli import BadInput
 
+    if args.formula:
+        args.level = args.level or "fit"
+        return _cmd_record_model(args)
+    args.level = args.level or "lformula"
+    if not args.cases:
+        raise BadInput("give case ids of the case table (\"all\", ids, globs) or --formula and --data")
     try:
         cases = select_cases(args.cases)
     except ValueError as e:
@@ -334,10 +419,21 @@ def _print_summary(results: list[ReplayResult]) -> None:
 
 def add_command(sub) -> None:
     """Register ``record`` and ``replay`` with the ``parity`` CLI."""
-    r = sub.add_parser("record", help="record R's components for cases of the case table")
-    r.add_argument("cases", help='"all", a comma list of case ids, or globs like "hz-*"')
+    r = sub.add_parser("record", help="record R's components for cases of the case table, or for your own model "
+                                      "(--formula, --data)")
+    r.add_argument("cases", nargs="?", default=None, help='"all", a comma list of case ids, or globs like "hz-*"')
     r.add_argument("--out", required=True, help="golden directory to write")
-    r.add_argument("--level", choices=["lformula", "fit"], default="lformula")
+    r.add_argument("--level", choices=["lformula", "fit"], default=None,
+                   help="default: lformula for case ids, fit for --formula")
+    r.add_argument("--formula", default=None, help="your model's lme4 formula (with --data)")
+    r.add_argument("--data", default=None, help="a CSV file or r:PKG::NAME (stored with the golden)")
+    r.add_argument("--id", default=None, help="the case id to store your model under (default 'model')")
+    r.add_argument("--data-name", default=None, help="the name the data are stored under (default: the file's stem)")
+    r.add_argument("--ml", action="store_true", help="REML = FALSE")
+    r.add_argument("--weights", default=None, help="column of prior weights")
+    r.add_argument("--offset", default=None, help="column of offsets")
+    r.add_argument("--contrasts", nargs="*", default=None, help="NAME=contr.sum ... (named contrasts only)")
+    r.add_argument("--note", default=None, help="a note stored with the case")
     r.add_argument("--quiet", action="store_true")
     r.add_argument("--missing", action="store_true", help="only cases not yet recorded in --out")
     r.add_argument("--refresh-inputs", action="store_true",
