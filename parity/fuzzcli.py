@@ -43,9 +43,12 @@ def add_fuzz_parser(sub: "argparse._SubParsersAction") -> None:
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    from .cli import BadInput
+    from .cli import BadInput, _writable
     from .fuzz import KNOWN_ISSUES, FuzzConfig, run_campaign
     from .pyside import load_impl
+
+    _writable(args.json, "--json")  # before the campaign: a report that cannot be written fails now
+    _writable(args.html, "--html")
 
     try:
         hz = Hazards().without(*args.exclude)

@@ -182,3 +182,16 @@ def test_reproducer_csv_reads_back_identically_in_R(tmp_path, R) -> None:
 
     one()
     assert len(seen) == 40
+
+
+@pytest.mark.parametrize("flag", ["--json", "--html"])
+def test_unwritable_report_path_fails_before_the_campaign(flag, tmp_path, capsys) -> None:
+    """A report that cannot be written is bad input (exit 2, one line), not a silent exit 0 after the
+    campaign."""
+    from parity.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    rc = main(["fuzz", "--examples", "1", "--quiet", flag, str(blocker / "report.out")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "cannot write there" in err and len(err.strip().splitlines()) == 1
