@@ -85,6 +85,16 @@ def main(argv: list[str] | None = None) -> int:
         s.add_argument("--data", required=True)
         s.add_argument("--ml", action="store_true", help="REML = FALSE")
     sub.add_parser("datasets", help="list the built-in data sets")
+    # -- explain: lme4's construction step by step (pyreterms.explainer) --
+    ex = sub.add_parser("explain", help="walk through lme4's construction of a model, with the R code")
+    ex.add_argument("formula")
+    ex.add_argument("--data", required=True)
+    ex.add_argument("--subset", help="R's subset(): COLUMN %%in%% c(...), COLUMN == value, Days < 5, with & | !")
+    ex.add_argument("--term", type=int, help="only this random-effects term (1-based, formula order)")
+    ex.add_argument("--fit", action="store_true", help="also u, b = Lambda u, beta and coef() from lmer")
+    ex.add_argument("--ml", action="store_true", help="REML = FALSE")
+    ex.add_argument("--format", choices=("text", "markdown", "html"), default="text")
+    ex.add_argument("--plots", metavar="DIR", help="write the pictures (PNG) to DIR")
     try:
         args = p.parse_args(argv)
     except SystemExit as e:
@@ -106,6 +116,8 @@ def _run(args: argparse.Namespace, PyretermsError: type) -> int:
 
             print("\n".join(list_datasets()))
             return 0
+        if args.command == "explain":
+            return _explain(args)
         data = _data(args.data)
         if args.command == "lformula":
             from .lformula import lformula
@@ -120,6 +132,21 @@ def _run(args: argparse.Namespace, PyretermsError: type) -> int:
     except (PyretermsError, ValueError) as e:
         print(f"pyreterms: error: {_one_line(e)}", file=sys.stderr)
         return 2
+
+
+def _explain(args: argparse.Namespace) -> int:
+    """``pyreterms explain``: html output embeds the pictures (written to a temporary directory
+    unless --plots names one)."""
+    import tempfile
+
+    from .explainer import explain
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plots = args.plots or (tmp if args.format == "html" else None)
+        ex = explain(args.formula, _data(args.data), data_name=args.data, subset=args.subset, term=args.term,
+                     fit=args.fit, REML=not args.ml, plots_dir=plots)
+        print(ex.render(args.format))
+    return 0
 
 
 if __name__ == "__main__":
