@@ -32,9 +32,9 @@ setup() {
   fi
   if ! .venv/bin/python -c 'import pyreterms, parity, rpy2, nlopt, hypothesis, pytest' >/dev/null 2>&1 \
      || [ pyproject.toml -nt .venv/.installed ]; then
-    echo "[dev.sh] installing pyreterms[parity,dev] into .venv" >&2
+    echo "[dev.sh] installing pyreterms[parity,explain,dev] into .venv" >&2
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e '.[parity,dev]'
+    .venv/bin/python -m pip install -q -e '.[parity,explain,dev]'
     touch .venv/.installed
   fi
 }
