@@ -2,9 +2,9 @@
 
 ``lformula`` mirrors ``lme4::lFormula``; ``lmer`` mirrors ``lme4::lmer``.  Nothing here imports R.
 """
-from .errors import DataError, FormulaError, LmeCheckError, LmeMessage, LmeWarning, PyretermsError
-from .lformula import lformula
-from .types import Factor, FixedX, LFormula, ModelFrame, ReTerm, ReTrms
+from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeMessage, LmeWarning, PyretermsError
+from pyreterms.design.lformula import lformula
+from pyreterms.design.model import Factor, FixedX, LFormula, ModelFrame, ReTerm, ReTrms
 
 __version__ = "0.1.0"
 
@@ -14,9 +14,9 @@ __all__ = ["lformula", "lmer", "load_dataset", "LFormula", "ReTrms", "ReTerm", "
 
 def __getattr__(name: str):
     if name == "lmer":
-        from .fit import lmer as _lmer  # type: ignore[attr-defined]
+        from pyreterms.lmm.fit import lmer as _lmer  # type: ignore[attr-defined]
         return _lmer
     if name == "load_dataset":
-        from .datasets import load_dataset as _ld
+        from pyreterms.datasets import load_dataset as _ld
         return _ld
     raise AttributeError(name)

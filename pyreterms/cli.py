@@ -16,9 +16,9 @@ import numpy as np
 
 
 def _data(spec: str):
-    from .datasets import list_datasets, load_dataset
-    from .errors import DataError
-    from .rdata import read_csv
+    from pyreterms.datasets import list_datasets, load_dataset
+    from pyreterms.errors import DataError
+    from pyreterms.design.dataframe import read_csv
 
     if spec in list_datasets():
         return load_dataset(spec)
@@ -59,7 +59,7 @@ def _one_line(text: object) -> str:
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
-    from .errors import LmeMessage, LmeWarning, PyretermsError
+    from pyreterms.errors import LmeMessage, LmeWarning, PyretermsError
 
     p = _Parser(prog="pyreterms", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -87,17 +87,17 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, PyretermsError: type) -> int:
     try:
         if args.command == "datasets":
-            from .datasets import list_datasets
+            from pyreterms.datasets import list_datasets
 
             print("\n".join(list_datasets()))
             return 0
         data = _data(args.data)
         if args.command == "lformula":
-            from .lformula import lformula
+            from pyreterms.design.lformula import lformula
 
             print(_describe(lformula(args.formula, data, REML=not args.ml)))
         else:
-            from .fit import lmer
+            from pyreterms.lmm.fit import lmer
 
             fit = lmer(args.formula, data, REML=not args.ml)
             print(fit.summary())

@@ -1,5 +1,5 @@
 """Blocked lower Cholesky factor of ``Omega(theta)`` over precomputed Gram blocks (the numerical
-core of :mod:`pyreterms.deviance`), specialised by block type.
+core of :mod:`pyreterms.lmm.deviance`), specialised by block type.
 
 R equivalent: ``merPredD::updateDecomp`` (CHOLMOD ``L`` of ``Lambda^T Z^T W Z Lambda + I``, then
 ``RZX`` and ``RX``), lme4 1.1-31 ``src/predModule.cpp``; here in MixedModels.jl's form (``updateL!``):
@@ -9,7 +9,7 @@ the JSS paper's eq. 18 with ``[X y]`` appended as a last block row, so the facto
 Block types: term 0 is diagonal (nc0 == 1, a vector) or block diagonal (``nl0`` blocks ``nc0 x nc0``);
 ``L[j, 0]`` is block-sparse (the pattern of ``Z_j^T W Z_0``); later term blocks and the ``[X y]``
 rows are dense (LAPACK ``dpotrf``/``dtrsm``).  The fill-in of a crossed design comes from the rank
-update ``L_j0 L_k0^T``, precomputed in :mod:`pyreterms.pairs`.
+update ``L_j0 L_k0^T``, precomputed in :mod:`pyreterms.lmm.rankupdate`.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from scipy.linalg.blas import dtrsv
 from scipy.linalg.lapack import dpotrf
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .deviance import LmerProblem
+    from pyreterms.lmm.deviance import LmerProblem
 
 
 class DowndateError(ArithmeticError):
@@ -312,7 +312,7 @@ class RestPlan:
     X_sparse: sp.csc_matrix | None  # X as CSC when mostly zero (:func:`sparse_if_mostly_zero`)
 
     def pls(self, prob: "LmerProblem", theta: np.ndarray, M: np.ndarray) -> "RestSolution | None":
-        """:func:`rest_pls` (the interface shared with :class:`pyreterms.dense.DensePlan`)."""
+        """:func:`rest_pls` (the interface shared with :class:`pyreterms.lmm.dense.DensePlan`)."""
         return rest_pls(prob, self, theta, M)
 
 

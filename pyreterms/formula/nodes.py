@@ -1,4 +1,4 @@
-"""The tree of R expressions that :mod:`pyreterms.rlang` reads (R: a language object from
+"""The tree of R expressions that :mod:`pyreterms.formula.parser` reads (R: a language object from
 ``parse(text = ...)``), R's operator precedences (``?Syntax``) and tree walks (iterative, so deep
 trees are fine).  Nothing here evaluates anything."""
 from __future__ import annotations

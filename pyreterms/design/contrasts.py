@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DataError
+from pyreterms.errors import DataError
 
 CONTRASTS = ("contr.treatment", "contr.poly", "contr.sum", "contr.helmert", "contr.SAS")
 
@@ -53,7 +53,7 @@ def contrast_spec(name: str, spec: object, levels: tuple[str, ...]) -> tuple[np.
     if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], np.ndarray):
         m, cn = spec
     else:
-        from .rdata import resolve_contrasts
+        from pyreterms.design.dataframe import resolve_contrasts
 
         m, cn = resolve_contrasts(name, spec, levels)
     if m.shape[0] != len(levels):

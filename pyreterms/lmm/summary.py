@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 if TYPE_CHECKING:
-    from .fit import LmerFit
+    from pyreterms.lmm.fit import LmerFit
 
 
 def _sig_needed(x: float, digits: int) -> tuple[int, int]:

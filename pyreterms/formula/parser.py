@@ -1,5 +1,5 @@
 """A small reader for R's expression syntax, restricted to what model formulas use (the tree is in
-:mod:`pyreterms.rast`, the deparser in :mod:`pyreterms.rdeparse`; both re-exported here).
+:mod:`pyreterms.formula.nodes`, the deparser in :mod:`pyreterms.formula.deparse`; both re-exported here).
 
 R equivalent: ``parse(text = ...)`` and ``deparse()`` (R 4.2).  We write our own instead of using a
 Python formula library because lme4's objects are *named by deparsed R text* (``Ztlist`` names such
@@ -14,10 +14,10 @@ import re
 import sys
 from dataclasses import dataclass
 
-from .errors import FormulaError
-from .rast import (_UNARY, Arg, Call, Name, Node, Num, Str, _binary_info, call, depth,  # noqa: F401
+from pyreterms.errors import FormulaError
+from pyreterms.formula.nodes import (_UNARY, Arg, Call, Name, Node, Num, Str, _binary_info, call, depth,  # noqa: F401
                    strip_parens, walk)
-from .rdeparse import (WIDTH_CUTOFF, deparse, format_double, format_name, frame_name,  # noqa: F401
+from pyreterms.formula.deparse import (WIDTH_CUTOFF, deparse, format_double, format_name, frame_name,  # noqa: F401
                        unquote_symbol)
 
 __all__ = ["Num", "Str", "Name", "Arg", "Call", "Node", "call", "walk", "strip_parens", "depth", "parse",

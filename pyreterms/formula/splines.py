@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .errors import DataError, UnsupportedInput
+from pyreterms.errors import DataError, UnsupportedInput
 
 
 def seq_length_out(start: float, end: float, n: int) -> np.ndarray:

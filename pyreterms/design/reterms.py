@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .bars import bar_parts
-from .errors import DataError, FormulaError
-from .evaluate import Character, Evaluator, Logical, NumMatrix, make_factor
-from .modelmatrix import model_matrix
-from .rlang import Call, Name, Node, call, deparse, frame_name, walk
-from .terms import make_terms
-from .types import Factor, ModelFrame, ReTerm, ReTrms
+from pyreterms.formula.bars import bar_parts
+from pyreterms.errors import DataError, FormulaError
+from pyreterms.formula.evaluate import Character, Evaluator, Logical, NumMatrix, make_factor
+from pyreterms.design.modelmatrix import model_matrix
+from pyreterms.formula.parser import Call, Name, Node, call, deparse, frame_name, walk
+from pyreterms.formula.terms import make_terms
+from pyreterms.design.model import Factor, ModelFrame, ReTerm, ReTrms
 
 
 def interaction_factor(f1: Factor, f2: Factor) -> Factor:

@@ -1,4 +1,4 @@
-"""R's ``model.matrix`` for a :class:`~pyreterms.terms.Terms` over a model frame.
+"""R's ``model.matrix`` for a :class:`~pyreterms.formula.terms.Terms` over a model frame.
 
 R equivalent: ``model.matrix.default`` (C ``modelmatrix`` in ``stats/src/model.c``): intercept
 first, then each term's columns, the first variable of a term varying fastest; factors coded by
@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .contrasts import contrast_spec
-from .errors import DataError
-from .evaluate import Character, Logical, NumMatrix, make_factor
-from .terms import Terms
-from .types import Factor, ModelFrame
+from pyreterms.design.contrasts import contrast_spec
+from pyreterms.errors import DataError
+from pyreterms.formula.evaluate import Character, Logical, NumMatrix, make_factor
+from pyreterms.formula.terms import Terms
+from pyreterms.design.model import Factor, ModelFrame
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ def _as_factor(v: object) -> Factor | None:
 
 def model_matrix(terms: Terms, fr: ModelFrame, contrasts: dict[str, object] | None = None) -> ModelMatrix:
     """R: ``model.matrix(terms, fr, contrasts.arg = contrasts)``.  A ``contrasts`` value is a contrast
-    function name or a numeric matrix (levels x k, see :func:`pyreterms.contrasts.contrast_spec`); a factor
-    without one uses its ``contrasts`` attribute (:class:`pyreterms.rdata.ContrastsFactor`), as R does."""
+    function name or a numeric matrix (levels x k, see :func:`pyreterms.design.contrasts.contrast_spec`); a factor
+    without one uses its ``contrasts`` attribute (:class:`pyreterms.design.dataframe.ContrastsFactor`), as R does."""
     contrasts = dict(contrasts or {})
     n = fr.n
     cols: list[np.ndarray] = []

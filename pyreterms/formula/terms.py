@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import FormulaError
-from .rlang import Call, Name, Node, Num, deparse, strip_parens
+from pyreterms.errors import FormulaError
+from pyreterms.formula.parser import Call, Name, Node, Num, deparse, strip_parens
 
 _FORMULA_OPS = {"+", "-", "*", "/", ":", "^", "%in%", "("}
 

@@ -149,7 +149,7 @@ class ModelFrame:
         for k, v in self.columns:
             if k == name:
                 return v
-        from .rlang import unquote_symbol  # a term label `my x` names the column my x
+        from pyreterms.formula.parser import unquote_symbol  # a term label `my x` names the column my x
 
         bare = unquote_symbol(name)
         if bare is not None:

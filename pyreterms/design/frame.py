@@ -17,12 +17,12 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, LmeWarning
-from .evaluate import Character, Evaluator, Logical, NumMatrix, Value, make_factor, na_mask, take
-from .rdata import ContrastsFactor, check_strings, contrasts_attr, matrix_columns, object_numbers, r_integers
-from .rlang import Node, deparse, format_double, frame_name
-from .terms import extract_vars
-from .types import Factor, ModelFrame
+from pyreterms.errors import DataError, LmeWarning
+from pyreterms.formula.evaluate import Character, Evaluator, Logical, NumMatrix, Value, make_factor, na_mask, take
+from pyreterms.design.dataframe import ContrastsFactor, check_strings, contrasts_attr, matrix_columns, object_numbers, r_integers
+from pyreterms.formula.parser import Node, deparse, format_double, frame_name
+from pyreterms.formula.terms import extract_vars
+from pyreterms.design.model import Factor, ModelFrame
 
 
 CONTRASTS_KEY = "contrasts"
@@ -113,7 +113,7 @@ class DataColumns(Mapping[str, Value]):
             raise DataError(f"data has duplicated column names: {sorted(set(df.columns[df.columns.duplicated()]))}")
         self.df = df
         self.cache: dict[str, Value] = {}
-        self.matrices = matrix_columns(df)  # the documented convention (pyreterms.rdata)
+        self.matrices = matrix_columns(df)  # the documented convention (pyreterms.design.dataframe)
         self.hidden = {c for cols, _ in self.matrices.values() for c in cols}
         self.names = [c for c in df.columns if c not in self.hidden] + list(self.matrices)
 

@@ -5,7 +5,7 @@ Two documented conventions (README "Data conventions"), both in ``DataFrame.attr
 
 * ``df.attrs["contrasts"] = {"fac": value}``: the factor's ``contrasts`` attribute (R:
   ``contrasts(d$fac) <- value``).  ``value`` is a contrast function name (``"contr.sum"``, one of
-  :data:`pyreterms.contrasts.CONTRASTS`) or ``{"matrix": rows, "colnames": names or None}`` with one
+  :data:`pyreterms.design.contrasts.CONTRASTS`) or ``{"matrix": rows, "colnames": names or None}`` with one
   row (a list of numbers) per level; without colnames R names the model-matrix columns ``fac1``,
   ``fac2`` ..., with them ``facp``, ``facq``.  (A 2-D array or a DataFrame indexed by the levels is
   accepted too, but plain lists keep ``pd.concat`` working: pandas compares ``attrs`` with ``==``.)  ``model.matrix`` uses it wherever the factor is
@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .types import Factor
+from pyreterms.errors import DataError
+from pyreterms.design.model import Factor
 
 __all__ = [
     "INT_MAX", "CONTRASTS_ATTR", "MATRIX_ATTR", "ContrastsFactor", "r_integers", "object_numbers",
@@ -160,7 +160,7 @@ def contrasts_attr(df: pd.DataFrame, name: str, levels: tuple[str, ...]) -> Any:
 
 def resolve_contrasts(name: str, value: Any, levels: tuple[str, ...]) -> Any:
     """A contrasts value (name, 2-D array, or DataFrame indexed by levels) checked against the levels."""
-    from .contrasts import CONTRASTS
+    from pyreterms.design.contrasts import CONTRASTS
 
     if isinstance(value, str):
         if value not in CONTRASTS:

@@ -13,16 +13,16 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .bars import expand_double_verts, findbars, fixed_formula, subbars
-from .errors import DataError, FormulaError, LmeCheckError, LmeMessage, LmeWarning
-from .evaluate import Character, Logical, NumMatrix, check_allowlist
-from .frame import model_frame
-from .modelmatrix import model_matrix
-from .rank import check_scale_x, drop_rank_deficient, pivot_rest
-from .reterms import mk_reterms
-from .rlang import Arg, Call, deparse, parse
-from .terms import make_terms
-from .types import Factor, FixedX, LFormula, ModelFrame, ReTrms
+from pyreterms.formula.bars import expand_double_verts, findbars, fixed_formula, subbars
+from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeMessage, LmeWarning
+from pyreterms.formula.evaluate import Character, Logical, NumMatrix, check_allowlist
+from pyreterms.design.frame import model_frame
+from pyreterms.design.modelmatrix import model_matrix
+from pyreterms.design.rank import check_scale_x, drop_rank_deficient, pivot_rest
+from pyreterms.design.reterms import mk_reterms
+from pyreterms.formula.parser import Arg, Call, deparse, parse
+from pyreterms.formula.terms import make_terms
+from pyreterms.design.model import Factor, FixedX, LFormula, ModelFrame, ReTrms
 
 
 def parse_formula(formula: str) -> Call:
@@ -101,7 +101,7 @@ def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights, offset, 
     fixed = fixed_formula(tree)
     if data.attrs.get("contrasts") if isinstance(data, pd.DataFrame) else False:
         # lFormula evaluates the fixed-part model frame once more (fixedfr): R warns again there when a
-        # factor with a contrasts attribute loses a level (pyreterms.rdata)
+        # factor with a contrasts attribute loses a level (pyreterms.design.dataframe)
         model_frame(fixed, data, weights=weights, offset=offset)
     fterms = make_terms(fixed)
     mm = model_matrix(fterms, fr, dict(contrasts or {}))

@@ -1,4 +1,4 @@
-"""R 4.2's ``deparse``/``deparse1`` for the expression trees of :mod:`pyreterms.rast`.
+"""R 4.2's ``deparse``/``deparse1`` for the expression trees of :mod:`pyreterms.formula.nodes`.
 
 R equivalent: ``deparse1()`` (C ``deparse2buff``: spacing, parentheses, backquotes and the line
 breaks of ``width.cutoff = 500``), ``as.character`` of doubles, and ``model.frame``'s column names.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from .rast import _UNARY, Call, Name, Node, Num, Str, _binary_info
+from pyreterms.formula.nodes import _UNARY, Call, Name, Node, Num, Str, _binary_info
 
 # --------------------------------------------------------------------------------------------
 # Deparser (R 4.2 ``deparse``): spacing and parentheses as R prints them.

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .allowlist import CONSTANTS, OPERATORS, RULES, check_expression, split_name
-from .errors import DataError, FormulaError, UnsupportedInput
-from .rlang import Call, Name, Node, Num, Str, deparse, format_double
-from .rnumeric import r_col_mean, r_mean, r_sum
-from .types import Factor
+from pyreterms.formula.allowlist import CONSTANTS, OPERATORS, RULES, check_expression, split_name
+from pyreterms.errors import DataError, FormulaError, UnsupportedInput
+from pyreterms.formula.parser import Call, Name, Node, Num, Str, deparse, format_double
+from pyreterms.rmath.longdouble import r_col_mean, r_mean, r_sum
+from pyreterms.design.model import Factor
 
 ALLOWED_FUNCTIONS = frozenset(RULES)
 __all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "OPERATORS", "check_allowlist", "Evaluator"]
@@ -24,7 +24,7 @@ __all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "OPERATORS", "check_allowlist", "Ev
 
 def check_allowlist(node: Node) -> None:
     """Refuse any call outside the allowlist (before anything is evaluated); see
-    :func:`pyreterms.allowlist.check_expression`."""
+    :func:`pyreterms.formula.allowlist.check_expression`."""
     check_expression(node)
 
 
@@ -167,7 +167,7 @@ def r_poly(x: np.ndarray, degree: int) -> np.ndarray:
 
 def _scale(x: np.ndarray, center: bool, scale: bool) -> np.ndarray:
     """R: ``scale.default`` for one column: centre by ``colMeans(x, na.rm = TRUE)``, divide by
-    ``sqrt(sum(x^2) / (n - 1))`` (R's long double sums, pyreterms.rnumeric)."""
+    ``sqrt(sum(x^2) / (n - 1))`` (R's long double sums, pyreterms.rmath.longdouble)."""
     x = x.astype(np.float64).copy()
     ok = ~np.isnan(x)
     if center:
@@ -312,6 +312,6 @@ class Evaluator:
 
     def _eval_more(self, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
         """``ns``, ``bs``, ``cut``, ``pmin``, ``pmax`` (arguments matched as R matches them)."""
-        from .more_functions import eval_more
+        from pyreterms.formula.more_functions import eval_more
 
         return eval_more(self, node, fn, pos, kw)

@@ -14,8 +14,8 @@ from typing import Callable, Iterator
 import nlopt
 import numpy as np
 
-from .errors import LmeCheckError, LmeMessage, LmeWarning
-from .rnumeric import r_group_means, r_sum, r_var
+from pyreterms.errors import LmeCheckError, LmeMessage, LmeWarning
+from pyreterms.rmath.longdouble import r_group_means, r_sum, r_var
 
 NLOPT_MESSAGES = {
     1: "NLOPT_SUCCESS: Generic success return value.",
@@ -46,7 +46,7 @@ class LmerControl:
     maxeval); ``check_conv_*`` are (action, tol) like ``.makeCC``.  ``blas_threads``: an int pins
     BLAS to that many threads throughout; ``"auto"`` builds with 1 thread and runs the optimizer's
     sequential evaluations with 2 when their dense factor is large (order >= 700) and there are >= 2
-    cores (the concurrent evaluations of :meth:`~pyreterms.deviance.LmerProblem.prefetch` always use
+    cores (the concurrent evaluations of :meth:`~pyreterms.lmm.deviance.LmerProblem.prefetch` always use
     1 thread each); None leaves BLAS alone."""
 
     optimizer: str | None = "nloptwrap"
@@ -116,7 +116,7 @@ def blas_threads(n: int | str | None) -> Iterator[None]:
 
     ``"auto"`` means 1 here; ``"lapack2"`` (what ``"auto"`` becomes for the optimizer's sequential
     evaluations of a large dense factor) pins every BLAS to 1 thread except the one scipy's LAPACK
-    uses (the ``dpotrf`` of :mod:`pyreterms.blocks`/:mod:`pyreterms.dense`), which gets 2.  numpy and
+    uses (the ``dpotrf`` of :mod:`pyreterms.lmm.cholesky`/:mod:`pyreterms.lmm.dense`), which gets 2.  numpy and
     scipy wheels each bundle an OpenBLAS; with both at 2 threads their idle workers spin against
     each other on 2 cores and ``dpotrf`` runs 3-5x slower."""
     if n is None:
@@ -150,7 +150,7 @@ def moment_start(y: np.ndarray, factors: list[np.ndarray], all_intercept: bool, 
     if not all_intercept or len(factors) != ntheta or y is None or len(y) < 2:
         return None
     y = np.asarray(y, dtype=np.float64)
-    # R's long double mean/var/sum (pyreterms.rnumeric): equal group means give exactly 0 there
+    # R's long double mean/var/sum (pyreterms.rmath.longdouble): equal group means give exactly 0 there
     v = [r_var(r_group_means(y, codes, int(np.max(codes)) + 1)[codes]) for codes in map(np.asarray, factors)]
     v_e = r_var(y) - r_sum(np.array(v))
     if not np.isfinite(v_e) or v_e <= 0:

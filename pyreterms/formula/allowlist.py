@@ -5,10 +5,10 @@ R equivalent: none (a safety gate).  Formula strings, ``--contrasts`` values (an
 expressions and ``--call``) are data: nothing outside this module's definition is ever evaluated, in
 Python or in R.  The R side (``r_scripts/allowlist.R``, sourced by ``r_scripts/reference.R``, and
 re-assigned by ``parity.rsession`` from :func:`r_source` right after sourcing) is generated from the
-definitions below, so the two sides cannot drift: ``python -m pyreterms.allowlist --write`` rewrites
+definitions below, so the two sides cannot drift: ``python -m pyreterms.formula.allowlist --write`` rewrites
 the R file and ``tests/test_allowlist.py`` fails on any difference.
 
-:func:`check_expression` validates any parsed R expression (a tree of :mod:`pyreterms.rlang`).
+:func:`check_expression` validates any parsed R expression (a tree of :mod:`pyreterms.formula.parser`).
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FormulaError
-from .rlang import Call, Name, Node, Num, Str, deparse, parse, walk
+from pyreterms.errors import FormulaError
+from pyreterms.formula.parser import Call, Name, Node, Num, Str, deparse, parse, walk
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def check_expression(node: Node) -> None:
 
 
 def check_text(text: str) -> Node:
-    """Parse R expression text (depth limits of :func:`pyreterms.rlang.parse`) and allowlist it."""
+    """Parse R expression text (depth limits of :func:`pyreterms.formula.parser.parse`) and allowlist it."""
     tree = parse(text)
     check_expression(tree)
     return tree
@@ -220,7 +220,7 @@ def r_source() -> str:
     """The text of ``r_scripts/allowlist.R`` (R vectors used by ``pyreterms_disallowed()``)."""
     attach = {r.name: r.attach for r in FUNCTIONS if r.attach}
     return "\n".join([
-        "## GENERATED from pyreterms/allowlist.py by `python -m pyreterms.allowlist --write`: do not edit.",
+        "## GENERATED from pyreterms/allowlist.py by `python -m pyreterms.formula.allowlist --write`: do not edit.",
         "## tests/test_allowlist.py fails when this file differs from what Python generates.",
         "",
         "## Operators and functions a formula may call (the Python side also checks argument names",

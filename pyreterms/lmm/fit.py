@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .deviance import LmerProblem, PLSState
-from .errors import DataError, LmeCheckError, LmeWarning
-from .optimize import LmerControl, OptResult, blas_threads, check_conv, moment_start, optimize_lmer
-from .types import LFormula
+from pyreterms.lmm.deviance import LmerProblem, PLSState
+from pyreterms.errors import DataError, LmeCheckError, LmeWarning
+from pyreterms.lmm.optimize import LmerControl, OptResult, blas_threads, check_conv, moment_start, optimize_lmer
+from pyreterms.design.model import LFormula
 
 
 def make_names(names: list[str], unique: bool = True) -> list[str]:
@@ -318,8 +318,8 @@ class LmerFit:
         return out
 
     def summary(self) -> str:
-        """R: ``print(summary(fit))`` (see :mod:`pyreterms.summary`)."""
-        from .summary import format_summary
+        """R: ``print(summary(fit))`` (see :mod:`pyreterms.lmm.summary`)."""
+        from pyreterms.lmm.summary import format_summary
 
         return format_summary(self)
 
@@ -407,7 +407,7 @@ def lmer(formula: str, data, REML: bool = True, weights=None, offset=None, contr
          contrasts=None) -> LmerFit:
     """R: ``lme4::lmer(formula, data, REML, weights, offset, control, contrasts)`` (default
     optimizer ``nloptwrap``/BOBYQA).  ``weights``/``offset`` are column names or arrays."""
-    from .lformula import lformula
+    from pyreterms.design.lformula import lformula
 
     lf = lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)
     with np.errstate(all="ignore"):  # R computes with Inf/NaN silently (no numpy warnings)

@@ -11,7 +11,7 @@ once; an evaluation is
 
 The lower factor holds ``L_theta``, ``R_ZX^T``/``c_u^T`` and ``R_X^T``/``r_yy`` (eq. 49-50), so the PLS
 solution (eq. 51-53: beta, u) is one triangular solve.  Used when ``q + p + 1`` is small and the
-blocked path (:mod:`pyreterms.blocks`) would spend its time on per-block overheads (many terms,
+blocked path (:mod:`pyreterms.lmm.cholesky`) would spend its time on per-block overheads (many terms,
 vector-valued terms): cost ``(q + p + 1)^3 / 3`` flops and no Python loop over terms or levels.
 """
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from .blocks import RestSolution, factor_solve, sparse_if_mostly_zero
+from pyreterms.lmm.cholesky import RestSolution, factor_solve, sparse_if_mostly_zero
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .deviance import LmerProblem
+    from pyreterms.lmm.deviance import LmerProblem
 
 #: largest order ``q + p + 1`` for which the dense path is considered at all (memory ``Q^2`` doubles)
 DENSE_MAX = 1500
@@ -36,8 +36,8 @@ DENSE_LAMBDA_MAX = 120
 @dataclass(frozen=True, eq=False)
 class DensePlan:
     """Theta-independent part of the dense path.  ``q0 = 0`` and ``qr = q``: the same layout as
-    :class:`pyreterms.blocks.RestPlan` with no block eliminated in closed form, so
-    :class:`~pyreterms.deviance.LmerProblem` reads both solutions the same way."""
+    :class:`pyreterms.lmm.cholesky.RestPlan` with no block eliminated in closed form, so
+    :class:`~pyreterms.lmm.deviance.LmerProblem` reads both solutions the same way."""
 
     q0: int
     qr: int

@@ -6,9 +6,9 @@ that deparsed names (``"0 + x | g"``, ``"1 | c:(b:a)"``) come out exactly as lme
 """
 from __future__ import annotations
 
-from .errors import FormulaError
-from .rlang import Arg, Call, Name, Node, Num, call, deparse, frame_name, parse, walk
-from .terms import make_terms
+from pyreterms.errors import FormulaError
+from pyreterms.formula.parser import Arg, Call, Name, Node, Num, call, deparse, frame_name, parse, walk
+from pyreterms.formula.terms import make_terms
 
 
 def is_bar(node: Node) -> bool:

@@ -2,18 +2,18 @@
 (``splines::``), ``cut``, ``pmin``, ``pmax`` (``base::``).
 
 R equivalents: ``splines::ns``, ``splines::bs``, ``base::cut.default``, ``base::pmin``/``pmax``
-(numbers in :mod:`pyreterms.splines`).  Arguments are matched to R's formals as R matches them
+(numbers in :mod:`pyreterms.formula.splines`).  Arguments are matched to R's formals as R matches them
 (named first, then positional in order); the allowlist has already checked names and constants.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .allowlist import RULES
-from .errors import DataError, FormulaError
-from .rlang import Call, Node, deparse
-from .splines import bs, cut, ns
-from .types import Factor
+from pyreterms.formula.allowlist import RULES
+from pyreterms.errors import DataError, FormulaError
+from pyreterms.formula.parser import Call, Node, deparse
+from pyreterms.formula.splines import bs, cut, ns
+from pyreterms.design.model import Factor
 
 
 def match_args(fn: str, pos: list[Node], kw: dict[str, Node]) -> dict[str, Node]:
@@ -33,7 +33,7 @@ def _numbers(v: object, what: str) -> list[float]:
 
 def eval_more(ev, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]):
     """Evaluate one ``ns``/``bs``/``cut``/``pmin``/``pmax`` call with the Evaluator ``ev``."""
-    from .evaluate import NumMatrix, _numeric
+    from pyreterms.formula.evaluate import NumMatrix, _numeric
 
     if fn == "c":
         raise FormulaError(f"c() may appear only as a constant argument, not as a variable: {deparse(node)}")

@@ -29,9 +29,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
-from .blocks import DowndateError, Factor, RestPlan, TermInfo, build_rest_plan, factorize, infer_terms
-from .dense import DENSE_LAMBDA_MAX, DensePlan, build_dense_plan, dense_cost_ok
-from .pairs import build_col0_update
+from pyreterms.lmm.cholesky import DowndateError, Factor, RestPlan, TermInfo, build_rest_plan, factorize, infer_terms
+from pyreterms.lmm.dense import DENSE_LAMBDA_MAX, DensePlan, build_dense_plan, dense_cost_ok
+from pyreterms.lmm.rankupdate import build_col0_update
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,7 +117,7 @@ class LmerProblem:
         ``Lind`` is 0-based; ``Gp`` defaults to one term; ``nc`` (components per term) is inferred
         from the ``Lambdat``/``Lind`` pattern when not given.  ``pair_cap`` bounds the size of the
         precomputed pair lists (12 bytes each) of the first-column rank updates; levels beyond it are
-        updated densely (:func:`pyreterms.pairs.build_col0_update`).  ``path``: ``"auto"`` (the rest
+        updated densely (:func:`pyreterms.lmm.rankupdate.build_col0_update`).  ``path``: ``"auto"`` (the rest
         path when it applies, else the dense path when it is cheaper, else blocked; the dense path
         always for q <= ``DENSE_LAMBDA_MAX``), or force
         ``"rest"``, ``"dense"`` or ``"blocked"`` (all give the same deviance to rounding; for tests).
@@ -233,8 +233,8 @@ class LmerProblem:
         return beta, u, b, mu, float(wres @ wres), float(u @ u)
 
     def _rest(self, theta: np.ndarray, M: np.ndarray | None = None) -> tuple | None:
-        """The one-shot path (``plan.pls``: :func:`pyreterms.blocks.rest_pls` or
-        :meth:`pyreterms.dense.DensePlan.pls`): (solution, mu, wrss, ussq), or None
+        """The one-shot path (``plan.pls``: :func:`pyreterms.lmm.cholesky.rest_pls` or
+        :meth:`pyreterms.lmm.dense.DensePlan.pls`): (solution, mu, wrss, ussq), or None
         when it does not apply or a pivot failed (then the general path decides).  ``M``: the
         ``Q x Q`` factor buffer (default: the problem's own)."""
         plan = self.plan
