@@ -67,7 +67,7 @@ def make_mutant(name: str, doc: str, target: str, make: Callable[[Any], Any]) ->
 
 def _relevel(f: Any, key: Callable[[str], Any]) -> Any:
     """The factor ``f`` with its levels re-sorted by ``key`` (codes follow their labels)."""
-    from pyreterms.design.model import Factor
+    from pyreterms.formula.values import Factor
 
     order = sorted(range(len(f.levels)), key=lambda i: key(f.levels[i]))
     new_code = np.empty(len(order), dtype=np.int64)
@@ -152,7 +152,7 @@ def _build_arg(index: int, change: Callable[[Any], Any]) -> Callable[[Any], Any]
 def _convert_column(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def make(orig: Callable) -> Callable:
         def new(name: str, s: pd.Series) -> Any:
-            from pyreterms.design.model import Factor
+            from pyreterms.formula.values import Factor
 
             v = orig(name, s)
             return change(v) if isinstance(v, Factor) else v
@@ -161,7 +161,7 @@ def _convert_column(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _factor_unordered(v: Any) -> Any:
-    from pyreterms.design.model import Factor
+    from pyreterms.formula.values import Factor
 
     return Factor(v.codes, v.levels, False)
 
@@ -213,7 +213,7 @@ PATCH_MUTANTS: tuple[tuple[str, str, str, str, Callable[[Any], Any]], ...] = (
      "pyreterms.design.frame:convert_column", _convert_column(_factor_unordered)),
     ("unused_levels_kept", "lformula", "Unused factor levels are kept (no drop after NA removal or for "
      "unused categories) -- R: model.frame(drop.unused.levels = TRUE) and factor(grp).",
-     "pyreterms.design.model:Factor.drop_unused", lambda o: (lambda self: self)),
+     "pyreterms.formula.values:Factor.drop_unused", lambda o: (lambda self: self)),
     ("log_is_log10", "lformula", "log(x) evaluated as log10(x) -- R: log() is the natural logarithm.",
      "pyreterms.formula.evaluate:Evaluator.eval", _eval_hook("log", _log10)),
     ("poly_unnormalised", "lformula", "poly(x, k) columns scaled to norm sqrt(n) instead of 1 -- R: "

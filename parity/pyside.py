@@ -49,7 +49,7 @@ def factor_value(f) -> RFactor:
 def frame_value(v) -> RValue:
     """A model-frame column as the R object it is in ``lFormula()$fr``."""
     from pyreterms.formula.evaluate import Character, Logical, NumMatrix
-    from pyreterms.design.model import Factor
+    from pyreterms.formula.values import Factor
 
     if isinstance(v, Factor):
         return factor_value(v)

@@ -4,19 +4,13 @@
 """
 from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeMessage, LmeWarning, PyretermsError
 from pyreterms.design.lformula import lformula
-from pyreterms.design.model import Factor, FixedX, LFormula, ModelFrame, ReTerm, ReTrms
+from pyreterms.formula.values import Factor
+from pyreterms.lmm.fit import lmer
+from pyreterms.datasets import load_dataset
+from pyreterms.design.model import FixedX, LFormula, ModelFrame, ReTerm, ReTrms
 
 __version__ = "0.1.0"
 
 __all__ = ["lformula", "lmer", "load_dataset", "LFormula", "ReTrms", "ReTerm", "FixedX", "ModelFrame", "Factor",
            "PyretermsError", "FormulaError", "DataError", "LmeCheckError", "LmeWarning", "LmeMessage"]
 
-
-def __getattr__(name: str):
-    if name == "lmer":
-        from pyreterms.lmm.fit import lmer as _lmer  # type: ignore[attr-defined]
-        return _lmer
-    if name == "load_dataset":
-        from pyreterms.datasets import load_dataset as _ld
-        return _ld
-    raise AttributeError(name)

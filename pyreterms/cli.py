@@ -11,15 +11,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 import numpy as np
 
+from pyreterms.datasets import list_datasets, load_dataset
+from pyreterms.design.dataframe import read_csv
+from pyreterms.design.lformula import lformula
+from pyreterms.errors import DataError, LmeMessage, LmeWarning, PyretermsError
+from pyreterms.lmm.fit import lmer
+
 
 def _data(spec: str):
-    from pyreterms.datasets import list_datasets, load_dataset
-    from pyreterms.errors import DataError
-    from pyreterms.design.dataframe import read_csv
-
     if spec in list_datasets():
         return load_dataset(spec)
     if os.path.exists(spec):
@@ -57,10 +60,6 @@ def _one_line(text: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import warnings
-
-    from pyreterms.errors import LmeMessage, LmeWarning, PyretermsError
-
     p = _Parser(prog="pyreterms", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -87,18 +86,12 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, PyretermsError: type) -> int:
     try:
         if args.command == "datasets":
-            from pyreterms.datasets import list_datasets
-
             print("\n".join(list_datasets()))
             return 0
         data = _data(args.data)
         if args.command == "lformula":
-            from pyreterms.design.lformula import lformula
-
             print(_describe(lformula(args.formula, data, REML=not args.ml)))
         else:
-            from pyreterms.lmm.fit import lmer
-
             fit = lmer(args.formula, data, REML=not args.ml)
             print(fit.summary())
         return 0

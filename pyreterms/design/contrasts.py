@@ -6,7 +6,10 @@ Vandermonde matrix, ``Q diag(R)`` normalised, which does not depend on QR sign c
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 
 from pyreterms.errors import DataError
 
@@ -53,9 +56,47 @@ def contrast_spec(name: str, spec: object, levels: tuple[str, ...]) -> tuple[np.
     if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], np.ndarray):
         m, cn = spec
     else:
-        from pyreterms.design.dataframe import resolve_contrasts
-
         m, cn = resolve_contrasts(name, spec, levels)
     if m.shape[0] != len(levels):
         raise DataError(f"contrasts for '{name}': {m.shape[0]} rows for {len(levels)} levels")
     return m, cn, "matrix"
+
+
+def resolve_contrasts(name: str, value: Any, levels: tuple[str, ...]) -> Any:
+    """A contrasts value (name, 2-D array, or DataFrame indexed by levels) checked against the levels."""
+    if isinstance(value, str):
+        if value not in CONTRASTS:
+            raise DataError(f"contrasts for '{name}': {value!r} is not one of {', '.join(CONTRASTS)}")
+        return value
+    colnames = None
+    if isinstance(value, dict):
+        if set(value) - {"matrix", "colnames"} or "matrix" not in value:
+            raise DataError(f"contrasts for '{name}': use {{'matrix': rows, 'colnames': names or None}}")
+        cn = value.get("colnames")
+        if cn is not None and not all(isinstance(c, str) for c in cn):
+            raise DataError(f"contrasts for '{name}': colnames must be strings")
+        colnames = None if cn is None else tuple(cn)
+        value = value["matrix"]
+    if isinstance(value, pd.DataFrame):
+        default_index = isinstance(value.index, pd.RangeIndex) and value.index.start == 0 and value.index.step == 1
+        if not default_index and [str(i) for i in value.index] != list(levels):
+            raise DataError(f"contrasts for '{name}': the matrix rows {list(map(str, value.index))} "
+                            f"are not the factor's levels {list(levels)}")
+        if not all(isinstance(c, str) for c in value.columns):
+            raise DataError(f"contrasts for '{name}': matrix column names must be strings")
+        colnames = tuple(value.columns)
+        value = value.to_numpy()
+    try:
+        m = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"contrasts for '{name}': not a numeric matrix or a contrast name") from None
+    if m.ndim != 2 or m.shape[0] != len(levels) or m.shape[1] < 1:
+        raise DataError(f"contrasts for '{name}': a {len(levels)} x k matrix is needed (one row per "
+                        f"level), not {'x'.join(map(str, m.shape))}")
+    if not np.isfinite(m).all():
+        raise DataError(f"contrasts for '{name}': the matrix has non-finite values")
+    if m.shape[1] >= len(levels):
+        raise DataError(f"contrasts for '{name}': at most {len(levels) - 1} columns for {len(levels)} levels")
+    if colnames is not None and len(colnames) != m.shape[1]:
+        raise DataError(f"contrasts for '{name}': {len(colnames)} colnames for {m.shape[1]} columns")
+    return (m, colnames)

@@ -22,7 +22,8 @@ from pyreterms.formula.evaluate import Character, Evaluator, Logical, NumMatrix,
 from pyreterms.design.dataframe import ContrastsFactor, check_strings, contrasts_attr, matrix_columns, object_numbers, r_integers
 from pyreterms.formula.parser import Node, deparse, format_double, frame_name
 from pyreterms.formula.terms import extract_vars
-from pyreterms.design.model import Factor, ModelFrame
+from pyreterms.formula.values import Factor
+from pyreterms.design.model import ModelFrame
 
 
 CONTRASTS_KEY = "contrasts"

@@ -22,7 +22,8 @@ from pyreterms.design.rank import check_scale_x, drop_rank_deficient, pivot_rest
 from pyreterms.design.reterms import mk_reterms
 from pyreterms.formula.parser import Arg, Call, deparse, parse
 from pyreterms.formula.terms import make_terms
-from pyreterms.design.model import Factor, FixedX, LFormula, ModelFrame, ReTrms
+from pyreterms.formula.values import Factor
+from pyreterms.design.model import FixedX, LFormula, ModelFrame, ReTrms
 
 
 def parse_formula(formula: str) -> Call:

@@ -10,41 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-
-@dataclass(frozen=True)
-class Factor:
-    """An R factor: integer codes (``-1`` = NA) into ``levels``; ``ordered`` as ``is.ordered``."""
-
-    codes: np.ndarray
-    levels: tuple[str, ...]
-    ordered: bool = False
-
-    @property
-    def nlevels(self) -> int:
-        return len(self.levels)
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def labels(self) -> np.ndarray:
-        """``as.character(f)`` (None for NA)."""
-        lv = np.array(self.levels + (None,), dtype=object)
-        return lv[np.where(self.codes < 0, len(self.levels), self.codes)]
-
-    def take(self, rows: np.ndarray) -> "Factor":
-        return Factor(self.codes[rows], self.levels, self.ordered)
-
-    def drop_unused(self) -> "Factor":
-        """``factor(f, exclude = NA)`` / ``droplevels``: keep used levels in their order."""
-        used = np.zeros(len(self.levels) + 1, dtype=bool)
-        used[self.codes[self.codes >= 0]] = True
-        used = used[: len(self.levels)]
-        if used.all():
-            return self
-        remap = np.full(len(self.levels), -1, dtype=np.int64)
-        remap[used] = np.arange(int(used.sum()))
-        codes = np.where(self.codes >= 0, remap[np.maximum(self.codes, 0)], -1)
-        return Factor(codes, tuple(l for l, u in zip(self.levels, used) if u), self.ordered)
+from pyreterms.formula.deparse import unquote_symbol
+from pyreterms.formula.values import Factor
 
 
 @dataclass(frozen=True)
@@ -149,9 +116,7 @@ class ModelFrame:
         for k, v in self.columns:
             if k == name:
                 return v
-        from pyreterms.formula.parser import unquote_symbol  # a term label `my x` names the column my x
-
-        bare = unquote_symbol(name)
+        bare = unquote_symbol(name)  # a term label `my x` names the column my x
         if bare is not None:
             return self.get(bare)
         raise KeyError(name)

@@ -16,7 +16,8 @@ from pyreterms.design.contrasts import contrast_spec
 from pyreterms.errors import DataError
 from pyreterms.formula.evaluate import Character, Logical, NumMatrix, make_factor
 from pyreterms.formula.terms import Terms
-from pyreterms.design.model import Factor, ModelFrame
+from pyreterms.formula.values import Factor
+from pyreterms.design.model import ModelFrame
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from pyreterms.formula.evaluate import Character, Evaluator, Logical, NumMatrix,
 from pyreterms.design.modelmatrix import model_matrix
 from pyreterms.formula.parser import Call, Name, Node, call, deparse, frame_name, walk
 from pyreterms.formula.terms import make_terms
-from pyreterms.design.model import Factor, ModelFrame, ReTerm, ReTrms
+from pyreterms.formula.values import Factor
+from pyreterms.design.model import ModelFrame, ReTerm, ReTrms
 
 
 def interaction_factor(f1: Factor, f2: Factor) -> Factor:

@@ -16,7 +16,8 @@ from pyreterms.formula.allowlist import CONSTANTS, OPERATORS, RULES, check_expre
 from pyreterms.errors import DataError, FormulaError, UnsupportedInput
 from pyreterms.formula.parser import Call, Name, Node, Num, Str, deparse, format_double
 from pyreterms.rmath.longdouble import r_col_mean, r_mean, r_sum
-from pyreterms.design.model import Factor
+from pyreterms.formula.more_functions import eval_more
+from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Value, as_numeric
 
 ALLOWED_FUNCTIONS = frozenset(RULES)
 __all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "OPERATORS", "check_allowlist", "Evaluator"]
@@ -28,30 +29,6 @@ def check_allowlist(node: Node) -> None:
     check_expression(node)
 
 
-@dataclass(frozen=True)
-class Logical:
-    """An R logical vector: ``values`` with ``na`` marking NA."""
-
-    values: np.ndarray
-    na: np.ndarray
-
-
-@dataclass(frozen=True)
-class Character:
-    """An R character vector (object array, ``None`` = NA)."""
-
-    values: np.ndarray
-
-
-@dataclass(frozen=True)
-class NumMatrix:
-    """A numeric matrix variable such as ``poly(x, 2)`` or ``scale(x)``; ``colnames`` may be None."""
-
-    values: np.ndarray
-    colnames: tuple[str, ...] | None
-
-
-Value = object  # np.ndarray (float64 / int64) | Logical | Character | NumMatrix | Factor
 
 
 def as_character_numbers(x: np.ndarray) -> list[str]:
@@ -124,18 +101,6 @@ def take(x: Value, rows: np.ndarray) -> Value:
     return np.asarray(x)[rows]
 
 
-def _numeric(x: Value, what: str) -> np.ndarray:
-    if isinstance(x, Logical):
-        out = x.values.astype(np.float64)
-        out[x.na] = np.nan
-        return out
-    if isinstance(x, (Factor, Character)):
-        raise DataError(f"non-numeric argument to {what}")
-    if isinstance(x, NumMatrix):
-        return x.values
-    return np.asarray(x, dtype=np.float64)
-
-
 def _labels_of(x: Value) -> list:
     if isinstance(x, Factor):
         return list(x.labels())
@@ -197,7 +162,7 @@ class Evaluator:
     def _logical(v: Value, what: str) -> Logical:
         if isinstance(v, Logical):
             return v
-        x = _numeric(v, what)  # numbers: 0 is FALSE, NaN is NA
+        x = as_numeric(v, what)  # numbers: 0 is FALSE, NaN is NA
         return Logical(np.where(np.isnan(x), False, x != 0), np.isnan(x))
 
     def const(self, node: Node, what: str) -> object:
@@ -249,15 +214,15 @@ class Evaluator:
         if fn in ("I", "offset"):
             return self.eval(pos[0])
         if fn in ("+", "-") and len(pos) == 1:
-            v = _numeric(self.eval(pos[0]), fn)
+            v = as_numeric(self.eval(pos[0]), fn)
             return v if fn == "+" else -v
         if fn in ("+", "-", "*", "/", "^", "%%", "%/%"):
-            a, b = (_numeric(self.eval(p), fn) for p in pos)
+            a, b = (as_numeric(self.eval(p), fn) for p in pos)
             with np.errstate(all="ignore"):
                 return {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power,
                         "%%": np.mod, "%/%": np.floor_divide}[fn](a, b)
         if fn in ("==", "!=", "<", ">", "<=", ">="):
-            a, b = (_numeric(self.eval(p), fn) for p in pos)
+            a, b = (as_numeric(self.eval(p), fn) for p in pos)
             res = {"==": np.equal, "!=": np.not_equal, "<": np.less, ">": np.greater,
                    "<=": np.less_equal, ">=": np.greater_equal}[fn](a, b)
             return Logical(res, np.isnan(a) | np.isnan(b))
@@ -274,24 +239,24 @@ class Evaluator:
             tset = set(v for v in table if v is not None)
             return Logical(np.array([v in tset for v in x], dtype=bool), np.zeros(len(x), dtype=bool))
         if fn in ("log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs"):
-            v = _numeric(self.eval(pos[0]), fn)
+            v = as_numeric(self.eval(pos[0]), fn)
             with np.errstate(all="ignore"):
                 if fn == "log" and (len(pos) > 1 or "base" in kw):
-                    base = _numeric(self.eval(pos[1] if len(pos) > 1 else kw["base"]), fn)
+                    base = as_numeric(self.eval(pos[1] if len(pos) > 1 else kw["base"]), fn)
                     return np.log(v) / np.log(base)
                 return getattr(np, fn)(v)
         if fn == "as.numeric":
             v = self.eval(pos[0])
             if isinstance(v, Factor):
                 return np.where(v.codes < 0, np.nan, v.codes + 1.0)
-            return _numeric(v, fn).astype(np.float64)
+            return as_numeric(v, fn).astype(np.float64)
         if fn in ("factor", "as.factor"):
             v = self.eval(pos[0])
             if fn == "as.factor" and isinstance(v, Factor):
                 return v
             return make_factor(v)
         if fn == "poly":
-            x = _numeric(self.eval(pos[0]), fn)
+            x = as_numeric(self.eval(pos[0]), fn)
             deg_node = pos[1] if len(pos) > 1 else kw.get("degree", Num(1.0))
             raw_node = kw.get("raw", pos[2] if len(pos) > 2 else Name("FALSE"))
             if not isinstance(deg_node, Num) or deg_node.value < 1 or deg_node.value != int(deg_node.value):
@@ -303,7 +268,7 @@ class Evaluator:
                 return NumMatrix(x[:, None] ** np.arange(1, degree + 1)[None, :], cols)
             return NumMatrix(r_poly(x, degree), cols)
         if fn == "scale":
-            x = _numeric(self.eval(pos[0]), fn)
+            x = as_numeric(self.eval(pos[0]), fn)
             center = kw.get("center", pos[1] if len(pos) > 1 else Name("TRUE"))
             scl = kw.get("scale", pos[2] if len(pos) > 2 else Name("TRUE"))
             flag = lambda n: self.const(n, "scale()") is True  # noqa: E731
@@ -312,6 +277,4 @@ class Evaluator:
 
     def _eval_more(self, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
         """``ns``, ``bs``, ``cut``, ``pmin``, ``pmax`` (arguments matched as R matches them)."""
-        from pyreterms.formula.more_functions import eval_more
-
         return eval_more(self, node, fn, pos, kw)

@@ -13,7 +13,7 @@ from pyreterms.formula.allowlist import RULES
 from pyreterms.errors import DataError, FormulaError
 from pyreterms.formula.parser import Call, Node, deparse
 from pyreterms.formula.splines import bs, cut, ns
-from pyreterms.design.model import Factor
+from pyreterms.formula.values import Factor, NumMatrix, as_numeric
 
 
 def match_args(fn: str, pos: list[Node], kw: dict[str, Node]) -> dict[str, Node]:
@@ -33,8 +33,6 @@ def _numbers(v: object, what: str) -> list[float]:
 
 def eval_more(ev, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]):
     """Evaluate one ``ns``/``bs``/``cut``/``pmin``/``pmax`` call with the Evaluator ``ev``."""
-    from pyreterms.formula.evaluate import NumMatrix, _numeric
-
     if fn == "c":
         raise FormulaError(f"c() may appear only as a constant argument, not as a variable: {deparse(node)}")
     if fn in ("pmin", "pmax"):
@@ -46,14 +44,14 @@ def eval_more(ev, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]):
             v = ev.eval(p)
             if isinstance(v, NumMatrix):
                 raise DataError(f"{fn}(): matrix arguments are not supported")
-            vals.append(_numeric(v, fn))
+            vals.append(as_numeric(v, fn))
         out = vals[0]
         op = np.minimum if fn == "pmin" else np.maximum
         for v in vals[1:]:
             out = op(out, v)  # NaN (R's NA) propagates, as with na.rm = FALSE
         return np.asarray(out, dtype=np.float64)
     args = match_args(fn, pos, kw)
-    x = _numeric(ev.eval(args["x"]), fn)
+    x = as_numeric(ev.eval(args["x"]), fn)
     if x.ndim != 1:
         raise DataError(f"{fn}(): x must be a vector")
     what = f"{fn}()"

@@ -17,14 +17,12 @@ vector-valued terms): cost ``(q + p + 1)^3 / 3`` flops and no Python loop over t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from pyreterms.lmm.cholesky import RestSolution, factor_solve, sparse_if_mostly_zero
 
-if TYPE_CHECKING:  # pragma: no cover
-    from pyreterms.lmm.deviance import LmerProblem
+from pyreterms.lmm.gram import GramBlocks
+from pyreterms.lmm.oneshot import OneShotSolution, factor_solve, sparse_if_mostly_zero
 
 #: largest order ``q + p + 1`` for which the dense path is considered at all (memory ``Q^2`` doubles)
 DENSE_MAX = 1500
@@ -36,7 +34,7 @@ DENSE_LAMBDA_MAX = 120
 @dataclass(frozen=True, eq=False)
 class DensePlan:
     """Theta-independent part of the dense path.  ``q0 = 0`` and ``qr = q``: the same layout as
-    :class:`pyreterms.lmm.cholesky.RestPlan` with no block eliminated in closed form, so
+    :class:`pyreterms.lmm.scalar.ScalarPlan` with no block eliminated in closed form, so
     :class:`~pyreterms.lmm.deviance.LmerProblem` reads both solutions the same way."""
 
     q0: int
@@ -60,7 +58,7 @@ class DensePlan:
             return Lt
         return sp.csr_matrix((theta[self.lt_theta], self.lt_indices, self.lt_indptr), shape=(self.qr, self.qr))
 
-    def pls(self, prob: "LmerProblem", theta: np.ndarray, M: np.ndarray) -> RestSolution | None:
+    def pls(self, theta: np.ndarray, M: np.ndarray) -> OneShotSolution | None:
         """Factor Omega(theta) into the C-ordered ``Q x Q`` buffer ``M`` (upper triangle = the lower
         factor in Fortran order) and solve for beta, u, b.  None when a pivot fails (the caller's
         blocked path then raises lme4's error or handles ``r_yy = 0``)."""
@@ -76,15 +74,15 @@ class DensePlan:
             return None
         c, ldL2, ldRX2, u, beta = done
         b = Lt.T @ u  # b = Lambda u
-        return RestSolution(L=c, LK0=np.zeros((self.p1, 0)), beta=beta, u=u, b=b, ldL2=ldL2, ldRX2=ldRX2)
+        return OneShotSolution(L=c, LK0=np.zeros((self.p1, 0)), beta=beta, u=u, b=b, ldL2=ldL2, ldRX2=ldRX2)
 
 
-def dense_cost_ok(prob: "LmerProblem") -> bool:
+def dense_cost_ok(gram: GramBlocks) -> bool:
     """Whether the dense path beats the blocked one (rough model, seconds per evaluation: a dense
     ``dpotrf`` of order Q at ~20 GFlop/s against the blocked path's dense part plus ~50 us of Python
     and scipy overhead per pair of terms)."""
-    terms = prob.terms
-    Q = prob.q + prob.p + 1
+    terms = gram.terms
+    Q = gram.q + gram.p + 1
     if Q > DENSE_MAX:
         return False
     K = len(terms)
@@ -94,29 +92,28 @@ def dense_cost_ok(prob: "LmerProblem") -> bool:
     return dense <= blocked
 
 
-def build_dense_plan(prob: "LmerProblem") -> DensePlan:
-    """The :class:`DensePlan` of a problem (adds ``Z^T W Z`` to the problem's Gram blocks: O(nnz(Z) q))."""
-    q, p = prob.q, prob.p
+def build_dense_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix, w: np.ndarray, Lambdat: sp.csc_matrix,
+                     Lind: np.ndarray) -> DensePlan:
+    """The :class:`DensePlan` of a model (adds ``Z^T W Z`` to its Gram blocks: O(nnz(Z) q))."""
+    q, p = gram.q, gram.p
     Q = q + p + 1
-    w = prob.weights
-    Zt = prob.Zt
     Zw = Zt.multiply(w[None, :]).tocsr() if not np.all(w == 1.0) else Zt
     G = np.empty((Q, Q))
     G[:q, :q] = (Zw @ Zt.T).toarray()
-    G[q:, :q] = np.hstack(prob.A_xz)  # the problem's own [X y]^T W Z blocks and [X y]^T W [X y]
+    G[q:, :q] = np.hstack(gram.xz)  # the problem's own [X y]^T W Z blocks and [X y]^T W [X y]
     G[:q, q:] = G[q:, :q].T
-    G[q:, q:] = prob.A_xx
+    G[q:, q:] = gram.xx
     # Lambdat as CSR with the theta index of each entry (Lind follows Lambdat's stored CSC order)
-    Lc = prob.Lambdat
+    Lc = Lambdat
     rows = Lc.indices.astype(np.int64)
     cols = np.repeat(np.arange(q, dtype=np.int64), np.diff(Lc.indptr))
     order = np.lexsort((cols, rows))  # CSR order: by row, then column
     lt_indptr = np.zeros(q + 1, dtype=np.int32)
     np.cumsum(np.bincount(rows, minlength=q), out=lt_indptr[1:])
     return DensePlan(q0=0, qr=q, Q=Q, p1=p + 1, G=np.ascontiguousarray(G), lt_indices=cols[order].astype(np.int32),
-                     lt_indptr=lt_indptr, lt_theta=np.asarray(prob.Lind, dtype=np.int64)[order],
+                     lt_indptr=lt_indptr, lt_theta=np.asarray(Lind, dtype=np.int64)[order],
                      lt_flat=(rows * q + cols)[order] if q <= DENSE_LAMBDA_MAX else None, ZtT=sp.csr_matrix(Zt.T),
-                     X_sparse=sparse_if_mostly_zero(prob.X))
+                     X_sparse=sparse_if_mostly_zero(X))
 
 
 __all__ = ["DensePlan", "build_dense_plan", "dense_cost_ok", "DENSE_MAX"]

@@ -28,10 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
+from threadpoolctl import threadpool_limits
 
-from pyreterms.lmm.cholesky import DowndateError, Factor, RestPlan, TermInfo, build_rest_plan, factorize, infer_terms
-from pyreterms.lmm.dense import DENSE_LAMBDA_MAX, DensePlan, build_dense_plan, dense_cost_ok
-from pyreterms.lmm.rankupdate import build_col0_update
+from pyreterms.lmm.cholesky import BlockedFactor, DowndateError, factorize
+from pyreterms.lmm.dense import DENSE_LAMBDA_MAX, build_dense_plan, dense_cost_ok
+from pyreterms.lmm.gram import GramBlocks, build_gram
+from pyreterms.lmm.layout import TermLayout, infer_terms
+from pyreterms.lmm.oneshot import OneShotPlan, OneShotSolution
+from pyreterms.lmm.scalar import build_scalar_plan
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +60,17 @@ class PLSState:
     dev: float  # the objective (REML criterion or ML deviance), from wrss + ussq like lme4
 
 
+@dataclass(eq=False)
+class Workspace:
+    """The mutable scratch of one :class:`LmerProblem` (not part of its value): the factor buffer of
+    the one-shot path, a theta -> deviance cache (R re-evaluates ``devfun`` at points it has already
+    seen; the value is deterministic) and a solution :meth:`LmerProblem.prefetch` computed ahead."""
+
+    M: np.ndarray | None = None
+    cache: dict[bytes, float] = field(default_factory=dict)
+    solved: tuple[bytes, PLSState] | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class LmerProblem:
     """Everything of an lmer deviance evaluation that does not depend on theta (R: ``pp``/``resp``).
@@ -73,21 +88,18 @@ class LmerProblem:
     sqrtw: np.ndarray
     offset: np.ndarray
     REML: bool  # effective: False when p == 0 (lme4 silently fits ML)
-    terms: tuple[TermInfo, ...]
     ldW: float
-    # Gram blocks (weighted, offset removed from y)
-    A_diag: tuple[np.ndarray, ...]  # per term (nl, nc, nc) = Z_k^T W Z_k diagonal blocks
-    A_col0: tuple[sp.bsr_matrix | None, ...]  # index j: Z_j^T W Z_0 as block-sparse (j >= 1)
-    A_dense: dict  # (j, k), 1 <= k < j < K: dense Z_j^T W Z_k
-    C_col0: dict  # (j, k), 1 <= k <= j < K: Col0Update for L_j0 L_k0^T (nc0 == 1)
-    A_xz: tuple[np.ndarray, ...]  # per term: [X y]^T W Z_k, (p+1) x q_k
-    A_xx: np.ndarray  # [X y]^T W [X y]
-    # one-shot path set by build: RestPlan (all terms scalar, K >= 2: block 0 eliminated in closed
-    # form, the rest one dpotrf) or DensePlan (small q + p + 1: all of Omega one dpotrf); None: blocked
-    plan: RestPlan | DensePlan | None = None
-    # per-problem scratch: the factor buffer of the one-shot path and a theta -> deviance cache
-    # (R re-evaluates devfun at points it has already seen; the value is deterministic)
-    _ws: dict = field(default_factory=dict, repr=False)
+    has_offset: bool
+    weighted: bool
+    gram: GramBlocks  # weighted, offset removed from y (:mod:`pyreterms.lmm.gram`)
+    # one-shot path: ScalarPlan (all terms scalar, K >= 2: block 0 eliminated in closed form, the
+    # rest one dpotrf) or DensePlan (small q + p + 1: all of Omega one dpotrf); None: blocked
+    plan: OneShotPlan | None
+    ws: Workspace = field(default_factory=Workspace, repr=False)
+
+    @property
+    def terms(self) -> tuple[TermLayout, ...]:
+        return self.gram.terms
 
     @property
     def n(self) -> int:
@@ -117,7 +129,7 @@ class LmerProblem:
         ``Lind`` is 0-based; ``Gp`` defaults to one term; ``nc`` (components per term) is inferred
         from the ``Lambdat``/``Lind`` pattern when not given.  ``pair_cap`` bounds the size of the
         precomputed pair lists (12 bytes each) of the first-column rank updates; levels beyond it are
-        updated densely (:func:`pyreterms.lmm.rankupdate.build_col0_update`).  ``path``: ``"auto"`` (the rest
+        updated densely (:func:`pyreterms.lmm.rankupdate.build_block0_rank_update`).  ``path``: ``"auto"`` (the rest
         path when it applies, else the dense path when it is cheaper, else blocked; the dense path
         always for q <= ``DENSE_LAMBDA_MAX``), or force
         ``"rest"``, ``"dense"`` or ``"blocked"`` (all give the same deviance to rounding; for tests).
@@ -135,54 +147,19 @@ class LmerProblem:
         Gp = np.array([0, Zt.shape[0]] if Gp is None else Gp, dtype=np.int64)
         terms = infer_terms(Lambdat, Lind, Gp, nc)
         p = X.shape[1]
-        Xy = np.column_stack([X, y - o])
-        wXy = Xy * w[:, None]
-        Zw = Zt.multiply(w[None, :]).tocsr() if not np.all(w == 1.0) else Zt
-        Zk = [Zt[int(t.start):int(t.stop)] for t in terms]
-        Zwk = [Zw[int(t.start):int(t.stop)] for t in terms]
-        A_diag = []
-        for t, zk, zwk in zip(terms, Zk, Zwk):
-            P = (zwk @ zk.T).tocoo()
-            blk = np.zeros((t.nl, t.nc, t.nc))
-            if np.any(P.row // t.nc != P.col // t.nc):
-                raise ValueError("Z_k^T Z_k is not block diagonal: Zt rows do not match Gp/nc")
-            np.add.at(blk, (P.row // t.nc, P.row % t.nc, P.col % t.nc), P.data)
-            A_diag.append(blk)
-        K = len(terms)
-        A_col0: list = [None] * K
-        A_dense: dict = {}
-        for j in range(1, K):
-            P = (Zwk[j] @ Zk[0].T).tocsr()
-            B = P.tobsr(blocksize=(terms[j].nc, terms[0].nc))
-            B.sort_indices()
-            A_col0[j] = B
-            for k in range(1, j):
-                A_dense[(j, k)] = np.ascontiguousarray((Zwk[j] @ Zk[k].T).toarray())
-        C_col0: dict = {}
-        if K > 1 and terms[0].nc == 1:
-            csc = [None] + [A_col0[j].tocsc() for j in range(1, K)]
-            a0 = A_diag[0][:, 0, 0]
-            for j in range(1, K):
-                for k in range(1, j + 1):
-                    C_col0[(j, k)] = build_col0_update(csc[j], csc[k], a0,
-                                                       upper=(j == k and terms[j].nc == 1), cap=pair_cap)
-        A_xz = tuple(np.ascontiguousarray((zk @ wXy).T) for zk in Zk)
-        A_xx = Xy.T @ wXy
-        prob = cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=np.sqrt(w), offset=o,
-                   REML=bool(REML) and p > 0, terms=terms, ldW=float(np.sum(np.log(w))),
-                   A_diag=tuple(A_diag), A_col0=tuple(A_col0), A_dense=A_dense, C_col0=C_col0, A_xz=A_xz,
-                   A_xx=A_xx)
-        plan: RestPlan | DensePlan | None = None
-        if path == "auto" and prob.q <= DENSE_LAMBDA_MAX:  # small models: no sparse overheads at all
+        gram = build_gram(np.column_stack([X, y - o]), w, Zt, terms, pair_cap)
+        plan: OneShotPlan | None = None
+        if path == "auto" and gram.q <= DENSE_LAMBDA_MAX:  # small models: no sparse overheads at all
             path = "dense"
         if path in ("auto", "rest"):
-            plan = build_rest_plan(prob)
+            plan = build_scalar_plan(gram, X, Zt)
             if plan is None and path == "rest":
                 raise ValueError("the rest path needs >= 2 terms, all scalar")
-        if path == "dense" or (path == "auto" and plan is None and dense_cost_ok(prob)):
-            plan = build_dense_plan(prob)
-        object.__setattr__(prob, "plan", plan)
-        return prob
+        if path == "dense" or (path == "auto" and plan is None and dense_cost_ok(gram)):
+            plan = build_dense_plan(gram, X, Zt, w, Lambdat, Lind)
+        return cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=np.sqrt(w), offset=o,
+                   REML=bool(REML) and p > 0, ldW=float(np.sum(np.log(w))), has_offset=bool(np.any(o != 0.0)),
+                   weighted=bool(np.any(w != 1.0)), gram=gram, plan=plan)
 
     # ------------------------------------------------------------------------------------------
     def templates(self, theta: np.ndarray) -> list[np.ndarray]:
@@ -201,9 +178,9 @@ class LmerProblem:
         L.data = np.asarray(theta, dtype=np.float64)[self.Lind]
         return L
 
-    def factor(self, theta: np.ndarray) -> Factor:
+    def factor(self, theta: np.ndarray) -> BlockedFactor:
         """Blocked lower Cholesky factor of ``Omega(theta)`` (paper eq. 18, with y appended)."""
-        return factorize(self, self.templates(theta))
+        return factorize(self.gram, self.templates(theta))
 
     def objective(self, ldL2: float, ldRX2: float, pwrss: float) -> float:
         """R: ``lmerResp::Laplace`` (ML: paper eq. 35; REML: eq. 42)."""
@@ -220,11 +197,11 @@ class LmerProblem:
         F = self.factor(theta)
         return float(self.objective(F.ldL2, F.ldRX2, F.ryy ** 2))
 
-    def _pls(self, Ts: list, F: Factor) -> tuple:
+    def _pls(self, Ts: list, F: BlockedFactor) -> tuple:
         """Paper eq. 49-53 from the factor: beta, u (per term), b, mu, wrss, ussq (lme4 order)."""
         p = self.p
         beta = solve_triangular(F.RX, F.cbeta, lower=False, check_finite=False) if p else np.zeros(0)
-        uk = F.back_solve(self, [c - beta @ R if p else c for c, R in zip(F.cu, F.rzx)])
+        uk = F.back_solve(self.terms, [c - beta @ R if p else c for c, R in zip(F.cu, F.rzx)])
         b = np.concatenate([(x.reshape(t.nl, t.nc) @ T.T).ravel()
                             for x, t, T in zip(uk, self.terms, Ts)])
         u = np.concatenate(uk)
@@ -232,8 +209,9 @@ class LmerProblem:
         wres = self.sqrtw * (self.y - mu)
         return beta, u, b, mu, float(wres @ wres), float(u @ u)
 
-    def _rest(self, theta: np.ndarray, M: np.ndarray | None = None) -> tuple | None:
-        """The one-shot path (``plan.pls``: :func:`pyreterms.lmm.cholesky.rest_pls` or
+    def _one_shot(self, theta: np.ndarray,
+                  M: np.ndarray | None = None) -> tuple[OneShotSolution, np.ndarray, float, float] | None:
+        """The one-shot path (``plan.pls``: :func:`pyreterms.lmm.scalar.scalar_pls` or
         :meth:`pyreterms.lmm.dense.DensePlan.pls`): (solution, mu, wrss, ussq), or None
         when it does not apply or a pivot failed (then the general path decides).  ``M``: the
         ``Q x Q`` factor buffer (default: the problem's own)."""
@@ -241,19 +219,19 @@ class LmerProblem:
         if plan is None:
             return None
         if M is None:
-            M = self._ws.get("M")
+            M = self.ws.M
             if M is None:
-                M = self._ws["M"] = np.empty((plan.Q, plan.Q))
-        sol = plan.pls(self, theta, M)
+                M = self.ws.M = np.empty((plan.Q, plan.Q))
+        sol = plan.pls(theta, M)
         if sol is None:
             return None
         beta = sol.beta
         mu = plan.X_sparse @ beta if plan.X_sparse is not None else self.X @ beta
-        if self._ws.setdefault("has_offset", bool(np.any(self.offset != 0.0))):
+        if self.has_offset:
             mu = self.offset + mu
         mu += plan.ZtT @ sol.b  # R: mu = offset + X beta + Z b
         wres = self.y - mu
-        if self._ws.setdefault("weighted", bool(np.any(self.weights != 1.0))):
+        if self.weighted:
             wres *= self.sqrtw
         return sol, mu, float(wres @ wres), float(sol.u @ sol.u)
 
@@ -261,7 +239,7 @@ class LmerProblem:
         """R: ``devfun(theta)`` (``lmer_Deviance``): pwrss = wrss + ||u||^2 from the PLS solution,
         exactly as lme4 forms it (keeps BOBYQA on lme4's path); O(nnz(Z) + n p) extra per call."""
         theta = np.asarray(theta, dtype=np.float64)
-        cache = self._ws.setdefault("cache", {})
+        cache = self.ws.cache
         key = theta.tobytes()
         val = cache.get(key)
         if val is not None:
@@ -277,13 +255,13 @@ class LmerProblem:
         return self._deviance(np.asarray(theta, dtype=np.float64))
 
     def _deviance(self, theta: np.ndarray, M: np.ndarray | None = None) -> float:
-        res = self._rest(theta, M)
+        res = self._one_shot(theta, M)
         if res is not None:
             sol, _, wrss, ussq = res
             val = float(self.objective(sol.ldL2, sol.ldRX2, wrss + ussq))
         else:
             Ts = self.templates(theta)
-            F = factorize(self, Ts)
+            F = factorize(self.gram, Ts)
             *_, wrss, ussq = self._pls(Ts, F)
             val = float(self.objective(F.ldL2, F.ldRX2, wrss + ussq))
         return val
@@ -299,7 +277,7 @@ class LmerProblem:
         sequential call then recomputes it and raises or warns as usual)."""
         if self.plan is None or workers < 2:
             return
-        cache = self._ws.setdefault("cache", {})
+        cache = self.ws.cache
         todo, seen = [], set()
         for th in thetas:
             th = np.array(th, dtype=np.float64)
@@ -327,8 +305,6 @@ class LmerProblem:
             except Exception:  # noqa: BLE001 - recomputed sequentially
                 return None
 
-        from threadpoolctl import threadpool_limits
-
         # one BLAS thread per worker (the limit is process-wide; the caller waits meanwhile)
         with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as ex:
             for r in ex.map(work, todo):
@@ -338,19 +314,19 @@ class LmerProblem:
                 if kind == "dev":
                     cache[k] = v
                 else:
-                    self._ws["solved"] = (k, v)
+                    self.ws.solved = (k, v)
 
     def solve(self, theta: np.ndarray) -> PLSState:
         """R: ``devfun(theta)`` followed by reading ``pp``/``resp`` (paper eq. 49-53)."""
         theta = np.array(theta, dtype=np.float64)
-        done = self._ws.pop("solved", None)
+        done, self.ws.solved = self.ws.solved, None
         if done is not None and done[0] == theta.tobytes():
             return done[1]
         return self._solve(theta)
 
     def _solve(self, theta: np.ndarray, M: np.ndarray | None = None) -> PLSState:
         n, p = self.n, self.p
-        res = self._rest(theta, M)
+        res = self._one_shot(theta, M)
         if res is not None:
             sol, mu, wrss, ussq = res
             qr, L = self.plan.qr, sol.L
@@ -363,7 +339,7 @@ class LmerProblem:
                             cu=np.concatenate([sol.LK0[-1], L[qr + p, :qr]]),
                             dev=float(self.objective(sol.ldL2, sol.ldRX2, pwrss)))
         Ts = self.templates(theta)
-        F = factorize(self, Ts)
+        F = factorize(self.gram, Ts)
         beta, u, b, mu, wrss, ussq = self._pls(Ts, F)
         pwrss = wrss + ussq
         return PLSState(theta=theta, beta=beta, u=u, b=b, mu=mu, wrss=wrss, ussq=ussq,
@@ -377,7 +353,7 @@ class LmerProblem:
 
         lme4's ``getME(, "L")`` is a CHOLMOD factor of the AMD-permuted matrix; compare logdet/solves.
         """
-        return self.factor(theta).sparse_L(self)
+        return self.factor(theta).sparse_L(self.terms)
 
 
-__all__ = ["LmerProblem", "PLSState", "TermInfo", "Factor", "DowndateError", "infer_terms"]
+__all__ = ["LmerProblem", "PLSState", "Workspace", "DowndateError"]

@@ -22,7 +22,9 @@ import scipy.sparse as sp
 from pyreterms.lmm.deviance import LmerProblem, PLSState
 from pyreterms.errors import DataError, LmeCheckError, LmeWarning
 from pyreterms.lmm.optimize import LmerControl, OptResult, blas_threads, check_conv, moment_start, optimize_lmer
+from pyreterms.design.lformula import lformula
 from pyreterms.design.model import LFormula
+from pyreterms.lmm.summary import format_summary
 
 
 def make_names(names: list[str], unique: bool = True) -> list[str]:
@@ -319,8 +321,6 @@ class LmerFit:
 
     def summary(self) -> str:
         """R: ``print(summary(fit))`` (see :mod:`pyreterms.lmm.summary`)."""
-        from pyreterms.lmm.summary import format_summary
-
         return format_summary(self)
 
 
@@ -407,8 +407,6 @@ def lmer(formula: str, data, REML: bool = True, weights=None, offset=None, contr
          contrasts=None) -> LmerFit:
     """R: ``lme4::lmer(formula, data, REML, weights, offset, control, contrasts)`` (default
     optimizer ``nloptwrap``/BOBYQA).  ``weights``/``offset`` are column names or arrays."""
-    from pyreterms.design.lformula import lformula
-
     lf = lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)
     with np.errstate(all="ignore"):  # R computes with Inf/NaN silently (no numpy warnings)
         return lmer_from_parts(lf, control)

@@ -28,7 +28,7 @@ _GEMM_PAIRS_PER_ENTRY = 1.0 / 30.0
 
 
 @dataclass(frozen=True, eq=False)
-class Col0Update:
+class Block0RankUpdate:
     """``sum_u r_u^2 a_ju a_ku^T`` as a dense ``q_j x q_k`` array, for any ``s``.
 
     ``C`` (light levels) maps weight groups (``group_a0``) to the row-major positions ``pos`` that
@@ -125,8 +125,8 @@ def _pairs_sym(A: sp.csc_matrix, cols: np.ndarray, grp: np.ndarray) -> tuple[np.
     return np.concatenate(out_p), np.concatenate(out_g), np.concatenate(out_v)
 
 
-def build_col0_update(Aj: sp.csc_matrix, Ak: sp.csc_matrix, a0: np.ndarray, upper: bool,
-                      cap: int = 40_000_000) -> Col0Update:
+def build_block0_rank_update(Aj: sp.csc_matrix, Ak: sp.csc_matrix, a0: np.ndarray, upper: bool,
+                      cap: int = 40_000_000) -> Block0RankUpdate:
     """Split the levels of term 0 into light (pair matrix, at most ``cap`` pairs) and heavy
     (dense) ones and precompute both (vectorised; no loop over levels)."""
     qj, qk = Aj.shape[0], Ak.shape[0]
@@ -163,8 +163,8 @@ def build_col0_update(Aj: sp.csc_matrix, Ak: sp.csc_matrix, a0: np.ndarray, uppe
         Dj = np.asfortranarray(Aj[:, heavy].toarray())
         if Ak is not Aj:
             Dk = np.asfortranarray(Ak[:, heavy].toarray())
-    return Col0Update(qj=qj, qk=qk, upper=upper, group_a0=gvals, C=C,
+    return Block0RankUpdate(qj=qj, qk=qk, upper=upper, group_a0=gvals, C=C,
                       heavy_a0=np.ascontiguousarray(a0[heavy]), Dj=Dj, Dk=Dk, pos=pos)
 
 
-__all__ = ["Col0Update", "build_col0_update"]
+__all__ = ["Block0RankUpdate", "build_block0_rank_update"]

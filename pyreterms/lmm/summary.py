@@ -4,12 +4,47 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
+import pandas as pd
 
-if TYPE_CHECKING:
-    from pyreterms.lmm.fit import LmerFit
+from pyreterms.design.model import LFormula
+from pyreterms.lmm.deviance import LmerProblem, PLSState
+from pyreterms.lmm.optimize import OptResult
+
+
+class FitView(Protocol):
+    """What the summary reads of a fit (:class:`pyreterms.lmm.fit.LmerFit`; R: a ``merMod``)."""
+
+    lf: LFormula
+    problem: LmerProblem
+    state: PLSState
+    opt: OptResult
+
+    @property
+    def is_REML(self) -> bool: ...
+
+    @property
+    def crit(self) -> float: ...
+
+    def sigma(self) -> float: ...
+
+    def residuals(self, type: str = "response", scaled: bool = False) -> np.ndarray: ...
+
+    def deviance(self, REML: bool | None = None) -> float: ...
+
+    def npar(self) -> int: ...
+
+    def logLik(self, REML: bool | None = None) -> float: ...
+
+    def AIC(self) -> float: ...
+
+    def BIC(self) -> float: ...
+
+    def vcov(self) -> pd.DataFrame: ...
+
+    def VarCorr(self) -> list[dict]: ...
 
 
 def _sig_needed(x: float, digits: int) -> tuple[int, int]:
@@ -71,7 +106,7 @@ def _abbreviate(s: str, minlength: int) -> str:
     return "".join(chars[:max(minlength, 0)] if len(chars) > minlength else chars)
 
 
-def format_varcorr(fit: "LmerFit", digits: int = 4) -> list[str]:
+def format_varcorr(fit: FitView, digits: int = 4) -> list[str]:
     """R: ``formatVC(VarCorr(fit), digits, comp = c("Variance", "Std.Dev."))`` printed."""
     vcs = fit.VarCorr()
     sds = [list(v["stddev"]) for v in vcs] + [[fit.sigma()]]
@@ -113,7 +148,7 @@ def format_coefmat(est: np.ndarray, se: np.ndarray, names: list[str], digits: in
     return _print_matrix(["Estimate", "Std. Error", "t value"], rows, names, right=True)
 
 
-def format_summary(fit: "LmerFit", digits: int = 4, data_name: str | None = None) -> str:
+def format_summary(fit: FitView, digits: int = 4, data_name: str | None = None) -> str:
     """The lines of lme4's ``print(summary(fit))``."""
     out: list[str] = []
     reml = fit.is_REML
