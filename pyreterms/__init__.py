@@ -2,12 +2,12 @@
 
 ``lformula`` mirrors ``lme4::lFormula``; ``lmer`` mirrors ``lme4::lmer``.  Nothing here imports R.
 """
-from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeMessage, LmeWarning, PyretermsError
+from pyreterms.datasets import load_dataset
 from pyreterms.design.lformula import lformula
+from pyreterms.design.model import FixedX, LFormula, ModelFrame, ReTerm, ReTrms
+from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeMessage, LmeWarning, PyretermsError
 from pyreterms.formula.values import Factor
 from pyreterms.lmm.fit import lmer
-from pyreterms.datasets import load_dataset
-from pyreterms.design.model import FixedX, LFormula, ModelFrame, ReTerm, ReTrms
 
 __version__ = "0.1.0"
 

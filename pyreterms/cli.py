@@ -37,7 +37,7 @@ def _describe(lf) -> str:
     rt = lf.reTrms
     lines = [f"formula: {lf.formula}", f"n = {lf.fr.n}, p = {lf.X.X.shape[1]}, q = {rt.q}",
              f"X columns: {', '.join(lf.X.colnames)}"]
-    for t, (g, nms), Zt in zip(rt.terms, rt.cnms, (z for _, z in rt.Ztlist)):
+    for t, (_, nms), Zt in zip(rt.terms, rt.cnms, (z for _, z in rt.Ztlist), strict=False):
         lines.append(f"term ({t.name}): J_i {t.J.shape[0]}x{t.J.shape[1]}, X_i {t.Xi.shape[0]}x{t.Xi.shape[1]} "
                      f"[{', '.join(nms)}], Z_i^T {Zt.shape[0]}x{Zt.shape[1]} nnz {Zt.nnz}")
     lines.append(f"Zt {rt.Zt.shape[0]}x{rt.Zt.shape[1]} nnz {rt.Zt.nnz}; Gp {rt.Gp.tolist()}")

@@ -8,7 +8,8 @@ Two documented conventions (README "Data conventions"), both in ``DataFrame.attr
   :data:`pyreterms.design.contrasts.CONTRASTS`) or ``{"matrix": rows, "colnames": names or None}`` with one
   row (a list of numbers) per level; without colnames R names the model-matrix columns ``fac1``,
   ``fac2`` ..., with them ``facp``, ``facq``.  (A 2-D array or a DataFrame indexed by the levels is
-  accepted too, but plain lists keep ``pd.concat`` working: pandas compares ``attrs`` with ``==``.)  ``model.matrix`` uses it wherever the factor is
+  accepted too, but plain lists keep ``pd.concat`` working: pandas compares ``attrs`` with ``==``.)
+  ``model.matrix`` uses it wherever the factor is
   coded by contrasts (fixed part and bar terms such as ``(fac | g)``) unless ``contrasts=`` names the
   factor; as in R's ``model.frame(drop.unused.levels = TRUE)`` the attribute is dropped when the model
   frame loses a level of the factor.
@@ -98,7 +99,8 @@ def check_strings(name: str, values: list) -> None:
     try:
         blob.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise DataError(f"column '{name}': a string is not valid UTF-8 (near {blob[max(e.start - 10, 0):e.end + 10]!r})") from None
+        near = blob[max(e.start - 10, 0):e.end + 10]
+        raise DataError(f"column '{name}': a string is not valid UTF-8 (near {near!r})") from None
 
 
 @dataclass(frozen=True)
@@ -107,10 +109,10 @@ class ContrastsFactor(Factor):
 
     contrasts: Any = None
 
-    def take(self, rows: np.ndarray) -> "Factor":
+    def take(self, rows: np.ndarray) -> Factor:
         return ContrastsFactor(self.codes[rows], self.levels, self.ordered, self.contrasts)
 
-    def drop_unused(self) -> "Factor":
+    def drop_unused(self) -> Factor:
         """R's ``model.frame(drop.unused.levels = TRUE)``: losing a level drops the attribute."""
         plain = Factor(self.codes, self.levels, self.ordered)
         dropped = plain.drop_unused()

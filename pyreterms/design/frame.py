@@ -11,22 +11,29 @@ from __future__ import annotations
 
 import functools
 import warnings
-
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
+from pyreterms.design.dataframe import (
+    ContrastsFactor,
+    check_strings,
+    contrasts_attr,
+    matrix_columns,
+    object_numbers,
+    r_integers,
+)
+from pyreterms.design.model import ModelFrame
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.formula.evaluate import Character, Evaluator, Logical, NumMatrix, Value, make_factor, na_mask, take
-from pyreterms.design.dataframe import ContrastsFactor, check_strings, contrasts_attr, matrix_columns, object_numbers, r_integers
 from pyreterms.formula.parser import Node, deparse, format_double, frame_name
 from pyreterms.formula.terms import extract_vars
 from pyreterms.formula.values import Factor
-from pyreterms.design.model import ModelFrame
-
 
 CONTRASTS_KEY = "contrasts"
+
+_OBJECT = np.dtype(object)  # ``dtype == object`` as numpy compares it (an extension dtype is never equal)
 
 
 @functools.lru_cache(maxsize=4)
@@ -84,9 +91,9 @@ def convert_column(name: str, s: pd.Series) -> Value:
         return r_integers(name, vals)
     if pd.api.types.is_float_dtype(dtype):
         return np.asarray(s, dtype=np.float64)
-    if pd.api.types.is_string_dtype(dtype) or dtype == object:
+    if pd.api.types.is_string_dtype(dtype) or dtype == _OBJECT:
         values = s.tolist()
-        if dtype == object:
+        if dtype == _OBJECT:
             nums = object_numbers(name, values)
             if nums is not None:
                 return nums

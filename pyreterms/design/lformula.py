@@ -8,22 +8,22 @@ expand ``||`` -> model frame of ``subbars(formula)`` (na.omit, drop unused level
 from __future__ import annotations
 
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from pyreterms.formula.bars import expand_double_verts, findbars, fixed_formula, subbars
-from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeMessage, LmeWarning
-from pyreterms.formula.evaluate import Character, Logical, NumMatrix, check_allowlist
 from pyreterms.design.frame import model_frame
+from pyreterms.design.model import FixedX, LFormula, ModelFrame, ReTrms
 from pyreterms.design.modelmatrix import model_matrix
 from pyreterms.design.rank import check_scale_x, drop_rank_deficient, pivot_rest
 from pyreterms.design.reterms import mk_reterms
+from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeMessage, LmeWarning
+from pyreterms.formula.bars import expand_double_verts, findbars, fixed_formula, subbars
+from pyreterms.formula.evaluate import Character, Logical, NumMatrix, check_allowlist
 from pyreterms.formula.parser import Arg, Call, deparse, parse
 from pyreterms.formula.terms import make_terms
 from pyreterms.formula.values import Factor
-from pyreterms.design.model import FixedX, LFormula, ModelFrame, ReTrms
 
 
 def parse_formula(formula: str) -> Call:
@@ -119,7 +119,7 @@ def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights, offset, 
         # column order (R pairs them as they come, so they can mismatch; we reproduce that)
         dropped_cols = [j for j in range(mm.X.shape[1]) if j not in keep]
         dropped_pivot = [int(j) for j in pivot_rest(mm.X, keep)]
-        col_dropped = tuple((mm.colnames[j], k + 1) for j, k in zip(dropped_cols, dropped_pivot))
+        col_dropped = tuple((mm.colnames[j], k + 1) for j, k in zip(dropped_cols, dropped_pivot, strict=False))
     X = FixedX(X=Xk, colnames=tuple(mm.colnames[j] for j in keep), assign=tuple(mm.assign[j] for j in keep),
                col_dropped=col_dropped, contrasts=mm.contrasts)
     smsg = check_scale_x(X.X)

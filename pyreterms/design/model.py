@@ -91,11 +91,11 @@ class ReTrms:
         """Order of ``getME(, "mmList")``: ``order(nl, decreasing = TRUE)`` on formula order (stable)
         when some level count increases, else formula order.  Returns formula-order indices."""
         nl_formula = [0] * len(self.terms)
-        for k, t in zip(self.formula_order, self.terms):
+        for k, t in zip(self.formula_order, self.terms, strict=False):
             nl_formula[k] = t.nl
         if self.mm_nl:
             nl_formula = list(self.mm_nl)
-        if any(b > a for a, b in zip(nl_formula, nl_formula[1:])):
+        if any(b > a for a, b in zip(nl_formula, nl_formula[1:], strict=False)):
             return tuple(sorted(range(len(nl_formula)), key=lambda k: -nl_formula[k]))
         return tuple(range(len(nl_formula)))
 

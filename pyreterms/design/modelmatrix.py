@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from pyreterms.design.contrasts import contrast_spec
+from pyreterms.design.model import ModelFrame
 from pyreterms.errors import DataError
 from pyreterms.formula.evaluate import Character, Logical, NumMatrix, make_factor
 from pyreterms.formula.terms import Terms
 from pyreterms.formula.values import Factor
-from pyreterms.design.model import ModelFrame
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def _as_factor(v: object) -> Factor | None:
         f = make_factor(v)
         # R treats a logical as a factor with both levels FALSE, TRUE
         full = ("FALSE", "TRUE")
-        codes = np.where(f.codes < 0, -1, np.array([full.index(l) for l in f.levels] or [0])[np.maximum(f.codes, 0)])
+        codes = np.where(f.codes < 0, -1, np.array([full.index(lv) for lv in f.levels] or [0])[np.maximum(f.codes, 0)])
         return Factor(codes.astype(np.int64), full)
     if isinstance(v, Character):
         return make_factor(v)
@@ -105,8 +105,8 @@ def model_matrix(terms: Terms, fr: ModelFrame, contrasts: dict[str, object] | No
                 arr = np.asarray(val, dtype=np.float64)
                 vcols, vnames = [arr], [vname]
             new_cols, new_names = [], []
-            for c2, n2 in zip(vcols, vnames):  # later variables vary slowest
-                for c1, n1 in zip(block_cols, block_names):
+            for c2, n2 in zip(vcols, vnames, strict=False):  # later variables vary slowest
+                for c1, n1 in zip(block_cols, block_names, strict=False):
                     new_cols.append(c1 * c2)
                     new_names.append(n2 if n1 == "" else f"{n1}:{n2}")
             block_cols, block_names = new_cols, new_names

@@ -23,7 +23,7 @@ def dqrdc2_rank_pivot(X: np.ndarray, tol: float = 1e-7) -> tuple[int, np.ndarray
     work2[work2 == 0.0] = 1.0
     lup = min(n, p)
     k = p + 1  # 1-based as in the Fortran
-    for l in range(lup):  # 0-based l; Fortran l = l + 1
+    for l in range(lup):  # noqa: E741 - dqrdc2's own loop index; 0-based l, Fortran l = l + 1
         while (l + 1) < k and qraux[l] < work2[l] * tol:
             # move column l to the end
             x[:, l:] = np.concatenate([x[:, l + 1:], x[:, l:l + 1]], axis=1)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from pyreterms.formula.bars import bar_parts
-from pyreterms.errors import DataError, FormulaError
-from pyreterms.formula.evaluate import Character, Evaluator, Logical, NumMatrix, make_factor
+from pyreterms.design.model import ModelFrame, ReTerm, ReTrms
 from pyreterms.design.modelmatrix import model_matrix
+from pyreterms.errors import DataError, FormulaError
+from pyreterms.formula.bars import bar_parts
+from pyreterms.formula.evaluate import Character, Evaluator, Logical, NumMatrix, make_factor
 from pyreterms.formula.parser import Call, Name, Node, call, deparse, frame_name, walk
 from pyreterms.formula.terms import make_terms
 from pyreterms.formula.values import Factor
-from pyreterms.design.model import ModelFrame, ReTerm, ReTrms
 
 
 def interaction_factor(f1: Factor, f2: Factor) -> Factor:
@@ -170,7 +170,7 @@ def mk_reterms(bars: list[Call], fr: ModelFrame) -> ReTrms:
     blist = [mk_term(b, fr) for b in bars]
     nl = [t.nl for t in blist]
     order = list(range(len(blist)))
-    if any(b > a for a, b in zip(nl, nl[1:])):
+    if any(b > a for a, b in zip(nl, nl[1:], strict=False)):
         # rev(order(nl)): stable ascending order, reversed -> ties come out in reverse formula order
         order = list(reversed(sorted(range(len(nl)), key=lambda k: nl[k])))
     terms = [blist[k] for k in order]
@@ -206,7 +206,7 @@ def mk_reterms(bars: list[Call], fr: ModelFrame) -> ReTrms:
             flist.append((t.group, t.ff))
         assign.append(fnames.index(t.group))
     nl_by_formula = [0] * len(terms)
-    for k, t in zip(order, terms):
+    for k, t in zip(order, terms, strict=False):
         nl_by_formula[k] = t.nl
     rownames: list[str] = []
     for t in terms:

@@ -156,7 +156,7 @@ def check_call(node: Call) -> FunctionRule | None:
     free = [f for f in rule.formals if f not in named]
     if not rule.variadic and len(positional) > len(free):
         raise FormulaError(f"{fn}(): too many arguments in {deparse(node)}")
-    bound = dict(zip(free, positional)) if not rule.variadic else {}
+    bound = dict(zip(free, positional, strict=False)) if not rule.variadic else {}
     missing = [f for f in rule.formals[:rule.required] if f not in named and f not in bound]
     if not rule.variadic and missing:
         raise FormulaError(f"{fn}(): argument '{missing[0]}' is missing in {deparse(node)}")

@@ -8,16 +8,14 @@ level order).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from pyreterms.formula.allowlist import CONSTANTS, OPERATORS, RULES, check_expression, split_name
 from pyreterms.errors import DataError, FormulaError, UnsupportedInput
-from pyreterms.formula.parser import Call, Name, Node, Num, Str, deparse, format_double
-from pyreterms.rmath.longdouble import r_col_mean, r_mean, r_sum
+from pyreterms.formula.allowlist import CONSTANTS, OPERATORS, RULES, check_expression, split_name
 from pyreterms.formula.more_functions import eval_more
+from pyreterms.formula.parser import Call, Name, Node, Num, Str, deparse, format_double
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Value, as_numeric
+from pyreterms.rmath.longdouble import r_col_mean, r_mean, r_sum
 
 ALLOWED_FUNCTIONS = frozenset(RULES)
 __all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "OPERATORS", "check_allowlist", "Evaluator"]
@@ -107,7 +105,7 @@ def _labels_of(x: Value) -> list:
     if isinstance(x, Character):
         return list(x.values)
     if isinstance(x, Logical):
-        return [None if n else bool(v) for v, n in zip(x.values, x.na)]
+        return [None if n else bool(v) for v, n in zip(x.values, x.na, strict=False)]
     if isinstance(x, NumMatrix):
         return list(x.values.ravel(order="F"))
     return [None if isinstance(v, float) and np.isnan(v) else v for v in np.asarray(x).tolist()]

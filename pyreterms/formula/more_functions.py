@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyreterms.formula.allowlist import RULES
 from pyreterms.errors import DataError, FormulaError
+from pyreterms.formula.allowlist import RULES
 from pyreterms.formula.parser import Call, Node, deparse
 from pyreterms.formula.splines import bs, cut, ns
 from pyreterms.formula.values import Factor, NumMatrix, as_numeric
@@ -20,7 +20,7 @@ def match_args(fn: str, pos: list[Node], kw: dict[str, Node]) -> dict[str, Node]
     """R's argument matching for a non-variadic allowlisted function (exact names only)."""
     formals = [f for f in RULES[fn].formals if f not in kw]
     out = dict(kw)
-    out.update(zip(formals, pos))
+    out.update(zip(formals, pos, strict=False))
     return out
 
 

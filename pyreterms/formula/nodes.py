@@ -4,7 +4,6 @@ trees are fine).  Nothing here evaluates anything."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 # --------------------------------------------------------------------------------------------
 # AST
@@ -30,7 +29,7 @@ class Name:
 
 @dataclass(frozen=True)
 class Arg:
-    value: "Node"
+    value: Node
     name: str | None = None
 
 
@@ -42,11 +41,11 @@ class Call:
     args: tuple[Arg, ...]
 
     @property
-    def argv(self) -> tuple["Node", ...]:
+    def argv(self) -> tuple[Node, ...]:
         return tuple(a.value for a in self.args)
 
 
-Node = Union[Num, Str, Name, Call]
+Node = Num | Str | Name | Call
 
 
 def call(fn: str, *args: Node) -> Call:

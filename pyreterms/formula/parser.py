@@ -15,10 +15,21 @@ import sys
 from dataclasses import dataclass
 
 from pyreterms.errors import FormulaError
-from pyreterms.formula.nodes import (_UNARY, Arg, Call, Name, Node, Num, Str, _binary_info, call, depth,  # noqa: F401
-                   strip_parens, walk)
-from pyreterms.formula.deparse import (WIDTH_CUTOFF, deparse, format_double, format_name, frame_name,  # noqa: F401
-                       unquote_symbol)
+from pyreterms.formula.deparse import WIDTH_CUTOFF, deparse, format_double, format_name, frame_name, unquote_symbol  # noqa: F401
+from pyreterms.formula.nodes import (  # noqa: F401
+    _UNARY,
+    Arg,
+    Call,
+    Name,
+    Node,
+    Num,
+    Str,
+    _binary_info,
+    call,
+    depth,
+    strip_parens,
+    walk,
+)
 
 __all__ = ["Num", "Str", "Name", "Arg", "Call", "Node", "call", "walk", "strip_parens", "depth", "parse",
            "tokenize", "deparse", "format_double", "format_name", "frame_name", "unquote_symbol",
@@ -54,7 +65,8 @@ def tokenize(text: str) -> list[Tok]:
     while pos < len(text):
         m = _TOKEN_RE.match(text, pos)
         if not m:
-            raise FormulaError(f"cannot read formula {text!r}: unexpected character {text[pos]!r} at position {pos + 1}")
+            raise FormulaError(f"cannot read formula {text!r}: unexpected character {text[pos]!r} "
+                               f"at position {pos + 1}")
         kind = m.lastgroup or ""
         if kind != "ws":
             tok_text = m.group()

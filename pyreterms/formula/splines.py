@@ -152,7 +152,7 @@ def _dqrdc2_qty(A: np.ndarray, Y: np.ndarray) -> np.ndarray:
     x = np.array(A, dtype=np.float64, order="F")
     n, p = x.shape
     qraux = np.zeros(p)
-    for l in range(min(n, p)):
+    for l in range(min(n, p)):  # noqa: E741 - dqrdc2/dqrsl's own loop index
         nrmxl = float(np.sqrt(np.dot(x[l:, l], x[l:, l])))
         if nrmxl == 0.0:
             raise UnsupportedInput("ns(): the natural-spline constraint matrix is rank deficient")
@@ -273,7 +273,7 @@ def _format_g(v: float, digits: int) -> str:
     ``Inf``/``-Inf``)."""
     if math.isinf(v):
         return "Inf" if v > 0 else "-Inf"
-    return "%.*g" % (digits, v)
+    return f"{v:.{digits}g}"
 
 
 def cut(x: np.ndarray, breaks, labels=None, include_lowest: bool = False, right: bool = True,
@@ -323,13 +323,14 @@ def cut(x: np.ndarray, breaks, labels=None, include_lowest: bool = False, right:
         for dig in range(dig_lab, max(12, dig_lab) + 1):
             ch = [_format_g(0.0 + b, dig) for b in br]
             # formatC formats the non-finite values together with format(): a common width
-            wide = max((len(c) for c, b in zip(ch, br) if math.isinf(b)), default=0)
-            ch = [c.rjust(wide) if math.isinf(b) else c for c, b in zip(ch, br)]
-            if all(a != b for a, b in zip(ch[1:], ch[:-1])):
+            wide = max((len(c) for c, b in zip(ch, br, strict=False) if math.isinf(b)), default=0)
+            ch = [c.rjust(wide) if math.isinf(b) else c for c, b in zip(ch, br, strict=False)]
+            if all(a != b for a, b in zip(ch[1:], ch[:-1], strict=False)):
                 break
         else:
             raise UnsupportedInput("cut(): breaks too close to label (R numbers the levels instead)")
-        labs = [("(" if right else "[") + a + "," + b + ("]" if right else ")") for a, b in zip(ch[:-1], ch[1:])]
+        labs = [("(" if right else "[") + a + "," + b + ("]" if right else ")")
+                for a, b in zip(ch[:-1], ch[1:], strict=False)]
         if include_lowest:
             if right:
                 labs[0] = "[" + labs[0][1:]

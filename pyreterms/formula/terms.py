@@ -102,14 +102,14 @@ class _Encoder:
                 return [t for t in left if t not in set(right)]
             if fn == ":":
                 left, right = self.encode(args[0]), self.encode(args[1])
-                return _trim([l | r for l in left for r in right])
+                return _trim([a | b for a in left for b in right])
             if fn == "*":
                 left, right = self.encode(args[0]), self.encode(args[1])
-                return _trim(left + right + [l | r for l in left for r in right])
+                return _trim(left + right + [a | b for a in left for b in right])
             if fn == "%in%":
                 left, right = self.encode(args[0]), self.encode(args[1])
                 allr = frozenset().union(*right) if right else frozenset()
-                return _trim([l | allr for l in left])
+                return _trim([a | allr for a in left])
             if fn == "/":
                 left, right = self.encode(args[0]), self.encode(args[1])
                 alll = frozenset().union(*left) if left else frozenset()

@@ -32,10 +32,10 @@ class Factor:
         lv = np.array(self.levels + (None,), dtype=object)
         return lv[np.where(self.codes < 0, len(self.levels), self.codes)]
 
-    def take(self, rows: np.ndarray) -> "Factor":
+    def take(self, rows: np.ndarray) -> Factor:
         return Factor(self.codes[rows], self.levels, self.ordered)
 
-    def drop_unused(self) -> "Factor":
+    def drop_unused(self) -> Factor:
         """``factor(f, exclude = NA)`` / ``droplevels``: keep used levels in their order."""
         used = np.zeros(len(self.levels) + 1, dtype=bool)
         used[self.codes[self.codes >= 0]] = True
@@ -45,7 +45,7 @@ class Factor:
         remap = np.full(len(self.levels), -1, dtype=np.int64)
         remap[used] = np.arange(int(used.sum()))
         codes = np.where(self.codes >= 0, remap[np.maximum(self.codes, 0)], -1)
-        return Factor(codes, tuple(l for l, u in zip(self.levels, used) if u), self.ordered)
+        return Factor(codes, tuple(lv for lv, u in zip(self.levels, used, strict=False) if u), self.ordered)
 
 
 @dataclass(frozen=True)

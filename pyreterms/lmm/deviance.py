@@ -123,7 +123,7 @@ class LmerProblem:
               Lind: np.ndarray, Gp: np.ndarray | None = None, weights: np.ndarray | None = None,
               offset: np.ndarray | None = None, REML: bool = True,
               nc: tuple[int, ...] | None = None, pair_cap: int = 40_000_000,
-              path: str = "auto") -> "LmerProblem":
+              path: str = "auto") -> LmerProblem:
         """Precompute the Gram blocks (R: ``merPredD$new`` + ``mkRespMod``).
 
         ``Lind`` is 0-based; ``Gp`` defaults to one term; ``nc`` (components per term) is inferred
@@ -201,9 +201,9 @@ class LmerProblem:
         """Paper eq. 49-53 from the factor: beta, u (per term), b, mu, wrss, ussq (lme4 order)."""
         p = self.p
         beta = solve_triangular(F.RX, F.cbeta, lower=False, check_finite=False) if p else np.zeros(0)
-        uk = F.back_solve(self.terms, [c - beta @ R if p else c for c, R in zip(F.cu, F.rzx)])
+        uk = F.back_solve(self.terms, [c - beta @ R if p else c for c, R in zip(F.cu, F.rzx, strict=False)])
         b = np.concatenate([(x.reshape(t.nl, t.nc) @ T.T).ravel()
-                            for x, t, T in zip(uk, self.terms, Ts)])
+                            for x, t, T in zip(uk, self.terms, Ts, strict=False)])
         u = np.concatenate(uk)
         mu = self.offset + self.X @ beta + self.Zt.T @ b
         wres = self.sqrtw * (self.y - mu)

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from pyreterms.lmm.deviance import LmerProblem, PLSState
-from pyreterms.errors import DataError, LmeCheckError, LmeWarning
-from pyreterms.lmm.optimize import LmerControl, OptResult, blas_threads, check_conv, moment_start, optimize_lmer
 from pyreterms.design.lformula import lformula
 from pyreterms.design.model import LFormula
+from pyreterms.errors import DataError, LmeCheckError, LmeWarning
+from pyreterms.lmm.deviance import LmerProblem, PLSState
+from pyreterms.lmm.optimize import LmerControl, OptResult, blas_threads, check_conv, moment_start, optimize_lmer
 from pyreterms.lmm.summary import format_summary
 
 
@@ -180,14 +180,14 @@ class LmerFit:
     # -------------------------------------------------------------------- random effects
     def Tlist(self) -> list[tuple[str, np.ndarray]]:
         """R: ``getME(, "Tlist")``: per term the lower-triangular template (names = group names)."""
-        return [(g, T) for (g, _), T in zip(self.lf.reTrms.cnms, self.problem.templates(self.theta))]
+        return [(g, T) for (g, _), T in zip(self.lf.reTrms.cnms, self.problem.templates(self.theta), strict=False)]
 
     def VarCorr(self) -> list[dict]:
         """R: ``VarCorr(fit)``: per term ``{"name", "cov", "stddev", "correlation", "cnms"}``;
         the residual standard deviation is :meth:`sigma` (attr ``sc``)."""
         sc = self.sigma()
         out = []
-        for nm, (g, cn), (_, T) in zip(self._term_names(), self.lf.reTrms.cnms, self.Tlist()):
+        for nm, (g, cn), (_, T) in zip(self._term_names(), self.lf.reTrms.cnms, self.Tlist(), strict=False):
             L = sc * T
             V = L @ L.T
             sd = np.sqrt(np.diag(V))
@@ -268,10 +268,10 @@ class LmerFit:
             Zt = rt.Zt.tocsr()
             mats = [Zt[np.arange(t.start + j, t.stop, t.nc)].tocsc()
                     for t in pr.terms for j in range(t.nc)]
-            return dict(zip(diag_names, mats)) if len(set(diag_names)) == len(diag_names) \
-                else list(zip(diag_names, mats))
+            return dict(zip(diag_names, mats, strict=False)) if len(set(diag_names)) == len(diag_names) \
+                else list(zip(diag_names, mats, strict=False))
         if name == "mmList":
-            byf = {f: t for f, t in zip(rt.formula_order, rt.terms)}
+            byf = {f: t for f, t in zip(rt.formula_order, rt.terms, strict=False)}
             return {byf[f].name: byf[f].Xi for f in rt.mmList_order()}
         if name == "p_i":
             return {k: v.shape[1] for k, v in self.getME("mmList").items()}

@@ -55,7 +55,7 @@ def build_gram(Xy: np.ndarray, w: np.ndarray, Zt: sp.csr_matrix, terms: tuple[Te
     Zk = [Zt[int(t.start):int(t.stop)] for t in terms]
     Zwk = [Zw[int(t.start):int(t.stop)] for t in terms]
     diag = []
-    for t, zk, zwk in zip(terms, Zk, Zwk):
+    for t, zk, zwk in zip(terms, Zk, Zwk, strict=False):
         P = (zwk @ zk.T).tocoo()
         blk = np.zeros((t.nl, t.nc, t.nc))
         if np.any(P.row // t.nc != P.col // t.nc):
@@ -81,8 +81,8 @@ def build_gram(Xy: np.ndarray, w: np.ndarray, Zt: sp.csr_matrix, terms: tuple[Te
                 updates[(j, k)] = build_block0_rank_update(csc[j - 1], csc[k - 1], a0,
                                                            upper=(j == k and terms[j].nc == 1), cap=pair_cap)
     xz = tuple(np.ascontiguousarray((zk @ wXy).T) for zk in Zk)
-    return GramBlocks(terms=terms, diag=tuple(diag), col0=(None, *blocks) if K else (), dense=dense, rank_updates=updates,
-                      xz=xz, xx=Xy.T @ wXy)
+    return GramBlocks(terms=terms, diag=tuple(diag), col0=(None, *blocks) if K else (), dense=dense,
+                      rank_updates=updates, xz=xz, xx=Xy.T @ wXy)
 
 
 __all__ = ["GramBlocks", "build_gram"]

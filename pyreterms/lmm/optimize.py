@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator
 
 import nlopt
 import numpy as np
@@ -62,7 +62,7 @@ class LmerControl:
     blas_threads: int | str | None = "auto"
 
     @classmethod
-    def coerce(cls, control: "LmerControl | dict | None") -> "LmerControl":
+    def coerce(cls, control: LmerControl | dict | None) -> LmerControl:
         if control is None:
             return cls()
         if isinstance(control, cls):
@@ -209,7 +209,7 @@ def deriv12(fun: Callable[[np.ndarray], float], x: np.ndarray, delta: float = 1e
 
     def spos(pos: list[int], src: list[np.ndarray]) -> np.ndarray:
         z = x.copy()
-        for i, s in zip(pos, src):
+        for i, s in zip(pos, src, strict=False):
             z[i] = s[i]
         return z
 
@@ -233,7 +233,7 @@ def deriv12_points(x: np.ndarray, delta: float = 1e-4) -> list[np.ndarray]:
 
     def spos(pos: list[int], src: list[np.ndarray]) -> np.ndarray:
         z = x.copy()
-        for i, s in zip(pos, src):
+        for i, s in zip(pos, src, strict=False):
             z[i] = s[i]
         return z
 
@@ -385,8 +385,7 @@ def check_conv(derivs: Derivs | None, coefs: np.ndarray, lower: np.ndarray,
             maxmingrad = float(np.max(np.minimum(np.abs(scgrad), np.abs(g))))
             if maxmingrad > g_tol:
                 code = [-1]
-                wstr = ("Model failed to converge with max|grad| = %g (tol = %g, component %d)"
-                        % (maxmingrad, g_tol, 1))
+                wstr = f"Model failed to converge with max|grad| = {maxmingrad:g} (tol = {g_tol:g}, component 1)"
         except np.linalg.LinAlgError:
             wstr, code = "unable to evaluate scaled gradient", [-1]
         if wstr is not None:

@@ -93,13 +93,13 @@ def _pairs(Aj: sp.csc_matrix, Ak: sp.csc_matrix, cols: np.ndarray, grp: np.ndarr
     nku = np.maximum(nk[u], 1)
     ej = Aj.indptr[cols[u]] + r // nku
     ek = Ak.indptr[cols[u]] + r % nku
-    i, l = Aj.indices[ej].astype(np.int64), Ak.indices[ek].astype(np.int64)
+    i, c = Aj.indices[ej].astype(np.int64), Ak.indices[ek].astype(np.int64)  # row in term j, column in term k
     val = Aj.data[ej] * Ak.data[ek]
     g = grp[u]
     if upper:
-        keep = i <= l
-        i, l, val, g = i[keep], l[keep], val[keep], g[keep]
-    return i * Ak.shape[0] + l, g, val
+        keep = i <= c
+        i, c, val, g = i[keep], c[keep], val[keep], g[keep]
+    return i * Ak.shape[0] + c, g, val
 
 
 def _pairs_sym(A: sp.csc_matrix, cols: np.ndarray, grp: np.ndarray) -> tuple[np.ndarray, ...]:

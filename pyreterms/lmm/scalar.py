@@ -79,11 +79,11 @@ def build_scalar_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix) -> Sca
     for (j, k), U in sorted(gram.rank_updates.items()):
         fpos = None
         if U.C is not None:
-            i, l = np.divmod(U.pos, U.qk)  # U[i, l], i in term j, l in term k
-            if j == k:  # upper: i <= l -> M[off + i, off + l]
-                fpos = (offs[j] + i) * Q + offs[k] + l
-            else:  # M[off_k + l, off_j + i] (upper since k < j)
-                fpos = (offs[k] + l) * Q + offs[j] + i
+            i, c = np.divmod(U.pos, U.qk)  # U[i, c], i in term j, c in term k
+            if j == k:  # upper: i <= c -> M[off + i, off + c]
+                fpos = (offs[j] + i) * Q + offs[k] + c
+            else:  # M[off_k + c, off_j + i] (upper since k < j)
+                fpos = (offs[k] + c) * Q + offs[j] + i
         pairs.append((j, k, fpos, U))
     dense = tuple((j, k, A) for (j, k), A in sorted(gram.dense.items()))
     blocks = [sp.csr_matrix((B.data[:, 0, 0], B.indices, B.indptr), shape=B.shape) for B in gram.col0[1:]]

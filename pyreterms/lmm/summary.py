@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import math
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -83,12 +84,12 @@ def _print_matrix(header: list[str], rows: list[list[str]], rownames: list[str],
                   right: bool = False) -> list[str]:
     """R's ``print`` of a character matrix with ``quote = FALSE``."""
     wr = max([len(r) for r in rownames] + [0])
-    cols = list(zip(*rows)) if rows else [[] for _ in header]
-    widths = [max([len(h)] + [len(c) for c in col]) for h, col in zip(header, cols)]
+    cols = list(zip(*rows, strict=False)) if rows else [[] for _ in header]
+    widths = [max([len(h)] + [len(c) for c in col]) for h, col in zip(header, cols, strict=False)]
     just = (lambda s, w: s.rjust(w)) if right else (lambda s, w: s.ljust(w))
-    lines = [" " * wr + "".join(" " + just(h, w) for h, w in zip(header, widths))]
-    for rn, r in zip(rownames, rows):
-        lines.append(rn.ljust(wr) + "".join(" " + just(c, w) for c, w in zip(r, widths)))
+    lines = [" " * wr + "".join(" " + just(h, w) for h, w in zip(header, widths, strict=False))]
+    for rn, r in zip(rownames, rows, strict=False):
+        lines.append(rn.ljust(wr) + "".join(" " + just(c, w) for c, w in zip(r, widths, strict=False)))
     return lines
 
 
@@ -119,7 +120,7 @@ def format_varcorr(fit: FitView, digits: int = 4) -> list[str]:
     groups.append("Residual")
     names.append("")
     header = ["Groups", "Name", "Variance", "Std.Dev."]
-    rows = [[g, n, a, b] for g, n, a, b in zip(groups, names, var_s, sd_s)]
+    rows = [[g, n, a, b] for g, n, a, b in zip(groups, names, var_s, sd_s, strict=False)]
     maxlen = max(len(s) for s in sds)
     if maxlen > 1:
         corr_rows = []
@@ -132,7 +133,7 @@ def format_varcorr(fit: FitView, digits: int = 4) -> list[str]:
                 corr_rows.append(row[: maxlen - 1])
         corr_rows += [[""] * (maxlen - 1)] * (len(rows) - len(corr_rows))
         header += ["Corr"] + [""] * (maxlen - 2)
-        rows = [r + c for r, c in zip(rows, corr_rows)]
+        rows = [r + c for r, c in zip(rows, corr_rows, strict=False)]
     return _print_matrix(header, rows, [""] * len(rows))
 
 
@@ -164,16 +165,16 @@ def format_summary(fit: FitView, digits: int = 4, data_name: str | None = None) 
         strs = format_real(vals, 7) + [str(fit.problem.n - fit.npar())]
         hdr = ["AIC", "BIC", "logLik", "deviance", "df.resid"]
         w = [max(len(x) for x in hdr + strs)] * len(hdr)
-        out.append(" ".join(h.rjust(x) for h, x in zip(hdr, w)) + " ")
-        out.append(" ".join(s.rjust(x) for s, x in zip(strs, w)) + " ")
+        out.append(" ".join(h.rjust(x) for h, x in zip(hdr, w, strict=False)) + " ")
+        out.append(" ".join(s.rjust(x) for s, x in zip(strs, w, strict=False)) + " ")
     out.append("")
     r = fit.residuals(scaled=True)
     q = zapsmall(np.quantile(r, [0, 0.25, 0.5, 0.75, 1]), digits + 1)
     qs = format_real(q, digits)
     hdr = ["Min", "1Q", "Median", "3Q", "Max"]
     w = [max(len(x) for x in hdr + qs)] * len(hdr)
-    out += ["Scaled residuals: ", " ".join(h.rjust(x) for h, x in zip(hdr, w)) + " ",
-            " ".join(s.rjust(x) for s, x in zip(qs, w)) + " ", ""]
+    out += ["Scaled residuals: ", " ".join(h.rjust(x) for h, x in zip(hdr, w, strict=False)) + " ",
+            " ".join(s.rjust(x) for s, x in zip(qs, w, strict=False)) + " ", ""]
     out.append("Random effects:")
     out += format_varcorr(fit, digits)
     grps = "; ".join(f"{g}, {f.nlevels}" for g, f in fit.lf.reTrms.flist)
