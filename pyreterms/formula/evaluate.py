@@ -18,6 +18,7 @@ from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Valu
 from pyreterms.rmath.longdouble import r_col_mean, r_mean, r_sum
 
 ALLOWED_FUNCTIONS = frozenset(RULES)
+_OPERATORS = frozenset(("+", "-", "*", "/", "^", "%%", "%/%", "==", "!=", "<", ">", "<=", ">=", "&", "!", "%in%"))
 __all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "OPERATORS", "check_allowlist", "Evaluator"]
 
 
@@ -193,14 +194,22 @@ class Evaluator:
         if isinstance(node, Str):
             return Character(np.array([node.value] * self.n, dtype=object))
         if isinstance(node, Name):
-            if node.id in self.columns and node.id not in ("TRUE", "FALSE"):  # data shadow T, F, pi
-                return self.columns[node.id]
-            if node.id in ("TRUE", "FALSE", "T", "F"):
-                return Logical(np.full(self.n, node.id in ("TRUE", "T")), np.zeros(self.n, dtype=bool))
-            if node.id == "pi":
-                return np.full(self.n, np.pi)
-            raise DataError(f"object '{node.id}' not found (no such column in the data)")
+            return self._eval_name(node)
         assert isinstance(node, Call)
+        return self._eval_call(node)
+
+    def _eval_name(self, node: Name) -> Value:
+        """A symbol: a data column (which shadows ``T``, ``F`` and ``pi``), or R's constants."""
+        if node.id in self.columns and node.id not in ("TRUE", "FALSE"):  # data shadow T, F, pi
+            return self.columns[node.id]
+        if node.id in ("TRUE", "FALSE", "T", "F"):
+            return Logical(np.full(self.n, node.id in ("TRUE", "T")), np.zeros(self.n, dtype=bool))
+        if node.id == "pi":
+            return np.full(self.n, np.pi)
+        raise DataError(f"object '{node.id}' not found (no such column in the data)")
+
+    def _eval_call(self, node: Call) -> Value:
+        """A call of an allowlisted function or operator (arguments matched by position and name)."""
         args = node.args
         fn = split_name(node.fn)[1]  # pkg:: was checked against the allowlist before evaluation
         pos = [a.value for a in args if a.name is None]
@@ -211,6 +220,13 @@ class Evaluator:
             return self.eval(pos[0])
         if fn in ("I", "offset"):
             return self.eval(pos[0])
+        if fn in _OPERATORS:
+            return self._eval_operator(fn, pos)
+        return self._eval_function(node, fn, pos, kw)
+
+    def _eval_operator(self, fn: str, pos: list[Node]) -> Value:
+        """R's arithmetic, comparison and logical operators and ``%in%`` (R's recycling is not needed:
+        every operand is a column or a constant of length n)."""
         if fn in ("+", "-") and len(pos) == 1:
             v = as_numeric(self.eval(pos[0]), fn)
             return v if fn == "+" else -v
@@ -236,6 +252,10 @@ class Evaluator:
             x, table = (self._labels(self.eval(p)) for p in pos)
             tset = set(v for v in table if v is not None)
             return Logical(np.array([v in tset for v in x], dtype=bool), np.zeros(len(x), dtype=bool))
+        raise FormulaError(f"operator '{fn}' is not allowed in formulas")
+
+    def _eval_function(self, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
+        """The allowlisted functions other than ``ns``/``bs``/``cut``/``pmin``/``pmax``."""
         if fn in ("log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs"):
             v = as_numeric(self.eval(pos[0]), fn)
             with np.errstate(all="ignore"):
@@ -254,17 +274,7 @@ class Evaluator:
                 return v
             return make_factor(v)
         if fn == "poly":
-            x = as_numeric(self.eval(pos[0]), fn)
-            deg_node = pos[1] if len(pos) > 1 else kw.get("degree", Num(1.0))
-            raw_node = kw.get("raw", pos[2] if len(pos) > 2 else Name("FALSE"))
-            if not isinstance(deg_node, Num) or deg_node.value < 1 or deg_node.value != int(deg_node.value):
-                raise FormulaError(f"poly(): degree must be a positive whole number in {deparse(node)}")
-            degree = int(deg_node.value)
-            raw = self.const(raw_node, "poly(raw =)") is True
-            cols = tuple(str(k) for k in range(1, degree + 1))
-            if raw:
-                return NumMatrix(x[:, None] ** np.arange(1, degree + 1)[None, :], cols)
-            return NumMatrix(r_poly(x, degree), cols)
+            return self._eval_poly(node, pos, kw)
         if fn == "scale":
             x = as_numeric(self.eval(pos[0]), fn)
             center = kw.get("center", pos[1] if len(pos) > 1 else Name("TRUE"))
@@ -272,6 +282,21 @@ class Evaluator:
             flag = lambda n: self.const(n, "scale()") is True  # noqa: E731
             return NumMatrix(_scale(x, flag(center), flag(scl))[:, None], None)
         raise FormulaError(f"function '{fn}' is not allowed in formulas")
+
+    def _eval_poly(self, node: Call, pos: list[Node], kw: dict[str, Node]) -> Value:
+        """``poly(x, degree, raw)`` (R: ``stats::poly``)."""
+        fn = "poly"
+        x = as_numeric(self.eval(pos[0]), fn)
+        deg_node = pos[1] if len(pos) > 1 else kw.get("degree", Num(1.0))
+        raw_node = kw.get("raw", pos[2] if len(pos) > 2 else Name("FALSE"))
+        if not isinstance(deg_node, Num) or deg_node.value < 1 or deg_node.value != int(deg_node.value):
+            raise FormulaError(f"poly(): degree must be a positive whole number in {deparse(node)}")
+        degree = int(deg_node.value)
+        raw = self.const(raw_node, "poly(raw =)") is True
+        cols = tuple(str(k) for k in range(1, degree + 1))
+        if raw:
+            return NumMatrix(x[:, None] ** np.arange(1, degree + 1)[None, :], cols)
+        return NumMatrix(r_poly(x, degree), cols)
 
     def _eval_more(self, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
         """``ns``, ``bs``, ``cut``, ``pmin``, ``pmax`` (arguments matched as R matches them)."""

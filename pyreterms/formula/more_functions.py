@@ -36,44 +36,59 @@ def eval_more(ev, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]):
     if fn == "c":
         raise FormulaError(f"c() may appear only as a constant argument, not as a variable: {deparse(node)}")
     if fn in ("pmin", "pmax"):
-        narm = kw.get("na.rm")
-        if narm is not None and ev.const(narm, f"{fn}(na.rm =)") is not False:
-            raise FormulaError(f"{fn}(): na.rm = TRUE is not supported")
-        vals = []
-        for p in pos:
-            v = ev.eval(p)
-            if isinstance(v, NumMatrix):
-                raise DataError(f"{fn}(): matrix arguments are not supported")
-            vals.append(as_numeric(v, fn))
-        out = vals[0]
-        op = np.minimum if fn == "pmin" else np.maximum
-        for v in vals[1:]:
-            out = op(out, v)  # NaN (R's NA) propagates, as with na.rm = FALSE
-        return np.asarray(out, dtype=np.float64)
+        return _eval_pminmax(ev, fn, pos, kw)
     args = match_args(fn, pos, kw)
     x = as_numeric(ev.eval(args["x"]), fn)
     if x.ndim != 1:
         raise DataError(f"{fn}(): x must be a vector")
-    what = f"{fn}()"
     if fn in ("ns", "bs"):
-        df = ev.const(args["df"], what) if "df" in args else None
-        knots = _numbers(ev.const(args["knots"], what), f"{fn}(knots =)") if "knots" in args else None
-        intercept = ev.const(args["intercept"], what) is True if "intercept" in args else False
-        bk = _numbers(ev.const(args["Boundary.knots"], what), f"{fn}(Boundary.knots =)") \
-            if "Boundary.knots" in args else None
-        if bk is not None and len(bk) != 2:
-            raise FormulaError(f"{fn}(): Boundary.knots must be two numbers")
-        if df is not None:
-            df = _numbers(df, f"{fn}(df =)")[0]
-        if fn == "ns":
-            m = ns(x, df, knots, intercept, bk)
-        else:
-            degree = _numbers(ev.const(args["degree"], what), "bs(degree =)")[0] if "degree" in args else 3
-            if degree != int(degree):
-                raise FormulaError("bs(): degree must be a whole number")
-            m = bs(x, df, knots, int(degree), intercept, bk)
-        return NumMatrix(m, tuple(str(k) for k in range(1, m.shape[1] + 1)))
-    # cut
+        return _eval_spline(ev, fn, args, x)
+    return _eval_cut(ev, args, x)
+
+
+def _eval_pminmax(ev, fn: str, pos: list[Node], kw: dict[str, Node]):
+    """``pmin``/``pmax`` (R: ``base::pmin``/``pmax`` with ``na.rm = FALSE``)."""
+    narm = kw.get("na.rm")
+    if narm is not None and ev.const(narm, f"{fn}(na.rm =)") is not False:
+        raise FormulaError(f"{fn}(): na.rm = TRUE is not supported")
+    vals = []
+    for p in pos:
+        v = ev.eval(p)
+        if isinstance(v, NumMatrix):
+            raise DataError(f"{fn}(): matrix arguments are not supported")
+        vals.append(as_numeric(v, fn))
+    out = vals[0]
+    op = np.minimum if fn == "pmin" else np.maximum
+    for v in vals[1:]:
+        out = op(out, v)  # NaN (R's NA) propagates, as with na.rm = FALSE
+    return np.asarray(out, dtype=np.float64)
+
+
+def _eval_spline(ev, fn: str, args: dict[str, Node], x: np.ndarray):
+    """``ns``/``bs`` (R: ``splines::ns``/``bs``) with their arguments matched."""
+    what = f"{fn}()"
+    df = ev.const(args["df"], what) if "df" in args else None
+    knots = _numbers(ev.const(args["knots"], what), f"{fn}(knots =)") if "knots" in args else None
+    intercept = ev.const(args["intercept"], what) is True if "intercept" in args else False
+    bk = _numbers(ev.const(args["Boundary.knots"], what), f"{fn}(Boundary.knots =)") \
+        if "Boundary.knots" in args else None
+    if bk is not None and len(bk) != 2:
+        raise FormulaError(f"{fn}(): Boundary.knots must be two numbers")
+    if df is not None:
+        df = _numbers(df, f"{fn}(df =)")[0]
+    if fn == "ns":
+        m = ns(x, df, knots, intercept, bk)
+    else:
+        degree = _numbers(ev.const(args["degree"], what), "bs(degree =)")[0] if "degree" in args else 3
+        if degree != int(degree):
+            raise FormulaError("bs(): degree must be a whole number")
+        m = bs(x, df, knots, int(degree), intercept, bk)
+    return NumMatrix(m, tuple(str(k) for k in range(1, m.shape[1] + 1)))
+
+
+def _eval_cut(ev, args: dict[str, Node], x: np.ndarray):
+    """``cut`` (R: ``base::cut.default``) with its arguments matched."""
+    what = "cut()"
     breaks = _numbers(ev.const(args["breaks"], what), "cut(breaks =)")
     labels = ev.const(args["labels"], what) if "labels" in args else None
     if labels is True or (labels is not None and labels is not False and not (

@@ -172,6 +172,30 @@ class _Parser:
             left = call(tok.text, left, right)
         return left
 
+    def name_or_call(self, tok: Tok) -> Node:
+        """After a name token: ``Inf``, a symbol, or a call ``fn(...)`` / ``pkg::fn(...)``."""
+        if tok.text == "Inf":  # a numeric constant in R, not a symbol
+            return Num(math.inf)
+        fn = tok.text
+        nxt = self.peek()
+        if nxt.kind == "op" and nxt.text in ("::", ":::"):
+            self.next()
+            member = self.next()
+            if nxt.text == ":::" or member.kind != "name":
+                raise self.fail(f"'{fn}{nxt.text}' at position {tok.pos + 1}: only pkg::function(...) "
+                                "calls of allowlisted functions are supported")
+            if not (self.peek().kind == "op" and self.peek().text == "("):
+                raise self.fail(f"'{fn}::{member.text}' at position {tok.pos + 1}: only pkg::function(...) "
+                                "calls are supported")
+            fn = f"{fn}::{member.text}"
+        if self.peek().kind == "op" and self.peek().text == "(":
+            self.next()
+            self.open_bracket(tok)
+            args = self.arglist(tok)
+            self.brackets -= 1
+            return Call(fn, args)
+        return Name(tok.text)
+
     def prefix(self) -> Node:
         tok = self.next()
         if tok.kind == "num":
@@ -183,27 +207,7 @@ class _Parser:
             body = tok.text[1:-1]
             return Str(bytes(body, "utf-8").decode("unicode_escape") if "\\" in body else body)
         if tok.kind == "name":
-            if tok.text == "Inf":  # a numeric constant in R, not a symbol
-                return Num(math.inf)
-            fn = tok.text
-            nxt = self.peek()
-            if nxt.kind == "op" and nxt.text in ("::", ":::"):
-                self.next()
-                member = self.next()
-                if nxt.text == ":::" or member.kind != "name":
-                    raise self.fail(f"'{fn}{nxt.text}' at position {tok.pos + 1}: only pkg::function(...) "
-                                    "calls of allowlisted functions are supported")
-                if not (self.peek().kind == "op" and self.peek().text == "("):
-                    raise self.fail(f"'{fn}::{member.text}' at position {tok.pos + 1}: only pkg::function(...) "
-                                    "calls are supported")
-                fn = f"{fn}::{member.text}"
-            if self.peek().kind == "op" and self.peek().text == "(":
-                self.next()
-                self.open_bracket(tok)
-                args = self.arglist(tok)
-                self.brackets -= 1
-                return Call(fn, args)
-            return Name(tok.text)
+            return self.name_or_call(tok)
         if tok.kind == "op":
             if tok.text == "(":
                 if self.peek().text == ")":

@@ -281,6 +281,37 @@ def cut(x: np.ndarray, breaks, labels=None, include_lowest: bool = False, right:
     """R: ``cut.default(x, breaks, labels, include.lowest, right, dig.lab)``: 0-based codes (-1 = NA)
     and the level labels (None when ``labels = FALSE``: then the codes + 1 are R's integer result)."""
     x = np.asarray(x, dtype=np.float64)
+    br, nb = _cut_breaks(x, breaks)
+    codes = np.full(len(x), -1, dtype=np.int64)
+    lft = not right
+    for i, xi in enumerate(x.tolist()):
+        if math.isnan(xi):
+            continue
+        lo, hi = 0, nb - 1
+        if xi < br[lo] or br[hi] < xi or (xi == br[hi if lft else lo] and not include_lowest):
+            continue
+        while hi - lo >= 2:
+            new = (hi + lo) // 2
+            if xi > br[new] or (lft and xi == br[new]):
+                lo = new
+            else:
+                hi = new
+        codes[i] = lo
+    if labels is False:
+        return codes, None
+    if labels is None:
+        return codes, _cut_labels(br, include_lowest, right, dig_lab)
+    labs = tuple(labels)
+    if len(labs) != nb - 1:
+        raise DataError("number of intervals and length of 'labels' differ")  # R: lengths differ
+    if len(set(labs)) != len(labs):
+        raise UnsupportedInput("cut(): duplicated labels are not supported")
+    return codes, labs
+
+
+def _cut_breaks(x: np.ndarray, breaks: object) -> tuple[np.ndarray, int]:
+    """``cut.default``'s breaks: a number of intervals widened by 1/1000 of the range, or sorted
+    break points; and their count."""
     br = np.atleast_1d(np.asarray(breaks, dtype=np.float64))
     if len(br) == 1:
         if math.isnan(br[0]) or br[0] < 2:
@@ -302,44 +333,26 @@ def cut(x: np.ndarray, breaks, labels=None, include_lowest: bool = False, right:
         nb = len(br)
     if len(np.unique(br)) != nb:
         raise DataError("'breaks' are not unique")
-    codes = np.full(len(x), -1, dtype=np.int64)
-    lft = not right
-    for i, xi in enumerate(x.tolist()):
-        if math.isnan(xi):
-            continue
-        lo, hi = 0, nb - 1
-        if xi < br[lo] or br[hi] < xi or (xi == br[hi if lft else lo] and not include_lowest):
-            continue
-        while hi - lo >= 2:
-            new = (hi + lo) // 2
-            if xi > br[new] or (lft and xi == br[new]):
-                lo = new
-            else:
-                hi = new
-        codes[i] = lo
-    if labels is False:
-        return codes, None
-    if labels is None:
-        for dig in range(dig_lab, max(12, dig_lab) + 1):
-            ch = [_format_g(0.0 + b, dig) for b in br]
-            # formatC formats the non-finite values together with format(): a common width
-            wide = max((len(c) for c, b in zip(ch, br, strict=False) if math.isinf(b)), default=0)
-            ch = [c.rjust(wide) if math.isinf(b) else c for c, b in zip(ch, br, strict=False)]
-            if all(a != b for a, b in zip(ch[1:], ch[:-1], strict=False)):
-                break
+    return br, nb
+
+
+def _cut_labels(br: np.ndarray, include_lowest: bool, right: bool, dig_lab: int) -> tuple[str, ...]:
+    """``cut.default``'s interval labels: ``formatC`` of the breaks with the fewest digits (from
+    ``dig.lab``, up to 12) that tell them apart."""
+    for dig in range(dig_lab, max(12, dig_lab) + 1):
+        ch = [_format_g(0.0 + b, dig) for b in br]
+        # formatC formats the non-finite values together with format(): a common width
+        wide = max((len(c) for c, b in zip(ch, br, strict=False) if math.isinf(b)), default=0)
+        ch = [c.rjust(wide) if math.isinf(b) else c for c, b in zip(ch, br, strict=False)]
+        if all(a != b for a, b in zip(ch[1:], ch[:-1], strict=False)):
+            break
+    else:
+        raise UnsupportedInput("cut(): breaks too close to label (R numbers the levels instead)")
+    labs = [("(" if right else "[") + a + "," + b + ("]" if right else ")")
+            for a, b in zip(ch[:-1], ch[1:], strict=False)]
+    if include_lowest:
+        if right:
+            labs[0] = "[" + labs[0][1:]
         else:
-            raise UnsupportedInput("cut(): breaks too close to label (R numbers the levels instead)")
-        labs = [("(" if right else "[") + a + "," + b + ("]" if right else ")")
-                for a, b in zip(ch[:-1], ch[1:], strict=False)]
-        if include_lowest:
-            if right:
-                labs[0] = "[" + labs[0][1:]
-            else:
-                labs[-1] = labs[-1][:-1] + "]"
-        return codes, tuple(labs)
-    labs = tuple(labels)
-    if len(labs) != nb - 1:
-        raise DataError("number of intervals and length of 'labels' differ")  # R: lengths differ
-    if len(set(labs)) != len(labs):
-        raise UnsupportedInput("cut(): duplicated labels are not supported")
-    return codes, labs
+            labs[-1] = labs[-1][:-1] + "]"
+    return tuple(labs)

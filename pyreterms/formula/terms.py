@@ -90,16 +90,7 @@ class _Encoder:
                     return self.encode(args[0])
                 return _trim(self.encode(args[0]) + self.encode(args[1]))
             if fn == "-":
-                if len(args) == 1:
-                    left: list[frozenset[int]] = []
-                    rhs = args[0]
-                else:
-                    left = self.encode(args[0])
-                    rhs = args[1]
-                self.parity = not self.parity
-                right = self.encode(rhs)
-                self.parity = not self.parity
-                return [t for t in left if t not in set(right)]
+                return self._encode_minus(args)
             if fn == ":":
                 left, right = self.encode(args[0]), self.encode(args[1])
                 return _trim([a | b for a in left for b in right])
@@ -115,16 +106,34 @@ class _Encoder:
                 alll = frozenset().union(*left) if left else frozenset()
                 return _trim(left + [alll | r for r in right])
             if fn == "^":
-                power = strip_parens(args[1])
-                if not isinstance(power, Num) or power.value < 1 or power.value != int(power.value):
-                    raise FormulaError(f"invalid power in formula: {deparse(node)}")
-                base = self.encode(args[0])
-                result = list(base)
-                for _ in range(int(power.value) - 1):
-                    result = _trim(result + [a | b for a in result for b in base])
-                return result
+                return self._encode_power(node, args)
         return [frozenset([self.index[node]])]
 
+
+    def _encode_minus(self, args: tuple[Node, ...]) -> list[frozenset[int]]:
+        """``a - b`` / ``-b``: the terms of ``a`` not in ``b`` (``b`` read with the sign flipped, so
+        that ``- 1`` removes the intercept)."""
+        if len(args) == 1:
+            left: list[frozenset[int]] = []
+            rhs = args[0]
+        else:
+            left = self.encode(args[0])
+            rhs = args[1]
+        self.parity = not self.parity
+        right = self.encode(rhs)
+        self.parity = not self.parity
+        return [t for t in left if t not in set(right)]
+
+    def _encode_power(self, node: Node, args: tuple[Node, ...]) -> list[frozenset[int]]:
+        """``(a + b)^k``: all interactions up to order k."""
+        power = strip_parens(args[1])
+        if not isinstance(power, Num) or power.value < 1 or power.value != int(power.value):
+            raise FormulaError(f"invalid power in formula: {deparse(node)}")
+        base = self.encode(args[0])
+        result = list(base)
+        for _ in range(int(power.value) - 1):
+            result = _trim(result + [a | b for a in result for b in base])
+        return result
 
 def _trim(terms: list[frozenset[int]]) -> list[frozenset[int]]:
     seen: set[frozenset[int]] = set()
