@@ -12,17 +12,20 @@ import argparse
 import os
 import sys
 import warnings
+from typing import NoReturn
 
 import numpy as np
+import pandas as pd
 
 from pyreterms.datasets import list_datasets, load_dataset
 from pyreterms.design.dataframe import read_csv
 from pyreterms.design.lformula import lformula
+from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError, LmeMessage, LmeWarning, PyretermsError
 from pyreterms.lmm.fit import lmer
 
 
-def _data(spec: str):
+def _data(spec: str) -> pd.DataFrame:
     if spec in list_datasets():
         return load_dataset(spec)
     if os.path.exists(spec):
@@ -33,7 +36,7 @@ def _data(spec: str):
     raise DataError(f"--data {spec}: neither a built-in data set ({', '.join(list_datasets())}) nor a file")
 
 
-def _describe(lf) -> str:
+def _describe(lf: LFormula) -> str:
     rt = lf.reTrms
     lines = [f"formula: {lf.formula}", f"n = {lf.fr.n}, p = {lf.X.X.shape[1]}, q = {rt.q}",
              f"X columns: {', '.join(lf.X.colnames)}"]
@@ -51,7 +54,7 @@ def _describe(lf) -> str:
 class _Parser(argparse.ArgumentParser):
     """argparse with usage errors in one line, exit code 2."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {_one_line(message)} (see --help)\n")
 
 
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if e.code not in (0, None) else 0
     with warnings.catch_warnings(record=True) as caught:  # lme4's warnings/messages: one line each
         warnings.simplefilter("always")
-        rc = _run(args, PyretermsError)
+        rc = _run(args)
     for w in caught:
         if issubclass(w.category, (LmeWarning, LmeMessage)):
             kind = "warning" if issubclass(w.category, LmeWarning) else "message"
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     return rc
 
 
-def _run(args: argparse.Namespace, PyretermsError: type) -> int:
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "datasets":
             print("\n".join(list_datasets()))

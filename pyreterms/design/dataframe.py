@@ -68,7 +68,7 @@ def r_integers(name: str, values: np.ndarray, *, exact: bool = True) -> np.ndarr
     return as_float
 
 
-def object_numbers(name: str, values: list, *, exact: bool = True) -> np.ndarray | None:
+def object_numbers(name: str, values: list[object], *, exact: bool = True) -> np.ndarray | None:
     """An object column holding only Python numbers (and missing values) as float64 (R double), or
     None when it holds anything else.  Integers follow :func:`r_integers`."""
     out = np.empty(len(values), dtype=np.float64)
@@ -90,7 +90,7 @@ def object_numbers(name: str, values: list, *, exact: bool = True) -> np.ndarray
     return out if seen else None
 
 
-def check_strings(name: str, values: list) -> None:
+def check_strings(name: str, values: list[object]) -> None:
     """Refuse strings R cannot hold as they are: NUL characters (R truncates at them) and lone
     surrogates (text that was not valid UTF-8)."""
     blob = "\x01".join([v for v in values if isinstance(v, str)])  # one C-level scan, not one per value
@@ -138,7 +138,7 @@ def contrast_matrix_value(value: Any) -> tuple[np.ndarray, tuple[str, ...] | Non
     return m, colnames
 
 
-def read_contrasts_csv(path: str | os.PathLike) -> pd.DataFrame:
+def read_contrasts_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A contrasts matrix from a CSV file: a header row of column names (R's colnames), one row per
     factor level in level order, numeric values; an optional first non-numeric column holds the level
     labels (then checked against the factor's levels)."""
@@ -190,7 +190,7 @@ def _one_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
-def read_csv(path: str | os.PathLike) -> pd.DataFrame:
+def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A CSV file as R's ``read.csv`` sees it, or a one-line :class:`DataError`: directories, empty
     and unreadable files, NUL bytes (R drops them with a warning: different data) and text that is
     not UTF-8 are refused; integers beyond R's integer range become doubles (R: ``type.convert``)."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pyreterms.design.dataframe import (
@@ -26,10 +27,10 @@ from pyreterms.design.dataframe import (
 )
 from pyreterms.design.model import ModelFrame
 from pyreterms.errors import DataError, LmeWarning
-from pyreterms.formula.evaluate import Character, Evaluator, Logical, NumMatrix, Value, make_factor, na_mask, take
+from pyreterms.formula.evaluate import Evaluator, make_factor, na_mask, take
 from pyreterms.formula.parser import Node, deparse, format_double, frame_name
 from pyreterms.formula.terms import extract_vars
-from pyreterms.formula.values import Factor
+from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Value
 
 CONTRASTS_KEY = "contrasts"
 
@@ -155,14 +156,14 @@ class DataColumns(Mapping[str, Value]):
     def __contains__(self, key: object) -> bool:
         return key in self.names
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.names)
 
     def __len__(self) -> int:
         return len(self.names)
 
 
-def _as_vector(name: str, v, data: DataColumns, n: int) -> np.ndarray | None:
+def _as_vector(name: str, v: str | npt.ArrayLike | None, data: DataColumns, n: int) -> np.ndarray | None:
     """weights=/offset= given as a column name or an array."""
     if v is None:
         return None
@@ -183,7 +184,8 @@ def _as_vector(name: str, v, data: DataColumns, n: int) -> np.ndarray | None:
     return col
 
 
-def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights=None, offset=None,
+def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.ArrayLike | None = None,
+                offset: str | npt.ArrayLike | None = None,
                 lhs_vars_char_only: bool = True) -> tuple[ModelFrame, list[Node]]:
     """R: ``model.frame(subbars(formula), data, weights, offset, na.action = na.omit,
     drop.unused.levels = TRUE)`` then ``factorize(char.only = TRUE)``.

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pyreterms.design.frame import model_frame
@@ -20,10 +21,10 @@ from pyreterms.design.rank import check_scale_x, drop_rank_deficient, pivot_rest
 from pyreterms.design.reterms import mk_reterms
 from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeMessage, LmeWarning
 from pyreterms.formula.bars import expand_double_verts, findbars, fixed_formula, subbars
-from pyreterms.formula.evaluate import Character, Logical, NumMatrix, check_allowlist
+from pyreterms.formula.evaluate import check_allowlist
 from pyreterms.formula.parser import Arg, Call, deparse, parse
 from pyreterms.formula.terms import make_terms
-from pyreterms.formula.values import Factor
+from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
 
 
 def parse_formula(formula: str) -> Call:
@@ -69,8 +70,8 @@ def _check_zdims(reTrms: ReTrms, n: int) -> None:
                 "probably unidentifiable", check="check.nobs.vs.nRE")
 
 
-def lformula(formula: str, data: pd.DataFrame, REML: bool = True, *, weights=None, offset=None,
-             contrasts: Mapping[str, str] | None = None) -> LFormula:
+def lformula(formula: str, data: pd.DataFrame, REML: bool = True, *, weights: str | npt.ArrayLike | None = None,
+             offset: str | npt.ArrayLike | None = None, contrasts: Mapping[str, object] | None = None) -> LFormula:
     """R: ``lme4::lFormula(formula, data, REML, weights, offset, contrasts)``.
 
     ``weights``/``offset`` are column names or arrays; ``contrasts`` maps factor names to
@@ -83,7 +84,8 @@ def lformula(formula: str, data: pd.DataFrame, REML: bool = True, *, weights=Non
         return _lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)
 
 
-def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights, offset, contrasts) -> LFormula:
+def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights: str | npt.ArrayLike | None,
+              offset: str | npt.ArrayLike | None, contrasts: Mapping[str, object] | None) -> LFormula:
     tree = parse_formula(formula)
     lhs, rhs = tree.argv
     frame_form = Call("~", (Arg(lhs), Arg(subbars(rhs))))

@@ -15,9 +15,9 @@ import numpy as np
 from pyreterms.design.contrasts import contrast_spec
 from pyreterms.design.model import ModelFrame
 from pyreterms.errors import DataError
-from pyreterms.formula.evaluate import Character, Logical, NumMatrix, make_factor
+from pyreterms.formula.evaluate import make_factor
 from pyreterms.formula.terms import Terms
-from pyreterms.formula.values import Factor
+from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
 
 
 @dataclass(frozen=True)

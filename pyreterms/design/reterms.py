@@ -14,10 +14,10 @@ from pyreterms.design.model import ModelFrame, ReTerm, ReTrms
 from pyreterms.design.modelmatrix import model_matrix
 from pyreterms.errors import DataError, FormulaError
 from pyreterms.formula.bars import bar_parts
-from pyreterms.formula.evaluate import Character, Evaluator, Logical, NumMatrix, make_factor
+from pyreterms.formula.evaluate import Evaluator, make_factor
 from pyreterms.formula.parser import Call, Name, Node, call, deparse, frame_name, walk
 from pyreterms.formula.terms import make_terms
-from pyreterms.formula.values import Factor
+from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
 
 
 def interaction_factor(f1: Factor, f2: Factor) -> Factor:
@@ -39,7 +39,7 @@ def grouping_factor(grp: Node, fr: ModelFrame) -> Factor:
     columns = dict(fr.columns)
     for node in walk(grp):
         if isinstance(node, Name) and node.id in columns and not isinstance(columns[node.id], Factor):
-            columns[node.id] = make_factor(columns[node.id])  # type: ignore[arg-type]
+            columns[node.id] = make_factor(columns[node.id])
     ev = Evaluator(columns, fr.n)
 
     def go(node: Node) -> object:
@@ -62,7 +62,7 @@ def grouping_factor(grp: Node, fr: ModelFrame) -> Factor:
     ff = go(grp)
     if isinstance(ff, NumMatrix):
         raise DataError(f"Invalid grouping factor specification, {deparse(grp)}")
-    ff = make_factor(ff)  # type: ignore[arg-type]
+    ff = make_factor(ff)
     if (ff.codes < 0).all():
         raise DataError(f"Invalid grouping factor specification, {deparse(grp)}")
     return ff.drop_unused()
@@ -158,7 +158,7 @@ def mmlist_nlevels(grp: Node, fr: ModelFrame, known: int | None = None) -> int:
         if known is not None:
             return known
         v = ev(node)
-        return make_factor(v).nlevels  # type: ignore[arg-type]
+        return make_factor(v).nlevels
     except Exception:  # R fails here too; mmList's order is then moot
         return 0
 

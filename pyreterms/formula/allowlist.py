@@ -13,6 +13,7 @@ the R file and ``tests/test_allowlist.py`` fails on any difference.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,7 +205,7 @@ def check_contrasts(contrasts: object) -> list[tuple[str, str]]:
 # The R side, generated
 
 
-def _r_chr(values) -> str:
+def _r_chr(values: Iterable[str]) -> str:
     items = ['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]
     lines, line = [], "  "
     for it in items:

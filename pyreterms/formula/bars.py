@@ -6,9 +6,15 @@ that deparsed names (``"0 + x | g"``, ``"1 | c:(b:a)"``) come out exactly as lme
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from pyreterms.errors import FormulaError
 from pyreterms.formula.parser import Arg, Call, Name, Node, Num, call, deparse, frame_name, parse, walk
 from pyreterms.formula.terms import make_terms
+
+#: a node or a nested list of nodes (the ``a/b/c`` structure of lme4's ``makeInteraction``)
+Nested = Any
 
 
 def is_bar(node: Node) -> bool:
@@ -19,7 +25,7 @@ def any_bars(node: Node) -> bool:
     return any(is_bar(n) for n in walk(node))
 
 
-def _map_args(node: Call, fn) -> Call:
+def _map_args(node: Call, fn: Callable[[Node], Node]) -> Call:
     return Call(node.fn, tuple(Arg(fn(a.value), a.name) for a in node.args))
 
 
@@ -51,7 +57,7 @@ def expand_double_verts(node: Node) -> Node:
     return _map_args(node, expand_double_verts)
 
 
-def _slash_terms(x: Node):
+def _slash_terms(x: Node) -> Nested:
     if not any(isinstance(n, Call) and n.fn == "/" for n in walk(x)):
         return x
     if not (isinstance(x, Call) and x.fn == "/"):
@@ -60,7 +66,7 @@ def _slash_terms(x: Node):
     return [_slash_terms(a), _slash_terms(b)]
 
 
-def _make_interaction(x):
+def _make_interaction(x: Nested) -> Nested:
     if not isinstance(x, list):
         return x
     trm1 = _make_interaction(x[0])
@@ -68,11 +74,11 @@ def _make_interaction(x):
     return [call(":", x[1] if not isinstance(x[1], list) else _first(x[1]), trm11), trm1]
 
 
-def _first(x):
+def _first(x: Nested) -> Nested:
     return x[0] if isinstance(x, list) else x
 
 
-def _flatten(x) -> list[Node]:
+def _flatten(x: Nested) -> list[Node]:
     if isinstance(x, list):
         out: list[Node] = []
         for e in x:

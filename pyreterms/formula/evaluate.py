@@ -52,10 +52,9 @@ def make_factor(x: Value) -> Factor:
     if isinstance(x, Character):
         vals = x.values
         na = np.array([v is None for v in vals], dtype=bool)
-        uniq = sorted(set(vals[~na].tolist()))
-        idx = {v: i for i, v in enumerate(uniq)}
-        codes = np.array([-1 if v is None else idx[v] for v in vals], dtype=np.int64)
-        return Factor(codes, tuple(uniq))
+        labels = sorted(set(vals[~na].tolist()))
+        idx = {v: i for i, v in enumerate(labels)}
+        return Factor(np.array([-1 if v is None else idx[v] for v in vals], dtype=np.int64), tuple(labels))
     if isinstance(x, NumMatrix):
         raise DataError("cannot make a factor from a matrix variable")
     arr = np.asarray(x)
@@ -100,7 +99,7 @@ def take(x: Value, rows: np.ndarray) -> Value:
     return np.asarray(x)[rows]
 
 
-def _labels_of(x: Value) -> list:
+def _labels_of(x: Value) -> list[object]:
     if isinstance(x, Factor):
         return list(x.labels())
     if isinstance(x, Character):
@@ -151,7 +150,7 @@ class Evaluator:
         self.n = n
 
     @staticmethod
-    def _labels(x: Value) -> list:
+    def _labels(x: Value) -> list[object]:
         return _labels_of(x)
 
     def __call__(self, node: Node) -> Value:
@@ -264,23 +263,23 @@ class Evaluator:
                     return np.log(v) / np.log(base)
                 return getattr(np, fn)(v)
         if fn == "as.numeric":
-            v = self.eval(pos[0])
-            if isinstance(v, Factor):
-                return np.where(v.codes < 0, np.nan, v.codes + 1.0)
-            return as_numeric(v, fn).astype(np.float64)
+            arg = self.eval(pos[0])
+            if isinstance(arg, Factor):
+                return np.where(arg.codes < 0, np.nan, arg.codes + 1.0)
+            return as_numeric(arg, fn).astype(np.float64)
         if fn in ("factor", "as.factor"):
-            v = self.eval(pos[0])
-            if fn == "as.factor" and isinstance(v, Factor):
-                return v
-            return make_factor(v)
+            arg = self.eval(pos[0])
+            if fn == "as.factor" and isinstance(arg, Factor):
+                return arg
+            return make_factor(arg)
         if fn == "poly":
             return self._eval_poly(node, pos, kw)
         if fn == "scale":
             x = as_numeric(self.eval(pos[0]), fn)
             center = kw.get("center", pos[1] if len(pos) > 1 else Name("TRUE"))
             scl = kw.get("scale", pos[2] if len(pos) > 2 else Name("TRUE"))
-            flag = lambda n: self.const(n, "scale()") is True  # noqa: E731
-            return NumMatrix(_scale(x, flag(center), flag(scl))[:, None], None)
+            return NumMatrix(_scale(x, self.const(center, "scale()") is True,
+                                    self.const(scl, "scale()") is True)[:, None], None)
         raise FormulaError(f"function '{fn}' is not allowed in formulas")
 
     def _eval_poly(self, node: Call, pos: list[Node], kw: dict[str, Node]) -> Value:

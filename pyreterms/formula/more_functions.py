@@ -7,13 +7,23 @@ R equivalents: ``splines::ns``, ``splines::bs``, ``base::cut.default``, ``base::
 """
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from pyreterms.errors import DataError, FormulaError
 from pyreterms.formula.allowlist import RULES
 from pyreterms.formula.parser import Call, Node, deparse
 from pyreterms.formula.splines import bs, cut, ns
-from pyreterms.formula.values import Factor, NumMatrix, as_numeric
+from pyreterms.formula.values import Factor, NumMatrix, Value, as_numeric
+
+
+class Evaluating(Protocol):
+    """What these functions use of :class:`pyreterms.formula.evaluate.Evaluator`."""
+
+    def eval(self, node: Node) -> Value: ...
+
+    def const(self, node: Node, what: str) -> object: ...
 
 
 def match_args(fn: str, pos: list[Node], kw: dict[str, Node]) -> dict[str, Node]:
@@ -28,10 +38,10 @@ def _numbers(v: object, what: str) -> list[float]:
     vals = v if isinstance(v, list) else [v]
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vals):
         raise FormulaError(f"{what} must be numbers")
-    return [float(x) for x in vals]
+    return [float(x) for x in vals]  # type: ignore[arg-type]  # checked above: int or float
 
 
-def eval_more(ev, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]):
+def eval_more(ev: Evaluating, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
     """Evaluate one ``ns``/``bs``/``cut``/``pmin``/``pmax`` call with the Evaluator ``ev``."""
     if fn == "c":
         raise FormulaError(f"c() may appear only as a constant argument, not as a variable: {deparse(node)}")
@@ -46,7 +56,7 @@ def eval_more(ev, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]):
     return _eval_cut(ev, args, x)
 
 
-def _eval_pminmax(ev, fn: str, pos: list[Node], kw: dict[str, Node]):
+def _eval_pminmax(ev: Evaluating, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
     """``pmin``/``pmax`` (R: ``base::pmin``/``pmax`` with ``na.rm = FALSE``)."""
     narm = kw.get("na.rm")
     if narm is not None and ev.const(narm, f"{fn}(na.rm =)") is not False:
@@ -64,7 +74,7 @@ def _eval_pminmax(ev, fn: str, pos: list[Node], kw: dict[str, Node]):
     return np.asarray(out, dtype=np.float64)
 
 
-def _eval_spline(ev, fn: str, args: dict[str, Node], x: np.ndarray):
+def _eval_spline(ev: Evaluating, fn: str, args: dict[str, Node], x: np.ndarray) -> Value:
     """``ns``/``bs`` (R: ``splines::ns``/``bs``) with their arguments matched."""
     what = f"{fn}()"
     df = ev.const(args["df"], what) if "df" in args else None
@@ -86,7 +96,7 @@ def _eval_spline(ev, fn: str, args: dict[str, Node], x: np.ndarray):
     return NumMatrix(m, tuple(str(k) for k in range(1, m.shape[1] + 1)))
 
 
-def _eval_cut(ev, args: dict[str, Node], x: np.ndarray):
+def _eval_cut(ev: Evaluating, args: dict[str, Node], x: np.ndarray) -> Value:
     """``cut`` (R: ``base::cut.default``) with its arguments matched."""
     what = "cut()"
     breaks = _numbers(ev.const(args["breaks"], what), "cut(breaks =)")
@@ -96,7 +106,10 @@ def _eval_cut(ev, args: dict[str, Node], x: np.ndarray):
         raise FormulaError("cut(): labels must be FALSE or strings")
     if isinstance(labels, str):
         labels = [labels]
-    flag = lambda k, d: (ev.const(args[k], what) is True) if k in args else d  # noqa: E731
+
+    def flag(k: str, d: bool) -> bool:
+        return (ev.const(args[k], what) is True) if k in args else d
+
     dig = int(_numbers(ev.const(args["dig.lab"], what), "cut(dig.lab =)")[0]) if "dig.lab" in args else 3
     codes, labs = cut(x, breaks, labels, flag("include.lowest", False), flag("right", True), dig)
     if labs is None:  # labels = FALSE: R's integer codes

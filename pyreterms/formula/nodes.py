@@ -3,6 +3,7 @@
 trees are fine).  Nothing here evaluates anything."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # --------------------------------------------------------------------------------------------
@@ -88,7 +89,7 @@ def depth(node: Node) -> int:
     return best
 
 
-def walk(node: Node):
+def walk(node: Node) -> Iterator[Node]:
     """Yield every node of the tree (pre-order; iterative, so deep trees are fine)."""
     stack = [node]
     while stack:

@@ -10,6 +10,7 @@ constraint by ``qr(t(const))`` -- LINPACK ``dqrdc2`` -- and ``qr.qty``), ``splin
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -175,7 +176,8 @@ def _dqrdc2_qty(A: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return qty
 
 
-def _prepare(x: np.ndarray, df, knots, boundary) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _prepare(x: np.ndarray, df: float | None, knots: Sequence[float] | None,
+             boundary: Sequence[float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=np.float64)
     nax = np.isnan(x)
     xs = x[~nax]
@@ -205,8 +207,8 @@ def _with_na(basis: np.ndarray, nax: np.ndarray) -> np.ndarray:
     return out
 
 
-def ns(x: np.ndarray, df: float | None = None, knots=None, intercept: bool = False,
-       boundary_knots=None) -> np.ndarray:
+def ns(x: np.ndarray, df: float | None = None, knots: Sequence[float] | None = None, intercept: bool = False,
+       boundary_knots: Sequence[float] | None = None) -> np.ndarray:
     """R: ``splines::ns(x, df, knots, intercept, Boundary.knots)`` (the matrix; columns "1".."k")."""
     xs, nax, bk, outside = _prepare(x, df, knots, boundary_knots)
     if df is not None and knots is None:
@@ -240,8 +242,8 @@ def ns(x: np.ndarray, df: float | None = None, knots=None, intercept: bool = Fal
     return _with_na(np.ascontiguousarray(qty.T[:, 2:]), nax)
 
 
-def bs(x: np.ndarray, df: float | None = None, knots=None, degree: int = 3, intercept: bool = False,
-       boundary_knots=None) -> np.ndarray:
+def bs(x: np.ndarray, df: float | None = None, knots: Sequence[float] | None = None, degree: int = 3,
+       intercept: bool = False, boundary_knots: Sequence[float] | None = None) -> np.ndarray:
     """R: ``splines::bs(x, df, knots, degree, intercept, Boundary.knots)``."""
     ord_ = 1 + int(degree)
     if ord_ <= 1:
@@ -276,7 +278,8 @@ def _format_g(v: float, digits: int) -> str:
     return f"{v:.{digits}g}"
 
 
-def cut(x: np.ndarray, breaks, labels=None, include_lowest: bool = False, right: bool = True,
+def cut(x: np.ndarray, breaks: Sequence[float] | float, labels: Sequence[str] | bool | None = None,
+        include_lowest: bool = False, right: bool = True,
         dig_lab: int = 3) -> tuple[np.ndarray, tuple[str, ...] | None]:
     """R: ``cut.default(x, breaks, labels, include.lowest, right, dig.lab)``: 0-based codes (-1 = NA)
     and the level labels (None when ``labels = FALSE``: then the codes + 1 are R's integer result)."""
@@ -301,6 +304,8 @@ def cut(x: np.ndarray, breaks, labels=None, include_lowest: bool = False, right:
         return codes, None
     if labels is None:
         return codes, _cut_labels(br, include_lowest, right, dig_lab)
+    if labels is True:
+        raise UnsupportedInput("cut(): labels = TRUE is not supported")
     labs = tuple(labels)
     if len(labs) != nb - 1:
         raise DataError("number of intervals and length of 'labels' differ")  # R: lengths differ

@@ -14,6 +14,7 @@ update ``L_j0 L_k0^T``, precomputed in :mod:`pyreterms.lmm.rankupdate`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -59,9 +60,9 @@ class BlockedFactor:
     """
 
     L0: np.ndarray
-    Ld: list
-    Loff: dict
-    LK: list
+    Ld: list[np.ndarray | None]  # index 0: None (block 0 is L0)
+    Loff: dict[tuple[int, int], Any]  # sparse CSR for k == 0, else dense
+    LK: list[np.ndarray]
     LKK: np.ndarray
     ldL2: float
     ldRX2: float
@@ -83,17 +84,17 @@ class BlockedFactor:
         return self.LKK[-1, :-1].copy()
 
     @property
-    def cu(self) -> list:
+    def cu(self) -> list[np.ndarray]:
         return [B[-1].copy() for B in self.LK]
 
     @property
-    def rzx(self) -> list:
+    def rzx(self) -> list[np.ndarray]:
         return [B[:-1] for B in self.LK]
 
-    def back_solve(self, terms: tuple[TermLayout, ...], rhs: list) -> list:
+    def back_solve(self, terms: tuple[TermLayout, ...], rhs: list[np.ndarray]) -> list[np.ndarray]:
         """Solve ``L^T u = rhs`` over the term blocks (paper eq. 53, natural order)."""
         K = len(terms)
-        u: list = [None] * K
+        u: list[np.ndarray] = [np.empty(0)] * K  # every entry is set below (k = K-1 .. 0)
         for k in reversed(range(K)):
             v = np.array(rhs[k], dtype=np.float64)
             for j in range(k + 1, K):
@@ -125,7 +126,7 @@ class BlockedFactor:
         return sp.bmat(grid, format="csc")
 
 
-def _col0_prod(gram: GramBlocks, Loff: dict, Ts: list, j: int, k: int) -> np.ndarray:
+def _col0_prod(gram: GramBlocks, Loff: dict[tuple[int, int], Any], Ts: list[np.ndarray], j: int, k: int) -> np.ndarray:
     """Dense ``L_j0 L_k0^T`` (only the upper triangle is valid when j == k and nc_j == 1)."""
     U = gram.rank_updates.get((j, k))
     if U is None:
@@ -138,7 +139,7 @@ def _col0_prod(gram: GramBlocks, Loff: dict, Ts: list, j: int, k: int) -> np.nda
     return _lam_both(P, Ts[j], tj, Ts[k], tk)
 
 
-def factorize(gram: GramBlocks, Ts: list) -> BlockedFactor:
+def factorize(gram: GramBlocks, Ts: list[np.ndarray]) -> BlockedFactor:
     """Blocked Cholesky of Omega(theta) (paper eq. 18; MixedModels.jl ``updateL!``)."""
     terms = gram.terms
     K = len(terms)
@@ -153,7 +154,7 @@ def factorize(gram: GramBlocks, Ts: list) -> BlockedFactor:
         L0 = np.linalg.cholesky(T0.T @ A0 @ T0 + np.eye(t0.nc))
         ld = 2.0 * float(np.sum(np.log(np.diagonal(L0, axis1=1, axis2=2))))
         R0 = np.swapaxes(np.linalg.solve(L0, np.broadcast_to(T0.T, L0.shape)), 1, 2)
-    Loff: dict = {}
+    Loff: dict[tuple[int, int], Any] = {}
     for j in range(1, K):
         Bm, tj, Tj = gram.col0[j], terms[j], Ts[j]
         if tj.nc == 1 and t0.nc == 1:
@@ -169,7 +170,7 @@ def factorize(gram: GramBlocks, Ts: list) -> BlockedFactor:
         LK = [Axz * R0[None, :]]
     else:
         LK = [np.einsum("rla,lab->rlb", Axz.reshape(p1, t0.nl, t0.nc), R0).reshape(p1, t0.q)]
-    Ld: list = [None] * K
+    Ld: list[np.ndarray | None] = [None] * K
     for k in range(1, K):
         tk, Tk = terms[k], Ts[k]
         D = Tk.T @ gram.diag[k] @ Tk

@@ -197,7 +197,8 @@ class LmerProblem:
         F = self.factor(theta)
         return float(self.objective(F.ldL2, F.ldRX2, F.ryy ** 2))
 
-    def _pls(self, Ts: list, F: BlockedFactor) -> tuple:
+    def _pls(self, Ts: list[np.ndarray],
+             F: BlockedFactor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float]:
         """Paper eq. 49-53 from the factor: beta, u (per term), b, mu, wrss, ussq (lme4 order)."""
         p = self.p
         beta = solve_triangular(F.RX, F.cbeta, lower=False, check_finite=False) if p else np.zeros(0)
@@ -268,7 +269,7 @@ class LmerProblem:
 
     __call__ = deviance
 
-    def prefetch(self, thetas: list, solve_at: np.ndarray | None = None, workers: int = 2) -> None:
+    def prefetch(self, thetas: list[np.ndarray], solve_at: np.ndarray | None = None, workers: int = 2) -> None:
         """Evaluate ``deviance`` at several thetas (and ``solve`` at ``solve_at``) concurrently into the
         caches, so that the later sequential calls (R's order, e.g. ``deriv12``'s) are look-ups.
 
@@ -292,7 +293,7 @@ class LmerProblem:
         local = threading.local()
         Q = self.plan.Q
 
-        def work(item):
+        def work(item: tuple[str, np.ndarray]) -> tuple[str, bytes, float | PLSState] | None:
             kind, th = item
             M = getattr(local, "M", None)
             if M is None:
@@ -310,11 +311,11 @@ class LmerProblem:
             for r in ex.map(work, todo):
                 if r is None:
                     continue
-                kind, k, v = r
-                if kind == "dev":
-                    cache[k] = v
-                else:
+                _, k, v = r
+                if isinstance(v, PLSState):
                     self.ws.solved = (k, v)
+                else:
+                    cache[k] = v
 
     def solve(self, theta: np.ndarray) -> PLSState:
         """R: ``devfun(theta)`` followed by reading ``pp``/``resp`` (paper eq. 49-53)."""
@@ -329,6 +330,7 @@ class LmerProblem:
         res = self._one_shot(theta, M)
         if res is not None:
             sol, mu, wrss, ussq = res
+            assert self.plan is not None  # a one-shot solution comes from the plan
             qr, L = self.plan.qr, sol.L
             pwrss = wrss + ussq
             return PLSState(theta=theta, beta=sol.beta, u=sol.u, b=sol.b, mu=mu, wrss=wrss, ussq=ussq,

@@ -12,10 +12,13 @@ import keyword
 import os
 import re
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from math import comb
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
@@ -115,7 +118,7 @@ class LmerFit:
         return r / self.sigma() if scaled else r
 
     # -------------------------------------------------------------------- criteria
-    def devcomp(self) -> dict:
+    def devcomp(self) -> dict[str, Any]:
         """R: ``getME(, "devcomp")``: ``cmp`` and ``dims``."""
         s, n, p = self.state, self.problem.n, self.problem.p
         cmp = {"ldL2": s.ldL2, "ldRX2": s.ldRX2, "wrss": s.wrss, "ussq": s.ussq, "pwrss": s.pwrss,
@@ -182,7 +185,7 @@ class LmerFit:
         """R: ``getME(, "Tlist")``: per term the lower-triangular template (names = group names)."""
         return [(g, T) for (g, _), T in zip(self.lf.reTrms.cnms, self.problem.templates(self.theta), strict=False)]
 
-    def VarCorr(self) -> list[dict]:
+    def VarCorr(self) -> list[dict[str, Any]]:
         """R: ``VarCorr(fit)``: per term ``{"name", "cov", "stddev", "correlation", "cnms"}``;
         the residual standard deviation is :meth:`sigma` (attr ``sc``)."""
         sc = self.sigma()
@@ -252,7 +255,7 @@ class LmerFit:
         return out
 
     # -------------------------------------------------------------------- getME
-    def getME(self, name: str):
+    def getME(self, name: str) -> Any:
         """R: ``getME(fit, name)`` for every non-GLMM name (reference section 5)."""
         rt, s, pr = self.lf.reTrms, self.state, self.problem
         dc = self.devcomp()
@@ -283,7 +286,7 @@ class LmerFit:
             return [p_i[i % len(p_i)][1] * l_i[i % len(l_i)] for i in range(m)]
         if name == "m_i":
             return {k: comb(v + 1, 2) for k, v in self.getME("p_i").items()}
-        simple = {
+        simple: dict[str, Callable[[], Any]] = {
             "y": lambda: self.lf.y, "mu": lambda: s.mu, "u": lambda: s.u,
             "b": lambda: s.b.reshape(-1, 1), "Gp": lambda: rt.Gp, "Lind": lambda: rt.Lind,
             "L": lambda: pr.cholesky_L(self.theta),
@@ -353,7 +356,7 @@ def _optimizer_threads(ctrl: LmerControl, prob: LmerProblem) -> LmerControl:
     return replace(ctrl, blas_threads="lapack2" if big else 1)
 
 
-def lmer_from_parts(lf: LFormula, control: LmerControl | dict | None = None) -> LmerFit:
+def lmer_from_parts(lf: LFormula, control: LmerControl | dict[str, Any] | None = None) -> LmerFit:
     """R: the part of ``lmer()`` after ``lFormula``: ``mkLmerDevfun`` (with its moment start and
     first evaluation), ``optimizeLmer``, ``checkConv``, ``mkMerMod``."""
     ctrl = LmerControl.coerce(control)
@@ -403,8 +406,9 @@ def _why_not_finite(lf: LFormula) -> str:
     return ""
 
 
-def lmer(formula: str, data, REML: bool = True, weights=None, offset=None, control=None,
-         contrasts=None) -> LmerFit:
+def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights: str | npt.ArrayLike | None = None,
+         offset: str | npt.ArrayLike | None = None, control: LmerControl | dict[str, Any] | None = None,
+         contrasts: Mapping[str, object] | None = None) -> LmerFit:
     """R: ``lme4::lmer(formula, data, REML, weights, offset, control, contrasts)`` (default
     optimizer ``nloptwrap``/BOBYQA).  ``weights``/``offset`` are column names or arrays."""
     lf = lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)

@@ -6,7 +6,7 @@ R equivalent: none directly -- lme4 keeps ``Zt``, ``X`` and ``y`` and lets CHOLM
 this is MixedModels.jl's ``A`` (the blocks of ``[Z X y]^T W [Z X y]``).  Blocks:
 
 * ``diag[k]``: ``Z_k^T W Z_k``, block diagonal by level, as an ``(nl, nc, nc)`` array;
-* ``col0[j]`` (j >= 1): ``Z_j^T W Z_0`` block-sparse (BSR; block size ``nc_j x nc_0``);
+* ``col0[j]`` (j >= 1, a dict): ``Z_j^T W Z_0`` block-sparse (BSR; block size ``nc_j x nc_0``);
 * ``dense[(j, k)]`` (1 <= k < j): ``Z_j^T W Z_k`` dense;
 * ``rank_updates[(j, k)]`` (1 <= k <= j, scalar term 0 only): the precomputed ``L_j0 L_k0^T``
   (:mod:`pyreterms.lmm.rankupdate`);
@@ -29,7 +29,7 @@ class GramBlocks:
 
     terms: tuple[TermLayout, ...]
     diag: tuple[np.ndarray, ...]
-    col0: tuple[sp.bsr_matrix | None, ...]  # index 0 unused (None)
+    col0: dict[int, sp.bsr_matrix]  # j >= 1
     dense: dict[tuple[int, int], np.ndarray]
     rank_updates: dict[tuple[int, int], Block0RankUpdate]
     xz: tuple[np.ndarray, ...]
@@ -81,7 +81,7 @@ def build_gram(Xy: np.ndarray, w: np.ndarray, Zt: sp.csr_matrix, terms: tuple[Te
                 updates[(j, k)] = build_block0_rank_update(csc[j - 1], csc[k - 1], a0,
                                                            upper=(j == k and terms[j].nc == 1), cap=pair_cap)
     xz = tuple(np.ascontiguousarray((zk @ wXy).T) for zk in Zk)
-    return GramBlocks(terms=terms, diag=tuple(diag), col0=(None, *blocks) if K else (), dense=dense,
+    return GramBlocks(terms=terms, diag=tuple(diag), col0=dict(enumerate(blocks, start=1)), dense=dense,
                       rank_updates=updates, xz=xz, xx=Xy.T @ wXy)
 
 

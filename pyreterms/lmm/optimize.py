@@ -10,6 +10,7 @@ import contextlib
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import nlopt
 import numpy as np
@@ -62,12 +63,12 @@ class LmerControl:
     blas_threads: int | str | None = "auto"
 
     @classmethod
-    def coerce(cls, control: LmerControl | dict | None) -> LmerControl:
+    def coerce(cls, control: LmerControl | dict[str, Any] | None) -> LmerControl:
         if control is None:
             return cls()
         if isinstance(control, cls):
             return control
-        d = dict(control)
+        d = dict(control)  # type: ignore[arg-type]  # a dict here (LmerControl returned above)
         if "opt_ctrl" in d and isinstance(d["opt_ctrl"], dict):
             d["opt_ctrl"] = tuple(d["opt_ctrl"].items())
         if d.get("start") is not None:
@@ -162,7 +163,7 @@ def moment_start(y: np.ndarray, factors: list[np.ndarray], all_intercept: bool, 
 
 
 def nloptwrap(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.ndarray,
-              opt_ctrl: dict | None = None) -> dict:
+              opt_ctrl: dict[str, float] | None = None) -> dict[str, Any]:
     """R: ``lme4:::nloptwrap`` -> ``nloptr(x0, fn, lb = lower, ub = Inf, opts)`` with LN_BOBYQA,
     ``xtol_abs = ftol_abs = 1e-8``, ``maxeval = 1e5`` and nloptr's ``xtol_rel = 1e-4``."""
     ctrl = {"xtol_rel": 1e-4, "xtol_abs": 1e-8, "ftol_abs": 1e-8, "ftol_rel": 0.0, "maxeval": 100000}
@@ -176,12 +177,13 @@ def nloptwrap(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.ndar
     opt.set_ftol_abs(float(ctrl["ftol_abs"]))
     opt.set_ftol_rel(float(ctrl["ftol_rel"]))
     opt.set_maxeval(int(ctrl["maxeval"]))
-    best = {"f": np.inf, "x": np.array(par, dtype=np.float64)}
+    best_f, best_x = np.inf, np.array(par, dtype=np.float64)
 
     def f(x: np.ndarray, grad: np.ndarray) -> float:
+        nonlocal best_f, best_x
         val = float(fn(np.array(x)))
-        if val < best["f"]:
-            best["f"], best["x"] = val, np.array(x)
+        if val < best_f:
+            best_f, best_x = val, np.array(x)
         return val
 
     opt.set_min_objective(f)
@@ -190,7 +192,7 @@ def nloptwrap(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.ndar
         fval, status = float(opt.last_optimum_value()), int(opt.last_optimize_result())
     except tuple(_NLOPT_EXC) as e:  # nloptr returns these as negative status codes
         status = next(v for c, v in _NLOPT_EXC.items() if isinstance(e, c))
-        x, fval = best["x"], best["f"]
+        x, fval = best_x, best_f
     return {"par": x, "fval": fval, "feval": int(opt.get_numevals()),
             "conv": status if (status < 0 or status == 5) else 0,
             "message": NLOPT_MESSAGES.get(status, str(status))}
@@ -244,8 +246,8 @@ def deriv12_points(x: np.ndarray, delta: float = 1e-4) -> list[np.ndarray]:
     return out
 
 
-def optwrap(fn: Callable, par: np.ndarray, lower: np.ndarray, ctrl: LmerControl,
-            prefetch: Callable | None = None) -> tuple[dict, list]:
+def optwrap(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.ndarray, ctrl: LmerControl,
+            prefetch: Prefetch | None = None) -> tuple[dict[str, Any], list[str]]:
     """R: ``lme4:::optwrap`` for ``optimizer = "nloptwrap"``: optimise, warn on a bad code,
     ``deriv12`` at the optimum, then ``fn(opt$par)`` so the state is at the optimum.
 
@@ -267,27 +269,39 @@ def optwrap(fn: Callable, par: np.ndarray, lower: np.ndarray, ctrl: LmerControl,
     return opt, warns
 
 
+@dataclass
+class _Calls:
+    """The devfun calls so far and the last theta (R: the closure's environment)."""
+
+    n: int
+    theta: np.ndarray
+
+
+#: :meth:`pyreterms.lmm.deviance.LmerProblem.prefetch`: ``(thetas, solve_at=None) -> None``
+Prefetch = Callable[..., None]
+
+
 def optimize_lmer(devfun: Callable[[np.ndarray], float], start: np.ndarray, lower: np.ndarray,
-                  control: LmerControl | None = None, prefetch: Callable | None = None) -> OptResult:
+                  control: LmerControl | None = None, prefetch: Prefetch | None = None) -> OptResult:
     """R: ``lme4:::optimizeLmer`` (optwrap, restart_edge, check.boundary) then ``checkConv``.
 
     ``prefetch``: see :func:`optwrap` (a speed-up only; results and call order are unchanged)."""
     ctrl = LmerControl.coerce(control)
     lower = np.asarray(lower, dtype=np.float64)
-    state = {"n": 0, "theta": np.array(start, dtype=np.float64)}
+    state = _Calls(0, np.array(start, dtype=np.float64))
 
     def fn(theta: np.ndarray) -> float:
-        state["n"] += 1
-        state["theta"] = np.array(theta, dtype=np.float64)
-        return float(devfun(state["theta"]))
+        state.n += 1
+        state.theta = np.array(theta, dtype=np.float64)
+        return float(devfun(state.theta))
 
     with blas_threads(ctrl.blas_threads):
         opt, warns = optwrap(fn, np.array(start, dtype=np.float64), lower, ctrl, prefetch)
         restarted = False
         if ctrl.restart_edge:
-            bvals = np.flatnonzero(state["theta"] == lower)
+            bvals = np.flatnonzero(state.theta == lower)
             if bvals.size:
-                theta0 = state["theta"].copy()
+                theta0 = state.theta.copy()
                 d0 = fn(theta0)
                 btol = 1e-5
                 bgrad = []
@@ -301,7 +315,7 @@ def optimize_lmer(devfun: Callable[[np.ndarray], float], start: np.ndarray, lowe
                     warns += w2
                     restarted = True
         if ctrl.boundary_tol > 0:  # R: check.boundary
-            bdiff = state["theta"] - lower
+            bdiff = state.theta - lower
             edge = (0 < bdiff) & (bdiff < ctrl.boundary_tol)
             if np.any(edge):
                 pp = np.array(opt["par"], dtype=np.float64)
@@ -315,7 +329,7 @@ def optimize_lmer(devfun: Callable[[np.ndarray], float], start: np.ndarray, lowe
     cc = check_conv(opt["derivs"], opt["par"], lower, ctrl)
     return OptResult(par=np.asarray(opt["par"], dtype=np.float64), fval=float(opt["fval"]),
                      feval=opt["feval"], conv=opt["conv"], message=opt["message"],
-                     derivs=opt["derivs"], n_devfun=state["n"], restarted=restarted,
+                     derivs=opt["derivs"], n_devfun=state.n, restarted=restarted,
                      warnings=tuple(warns), conv_lme4=cc)
 
 

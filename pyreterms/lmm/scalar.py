@@ -39,10 +39,10 @@ class ScalarPlan:
     theta0: int  # theta index of term 0
     offs: tuple[int, ...]  # per term (index 0 unused): offset in the rest
     theta_idx: tuple[int, ...]  # per term: its theta index
-    diag_flat: tuple  # per term k >= 1: flat buffer index of its diagonal entries
-    diag_val: tuple  # per term k >= 1: Z_k^T W Z_k diagonal
+    diag_flat: tuple[np.ndarray | None, ...]  # per term k >= 1 (0: None): flat buffer index of its diagonal
+    diag_val: tuple[np.ndarray | None, ...]  # per term k >= 1 (index 0: None): Z_k^T W Z_k diagonal
     pairs: tuple[tuple[int, int, np.ndarray | None, Block0RankUpdate], ...]  # (j, k, flat positions, update)
-    dense: tuple  # (j, k, A_dense[(j, k)]) for 1 <= k < j
+    dense: tuple[tuple[int, int, np.ndarray], ...]  # (j, k, dense[(j, k)]) for 1 <= k < j
     a0: np.ndarray  # Z_0^T W Z_0 diagonal
     Ar0_data: np.ndarray  # stacked Z_r^T W Z_0 (CSR, q_rest x q0)
     Ar0_indices: np.ndarray
@@ -73,12 +73,13 @@ def build_scalar_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix) -> Sca
     p1 = gram.p + 1
     Q = qr + p1
     offs = [0] + [int(t.start) - q0 for t in terms[1:]]
-    diag_flat = [None] + [(offs[k] + np.arange(terms[k].q, dtype=np.int64)) * (Q + 1) for k in range(1, K)]
-    diag_val = [None] + [np.ascontiguousarray(gram.diag[k][:, 0, 0]) for k in range(1, K)]
+    diag_flat: list[np.ndarray | None] = [None]
+    diag_flat += [(offs[k] + np.arange(terms[k].q, dtype=np.int64)) * (Q + 1) for k in range(1, K)]
+    diag_val: list[np.ndarray | None] = [None] + [np.ascontiguousarray(gram.diag[k][:, 0, 0]) for k in range(1, K)]
     pairs = []
     for (j, k), U in sorted(gram.rank_updates.items()):
         fpos = None
-        if U.C is not None:
+        if U.C is not None and U.pos is not None:  # (pos is set exactly when C is)
             i, c = np.divmod(U.pos, U.qk)  # U[i, c], i in term j, c in term k
             if j == k:  # upper: i <= c -> M[off + i, off + c]
                 fpos = (offs[j] + i) * Q + offs[k] + c
@@ -86,7 +87,8 @@ def build_scalar_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix) -> Sca
                 fpos = (offs[k] + c) * Q + offs[j] + i
         pairs.append((j, k, fpos, U))
     dense = tuple((j, k, A) for (j, k), A in sorted(gram.dense.items()))
-    blocks = [sp.csr_matrix((B.data[:, 0, 0], B.indices, B.indptr), shape=B.shape) for B in gram.col0[1:]]
+    blocks = [sp.csr_matrix((B.data[:, 0, 0], B.indices, B.indptr), shape=B.shape)
+              for B in (gram.col0[j] for j in range(1, K))]
     Ar0 = sp.vstack(blocks, format="csr")
     Ar0.sort_indices()
     Ar0T = Ar0.T.tocsr()  # q0 x q_rest

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -18,10 +18,17 @@ from pyreterms.lmm.optimize import OptResult
 class FitView(Protocol):
     """What the summary reads of a fit (:class:`pyreterms.lmm.fit.LmerFit`; R: a ``merMod``)."""
 
-    lf: LFormula
-    problem: LmerProblem
-    state: PLSState
-    opt: OptResult
+    @property
+    def lf(self) -> LFormula: ...
+
+    @property
+    def problem(self) -> LmerProblem: ...
+
+    @property
+    def state(self) -> PLSState: ...
+
+    @property
+    def opt(self) -> OptResult: ...
 
     @property
     def is_REML(self) -> bool: ...
@@ -45,7 +52,7 @@ class FitView(Protocol):
 
     def vcov(self) -> pd.DataFrame: ...
 
-    def VarCorr(self) -> list[dict]: ...
+    def VarCorr(self) -> list[dict[str, Any]]: ...
 
 
 def _sig_needed(x: float, digits: int) -> tuple[int, int]:
@@ -58,7 +65,7 @@ def _sig_needed(x: float, digits: int) -> tuple[int, int]:
     return max(1, len(mant)), int(exp)
 
 
-def format_real(xs: Sequence[float], digits: int = 7, nsmall: int = 0) -> list[str]:
+def format_real(xs: Sequence[float] | np.ndarray, digits: int = 7, nsmall: int = 0) -> list[str]:
     """R: ``format(x, digits = digits, nsmall = nsmall)`` for a numeric vector (fixed notation):
     common number of decimals so the element needing most shows ``digits`` significant digits."""
     xs = [float(v) for v in xs]
@@ -84,9 +91,12 @@ def _print_matrix(header: list[str], rows: list[list[str]], rownames: list[str],
                   right: bool = False) -> list[str]:
     """R's ``print`` of a character matrix with ``quote = FALSE``."""
     wr = max([len(r) for r in rownames] + [0])
-    cols = list(zip(*rows, strict=False)) if rows else [[] for _ in header]
+    cols: list[Sequence[str]] = list(zip(*rows, strict=False)) if rows else [[] for _ in header]
     widths = [max([len(h)] + [len(c) for c in col]) for h, col in zip(header, cols, strict=False)]
-    just = (lambda s, w: s.rjust(w)) if right else (lambda s, w: s.ljust(w))
+
+    def just(s: str, w: int) -> str:
+        return s.rjust(w) if right else s.ljust(w)
+
     lines = [" " * wr + "".join(" " + just(h, w) for h, w in zip(header, widths, strict=False))]
     for rn, r in zip(rownames, rows, strict=False):
         lines.append(rn.ljust(wr) + "".join(" " + just(c, w) for c, w in zip(r, widths, strict=False)))
@@ -143,7 +153,7 @@ def format_coefmat(est: np.ndarray, se: np.ndarray, names: list[str], digits: in
     acs = np.abs(cs[np.isfinite(cs) & (cs != 0)])
     digmin = 1 + (np.floor(np.log10([acs.min(), acs.max()])) if acs.size else np.zeros(2))
     rd = int(max(1, np.max(digits - digmin)))
-    csf = np.array(format_real(np.round(cs, rd).ravel(), digits)).reshape(cs.shape)
+    csf: np.ndarray = np.array(format_real(np.round(cs, rd).ravel(), digits)).reshape(cs.shape)
     tv = format_real(np.round(est / se, max(1, min(5, digits - 1))), digits)
     rows = [[csf[i, 0], csf[i, 1], tv[i]] for i in range(len(names))]
     return _print_matrix(["Estimate", "Std. Error", "t value"], rows, names, right=True)
