@@ -188,7 +188,7 @@ PATCH_MUTANTS: tuple[tuple[str, str, str, str, Callable[[Any], Any]], ...] = (
      "pyreterms.design.lformula:model_matrix", lambda o: (lambda terms, fr, contrasts=None: o(terms, fr, None))),
     ("contr_poly_scaled_wrongly", "lformula", "contr.poly columns scaled to norm sqrt(k) instead of 1 -- "
      "R: make.poly's normalisation in stats::contr.poly (ordered factors).",
-     "pyreterms.design.modelmatrix:contrast_matrix",
+     "pyreterms.design.contrasts:contrast_matrix",
      lambda o: (lambda name, levels: ((lambda m, cn: (m * np.sqrt(len(levels)) if name == "contr.poly" else m, cn))
                                       (*o(name, levels))))),
     ("scale_population_sd", "lformula", "scale(x) divides by the population sd (n) instead of the sample "
@@ -259,6 +259,6 @@ PATCH_MUTANTS: tuple[tuple[str, str, str, str, Callable[[Any], Any]], ...] = (
      _eval_hook("^", lambda self, node, orig: np.asarray(self.eval(node.args[0].value), dtype=np.float64)
                 * np.asarray(self.eval(node.args[1].value), dtype=np.float64))),
     ("treatment_baseline_last", "lformula", "contr.treatment takes the last level as the baseline "
-     "(contr.SAS) -- R: contr.treatment(n, base = 1).", "pyreterms.design.modelmatrix:contrast_matrix",
+     "(contr.SAS) -- R: contr.treatment(n, base = 1).", "pyreterms.design.contrasts:contrast_matrix",
      lambda o: (lambda name, levels: o("contr.SAS" if name == "contr.treatment" else name, levels))),
 )

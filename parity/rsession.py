@@ -67,7 +67,7 @@ local({
     list(paste0(x, collapse = ""), nchar(x, type = "bytes"), na)
   }
   e$get_data <- function(pkg, name) {
-    ## only the packages of pyreterms/allowlist.py (loading a namespace runs its code); an uninstalled
+    ## only the packages of pyreterms/formula/allowlist.py (loading a namespace runs its code); an uninstalled
     ## one is reported as such below
     if (!(pkg %in% pyreterms_allowed_dataset_packages) && nzchar(system.file(package = pkg)))
       stop(sprintf("R data sets are read only from %s, not '%s'",

@@ -1,4 +1,4 @@
-"""Issue 11 item 1: one allowlist (pyreterms/allowlist.py) for everything a user may name; the R side
+"""Issue 11 item 1: one allowlist (pyreterms/formula/allowlist.py) for everything a user may name; the R side
 (r_scripts/allowlist.R, and the vectors rsession assigns) is generated from it."""
 from __future__ import annotations
 

@@ -221,7 +221,8 @@ def r_source() -> str:
     """The text of ``r_scripts/allowlist.R`` (R vectors used by ``pyreterms_disallowed()``)."""
     attach = {r.name: r.attach for r in FUNCTIONS if r.attach}
     return "\n".join([
-        "## GENERATED from pyreterms/allowlist.py by `python -m pyreterms.formula.allowlist --write`: do not edit.",
+        "## GENERATED from pyreterms/formula/allowlist.py by `python -m pyreterms.formula.allowlist --write`: "
+        "do not edit.",
         "## tests/test_allowlist.py fails when this file differs from what Python generates.",
         "",
         "## Operators and functions a formula may call (the Python side also checks argument names",
@@ -249,7 +250,7 @@ def r_source() -> str:
     ])
 
 
-R_FILE = Path(__file__).resolve().parent.parent / "r_scripts" / "allowlist.R"
+R_FILE = Path(__file__).resolve().parents[2] / "r_scripts" / "allowlist.R"
 
 
 def main(argv: list[str] | None = None) -> int:
