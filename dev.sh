@@ -4,6 +4,7 @@
 #   bash dev.sh main   -> the main job: parity check on built-in data (+ a short fuzz campaign)
 #   bash dev.sh test   -> the full test suite (golden tier + live tier against lme4)
 #   bash dev.sh setup  -> only the set-up
+#   bash dev.sh lint   -> ruff and mypy (strict) on pyreterms
 #   bash dev.sh simcpu -> CI's simulated-CPU legs: with numpy's AVX-512 (then also AVX2) dispatch switched
 #                         off (NPY_DISABLE_CPU_FEATURES), the no-R tier, the pinning tests and a
 #                         100-design fit-level campaign.  OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are left
@@ -50,6 +51,11 @@ case "$cmd" in
       .venv/bin/parity fuzz --examples 100 --seed 11 --level lformula --quiet
     fi
     ;;
+  lint)
+    setup
+    .venv/bin/ruff check pyreterms "$@"
+    .venv/bin/mypy pyreterms
+    ;;
   test)
     setup
     .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
@@ -71,5 +77,5 @@ case "$cmd" in
     done
     unset NPY_DISABLE_CPU_FEATURES
     ;;
-  *) echo "usage: bash dev.sh [main|test|simcpu|setup] [args...]" >&2; exit 2 ;;
+  *) echo "usage: bash dev.sh [main|test|lint|simcpu|setup] [args...]" >&2; exit 2 ;;
 esac

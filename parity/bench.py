@@ -178,7 +178,7 @@ def _med(xs: list[float] | None) -> float | None:
 
 def _python_side(case: BenchCase, df: Any, k: int) -> dict[str, Any]:
     import pyreterms
-    from pyreterms.deviance import LmerProblem
+    from pyreterms.lmm.deviance import LmerProblem
     from threadpoolctl import threadpool_limits
 
     single = case.big

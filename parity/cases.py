@@ -307,7 +307,7 @@ _HAZARD_CASES = [
     _c("hz-refuse-no-re", "y ~ x", note="no random-effects term"),
 ]
 
-# Issue 10 item 3: the functions lme4 users write (allowlist: pyreterms/allowlist.py).  Unqualified
+# Issue 10 item 3: the functions lme4 users write (allowlist: pyreterms/formula/allowlist.py).  Unqualified
 # ns()/bs() are evaluated in R as by a user who wrote library(splines) (see reference.R).
 _FUNCTION_CASES = [
     _c("fn-ns", "Reaction ~ ns(Days, 3) + (1 | Subject)", "sleepstudy", "natural spline, df", fit=True),

@@ -47,8 +47,8 @@ def _contrasts_value(v: str):
     """A --contrasts value: a contrast function name, or a CSV file holding a numeric matrix."""
     import os
 
-    from pyreterms.contrasts import CONTRASTS
-    from pyreterms.rdata import read_contrasts_csv
+    from pyreterms.design.contrasts import CONTRASTS
+    from pyreterms.design.dataframe import read_contrasts_csv
 
     if v in CONTRASTS or not v.lower().endswith(".csv"):
         return v  # names are checked by rsession.checked_contrasts

@@ -27,7 +27,7 @@ memory.  :func:`r_dataframe_to_pandas` reads an R ``data.frame`` (factors -> ``p
 with R's levels and ordered flag; row names -> index of strings).
 
 ``contrasts`` attributes and numeric matrix columns travel both ways under the conventions of
-:mod:`pyreterms.rdata` (``df.attrs``); a frame read from R remembers its R object, which
+:mod:`pyreterms.design.dataframe` (``df.attrs``); a frame read from R remembers its R object, which
 :func:`dataframe_to_r` returns while the frame is unchanged (:mod:`parity.rattrs`).
 """
 from __future__ import annotations
@@ -40,8 +40,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from pyreterms.errors import DataError
-from pyreterms.rdata import CONTRASTS_ATTR, check_strings, matrix_columns, object_numbers, r_integers
-from pyreterms.rlang import format_double
+from pyreterms.design.dataframe import CONTRASTS_ATTR, check_strings, matrix_columns, object_numbers, r_integers
+from pyreterms.formula.parser import format_double
 
 from . import rattrs, rsession
 from .rvalues import RError, RFactor, RList, RMatrix, RNull, RSparse, RValue, RVector
@@ -221,7 +221,7 @@ def py_to_r(value: Any) -> Any:
     if value is None:
         return ri.NULL
     if isinstance(value, pd.DataFrame) or (isinstance(value, np.ndarray) and value.ndim == 2):
-        from pyreterms.rdata import contrast_matrix_value
+        from pyreterms.design.dataframe import contrast_matrix_value
 
         mat = contrast_matrix_value(value)
         if mat is not None:  # a numeric matrix (a contrasts matrix): R double matrix with colnames

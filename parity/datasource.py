@@ -44,7 +44,7 @@ def load_source(spec: str) -> pd.DataFrame:
     """
     kind, what = parse_spec(spec)
     if kind == "csv":
-        from pyreterms.rdata import read_csv
+        from pyreterms.design.dataframe import read_csv
 
         return read_csv(what)  # one-line DataError (a ValueError) for what R would read differently
     from . import convert, rsession

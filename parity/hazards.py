@@ -63,8 +63,8 @@ _COMPARISONS = ("I_gt", "I_eq")
 
 
 def allowed_functions() -> frozenset[str]:
-    """The functions pyreterms evaluates in formulas (the names of ``pyreterms.allowlist.RULES``)."""
-    from pyreterms.allowlist import RULES
+    """The functions pyreterms evaluates in formulas (the names of ``pyreterms.formula.allowlist.RULES``)."""
+    from pyreterms.formula.allowlist import RULES
 
     return frozenset(RULES)
 

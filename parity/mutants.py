@@ -46,9 +46,9 @@ def ties_formula_order(formula: str, data: pd.DataFrame, *, REML: bool = True, l
     """Terms reordered by a *stable* descending sort (ties keep formula order) instead of lme4's
     ``rev(order(nl))`` (ties reversed) -- R: ``mkReTrms(..., reorder.terms = TRUE)``.  Observable
     with >= 3 terms, some level count increasing and two distinguishable tied terms."""
-    from pyreterms.bars import findbars
-    from pyreterms.lformula import parse_formula
-    from pyreterms.reterms import mk_reterms
+    from pyreterms.formula.bars import findbars
+    from pyreterms.design.lformula import parse_formula
+    from pyreterms.design.reterms import mk_reterms
 
     out = pyreterms_impl(formula, data, REML=REML, level=level, weights=weights, offset=offset, contrasts=contrasts)
     lf = _lformula(formula, data, REML, weights, offset, contrasts)

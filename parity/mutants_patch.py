@@ -93,7 +93,7 @@ def make_mutant(name: str, doc: str, target: str, make: Callable[[Any], Any]) ->
 
 def _relevel(f: Any, key: Callable[[str], Any]) -> Any:
     """The factor ``f`` with its levels re-sorted by ``key`` (codes follow their labels)."""
-    from pyreterms.types import Factor
+    from pyreterms.formula.values import Factor
 
     order = sorted(range(len(f.levels)), key=lambda i: key(f.levels[i]))
     new_code = np.empty(len(order), dtype=np.int64)
@@ -104,7 +104,7 @@ def _relevel(f: Any, key: Callable[[str], Any]) -> Any:
 
 def _make_factor_sorted(kind: str, key: Callable[[str], Any]) -> Callable[[Any], Any]:
     def make(orig: Callable) -> Callable:
-        from pyreterms.evaluate import Character
+        from pyreterms.formula.evaluate import Character
 
         def new(x: Any) -> Any:
             f = orig(x)
@@ -122,7 +122,7 @@ def _strip_accents(s: str) -> str:
 def _eval_hook(fn_name: str, replace_with: Callable[[Any, Any, Callable], Any]) -> Callable[[Any], Any]:
     """Wrap ``Evaluator.eval``: calls of ``fn_name`` are answered by ``replace_with(self, node, orig)``."""
     def make(orig: Callable) -> Callable:
-        from pyreterms.rlang import Call
+        from pyreterms.formula.parser import Call
 
         def new(self: Any, node: Any) -> Any:
             if isinstance(node, Call) and node.fn == fn_name:
@@ -144,7 +144,7 @@ def _comparison_numeric(self: Any, node: Any, orig: Callable) -> Any:
 
 
 def _as_numeric_logical_codes(self: Any, node: Any, orig: Callable) -> Any:
-    from pyreterms.evaluate import Logical
+    from pyreterms.formula.evaluate import Logical
 
     v = self.eval(node.args[0].value)
     if isinstance(v, Logical):  # as if the logical were a factor FALSE/TRUE: 1/2
@@ -178,7 +178,7 @@ def _build_arg(index: int, change: Callable[[Any], Any]) -> Callable[[Any], Any]
 def _convert_column(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def make(orig: Callable) -> Callable:
         def new(name: str, s: pd.Series) -> Any:
-            from pyreterms.types import Factor
+            from pyreterms.formula.values import Factor
 
             v = orig(name, s)
             return change(v) if isinstance(v, Factor) else v
@@ -187,7 +187,7 @@ def _convert_column(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _factor_unordered(v: Any) -> Any:
-    from pyreterms.types import Factor
+    from pyreterms.formula.values import Factor
 
     return Factor(v.codes, v.levels, False)
 
@@ -211,81 +211,81 @@ def _check_scale(orig: Callable) -> Callable:
 PATCH_MUTANTS: tuple[tuple[str, str, str, str, Callable[[Any], Any]], ...] = (
     ("contrasts_ignored", "lformula", "The contrasts= argument is not passed on: treatment/poly contrasts "
      "always -- R: model.matrix(contrasts.arg = contrasts) in lFormula.",
-     "pyreterms.lformula:model_matrix", lambda o: (lambda terms, fr, contrasts=None: o(terms, fr, None))),
+     "pyreterms.design.lformula:model_matrix", lambda o: (lambda terms, fr, contrasts=None: o(terms, fr, None))),
     ("contr_poly_scaled_wrongly", "lformula", "contr.poly columns scaled to norm sqrt(k) instead of 1 -- "
      "R: make.poly's normalisation in stats::contr.poly (ordered factors).",
-     "pyreterms.contrasts:contrast_matrix",
+     "pyreterms.design.contrasts:contrast_matrix",
      lambda o: (lambda name, levels: ((lambda m, cn: (m * np.sqrt(len(levels)) if name == "contr.poly" else m, cn))
                                       (*o(name, levels))))),
     ("scale_population_sd", "lformula", "scale(x) divides by the population sd (n) instead of the sample "
      "sd (n - 1) -- R: scale.default's sqrt(sum(x^2) / (n - 1)).",
-     "pyreterms.evaluate:_scale",
+     "pyreterms.formula.evaluate:_scale",
      lambda o: (lambda x, center, scale: o(x, center, scale) * (
          np.sqrt(np.sum(~np.isnan(x)) / max(np.sum(~np.isnan(x)) - 1, 1)) if scale else 1.0))),
     ("int_levels_as_strings", "lformula", "Integer grouping variables get levels sorted as strings "
      "('10' < '9') -- R: factor() of an integer sorts numerically.",
-     "pyreterms.evaluate:make_factor", _make_factor_sorted("int", str)),
+     "pyreterms.formula.evaluate:make_factor", _make_factor_sorted("int", str)),
     ("collation_case_insensitive", "lformula", "String levels sorted case-insensitively ('a' < 'B') -- "
      "R: factor() under LC_COLLATE=C sorts by code point ('B' < 'a').",
-     "pyreterms.evaluate:make_factor", _make_factor_sorted("str", lambda s: (s.lower(), s))),
+     "pyreterms.formula.evaluate:make_factor", _make_factor_sorted("str", lambda s: (s.lower(), s))),
     ("collation_accent_aware", "lformula", "String levels sorted with accents stripped ('é' < 'f') -- "
      "R: factor() under LC_COLLATE=C sorts by code point ('f' < 'é').",
-     "pyreterms.evaluate:make_factor", _make_factor_sorted("str", lambda s: (_strip_accents(s), s))),
+     "pyreterms.formula.evaluate:make_factor", _make_factor_sorted("str", lambda s: (_strip_accents(s), s))),
     ("categorical_order_ignored", "lformula", "A pandas Categorical's category order is replaced by sorted "
      "labels -- R: a factor keeps its levels() order.",
-     "pyreterms.frame:convert_column", _convert_column(lambda v: _relevel(v, lambda s: s))),
+     "pyreterms.design.frame:convert_column", _convert_column(lambda v: _relevel(v, lambda s: s))),
     ("ordered_as_unordered", "lformula", "Ordered Categoricals lose their ordered flag (treatment "
      "instead of contr.poly) -- R: options('contrasts') uses contr.poly for ordered factors.",
-     "pyreterms.frame:convert_column", _convert_column(_factor_unordered)),
+     "pyreterms.design.frame:convert_column", _convert_column(_factor_unordered)),
     ("unused_levels_kept", "lformula", "Unused factor levels are kept (no drop after NA removal or for "
      "unused categories) -- R: model.frame(drop.unused.levels = TRUE) and factor(grp).",
-     "pyreterms.types:Factor.drop_unused", lambda o: (lambda self: self)),
+     "pyreterms.formula.values:Factor.drop_unused", lambda o: (lambda self: self)),
     ("log_is_log10", "lformula", "log(x) evaluated as log10(x) -- R: log() is the natural logarithm.",
-     "pyreterms.evaluate:Evaluator.eval", _eval_hook("log", _log10)),
+     "pyreterms.formula.evaluate:Evaluator.eval", _eval_hook("log", _log10)),
     ("poly_unnormalised", "lformula", "poly(x, k) columns scaled to norm sqrt(n) instead of 1 -- R: "
      "stats::poly's normalisation by sqrt(norm2).",
-     "pyreterms.evaluate:r_poly", lambda o: (lambda x, degree: o(x, degree) * np.sqrt(len(x)))),
+     "pyreterms.formula.evaluate:r_poly", lambda o: (lambda x, degree: o(x, degree) * np.sqrt(len(x)))),
     ("comparison_as_numeric", "lformula", "I(x > 0) gives a numeric 0/1 column instead of a logical "
      "(model.matrix names it 'I(x > 0)TRUE') -- R: comparisons return logicals.",
-     "pyreterms.evaluate:Evaluator.eval", _eval_hook(">", _comparison_numeric)),
+     "pyreterms.formula.evaluate:Evaluator.eval", _eval_hook(">", _comparison_numeric)),
     ("as_numeric_logical_codes", "lformula", "as.numeric() of a logical gives factor codes 1/2 instead of "
      "0/1 -- R: as.numeric(TRUE) == 1.",
-     "pyreterms.evaluate:Evaluator.eval", _eval_hook("as.numeric", _as_numeric_logical_codes)),
+     "pyreterms.formula.evaluate:Evaluator.eval", _eval_hook("as.numeric", _as_numeric_logical_codes)),
     ("interaction_swapped", "lformula", "g:h grouping factor built as h:g (second factor slowest, labels "
      "'h:g') -- R: lme4's `%i%` / interaction(g, h, drop = TRUE, sep = ':') with g slowest.",
-     "pyreterms.reterms:interaction_factor", lambda o: (lambda f1, f2: o(f2, f1))),
+     "pyreterms.design.reterms:interaction_factor", lambda o: (lambda f1, f2: o(f2, f1))),
     ("lower_all_zero", "lformula", "lower bound 0 for every theta (off-diagonals too) -- R: mkReTrms' "
      "lower = 0 on the diagonal, -Inf elsewhere.",
-     "pyreterms.reterms:mk_reterms", _reterms_field("lower", np.zeros_like)),
+     "pyreterms.design.reterms:mk_reterms", _reterms_field("lower", np.zeros_like)),
     ("theta0_ones", "lformula", "Initial theta 1 for every element (off-diagonals too) -- R: mkReTrms' "
      "theta = diagonal of the identity.",
-     "pyreterms.reterms:mk_reterms", _reterms_field("theta", np.ones_like)),
+     "pyreterms.design.reterms:mk_reterms", _reterms_field("theta", np.ones_like)),
     ("logical_slope_numeric", "lformula", "A logical variable enters model matrices as numeric 0/1 "
      "instead of a factor (column 'lg' instead of 'lgTRUE') -- R: model.matrix treats logicals as factors.",
-     "pyreterms.modelmatrix:_lookup",
+     "pyreterms.design.modelmatrix:_lookup",
      lambda o: (lambda fr, name: (lambda v: v.values.astype(np.float64) if type(v).__name__ == "Logical" else v)(
          o(fr, name)))),
     ("scale_warning_threshold", "lformula", "checkScaleX warns only beyond a 1e4-fold sd ratio instead "
-     "of 1000 -- R: lme4:::checkScaleX.", "pyreterms.lformula:check_scale_x", _check_scale),
+     "of 1000 -- R: lme4:::checkScaleX.", "pyreterms.design.lformula:check_scale_x", _check_scale),
     ("weights_ignored", "fit", "Prior weights are not passed to the response module -- R: "
-     "mkRespMod(fr, REML) reads model.weights(fr).", "pyreterms.deviance:LmerProblem.build",
+     "mkRespMod(fr, REML) reads model.weights(fr).", "pyreterms.lmm.deviance:LmerProblem.build",
      _build_arg(6, lambda w: None)),
     ("offset_sign", "fit", "The offset is subtracted instead of added -- R: mkRespMod's offset "
-     "(eta = X beta + Z b + offset).", "pyreterms.deviance:LmerProblem.build",
+     "(eta = X beta + Z b + offset).", "pyreterms.lmm.deviance:LmerProblem.build",
      _build_arg(7, lambda o: None if o is None else -np.asarray(o))),
     ("reml_without_ldrx2", "fit", "The REML criterion omits log|R_X|^2 -- R: lmerResp::Laplace "
-     "(ldL2 + ldRX2 + (n-p)(1 + log(2 pi pwrss/(n-p)))).", "pyreterms.deviance:LmerProblem.objective",
+     "(ldL2 + ldRX2 + (n-p)(1 + log(2 pi pwrss/(n-p)))).", "pyreterms.lmm.deviance:LmerProblem.objective",
      lambda o: (lambda self, ldL2, ldRX2, pwrss: o(self, ldL2, 0.0, pwrss))),
     ("sigma_ml_always", "fit", "sigma(fit) is the ML estimate even for REML fits -- R: sigma.merMod "
-     "uses sigmaREML when isREML(fit).", "pyreterms.fit:LmerFit.sigma", lambda o: (lambda self: self.state.sigmaML)),
+     "uses sigmaREML when isREML(fit).", "pyreterms.lmm.fit:LmerFit.sigma", lambda o: (lambda self: self.state.sigmaML)),
     ("singular_tolerance", "fit", "isSingular() with tol = 0, so a variance on its bound (theta = 0) is "
-     "not singular -- R: lme4::isSingular(x, tol = 1e-4).", "pyreterms.fit:LmerFit.isSingular",
+     "not singular -- R: lme4::isSingular(x, tol = 1e-4).", "pyreterms.lmm.fit:LmerFit.isSingular",
      lambda o: (lambda self, tol=1e-4: o(self, 0.0))),
     ("power_as_times", "lformula", "x^2 inside I() evaluated as x * 2 -- R: `^` is the power operator.",
-     "pyreterms.evaluate:Evaluator.eval",
+     "pyreterms.formula.evaluate:Evaluator.eval",
      _eval_hook("^", lambda self, node, orig: np.asarray(self.eval(node.args[0].value), dtype=np.float64)
                 * np.asarray(self.eval(node.args[1].value), dtype=np.float64))),
     ("treatment_baseline_last", "lformula", "contr.treatment takes the last level as the baseline "
-     "(contr.SAS) -- R: contr.treatment(n, base = 1).", "pyreterms.contrasts:contrast_matrix",
+     "(contr.SAS) -- R: contr.treatment(n, base = 1).", "pyreterms.design.contrasts:contrast_matrix",
      lambda o: (lambda name, levels: o("contr.SAS" if name == "contr.treatment" else name, levels))),
 )

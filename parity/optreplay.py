@@ -6,7 +6,7 @@ optimizer reacting to last-bit differences.  :func:`lme4_optimizer_on_our_values
 evidence, on any CPU:
 
 1. fit with pyreterms, logging every deviance evaluation ``(theta, value)`` of its optimizer
-   (``pyreterms.optimize.optimize_lmer``: BOBYQA, restart_edge, check.boundary);
+   (``pyreterms.lmm.optimize.optimize_lmer``: BOBYQA, restart_edge, check.boundary);
 2. in R, run lme4's own ``optimizeLmer`` (R: ``lme4:::optimizeLmer(devfun, optimizer = "nloptwrap",
    restart_edge, boundary.tol, calc.derivs = TRUE)``) on a devfun that answers from that log (and
    counts the thetas it asks for that are not in it), then lme4's devfun at every logged theta.
@@ -70,7 +70,7 @@ class OptReplay:
 def pyreterms_trace(formula: str, data: pd.DataFrame, *, REML: bool, weights=None, offset=None, contrasts=None) -> tuple[Any, np.ndarray]:
     """pyreterms' fit and the (k x (p + 1)) log of its optimizer's evaluations [theta, value]."""
     import pyreterms
-    import pyreterms.fit as pf
+    import pyreterms.lmm.fit as pf
 
     log: list[list[float]] = []
     orig = pf.optimize_lmer

@@ -48,8 +48,8 @@ def factor_value(f) -> RFactor:
 
 def frame_value(v) -> RValue:
     """A model-frame column as the R object it is in ``lFormula()$fr``."""
-    from pyreterms.evaluate import Character, Logical, NumMatrix
-    from pyreterms.types import Factor
+    from pyreterms.formula.evaluate import Character, Logical, NumMatrix
+    from pyreterms.formula.values import Factor
 
     if isinstance(v, Factor):
         return factor_value(v)
@@ -114,7 +114,7 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
     out["warnings"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeWarning)])
     out["messages"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeMessage)])
     if level == "fit":
-        from pyreterms.fit import lmer_from_parts
+        from pyreterms.lmm.fit import lmer_from_parts
 
         from .pyfit import fit_components
 

@@ -1,5 +1,5 @@
 """R data the pandas round trip would lose: the R object itself, factor ``contrasts`` attributes and
-matrix columns (the conventions of :mod:`pyreterms.rdata`), and refusals for the rest.
+matrix columns (the conventions of :mod:`pyreterms.design.dataframe`), and refusals for the rest.
 
 * :func:`attach_r_object` remembers, on a DataFrame read from ``r:PKG::NAME``, the R data.frame it came
   from; :func:`r_object_for` gives it back only for that very DataFrame with unchanged contents, so
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pyreterms.rdata import CONTRASTS_ATTR, MATRIX_ATTR, resolve_contrasts
+from pyreterms.design.dataframe import CONTRASTS_ATTR, MATRIX_ATTR, resolve_contrasts
 
 from .notcompared import NotCompared
 

@@ -2,7 +2,7 @@
 
 Factors become ``pd.Categorical`` with R's levels and ordered flag; integer -> int64 (``Int64`` if NA);
 logical -> bool (``boolean`` if NA); character -> str; row names -> index of strings.  Factor
-``contrasts`` attributes and numeric matrix columns go to ``df.attrs`` (:mod:`pyreterms.rdata`
+``contrasts`` attributes and numeric matrix columns go to ``df.attrs`` (:mod:`pyreterms.design.dataframe`
 conventions); anything else pandas cannot hold raises ``NotCompared(kind="unrepresentable")``; the
 frame remembers its R object (:mod:`parity.rattrs`).
 """

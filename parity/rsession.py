@@ -77,7 +77,7 @@ local({
     list(paste0(x, collapse = ""), nchar(x, type = "bytes"), na)
   }
   e$get_data <- function(pkg, name) {
-    ## only the packages of pyreterms/allowlist.py (loading a namespace runs its code); an uninstalled
+    ## only the packages of pyreterms/formula/allowlist.py (loading a namespace runs its code); an uninstalled
     ## one is reported as such below
     if (!(pkg %in% pyreterms_allowed_dataset_packages) && nzchar(system.file(package = pkg)))
       stop(sprintf("R data sets are read only from %s, not '%s'",
@@ -135,8 +135,8 @@ def start() -> None:
             if not REFERENCE_R.is_file():
                 raise FileNotFoundError(f"R reference script not found: {REFERENCE_R}")
             ro.r["source"](str(REFERENCE_R))
-            # the allowlist again, straight from its one definition (pyreterms.allowlist)
-            from pyreterms.allowlist import r_source
+            # the allowlist again, straight from its one definition (pyreterms.formula.allowlist)
+            from pyreterms.formula.allowlist import r_source
 
             ro.r(r_source())
             collate = ro.r('Sys.getlocale("LC_COLLATE")')[0]
@@ -245,13 +245,13 @@ def console_output(clear: bool = True) -> str:
 def checked_contrasts(contrasts: Mapping[str, str]) -> list[tuple[str, str]]:
     """``contrasts`` as (factor, contr.xxx) pairs, refusing anything but R's five contrast functions
     and numeric matrices (a 2-D array, or a DataFrame whose columns are the colnames; see
-    :func:`pyreterms.rdata.contrast_matrix_value`).
+    :func:`pyreterms.design.dataframe.contrast_matrix_value`).
 
     R's ``contrasts<-`` looks a character value up as a function and calls it, so an unchecked name
     (``file.remove``) would run arbitrary R code: nothing else may reach R.
     """
-    from pyreterms.allowlist import check_contrasts
-    from pyreterms.rdata import contrast_matrix_value
+    from pyreterms.formula.allowlist import check_contrasts
+    from pyreterms.design.dataframe import contrast_matrix_value
 
     if not isinstance(contrasts, Mapping):
         raise ValueError("contrasts must map factor names to contrast names (contr.treatment, ...)")
@@ -273,7 +273,7 @@ def checked_formula(formula: str) -> None:
     by rpy2 runs without C stack checks and would crash).  R's own parser refuses too many nested
     brackets itself ("contextstack overflow"), so that is left to R.  Raises :class:`pyreterms.errors.FormulaError` (one line).  Functions outside the allowlist are
     left to ``pyreterms_disallowed()`` in reference.R (same list, reported as R's refusal)."""
-    from pyreterms.rlang import parse
+    from pyreterms.formula.parser import parse
 
     if isinstance(formula, str):
         try:

@@ -183,7 +183,7 @@ def preflight(formula: str) -> None:
     """Before anything runs: a formula that does not parse raises :class:`BadFormula`; a formula
     using a function outside the allowlist raises :class:`NotCompared` (kind ``"allowlist"``): lme4
     is never asked.  R: ``str2lang()`` and reference.R's ``pyreterms_disallowed()``, done in Python."""
-    from pyreterms.rlang import Call, parse
+    from pyreterms.formula.parser import Call, parse
 
     try:
         tree = parse(formula)
@@ -198,8 +198,8 @@ def preflight(formula: str) -> None:
 
 
 def _check_allowlist(tree) -> None:
-    """The one allowlist of pyreterms (``pyreterms.allowlist.check_expression``: functions, their
+    """The one allowlist of pyreterms (``pyreterms.formula.allowlist.check_expression``: functions, their
     arguments and which must be constants)."""
-    from pyreterms.allowlist import check_expression
+    from pyreterms.formula.allowlist import check_expression
 
     check_expression(tree)

@@ -10,45 +10,40 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+import tempfile
+import warnings
+from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 import numpy as np
+
+from pyreterms import __version__
+from pyreterms.datasets import list_datasets, load_data
+from pyreterms.design.lformula import lformula
+from pyreterms.design.model import LFormula
+from pyreterms.errors import LmeMessage, LmeWarning, PyretermsError
+from pyreterms.explainer import explain
+from pyreterms.lmm.fit import lmer
 
 
 def distribution_version() -> str:
     """The installed distribution's version, from its package metadata (R: ``packageVersion()``);
     ``pyreterms.__version__`` when running from a source tree that is not installed."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("pyreterms")
     except PackageNotFoundError:
-        from . import __version__
-
         return __version__
 
 
-def _data(spec: str):
-    from .datasets import list_datasets, load_dataset
-    from .errors import DataError
-    from .rdata import read_csv
-
-    if spec in list_datasets():
-        return load_dataset(spec)
-    if os.path.exists(spec):
-        try:
-            return read_csv(spec)
-        except DataError as e:
-            raise DataError(f"--data {spec}: {e}") from None
-    raise DataError(f"--data {spec}: neither a built-in data set ({', '.join(list_datasets())}) nor a file")
+_data = load_data  # the --data value: a built-in data set or a CSV file
 
 
-def _describe(lf) -> str:
+def _describe(lf: LFormula) -> str:
     rt = lf.reTrms
     lines = [f"formula: {lf.formula}", f"n = {lf.fr.n}, p = {lf.X.X.shape[1]}, q = {rt.q}",
              f"X columns: {', '.join(lf.X.colnames)}"]
-    for t, (g, nms), Zt in zip(rt.terms, rt.cnms, (z for _, z in rt.Ztlist)):
+    for t, (_, nms), Zt in zip(rt.terms, rt.cnms, (z for _, z in rt.Ztlist), strict=False):
         lines.append(f"term ({t.name}): J_i {t.J.shape[0]}x{t.J.shape[1]}, X_i {t.Xi.shape[0]}x{t.Xi.shape[1]} "
                      f"[{', '.join(nms)}], Z_i^T {Zt.shape[0]}x{Zt.shape[1]} nnz {Zt.nnz}")
     lines.append(f"Zt {rt.Zt.shape[0]}x{rt.Zt.shape[1]} nnz {rt.Zt.nnz}; Gp {rt.Gp.tolist()}")
@@ -62,7 +57,7 @@ def _describe(lf) -> str:
 class _Parser(argparse.ArgumentParser):
     """argparse with usage errors in one line, exit code 2."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {_one_line(message)} (see --help)\n")
 
 
@@ -71,10 +66,6 @@ def _one_line(text: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import warnings
-
-    from .errors import LmeMessage, LmeWarning, PyretermsError
-
     p = _Parser(prog="pyreterms", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"pyreterms {distribution_version()}")
@@ -101,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if e.code not in (0, None) else 0
     with warnings.catch_warnings(record=True) as caught:  # lme4's warnings/messages: one line each
         warnings.simplefilter("always")
-        rc = _run(args, PyretermsError)
+        rc = _run(args)
     for w in caught:
         if issubclass(w.category, (LmeWarning, LmeMessage)):
             kind = "warning" if issubclass(w.category, LmeWarning) else "message"
@@ -109,23 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     return rc
 
 
-def _run(args: argparse.Namespace, PyretermsError: type) -> int:
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "datasets":
-            from .datasets import list_datasets
-
             print("\n".join(list_datasets()))
             return 0
         if args.command == "explain":
             return _explain(args)
         data = _data(args.data)
         if args.command == "lformula":
-            from .lformula import lformula
-
             print(_describe(lformula(args.formula, data, REML=not args.ml)))
         else:
-            from .fit import lmer
-
             fit = lmer(args.formula, data, REML=not args.ml)
             print(fit.summary())
         return 0
@@ -137,10 +122,6 @@ def _run(args: argparse.Namespace, PyretermsError: type) -> int:
 def _explain(args: argparse.Namespace) -> int:
     """``pyreterms explain``: html output embeds the pictures (written to a temporary directory
     unless --plots names one)."""
-    import tempfile
-
-    from .explainer import explain
-
     with tempfile.TemporaryDirectory() as tmp:
         plots = args.plots or (tmp if args.format == "html" else None)
         ex = explain(args.formula, _data(args.data), data_name=args.data, subset=args.subset, term=args.term,

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from pyreterms.design.dataframe import read_csv
+from pyreterms.errors import DataError
 
 __all__ = [
     "DATA_DIR", "list_datasets", "dataset_info", "data_versions", "load_dataset",
@@ -77,21 +82,21 @@ def _parse_column(name: str, col: dict[str, Any], text: list[str]) -> Any:
     kind = col["type"]
     na = [t == _NA for t in text]
     if kind == "double":
-        return np.array([np.nan if m else float(t) for t, m in zip(text, na)], dtype=np.float64)
+        return np.array([np.nan if m else float(t) for t, m in zip(text, na, strict=False)], dtype=np.float64)
     if kind == "integer":
         if any(na):
-            return pd.array([None if m else int(t) for t, m in zip(text, na)], dtype="Int64")
+            return pd.array([None if m else int(t) for t, m in zip(text, na, strict=False)], dtype="Int64")
         return np.array([int(t) for t in text], dtype=np.int64)
     if kind == "logical":
-        vals = [None if m else {"TRUE": True, "FALSE": False}[t] for t, m in zip(text, na)]
+        vals = [None if m else {"TRUE": True, "FALSE": False}[t] for t, m in zip(text, na, strict=False)]
         return pd.array(vals, dtype="boolean") if any(na) else np.array(vals, dtype=bool)
     if kind == "character":
-        return string_column([None if m else t for t, m in zip(text, na)])
+        return string_column([None if m else t for t, m in zip(text, na, strict=False)])
     if kind == "factor":
-        levels = [str(l) for l in col["levels"]]
-        pos = {l: k for k, l in enumerate(levels)}
+        levels = [str(lv) for lv in col["levels"]]
+        pos = {lv: k for k, lv in enumerate(levels)}
         try:
-            codes = [-1 if m else pos[t] for t, m in zip(text, na)]
+            codes = [-1 if m else pos[t] for t, m in zip(text, na, strict=False)]
         except KeyError as e:
             raise ValueError(f"column {name!r}: value {e.args[0]!r} is not one of its levels") from None
         return make_categorical(codes, levels, col["ordered"])
@@ -110,3 +115,16 @@ def load_dataset(name: str) -> pd.DataFrame:
     if len(df) != info["nrow"]:
         raise ValueError(f"{info['file']}: {len(df)} rows, datasets.json says {info['nrow']}")
     return df
+
+
+def load_data(spec: str) -> pd.DataFrame:
+    """A ``--data`` value: a built-in data set name (:func:`load_dataset`) or a CSV file read as R's
+    ``read.csv`` would (:func:`pyreterms.design.dataframe.read_csv`); DataError otherwise."""
+    if spec in list_datasets():
+        return load_dataset(spec)
+    if os.path.exists(spec):
+        try:
+            return read_csv(spec)
+        except DataError as e:
+            raise DataError(f"--data {spec}: {e}") from None
+    raise DataError(f"--data {spec}: neither a built-in data set ({', '.join(list_datasets())}) nor a file")

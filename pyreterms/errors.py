@@ -55,7 +55,7 @@ class LmeMessage(UserWarning):
 
 
 class RRandomError(PyretermsError):
-    """Bad argument to R's random number functions (``pyreterms.rrandom``); the message is R's where
+    """Bad argument to R's random number functions (``pyreterms.rmath.rng``); the message is R's where
     R stops (``set.seed``, ``sample.int``, ``runif``/``rnorm``), e.g. "invalid first argument"."""
 
     kind = "random"

@@ -1,4 +1,4 @@
-## GENERATED from pyreterms/allowlist.py by `python -m pyreterms.allowlist --write`: do not edit.
+## GENERATED from pyreterms/formula/allowlist.py by `python -m pyreterms.formula.allowlist --write`: do not edit.
 ## tests/test_allowlist.py fails when this file differs from what Python generates.
 
 ## Operators and functions a formula may call (the Python side also checks argument names

@@ -86,7 +86,7 @@ invisible(Sys.setlocale("LC_COLLATE", "C"))
 suppressPackageStartupMessages(library(lme4))
 
 ## The allowlist (pyreterms_allowed_functions, _namespaced, _constants, _contrasts,
-## pyreterms_formula_imports) is generated from pyreterms/allowlist.py into allowlist.R next to this
+## pyreterms_formula_imports) is generated from pyreterms/formula/allowlist.py into allowlist.R next to this
 ## file; parity.rsession assigns the same vectors again from Python right after sourcing this file.
 local({
   here <- NULL

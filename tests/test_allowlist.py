@@ -1,4 +1,4 @@
-"""Issue 11 item 1: one allowlist (pyreterms/allowlist.py) for everything a user may name; the R side
+"""Issue 11 item 1: one allowlist (pyreterms/formula/allowlist.py) for everything a user may name; the R side
 (r_scripts/allowlist.R, and the vectors rsession assigns) is generated from it."""
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pyreterms import allowlist
+from pyreterms.formula import allowlist
 from pyreterms.errors import FormulaError
-from pyreterms.rlang import parse
+from pyreterms.formula.parser import parse
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def test_r_file_is_generated_from_python():
     assert (REPO / "r_scripts" / "allowlist.R").read_text() == allowlist.r_source(), \
-        "r_scripts/allowlist.R is stale: run python -m pyreterms.allowlist --write"
+        "r_scripts/allowlist.R is stale: run python -m pyreterms.formula.allowlist --write"
 
 
 def test_contrasts_are_the_ones_pyreterms_implements():
-    from pyreterms.contrasts import CONTRASTS
+    from pyreterms.design.contrasts import CONTRASTS
 
     assert set(allowlist.CONTRASTS) == set(CONTRASTS)
     assert allowlist.check_contrasts({"f": "contr.sum"}) == [("f", "contr.sum")]

@@ -19,7 +19,7 @@ import pytest
 
 import pyreterms
 from pyreterms.errors import FormulaError
-from pyreterms.rlang import MAX_BRACKET_DEPTH, MAX_DEPTH, deparse, depth, parse
+from pyreterms.formula.parser import MAX_BRACKET_DEPTH, MAX_DEPTH, deparse, depth, parse
 
 
 def _data() -> pd.DataFrame:

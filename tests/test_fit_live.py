@@ -89,7 +89,7 @@ def test_deviance_at_random_thetas(formula, data, reml, ss3):
     at random thetas and thetas on the boundary (zeros in the diagonal)."""
     d = _data(data, ss3)
     lf = pyreterms.lformula(formula, d, reml)
-    fit = pyreterms.fit.lmer_from_parts(lf)
+    fit = pyreterms.lmm.fit.lmer_from_parts(lf)
     rng = np.random.default_rng(7)
     lower = lf.reTrms.lower
     thetas = []

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from pyreterms.deviance import LmerProblem
-from pyreterms.optimize import deriv12, moment_start, nloptwrap, optimize_lmer
+from pyreterms.lmm.deviance import LmerProblem
+from pyreterms.lmm.optimize import deriv12, moment_start, nloptwrap, optimize_lmer
 
 
 def build_terms(n: int, terms: list[tuple[np.ndarray, int, np.ndarray]]):
@@ -107,9 +107,9 @@ def test_deviance_matches_dense(kind: str, variant: str, path: str, monkeypatch)
     """Every evaluation path (blocked, whole-matrix dense with Lambda dense or sparse, and what
     ``auto`` picks: the rest path for crossed/nested scalar terms) against the independent dense formula."""
     if path == "dense-sparse-lambda":
-        import pyreterms.dense
+        import pyreterms.lmm.dense
 
-        monkeypatch.setattr(pyreterms.dense, "DENSE_LAMBDA_MAX", 0)
+        monkeypatch.setattr(pyreterms.lmm.dense, "DENSE_LAMBDA_MAX", 0)
         path = "dense"
     rng = np.random.default_rng(zlib.crc32(f"{kind}/{variant}".encode()))
     X, y, specs = design(kind, rng)

@@ -13,7 +13,7 @@ import pytest
 
 import pyreterms
 from pyreterms.errors import DataError, FormulaError
-from pyreterms.splines import bs, cut, ns, quantile7, spline_design
+from pyreterms.formula.splines import bs, cut, ns, quantile7, spline_design
 
 X6 = np.array([0.5, 1, 2, 3.25, 7, 10])
 
@@ -110,8 +110,8 @@ RX = ("c(-2.1, 0.35, 0.35, 1, 1.7, 2.45, 3, 3.6, 4.05, 4.9, NA, 6.2, 7.75, 8, 9.
     "bs(x, degree = 1, knots = c(1, 3, 9))", "splines::ns(x, df = 10)",
 ])
 def test_splines_match_r(R, call):
-    from pyreterms.rlang import parse
-    from pyreterms.evaluate import Evaluator
+    from pyreterms.formula.parser import parse
+    from pyreterms.formula.evaluate import Evaluator
 
     r = _r_matrix(f"{{ x <- {RX}; {call} }}")
     x = np.array([np.nan if v == "NA" else float(v) for v in RX[2:-1].split(", ")])
@@ -131,8 +131,8 @@ def test_splines_match_r(R, call):
 ])
 def test_cut_matches_r(R, call):
     from parity.rsession import r_eval
-    from pyreterms.evaluate import Evaluator
-    from pyreterms.rlang import parse
+    from pyreterms.formula.evaluate import Evaluator
+    from pyreterms.formula.parser import parse
 
     r = r_eval(f"local({{ x <- {RX}; f <- {call}; list(as.character(levels(f)), as.integer(f)) }})")
     levels, codes = list(r[0]), [None if v == -2147483648 else int(v) for v in r[1]]

@@ -1,6 +1,6 @@
 """R data as R holds it: factor ``contrasts`` attributes, matrix columns, the R object handed to lme4,
 refusals for what pandas cannot carry, R-like CSV reading and the integer/string rules
-(pyreterms.rdata, parity.rattrs, parity.convert).  Expected values come from R itself."""
+(pyreterms.design.dataframe, parity.rattrs, parity.convert).  Expected values come from R itself."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pyreterms.errors import DataError
-from pyreterms.rdata import read_csv
+from pyreterms.design.dataframe import read_csv
 
 # --------------------------------------------------------------------------------------------
 # without R

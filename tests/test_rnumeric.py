@@ -1,4 +1,4 @@
-"""R's long double summaries (pyreterms.rnumeric) against R itself, bit for bit, and lme4's start
+"""R's long double summaries (pyreterms.rmath.longdouble) against R itself, bit for bit, and lme4's start
 theta (``mkLmerDevfun``'s moment heuristic) against lme4's ``pp$theta`` after ``mkLmerDevfun``."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pyreterms.rnumeric import r_col_mean, r_group_means, r_mean, r_sum, r_var
+from pyreterms.rmath.longdouble import r_col_mean, r_group_means, r_mean, r_sum, r_var
 
 pytestmark = pytest.mark.r
 
@@ -72,7 +72,7 @@ def test_moment_start_is_lme4s(R, formula):
     """lme4 starts at exactly 0 when the group means are equal (long double arithmetic); a
     double-precision remainder of 1e-16 used to start BOBYQA elsewhere (seed-11 campaign design)."""
     import pyreterms
-    from pyreterms.optimize import moment_start
+    from pyreterms.lmm.optimize import moment_start
 
     y = np.tile([0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15], 7)
     rng = np.random.default_rng(3)
@@ -102,7 +102,7 @@ def test_scale_column_bit_for_bit(R):
     """``scale(x)`` as R computes it (colMeans, then sum(x^2) in long double)."""
     from rpy2.robjects import FloatVector
 
-    from pyreterms.evaluate import _scale
+    from pyreterms.formula.evaluate import _scale
 
     rs = R.r_eval("function(x) as.numeric(scale(x))")
     for x in _vectors():

@@ -1,4 +1,4 @@
-"""R's random numbers (pyreterms.rrandom, pyreterms.rqnorm) against live R 4.2.2, bit for bit:
+"""R's random numbers (pyreterms.rmath.rng, pyreterms.rmath.qnorm) against live R 4.2.2, bit for bit:
 ``set.seed`` + ``runif``/``rnorm``/``sample.int`` (and interleavings), ``.Random.seed`` after the
 calls, setting ``.Random.seed``, ``qnorm`` over its branches and tails, and R's refusals."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from pyreterms.errors import RRandomError, RWarning
-from pyreterms.rqnorm import qnorm, qnorm_std
-from pyreterms.rrandom import RRNG
+from pyreterms.rmath.qnorm import qnorm, qnorm_std
+from pyreterms.rmath.rng import RRNG
 
 pytestmark = pytest.mark.r
 

@@ -55,8 +55,8 @@ def test_seed_every_reTrms_component_exact(ss3):
 
 def test_small_khatri_rao_example(R):
     """f = gl(3, 2), X_i = cbind(1, rep(c(-1, 1), 3)): lme4's 6 x 6 Z_i^T."""
-    from pyreterms.reterms import khatri_rao_t
-    from pyreterms.types import Factor
+    from pyreterms.design.reterms import khatri_rao_t
+    from pyreterms.formula.values import Factor
     from parity.convert import r_to_value
 
     ff = Factor(np.array([0, 0, 1, 1, 2, 2]), ("1", "2", "3"))

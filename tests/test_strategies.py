@@ -216,7 +216,7 @@ def test_every_focus_hazard_twice_in_150_designs(seed) -> None:
 def test_gated_functions_follow_pyreterms_allowlist(monkeypatch) -> None:
     """ns/bs/cut/pmin/pmax are drawn exactly when pyreterms evaluates them; I() comparisons can be
     switched off (R's allowlist refused them before it was generated from pyreterms')."""
-    import pyreterms.evaluate as ev
+    import pyreterms.formula.evaluate as ev
 
     names = {n for n, _, _ in function_terms()}
     assert {"ns", "bs", "cut", "pmin", "pmax"} & names == {"ns", "bs", "cut", "pmin", "pmax"} & ev.ALLOWED_FUNCTIONS

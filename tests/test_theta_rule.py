@@ -216,7 +216,7 @@ def _early_stop_original() -> tuple[float, float, list[float]]:
 def _feed_trace(values: list[float]):
     """pyreterms.lmer on the early_stop design with its optimizer fed ``values`` in call order
     (the deviance is not evaluated): returns (fit, thetas asked, the real deviance function)."""
-    import pyreterms.fit as pf
+    import pyreterms.lmm.fit as pf
 
     d = load_design(HERE / "data" / "early_stop")
     asked: list[np.ndarray] = []

@@ -14,9 +14,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-import pyreterms
+from pyreterms.datasets import dataset_info, list_datasets, load_data
+from pyreterms.design.lformula import lformula
+from pyreterms.errors import DataError
+from pyreterms.lmm.fit import lmer
 
+from .plots import write_plots
+from .render import render
 from .steps import Check, IdentityError, Step
+from .subset import subset_rows
 from .walkthrough import Builder, Limits, assembly_steps, fit_steps, frame_steps, term_steps
 
 __all__ = ["explain", "Explanation", "Step", "Check", "IdentityError", "Limits"]
@@ -50,7 +56,6 @@ class Explanation:
         return tuple(c for c in self.checks if not c.ok)
 
     def render(self, format: str = "text") -> str:
-        from .render import render
 
         return render(self, format)
 
@@ -66,14 +71,12 @@ def data_r_code(name: str | None, subset: str | None) -> str:
     elif os.path.exists(name) and name not in _builtin():
         base = f"read.csv({_r_string(name)}, stringsAsFactors = TRUE)"
     else:
-        from pyreterms.datasets import dataset_info
 
         base = f"{dataset_info(name).get('package', 'lme4')}::{name}"
     return f"subset({base}, {subset})" if subset else base
 
 
 def _builtin() -> list[str]:
-    from pyreterms.datasets import list_datasets
 
     return list_datasets()
 
@@ -88,21 +91,17 @@ def explain(formula: str, data, *, subset: str | None = None, term: int | None =
     ``plots_dir`` writes the pictures there (and fits the model for them).  Every printed identity
     is checked; with ``strict`` a failed one raises :class:`IdentityError`."""
     if isinstance(data, str):
-        from pyreterms.cli import _data
-
         data_name = data_name or data
-        data = _data(data)
+        data = load_data(data)
     if not isinstance(data, pd.DataFrame):
-        raise pyreterms.DataError(f"data must be a pandas DataFrame, a built-in data set name or a CSV path, "
+        raise DataError(f"data must be a pandas DataFrame, a built-in data set name or a CSV path, "
                                   f"not {type(data).__name__}")
     if subset:
-        from .subset import subset_rows
-
         data = subset_rows(data, subset)
-    lf = pyreterms.lformula(formula, data, REML=REML)
+    lf = lformula(formula, data, REML=REML)
     nterms = len(lf.reTrms.terms)
     if term is not None and not (1 <= int(term) <= nterms):
-        raise pyreterms.DataError(f"--term {term}: the formula has {nterms} random-effects term"
+        raise DataError(f"--term {term}: the formula has {nterms} random-effects term"
                                   f"{'' if nterms == 1 else 's'} (1..{nterms})")
     b = Builder(lf, limits or Limits())
     f_r, d_r = "f", "d"
@@ -118,7 +117,7 @@ def explain(formula: str, data, *, subset: str | None = None, term: int | None =
     assembly_steps(b)
     fitted = None
     if fit or plots_dir:
-        fitted = pyreterms.lmer(formula, data, REML=REML)
+        fitted = lmer(formula, data, REML=REML)
         if fit:
             fit_steps(b, fitted, f_r, d_r)
     ex = Explanation(lf.formula, data_r_code(data_name, subset), tuple(b.steps), lf, fitted)
@@ -126,8 +125,6 @@ def explain(formula: str, data, *, subset: str | None = None, term: int | None =
         bad = ex.failed[0]
         raise IdentityError(f"identity failed: {bad.identity}: {bad.detail}")
     if plots_dir:
-        from .plots import write_plots
-
         made, notes = write_plots(ex, plots_dir)
         ex = Explanation(ex.formula, ex.data_r, ex.steps, ex.lf, ex.fit, tuple(made), tuple(notes))
     return ex

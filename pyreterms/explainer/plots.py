@@ -105,7 +105,7 @@ def _caterpillar(ex, path: str) -> str:
             panels.append((f"{g}: {cn}", blk[:, c], np.sqrt(pv[key][c, c, :]), list(t.ff.levels)))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 1.2 + 0.14 * min(MAX_LEVELS, max(
         len(p[1]) for p in panels))), squeeze=False)
-    for ax, (title, val, sd, levels) in zip(axes[0], panels):
+    for ax, (title, val, sd, levels) in zip(axes[0], panels, strict=False):
         order = np.argsort(val)[:MAX_LEVELS] if len(val) <= MAX_LEVELS else np.argsort(val)[
             np.linspace(0, len(val) - 1, MAX_LEVELS).astype(int)]
         pos = np.arange(len(order))

@@ -23,7 +23,8 @@ as R prints it, and the identities checked when this page was made
 {% if s.text %}<pre>{{ s.text }}</pre>{% endif %}
 {% if s.note %}<p class="note">{{ s.note }}</p>{% endif %}
 {% if s.checks %}<ul>{% for c in s.checks %}
-<li class="{{ 'ok' if c.ok else 'fail' }}">{{ '&#10003;'|safe if c.ok else '&#10007;'|safe }} <code>{{ c.identity }}</code>: {{ c.detail }}</li>
+<li class="{{ 'ok' if c.ok else 'fail' }}">{{ '&#10003;'|safe if c.ok else '&#10007;'|safe }}
+ <code>{{ c.identity }}</code>: {{ c.detail }}</li>
 {% endfor %}</ul>{% endif %}
 </section>
 {% endfor %}

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-import pyreterms
+from pyreterms.errors import PyretermsError
 
 
-class IdentityError(pyreterms.PyretermsError):
+class IdentityError(PyretermsError):
     """An identity that the walkthrough prints does not hold for these objects."""
 
 

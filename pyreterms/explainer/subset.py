@@ -17,15 +17,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-import pyreterms
+from pyreterms.errors import DataError, PyretermsError
+from pyreterms.formula.parser import parse as parse_r
 
 _CMP = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
         ">=": np.greater_equal}
 Logical = tuple[np.ndarray, np.ndarray]  # (value, is NA)
 
 
-def _err(expr: str, why: str) -> pyreterms.DataError:
-    return pyreterms.DataError(f"--subset {expr!r}: {why} (accepted: COLUMN %in% c(...), COLUMN == value, "
+def _err(expr: str, why: str) -> DataError:
+    return DataError(f"--subset {expr!r}: {why} (accepted: COLUMN %in% c(...), COLUMN == value, "
                                "numeric COLUMN < value etc., combined with &, |, !)")
 
 
@@ -80,7 +81,7 @@ def _compare(df: pd.DataFrame, op: str, lhs: object, rhs: object, expr: str) -> 
         if _is_text(col) or any(isinstance(v, str) for v in values):
             strs = {_as_character(v) for v in values}
             labels = [None if m else (_as_character(x) if isinstance(x, (int, float)) else str(x))
-                      for x, m in zip(col.tolist(), na)]
+                      for x, m in zip(col.tolist(), na, strict=False)]
             return np.array([lab in strs for lab in labels]), np.zeros(len(col), dtype=bool)
         x = col.to_numpy(dtype=float)
         return np.isin(x, np.array(values, dtype=float)), np.zeros(len(col), dtype=bool)  # NA %in% x is FALSE
@@ -89,7 +90,7 @@ def _compare(df: pd.DataFrame, op: str, lhs: object, rhs: object, expr: str) -> 
         if op not in ("==", "!="):
             raise _err(expr, f"'{op}' on the non-numeric column {lhs.id!r} (R: NA for a factor, locale "  # type: ignore[attr-defined]
                              "collation for strings); use == or %in%")
-        labels = np.array([("" if m else str(x)) for x, m in zip(col.tolist(), na)], dtype=object)
+        labels = np.array([("" if m else str(x)) for x, m in zip(col.tolist(), na, strict=False)], dtype=object)
         eq = labels == _as_character(value)
         return (eq if op == "==" else ~eq), na
     x = col.to_numpy(dtype=float)
@@ -123,11 +124,11 @@ def _eval(df: pd.DataFrame, node: object, expr: str) -> Logical:
 def subset_rows(df: pd.DataFrame, expr: str) -> pd.DataFrame:
     """R: ``subset(df, EXPR)`` for the restricted form described in the module docstring."""
     try:
-        tree = pyreterms.parse_r(expr)
-    except pyreterms.PyretermsError as e:
+        tree = parse_r(expr)
+    except PyretermsError as e:
         raise _err(expr, f"cannot read it: {e}") from None
     value, na = _eval(df, tree, expr)
     keep = value & ~na
     if not keep.any():
-        raise pyreterms.DataError(f"--subset {expr!r} keeps no rows")
+        raise DataError(f"--subset {expr!r} keeps no rows")
     return df[keep]

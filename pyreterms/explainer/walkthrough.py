@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from .rprint import format_real, print_dense, print_sparse, print_vector
@@ -39,6 +38,10 @@ class Builder:
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+_L_NOTE = ("pyreterms' L (getME(fit, \"L\")) is the factor in the natural order; lme4's getME(fit, \"L\") is a "
+           "CHOLMOD factor of the fill-reducing permutation P A P' (equal to this one when its perm is the identity)")
+
 def _rng(n: int, k: int) -> str:
     return f"1:{min(n, k)}"
 
@@ -99,7 +102,7 @@ def _frame_text(lf, lim: Limits) -> tuple[str, str]:
             w = max(len(s) for s in labs)
             cols.append([s.ljust(w) for s in labs])
         elif hasattr(v, "values") and not isinstance(v, np.ndarray):  # logical / character wrappers
-            vals = [str(s) for s in list(getattr(v, "values"))[:k]]
+            vals = [str(s) for s in list(v.values)[:k]]
             cols.append(vals)
         else:
             a = np.asarray(v, dtype=float)
@@ -112,10 +115,10 @@ def _frame_text(lf, lim: Limits) -> tuple[str, str]:
         names.append(name)
     rn = list(fr.rownames[:k])
     rw = max(len(r) for r in rn)
-    ws = [max([len(h)] + [len(s) for s in c]) for h, c in zip(names, cols)]
-    lines = [" " * rw + "".join(" " + h.rjust(w) for h, w in zip(names, ws))]
+    ws = [max([len(h)] + [len(s) for s in c]) for h, c in zip(names, cols, strict=False)]
+    lines = [" " * rw + "".join(" " + h.rjust(w) for h, w in zip(names, ws, strict=False))]
     for i in range(k):
-        lines.append(rn[i].ljust(rw) + "".join(" " + c[i].rjust(w) for c, w in zip(cols, ws)))
+        lines.append(rn[i].ljust(rw) + "".join(" " + c[i].rjust(w) for c, w in zip(cols, ws, strict=False)))
     note = "" if k == fr.n else f"showing rows 1-{k} of {fr.n}"
     return "\n".join(lines), note
 
@@ -154,7 +157,7 @@ def frame_steps(b: Builder, f_r: str, d_r: str) -> None:
                "; ".join(x for x in (note, f"{X.shape[0]} x {X.shape[1]}: model.matrix(nobars(f), lf$fr)") if x)))
     rt = lf.reTrms
     bars = [None] * len(rt.terms)
-    for k, t in zip(rt.formula_order, rt.terms):
+    for k, t in zip(rt.formula_order, rt.terms, strict=False):
         bars[k] = t.name
     b.add(Step("bars", "The random-effects terms (findbars)", f"lme4::findbars({f_r})", list(bars),
                "\n".join(f"[[{i + 1}]]\n{name}\n" for i, name in enumerate(bars)).rstrip(),
@@ -216,12 +219,12 @@ def assembly_steps(b: Builder) -> None:
     lf, lim = b.lf, b.limits
     rt = lf.reTrms
     nl_formula = [0] * len(rt.terms)
-    for k, t in zip(rt.formula_order, rt.terms):
+    for k, t in zip(rt.formula_order, rt.terms, strict=False):
         nl_formula[k] = t.nl
     reordered = list(rt.formula_order) != sorted(rt.formula_order)
-    lines = [f"findbars order: " + ", ".join(f"{i + 1}. {rt.terms[list(rt.formula_order).index(i)].name} "
+    lines = ["findbars order: " + ", ".join(f"{i + 1}. {rt.terms[list(rt.formula_order).index(i)].name} "
                                               f"(nl = {nl_formula[i]})" for i in range(len(nl_formula))),
-             f"lme4 order:     " + ", ".join(f"{t.name} (nl = {t.nl})" for t in rt.terms)]
+             "lme4 order:     " + ", ".join(f"{t.name} (nl = {t.nl})" for t in rt.terms)]
     why = ("lme4's mkReTrms (reorder.terms = TRUE): when a later term's grouping factor has more levels "
            "(any(diff(nl) > 0)), the terms are put in the order rev(order(nl)): most levels first, ties in "
            "reverse findbars order. The factor with most levels then gives the leading block of "
@@ -260,7 +263,7 @@ def assembly_steps(b: Builder) -> None:
                "names as getME(fit, \"theta\") gives them (lf$reTrms$theta itself is unnamed); theta holds "
                "the lower triangles of the relative covariance factors, column by column", checks))
     tmpl_lines = []
-    for (g, nms), T, t in zip(rt.cnms, Ts, rt.terms):
+    for (_g, nms), T, t in zip(rt.cnms, Ts, rt.terms, strict=False):
         tmpl_lines.append(f"term {t.name}: template T (1-based theta indices), block t(T) repeated "
                           f"for {t.nl} levels")
         tmpl_lines += print_dense(T, list(nms), list(nms), integer=True)
@@ -268,11 +271,14 @@ def assembly_steps(b: Builder) -> None:
     ltext, lcode, lnote = vector_excerpt(Lind1, "lf$reTrms$Lind", lim, integer=True)
     Lt = sp.csc_matrix(rt.Lambdat)
     Lt.sort_indices()
-    expect = sp.block_diag([sp.kron(sp.identity(t.nl), sp.csc_matrix(np.where(T.T > 0, theta[np.maximum(T.T, 1) - 1], 0.0)))
-                            for t, T in zip(rt.terms, Ts)]).tocsc()
-    pat = sp.block_diag([sp.kron(sp.identity(t.nl), sp.csc_matrix((T.T > 0).astype(float))) for t, T in zip(rt.terms, Ts)]).tocsc()
+    pairs = list(zip(rt.terms, Ts, strict=False))
+    expect = sp.block_diag([sp.kron(sp.identity(t.nl),
+                                    sp.csc_matrix(np.where(T.T > 0, theta[np.maximum(T.T, 1) - 1], 0.0)))
+                            for t, T in pairs]).tocsc()
+    pat = sp.block_diag([sp.kron(sp.identity(t.nl), sp.csc_matrix((T.T > 0).astype(float)))
+                         for t, T in pairs]).tocsc()
     expect_lind = sp.block_diag([sp.kron(sp.identity(t.nl), sp.csc_matrix(T.T.astype(float)))
-                                 for t, T in zip(rt.terms, Ts)]).tocsc()
+                                 for t, T in zip(rt.terms, Ts, strict=False)]).tocsc()
     expect_lind.eliminate_zeros()  # sp.kron may go through BSR blocks that store zeros
     expect_lind.sort_indices()
     pat.eliminate_zeros()
@@ -281,7 +287,8 @@ def assembly_steps(b: Builder) -> None:
                           expect_lind.data),
               check_exact("Lambdat == bdiag over terms of kronecker(Diagonal(nl), t(T(theta)))", Lt, expect),
               Check("Lambdat stores every template entry (off-diagonal zeros at theta0 are stored, not dropped)",
-                    same_pattern(Lt, pat), "same stored entries" if same_pattern(Lt, pat) else "FAILED: pattern differs"))
+                    same_pattern(Lt, pat),
+                    "same stored entries" if same_pattern(Lt, pat) else "FAILED: pattern differs"))
     text, show, note = sparse_excerpt(Lt, "lf$reTrms$Lambdat", lim, square=True)
     b.add(Step("Lambdat", "Lambdat at theta0, and the template Lind", _show(show, lcode),
                {"Lambdat": Lt, "Lind": Lind1, "templates": Ts},
@@ -312,11 +319,9 @@ def fit_steps(b: Builder, fit, f_r: str, d_r: str) -> None:
     A = (Lt @ Zt @ Zt.T @ Lt.T + sp.identity(Lt.shape[0])).tocsc()
     text, show, note = sparse_excerpt(L, "L", lim, rclass="dtCMatrix", square=True)
     b.add(Step("L", "The sparse Cholesky factor L (natural order)",
-               _show("L <- t(chol(tcrossprod(getME(fit, \"Lambdat\") %*% getME(fit, \"Zt\")) + Diagonal(nrow(getME(fit, \"Zt\")))))",
-                     show), L, text,
-               "; ".join(x for x in (note, "pyreterms' L (getME(fit, \"L\")) is the factor in the natural order; lme4's "
-                                           "getME(fit, \"L\") is a CHOLMOD factor of the fill-reducing permutation "
-                                           "P A P' (equal to this one when its perm is the identity)") if x),
+               _show("L <- t(chol(tcrossprod(getME(fit, \"Lambdat\") %*% getME(fit, \"Zt\")) + "
+                     "Diagonal(nrow(getME(fit, \"Zt\")))))", show), L, text,
+               "; ".join(x for x in (note, _L_NOTE) if x),
                (check_close("L %*% t(L) == Lambdat %*% Zt %*% t(Zt) %*% t(Lambdat) + I", L @ L.T, A),)))
     u = np.asarray(fit.getME("u"), dtype=float).ravel()
     text, code, note = vector_excerpt(u, 'getME(fit, "u")', lim)

@@ -249,7 +249,7 @@ def run_case(case: dict, surface: str, d: Path) -> dict:
     import pyreterms
     import pyreterms.cli
     from parity.check import check
-    from pyreterms.rdata import read_csv
+    from pyreterms.design.dataframe import read_csv
 
     formula, data, level = case["formula"], case["data"], case.get("level", "lformula")
     if surface == "parity" and "argv" in case:

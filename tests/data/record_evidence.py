@@ -35,7 +35,7 @@ TRACE_SEED = 9
 def noisy_pyreterms_trace(d, seed: int) -> dict:
     """pyreterms' fit with one rounding step of noise in its deviance: the values, thetas' hash, end."""
     import pyreterms
-    import pyreterms.fit as pf
+    import pyreterms.lmm.fit as pf
 
     vals: list[float] = []
     thetas: list[np.ndarray] = []

@@ -1,0 +1,233 @@
+"""The model frame (R: ``model.frame(subbars(formula), data, na.action = na.omit,
+drop.unused.levels = TRUE)`` followed by lme4's ``factorize(..., char.only = TRUE)``).
+
+Data columns are converted with explicit R semantics: pandas ``Categorical`` keeps its categories'
+order (labels as R's ``as.character`` gives them), strings become factors in C collation (code-point
+order, what ``parity`` sets in R with ``Sys.setlocale("LC_COLLATE", "C")``), booleans are logicals,
+integers stay integers.  Variables are evaluated on the full data, then rows with any NA are dropped,
+as R does.
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pyreterms.design.dataframe import (
+    ContrastsFactor,
+    check_strings,
+    contrasts_attr,
+    matrix_columns,
+    object_numbers,
+    r_integers,
+)
+from pyreterms.design.model import ModelFrame
+from pyreterms.errors import DataError, LmeWarning
+from pyreterms.formula.evaluate import Evaluator, make_factor, na_mask, take
+from pyreterms.formula.parser import Node, deparse, format_double, frame_name
+from pyreterms.formula.terms import extract_vars
+from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Value
+
+CONTRASTS_KEY = "contrasts"
+
+_OBJECT = np.dtype(object)  # ``dtype == object`` as numpy compares it (an extension dtype is never equal)
+
+
+@functools.lru_cache(maxsize=4)
+def _automatic_rownames(n: int) -> tuple[str, ...]:
+    """R's automatic row names ``"1" .. "n"`` (an immutable tuple, shared by fits of the same data)."""
+    return tuple(map(str, range(1, n + 1)))
+
+
+def r_rownames(df: pd.DataFrame) -> tuple[str, ...]:
+    """Row names R would give: the index labels, or ``1..n`` for a default RangeIndex."""
+    idx = df.index
+    if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1:
+        return _automatic_rownames(len(df))
+    if isinstance(idx.dtype, pd.StringDtype) and not idx.hasnans:  # every label is a str already
+        return tuple(idx.tolist())
+    if idx.dtype.kind in "iu" or pd.api.types.infer_dtype(idx, skipna=False) == "string":
+        return tuple(map(str, idx.tolist()))  # fast path, same labels
+    return tuple(format_double(float(v)) if isinstance(v, float) else str(v) for v in idx)
+
+
+def _category_label(v: object) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return format_double(float(v))
+    return str(v)
+
+
+def convert_column(name: str, s: pd.Series) -> Value:
+    """One data column as an R vector (see module docstring)."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        cat = s.cat
+        cats = cat.categories.tolist()
+        if all(type(c) is str for c in cats):  # fast path: the labels are the strings themselves
+            levels = tuple(cats)
+        else:
+            levels = tuple(_category_label(c) for c in cat.categories)
+        if len(set(levels)) != len(levels):
+            raise DataError(f"column '{name}': categories {list(cat.categories)} give duplicate level labels")
+        check_strings(name, list(levels))
+        return Factor(np.asarray(cat.codes, dtype=np.int64), levels, bool(cat.ordered))
+    if pd.api.types.is_bool_dtype(dtype):
+        na = np.asarray(s.isna(), dtype=bool)
+        vals = np.asarray(s.fillna(False), dtype=bool)
+        return Logical(vals, na)
+    if pd.api.types.is_integer_dtype(dtype):
+        if s.isna().any():
+            r_integers(name, np.array(s.dropna().tolist()))  # refuses what a double cannot hold
+            return np.asarray(s.astype("float64"), dtype=np.float64)
+        # beyond R's integer range: an R double, as R has it
+        vals = np.array(s.tolist()) if isinstance(dtype, pd.api.extensions.ExtensionDtype) else s.to_numpy()
+        return r_integers(name, vals)
+    if pd.api.types.is_float_dtype(dtype):
+        return np.asarray(s, dtype=np.float64)
+    if pd.api.types.is_string_dtype(dtype) or dtype == _OBJECT:
+        values = s.tolist()
+        if dtype == _OBJECT:
+            nums = object_numbers(name, values)
+            if nums is not None:
+                return nums
+        check_strings(name, values)
+        out = np.empty(len(s), dtype=object)
+        for i, v in enumerate(values):
+            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+                out[i] = None
+            elif isinstance(v, str):
+                out[i] = v
+            else:
+                raise DataError(f"column '{name}' mixes strings with {type(v).__name__} values; "
+                                "convert it to one type first")
+        return Character(out)
+    raise DataError(f"column '{name}' has unsupported type {dtype} (use numbers, strings, booleans or categoricals)")
+
+
+class DataColumns(Mapping[str, Value]):
+    """Lazy view of a DataFrame as R vectors (only the columns a formula uses are converted)."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"data must be a pandas DataFrame, not {type(df).__name__}")
+        if df.columns.duplicated().any():
+            raise DataError(f"data has duplicated column names: {sorted(set(df.columns[df.columns.duplicated()]))}")
+        self.df = df
+        self.cache: dict[str, Value] = {}
+        self.matrices = matrix_columns(df)  # the documented convention (pyreterms.design.dataframe)
+        self.hidden = {c for cols, _ in self.matrices.values() for c in cols}
+        self.names = [c for c in df.columns if c not in self.hidden] + list(self.matrices)
+
+    def __getitem__(self, key: str) -> Value:
+        if key not in self.cache:
+            if key in self.matrices:
+                self.cache[key] = self._matrix(key)
+            elif key not in self.df.columns or key in self.hidden:
+                raise KeyError(key)
+            else:
+                val = convert_column(key, self.df[key])
+                if isinstance(val, Factor):
+                    attr = contrasts_attr(self.df, key, val.levels)
+                    if attr is not None:
+                        val = ContrastsFactor(val.codes, val.levels, val.ordered, attr)
+                elif CONTRASTS_KEY in self.df.attrs and key in (self.df.attrs[CONTRASTS_KEY] or {}):
+                    raise DataError(f"contrasts given for column '{key}', which is not a factor")
+                self.cache[key] = val
+        return self.cache[key]
+
+    def _matrix(self, key: str) -> NumMatrix:
+        cols, colnames = self.matrices[key]
+        parts = []
+        for c in cols:
+            v = convert_column(c, self.df[c])
+            if isinstance(v, (Factor, Character, Logical)):
+                raise DataError(f"matrix column '{key}': member column '{c}' is not numeric")
+            parts.append(np.asarray(v, dtype=np.float64))
+        return NumMatrix(np.column_stack(parts), colnames)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _as_vector(name: str, v: str | npt.ArrayLike | None, data: DataColumns, n: int) -> np.ndarray | None:
+    """weights=/offset= given as a column name or an array."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        if v not in data:
+            raise DataError(f"{name}: no column '{v}' in the data")
+        col = data[v]
+    else:
+        try:
+            col = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"{name} must be numeric") from None
+    if isinstance(col, (Factor, Character, Logical, NumMatrix)):
+        raise DataError(f"{name} must be numeric")
+    col = np.asarray(col, dtype=np.float64)
+    if col.ndim != 1 or len(col) != n:
+        raise DataError(f"variable lengths differ (found for '({name})'): {len(col)} values for {n} rows")
+    return col
+
+
+def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.ArrayLike | None = None,
+                offset: str | npt.ArrayLike | None = None,
+                lhs_vars_char_only: bool = True) -> tuple[ModelFrame, list[Node]]:
+    """R: ``model.frame(subbars(formula), data, weights, offset, na.action = na.omit,
+    drop.unused.levels = TRUE)`` then ``factorize(char.only = TRUE)``.
+
+    Returns the frame and the variable expressions (response first) in frame column order.
+    """
+    cols = DataColumns(data)
+    n = len(data)
+    variables: list[Node] = []
+    for side in frame_formula.argv:  # type: ignore[union-attr]  # response first, then the RHS
+        extract_vars(side, variables)
+    ev = Evaluator(cols, n)  # type: ignore[arg-type]
+    values: list[tuple[str, Value]] = []
+    for v in variables:
+        val = ev(v)
+        length = len(val.values) if isinstance(val, (Logical, Character, NumMatrix)) else len(val)  # type: ignore[arg-type]
+        if length != n:
+            raise DataError(f"variable lengths differ (found for '{deparse(v)}')")
+        values.append((frame_name(v), val))  # R's column names (no backquotes on names)
+    w = _as_vector("weights", weights, cols, n)
+    o = _as_vector("offset", offset, cols, n)
+    if w is not None:
+        values.append(("(weights)", w))
+    if o is not None:
+        values.append(("(offset)", o))
+    rownames = r_rownames(data)
+    bad = np.zeros(n, dtype=bool)
+    for _, val in values:
+        bad |= na_mask(val)
+    keep = np.flatnonzero(~bad)
+    dropped = tuple(rownames[i] for i in np.flatnonzero(bad))
+    out: list[tuple[str, object]] = []
+    for k, (name, val) in enumerate(values):
+        val = take(val, keep)
+        if isinstance(val, Factor):
+            had = isinstance(val, ContrastsFactor)
+            val = val.drop_unused()
+            if had and not isinstance(val, ContrastsFactor):  # R: model.frame(drop.unused.levels = TRUE)
+                warnings.warn(f"contrasts dropped from factor {name} due to missing levels", LmeWarning, stacklevel=3)
+        elif isinstance(val, Character) and (k > 0 or not lhs_vars_char_only):
+            val = make_factor(val)  # lme4's factorize(fr.form, fr, char.only = TRUE)
+        out.append((name, val))
+    kept = rownames if keep.size == n else tuple(map(rownames.__getitem__, keep.tolist()))
+    fr = ModelFrame(tuple(out), kept, dropped)
+    return fr, variables

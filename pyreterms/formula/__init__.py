@@ -1,0 +1,2 @@
+"""The model formula: R's expression syntax (reader, tree, deparser), the terms algebra, random-effects
+bars and the allowlisted evaluation of formula variables."""

@@ -1,0 +1,302 @@
+"""Evaluation of formula variables over data, restricted to an allowlist of R functions.
+
+R equivalent: ``eval(variables, data)`` inside ``model.frame``.  Formula strings are data, so
+nothing outside :data:`ALLOWED_FUNCTIONS` ever runs; :func:`check_allowlist` refuses a formula before
+any evaluation.  Functions whose numbers lme4 users rely on (``poly``, ``scale``, ``factor``) follow
+R's algorithms (``stats::poly``'s QR recursion, ``scale.default``'s root-mean-square, ``factor``'s
+level order).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pyreterms.errors import DataError, FormulaError, UnsupportedInput
+from pyreterms.formula.allowlist import CONSTANTS, OPERATORS, RULES, check_expression, split_name
+from pyreterms.formula.more_functions import eval_more
+from pyreterms.formula.parser import Call, Name, Node, Num, Str, deparse, format_double
+from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Value, as_numeric
+from pyreterms.rmath.longdouble import r_col_mean, r_mean, r_sum
+
+ALLOWED_FUNCTIONS = frozenset(RULES)
+_OPERATORS = frozenset(("+", "-", "*", "/", "^", "%%", "%/%", "==", "!=", "<", ">", "<=", ">=", "&", "!", "%in%"))
+__all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "OPERATORS", "check_allowlist", "Evaluator"]
+
+
+def check_allowlist(node: Node) -> None:
+    """Refuse any call outside the allowlist (before anything is evaluated); see
+    :func:`pyreterms.formula.allowlist.check_expression`."""
+    check_expression(node)
+
+
+
+
+def as_character_numbers(x: np.ndarray) -> list[str]:
+    """R's ``as.character`` of a numeric vector (integers without decimals, doubles to 15 digits)."""
+    if np.issubdtype(x.dtype, np.integer):
+        return [str(int(v)) for v in x]
+    return [format_double(float(v)) for v in x]
+
+
+def make_factor(x: Value) -> Factor:
+    """R's ``factor(x)``: levels are the sorted unique non-NA values (numeric order for numbers,
+    FALSE < TRUE, C collation (code points) for strings); a factor keeps its level order and loses
+    unused levels."""
+    if isinstance(x, Factor):
+        f = x.drop_unused()  # factor() of a factor also drops its attributes (a contrasts attribute)
+        return f if type(f) is Factor else Factor(f.codes, f.levels, f.ordered)
+    if isinstance(x, Logical):
+        uniq = np.unique(x.values[~x.na])
+        levels = tuple("TRUE" if v else "FALSE" for v in uniq)
+        codes = np.where(x.na, -1, np.searchsorted(uniq, x.values))
+        return Factor(codes.astype(np.int64), levels)
+    if isinstance(x, Character):
+        vals = x.values
+        na = np.array([v is None for v in vals], dtype=bool)
+        labels = sorted(set(vals[~na].tolist()))
+        idx = {v: i for i, v in enumerate(labels)}
+        return Factor(np.array([-1 if v is None else idx[v] for v in vals], dtype=np.int64), tuple(labels))
+    if isinstance(x, NumMatrix):
+        raise DataError("cannot make a factor from a matrix variable")
+    arr = np.asarray(x)
+    if arr.dtype.kind == "f":
+        na = np.isnan(arr)
+        uniq = np.unique(arr[~na])
+        codes = np.full(len(arr), -1, dtype=np.int64)
+        codes[~na] = np.searchsorted(uniq, arr[~na])
+        labels = as_character_numbers(uniq)
+        if len(set(labels)) != len(labels):  # R: unique(as.character(sorted values)), matched by label
+            merged = list(dict.fromkeys(labels))
+            pos = np.array([merged.index(lab) for lab in labels], dtype=np.int64)
+            codes[~na] = pos[codes[~na]]
+            labels = merged
+        return Factor(codes, tuple(labels))
+    uniq, inv = np.unique(arr, return_inverse=True)
+    return Factor(inv.astype(np.int64), tuple(as_character_numbers(uniq)))
+
+
+def na_mask(x: Value) -> np.ndarray:
+    if isinstance(x, Factor):
+        return x.codes < 0
+    if isinstance(x, Logical):
+        return x.na
+    if isinstance(x, Character):
+        return np.array([v is None for v in x.values], dtype=bool)
+    if isinstance(x, NumMatrix):
+        return np.isnan(x.values).any(axis=1)
+    arr = np.asarray(x)
+    return np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(len(arr), dtype=bool)
+
+
+def take(x: Value, rows: np.ndarray) -> Value:
+    if isinstance(x, Factor):
+        return x.take(rows)
+    if isinstance(x, Logical):
+        return Logical(x.values[rows], x.na[rows])
+    if isinstance(x, Character):
+        return Character(x.values[rows])
+    if isinstance(x, NumMatrix):
+        return NumMatrix(x.values[rows], x.colnames)
+    return np.asarray(x)[rows]
+
+
+def _labels_of(x: Value) -> list[object]:
+    if isinstance(x, Factor):
+        return list(x.labels())
+    if isinstance(x, Character):
+        return list(x.values)
+    if isinstance(x, Logical):
+        return [None if n else bool(v) for v, n in zip(x.values, x.na, strict=False)]
+    if isinstance(x, NumMatrix):
+        return list(x.values.ravel(order="F"))
+    return [None if isinstance(v, float) and np.isnan(v) else v for v in np.asarray(x).tolist()]
+
+
+def r_poly(x: np.ndarray, degree: int) -> np.ndarray:
+    """R: ``stats::poly(x, degree)`` (orthogonal).  R takes ``Q diag(R)`` of the QR of the centred
+    Vandermonde matrix; that product does not depend on the QR's sign convention, so numpy's QR gives
+    the same columns up to rounding."""
+    if np.isnan(x).any():
+        raise DataError("missing values are not allowed in 'poly'")
+    if degree >= len(np.unique(x)):
+        raise DataError("'degree' must be less than number of unique points")
+    xbar = r_mean(x)  # R's long double two-pass mean
+    xc = x - xbar
+    V = xc[:, None] ** np.arange(degree + 1)[None, :]
+    q, r = np.linalg.qr(V)
+    Z = q * np.diag(r)[None, :]
+    norm2 = (Z ** 2).sum(axis=0)
+    return Z[:, 1:] / np.sqrt(norm2[1:])[None, :]
+
+
+def _scale(x: np.ndarray, center: bool, scale: bool) -> np.ndarray:
+    """R: ``scale.default`` for one column: centre by ``colMeans(x, na.rm = TRUE)``, divide by
+    ``sqrt(sum(x^2) / (n - 1))`` (R's long double sums, pyreterms.rmath.longdouble)."""
+    x = x.astype(np.float64).copy()
+    ok = ~np.isnan(x)
+    if center:
+        x = x - r_col_mean(x[ok])
+    if scale:
+        v = x[ok]
+        with np.errstate(invalid="ignore", divide="ignore"):  # a constant column gives NaN, as in R
+            x = x / np.sqrt(r_sum(v ** 2) / max(1, len(v) - 1))
+    return x
+
+
+class Evaluator:
+    """Evaluates variable expressions over named columns (R: ``eval(expr, data)``)."""
+
+    def __init__(self, columns: dict[str, Value], n: int) -> None:
+        self.columns = columns
+        self.n = n
+
+    @staticmethod
+    def _labels(x: Value) -> list[object]:
+        return _labels_of(x)
+
+    def __call__(self, node: Node) -> Value:
+        return self.eval(node)
+
+    @staticmethod
+    def _logical(v: Value, what: str) -> Logical:
+        if isinstance(v, Logical):
+            return v
+        x = as_numeric(v, what)  # numbers: 0 is FALSE, NaN is NA
+        return Logical(np.where(np.isnan(x), False, x != 0), np.isnan(x))
+
+    def const(self, node: Node, what: str) -> object:
+        """A constant argument (R evaluates it in the data first: a column T shadows TRUE's alias)."""
+        if isinstance(node, Num):
+            return node.value
+        if isinstance(node, Str):
+            return node.value
+        if isinstance(node, Name):
+            if node.id in ("T", "F") and node.id in self.columns:
+                raise UnsupportedInput(f"{what}: '{node.id}' names a data column here, not TRUE/FALSE; "
+                                       "write TRUE or FALSE")
+            if node.id in ("TRUE", "T"):
+                return True
+            if node.id in ("FALSE", "F"):
+                return False
+        if isinstance(node, Call):
+            if node.fn == "(":
+                return self.const(node.args[0].value, what)
+            if node.fn in ("-", "+") and len(node.args) == 1:
+                v = self.const(node.args[0].value, what)
+                return -v if node.fn == "-" else v  # type: ignore[operator]
+            if split_name(node.fn)[1] == "c":
+                return [self.const(a.value, what) for a in node.args]
+        raise FormulaError(f"{what} must be a constant, not {deparse(node)}")
+
+    def eval(self, node: Node) -> Value:
+        if isinstance(node, Num):
+            return np.full(self.n, node.value)
+        if isinstance(node, Str):
+            return Character(np.array([node.value] * self.n, dtype=object))
+        if isinstance(node, Name):
+            return self._eval_name(node)
+        assert isinstance(node, Call)
+        return self._eval_call(node)
+
+    def _eval_name(self, node: Name) -> Value:
+        """A symbol: a data column (which shadows ``T``, ``F`` and ``pi``), or R's constants."""
+        if node.id in self.columns and node.id not in ("TRUE", "FALSE"):  # data shadow T, F, pi
+            return self.columns[node.id]
+        if node.id in ("TRUE", "FALSE", "T", "F"):
+            return Logical(np.full(self.n, node.id in ("TRUE", "T")), np.zeros(self.n, dtype=bool))
+        if node.id == "pi":
+            return np.full(self.n, np.pi)
+        raise DataError(f"object '{node.id}' not found (no such column in the data)")
+
+    def _eval_call(self, node: Call) -> Value:
+        """A call of an allowlisted function or operator (arguments matched by position and name)."""
+        args = node.args
+        fn = split_name(node.fn)[1]  # pkg:: was checked against the allowlist before evaluation
+        pos = [a.value for a in args if a.name is None]
+        kw = {a.name: a.value for a in args if a.name is not None}
+        if fn in ("ns", "bs", "cut", "pmin", "pmax", "c"):
+            return self._eval_more(node, fn, pos, kw)
+        if fn == "(":
+            return self.eval(pos[0])
+        if fn in ("I", "offset"):
+            return self.eval(pos[0])
+        if fn in _OPERATORS:
+            return self._eval_operator(fn, pos)
+        return self._eval_function(node, fn, pos, kw)
+
+    def _eval_operator(self, fn: str, pos: list[Node]) -> Value:
+        """R's arithmetic, comparison and logical operators and ``%in%`` (R's recycling is not needed:
+        every operand is a column or a constant of length n)."""
+        if fn in ("+", "-") and len(pos) == 1:
+            v = as_numeric(self.eval(pos[0]), fn)
+            return v if fn == "+" else -v
+        if fn in ("+", "-", "*", "/", "^", "%%", "%/%"):
+            a, b = (as_numeric(self.eval(p), fn) for p in pos)
+            with np.errstate(all="ignore"):
+                return {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power,
+                        "%%": np.mod, "%/%": np.floor_divide}[fn](a, b)
+        if fn in ("==", "!=", "<", ">", "<=", ">="):
+            a, b = (as_numeric(self.eval(p), fn) for p in pos)
+            res = {"==": np.equal, "!=": np.not_equal, "<": np.less, ">": np.greater,
+                   "<=": np.less_equal, ">=": np.greater_equal}[fn](a, b)
+            return Logical(res, np.isnan(a) | np.isnan(b))
+        if fn in ("&", "!"):  # R's three-valued logic: FALSE & NA is FALSE, TRUE & NA is NA
+            ops = [self._logical(self.eval(p), fn) for p in pos]
+            if fn == "!":
+                return Logical(~ops[0].values, ops[0].na.copy())
+            (av, an), (bv, bn) = ((o.values, o.na) for o in ops)
+            false = (~av & ~an) | (~bv & ~bn)
+            na = (an | bn) & ~false
+            return Logical(av & bv & ~na & ~false, na)
+        if fn == "%in%":  # R's match(x, table, 0) > 0, on labels for factors and strings
+            x, table = (self._labels(self.eval(p)) for p in pos)
+            tset = set(v for v in table if v is not None)
+            return Logical(np.array([v in tset for v in x], dtype=bool), np.zeros(len(x), dtype=bool))
+        raise FormulaError(f"operator '{fn}' is not allowed in formulas")
+
+    def _eval_function(self, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
+        """The allowlisted functions other than ``ns``/``bs``/``cut``/``pmin``/``pmax``."""
+        if fn in ("log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs"):
+            v = as_numeric(self.eval(pos[0]), fn)
+            with np.errstate(all="ignore"):
+                if fn == "log" and (len(pos) > 1 or "base" in kw):
+                    base = as_numeric(self.eval(pos[1] if len(pos) > 1 else kw["base"]), fn)
+                    return np.log(v) / np.log(base)
+                return getattr(np, fn)(v)
+        if fn == "as.numeric":
+            arg = self.eval(pos[0])
+            if isinstance(arg, Factor):
+                return np.where(arg.codes < 0, np.nan, arg.codes + 1.0)
+            return as_numeric(arg, fn).astype(np.float64)
+        if fn in ("factor", "as.factor"):
+            arg = self.eval(pos[0])
+            if fn == "as.factor" and isinstance(arg, Factor):
+                return arg
+            return make_factor(arg)
+        if fn == "poly":
+            return self._eval_poly(node, pos, kw)
+        if fn == "scale":
+            x = as_numeric(self.eval(pos[0]), fn)
+            center = kw.get("center", pos[1] if len(pos) > 1 else Name("TRUE"))
+            scl = kw.get("scale", pos[2] if len(pos) > 2 else Name("TRUE"))
+            return NumMatrix(_scale(x, self.const(center, "scale()") is True,
+                                    self.const(scl, "scale()") is True)[:, None], None)
+        raise FormulaError(f"function '{fn}' is not allowed in formulas")
+
+    def _eval_poly(self, node: Call, pos: list[Node], kw: dict[str, Node]) -> Value:
+        """``poly(x, degree, raw)`` (R: ``stats::poly``)."""
+        fn = "poly"
+        x = as_numeric(self.eval(pos[0]), fn)
+        deg_node = pos[1] if len(pos) > 1 else kw.get("degree", Num(1.0))
+        raw_node = kw.get("raw", pos[2] if len(pos) > 2 else Name("FALSE"))
+        if not isinstance(deg_node, Num) or deg_node.value < 1 or deg_node.value != int(deg_node.value):
+            raise FormulaError(f"poly(): degree must be a positive whole number in {deparse(node)}")
+        degree = int(deg_node.value)
+        raw = self.const(raw_node, "poly(raw =)") is True
+        cols = tuple(str(k) for k in range(1, degree + 1))
+        if raw:
+            return NumMatrix(x[:, None] ** np.arange(1, degree + 1)[None, :], cols)
+        return NumMatrix(r_poly(x, degree), cols)
+
+    def _eval_more(self, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
+        """``ns``, ``bs``, ``cut``, ``pmin``, ``pmax`` (arguments matched as R matches them)."""
+        return eval_more(self, node, fn, pos, kw)

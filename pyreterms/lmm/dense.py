@@ -1,0 +1,119 @@
+"""The whole-matrix dense path of the deviance: ``Omega(theta)`` as one dense symmetric matrix,
+factored by one LAPACK ``dpotrf`` per evaluation.
+
+R equivalent: the same numbers as ``merPredD::updateDecomp`` + ``solve`` (lme4 1.1-31,
+``src/predModule.cpp``) -- JSS paper eq. 18 with ``[X y]`` appended as the last block row -- computed
+the way MixedModels.jl does for small models: the Gram matrix ``G = [Z X y]^T W [Z X y]`` is formed
+once; an evaluation is
+
+    Omega = [Lambda^T G_ZZ Lambda + I,  Lambda^T G_Z[Xy];  .,  G_[Xy][Xy]]   (two sparse x dense products)
+    L L^T = Omega                                                          (one dpotrf, order q + p + 1)
+
+The lower factor holds ``L_theta``, ``R_ZX^T``/``c_u^T`` and ``R_X^T``/``r_yy`` (eq. 49-50), so the PLS
+solution (eq. 51-53: beta, u) is one triangular solve.  Used when ``q + p + 1`` is small and the
+blocked path (:mod:`pyreterms.lmm.cholesky`) would spend its time on per-block overheads (many terms,
+vector-valued terms): cost ``(q + p + 1)^3 / 3`` flops and no Python loop over terms or levels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from pyreterms.lmm.gram import GramBlocks
+from pyreterms.lmm.oneshot import OneShotSolution, factor_solve, sparse_if_mostly_zero
+
+#: largest order ``q + p + 1`` for which the dense path is considered at all (memory ``Q^2`` doubles)
+DENSE_MAX = 1500
+#: up to this q, ``Lambdat`` is applied as a dense q x q array (BLAS; no sparse-matrix construction,
+#: whose fixed cost dominates small models)
+DENSE_LAMBDA_MAX = 120
+
+
+@dataclass(frozen=True, eq=False)
+class DensePlan:
+    """Theta-independent part of the dense path.  ``q0 = 0`` and ``qr = q``: the same layout as
+    :class:`pyreterms.lmm.scalar.ScalarPlan` with no block eliminated in closed form, so
+    :class:`~pyreterms.lmm.deviance.LmerProblem` reads both solutions the same way."""
+
+    q0: int
+    qr: int
+    Q: int
+    p1: int
+    G: np.ndarray  # Q x Q, [Z X y-o]^T W [Z X y-o] (C-ordered, symmetric)
+    lt_indices: np.ndarray  # Lambdat as CSR: column indices, row pointers, theta index per entry
+    lt_indptr: np.ndarray
+    lt_theta: np.ndarray
+    ZtT: sp.csr_matrix  # n x q, for Z b
+    X_sparse: sp.csc_matrix | None
+    lt_flat: np.ndarray | None  # q <= DENSE_LAMBDA_MAX: row-major flat positions of the CSR entries
+
+    def lambdat(self, theta: np.ndarray) -> sp.csr_matrix | np.ndarray:
+        """``Lambdat`` at theta, sparse or (small q) dense; a fresh array: evaluations may run on
+        several threads."""
+        if self.lt_flat is not None:
+            Lt = np.zeros((self.qr, self.qr))
+            Lt.ravel()[self.lt_flat] = theta[self.lt_theta]
+            return Lt
+        return sp.csr_matrix((theta[self.lt_theta], self.lt_indices, self.lt_indptr), shape=(self.qr, self.qr))
+
+    def pls(self, theta: np.ndarray, M: np.ndarray) -> OneShotSolution | None:
+        """Factor Omega(theta) into the C-ordered ``Q x Q`` buffer ``M`` (upper triangle = the lower
+        factor in Fortran order) and solve for beta, u, b.  None when a pivot fails (the caller's
+        blocked path then raises lme4's error or handles ``r_yy = 0``)."""
+        q, Q = self.qr, self.Q
+        Lt = self.lambdat(theta)
+        B = Lt @ self.G[:q]  # Lambda^T [G_ZZ  G_Z[Xy]]
+        M[:q, :q] = Lt @ B[:, :q].T  # Lambda^T G_ZZ Lambda (symmetric)
+        M[:q, q:] = B[:, q:]
+        M[q:, q:] = self.G[q:, q:]
+        M.reshape(-1)[:q * (Q + 1):Q + 1] += 1.0
+        done = factor_solve(M, q)
+        if done is None or not done[0][-1, -1] > 0.0:  # a NaN r_yy passes OpenBLAS's pivot test
+            return None
+        c, ldL2, ldRX2, u, beta = done
+        b = Lt.T @ u  # b = Lambda u
+        return OneShotSolution(L=c, LK0=np.zeros((self.p1, 0)), beta=beta, u=u, b=b, ldL2=ldL2, ldRX2=ldRX2)
+
+
+def dense_cost_ok(gram: GramBlocks) -> bool:
+    """Whether the dense path beats the blocked one (rough model, seconds per evaluation: a dense
+    ``dpotrf`` of order Q at ~20 GFlop/s against the blocked path's dense part plus ~50 us of Python
+    and scipy overhead per pair of terms)."""
+    terms = gram.terms
+    Q = gram.q + gram.p + 1
+    if Q > DENSE_MAX:
+        return False
+    K = len(terms)
+    rest = Q - terms[0].q
+    dense = Q ** 3 / 6e10 + 1e-4
+    blocked = rest ** 3 / 6e10 + 5e-5 * K * (K + 1) / 2 + 2e-4
+    return dense <= blocked
+
+
+def build_dense_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix, w: np.ndarray, Lambdat: sp.csc_matrix,
+                     Lind: np.ndarray) -> DensePlan:
+    """The :class:`DensePlan` of a model (adds ``Z^T W Z`` to its Gram blocks: O(nnz(Z) q))."""
+    q, p = gram.q, gram.p
+    Q = q + p + 1
+    Zw = Zt.multiply(w[None, :]).tocsr() if not np.all(w == 1.0) else Zt
+    G = np.empty((Q, Q))
+    G[:q, :q] = (Zw @ Zt.T).toarray()
+    G[q:, :q] = np.hstack(gram.xz)  # the problem's own [X y]^T W Z blocks and [X y]^T W [X y]
+    G[:q, q:] = G[q:, :q].T
+    G[q:, q:] = gram.xx
+    # Lambdat as CSR with the theta index of each entry (Lind follows Lambdat's stored CSC order)
+    Lc = Lambdat
+    rows = Lc.indices.astype(np.int64)
+    cols = np.repeat(np.arange(q, dtype=np.int64), np.diff(Lc.indptr))
+    order = np.lexsort((cols, rows))  # CSR order: by row, then column
+    lt_indptr = np.zeros(q + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=q), out=lt_indptr[1:])
+    return DensePlan(q0=0, qr=q, Q=Q, p1=p + 1, G=np.ascontiguousarray(G), lt_indices=cols[order].astype(np.int32),
+                     lt_indptr=lt_indptr, lt_theta=np.asarray(Lind, dtype=np.int64)[order],
+                     lt_flat=(rows * q + cols)[order] if q <= DENSE_LAMBDA_MAX else None, ZtT=sp.csr_matrix(Zt.T),
+                     X_sparse=sparse_if_mostly_zero(X))
+
+
+__all__ = ["DensePlan", "build_dense_plan", "dense_cost_ok", "DENSE_MAX"]

@@ -1,0 +1,361 @@
+"""The profiled deviance of a linear mixed model and its PLS solution at a given theta.
+
+R equivalent: the closure returned by ``lme4::mkLmerDevfun`` (``lmer(..., devFunOnly = TRUE)``),
+i.e. ``lmer_Deviance`` -> ``merPredD::updateXwts/updateDecomp/solve`` + ``lmerResp::Laplace``
+(lme4 1.1-31, ``src/external.cpp``, ``src/predModule.cpp``, ``src/respModule.cpp``).
+
+Instead of CHOLMOD on ``Lambda^T Z^T W Z Lambda + I`` we factor, MixedModels.jl style, the blocked
+matrix ``Omega(theta)`` built from the Gram blocks of ``[Z_1 .. Z_K  X  y-o]`` (weighted), which are
+computed ONCE in :meth:`LmerProblem.build`; an evaluation then costs nothing proportional to n:
+
+* block 0 (first term, most levels in lme4's order) stays block diagonal (``nl0`` blocks of
+  ``nc0 x nc0``); the blocks ``L[j, 0]`` below it stay sparse (block-sparse pattern of ``Z_j^T W Z_0``);
+* later term blocks and the ``[X y]`` block are dense.
+
+The lower factor of ``Omega`` holds (JSS paper eq. 18) ``L_theta`` (term blocks), ``R_ZX^T`` and
+``c_u^T`` (last block row), and ``R_X^T`` / ``r_yy`` (last diagonal block), so the profiled
+deviance (eq. 35 ML, eq. 42 REML) needs no solve.  :meth:`LmerProblem.solve` adds eq. 49-53
+(beta, u) by block back-substitution.  Terms keep lme4's order, so every result (u, b, RZX) is in
+lme4's natural, unpermuted order; ``L`` here is the natural-order factor (lme4's is AMD-permuted,
+compare it only through ``ldL2``/solves).
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import solve_triangular
+from threadpoolctl import threadpool_limits
+
+from pyreterms.lmm.cholesky import BlockedFactor, DowndateError, factorize
+from pyreterms.lmm.dense import DENSE_LAMBDA_MAX, build_dense_plan, dense_cost_ok
+from pyreterms.lmm.gram import GramBlocks, build_gram
+from pyreterms.lmm.layout import TermLayout, infer_terms
+from pyreterms.lmm.oneshot import OneShotPlan, OneShotSolution
+from pyreterms.lmm.scalar import build_scalar_plan
+
+
+@dataclass(frozen=True, eq=False)
+class PLSState:
+    """The state lme4's ``merPredD``/``lmerResp`` hold after ``devfun(theta)`` (all natural order)."""
+
+    theta: np.ndarray
+    beta: np.ndarray
+    u: np.ndarray
+    b: np.ndarray
+    mu: np.ndarray
+    wrss: float
+    ussq: float
+    pwrss: float
+    ldL2: float
+    ldRX2: float
+    sigmaML: float
+    sigmaREML: float
+    RX: np.ndarray  # p x p upper, positive diagonal (lme4 ``getME(, "RX")``)
+    RZX: np.ndarray  # q x p, L^{-1} Lambda^T Z^T W^{1/2} V with natural-order L
+    cu: np.ndarray  # q, L^{-1} Lambda^T Z^T W (y - o)  (paper eq. 49)
+    dev: float  # the objective (REML criterion or ML deviance), from wrss + ussq like lme4
+
+
+@dataclass(eq=False)
+class Workspace:
+    """The mutable scratch of one :class:`LmerProblem` (not part of its value): the factor buffer of
+    the one-shot path, a theta -> deviance cache (R re-evaluates ``devfun`` at points it has already
+    seen; the value is deterministic) and a solution :meth:`LmerProblem.prefetch` computed ahead."""
+
+    M: np.ndarray | None = None
+    cache: dict[bytes, float] = field(default_factory=dict)
+    solved: tuple[bytes, PLSState] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class LmerProblem:
+    """Everything of an lmer deviance evaluation that does not depend on theta (R: ``pp``/``resp``).
+
+    Build with :meth:`build`; then ``deviance(theta)`` (R: ``devfun(theta)``) and ``solve(theta)``.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    Zt: sp.csr_matrix
+    Lambdat: sp.csc_matrix
+    Lind: np.ndarray
+    Gp: np.ndarray
+    weights: np.ndarray
+    sqrtw: np.ndarray
+    offset: np.ndarray
+    REML: bool  # effective: False when p == 0 (lme4 silently fits ML)
+    ldW: float
+    has_offset: bool
+    weighted: bool
+    gram: GramBlocks  # weighted, offset removed from y (:mod:`pyreterms.lmm.gram`)
+    # one-shot path: ScalarPlan (all terms scalar, K >= 2: block 0 eliminated in closed form, the
+    # rest one dpotrf) or DensePlan (small q + p + 1: all of Omega one dpotrf); None: blocked
+    plan: OneShotPlan | None
+    ws: Workspace = field(default_factory=Workspace, repr=False)
+
+    @property
+    def terms(self) -> tuple[TermLayout, ...]:
+        return self.gram.terms
+
+    @property
+    def n(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def p(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def q(self) -> int:
+        return int(self.Zt.shape[0])
+
+    @property
+    def ntheta(self) -> int:
+        return int(self.Lind.max()) + 1 if self.Lind.size else 0
+
+    # ------------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, X: np.ndarray, y: np.ndarray, Zt: sp.spmatrix, Lambdat: sp.spmatrix,
+              Lind: np.ndarray, Gp: np.ndarray | None = None, weights: np.ndarray | None = None,
+              offset: np.ndarray | None = None, REML: bool = True,
+              nc: tuple[int, ...] | None = None, pair_cap: int = 40_000_000,
+              path: str = "auto") -> LmerProblem:
+        """Precompute the Gram blocks (R: ``merPredD$new`` + ``mkRespMod``).
+
+        ``Lind`` is 0-based; ``Gp`` defaults to one term; ``nc`` (components per term) is inferred
+        from the ``Lambdat``/``Lind`` pattern when not given.  ``pair_cap`` bounds the size of the
+        precomputed pair lists (12 bytes each) of the first-column rank updates; levels beyond it are
+        updated densely (:func:`pyreterms.lmm.rankupdate.build_block0_rank_update`).  ``path``: ``"auto"`` (the rest
+        path when it applies, else the dense path when it is cheaper, else blocked; the dense path
+        always for q <= ``DENSE_LAMBDA_MAX``), or force
+        ``"rest"``, ``"dense"`` or ``"blocked"`` (all give the same deviance to rounding; for tests).
+        """
+        if path not in ("auto", "rest", "dense", "blocked"):
+            raise ValueError(f"unknown path {path!r}")
+        y = np.ascontiguousarray(y, dtype=np.float64).ravel()
+        n = y.shape[0]
+        X = np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(n, -1))
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+        o = np.zeros(n) if offset is None else np.asarray(offset, dtype=np.float64).ravel()
+        Zt = sp.csr_matrix(Zt, dtype=np.float64)
+        Lambdat = sp.csc_matrix(Lambdat, dtype=np.float64)
+        Lind = np.asarray(Lind, dtype=np.int64).ravel()
+        Gp = np.array([0, Zt.shape[0]] if Gp is None else Gp, dtype=np.int64)
+        terms = infer_terms(Lambdat, Lind, Gp, nc)
+        p = X.shape[1]
+        gram = build_gram(np.column_stack([X, y - o]), w, Zt, terms, pair_cap)
+        plan: OneShotPlan | None = None
+        if path == "auto" and gram.q <= DENSE_LAMBDA_MAX:  # small models: no sparse overheads at all
+            path = "dense"
+        if path in ("auto", "rest"):
+            plan = build_scalar_plan(gram, X, Zt)
+            if plan is None and path == "rest":
+                raise ValueError("the rest path needs >= 2 terms, all scalar")
+        if path == "dense" or (path == "auto" and plan is None and dense_cost_ok(gram)):
+            plan = build_dense_plan(gram, X, Zt, w, Lambdat, Lind)
+        return cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=np.sqrt(w), offset=o,
+                   REML=bool(REML) and p > 0, ldW=float(np.sum(np.log(w))), has_offset=bool(np.any(o != 0.0)),
+                   weighted=bool(np.any(w != 1.0)), gram=gram, plan=plan)
+
+    # ------------------------------------------------------------------------------------------
+    def templates(self, theta: np.ndarray) -> list[np.ndarray]:
+        """Per term the ``nc x nc`` lower template T_k of Lambda (R: ``getME(, "Tlist")``)."""
+        theta = np.asarray(theta, dtype=np.float64)
+        out = []
+        for t in self.terms:
+            T = np.zeros((t.nc, t.nc))
+            T[t.tmpl_rows, t.tmpl_cols] = theta[t.tmpl_theta]
+            out.append(T)
+        return out
+
+    def lambdat(self, theta: np.ndarray) -> sp.csc_matrix:
+        """``Lambdat`` at theta (R: ``pp$setTheta(theta); getME(, "Lambdat")``)."""
+        L = self.Lambdat.copy()
+        L.data = np.asarray(theta, dtype=np.float64)[self.Lind]
+        return L
+
+    def factor(self, theta: np.ndarray) -> BlockedFactor:
+        """Blocked lower Cholesky factor of ``Omega(theta)`` (paper eq. 18, with y appended)."""
+        return factorize(self.gram, self.templates(theta))
+
+    def objective(self, ldL2: float, ldRX2: float, pwrss: float) -> float:
+        """R: ``lmerResp::Laplace`` (ML: paper eq. 35; REML: eq. 42)."""
+        n = float(self.n)
+        lnum = 2.0 * np.pi * pwrss
+        if not self.REML:
+            return ldL2 - self.ldW + n * (1.0 + np.log(lnum) - np.log(n))
+        nmp = n - self.p
+        return ldL2 - self.ldW + ldRX2 + nmp * (1.0 + np.log(lnum) - np.log(nmp))
+
+    def deviance_gram(self, theta: np.ndarray) -> float:
+        """Profiled objective with ``pwrss = r_yy^2`` from the factor: cost independent of n
+        (MixedModels.jl's ``objective``); equals R's ``devfun(theta)`` to ~1e-12 relative."""
+        F = self.factor(theta)
+        return float(self.objective(F.ldL2, F.ldRX2, F.ryy ** 2))
+
+    def _pls(self, Ts: list[np.ndarray],
+             F: BlockedFactor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float]:
+        """Paper eq. 49-53 from the factor: beta, u (per term), b, mu, wrss, ussq (lme4 order)."""
+        p = self.p
+        beta = solve_triangular(F.RX, F.cbeta, lower=False, check_finite=False) if p else np.zeros(0)
+        uk = F.back_solve(self.terms, [c - beta @ R if p else c for c, R in zip(F.cu, F.rzx, strict=False)])
+        b = np.concatenate([(x.reshape(t.nl, t.nc) @ T.T).ravel()
+                            for x, t, T in zip(uk, self.terms, Ts, strict=False)])
+        u = np.concatenate(uk)
+        mu = self.offset + self.X @ beta + self.Zt.T @ b
+        wres = self.sqrtw * (self.y - mu)
+        return beta, u, b, mu, float(wres @ wres), float(u @ u)
+
+    def _one_shot(self, theta: np.ndarray,
+                  M: np.ndarray | None = None) -> tuple[OneShotSolution, np.ndarray, float, float] | None:
+        """The one-shot path (``plan.pls``: :func:`pyreterms.lmm.scalar.scalar_pls` or
+        :meth:`pyreterms.lmm.dense.DensePlan.pls`): (solution, mu, wrss, ussq), or None
+        when it does not apply or a pivot failed (then the general path decides).  ``M``: the
+        ``Q x Q`` factor buffer (default: the problem's own)."""
+        plan = self.plan
+        if plan is None:
+            return None
+        if M is None:
+            M = self.ws.M
+            if M is None:
+                M = self.ws.M = np.empty((plan.Q, plan.Q))
+        sol = plan.pls(theta, M)
+        if sol is None:
+            return None
+        beta = sol.beta
+        mu = plan.X_sparse @ beta if plan.X_sparse is not None else self.X @ beta
+        if self.has_offset:
+            mu = self.offset + mu
+        mu += plan.ZtT @ sol.b  # R: mu = offset + X beta + Z b
+        wres = self.y - mu
+        if self.weighted:
+            wres *= self.sqrtw
+        return sol, mu, float(wres @ wres), float(sol.u @ sol.u)
+
+    def deviance(self, theta: np.ndarray) -> float:
+        """R: ``devfun(theta)`` (``lmer_Deviance``): pwrss = wrss + ||u||^2 from the PLS solution,
+        exactly as lme4 forms it (keeps BOBYQA on lme4's path); O(nnz(Z) + n p) extra per call."""
+        theta = np.asarray(theta, dtype=np.float64)
+        cache = self.ws.cache
+        key = theta.tobytes()
+        val = cache.get(key)
+        if val is not None:
+            return val
+        val = self._deviance(theta)
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[key] = val
+        return val
+
+    def deviance_nocache(self, theta: np.ndarray) -> float:
+        """:meth:`deviance` without the theta -> value cache (for timing one evaluation)."""
+        return self._deviance(np.asarray(theta, dtype=np.float64))
+
+    def _deviance(self, theta: np.ndarray, M: np.ndarray | None = None) -> float:
+        res = self._one_shot(theta, M)
+        if res is not None:
+            sol, _, wrss, ussq = res
+            val = float(self.objective(sol.ldL2, sol.ldRX2, wrss + ussq))
+        else:
+            Ts = self.templates(theta)
+            F = factorize(self.gram, Ts)
+            *_, wrss, ussq = self._pls(Ts, F)
+            val = float(self.objective(F.ldL2, F.ldRX2, wrss + ussq))
+        return val
+
+    __call__ = deviance
+
+    def prefetch(self, thetas: list[np.ndarray], solve_at: np.ndarray | None = None, workers: int = 2) -> None:
+        """Evaluate ``deviance`` at several thetas (and ``solve`` at ``solve_at``) concurrently into the
+        caches, so that the later sequential calls (R's order, e.g. ``deriv12``'s) are look-ups.
+
+        Each worker thread has its own factor buffer and BLAS runs single-threaded meanwhile.
+        An evaluation that fails or meets a floating-point exception is simply not cached (the
+        sequential call then recomputes it and raises or warns as usual)."""
+        if self.plan is None or workers < 2:
+            return
+        cache = self.ws.cache
+        todo, seen = [], set()
+        for th in thetas:
+            th = np.array(th, dtype=np.float64)
+            k = th.tobytes()
+            if k not in cache and k not in seen:
+                seen.add(k)
+                todo.append(("dev", th))
+        if solve_at is not None:
+            todo.append(("solve", np.array(solve_at, dtype=np.float64)))
+        if len(todo) < 2:
+            return
+        local = threading.local()
+        Q = self.plan.Q
+
+        def work(item: tuple[str, np.ndarray]) -> tuple[str, bytes, float | PLSState] | None:
+            kind, th = item
+            M = getattr(local, "M", None)
+            if M is None:
+                M = local.M = np.empty((Q, Q))
+            try:
+                with np.errstate(all="raise"):
+                    if kind == "dev":
+                        return kind, th.tobytes(), self._deviance(th, M)
+                    return kind, th.tobytes(), self._solve(th, M)
+            except Exception:  # noqa: BLE001 - recomputed sequentially
+                return None
+
+        # one BLAS thread per worker (the limit is process-wide; the caller waits meanwhile)
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as ex:
+            for r in ex.map(work, todo):
+                if r is None:
+                    continue
+                _, k, v = r
+                if isinstance(v, PLSState):
+                    self.ws.solved = (k, v)
+                else:
+                    cache[k] = v
+
+    def solve(self, theta: np.ndarray) -> PLSState:
+        """R: ``devfun(theta)`` followed by reading ``pp``/``resp`` (paper eq. 49-53)."""
+        theta = np.array(theta, dtype=np.float64)
+        done, self.ws.solved = self.ws.solved, None
+        if done is not None and done[0] == theta.tobytes():
+            return done[1]
+        return self._solve(theta)
+
+    def _solve(self, theta: np.ndarray, M: np.ndarray | None = None) -> PLSState:
+        n, p = self.n, self.p
+        res = self._one_shot(theta, M)
+        if res is not None:
+            sol, mu, wrss, ussq = res
+            assert self.plan is not None  # a one-shot solution comes from the plan
+            qr, L = self.plan.qr, sol.L
+            pwrss = wrss + ussq
+            return PLSState(theta=theta, beta=sol.beta, u=sol.u, b=sol.b, mu=mu, wrss=wrss, ussq=ussq,
+                            pwrss=pwrss, ldL2=sol.ldL2, ldRX2=sol.ldRX2, sigmaML=float(np.sqrt(pwrss / n)),
+                            sigmaREML=float(np.sqrt(pwrss / (n - p))) if n > p else float("nan"),
+                            RX=np.triu(L[qr:qr + p, qr:qr + p].T),  # the factor's upper part is scratch
+                            RZX=np.vstack([sol.LK0[:-1].T, L[qr:qr + p, :qr].T]),
+                            cu=np.concatenate([sol.LK0[-1], L[qr + p, :qr]]),
+                            dev=float(self.objective(sol.ldL2, sol.ldRX2, pwrss)))
+        Ts = self.templates(theta)
+        F = factorize(self.gram, Ts)
+        beta, u, b, mu, wrss, ussq = self._pls(Ts, F)
+        pwrss = wrss + ussq
+        return PLSState(theta=theta, beta=beta, u=u, b=b, mu=mu, wrss=wrss, ussq=ussq,
+                        pwrss=pwrss, ldL2=F.ldL2, ldRX2=F.ldRX2, sigmaML=float(np.sqrt(pwrss / n)),
+                        sigmaREML=float(np.sqrt(pwrss / (n - p))) if n > p else float("nan"),
+                        RX=F.RX, RZX=np.vstack([R.T for R in F.rzx]), cu=np.concatenate(F.cu),
+                        dev=float(self.objective(F.ldL2, F.ldRX2, pwrss)))
+
+    def cholesky_L(self, theta: np.ndarray) -> sp.csc_matrix:
+        """Natural-order sparse lower ``L`` with ``L L^T = Lambda^T Z^T W Z Lambda + I``.
+
+        lme4's ``getME(, "L")`` is a CHOLMOD factor of the AMD-permuted matrix; compare logdet/solves.
+        """
+        return self.factor(theta).sparse_L(self.terms)
+
+
+__all__ = ["LmerProblem", "PLSState", "Workspace", "DowndateError"]
