@@ -16,8 +16,9 @@ import pandas as pd
 
 from pyreterms.datasets import dataset_info, list_datasets, load_data
 from pyreterms.design.lformula import lformula
+from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError
-from pyreterms.lmm.fit import lmer
+from pyreterms.lmm.fit import LmerFit, lmer
 
 from .plots import write_plots
 from .render import render
@@ -36,8 +37,8 @@ class Explanation:
     formula: str
     data_r: str
     steps: tuple[Step, ...]
-    lf: object
-    fit: object | None
+    lf: LFormula
+    fit: LmerFit | None
     plots: tuple[tuple[str, str], ...] = ()
     plot_notes: tuple[str, ...] = ()
 
@@ -81,8 +82,8 @@ def _builtin() -> list[str]:
     return list_datasets()
 
 
-def explain(formula: str, data, *, subset: str | None = None, term: int | None = None, fit: bool = False,
-            REML: bool = True, data_name: str | None = None, limits: Limits | None = None,
+def explain(formula: str, data: pd.DataFrame | str, *, subset: str | None = None, term: int | None = None,
+            fit: bool = False, REML: bool = True, data_name: str | None = None, limits: Limits | None = None,
             plots_dir: str | None = None, strict: bool = True) -> Explanation:
     """Walk through lme4's construction of ``formula`` on ``data`` (a data frame, a built-in data set
     name or a CSV path).  ``subset`` is R's ``subset(data, EXPR)`` in a restricted form (see
@@ -124,7 +125,7 @@ def explain(formula: str, data, *, subset: str | None = None, term: int | None =
     if strict and ex.failed:
         bad = ex.failed[0]
         raise IdentityError(f"identity failed: {bad.identity}: {bad.detail}")
-    if plots_dir:
-        made, notes = write_plots(ex, plots_dir)
+    if plots_dir and fitted is not None:  # (plots_dir always fits the model above)
+        made, notes = write_plots(lf, fitted, plots_dir)
         ex = Explanation(ex.formula, ex.data_r, ex.steps, ex.lf, ex.fit, tuple(made), tuple(notes))
     return ex

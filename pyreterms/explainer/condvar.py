@@ -12,8 +12,10 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from pyreterms.lmm.fit import LmerFit
 
-def post_var(fit) -> dict[str, np.ndarray]:
+
+def post_var(fit: LmerFit) -> dict[str, np.ndarray]:
     """Per term (keyed ``"group"`` or, when a group has several terms, ``"group.k"``), an array
     ``nc x nc x nl`` like lme4's ``postVar`` attribute."""
     rt = fit.lf.reTrms

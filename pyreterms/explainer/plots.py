@@ -5,9 +5,13 @@ sleepstudy figure); a caterpillar plot of ``ranef`` with conditional-variance in
 from __future__ import annotations
 
 import os
+from types import ModuleType
 
 import numpy as np
 import scipy.sparse as sp
+
+from pyreterms.design.model import LFormula
+from pyreterms.lmm.fit import LmerFit
 
 from .condvar import post_var
 
@@ -15,7 +19,9 @@ MAX_PANELS = 24  # groups shown in the per-group figure
 MAX_LEVELS = 100  # levels shown in the caterpillar plot
 
 
-def _plt():
+def _plt() -> ModuleType:
+    """``matplotlib.pyplot`` on the Agg backend, imported on first use (matplotlib is the optional
+    ``explain`` extra)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -36,16 +42,16 @@ def _spy(M: sp.spmatrix, title: str, path: str) -> None:
     plt.close(fig)
 
 
-def _single_slope(ex) -> tuple[str, str] | None:
+def _single_slope(lf: LFormula) -> tuple[str, str] | None:
     """(group, slope column) when the model is y ~ x + (x | g) with a numeric x, else None."""
-    rt = ex.lf.reTrms
+    rt = lf.reTrms
     if len(rt.terms) != 1:
         return None
     cn = rt.cnms[0][1]
-    if len(cn) != 2 or cn[0] != "(Intercept)" or tuple(ex.lf.X.colnames) != cn:
+    if len(cn) != 2 or cn[0] != "(Intercept)" or tuple(lf.X.colnames) != cn:
         return None
     try:
-        x = ex.lf.fr.get(cn[1])
+        x = lf.fr.get(cn[1])
     except KeyError:
         return None
     if not isinstance(x, np.ndarray) or x.ndim != 1:
@@ -53,15 +59,15 @@ def _single_slope(ex) -> tuple[str, str] | None:
     return rt.cnms[0][0], cn[1]
 
 
-def _groups_plot(ex, path: str) -> str | None:
-    ss = _single_slope(ex)
+def _groups_plot(lf: LFormula, fit: LmerFit, path: str) -> str | None:
+    ss = _single_slope(lf)
     if ss is None:
         return "per-group fitted lines: only drawn for a single-slope model y ~ x + (x | g) with numeric x"
     g, xname = ss
     plt = _plt()
-    fr, fit = ex.lf.fr, ex.fit
-    x, y = np.asarray(fr.get(xname), dtype=float), np.asarray(ex.lf.y, dtype=float)
-    fac = ex.lf.reTrms.flist[0][1]
+    fr = lf.fr
+    x, y = np.asarray(fr.get(xname), dtype=float), np.asarray(lf.y, dtype=float)
+    fac = lf.reTrms.flist[0][1]
     co = fit.coef()[g]
     beta = fit.fixef().to_numpy()
     levels = list(fac.levels)[:MAX_PANELS]
@@ -82,7 +88,7 @@ def _groups_plot(ex, path: str) -> str | None:
         axes[k // ncol][k % ncol].set_visible(False)
     axes[0][0].legend(fontsize=6, loc="upper left")
     more = "" if len(levels) == fac.nlevels else f" (first {len(levels)} of {fac.nlevels} levels)"
-    fig.suptitle(f"{ex.formula}: data, population line and per-{g} lines{more}", fontsize=9)
+    fig.suptitle(f"{lf.formula}: data, population line and per-{g} lines{more}", fontsize=9)
     fig.supxlabel(xname, fontsize=8)
     fig.supylabel(fr.names[0], fontsize=8)
     fig.tight_layout()
@@ -91,9 +97,9 @@ def _groups_plot(ex, path: str) -> str | None:
     return None
 
 
-def _caterpillar(ex, path: str) -> str:
+def _caterpillar(lf: LFormula, fit: LmerFit, path: str) -> str:
     plt = _plt()
-    fit, rt = ex.fit, ex.lf.reTrms
+    rt = lf.reTrms
     pv = post_var(fit)
     bb = np.asarray(fit.getME("b"), dtype=float).ravel()
     panels = []
@@ -124,24 +130,25 @@ def _caterpillar(ex, path: str) -> str:
             "has no condVar")
 
 
-def write_plots(ex, outdir: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """Write the pictures to ``outdir``; returns ([(name, path)], notes on what was skipped or how)."""
+def write_plots(lf: LFormula, fit: LmerFit, outdir: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """Write the pictures of the model ``lf`` fitted as ``fit`` to ``outdir``; returns ([(name, path)],
+    notes on what was skipped or how)."""
     os.makedirs(outdir, exist_ok=True)
     made: list[tuple[str, str]] = []
     notes: list[str] = []
-    rt = ex.lf.reTrms
-    for name, M, title in (("Zt", rt.Zt, "Zt"), ("Lambdat", ex.fit.getME("Lambdat"), "Lambdat at the fitted theta"),
-                           ("L", sp.tril(sp.csc_matrix(ex.fit.getME("L"))), "L (natural order) at the fitted theta")):
+    rt = lf.reTrms
+    for name, M, title in (("Zt", rt.Zt, "Zt"), ("Lambdat", fit.getME("Lambdat"), "Lambdat at the fitted theta"),
+                           ("L", sp.tril(sp.csc_matrix(fit.getME("L"))), "L (natural order) at the fitted theta")):
         path = os.path.join(outdir, f"sparsity_{name}.png")
         _spy(M, title, path)
         made.append((f"sparsity of {title}", path))
     path = os.path.join(outdir, "groups_fitted.png")
-    why = _groups_plot(ex, path)
+    why = _groups_plot(lf, fit, path)
     if why:
         notes.append(why)
     else:
         made.append(("data with population and group-level fitted lines", path))
     path = os.path.join(outdir, "ranef_caterpillar.png")
-    notes.append(_caterpillar(ex, path))
+    notes.append(_caterpillar(lf, fit, path))
     made.append(("caterpillar plot of ranef", path))
     return made, notes

@@ -3,6 +3,9 @@ HTML page (jinja2 template, pictures embedded as base64 PNG)."""
 from __future__ import annotations
 
 import base64
+from typing import Protocol
+
+from .steps import Check, Step
 
 _HTML = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>pyreterms explain: {{ ex.formula }}</title>
@@ -37,11 +40,31 @@ as R prints it, and the identities checked when this page was made
 """
 
 
-def _check_line(c) -> str:
+class Renderable(Protocol):
+    """What rendering reads of an :class:`~pyreterms.explainer.Explanation` (a protocol, since that
+    class lives in the package ``__init__``, which imports this module)."""
+
+    @property
+    def formula(self) -> str: ...
+    @property
+    def data_r(self) -> str: ...
+    @property
+    def steps(self) -> tuple[Step, ...]: ...
+    @property
+    def checks(self) -> tuple[Check, ...]: ...
+    @property
+    def failed(self) -> tuple[Check, ...]: ...
+    @property
+    def plots(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def plot_notes(self) -> tuple[str, ...]: ...
+
+
+def _check_line(c: Check) -> str:
     return f"  [{'ok' if c.ok else 'FAILED'}] {c.identity}: {c.detail}"
 
 
-def render_text(ex) -> str:
+def render_text(ex: Renderable) -> str:
     out: list[str] = []
     for i, s in enumerate(ex.steps, 1):
         out.append(f"== {i}. {s.title} ==")
@@ -58,7 +81,7 @@ def render_text(ex) -> str:
     return "\n".join(out)
 
 
-def render_markdown(ex) -> str:
+def render_markdown(ex: Renderable) -> str:
     out: list[str] = [f"# lme4's construction of `{ex.formula}`", "", f"Data: `{ex.data_r}`", ""]
     for i, s in enumerate(ex.steps, 1):
         out += [f"## {i}. {s.title}", "", "```r", s.r_code, "```", ""]
@@ -75,10 +98,10 @@ def render_markdown(ex) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_html(ex) -> str:
-    import jinja2
+def render_html(ex: Renderable) -> str:
+    import jinja2  # the optional ``explain`` extra: imported when an HTML page is made
 
-    images = []
+    images: list[tuple[str, str]] = []
     for name, path in ex.plots:
         with open(path, "rb") as fh:
             images.append((name, base64.b64encode(fh.read()).decode("ascii")))
@@ -86,7 +109,7 @@ def render_html(ex) -> str:
     return env.from_string(_HTML).render(ex=ex, images=images)
 
 
-def render(ex, format: str = "text") -> str:
+def render(ex: Renderable, format: str = "text") -> str:
     """``format``: ``"text"``, ``"markdown"`` or ``"html"``."""
     fn = {"text": render_text, "markdown": render_markdown, "html": render_html}.get(format)
     if fn is None:

@@ -12,12 +12,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 WIDTH = 80  # getOption("width")
 DIGITS = 7  # getOption("digits")
+
+#: a numeric vector: a sequence of numbers or a float64 array (a column of a matrix)
+Numbers: TypeAlias = Sequence[float] | npt.NDArray[np.float64]
 
 
 def _scientific(x: float, digits: int) -> tuple[int, int, int, bool]:
@@ -43,7 +48,7 @@ class RealFormat:
     e: int
 
 
-def format_info(xs: Sequence[float], digits: int = DIGITS, nsmall: int = 0) -> RealFormat:
+def format_info(xs: Numbers, digits: int = DIGITS, nsmall: int = 0) -> RealFormat:
     """R: ``formatReal`` (src/main/format.c) for a double vector."""
     neg = 0
     rgt = mxsl = mxe = mxns = -(10 ** 9)
@@ -90,13 +95,13 @@ def _encode(x: float, f: RealFormat) -> str:
     return f"{x:.{f.d}f}".rjust(f.w)
 
 
-def format_real(xs: Sequence[float], digits: int = DIGITS) -> list[str]:
+def format_real(xs: Numbers, digits: int = DIGITS) -> list[str]:
     """R: ``format(x, digits = digits)`` of a double vector (common width, right-justified)."""
     f = format_info(xs, digits)
     return [_encode(float(x), f) for x in xs]
 
 
-def format_int(xs: Sequence[int]) -> list[str]:
+def format_int(xs: Numbers) -> list[str]:
     """R: ``format()`` of an integer vector."""
     s = [str(int(x)) for x in xs]
     w = max((len(v) for v in s), default=0)
@@ -179,12 +184,12 @@ def print_sparse(M: sp.spmatrix, rownames: Sequence[str] | None = None, colnames
             for j in range(nc):
                 if not stored[i, j]:
                     cells[i][j] = dots[j]
-    cn = list(colnames) if show_cn else [""] * nc
+    cn = list(colnames) if show_cn and colnames is not None else [""] * nc
     return lines + _print_char_matrix(cells, rownames, cn)
 
 
 # ------------------------------------------------------------------------------------------ vectors
-def print_vector(x: Sequence[float], names: Sequence[str] | None = None, integer: bool = False) -> list[str]:
+def print_vector(x: Numbers, names: Sequence[str] | None = None, integer: bool = False) -> list[str]:
     """R: ``print(x)`` of a numeric vector (printvector.c / printNamedVector), width 80."""
     s = format_int(x) if integer else format_real(x)
     n = len(s)

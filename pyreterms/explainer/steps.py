@@ -39,7 +39,8 @@ class Step:
 
 
 def _dense(a: object) -> np.ndarray:
-    return a.toarray() if sp.issparse(a) else np.asarray(a, dtype=float)  # type: ignore[union-attr]
+    # (scipy is untyped, so mypy cannot narrow ``a`` by issparse; csc_matrix(a) is ``a`` in CSC form)
+    return sp.csc_matrix(a).toarray() if sp.issparse(a) else np.asarray(a, dtype=float)
 
 
 def same_pattern(a: sp.spmatrix, b: sp.spmatrix) -> bool:
@@ -56,7 +57,7 @@ def check_exact(identity: str, lhs: object, rhs: object, pattern: bool = False) 
     ok = a.shape == b.shape and bool(np.array_equal(a, b))
     detail = "exact (==)"
     if ok and pattern and sp.issparse(lhs) and sp.issparse(rhs):
-        ok = same_pattern(lhs, rhs)  # type: ignore[arg-type]
+        ok = same_pattern(lhs, rhs)
         detail = "exact (==), same stored entries"
     if not ok:
         detail = f"FAILED: shapes {a.shape} vs {b.shape}" if a.shape != b.shape else \

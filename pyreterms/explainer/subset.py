@@ -90,8 +90,8 @@ def _compare(df: pd.DataFrame, op: str, lhs: object, rhs: object, expr: str) -> 
         if op not in ("==", "!="):
             raise _err(expr, f"'{op}' on the non-numeric column {lhs.id!r} (R: NA for a factor, locale "  # type: ignore[attr-defined]
                              "collation for strings); use == or %in%")
-        labels = np.array([("" if m else str(x)) for x, m in zip(col.tolist(), na, strict=False)], dtype=object)
-        eq = labels == _as_character(value)
+        texts = np.array([("" if m else str(x)) for x, m in zip(col.tolist(), na, strict=False)], dtype=object)
+        eq = texts == _as_character(value)
         return (eq if op == "==" else ~eq), na
     x = col.to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):

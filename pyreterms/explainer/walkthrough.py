@@ -8,10 +8,14 @@ objects are reached only through the public package (``pyreterms.lformula``/``py
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+
+from pyreterms.design.model import LFormula, ReTrms
+from pyreterms.lmm.fit import LmerFit
 
 from .rprint import format_real, print_dense, print_sparse, print_vector
 from .steps import Check, Step, check_close, check_exact, same_pattern
@@ -29,7 +33,7 @@ class Limits:
 
 @dataclass
 class Builder:
-    lf: object  # pyreterms.LFormula
+    lf: LFormula
     limits: Limits = field(default_factory=Limits)
     steps: list[Step] = field(default_factory=list)
 
@@ -46,7 +50,8 @@ def _rng(n: int, k: int) -> str:
     return f"1:{min(n, k)}"
 
 
-def sparse_excerpt(M: sp.spmatrix, expr: str, lim: Limits, rownames=None, colnames=None,
+def sparse_excerpt(M: sp.spmatrix, expr: str, lim: Limits, rownames: Sequence[str] | None = None,
+                   colnames: Sequence[str] | None = None,
                    rclass: str = "dgCMatrix", square: bool = False) -> tuple[str, str, str]:
     """(text, R code that prints exactly this text, note) for a sparse matrix, truncated to
     ``lim.rows`` x ``lim.cols`` (a leading square block when ``square``)."""
@@ -64,7 +69,8 @@ def sparse_excerpt(M: sp.spmatrix, expr: str, lim: Limits, rownames=None, colnam
     return "\n".join(print_sparse(sub, rn, cn, rclass)), f"{expr}[1:{r}, 1:{c}]", note
 
 
-def dense_excerpt(m: np.ndarray, expr: str, lim: Limits, rownames=None, colnames=None,
+def dense_excerpt(m: np.ndarray, expr: str, lim: Limits, rownames: Sequence[str] | None = None,
+                  colnames: Sequence[str] | None = None,
                   integer: bool = False) -> tuple[str, str, str]:
     n = m.shape[0]
     r = min(n, lim.rows)
@@ -75,8 +81,8 @@ def dense_excerpt(m: np.ndarray, expr: str, lim: Limits, rownames=None, colnames
     return text, f"head({expr}, {r})", f"showing rows 1-{r} of {n}"
 
 
-def vector_excerpt(x: np.ndarray, expr: str, lim: Limits, names=None, integer: bool = False
-                   ) -> tuple[str, str, str]:
+def vector_excerpt(x: np.ndarray, expr: str, lim: Limits, names: Sequence[str] | None = None,
+                   integer: bool = False) -> tuple[str, str, str]:
     n = len(x)
     k = min(n, lim.vector)
     nm = None if names is None else list(names)[:k]
@@ -90,7 +96,7 @@ def _show(define: str, show: str) -> str:
     return define + ("\n" + show if show else "")
 
 
-def _frame_text(lf, lim: Limits) -> tuple[str, str]:
+def _frame_text(lf: LFormula, lim: Limits) -> tuple[str, str]:
     """R: ``print(head(lf$fr, k))`` (numbers per column with 7 digits, factors by label)."""
     fr = lf.fr
     k = min(fr.n, lim.rows)
@@ -127,7 +133,7 @@ def _lhs(term_name: str) -> str:
     return term_name.rsplit(" | ", 1)[0]
 
 
-def templates(rt) -> list[np.ndarray]:
+def templates(rt: ReTrms) -> list[np.ndarray]:
     """Per term (lme4 order), the lower-triangular template of 1-based theta indices (column-major
     lower triangle, as ``mkReTrms`` fills it)."""
     out, off = [], 0
@@ -156,7 +162,7 @@ def frame_steps(b: Builder, f_r: str, d_r: str) -> None:
     b.add(Step("X", "The fixed-effects model matrix X", code, X, text,
                "; ".join(x for x in (note, f"{X.shape[0]} x {X.shape[1]}: model.matrix(nobars(f), lf$fr)") if x)))
     rt = lf.reTrms
-    bars = [None] * len(rt.terms)
+    bars: list[str | None] = [None] * len(rt.terms)
     for k, t in zip(rt.formula_order, rt.terms, strict=False):
         bars[k] = t.name
     b.add(Step("bars", "The random-effects terms (findbars)", f"lme4::findbars({f_r})", list(bars),
@@ -236,8 +242,9 @@ def assembly_steps(b: Builder) -> None:
     Zt = sp.csc_matrix(rt.Zt)
     text, show, note = sparse_excerpt(Zt, "lf$reTrms$Zt", lim, rt.Zt_rownames, rt.Zt_colnames)
     stacked = sp.vstack([m for _, m in rt.Ztlist]).tocsc()
-    checks = (check_exact("lf$reTrms$Zt == do.call(rbind, lf$reTrms$Ztlist) (the Z_i^T stacked in lme4 order)",
-                          Zt, stacked),)
+    checks: tuple[Check, ...] = (
+        check_exact("lf$reTrms$Zt == do.call(rbind, lf$reTrms$Ztlist) (the Z_i^T stacked in lme4 order)",
+                    Zt, stacked),)
     b.add(Step("Zt", "Zt: the Z_i^T stacked (q x n)", show, Zt, text,
                "; ".join(x for x in (note, f"q x n = {Zt.shape[0]} x {Zt.shape[1]}, {Zt.nnz} stored entries; rows "
                                            "named by level, columns by the model frame's row names") if x), checks))
@@ -300,7 +307,7 @@ def assembly_steps(b: Builder) -> None:
 
 
 # ------------------------------------------------------------------------------------------ fit
-def fit_steps(b: Builder, fit, f_r: str, d_r: str) -> None:
+def fit_steps(b: Builder, fit: LmerFit, f_r: str, d_r: str) -> None:
     lf, lim = b.lf, b.limits
     rt = lf.reTrms
     tn = list(rt.theta_names())

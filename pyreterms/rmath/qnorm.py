@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from pyreterms.errors import RWarning
 
@@ -27,6 +29,9 @@ __all__ = ["qnorm", "qnorm5", "qnorm_std"]
 _NEGINF = -math.inf
 _POSINF = math.inf
 _M_SQRT2 = 1.41421356237309504880
+
+#: the polynomial pieces take a float or a float64 array (only ``+ * /``, so both give the C bits)
+_FloatOrArray = TypeVar("_FloatOrArray", float, npt.NDArray[np.float64])
 
 
 def _tail_value(r: float) -> float:
@@ -38,7 +43,7 @@ def _tail_value(r: float) -> float:
     return _tail_hi(r)
 
 
-def _tail_lo(r):  # float or ndarray, r <= 5
+def _tail_lo(r: _FloatOrArray) -> _FloatOrArray:  # r <= 5
     r = r + -1.6  # r += -1.6
     return ((((((((r * 7.7454501427834140764e-4 +
                    .0227238449892691845833) * r + .24178072517745061177) *
@@ -54,7 +59,7 @@ def _tail_lo(r):  # float or ndarray, r <= 5
                 2.05319162663775882187) * r + 1.))
 
 
-def _tail_hi(r):  # float or ndarray, 5 < r < 816
+def _tail_hi(r: _FloatOrArray) -> _FloatOrArray:  # 5 < r < 816
     r = r + -5.  # r += -5.
     return ((((((((r * 2.01033439929228813265e-7 +
                    2.71155556874348757815e-5) * r +
@@ -70,7 +75,7 @@ def _tail_hi(r):  # float or ndarray, 5 < r < 816
                 .59983220655588793769) * r + 1.))
 
 
-def _central(q):  # float or ndarray: only + * /, so numpy arrays give the C bits
+def _central(q: _FloatOrArray) -> _FloatOrArray:
     r = .180625 - q * q
     return (q * (((((((r * 2509.0809287301226727 +
                        33430.575583588128105) * r + 67265.770927008700853) * r +
@@ -143,7 +148,7 @@ def _nan_warn() -> float:
     return math.nan
 
 
-def qnorm_std(p: np.ndarray) -> np.ndarray:
+def qnorm_std(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """``qnorm5(p, 0, 1, 1, 0)`` element-wise for ``p`` strictly inside (0, 1), as ``norm_rand``'s
     INVERSION calls it (nmath/snorm.c), vectorised: only ``+ * / sqrt`` in numpy, the tails' ``log`` the
     C library's ``log`` (``math.log``)."""
@@ -166,7 +171,8 @@ def qnorm_std(p: np.ndarray) -> np.ndarray:
     return 0.0 + 1.0 * val
 
 
-def qnorm(p, mean=0.0, sd=1.0, lower_tail: bool = True, log_p: bool = False):
+def qnorm(p: npt.ArrayLike, mean: npt.ArrayLike = 0.0, sd: npt.ArrayLike = 1.0, lower_tail: bool = True,
+          log_p: bool = False) -> float | npt.NDArray[np.float64]:
     """R: ``qnorm(p, mean = 0, sd = 1, lower.tail = TRUE, log.p = FALSE)`` (nmath/qnorm.c, R 4.2).
 
     ``p``, ``mean`` and ``sd`` are recycled to the longest as in R (``math2``/``math3`` in

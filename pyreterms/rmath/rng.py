@@ -85,7 +85,8 @@ def _result_length(n: Any) -> int:
     if isinstance(n, numbers.Real):
         if not math.isfinite(n) or n < 0:  # R: ISNAN(dn) || dn < 0 (Inf: "too large")
             raise RRandomError(f"invalid arguments: n = {n!r}")
-        return int(n)
+        # typeshed's Real has no __int__; float() alters a non-integral type only past 2^53 (no vector is that long)
+        return int(n) if isinstance(n, numbers.Integral) else int(float(n))
     try:
         size = len(n)
     except TypeError:
@@ -388,8 +389,10 @@ class RRNG:
         """R: ``sample(x, size, replace = FALSE)`` without ``prob``: a single number ``x >= 1`` means
         ``sample.int(x, ...)``; otherwise the elements of ``x`` (a sequence or array) are drawn."""
         if isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)):
-            if math.isfinite(x) and x >= 1:
-                return self.sample_int(x, size, replace)
+            if math.isfinite(x) and not x < 1:  # x >= 1 (typeshed's Real has only < and <=)
+                # any numbers.Real goes on unconverted (error messages show it as given); _sample_args
+                # checks it at run time, and typeshed's Real is not a float
+                return self.sample_int(x, size, replace)  # type: ignore[arg-type]
             x = [x]
         arr = np.asarray(x)
         if arr.ndim != 1:
