@@ -65,8 +65,12 @@ def test_installed_wheel_runs_parity_check(wheel, tmp_path):
     venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
     bindir = env_dir / "bin"
     env = _clean_env()
-    subprocess.run([str(bindir / "python"), "-m", "pip", "install", "-q", f"{wheel}[parity]"],
-                   check=True, capture_output=True, text=True, env=env, timeout=600)
+    for attempt in range(2):  # the package index may drop a connection; a second try tells that from a bad wheel
+        pip = subprocess.run([str(bindir / "python"), "-m", "pip", "install", "-q", f"{wheel}[parity]"],
+                             capture_output=True, text=True, env=env, timeout=600)
+        if pip.returncode == 0:
+            break
+    assert pip.returncode == 0, pip.stderr[-3000:]
     work = tmp_path / "elsewhere"
     work.mkdir()
 
