@@ -88,6 +88,43 @@ def pls_kappa(A: np.ndarray, Xw: np.ndarray) -> float | None:
     return max(k_re, float(evk[-1] / evk[0]))
 
 
+def mode_bounds(r: dict) -> tuple[float, float] | None:
+    """Absolute forward-error bounds ``(for u, for b)`` of the random-effects modes from a backward-
+    stable solve of the PLS normal equations ``K [u; beta] = rhs`` (``K`` as in :func:`pls_kappa`):
+    in the variables scaled by ``D = sqrt(diag(K))``, ``||D dx|| <= eps * kappa_s * ||D x||``
+    (``kappa_s`` the condition number after that scaling: van der Sluis), so ``|du_j| <= eps *
+    kappa_s * ||D x|| / d_j`` and ``|db_i| <= sum_j |Lambda_ij| |du_j|``.  ``x = [u; beta]`` and the
+    matrices are **lme4's own** (``getME(fit, "u")``, ``getME(fit, "beta")``, ``Lambdat``, ``Zt``,
+    ``X``, weights at its theta).  The relative bound ``eps * kappa`` of :func:`within_conditioning`
+    measures b against itself; when the random effects are tiny next to the fixed effects (a large
+    theta with a near-exact fit) the noise of every stable solve is set by ``||D x||`` instead (seed-11
+    campaign: ``log(y + 11) ~ (x + f || k) + (x + z || h)``, theta up to 8382: lme4, pyreterms and an
+    SVD least-squares solve differ from each other by 2-4e-7 in b, max |b| 6.8e-3).  None when
+    unavailable."""
+    parts = pls_parts(r)
+    if parts is None:
+        return None
+    A, Xw, _ = parts
+    q, p = A.shape[0], Xw.shape[1]
+    u = _vec(r, 'getME(fit, "u")', q)
+    beta = _vec(r, 'getME(fit, "beta")', p) if p else np.zeros(0)
+    Lt = _sparse(r, 'getME(fit, "Lambdat")')
+    if u is None or beta is None or Lt is None:
+        return None
+    M = A @ A.T + np.eye(q)
+    K = np.block([[M, A @ Xw], [Xw.T @ A.T, Xw.T @ Xw]]) if p else M
+    d = np.sqrt(np.diag(K))
+    if not (d > 0).all():
+        return None
+    ev = np.linalg.eigvalsh(K / d[:, None] / d[None, :])
+    if ev[0] <= 0:
+        return None
+    err_scaled = EPS * float(ev[-1] / ev[0]) * float(np.linalg.norm(d * np.concatenate([u, beta])))
+    du = err_scaled / d[:q]  # |du_j| bound
+    db = np.abs(Lt.T) @ du  # b = Lambda u; Lambda = t(Lambdat)
+    return float(du.max()), float(np.max(db)) if q else 0.0
+
+
 def rounding_floor(r: dict) -> float | None:
     """The rounding level of the random-effects modes (``u``, ``b``, ``ranef``) in this problem:
     ``n * eps * S * max(1, max|Lambda|)`` with ``S = max_j (|A| |rw|)_j``, the largest sum of
@@ -109,6 +146,7 @@ def rounding_floor(r: dict) -> float | None:
 _AT_THETA_CLASSES = (AT_THETA, PLS, AT_LME4_THETA)
 #: the random-effects modes: exactly 0 at a boundary (or by symmetry), then both sides return noise
 MODES = ('devfun(theta); pp$u(1)', 'devfun(theta); pp$b(1)', 'getME(fit, "u")', 'getME(fit, "b")', "ranef(fit)")
+_U_MODES = ('devfun(theta); pp$u(1)', 'getME(fit, "u")')
 SCALE_RULE = "rounding level of the problem's scale"
 COND_RULE = "conditioning bound"
 
@@ -172,6 +210,7 @@ def within_conditioning(comps: list, py: dict, r: dict) -> list:
     Then :func:`within_problem_scale` judges modes that are rounding noise around 0."""
 
     kappa: list = []
+    modes: list = []
     out = []
     for c in comps:
         tol = tolerance_for(c.name)
@@ -187,6 +226,21 @@ def within_conditioning(comps: list, py: dict, r: dict) -> list:
             continue
         d = Diff()
         compare_values(py[c.name], r[c.name], Tolerance(bound, tol.atol, COND_RULE), d)
+        if not d.ok and c.name in MODES:
+            if not modes:
+                modes.append(mode_bounds(r))
+            mb = modes[0]
+            if mb is not None:
+                atol = mb[0] if c.name in _U_MODES else mb[1]
+                d = Diff()
+                compare_values(py[c.name], r[c.name], Tolerance(bound, max(tol.atol, atol), COND_RULE), d)
+                if d.ok:
+                    out.append(ComponentResult(
+                        c.name, True, c.max_abs_diff, c.max_rel_diff, bound, atol,
+                        f"differs by {c.max_abs_diff:.2g} (absolute), within the {COND_RULE} of the modes: "
+                        f"eps * kappa_s * ||D [u; beta]|| carried through D^-1 and Lambda = {atol:.2g} "
+                        f"(kappa_s = {k:.3g} from lme4's own matrices; README: Known differences)"))
+                    continue
         if d.ok:
             out.append(ComponentResult(c.name, True, c.max_abs_diff, c.max_rel_diff, bound, tol.atol,
                                        f"differs by {c.max_rel_diff:.2g} (relative) > {tol.rtol:g}, within the "
