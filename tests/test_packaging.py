@@ -22,8 +22,12 @@ FORMULA = "Reaction ~ Days + (Days | Subject)"
 
 
 def _clean_env() -> dict[str, str]:
-    """The environment without anything that would import this checkout instead of the wheel."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    """The environment without anything that would import this checkout instead of the wheel, and
+    without what the embedded R of earlier tests put there (rpy2 sets LD_LIBRARY_PATH to R's and the
+    system's library directories, and a Python built elsewhere then loads the wrong libssl: pip fails
+    with "the SSL module is not available")."""
+    drop = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "R_HOME", "LD_LIBRARY_PATH", "KMP_DUPLICATE_LIB_OK")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     return env
 
