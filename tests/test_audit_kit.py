@@ -172,3 +172,10 @@ def test_unsupported_kind_is_the_harness_refusal() -> None:
     err = run_impl(impl, "y ~ (1 | g)", pd.DataFrame())["error"]
     assert harness_refusal(err, "py") == ("unrepresentable",
                                           "the implementation cannot represent this input: weights are not modelled")
+
+
+def test_audit_command_names_every_peer() -> None:
+    from parity.audit.campaign import PEERS
+    from parity.audit.cli import PEER_NAMES
+
+    assert set(PEER_NAMES) == set(PEERS)

@@ -63,7 +63,7 @@ def _fm_check(formula: str, data: Any) -> Any:
 PEERS: dict[str, Peer] = {
     "statsmodels": Peer("statsmodels", "statsmodels_adapter", "fit",
                         ("lFormula()$X", "fixef(fit)", "sigma(fit)", "as.data.frame(VarCorr(fit))", "ranef(fit)",
-                         "logLik(fit)", "lFormula()$reTrms$Zt*", "devfun(theta)*"), "statsmodels", _sm_check),
+                         "logLik(fit)", "lFormula()$reTrms$Zt", "devfun(theta)*"), "statsmodels", _sm_check),
     "formulae": Peer("formulae", "formulae_adapter", "lformula", ("lFormula()$X", "lFormula()$reTrms$Zt"),
                      "formulae", _fm_check),
 }

@@ -12,8 +12,7 @@ nested or interaction groupings, factor or logical random slopes, a second multi
 
 Reported components (lme4's names): ``lFormula()$X`` (MixedLM's ``exog``), ``fixef(fit)``,
 ``sigma(fit)``, ``as.data.frame(VarCorr(fit))``, ``ranef(fit)``, ``logLik(fit)``; the
-random-effects design ``lFormula()$reTrms$Zt`` from ``exog_re`` when there are no variance
-components; and at lme4's fitted theta (the same covariance, relative to sigma^2) MixedLM's own
+random-effects design ``lFormula()$reTrms$Zt`` from ``exog_re`` and ``exog_vc``; and at lme4's fitted theta (the same covariance, relative to sigma^2) MixedLM's own
 ``-2 loglike`` and GLS beta, compared with ``devfun(theta)`` and ``devfun(theta); pp$beta(1)``.
 Names are translated (patsy ``f[T.b]`` -> R ``fb``, ``Intercept`` -> ``(Intercept)``); level
 order of ranef follows R's factor levels (MixedLM has none of its own).
@@ -121,8 +120,7 @@ def fit(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "fi
                                      re_formula=tr.re_formula, vc_formula=tr.vc_formula or None)
     xnames = [r_name(n) for n in model.exog_names]
     out: dict[str, Any] = {"lFormula()$X": r_matrix(model.exog, (rown, xnames))}
-    if not tr.vc_bars:
-        out["lFormula()$reTrms$Zt"] = _zt(model, tr, levels, rown)
+    out["lFormula()$reTrms$Zt"] = _zt(model, tr, levels, rown)
     if level != "fit":
         return out
     with warnings.catch_warnings():
@@ -175,16 +173,31 @@ def _ranef(res: Any, tr: Translation, levels: list[str]):
 
 
 def _zt(model: Any, tr: Translation, levels: list[str], rown: list[str]):
-    Z = np.asarray(model.exog_re, dtype=float)
-    nc = Z.shape[1]
-    pos = {lev: i for i, lev in enumerate(levels)}
-    codes = np.array([pos[str(v)] for v in model.groups])
+    """lme4's Zt from MixedLM's own random-effects design: ``exog_re`` for the re_formula term and
+    ``exog_vc`` (per group, rows ``row_indices``) for each variance component; terms in lme4's
+    order (one factor: formula order), each level-major."""
     import scipy.sparse as sp
 
-    rows = (codes[:, None] * nc + np.arange(nc)[None, :]).ravel()
-    cols = np.repeat(np.arange(Z.shape[0]), nc)
-    Zt = sp.csc_matrix((Z.ravel(), (rows, cols)), shape=(len(levels) * nc, Z.shape[0]))
-    return r_sparse(Zt, (np.repeat(np.asarray(levels, dtype=object), nc).tolist(), rown))
+    n = len(rown)
+    pos = {lev: i for i, lev in enumerate(levels)}
+    Z_re = np.asarray(model.exog_re, dtype=float)
+    vc_names = list(model.exog_vc.names) if tr.vc_bars else []
+    blocks, rownames = [], []
+    for bar in tr.f.bars:
+        nc = len(bar.cnms)
+        B = np.zeros((len(levels) * nc, n))
+        if bar is tr.re_bar:
+            codes = np.array([pos[str(v)] for v in model.groups])
+            for k in range(nc):
+                B[codes * nc + k, np.arange(n)] = Z_re[:, k]
+        else:
+            mats = model.exog_vc.mats[vc_names.index(tr.block_of(bar))]
+            for gi, lab in enumerate(model.group_labels):
+                rows = np.asarray(model.row_indices[lab])
+                B[pos[str(lab)] * nc:(pos[str(lab)] + 1) * nc, rows] = np.asarray(mats[gi], dtype=float).T
+        blocks.append(B)
+        rownames += np.repeat(np.asarray(levels, dtype=object), nc).tolist()
+    return r_sparse(sp.csc_matrix(np.vstack(blocks)), (rownames, rown))
 
 
 def _at_theta(model: Any, tr: Translation, theta: np.ndarray, MixedLMParams: Any) -> dict:
