@@ -26,14 +26,14 @@ ONLY = ["lFormula()$X", "lFormula()$reTrms$Zt", "lFormula()$reTrms$flist", "lFor
 # -- no R ---------------------------------------------------------------------------------------------
 
 def test_selection_globs_literals_and_claims() -> None:
-    s = Selection.of(["fixef(fit)", "as.data.frame(VarCorr*", "lapply(reTrms$flist[assign], function(f) t(fac2sparse(f)))"],
-                     ["*Zt*"])
+    lapply = "lapply(reTrms$flist[assign], function(f) t(fac2sparse(f)))"
+    s = Selection.of(["fixef(fit)", "as.data.frame(VarCorr*", lapply], ["*Zt*"])
     assert s.selects("fixef(fit)") and s.selects("as.data.frame(VarCorr(fit))")
-    assert s.selects("lapply(reTrms$flist[assign], function(f) t(fac2sparse(f)))")  # '[' taken literally
+    assert s.selects(lapply)  # '[' taken literally
     assert not s.selects("sigma(fit)") and not s.selects("lFormula()$reTrms$Zt")
     assert s.selects("decision (accept/refuse)")  # the refusal decision is never filtered
     # a name without wildcards is a claim (must be provided); a wildcard pattern is not
-    assert s.claimed() == {"fixef(fit)", "lapply(reTrms$flist[assign], function(f) t(fac2sparse(f)))"}
+    assert s.claimed() == {"fixef(fit)", lapply}
     assert Selection.of(None, ["getME*"]).required({"getME(fit, \"b\")", "lFormula()$X"}) == {"lFormula()$X"}
 
 

@@ -12,7 +12,8 @@ nested or interaction groupings, factor or logical random slopes, a second multi
 
 Reported components (lme4's names): ``lFormula()$X`` (MixedLM's ``exog``), ``fixef(fit)``,
 ``sigma(fit)``, ``as.data.frame(VarCorr(fit))``, ``ranef(fit)``, ``logLik(fit)``; the
-random-effects design ``lFormula()$reTrms$Zt`` from ``exog_re`` and ``exog_vc``; and at lme4's fitted theta (the same covariance, relative to sigma^2) MixedLM's own
+random-effects design ``lFormula()$reTrms$Zt`` from ``exog_re`` and ``exog_vc``; and at lme4's
+fitted theta (the same covariance, relative to sigma^2) MixedLM's own
 ``-2 loglike`` and GLS beta, compared with ``devfun(theta)`` and ``devfun(theta); pp$beta(1)``.
 Names are translated (patsy ``f[T.b]`` -> R ``fb``, ``Intercept`` -> ``(Intercept)``); level
 order of ranef follows R's factor levels (MixedLM has none of its own).
@@ -223,4 +224,5 @@ def _at_theta(model: Any, tr: Translation, theta: np.ndarray, MixedLMParams: Any
             ll = float(model.loglike(p, profile_fe=True))
     except Exception:  # noqa: BLE001 - MixedLM cannot evaluate there (e.g. a singular covariance): not provided
         return {}
-    return {"devfun(theta)": r_vector([-2.0 * ll]), "devfun(theta); pp$beta(1)": r_vector(np.asarray(beta, dtype=float))}
+    return {"devfun(theta)": r_vector([-2.0 * ll]),
+            "devfun(theta); pp$beta(1)": r_vector(np.asarray(beta, dtype=float))}
