@@ -3,45 +3,61 @@ contract at the ``lformula`` level (``--impl parity.audit.formulae_adapter:fit``
 
 R equivalent: ``lme4::lFormula(formula, data)``: its fixed-effects ``X`` and the random-effects
 design ``reTrms$Zt``.  formulae reads the lme4 formula itself (``design_matrices(formula, data)``);
-the adapter only re-arranges what formulae returns into lme4's layout: formulae gives one block of
-columns per ``expr|group`` (``1|g``, ``x|g``), lme4 one block per bar term with the columns of a level
-adjacent (level-major), bar terms ordered by their number of levels, decreasing (lme4's mkReTrms).
-Column labels ``x|g[level]`` say where each formulae column goes; names are translated (``f[b]`` ->
-``fb``, a logical column ``lg`` -> ``lgTRUE``, ``Intercept`` -> ``(Intercept)``).
+the adapter only places what formulae returns in lme4's layout: formulae gives one block of columns
+per ``expr|group`` (``1|g``, ``x|g``, ``f|g``), each column labelled ``f[b]|g[p]:h[u]``; lme4 one block
+per bar term, levels in its factor order, the columns of a level adjacent.  The layout (terms, their
+grouping levels and column names, the rows kept) is taken from pyreterms' ``lformula`` (held equal
+to lme4's by parity's own campaigns); each lme4 row takes the formulae column with the same term,
+column name and level.  An lme4 row formulae has no column for is left out and a formulae column
+with no lme4 row is appended at the end, so either shows as a difference in dimension.  Names are
+translated (``f[b]`` -> ``fb``, a logical column ``lg`` -> ``lgTRUE``, ``Intercept`` ->
+``(Intercept)``).
 
-Compared where formulae claims the formula: bars whose grouping is one column and whose terms are
-``1``/``0`` and numeric columns; fixed terms that are columns or ``a:b``.  ``||`` (which formulae
-does not parse), functions, nested/interaction groupings, factor slopes, weights, offsets and
-``contrasts=`` are refused as *not compared* (:class:`parity.impl.Unsupported`).
+Compared where formulae claims the formula: bars whose terms are ``1``/``0``, columns (numeric,
+factor, logical) and whose grouping is a column, ``g:h`` or ``g/h``; fixed terms that are columns or
+``a:b``.  ``||`` (which formulae does not parse), functions, weights, offsets and ``contrasts=`` are
+refused as *not compared* (:class:`parity.impl.Unsupported`), and so are designs lme4 refuses (the
+layout then does not exist).
 """
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from ..impl import Unsupported, r_matrix, r_sparse
-from .lme4terms import Bar, r_levels, r_rownames, read_formula, split_plus
+from .lme4terms import NAME, split_plus
 
 __all__ = ["fit", "check_supported", "LIBRARY", "r_name"]
 
 LIBRARY = "formulae"
 
 
-def check_supported(formula: str, data: pd.DataFrame) -> list[Bar]:
-    """The bar terms of a formula formulae is audited on (Unsupported otherwise)."""
+def check_supported(formula: str, data: pd.DataFrame) -> None:
+    """Unsupported unless formulae is audited on this formula (module docs)."""
     if "||" in formula:
         raise Unsupported("'||' (formulae does not parse it)")
-    f = read_formula(formula, data)
-    if len(set(f.bars)) < len(f.bars):
-        raise Unsupported("a repeated random-effects term")
-    for b in f.bars:
-        r_levels(data[b.group])  # Unsupported for groupings of doubles
-    return list(f.bars)
+    if "~" not in formula:
+        raise Unsupported("not a two-sided formula")
+    lhs, rhs = (x.strip() for x in formula.split("~", 1))
+    if not NAME.fullmatch(lhs) or lhs not in data.columns:
+        raise Unsupported(f"response {lhs!r} is not a plain column (formula functions are not translated)")
+    bars = 0
+    for t in split_plus(rhs):
+        m = re.fullmatch(r"\((.*?)\|(.*)\)", t)
+        parts = ([p for p in split_plus(m.group(1)) if p not in ("1", "0", "-1")] + re.split(r"[:/]", m.group(2))
+                 if m else [p for p in t.split(":") if t not in ("1", "0", "-1")])
+        bars += m is not None
+        for p in parts:
+            p = p.strip()
+            if not NAME.fullmatch(p) or p not in data.columns:
+                raise Unsupported(f"term {p!r} is not a plain column (formula functions are not translated)")
+    if not bars:
+        raise Unsupported("no random-effects term")
 
 
 def r_name(label: str, data: pd.DataFrame) -> str:
@@ -65,50 +81,62 @@ def fit(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lf
 
     if weights is not None or offset is not None or contrasts:
         raise Unsupported("weights, offsets and contrasts= are not part of formulae's design matrices")
-    bars = check_supported(formula, data)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dm = design_matrices(formula, data)
-    used = _used(formula, data)
-    keep = ~data[used].isna().any(axis=1).to_numpy()  # formulae drops incomplete rows, as model.frame does
-    rown = [r for r, k in zip(r_rownames(data), keep) if k]
+    check_supported(formula, data)
+    import pyreterms
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lf = pyreterms.lformula(formula, data)
+    except pyreterms.PyretermsError as e:
+        raise Unsupported(f"lme4's layout does not exist (lme4 refuses the design: {e})") from None
+    log = logging.getLogger("formulae")  # it logs each row it drops; lme4 drops them silently
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dm = design_matrices(formula, data)
+    finally:
+        log.setLevel(level)
+    rown = list(lf.fr.rownames)
     common = dm.common.as_dataframe()
     out: dict[str, Any] = {"lFormula()$X": r_matrix(common.to_numpy(dtype=float),
                                                     (rown if len(common) == len(rown) else None,
                                                      [r_name(c, data) for c in common.columns]))}
-    out["lFormula()$reTrms$Zt"] = _zt(dm.group, bars, data[keep], rown)
+    out["lFormula()$reTrms$Zt"] = _zt(dm.group, lf.reTrms.terms, data, rown)
     return out
 
 
-def _used(formula: str, data: pd.DataFrame) -> list[str]:
-    names = set(re.findall(r"[A-Za-z][A-Za-z0-9_]*", formula))
-    return [c for c in data.columns if c in names]
+def _column_key(label: str, data: pd.DataFrame) -> tuple[str, str, str]:
+    """(grouping, lme4 column name, level) of a formulae label ``f[b]|g[p]:h[u]``."""
+    expr, grp = label.split("|", 1)
+    names = re.findall(r"([A-Za-z][A-Za-z0-9_]*)\[", grp)
+    level = ":".join(re.findall(r"\[([^\]]*)\]", grp))
+    return ":".join(names), ("(Intercept)" if expr == "1" else r_name(expr, data)), level
 
 
-def _zt(group: Any, bars: list[Bar], data: pd.DataFrame, rown: list[str]):
-    """lme4's Zt from formulae's group-specific matrix: terms by number of levels (decreasing,
-    stable), within a term level-major; the columns of a level in the term's order."""
+def _zt(group: Any, terms: Any, data: pd.DataFrame, rown: list[str]):
+    """lme4's Zt laid out from formulae's group-specific matrix (module docs)."""
     Z = sp.csc_matrix(group.design_matrix)
     n = Z.shape[0]
-    nlev = [len(r_levels(data[b.group])) for b in bars]
-    order = sorted(range(len(bars)), key=lambda k: -nlev[k])
-    blocks, rownames = [], []
-    for k in order:
-        b = bars[k]
-        levels = r_levels(data[b.group])
-        exprs = (["1"] if b.intercept else []) + list(b.cols)
-        rows = []
-        for lev in levels:
-            for e in exprs:
-                name = f"{e}|{b.group}"
-                sl = group.slices.get(name)
-                term = group.terms.get(name)
-                if sl is None or term is None:
-                    raise ValueError(f"formulae has no group-specific term {name!r} (it has {list(group.slices)})")
-                labels = [str(g) for g in term.groups]
-                rownames.append(lev)
-                # a level formulae does not have: an all-zero row in lme4's layout (shows as a difference)
-                rows.append(Z[:, sl.start + labels.index(lev)] if lev in labels else sp.csc_matrix((n, 1)))
-        blocks.extend(rows)
-    Zt = sp.hstack(blocks).T if blocks else sp.csc_matrix((0, n))
+    where: dict[tuple[str, str, str], int] = {}
+    for name, sl in group.slices.items():
+        for j, label in enumerate(group.terms[name].labels):
+            where[_column_key(label, data)] = sl.start + j
+    cols, rownames, used = [], [], set()
+    for t in terms:
+        grp = t.name.split("|", 1)[1].strip()
+        for lev in t.ff.levels:
+            for c in t.cnms:
+                j = where.get((grp, c, str(lev)))
+                if j is not None:
+                    cols.append(j)
+                    rownames.append(str(lev))
+                    used.add(j)
+    extra = [j for j in sorted(where.values()) if j not in used]  # formulae columns lme4 has no row for
+    labels = {j: k[2] for k, j in where.items()}
+    cols += extra
+    rownames += [labels[j] for j in extra]
+    Zt = Z[:, cols].T if cols else sp.csc_matrix((0, n))
     return r_sparse(Zt, (rownames, rown if n == len(rown) else None))
