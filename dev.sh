@@ -31,11 +31,11 @@ setup() {
     echo "[dev.sh] creating .venv with $($PY --version)" >&2
     "$PY" -m venv .venv
   fi
-  if ! .venv/bin/python -c 'import pyreterms, parity, rpy2, nlopt, hypothesis, pytest' >/dev/null 2>&1 \
+  if ! .venv/bin/python -c 'import pyreterms, parity, rpy2, nlopt, hypothesis, pytest, statsmodels, formulae' >/dev/null 2>&1 \
      || [ pyproject.toml -nt .venv/.installed ]; then
-    echo "[dev.sh] installing pyreterms[parity,explain,dev] into .venv" >&2
+    echo "[dev.sh] installing pyreterms[parity,explain,audit,dev] into .venv" >&2
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e '.[parity,explain,dev]'
+    .venv/bin/python -m pip install -q -e '.[parity,explain,audit,dev]'
     touch .venv/.installed
   fi
 }

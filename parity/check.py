@@ -24,6 +24,7 @@ from .rules import (CRIT_RTOL, EQUAL_OPTIMA, FLAT_OPTIMUM_ATOL, LME4_SPREAD, NOI
                     criteria_at_here, criterion_components, equivalence_verdict, theta_equivalence,
                     volatile_in_lme4_spread)
 from .rvalues import RError, RValue
+from .selection import ALL, Selection
 from .verdicts import BadFormula, Verdict, not_compared_result, preflight, verdict_of
 
 __all__ = ["CheckReport", "check", "r_components", "required_components", "equivalence_verdict", "condition_number",
@@ -41,6 +42,10 @@ class CheckReport:
     REML: bool
     components: tuple[ComponentResult, ...]
     versions: dict = field(default_factory=dict)
+    #: components lme4 returned that the implementation did not (parity.selection: never agreement,
+    #: never a disagreement; counted apart)
+    not_provided: tuple[str, ...] = ()
+    selection: Selection = ALL
 
     @property
     def verdict(self) -> Verdict:
@@ -54,7 +59,8 @@ class CheckReport:
     def as_json(self) -> dict:
         return {"ok": self.ok, "verdict": self.verdict.value, "formula": self.formula, "data": self.data_label,
                 "level": self.level, "REML": self.REML, "components": [c.as_json() for c in self.components],
-                "versions": self.versions}
+                "not_provided": len(self.not_provided), "not_provided_components": list(self.not_provided),
+                "selection": self.selection.as_json(), "versions": self.versions}
 
 
 def required_components(level: str) -> set[str]:
@@ -82,10 +88,13 @@ def not_compared_report(formula: str, level: str, REML: bool, data_label: str, e
 def check(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lformula",
           impl: Impl | str | None = None, weights=None, offset=None, contrasts=None, data_label: str = "",
           time_limit: float | None = None, r: dict[str, RValue] | None = None,
-          timings: dict | None = None, impl_guard=None) -> CheckReport:
+          timings: dict | None = None, impl_guard=None, selection: Selection | None = None) -> CheckReport:
     """Compare one design.  ``r`` may carry the oracle's components already computed (a campaign
     caches them); ``timings`` (a dict) receives the seconds spent on the R and the Python side;
-    ``impl_guard`` (a context-manager factory, e.g. a time limit) wraps the implementation's run only.
+    ``impl_guard`` (a context-manager factory, e.g. a time limit) wraps the implementation's run only;
+    ``selection`` (``--only``/``--ignore``, :mod:`parity.selection`) limits the components compared,
+    and components the implementation does not provide are listed apart (``not_provided``) unless
+    the implementation is pyreterms (judged strictly).
 
     Pre-flight (nothing runs before it): a formula pyreterms' reader cannot parse raises
     :class:`BadFormula` (bad input); one outside the allowlist gives a *not compared* report (lme4 is
@@ -94,7 +103,7 @@ def check(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "
         preflight(formula)
         return _check(formula, data, REML=REML, level=level, impl=impl, weights=weights, offset=offset,
                       contrasts=contrasts, data_label=data_label, time_limit=time_limit, r=r, timings=timings,
-                      impl_guard=impl_guard)
+                      impl_guard=impl_guard, selection=selection)
     except NotCompared as e:
         return not_compared_report(formula, level, REML, data_label, e)
 
@@ -106,8 +115,14 @@ def _r_refusal_not_compared(r: dict) -> None:
 
 
 def _check(formula: str, data: pd.DataFrame, *, REML: bool, level: str, impl, weights, offset, contrasts,
-           data_label: str, time_limit, r, timings, impl_guard) -> CheckReport:
+           data_label: str, time_limit, r, timings, impl_guard, selection) -> CheckReport:
+    from .pyside import pyreterms_impl
+
     fn = load_impl(impl) if not callable(impl) else impl
+    sel = selection if selection is not None else ALL
+    if fn is pyreterms_impl and not sel.strict:
+        sel = Selection(sel.only, sel.ignore, True)
+    not_provided: list[str] | None = None if sel.strict else []
     t0 = time.perf_counter()
     if r is None:
         r = r_components(formula, data, REML=REML, level=level, weights=weights, offset=offset,
@@ -125,7 +140,7 @@ def _check(formula: str, data: pd.DataFrame, *, REML: bool, level: str, impl, we
     if timings is not None:
         timings["r"] = timings.get("r", 0.0) + (t1 - t0)
         timings["py"] = timings.get("py", 0.0) + (time.perf_counter() - t1)
-    comps = compare_components(py, r)
+    comps = compare_components(py, r, selection=sel, not_provided=not_provided)
     if level == "fit" and "error" not in r and "error" not in py:
         spread = Lme4Spread(formula, data, REML, weights, offset, contrasts, time_limit)
         r_here = None
@@ -141,8 +156,21 @@ def _check(formula: str, data: pd.DataFrame, *, REML: bool, level: str, impl, we
         if any(not c.ok for c in comps):
             comps = within_conditioning(comps, py, r)
     if "error" not in r and "error" not in py:
+        need = sel.required(required_components(level))
         missing = [ComponentResult(n, False, float("nan"), float("nan"), 0.0, 0.0,
-                                   "required component " + ("missing here" if n not in py else "missing in R"))
-                   for n in sorted(required_components(level)) if n not in py or n not in r]
+                                   "required component " + ("missing here" if n not in py else "missing in R")
+                                   + ("" if n in required_components(level) else " (named by --only)"))
+                   for n in sorted(need) if n not in py or n not in r]
         comps = missing + comps
-    return CheckReport(formula, data_label, level, REML, tuple(comps), _versions())
+        if not comps:
+            comps = [nothing_compared(sel)]
+    np_ = tuple(n for n in (not_provided or ()) if n not in {c.name for c in comps})
+    return CheckReport(formula, data_label, level, REML, tuple(comps), _versions(), np_, sel)
+
+
+def nothing_compared(sel: Selection) -> ComponentResult:
+    """The failing row of a report in which no component was compared (an empty answer never passes)."""
+    nan = float("nan")
+    return ComponentResult("nothing compared", False, nan, nan, 0.0, 0.0,
+                           "no component was both provided and selected"
+                           + (f" (--only {' '.join(sel.only)})" if sel.only else ""))

@@ -83,6 +83,22 @@ def _column(data, spec: str, col: str | None, what: str):
     return s.to_numpy(dtype=float, na_value=float("nan"))
 
 
+def add_selection_args(p: argparse.ArgumentParser) -> None:
+    """``--only`` / ``--ignore`` (glob patterns on component names, parity.selection)."""
+    p.add_argument("--only", nargs="+", default=None, metavar="PATTERN",
+                   help="compare only components matching these globs (e.g. 'fixef(fit)' 'as.data.frame(VarCorr*');"
+                        " a name without wildcards must be provided")
+    p.add_argument("--ignore", nargs="+", default=None, metavar="PATTERN",
+                   help="do not compare components matching these globs")
+
+
+def selection_of(args: argparse.Namespace):
+    """The parity.selection.Selection of the parsed ``--only`` / ``--ignore``."""
+    from .selection import Selection
+
+    return Selection.of(getattr(args, "only", None), getattr(args, "ignore", None))
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from pyreterms.errors import FormulaError, PyretermsError
 
@@ -114,7 +130,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise BadInput(f"--contrasts: {e}") from None
     try:
         report = check(args.formula, data, REML=not args.ml, level=args.level, impl=args.impl,
-                       weights=weights, offset=offset, contrasts=contrasts, data_label=args.data)
+                       weights=weights, offset=offset, contrasts=contrasts, data_label=args.data,
+                       selection=selection_of(args))
     except BadFormula as e:  # does not parse: bad input, not a design both sides refuse
         raise BadInput(str(e)) from None
     except PyretermsError as e:  # data R cannot hold as given (parity.convert)
@@ -160,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", default=None, help="write the JSON report here")
     c.add_argument("--html", default=None, help="write a self-contained HTML report (pictures of differences) here")
     c.add_argument("--failures-only", action="store_true", help="print only disagreeing components")
+    add_selection_args(c)
     c.set_defaults(func=cmd_check)
     from . import cli_more
 

@@ -35,6 +35,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "fuzz": ("rpy2", "hypothesis", "rich"),
     "record": ("rpy2",),
     "bench": ("rpy2",),
+    "audit": ("rpy2", "hypothesis"),
 }
 
 #: set on the namespace of a sub-command whose module could not be imported (see add_unavailable)

@@ -10,7 +10,8 @@ import argparse
 from .cli_extras import add_unavailable
 
 #: module of parity -> the sub-commands its add_command registers
-COMMANDS: dict[str, tuple[str, ...]] = {"fuzz": ("fuzz",), "goldens": ("record", "replay"), "bench": ("bench",)}
+COMMANDS: dict[str, tuple[str, ...]] = {"fuzz": ("fuzz",), "goldens": ("record", "replay"), "bench": ("bench",),
+                                        "initimpl": ("init-impl",), "audit.cli": ("audit",)}
 
 
 def add_commands(sub: "argparse._SubParsersAction") -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .results import ComponentResult
+from .selection import Selection
 from .verdicts import decision_result
 from .rvalues import RError, RFactor, RList, RMatrix, RSparse, RValue, RVector, RNull
 
@@ -208,11 +209,16 @@ def _messages(v: RValue | None) -> list[str]:
     return []
 
 
-def compare_components(py: dict[str, RValue], r: dict[str, RValue], *, only: set[str] | None = None
+def compare_components(py: dict[str, RValue], r: dict[str, RValue], *, only: set[str] | None = None,
+                       selection: Selection | None = None, not_provided: list[str] | None = None
                        ) -> list[ComponentResult]:
     """Compare every component of both sides.  When either side refused, the one component is the
     decision (:func:`parity.verdicts.decision_result`: both refused agrees only for the same refusal
-    class; a harness refusal makes the report *not compared*); a component missing on either side fails."""
+    class; a harness refusal makes the report *not compared*); a component missing on either side fails.
+
+    ``selection`` (:class:`parity.selection.Selection`, ``--only``/``--ignore``) limits the components
+    compared; with a list ``not_provided`` (an audit), a component lme4 has and this implementation
+    lacks is appended there instead of failing (the caller enforces the required ones)."""
     out: list[ComponentResult] = []
     nan = float("nan")
     pe, re_ = py.get("error"), r.get("error")
@@ -222,7 +228,12 @@ def compare_components(py: dict[str, RValue], r: dict[str, RValue], *, only: set
     for name in names:
         if only is not None and name not in only:
             continue
+        if selection is not None and not selection.selects(name):
+            continue
         tol = tolerance_for(name)
+        if name not in py and not_provided is not None:
+            not_provided.append(name)
+            continue
         if name not in py:
             out.append(ComponentResult(name, False, nan, nan, tol.rtol, tol.atol, "missing in this implementation"))
             continue
@@ -239,6 +250,11 @@ def compare_components(py: dict[str, RValue], r: dict[str, RValue], *, only: set
                                    "; ".join(d.problems) if d.problems else ""))
     for key, label in (("warnings", "lFormula() warnings"), ("messages", "lFormula() messages"),
                        ("lmer(): warnings", "lmer() warnings"), ("lmer(): messages", "lmer() messages")):
+        if selection is not None and not selection.selects(label):
+            continue
+        if key in r and key not in py and not_provided is not None:
+            not_provided.append(label)
+            continue
         if key in r or key in py:
             a, b = sorted(_messages(py.get(key))), sorted(_messages(r.get(key)))
             ok = a == b

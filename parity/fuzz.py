@@ -77,7 +77,8 @@ class FuzzConfig:
     shrink: bool = True
     shrink_seconds: float = 60.0
     max_failures: int = 8
-    ignore: frozenset[str] = frozenset()
+    ignore: frozenset[str] = frozenset()  # glob patterns (parity.selection): components not compared
+    only: tuple[str, ...] = ()            # glob patterns: compare only these (parity.selection)
     stop_at_first: bool = False     # stop exploring after the first failing design (mutant power)
 
 
@@ -143,6 +144,15 @@ class FuzzResult:
     def by_component(self) -> dict[str, int]:
         return tally.component_counts(self.outcomes)
 
+    def not_provided(self) -> dict[str, int]:
+        """Components lme4 returned and the implementation did not, by number of designs
+        (parity.selection: not judged)."""
+        out: dict[str, int] = {}
+        for o in self.outcomes:
+            for n in (o.report.not_provided if o.report is not None else ()):
+                out[n] = out.get(n, 0) + 1
+        return dict(sorted(out.items()))
+
     def as_json(self) -> dict:
         cfg = self.config
         n = max(len(self.outcomes), 1)
@@ -151,7 +161,8 @@ class FuzzResult:
             "ok": self.ok, "seed": cfg.seed, "examples": cfg.examples, "level": cfg.level,
             "impl": cfg.impl or "pyreterms", "note": self.note, "versions": self.versions,
             "excluded_hazards": [h for h in HAZARD_NAMES if not getattr(cfg.hazards, h)],
-            "ignored_components": sorted(cfg.ignore),
+            "ignored_components": sorted(cfg.ignore), "only_components": list(cfg.only),
+            "not_provided": len(self.not_provided()), "not_provided_components": self.not_provided(),
             "counts": {"designs": len(self.outcomes), "agree": self.count("agree"),
                        "both_refused": self.count("both-refused"), "disagree": self.count("disagree"),
                        "not_compared": self.count("not-compared"), "error": self.count("error")},
@@ -210,9 +221,13 @@ def _r_side(design: Design, level: str, time_limit: float | None) -> dict:
 
 
 def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limit: float | None = None,
-               ignore: frozenset[str] = frozenset(), py_time_limit: float | None = 60.0) -> DesignOutcome:
+               ignore: frozenset[str] = frozenset(), py_time_limit: float | None = 60.0,
+               only: tuple[str, ...] = ()) -> DesignOutcome:
     """``parity.check.check`` for one design, timed per side, never raising (R: one
-    ``pyreterms_reference()`` call)."""
+    ``pyreterms_reference()`` call).  ``ignore``/``only``: glob patterns (parity.selection)."""
+    from .selection import Selection
+
+    sel = Selection.of(only, sorted(ignore))
     t0 = time.perf_counter()
     r_s = py_s = 0.0
     try:
@@ -226,7 +241,7 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
         # itself) have R's limit, and a SIGALRM inside R would be swallowed by rpy2's callbacks
         report = check(design.formula, design.data, REML=design.REML, level=level, impl=impl,
                        data_label=design.description, time_limit=time_limit, r=r, timings=tm,
-                       impl_guard=lambda: _py_time_limit(py_time_limit), **kw)
+                       impl_guard=lambda: _py_time_limit(py_time_limit), selection=sel, **kw)
         py_s = tm.get("py", time.perf_counter() - t1)
     except NotCompared as e:
         rep = not_compared_report(design.formula, level, design.REML, design.description, e)
@@ -244,7 +259,7 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
     if report.verdict is Verdict.NOT_COMPARED:
         why = next(c.detail for c in report.components if c.name == NOT_COMPARED)
         return DesignOutcome(design, "not-compared", (), report, r_s, py_s, why)
-    failing = tuple(c.name for c in report.components if not c.ok and c.name not in ignore)
+    failing = tuple(c.name for c in report.components if not c.ok and sel.selects(c.name))
     refused = any(c.name.startswith("decision") for c in report.components)
     status = "disagree" if failing else ("both-refused" if refused else "agree")
     return DesignOutcome(design, status, failing, report, r_s, py_s)
@@ -292,7 +307,7 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
         if k not in cache:
             cache[k] = run_design(d, pin_theta(fn) if at == "fit-pinned" else fn,
                                   level="fit" if at == "fit-pinned" else at or level, time_limit=cfg.time_limit,
-                                  ignore=cfg.ignore, py_time_limit=cfg.py_time_limit)
+                                  ignore=cfg.ignore, py_time_limit=cfg.py_time_limit, only=cfg.only)
         return cache[k]
 
     outcomes: list[DesignOutcome] = []

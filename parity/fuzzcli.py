@@ -34,7 +34,10 @@ def add_fuzz_parser(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--exclude", nargs="*", default=[], metavar="HAZARD", help="hazards not to generate")
     p.add_argument("--known", action="store_true",
                    help="ignore disagreements in components with a known, reported issue: " + "; ".join(KNOWN_ISSUES))
-    p.add_argument("--ignore", nargs="*", default=[], metavar="COMPONENT", help="components not to count")
+    p.add_argument("--ignore", nargs="*", default=[], metavar="PATTERN",
+                   help="components not to compare (glob patterns, parity.selection)")
+    p.add_argument("--only", nargs="+", default=None, metavar="PATTERN",
+                   help="compare only components matching these globs (a name without wildcards must be provided)")
     p.add_argument("--no-shrink", action="store_true", help="report failures unshrunk")
     p.add_argument("--shrink-time", type=float, default=60.0, help="seconds of R calls per shrunk failure")
     p.add_argument("--max-failures", type=int, default=8, help="distinct failures to shrink and write out")
@@ -63,7 +66,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                      time_limit=args.time_limit if args.time_limit > 0 else None,
                      py_time_limit=args.py_time_limit if args.py_time_limit > 0 else None, hazards=hz,
                      shrink=not args.no_shrink, shrink_seconds=args.shrink_time,
-                     max_failures=args.max_failures, ignore=ignore)
+                     max_failures=args.max_failures, ignore=ignore, only=tuple(args.only or ()))
     from rich.console import Console
 
     console = Console(width=150)
@@ -119,6 +122,8 @@ def print_summary(result: Any, console: Any = None) -> None:
                 tab.add_row(f"  {escape(kind)}", str(k))
     for comp, k in sorted(j["disagreements_by_component"].items(), key=lambda kv: -kv[1]):
         tab.add_row(f"  [red]{escape(comp)}[/]", str(k))
+    if j.get("not_provided"):
+        tab.add_row("components not provided (not judged; neither agreement nor disagreement)", str(j["not_provided"]))
     tab.add_row("R time (total / per design)", f"{_secs(t['r_seconds'])} / {_secs(t['r_per_design'])}")
     tab.add_row("Python time (total / per design)", f"{_secs(t['python_seconds'])} / {_secs(t['python_per_design'])}")
     tab.add_row("wall time (incl. shrinking)", _secs(t["wall_seconds"]))

@@ -224,6 +224,7 @@ class ReplayResult:
     case_id: str
     level: str
     components: tuple  # of parity.compare.ComponentResult
+    not_provided: tuple = ()  # components stored from lme4 that the implementation did not return
 
     @property
     def ok(self) -> bool:
@@ -241,7 +242,7 @@ class ReplayResult:
 
     def as_json(self) -> dict:
         return {"case": self.case_id, "level": self.level, "ok": self.ok, "verdict": self.verdict.value,
-                "components": [c.as_json() for c in self.components]}
+                "components": [c.as_json() for c in self.components], "not_provided": list(self.not_provided)}
 
 
 def _theta_equivalence_offline(c, py: dict, gold: dict, REML: bool):
@@ -260,16 +261,21 @@ def _theta_equivalence_offline(c, py: dict, gold: dict, REML: bool):
 
 
 def replay_case(dir: str | Path, case_id: str, impl=None, *, only: set[str] | None = None,
-                produced_only: bool = False) -> ReplayResult:
+                produced_only: bool = False, selection=None) -> ReplayResult:
     """Compare an implementation with one stored golden (same rules as ``parity.check.check``).
 
     ``only``: compare just these components; ``produced_only``: just the components the
-    implementation produced (for a fit side under construction; required components not enforced)."""
+    implementation produced (for a fit side under construction; required components not enforced);
+    ``selection`` (``--only``/``--ignore`` globs, :mod:`parity.selection`): components the
+    implementation does not provide are listed apart (``not_provided``), except for pyreterms."""
     from .check import required_components
     from .compare import ComponentResult, compare_components
-    from .pyside import load_impl
+    from .pyside import load_impl, pyreterms_impl
 
     fn = impl if callable(impl) else load_impl(impl)
+    not_provided: list[str] | None = None
+    if selection is not None and fn is not pyreterms_impl and not selection.strict:
+        not_provided = []
     doc = _doc(dir, case_id)
     case, level = Case.from_json(doc["case"]), doc["level"]
     gold = load_golden(dir, case_id)
@@ -285,15 +291,22 @@ def replay_case(dir: str | Path, case_id: str, impl=None, *, only: set[str] | No
         py.pop(name, None)
     if produced_only:
         only = {k for k in py if k != "error"} & (only if only is not None else set(py))
-    comps = compare_components(py, gold, only=only)
+    comps = compare_components(py, gold, only=only, selection=selection, not_provided=not_provided)
     if level == "fit":
         comps = [_theta_equivalence_offline(c, py, gold, case.REML) if c.name == THETA and not c.ok else c
                  for c in comps]
     if "error" not in gold and "error" not in py and only is None:
+        need = required_components(level) if selection is None else selection.required(required_components(level))
         pre += [ComponentResult(n, False, nan, nan, 0.0, 0.0,
                                 "required component " + ("missing here" if n not in py else "missing in R"))
-                for n in sorted(required_components(level)) if n not in py or n not in gold]
-    return ReplayResult(case_id, level, tuple(pre + comps))
+                for n in sorted(need) if n not in py or n not in gold]
+    if not pre and not comps and "error" not in gold and "error" not in py:
+        from .check import nothing_compared
+        from .selection import ALL
+
+        pre = [nothing_compared(selection or ALL)]
+    np_ = tuple(n for n in (not_provided or ()) if n not in {c.name for c in pre})
+    return ReplayResult(case_id, level, tuple(pre + comps), np_)
 
 
 def replay(dir: str | Path, impl=None, case_ids: list[str] | None = None) -> list[ReplayResult]:
@@ -386,7 +399,10 @@ def _cmd_replay(args) -> int:
             ids = [c.id for c in select_cases(args.cases, tuple(Case.from_json(c) for c in man["cases"].values()))]
         except ValueError as e:
             raise BadInput(f"{e} in {args.dir}") from None
-    results = [replay_case(args.dir, cid, impl) for cid in ids]
+    from .cli import selection_of
+
+    sel = selection_of(args)
+    results = [replay_case(args.dir, cid, impl, selection=sel) for cid in ids]
     _print_summary(results)
     if args.json:
         Path(args.json).write_text(json.dumps({"dir": str(args.dir), "level": man.get("level"),
@@ -415,6 +431,10 @@ def _print_summary(results: list[ReplayResult]) -> None:
     n = {v: sum(r.verdict is v for r in results) for v in Verdict}
     print(f"{len(results)} case(s): {n[Verdict.AGREE]} agree, {n[Verdict.BOTH_REFUSED]} both refused for the same "
           f"reason, {n[Verdict.DISAGREE]} disagree, {n[Verdict.NOT_COMPARED]} not compared")
+    np_ = sorted({n for r in results for n in r.not_provided})
+    if np_:
+        print(f"{len(np_)} component(s) not provided by this implementation (not judged): "
+              + ", ".join(np_[:8]) + (" ..." if len(np_) > 8 else ""))
 
 
 def add_command(sub) -> None:
@@ -444,4 +464,7 @@ def add_command(sub) -> None:
     p.add_argument("--impl", default=None, help="module:function (default pyreterms)")
     p.add_argument("--cases", default=None, help="comma list of ids or globs")
     p.add_argument("--json", default=None, help="write the JSON report here")
+    from .cli import add_selection_args
+
+    add_selection_args(p)
     p.set_defaults(func=_cmd_replay)

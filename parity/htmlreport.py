@@ -235,6 +235,18 @@ def _component_table(counts: dict[str, list[int]]) -> str:
     return f"<table><tr><th>component</th><th>agree</th><th>disagree</th><th></th></tr>{rows}</table>"
 
 
+def _not_provided_html(names: Any) -> str:
+    """The components lme4 returned and the implementation did not (parity.selection): listed
+    apart, neither agreement nor disagreement.  ``names``: a sequence, or name -> designs."""
+    if not names:
+        return ""
+    items = names.items() if isinstance(names, dict) else ((n, None) for n in names)
+    rows = "".join(f"<tr><td><code>{html.escape(n)}</code></td>" + (f"<td>{k}</td>" if k is not None else "")
+                   + "</tr>" for n, k in items)
+    return (f"<h2>Not provided: {len(names)} component(s)</h2><p>lme4 returns these and this implementation "
+            f"does not: not judged (neither agreement nor disagreement).</p><table>{rows}</table>")
+
+
 def _tally(reports: Sequence[Any]) -> dict[str, list[int]]:
     counts: dict[str, list[int]] = {}
     from .verdicts import NOT_COMPARED
@@ -267,6 +279,7 @@ def write_html(reports: Any, path: str | Path, *, data: Any = None, impl: Any = 
         if j["level"] == "fit":
             body.append("<h2>Agreements by rule</h2><table>" + "".join(
                 f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in j["agreed_by_rule"].items()) + "</table>")
+        body.append(_not_provided_html(j.get("not_provided_components", {})))
         body.append("<h2>Components across the campaign</h2>" + _component_table(
             _tally([o.report for o in res.outcomes if o.report is not None])))
         body.append("<h2>Failures (shrunk)</h2>" if res.failures else "<h2>No failures</h2>")
@@ -292,6 +305,7 @@ def write_html(reports: Any, path: str | Path, *, data: Any = None, impl: Any = 
             body.append(f"<h3><code>{html.escape(rep.formula)}</code> [{html.escape(rep.data_label)}, "
                         f"{'REML' if rep.REML else 'ML'}, {rep.level}]: verdict {html.escape(rep.verdict.value)}</h3><table><tr><th>component</th><th>agree"
                         f"</th><th>max abs</th><th>max rel</th><th>detail</th></tr>{rows}</table>")
+            body.append(_not_provided_html(getattr(rep, "not_provided", ())))
             if bad and rep.verdict.value != "not compared":
                 body.append(_pictures({"formula": rep.formula, "data": data, "REML": rep.REML, "level": rep.level,
                                        "weights": weights, "offset": offset, "contrasts": contrasts},

@@ -5,8 +5,10 @@ with the same contract (see README "Auditing another implementation"): it is cal
 ``fn(formula: str, data: pandas.DataFrame, *, REML: bool, level: str, weights, offset, contrasts)``
 (plus ``theta=`` at level "fit": the oracle's fitted theta, where ``devfun(theta)`` and the PLS
 state are to be evaluated) and returns a ``dict`` mapping component names (the R expressions of ``r_scripts/reference.R``) to
-:mod:`parity.rvalues` values, or raises an exception to refuse the design.  This module is where
-0-based Python indices become R's 1-based ones.
+:mod:`parity.rvalues` values, or raises an exception to refuse the design (``parity.impl.Unsupported``:
+an input it does not model, reported *not compared*).  Components it leaves out are *not provided*
+(:mod:`parity.selection`).  This module is where 0-based Python indices become R's 1-based ones
+(``parity.impl`` has the helpers for other implementations).
 """
 from __future__ import annotations
 

@@ -47,6 +47,9 @@ def print_table(report: CheckReport, *, console=None, show_ok: bool = True) -> N
         t.add_row(escape(c.name), said, _fmt(c.max_abs_diff),
                   _fmt(c.max_rel_diff), tol, escape(c.detail))
     console.print(t)
+    if report.not_provided:
+        shown = ", ".join(report.not_provided[:8]) + (" ..." if len(report.not_provided) > 8 else "")
+        console.print(f"[yellow]not provided[/] ({len(report.not_provided)}): {escape(shown)}")
     v = report.versions
     console.print(escape(verdict_line(report)) + f"  R {v.get('R', '?')}, lme4 {v.get('lme4', '?')}, "
                   f"Matrix {v.get('Matrix', '?')}")
@@ -59,7 +62,10 @@ def verdict_line(report: CheckReport) -> str:
         why = next((c.detail for c in report.components if c.name == NOT_COMPARED), "")
         return f"verdict: NOT COMPARED (the harness declined; nothing was checked): {why}."
     n_bad = sum(not c.ok for c in report.components)
-    return f"verdict: {vd.value}. {len(report.components)} components, {n_bad} disagree."
+    np_ = len(report.not_provided)
+    tail = (f"; {np_} not provided by this implementation (not judged: neither agreement nor disagreement)"
+            if np_ else "")
+    return f"verdict: {vd.value}. {len(report.components)} components, {n_bad} disagree{tail}."
 
 
 def write_json(report: CheckReport, path: str | Path) -> None:

@@ -74,7 +74,7 @@ def test_fuzz_listed_without_hypothesis():
     proc = parity_without("hypothesis", "--help")
     assert proc.returncode == 0
     listed = proc.stdout.split("{", 1)[1].split("}", 1)[0].split(",")
-    assert listed == ["check", "fuzz", "record", "replay", "bench"]
+    assert listed == ["check", "fuzz", "record", "replay", "bench", "init-impl", "audit"]
     assert f"(needs hypothesis: {HINT})" in proc.stdout
 
 
@@ -152,3 +152,10 @@ def test_impl_from_current_directory(tmp_path):
                           timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
     assert "verdict: agree" in proc.stdout
+
+
+def test_audit_without_hypothesis_is_one_line_exit_2(tmp_path):
+    """parity audit needs the fuzz machinery (hypothesis): one line naming the extra, exit 2."""
+    proc = parity_without("hypothesis", "audit", "formulae", "--examples", "2", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert error_lines(proc) == [f"parity: error: parity audit needs hypothesis (the 'parity' extra, not installed): {HINT}"]

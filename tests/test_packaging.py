@@ -93,3 +93,12 @@ def test_installed_wheel_runs_parity_check(wheel, tmp_path):
     chk = run(bindir / "parity", "check", FORMULA, "--data", "r:lme4::sleepstudy")
     assert chk.returncode == 0, chk.stdout[-2000:] + chk.stderr
     assert "verdict: agree" in chk.stdout
+
+
+def test_every_package_is_listed_for_the_wheel() -> None:
+    """pyproject lists packages explicitly (r_scripts/ is mapped in): a new subpackage must be listed
+    or the wheel silently lacks it."""
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(REPO).parts) for top in ("pyreterms", "parity")
+             for p in (REPO / top).rglob("__init__.py") if "__pycache__" not in p.parts}
+    assert found <= listed, sorted(found - listed)

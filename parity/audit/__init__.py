@@ -1,0 +1,1 @@
+"""Audits of the real Python peers (statsmodels MixedLM, formulae): adapters, campaign, command."""
