@@ -9,12 +9,26 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["approx_terms"]
+__all__ = ["approx_terms", "split_terms"]
 
 _SLASH = {"g/h": ["h:g", "g"], "h/g": ["g:h", "h"], "k/g": ["g:k", "k"]}
 _DOUBLE = {"x": ["1", "0 + x"], "1 + x": ["1", "0 + x"], "0 + x": ["0 + x"], "x + z": ["1", "0 + x", "0 + z"],
            "f": ["1", "0 + f"], "0 + f": ["0 + f"], "lg": ["1", "0 + lg"], "x + f": ["1", "0 + x", "0 + f"],
            "1": []}
+
+
+def split_terms(side: str) -> list[str]:
+    """The top-level ``+`` terms of one side of a formula (parentheses respected)."""
+    out, depth, cur = [], 0, ""
+    for ch in side:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "+" and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur.strip())
+    return [t for t in out if t]
 
 
 def approx_terms(data: pd.DataFrame, bars: list[tuple[str, str, str]], names: set[str],

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .approxterms import split_terms
 from .strategies import Design
 
 __all__ = ["reduce_design", "split_terms", "size_key", "shrink_failure", "lformula_component"]
@@ -48,20 +49,6 @@ def pin_theta(impl: Callable) -> Callable:
             out[key] = replace(out[key], x=np.asarray(th, dtype=np.float64))
         return out
     return pinned
-
-
-def split_terms(rhs: str) -> list[str]:
-    """The top-level ``+`` terms of a formula side (parentheses respected)."""
-    out, depth, cur = [], 0, ""
-    for ch in rhs:
-        depth += (ch == "(") - (ch == ")")
-        if ch == "+" and depth == 0:
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur.strip())
-    return [t for t in out if t]
 
 
 def size_key(d: Design) -> tuple:

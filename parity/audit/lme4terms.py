@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..approxterms import split_terms as split_plus
 from ..impl import Unsupported
 
 __all__ = ["Bar", "Lme4Formula", "read_formula", "split_plus", "is_numeric", "is_factor_like", "r_rownames",
@@ -41,19 +42,6 @@ class Lme4Formula:
     intercept: bool
     fixed: tuple[str, ...]     # terms: "x" or "a:b"
     bars: tuple[Bar, ...]      # in formula order (lme4's order for one grouping factor)
-
-
-def split_plus(side: str) -> list[str]:
-    """Top-level ``+`` terms (parentheses respected)."""
-    out, depth, cur = [], 0, ""
-    for ch in side:
-        depth += (ch == "(") - (ch == ")")
-        if ch == "+" and depth == 0:
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    return [t for t in [*out, cur.strip()] if t]
 
 
 def is_numeric(s: pd.Series) -> bool:
