@@ -60,6 +60,26 @@ def _contrasts_value(v: str):
         raise BadInput(f"--contrasts: {e}") from None
 
 
+def contrasts_arg(items: list[str] | None) -> dict | None:
+    """``--contrasts NAME=contr.xxx NAME=matrix.csv ...`` as a dict, checked by the one gate
+    (:func:`parity.rsession.checked_contrasts`); None when not given."""
+    from .rsession import checked_contrasts
+
+    if not items:
+        return None
+    contrasts = {}
+    for item in items:
+        if "=" not in item:
+            raise BadInput(f"--contrasts takes NAME=contr.xxx or NAME=matrix.csv, not {item!r}")
+        k, v = item.split("=", 1)
+        contrasts[k] = _contrasts_value(v)
+    try:
+        checked_contrasts(contrasts)
+    except ValueError as e:
+        raise BadInput(f"--contrasts: {e}") from None
+    return contrasts
+
+
 def _load_data(spec: str):
     from .datasource import load_source
 
@@ -104,7 +124,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from .check import check
     from .report import print_table, write_json
-    from .rsession import checked_contrasts, checked_formula
+    from .rsession import checked_formula
     from .verdicts import BadFormula, Verdict, exit_code
 
     _writable(args.json, "--json")
@@ -116,18 +136,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     data = _load_data(args.data)
     weights = _column(data, args.data, args.weights, "--weights")
     offset = _column(data, args.data, args.offset, "--offset")
-    contrasts = None
-    if args.contrasts:
-        contrasts = {}
-        for item in args.contrasts:
-            if "=" not in item:
-                raise BadInput(f"--contrasts takes NAME=contr.xxx or NAME=matrix.csv, not {item!r}")
-            k, v = item.split("=", 1)
-            contrasts[k] = _contrasts_value(v)
-        try:
-            checked_contrasts(contrasts)
-        except ValueError as e:
-            raise BadInput(f"--contrasts: {e}") from None
+    contrasts = contrasts_arg(args.contrasts)
     try:
         report = check(args.formula, data, REML=not args.ml, level=args.level, impl=args.impl,
                        weights=weights, offset=offset, contrasts=contrasts, data_label=args.data,

@@ -324,7 +324,7 @@ def _cmd_record_model(args) -> int:
 
     from pyreterms.errors import FormulaError
 
-    from .cli import BadInput, _load_data
+    from .cli import BadInput, _load_data, contrasts_arg
     from .notcompared import NotCompared
     from .rsession import checked_formula
     from .verdicts import BadFormula, preflight
@@ -340,14 +340,7 @@ def _cmd_record_model(args) -> int:
         raise BadInput(str(e)) from None
     data = _load_data(args.data)
     name = args.data_name or re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(args.data.split("::")[-1]).stem) or "data"
-    contrasts = None
-    if args.contrasts:
-        contrasts = {}
-        for item in args.contrasts:
-            if "=" not in item:
-                raise BadInput(f"--contrasts takes NAME=contr.xxx, not {item!r}")
-            k, v = item.split("=", 1)
-            contrasts[k] = v
+    contrasts = contrasts_arg(args.contrasts)
     try:
         case = record_model(args.out, args.formula, data, case_id=args.id or "model", data_name=name,
                             level=args.level, REML=not args.ml, weights=args.weights, offset=args.offset,
