@@ -263,3 +263,30 @@ def test_tiny_modes_next_to_the_fixed_effects_pass_by_the_mode_bound() -> None:
         assert not comps[0].ok
         (c,) = within_conditioning(comps, py, r)
         assert c.ok is ok, c.detail
+
+
+@pytest.mark.r
+def test_exact_fit_under_ml_is_log_of_noise_on_both_sides() -> None:
+    """README "Known differences" 10: ``y ~ f + x + bs(z, 3) + pmin(x, 1) + factor(m) + (1 | g:h)``
+    on 10 rows has rank(X) = n = 10 (seed-11 campaign; stored as drawn), so the fit is exact and the
+    penalised residual sum of squares is rounding noise on both sides.  Under ML the criterion is
+    ``n log(pwrss) + ...``: each side's pwrss is below ``n * eps * ||y||^2``, so the two criteria are
+    logs of different noise (the harness reports the disagreement; no rule passes it).  Under REML
+    both refuse for the same reason (0 residual degrees of freedom)."""
+    import pyreterms
+    from parity.check import check, r_components
+    from parity.verdicts import Verdict
+
+    d = pd.read_csv(HERE / "data" / "exact_fit_ml" / "data.csv")
+    f = "y ~ f + x + bs(z, 3) + pmin(x, 1) + factor(m) + (1 | g:h)"
+    floor = len(d) * EPS * float(np.sum(d["y"].to_numpy() ** 2))
+    r = r_components(f, d, REML=False, level="fit")
+    cmp = dict(r['getME(fit, "devcomp")'].items)["cmp"]
+    assert dict(zip(cmp.names, cmp.x))["pwrss"] < floor  # lme4's
+    fit = pyreterms.lmer(f, d, REML=False)
+    th = np.asarray(r[THETA].x, dtype=float)
+    assert fit.problem.solve(th).pwrss < floor  # pyreterms' at lme4's theta
+    # which noise each side gets depends on the CPU, so the ML verdict is not pinned (it is a
+    # disagreement on the reference machine: criteria -601.8 here vs -608.4 in lme4)
+    rep_reml = check(f, d, REML=True, level="fit")
+    assert rep_reml.verdict is Verdict.BOTH_REFUSED
