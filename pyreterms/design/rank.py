@@ -10,6 +10,15 @@ port ``dqrdc2`` (over columns; the row arithmetic is vectorised).
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg.blas import dnrm2
+
+# dqrdc2 takes column norms with BLAS dnrm2, which scales to avoid overflow: sqrt(x @ x) overflows
+# for entries beyond ~1e154 (and then decides a different rank than R).
+
+
+def _nrm2(v: np.ndarray) -> float:
+    """R's Fortran ``dnrm2(n, x, 1)`` (scaled 2-norm; no overflow for finite entries)."""
+    return float(dnrm2(np.ascontiguousarray(v, dtype=np.float64))) if v.size else 0.0
 
 
 def dqrdc2_rank_pivot(X: np.ndarray, tol: float = 1e-7) -> tuple[int, np.ndarray]:
@@ -17,7 +26,7 @@ def dqrdc2_rank_pivot(X: np.ndarray, tol: float = 1e-7) -> tuple[int, np.ndarray
     x = np.array(X, dtype=np.float64, order="F", copy=True)
     n, p = x.shape
     jpvt = np.arange(p)
-    qraux = np.sqrt((x ** 2).sum(axis=0)) if n else np.zeros(p)
+    qraux = np.array([_nrm2(x[:, j]) for j in range(p)]) if n else np.zeros(p)
     work1 = qraux.copy()
     work2 = qraux.copy()
     work2[work2 == 0.0] = 1.0
@@ -33,7 +42,7 @@ def dqrdc2_rank_pivot(X: np.ndarray, tol: float = 1e-7) -> tuple[int, np.ndarray
         if l == n - 1:
             break
         col = x[l:, l]
-        nrmxl = float(np.sqrt(col @ col))
+        nrmxl = _nrm2(col)
         if nrmxl == 0.0:
             continue
         if x[l, l] != 0.0:
@@ -49,7 +58,7 @@ def dqrdc2_rank_pivot(X: np.ndarray, tol: float = 1e-7) -> tuple[int, np.ndarray
                     continue
                 tt = max(1.0 - (abs(x[l, j]) / qraux[j]) ** 2, 0.0)
                 if abs(tt) < 1e-6:
-                    qraux[j] = float(np.sqrt(x[l + 1:, j] @ x[l + 1:, j]))
+                    qraux[j] = _nrm2(x[l + 1:, j])
                     work1[j] = qraux[j]
                 else:
                     qraux[j] = qraux[j] * np.sqrt(tt)
