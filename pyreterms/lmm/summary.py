@@ -38,7 +38,7 @@ class FitView(Protocol):
 
     def sigma(self) -> float: ...
 
-    def residuals(self, type: str = "response", scaled: bool = False) -> np.ndarray: ...
+    def residuals(self, type: str = "response", scaled: bool = False) -> pd.Series: ...
 
     def deviance(self, REML: bool | None = None) -> float: ...
 
@@ -178,7 +178,7 @@ def format_summary(fit: FitView, digits: int = 4, data_name: str | None = None) 
         out.append(" ".join(h.rjust(x) for h, x in zip(hdr, w, strict=False)) + " ")
         out.append(" ".join(s.rjust(x) for s, x in zip(strs, w, strict=False)) + " ")
     out.append("")
-    r = fit.residuals(scaled=True)
+    r = fit.residuals(type="pearson", scaled=True).dropna().to_numpy()  # R: quantile(, na.rm = TRUE)
     q = zapsmall(np.quantile(r, [0, 0.25, 0.5, 0.75, 1]), digits + 1)
     qs = format_real(q, digits)
     hdr = ["Min", "1Q", "Median", "3Q", "Max"]

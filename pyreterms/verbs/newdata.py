@@ -47,7 +47,8 @@ def orig_levels(fr: ModelFrame) -> dict[str, tuple[str, ...]]:
     return {k: v.levels for k, v in fr.columns[1:] if isinstance(v, Factor)}
 
 
-def new_frame(nodes: list[Node], newdata: pd.DataFrame, levels: dict[str, tuple[str, ...]]) -> tuple[ModelFrame, np.ndarray]:
+def new_frame(nodes: list[Node], newdata: pd.DataFrame,
+              levels: dict[str, tuple[str, ...]]) -> tuple[ModelFrame, np.ndarray]:
     """The variables ``nodes`` evaluated on ``newdata`` (all rows), factors with the fit's levels, and the
     rows with an NA in any of them."""
     if not isinstance(newdata, pd.DataFrame):

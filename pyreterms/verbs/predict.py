@@ -169,7 +169,7 @@ def predict(fit: FitLike, newdata: pd.DataFrame | None = None, re_form: Any = No
             pred = pred + _own_random_part(fit, form)  # type: ignore[arg-type]
         return napredict(fit.lf.fr, pred)
     if not isinstance(newdata, pd.DataFrame):
-        raise DataError(f"newdata must be a pandas DataFrame, not {type(newdata).__name__}")
+        raise DataError(f"newdata must be a pandas DataFrame, not {newdata.__class__.__name__}")
     pred = _fixed_part(fit, newdata)
     if form != NO_RE:
         pred = pred + _random_part(fit, _fit_bars(fit) if form is None else form, newdata,  # type: ignore[arg-type]
