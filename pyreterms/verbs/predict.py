@@ -83,9 +83,21 @@ def _random_part(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_ne
     n = len(newdata)
     levels = orig_levels(fit.lf.fr)
     ranef = fit.ranef()
+    known: list[Node] = []  # R evaluates re.form in the frame of the fit's random-effects variables
+    for b in _fit_bars(fit):
+        extract_vars(b.args[0].value, known)
+        extract_vars(b.args[1].value, known)
+    names = {deparse(v) for v in known}
     parts = []
     for bar in bars:
         lhs, grp = bar_parts(bar)
+        gvars: list[Node] = []
+        extract_vars(grp, gvars)
+        miss = [deparse(v) for v in gvars if deparse(v) not in names]
+        if miss:
+            raise DataError(f"couldn't evaluate grouping factor {deparse(grp)} within model frame:error =Error in "
+                            f"is.factor(x) : object '{miss[0]}' not found Try adding grouping factor to data "
+                            "frame explicitly if possible")
         nodes: list[Node] = []
         extract_vars(lhs, nodes)
         xnodes = list(nodes)

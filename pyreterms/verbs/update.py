@@ -100,6 +100,8 @@ def refit(fit: FitLike, newresp: Any, fit_parts: Callable[[LFormula, Any], Any],
     ctrl = fit.control if control is None else control
     if isinstance(ctrl, dict):
         ctrl = replace(fit.control, **ctrl)
+    if ctrl.optimizer is None:  # a fit evaluated at a given theta is refitted with lme4's default optimizer
+        ctrl = replace(ctrl, optimizer="nloptwrap")
     return fit_parts(lf, replace(ctrl, start=tuple(float(t) for t in fit.theta)))
 
 
