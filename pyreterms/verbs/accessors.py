@@ -22,7 +22,7 @@ from scipy.sparse.linalg import spsolve_triangular
 from pyreterms.design.model import ModelFrame
 from pyreterms.errors import DataError
 from pyreterms.formula.bars import fixed_formula
-from pyreterms.formula.parser import parse
+from pyreterms.formula.parser import deparse, parse
 from pyreterms.formula.terms import make_terms
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
 from pyreterms.verbs.view import FitLike
@@ -95,7 +95,7 @@ def formula(fit: FitLike, fixed_only: bool = False) -> str:
     TRUE)``."""
     if not fixed_only:
         return fit.lf.formula
-    return str(fixed_formula(parse(fit.lf.formula)))  # type: ignore[arg-type]
+    return deparse(fixed_formula(parse(fit.lf.formula)))  # type: ignore[arg-type]
 
 
 def terms(fit: FitLike) -> tuple[str, ...]:
