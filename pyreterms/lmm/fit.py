@@ -323,10 +323,11 @@ class LmerFit:
             out.append((g, S))
         return out
 
-    def summary(self, data_name: str = "data") -> LmerSummary:
+    def summary(self, data_name: str = "data", weights_name: str | None = None,
+                offset_name: str | None = None) -> LmerSummary:
         """R: ``summary(fit)``; ``str()`` of it is lme4's ``print(summary(fit))`` (see
-        :mod:`pyreterms.verbs.summaryobj`; ``data_name`` is printed on the ``Data:`` line)."""
-        return summarize(self, data_name)
+        :mod:`pyreterms.verbs.summaryobj`; the names are printed on the ``Data:``/``Weights:``/``Offset:`` lines)."""
+        return summarize(self, data_name, weights_name, offset_name)
 
     # --- verbs (issue 14, part A)
     def __repr__(self) -> str:

@@ -49,9 +49,17 @@ class LmerSummary:
         return self.text
 
 
-def summarize(fit: FitLike, data_name: str = "data") -> LmerSummary:
+def summarize(fit: FitLike, data_name: str = "data", weights_name: str | None = None,
+              offset_name: str | None = None) -> LmerSummary:
     """R: ``summary(fit)``; ``data_name`` is what R prints on the ``Data:`` line (the deparsed
-    ``data`` argument of the call; pyreterms does not see the caller's variable name)."""
+    ``data`` argument of the call; pyreterms does not see the caller's variable name), likewise
+    ``weights_name``/``offset_name`` for the ``Weights:``/``Offset:`` lines (default: "weights" /
+    "offset" when the fit has prior weights / an ``offset=`` argument)."""
+    names = fit.lf.fr.names
+    if weights_name is None and "(weights)" in names:
+        weights_name = "weights"
+    if offset_name is None and "(offset)" in names:
+        offset_name = "offset"
     V = fit.vcov()
     se = np.sqrt(np.diag(V.to_numpy()))
     names = list(fit.lf.X.colnames)
@@ -70,7 +78,8 @@ def summarize(fit: FitLike, data_name: str = "data") -> LmerSummary:
     return LmerSummary(methTitle=title, formula=fit.lf.formula, data_name=data_name, REML=fit.is_REML,
                        coefficients=coefs, varcor=fit.VarCorr_df(), correlation=corr, residuals=q,
                        ngrps=ngrps(fit), nobs=fit.problem.n, sigma=fit.sigma(), logLik=fit.logLik(), AICtab=aic,
-                       text=format_summary(fit, data_name=data_name))
+                       text=format_summary(fit, data_name=data_name, weights_name=weights_name,
+                                           offset_name=offset_name))
 
 
 def short_repr(fit: FitLike) -> str:
