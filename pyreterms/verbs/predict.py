@@ -83,11 +83,11 @@ def _random_part(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_ne
     n = len(newdata)
     levels = orig_levels(fit.lf.fr)
     ranef = fit.ranef()
-    known: list[Node] = []  # R evaluates re.form in the frame of the fit's random-effects variables
+    re_vars: list[Node] = []  # R evaluates re.form in the frame of the fit's random-effects variables
     for b in _fit_bars(fit):
-        extract_vars(b.args[0].value, known)
-        extract_vars(b.args[1].value, known)
-    names = {deparse(v) for v in known}
+        extract_vars(b.args[0].value, re_vars)
+        extract_vars(b.args[1].value, re_vars)
+    names = {deparse(v) for v in re_vars}
     parts = []
     for bar in bars:
         lhs, grp = bar_parts(bar)

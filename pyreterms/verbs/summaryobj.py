@@ -55,10 +55,10 @@ def summarize(fit: FitLike, data_name: str = "data", weights_name: str | None = 
     ``data`` argument of the call; pyreterms does not see the caller's variable name), likewise
     ``weights_name``/``offset_name`` for the ``Weights:``/``Offset:`` lines (default: "weights" /
     "offset" when the fit has prior weights / an ``offset=`` argument)."""
-    names = fit.lf.fr.names
-    if weights_name is None and "(weights)" in names:
+    frame_names = fit.lf.fr.names
+    if weights_name is None and "(weights)" in frame_names:
         weights_name = "weights"
-    if offset_name is None and "(offset)" in names:
+    if offset_name is None and "(offset)" in frame_names:
         offset_name = "offset"
     V = fit.vcov()
     se = np.sqrt(np.diag(V.to_numpy()))
