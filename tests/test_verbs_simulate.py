@@ -79,3 +79,33 @@ def test_use_u_with_re_form_stops(R):
     fit = _setup(R, "Dyestuff", "Yield ~ 1 + (1 | Batch)", True, {})
     with pytest.raises(DataError, match="should specify only one of 'use.u' and 're.form'"):
         fit.simulate(1, seed=1, use_u=True, re_form="~0")
+
+
+@pytest.mark.parametrize("ours_kw,r_args", [
+    ({"nsim": 3, "seed": 4}, "nsim = 3, seed = 4"),
+    ({"nsim": 2, "seed": 5, "use_u": True}, "nsim = 2, seed = 5, use.u = TRUE"),
+    ({"nsim": 2, "seed": 6, "re_form": "~ (1 | sample)"}, "nsim = 2, seed = 6, re.form = ~(1 | sample)"),
+])
+def test_simulate_newdata(R, ours_kw, r_args):
+    import pandas as pd
+
+    fit = _setup(R, "Penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)", True, {})
+    nd = pd.DataFrame({"plate": ["a", "b", "a", "x"], "sample": ["A", "C", "F", "B"]}, index=["r1", "r2", "r3", "r4"])
+    put(R, "nd", nd)
+    ours = fit.simulate(newdata=nd, allow_new_levels=True, **ours_kw)
+    vals, rows, cols, seed = _r_sim(R, f"newdata = nd, allow.new.levels = TRUE, {r_args}")
+    assert list(ours.index) == rows and list(ours.columns) == cols
+    np.testing.assert_allclose(ours.to_numpy(), vals, rtol=1e-10, atol=0)
+
+
+def test_simulate_newdata_new_level_stops(R):
+    import pandas as pd
+
+    fit = _setup(R, "Penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)", True, {})
+    nd = pd.DataFrame({"plate": ["a", "zz"], "sample": ["A", "C"]})
+    put(R, "nd", nd)
+    with pytest.raises(Exception) as r_err:
+        R.r_eval("simulate(fit, 1, seed = 1, newdata = nd)")
+    with pytest.raises(DataError) as e:
+        fit.simulate(1, seed=1, newdata=nd)
+    assert str(e.value) in str(r_err.value)

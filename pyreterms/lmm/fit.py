@@ -342,9 +342,11 @@ class LmerFit:
         return vpredict.predict(self, newdata, re_form, allow_new_levels, type)
 
     def simulate(self, nsim: int = 1, seed: int | None = None, use_u: bool | None = None, re_form: Any = "NA",
-                 newdata: pd.DataFrame | None = None, rng: RRNG | None = None) -> pd.DataFrame:
-        """R: ``simulate(fit, nsim, seed, use.u, re.form)`` (:mod:`pyreterms.verbs.simulate`)."""
-        return vsimulate.simulate(self, nsim, seed, use_u, re_form, newdata, rng)
+                 newdata: pd.DataFrame | None = None, rng: RRNG | None = None,
+                 allow_new_levels: bool = False) -> pd.DataFrame:
+        """R: ``simulate(fit, nsim, seed, use.u, re.form, newdata, allow.new.levels)``
+        (:mod:`pyreterms.verbs.simulate`)."""
+        return vsimulate.simulate(self, nsim, seed, use_u, re_form, newdata, rng, allow_new_levels)
 
     def refit(self, newresp: Any, control: LmerControl | dict[str, Any] | None = None) -> LmerFit:
         """R: ``refit(fit, newresp)`` (:mod:`pyreterms.verbs.update`)."""

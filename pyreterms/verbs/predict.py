@@ -68,7 +68,7 @@ def _fixed_rhs(fit: FitLike) -> Node:
     return fixed_formula(parse(fit.lf.formula)).argv[-1]  # type: ignore[arg-type]
 
 
-def _levelfun_error(new: list[str]) -> DataError:
+def levelfun_error(new: list[str]) -> DataError:
     """lme4's ``levelfun`` message: the new levels pasted, cut at 60 characters at a comma."""
     s = ", ".join(new)
     if len(s) > 60:
@@ -132,7 +132,7 @@ def _random_part(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_ne
         known = {lv: i for i, lv in enumerate(re_g.index)}
         new = [lv for lv in ff.levels if lv not in known]
         if new and not allow_new_levels:
-            raise _levelfun_error(new)
+            raise levelfun_error(new)
         vals = np.column_stack([re_g.loc[:, c].to_numpy(dtype=float)[:, 0] if re_g.loc[:, c].ndim == 2
                                 else re_g.loc[:, c].to_numpy(dtype=float) for c in cnms])
         vals = np.vstack([vals, np.zeros((1, len(cnms)))])  # row for new levels and NA: random effect 0
