@@ -28,7 +28,7 @@ from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
 from pyreterms.verbs.view import FitLike
 
 
-def _row_order(fr: ModelFrame) -> list[str]:
+def row_order(fr: ModelFrame) -> list[str]:
     """The data's row names in data order, kept and dropped rows together (R's ``napredict`` puts the
     NA rows back at their positions).  The frame keeps the two sets apart; their positions are taken
     from integer row names (R's automatic ``1..n``, a pandas integer index), which every data set
@@ -45,7 +45,7 @@ def napredict(fr: ModelFrame, values: np.ndarray) -> pd.Series:
     row names; under ``na.exclude`` the dropped rows come back as NaN."""
     s = pd.Series(np.asarray(values, dtype=np.float64), index=list(fr.rownames), dtype=float)
     if fr.na_action == "exclude" and fr.dropped_rows:
-        return s.reindex(_row_order(fr))
+        return s.reindex(row_order(fr))
     return s
 
 

@@ -33,7 +33,7 @@ from pyreterms.formula.nodes import Call, Node
 from pyreterms.formula.parser import deparse
 from pyreterms.formula.terms import extract_vars
 from pyreterms.rmath.rng import RRNG
-from pyreterms.verbs.accessors import _row_order
+from pyreterms.verbs.accessors import row_order
 from pyreterms.verbs.newdata import new_frame, orig_levels
 from pyreterms.verbs.predict import NO_RE, _fit_bars, levelfun_error, parse_re_form, predict
 from pyreterms.verbs.view import FitLike
@@ -134,6 +134,6 @@ def simulate(fit: FitLike, nsim: int = 1, seed: int | None = None, use_u: bool |
     val = etapred[:, None] + sigma * (reff + noise)
     out = pd.DataFrame(val, index=rownames, columns=[f"sim_{k + 1}" for k in range(nsim)])
     if newdata is None and fr.na_action == "exclude" and fr.dropped_rows:
-        out = out.reindex(_row_order(fr))
+        out = out.reindex(row_order(fr))
     out.attrs["seed"] = state
     return out
