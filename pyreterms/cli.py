@@ -112,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
             print(_describe(lformula(args.formula, data, REML=not args.ml)))
         else:
             fit = lmer(args.formula, data, REML=not args.ml)
-            print(fit.summary())
+            print(fit.summary(data_name=args.data))
         return 0
     except (PyretermsError, ValueError) as e:
         print(f"pyreterms: error: {_one_line(e)}", file=sys.stderr)

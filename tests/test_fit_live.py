@@ -134,7 +134,7 @@ def test_summary_layout_matches_lme4(R, ss3):
     from parity.convert import dataframe_to_r
 
     fit = pyreterms.lmer("Reaction ~ Days + (Days | Subject)", ss3)
-    ours = fit.summary().splitlines()
+    ours = str(fit.summary()).splitlines()
     with R.rlock():
         R.helpers()  # make sure the session is up
         import rpy2.robjects as ro

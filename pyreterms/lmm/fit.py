@@ -27,7 +27,13 @@ from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError, LmeCheckError, LmeWarning
 from pyreterms.lmm.deviance import LmerProblem, PLSState
 from pyreterms.lmm.optimize import LmerControl, OptResult, blas_threads, check_conv, moment_start, optimize_lmer
-from pyreterms.lmm.summary import format_summary
+from pyreterms.rmath.rng import RRNG
+from pyreterms.verbs import accessors
+from pyreterms.verbs import boot as vboot
+from pyreterms.verbs import predict as vpredict
+from pyreterms.verbs import simulate as vsimulate
+from pyreterms.verbs import update as vupdate
+from pyreterms.verbs.summaryobj import LmerSummary, html_repr, short_repr, summarize
 
 
 def make_names(names: list[str], unique: bool = True) -> list[str]:
@@ -104,18 +110,13 @@ class LmerFit:
         """R: ``sigma(fit)`` (sigmaREML for REML fits, sigmaML otherwise)."""
         return self.state.sigmaREML if self.is_REML else self.state.sigmaML
 
-    def fitted(self) -> np.ndarray:
-        """R: ``fitted(fit)`` = mu (offset included)."""
-        return self.state.mu
+    def fitted(self) -> pd.Series:
+        """R: ``fitted(fit)`` = mu (offset included), named by row (see :mod:`pyreterms.verbs.accessors`)."""
+        return accessors.fitted(self)
 
-    def residuals(self, type: str = "response", scaled: bool = False) -> np.ndarray:
-        """R: ``residuals(fit, type)``; "pearson"/"deviance" multiply by sqrt(prior weights)."""
-        r = self.lf.y - self.state.mu
-        if type in ("pearson", "deviance"):
-            r = r * np.sqrt(self.lf.weights)
-        elif type != "response":
-            raise ValueError(f"residual type {type!r}")
-        return r / self.sigma() if scaled else r
+    def residuals(self, type: str = "response", scaled: bool = False) -> pd.Series:  # noqa: A002 (R's name)
+        """R: ``residuals(fit, type, scaled)``; "pearson"/"deviance" multiply by sqrt(prior weights)."""
+        return accessors.residuals(self, type, scaled)
 
     # -------------------------------------------------------------------- criteria
     def devcomp(self) -> dict[str, Any]:
@@ -322,9 +323,80 @@ class LmerFit:
             out.append((g, S))
         return out
 
-    def summary(self) -> str:
-        """R: ``print(summary(fit))`` (see :mod:`pyreterms.lmm.summary`)."""
-        return format_summary(self)
+    def summary(self, data_name: str = "data", weights_name: str | None = None,
+                offset_name: str | None = None) -> LmerSummary:
+        """R: ``summary(fit)``; ``str()`` of it is lme4's ``print(summary(fit))`` (see
+        :mod:`pyreterms.verbs.summaryobj`; the names are printed on the ``Data:``/``Weights:``/``Offset:`` lines)."""
+        return summarize(self, data_name, weights_name, offset_name)
+
+    # --- verbs (issue 14, part A)
+    def __repr__(self) -> str:
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        return html_repr(self)
+
+    def predict(self, newdata: pd.DataFrame | None = None, re_form: Any = None, allow_new_levels: bool = False,
+                type: str = "link") -> pd.Series:  # noqa: A002 (R's name)
+        """R: ``predict(fit, newdata, re.form, allow.new.levels, type)`` (:mod:`pyreterms.verbs.predict`)."""
+        return vpredict.predict(self, newdata, re_form, allow_new_levels, type)
+
+    def simulate(self, nsim: int = 1, seed: int | None = None, use_u: bool | None = None, re_form: Any = "NA",
+                 newdata: pd.DataFrame | None = None, rng: RRNG | None = None,
+                 allow_new_levels: bool = False) -> pd.DataFrame:
+        """R: ``simulate(fit, nsim, seed, use.u, re.form, newdata, allow.new.levels)``
+        (:mod:`pyreterms.verbs.simulate`)."""
+        return vsimulate.simulate(self, nsim, seed, use_u, re_form, newdata, rng, allow_new_levels)
+
+    def refit(self, newresp: Any, control: LmerControl | dict[str, Any] | None = None) -> LmerFit:
+        """R: ``refit(fit, newresp)`` (:mod:`pyreterms.verbs.update`)."""
+        out: LmerFit = vupdate.refit(self, newresp, lmer_from_parts, control)
+        return out
+
+    def update(self, formula: str | None = None, data: pd.DataFrame | None = None, **changes: Any) -> LmerFit:
+        """R: ``update(fit, formula, ...)`` with ``update.formula`` (:mod:`pyreterms.verbs.update`)."""
+        out: LmerFit = vupdate.update(self, lmer, formula, data, **changes)
+        return out
+
+    def bootMer(self, FUN: Callable[[LmerFit], Any], nsim: int = 1, seed: int | None = None,
+                use_u: bool = False, type: str = "parametric") -> vboot.BootResult:  # noqa: A002 (R's name)
+        """R: ``bootMer(fit, FUN, nsim, seed, use.u, type)`` (:mod:`pyreterms.verbs.boot`)."""
+        return vboot.boot_mer(self, FUN, lambda y: self.refit(y), nsim, seed, use_u, type)
+
+    def confint_boot(self, nsim: int = 500, seed: int | None = None, level: float = 0.95,
+                     boot_type: str = "perc") -> pd.DataFrame:
+        """R: ``confint(fit, method = "boot", nsim, level, boot.type)`` (:mod:`pyreterms.verbs.boot`)."""
+        return vboot.confint_boot(self, lambda y: self.refit(y), nsim, seed, level, boot_type)
+
+    def nobs(self) -> int:
+        return accessors.nobs(self)
+
+    def ngrps(self) -> pd.Series:
+        return accessors.ngrps(self)
+
+    def df_residual(self) -> int:
+        return accessors.df_residual(self)
+
+    def weights(self) -> np.ndarray:
+        return accessors.weights(self)
+
+    def formula(self, fixed_only: bool = False) -> str:
+        return accessors.formula(self, fixed_only)
+
+    def terms(self) -> tuple[str, ...]:
+        return accessors.terms(self)
+
+    def model_frame(self) -> pd.DataFrame:
+        return accessors.model_frame(self)
+
+    def model_matrix(self, type: str = "fixed") -> pd.DataFrame | sp.csc_matrix:  # noqa: A002 (R's name)
+        return accessors.model_matrix(self, type)
+
+    def hatvalues(self) -> pd.Series:
+        return accessors.hatvalues(self)
+
+    def cooks_distance(self) -> pd.Series:
+        return accessors.cooks_distance(self)
 
 
 def structural_product(A: sp.csc_matrix, B: sp.csc_matrix) -> sp.csc_matrix:

@@ -38,7 +38,7 @@ class FitView(Protocol):
 
     def sigma(self) -> float: ...
 
-    def residuals(self, type: str = "response", scaled: bool = False) -> np.ndarray: ...
+    def residuals(self, type: str = "response", scaled: bool = False) -> pd.Series: ...
 
     def deviance(self, REML: bool | None = None) -> float: ...
 
@@ -81,10 +81,11 @@ def format_real(xs: Sequence[float] | np.ndarray, digits: int = 7, nsmall: int =
 
 
 def zapsmall(x: np.ndarray, digits: int) -> np.ndarray:
-    """R: ``zapsmall(x, digits)``."""
+    """R 4.2: ``zapsmall(x, digits)`` = ``round(x, max(0, digits - log10(max(abs(x)))))``, where
+    ``round`` takes the nearest integer number of digits (``fround``: ``floor(digits + 0.5)``)."""
     x = np.asarray(x, dtype=float)
     mx = np.max(np.abs(x)) if x.size else 0.0
-    return np.round(x, max(0, digits - int(math.ceil(math.log10(mx)))) if mx > 0 else digits)
+    return np.round(x, int(math.floor(max(0.0, digits - math.log10(mx)) + 0.5)) if mx > 0 else digits)
 
 
 def _print_matrix(header: list[str], rows: list[list[str]], rownames: list[str],
@@ -159,14 +160,20 @@ def format_coefmat(est: np.ndarray, se: np.ndarray, names: list[str], digits: in
     return _print_matrix(["Estimate", "Std. Error", "t value"], rows, names, right=True)
 
 
-def format_summary(fit: FitView, digits: int = 4, data_name: str | None = None) -> str:
-    """The lines of lme4's ``print(summary(fit))``."""
+def format_summary(fit: FitView, digits: int = 4, data_name: str | None = None, weights_name: str | None = None,
+                   offset_name: str | None = None) -> str:
+    """The lines of lme4's ``print(summary(fit))`` (``.prt.call``: ``Data:``, ``Weights:``, ``Offset:``
+    lines when the call names them)."""
     out: list[str] = []
     reml = fit.is_REML
     out.append(f"Linear mixed model fit by {'REML' if reml else 'maximum likelihood '} ['lmerMod']")
     out.append(f"Formula: {fit.lf.formula}")
     if data_name:
         out.append(f"   Data: {data_name}")
+    if weights_name:
+        out.append(f"Weights: {weights_name}")
+    if offset_name:
+        out.append(f" Offset: {offset_name}")
     out.append("")
     if reml:
         out.append(f"REML criterion at convergence: {round(fit.crit, 1):.15g}")
@@ -178,7 +185,7 @@ def format_summary(fit: FitView, digits: int = 4, data_name: str | None = None) 
         out.append(" ".join(h.rjust(x) for h, x in zip(hdr, w, strict=False)) + " ")
         out.append(" ".join(s.rjust(x) for s, x in zip(strs, w, strict=False)) + " ")
     out.append("")
-    r = fit.residuals(scaled=True)
+    r = fit.residuals(type="pearson", scaled=True).dropna().to_numpy()  # R: quantile(, na.rm = TRUE)
     q = zapsmall(np.quantile(r, [0, 0.25, 0.5, 0.75, 1]), digits + 1)
     qs = format_real(q, digits)
     hdr = ["Min", "1Q", "Median", "3Q", "Max"]

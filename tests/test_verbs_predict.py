@@ -1,0 +1,132 @@
+"""predict() against lme4 1.1-31's predict.merMod, live: re.form variants, new data with new levels,
+NA rows, factor levels missing from the new data, and lme4's error messages."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pyreterms
+from parity.rsession import RCallError
+from pyreterms.errors import DataError
+from verbs_rhelp import names, num, put, r_fit, same_fit
+
+pytestmark = pytest.mark.r
+
+
+def _same(ours: pd.Series, R, code: str) -> None:
+    theirs = num(R, code)
+    assert list(ours.index) == names(R, code)
+    assert np.array_equal(np.isnan(ours.to_numpy()), np.isnan(theirs))
+    ok = ~np.isnan(theirs)
+    np.testing.assert_allclose(ours.to_numpy()[ok], theirs[ok], rtol=1e-10, atol=0)
+
+
+def _r_error(R, code: str) -> str:
+    with pytest.raises(RCallError) as e:
+        R.r_eval(f"tryCatch({code}, error = function(e) stop(conditionMessage(e), call. = FALSE))")
+    return str(e.value).strip()
+
+
+@pytest.fixture(scope="module")
+def ss(R):
+    d = pyreterms.load_dataset("sleepstudy")
+    put(R, "d", d)
+    th = r_fit(R, "Reaction ~ Days + (Days | Subject)", "d")
+    return same_fit("Reaction ~ Days + (Days | Subject)", d, th)
+
+
+@pytest.mark.parametrize("ours,theirs", [(None, "NULL"), ("NA", "NA"), ("~0", "~0"),
+                                         ("~ (1 | Subject)", "~(1 | Subject)"),
+                                         ("~ (Days | Subject)", "~(Days | Subject)")])
+def test_re_form_on_the_fit_data(R, ss, ours, theirs):
+    _same(ss.predict(re_form=ours), R, f"predict(fit, re.form = {theirs})")
+
+
+NEW = pd.DataFrame({"Days": [0.0, 5.0, np.nan, 3.0, 9.5], "Subject": ["308", "999", "309", None, "372"]},
+                   index=["a", "b", "c", "d", "e"])
+
+
+@pytest.mark.parametrize("re_form", [None, "NA", "~ (1 | Subject)"])
+def test_newdata_new_levels_and_na_rows(R, ss, re_form):
+    put(R, "nd", NEW)
+    rr = {None: "NULL", "NA": "NA"}.get(re_form, re_form)
+    _same(ss.predict(newdata=NEW, re_form=re_form, allow_new_levels=True), R,
+          f"predict(fit, newdata = nd, re.form = {rr}, allow.new.levels = TRUE)")
+
+
+@pytest.mark.parametrize("rows", [[0, 1], [0, 3], [0]])
+def test_newdata_errors_are_lme4s(R, ss, rows):
+    nd = NEW.iloc[rows]
+    put(R, "nd", nd)
+    theirs = _r_error(R, "predict(fit, newdata = nd)") if rows != [0] else None
+    if theirs is None:
+        _same(ss.predict(newdata=nd), R, "predict(fit, newdata = nd)")
+        return
+    with pytest.raises(DataError) as e:
+        ss.predict(newdata=nd)
+    assert str(e.value) == theirs
+
+
+def test_missing_column(R, ss):
+    nd = pd.DataFrame({"Subject": ["308"]})
+    put(R, "nd", nd)
+    theirs = _r_error(R, "predict(fit, newdata = nd)")
+    with pytest.raises(DataError) as e:
+        ss.predict(newdata=nd)
+    assert str(e.value).startswith(theirs)  # "object 'Days' not found" (+ our hint)
+
+
+def test_long_new_level_message_is_cut_like_lme4s(R, ss):
+    nd = pd.DataFrame({"Days": np.arange(12.0), "Subject": [f"newsubject{k}" for k in range(12)]})
+    put(R, "nd", nd)
+    theirs = _r_error(R, "predict(fit, newdata = nd)")
+    with pytest.raises(DataError) as e:
+        ss.predict(newdata=nd)
+    assert str(e.value) == theirs
+
+
+@pytest.mark.parametrize("re_form", ["~ (1 | g)", "~ (1 | Days)"])
+def test_re_form_term_not_in_model(R, ss, re_form):
+    nd = NEW.iloc[[0]].assign(g=["x"])
+    put(R, "nd", nd)
+    theirs = _r_error(R, f"predict(fit, newdata = nd, re.form = {re_form})")
+    with pytest.raises(DataError) as e:
+        ss.predict(newdata=nd, re_form=re_form)
+    assert str(e.value) == " ".join(theirs.split())  # R's message has a line break; ours is one line
+
+
+def test_crossed_penicillin(R):
+    P = pyreterms.load_dataset("Penicillin")
+    put(R, "P", P)
+    th = r_fit(R, "diameter ~ 1 + (1 | plate) + (1 | sample)", "P")
+    fit = same_fit("diameter ~ 1 + (1 | plate) + (1 | sample)", P, th)
+    nd = P.iloc[[0, 7, 30, 100]]
+    put(R, "nd", nd)
+    for ours, theirs in [(None, "NULL"), ("~ (1 | plate)", "~(1 | plate)"), ("~ (1 | sample)", "~(1 | sample)")]:
+        _same(fit.predict(newdata=nd, re_form=ours), R, f"predict(fit, newdata = nd, re.form = {theirs})")
+        _same(fit.predict(re_form=ours), R, f"predict(fit, re.form = {theirs})")
+
+
+def test_nested_pastes_subset(R):
+    P = pyreterms.load_dataset("Pastes")
+    sub = P[P["batch"].isin(["A", "B", "C", "D"])]
+    put(R, "Ps", sub)
+    th = r_fit(R, "strength ~ 1 + (1 | batch/cask)", "Ps")
+    fit = same_fit("strength ~ 1 + (1 | batch/cask)", sub, th)
+    nd = sub.iloc[[0, 5, 11, 20]]
+    put(R, "nd", nd)
+    _same(fit.predict(newdata=nd), R, "predict(fit, newdata = nd)")
+    _same(fit.predict(newdata=nd, re_form="~ (1 | batch)"), R, "predict(fit, newdata = nd, re.form = ~(1 | batch))")
+
+
+def test_fixed_factor_levels_absent_from_newdata(R):
+    cake = pyreterms.load_dataset("cake")
+    put(R, "cake", cake)
+    f = "angle ~ recipe + temperature + (1 | recipe:replicate)"
+    th = r_fit(R, f, "cake", REML=False)
+    fit = same_fit(f, cake, th, REML=False)
+    nd = cake[cake["recipe"] == "C"].iloc[:4]
+    put(R, "nd", nd)
+    _same(fit.predict(newdata=nd), R, "predict(fit, newdata = nd)")
+    _same(fit.predict(newdata=nd, re_form="NA"), R, "predict(fit, newdata = nd, re.form = NA)")
