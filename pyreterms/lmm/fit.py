@@ -26,6 +26,7 @@ from pyreterms.design.lformula import lformula
 from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError, LmeCheckError, LmeWarning
 from pyreterms.lmm.deviance import LmerProblem, PLSState
+from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var, post_var_terms
 from pyreterms.lmm.optimize import LmerControl, OptResult, blas_threads, check_conv, moment_start, optimize_lmer
 from pyreterms.lmm.summary import format_summary
 
@@ -216,9 +217,13 @@ class LmerFit:
         rows.append(("Residual", None, None, self.sigma() ** 2, self.sigma()))
         return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
 
-    def ranef(self) -> dict[str, pd.DataFrame]:
+    def ranef(self, condVar: bool = False, cond_var: bool | None = None) -> Any:
         """R: ``ranef(fit, condVar = FALSE)``: per flist factor, rows = levels, columns = cnms of
-        all terms using the factor (term order); values = ``b`` read level-major."""
+        all terms using the factor (term order); values = ``b`` read level-major.  With
+        ``condVar=True`` (alias ``cond_var``) each factor is a
+        :class:`~pyreterms.lmm.inference.condvar.CondRanef` (modes + ``postVar``)."""
+        if condVar or cond_var:
+            return self._ranef_condvar()
         rt, b = self.lf.reTrms, self.state.b
         out = {}
         for fi, (fname, fac) in enumerate(rt.flist):
@@ -325,6 +330,15 @@ class LmerFit:
     def summary(self) -> str:
         """R: ``print(summary(fit))`` (see :mod:`pyreterms.lmm.summary`)."""
         return format_summary(self)
+
+    # --- verbs (issue 14, part B)
+    def _ranef_condvar(self) -> dict[str, CondRanef]:
+        """R: ``ranef(fit, condVar = TRUE)`` (see :mod:`pyreterms.lmm.inference.condvar`)."""
+        rt = self.lf.reTrms
+        pv = post_var_terms(self.problem, self.theta, self.sigma())
+        modes = self.ranef()
+        arr = arrange_post_var(rt.cnms, rt.assign, len(rt.flist), pv)
+        return {f: CondRanef(modes=modes[f], postVar=a, terms=t) for (f, _), (a, t) in zip(rt.flist, arr, strict=True)}
 
 
 def structural_product(A: sp.csc_matrix, B: sp.csc_matrix) -> sp.csc_matrix:
