@@ -22,6 +22,8 @@ CASES = [
     ("strength ~ 1 + (1 | batch/cask)", "Pastes"),
     ("Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)", "sleepstudy"),
     ("Reaction ~ Days + (Days || Subject)", "sleepstudy"),
+    # a vector-valued first term with a crossed second one (the off-diagonal path of the blocks)
+    ("Reaction ~ Days + (Days | Subject) + (1 | fD)", "sleepstudy_fD"),
 ]
 
 
@@ -57,7 +59,12 @@ def _compare(R, fit, rname: str = "r") -> None:
 
 @pytest.mark.parametrize("formula,data", CASES, ids=[c[0] for c in CASES])
 def test_postvar_matches_lme4(R, formula, data):
-    d = pyreterms.load_dataset(data)
+    if data == "sleepstudy_fD":
+        d = pyreterms.load_dataset("sleepstudy")
+        d["fD"] = pd.Categorical(d["Days"].astype(int).astype(str))
+        R.r_eval("sleepstudy_fD <- transform(lme4::sleepstudy, fD = factor(Days))")
+    else:
+        d = pyreterms.load_dataset(data)
     R.r_eval(f"suppressMessages(library(lme4)); fm <- lmer({formula}, {data}); r <- ranef(fm, condVar = TRUE)")
     th = np.asarray(R.r_eval('getME(fm, "theta")'), dtype=float)
     fit = at_theta(pyreterms.lmer(formula, d), th)

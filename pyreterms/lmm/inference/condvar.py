@@ -87,12 +87,14 @@ def cond_cov_blocks(problem: LmerProblem, theta: np.ndarray) -> list[np.ndarray]
         Binv = sp.block_diag(list(Li0), format="csc") if t0.nc > 1 else sp.diags(Li0.ravel()).tocsc()
         V = (Lr0 @ Binv).tocsc()
         V.sort_indices()
+        ind, dat, ptr, nc0 = V.indices, V.data, V.indptr, t0.nc
         for lev in range(t0.nl):
-            c0, c1 = lev * t0.nc, (lev + 1) * t0.nc
-            rows = np.unique(V.indices[V.indptr[c0]:V.indptr[c1]])
-            if rows.size == 0:
+            s, e = ptr[lev * nc0], ptr[(lev + 1) * nc0]
+            if s == e:
                 continue
-            Vl = V[:, c0:c1][rows].toarray()
+            rows, pos = np.unique(ind[s:e], return_inverse=True)
+            Vl = np.zeros((rows.size, nc0))  # the level's nc0 columns of V on the rows they touch
+            Vl[pos, np.repeat(np.arange(nc0), np.diff(ptr[lev * nc0:(lev + 1) * nc0 + 1]))] = dat[s:e]
             B0[lev] += Vl.T @ Srr[np.ix_(rows, rows)] @ Vl
     out.append(B0)
     off = 0
