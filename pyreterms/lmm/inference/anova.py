@@ -145,8 +145,8 @@ def _pvalues(cf: list[list[str]], header: list[str], xm: np.ndarray, ina: np.nda
     pvals = xm[:, -1]
     if not ok.any():
         return False
-    for r, s in zip(np.flatnonzero(ok), format_pval(pvals[ok], dig_tst), strict=True):
-        cf[r][-1] = s
+    for k, s in zip(np.flatnonzero(ok).tolist(), format_pval(pvals[ok], dig_tst), strict=True):
+        cf[k][-1] = s
     if not np.any(pvals[ok] < 0.1):
         return False
     sym = [signif_stars(p) for p in pvals]
