@@ -103,6 +103,7 @@ def test_refit_false_keeps_reml_and_warns_on_a_mix(R):
     ("Reaction ~ Days + (Days | Subject)", "sleepstudy"),
     ("angle ~ recipe * temperature + (1 | recipe:replicate)", "cake"),
     ("angle ~ 0 + recipe + temperature + (1 | replicate)", "cake"),
+    ("Yield ~ 1 + (1 | Batch)", "Dyestuff"),  # no fixed term: an empty table
 ])
 def test_one_model_f_table(R, formula, data):
     R.r_eval(f"suppressMessages(library(lme4)); fa <- lmer({formula}, {data})")

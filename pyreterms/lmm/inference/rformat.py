@@ -133,7 +133,8 @@ SIGNIF_LEGEND = ("Signif. codes:  0 \u2018***\u2019 0.001 \u2018**\u2019 0.01 \u
 
 def print_char_matrix(header: list[str], rows: list[list[str]], rownames: list[str]) -> list[str]:
     """R: ``print.default`` of a character matrix, ``quote = FALSE, right = TRUE``."""
-    wr = max([len(r) for r in rownames] + [0])
+    # no rows: R labels rows "[0,]" (width 4) as for a matrix without row names
+    wr = max(len(r) for r in rownames) if rownames else 4
     widths = [max([len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(header)]
     lines = [" " * wr + "".join(" " + h.rjust(w) for h, w in zip(header, widths, strict=True))]
     for rn, r in zip(rownames, rows, strict=True):
