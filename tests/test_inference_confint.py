@@ -180,3 +180,26 @@ def test_profile_subset_and_new_names(R):
                      "level = 0.9))")
     assert list(mine.index) == list(r.index) and list(mine.columns) == list(r.columns) == ["5 %", "95 %"]
     assert _rel_ends(mine, r) <= 1e-4
+
+
+def test_profile_fallback_on_a_near_singular_fit(R):
+    """A correlation profile that is not monotone: lme4 warns and interpolates linearly; so do we."""
+    import rpy2.robjects as ro
+
+    from parity.convert import dataframe_to_r
+    from test_fit_live import _near_singular
+
+    d = _near_singular()
+    ro.globalenv["dns"] = dataframe_to_r(d)
+    R.r_eval('wl <- character(0); fns <- lmer(y ~ x + (x | g), dns); cins <- withCallingHandlers('
+             'suppressMessages(confint(fns)), warning = function(w) {wl <<- c(wl, conditionMessage(w)); '
+             'invokeRestart("muffleWarning")})')
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        mine = confint(pyreterms.lmer("y ~ x + (x | g)", d), quiet=True)
+    key = {"non-monotonic profile for .sig02", "bad spline fit for .sig02: falling back to linear interpolation"}
+    ours, theirs = {str(w.message) for w in rec}, set(ro.r("wl"))
+    # R also says "collapsing to unique 'x' values" (approxfun): its profile has exact ties of .zeta = 0
+    # where max(0, devdiff) clamps; ours clamps at other points (rounding), so ties need not occur
+    assert key <= ours and key <= theirs and ours <= theirs
+    assert _rel_ends(mine, _r_matrix(R, "cins")) <= 1e-4

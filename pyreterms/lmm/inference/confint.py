@@ -75,6 +75,8 @@ def _approx(x: np.ndarray, y: np.ndarray, v: np.ndarray) -> np.ndarray:
     ok = ~(np.isnan(x) | np.isnan(y))
     x, y = x[ok], y[ok]
     ux = np.unique(x)
+    if ux.size < x.size:
+        warnings.warn("collapsing to unique 'x' values", LmeWarning, stacklevel=3)
     uy = np.array([y[x == u].mean() for u in ux])
     return np.where((v < ux[0]) | (v > ux[-1]), np.nan, np.interp(v, ux, uy))
 
