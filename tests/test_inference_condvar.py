@@ -22,6 +22,7 @@ CASES = [
     ("strength ~ 1 + (1 | batch/cask)", "Pastes"),
     ("Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)", "sleepstudy"),
     ("Reaction ~ Days + (Days || Subject)", "sleepstudy"),
+    ("Reaction ~ Days + (1 | Subject) + (1 | Subject)", "sleepstudy"),  # R's names repeat
     # a vector-valued first term with a crossed second one (the off-diagonal path of the blocks)
     ("Reaction ~ Days + (Days | Subject) + (1 | fD)", "sleepstudy_fD"),
 ]
@@ -44,9 +45,10 @@ def _compare(R, fit, rname: str = "r") -> None:
         assert _rel(c.modes.to_numpy(), modes) <= 1e-9
         pv = ro.r(f'attr({rname}[["{g}"]], "postVar")')
         mine = c.postVar_R()
-        if isinstance(mine, dict):  # lme4 1.1-31: several terms on one factor -> a named list
-            assert list(mine) == list(pv.names)
-            for i, v in enumerate(mine.values()):
+        if not isinstance(mine, np.ndarray):  # lme4 1.1-31: several terms on one factor -> a named list
+            pairs = list(mine.items()) if isinstance(mine, dict) else list(mine)
+            assert [k for k, _ in pairs] == list(pv.names)
+            for i, (_, v) in enumerate(pairs):
                 rv = np.asarray(pv[i])
                 assert v.shape == rv.shape
                 assert _rel(v, rv) <= 1e-10

@@ -26,6 +26,9 @@ from scipy.linalg import solve_triangular
 
 from pyreterms.lmm.deviance import LmerProblem
 
+#: one factor's ``postVar``: an array (one term), a dict by R's names, or (name, array) pairs (names repeat)
+PostVar = np.ndarray | dict[str, np.ndarray] | tuple[tuple[str, np.ndarray], ...]
+
 
 @dataclass(frozen=True)
 class CondRanef:
@@ -33,18 +36,21 @@ class CondRanef:
 
     ``modes``: the data frame R returns (rows = levels, columns = the terms' cnms);
     ``postVar``: R's ``attr(, "postVar")`` with the levels FIRST: an ``n_levels x nc x nc`` array when
-    one term uses the factor, else (lme4 1.1-31) one such array per term, keyed as R names them;
+    one term uses the factor, else (lme4 1.1-31) one such array per term, keyed as R names them (a
+    dict; a tuple of (name, array) pairs when R's names repeat, as for ``(1 | g) + (1 | g)``);
     ``terms``: the per-term arrays in term order (always a tuple)."""
 
     modes: pd.DataFrame
-    postVar: np.ndarray | dict[str, np.ndarray]
+    postVar: PostVar
     terms: tuple[np.ndarray, ...]
 
-    def postVar_R(self) -> np.ndarray | dict[str, np.ndarray]:
+    def postVar_R(self) -> PostVar:
         """``postVar`` in R's own layout ``nc x nc x n_levels``."""
         if isinstance(self.postVar, np.ndarray):
             return np.transpose(self.postVar, (1, 2, 0))
-        return {k: np.transpose(v, (1, 2, 0)) for k, v in self.postVar.items()}
+        if isinstance(self.postVar, dict):
+            return {k: np.transpose(v, (1, 2, 0)) for k, v in self.postVar.items()}
+        return tuple((k, np.transpose(v, (1, 2, 0))) for k, v in self.postVar)
 
 
 def _block0_inverse_blocks(L0: np.ndarray, nc: int) -> np.ndarray:
@@ -123,17 +129,19 @@ def r_list_name(cnms: tuple[str, ...]) -> str:
 
 
 def arrange_post_var(cnms: tuple[tuple[str, tuple[str, ...]], ...], assign: np.ndarray, nfac: int,
-                     pv: list[np.ndarray]) -> list[tuple[np.ndarray | dict[str, np.ndarray], tuple[np.ndarray, ...]]]:
+                     pv: list[np.ndarray]) -> list[tuple[PostVar, tuple[np.ndarray, ...]]]:
     """Per grouping factor, lme4 1.1-31's arrangement (``arrange.condVar``): the term's array when one
     term uses the factor, else a list of arrays named by the terms' cnms."""
-    out: list[tuple[np.ndarray | dict[str, np.ndarray], tuple[np.ndarray, ...]]] = []
+    out: list[tuple[PostVar, tuple[np.ndarray, ...]]] = []
     for f in range(nfac):
         ks = [k for k in range(len(cnms)) if assign[k] == f]
         arrs = tuple(pv[k] for k in ks)
         if len(ks) == 1:
             out.append((arrs[0], arrs))
         else:
-            out.append(({r_list_name(cnms[k][1]): pv[k] for k in ks}, arrs))
+            pairs = tuple((r_list_name(cnms[k][1]), pv[k]) for k in ks)
+            named = dict(pairs)
+            out.append((named if len(named) == len(pairs) else pairs, arrs))
     return out
 
 
