@@ -10,7 +10,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.sparse.linalg import spsolve_triangular
+
+from pyreterms.lmm.inference.condvar import post_var_terms
 
 from .pyside import _chr, _dbl, _int
 from .rvalues import RList, RMatrix, RNull, RSparse, RValue, RVector
@@ -22,21 +23,12 @@ def _lgl(value: bool) -> RVector:
 
 def post_var(fit) -> dict[str, list[np.ndarray]]:
     """R: ``attr(ranef(fit, condVar = TRUE)[[f]], "postVar")``: per term, the p_i x p_i x l_i array
-    ``sigma^2 T_i [(Lambda' Z' W Z Lambda + I)^{-1}]_{block} T_i'`` (paper eqs. 56-59)."""
-    pr, theta = fit.problem, fit.theta
-    L = pr.cholesky_L(theta).tocsr()
-    q = L.shape[0]
-    Linv = spsolve_triangular(L, np.eye(q), lower=True)
-    s2 = fit.sigma() ** 2
-    out: dict[str, list[np.ndarray]] = {}
+    ``sigma^2 T_i [(Lambda' Z' W Z Lambda + I)^{-1}]_{block} T_i'`` (paper eqs. 56-59), from
+    :func:`pyreterms.lmm.inference.condvar.post_var_terms` (no dense inverse of L)."""
     rt = fit.lf.reTrms
-    for k, (t, T) in enumerate(zip(pr.terms, pr.templates(theta))):
-        arr = np.empty((t.nc, t.nc, t.nl))
-        for lev in range(t.nl):
-            idx = slice(t.start + lev * t.nc, t.start + (lev + 1) * t.nc)
-            M = Linv[:, idx]
-            arr[:, :, lev] = s2 * (T @ (M.T @ M) @ T.T)
-        out.setdefault(rt.flist[rt.assign[k]][0], []).append(arr)
+    out: dict[str, list[np.ndarray]] = {}
+    for k, arr in enumerate(post_var_terms(fit.problem, fit.theta, fit.sigma())):
+        out.setdefault(rt.flist[rt.assign[k]][0], []).append(np.transpose(arr, (1, 2, 0)))
     return out
 
 

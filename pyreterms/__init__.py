@@ -10,9 +10,13 @@ from pyreterms.explainer import explain
 from pyreterms.formula.parser import parse as parse_r  # R expression reader (explain --subset)
 from pyreterms.formula.values import Factor
 from pyreterms.lmm.fit import lmer
+from pyreterms.lmm.inference.anova import AnovaTable, anova
+from pyreterms.lmm.inference.condvar import CondRanef
+from pyreterms.lmm.inference.confint import confint
+from pyreterms.lmm.inference.profile import Profile, profile
 
 __version__ = "0.1.0"
 
 __all__ = ["lformula", "lmer", "explain", "parse_r", "load_dataset", "LFormula", "ReTrms", "ReTerm", "FixedX",
-           "ModelFrame", "Factor",
+           "ModelFrame", "Factor", "anova", "confint", "profile", "AnovaTable", "Profile", "CondRanef",
            "PyretermsError", "FormulaError", "DataError", "LmeCheckError", "LmeWarning", "LmeMessage"]

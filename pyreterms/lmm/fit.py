@@ -26,6 +26,11 @@ from pyreterms.design.lformula import lformula
 from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError, LmeCheckError, LmeWarning
 from pyreterms.lmm.deviance import LmerProblem, PLSState
+from pyreterms.lmm.inference.anova import AnovaTable, anova
+from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var, post_var_terms
+from pyreterms.lmm.inference.confint import confint
+from pyreterms.lmm.inference.profile import Profile, profile
+from pyreterms.lmm.inference.refit import refit_ml
 from pyreterms.lmm.optimize import LmerControl, OptResult, blas_threads, check_conv, moment_start, optimize_lmer
 from pyreterms.rmath.rng import RRNG
 from pyreterms.verbs import accessors
@@ -217,9 +222,13 @@ class LmerFit:
         rows.append(("Residual", None, None, self.sigma() ** 2, self.sigma()))
         return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
 
-    def ranef(self) -> dict[str, pd.DataFrame]:
+    def ranef(self, condVar: bool = False, cond_var: bool | None = None) -> Any:
         """R: ``ranef(fit, condVar = FALSE)``: per flist factor, rows = levels, columns = cnms of
-        all terms using the factor (term order); values = ``b`` read level-major."""
+        all terms using the factor (term order); values = ``b`` read level-major.  With
+        ``condVar=True`` (alias ``cond_var``) each factor is a
+        :class:`~pyreterms.lmm.inference.condvar.CondRanef` (modes + ``postVar``)."""
+        if condVar or cond_var:
+            return self._ranef_condvar()
         rt, b = self.lf.reTrms, self.state.b
         out = {}
         for fi, (fname, fac) in enumerate(rt.flist):
@@ -397,6 +406,33 @@ class LmerFit:
 
     def cooks_distance(self) -> pd.Series:
         return accessors.cooks_distance(self)
+
+    # --- verbs (issue 14, part B)
+    def _ranef_condvar(self) -> dict[str, CondRanef]:
+        """R: ``ranef(fit, condVar = TRUE)`` (see :mod:`pyreterms.lmm.inference.condvar`)."""
+        rt = self.lf.reTrms
+        pv = post_var_terms(self.problem, self.theta, self.sigma())
+        modes = self.ranef()
+        arr = arrange_post_var(rt.cnms, rt.assign, len(rt.flist), pv)
+        return {f: CondRanef(modes=modes[f], postVar=a, terms=t) for (f, _), (a, t) in zip(rt.flist, arr, strict=True)}
+
+    def anova(self, *others: LmerFit, refit: bool = True, model_names: list[str] | None = None,
+              data_name: str | None = None) -> AnovaTable:
+        """R: ``anova(fit, ...)`` (see :func:`pyreterms.lmm.inference.anova.anova`)."""
+        return anova(self, *others, refit=refit, model_names=model_names, data_name=data_name)
+
+    def confint(self, parm: list[str] | str | None = None, level: float = 0.95, method: str = "profile",
+                **kwargs: Any) -> pd.DataFrame:
+        """R: ``confint(fit, parm, level, method)`` (see :func:`pyreterms.lmm.inference.confint.confint`)."""
+        return confint(self, parm=parm, level=level, method=method, **kwargs)
+
+    def profile(self, which: list[str] | str | None = None, **kwargs: Any) -> Profile:
+        """R: ``profile(fit, which, ...)`` (see :func:`pyreterms.lmm.inference.profile.profile`)."""
+        return profile(self, which=which, **kwargs)
+
+    def refitML(self) -> LmerFit:
+        """R: ``refitML(fit)`` (see :func:`pyreterms.lmm.inference.refit.refit_ml`)."""
+        return refit_ml(self)
 
 
 def structural_product(A: sp.csc_matrix, B: sp.csc_matrix) -> sp.csc_matrix:

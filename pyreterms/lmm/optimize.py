@@ -163,15 +163,15 @@ def moment_start(y: np.ndarray, factors: list[np.ndarray], all_intercept: bool, 
 
 
 def nloptwrap(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.ndarray,
-              opt_ctrl: dict[str, float] | None = None) -> dict[str, Any]:
-    """R: ``lme4:::nloptwrap`` -> ``nloptr(x0, fn, lb = lower, ub = Inf, opts)`` with LN_BOBYQA,
+              opt_ctrl: dict[str, float] | None = None, upper: np.ndarray | None = None) -> dict[str, Any]:
+    """R: ``lme4:::nloptwrap`` -> ``nloptr(x0, fn, lb = lower, ub = upper (Inf), opts)`` with LN_BOBYQA,
     ``xtol_abs = ftol_abs = 1e-8``, ``maxeval = 1e5`` and nloptr's ``xtol_rel = 1e-4``."""
     ctrl = {"xtol_rel": 1e-4, "xtol_abs": 1e-8, "ftol_abs": 1e-8, "ftol_rel": 0.0, "maxeval": 100000}
     ctrl.update(opt_ctrl or {})
     k = len(par)
     opt = nlopt.opt(nlopt.LN_BOBYQA, k)
     opt.set_lower_bounds(np.asarray(lower, dtype=np.float64))
-    opt.set_upper_bounds(np.full(k, np.inf))
+    opt.set_upper_bounds(np.full(k, np.inf) if upper is None else np.asarray(upper, dtype=np.float64))
     opt.set_xtol_rel(float(ctrl["xtol_rel"]))
     opt.set_xtol_abs(np.full(k, float(ctrl["xtol_abs"])))
     opt.set_ftol_abs(float(ctrl["ftol_abs"]))
