@@ -65,3 +65,13 @@ def test_confint_boot_slopes_level(R):
     assert list(ours.columns) == list(R.r_eval("colnames(ci)"))
     # sd/cor rows come from refitted thetas (optimizer tolerance), the fixed effects likewise
     np.testing.assert_allclose(ours.to_numpy(), np.asarray(R.r_eval("ci")), rtol=1e-4, atol=1e-4)
+
+
+def test_confint_method_boot_with_parm(R, dye):
+    """confint(fit, method = "boot", parm = ...) through both entry points: citab[parm, ] as lme4 does."""
+    ours = dye.confint(method="boot", nsim=30, seed=9, parm=[".sigma", "(Intercept)"])
+    free = pyreterms.confint(dye, method="boot", nsim=30, seed=9, parm=[".sigma", "(Intercept)"])
+    R.r_eval("set.seed(9); ci <- confint(fdye, method = 'boot', nsim = 30, parm = c('.sigma', '(Intercept)'))")
+    for got in (ours, free):
+        assert list(got.index) == list(R.r_eval("rownames(ci)"))
+        np.testing.assert_allclose(got.to_numpy(), np.asarray(R.r_eval("ci")), rtol=1e-5, atol=1e-6)

@@ -20,6 +20,7 @@ from pyreterms.lmm.inference.profile import Profile, get_which, profile
 from pyreterms.lmm.inference.rformat import format_real
 from pyreterms.lmm.inference.sdcor import prof_names
 from pyreterms.rmath.qnorm import qnorm
+from pyreterms.verbs.boot import confint_boot
 
 
 class ConfintError(PyretermsError):
@@ -33,23 +34,26 @@ def format_perc(probs: Sequence[float], digits: int = 3) -> list[str]:
 
 def confint(fit: InferenceFit, parm: Sequence[str | int] | str | None = None, level: float = 0.95,
             method: str = "profile", zeta: Sequence[float] | None = None, oldNames: bool = True,
-            quiet: bool = False, **profile_args: float | int) -> pd.DataFrame:
+            quiet: bool = False, nsim: int = 500, seed: int | None = None, boot_type: str = "perc",
+            **profile_args: float | int) -> pd.DataFrame:
     """R: ``confint(fit, parm, level = 0.95, method = c("profile", "Wald", "boot"), zeta, oldNames)``.
 
     ``parm``: parameter names, ``"theta_"``/``"beta_"``, or R's 1-based positions.  ``profile_args``
-    go to :func:`~pyreterms.lmm.inference.profile.profile` (``alphamax``, ``maxpts``, ``delta``, ...)."""
+    go to :func:`~pyreterms.lmm.inference.profile.profile` (``alphamax``, ``maxpts``, ``delta``, ...).
+    ``method = "boot"``: ``bootMer`` with R's random numbers (``nsim``, ``seed``, ``boot_type``), then
+    ``citab[parm, ]`` as ``confint.merMod`` does (:func:`pyreterms.verbs.boot.confint_boot`)."""
     if method not in ("profile", "Wald", "boot"):
         raise ConfintError("'arg' should be one of \u201cprofile\u201d, \u201cWald\u201d, \u201cboot\u201d "
                            f"(got {method!r})")
     if not 0 < level < 1:
         raise ConfintError(f"level must be in (0, 1), got {level!r}")
-    if method == "boot":
-        # the parametric bootstrap (bootMer with R's random numbers) is confint_boot, issue 14 part A;
-        # the merge wires it here by name
-        raise NotImplementedError("boot: see confint_boot")
     vn = prof_names(fit.lf.reTrms.cnms, oldNames)
     an = vn + list(fit.lf.X.colnames)
     which = get_which(parm, len(vn), an)
+    if method == "boot":
+        citab = confint_boot(fit, fit.refit, nsim=nsim, seed=seed, level=level,  # type: ignore[arg-type]
+                             boot_type=boot_type)
+        return citab.iloc[which]
     if method == "Wald":
         return _wald(fit, vn, which, level)
     if not quiet:
