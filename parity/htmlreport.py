@@ -234,7 +234,7 @@ def _cell_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[li
     rn = list(getattr(r, "rownames", None) or getattr(py, "rownames", None) or [])
     cn = list(getattr(r, "colnames", None) or getattr(py, "colnames", None) or [])
     rows = []
-    for i, j in zip(ii[:limit].tolist(), jj[:limit].tolist()):
+    for i, j in zip(ii[:limit].tolist(), jj[:limit].tolist(), strict=True):
         x, y = a[i, j], b[i, j]
         with np.errstate(invalid="ignore"):
             rows.append({"i": i + 1, "j": j + 1, "rowname": rn[i] if i < len(rn) else "",
@@ -266,7 +266,7 @@ def _label_rows(py: RValue | None, r: RValue | None, limit: int = 15) -> list[di
     if la is None or lb is None or la == lb:
         return []
     return [{"k": i + 1, "name": "", "here": x, "lme4": y}
-            for i, (x, y) in enumerate(zip(la + [""] * len(lb), lb + [""] * len(la))) if x != y][:limit]
+            for i, (x, y) in enumerate(zip(la + [""] * len(lb), lb + [""] * len(la), strict=True)) if x != y][:limit]
 
 
 def _difference(name: str, py: RValue | None, r: RValue | None) -> dict[str, Any]:
@@ -363,8 +363,9 @@ def _check_context(reps: list[Any], data: Any, impl: Any, weights: Any, offset: 
         v = rep.verdict.value
         pics = None
         if bad and v != "not compared":
-            pics = _pictures({"formula": rep.formula, "data": data, "REML": rep.REML, "level": rep.level,
-                              "weights": weights, "offset": offset, "contrasts": contrasts}, [c.name for c in bad], impl)
+            design = {"formula": rep.formula, "data": data, "REML": rep.REML, "level": rep.level,
+                      "weights": weights, "offset": offset, "contrasts": contrasts}
+            pics = _pictures(design, [c.name for c in bad], impl)
         out.append({"formula": rep.formula, "label": rep.data_label or "data", "method": "REML" if rep.REML else "ML",
                     "level": rep.level, "verdict": v,
                     "verdict_class": "ok" if v in ("agree", "both refused") else "nc" if v == "not compared" else "bad",

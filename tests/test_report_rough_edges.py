@@ -85,7 +85,8 @@ def test_detail_names_rs_cell_and_plain_numbers(R, one_cell_report) -> None:
     assert [c.name for c in bad] == [ZT]
     # which cell is Zt@x[K + 1], and its value, asked of R itself
     R.r_eval(f"lf <- lme4::lFormula({SEED}, lme4::sleepstudy)")
-    i, j, x = (float(v) for v in R.r_eval(f"with(Matrix::summary(lf$reTrms$Zt), c(i[{K + 1}], j[{K + 1}], x[{K + 1}]))"))
+    cell = f"with(Matrix::summary(lf$reTrms$Zt), c(i[{K + 1}], j[{K + 1}], x[{K + 1}]))"
+    i, j, x = (float(v) for v in R.r_eval(cell))
     assert bad[0].detail == f"1 value(s) differ, first at [{int(i)}, {int(j)}]: {plain(x * 1.001)} vs R {plain(x)}"
     assert "np.float64" not in bad[0].detail
 
