@@ -119,6 +119,33 @@ def test_parity_report_in_the_browser(browser, R, sleepstudy, tmp_path) -> None:
     v.page.close()
 
 
+@pytest.mark.r
+def test_fuzz_report_in_the_browser(browser, R, tmp_path) -> None:
+    """A campaign against a mutant (theta0 all ones, lme4 starts slopes' correlation at 0): the
+    shrunk failure's table shows R's 1-based position of the differing theta element."""
+    from parity.fuzz import FuzzConfig, run_campaign
+    from parity.htmlreport import write_html
+
+    cfg = FuzzConfig(examples=3, seed=1, level="lformula", impl="parity.mutants:theta0_ones",
+                     shrink_seconds=3.0, max_failures=1, stop_at_first=True)
+    res = run_campaign(cfg, out_dir=tmp_path / "repro", progress=False)
+    f = next(f for f in res.failures if f.component == "lFormula()$reTrms$theta")
+    path = write_html(res, tmp_path / "fuzz.html")
+    v = visit(browser, path.as_uri())
+    assert_clean(v, min_images=1)
+    from parity.check import r_components
+
+    d = f.shrunk.design  # lme4's theta0 for the shrunk design, from R through the harness's R side
+    r = r_components(d.formula, d.data, REML=d.REML, level="lformula", **d.arrays())
+    theta0 = [float(x) for x in r["lFormula()$reTrms$theta"].x]
+    want = [k + 1 for k, x in enumerate(theta0) if x != 1.0]  # where all-ones differs from lme4's start
+    section = v.page.locator("section.difference", has_text="lFormula()$reTrms$theta").first
+    rows = section.locator("table.positions tr")
+    shown = [rows.nth(k).locator("td").first.inner_text() for k in range(1, rows.count())]
+    assert shown == [f"[{k}]" for k in want] and want
+    v.page.close()
+
+
 def test_explain_page_in_the_browser(browser, tmp_path) -> None:
     import pyreterms
 
