@@ -2,23 +2,27 @@
 
 For every failure it re-runs both sides (:func:`paired_values`: ``parity.check.r_components`` and
 ``parity.pyside.run_impl``) and draws WHERE the values differ: for matrices side-by-side spy plots
-of this implementation and of lme4 (R: ``Matrix::image(lf$reTrms$Zt)``) plus a mask of differing
-positions; for numeric vectors a bar plot of ``here - R``; for names/levels a table of the first
-differing positions.  ``write_html(result_or_reports, path, data=...)`` is the entry point.
+of this implementation and of lme4 (R: ``Matrix::image(lf$reTrms$Zt)``) plus the differing cells
+as markers; for numeric vectors a bar plot of ``here - R``; and a table of the differing cells with
+R's 1-based (i, j) (R: ``which(A != B, arr.ind = TRUE)``), of vector positions ``[k]`` or of names and
+levels.  The page is ``templates/report.html.j2`` (jinja2, autoescaped); ``write_html(result_or_reports,
+path, data=...)`` is the entry point.
 """
 from __future__ import annotations
 
 import base64
 import io
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from .rvalues import RError, RFactor, RList, RMatrix, RSparse, RValue, RVector
 
 __all__ = ["write_html", "render_html", "paired_values", "show_pair", "figure_png"]
+
 
 def paired_values(formula: str, data: Any, component: str, *, impl: Any = None, REML: bool = True,
                   level: str = "lformula", weights=None, offset=None, contrasts=None,
@@ -209,14 +213,6 @@ def show_pair(py: RValue | None, r: RValue | None, limit: int = 12) -> str:
     return "\n".join(out)
 
 
-def _b64(png: bytes | None) -> str:
-    return "" if png is None else base64.b64encode(png).decode()
-
-
-def _is_sparse_stored(v: RValue | None, shape: tuple[int, ...]) -> np.ndarray | None:
-    return _stored(v.x.tocsc()) if isinstance(v, RSparse) and v.x.shape == shape else None
-
-
 def _cell_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
     """The cells of two same-shape matrices that differ (value, NaN-ness or stored pattern), with R's
     1-based (i, j), the row and column names, and both values as plain numbers."""
@@ -227,9 +223,8 @@ def _cell_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[li
         return [], 0
     with np.errstate(invalid="ignore"):
         mask = (a != b) & ~(np.isnan(a) & np.isnan(b))
-    sa, sb = _is_sparse_stored(py, a.shape), _is_sparse_stored(r, b.shape)
-    if sa is not None and sb is not None:
-        mask |= sa != sb
+    if isinstance(py, RSparse) and isinstance(r, RSparse):  # a stored zero differs from a structural one
+        mask |= _stored(py.x.tocsc()) != _stored(r.x.tocsc())
     ii, jj = np.nonzero(mask)  # row-major: R's cells in order of (i, j)
     rn = list(getattr(r, "rownames", None) or getattr(py, "rownames", None) or [])
     cn = list(getattr(r, "colnames", None) or getattr(py, "colnames", None) or [])
@@ -273,13 +268,14 @@ def _difference(name: str, py: RValue | None, r: RValue | None) -> dict[str, Any
     """What the template shows for one differing component: where (cells or positions), a text view
     of both sides, and a picture."""
     path, a, b = _first_diff(py, r)
+    png = figure_png(py, r, name)
     cells, n_cells = _cell_rows(a, b)
     positions, n_pos = _position_rows(a, b)
     if not positions:
         positions = _label_rows(a, b)
         n_pos = len(positions)
     return {"name": name, "path": path, "cells": cells, "cells_total": n_cells, "positions": positions,
-            "positions_total": n_pos, "text": show_pair(py, r), "png": _b64(figure_png(py, r, name))}
+            "positions_total": n_pos, "text": show_pair(py, r), "png": base64.b64encode(png).decode() if png else ""}
 
 
 def _pictures(design_like: dict, comps: Sequence[str], impl: Any) -> dict[str, Any]:
