@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from .compare import EXACT, Diff, compare_values, plain
 from .rvalues import RError, RFactor, RList, RMatrix, RSparse, RValue, RVector
+from .verdicts import NOT_COMPARED
 
 __all__ = ["write_html", "render_html", "paired_values", "show_pair", "figure_png"]
 
@@ -41,8 +43,6 @@ def paired_values(formula: str, data: Any, component: str, *, impl: Any = None, 
 
 def _first_diff(py: RValue | None, r: RValue | None) -> tuple[str, RValue | None, RValue | None]:
     """Descend into lists to the first element that differs (by name/position)."""
-    from .compare import EXACT, Diff, compare_values
-
     path = ""
     while isinstance(py, RList) and isinstance(r, RList):
         pick = None
@@ -216,8 +216,6 @@ def show_pair(py: RValue | None, r: RValue | None, limit: int = 12) -> str:
 def _cell_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
     """The cells of two same-shape matrices that differ (value, NaN-ness or stored pattern), with R's
     1-based (i, j), the row and column names, and both values as plain numbers."""
-    from .compare import plain
-
     a, b = _numeric_2d(py), _numeric_2d(r)
     if a is None or b is None or a.shape != b.shape:
         return [], 0
@@ -240,8 +238,6 @@ def _cell_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[li
 
 def _position_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
     """The positions of two same-length numeric vectors that differ, R's 1-based index and names."""
-    from .compare import plain
-
     if not (isinstance(py, RVector) and isinstance(r, RVector)):
         return [], 0
     if {py.kind, r.kind} - {"double", "integer"} or len(py.x) != len(r.x):
@@ -310,8 +306,6 @@ def _not_provided_rows(names: Any) -> list[tuple[str, Any]]:
 
 def _tally(reports: Sequence[Any]) -> dict[str, list[int]]:
     counts: dict[str, list[int]] = {}
-    from .verdicts import NOT_COMPARED
-
     for rep in reports:
         for c in rep.components:
             if c.name == NOT_COMPARED:  # not a component that was compared
@@ -346,8 +340,7 @@ def _fuzz_context(res: Any, impl: Any) -> dict[str, Any]:
 
 
 def _check_context(reps: list[Any], data: Any, impl: Any, weights: Any, offset: Any, contrasts: Any) -> dict[str, Any]:
-    from .report import _fmt, tolerance_text
-    from .verdicts import NOT_COMPARED
+    from .report import _fmt, tolerance_text  # parity.report imports parity.check: only when a page is made
 
     out = []
     for rep in reps:
