@@ -130,9 +130,9 @@ def _at_vector(k: int) -> str:
     return f"[{k + 1}]"
 
 
-def _at_dense(ncol: int) -> Callable[[int], str]:
-    """R's 1-based ``[i, j]`` of a row-major (numpy) flat position."""
-    return lambda k: f"[{k // ncol + 1}, {k % ncol + 1}]"
+def _at_dense(nrow: int) -> Callable[[int], str]:
+    """R's 1-based ``[i, j]`` of a column-major (R's, Fortran) flat position."""
+    return lambda k: f"[{k % nrow + 1}, {k // nrow + 1}]"
 
 
 def _at_csc(m: sp.csc_matrix) -> Callable[[int], str]:
@@ -177,7 +177,7 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
             d.fail(where, f"sparsity pattern differs: nnz {a.nnz} vs R {b.nnz}"
                           + (f", {int(abs(diffp).sum())} positions" if diffp is not None else ""))
             if a.shape[0] * a.shape[1] < 4_000_000:
-                d.numbers(where, a.toarray(), b.toarray(), tol, _at_dense(a.shape[1]))
+                d.numbers(where, a.toarray().ravel(order="F"), b.toarray().ravel(order="F"), tol, _at_dense(a.shape[0]))
             else:
                 d.numbers(where, a.data, b.data, tol, lambda k: f"@x[{k + 1}]")
             return
@@ -193,7 +193,10 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
             if not np.array_equal(py.x, r.x):  # type: ignore[union-attr]
                 d.fail(where, "values differ")
             return
-        d.numbers(where, py.x, r.x, tol, _at_dense(r.x.shape[1]) if r.x.ndim == 2 else None)  # type: ignore[union-attr]
+        if r.x.ndim == 2:  # column-major, as R stores a matrix: the first difference is R's which(A != B)[1]
+            d.numbers(where, py.x.ravel(order="F"), r.x.ravel(order="F"), tol, _at_dense(r.x.shape[0]))  # type: ignore[union-attr]
+        else:
+            d.numbers(where, py.x, r.x, tol)  # type: ignore[union-attr]
         return
     if isinstance(r, RVector):
         _names_eq(d, where, py.names, r.names, "names")  # type: ignore[union-attr]

@@ -213,27 +213,47 @@ def show_pair(py: RValue | None, r: RValue | None, limit: int = 12) -> str:
     return "\n".join(out)
 
 
-def _cell_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
-    """The cells of two same-shape matrices that differ (value, NaN-ness or stored pattern), with R's
-    1-based (i, j), the row and column names, and both values as plain numbers."""
+def _differing_cells(py: RValue | None, r: RValue | None) -> tuple[np.ndarray, np.ndarray, Any, Any] | None:
+    """(rows, cols, here, lme4) of the cells of two same-shape matrices that differ (value, NaN-ness or,
+    for sparse matrices, the stored pattern), in R's column-major order (R: ``which(A != B, arr.ind =
+    TRUE)``); sparse pairs stay sparse (a q x n ``Zt`` of a large design is never made dense)."""
+    if isinstance(py, RSparse) and isinstance(r, RSparse):
+        A, B = py.x.tocsc(), r.x.tocsc()
+        if A.shape != B.shape:
+            return None
+        SA, SB = A.copy(), B.copy()
+        SA.data[:], SB.data[:] = 1.0, 1.0
+        with np.errstate(invalid="ignore"):
+            M = (abs(A - B) + abs(SA - SB)).tocsc()  # NaN in either side stays nonzero
+        M.eliminate_zeros()
+        M.sort_indices()
+        jj = np.repeat(np.arange(M.shape[1]), np.diff(M.indptr))
+        return M.indices.copy(), jj, A, B
     a, b = _numeric_2d(py), _numeric_2d(r)
     if a is None or b is None or a.shape != b.shape:
-        return [], 0
+        return None
     with np.errstate(invalid="ignore"):
         mask = (a != b) & ~(np.isnan(a) & np.isnan(b))
-    if isinstance(py, RSparse) and isinstance(r, RSparse):  # a stored zero differs from a structural one
-        mask |= _stored(py.x.tocsc()) != _stored(r.x.tocsc())
-    ii, jj = np.nonzero(mask)  # row-major: R's cells in order of (i, j)
+    jj, ii = np.nonzero(mask.T)
+    return ii, jj, a, b
+
+
+def _cell_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
+    """The first ``limit`` differing cells of two matrices with R's 1-based (i, j), the row and column
+    names and both values as plain numbers; and how many cells differ."""
+    cells = _differing_cells(py, r)
+    if cells is None:
+        return [], 0
+    ii, jj, a, b = cells
     rn = list(getattr(r, "rownames", None) or getattr(py, "rownames", None) or [])
     cn = list(getattr(r, "colnames", None) or getattr(py, "colnames", None) or [])
     rows = []
     for i, j in zip(ii[:limit].tolist(), jj[:limit].tolist(), strict=True):
-        x, y = a[i, j], b[i, j]
-        with np.errstate(invalid="ignore"):
-            rows.append({"i": i + 1, "j": j + 1, "rowname": rn[i] if i < len(rn) else "",
-                         "colname": cn[j] if j < len(cn) else "", "here": plain(x), "lme4": plain(y),
-                         "diff": plain(x - y)})
-    return rows, int(mask.sum())
+        x, y = float(a[i, j]), float(b[i, j])
+        rows.append({"i": i + 1, "j": j + 1, "rowname": rn[i] if i < len(rn) else "",
+                     "colname": cn[j] if j < len(cn) else "", "here": plain(x), "lme4": plain(y),
+                     "diff": plain(x - y) if x == x and y == y else "NaN"})
+    return rows, int(ii.size)
 
 
 def _position_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[list[dict[str, Any]], int]:

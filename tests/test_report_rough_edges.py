@@ -186,3 +186,41 @@ def test_vector_and_nan_details_are_one_based_and_plain() -> None:
     compare_values(RVector(a, kind="double"), RVector(b, kind="double"), EXACT, d)
     assert d.problems == ["NA/NaN at [3] on one side only (NaN vs R 3)", "1 value(s) differ, first at [4]: 4 vs R 4.5"]
     assert not any(re.search(r"np\.|float64", p) for p in d.problems)
+
+
+@pytest.mark.r
+def test_differing_cells_come_in_rs_order(R) -> None:
+    """Two differing cells: the detail's "first" and the table's order are R's
+    ``which(A != B, arr.ind = TRUE)`` (column-major), for dense and sparse matrices."""
+    from parity.htmlreport import _cell_rows
+
+    rng = np.random.default_rng(5)
+    a = np.round(rng.normal(size=(5, 4)), 3)
+    b = a.copy()
+    b[0, 2] += 1.0
+    b[3, 0] -= 2.0
+    vals = lambda m: ", ".join(repr(float(v)) for v in m.ravel(order="F"))  # noqa: E731
+    R.r_eval(f"A <- matrix(c({vals(a)}), 5, 4); B <- matrix(c({vals(b)}), 5, 4)")
+    want = [tuple(int(v) for v in row) for row in np.asarray(R.r_eval("which(A != B, arr.ind = TRUE)"))]
+    for here, lme4 in ((RMatrix(a), RMatrix(b)), (RSparse(sp.csc_matrix(a)), RSparse(sp.csc_matrix(b)))):
+        d = Diff()
+        compare_values(here, lme4, EXACT, d)
+        i, j = want[0]
+        assert d.problems[0].startswith(f"2 value(s) differ, first at [{i}, {j}]: "), d.problems
+        rows, total = _cell_rows(here, lme4)
+        assert total == 2 and [(r["i"], r["j"]) for r in rows] == want
+
+
+def test_sparse_cells_stay_sparse_and_count_stored_zeros() -> None:
+    """A stored zero against a structural one is a differing cell (R: a dgCMatrix's @i/@p), found
+    without making a large matrix dense."""
+    from parity.htmlreport import _cell_rows
+
+    n = 200_000  # dense, this would be 8 * 50 * 200000 bytes = 80 MB per side
+    rows_, cols_ = np.array([0, 10, 49]), np.array([5, 70_000, n - 1])
+    a = sp.csc_matrix((np.array([1.0, 2.0, 3.0]), (rows_, cols_)), shape=(50, n))
+    b = sp.csc_matrix((np.array([1.0, 2.0, 3.5, 0.0]), (np.append(rows_, 20), np.append(cols_, 3))), shape=(50, n))
+    assert b.nnz == 4 and b[20, 3] == 0  # an explicitly stored zero
+    rows, total = _cell_rows(RSparse(a), RSparse(b))
+    assert total == 2
+    assert [(r["i"], r["j"], r["here"], r["lme4"]) for r in rows] == [(21, 4, "0", "0"), (50, n, "3", "3.5")]
