@@ -5,6 +5,8 @@
 #   bash dev.sh test   -> the full test suite (golden tier + live tier against lme4)
 #   bash dev.sh setup  -> only the set-up
 #   bash dev.sh lint   -> ruff and mypy (strict) on pyreterms
+#   bash dev.sh docs   -> the documentation site: mkdocs build --strict (warnings are errors) into site/
+#   bash dev.sh browser -> the headless-browser checks (tests/test_browser*.py, Debian's chromium)
 #   bash dev.sh simcpu -> CI's simulated-CPU legs: with numpy's AVX-512 (then also AVX2) dispatch switched
 #                         off (NPY_DISABLE_CPU_FEATURES), the no-R tier, the pinning tests and a
 #                         100-design fit-level campaign.  OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are left
@@ -18,7 +20,19 @@ need_r() {
   return 1
 }
 
+need_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 1
+  return 0
+}
+
 setup() {
+  if need_chromium; then
+    # Debian's chromium for the browser checks (Playwright drives it; its own browser downloads are not used)
+    echo "[dev.sh] installing chromium from Debian" >&2
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  fi
   if need_r; then
     echo "[dev.sh] installing R and lme4 from Debian (r-base-core r-base-dev r-cran-lme4)" >&2
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -31,11 +45,11 @@ setup() {
     echo "[dev.sh] creating .venv with $($PY --version)" >&2
     "$PY" -m venv .venv
   fi
-  if ! .venv/bin/python -c 'import pyreterms, parity, rpy2, nlopt, hypothesis, pytest, statsmodels, formulae' >/dev/null 2>&1 \
+  if ! .venv/bin/python -c 'import pyreterms, parity, rpy2, nlopt, hypothesis, pytest, statsmodels, formulae, mkdocs, playwright' >/dev/null 2>&1 \
      || [ pyproject.toml -nt .venv/.installed ]; then
-    echo "[dev.sh] installing pyreterms[parity,explain,audit,dev] into .venv" >&2
+    echo "[dev.sh] installing pyreterms[parity,explain,audit,dev,docs] into .venv" >&2
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e '.[parity,explain,audit,dev]'
+    .venv/bin/python -m pip install -q -e '.[parity,explain,audit,dev,docs]'
     touch .venv/.installed
   fi
 }
@@ -56,6 +70,15 @@ case "$cmd" in
     .venv/bin/ruff check pyreterms "$@"
     .venv/bin/mypy pyreterms
     ;;
+  docs)
+    setup
+    NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet "$@"
+    echo "[dev.sh] documentation site built in site/ (serve: .venv/bin/mkdocs serve)" >&2
+    ;;
+  browser)
+    setup
+    .venv/bin/python -m pytest -q -p no:cacheprovider -m browser tests/test_browser*.py "$@"
+    ;;
   test)
     setup
     .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
@@ -70,12 +93,12 @@ case "$cmd" in
       export NPY_DISABLE_CPU_FEATURES="$feats"
       echo "[dev.sh] simulated CPU: NPY_DISABLE_CPU_FEATURES=\"$feats\"" >&2
       .venv/bin/python -c 'import sys; from parity.machine import numpy_simd as s; d = s(); print("[dev.sh] numpy dispatch on:", d["dispatch_enabled"], "off:", d["dispatch_disabled"], file=sys.stderr); sys.exit(bool(set(sys.argv[1].split()) - set(d["dispatch_disabled"])))' "$feats"
-      SECONDS=0; "${PYTEST[@]}" -m "not r" "$@"; echo "[dev.sh]   no-R tier: ${SECONDS}s" >&2
+      SECONDS=0; "${PYTEST[@]}" -m "not r and not browser" "$@"; echo "[dev.sh]   no-R tier: ${SECONDS}s" >&2
       SECONDS=0; "${PYTEST[@]}" -m r "${PINNING[@]}" "$@"; echo "[dev.sh]   pinning tests: ${SECONDS}s" >&2
       SECONDS=0; PARITY_FIT_CAMPAIGN_EXAMPLES=100 "${PYTEST[@]}" "tests/test_campaign_ci.py::test_fit_campaign_agrees" "$@"
       echo "[dev.sh]   100-design fit campaign: ${SECONDS}s" >&2
     done
     unset NPY_DISABLE_CPU_FEATURES
     ;;
-  *) echo "usage: bash dev.sh [main|test|lint|simcpu|setup] [args...]" >&2; exit 2 ;;
+  *) echo "usage: bash dev.sh [main|test|lint|docs|browser|simcpu|setup] [args...]" >&2; exit 2 ;;
 esac

@@ -6,9 +6,11 @@ integer indices) is compared with ``==``; numbers with a stated tolerance per co
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from .results import ComponentResult
 from .selection import Selection
@@ -75,7 +77,10 @@ class Diff:
         if len(self.problems) < 5:
             self.problems.append(f"{where}: {what}" if where else what)
 
-    def numbers(self, where: str, a: np.ndarray, b: np.ndarray, tol: Tolerance) -> None:
+    def numbers(self, where: str, a: np.ndarray, b: np.ndarray, tol: Tolerance,
+                at: Callable[[int], str] | None = None) -> None:
+        """``at`` names the flat position ``k`` as R would (default ``[k + 1]``; matrices ``[i, j]``)."""
+        at = at or _at_vector
         a = np.asarray(a, dtype=np.float64).ravel()
         b = np.asarray(b, dtype=np.float64).ravel()
         if a.shape != b.shape:
@@ -86,13 +91,13 @@ class Diff:
         nan_a, nan_b = np.isnan(a), np.isnan(b)
         if (nan_a != nan_b).any():
             k = int(np.flatnonzero(nan_a != nan_b)[0])
-            self.fail(where, f"NA/NaN at [{k}] on one side only ({a[k]} vs R {b[k]})")
-        m = ~(nan_a | nan_b)
-        a, b = a[m], b[m]
+            self.fail(where, f"NA/NaN at {at(k)} on one side only ({plain(a[k])} vs R {plain(b[k])})")
+        pos = np.flatnonzero(~(nan_a | nan_b))
+        a, b = a[pos], b[pos]
         inf = np.isinf(a) | np.isinf(b)
         if (a[inf] != b[inf]).any():
             self.fail(where, "infinite values differ")
-        a, b = a[~inf], b[~inf]
+        a, b, pos = a[~inf], b[~inf], pos[~inf]
         if a.size == 0:
             return
         # norm-wise relative error: differences relative to the largest magnitude in the component
@@ -106,7 +111,33 @@ class Diff:
         bad = d > tol.atol + tol.rtol * scale
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            self.fail(where, f"{int(bad.sum())} value(s) differ, first at [{k}]: {a[k]!r} vs R {b[k]!r}")
+            self.fail(where, f"{int(bad.sum())} value(s) differ, first at {at(int(pos[k]))}: "
+                             f"{plain(a[k])} vs R {plain(b[k])}")
+
+
+def plain(x: object) -> str:
+    """A number as R prints it to full precision (``1.001``, ``1``, ``NaN``, ``Inf``), not numpy's repr."""
+    v = float(x)  # type: ignore[arg-type]
+    if np.isnan(v):
+        return "NaN"
+    if np.isinf(v):
+        return "Inf" if v > 0 else "-Inf"
+    s = repr(v)
+    return s[:-2] if s.endswith(".0") else s
+
+
+def _at_vector(k: int) -> str:
+    return f"[{k + 1}]"
+
+
+def _at_dense(nrow: int) -> Callable[[int], str]:
+    """R's 1-based ``[i, j]`` of a column-major (R's, Fortran) flat position."""
+    return lambda k: f"[{k % nrow + 1}, {k // nrow + 1}]"
+
+
+def _at_csc(m: sp.csc_matrix) -> Callable[[int], str]:
+    """R's 1-based ``[i, j]`` of position ``k`` of a CSC matrix's data array (``@x`` in R)."""
+    return lambda k: f"[{int(m.indices[k]) + 1}, {int(np.searchsorted(m.indptr, k, side='right'))}]"
 
 
 def _names_eq(d: Diff, where: str, a, b, what: str) -> None:
@@ -118,7 +149,7 @@ def _names_eq(d: Diff, where: str, a, b, what: str) -> None:
                           f"{'missing' if b is None else 'present'} in R")
         else:
             k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-            d.fail(where, f"{what} differ at [{k}]: {a[k] if k < len(a) else '<end>'!r} vs R "
+            d.fail(where, f"{what} differ at [{k + 1}]: {a[k] if k < len(a) else '<end>'!r} vs R "
                           f"{b[k] if k < len(b) else '<end>'!r} (lengths {len(a)} vs {len(b)})")
 
 
@@ -145,9 +176,12 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
             diffp = (a != 0).astype(int) - (b != 0).astype(int) if a.shape == b.shape else None
             d.fail(where, f"sparsity pattern differs: nnz {a.nnz} vs R {b.nnz}"
                           + (f", {int(abs(diffp).sum())} positions" if diffp is not None else ""))
-            d.numbers(where, a.toarray() if a.size < 4_000_000 else a.data, b.toarray() if b.size < 4_000_000 else b.data, tol)
+            if a.shape[0] * a.shape[1] < 4_000_000:
+                d.numbers(where, a.toarray().ravel(order="F"), b.toarray().ravel(order="F"), tol, _at_dense(a.shape[0]))
+            else:
+                d.numbers(where, a.data, b.data, tol, lambda k: f"@x[{k + 1}]")
             return
-        d.numbers(where, a.data, b.data, tol)
+        d.numbers(where, a.data, b.data, tol, _at_csc(b))
         return
     if isinstance(r, RMatrix):
         if py.x.shape != r.x.shape:  # type: ignore[union-attr]
@@ -159,7 +193,10 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
             if not np.array_equal(py.x, r.x):  # type: ignore[union-attr]
                 d.fail(where, "values differ")
             return
-        d.numbers(where, py.x, r.x, tol)  # type: ignore[union-attr]
+        if r.x.ndim == 2:  # column-major, as R stores a matrix: the first difference is R's which(A != B)[1]
+            d.numbers(where, py.x.ravel(order="F"), r.x.ravel(order="F"), tol, _at_dense(r.x.shape[0]))  # type: ignore[union-attr]
+        else:
+            d.numbers(where, py.x, r.x, tol)  # type: ignore[union-attr]
         return
     if isinstance(r, RVector):
         _names_eq(d, where, py.names, r.names, "names")  # type: ignore[union-attr]
@@ -183,7 +220,7 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
                 d.fail(where, f"length {len(py.codes)} vs R {len(r.codes)}")  # type: ignore[union-attr]
             else:
                 k = int(np.flatnonzero(py.codes != r.codes)[0])  # type: ignore[union-attr]
-                d.fail(where, f"codes differ, first at [{k}]")
+                d.fail(where, f"codes differ, first at [{k + 1}]")
         return
     if isinstance(r, RList):
         _names_eq(d, where, py.names(), r.names(), "component names")  # type: ignore[union-attr]

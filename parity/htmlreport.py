@@ -2,29 +2,28 @@
 
 For every failure it re-runs both sides (:func:`paired_values`: ``parity.check.r_components`` and
 ``parity.pyside.run_impl``) and draws WHERE the values differ: for matrices side-by-side spy plots
-of this implementation and of lme4 (R: ``Matrix::image(lf$reTrms$Zt)``) plus a mask of differing
-positions; for numeric vectors a bar plot of ``here - R``; for names/levels a table of the first
-differing positions.  ``write_html(result_or_reports, path, data=...)`` is the entry point.
+of this implementation and of lme4 (R: ``Matrix::image(lf$reTrms$Zt)``) plus the differing cells
+as markers; for numeric vectors a bar plot of ``here - R``; and a table of the differing cells with
+R's 1-based (i, j) (R: ``which(A != B, arr.ind = TRUE)``), of vector positions ``[k]`` or of names and
+levels.  The page is ``templates/report.html.j2`` (jinja2, autoescaped); ``write_html(result_or_reports,
+path, data=...)`` is the entry point.
 """
 from __future__ import annotations
 
 import base64
-import html
 import io
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from .compare import EXACT, Diff, compare_values, plain
 from .rvalues import RError, RFactor, RList, RMatrix, RSparse, RValue, RVector
+from .verdicts import NOT_COMPARED
 
-__all__ = ["write_html", "paired_values", "show_pair", "figure_png"]
-
-_CSS = ("body{font-family:sans-serif;margin:1.5em;max-width:1200px} table{border-collapse:collapse;margin:.5em 0}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px;text-align:left} .ok{color:#080}"
-        ".bad{color:#c00;font-weight:bold} code,pre{background:#f4f4f4} img{max-width:100%;border:1px solid #ddd}"
-        "h3{margin-top:1.5em}")
+__all__ = ["write_html", "render_html", "paired_values", "show_pair", "figure_png"]
 
 
 def paired_values(formula: str, data: Any, component: str, *, impl: Any = None, REML: bool = True,
@@ -44,8 +43,6 @@ def paired_values(formula: str, data: Any, component: str, *, impl: Any = None, 
 
 def _first_diff(py: RValue | None, r: RValue | None) -> tuple[str, RValue | None, RValue | None]:
     """Descend into lists to the first element that differs (by name/position)."""
-    from .compare import EXACT, Diff, compare_values
-
     path = ""
     while isinstance(py, RList) and isinstance(r, RList):
         pick = None
@@ -76,6 +73,7 @@ def figure_png(py: RValue | None, r: RValue | None, title: str) -> bytes | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     _, py, r = _first_diff(py, r)
     a, b = _numeric_2d(py), _numeric_2d(r)
@@ -91,12 +89,15 @@ def figure_png(py: RValue | None, r: RValue | None, title: str) -> bytes | None:
                 ax.spy(m, markersize=ms, aspect="auto")
             ax.set_title(f"{lab} {m.shape[0]}x{m.shape[1]}"
                          + (f", {v.x.nnz} stored" if isinstance(v, RSparse) else ""), fontsize=9)
+        for ax in axes:  # R's 1-based row and column numbers on every panel
+            ax.xaxis.set_major_formatter(FuncFormatter(_one_based))
+            ax.yaxis.set_major_formatter(FuncFormatter(_one_based))
         if same:
             pa = (py.x.tocsc() if isinstance(py, RSparse) else sp_pattern(a))
             pb = (r.x.tocsc() if isinstance(r, RSparse) else sp_pattern(b))
-            mask = (np.abs(a - b) > 0) | (_stored(pa) != _stored(pb))
-            axes[2].imshow(mask, cmap="Reds", aspect="auto", interpolation="nearest", vmin=0, vmax=1)
-            axes[2].set_title(f"differ: {int(mask.sum())} positions (value or stored pattern)", fontsize=9)
+            with np.errstate(invalid="ignore"):
+                mask = ((a != b) & ~(np.isnan(a) & np.isnan(b))) | (_stored(pa) != _stored(pb))
+            _draw_mask(axes[2], mask)
     elif isinstance(py, (RVector, RFactor)) and isinstance(r, (RVector, RFactor)):
         x = np.asarray(py.codes if isinstance(py, RFactor) else py.x)
         y = np.asarray(r.codes if isinstance(r, RFactor) else r.x)
@@ -143,6 +144,26 @@ def figure_png(py: RValue | None, r: RValue | None, title: str) -> bytes | None:
     fig.savefig(buf, format="png", dpi=80)
     plt.close(fig)
     return buf.getvalue()
+
+
+def _one_based(v: float, _pos: Any) -> str:
+    return f"{int(round(v)) + 1}" if abs(v - round(v)) < 1e-9 else ""
+
+
+def _draw_mask(ax: Any, mask: np.ndarray) -> None:
+    """The differing cells as markers of a visible size (an image of the mask shows one cell of a
+    36 x 180 matrix as one pixel or none at a figure's resolution), labelled with R's (i, j)."""
+    nr, nc = mask.shape
+    ii, jj = np.nonzero(mask)
+    ax.set_xlim(-0.5, nc - 0.5)
+    ax.set_ylim(nr - 0.5, -0.5)
+    ax.xaxis.tick_top()
+    ax.set_facecolor("#fafafa")
+    ax.scatter(jj, ii, s=36 if ii.size < 50 else 9, marker="s", color="#c00", zorder=3)
+    for i, j in list(zip(ii.tolist(), jj.tolist()))[:3]:
+        ax.annotate(f"({i + 1}, {j + 1})", (j, i), textcoords="offset points", xytext=(6, 6), fontsize=8,
+                    color="#c00")
+    ax.set_title(f"differ: {ii.size} cell(s) (value or stored pattern), R's (i, j)", fontsize=9)
 
 
 def sp_pattern(a: np.ndarray):
@@ -192,65 +213,119 @@ def show_pair(py: RValue | None, r: RValue | None, limit: int = 12) -> str:
     return "\n".join(out)
 
 
-def _img(png: bytes | None) -> str:
-    return "" if png is None else f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+def _differing_cells(py: RValue | None, r: RValue | None) -> tuple[np.ndarray, np.ndarray, Any, Any] | None:
+    """(rows, cols, here, lme4) of the cells of two same-shape matrices that differ (value, NaN-ness or,
+    for sparse matrices, the stored pattern), in R's column-major order (R: ``which(A != B, arr.ind =
+    TRUE)``); sparse pairs stay sparse (a q x n ``Zt`` of a large design is never made dense)."""
+    if isinstance(py, RSparse) and isinstance(r, RSparse):
+        A, B = py.x.tocsc(), r.x.tocsc()
+        if A.shape != B.shape:
+            return None
+        SA, SB = A.copy(), B.copy()
+        SA.data[:], SB.data[:] = 1.0, 1.0
+        with np.errstate(invalid="ignore"):
+            M = (abs(A - B) + abs(SA - SB)).tocsc()  # NaN in either side stays nonzero
+        M.eliminate_zeros()
+        M.sort_indices()
+        jj = np.repeat(np.arange(M.shape[1]), np.diff(M.indptr))
+        return M.indices.copy(), jj, A, B
+    a, b = _numeric_2d(py), _numeric_2d(r)
+    if a is None or b is None or a.shape != b.shape:
+        return None
+    with np.errstate(invalid="ignore"):
+        mask = (a != b) & ~(np.isnan(a) & np.isnan(b))
+    jj, ii = np.nonzero(mask.T)
+    return ii, jj, a, b
 
 
-def _label_table(py: RValue | None, r: RValue | None) -> str:
-    _, a, b = _first_diff(py, r)
-    la, lb = _labels(a), _labels(b)
+def _cell_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
+    """The first ``limit`` differing cells of two matrices with R's 1-based (i, j), the row and column
+    names and both values as plain numbers; and how many cells differ."""
+    cells = _differing_cells(py, r)
+    if cells is None:
+        return [], 0
+    ii, jj, a, b = cells
+    rn = list(getattr(r, "rownames", None) or getattr(py, "rownames", None) or [])
+    cn = list(getattr(r, "colnames", None) or getattr(py, "colnames", None) or [])
+    rows = []
+    for i, j in zip(ii[:limit].tolist(), jj[:limit].tolist(), strict=True):
+        x, y = float(a[i, j]), float(b[i, j])
+        rows.append({"i": i + 1, "j": j + 1, "rowname": rn[i] if i < len(rn) else "",
+                     "colname": cn[j] if j < len(cn) else "", "here": plain(x), "lme4": plain(y),
+                     "diff": plain(x - y) if x == x and y == y else "NaN"})
+    return rows, int(ii.size)
+
+
+def _position_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
+    """The positions of two same-length numeric vectors that differ, R's 1-based index and names."""
+    if not (isinstance(py, RVector) and isinstance(r, RVector)):
+        return [], 0
+    if {py.kind, r.kind} - {"double", "integer"} or len(py.x) != len(r.x):
+        return [], 0
+    a, b = np.asarray(py.x, dtype=float), np.asarray(r.x, dtype=float)
+    with np.errstate(invalid="ignore"):
+        mask = (a != b) & ~(np.isnan(a) & np.isnan(b))
+    names = list(r.names or py.names or [])
+    ks = np.flatnonzero(mask)
+    rows = [{"k": k + 1, "name": names[k] if k < len(names) else "", "here": plain(a[k]), "lme4": plain(b[k])}
+            for k in ks[:limit].tolist()]
+    return rows, int(ks.size)
+
+
+def _label_rows(py: RValue | None, r: RValue | None, limit: int = 15) -> list[dict[str, Any]]:
+    la, lb = _labels(py), _labels(r)
     if la is None or lb is None or la == lb:
-        return ""
-    rows = [(i + 1, x, y) for i, (x, y) in enumerate(zip(la + [""] * len(lb), lb + [""] * len(la)))
-            if x != y][:15]
-    body = "".join(f"<tr><td>{i}</td><td>{html.escape(x)}</td><td>{html.escape(y)}</td></tr>" for i, x, y in rows)
-    return f"<table><tr><th>position</th><th>here</th><th>lme4</th></tr>{body}</table>"
+        return []
+    return [{"k": i + 1, "name": "", "here": x, "lme4": y}
+            for i, (x, y) in enumerate(zip(la + [""] * len(lb), lb + [""] * len(la), strict=True)) if x != y][:limit]
 
 
-def _pictures(design_like: dict, comps: Sequence[str], impl: Any) -> str:
-    """HTML with pictures for the failing components of one design (both sides re-run once each)."""
+def _difference(name: str, py: RValue | None, r: RValue | None) -> dict[str, Any]:
+    """What the template shows for one differing component: where (cells or positions), a text view
+    of both sides, and a picture."""
+    path, a, b = _first_diff(py, r)
+    png = figure_png(py, r, name)
+    cells, n_cells = _cell_rows(a, b)
+    positions, n_pos = _position_rows(a, b)
+    if not positions:
+        positions = _label_rows(a, b)
+        n_pos = len(positions)
+    return {"name": name, "path": path, "cells": cells, "cells_total": n_cells, "positions": positions,
+            "positions_total": n_pos, "text": show_pair(py, r), "png": base64.b64encode(png).decode() if png else ""}
+
+
+def _pictures(design_like: dict, comps: Sequence[str], impl: Any) -> dict[str, Any]:
+    """The failing components of one design (both sides re-run once each), for the template."""
     from .check import r_components
     from .pyside import load_impl, run_impl
 
     if design_like.get("data") is None:
-        return "<p><i>data not available: no pictures</i></p>"
+        return {"note": "data not available: no pictures", "components": []}
     kw = {k: design_like.get(k) for k in ("REML", "level", "weights", "offset", "contrasts")}
     try:
         r = r_components(design_like["formula"], design_like["data"], **kw)
         py = run_impl(impl if callable(impl) else load_impl(impl), design_like["formula"], design_like["data"], **kw)
     except Exception as e:  # a report is still written
-        return f"<p>could not re-run the design: {html.escape(str(e))}</p>"
-    parts = []
-    for c in list(comps)[:4]:
-        a, b = py.get(c, py.get("error")), r.get(c, r.get("error"))
-        parts.append(f"<h4>{html.escape(c)}</h4><pre>{html.escape(show_pair(a, b))}</pre>"
-                     f"{_label_table(a, b)}{_img(figure_png(a, b, c))}")
-    return "".join(parts)
+        return {"note": f"could not re-run the design: {e}", "components": []}
+    return {"note": "", "components": [_difference(c, py.get(c, py.get("error")), r.get(c, r.get("error")))
+                                       for c in list(comps)[:4]]}
 
 
-def _component_table(counts: dict[str, list[int]]) -> str:
-    rows = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{v[0]}</td><td>{v[1]}</td>"
-                   f"<td class='{'ok' if v[1] == 0 else 'bad'}'>{'pass' if v[1] == 0 else 'FAIL'}</td></tr>"
-                   for k, v in sorted(counts.items(), key=lambda kv: (-kv[1][1], kv[0])))
-    return f"<table><tr><th>component</th><th>agree</th><th>disagree</th><th></th></tr>{rows}</table>"
+def _component_rows(counts: dict[str, list[int]]) -> list[dict[str, Any]]:
+    """One row per component in lme4's order (the order the reference returns them), not sorted."""
+    return [{"name": k, "agree": v[0], "disagree": v[1]} for k, v in counts.items()]
 
 
-def _not_provided_html(names: Any) -> str:
+def _not_provided_rows(names: Any) -> list[tuple[str, Any]]:
     """The components lme4 returned and the implementation did not (parity.selection): listed
     apart, neither agreement nor disagreement.  ``names``: a sequence, or name -> designs."""
     if not names:
-        return ""
-    items = names.items() if isinstance(names, dict) else ((n, None) for n in names)
-    rows = "".join(f"<tr><td><code>{html.escape(n)}</code></td>" + (f"<td>{k}</td>" if k is not None else "")
-                   + "</tr>" for n, k in items)
-    return (f"<h2>Not provided: {len(names)} component(s)</h2><p>lme4 returns these and this implementation "
-            f"does not: not judged (neither agreement nor disagreement).</p><table>{rows}</table>")
+        return []
+    return list(names.items()) if isinstance(names, dict) else [(n, None) for n in names]
 
 
 def _tally(reports: Sequence[Any]) -> dict[str, list[int]]:
     counts: dict[str, list[int]] = {}
-    from .verdicts import NOT_COMPARED
-
     for rep in reports:
         for c in rep.components:
             if c.name == NOT_COMPARED:  # not a component that was compared
@@ -259,62 +334,79 @@ def _tally(reports: Sequence[Any]) -> dict[str, list[int]]:
     return counts
 
 
+def _fuzz_context(res: Any, impl: Any) -> dict[str, Any]:
+    j = res.as_json()
+    nc = [(o.design.formula, o.error) for o in res.outcomes if o.status == "not-compared"]
+    failures = []
+    for f in res.failures:
+        d = f.shrunk.design
+        failures.append({
+            "component": f.component, "formula": d.formula, "n": d.n, "REML": d.REML, "weights": d.weights,
+            "offset": d.offset, "description": d.description, "reproducer": str(f.reproducer),
+            "data_html": d.data.head(12).to_html(border=0),
+            "pictures": _pictures({"formula": d.formula, "data": d.data, "REML": d.REML, "level": j["level"],
+                                   **d.arrays()}, f.shrunk.failing or (f.component,),
+                                  impl if impl is not None else res.config.impl)})
+    return {
+        "title": "parity fuzz report",
+        "fuzz": {"seed": j["seed"], "designs": j["counts"]["designs"], "level": j["level"], "impl": j["impl"],
+                 "note": res.note, "counts": list({**j["counts"], **j["timing"]}.items()),
+                 "not_compared_total": len(nc), "not_compared": nc[:50],
+                 "by_rule": list(j["agreed_by_rule"].items()) if j["level"] == "fit" else [],
+                 "not_provided": _not_provided_rows(j.get("not_provided_components", {})),
+                 "failures": failures},
+        "components": _component_rows(_tally([o.report for o in res.outcomes if o.report is not None])),
+        "versions": res.versions}
+
+
+def _check_context(reps: list[Any], data: Any, impl: Any, weights: Any, offset: Any, contrasts: Any) -> dict[str, Any]:
+    from .report import _fmt, tolerance_text  # parity.report imports parity.check: only when a page is made
+
+    out = []
+    for rep in reps:
+        bad = [c for c in rep.components if not c.ok]
+        rows = [{"name": c.name, "cls": "nc" if c.name == NOT_COMPARED else "ok" if c.ok else "bad",
+                 "said": "not compared" if c.name == NOT_COMPARED else "yes" if c.ok else "NO",
+                 "abs": _fmt(c.max_abs_diff), "rel": _fmt(c.max_rel_diff), "tol": tolerance_text(c.rtol, c.atol),
+                 "detail": c.detail} for c in rep.components]
+        v = rep.verdict.value
+        pics = None
+        if bad and v != "not compared":
+            design = {"formula": rep.formula, "data": data, "REML": rep.REML, "level": rep.level,
+                      "weights": weights, "offset": offset, "contrasts": contrasts}
+            pics = _pictures(design, [c.name for c in bad], impl)
+        out.append({"formula": rep.formula, "label": rep.data_label or "data", "method": "REML" if rep.REML else "ML",
+                    "level": rep.level, "verdict": v,
+                    "verdict_class": "ok" if v in ("agree", "both refused") else "nc" if v == "not compared" else "bad",
+                    "rows": rows, "not_provided": _not_provided_rows(getattr(rep, "not_provided", ())),
+                    "pictures": pics})
+    return {"title": "parity check report", "fuzz": None, "reports": out, "components": _component_rows(_tally(reps)),
+            "versions": reps[0].versions if reps else {}}
+
+
+def render_html(context: dict[str, Any]) -> str:
+    """The page from ``templates/report.html.j2`` (jinja2, autoescaped)."""
+    import jinja2
+
+    from .report import versions_line
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("parity", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    ctx = {**context, "versions": versions_line(context.get("versions") or {}),
+           "written": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return env.get_template("report.html.j2").render(**ctx)
+
+
 def write_html(reports: Any, path: str | Path, *, data: Any = None, impl: Any = None, weights=None,
                offset=None, contrasts=None) -> Path:
     """Write the report: ``reports`` is a :class:`parity.fuzz.FuzzResult`, one
     :class:`parity.check.CheckReport` or a list of them (pictures need ``data`` for check reports)."""
-    body: list[str] = []
     if hasattr(reports, "outcomes"):
-        res, j = reports, reports.as_json()
-        body.append(f"<h1>parity fuzz: seed {j['seed']}, {j['counts']['designs']} designs, level {j['level']}</h1>")
-        body.append(f"<p>implementation <code>{html.escape(j['impl'])}</code>; {html.escape(res.note)}</p>")
-        body.append("<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>"
-                                        for k, v in {**j["counts"], **j["timing"]}.items()) + "</table>")
-        nc = [(o.design.formula, o.error) for o in res.outcomes if o.status == "not-compared"]
-        body.append(f"<h2>Not compared: {len(nc)} design(s)</h2><p>The harness declined these (allowlist, "
-                    "unrepresentable data, time limit): they are not agreement.</p>"
-                    + ("<table><tr><th>formula</th><th>why</th></tr>" + "".join(
-                        f"<tr><td><code>{html.escape(f)}</code></td><td>{html.escape(w)}</td></tr>" for f, w in nc[:50])
-                       + "</table>" if nc else ""))
-        if j["level"] == "fit":
-            body.append("<h2>Agreements by rule</h2><table>" + "".join(
-                f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in j["agreed_by_rule"].items()) + "</table>")
-        body.append(_not_provided_html(j.get("not_provided_components", {})))
-        body.append("<h2>Components across the campaign</h2>" + _component_table(
-            _tally([o.report for o in res.outcomes if o.report is not None])))
-        body.append("<h2>Failures (shrunk)</h2>" if res.failures else "<h2>No failures</h2>")
-        for f in res.failures:
-            d = f.shrunk.design
-            body.append(f"<h3>{html.escape(f.component)}</h3><p><code>{html.escape(d.formula)}</code>, n = {d.n}, "
-                        f"REML = {d.REML}, weights = {d.weights}, offset = {d.offset}; {html.escape(d.description)}"
-                        f"<br>reproducer: <code>{html.escape(str(f.reproducer))}</code></p>"
-                        + d.data.head(12).to_html(border=0)
-                        + _pictures({"formula": d.formula, "data": d.data, "REML": d.REML, "level": j["level"],
-                                     **d.arrays()}, f.shrunk.failing or (f.component,),
-                                    impl if impl is not None else res.config.impl))
-        versions = res.versions
+        ctx = _fuzz_context(reports, impl)
     else:
         reps = [reports] if hasattr(reports, "components") else list(reports)
-        body.append(f"<h1>parity check: {len(reps)} report(s)</h1>")
-        body.append("<h2>Components</h2>" + _component_table(_tally(reps)))
-        for rep in reps:
-            bad = [c for c in rep.components if not c.ok]
-            rows = "".join(f"<tr><td><code>{html.escape(c.name)}</code></td><td class='{'ok' if c.ok else 'bad'}'>"
-                           f"{'yes' if c.ok else 'NO'}</td><td>{c.max_abs_diff:.3g}</td><td>{c.max_rel_diff:.3g}</td>"
-                           f"<td>{html.escape(c.detail)}</td></tr>" for c in rep.components)
-            body.append(f"<h3><code>{html.escape(rep.formula)}</code> [{html.escape(rep.data_label)}, "
-                        f"{'REML' if rep.REML else 'ML'}, {rep.level}]: verdict {html.escape(rep.verdict.value)}</h3><table><tr><th>component</th><th>agree"
-                        f"</th><th>max abs</th><th>max rel</th><th>detail</th></tr>{rows}</table>")
-            body.append(_not_provided_html(getattr(rep, "not_provided", ())))
-            if bad and rep.verdict.value != "not compared":
-                body.append(_pictures({"formula": rep.formula, "data": data, "REML": rep.REML, "level": rep.level,
-                                       "weights": weights, "offset": offset, "contrasts": contrasts},
-                                      [c.name for c in bad], impl))
-        versions = reps[0].versions if reps else {}
-    foot = f"<hr><p>{html.escape(str(versions))}; written {time.strftime('%Y-%m-%d %H:%M:%S')}</p>"
-    doc = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>parity report</title><style>{_CSS}</style>"
-           f"</head><body>{''.join(body)}{foot}</body></html>")
+        ctx = _check_context(reps, data, impl, weights, offset, contrasts)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(doc, encoding="utf-8")
+    p.write_text(render_html(ctx), encoding="utf-8")
     return p

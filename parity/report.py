@@ -9,12 +9,26 @@ from .check import CheckReport
 from .verdicts import NOT_COMPARED, Verdict
 
 
-def _fmt(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+def _fmt(x: float | None) -> str:
+    """A difference as the table shows it: ``-`` where nothing numeric was compared (never ``nan``)."""
+    if x is None or math.isnan(x):
         return "-"
     if x == 0:
         return "0"
     return f"{x:.2e}"
+
+
+def tolerance_text(rtol: float, atol: float) -> str:
+    """``exact``, ``info`` (shown, not judged) or ``rtol 1e-09, atol 1e-10``."""
+    return ("exact" if rtol == 0 and atol == 0 else "info" if math.isinf(rtol)
+            else f"rtol {rtol:g}, atol {atol:g}")
+
+
+def versions_line(versions: dict) -> str:
+    """``R 4.2.2, lme4 1.1.31, Matrix 1.5.3, rpy2 3.5.17, collation C`` (what a report rests on)."""
+    if not versions:
+        return "versions: not recorded (R was not started)"
+    return ", ".join(f"{k} {v}" for k, v in versions.items())
 
 
 def print_table(report: CheckReport, *, console=None, show_ok: bool = True) -> None:
@@ -41,8 +55,7 @@ def print_table(report: CheckReport, *, console=None, show_ok: bool = True) -> N
     for c in report.components:
         if not show_ok and c.ok:
             continue
-        tol = ("exact" if c.rtol == 0 and c.atol == 0 else "info" if math.isinf(c.rtol)
-               else f"rtol {c.rtol:g}, atol {c.atol:g}")
+        tol = tolerance_text(c.rtol, c.atol)
         said = "[yellow]not compared[/]" if c.name == NOT_COMPARED else "[green]yes[/]" if c.ok else "[red]NO[/]"
         t.add_row(escape(c.name), said, _fmt(c.max_abs_diff),
                   _fmt(c.max_rel_diff), tol, escape(c.detail))
