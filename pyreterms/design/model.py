@@ -111,6 +111,7 @@ class ModelFrame:
     columns: tuple[tuple[str, object], ...]
     rownames: tuple[str, ...]
     dropped_rows: tuple[str, ...] = ()  # row names removed by na.omit (attr(fr, "na.action"))
+    na_action: str = "omit"  # R: class(attr(fr, "na.action")): "omit" | "exclude"
 
     def get(self, name: str) -> object:
         for k, v in self.columns:
