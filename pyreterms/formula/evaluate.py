@@ -142,6 +142,15 @@ def _scale(x: np.ndarray, center: bool, scale: bool) -> np.ndarray:
     return x
 
 
+def _const_label(v: object) -> object:
+    """A constant of ``c(...)`` as :func:`_labels_of` gives a value (numbers as floats, strings as text)."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        return float(v)
+    return v
+
+
 class Evaluator:
     """Evaluates variable expressions over named columns (R: ``eval(expr, data)``)."""
 
@@ -248,7 +257,14 @@ class Evaluator:
             na = (an | bn) & ~false
             return Logical(av & bv & ~na & ~false, na)
         if fn == "%in%":  # R's match(x, table, 0) > 0, on labels for factors and strings
-            x, table = (self._labels(self.eval(p)) for p in pos)
+            x = self._labels(self.eval(pos[0]))
+            if isinstance(pos[1], Call) and split_name(pos[1].fn)[1] == "c":  # a constant table (subset=)
+                consts = self.const(pos[1], "%in%")
+                table = [_const_label(v) for v in (consts if isinstance(consts, list) else [consts])]
+                if any(isinstance(v, str) for v in x):  # R's match() compares as.character of numbers
+                    table = [as_character_numbers(np.array([v]))[0] if isinstance(v, float) else v for v in table]
+            else:
+                table = self._labels(self.eval(pos[1]))
             tset = set(v for v in table if v is not None)
             return Logical(np.array([v in tset for v in x], dtype=bool), np.zeros(len(x), dtype=bool))
         raise FormulaError(f"operator '{fn}' is not allowed in formulas")

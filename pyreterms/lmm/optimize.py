@@ -37,7 +37,10 @@ NLOPT_MESSAGES = {
     -5: "NLOPT_FORCED_STOP: Halted because of a forced termination: the user called nlopt_force_stop(opt) "
         "on the optimization's nlopt_opt object opt from the user's objective function.",
 }
-_NLOPT_EXC = {nlopt.RoundoffLimited: -4, nlopt.ForcedStop: -5, MemoryError: -3, ValueError: -2}
+_NLOPT_EXC: dict[type[BaseException], int] = {nlopt.RoundoffLimited: -4, nlopt.ForcedStop: -5, MemoryError: -3,
+                                               ValueError: -2}
+if hasattr(nlopt, "invalid_argument"):  # nlopt >= 2.8 raises its own class (nloptr returns status -2)
+    _NLOPT_EXC[nlopt.invalid_argument] = -2
 SINGULAR_MSG = "boundary (singular) fit: see help('isSingular')"
 
 
