@@ -92,7 +92,8 @@ def test_nloptwrap_newuoa_one_parameter_is_invalid_args(R):
     r = _r_fit(R, "Yield ~ 1 + (1 | Batch)", True,
                'lmerControl(optCtrl = list(algorithm = "NLOPT_LN_NEWUOA_BOUND"))')
     with pytest.warns(LmeWarning, match="convergence code -2 from nloptwrap: NLOPT_INVALID_ARGS"):
-        fit = P.lmer("Yield ~ 1 + (1 | Batch)", d, control=P.lmerControl(optCtrl={"algorithm": "NLOPT_LN_NEWUOA_BOUND"}))
+        fit = P.lmer("Yield ~ 1 + (1 | Batch)", d,
+                     control=P.lmerControl(optCtrl={"algorithm": "NLOPT_LN_NEWUOA_BOUND"}))
     assert fit.opt.feval == int(r[0]) == 0
     np.testing.assert_allclose(fit.theta, r[1:-1], rtol=1e-12)
 
