@@ -205,6 +205,11 @@ def test_check_level_validation_messages(R):
     with pytest.raises(LmeCheckError) as e:
         P.lmer("Reaction ~ Days + (1 | Subject)", d, control=P.lmerControl(**{"check.nlev.gtr.1": "bogus"}))
     assert str(e.value) == msg
+    for cc in ("check.conv.grad", "check.conv.singular", "check.conv.hess"):
+        msg = _r_error(R, f'lmer(Reaction ~ Days + (Days | Subject), d, control = lmerControl({cc} = "bogus"))')
+        with pytest.raises(LmeCheckError) as e:
+            _fit("Reaction ~ Days + (Days | Subject)", d, True, control=P.lmerControl(**{cc: "bogus"}))
+        assert str(e.value) == msg
     msg = _r_error(R, 'lmerControl(check.rankX = "bogus")')
     with pytest.raises(LmeCheckError) as e:
         P.lmerControl(**{"check.rankX": "bogus"})

@@ -15,6 +15,7 @@ from typing import Any
 import nlopt
 import numpy as np
 
+from pyreterms.design.checks import check_ctrl_level
 from pyreterms.errors import LmeCheckError, LmeMessage, LmeWarning
 from pyreterms.lmm.control import LmerControl as LmerControl  # re-exported (the class moved to control.py)
 from pyreterms.lmm.optimizers import NLOPT_ALGORITHMS, run_optimizer
@@ -366,6 +367,7 @@ def check_conv(derivs: Derivs | None, coefs: np.ndarray, lower: np.ndarray,
     code: list[int] | None = None
     msgs: list[str] = []
     s_act, s_tol = ctrl.check_conv_singular
+    check_ctrl_level("check.conv.singular", s_act)
     singular = bool(np.any(coefs[lower == 0] < s_tol))
     if s_act != "ignore" and singular:
         msgs.append(SINGULAR_MSG)
@@ -376,6 +378,7 @@ def check_conv(derivs: Derivs | None, coefs: np.ndarray, lower: np.ndarray,
     if np.any(np.isnan(g)):
         return ConvCheck((-5,), ("Gradient contains NAs",))
     g_act, g_tol = ctrl.check_conv_grad
+    check_ctrl_level("check.conv.grad", g_act)
     if g_act != "ignore":
         wstr = None
         try:
@@ -393,6 +396,7 @@ def check_conv(derivs: Derivs | None, coefs: np.ndarray, lower: np.ndarray,
             msgs = [wstr]
             _emit(g_act, wstr)
     h_act, h_tol = ctrl.check_conv_hess
+    check_ctrl_level("check.conv.hess", h_act)
     if h_act != "ignore":
         hcode, hmsgs = check_hess(H, h_tol)
         if any(c != 0 for c in hcode):
