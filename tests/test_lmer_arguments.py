@@ -386,3 +386,19 @@ def test_verbose_prints_nlopt_iterations(R, capsys):
     P.lmer("Yield ~ 1 + (1 | Batch)", d, verbose=1)
     py_lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("iteration:")]
     assert py_lines == r_lines
+
+
+def test_weights_offset_contrasts_reml_together(R):
+    """lmer's remaining arguments in one call: weights, offset, contrasts, REML = FALSE."""
+    d = P.load_dataset("cake")
+    rng = np.random.default_rng(3)
+    d["w"] = rng.uniform(0.5, 2.0, len(d))
+    d["o"] = rng.normal(0, 1, len(d))
+    _put(R, "d", d)
+    r = _r_fit(R, "angle ~ recipe + temperature + (1 | recipe:replicate)", False, "lmerControl()",
+               ", weights = w, offset = o, contrasts = list(recipe = 'contr.sum')")
+    kw = {"weights": "w", "offset": "o", "contrasts": {"recipe": "contr.sum"}}
+    fit = _fit("angle ~ recipe + temperature + (1 | recipe:replicate)", d, False, **kw)
+    dev = P.lmer("angle ~ recipe + temperature + (1 | recipe:replicate)", d, REML=False, dev_fun_only=True, **kw)
+    _same_optimum(fit, r, dev)
+    assert fit.lf.X.contrasts == (("recipe", "contr.sum"), ("temperature", "contr.poly"))
