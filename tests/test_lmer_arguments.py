@@ -150,6 +150,11 @@ def test_bad_optimizer_messages_are_lme4s(R):
         with pytest.raises(LmeCheckError) as e:
             P.lmer("Reaction ~ Days + (1 | Subject)", d, control=P.lmerControl(optimizer=py_val))
         assert str(e.value) == msg
+    msg = _r_error(R, "lmer(Reaction ~ Days + (1 | Subject), d, control = lmerControl(optimizer = "
+                      "function(fn, par) 1))")
+    with pytest.raises(LmeCheckError) as e:
+        P.lmer("Reaction ~ Days + (1 | Subject)", d, control=P.lmerControl(optimizer=lambda fn, par: 1))
+    assert str(e.value) == msg
     msg = _r_error(R, 'lmer(Reaction ~ Days + (1 | Subject), d, control = lmerControl(optimizer = "none"))')
     with pytest.raises(LmeCheckError, match="deprecated use of optimizer=='none'") as e:
         P.lmerControl(optimizer="none")

@@ -10,6 +10,7 @@ contract ``f(fn, par, lower, upper, control) -> {"par", "fval", "conv", "message
 """
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -153,7 +154,18 @@ def _one_arg(key: str, value: Any, out: dict[str, Any], checks: dict[str, str]) 
 
 def check_optimizer(opt: Optimizer) -> None:
     """R: ``lme4:::getOptfun``: the optimizer must exist and be a function with (fn, par, lower, control)."""
-    if opt is None or callable(opt):
+    if opt is None:
+        return
+    if callable(opt):
+        try:
+            params = inspect.signature(opt).parameters
+        except (TypeError, ValueError):  # a builtin without a signature: let the call decide
+            return
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()) and \
+                any(a not in params for a in ("fn", "par", "lower", "control")):
+            raise LmeCheckError("optimizer function must use (at least) formal parameters "
+                                "\u2018fn\u2019, \u2018par\u2019, \u2018lower\u2019, \u2018control\u2019",
+                                check="optimizer")
         return
     if not isinstance(opt, str):
         raise LmeCheckError("non-function specified as optimizer", check="optimizer")
