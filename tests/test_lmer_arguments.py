@@ -407,3 +407,16 @@ def test_weights_offset_contrasts_reml_together(R):
     dev = P.lmer("angle ~ recipe + temperature + (1 | recipe:replicate)", d, REML=False, dev_fun_only=True, **kw)
     _same_optimum(fit, r, dev)
     assert fit.lf.X.contrasts == (("recipe", "contr.sum"), ("temperature", "contr.poly"))
+
+
+def test_verbose_prints_nelder_mead_progress(R, capsys):
+    """verbose = 1 with Nelder_Mead: lme4's C++ prints the best point every 20 evaluations."""
+    d = P.load_dataset("sleepstudy")
+    _put(R, "d", d)
+    R.console_output()
+    R.r_eval('invisible(lmer(Reaction ~ Days + (Days | Subject), d, verbose = 1, '
+             'control = lmerControl(optimizer = "Nelder_Mead")))')
+    r_lines = [ln for ln in R.console_output().splitlines() if ln.startswith("(NM)")]
+    _fit("Reaction ~ Days + (Days | Subject)", d, True, verbose=1, control=P.lmerControl(optimizer="Nelder_Mead"))
+    py_lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("(NM)")]
+    assert py_lines == r_lines and len(r_lines) >= 5

@@ -28,6 +28,11 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-13 * (abs(a) + abs(b))
 
 
+def _g(v: float) -> str:
+    """C++ ``ostream << double`` at its default precision 6 (``%g``; inf as "inf")."""
+    return f"{v:g}"
+
+
 def _relstop(vold: float, vnew: float, reltol: float, abstol: float) -> bool:
     if abs(vold) == np.inf:
         return False
@@ -39,13 +44,14 @@ class NelderMeadEngine:
     """R: the C++ class ``optimizer::Nelder_Mead`` (``newf`` drives it; ``xeval`` is the next point)."""
 
     def __init__(self, lb: np.ndarray, ub: np.ndarray, xstep: np.ndarray, x: np.ndarray, xtol_abs: np.ndarray,
-                 maxeval: int, minf_max: float) -> None:
+                 maxeval: int, minf_max: float, iprint: int = 0) -> None:
         n = x.size
         self.lb, self.ub, self.n = lb, ub, n
         self.x = x.copy()
         self.xtol_abs, self.xtol_rel = xtol_abs, 1e-7
         self.maxeval, self.minf_max, self.nevals = maxeval, minf_max, 0
         self.minf = np.inf
+        self.iprint = iprint
         self.stage = "restart"
         self.vals = np.zeros(n + 1)
         self.c = np.zeros(n)
@@ -75,6 +81,10 @@ class NelderMeadEngine:
 
     def newf(self, f: float) -> int:
         self.nevals += 1
+        if self.iprint > 0 and self.nevals % self.iprint == 0:  # Rcpp::Rcout, Eigen's row-vector layout
+            xs = [_g(v) for v in self.x]
+            w = max(len(t) for t in xs)
+            print(f"(NM) {self.nevals}: f = {_g(self.minf)} at {' '.join(t.rjust(w) for t in xs)}")
         if f < self.minf:
             self.minf = f
             self.x = self.xeval.copy()
@@ -188,16 +198,18 @@ def nelder_mead(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.nd
     ctrl = dict(control or {})
     xst = np.asarray(ctrl.pop("xst", np.full(n, 0.02)), dtype=np.float64)
     xt = np.asarray(ctrl.pop("xt", xst * 5e-4), dtype=np.float64)
-    ctrl.pop("verbose", None)
+    verbose = ctrl.pop("verbose", 0) or 0
     unknown = [k for k in ctrl if k not in _CONTROL]
     if unknown:
         warnings.warn("unused control arguments ignored", LmeWarning, stacklevel=3)
     cc = {**_CONTROL, **{k: v for k, v in ctrl.items() if k in _CONTROL}}
+    if "iprint" not in ctrl:  # R: switch(min(verbose, 3), 0, 20, 10, 1)
+        cc["iprint"] = (0, 20, 10, 1)[min(int(verbose), 3)]
     lo = np.full(n, -np.inf) if lower is None else np.broadcast_to(np.asarray(lower, dtype=np.float64), (n,)).copy()
     up = np.full(n, np.inf) if upper is None else np.broadcast_to(np.asarray(upper, dtype=np.float64), (n,)).copy()
     if xst.size != n or xt.size != n or np.any(xst == 0):
         raise LmeCheckError("Nelder_Mead: xst and xt must have length(par) nonzero values", check="Nelder_Mead")
-    eng = NelderMeadEngine(lo, up, xst, par, xt, int(cc["maxfun"]), float(cc["MinfMax"]))
+    eng = NelderMeadEngine(lo, up, xst, par, xt, int(cc["maxfun"]), float(cc["MinfMax"]), int(cc["iprint"]))
     it = 0
     while True:
         it += 1
