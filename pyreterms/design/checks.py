@@ -50,7 +50,7 @@ def as_check_control(control: Any) -> CheckControl:
         keys = {k.replace(".", "_"): v for k, v in control.items()}
         known = set(CheckControl.__dataclass_fields__)
         return CheckControl(**{k: v for k, v in keys.items() if k in known})
-    raise TypeError(f"control must be lmerControl(...), a dict or None, not {type(control).__name__}")
+    raise LmeCheckError("'control' is not a list; use lmerControl()", check="control")
 
 
 def _q(s: str) -> str:

@@ -149,7 +149,7 @@ def _one_arg(key: str, value: Any, out: dict[str, Any], checks: dict[str, str]) 
     elif py in {f.name for f in fields(LmerControl)}:
         out[py] = value
     else:
-        raise TypeError(f"lmerControl: unused argument ({key} = ...)")
+        raise LmeCheckError(f"lmerControl: unused argument ({key} = {value!r})", check="lmerControl")
 
 
 def check_optimizer(opt: Optimizer) -> None:
