@@ -219,6 +219,12 @@ def test_check_level_validation_messages(R):
     with pytest.raises(LmeCheckError) as e:
         P.lmerControl(**{"check.rankX": "bogus"})
     assert str(e.value) == msg
+    for r_arg, py_kw in (('check.response.not.const = "stop"', {"check.response.not.const": "stop"}),
+                         ("bogus = 1", {"bogus": 1})):  # (check.response.not.const is glmerControl's only)
+        msg = _r_error(R, f"lmerControl({r_arg})")
+        with pytest.raises(LmeCheckError) as e:
+            P.lmerControl(**py_kw)
+        assert str(e.value) == msg
     # match.arg's partial matching
     assert P.lmerControl(check_rankX="silent").checks.check_rankX == str(
         R.r_eval('lmerControl(check.rankX = "silent")$checkControl$check.rankX')[0])

@@ -20,6 +20,7 @@ import numpy as np
 
 from pyreterms.design.checks import LEVELS, RANKX_KINDS, SCALEX_KINDS, CheckControl, check_kind
 from pyreterms.errors import LmeCheckError
+from pyreterms.formula.parser import format_double
 
 #: optimizers lme4 1.1-31 offers for lmer by name (``optimx`` needs the optimx package: not offered)
 OPTIMIZERS = ("nloptwrap", "Nelder_Mead", "bobyqa", "nlminbwrap")
@@ -149,7 +150,18 @@ def _one_arg(key: str, value: Any, out: dict[str, Any], checks: dict[str, str]) 
     elif py in {f.name for f in fields(LmerControl)}:
         out[py] = value
     else:
-        raise LmeCheckError(f"lmerControl: unused argument ({key} = {value!r})", check="lmerControl")
+        raise LmeCheckError(f"unused argument ({key} = {_deparse(value)})", check="lmerControl")
+
+
+def _deparse(v: Any) -> str:
+    """R's deparse of a scalar argument value (for "unused argument (...)")."""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (int, float)):
+        return format_double(float(v))
+    return "NULL" if v is None else repr(v)
 
 
 def check_optimizer(opt: Optimizer) -> None:
