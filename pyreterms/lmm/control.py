@@ -65,7 +65,7 @@ class LmerControl:
             return control
         if not isinstance(control, Mapping):
             raise LmeCheckError("'control' is not a list; use lmerControl()", check="control")
-        return lmerControl(**dict(control))
+        return LmerControl(**control_fields(**dict(control)))
 
     @property
     def opt_ctrl_dict(self) -> dict[str, Any]:
@@ -106,10 +106,10 @@ def _make_cc(name: str, value: object, default: tuple[str, float]) -> tuple[str,
     raise LmeCheckError(f"{name}: give an action string or a dict(action=, tol=)", check=name)
 
 
-def lmerControl(**kwargs: Any) -> LmerControl:  # noqa: N802 - lme4's name
-    """R: ``lme4::lmerControl(...)`` with R's or Python's argument names; validated as lme4 does
-    (``check.rankX``/``check.scaleX`` by ``match.arg``, ``optCtrl`` must be a list; the check levels
-    are checked where lme4 checks them, when used)."""
+def control_fields(**kwargs: Any) -> dict[str, Any]:
+    """The :class:`LmerControl` fields of ``lmerControl(**kwargs)`` (R or Python names), validated as
+    lme4 does (``check.rankX``/``check.scaleX`` by ``match.arg``, ``optCtrl`` must be a list; the check
+    levels are checked where lme4 checks them, when used)."""
     out: dict[str, Any] = {}
     checks: dict[str, str] = {}
     for key, value in kwargs.items():
@@ -123,7 +123,17 @@ def lmerControl(**kwargs: Any) -> LmerControl:  # noqa: N802 - lme4's name
         raise LmeCheckError("boundary.tol must be a finite number", check="boundary.tol")
     if out.get("optimizer", "nloptwrap") == "none":  # lmer() stops on it (R: identical(control$optimizer, "none"))
         raise LmeCheckError("deprecated use of optimizer=='none'; use NULL instead", check="optimizer")
-    return replace(LmerControl(), checks=replace(CheckControl(), **checks), **out)
+    base = replace(LmerControl(), checks=replace(CheckControl(), **checks), **out)
+    return {f.name: getattr(base, f.name) for f in fields(LmerControl)}
+
+
+class lmerControl(LmerControl):  # noqa: N801 - lme4's name
+    """R: ``lme4::lmerControl(...)``: a frozen :class:`LmerControl` built from R's dotted argument names
+    (``lmerControl(**{"check.nlev.gtr.1": "ignore"})``) or Python's (``check_nlev_gtr_1="ignore"``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        for name, value in control_fields(**kwargs).items():
+            object.__setattr__(self, name, value)
 
 
 def _one_arg(key: str, value: Any, out: dict[str, Any], checks: dict[str, str]) -> None:
