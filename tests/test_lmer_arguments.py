@@ -427,3 +427,23 @@ def test_verbose_prints_nelder_mead_progress(R, capsys):
     _fit("Reaction ~ Days + (Days | Subject)", d, True, verbose=1, control=P.lmerControl(optimizer="Nelder_Mead"))
     py_lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("(NM)")]
     assert py_lines == r_lines and len(r_lines) >= 5
+
+
+def test_check_formula_lhs_ignore_allows_a_one_sided_formula(R):
+    """check.formula.LHS other than "stop": lFormula builds the design without a response (lme4 does);
+    lmer then has no response to fit (lme4 fails obscurely, pyreterms says why)."""
+    d = P.load_dataset("sleepstudy")
+    _put(R, "d", d)
+    lf_r = 'lFormula(~ Days + (Days | Subject), d, control = lmerControl(check.formula.LHS = "ignore"))'
+    r_fr = list(R.r_eval(f"names({lf_r}$fr)"))
+    r_x = np.asarray(R.r_eval(f"{lf_r}$X"))
+    r_zt = np.asarray(R.r_eval(f"as.matrix({lf_r}$reTrms$Zt)"))
+    lf = P.lformula("~ Days + (Days | Subject)", d, control=P.lmerControl(**{"check.formula.LHS": "ignore"}))
+    assert list(lf.fr.names) == r_fr and lf.y is None
+    np.testing.assert_array_equal(lf.X.X, r_x)
+    np.testing.assert_array_equal(lf.reTrms.Zt.toarray(), r_zt)
+    assert _r_error(R, "lFormula(~ Days + (1 | Subject), d)").startswith("!checkLHS")
+    with pytest.raises(PyretermsError, match="no response"):
+        P.lformula("~ Days + (1 | Subject)", d)
+    with pytest.raises(DataError, match="no response"):
+        P.lmer("~ Days + (1 | Subject)", d, control=P.lmerControl(check_formula_LHS="ignore"))

@@ -42,12 +42,15 @@ from pyreterms.formula.terms import make_terms
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
 
 
-def parse_formula(formula: str) -> Call:
-    """Parse, allowlist and ``||``-expand a two-sided formula (R: ``lFormula``'s first steps)."""
+def parse_formula(formula: str, lhs_required: bool = True) -> Call:
+    """Parse, allowlist and ``||``-expand a two-sided formula (R: ``lFormula``'s first steps); with
+    ``lhs_required=False`` (R: ``check.formula.LHS = "ignore"``) a one-sided formula too."""
     tree = parse(formula)
     check_allowlist(tree)
     if not (isinstance(tree, Call) and tree.fn == "~"):
         raise FormulaError(f"not a formula (no '~'): {formula!r}")
+    if len(tree.args) == 1 and not lhs_required:
+        return Call("~", (Arg(expand_double_verts(tree.argv[0])),))
     if len(tree.args) != 2:
         raise FormulaError(f"the formula {formula!r} has no response: lme4 needs 'response ~ terms'")
     lhs, rhs = tree.argv
@@ -152,13 +155,15 @@ def lformula(formula: str, data: pd.DataFrame, REML: bool = True, subset: str | 
 def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights: str | npt.ArrayLike | None,
               offset: str | npt.ArrayLike | None, contrasts: Mapping[str, object] | None,
               subset: str | None, na_action: str, ctrl: CheckControl) -> LFormula:
-    tree = parse_formula(formula)
-    lhs, rhs = tree.argv
-    frame_form = Call("~", (Arg(lhs), Arg(subbars(rhs))))
+    tree = parse_formula(formula, lhs_required=ctrl.check_formula_LHS == "stop")
+    one_sided = len(tree.args) == 1  # check.formula.LHS other than "stop": lFormula without a response
+    rhs = tree.argv[-1]
+    frame_form = Call("~", tree.args[:-1] + (Arg(subbars(rhs)),))
     dot = has_dot(rhs)
     if dot:  # R: model.frame's terms.formula(data = data) expands '.' against the data's columns
         frame_form = _expand(frame_form, DataColumns(data).names)
-    fr, _ = model_frame(frame_form, data, weights=weights, offset=offset, subset=subset, na_action=na_action)
+    fr, _ = model_frame(frame_form, data, weights=weights, offset=offset, subset=subset, na_action=na_action,
+                        lhs_vars_char_only=not one_sided)
     n = fr.n
     if n == 0:
         raise DataError("0 (non-NA) cases")
@@ -186,7 +191,7 @@ def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights: str | np
         raise DataError(f"infinite values in the fixed-effects model matrix (column {', '.join(bad)}): lme4's rank "
                         "check stops with 'NA/NaN/Inf in foreign function call'")
     X = _scale_check(_rank_check(mm, ctrl.check_rankX, messages), ctrl.check_scaleX, messages)
-    y = _response(fr)
+    y = None if one_sided else _response(fr)
     w = fr.get("(weights)") if "(weights)" in fr.names else np.ones(n)
     off = np.zeros(n)
     for name, v in fr.columns:

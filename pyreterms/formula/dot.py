@@ -47,13 +47,13 @@ def _replace(node: Node, repl: Node) -> Node:
 
 
 def expand_dot(formula: Call, names: Iterable[str]) -> Call:
-    """``formula`` (a two-sided ``~`` call) with ``.`` on the right replaced by ``(a + b + ...)``:
+    """``formula`` (a ``~`` call, one- or two-sided) with ``.`` on the right replaced by ``(a + b + ...)``:
     the ``names`` less the response's symbols, in their order (R: ``terms.formula(data =)``)."""
-    lhs, rhs = formula.argv
+    rhs = formula.argv[-1]
     if not has_dot(rhs):
         return formula
-    drop = lhs_symbols(lhs)
+    drop = lhs_symbols(formula.argv[0]) if len(formula.args) == 2 else set()
     keep = [nm for nm in names if nm not in drop]
     if not keep:
         raise ValueError("'.' in formula and no columns left to expand it to")
-    return Call("~", (Arg(lhs), Arg(_replace(rhs, _sum(keep)))))
+    return Call("~", formula.args[:-1] + (Arg(_replace(rhs, _sum(keep))),))

@@ -363,6 +363,8 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | Mapping[str, Any] | Non
     ctrl = LmerControl.coerce(control)
     rt = lf.reTrms
     if lf.y is None:
+        if lf.formula.lstrip().startswith("~"):  # lme4 fails obscurely ("external pointer is not valid")
+            raise DataError("the formula has no response (check.formula.LHS): lmer needs 'response ~ terms'")
         raise DataError(f"response must be numeric (the response '{lf.fr.names[0]}' is not)")
     if not np.isfinite(lf.y).all():
         raise LmeCheckError("NA/NaN/Inf in 'y'", check="mkRespMod")
