@@ -298,7 +298,9 @@ def test_subset_matches_lme4(R):
     d = P.load_dataset("sleepstudy")
     d["z"] = np.where(d["Days"] > 3, 1.0, np.nan)
     _put(R, "d", d)
-    for expr in ("Days > 2 & Reaction > 250", "z > 0", "Days %in% c(1, 3, 5)", "!(Days == 0)"):
+    for expr in ("Days > 2 & Reaction > 250", "z > 0", "Days %in% c(1, 3, 5)", "!(Days == 0)",
+                 'Subject != "308"', 'Days >= 2 | Subject == "309"', "!(Days < 2 | Days > 7)",
+                 "Subject %in% c(308, 309, 330)"):
         r = _r_fit(R, "Reaction ~ Days + (Days | Subject)", True, "lmerControl()", f", subset = {expr}")
         nobs = int(R.r_eval(f"nobs(lmer(Reaction ~ Days + (Days | Subject), d, subset = {expr}))")[0])
         fit = _fit("Reaction ~ Days + (Days | Subject)", d, True, subset=expr)

@@ -28,6 +28,7 @@ from pyreterms.design.dataframe import (
 from pyreterms.design.model import ModelFrame
 from pyreterms.errors import DataError, LmeWarning, PyretermsError
 from pyreterms.formula.evaluate import Evaluator, check_allowlist, make_factor, na_mask, take
+from pyreterms.formula.nodes import Call, walk
 from pyreterms.formula.parser import Node, deparse, format_double, frame_name, parse
 from pyreterms.formula.terms import extract_vars
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Value
@@ -245,6 +246,32 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
     return fr, variables
 
 
+def _subset_value(node: Node, ev: Evaluator) -> Value:
+    """A subset condition: ``|`` (R's vectorised or, a bar in formulas) and parentheses around it
+    here, everything else through the formula allowlist and evaluator."""
+    if isinstance(node, Call) and node.fn == "(" and len(node.args) == 1:
+        return _subset_value(node.args[0].value, ev)
+    if isinstance(node, Call) and node.fn in ("|", "&") and len(node.args) == 2 and \
+            any(isinstance(n, Call) and n.fn == "|" for n in walk(node)):
+        a, b = (_subset_value(x.value, ev) for x in node.args)
+        if not (isinstance(a, Logical) and isinstance(b, Logical)):
+            raise DataError(f"subset: the operands of '{node.fn}' must be conditions")
+        if node.fn == "|":  # TRUE | NA is TRUE
+            true = (a.values & ~a.na) | (b.values & ~b.na)
+            return Logical(true, (a.na | b.na) & ~true)
+        false = (~a.values & ~a.na) | (~b.values & ~b.na)
+        na = (a.na | b.na) & ~false
+        return Logical(a.values & b.values & ~na & ~false, na)
+    if isinstance(node, Call) and node.fn == "!" and len(node.args) == 1 and \
+            any(isinstance(n, Call) and n.fn == "|" for n in walk(node)):
+        v = _subset_value(node.args[0].value, ev)
+        if not isinstance(v, Logical):
+            raise DataError("subset: the operand of '!' must be a condition")
+        return Logical(~v.values, v.na.copy())
+    check_allowlist(node)
+    return ev(node)
+
+
 #: R's na.action functions lme4 accepts (by name)
 NA_ACTIONS = ("na.omit", "na.exclude", "na.fail", "na.pass")
 
@@ -256,8 +283,7 @@ def subset_mask(expr: str, ev: Evaluator) -> np.ndarray:
         tree = parse(expr)
     except PyretermsError as e:
         raise DataError(f"subset {expr!r}: cannot read it: {e}") from None
-    check_allowlist(tree)
-    val = ev(tree)
+    val = _subset_value(tree, ev)
     if isinstance(val, Logical):
         return np.asarray(val.values & ~val.na, dtype=bool)
     if isinstance(val, np.ndarray) and val.dtype.kind in "iuf" and val.ndim == 1:

@@ -142,6 +142,24 @@ def _scale(x: np.ndarray, center: bool, scale: bool) -> np.ndarray:
     return x
 
 
+def _compare_labels(fn: str, a: Value, b: Value) -> Logical:
+    """R's ``==``/``!=`` with a factor or character operand: both compared as character (numbers as
+    ``as.character`` gives them, logicals as "TRUE"/"FALSE"); NA where either is NA."""
+    def text(v: Value) -> list[str | None]:
+        labs = _labels_of(v)
+        if isinstance(v, (Factor, Character)):
+            return [None if x is None else str(x) for x in labs]
+        if isinstance(v, Logical):
+            return [None if x is None else ("TRUE" if x else "FALSE") for x in labs]
+        nums = np.asarray(as_numeric(v, fn), dtype=np.float64)
+        strs = as_character_numbers(nums)
+        return [None if np.isnan(x) else t for x, t in zip(nums.tolist(), strs, strict=True)]
+    ta, tb = text(a), text(b)
+    na = np.array([x is None or y is None for x, y in zip(ta, tb, strict=True)], dtype=bool)
+    eq = np.array([x == y for x, y in zip(ta, tb, strict=True)], dtype=bool) & ~na
+    return Logical(eq if fn == "==" else ~eq & ~na, na)
+
+
 def _const_label(v: object) -> object:
     """A constant of ``c(...)`` as :func:`_labels_of` gives a value (numbers as floats, strings as text)."""
     if isinstance(v, bool):
@@ -244,7 +262,10 @@ class Evaluator:
                 return {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power,
                         "%%": np.mod, "%/%": np.floor_divide}[fn](a, b)
         if fn in ("==", "!=", "<", ">", "<=", ">="):
-            a, b = (as_numeric(self.eval(p), fn) for p in pos)
+            va = [self.eval(p) for p in pos]
+            if fn in ("==", "!=") and any(isinstance(v, (Factor, Character)) for v in va):
+                return _compare_labels(fn, va[0], va[1])
+            a, b = (as_numeric(v, fn) for v in va)
             res = {"==": np.equal, "!=": np.not_equal, "<": np.less, ">": np.greater,
                    "<=": np.less_equal, ">=": np.greater_equal}[fn](a, b)
             return Logical(res, np.isnan(a) | np.isnan(b))
