@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyreterms.design.frame import check_subset
 from pyreterms.errors import PyretermsError
-from pyreterms.formula.evaluate import check_allowlist
 from pyreterms.formula.nodes import Call, Name, Node, Num, Str
 from pyreterms.formula.parser import deparse, parse
 
@@ -223,7 +223,7 @@ def _pieces(args: dict[str, Node]) -> dict[str, Any]:
         kw["verbose"] = int(_const(args["verbose"], "verbose") or 0)
     if "subset" in args:
         try:
-            check_allowlist(args["subset"])
+            check_subset(args["subset"])
         except PyretermsError as e:
             raise BadCall(f"subset: {e}") from None
         kw["subset"] = deparse(args["subset"])

@@ -31,6 +31,7 @@ CALLS = [
     ("lmer(Reaction ~ x + (1 | Subject), d, FALSE, na.action = na.omit)", 179),
     ('lmer(Reaction ~ x + (1 | Subject), data = d, control = lmerControl(optimizer = "nloptwrap", '
      'optCtrl = list(algorithm = "NLOPT_LN_NELDERMEAD")), subset = Subject %in% c(308, 309, 330, 331, 332))', 49),
+    ("lmer(Reaction ~ x + (1 | Subject), data = d, subset = x < -1 | x > 2)", 108),
     ("lmer(Reaction ~ x + (x | Subject), data = d, control = lmerControl(optimizer = NULL), "
      "start = c(0.9, 0.1, 0.2))", 179),
     ('lmer(Reaction ~ . - Days + (1 | Subject), data = d, control = lmerControl(check.conv.grad = '

@@ -246,6 +246,17 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
     return fr, variables
 
 
+def check_subset(node: Node) -> None:
+    """The allowlist for a subset condition: ``|`` connectives (R's or; a bar in formulas) and
+    parentheses/``&``/``!`` around them here, every other part through the formula allowlist."""
+    if isinstance(node, Call) and (node.fn in ("(", "&", "|", "!")) and \
+            any(isinstance(n, Call) and n.fn == "|" for n in walk(node)):
+        for a in node.args:
+            check_subset(a.value)
+        return
+    check_allowlist(node)
+
+
 def _subset_value(node: Node, ev: Evaluator) -> Value:
     """A subset condition: ``|`` (R's vectorised or, a bar in formulas) and parentheses around it
     here, everything else through the formula allowlist and evaluator."""
