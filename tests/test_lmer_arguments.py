@@ -449,3 +449,23 @@ def test_check_formula_lhs_ignore_allows_a_one_sided_formula(R):
         P.lformula("~ Days + (1 | Subject)", d)
     with pytest.raises(DataError, match="no response"):
         P.lmer("~ Days + (1 | Subject)", d, control=P.lmerControl(check_formula_LHS="ignore"))
+
+
+def test_check_conv_option_messages_are_lme4s(R):
+    for r_val, py_val in (('list(action = "warning")', {"action": "warning"}), ("list(tol = 1)", {"tol": 1}),
+                          ("3", 3), ('list(action = "warning", tol = -1)', {"action": "warning", "tol": -1})):
+        msg = _r_error(R, f"lmerControl(check.conv.grad = {r_val})")
+        with pytest.raises(LmeCheckError) as e:
+            P.lmerControl(**{"check.conv.grad": py_val})
+        assert str(e.value) == msg
+
+
+@pytest.mark.parametrize("kw", [{"verbose": "a"}, {"control": {"optCtrl": {"maxeval": "a"}}},
+                                {"control": {"optimizer": "Nelder_Mead", "optCtrl": {"FtolAbs": "x"}}},
+                                {"start": [1, 2, 3, 4]}, {"subset": "Days >"}, {"na_action": "foo"},
+                                {"control": {"optCtrl": {"algorithm": "NLOPT_GN_DIRECT"}}}])
+def test_bad_arguments_are_one_line_typed_errors(kw):
+    d = P.load_dataset("sleepstudy")
+    with pytest.raises(PyretermsError) as e:
+        _fit("Reaction ~ Days + (1 | Subject)", d, True, **kw)
+    assert "\n" not in str(e.value)

@@ -92,18 +92,25 @@ def _pmatch(value: object, kinds: tuple[str, ...], what: str) -> str:
 
 
 def _make_cc(name: str, value: object, default: tuple[str, float]) -> tuple[str, float, float | None]:
-    """R: ``chk.cconv``: a string sets the action only; a dict/tuple needs action and tol."""
+    """R: ``chk.cconv`` / ``chk.convOpt``: a string sets the action only; a dict needs an action
+    string and a numeric tol >= 0 (lme4's messages, which name the option ``copt``)."""
     if isinstance(value, str):
         return value, default[1], None
-    if isinstance(value, Mapping):
-        if "action" not in value or "tol" not in value:
-            raise LmeCheckError(f"check.conv.* option must have components 'action' and 'tol' ({name})",
-                                check=name)
-        rel = value.get("relTol")
-        return str(value["action"]), float(value["tol"]), None if rel is None else float(rel)
     if isinstance(value, tuple) and len(value) == 2:
-        return str(value[0]), float(value[1]), None
-    raise LmeCheckError(f"{name}: give an action string or a dict(action=, tol=)", check=name)
+        value = {"action": value[0], "tol": value[1]}
+    if not isinstance(value, Mapping):
+        raise LmeCheckError("check.conv* option copt must be a list", check=name)
+    if not isinstance(value.get("action"), str):
+        raise LmeCheckError("check.conv* option copt has no 'action' string", check=name)
+    tol = value.get("tol")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)):
+        raise LmeCheckError("check.conv* option copt must have a numeric 'tol' component", check=name)
+    if tol < 0:
+        raise LmeCheckError("check.conv* option copt$tol must be number >= 0", check=name)
+    rel = value.get("relTol")
+    if rel is not None and (isinstance(rel, bool) or not isinstance(rel, (int, float)) or rel < 0):
+        raise LmeCheckError("is.numeric(relTol) && relTol >= 0 is not TRUE", check=name)
+    return str(value["action"]), float(tol), None if rel is None else float(rel)
 
 
 def control_fields(**kwargs: Any) -> dict[str, Any]:

@@ -456,6 +456,8 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, control: LmerContr
     if kwargs:
         raise TypeError(f"lmer() got unexpected arguments: {', '.join(map(repr, kwargs))}")
     ctrl = LmerControl.coerce(control)
+    if isinstance(verbose, str) or not isinstance(verbose, (bool, int, float, np.integer, np.floating)):
+        raise LmeCheckError(f"verbose must be a number, not {verbose!r}", check="verbose")
     lf = lformula(formula, data, REML, subset, weights=weights, na_action=na_action, offset=offset,
                   contrasts=contrasts, control=ctrl)
     ntheta = int(np.asarray(lf.reTrms.theta).size)

@@ -146,6 +146,10 @@ def nloptwrap(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.ndar
     if from_name is None:
         raise LmeCheckError(f"nloptwrap: algorithm {ctrl['algorithm']!r} is not one of "
                             f"{', '.join(NLOPT_ALGORITHMS)}", check="optCtrl")
+    for key in ("xtol_rel", "xtol_abs", "ftol_abs", "ftol_rel", "maxeval"):
+        v = ctrl[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise LmeCheckError(f"nloptwrap: optCtrl {key} must be a number, not {v!r}", check="optCtrl")
     k = len(par)
     opt = nlopt.opt(from_name, k)
     opt.set_lower_bounds(np.asarray(lower, dtype=np.float64))

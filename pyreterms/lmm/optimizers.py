@@ -34,6 +34,14 @@ NLOPT_ALGORITHMS = {"NLOPT_LN_BOBYQA": nlopt.LN_BOBYQA, "NLOPT_LN_NELDERMEAD": n
 Fn = Callable[[np.ndarray], float]
 
 
+def numbers(ctrl: Mapping[str, Any], who: str) -> None:
+    """optCtrl values must be numbers (a one-line error, not a conversion traceback)."""
+    for key, v in ctrl.items():
+        if key != "algorithm" and (isinstance(v, (bool, str)) or not isinstance(v, (int, float, np.integer,
+                                                                                      np.floating, np.ndarray))):
+            raise LmeCheckError(f"{who}: optCtrl {key} must be a number, not {v!r}", check="optCtrl")
+
+
 def optimizer_name(opt: Any) -> str:
     """R: ``optName`` in optwrap (a function's name for a callable)."""
     check_optimizer(opt)
@@ -119,6 +127,8 @@ def run_optimizer(optimizer: Any, fn: Fn, par: np.ndarray, lower: np.ndarray, op
     par = np.array(par, dtype=np.float64)
     if name == "nloptwrap":
         return nloptwrap(fn, par, lower, dict(opt_ctrl), verbose=verbose), name
+    if name in ("Nelder_Mead", "bobyqa", "nlminbwrap"):
+        numbers({k: v for k, v in opt_ctrl.items() if k not in ("warnOnly",)}, name)
     if name == "Nelder_Mead":
         r = nelder_mead(fn, par, lower, None, {**dict(opt_ctrl), "verbose": verbose})
         conv = 4 if r["NM.result"] == 4 else r["convergence"]
