@@ -51,18 +51,25 @@ class Case:
     contrasts: dict[str, str] | None = field(default=None, hash=False)
     fit: bool = False
     note: str = ""
+    call: str = ""  # lmer's other arguments as R text, e.g. 'control = lmerControl(optimizer = NULL)' (rcall)
 
     def as_json(self) -> dict:
         return {"id": self.id, "formula": self.formula, "data": self.data, "REML": self.REML,
                 "weights": self.weights, "offset": self.offset,
                 "contrasts": dict(self.contrasts) if self.contrasts else None, "fit": self.fit,
-                "note": self.note}
+                "note": self.note, **({"call": self.call} if self.call else {})}
 
     @classmethod
     def from_json(cls, d: dict) -> "Case":
         return cls(d["id"], d["formula"], d["data"], bool(d["REML"]), d.get("weights"), d.get("offset"),
                    dict(d["contrasts"]) if d.get("contrasts") else None, bool(d.get("fit", False)),
-                   d.get("note", ""))
+                   d.get("note", ""), d.get("call", ""))
+
+    def lmer_call(self):
+        """The case's extra lmer arguments (:class:`parity.rcall.LmerCall`), or None."""
+        from .rcall import parse_lmer_call
+
+        return parse_lmer_call(f"lmer({self.formula}, data = d, {self.call})") if self.call else None
 
     def call_kwargs(self, data: pd.DataFrame) -> dict:
         """Keyword arguments for ``check()``/``run_impl()``/``rsession.reference()``."""
@@ -338,7 +345,29 @@ _FUNCTION_CASES = [
     _c("fn-cut-cake", "angle ~ cut(temp, 4) + (1 | recipe:replicate)", "cake", "cut of a numeric column"),
 ]
 
-CASES: tuple[Case, ...] = tuple(_BUILTIN_CASES + _HAZARD_CASES + _FUNCTION_CASES)
+# Issue 13: lmer's other arguments (control, start, subset, na.action, '.'), run on both sides (parity.rcall)
+_ARGUMENT_CASES = [
+    _c("arg-nelder-mead", "Reaction ~ Days + (Days | Subject)", "sleepstudy", "lme4's Nelder_Mead", fit=True,
+       call='control = lmerControl(optimizer = "Nelder_Mead")'),
+    _c("arg-nelder-mead-crossed", "diameter ~ 1 + (1 | plate) + (1 | sample)", "Penicillin", "Nelder_Mead, crossed",
+       fit=True, call='control = lmerControl(optimizer = "Nelder_Mead")'),
+    _c("arg-nlopt-sbplx", "Reaction ~ Days + (Days | Subject)", "sleepstudy", "nloptwrap with NLOPT_LN_SBPLX",
+       REML=False, fit=True, call='control = lmerControl(optCtrl = list(algorithm = "NLOPT_LN_SBPLX"))'),
+    _c("arg-optimizer-null", "Reaction ~ Days + (Days | Subject)", "sleepstudy", "optimizer = NULL at a start",
+       fit=True, call="control = lmerControl(optimizer = NULL), start = list(theta = c(0.9, 0.02, 0.2))"),
+    _c("arg-subset", "Reaction ~ Days + (Days | Subject)", "sleepstudy", "subset", fit=True,
+       call="subset = Days > 1 & Subject %in% c(308, 309, 330, 331, 332, 333, 334)"),
+    _c("arg-dot", "Reaction ~ . - Subject + (Days | Subject)", "sleepstudy", "'.' expanded against the data",
+       fit=True),
+    _c("arg-dot-frame", "y ~ . - g - h - k - a - b - c - chr - g_na - ig - lg - ord - f - y_na - x_na - x_inf - all_na "
+       "- x2 - w + (1 | g)", note="'.' puts every column in the frame: all_na leaves 0 cases (R too)"),
+    _c("arg-check-ignore", "y ~ x + (1 | c) + (1 | g)", note="check.nlev.gtreq.5 = \"warning\"",
+       call='control = lmerControl(check.nlev.gtreq.5 = "warning", check.scaleX = "ignore")'),
+    _c("arg-na-pass", "y ~ x + (1 | g)", note="na.action = na.pass, complete columns", fit=True,
+       call="na.action = na.pass"),
+]
+
+CASES: tuple[Case, ...] = tuple(_BUILTIN_CASES + _HAZARD_CASES + _FUNCTION_CASES + _ARGUMENT_CASES)
 
 _BY_ID = {c.id: c for c in CASES}
 assert len(_BY_ID) == len(CASES), "duplicate case ids"
@@ -359,11 +388,14 @@ def run_case(impl, case: Case, level: str, theta=None, data: pd.DataFrame | None
 
     if data is None:
         data = case_data(case)
+    from .rcall import active
+
     extra = {"theta": np.asarray(theta, dtype=np.float64)} if level == "fit" and theta is not None else {}
-    py = run_impl(impl, case.formula, data, level=level, **case.call_kwargs(data), **extra)
-    err = py.get("error")
-    if level == "fit" and isinstance(err, RError) and err.kind in _NOT_BUILT:
-        py = run_impl(impl, case.formula, data, level="lformula", **case.call_kwargs(data))
+    with active(case.lmer_call()):
+        py = run_impl(impl, case.formula, data, level=level, **case.call_kwargs(data), **extra)
+        err = py.get("error")
+        if level == "fit" and isinstance(err, RError) and err.kind in _NOT_BUILT:
+            py = run_impl(impl, case.formula, data, level="lformula", **case.call_kwargs(data))
     return py
 
 

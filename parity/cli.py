@@ -129,6 +129,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     _writable(args.json, "--json")
     _writable(args.html, "--html")
+    call = _call_arg(args)
     try:
         checked_formula(args.formula)  # deeper than R survives: refused before R is called
     except FormulaError as e:
@@ -137,10 +138,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     weights = _column(data, args.data, args.weights, "--weights")
     offset = _column(data, args.data, args.offset, "--offset")
     contrasts = contrasts_arg(args.contrasts)
+    from .rcall import active
+
     try:
-        report = check(args.formula, data, REML=not args.ml, level=args.level, impl=args.impl,
-                       weights=weights, offset=offset, contrasts=contrasts, data_label=args.data,
-                       selection=selection_of(args))
+        with active(call):
+            report = check(args.formula, data, REML=not args.ml, level=args.level, impl=args.impl,
+                           weights=weights, offset=offset, contrasts=contrasts, data_label=args.data,
+                           selection=selection_of(args))
     except BadFormula as e:  # does not parse: bad input, not a design both sides refuse
         raise BadInput(str(e)) from None
     except PyretermsError as e:  # data R cannot hold as given (parity.convert)
@@ -166,6 +170,34 @@ def cmd_check(args: argparse.Namespace) -> int:
     return exit_code(report.verdict)
 
 
+def _call_arg(args: argparse.Namespace):
+    """``--call 'lmer(...)'`` (parity.rcall): fills formula, --ml, --data, --weights, --offset,
+    --contrasts from the call (which then may not be given as flags too); None without --call."""
+    from .rcall import BadCall, parse_lmer_call
+
+    if args.call is None:
+        if args.formula is None:
+            raise BadInput("give a formula or --call 'lmer(...)'")
+        return None
+    if args.formula is not None or args.ml or args.weights or args.offset or args.contrasts:
+        raise BadInput("--call replaces the formula, --ml, --weights, --offset and --contrasts: give it alone")
+    if args.impl not in (None, "pyreterms"):
+        raise BadInput("--call runs pyreterms only (other implementations take no lmer arguments)")
+    try:
+        call = parse_lmer_call(args.call)
+    except BadCall as e:
+        raise BadInput(str(e)) from None
+    name, sep, spec = args.data.partition("=")
+    if sep and name == call.data:
+        args.data = spec
+    elif sep and name.isidentifier():
+        raise BadInput(f"--data {name}=...: the call's data is {call.data!r}")
+    args.formula, args.ml = call.formula, not call.REML
+    args.weights, args.offset = call.weights, call.offset
+    args.contrasts = [f"{k}={v}" for k, v in (call.contrasts or {}).items()] or None
+    return call
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="parity", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -174,7 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"parity {distribution_version()} (pyreterms)")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="compare every component for one formula and data set")
-    c.add_argument("formula", help="an lme4 formula, e.g. 'Reaction ~ Days + (Days | Subject)'")
+    c.add_argument("formula", nargs="?", default=None,
+                   help="an lme4 formula, e.g. 'Reaction ~ Days + (Days | Subject)' (or use --call)")
+    c.add_argument("--call", default=None,
+                   help="an lme4 call, e.g. 'lmer(y ~ x + (1 | g), data = d, subset = x > 0, control = "
+                        "lmerControl(optimizer = \"Nelder_Mead\"))' with --data d=FILE (parity.rcall)")
     c.add_argument("--data", required=True, help="a CSV file or r:PKG::NAME (an R data set read through R)")
     c.add_argument("--ml", action="store_true", help="fit by maximum likelihood (REML = FALSE)")
     c.add_argument("--level", choices=["lformula", "fit"], default="fit",

@@ -179,7 +179,10 @@ def _record_one(out: Path, case: Case, data: pd.DataFrame, level: str, versions:
     """R's components for one case on its stored input frame, saved into ``out`` (needs R)."""
     from .check import r_components
 
-    comps = r_components(case.formula, data, level=level, **case.call_kwargs(data))
+    from .rcall import active
+
+    with active(case.lmer_call()):
+        comps = r_components(case.formula, data, level=level, **case.call_kwargs(data))
     # harness-internal inputs (e.g. the weights of the live conditioning bound) are not R's answers
     comps = {k: v for k, v in comps.items() if not k.startswith("harness: ")}
     save_golden(out, case, comps, versions, level, data=data, machine=machine)

@@ -79,7 +79,8 @@ def _components_optimizer(fit) -> dict[str, RValue]:
     out["fit@optinfo$feval"] = _int([fit.opt.feval])
     msgs = list(fit.opt.conv_lme4.messages)
     out["fit@optinfo$conv$lme4$messages"] = _chr(msgs) if msgs else RNull
-    out["fit@optinfo$warnings"] = RList(tuple((None, _chr([w])) for w in fit.opt.warnings))
+    out["fit@optinfo$warnings"] = (RNull if fit.control.optimizer is None  # R: no optwrap, attr NULL
+                                   else RList(tuple((None, _chr([w])) for w in fit.opt.warnings)))
     out["fit@optinfo$conv$opt"] = _dbl([fit.opt.conv])
     out["fit@optinfo$message"] = _chr([fit.opt.message])
     return out

@@ -109,9 +109,15 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
     import pyreterms
     from pyreterms.errors import LmeMessage, LmeWarning
 
+    from .rcall import current  # parity check --call: the call's control/start/subset/na.action
+
+    call = current()
+    extra = call.py_kwargs() if call is not None else {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        lf = pyreterms.lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)
+        lf = pyreterms.lformula(formula, data, REML, extra.get("subset"), weights=weights, offset=offset,
+                                contrasts=contrasts, na_action=extra.get("na_action", "na.omit"),
+                                control=extra.get("control"))
     out = lformula_components(lf)
     out["warnings"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeWarning)])
     out["messages"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeMessage)])
@@ -122,7 +128,7 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            fit = lmer_from_parts(lf)
+            fit = lmer_from_parts(lf, _with_start(lf, extra)) if extra else lmer_from_parts(lf)
         # lmer() runs lFormula() first, so its conditions include lFormula's
         out["lmer(): warnings"] = _chr(list(out["warnings"].x) + [str(w.message) for w in caught
                                                                   if issubclass(w.category, LmeWarning)])
@@ -130,6 +136,17 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
                                                                   if issubclass(w.category, LmeMessage)])
         out.update(fit_components(fit, theta=theta))
     return out
+
+
+def _with_start(lf, extra: dict):
+    """The --call's lmerControl with its start (R: lmer(start = ) -> getStart)."""
+    from dataclasses import replace
+
+    from pyreterms.lmm.fit import get_start
+
+    theta0 = get_start(extra.get("start"), len(lf.reTrms.theta))
+    ctrl = extra["control"]
+    return ctrl if theta0 is None else replace(ctrl, start=tuple(float(v) for v in theta0))
 
 
 def load_impl(spec: str | None) -> Impl:

@@ -320,6 +320,12 @@ def reference(formula: str, data: "pd.DataFrame | Any", *, REML: bool = True,
             kwargs["thetas"] = _rlist([(None, convert.py_to_r([float(t) for t in th])) for th in thetas])
         if len(noisy_seeds):
             kwargs["noisy_seeds"] = ri.IntSexpVector([int(k) for k in noisy_seeds])
+        from .rcall import current  # parity check --call: the call's control/start/subset/na.action
+
+        call = current()
+        call_args = call.r_args() if call is not None else {}
+        if call_args:
+            kwargs["call_args"] = _rlist(list(call_args.items()))
         try:
             res = r_call("pyreterms_reference", ri.StrSexpVector([formula]), rdata,
                          time_limit=time_limit, **kwargs)

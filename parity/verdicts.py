@@ -75,6 +75,16 @@ REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("theta length", (r"incorrect number of theta components",)),
     # nloptr's check of the objective at the start (e.g. REML with n = rank(X): 0 * log(0/0))
     ("objective not finite at the start", (r"^objective in x0 returns NA",)),
+    # lmer's other arguments (issue 13): lmerControl check levels set to "stop", start, optimizer, na.fail
+    ("nlev < 5", (r"grouping factors with < 5 sampled levels may give unreliable estimates",)),
+    ("X rank deficient (stop.deficient)", (r"the fixed-effects model matrix is column rank deficient",)),
+    ("X badly scaled (check.scaleX stop)", (r"Some predictor variables are on very different scales",)),
+    ("invalid control level", (r"^invalid control level ", r"^unknown check level for ")),
+    ("bad start", (r"^incorrect components in start list", r"^'start' must be NULL",
+                   r"^all elements of start must be numeric")),
+    ("bad optimizer", (r"^couldn't find optimizer function", r"^non-function specified as optimizer",
+                       r"^optimizer function must use")),
+    ("missing values (na.fail)", (r"^missing values in object",)),
 )
 
 #: refusals by the harness itself (never an answer of lme4 or of the implementation)

@@ -9,6 +9,7 @@ from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeMessage,
 from pyreterms.explainer import explain
 from pyreterms.formula.parser import parse as parse_r  # R expression reader (explain --subset)
 from pyreterms.formula.values import Factor
+from pyreterms.lmm.control import LmerControl, lmerControl
 from pyreterms.lmm.fit import lmer
 from pyreterms.lmm.inference.anova import AnovaTable, anova
 from pyreterms.lmm.inference.condvar import CondRanef
@@ -17,6 +18,7 @@ from pyreterms.lmm.inference.profile import Profile, profile
 
 __version__ = "0.1.0"
 
-__all__ = ["lformula", "lmer", "explain", "parse_r", "load_dataset", "LFormula", "ReTrms", "ReTerm", "FixedX",
+__all__ = ["lformula", "lmer", "lmerControl", "LmerControl",
+           "explain", "parse_r", "load_dataset", "LFormula", "ReTrms", "ReTerm", "FixedX",
            "ModelFrame", "Factor", "anova", "confint", "profile", "AnovaTable", "Profile", "CondRanef",
            "PyretermsError", "FormulaError", "DataError", "LmeCheckError", "LmeWarning", "LmeMessage"]

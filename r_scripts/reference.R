@@ -202,7 +202,7 @@ pyreterms_postvar <- function(re) {
 
 ## lmer()'s own tail (lme4 1.1-31: optimizeLmer -> checkConv -> mkMerMod) on a devfun whose values
 ## carry one rounding step of noise; default lmerControl() with calc.derivs = TRUE, as the main fit.
-pyreterms_noisy_lmer <- function(mkcall, fenv, lmod, seed) {
+pyreterms_noisy_lmer <- function(mkcall, fenv, lmod, seed, call_args = NULL) {
   dcl <- mkcall("lmer")
   dcl$devFunOnly <- TRUE
   devfun <- eval(dcl, fenv)
@@ -216,10 +216,13 @@ pyreterms_noisy_lmer <- function(mkcall, fenv, lmod, seed) {
     ..pyreterms_devfun..(theta) * (1 + ..pyreterms_noise..[..pyreterms_i..])
   }
   environment(nf) <- rho  # optimizeLmer and mkMerMod read pp, resp, lower from environment(devfun)
-  ctrl <- lme4::lmerControl(calc.derivs = TRUE)
-  opt <- lme4:::optimizeLmer(nf, optimizer = ctrl$optimizer, restart_edge = ctrl$restart_edge,
+  ctrl <- if (is.null(call_args$control)) lme4::lmerControl(calc.derivs = TRUE) else call_args$control
+  opt <- if (length(ctrl$optimizer) == 0) {  # optimizer = NULL: lmer evaluates at the start
+    s <- lme4:::getStart(call_args$start, rho$pp)
+    list(par = s, fval = nf(s), conv = 1000, message = "no optimization")
+  } else lme4:::optimizeLmer(nf, optimizer = ctrl$optimizer, restart_edge = ctrl$restart_edge,
                              boundary.tol = ctrl$boundary.tol, control = ctrl$optCtrl, verbose = 0L,
-                             start = NULL, calc.derivs = ctrl$calc.derivs,
+                             start = call_args$start, calc.derivs = ctrl$calc.derivs,
                              use.last.params = ctrl$use.last.params)
   cc <- lme4:::checkConv(attr(opt, "derivs"), opt$par, ctrl = ctrl$checkConv, lbound = rho$lower)
   lme4:::mkMerMod(rho, opt, lmod$reTrms, fr = lmod$fr, mc = dcl, lme4conv = cc)
@@ -227,7 +230,9 @@ pyreterms_noisy_lmer <- function(mkcall, fenv, lmod, seed) {
 
 pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offset = NULL,
                                 contrasts = NULL, level = c("lformula", "fit"), thetas = NULL,
-                                noisy_seeds = integer(0)) {
+                                noisy_seeds = integer(0), call_args = NULL) {
+  ## call_args: named list of R values (parity --call: control, start, subset, na.action) added to
+  ## every lFormula()/lmer() call below (built by parity/rcall.py from checked pieces only)
   level <- match.arg(level)
   badc <- pyreterms_bad_contrasts(contrasts)
   if (!is.null(badc)) stop(badc)
@@ -259,6 +264,7 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
     if (!is.null(weights)) cl$weights <- as.name("..pyreterms_weights..")
     if (!is.null(offset)) cl$offset <- as.name("..pyreterms_offset..")
     if (!is.null(contrasts)) cl$contrasts <- contrasts
+    for (nm in names(call_args)) cl[[nm]] <- call_args[[nm]]
     cl
   }
 
@@ -297,7 +303,7 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
 
   fcond <- new.env(); fcond$warnings <- character(); fcond$messages <- character()
   fcl <- mkcall("lmer")
-  fcl$control <- quote(lme4::lmerControl(calc.derivs = TRUE))
+  if (is.null(call_args$control)) fcl$control <- quote(lme4::lmerControl(calc.derivs = TRUE))
   fit <- tryCatch(pyreterms_collect(eval(fcl, fenv), fcond), error = function(e) e)
   out[["lmer(): warnings"]] <- fcond$warnings
   out[["lmer(): messages"]] <- fcond$messages
@@ -362,6 +368,11 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   for (k in seq_along(thetas)) {
     fcl0 <- mkcall("lmer")
     fcl0$control <- quote(lme4::lmerControl(optimizer = NULL))
+    if (!is.null(call_args$control)) {  # the caller's checks, no optimization
+      ctl0 <- call_args$control
+      ctl0["optimizer"] <- list(NULL)
+      fcl0$control <- ctl0
+    }
     fcl0$start <- list(theta = as.numeric(thetas[[k]]))
     fit0 <- tryCatch(suppressWarnings(suppressMessages(eval(fcl0, fenv))), error = function(e) e)
     pre <- sprintf("at(thetas[[%d]]): ", k)
@@ -379,7 +390,8 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   ## (see pyreterms_noisy_lmer); "lmer(noisy devfun k): X" per seed k (see header)
   for (k in noisy_seeds) {
     c1 <- new.env(); c1$warnings <- character(); c1$messages <- character()
-    fit1 <- tryCatch(pyreterms_collect(pyreterms_noisy_lmer(mkcall, fenv, lf, k), c1), error = function(e) e)
+    fit1 <- tryCatch(pyreterms_collect(pyreterms_noisy_lmer(mkcall, fenv, lf, k, call_args), c1),
+                     error = function(e) e)
     pre <- sprintf("lmer(noisy devfun %d): ", k)
     if (inherits(fit1, "error")) {
       out[[paste0(pre, "criterion")]] <- pyreterms_failed(fit1)

@@ -8,6 +8,7 @@ import pytest
 
 from parity.cases import CASES, case_data
 from parity.check import check
+from parity.rcall import active
 
 pytestmark = pytest.mark.r
 
@@ -37,7 +38,8 @@ def test_case_lformula(case):
         with pytest.raises(BadFormula):
             check(case.formula, data, level="lformula", data_label=case.data, **case.call_kwargs(data))
         return
-    rep = check(case.formula, data, level="lformula", data_label=case.data, **case.call_kwargs(data))
+    with active(case.lmer_call()):  # the case's other lmer arguments on both sides (parity.rcall)
+        rep = check(case.formula, data, level="lformula", data_label=case.data, **case.call_kwargs(data))
     if case.id in NOT_COMPARED:
         assert rep.verdict is Verdict.NOT_COMPARED and not rep.ok
         return
@@ -50,5 +52,6 @@ FIT_CASES = [c for c in CASES if c.fit]
 @pytest.mark.parametrize("case", FIT_CASES, ids=[c.id for c in FIT_CASES])
 def test_case_fit(case):
     data = case_data(case)
-    rep = check(case.formula, data, level="fit", data_label=case.data, **case.call_kwargs(data))
+    with active(case.lmer_call()):
+        rep = check(case.formula, data, level="fit", data_label=case.data, **case.call_kwargs(data))
     assert not _bad(rep), _bad(rep)

@@ -69,6 +69,19 @@ MESSAGES = [
      "objective in x0 returns NA (REML criterion undefined: n - p = 12 - 12 = 0 residual degrees of freedom)"),
     ("formula parse", "cannot parse formula: <text>:1:12: unexpected end of input",
      "cannot read formula 'y ~ (x | g': expected ')' but found end of formula at position 11"),
+    # lmer's other arguments (lme4's texts, equal on both sides: tests/test_lmer_arguments.py checks them live)
+    ("nlev < 5", "grouping factors with < 5 sampled levels may give unreliable estimates",
+     "grouping factors with < 5 sampled levels may give unreliable estimates"),
+    ("X rank deficient (stop.deficient)", "the fixed-effects model matrix is column rank deficient (rank(X) = 2 < 3 "
+     "= p);\nthe fixed effects will be jointly unidentifiable", "the fixed-effects model matrix is column rank "
+     "deficient (rank(X) = 2 < 3 = p);\nthe fixed effects will be jointly unidentifiable"),
+    ("X badly scaled (check.scaleX stop)", "Some predictor variables are on very different scales: consider rescaling",
+     "Some predictor variables are on very different scales: consider rescaling"),
+    ("invalid control level", "unknown check level for 'check.nlev.gtr.1'",
+     "unknown check level for 'check.nlev.gtr.1'"),
+    ("bad start", "incorrect components in start list: foo", "incorrect components in start list: foo"),
+    ("bad optimizer", "couldn't find optimizer function foo", "couldn't find optimizer function foo"),
+    ("missing values (na.fail)", "missing values in object", "missing values in object"),
 ]
 
 

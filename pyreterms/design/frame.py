@@ -26,9 +26,10 @@ from pyreterms.design.dataframe import (
     r_integers,
 )
 from pyreterms.design.model import ModelFrame
-from pyreterms.errors import DataError, LmeWarning
-from pyreterms.formula.evaluate import Evaluator, make_factor, na_mask, take
-from pyreterms.formula.parser import Node, deparse, format_double, frame_name
+from pyreterms.errors import DataError, LmeWarning, PyretermsError
+from pyreterms.formula.evaluate import Evaluator, check_allowlist, make_factor, na_mask, take
+from pyreterms.formula.nodes import Call, walk
+from pyreterms.formula.parser import Node, deparse, format_double, frame_name, parse
 from pyreterms.formula.terms import extract_vars
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Value
 
@@ -186,12 +187,18 @@ def _as_vector(name: str, v: str | npt.ArrayLike | None, data: DataColumns, n: i
 
 def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.ArrayLike | None = None,
                 offset: str | npt.ArrayLike | None = None,
-                lhs_vars_char_only: bool = True) -> tuple[ModelFrame, list[Node]]:
-    """R: ``model.frame(subbars(formula), data, weights, offset, na.action = na.omit,
+                lhs_vars_char_only: bool = True, subset: str | None = None,
+                na_action: str = "na.omit") -> tuple[ModelFrame, list[Node]]:
+    """R: ``model.frame(subbars(formula), data, subset, weights, offset, na.action,
     drop.unused.levels = TRUE)`` then ``factorize(char.only = TRUE)``.
 
+    ``subset`` is R expression text, read and evaluated with the formula allowlist (R: evaluated in
+    ``data``; the variables are evaluated on all rows and the frame is subset afterwards, as
+    ``model.frame.default`` does).  ``na_action``: one of :data:`NA_ACTIONS` (R's functions by name).
     Returns the frame and the variable expressions (response first) in frame column order.
     """
+    if na_action not in NA_ACTIONS:
+        raise DataError(f"na.action must be one of {', '.join(NA_ACTIONS)}, not {na_action!r}")
     cols = DataColumns(data)
     n = len(data)
     variables: list[Node] = []
@@ -212,10 +219,16 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
     if o is not None:
         values.append(("(offset)", o))
     rownames = r_rownames(data)
+    rows = np.ones(n, dtype=bool) if subset is None else subset_mask(subset, ev)
     bad = np.zeros(n, dtype=bool)
     for _, val in values:
         bad |= na_mask(val)
-    keep = np.flatnonzero(~bad)
+    bad &= rows
+    if na_action == "na.fail" and bad.any():
+        raise DataError("missing values in object")  # R: na.fail.default
+    if na_action in ("na.fail", "na.pass"):
+        bad[:] = False
+    keep = np.flatnonzero(rows & ~bad)
     dropped = tuple(rownames[i] for i in np.flatnonzero(bad))
     out: list[tuple[str, object]] = []
     for k, (name, val) in enumerate(values):
@@ -229,5 +242,62 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
             val = make_factor(val)  # lme4's factorize(fr.form, fr, char.only = TRUE)
         out.append((name, val))
     kept = rownames if keep.size == n else tuple(map(rownames.__getitem__, keep.tolist()))
-    fr = ModelFrame(tuple(out), kept, dropped)
+    fr = ModelFrame(tuple(out), kept, dropped, na_action="exclude" if na_action == "na.exclude" else "omit")
     return fr, variables
+
+
+def check_subset(node: Node) -> None:
+    """The allowlist for a subset condition: ``|`` connectives (R's or; a bar in formulas) and
+    parentheses/``&``/``!`` around them here, every other part through the formula allowlist."""
+    if isinstance(node, Call) and (node.fn in ("(", "&", "|", "!")) and \
+            any(isinstance(n, Call) and n.fn == "|" for n in walk(node)):
+        for a in node.args:
+            check_subset(a.value)
+        return
+    check_allowlist(node)
+
+
+def _subset_value(node: Node, ev: Evaluator) -> Value:
+    """A subset condition: ``|`` (R's vectorised or, a bar in formulas) and parentheses around it
+    here, everything else through the formula allowlist and evaluator."""
+    if isinstance(node, Call) and node.fn == "(" and len(node.args) == 1:
+        return _subset_value(node.args[0].value, ev)
+    if isinstance(node, Call) and node.fn in ("|", "&") and len(node.args) == 2 and \
+            any(isinstance(n, Call) and n.fn == "|" for n in walk(node)):
+        a, b = (_subset_value(x.value, ev) for x in node.args)
+        if not (isinstance(a, Logical) and isinstance(b, Logical)):
+            raise DataError(f"subset: the operands of '{node.fn}' must be conditions")
+        if node.fn == "|":  # TRUE | NA is TRUE
+            true = (a.values & ~a.na) | (b.values & ~b.na)
+            return Logical(true, (a.na | b.na) & ~true)
+        false = (~a.values & ~a.na) | (~b.values & ~b.na)
+        na = (a.na | b.na) & ~false
+        return Logical(a.values & b.values & ~na & ~false, na)
+    if isinstance(node, Call) and node.fn == "!" and len(node.args) == 1 and \
+            any(isinstance(n, Call) and n.fn == "|" for n in walk(node)):
+        v = _subset_value(node.args[0].value, ev)
+        if not isinstance(v, Logical):
+            raise DataError("subset: the operand of '!' must be a condition")
+        return Logical(~v.values, v.na.copy())
+    check_allowlist(node)
+    return ev(node)
+
+
+#: R's na.action functions lme4 accepts (by name)
+NA_ACTIONS = ("na.omit", "na.exclude", "na.fail", "na.pass")
+
+
+def subset_mask(expr: str, ev: Evaluator) -> np.ndarray:
+    """R: ``model.frame(subset = expr)``: rows where ``expr`` is TRUE (NA drops the row, as the NA
+    row model.frame makes is then removed by na.omit).  Evaluated with the formula allowlist."""
+    try:
+        tree = parse(expr)
+    except PyretermsError as e:
+        raise DataError(f"subset {expr!r}: cannot read it: {e}") from None
+    val = _subset_value(tree, ev)
+    if isinstance(val, Logical):
+        return np.asarray(val.values & ~val.na, dtype=bool)
+    if isinstance(val, np.ndarray) and val.dtype.kind in "iuf" and val.ndim == 1:
+        # R: a numeric subset indexes rows (1-based; negatives drop); only integral, in range
+        raise DataError(f"subset {expr!r} is numeric: give a logical condition (e.g. x > 0)")
+    raise DataError(f"subset {expr!r} must be a logical condition")

@@ -142,6 +142,33 @@ def _scale(x: np.ndarray, center: bool, scale: bool) -> np.ndarray:
     return x
 
 
+def _compare_labels(fn: str, a: Value, b: Value) -> Logical:
+    """R's ``==``/``!=`` with a factor or character operand: both compared as character (numbers as
+    ``as.character`` gives them, logicals as "TRUE"/"FALSE"); NA where either is NA."""
+    def text(v: Value) -> list[str | None]:
+        labs = _labels_of(v)
+        if isinstance(v, (Factor, Character)):
+            return [None if x is None else str(x) for x in labs]
+        if isinstance(v, Logical):
+            return [None if x is None else ("TRUE" if x else "FALSE") for x in labs]
+        nums = np.asarray(as_numeric(v, fn), dtype=np.float64)
+        strs = as_character_numbers(nums)
+        return [None if np.isnan(x) else t for x, t in zip(nums.tolist(), strs, strict=True)]
+    ta, tb = text(a), text(b)
+    na = np.array([x is None or y is None for x, y in zip(ta, tb, strict=True)], dtype=bool)
+    eq = np.array([x == y for x, y in zip(ta, tb, strict=True)], dtype=bool) & ~na
+    return Logical(eq if fn == "==" else ~eq & ~na, na)
+
+
+def _const_label(v: object) -> object:
+    """A constant of ``c(...)`` as :func:`_labels_of` gives a value (numbers as floats, strings as text)."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        return float(v)
+    return v
+
+
 class Evaluator:
     """Evaluates variable expressions over named columns (R: ``eval(expr, data)``)."""
 
@@ -235,7 +262,10 @@ class Evaluator:
                 return {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power,
                         "%%": np.mod, "%/%": np.floor_divide}[fn](a, b)
         if fn in ("==", "!=", "<", ">", "<=", ">="):
-            a, b = (as_numeric(self.eval(p), fn) for p in pos)
+            va = [self.eval(p) for p in pos]
+            if fn in ("==", "!=") and any(isinstance(v, (Factor, Character)) for v in va):
+                return _compare_labels(fn, va[0], va[1])
+            a, b = (as_numeric(v, fn) for v in va)
             res = {"==": np.equal, "!=": np.not_equal, "<": np.less, ">": np.greater,
                    "<=": np.less_equal, ">=": np.greater_equal}[fn](a, b)
             return Logical(res, np.isnan(a) | np.isnan(b))
@@ -248,7 +278,14 @@ class Evaluator:
             na = (an | bn) & ~false
             return Logical(av & bv & ~na & ~false, na)
         if fn == "%in%":  # R's match(x, table, 0) > 0, on labels for factors and strings
-            x, table = (self._labels(self.eval(p)) for p in pos)
+            x = self._labels(self.eval(pos[0]))
+            if isinstance(pos[1], Call) and split_name(pos[1].fn)[1] == "c":  # a constant table (subset=)
+                consts = self.const(pos[1], "%in%")
+                table = [_const_label(v) for v in (consts if isinstance(consts, list) else [consts])]
+                if any(isinstance(v, str) for v in x):  # R's match() compares as.character of numbers
+                    table = [as_character_numbers(np.array([v]))[0] if isinstance(v, float) else v for v in table]
+            else:
+                table = self._labels(self.eval(pos[1]))
             tset = set(v for v in table if v is not None)
             return Logical(np.array([v in tset for v in x], dtype=bool), np.zeros(len(x), dtype=bool))
         raise FormulaError(f"operator '{fn}' is not allowed in formulas")

@@ -464,12 +464,15 @@ def _optimizer_threads(ctrl: LmerControl, prob: LmerProblem) -> LmerControl:
     return replace(ctrl, blas_threads="lapack2" if big else 1)
 
 
-def lmer_from_parts(lf: LFormula, control: LmerControl | dict[str, Any] | None = None) -> LmerFit:
+def lmer_from_parts(lf: LFormula, control: LmerControl | Mapping[str, Any] | None = None,
+                    verbose: int = 0) -> LmerFit:
     """R: the part of ``lmer()`` after ``lFormula``: ``mkLmerDevfun`` (with its moment start and
     first evaluation), ``optimizeLmer``, ``checkConv``, ``mkMerMod``."""
     ctrl = LmerControl.coerce(control)
     rt = lf.reTrms
     if lf.y is None:
+        if lf.formula.lstrip().startswith("~"):  # lme4 fails obscurely ("external pointer is not valid")
+            raise DataError("the formula has no response (check.formula.LHS): lmer needs 'response ~ terms'")
         raise DataError(f"response must be numeric (the response '{lf.fr.names[0]}' is not)")
     if not np.isfinite(lf.y).all():
         raise LmeCheckError("NA/NaN/Inf in 'y'", check="mkRespMod")
@@ -499,7 +502,7 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | dict[str, Any] | None =
         else:
             # prefetch: deriv12's points and the final solve on 2 threads (values unchanged)
             opt = optimize_lmer(prob.deviance, start, lower, _optimizer_threads(ctrl, prob),
-                                prefetch=prob.prefetch if (os.cpu_count() or 1) > 1 else None)
+                                prefetch=prob.prefetch if (os.cpu_count() or 1) > 1 else None, verbose=verbose)
         state = prob.solve(opt.par)
     return LmerFit(lf=lf, problem=prob, state=state, opt=opt, start=start, control=ctrl)
 
@@ -514,11 +517,81 @@ def _why_not_finite(lf: LFormula) -> str:
     return ""
 
 
-def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights: str | npt.ArrayLike | None = None,
-         offset: str | npt.ArrayLike | None = None, control: LmerControl | dict[str, Any] | None = None,
-         contrasts: Mapping[str, object] | None = None) -> LmerFit:
-    """R: ``lme4::lmer(formula, data, REML, weights, offset, control, contrasts)`` (default
-    optimizer ``nloptwrap``/BOBYQA).  ``weights``/``offset`` are column names or arrays."""
-    lf = lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)
+def get_start(start: Any, ntheta: int) -> np.ndarray | None:
+    """R: ``lme4:::getStart(start, pp)`` (returnVal = "theta"): None, a numeric vector, or a dict
+    with ``theta`` (and ``fixef``, unused by lmer); lme4's messages otherwise."""
+    if start is None:
+        return None
+    if isinstance(start, Mapping):
+        vals = dict(start)
+        for v in vals.values():
+            try:
+                np.asarray(v, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise LmeCheckError("all elements of start must be numeric", check="start") from None
+            if isinstance(v, str) or np.asarray(v).dtype.kind not in "iufb":
+                raise LmeCheckError("all elements of start must be numeric", check="start")
+        bad = [k for k in vals if k not in ("theta", "fixef")]
+        if bad:
+            raise LmeCheckError(f"incorrect components in start list: {' '.join(bad)}", check="start")
+        if vals.get("theta") is None:
+            return None
+        theta = np.ravel(np.asarray(vals["theta"], dtype=np.float64))
+    else:
+        arr = np.asarray(start)
+        if isinstance(start, str) or arr.dtype.kind not in "iuf":
+            raise LmeCheckError("'start' must be NULL, a numeric vector or named list of such vectors", check="start")
+        theta = np.ravel(arr.astype(np.float64))
+    if theta.size != ntheta:
+        raise LmeCheckError(f"incorrect number of theta components (!={ntheta})", check="start")
+    return theta
+
+
+def lmer(formula: str, data: pd.DataFrame, REML: bool = True, control: LmerControl | Mapping[str, Any] | None = None,
+         start: Any = None, verbose: int = 0, subset: str | None = None,
+         weights: str | npt.ArrayLike | None = None, na_action: str = "na.omit",
+         offset: str | npt.ArrayLike | None = None, contrasts: Mapping[str, object] | None = None,
+         dev_fun_only: bool = False, **kwargs: Any) -> Any:
+    """R: ``lme4::lmer(formula, data, REML, control, start, verbose, subset, weights, na.action, offset,
+    contrasts, devFunOnly)``.  ``weights``/``offset`` are column names or arrays; ``subset`` is R
+    expression text (evaluated with the formula allowlist); ``na_action`` names R's function
+    (``"na.omit"``, ``"na.exclude"``, ``"na.fail"``, ``"na.pass"``); ``control`` is
+    :func:`~pyreterms.lmm.control.lmerControl` (or a dict of its arguments); ``start`` a theta vector
+    or ``{"theta": ...}``.  R's spellings ``na.action`` and ``devFunOnly`` are accepted as keywords.
+    Returns an :class:`LmerFit`, or with ``dev_fun_only`` the deviance function of theta (R's devfun)."""
+    na_action = str(kwargs.pop("na.action", na_action))
+    dev_fun_only = bool(kwargs.pop("devFunOnly", dev_fun_only))
+    if kwargs:
+        raise TypeError(f"lmer() got unexpected arguments: {', '.join(map(repr, kwargs))}")
+    ctrl = LmerControl.coerce(control)
+    if isinstance(verbose, str) or not isinstance(verbose, (bool, int, float, np.integer, np.floating)):
+        raise LmeCheckError(f"verbose must be a number, not {verbose!r}", check="verbose")
+    lf = lformula(formula, data, REML, subset, weights=weights, na_action=na_action, offset=offset,
+                  contrasts=contrasts, control=ctrl)
+    ntheta = int(np.asarray(lf.reTrms.theta).size)
+    theta0 = get_start(start, ntheta)
+    if theta0 is not None:
+        ctrl = replace(ctrl, start=tuple(float(v) for v in theta0))
     with np.errstate(all="ignore"):  # R computes with Inf/NaN silently (no numpy warnings)
-        return lmer_from_parts(lf, control)
+        if dev_fun_only:
+            return devfun_of(lf, ctrl)
+        return lmer_from_parts(lf, ctrl, verbose=int(verbose))
+
+
+def devfun_of(lf: LFormula, ctrl: LmerControl) -> Callable[[npt.ArrayLike], float]:
+    """R: ``lmer(..., devFunOnly = TRUE)``: the profiled deviance (REML criterion) as a function of theta."""
+    rt = lf.reTrms
+    if lf.y is None:
+        raise DataError(f"response must be numeric (the response '{lf.fr.names[0]}' is not)")
+    prob = LmerProblem.build(lf.X.X, lf.y, rt.Zt, rt.Lambdat, rt.Lind, rt.Gp, lf.weights, lf.offset,
+                             lf.REML, nc=tuple(len(cn) for _, cn in rt.cnms))
+    ntheta = int(np.asarray(rt.theta).size)
+
+    def devfun(theta: npt.ArrayLike) -> float:
+        th = np.ravel(np.asarray(theta, dtype=np.float64))
+        if th.size != ntheta:
+            raise LmeCheckError(f"theta must have length {ntheta}", check="devfun")
+        with np.errstate(all="ignore"):
+            return float(prob.deviance(th))
+
+    return devfun

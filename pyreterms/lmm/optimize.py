@@ -9,13 +9,16 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import nlopt
 import numpy as np
 
+from pyreterms.design.checks import check_ctrl_level
 from pyreterms.errors import LmeCheckError, LmeMessage, LmeWarning
+from pyreterms.lmm.control import LmerControl as LmerControl  # re-exported (the class moved to control.py)
+from pyreterms.lmm.optimizers import NLOPT_ALGORITHMS, run_optimizer
 from pyreterms.rmath.longdouble import r_group_means, r_sum, r_var
 
 NLOPT_MESSAGES = {
@@ -35,45 +38,11 @@ NLOPT_MESSAGES = {
     -5: "NLOPT_FORCED_STOP: Halted because of a forced termination: the user called nlopt_force_stop(opt) "
         "on the optimization's nlopt_opt object opt from the user's objective function.",
 }
-_NLOPT_EXC = {nlopt.RoundoffLimited: -4, nlopt.ForcedStop: -5, MemoryError: -3, ValueError: -2}
+_NLOPT_EXC: dict[type[BaseException], int] = {nlopt.RoundoffLimited: -4, nlopt.ForcedStop: -5, MemoryError: -3,
+                                               ValueError: -2}
+if hasattr(nlopt, "invalid_argument"):  # nlopt >= 2.8 raises its own class (nloptr returns status -2)
+    _NLOPT_EXC[nlopt.invalid_argument] = -2
 SINGULAR_MSG = "boundary (singular) fit: see help('isSingular')"
-
-
-@dataclass(frozen=True)
-class LmerControl:
-    """R: ``lmerControl()`` (the parts that matter after ``lFormula``), plus ``start``/BLAS threads.
-
-    ``opt_ctrl`` is R's ``optCtrl`` (nloptr option names: xtol_rel, xtol_abs, ftol_abs, ftol_rel,
-    maxeval); ``check_conv_*`` are (action, tol) like ``.makeCC``.  ``blas_threads``: an int pins
-    BLAS to that many threads throughout; ``"auto"`` builds with 1 thread and runs the optimizer's
-    sequential evaluations with 2 when their dense factor is large (order >= 700) and there are >= 2
-    cores (the concurrent evaluations of :meth:`~pyreterms.lmm.deviance.LmerProblem.prefetch` always use
-    1 thread each); None leaves BLAS alone."""
-
-    optimizer: str | None = "nloptwrap"
-    restart_edge: bool = True
-    boundary_tol: float = 1e-5
-    calc_derivs: bool = True
-    use_last_params: bool = False
-    check_conv_grad: tuple[str, float] = ("warning", 0.002)
-    check_conv_singular: tuple[str, float] = ("message", 1e-4)
-    check_conv_hess: tuple[str, float] = ("warning", 1e-6)
-    opt_ctrl: tuple[tuple[str, float], ...] = ()
-    start: tuple[float, ...] | None = None
-    blas_threads: int | str | None = "auto"
-
-    @classmethod
-    def coerce(cls, control: LmerControl | dict[str, Any] | None) -> LmerControl:
-        if control is None:
-            return cls()
-        if isinstance(control, cls):
-            return control
-        d = dict(control)  # type: ignore[arg-type]  # a dict here (LmerControl returned above)
-        if "opt_ctrl" in d and isinstance(d["opt_ctrl"], dict):
-            d["opt_ctrl"] = tuple(d["opt_ctrl"].items())
-        if d.get("start") is not None:
-            d["start"] = tuple(float(v) for v in np.ravel(d["start"]))
-        return replace(cls(), **d)
 
 
 @dataclass(frozen=True)
@@ -163,13 +132,27 @@ def moment_start(y: np.ndarray, factors: list[np.ndarray], all_intercept: bool, 
 
 
 def nloptwrap(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.ndarray,
-              opt_ctrl: dict[str, float] | None = None, upper: np.ndarray | None = None) -> dict[str, Any]:
+              opt_ctrl: dict[str, Any] | None = None, verbose: int = 0,
+              upper: np.ndarray | None = None) -> dict[str, Any]:
     """R: ``lme4:::nloptwrap`` -> ``nloptr(x0, fn, lb = lower, ub = upper (Inf), opts)`` with LN_BOBYQA,
-    ``xtol_abs = ftol_abs = 1e-8``, ``maxeval = 1e5`` and nloptr's ``xtol_rel = 1e-4``."""
-    ctrl = {"xtol_rel": 1e-4, "xtol_abs": 1e-8, "ftol_abs": 1e-8, "ftol_rel": 0.0, "maxeval": 100000}
+    ``xtol_abs = ftol_abs = 1e-8``, ``maxeval = 1e5`` and nloptr's ``xtol_rel = 1e-4``;
+    ``opt_ctrl["algorithm"]`` picks another NLopt algorithm (nloptr's names, "NLOPT_LN_...")."""
+    ctrl: dict[str, Any] = {"algorithm": "NLOPT_LN_BOBYQA", "xtol_rel": 1e-4, "xtol_abs": 1e-8, "ftol_abs": 1e-8,
+                            "ftol_rel": 0.0, "maxeval": 100000}
     ctrl.update(opt_ctrl or {})
+    unknown = set(ctrl) - {"algorithm", "xtol_rel", "xtol_abs", "ftol_abs", "ftol_rel", "maxeval", "print_level"}
+    if unknown:
+        raise LmeCheckError(f"nloptwrap: unknown optCtrl option(s) {', '.join(sorted(unknown))}", check="optCtrl")
+    from_name = NLOPT_ALGORITHMS.get(str(ctrl["algorithm"]))
+    if from_name is None:
+        raise LmeCheckError(f"nloptwrap: algorithm {ctrl['algorithm']!r} is not one of "
+                            f"{', '.join(NLOPT_ALGORITHMS)}", check="optCtrl")
+    for key in ("xtol_rel", "xtol_abs", "ftol_abs", "ftol_rel", "maxeval"):
+        v = ctrl[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise LmeCheckError(f"nloptwrap: optCtrl {key} must be a number, not {v!r}", check="optCtrl")
     k = len(par)
-    opt = nlopt.opt(nlopt.LN_BOBYQA, k)
+    opt = nlopt.opt(from_name, k)
     opt.set_lower_bounds(np.asarray(lower, dtype=np.float64))
     opt.set_upper_bounds(np.full(k, np.inf) if upper is None else np.asarray(upper, dtype=np.float64))
     opt.set_xtol_rel(float(ctrl["xtol_rel"]))
@@ -179,9 +162,14 @@ def nloptwrap(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.ndar
     opt.set_maxeval(int(ctrl["maxeval"]))
     best_f, best_x = np.inf, np.array(par, dtype=np.float64)
 
+    evals = 0
+
     def f(x: np.ndarray, grad: np.ndarray) -> float:
-        nonlocal best_f, best_x
+        nonlocal best_f, best_x, evals
         val = float(fn(np.array(x)))
+        evals += 1
+        if verbose:  # nloptr's print_level = 1
+            print(f"iteration: {evals}\n\tf(x) = {val:f}")
         if val < best_f:
             best_f, best_x = val, np.array(x)
         return val
@@ -247,25 +235,28 @@ def deriv12_points(x: np.ndarray, delta: float = 1e-4) -> list[np.ndarray]:
 
 
 def optwrap(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.ndarray, ctrl: LmerControl,
-            prefetch: Prefetch | None = None) -> tuple[dict[str, Any], list[str]]:
-    """R: ``lme4:::optwrap`` for ``optimizer = "nloptwrap"``: optimise, warn on a bad code,
+            prefetch: Prefetch | None = None, verbose: int = 0,
+            last_theta: Callable[[], np.ndarray] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """R: ``lme4:::optwrap``: optimise (:func:`~pyreterms.lmm.optimizers.run_optimizer`), warn on a bad code,
     ``deriv12`` at the optimum, then ``fn(opt$par)`` so the state is at the optimum.
 
     ``prefetch(thetas, solve_at=)`` (optional, e.g. :meth:`LmerProblem.prefetch`) may evaluate the
     deriv12 points concurrently beforehand; ``fn`` is still called in R's order."""
-    if ctrl.optimizer != "nloptwrap":
-        raise NotImplementedError(f"optimizer {ctrl.optimizer!r}: only 'nloptwrap' is implemented")
-    opt = nloptwrap(fn, par, lower, dict(ctrl.opt_ctrl))
+    opt, name = run_optimizer(ctrl.optimizer, fn, par, lower, ctrl.opt_ctrl_dict, nloptwrap, verbose)
     warns = []
     if opt["conv"] != 0:
-        warns.append(f"convergence code {opt['conv']} from nloptwrap: {opt['message']}")
+        warns.append(f"convergence code {opt['conv']} from {name}: {opt['message']}")
         warnings.warn(warns[-1], LmeWarning, stacklevel=3)
     # R passes fx = opt$value, which is NULL for nloptwrap's list, so deriv12 evaluates f(x) itself
     if prefetch is not None:
         prefetch([opt["par"]] + (deriv12_points(opt["par"]) if ctrl.calc_derivs else []),
                  solve_at=opt["par"])
+    orig = last_theta() if (last_theta is not None and ctrl.use_last_params) else None
     opt["derivs"] = deriv12(fn, opt["par"]) if ctrl.calc_derivs else None
-    fn(opt["par"])
+    if orig is None:
+        fn(opt["par"])
+    elif ctrl.calc_derivs:  # use.last.params: back to the optimizer's last theta
+        fn(orig)
     return opt, warns
 
 
@@ -282,7 +273,8 @@ Prefetch = Callable[..., None]
 
 
 def optimize_lmer(devfun: Callable[[np.ndarray], float], start: np.ndarray, lower: np.ndarray,
-                  control: LmerControl | None = None, prefetch: Prefetch | None = None) -> OptResult:
+                  control: LmerControl | None = None, prefetch: Prefetch | None = None,
+                  verbose: int = 0) -> OptResult:
     """R: ``lme4:::optimizeLmer`` (optwrap, restart_edge, check.boundary) then ``checkConv``.
 
     ``prefetch``: see :func:`optwrap` (a speed-up only; results and call order are unchanged)."""
@@ -296,7 +288,8 @@ def optimize_lmer(devfun: Callable[[np.ndarray], float], start: np.ndarray, lowe
         return float(devfun(state.theta))
 
     with blas_threads(ctrl.blas_threads):
-        opt, warns = optwrap(fn, np.array(start, dtype=np.float64), lower, ctrl, prefetch)
+        opt, warns = optwrap(fn, np.array(start, dtype=np.float64), lower, ctrl, prefetch, verbose,
+                             lambda: state.theta.copy())
         restarted = False
         if ctrl.restart_edge:
             bvals = np.flatnonzero(state.theta == lower)
@@ -311,7 +304,7 @@ def optimize_lmer(devfun: Callable[[np.ndarray], float], start: np.ndarray, lowe
                     bgrad.append((fn(th) - d0) / btol)
                 fn(theta0)
                 if np.any(np.array(bgrad) < 0):
-                    opt, w2 = optwrap(fn, opt["par"], lower, ctrl, prefetch)
+                    opt, w2 = optwrap(fn, opt["par"], lower, ctrl, prefetch, verbose, lambda: state.theta.copy())
                     warns += w2
                     restarted = True
         if ctrl.boundary_tol > 0:  # R: check.boundary
@@ -379,6 +372,7 @@ def check_conv(derivs: Derivs | None, coefs: np.ndarray, lower: np.ndarray,
     code: list[int] | None = None
     msgs: list[str] = []
     s_act, s_tol = ctrl.check_conv_singular
+    check_ctrl_level("check.conv.singular", s_act)
     singular = bool(np.any(coefs[lower == 0] < s_tol))
     if s_act != "ignore" and singular:
         msgs.append(SINGULAR_MSG)
@@ -389,6 +383,7 @@ def check_conv(derivs: Derivs | None, coefs: np.ndarray, lower: np.ndarray,
     if np.any(np.isnan(g)):
         return ConvCheck((-5,), ("Gradient contains NAs",))
     g_act, g_tol = ctrl.check_conv_grad
+    check_ctrl_level("check.conv.grad", g_act)
     if g_act != "ignore":
         wstr = None
         try:
@@ -406,6 +401,7 @@ def check_conv(derivs: Derivs | None, coefs: np.ndarray, lower: np.ndarray,
             msgs = [wstr]
             _emit(g_act, wstr)
     h_act, h_tol = ctrl.check_conv_hess
+    check_ctrl_level("check.conv.hess", h_act)
     if h_act != "ignore":
         hcode, hmsgs = check_hess(H, h_tol)
         if any(c != 0 for c in hcode):
