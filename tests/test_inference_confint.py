@@ -76,8 +76,8 @@ def test_confint_refusals():
     fit = pyreterms.lmer("Yield ~ 1 + (1 | Batch)", pyreterms.load_dataset("Dyestuff"))
     with pytest.raises(ConfintError, match="should be one of"):
         confint(fit, method="wald")
-    with pytest.raises(NotImplementedError, match="confint_boot"):
-        confint(fit, method="boot")
+    with pytest.raises(pyreterms.DataError, match="boot_type must be"):
+        confint(fit, method="boot", nsim=2, seed=1, boot_type="bca")
     with pytest.raises(ConfintError, match="level"):
         confint(fit, method="Wald", level=1.5)
 
