@@ -1,0 +1,138 @@
+"""BLAS threads for a fit: pinning (``LmerControl.blas_threads``) and the measured choice that
+``"auto"`` makes for the optimizer's evaluations of a large dense factor.
+
+R equivalent: none -- lme4 runs whatever BLAS R links (reference BLAS: one thread).  Here numpy and
+scipy each bundle an OpenBLAS; a second thread for scipy's LAPACK ``dpotrf`` makes a large factor
+~1.5x faster on an idle 2-core machine but up to 2x SLOWER beside any other CPU-bound process
+(OpenBLAS workers spin-wait for a core that is busy).  No static rule (core count, load average)
+predicts which one wins, so :class:`ThreadTuner` measures it: it times the evaluations themselves,
+tries two threads only after single-thread references exist, keeps two only while they are faster,
+and re-probes with backoff.  A wrong probe costs at most one evaluation.
+
+The threadpoolctl controller is built once per process (building it reads ``/proc/self/maps`` and
+costs milliseconds, more than a whole small-model fit's evaluations).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+#: evaluations between re-probes of the setting not in use (doubles after each probe that loses)
+PROBE_EVERY = 8
+#: two threads are kept only when faster than this fraction of the single-thread time
+KEEP_IF_BELOW = 0.95
+
+
+@functools.cache
+def controller() -> ThreadpoolController:
+    """The process's threadpoolctl controller (built once: the BLAS libraries load at import)."""
+    return ThreadpoolController()
+
+
+@functools.cache
+def scipy_lapack() -> Any | None:
+    """The OpenBLAS controller of scipy's LAPACK (the ``dpotrf`` of the factor), or None when it
+    cannot be told apart from numpy's."""
+    libs = [lib for lib in controller().lib_controllers
+            if lib.user_api == "blas" and "scipy" in lib.filepath.replace("\\", "/").split("/")[-2]]
+    return libs[0] if len(libs) == 1 else None
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | str | None) -> Iterator[None]:
+    """Pin BLAS threads for the block: an int pins every BLAS, ``"auto"`` means 1 here (the tuner
+    raises scipy's LAPACK to 2 per evaluation when that measures faster), ``"lapack2"`` pins every
+    BLAS to 1 except scipy's LAPACK, which gets 2 (numpy's and scipy's OpenBLAS both at 2 threads
+    spin against each other on 2 cores: ``dpotrf`` 3-5x slower); None leaves BLAS alone."""
+    if n is None:
+        yield
+        return
+    ctl = controller()
+    if n == "auto":
+        n = 1
+    if n != "lapack2":
+        with ctl.limit(limits=int(n), user_api="blas"):
+            yield
+        return
+    with ctl.limit(limits=1, user_api="blas"):
+        lib = scipy_lapack()
+        if lib is None:  # cannot tell scipy's LAPACK apart: stay single-threaded
+            yield
+            return
+        lib.set_num_threads(2)
+        try:
+            yield
+        finally:
+            lib.set_num_threads(1)
+
+
+class ThreadTuner:
+    """Runs each evaluation with 1 or 2 LAPACK threads, whichever its own timings say is faster now.
+
+    Evaluation 1 (cold caches) is not counted, 2-3 run on one thread (references), the fourth on
+    two.  Then the faster setting (median of its last 3 timings, two threads only if below
+    ``KEEP_IF_BELOW`` of one thread) runs; every two-thread evaluation is checked against the
+    single-thread median and a slower one switches back at once; the setting not in use is re-probed
+    once after ``PROBE_EVERY`` evaluations, the interval doubling each time the probe loses (so a
+    loaded machine pays a few probes per fit, an idle one keeps two threads)."""
+
+    def __init__(self, lib: Any) -> None:
+        self.lib = lib
+        self.times: dict[int, deque[float]] = {1: deque(maxlen=3), 2: deque(maxlen=3)}
+        self.current = 1
+        self.n = 0
+        self.interval = PROBE_EVERY
+        self.next_probe = 4
+        self.history: list[tuple[int, float]] = []  # (threads, seconds) per evaluation
+
+    def _median(self, k: int) -> float:
+        t = self.times[k]
+        return float(np.median(t)) if t else float("inf")
+
+    def _pick(self) -> int:
+        self.n += 1
+        if self.n < self.next_probe:
+            return self.current
+        if self.n == self.next_probe:  # probe the other setting once
+            return 2 if self.current == 1 else 1
+        return self.current
+
+    def _learn(self, k: int, dt: float) -> None:
+        if self.n == 1:
+            return
+        self.times[k].append(dt)
+        self.history.append((k, dt))
+        t1, t2 = self._median(1), self._median(2)
+        if self.n == self.next_probe:
+            better = 2 if t2 < KEEP_IF_BELOW * t1 else 1
+            if better == self.current:
+                self.interval *= 2  # the probe lost: look again later
+            self.current = better
+            self.next_probe = self.n + self.interval
+        elif self.current == 2 and dt > t1:  # two threads got slower than one: back at once
+            self.current = 1
+            self.next_probe = self.n + self.interval
+
+    def run(self, f: Callable[[np.ndarray], float], theta: np.ndarray) -> float:
+        """``f(theta)`` under the chosen setting, timed."""
+        k = self._pick()
+        if k == 2:
+            self.lib.set_num_threads(2)
+        t0 = time.perf_counter()
+        try:
+            val = f(theta)
+        finally:
+            if k == 2:
+                self.lib.set_num_threads(1)
+        self._learn(k, time.perf_counter() - t0)
+        return val
+
+
+__all__ = ["ThreadTuner", "blas_threads", "controller", "scipy_lapack", "PROBE_EVERY", "KEEP_IF_BELOW"]
