@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pyreterms.lmm.threads import PROBE_EVERY, ThreadTuner
+from pyreterms.lmm.threads import PROBE_EVERY, ThreadTuner, other_running
 
 
 class FakeLib:
@@ -14,6 +14,12 @@ class FakeLib:
 
     def set_num_threads(self, n: int) -> None:
         self.calls.append(n)
+
+
+def tuner(free: bool = True) -> ThreadTuner:
+    t = ThreadTuner(FakeLib())
+    t.core_free = lambda: free  # type: ignore[method-assign]
+    return t
 
 
 def drive(tuner: ThreadTuner, cost: dict[int, float], n: int) -> list[int]:
@@ -27,7 +33,7 @@ def drive(tuner: ThreadTuner, cost: dict[int, float], n: int) -> list[int]:
 
 
 def test_keeps_two_threads_when_faster() -> None:
-    chosen = drive(ThreadTuner(FakeLib()), {1: 10.0, 2: 6.0}, 40)
+    chosen = drive(tuner(), {1: 10.0, 2: 6.0}, 40)
     assert chosen[:4] == [1, 1, 1, 2]  # cold, two references, the probe
     assert chosen[4:11] == [2] * 7 and chosen[11] == 1  # the re-probe of one thread, which loses
     assert chosen[12:] == [2] * 28 or chosen[12:].count(1) == 1
@@ -35,7 +41,7 @@ def test_keeps_two_threads_when_faster() -> None:
 
 
 def test_stays_single_when_two_threads_lose() -> None:
-    chosen = drive(ThreadTuner(FakeLib()), {1: 10.0, 2: 20.0}, 60)
+    chosen = drive(tuner(), {1: 10.0, 2: 20.0}, 60)
     probes = [i for i, k in enumerate(chosen) if k == 2]
     assert probes[0] == 3
     # backoff: the gaps between probes double
@@ -43,7 +49,7 @@ def test_stays_single_when_two_threads_lose() -> None:
 
 
 def test_backs_off_two_threads_when_load_appears() -> None:
-    t = ThreadTuner(FakeLib())
+    t = tuner()
     drive(t, {1: 10.0, 2: 6.0}, 10)
     assert t.current == 2
     k = t._pick()
@@ -55,6 +61,7 @@ def test_backs_off_two_threads_when_load_appears() -> None:
 def test_second_thread_only_inside_an_evaluation() -> None:
     lib = FakeLib()
     t = ThreadTuner(lib)
+    t.core_free = lambda: True  # type: ignore[method-assign]
     t.current, t.next_probe = 2, 10 ** 9
     t.n = 5
     assert t.run(lambda th: float(th.sum()), np.ones(3)) == 3.0
@@ -66,3 +73,12 @@ def test_second_thread_only_inside_an_evaluation() -> None:
     with pytest.raises(FloatingPointError):
         t.run(boom, np.ones(3))
     assert lib.calls[-1] == 1
+
+
+def test_never_two_threads_without_a_free_core() -> None:
+    assert drive(tuner(free=False), {1: 10.0, 2: 1.0}, 50) == [1] * 50
+
+
+def test_other_running_reads_the_machine() -> None:
+    n = other_running()
+    assert n is None or n >= 0

@@ -5,9 +5,11 @@ R equivalent: none -- lme4 runs whatever BLAS R links (reference BLAS: one threa
 scipy each bundle an OpenBLAS; a second thread for scipy's LAPACK ``dpotrf`` makes a large factor
 ~1.5x faster on an idle 2-core machine but up to 2x SLOWER beside any other CPU-bound process
 (OpenBLAS workers spin-wait for a core that is busy).  No static rule (core count, load average)
-predicts which one wins, so :class:`ThreadTuner` measures it: it times the evaluations themselves,
-tries two threads only after single-thread references exist, keeps two only while they are faster,
-and re-probes with backoff.  A wrong probe costs at most one evaluation.
+predicts which one wins, so :class:`ThreadTuner` measures it, twice: right before any two-thread
+evaluation it counts the runnable tasks of the machine (``procs_running``, :func:`other_running`;
+another runnable task means no free second core, and one two-thread evaluation beside it was
+measured up to 30x slower than one thread), and it times the evaluations themselves: two threads
+are tried only after single-thread references exist, kept only while faster, re-probed with backoff.
 
 The threadpoolctl controller is built once per process (building it reads ``/proc/self/maps`` and
 costs milliseconds, more than a whole small-model fit's evaluations).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -43,6 +46,31 @@ def scipy_lapack() -> Any | None:
     libs = [lib for lib in controller().lib_controllers
             if lib.user_api == "blas" and "scipy" in lib.filepath.replace("\\", "/").split("/")[-2]]
     return libs[0] if len(libs) == 1 else None
+
+
+def other_running(samples: int = 3) -> int | None:
+    """The most runnable tasks besides this thread seen in ``samples`` reads of ``/proc/stat``
+    (``procs_running``, instantaneous; Linux), or None where that is not available."""
+    most = 0
+    try:
+        for _ in range(samples):
+            with open("/proc/stat", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"procs_running"):
+                        most = max(most, int(line.split()[1]) - 1)
+                        break
+                else:
+                    return None
+    except OSError:
+        return None
+    return most
+
+
+def second_core_free() -> bool:
+    """Whether a second core is free right now (:func:`other_running`); True where unknown (the
+    timings then decide alone)."""
+    others = other_running()
+    return others is None or (os.cpu_count() or 1) - others >= 2
 
 
 @contextlib.contextmanager
@@ -98,11 +126,19 @@ class ThreadTuner:
 
     def _pick(self) -> int:
         self.n += 1
-        if self.n < self.next_probe:
-            return self.current
+        k = self.current
         if self.n == self.next_probe:  # probe the other setting once
-            return 2 if self.current == 1 else 1
-        return self.current
+            k = 2 if self.current == 1 else 1
+        if k == 2 and not self.core_free():  # busy machine: one thread, look again later
+            if self.n == self.next_probe:
+                self.next_probe = self.n + self.interval
+            self.current = 1
+            return 1
+        return k
+
+    def core_free(self) -> bool:
+        """:func:`second_core_free` (a method so that tests can fix it)."""
+        return second_core_free()
 
     def _learn(self, k: int, dt: float) -> None:
         if self.n == 1:
@@ -135,4 +171,5 @@ class ThreadTuner:
         return val
 
 
-__all__ = ["ThreadTuner", "blas_threads", "controller", "scipy_lapack", "PROBE_EVERY", "KEEP_IF_BELOW"]
+__all__ = ["ThreadTuner", "blas_threads", "controller", "scipy_lapack", "other_running", "second_core_free",
+           "PROBE_EVERY", "KEEP_IF_BELOW"]
