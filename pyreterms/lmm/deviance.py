@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
-from pyreterms.lmm.cholesky import BlockedFactor, DowndateError, factorize
+from pyreterms.lmm.cholesky import BlockedFactor, DowndateError, update_L
 from pyreterms.lmm.dense import DENSE_LAMBDA_MAX, build_dense_plan, dense_cost_ok
 from pyreterms.lmm.gram import GramBlocks, build_gram
 from pyreterms.lmm.layout import TermLayout, infer_terms
@@ -182,7 +182,7 @@ class LmerProblem:
 
     def factor(self, theta: np.ndarray) -> BlockedFactor:
         """Blocked lower Cholesky factor of ``Omega(theta)`` (paper eq. 18, with y appended)."""
-        return factorize(self.gram, self.templates(theta))
+        return update_L(self.gram, self.templates(theta))
 
     def objective(self, ldL2: float, ldRX2: float, pwrss: float) -> float:
         """R: ``lmerResp::Laplace`` (ML: paper eq. 35; REML: eq. 42)."""
@@ -270,7 +270,7 @@ class LmerProblem:
             val = float(self.objective(sol.ldL2, sol.ldRX2, wrss + ussq))
         else:
             Ts = self.templates(theta)
-            F = factorize(self.gram, Ts)
+            F = update_L(self.gram, Ts)
             *_, wrss, ussq = self._pls(Ts, F)
             val = float(self.objective(F.ldL2, F.ldRX2, wrss + ussq))
         return val
@@ -349,7 +349,7 @@ class LmerProblem:
                             cu=np.concatenate([sol.LK0[-1], L[qr + p, :qr]]),
                             dev=float(self.objective(sol.ldL2, sol.ldRX2, pwrss)))
         Ts = self.templates(theta)
-        F = factorize(self.gram, Ts)
+        F = update_L(self.gram, Ts)
         beta, u, b, mu, wrss, ussq = self._pls(Ts, F)
         pwrss = wrss + ussq
         return PLSState(theta=theta, beta=beta, u=u, b=b, mu=mu, wrss=wrss, ussq=ussq,

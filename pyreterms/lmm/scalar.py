@@ -109,7 +109,7 @@ def build_scalar_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix) -> Sca
 def scalar_pls(plan: ScalarPlan, theta: np.ndarray, M: np.ndarray) -> OneShotSolution | None:
     """Factor Omega(theta) on the one-shot path into the C-ordered ``Q x Q`` buffer ``M`` and solve
     the PLS problem (beta, u, b).  None if a pivot fails (the caller falls back to
-    :func:`pyreterms.lmm.cholesky.factorize`,
+    :func:`pyreterms.lmm.cholesky.update_L`,
     which raises lme4's errors or handles r_yy = 0)."""
     qr, p1, gram = plan.qr, plan.p1, plan.gram
     s = float(theta[plan.theta0])
