@@ -51,9 +51,6 @@ class DensePlan:
     ZtT: sp.csr_matrix  # n x q, for Z b
     X_sparse: sp.csc_matrix | None
     lt_flat: np.ndarray | None  # q <= DENSE_LAMBDA_MAX: row-major flat positions of the CSR entries
-    # q <= DENSE_LAMBDA_MAX: blockdiag(0_q, I_{p+1}) and the flat positions of Lambdat's entries in it
-    full0: np.ndarray | None
-    full_flat: np.ndarray | None
     XZ: np.ndarray | None  # small n (q + p): [X Z] dense, mu = [X Z] [beta; b] in one product
 
     def lambdat(self, theta: np.ndarray) -> sp.csr_matrix | np.ndarray:
@@ -70,18 +67,13 @@ class DensePlan:
         factor in Fortran order) and solve for beta, u, b.  None when a pivot fails (the caller's
         blocked path then raises lme4's error or handles ``r_yy = 0``)."""
         q, Q = self.qr, self.Q
-        if self.full0 is not None and self.full_flat is not None:
-            # small q: Omega = F G F^T + diag(I_q, 0) with F = blockdiag(Lambda^T, I): two BLAS products
-            F = self.full0.copy()  # a fresh array: evaluations may run on several threads
-            F.ravel()[self.full_flat] = theta[self.lt_theta]
-            np.matmul(F @ self.G, F.T, out=M)
-            Lt: sp.csr_matrix | np.ndarray = F[:q, :q]
-        else:
-            Lt = self.lambdat(theta)
-            B = Lt @ self.G[:q]  # Lambda^T [G_ZZ  G_Z[Xy]]
-            M[:q, :q] = Lt @ B[:, :q].T  # Lambda^T G_ZZ Lambda (symmetric)
-            M[:q, q:] = B[:, q:]
-            M[q:, q:] = self.G[q:, q:]
+        # (the products as written: the same numbers as ``blockdiag(Lambda^T, I) G blockdiag(Lambda, I)``
+        # in exact arithmetic, but that one product rounds differently and moves BOBYQA off lme4's path)
+        Lt = self.lambdat(theta)
+        B = Lt @ self.G[:q]  # Lambda^T [G_ZZ  G_Z[Xy]]
+        M[:q, :q] = Lt @ B[:, :q].T  # Lambda^T G_ZZ Lambda (symmetric)
+        M[:q, q:] = B[:, q:]
+        M[q:, q:] = self.G[q:, q:]
         M.reshape(-1)[:q * (Q + 1):Q + 1] += 1.0
         done = factor_solve(M, q)
         if done is None or not done[0][-1, -1] > 0.0:  # a NaN r_yy passes OpenBLAS's pivot test
@@ -125,17 +117,12 @@ def build_dense_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix, w: np.n
     lt_indptr = np.zeros(q + 1, dtype=np.int32)
     np.cumsum(np.bincount(rows, minlength=q), out=lt_indptr[1:])
     small = q <= DENSE_LAMBDA_MAX
-    full0 = None
-    if small:
-        full0 = np.zeros((Q, Q))
-        full0[q:, q:] = np.eye(p + 1)
     n = X.shape[0]
     XZ = np.ascontiguousarray(np.hstack([X, Zt.T.toarray()])) if n * (p + q) <= DENSE_XZ_MAX else None
     return DensePlan(q0=0, qr=q, Q=Q, p1=p + 1, G=np.ascontiguousarray(G), lt_indices=cols[order].astype(np.int32),
                      lt_indptr=lt_indptr, lt_theta=np.asarray(Lind, dtype=np.int64)[order],
                      lt_flat=(rows * q + cols)[order] if small else None, ZtT=sp.csr_matrix(Zt.T),
-                     X_sparse=sparse_if_mostly_zero(X), full0=full0,
-                     full_flat=(rows * Q + cols)[order] if small else None, XZ=XZ)
+                     X_sparse=sparse_if_mostly_zero(X), XZ=XZ)
 
 
 __all__ = ["DensePlan", "build_dense_plan", "dense_cost_ok", "DENSE_MAX"]

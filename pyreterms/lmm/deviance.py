@@ -35,7 +35,7 @@ from pyreterms.lmm.gram import GramBlocks, build_gram
 from pyreterms.lmm.layout import TermLayout, infer_terms
 from pyreterms.lmm.oneshot import OneShotPlan, OneShotSolution
 from pyreterms.lmm.scalar import build_scalar_plan
-from pyreterms.lmm.threads import ThreadTuner, controller
+from pyreterms.lmm.threads import ThreadTuner, blas_threads
 
 
 @dataclass(frozen=True, eq=False)
@@ -315,7 +315,7 @@ class LmerProblem:
                 return None
 
         # one BLAS thread per worker (the limit is process-wide; the caller waits meanwhile)
-        with controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as ex:
+        with blas_threads(1), ThreadPoolExecutor(max_workers=workers) as ex:
             for r in ex.map(work, todo):
                 if r is None:
                     continue

@@ -74,6 +74,22 @@ def second_core_free() -> bool:
 
 
 @contextlib.contextmanager
+def _limited(n: int, keep: Any | None = None) -> Iterator[None]:
+    """Every BLAS at ``n`` threads except ``keep``; only libraries not already there are touched
+    (OpenBLAS may start or stop worker threads on every change: a no-op must stay one)."""
+    changed = []
+    for lib in controller().lib_controllers:
+        if lib.user_api == "blas" and lib is not keep and lib.num_threads != n:
+            changed.append((lib, lib.num_threads))
+            lib.set_num_threads(n)
+    try:
+        yield
+    finally:
+        for lib, before in reversed(changed):
+            lib.set_num_threads(before)
+
+
+@contextlib.contextmanager
 def blas_threads(n: int | str | None) -> Iterator[None]:
     """Pin BLAS threads for the block: an int pins every BLAS, ``"auto"`` means 1 here (the tuner
     raises scipy's LAPACK to 2 per evaluation when that measures faster), ``"lapack2"`` pins every
@@ -82,23 +98,29 @@ def blas_threads(n: int | str | None) -> Iterator[None]:
     if n is None:
         yield
         return
-    ctl = controller()
     if n == "auto":
         n = 1
+    lib = scipy_lapack() if n == "lapack2" else None
+    if n == "lapack2" and lib is None:  # cannot tell scipy's LAPACK apart: stay single-threaded
+        n = 1
     if n != "lapack2":
-        with ctl.limit(limits=int(n), user_api="blas"):
+        with _limited(int(n)):
             yield
         return
-    with ctl.limit(limits=1, user_api="blas"):
-        lib = scipy_lapack()
-        if lib is None:  # cannot tell scipy's LAPACK apart: stay single-threaded
-            yield
-            return
-        lib.set_num_threads(2)
-        try:
-            yield
-        finally:
-            lib.set_num_threads(1)
+    with _limited(1, keep=lib), _limited_one(lib, 2):
+        yield
+
+
+@contextlib.contextmanager
+def _limited_one(lib: Any, n: int) -> Iterator[None]:
+    before = lib.num_threads
+    if before != n:
+        lib.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if before != n:
+            lib.set_num_threads(before)
 
 
 class ThreadTuner:
