@@ -14,8 +14,13 @@ lasts >= 50 ms and divided):
   initial theta) and the fitted criterion (REML criterion or deviance).
 
 Python timings run with BLAS pinned to 1 thread (threadpoolctl), except what ``lmer``'s default
-``blas_threads="auto"`` does inside a fit (scipy's LAPACK on 2 threads for the optimizer's sequential
-evaluations of a large dense factor, on >= 2 cores); R uses its reference BLAS (1 thread).
+``blas_threads="auto"`` does inside a fit (scipy's LAPACK on 2 threads for an evaluation of a large
+dense factor only when a second core is free and that measures faster:
+:class:`pyreterms.lmm.threads.ThreadTuner`); the fit is also timed with ``blas_threads=1`` beside it.
+R uses its reference BLAS (1 thread).
+
+``--background-load K [K ...]`` repeats the whole measurement beside K CPU-bound processes
+(:mod:`parity.bgload`: a Python loop and a BLAS loop alternately), one table per K.
 """
 from __future__ import annotations
 
@@ -131,7 +136,8 @@ def machine_info() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(mem_kb / 2 ** 20, 1),
             "platform": platform.platform(), "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy.__version__, "python_blas_threads": 1,
-            "python_fit_blas": 'lmer(blas_threads="auto"): scipy LAPACK 2 threads for large dense factors',
+            "python_fit_blas": ('lmer(blas_threads="auto"): scipy LAPACK on 2 threads for a large dense factor '
+                                'only while a second core is free and 2 threads measure faster'),
             "r_blas": "R reference BLAS"}
 
 
