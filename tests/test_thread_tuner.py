@@ -82,3 +82,9 @@ def test_never_two_threads_without_a_free_core() -> None:
 def test_other_running_reads_the_machine() -> None:
     n = other_running()
     assert n is None or n >= 0
+
+
+def test_gives_up_two_threads_after_a_heavy_loss() -> None:
+    t = tuner()
+    chosen = drive(t, {1: 10.0, 2: 130.0}, 200)
+    assert chosen.count(2) == 1 and chosen[3] == 2  # the one probe, then never again

@@ -6,10 +6,11 @@ scipy each bundle an OpenBLAS; a second thread for scipy's LAPACK ``dpotrf`` mak
 ~1.5x faster on an idle 2-core machine but up to 2x SLOWER beside any other CPU-bound process
 (OpenBLAS workers spin-wait for a core that is busy).  No static rule (core count, load average)
 predicts which one wins, so :class:`ThreadTuner` measures it, twice: right before any two-thread
-evaluation it counts the runnable tasks of the machine (``procs_running``, :func:`other_running`;
-another runnable task means no free second core, and one two-thread evaluation beside it was
-measured up to 30x slower than one thread), and it times the evaluations themselves: two threads
-are tried only after single-thread references exist, kept only while faster, re-probed with backoff.
+evaluation it checks that a second core is free now and was over the last minute
+(:func:`second_core_free`: ``procs_running`` and the load average; one two-thread evaluation beside a
+busy core was measured ~13x slower than one thread), and it times the evaluations themselves: two
+threads are tried only after single-thread references exist, kept only while faster, re-probed with
+backoff, and given up for the fit after one that took more than twice a single-thread evaluation.
 
 The threadpoolctl controller is built once per process (building it reads ``/proc/self/maps`` and
 costs milliseconds, more than a whole small-model fit's evaluations).
@@ -31,6 +32,8 @@ from threadpoolctl import ThreadpoolController
 PROBE_EVERY = 8
 #: two threads are kept only when faster than this fraction of the single-thread time
 KEEP_IF_BELOW = 0.95
+#: a two-thread evaluation slower than this many single-thread ones ends two threads for the fit
+GIVE_UP_ABOVE = 2.0
 
 
 @functools.cache
@@ -66,11 +69,22 @@ def other_running(samples: int = 3) -> int | None:
     return most
 
 
-def second_core_free() -> bool:
-    """Whether a second core is free right now (:func:`other_running`); True where unknown (the
-    timings then decide alone)."""
-    others = other_running()
-    return others is None or (os.cpu_count() or 1) - others >= 2
+def second_core_free(samples: int = 5) -> bool:
+    """Whether a second core is free now AND has been for the last minute: no other runnable task in
+    ``samples`` reads of ``procs_running`` and a 1-minute load average below ``cores - 0.5`` (this
+    fit itself counts ~1).  A two-thread evaluation that meets a busy core costs up to ~13 single-thread
+    ones (measured), so an instantaneous snapshot alone is not enough.  False where unknown."""
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return False
+    try:
+        load1 = os.getloadavg()[0]
+    except OSError:
+        return False
+    if load1 >= cores - 0.5:
+        return False
+    others = other_running(samples)
+    return others is not None and cores - others >= 2
 
 
 @contextlib.contextmanager
@@ -168,6 +182,9 @@ class ThreadTuner:
         self.times[k].append(dt)
         self.history.append((k, dt))
         t1, t2 = self._median(1), self._median(2)
+        if k == 2 and dt > GIVE_UP_ABOVE * t1:  # a core was busy after all: never again in this fit
+            self.current, self.next_probe = 1, -1
+            return
         if self.n == self.next_probe:
             better = 2 if t2 < KEEP_IF_BELOW * t1 else 1
             if better == self.current:
@@ -194,4 +211,5 @@ class ThreadTuner:
 
 
 __all__ = ["ThreadTuner", "blas_threads", "controller", "scipy_lapack", "other_running", "second_core_free",
-           "PROBE_EVERY", "KEEP_IF_BELOW"]
+           "PROBE_EVERY", "KEEP_IF_BELOW",
+           "GIVE_UP_ABOVE"]
