@@ -14,8 +14,13 @@ lasts >= 50 ms and divided):
   initial theta) and the fitted criterion (REML criterion or deviance).
 
 Python timings run with BLAS pinned to 1 thread (threadpoolctl), except what ``lmer``'s default
-``blas_threads="auto"`` does inside a fit (scipy's LAPACK on 2 threads for the optimizer's sequential
-evaluations of a large dense factor, on >= 2 cores); R uses its reference BLAS (1 thread).
+``blas_threads="auto"`` does inside a fit (scipy's LAPACK on 2 threads for an evaluation of a large
+dense factor only when a second core is free and that measures faster:
+:class:`pyreterms.lmm.threads.ThreadTuner`); the fit is also timed with ``blas_threads=1`` beside it.
+R uses its reference BLAS (1 thread).
+
+``--background-load K [K ...]`` repeats the whole measurement beside K CPU-bound processes
+(:mod:`parity.bgload`: a Python loop and a BLAS loop alternately), one table per K.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .benchdata import crossed_ratings
+from .bgload import background_load
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,8 @@ def machine_info() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(mem_kb / 2 ** 20, 1),
             "platform": platform.platform(), "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy.__version__, "python_blas_threads": 1,
-            "python_fit_blas": 'lmer(blas_threads="auto"): scipy LAPACK 2 threads for large dense factors',
+            "python_fit_blas": ('lmer(blas_threads="auto"): scipy LAPACK on 2 threads for a large dense factor '
+                                'only while a second core is free and 2 threads measure faster'),
             "r_blas": "R reference BLAS"}
 
 
@@ -197,6 +204,9 @@ def _python_side(case: BenchCase, df: Any, k: int) -> dict[str, Any]:
         fits: list = []
         t_fit = _time(lambda: fits.append(pyreterms.lmer(case.formula, df, REML=case.REML)), k, single)
         fit = fits[-1]
+        # the single-thread path, for the "default never slower than 1 thread" check
+        t_fit1 = _time(lambda: pyreterms.lmer(case.formula, df, REML=case.REML, control={"blas_threads": 1}),
+                       k, single)
         theta = np.asarray(fit.state.theta, dtype=np.float64)
         theta0 = np.asarray(rt.theta, dtype=np.float64)
         # uncached: LmerProblem.deviance memoises theta -> value (R re-evaluates repeated points)
@@ -204,10 +214,12 @@ def _python_side(case: BenchCase, df: Any, k: int) -> dict[str, Any]:
         t_dev = _time(lambda: dev_eval(theta), k, single)
         devs = [float(prob.deviance(theta)), float(prob.deviance(theta0))]
     return {"lformula_s": _med(t_lf), "problem_build_s": _med(t_build), "deviance_s": _med(t_dev),
-            "fit_s": _med(t_fit), "feval": int(fit.opt.feval), "n_devfun": int(fit.opt.n_devfun),
+            "fit_s": _med(t_fit), "fit_1thread_s": _med(t_fit1), "feval": int(fit.opt.feval),
+            "n_devfun": int(fit.opt.n_devfun),
             "fit_criterion": float(fit.state.dev), "deviance": devs, "theta": theta.tolist(),
             "theta0": theta0.tolist(), "n": int(prob.n), "p": int(prob.p), "q": int(prob.q),
-            "samples": {"lformula": t_lf, "problem_build": t_build, "deviance": t_dev, "fit": t_fit}}
+            "samples": {"lformula": t_lf, "problem_build": t_build, "deviance": t_dev, "fit": t_fit,
+                        "fit_1thread": t_fit1}}
 
 
 def _r_side(case: BenchCase, rdf: Any, k: int, thetas: list[list[float]], limit: float) -> dict[str, Any]:
@@ -303,8 +315,9 @@ def _fmt_e(x: float | None) -> str:
 def format_table(result: dict[str, Any]) -> str:
     """The markdown table ``parity bench`` prints (times are medians; ratio = lme4 / pyreterms)."""
     head = ("| case | n | terms lme4 | terms py | x | devfun lme4 | deviance py | x | Problem build py "
-            "| fit lme4 | fit py | x | feval lme4/py | mem lme4 / py | dev rel diff | crit rel diff |")
-    rows = [head, "|" + "---|" * 16]
+            "| fit lme4 | fit py | x | fit py 1 thread | feval lme4/py | mem lme4 / py | dev rel diff "
+            "| crit rel diff |")
+    rows = [head, "|" + "---|" * 17]
     for c in result["cases"]:
         r, p, q, a = c["lme4"], c["pyreterms"], c["ratios"], c["agreement"]
         fit_r = _fmt_t(r.get("fit_s")) if r.get("fit_s") is not None else "failed: " + "; ".join(
@@ -315,7 +328,8 @@ def format_table(result: dict[str, Any]) -> str:
             f"| {c['name']} | {p['n']:,} | {_fmt_t(r.get('lformula_s'))} | {_fmt_t(p['lformula_s'])} "
             f"| {_fmt_r(q['lformula'])} | {_fmt_t(r.get('deviance_s'))} | {_fmt_t(p['deviance_s'])} "
             f"| {_fmt_r(q['deviance'])} | {_fmt_t(p['problem_build_s'])} | {fit_r} | {_fmt_t(p['fit_s'])} "
-            f"| {_fmt_r(q['fit'])} | {r.get('feval', '-')}/{p['feval']} | {mem_r} / {mem_p} MB "
+            f"| {_fmt_r(q['fit'])} | {_fmt_t(p.get('fit_1thread_s'))} | {r.get('feval', '-')}/{p['feval']} "
+            f"| {mem_r} / {mem_p} MB "
             f"| {_fmt_e(a['deviance_rel_diff'])} | {_fmt_e(a['criterion_rel_diff'])} |")
     return "\n".join(rows)
 
@@ -344,15 +358,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
                               "repeat": args.repeat, "time_limit_s": args.time_limit,
                               "memory": ("python: VmHWM - VmRSS before the fit, fresh child process; "
                                          "R: gc(reset=TRUE) max used (R heap)"), "cases": []}
-    for case in cases:
-        print(f"[bench] {case.name} ...", file=sys.stderr, flush=True)
-        result["cases"].append(run_case(case, args.repeat, args.time_limit, memory=not args.no_memory))
+    loads = args.background_load
+    if any(k < 0 for k in loads):
+        raise BadInput("--background-load must be >= 0")
+    result["background_load"] = loads
+    tables = []
+    for k in loads:
+        with background_load(k) as load:
+            print(f"[bench] background load: {load.describe()}", file=sys.stderr, flush=True)
+            cases_k = []
+            for case in cases:
+                print(f"[bench] {case.name} ...", file=sys.stderr, flush=True)
+                res = run_case(case, args.repeat, args.time_limit, memory=not args.no_memory)
+                res["background_load"] = {"k": k, "kinds": list(load.kinds), "described": load.describe()}
+                cases_k.append(res)
+        result["cases"] += cases_k
+        tables.append((load.describe(), format_table({"cases": cases_k})))
     m = result["machine"]
     print(f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB; R {result['versions']['R']}, "
           f"lme4 {result['versions']['lme4']} (reference BLAS); Python {m['python']}, numpy {m['numpy']}, "
-          f"scipy {m['scipy']} (OpenBLAS pinned to 1 thread; inside fits scipy's LAPACK uses 2 threads for "
-          f"large dense factors). Medians of {args.repeat}; ratio = lme4/pyreterms.")
-    print(format_table(result))
+          f"scipy {m['scipy']} (OpenBLAS pinned to 1 thread; inside fits lmer's blas_threads=\"auto\" decides). "
+          f"Medians of {args.repeat}; ratio = lme4/pyreterms.")
+    for described, table in tables:
+        print(f"\nBackground load during the measurement: {described}\n")
+        print(table)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=1)
@@ -367,6 +396,9 @@ def add_command(sub: "argparse._SubParsersAction") -> None:
     b.add_argument("--repeat", type=int, default=3, help="samples per measurement (median reported)")
     b.add_argument("--json", default=None, help="write the full results here")
     b.add_argument("--time-limit", type=float, default=600.0, help="R elapsed-time limit per step (s)")
+    b.add_argument("--background-load", type=int, nargs="+", default=[0], metavar="K",
+                   help="run K CPU-bound processes (python and BLAS loops alternately) during the measurement; "
+                        "several values: one table each (e.g. 0 1 2)")
     b.add_argument("--no-memory", action="store_true", help="skip the per-case memory child process")
     b.set_defaults(func=cmd_bench)
 

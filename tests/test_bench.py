@@ -39,8 +39,9 @@ def test_bench_sleepstudy_json(tmp_path, capsys: pytest.CaptureFixture[str]) -> 
     (case,) = res["cases"]
     assert case["name"] == "sleepstudy" and case["REML"] is True
     py, r = case["pyreterms"], case["lme4"]
-    for key in ("lformula_s", "problem_build_s", "deviance_s", "fit_s"):
+    for key in ("lformula_s", "problem_build_s", "deviance_s", "fit_s", "fit_1thread_s"):
         assert py[key] > 0
+    assert res["background_load"] == [0] and case["background_load"]["k"] == 0
     for key in ("lformula_s", "deviance_s", "fit_s"):
         assert r[key] > 0
     assert py["feval"] > 0 and r["feval"] > 0 and py["n_devfun"] >= py["feval"]

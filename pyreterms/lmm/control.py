@@ -35,9 +35,12 @@ class LmerControl:
     ``opt_ctrl`` is R's ``optCtrl`` (the optimizer's own option names, e.g. nloptr's xtol_rel,
     ftol_abs, maxeval, algorithm; Nelder_Mead's FtolAbs, maxfun ...); ``check_conv_*`` are (action, tol)
     like ``.makeCC``, ``check_conv_grad_relTol`` its ``relTol``; ``checks`` is ``checkControl``.
-    ``blas_threads``: an int pins BLAS to that many threads throughout; ``"auto"`` builds with 1
-    thread and runs the optimizer's sequential evaluations with 2 when their dense factor is large
-    (order >= 700) and there are >= 2 cores; None leaves BLAS alone."""
+    ``blas_threads``: an int pins BLAS to that many threads throughout; ``"auto"`` runs with 1 thread
+    except that, when the dense factor is large (order >= 700) and there are >= 2 cores, each of the
+    optimizer's sequential evaluations runs scipy's LAPACK on 1 or 2 threads, whichever its timings
+    measure faster (:class:`pyreterms.lmm.threads.ThreadTuner`; the concurrent evaluations of
+    :meth:`~pyreterms.lmm.deviance.LmerProblem.prefetch` always use 1 thread each); ``"lapack2"``
+    forces that second LAPACK thread; None leaves BLAS alone."""
 
     optimizer: Optimizer = "nloptwrap"
     restart_edge: bool = True

@@ -29,6 +29,9 @@ DENSE_MAX = 1500
 #: up to this q, ``Lambdat`` is applied as a dense q x q array (BLAS; no sparse-matrix construction,
 #: whose fixed cost dominates small models)
 DENSE_LAMBDA_MAX = 120
+#: up to this many entries, ``[X Z]`` is kept dense for ``mu`` (one BLAS product instead of two, one
+#: of them sparse with its fixed scipy overhead)
+DENSE_XZ_MAX = 200_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +51,7 @@ class DensePlan:
     ZtT: sp.csr_matrix  # n x q, for Z b
     X_sparse: sp.csc_matrix | None
     lt_flat: np.ndarray | None  # q <= DENSE_LAMBDA_MAX: row-major flat positions of the CSR entries
+    XZ: np.ndarray | None  # small n (q + p): [X Z] dense, mu = [X Z] [beta; b] in one product
 
     def lambdat(self, theta: np.ndarray) -> sp.csr_matrix | np.ndarray:
         """``Lambdat`` at theta, sparse or (small q) dense; a fresh array: evaluations may run on
@@ -63,6 +67,8 @@ class DensePlan:
         factor in Fortran order) and solve for beta, u, b.  None when a pivot fails (the caller's
         blocked path then raises lme4's error or handles ``r_yy = 0``)."""
         q, Q = self.qr, self.Q
+        # (the products as written: the same numbers as ``blockdiag(Lambda^T, I) G blockdiag(Lambda, I)``
+        # in exact arithmetic, but that one product rounds differently and moves BOBYQA off lme4's path)
         Lt = self.lambdat(theta)
         B = Lt @ self.G[:q]  # Lambda^T [G_ZZ  G_Z[Xy]]
         M[:q, :q] = Lt @ B[:, :q].T  # Lambda^T G_ZZ Lambda (symmetric)
@@ -110,10 +116,13 @@ def build_dense_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix, w: np.n
     order = np.lexsort((cols, rows))  # CSR order: by row, then column
     lt_indptr = np.zeros(q + 1, dtype=np.int32)
     np.cumsum(np.bincount(rows, minlength=q), out=lt_indptr[1:])
+    small = q <= DENSE_LAMBDA_MAX
+    n = X.shape[0]
+    XZ = np.ascontiguousarray(np.hstack([X, Zt.T.toarray()])) if n * (p + q) <= DENSE_XZ_MAX else None
     return DensePlan(q0=0, qr=q, Q=Q, p1=p + 1, G=np.ascontiguousarray(G), lt_indices=cols[order].astype(np.int32),
                      lt_indptr=lt_indptr, lt_theta=np.asarray(Lind, dtype=np.int64)[order],
-                     lt_flat=(rows * q + cols)[order] if q <= DENSE_LAMBDA_MAX else None, ZtT=sp.csr_matrix(Zt.T),
-                     X_sparse=sparse_if_mostly_zero(X))
+                     lt_flat=(rows * q + cols)[order] if small else None, ZtT=sp.csr_matrix(Zt.T),
+                     X_sparse=sparse_if_mostly_zero(X), XZ=XZ)
 
 
 __all__ = ["DensePlan", "build_dense_plan", "dense_cost_ok", "DENSE_MAX"]

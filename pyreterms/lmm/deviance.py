@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
-from threadpoolctl import threadpool_limits
 
-from pyreterms.lmm.cholesky import BlockedFactor, DowndateError, factorize
+from pyreterms.lmm.cholesky import BlockedFactor, DowndateError, update_L
 from pyreterms.lmm.dense import DENSE_LAMBDA_MAX, build_dense_plan, dense_cost_ok
 from pyreterms.lmm.gram import GramBlocks, build_gram
 from pyreterms.lmm.layout import TermLayout, infer_terms
 from pyreterms.lmm.oneshot import OneShotPlan, OneShotSolution
 from pyreterms.lmm.scalar import build_scalar_plan
+from pyreterms.lmm.threads import ThreadTuner, blas_threads
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,11 +64,13 @@ class PLSState:
 class Workspace:
     """The mutable scratch of one :class:`LmerProblem` (not part of its value): the factor buffer of
     the one-shot path, a theta -> deviance cache (R re-evaluates ``devfun`` at points it has already
-    seen; the value is deterministic) and a solution :meth:`LmerProblem.prefetch` computed ahead."""
+    seen; the value is deterministic), a solution :meth:`LmerProblem.prefetch` computed ahead and
+    the thread tuner of ``blas_threads="auto"`` (:class:`pyreterms.lmm.threads.ThreadTuner`)."""
 
     M: np.ndarray | None = None
     cache: dict[bytes, float] = field(default_factory=dict)
     solved: tuple[bytes, PLSState] | None = None
+    tuner: ThreadTuner | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,7 +182,7 @@ class LmerProblem:
 
     def factor(self, theta: np.ndarray) -> BlockedFactor:
         """Blocked lower Cholesky factor of ``Omega(theta)`` (paper eq. 18, with y appended)."""
-        return factorize(self.gram, self.templates(theta))
+        return update_L(self.gram, self.templates(theta))
 
     def objective(self, ldL2: float, ldRX2: float, pwrss: float) -> float:
         """R: ``lmerResp::Laplace`` (ML: paper eq. 35; REML: eq. 42)."""
@@ -227,10 +229,15 @@ class LmerProblem:
         if sol is None:
             return None
         beta = sol.beta
-        mu = plan.X_sparse @ beta if plan.X_sparse is not None else self.X @ beta
-        if self.has_offset:
-            mu = self.offset + mu
-        mu += plan.ZtT @ sol.b  # R: mu = offset + X beta + Z b
+        if plan.XZ is not None:  # R: mu = offset + X beta + Z b
+            mu = plan.XZ @ np.concatenate([beta, sol.b])
+            if self.has_offset:
+                mu += self.offset
+        else:
+            mu = plan.X_sparse @ beta if plan.X_sparse is not None else self.X @ beta
+            if self.has_offset:
+                mu = self.offset + mu
+            mu += plan.ZtT @ sol.b
         wres = self.y - mu
         if self.weighted:
             wres *= self.sqrtw
@@ -245,7 +252,8 @@ class LmerProblem:
         val = cache.get(key)
         if val is not None:
             return val
-        val = self._deviance(theta)
+        tuner = self.ws.tuner
+        val = self._deviance(theta) if tuner is None else tuner.run(self._deviance, theta)
         if len(cache) >= 4096:
             cache.clear()
         cache[key] = val
@@ -262,7 +270,7 @@ class LmerProblem:
             val = float(self.objective(sol.ldL2, sol.ldRX2, wrss + ussq))
         else:
             Ts = self.templates(theta)
-            F = factorize(self.gram, Ts)
+            F = update_L(self.gram, Ts)
             *_, wrss, ussq = self._pls(Ts, F)
             val = float(self.objective(F.ldL2, F.ldRX2, wrss + ussq))
         return val
@@ -307,7 +315,7 @@ class LmerProblem:
                 return None
 
         # one BLAS thread per worker (the limit is process-wide; the caller waits meanwhile)
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as ex:
+        with blas_threads(1), ThreadPoolExecutor(max_workers=workers) as ex:
             for r in ex.map(work, todo):
                 if r is None:
                     continue
@@ -341,7 +349,7 @@ class LmerProblem:
                             cu=np.concatenate([sol.LK0[-1], L[qr + p, :qr]]),
                             dev=float(self.objective(sol.ldL2, sol.ldRX2, pwrss)))
         Ts = self.templates(theta)
-        F = factorize(self.gram, Ts)
+        F = update_L(self.gram, Ts)
         beta, u, b, mu, wrss, ussq = self._pls(Ts, F)
         pwrss = wrss + ussq
         return PLSState(theta=theta, beta=beta, u=u, b=b, mu=mu, wrss=wrss, ussq=ussq,

@@ -31,7 +31,8 @@ from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var, post_va
 from pyreterms.lmm.inference.confint import confint
 from pyreterms.lmm.inference.profile import Profile, profile
 from pyreterms.lmm.inference.refit import refit_ml
-from pyreterms.lmm.optimize import LmerControl, OptResult, blas_threads, check_conv, moment_start, optimize_lmer
+from pyreterms.lmm.optimize import LmerControl, OptResult, check_conv, moment_start, optimize_lmer
+from pyreterms.lmm.threads import ThreadTuner, blas_threads, scipy_lapack
 from pyreterms.rmath.rng import RRNG
 from pyreterms.verbs import accessors
 from pyreterms.verbs import boot as vboot
@@ -452,16 +453,29 @@ def structural_product(A: sp.csc_matrix, B: sp.csc_matrix) -> sp.csc_matrix:
     return sp.csc_matrix((data, pattern.indices, pattern.indptr), shape=pattern.shape)
 
 
-#: order of the one-shot dense factor from which 2 BLAS threads pay off (measured: 1157 -> 17.5 vs 11 ms)
+#: order of the one-shot dense factor from which 2 LAPACK threads can pay off (idle machine, measured:
+#: 1157 -> 17.5 vs 11 ms); whether they do is measured per fit (:class:`ThreadTuner`)
 THREADED_Q = 700
 
 
 def _optimizer_threads(ctrl: LmerControl, prob: LmerProblem) -> LmerControl:
-    """``blas_threads="auto"`` resolved for the optimizer's sequential evaluations (see LmerControl)."""
+    """``blas_threads="auto"`` resolved for the optimizer's sequential evaluations (see LmerControl):
+    1 thread, plus a :class:`ThreadTuner` on the problem when a second LAPACK thread may pay off."""
     if ctrl.blas_threads != "auto":
         return ctrl
-    big = prob.plan is not None and prob.plan.Q >= THREADED_Q and (os.cpu_count() or 1) >= 2
-    return replace(ctrl, blas_threads="lapack2" if big else 1)
+    lib = scipy_lapack()
+    if prob.plan is not None and prob.plan.Q >= THREADED_Q and (os.cpu_count() or 1) >= 2 and lib is not None:
+        prob.ws.tuner = ThreadTuner(lib)
+    return replace(ctrl, blas_threads=1)
+
+
+#: order of the one-shot factor from which evaluating deriv12's points on 2 threads pays for the
+#: thread pool (below it an evaluation costs tens of microseconds, less than handing it to a thread)
+PREFETCH_Q = 150
+
+
+def _prefetch_pays(prob: LmerProblem) -> bool:
+    return prob.plan is not None and prob.plan.Q >= PREFETCH_Q and (os.cpu_count() or 1) > 1
 
 
 def lmer_from_parts(lf: LFormula, control: LmerControl | Mapping[str, Any] | None = None,
@@ -490,6 +504,7 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | Mapping[str, Any] | Non
             all_int = all(tuple(cn) == ("(Intercept)",) for _, cn in rt.cnms)
             ms = moment_start(lf.y, [f.codes for _, f in rt.flist], all_int, lower.size, lower)
             start = np.asarray(rt.theta, dtype=np.float64) if ms is None else ms
+        octrl = _optimizer_threads(ctrl, prob)  # before the first evaluation (the tuner's cold one)
         with np.errstate(all="ignore"):
             f0 = prob.deviance(start)  # mkLmerDevfun evaluates once at the start
         if not np.isfinite(f0):
@@ -501,8 +516,8 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | Mapping[str, Any] | Non
                             derivs=None, n_devfun=0, conv_lme4=cc)
         else:
             # prefetch: deriv12's points and the final solve on 2 threads (values unchanged)
-            opt = optimize_lmer(prob.deviance, start, lower, _optimizer_threads(ctrl, prob),
-                                prefetch=prob.prefetch if (os.cpu_count() or 1) > 1 else None, verbose=verbose)
+            opt = optimize_lmer(prob.deviance, start, lower, octrl,
+                                prefetch=prob.prefetch if _prefetch_pays(prob) else None, verbose=verbose)
         state = prob.solve(opt.par)
     return LmerFit(lf=lf, problem=prob, state=state, opt=opt, start=start, control=ctrl)
 

@@ -45,8 +45,9 @@ def factor_solve(M: np.ndarray, qr: int) -> tuple[np.ndarray, float, float, np.n
     if info != 0:
         return None
     d = np.diagonal(c)
-    ld = 2.0 * float(np.sum(np.log(d[:qr])))
-    ldRX2 = 2.0 * float(np.sum(np.log(np.abs(d[qr:Q - 1]))))
+    lg = np.log(np.abs(d[:Q - 1]))  # the term part is positive (dpotrf succeeded)
+    ld = 2.0 * float(lg[:qr].sum())
+    ldRX2 = 2.0 * float(lg[qr:].sum())
     rhs = np.zeros(Q)
     rhs[-1] = d[-1]
     z = dtrsv(c, rhs, lower=1, trans=1, overwrite_x=1)
@@ -69,8 +70,8 @@ def sparse_if_mostly_zero(X: np.ndarray) -> sp.csc_matrix | None:
 
 
 class OneShotPlan(Protocol):
-    """A one-shot path: ``Q`` (order of the buffer), ``qr`` (term rows in it), ``X_sparse``/``ZtT``
-    (for ``mu``) and ``pls(theta, M)``: factor into the C-ordered ``Q x Q`` buffer ``M`` and solve,
+    """A one-shot path: ``Q`` (order of the buffer), ``qr`` (term rows in it), ``XZ`` or
+    ``X_sparse``/``ZtT`` (for ``mu``) and ``pls(theta, M)``: factor into the C-ordered ``Q x Q`` buffer ``M`` and solve,
     or None when a pivot fails (the blocked path then decides)."""
 
     @property
@@ -84,6 +85,9 @@ class OneShotPlan(Protocol):
 
     @property
     def ZtT(self) -> sp.csr_matrix: ...
+
+    @property
+    def XZ(self) -> np.ndarray | None: ...
 
     def pls(self, theta: np.ndarray, M: np.ndarray) -> OneShotSolution | None: ...
 

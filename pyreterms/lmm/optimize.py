@@ -6,9 +6,8 @@ package (R: ``nloptr``).  Messages/warnings use lme4's texts and are raised as
 """
 from __future__ import annotations
 
-import contextlib
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ from pyreterms.design.checks import check_ctrl_level
 from pyreterms.errors import LmeCheckError, LmeMessage, LmeWarning
 from pyreterms.lmm.control import LmerControl as LmerControl  # re-exported (the class moved to control.py)
 from pyreterms.lmm.optimizers import NLOPT_ALGORITHMS, run_optimizer
+from pyreterms.lmm.threads import blas_threads
 from pyreterms.rmath.longdouble import r_group_means, r_sum, r_var
 
 NLOPT_MESSAGES = {
@@ -78,37 +78,6 @@ class OptResult:
     restarted: bool = False
     warnings: tuple[str, ...] = ()
     conv_lme4: ConvCheck = field(default_factory=ConvCheck)
-
-
-@contextlib.contextmanager
-def blas_threads(n: int | str | None) -> Iterator[None]:
-    """Pin BLAS threads (threadpoolctl); 1 is fastest for the dense blocks on small machines.
-
-    ``"auto"`` means 1 here; ``"lapack2"`` (what ``"auto"`` becomes for the optimizer's sequential
-    evaluations of a large dense factor) pins every BLAS to 1 thread except the one scipy's LAPACK
-    uses (the ``dpotrf`` of :mod:`pyreterms.lmm.cholesky`/:mod:`pyreterms.lmm.dense`), which gets 2.  numpy and
-    scipy wheels each bundle an OpenBLAS; with both at 2 threads their idle workers spin against
-    each other on 2 cores and ``dpotrf`` runs 3-5x slower."""
-    if n is None:
-        yield
-        return
-    from threadpoolctl import ThreadpoolController, threadpool_limits
-
-    if n == "auto":
-        n = 1
-    if n != "lapack2":
-        with threadpool_limits(limits=int(n), user_api="blas"):
-            yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        ctl = ThreadpoolController()
-        libs = [lib.filepath for lib in ctl.lib_controllers
-                if lib.user_api == "blas" and "scipy" in lib.filepath.replace("\\", "/").split("/")[-2]]
-        if len(libs) != 1:  # cannot tell scipy's LAPACK apart: stay single-threaded
-            yield
-            return
-        with ctl.select(filepath=libs[0]).limit(limits=2):
-            yield
 
 
 def moment_start(y: np.ndarray, factors: list[np.ndarray], all_intercept: bool, ntheta: int,

@@ -51,7 +51,7 @@ class Block0RankUpdate:
 
     def light_values(self, s: float) -> np.ndarray:
         """The light levels' update at ``pos`` (one sparse mat-vec over the pattern only)."""
-        r = s / np.sqrt(self.group_a0 * (s * s) + 1.0)  # the same expression as factorize's R0
+        r = s / np.sqrt(self.group_a0 * (s * s) + 1.0)  # r_u as in update_L's column 0
         assert self.C is not None, "no light levels"
         return self.C @ (r * r)
 

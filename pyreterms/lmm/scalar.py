@@ -54,6 +54,7 @@ class ScalarPlan:
     XZr: np.ndarray  # q_rest x (p+1): stacked xz[k].T, k >= 1
     ZtT: sp.csr_matrix  # Zt^T as CSR (n x q), for Z b
     X_sparse: sp.csc_matrix | None  # X as CSC when mostly zero (:func:`sparse_if_mostly_zero`)
+    XZ: np.ndarray | None  # always None here (large designs; see DensePlan.XZ)
 
     gram: GramBlocks  # the model's Gram blocks (read by :func:`scalar_pls`)
 
@@ -102,13 +103,13 @@ def build_scalar_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix) -> Sca
                     a0=np.ascontiguousarray(gram.diag[0][:, 0, 0]), Ar0_data=Ar0.data,
                     Ar0_indices=Ar0.indices, Ar0_indptr=Ar0.indptr, Ar0_term=Ar0_term, Ar0=Ar0, Ar0T=Ar0T,
                     row_term=row_term,
-                    XZr=XZr, ZtT=sp.csr_matrix(Zt.T), X_sparse=sparse_if_mostly_zero(X), gram=gram)
+                    XZr=XZr, ZtT=sp.csr_matrix(Zt.T), X_sparse=sparse_if_mostly_zero(X), XZ=None, gram=gram)
 
 
 def scalar_pls(plan: ScalarPlan, theta: np.ndarray, M: np.ndarray) -> OneShotSolution | None:
     """Factor Omega(theta) on the one-shot path into the C-ordered ``Q x Q`` buffer ``M`` and solve
     the PLS problem (beta, u, b).  None if a pivot fails (the caller falls back to
-    :func:`pyreterms.lmm.cholesky.factorize`,
+    :func:`pyreterms.lmm.cholesky.update_L`,
     which raises lme4's errors or handles r_yy = 0)."""
     qr, p1, gram = plan.qr, plan.p1, plan.gram
     s = float(theta[plan.theta0])

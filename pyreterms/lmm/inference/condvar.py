@@ -24,6 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
+from pyreterms.lmm.cholesky import BlockDiagonal, DenseLower, ScalarDiagonal
 from pyreterms.lmm.deviance import LmerProblem
 
 #: one factor's ``postVar``: an array (one term), a dict by R's names, or (name, array) pairs (names repeat)
@@ -76,19 +77,21 @@ def cond_cov_blocks(problem: LmerProblem, theta: np.ndarray) -> list[np.ndarray]
         Lrr = np.zeros((qr, qr))
         for k in range(1, K):
             a, b = offs[k - 1], offs[k]
-            Ldk = F.Ld[k]
-            assert Ldk is not None
-            Lrr[a:b, a:b] = Ldk
+            Ldk = F.diag[k]
+            assert isinstance(Ldk, DenseLower)  # term blocks after the first are dense
+            Lrr[a:b, a:b] = Ldk.L
             for j in range(k + 1, K):
-                Lrr[offs[j - 1]:offs[j], a:b] = F.Loff[(j, k)]
+                Lrr[offs[j - 1]:offs[j], a:b] = F.low[j][k]
         Linv = solve_triangular(Lrr, np.eye(qr), lower=True, check_finite=False)
         Srr = Linv.T @ Linv
     out: list[np.ndarray] = []
     # term 0: (L_00,l L_00,l')^{-1} + V_l' S_rr V_l
-    Li0 = _block0_inverse_blocks(F.L0, t0.nc)  # nl0 x nc x nc
+    D0 = F.diag[0]
+    assert isinstance(D0, ScalarDiagonal | BlockDiagonal)
+    Li0 = _block0_inverse_blocks(D0.d if isinstance(D0, ScalarDiagonal) else D0.L, t0.nc)  # nl0 x nc x nc
     B0 = np.einsum("lji,ljk->lik", Li0, Li0)  # L^{-T} L^{-1} per level
     if K > 1:
-        Lr0 = sp.vstack([sp.csr_matrix(F.Loff[(j, 0)]) for j in range(1, K)]).tocsc()  # qr x q0
+        Lr0 = sp.vstack([sp.csr_matrix(F.low[j][0]) for j in range(1, K)]).tocsc()  # qr x q0
         # V = L_r0 blockdiag(L_00,l^{-1}): scale the columns of each level by its inverse block
         Binv = sp.block_diag(list(Li0), format="csc") if t0.nc > 1 else sp.diags(Li0.ravel()).tocsc()
         V = (Lr0 @ Binv).tocsc()

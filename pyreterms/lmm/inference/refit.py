@@ -16,7 +16,8 @@ import numpy as np
 
 from pyreterms.lmm.deviance import Workspace
 from pyreterms.lmm.inference.fitview import InferenceFit
-from pyreterms.lmm.optimize import OptResult, blas_threads, optwrap
+from pyreterms.lmm.optimize import OptResult, optwrap
+from pyreterms.lmm.threads import blas_threads
 
 F = TypeVar("F", bound=InferenceFit)
 
