@@ -3,6 +3,7 @@ responses (R's random numbers) and refits within parity's theta tolerance."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import pyreterms
@@ -54,6 +55,15 @@ def test_confint_boot_table(R, dye, boot_type):
 
 
 def test_confint_boot_slopes_level(R):
+    """A three-parameter theta at level 0.9.  The table's rows and columns are lme4's; its numbers are
+    order statistics of refitted sd/cor, so they follow the optimizer's path: each replicate's refit is
+    judged by parity's theta rule against lme4's refit of the same simulated response (within 1e-6,
+    else lme4's devfun at our theta within 1e-8 relative of lme4's optimum), and the interval
+    arithmetic (confint.bootMer) is checked exactly on lme4's own replicates."""
+    from rpy2.robjects import FloatVector
+
+    from pyreterms.verbs.boot import BootResult, boot_ci
+
     d = pyreterms.load_dataset("sleepstudy")
     ss3 = d[d["Subject"].isin(["308", "309", "330", "331", "371", "372"])]
     put(R, "s6", ss3)
@@ -63,8 +73,25 @@ def test_confint_boot_slopes_level(R):
     R.r_eval("set.seed(2); ci <- confint(fit, method = 'boot', nsim = 12, level = 0.9)")
     assert list(ours.index) == names(R, "ci[, 1]")
     assert list(ours.columns) == list(R.r_eval("colnames(ci)"))
-    # sd/cor rows come from refitted thetas (optimizer tolerance), the fixed effects likewise
-    np.testing.assert_allclose(ours.to_numpy(), np.asarray(R.r_eval("ci")), rtol=1e-4, atol=1e-4)
+    # the refits, replicate by replicate (same simulated responses: test_bootmer_replicates)
+    b = fit.bootMer(lambda f: f.theta, nsim=12, seed=2)
+    R.r_eval("bb <- bootMer(fit, function(f) getME(f, 'theta'), nsim = 12, seed = 2); "
+             "set.seed(2); ysim <- simulate(fit, nsim = 12)")
+    rt = np.asarray(R.r_eval("bb$t"))
+    for i in range(12):
+        if np.all(np.abs(b.t.to_numpy()[i] - rt[i]) <= THETA_ATOL):
+            continue
+        R.r_eval(f"d2 <- s6; d2$Reaction <- ysim[[{i + 1}]]; "
+                 "dfun <- lmer(Reaction ~ Days + (Days | Subject), d2, REML = FALSE, devFunOnly = TRUE); "
+                 f"opt <- deviance(refit(fit, ysim[[{i + 1}]]))")
+        at_ours = float(R.r_eval("dfun")(FloatVector(b.t.to_numpy()[i]))[0])
+        opt = float(R.r_eval("opt")[0])
+        assert abs(at_ours - opt) <= 1e-8 * abs(opt), (i, b.t.to_numpy()[i], rt[i])
+    # confint.bootMer's arithmetic on lme4's replicates
+    R.r_eval("cib <- confint(bb, level = 0.9, type = 'perc')")
+    rb = BootResult(t0=pd.Series(num(R, "bb$t0")), t=pd.DataFrame(rt), sims=pd.DataFrame(),
+                    seed=np.zeros(0), n_fail=0)
+    np.testing.assert_allclose(boot_ci(rb, 0.9, "perc").to_numpy(), np.asarray(R.r_eval("cib")), rtol=1e-12)
 
 
 def test_confint_method_boot_with_parm(R, dye):
