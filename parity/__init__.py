@@ -6,6 +6,6 @@ __all__ = ["check"]
 
 
 def check(*args, **kwargs):
-    from .check import check as _check
+    from parity.compare.check import check as _check
 
     return _check(*args, **kwargs)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from .goldens import ReplayResult, load_manifest, replay_case
+from parity.goldens.record_replay import ReplayResult, load_manifest, replay_case
 
 __all__ = ["assert_replays", "replay_results"]
 

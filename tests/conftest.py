@@ -9,7 +9,7 @@ import pytest
 @pytest.fixture(scope="session")
 def R():
     """The embedded R session (started once per test process)."""
-    from parity import rsession
+    from parity.r import session as rsession
 
     rsession.start()
     return rsession

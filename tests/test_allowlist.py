@@ -95,7 +95,7 @@ def test_cli_one_line_error():
 
 
 def _r_chr(name: str) -> list[str]:
-    from parity.rsession import r_eval
+    from parity.r.session import r_eval
 
     return list(r_eval(name))
 
@@ -112,7 +112,7 @@ def test_r_session_has_the_python_allowlist(R):
 @pytest.mark.parametrize("text", ["y ~ system('ls') + (1|g)", "y ~ base::system('ls') + (1|g)",
                                   "y ~ splines::splineDesign(x) + (1|g)", "y ~ x + (get('x') | g)"])
 def test_r_walker_refuses_what_python_refuses(R, text):
-    from parity.rsession import r_call
+    from parity.r.session import r_call
 
     import rpy2.rinterface as ri
 
@@ -138,7 +138,7 @@ def test_standalone_rscript_sources_the_generated_file(tmp_path: Path):
 @pytest.mark.r
 def test_comparison_operators_reach_lme4(R):
     """The case that used to be reported as "lme4 refused": R's allowlist lacked ==, &, !."""
-    from parity.check import check
+    from parity.compare.check import check
 
     d = pd.DataFrame({"y": [1.0, 3, 2, 5, 4, 6, 2, 8], "x": [0.0, 1, 1, 0, 1, 2, 0.5, 3],
                       "z": [0.5, 0.2, 2, 0.1, 0.9, 0.3, 0.4, 0.7], "g": list("abcdabcd")})
@@ -157,7 +157,7 @@ def test_dataset_references():
 
 @pytest.mark.r
 def test_r_data_sets_only_from_allowlisted_packages(R):
-    from parity.datasource import load_source
+    from parity.r.datasource import load_source
 
     with pytest.raises(ValueError, match="read only from lme4"):
         load_source("r:tools::sleepstudy")  # installed, but not a data set package: never loaded

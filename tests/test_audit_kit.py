@@ -1,6 +1,6 @@
 """Issue 15 item 1: the audit kit.  ``--only``/``--ignore`` on check, fuzz and replay; components an
 implementation does not provide counted apart (never agreement, never a disagreement); the
-``parity.impl`` helpers; ``parity init-impl NAME`` writes a skeleton that passes ``parity check``
+``parity.adapter.impl`` helpers; ``parity init-impl NAME`` writes a skeleton that passes ``parity check``
 on sleepstudy.  Live tests compare with lme4 through the R session."""
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from parity.cli import main as parity_main
-from parity.impl import Unsupported, r_factor, r_index, r_matrix, r_sparse, r_varcorr, r_vector
-from parity.selection import Selection
+from parity.cli.main import main as parity_main
+from parity.adapter.impl import Unsupported, r_factor, r_index, r_matrix, r_sparse, r_varcorr, r_vector
+from parity.compare.selection import Selection
 
 REPO = Path(__file__).resolve().parent.parent
 FIT = "Reaction ~ Days + (Days | Subject)"
@@ -115,7 +115,7 @@ def test_not_provided_is_counted_never_judged(R, skeleton: str, tmp_path: Path) 
 
 @pytest.mark.r
 def test_pyreterms_itself_is_judged_strictly(R, sleepstudy) -> None:
-    from parity.check import check
+    from parity.compare.check import check
 
     rep = check(FIT, sleepstudy, level="lformula", selection=Selection.of(["lFormula()$X", "lFormula()$nothing*"]))
     assert rep.ok and rep.not_provided == ()
@@ -123,9 +123,9 @@ def test_pyreterms_itself_is_judged_strictly(R, sleepstudy) -> None:
 
 @pytest.mark.r
 def test_unsupported_input_is_not_compared(R, skeleton: str, sleepstudy) -> None:
-    from parity.check import check
-    from parity.pyside import load_impl
-    from parity.verdicts import Verdict
+    from parity.compare.check import check
+    from parity.adapter.pyreterms_lformula import load_impl
+    from parity.compare.verdicts import Verdict
 
     rep = check("Reaction ~ log(Days + 1) + (1 | Subject)", sleepstudy, level="lformula",
                 impl=load_impl(skeleton), selection=Selection.of(ONLY))
@@ -148,9 +148,9 @@ def test_replay_with_only_counts_not_provided(R, skeleton: str, tmp_path: Path, 
 
 @pytest.mark.r
 def test_fuzz_design_with_only_and_ignore(R, skeleton: str) -> None:
-    from parity.fuzz import run_design
-    from parity.pyside import load_impl
-    from parity.strategies import Design
+    from parity.campaigns.fuzz import run_design
+    from parity.adapter.pyreterms_lformula import load_impl
+    from parity.campaigns.strategies import Design
     from pyreterms.datasets import load_dataset
 
     d = Design(FIT, load_dataset("sleepstudy"))
@@ -163,8 +163,8 @@ def test_fuzz_design_with_only_and_ignore(R, skeleton: str) -> None:
 
 
 def test_unsupported_kind_is_the_harness_refusal() -> None:
-    from parity.verdicts import harness_refusal
-    from parity.pyside import run_impl
+    from parity.compare.verdicts import harness_refusal
+    from parity.adapter.pyreterms_lformula import run_impl
 
     def impl(formula, data, **kw):
         raise Unsupported("weights are not modelled")

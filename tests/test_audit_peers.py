@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from parity.check import check, r_components
-from parity.selection import Selection
+from parity.compare.check import check, r_components
+from parity.compare.selection import Selection
 
 pytestmark = pytest.mark.r
 

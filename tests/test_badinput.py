@@ -20,8 +20,8 @@ safe           any outcome but a crash, a traceback or an untyped exception
 
 A case with ``xfail_until`` (work of another engineer, named there) is held to the safety rules only
 (nothing executed); its other failures are listed, not asserted.  API refusals must be typed:
-``pyreterms.errors.PyretermsError`` or ``parity.notcompared.NotCompared`` (``ValueError`` from
-``parity.check.check``'s argument checks is also accepted there).
+``pyreterms.errors.PyretermsError`` or ``parity.compare.notcompared.NotCompared`` (``ValueError`` from
+``parity.compare.check.check``'s argument checks is also accepted there).
 """
 from __future__ import annotations
 

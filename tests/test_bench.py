@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("rpy2")
 
-from parity.bench import CASES, select_cases  # noqa: E402
-from parity.cli import main  # noqa: E402
+from parity.bench.run import CASES, select_cases  # noqa: E402
+from parity.cli.main import main  # noqa: E402
 
 pytestmark = pytest.mark.r
 

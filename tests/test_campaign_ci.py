@@ -9,9 +9,9 @@ import os
 
 import pytest
 
-from parity.check import VOLATILE, criterion_components
-from parity.fuzz import FuzzConfig, run_campaign
-from parity.optreplay import lme4_optimizer_on_our_values
+from parity.compare.check import VOLATILE, criterion_components
+from parity.campaigns.fuzz import FuzzConfig, run_campaign
+from parity.compare.optreplay import lme4_optimizer_on_our_values
 
 pytestmark = pytest.mark.r
 
@@ -37,7 +37,7 @@ def fit_campaign_verdict(examples: int, out_dir) -> tuple:
     lme4's own optimizer): just the stopping-point outputs differ, and lme4's ``optimizeLmer`` fed
     pyreterms' deviance values (which must agree with lme4's devfun at every evaluated theta to the
     at-theta tolerance) asks for nothing else and stops at exactly pyreterms' point
-    (:func:`parity.optreplay.lme4_optimizer_on_our_values`, checked live for each such design).  Which
+    (:func:`parity.compare.optreplay.lme4_optimizer_on_our_values`, checked live for each such design).  Which
     designs do this depends on the CPU (BLAS kernels move the last bits), so no design list is pinned."""
     res = run_campaign(FuzzConfig(examples=examples, seed=11, level="fit", shrink=False), out_dir=out_dir,
                        progress=False)

@@ -1,4 +1,4 @@
-"""Issues 3 and 4: the whole case table (parity/cases.py) compared live with lme4 1.1-31.
+"""Issues 3 and 4: the whole case table (parity/goldens/cases.py) compared live with lme4 1.1-31.
 
 Every case at the lFormula level (exact where lme4 is deterministic; both-refuse counts as agreement
 and the reasons are shown), and every fittable case at the lmer level."""
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from parity.cases import CASES, case_data
-from parity.check import check
+from parity.goldens.cases import CASES, case_data
+from parity.compare.check import check
 
 pytestmark = pytest.mark.r
 
@@ -22,7 +22,7 @@ def test_case_table_is_large_enough():
     assert sum(c.fit for c in CASES) >= 15
 
 
-#: cases refused before anything runs (parity.verdicts.preflight): a formula that does not parse is bad
+#: cases refused before anything runs (parity.compare.verdicts.preflight): a formula that does not parse is bad
 #: input; one outside the allowlist is not compared (lme4 is never asked)
 BAD_INPUT = {"hz-refuse-import", "hz-refuse-paren", "hz-refuse-empty-bar", "hz-refuse-no-rhs"}
 NOT_COMPARED = {"hz-refuse-system"}
@@ -30,7 +30,7 @@ NOT_COMPARED = {"hz-refuse-system"}
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_case_lformula(case):
-    from parity.verdicts import BadFormula, Verdict
+    from parity.compare.verdicts import BadFormula, Verdict
 
     data = case_data(case)
     if case.id in BAD_INPUT:

@@ -32,9 +32,9 @@ SHIM = textwrap.dedent("""
             return None
 
     sys.meta_path.insert(0, Missing())
-    from parity.cli import main
+    from parity.cli.main import main
     rc = main(argv)
-    from parity import rsession
+    from parity.r import session as rsession
     print(f"R started: {rsession.is_started()}", file=sys.stderr)
     sys.exit(rc)
 """)
@@ -111,7 +111,7 @@ def test_versions_from_metadata():
 
 
 IMPL = textwrap.dedent("""
-    from parity.pyside import pyreterms_impl
+    from parity.adapter.pyreterms_lformula import pyreterms_impl
 
     def impl(formula, data, **kw):
         return pyreterms_impl(formula, data, **kw)

@@ -32,8 +32,8 @@ def test_cli_refuses_and_runs_nothing(tmp_path: Path, fun: str) -> None:
 
 @pytest.mark.r
 def test_api_and_r_script_refuse(R, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from parity.check import check
-    from parity.rsession import r_eval
+    from parity.compare.check import check
+    from parity.r.session import r_eval
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match="not allowed"):

@@ -92,7 +92,7 @@ def test_clis_exit_2_with_one_line(cli, tmp_path: Path):
 
 
 def test_parity_refuses_before_r_is_started(monkeypatch):
-    from parity import rsession
+    from parity.r import session as rsession
 
     def boom() -> None:
         raise AssertionError("R was started")
@@ -114,7 +114,7 @@ LONG = [plus_terms(599), "y ~ " + " + ".join(f"log(x{i})" for i in range(200)) +
 @pytest.mark.r
 def test_long_deparse_breaks_lines_as_r(R):
     """deparse1() of text longer than width.cutoff = 500: R breaks lines and joins them with " "."""
-    from parity.rsession import r_call
+    from parity.r.session import r_call
 
     import rpy2.rinterface as ri
 
@@ -125,7 +125,7 @@ def test_long_deparse_breaks_lines_as_r(R):
 
 @pytest.mark.r
 def test_599_terms_agree_with_lme4(R):
-    from parity.check import check
+    from parity.compare.check import check
 
     rep = check(plus_terms(599), _data(), level="lformula")
     assert rep.ok and len(rep.components) > 10, [(c.name, c.detail[:200]) for c in rep.components if not c.ok]

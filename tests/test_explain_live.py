@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import pyreterms
-from parity.compare import OPTIMUM
-from parity.convert import r_to_value
+from parity.compare.tolerances import OPTIMUM
+from parity.r.convert import r_to_value
 
 pytestmark = pytest.mark.r
 
@@ -144,8 +144,8 @@ def test_printed_numbers_are_Rs_format(R):
 
 def _theta_ok(R, theta) -> None:
     """parity's theta rule: equal to 1e-6, or lme4's own criterion at our theta within lme4's ftol_abs
-    (1e-8 absolute) of lme4's optimum (the flat-optimum rule, parity.rules.FLAT_OPTIMUM_ATOL)."""
-    from parity.rules import FLAT_OPTIMUM_ATOL
+    (1e-8 absolute) of lme4's optimum (the flat-optimum rule, parity.compare.rules.FLAT_OPTIMUM_ATOL)."""
+    from parity.compare.rules import FLAT_OPTIMUM_ATOL
 
     th_r = np.asarray(_r(R, 'getME(fit, "theta")').x)
     if np.max(np.abs(theta - th_r)) <= OPTIMUM.atol:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import pyreterms
-from parity.check import check, r_components
+from parity.compare.check import check, r_components
 from pyreterms.datasets import load_dataset
 
 pytestmark = pytest.mark.r
@@ -131,7 +131,7 @@ def test_seed_numbers(ss3):
 
 def test_summary_layout_matches_lme4(R, ss3):
     """summary() prints the same sections, in the same order, as lme4's print(summary(fit))."""
-    from parity.convert import dataframe_to_r
+    from parity.r.convert import dataframe_to_r
 
     fit = pyreterms.lmer("Reaction ~ Days + (Days | Subject)", ss3)
     ours = fit.summary().splitlines()

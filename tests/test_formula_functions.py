@@ -3,7 +3,7 @@ cut, pmin / pmax, base::log / exp, stats::poly -- computed as R computes them.
 
 Pure tests compare with numbers printed by R 4.2.2 (``options(digits = 17)``, quoted below); live
 tests (``-m r``) ask the embedded R for the same values at run time and compare at 1e-12 relative.
-The fn-* cases of parity/cases.py compare whole lFormula()/lmer() objects (tests/test_cases_live.py).
+The fn-* cases of parity/goldens/cases.py compare whole lFormula()/lmer() objects (tests/test_cases_live.py).
 """
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def test_unsupported_settings_are_refused_in_one_line(formula, msg):
 
 
 def _r_matrix(code: str) -> np.ndarray:
-    from parity.rsession import r_eval
+    from parity.r.session import r_eval
 
     v = r_eval(f"local({{ m <- unclass({code}); m <- as.matrix(m); attributes(m) <- list(dim = dim(m)); m }}, "
                "envir = new.env(parent = asNamespace('splines')))")  # ns/bs visible without attaching splines
@@ -130,7 +130,7 @@ def test_splines_match_r(R, call):
     "cut(x, c(-Inf, 0, 5, Inf))", "cut(x, c(-Inf, 2, 1e5), right = FALSE)", "cut(-x, 2, labels = FALSE)",
 ])
 def test_cut_matches_r(R, call):
-    from parity.rsession import r_eval
+    from parity.r.session import r_eval
     from pyreterms.formula.evaluate import Evaluator
     from pyreterms.formula.parser import parse
 
@@ -149,7 +149,7 @@ def test_cut_matches_r(R, call):
 def test_unqualified_ns_in_r_needs_splines_and_reference_r_provides_it(R):
     """lme4 alone (search path without splines) cannot find ns(); reference.R evaluates the formula as
     a user who wrote library(splines) has, so the harness asks R the question the user asked."""
-    from parity.rsession import r_eval
+    from parity.r.session import r_eval
 
     attached = list(r_eval("search()"))
     assert "package:splines" not in attached

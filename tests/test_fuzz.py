@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from parity.cli import main
-from parity.fuzz import FuzzConfig, run_campaign, run_design
-from parity.pyside import pyreterms_impl
-from parity.strategies import Design
+from parity.cli.main import main
+from parity.campaigns.fuzz import FuzzConfig, run_campaign, run_design
+from parity.adapter.pyreterms_lformula import pyreterms_impl
+from parity.campaigns.strategies import Design
 
 pytestmark = pytest.mark.r
 
@@ -74,14 +74,14 @@ def test_cli_campaign_writes_json_and_html(tmp_path) -> None:
 def test_reproducer_of_a_mutant_failure_reproduces(tmp_path) -> None:
     out, h = tmp_path / "out", tmp_path / "m.html"
     rc = main(["fuzz", "--examples", "30", "--seed", "1", "--level", "lformula", "--impl",
-               "parity.mutants:zeros_kept_in_zt", "--out", str(out), "--html", str(h), "--known", "--quiet",
+               "parity.campaigns.mutants:zeros_kept_in_zt", "--out", str(out), "--html", str(h), "--known", "--quiet",
                "--shrink-time", "10", "--max-failures", "1", "--exclude", "negative_weights", "i_comparisons"])
     assert rc == 1
     (d,) = [p for p in out.iterdir() if p.is_dir()]
     for name in ("data.csv", "columns.json", "design.json", "repro.R", "repro.py"):
         assert (d / name).is_file(), name
     meta = json.loads((d / "design.json").read_text())
-    assert meta["component"].startswith("lFormula()$reTrms$Zt") and meta["impl"] == "parity.mutants:zeros_kept_in_zt"
+    assert meta["component"].startswith("lFormula()$reTrms$Zt") and meta["impl"] == "parity.campaigns.mutants:zeros_kept_in_zt"
     py = subprocess.run([sys.executable, "repro.py"], cwd=d, capture_output=True, text=True, timeout=300)
     assert py.returncode == 1, py.stdout + py.stderr
     assert "STILL DIFFERS" in py.stdout and meta["component"] in py.stdout
@@ -116,7 +116,8 @@ def test_r_time_limit_is_not_compared(monkeypatch) -> None:
     setTimeLimit() does at an interrupt point) makes the design *not compared*: the harness declined;
     it is neither an lme4 refusal nor agreement (README: verdicts).  The R error is injected: R's
     time limit does not fire reliably in the embedded R (tests/test_rbridge.py::test_time_limit)."""
-    from parity import fuzz, rsession
+    from parity.campaigns import fuzz
+    from parity.r import session as rsession
 
     def timed_out(*a, **k):
         raise rsession.RCallError("reached elapsed time limit")
@@ -158,9 +159,9 @@ def test_reproducer_csv_reads_back_identically_in_R(tmp_path, R) -> None:
     """repro.R's read.csv + factor() lines give R exactly the data.frame the harness gives it."""
     from hypothesis import HealthCheck, Phase, given, seed, settings
 
-    from parity import convert
-    from parity.reproducer import r_data_lines, save_design
-    from parity.strategies import designs
+    from parity.r import convert
+    from parity.campaigns.reproducer import r_data_lines, save_design
+    from parity.campaigns.strategies import designs
 
     cmp = R.r_eval(_R_CMP)
     seen = []
@@ -188,7 +189,7 @@ def test_reproducer_csv_reads_back_identically_in_R(tmp_path, R) -> None:
 def test_unwritable_report_path_fails_before_the_campaign(flag, tmp_path, capsys) -> None:
     """A report that cannot be written is bad input (exit 2, one line), not a silent exit 0 after the
     campaign."""
-    from parity.cli import main
+    from parity.cli.main import main
 
     blocker = tmp_path / "a-file"
     blocker.write_text("x")

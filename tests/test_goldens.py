@@ -23,12 +23,12 @@ import scipy.sparse as sp
 
 import pandas as pd
 
-from parity.cases import CASES, case_data, get_case, select_cases
-from parity.compare import META, compare_components
-from parity.frames import FrameIntegrityError, load_frame, save_frame
-from parity.goldeninputs import InputChanged, frame_difference, record_input, stored_input
-from parity.goldens import data_hash, identical, load_golden, load_manifest, replay_case, save_golden
-from parity.rvalues import RError, RFactor, RList, RMatrix, RNull, RSparse, RVector
+from parity.goldens.cases import CASES, case_data, get_case, select_cases
+from parity.compare.tolerances import META, compare_components
+from parity.goldens.frames import FrameIntegrityError, load_frame, save_frame
+from parity.goldens.inputs import InputChanged, frame_difference, record_input, stored_input
+from parity.goldens.record_replay import data_hash, identical, load_golden, load_manifest, replay_case, save_golden
+from parity.r.values import RError, RFactor, RList, RMatrix, RNull, RSparse, RVector
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDENS = Path(__file__).resolve().parent / "goldens"
@@ -98,7 +98,7 @@ def test_generator_still_makes_the_stored_data(level_dir):
 
 def test_replay_never_regenerates_data(monkeypatch):
     """Replay uses the stored frame: with every data generator broken it still agrees."""
-    import parity.cases as pc
+    import parity.goldens.cases as pc
 
     def broken(*a, **k):
         raise AssertionError("replay called a data generator")
@@ -117,7 +117,7 @@ def test_replay_never_regenerates_data(monkeypatch):
 def test_golden_lformula(case_id):
     res = replay_case(LF_DIR, case_id)
     if case_id == "hz-refuse-system":  # outside the allowlist: the harness declines, never agreement
-        from parity.verdicts import Verdict
+        from parity.compare.verdicts import Verdict
 
         assert res.verdict is Verdict.NOT_COMPARED and not res.ok
         return
@@ -145,7 +145,7 @@ def test_golden_tier_never_imports_rpy2():
     """Replaying every stored golden works in a process where rpy2 is never imported."""
     code = textwrap.dedent(f"""
         import sys
-        from parity.goldens import replay
+        from parity.goldens.record_replay import replay
         res = replay({str(LF_DIR)!r}) + replay({str(FIT_DIR)!r})
         assert len(res) == {len(LF_IDS) + len(FIT_IDS)}
         assert "rpy2" not in sys.modules, "rpy2 was imported"
@@ -156,7 +156,7 @@ def test_golden_tier_never_imports_rpy2():
 
 
 def test_replay_detects_a_broken_implementation():
-    from parity.pyside import pyreterms_impl
+    from parity.adapter.pyreterms_lformula import pyreterms_impl
 
     def shifted(formula, data, **kw):
         out = pyreterms_impl(formula, data, **kw)
@@ -334,7 +334,7 @@ LIVE_LF = ["ss-seed", "hz-tie-reorder", "hz-chr-group", "hz-na-several", "cake-o
 
 @pytest.mark.r
 def test_rerecord_equals_stored(tmp_path):
-    from parity.goldens import record
+    from parity.goldens.record_replay import record
 
     # re-recording into a directory with the stored inputs (as `parity record ... --out tests/goldens/...`
     # does) gives R the very same frames, so R's lFormula() answers are reproduced bit for bit on any CPU
@@ -356,7 +356,7 @@ def test_rerecord_equals_stored(tmp_path):
 
 @pytest.mark.r
 def test_record_and_replay_cli(tmp_path, monkeypatch, capsys):
-    from parity.cli import main
+    from parity.cli.main import main
 
     out = tmp_path / "g"
     assert main(["record", "ss-seed,hz-bas*", "--out", str(out), "--level", "lformula", "--quiet"]) == 0
@@ -365,7 +365,7 @@ def test_record_and_replay_cli(tmp_path, monkeypatch, capsys):
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["ok"] and [c["case"] for c in rep["cases"]] == ["hz-basic", "ss-seed"]
     (tmp_path / "broken_impl_mod.py").write_text(textwrap.dedent("""
-        from parity.pyside import pyreterms_impl
+        from parity.adapter.pyreterms_lformula import pyreterms_impl
         def impl(formula, data, **kw):
             out = pyreterms_impl(formula, data, **kw)
             out.pop("lFormula()$reTrms$theta")

@@ -1,5 +1,5 @@
 """Mutation power (issue 11 item 5): a 150-design campaign at a fixed seed catches every mutant of
-``parity.mutants`` (live R), and shrinks each catch to a reproducer of at most 30 rows; pyreterms
+``parity.campaigns.mutants`` (live R), and shrinks each catch to a reproducer of at most 30 rows; pyreterms
 itself agrees with lme4 on that reproducer where the mutant does not.
 
 Each campaign stops at the first catching design (``FuzzConfig.stop_at_first``), so the cost is
@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from parity.check import check
-from parity.fuzz import KNOWN_ISSUES, FuzzConfig, run_campaign
-from parity.mutants import MUTANTS
-from parity.mutants_patch import MUTANT_CRASHES, PATCH_MUTANTS, check_target
-from parity.strategies import HAZARD_NAMES, Hazards
+from parity.compare.check import check
+from parity.campaigns.fuzz import KNOWN_ISSUES, FuzzConfig, run_campaign
+from parity.campaigns.mutants import MUTANTS
+from parity.campaigns.mutants_patch import MUTANT_CRASHES, PATCH_MUTANTS, check_target
+from parity.campaigns.strategies import HAZARD_NAMES, Hazards
 
 pytestmark = pytest.mark.r
 
@@ -108,7 +108,7 @@ def test_a_missing_target_is_refused() -> None:
 def r_accepts_comparisons() -> bool:
     """Whether reference.R's allowlist lets ``I(x > 0)`` reach lme4 (it refused comparisons until the
     allowlist became one Python definition; pyreterms accepts them)."""
-    from parity.check import r_components
+    from parity.compare.check import r_components
 
     i = np.arange(12)
     d = pd.DataFrame({"y": np.sin(i), "x": (i % 5) - 2.0, "g": [f"g{k}" for k in i % 3]})

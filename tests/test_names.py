@@ -77,7 +77,7 @@ def test_backquoted_names_as_r_prints_them(formula):
 @pytest.mark.r
 @pytest.mark.parametrize("formula", FORMULAS)
 def test_every_component_agrees_with_lme4(R, formula):
-    from parity.check import check
+    from parity.compare.check import check
 
     rep = check(formula, _data(), level="lformula")
     assert rep.ok and len(rep.components) > 10, [(c.name, c.detail[:300]) for c in rep.components if not c.ok]
@@ -86,7 +86,7 @@ def test_every_component_agrees_with_lme4(R, formula):
 @pytest.mark.r
 def test_names_straight_from_r(R):
     """The names above, asked from lme4 itself (not copied)."""
-    from parity.rsession import reference
+    from parity.r.session import reference
 
     for formula in R_NAMES:
         res = dict(reference(formula, _data(), level="lformula").items)
@@ -98,7 +98,7 @@ def test_names_straight_from_r(R):
 
 @pytest.mark.r
 def test_fit_level_with_shadowing_column(R):
-    from parity.check import check
+    from parity.compare.check import check
 
     rep = check("`Reaction Time` ~ F + (F | Subject)", _data(), level="fit")
     bad = [(c.name, c.detail[:200]) for c in rep.components if not c.ok]
@@ -108,7 +108,7 @@ def test_fit_level_with_shadowing_column(R):
 @pytest.mark.r
 def test_double_bar_with_backquoted_group_both_refuse(R):
     """lme4 1.1-31's expandDoubleVerts pastes deparse(`g g`) = "g g" and fails to parse it."""
-    from parity.check import check
+    from parity.compare.check import check
 
     rep = check("`Reaction Time` ~ Days + (`my x` || `g g`)", _data(), level="lformula")
     assert rep.ok and [c.name for c in rep.components] == ["decision (accept/refuse)"]

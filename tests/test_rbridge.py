@@ -1,4 +1,4 @@
-"""The R bridge: parity.rvalues / rsession / convert / datasource, r_scripts/reference.R and the
+"""The R bridge: parity.r.values / rsession / convert / datasource, r_scripts/reference.R and the
 shipped data sets.  Tests marked ``r`` need a live R with lme4 (through rpy2)."""
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _have_r() -> bool:
 def rs():
     if not _have_r():
         pytest.skip("rpy2 or R not available")
-    from parity import rsession
+    from parity.r import session as rsession
 
     try:
         rsession.start()
@@ -43,9 +43,9 @@ def rs():
 
 
 def test_import_does_not_start_r():
-    code = ("import sys, parity.rvalues, parity.rsession, parity.convert, parity.datasource, "
+    code = ("import sys, parity.r.values, parity.r.session, parity.r.convert, parity.r.datasource, "
             "pyreterms.datasets; assert 'rpy2.robjects' not in sys.modules, 'R started'; "
-            "assert not parity.rsession.is_started()")
+            "assert not parity.r.session.is_started()")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
@@ -64,7 +64,7 @@ def test_datasets_offline():
 
 
 def test_rvalues_basics():
-    from parity.rvalues import RList, RNull, RVector, as_rvector
+    from parity.r.values import RList, RNull, RVector, as_rvector
 
     v = as_rvector([1, 2, 3])
     assert v.kind == "integer" and v.x.dtype == np.int64
@@ -87,7 +87,7 @@ DESCRIBE_R = """function(df) lapply(df, function(x) list(
 
 
 def _describe(rs, df: pd.DataFrame):
-    from parity import convert
+    from parity.r import convert
 
     f = rs.r_eval(DESCRIBE_R)
     return convert.r_to_value(rs.r_call(f, convert.dataframe_to_r(df)))
@@ -105,7 +105,7 @@ def test_versions(rs):
 
 @pytest.mark.r
 def test_dataframe_round_trip(rs):
-    from parity import convert
+    from parity.r import convert
 
     n = len(AWKWARD)
     df = pd.DataFrame({
@@ -165,8 +165,8 @@ def test_dataframe_round_trip(rs):
 
 @pytest.mark.r
 def test_dataframe_refusals_and_rownames(rs):
-    from parity import convert
-    from parity.rvalues import RVector
+    from parity.r import convert
+    from parity.r.values import RVector
 
     from pyreterms.errors import DataError
 
@@ -196,7 +196,7 @@ def test_dataframe_refusals_and_rownames(rs):
 
 @pytest.mark.r
 def test_load_source_equals_shipped(rs):
-    from parity.datasource import load_source
+    from parity.r.datasource import load_source
 
     for name in list_datasets():
         pd.testing.assert_frame_equal(load_source(f"r:lme4::{name}"), load_dataset(name), check_exact=True)
@@ -210,7 +210,7 @@ def test_load_source_equals_shipped(rs):
 
 @pytest.mark.r
 def test_load_source_errors(rs, tmp_path):
-    from parity.datasource import load_source
+    from parity.r.datasource import load_source
 
     for bad, pat in [("r:nosuchpkg::x", "not installed"), ("r:lme4::nosuch", "no data set"),
                      ("r:lme4", "expected r:PKG::NAME"), ("r:lme4::a;b", "expected"),
@@ -227,8 +227,8 @@ def test_load_source_errors(rs, tmp_path):
 
 @pytest.mark.r
 def test_r_to_value_kinds(rs):
-    from parity import convert
-    from parity.rvalues import RError, RFactor, RList, RMatrix, RNull, RSparse, RVector
+    from parity.r import convert
+    from parity.r.values import RError, RFactor, RList, RMatrix, RNull, RSparse, RVector
 
     c = convert.r_to_value
     v = c(rs.r_eval("c(a = 1L, b = NA, c = 3L)"))
@@ -261,8 +261,8 @@ def test_r_to_value_kinds(rs):
 
 @pytest.mark.r
 def test_dgcmatrix_conversion(rs):
-    from parity import convert
-    from parity.rvalues import RSparse
+    from parity.r import convert
+    from parity.r.values import RSparse
 
     obj = rs.r_eval('Matrix::sparseMatrix(i = c(1, 3, 2, 1), j = c(1, 1, 3, 4), x = c(1.5, 2, -3, 0.25),'
                     ' dims = c(3, 4), dimnames = list(c("a", "b", "c"), NULL))')
@@ -288,7 +288,7 @@ def _ss3() -> pd.DataFrame:
 
 @pytest.mark.r
 def test_reference_lformula_ss3(rs):
-    from parity.rvalues import RFactor, RList, RSparse
+    from parity.r.values import RFactor, RList, RSparse
 
     r = rs.reference("Reaction ~ Days + (Days|Subject)", _ss3(), level="lformula")
     assert rs.reference_error(r) is None

@@ -1,6 +1,6 @@
 """R data as R holds it: factor ``contrasts`` attributes, matrix columns, the R object handed to lme4,
 refusals for what pandas cannot carry, R-like CSV reading and the integer/string rules
-(pyreterms.design.dataframe, parity.rattrs, parity.convert).  Expected values come from R itself."""
+(pyreterms.design.dataframe, parity.r.attrs, parity.r.convert).  Expected values come from R itself."""
 from __future__ import annotations
 
 import numpy as np
@@ -78,14 +78,14 @@ MAKE = r"""local({
 
 @pytest.fixture(scope="module")
 def rframe(R):
-    from parity import convert
+    from parity.r import convert
 
     obj = R.r_eval(MAKE)
     return obj, convert.r_dataframe_to_pandas(obj)
 
 
 def _r_colnames(R, obj, formula: str):
-    from parity import convert
+    from parity.r import convert
 
     f = R.r_eval(f"function(d) list(colnames(lme4::lFormula({formula}, d)$X), "
                  f"lme4::lFormula({formula}, d)$reTrms$cnms)")
@@ -102,8 +102,8 @@ def test_r_frame_carries_contrasts_and_matrix_columns(R, rframe):
     assert df.attrs["contrasts"]["fac"] == {"matrix": [[1.0], [-1.0]], "colnames": None}
     assert df.attrs["contrasts"]["f3"] == {"matrix": [[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], "colnames": ["p", "q"]}
     assert len(pd.concat([df, df])) == 2 * len(df)  # plain values: pandas can compare the attrs
-    from parity import convert
-    from parity.rattrs import R_OBJECT_ATTR
+    from parity.r import convert
+    from parity.r.attrs import R_OBJECT_ATTR
 
     # rebuilt from pandas (no R object attached), R sees the same frame as the original
     plain = df.copy()
@@ -118,10 +118,10 @@ def test_r_frame_carries_contrasts_and_matrix_columns(R, rframe):
 
 @pytest.mark.r
 def test_r_object_is_handed_to_lme4_while_unchanged(R, rframe):
-    from parity import convert
-    from parity.rattrs import r_object_for
+    from parity.r import convert
+    from parity.r.attrs import r_object_for
 
-    from parity.datasource import load_source
+    from parity.r.datasource import load_source
 
     ss = load_source("r:lme4::sleepstudy")  # what `parity check --data r:lme4::sleepstudy` loads
     robj = r_object_for(ss)
@@ -146,7 +146,7 @@ def test_r_object_is_handed_to_lme4_while_unchanged(R, rframe):
 ])
 def test_lme4_on_r_data_with_attributes(R, rframe, formula, X, cnms):
     import pyreterms
-    from parity.check import check
+    from parity.compare.check import check
 
     obj, df = rframe
     assert _r_colnames(R, obj, formula) == (X, cnms)  # what lme4 builds from the R object
@@ -154,7 +154,7 @@ def test_lme4_on_r_data_with_attributes(R, rframe, formula, X, cnms):
     assert lf.X.colnames == X and lf.reTrms.cnms == cnms
     rep = check(formula, df, level="fit")
     assert rep.ok, [(c.name, c.detail) for c in rep.components if not c.ok]
-    from parity.rattrs import R_OBJECT_ATTR
+    from parity.r.attrs import R_OBJECT_ATTR
 
     plain = df.copy()  # the same data built in R from the pandas conventions (no R object attached)
     plain.attrs = {k: v for k, v in df.attrs.items() if k != R_OBJECT_ATTR}
@@ -166,7 +166,7 @@ def test_lme4_on_r_data_with_attributes(R, rframe, formula, X, cnms):
 def test_losing_the_attribute_is_a_disagreement(R, rframe):
     """Before: the contrasts attribute was lost on both sides and parity agreed.  Now R gets the R
     object; a frame that lost the attribute is compared against it and disagrees."""
-    from parity.check import check, r_components
+    from parity.compare.check import check, r_components
 
     obj, df = rframe
     formula = "Reaction ~ Days + fac + (1 | Subject)"
@@ -183,8 +183,8 @@ def test_losing_the_attribute_is_a_disagreement(R, rframe):
 def test_unused_level_drops_the_attribute_as_r_does(R):
     """R's model.frame(drop.unused.levels = TRUE) drops contrasts when a level disappears."""
     import pyreterms
-    from parity import convert
-    from parity.check import check
+    from parity.r import convert
+    from parity.compare.check import check
 
     obj = R.r_eval(MAKE.replace("\n  d\n})", "\n  d[d$f3 != 'c', ]\n})"))
     df = convert.r_dataframe_to_pandas(obj)
@@ -203,8 +203,8 @@ def test_unused_level_drops_the_attribute_as_r_does(R):
     ("local({d <- data.frame(y = 1:3); attr(d$y, 'units') <- 'cm'; d})", "attribute"),
 ])
 def test_unrepresentable_r_data_is_not_compared(R, expr, what):
-    from parity import convert
-    from parity.notcompared import NotCompared
+    from parity.r import convert
+    from parity.compare.notcompared import NotCompared
 
     with pytest.raises(NotCompared, match=what) as e:
         convert.r_dataframe_to_pandas(R.r_eval(expr))
@@ -213,7 +213,7 @@ def test_unrepresentable_r_data_is_not_compared(R, expr, what):
 
 @pytest.mark.r
 def test_read_csv_matches_r_read_csv(R, tmp_path):
-    from parity import convert
+    from parity.r import convert
 
     p = tmp_path / "big.csv"
     p.write_text("y,big,huge,g\n1,3000000000,1180591620717411303424,a\n2,-3000000001,5,b\n")
@@ -228,7 +228,7 @@ def test_read_csv_matches_r_read_csv(R, tmp_path):
 @pytest.mark.r
 def test_contrasts_matrix_file_cli(R, tmp_path, capsys):
     import pyreterms
-    from parity.cli import main
+    from parity.cli.main import main
 
     d = pyreterms.load_dataset("sleepstudy")
     d["f"] = np.tile(["a", "b", "c"], 60)

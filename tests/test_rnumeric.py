@@ -83,7 +83,7 @@ def test_moment_start_is_lme4s(R, formula):
         d$g <- factor(d$g); d$k <- factor(d$k)
         lf <- lme4::lFormula(as.formula(formula), d, REML = FALSE)
         environment(do.call(lme4::mkLmerDevfun, lf))$pp$theta }""")
-    from parity.convert import dataframe_to_r
+    from parity.r.convert import dataframe_to_r
 
     for d in cases:
         with warnings.catch_warnings():

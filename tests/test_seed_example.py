@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import pyreterms
-from parity.check import check, r_components
-from parity.rvalues import RSparse
+from parity.compare.check import check, r_components
+from parity.r.values import RSparse
 
 pytestmark = pytest.mark.r
 
@@ -57,7 +57,7 @@ def test_small_khatri_rao_example(R):
     """f = gl(3, 2), X_i = cbind(1, rep(c(-1, 1), 3)): lme4's 6 x 6 Z_i^T."""
     from pyreterms.design.reterms import khatri_rao_t
     from pyreterms.formula.values import Factor
-    from parity.convert import r_to_value
+    from parity.r.convert import r_to_value
 
     ff = Factor(np.array([0, 0, 1, 1, 2, 2]), ("1", "2", "3"))
     Xi = np.column_stack([np.ones(6), np.tile([-1.0, 1.0], 3)])
@@ -79,7 +79,7 @@ def test_full_sleepstudy_lformula(sleepstudy):
 
 def test_harness_fails_on_a_missing_component(ss3):
     """A component one side lacks is a disagreement, never a pass."""
-    from parity.pyside import pyreterms_impl
+    from parity.adapter.pyreterms_lformula import pyreterms_impl
 
     def lacks_lind(formula, data, **kw):
         out = pyreterms_impl(formula, data, **kw)
@@ -92,8 +92,8 @@ def test_harness_fails_on_a_missing_component(ss3):
 
 
 def test_harness_catches_off_by_one_lind(ss3):
-    from parity.pyside import pyreterms_impl
-    from parity.rvalues import RVector
+    from parity.adapter.pyreterms_lformula import pyreterms_impl
+    from parity.r.values import RVector
 
     def shifted(formula, data, **kw):
         out = pyreterms_impl(formula, data, **kw)

@@ -1,4 +1,4 @@
-"""Properties of parity.strategies (no R needed): designs are well formed, pyreterms parses or
+"""Properties of parity.campaigns.strategies (no R needed): designs are well formed, pyreterms parses or
 refuses them with a PyretermsError, the hazards of issue #5 occur, reproducers round-trip."""
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 import pyreterms
-from parity.reproducer import load_design, save_design
-from parity.hazards import CONTRASTS, FREQUENCIES, FUNCTIONS_PER_DESIGN, function_terms
-from parity.seeding import STRATIFY_EVERY, focus_of, iter_designs
-from parity.strategies import HAZARD_NAMES, Design, Hazards, designs, focus_hazards, refused_designs, valid_designs
+from parity.campaigns.reproducer import load_design, save_design
+from parity.campaigns.hazards import CONTRASTS, FREQUENCIES, FUNCTIONS_PER_DESIGN, function_terms
+from parity.campaigns.seeding import STRATIFY_EVERY, focus_of, iter_designs
+from parity.campaigns.strategies import HAZARD_NAMES, Design, Hazards, designs, focus_hazards, refused_designs, valid_designs
 
 FUNCTION_NAMES = {"offset", "scale", "poly", "log", "I", "factor", "as", "numeric", "ns", "bs", "cut", "pmin", "pmax"}
 
@@ -132,7 +132,7 @@ def _sample_1000() -> list[Design]:
 def _band(p: float, n: int) -> tuple[float, float]:
     """n * p within +-40%.  Not a binomial band: Hypothesis builds many designs by mutating earlier
     ones, so 1000 designs are not independent draws; over seeds 0-3 each hazard's count was
-    0.64-1.21 x n * p (the coins themselves are exact: parity.hazards.coin)."""
+    0.64-1.21 x n * p (the coins themselves are exact: parity.campaigns.hazards.coin)."""
     return 0.6 * n * p, 1.4 * n * p
 
 
@@ -165,7 +165,7 @@ def _has_property(h: str, d: Design) -> bool:
 
 
 def test_hazard_frequencies_in_1000_designs() -> None:
-    """Each hazard of parity.hazards.FREQUENCIES occurs at its stated frequency (within 40%) in
+    """Each hazard of parity.campaigns.hazards.FREQUENCIES occurs at its stated frequency (within 40%) in
     1000 campaign designs of seed 0, every tagged design has it, and each function term occurs
     at 0.25-2 x its share (mean(FUNCTIONS_PER_DESIGN)/len(function_terms()) of the function-term
     frequency: a design with the hazard carries 1-3 distinct terms)."""
@@ -190,7 +190,7 @@ def test_hazard_frequencies_in_1000_designs() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 11])
 def test_every_focus_hazard_twice_in_150_designs(seed) -> None:
-    """Stratification (parity.seeding): each hazard of focus_hazards() is carried by at least
+    """Stratification (parity.campaigns.seeding): each hazard of focus_hazards() is carried by at least
     150 // (STRATIFY_EVERY * len(foci)) = 2 of the first 150 designs of any seed, in its focus stream,
     whatever the main stream does; a focus design carries its hazard."""
     foci = focus_hazards(Hazards())
@@ -230,7 +230,7 @@ def test_gated_functions_follow_pyreterms_allowlist(monkeypatch) -> None:
 def test_same_seed_same_designs_whatever_the_length() -> None:
     """Design k of a seed does not depend on how many designs the campaign runs (nor on its level:
     generation has no level), which Hypothesis' max_examples-dependent generation broke."""
-    from parity.fuzz import design_key
+    from parity.campaigns.fuzz import design_key
 
     short = [design_key(d) for d in iter_designs(11, Hazards(), 40)]
     long = [design_key(d) for d in iter_designs(11, Hazards(), 120)]
@@ -239,13 +239,13 @@ def test_same_seed_same_designs_whatever_the_length() -> None:
 
 def test_same_designs_in_another_process() -> None:
     """A fresh interpreter with other modules loaded (as `parity fuzz` has) draws the same designs:
-    Hypothesis' literals from local modules are switched off (parity.seeding)."""
+    Hypothesis' literals from local modules are switched off (parity.campaigns.seeding)."""
     import subprocess
     import sys
 
-    from parity.fuzz import design_key
+    from parity.campaigns.fuzz import design_key
 
-    code = ("import json, hashlib; from parity.seeding import STRATIFY_EVERY, focus_of, iter_designs; from parity.fuzz import design_key; "
+    code = ("import json, hashlib; from parity.campaigns.seeding import STRATIFY_EVERY, focus_of, iter_designs; from parity.campaigns.fuzz import design_key; "
             "print(json.dumps([hashlib.sha1(repr(design_key(d)).encode()).hexdigest() "
             "for d in iter_designs(5, None, 25)]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
@@ -257,11 +257,11 @@ def test_same_designs_in_another_process() -> None:
 
 
 def test_design_reducer_deletes_terms_options_and_rows() -> None:
-    """parity.shrink.reduce_design (no R): with a predicate that needs one bar, one row with g == 'c'
+    """parity.campaigns.shrink.reduce_design (no R): with a predicate that needs one bar, one row with g == 'c'
     and one other row, a 5-bar 150-row design shrinks to 2 rows, 1 bar and only the used columns."""
     import time
 
-    from parity.shrink import reduce_design, split_terms
+    from parity.campaigns.shrink import reduce_design, split_terms
 
     assert split_terms(" x + log(z + 3) + (x + z | g) + (1 | g:h)") == ["x", "log(z + 3)", "(x + z | g)", "(1 | g:h)"]
     i = np.arange(150)

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 import pyreterms
-from parity.check import CRIT_RTOL, LME4_SPREAD, NOISY_BATCHES, check, equivalence_verdict, r_components
-from parity.compare import ComponentResult
-from parity.reproducer import load_design
+from parity.compare.check import CRIT_RTOL, LME4_SPREAD, NOISY_BATCHES, check, equivalence_verdict, r_components
+from parity.compare.tolerances import ComponentResult
+from parity.campaigns.reproducer import load_design
 from pyreterms.datasets import load_dataset
 
 HERE = Path(__file__).resolve().parent
@@ -184,7 +184,7 @@ def test_conditioning_bound() -> None:
     """README Known differences 8: at lme4's theta kappa(Lambda'Z'Z Lambda + I) ~ 1e9, so beta and b
     can only agree to ~eps * kappa; the check passes them by the conditioning bound (not by the plain
     tolerance), and pyreterms' beta is the closer of the two to the exact solution."""
-    from parity.check import condition_number
+    from parity.compare.check import condition_number
 
     d = load_design(HERE / "data" / "ill_conditioned")
     rep = check(d.formula, d.data, REML=d.REML, level="fit", **d.arrays())
@@ -275,7 +275,8 @@ def test_rare_early_stop_is_lme4s_optimizer_on_recorded_values() -> None:
     checked against the stored hash), asks only for points of the trace and stops at exactly the
     recorded early point; lme4's own devfun at those thetas agrees with the stored values to rounding.
     So the early stop is lme4's optimizer on values one rounding step from lme4's own."""
-    from parity import convert, rsession
+    from parity.r import convert
+    from parity.r import session as rsession
 
     import rpy2.rinterface as ri
 
@@ -319,10 +320,10 @@ def test_rare_early_stop_is_lme4s_optimizer_on_recorded_values() -> None:
 
 
 def test_optreplay_verdict_needs_every_piece_of_evidence() -> None:
-    """parity.optreplay's explanation (used by the CI fit campaign for README item 9) holds only when
+    """parity.compare.optreplay's explanation (used by the CI fit campaign for README item 9) holds only when
     lme4's optimizer asked for nothing else, stopped bit for bit at our point, and our values are
     lme4's devfun to the at-theta tolerance."""
-    from parity.optreplay import DEVFUN_RTOL, OptReplay
+    from parity.compare.optreplay import DEVFUN_RTOL, OptReplay
 
     ok = OptReplay(-25.5, (0.0, 1.0), -25.5, (0.0, 1.0), 0, 100, 3e-16)
     assert ok.explained and "explained" in ok.detail()
@@ -337,7 +338,7 @@ def test_optreplay_on_the_early_stop_design(monkeypatch) -> None:
     """Live: on the early_stop design lme4's optimizer fed pyreterms' values (whatever path this CPU
     takes) stops exactly where pyreterms stops; values shifted by 1e-9 relative are not lme4's devfun
     and are refused as an explanation."""
-    import parity.optreplay as orp
+    import parity.compare.optreplay as orp
 
     d = load_design(HERE / "data" / "early_stop")
     rep = orp.lme4_optimizer_on_our_values(d.formula, d.data, REML=d.REML, **d.arrays())

@@ -14,11 +14,11 @@ import scipy.sparse as sp
 
 from exact_pls import exact_pls_beta
 
-from parity.compare import ComponentResult, compare_components
-from parity.conditioning import (COND_RULE, SCALE_RULE, condition_number, rounding_floor, within_conditioning,
+from parity.compare.tolerances import ComponentResult, compare_components
+from parity.compare.conditioning import (COND_RULE, SCALE_RULE, condition_number, rounding_floor, within_conditioning,
                                  within_problem_scale)
-from parity.rules import FLAT_OPTIMUM_ATOL, equivalence_verdict, rules_used
-from parity.rvalues import RMatrix, RSparse, RVector
+from parity.compare.rules import FLAT_OPTIMUM_ATOL, equivalence_verdict, rules_used
+from parity.r.values import RMatrix, RSparse, RVector
 
 HERE = Path(__file__).resolve().parent
 THETA = 'getME(fit, "theta")'
@@ -162,7 +162,7 @@ def test_scale_rule_does_not_pass_real_differences() -> None:
 def test_scale_rule_per_grouping_factor_of_ranef() -> None:
     """ranef(): one factor's modes at rounding level (~1e-12 noise; ranef's atol is 1e-10), the other's
     real: the rounding-level factor is judged against the floor, the other keeps its relative rule."""
-    from parity.rvalues import RList
+    from parity.r.values import RList
 
     y = 1e4 * np.sin(np.arange(N))
     r = _problem(np.cos(np.arange(N)), y)
@@ -196,8 +196,8 @@ def test_nearly_collinear_fixed_effects_pass_by_the_full_conditioning_bound() ->
     ~1.6e-8; against the exact rational solution both err by a few 1e-8, within eps * kappa of the
     whole PLS system -- so the bound with the fixed-effects part passes them, the old one could not."""
     import pyreterms
-    from parity.check import check, r_components
-    from parity.conditioning import pls_parts
+    from parity.compare.check import check, r_components
+    from parity.compare.conditioning import pls_parts
 
     d = pd.read_csv(HERE / "data" / "collinear_fixed" / "data.csv")
     f = "z ~ x + y2 + (1 | r)"
@@ -226,10 +226,10 @@ def test_tiny_modes_next_to_the_fixed_effects_pass_by_the_mode_bound() -> None:
     drawn): theta up to 8382, max |b| 6.8e-3.  lme4's and pyreterms' b differ by 1.8e-7, beyond eps *
     kappa relative to b (9e-7 * 6.8e-3); an independent backward-stable solve (SVD least squares of
     the augmented system) differs from both by the same order, so the noise is the problem's.  The
-    bound of the modes (:func:`parity.conditioning.mode_bounds`: eps * kappa_s * ||D [u; beta]||
+    bound of the modes (:func:`parity.compare.conditioning.mode_bounds`: eps * kappa_s * ||D [u; beta]||
     through D^-1 and Lambda) covers it; b off by 5 times that bound still fails."""
-    from parity.check import check, r_components
-    from parity.conditioning import mode_bounds, pls_parts
+    from parity.compare.check import check, r_components
+    from parity.compare.conditioning import mode_bounds, pls_parts
 
     d = pd.read_csv(HERE / "data" / "modes_large_theta" / "data.csv")
     f = "log(y + 11) ~ (x + f || k) + (x + z || h)"
@@ -274,8 +274,8 @@ def test_exact_fit_under_ml_is_log_of_noise_on_both_sides() -> None:
     logs of different noise (the harness reports the disagreement; no rule passes it).  Under REML
     both refuse for the same reason (0 residual degrees of freedom)."""
     import pyreterms
-    from parity.check import check, r_components
-    from parity.verdicts import Verdict
+    from parity.compare.check import check, r_components
+    from parity.compare.verdicts import Verdict
 
     d = pd.read_csv(HERE / "data" / "exact_fit_ml" / "data.csv")
     f = "y ~ f + x + bs(z, 3) + pmin(x, 1) + factor(m) + (1 | g:h)"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from parity.cli import main as parity_main
+from parity.cli.main import main as parity_main
 from pyreterms.datasets import load_dataset
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def test_three_lines_replay_without_r(golden: Path) -> None:
 
 @pytest.mark.r
 def test_the_golden_holds_the_exact_input_and_the_options(golden: Path) -> None:
-    from parity.goldens import golden_case, load_manifest
+    from parity.goldens.record_replay import golden_case, load_manifest
 
     man = load_manifest(golden)
     assert man["level"] == "fit" and set(man["cases"]) == {"ss6", "ss6-ml-w"}
@@ -68,9 +68,9 @@ def test_a_wrong_implementation_fails_the_replay(golden: Path) -> None:
     from parity.testing import assert_replays
 
     with pytest.raises(AssertionError, match="disagree with lme4"):
-        assert_replays(golden, "parity.mutants:weights_ignored", cases=["ss6-ml-w"])
+        assert_replays(golden, "parity.campaigns.mutants:weights_ignored", cases=["ss6-ml-w"])
     with pytest.raises(AssertionError, match="sigma"):
-        assert_replays(golden, "parity.mutants:reml_ml_swapped", cases=["ss6"])
+        assert_replays(golden, "parity.campaigns.mutants:reml_ml_swapped", cases=["ss6"])
     with pytest.raises(KeyError, match="no case"):
         assert_replays(golden, None, cases=["nope"])
 

@@ -14,14 +14,14 @@ import pytest
 
 import importlib
 
-check_mod = importlib.import_module("parity.check")  # the module (parity.check is also a function name)
-from parity.check import check
-from parity.cli import main
-from parity.compare import ComponentResult
-from parity.notcompared import EXIT_NOT_COMPARED, NotCompared
-from parity.pyside import pyreterms_impl
-from parity.rvalues import RError, RVector
-from parity.verdicts import (DECISION, NOT_COMPARED, REFUSAL_CLASSES, BadFormula, Verdict, decision_result,
+check_mod = importlib.import_module("parity.compare.check")  # the module (parity.compare.check is also a function name)
+from parity.compare.check import check
+from parity.cli.main import main
+from parity.compare.tolerances import ComponentResult
+from parity.compare.notcompared import EXIT_NOT_COMPARED, NotCompared
+from parity.adapter.pyreterms_lformula import pyreterms_impl
+from parity.r.values import RError, RVector
+from parity.compare.verdicts import (DECISION, NOT_COMPARED, REFUSAL_CLASSES, BadFormula, Verdict, decision_result,
                              exit_code, refusal_class, verdict_of)
 from pyreterms.errors import LmeCheckError, UnsupportedInput
 
@@ -235,9 +235,9 @@ def test_different_refusal_from_an_implementation_disagrees() -> None:
 # summaries: fuzz (text, JSON, HTML, exit code) and replay count "not compared" separately
 
 def _outcome(status: str, comps: tuple, error: str = ""):
-    from parity.check import CheckReport
-    from parity.fuzz import DesignOutcome
-    from parity.strategies import Design
+    from parity.compare.check import CheckReport
+    from parity.campaigns.fuzz import DesignOutcome
+    from parity.campaigns.strategies import Design
 
     rep = CheckReport("y ~ x + (1 | g)", "t", "fit", True, comps, {})
     return DesignOutcome(Design("y ~ x + (1 | g)", _df(), description="t"), status,
@@ -245,7 +245,7 @@ def _outcome(status: str, comps: tuple, error: str = ""):
 
 
 def _result(outcomes):
-    from parity.fuzz import FuzzConfig, FuzzResult
+    from parity.campaigns.fuzz import FuzzConfig, FuzzResult
 
     return FuzzResult(FuzzConfig(examples=len(outcomes), level="fit"), tuple(outcomes), (), "", 1.0, {})
 
@@ -253,8 +253,8 @@ def _result(outcomes):
 def test_fuzz_summary_counts_not_compared(tmp_path) -> None:
     from rich.console import Console
 
-    from parity.fuzzcli import campaign_exit_code, print_summary, write_json
-    from parity.htmlreport import write_html
+    from parity.cli.fuzz import campaign_exit_code, print_summary, write_json
+    from parity.report.html import write_html
 
     ok = ComponentResult('getME(fit, "theta")', True, 0.0, 0.0, 0.0, 1e-6, "")
     nc = ComponentResult(NOT_COMPARED, False, np.nan, np.nan, 0.0, 0.0, "time limit: lme4 did not finish")
@@ -278,8 +278,8 @@ def test_fuzz_summary_counts_not_compared(tmp_path) -> None:
 
 
 def test_run_design_allowlist_is_not_compared_without_r(monkeypatch) -> None:
-    from parity import fuzz
-    from parity.strategies import Design
+    from parity.campaigns import fuzz
+    from parity.campaigns.strategies import Design
 
     monkeypatch.setattr(fuzz, "_r_side", _no_r)
     o = fuzz.run_design(Design('y ~ x + system("ls") + (1 | g)', _df()), _no_impl)
@@ -287,7 +287,7 @@ def test_run_design_allowlist_is_not_compared_without_r(monkeypatch) -> None:
 
 
 def test_replay_summary_counts_verdicts(capsys) -> None:
-    from parity.goldens import ReplayResult, _print_summary
+    from parity.goldens.record_replay import ReplayResult, _print_summary
 
     ok = ComponentResult("x", True, 0.0, 0.0, 0.0, 0.0, "")
     nc = ComponentResult(NOT_COMPARED, False, np.nan, np.nan, 0.0, 0.0, "allowlist: system")

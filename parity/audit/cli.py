@@ -31,9 +31,9 @@ def add_command(sub: "argparse._SubParsersAction") -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from ..cli import BadInput, _writable
-    from .campaign import PEERS, run_audit
-    from .report import print_summary, write_html, write_json
+    from parity.cli.main import BadInput, _writable
+    from parity.audit.campaign import PEERS, run_audit
+    from parity.audit.report import print_summary, write_html, write_json
 
     _writable(args.json, "--json")
     _writable(args.html, "--html")

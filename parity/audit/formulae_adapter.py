@@ -29,8 +29,8 @@ from typing import Any
 import pandas as pd
 import scipy.sparse as sp
 
-from ..impl import Unsupported, r_matrix, r_sparse
-from .lme4terms import NAME, split_plus
+from parity.adapter.impl import Unsupported, r_matrix, r_sparse
+from parity.audit.lme4terms import NAME, split_plus
 
 __all__ = ["fit", "check_supported", "LIBRARY", "r_name"]
 

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..impl import Unsupported, r_list, r_matrix, r_sparse, r_varcorr, r_vector
-from .lme4terms import Bar, is_numeric, r_levels, r_rownames, read_formula
+from parity.adapter.impl import Unsupported, r_list, r_matrix, r_sparse, r_varcorr, r_vector
+from parity.audit.lme4terms import Bar, is_numeric, r_levels, r_rownames, read_formula
 
 __all__ = ["fit", "translate", "Translation", "r_name", "LIBRARY"]
 

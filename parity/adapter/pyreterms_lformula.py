@@ -1,0 +1,161 @@
+"""The Python side of a comparison: run an implementation and name its results as R expressions.
+
+The default implementation is ``pyreterms``.  ``--impl module:function`` audits any other callable
+with the same contract (see README "Auditing another implementation"): it is called as
+``fn(formula: str, data: pandas.DataFrame, *, REML: bool, level: str, weights, offset, contrasts)``
+(plus ``theta=`` at level "fit": the oracle's fitted theta, where ``devfun(theta)`` and the PLS
+state are to be evaluated) and returns a ``dict`` mapping component names (the R expressions of ``r_scripts/reference.R``) to
+:mod:`parity.rvalues` values, or raises an exception to refuse the design (``parity.impl.Unsupported``:
+an input it does not model, reported *not compared*).  Components it leaves out are *not provided*
+(:mod:`parity.selection`).  This module is where 0-based Python indices become R's 1-based ones
+(``parity.impl`` has the helpers for other implementations).
+"""
+from __future__ import annotations
+
+import importlib
+import warnings
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from parity.r.values import RError, RFactor, RList, RMatrix, RNull, RSparse, RValue, RVector
+
+Impl = Callable[..., dict[str, RValue]]
+
+LF = "lFormula()"
+
+
+def _chr(values) -> RVector:
+    """A character vector; None and NaN (pandas' missing) are NA."""
+    def one(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        return str(v)
+
+    return RVector(np.array([one(v) for v in values], dtype=object), None, "character")
+
+
+def _int(values, names=None) -> RVector:
+    return RVector(np.asarray(values, dtype=np.int64), tuple(names) if names is not None else None, "integer")
+
+
+def _dbl(values, names=None) -> RVector:
+    return RVector(np.asarray(values, dtype=np.float64), tuple(names) if names is not None else None, "double")
+
+
+def factor_value(f) -> RFactor:
+    return RFactor(np.asarray(f.codes, dtype=np.int64), tuple(f.levels), bool(f.ordered))
+
+
+def frame_value(v) -> RValue:
+    """A model-frame column as the R object it is in ``lFormula()$fr``."""
+    from pyreterms.formula.evaluate import Character, Logical, NumMatrix
+    from pyreterms.formula.values import Factor
+
+    if isinstance(v, Factor):
+        return factor_value(v)
+    if isinstance(v, Logical):
+        return RVector(v.values.astype(bool), None, "logical")
+    if isinstance(v, Character):
+        return RVector(v.values.astype(object), None, "character")
+    if isinstance(v, NumMatrix):
+        return RMatrix(v.values, None, v.colnames)
+    arr = np.asarray(v)
+    if np.issubdtype(arr.dtype, np.integer):
+        return _int(arr)
+    return _dbl(arr)
+
+
+def lformula_components(lf) -> dict[str, RValue]:
+    """Every ``lFormula()`` component pyreterms knows, named as in ``reference.R``."""
+    rt = lf.reTrms
+    rown, coln = rt.Zt_rownames, rt.Zt_colnames
+    out: dict[str, RValue] = {}
+    out[f"{LF}$fr"] = RList(tuple((k, frame_value(v)) for k, v in lf.fr.columns))
+    out[f"rownames({LF}$fr)"] = _chr(lf.fr.rownames)
+    out[f"{LF}$X"] = RMatrix(lf.X.X, lf.fr.rownames, lf.X.colnames or None)
+    out[f'attr({LF}$X, "assign")'] = _int(lf.X.assign)
+    out[f'attr({LF}$X, "col.dropped")'] = (
+        _int([j for _, j in lf.X.col_dropped], [k for k, _ in lf.X.col_dropped]) if lf.X.col_dropped else RNull)
+    out[f"{LF}$reTrms$Zt"] = RSparse(rt.Zt, rown, coln)
+    ztl = []
+    for t in rt.terms:
+        rn = tuple(np.repeat(np.array(t.ff.levels, dtype=object), t.nc).tolist())
+        ztl.append((t.name, RSparse(t.Zt, rn, coln)))
+    out[f"{LF}$reTrms$Ztlist"] = RList(tuple(ztl))
+    out[f"{LF}$reTrms$Lambdat"] = RSparse(rt.Lambdat, None, None)
+    out[f"{LF}$reTrms$Lind"] = _int(rt.Lind + 1)
+    out[f"{LF}$reTrms$theta"] = _dbl(rt.theta)
+    out[f"{LF}$reTrms$lower"] = _dbl(rt.lower)
+    out[f"{LF}$reTrms$Gp"] = _int(rt.Gp)
+    out[f"{LF}$reTrms$cnms"] = RList(tuple((g, _chr(c)) for g, c in rt.cnms))
+    out[f"{LF}$reTrms$flist"] = RList(tuple((g, factor_value(f)) for g, f in rt.flist))
+    out[f'attr({LF}$reTrms$flist, "assign")'] = _int(rt.assign + 1)
+    out[f"{LF}$reTrms$nl"] = _int([k for _, k in rt.nl], [g for g, _ in rt.nl])
+    out["lapply(reTrms$flist[assign], function(f) t(fac2sparse(f)))"] = RList(tuple(
+        (t.name, RSparse(t.J, None, tuple(t.ff.levels))) for t in rt.terms))
+    by_formula = {k: t for k, t in zip(rt.formula_order, rt.terms)}
+    out[f"lme4:::mmList(formula, {LF}$fr)"] = RList(tuple(
+        (by_formula[k].name, RMatrix(by_formula[k].Xi, lf.fr.rownames, by_formula[k].cnms))
+        for k in rt.mmList_order()))
+    out[f"{LF}$formula"] = _chr([lf.formula])
+    return out
+
+
+def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lformula",
+                   weights=None, offset=None, contrasts=None, theta=None) -> dict[str, RValue]:
+    """The default implementation under test: pyreterms itself."""
+    import pyreterms
+    from pyreterms.errors import LmeMessage, LmeWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lf = pyreterms.lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)
+    out = lformula_components(lf)
+    out["warnings"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeWarning)])
+    out["messages"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeMessage)])
+    if level == "fit":
+        from pyreterms.lmm.fit import lmer_from_parts
+
+        from parity.adapter.pyreterms_fit import fit_components
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = lmer_from_parts(lf)
+        # lmer() runs lFormula() first, so its conditions include lFormula's
+        out["lmer(): warnings"] = _chr(list(out["warnings"].x) + [str(w.message) for w in caught
+                                                                  if issubclass(w.category, LmeWarning)])
+        out["lmer(): messages"] = _chr(list(out["messages"].x) + [str(w.message) for w in caught
+                                                                  if issubclass(w.category, LmeMessage)])
+        out.update(fit_components(fit, theta=theta))
+    return out
+
+
+def load_impl(spec: str | None) -> Impl:
+    """``module:function`` -> the callable (default: pyreterms)."""
+    if spec is None or spec == "pyreterms":
+        return pyreterms_impl
+    if ":" not in spec:
+        raise ValueError(f"--impl must look like 'module:function', not {spec!r}")
+    mod, fn = spec.split(":", 1)
+    try:
+        obj = getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load implementation {spec!r}: {e}") from None
+    if not callable(obj):
+        raise ValueError(f"implementation {spec!r} is not callable")
+    return obj
+
+
+def run_impl(impl: Impl, formula: str, data: pd.DataFrame, **kw) -> dict[str, RValue]:
+    """Run an implementation; a refusal becomes ``{"error": RError(message)}``."""
+    from parity.compare.notcompared import NotCompared
+
+    try:
+        return impl(formula, data, **kw)
+    except NotCompared:  # the harness declined (parity.notcompared): not the implementation's answer
+        raise
+    except Exception as e:  # an implementation under audit may raise anything: that is its answer
+        kind = getattr(e, "kind", type(e).__name__)
+        return {"error": RError(str(e).splitlines()[0] if str(e) else type(e).__name__, kind)}
