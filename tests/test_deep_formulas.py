@@ -92,6 +92,7 @@ def test_clis_exit_2_with_one_line(cli, tmp_path: Path):
 
 
 def test_parity_refuses_before_r_is_started(monkeypatch):
+    from parity.r import oracle
     from parity.r import session as rsession
 
     def boom() -> None:
@@ -99,7 +100,7 @@ def test_parity_refuses_before_r_is_started(monkeypatch):
 
     monkeypatch.setattr(rsession, "start", boom)
     with pytest.raises(FormulaError, match="too deeply nested"):
-        rsession.reference(plus_terms(1000), _data())
+        oracle.reference(plus_terms(1000), _data())
 
 
 # ------------------------------------------------------------------------------------- live

@@ -86,7 +86,7 @@ def test_every_component_agrees_with_lme4(R, formula):
 @pytest.mark.r
 def test_names_straight_from_r(R):
     """The names above, asked from lme4 itself (not copied)."""
-    from parity.r.session import reference
+    from parity.r.oracle import reference
 
     for formula in R_NAMES:
         res = dict(reference(formula, _data(), level="lformula").items)

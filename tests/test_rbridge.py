@@ -14,6 +14,8 @@ import pytest
 
 from pyreterms.datasets import list_datasets, load_dataset
 
+from parity.r import oracle
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -290,8 +292,8 @@ def _ss3() -> pd.DataFrame:
 def test_reference_lformula_ss3(rs):
     from parity.r.values import RFactor, RList, RSparse
 
-    r = rs.reference("Reaction ~ Days + (Days|Subject)", _ss3(), level="lformula")
-    assert rs.reference_error(r) is None
+    r = oracle.reference("Reaction ~ Days + (Days|Subject)", _ss3(), level="lformula")
+    assert oracle.reference_error(r) is None
     zt = r["lFormula()$reTrms$Zt"]
     assert isinstance(zt, RSparse) and zt.shape == (6, 30)
     assert zt.rownames == ("309", "309", "330", "330", "371", "371")
@@ -310,8 +312,8 @@ def test_reference_lformula_ss3(rs):
 
 @pytest.mark.r
 def test_reference_fit_ss3(rs):
-    r = rs.reference("Reaction ~ Days + (Days|Subject)", _ss3(), level="fit", thetas=[[1, 0, 1]])
-    assert rs.reference_error(r) is None
+    r = oracle.reference("Reaction ~ Days + (Days|Subject)", _ss3(), level="fit", thetas=[[1, 0, 1]])
+    assert oracle.reference_error(r) is None
     assert r["REMLcrit(fit)"].scalar() == pytest.approx(265.958362151873, rel=1e-9)
     assert r["devfun(thetas[[1]])"].scalar() == pytest.approx(272.929238631118, rel=1e-12)
     assert r["devfun(theta)"].scalar() == pytest.approx(r["REMLcrit(fit)"].scalar(), rel=1e-12)
@@ -324,12 +326,12 @@ def test_reference_fit_ss3(rs):
 
 @pytest.mark.r
 def test_reference_errors_and_messages(rs):
-    r = rs.reference("Reaction ~ Days + (1|Days)", _ss3().iloc[:3])
-    e = rs.reference_error(r)
+    r = oracle.reference("Reaction ~ Days + (1|Days)", _ss3().iloc[:3])
+    e = oracle.reference_error(r)
     assert e is not None and e.kind == "error" and "grouping factor" in e.message
     df = pd.DataFrame({"y": np.arange(20.0) % 7, "x": np.arange(20.0), "g": pd.Categorical(list("ab") * 10)})
     df["x2"] = 2 * df["x"]
-    r = rs.reference("y ~ x + x2 + (1|g)", df)
+    r = oracle.reference("y ~ x + x2 + (1|g)", df)
     assert r["messages"].x.tolist() == ["fixed-effect model matrix is rank deficient so dropping 1 column / coefficient"]
     cd = r["attr(lFormula()$X, \"col.dropped\")"]
     assert cd.names == ("x2",) and cd.x.tolist() == [3]
@@ -342,24 +344,24 @@ def test_allowlist_refuses_without_evaluating(rs, tmp_path):
     for f in [f'y ~ x + system("touch {target}")', f'y ~ x + base::system("touch {target}")',
               f'y ~ x + I(system("touch {target}"))', f'y ~ x + (function() system("touch {target}"))()',
               f'y ~ eval(parse(text = "system(\'touch {target}\')"))']:
-        r = rs.reference(f, df)
-        err = rs.reference_error(r)
+        r = oracle.reference(f, df)
+        err = oracle.reference_error(r)
         assert err is not None and err.kind == "not-allowed", (f, err)
         assert r.names() == ("error",)
-    assert rs.reference("y ~ x + system(\"touch /tmp/pwned\")", df)["error"].scalar() == \
+    assert oracle.reference("y ~ x + system(\"touch /tmp/pwned\")", df)["error"].scalar() == \
         "formula uses function 'system' which is not allowed"
-    r = rs.reference(f'y ~ x; system("touch {target}")', df)
-    assert rs.reference_error(r).kind == "parse"
+    r = oracle.reference(f'y ~ x; system("touch {target}")', df)
+    assert oracle.reference_error(r).kind == "parse"
     assert not target.exists()
 
 
 @pytest.mark.r
 def test_time_limit(rs):
     ie = rs.r_eval("lme4::InstEval")
-    r = rs.reference("y ~ service*dept + (1|s) + (1|d)", ie, level="fit", REML=False, time_limit=0.2)
-    assert rs.reference_error(r).kind == "timeout"
-    r = rs.reference("Reaction ~ Days + (Days|Subject)", _ss3())
-    assert rs.reference_error(r) is None
+    r = oracle.reference("y ~ service*dept + (1|s) + (1|d)", ie, level="fit", REML=False, time_limit=0.2)
+    assert oracle.reference_error(r).kind == "timeout"
+    r = oracle.reference("Reaction ~ Days + (Days|Subject)", _ss3())
+    assert oracle.reference_error(r) is None
 
 
 @pytest.mark.r

@@ -12,7 +12,10 @@ import warnings
 import numpy as np
 from scipy.sparse.linalg import spsolve_triangular
 
-from parity.adapter.pyreterms_lformula import _chr, _dbl, _int
+from parity.adapter.rbuild import chr_vector as _chr
+from parity.adapter.rbuild import dbl_vector as _dbl
+from parity.adapter.rbuild import factor_value
+from parity.adapter.rbuild import int_vector as _int
 from parity.r.values import RList, RMatrix, RNull, RSparse, RValue, RVector
 
 
@@ -199,8 +202,6 @@ def _components(fit) -> dict[str, RValue]:
 
 
 def _factor(f):
-    from parity.adapter.pyreterms_lformula import factor_value
-
     return factor_value(f)
 
 

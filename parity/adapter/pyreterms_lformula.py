@@ -18,7 +18,19 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyreterms
 
+from pyreterms.errors import LmeMessage, LmeWarning
+from pyreterms.formula.evaluate import Character, Logical, NumMatrix
+from pyreterms.formula.values import Factor
+from pyreterms.lmm.fit import lmer_from_parts
+
+from parity.adapter.pyreterms_fit import fit_components
+from parity.adapter.rbuild import chr_vector as _chr
+from parity.adapter.rbuild import dbl_vector as _dbl
+from parity.adapter.rbuild import factor_value
+from parity.adapter.rbuild import int_vector as _int
+from parity.compare.notcompared import NotCompared
 from parity.r.values import RError, RFactor, RList, RMatrix, RNull, RSparse, RValue, RVector
 
 Impl = Callable[..., dict[str, RValue]]
@@ -26,33 +38,8 @@ Impl = Callable[..., dict[str, RValue]]
 LF = "lFormula()"
 
 
-def _chr(values) -> RVector:
-    """A character vector; None and NaN (pandas' missing) are NA."""
-    def one(v):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return None
-        return str(v)
-
-    return RVector(np.array([one(v) for v in values], dtype=object), None, "character")
-
-
-def _int(values, names=None) -> RVector:
-    return RVector(np.asarray(values, dtype=np.int64), tuple(names) if names is not None else None, "integer")
-
-
-def _dbl(values, names=None) -> RVector:
-    return RVector(np.asarray(values, dtype=np.float64), tuple(names) if names is not None else None, "double")
-
-
-def factor_value(f) -> RFactor:
-    return RFactor(np.asarray(f.codes, dtype=np.int64), tuple(f.levels), bool(f.ordered))
-
-
 def frame_value(v) -> RValue:
     """A model-frame column as the R object it is in ``lFormula()$fr``."""
-    from pyreterms.formula.evaluate import Character, Logical, NumMatrix
-    from pyreterms.formula.values import Factor
-
     if isinstance(v, Factor):
         return factor_value(v)
     if isinstance(v, Logical):
@@ -106,9 +93,6 @@ def lformula_components(lf) -> dict[str, RValue]:
 def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lformula",
                    weights=None, offset=None, contrasts=None, theta=None) -> dict[str, RValue]:
     """The default implementation under test: pyreterms itself."""
-    import pyreterms
-    from pyreterms.errors import LmeMessage, LmeWarning
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         lf = pyreterms.lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)
@@ -116,10 +100,6 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
     out["warnings"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeWarning)])
     out["messages"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeMessage)])
     if level == "fit":
-        from pyreterms.lmm.fit import lmer_from_parts
-
-        from parity.adapter.pyreterms_fit import fit_components
-
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             fit = lmer_from_parts(lf)
@@ -150,8 +130,6 @@ def load_impl(spec: str | None) -> Impl:
 
 def run_impl(impl: Impl, formula: str, data: pd.DataFrame, **kw) -> dict[str, RValue]:
     """Run an implementation; a refusal becomes ``{"error": RError(message)}``."""
-    from parity.compare.notcompared import NotCompared
-
     try:
         return impl(formula, data, **kw)
     except NotCompared:  # the harness declined (parity.notcompared): not the implementation's answer

@@ -32,6 +32,7 @@ from parity.compare.notcompared import NotCompared
 from parity.adapter.pyreterms_lformula import Impl, load_impl
 from parity.campaigns.seeding import campaign_designs
 from parity.campaigns.strategies import HAZARD_NAMES, Design, Hazards
+from parity.campaigns.progress import Progress, SilentProgress
 from parity.campaigns.timelimit import _py_time_limit, _PyTimeout
 from parity.compare.verdicts import NOT_COMPARED, BadFormula, Verdict, preflight
 
@@ -279,8 +280,11 @@ def design_key(d: Design) -> tuple:
 
 
 def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Path | None = None,
-                 progress: bool = True, console: Any = None) -> FuzzResult:
-    """Explore ``cfg.examples`` designs, shrink each distinct failure, write reproducers to ``out_dir``."""
+                 progress: Progress | bool | None = None) -> FuzzResult:
+    """Explore ``cfg.examples`` designs, shrink each distinct failure, write reproducers to ``out_dir``.
+
+    ``progress`` is told of every design (a :class:`parity.campaigns.progress.Progress`, e.g. the
+    ``parity fuzz`` progress bar); None or a bool: no display."""
     from parity.r import session as rsession
     from parity.campaigns.reproducer import write_reproducer
     from parity.campaigns.shrink import shrink_failure
@@ -311,9 +315,7 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
         return cache[k]
 
     outcomes: list[DesignOutcome] = []
-    from parity.cli.fuzz import RichProgress, SilentProgress
-
-    prog: Any = RichProgress(console, cfg.examples) if progress else SilentProgress()
+    prog: Progress = SilentProgress() if progress is None or isinstance(progress, bool) else progress
 
     with prog:
         for d in campaign_designs(cfg.seed, cfg.hazards):  # stratified: parity.seeding

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from parity.campaigns.progress import SilentProgress
 from parity.campaigns.strategies import HAZARD_NAMES, Hazards
 
 __all__ = ["add_fuzz_parser", "cmd_fuzz", "print_summary", "write_json", "RichProgress", "SilentProgress"]
@@ -70,7 +71,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(width=150)
-    result = run_campaign(cfg, out_dir=args.out, progress=not args.quiet, console=console)
+    progress = SilentProgress() if args.quiet else RichProgress(console, cfg.examples)
+    result = run_campaign(cfg, out_dir=args.out, progress=progress)
     print_summary(result, console)
     if args.json:
         write_json(result, args.json)
@@ -147,22 +149,6 @@ def print_summary(result: Any, console: Any = None) -> None:
 def write_json(result: Any, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(result.as_json(), indent=1, allow_nan=False, default=str, ensure_ascii=False))
-
-
-class SilentProgress:
-    """No progress display (``run_campaign(progress=False)``)."""
-
-    def __enter__(self) -> "SilentProgress":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
-
-    def step(self, o: Any) -> None:
-        return None
-
-    def message(self, text: str) -> None:
-        return None
 
 
 class RichProgress:

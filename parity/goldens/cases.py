@@ -65,7 +65,7 @@ class Case:
                    d.get("note", ""))
 
     def call_kwargs(self, data: pd.DataFrame) -> dict:
-        """Keyword arguments for ``check()``/``run_impl()``/``rsession.reference()``."""
+        """Keyword arguments for ``check()``/``run_impl()``/``oracle.reference()``."""
         return {"REML": self.REML,
                 "weights": data[self.weights].to_numpy(float) if self.weights else None,
                 "offset": data[self.offset].to_numpy(float) if self.offset else None,

@@ -208,7 +208,7 @@ def dataframe_to_r(df: pd.DataFrame) -> Any:
         for n, (member_cols, colnames) in mats.items():
             parts = [df[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in member_cols]
             cols.append((n, rattrs.matrix_to_r(np.column_stack(parts), colnames, _float_vector)))
-        rlist = rsession._rlist(cols)
+        rlist = rsession.r_list(cols)
         if not cols:
             rlist.do_slot_assign("names", _ri().StrSexpVector([]))
         return rsession.helper("make_df")(rlist, rn if rn is not None else _ri().NULL,
@@ -230,7 +230,7 @@ def py_to_r(value: Any) -> Any:
         if isinstance(value, pd.DataFrame):
             return dataframe_to_r(value)
     if isinstance(value, Mapping):
-        return rsession._rlist([(str(k), py_to_r(v)) for k, v in value.items()])
+        return rsession.r_list([(str(k), py_to_r(v)) for k, v in value.items()])
     if isinstance(value, (str, bool, int, float, np.generic)):
         value = [value]
     arr = np.asarray(value)

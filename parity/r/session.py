@@ -20,6 +20,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
+from pyreterms.design.dataframe import contrast_matrix_value
+from pyreterms.errors import FormulaError
+from pyreterms.formula.allowlist import check_contrasts, r_source
+from pyreterms.formula.parser import parse
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -27,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "R_SCRIPTS", "REFERENCE_R", "RCallError", "start", "is_started", "rlock", "r_eval", "r_call",
-    "helpers", "helper", "versions", "console_output", "reference", "reference_error",
+    "helpers", "helper", "r_list", "versions", "console_output", "checked_contrasts", "checked_formula",
 ]
 
 def _r_scripts_dir() -> Path:
@@ -136,8 +141,6 @@ def start() -> None:
                 raise FileNotFoundError(f"R reference script not found: {REFERENCE_R}")
             ro.r["source"](str(REFERENCE_R))
             # the allowlist again, straight from its one definition (pyreterms.formula.allowlist)
-            from pyreterms.formula.allowlist import r_source
-
             ro.r(r_source())
             collate = ro.r('Sys.getlocale("LC_COLLATE")')[0]
             if collate != "C":
@@ -201,14 +204,14 @@ def r_call(fn: str | Any, *args: Any, time_limit: float | None = None, **kwargs:
         f = ro.r[fn] if isinstance(fn, str) else fn
         items: list[tuple[str | None, Any]] = [(None, a) for a in args] + list(kwargs.items())
         limit = float("inf") if time_limit is None else float(time_limit)
-        res = helper("call_safely")(f, _rlist(items), limit)
+        res = helper("call_safely")(f, r_list(items), limit)
         names = list(res.names)
         if "error" in names:
             raise RCallError(str(res[names.index("error")][0]))
         return res[0]
 
 
-def _rlist(items: Sequence[tuple[str | None, Any]]) -> Any:
+def r_list(items: Sequence[tuple[str | None, Any]]) -> Any:
     """An R list from (name, rpy2 object) pairs, names may be None."""
     import rpy2.rinterface as ri
 
@@ -250,9 +253,6 @@ def checked_contrasts(contrasts: Mapping[str, str]) -> list[tuple[str, str]]:
     R's ``contrasts<-`` looks a character value up as a function and calls it, so an unchecked name
     (``file.remove``) would run arbitrary R code: nothing else may reach R.
     """
-    from pyreterms.formula.allowlist import check_contrasts
-    from pyreterms.design.dataframe import contrast_matrix_value
-
     if not isinstance(contrasts, Mapping):
         raise ValueError("contrasts must map factor names to contrast names (contr.treatment, ...)")
     out: list = []
@@ -273,92 +273,9 @@ def checked_formula(formula: str) -> None:
     by rpy2 runs without C stack checks and would crash).  R's own parser refuses too many nested
     brackets itself ("contextstack overflow"), so that is left to R.  Raises :class:`pyreterms.errors.FormulaError` (one line).  Functions outside the allowlist are
     left to ``pyreterms_disallowed()`` in reference.R (same list, reported as R's refusal)."""
-    from pyreterms.formula.parser import parse
-
     if isinstance(formula, str):
         try:
             parse(formula)
         except Exception as e:  # noqa: BLE001 - only the depth refusals stop us; R reports the rest
-            from pyreterms.errors import FormulaError
-
             if isinstance(e, FormulaError) and "too deeply nested" in str(e):
                 raise
-
-
-def reference(formula: str, data: "pd.DataFrame | Any", *, REML: bool = True,
-              weights: Sequence[float] | None = None, offset: Sequence[float] | None = None,
-              contrasts: Mapping[str, str] | None = None, level: str = "lformula",
-              thetas: Sequence[Sequence[float]] | None = None, noisy_seeds: Sequence[int] = (),
-              time_limit: float | None = None) -> "RList":
-    """Run ``pyreterms_reference()`` of r_scripts/reference.R and convert its result.
-
-    ``data`` is a pandas DataFrame (converted column by column, see parity.convert) or an R
-    data.frame.  Returns the RList whose component names are the R expressions (see reference.R).
-    """
-    from parity.r import convert
-    from parity.r.values import RError, RList
-
-    if level not in ("lformula", "fit"):
-        raise ValueError(f"level must be 'lformula' or 'fit', not {level!r}")
-    checked_formula(formula)
-    start()
-    import rpy2.rinterface as ri
-
-    with rlock():
-        rdata = convert.dataframe_to_r(data) if _is_pandas(data) else data
-        kwargs: dict[str, Any] = {
-            "REML": ri.BoolSexpVector([bool(REML)]),
-            "level": ri.StrSexpVector([level]),
-        }
-        if weights is not None:
-            kwargs["weights"] = convert.py_to_r(list(map(float, weights)))
-        if offset is not None:
-            kwargs["offset"] = convert.py_to_r(list(map(float, offset)))
-        if contrasts is not None:
-            kwargs["contrasts"] = convert.py_to_r(dict(checked_contrasts(contrasts)))
-        if thetas is not None:
-            kwargs["thetas"] = _rlist([(None, convert.py_to_r([float(t) for t in th])) for th in thetas])
-        if len(noisy_seeds):
-            kwargs["noisy_seeds"] = ri.IntSexpVector([int(k) for k in noisy_seeds])
-        try:
-            res = r_call("pyreterms_reference", ri.StrSexpVector([formula]), rdata,
-                         time_limit=time_limit, **kwargs)
-        except RCallError as e:
-            if "time limit" in str(e):
-                return RList((("error", RError(str(e), "timeout")),))
-            raise
-        value = convert.r_to_value(res, strict=False)
-    assert isinstance(value, RList)
-    return value
-
-
-def reference_error(result: "RList") -> Any:
-    """The ``RError`` a reference() result stands for, or None if R did not refuse.
-
-    kind: ``"not-allowed"`` (formula allowlist), ``"parse"``, ``"timeout"`` or ``"error"``.
-    """
-    from parity.r.values import RError, RVector
-
-    err = result.get("error")
-    if err is None:
-        return None
-    if isinstance(err, RError):
-        return err
-    msg = str(err.scalar()) if isinstance(err, RVector) else str(err)
-    if msg.startswith("formula uses function") or msg.startswith("formula must be a formula"):
-        kind = "not-allowed"
-    elif msg.startswith("cannot parse formula"):
-        kind = "parse"
-    elif "reached elapsed time limit" in msg:
-        kind = "timeout"
-    else:
-        kind = "error"
-    return RError(msg, kind)
-
-
-def _is_pandas(obj: object) -> bool:
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(obj, pd.DataFrame)
