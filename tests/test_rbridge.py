@@ -14,6 +14,7 @@ import pytest
 
 from pyreterms.datasets import list_datasets, load_dataset
 
+from parity.r import frame as rframe
 from parity.r import oracle
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,7 +153,7 @@ def test_dataframe_round_trip(rs):
     assert d["bn"]["na"].x.tolist() == [False, True, False] * 4
 
     # and back to pandas
-    back = convert.r_dataframe_to_pandas(convert.dataframe_to_r(df))
+    back = rframe.r_dataframe_to_pandas(convert.dataframe_to_r(df))
     assert list(back.index) == [str(i + 1) for i in range(n)]
     pd.testing.assert_series_equal(back["s_cat"], df["s_cat"].astype(
         pd.CategoricalDtype(pd.Index(df["s_cat"].cat.categories, dtype="str"))), check_index=False)

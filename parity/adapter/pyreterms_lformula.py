@@ -18,20 +18,19 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+
 import pyreterms
-
-from pyreterms.errors import LmeMessage, LmeWarning
-from pyreterms.formula.evaluate import Character, Logical, NumMatrix
-from pyreterms.formula.values import Factor
-from pyreterms.lmm.fit import lmer_from_parts
-
 from parity.adapter.pyreterms_fit import fit_components
 from parity.adapter.rbuild import chr_vector as _chr
 from parity.adapter.rbuild import dbl_vector as _dbl
 from parity.adapter.rbuild import factor_value
 from parity.adapter.rbuild import int_vector as _int
 from parity.compare.notcompared import NotCompared
-from parity.r.values import RError, RFactor, RList, RMatrix, RNull, RSparse, RValue, RVector
+from parity.r.values import RError, RList, RMatrix, RNull, RSparse, RValue, RVector
+from pyreterms.errors import LmeMessage, LmeWarning
+from pyreterms.formula.evaluate import Character, Logical, NumMatrix
+from pyreterms.formula.values import Factor
+from pyreterms.lmm.fit import lmer_from_parts
 
 Impl = Callable[..., dict[str, RValue]]
 

@@ -18,11 +18,13 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from parity.campaigns.fuzz import DesignOutcome, _r_side, run_design
 from parity.adapter.impl import Unsupported
+from parity.campaigns.fuzz import DesignOutcome, _r_side, run_design
 from parity.campaigns.seeding import campaign_designs
 from parity.campaigns.shrink import reduce_design, size_key
 from parity.campaigns.strategies import Design
+from parity.compare.verdicts import refusal_class
+from parity.r import session as rsession
 
 __all__ = ["Peer", "PEERS", "AuditResult", "Finding", "run_audit", "cause_of", "supported"]
 
@@ -100,8 +102,6 @@ def cause_of(o: DesignOutcome, r: dict | None = None) -> str:
     dec = next((c for c in bad if c.name.startswith("decision")), None)
     if dec is not None:
         if dec.detail.startswith("lme4 refused"):
-            from parity.compare.verdicts import refusal_class
-
             msg = dec.detail.split("(", 1)[1] if "(" in dec.detail else dec.detail
             return f"accepts a design lme4 refuses ({refusal_class(msg) or 'lme4 error'})"
         if dec.detail.startswith("refused here"):
@@ -204,8 +204,6 @@ def run_audit(peer: Peer, *, examples: int = 30, seed: int = 0, scan: int | None
               shrink_seconds: float = 30.0, max_findings: int = 8, time_limit: float | None = 10.0,
               progress: Callable[[str], None] | None = None) -> AuditResult:
     """Compare ``examples`` designs the peer supports (module docs); shrink one design per cause."""
-    from parity.r import session as rsession
-
     t0 = time.perf_counter()
     rsession.start()
     fn = peer.impl()

@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 
+from parity.audit.campaign import PEERS, run_audit
+from parity.audit.report import print_summary, write_html, write_json
+
 __all__ = ["add_command", "cmd_audit", "PEER_NAMES"]
 
 #: the peers of parity.audit.campaign.PEERS (named here: the parser is built without hypothesis)
@@ -32,8 +35,6 @@ def add_command(sub: "argparse._SubParsersAction") -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from parity.cli.main import BadInput, _writable
-    from parity.audit.campaign import PEERS, run_audit
-    from parity.audit.report import print_summary, write_html, write_json
 
     _writable(args.json, "--json")
     _writable(args.html, "--html")

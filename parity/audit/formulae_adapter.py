@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 import scipy.sparse as sp
 
+import pyreterms
 from parity.adapter.impl import Unsupported, r_matrix, r_sparse
 from parity.audit.lme4terms import NAME, split_plus
 
@@ -82,8 +83,6 @@ def fit(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lf
     if weights is not None or offset is not None or contrasts:
         raise Unsupported("weights, offsets and contrasts= are not part of formulae's design matrices")
     check_supported(formula, data)
-    import pyreterms
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

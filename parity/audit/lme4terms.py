@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from parity.campaigns.approxterms import split_terms as split_plus
 from parity.adapter.impl import Unsupported
+from parity.campaigns.approxterms import split_terms as split_plus
 
 __all__ = ["Bar", "Lme4Formula", "read_formula", "split_plus", "is_numeric", "is_factor_like", "r_rownames",
            "r_levels", "NAME"]

@@ -178,9 +178,10 @@ def _med(xs: list[float] | None) -> float | None:
 
 
 def _python_side(case: BenchCase, df: Any, k: int) -> dict[str, Any]:
+    from threadpoolctl import threadpool_limits
+
     import pyreterms
     from pyreterms.lmm.deviance import LmerProblem
-    from threadpoolctl import threadpool_limits
 
     single = case.big
     with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
@@ -336,8 +337,8 @@ def select_cases(names: list[str] | None, everything: bool) -> list[BenchCase]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from parity.r import session as rsession
     from parity.cli.main import BadInput
+    from parity.r import session as rsession
 
     if args.repeat < 1:
         raise BadInput("--repeat must be >= 1")

@@ -14,7 +14,6 @@ and lmer at the fit level).  Two phases, both seeded with ``--seed`` (database o
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import re
 import time
@@ -22,22 +21,23 @@ import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
 
-import pandas as pd
-
-from parity.report import tally
+from parity.adapter.pyreterms_lformula import Impl, load_impl
+from parity.campaigns.progress import Progress, SilentProgress
+from parity.campaigns.reproducer import write_reproducer
+from parity.campaigns.seeding import campaign_designs
+from parity.campaigns.shrink import pin_theta, shrink_failure
+from parity.campaigns.strategies import HAZARD_NAMES, Design, Hazards, design_key
+from parity.campaigns.timelimit import _py_time_limit, _PyTimeout
 from parity.compare.check import CheckReport, check, not_compared_report, r_components
 from parity.compare.notcompared import NotCompared
-from parity.adapter.pyreterms_lformula import Impl, load_impl
-from parity.campaigns.seeding import campaign_designs
-from parity.campaigns.strategies import HAZARD_NAMES, Design, Hazards
-from parity.campaigns.progress import Progress, SilentProgress
-from parity.campaigns.timelimit import _py_time_limit, _PyTimeout
+from parity.compare.selection import Selection
 from parity.compare.verdicts import NOT_COMPARED, BadFormula, Verdict, preflight
+from parity.r import session as rsession
+from parity.report import tally
 
 __all__ = ["FuzzConfig", "DesignOutcome", "ShrunkFailure", "FuzzResult", "run_design", "run_campaign",
-           "fit_level_available", "add_command", "KNOWN_ISSUES"]
+           "fit_level_available", "KNOWN_ISSUES"]
 
 #: component -> why a disagreement there is a known, reported pyreterms issue (ignored with --known)
 KNOWN_ISSUES: dict[str, str] = {
@@ -226,8 +226,6 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
                only: tuple[str, ...] = ()) -> DesignOutcome:
     """``parity.check.check`` for one design, timed per side, never raising (R: one
     ``pyreterms_reference()`` call).  ``ignore``/``only``: glob patterns (parity.selection)."""
-    from parity.compare.selection import Selection
-
     sel = Selection.of(only, sorted(ignore))
     t0 = time.perf_counter()
     r_s = py_s = 0.0
@@ -266,29 +264,12 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
     return DesignOutcome(design, status, failing, report, r_s, py_s)
 
 
-def design_key(d: Design) -> tuple:
-    """A hashable identity of a design (formula, options, column types, category order and values)."""
-    df = d.data
-    cats = tuple(tuple(map(repr, df[c].cat.categories)) for c in df.columns
-                 if isinstance(df[c].dtype, pd.CategoricalDtype))
-    try:
-        vals = pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
-    except TypeError:
-        vals = df.to_csv().encode()
-    return (d.formula, d.weights, d.offset, d.REML, d.contrasts, tuple(df.columns), tuple(map(str, df.dtypes)),
-            cats, vals)
-
-
 def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Path | None = None,
                  progress: Progress | bool | None = None) -> FuzzResult:
     """Explore ``cfg.examples`` designs, shrink each distinct failure, write reproducers to ``out_dir``.
 
     ``progress`` is told of every design (a :class:`parity.campaigns.progress.Progress`, e.g. the
     ``parity fuzz`` progress bar); None or a bool: no display."""
-    from parity.r import session as rsession
-    from parity.campaigns.reproducer import write_reproducer
-    from parity.campaigns.shrink import shrink_failure
-
     fn = impl if impl is not None else load_impl(cfg.impl)
     spec = cfg.impl if impl is None else impl
     note = ""
@@ -305,8 +286,6 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
     def evaluate(d: Design, at: str | None = None) -> DesignOutcome:
         """One design at ``at`` (default the campaign's level; "fit-pinned": the fit level with the
         implementation's theta pinned to lme4's, used by shrinking, see parity.shrink.pin_theta)."""
-        from parity.campaigns.shrink import pin_theta
-
         k = (design_key(d), at or level)
         if k not in cache:
             cache[k] = run_design(d, pin_theta(fn) if at == "fit-pinned" else fn,
@@ -343,10 +322,3 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
         failures.append(ShrunkFailure(target, o, shrunk, calls, secs, rep))
     return FuzzResult(cfg, tuple(outcomes), tuple(failures), note, time.perf_counter() - t_start,
                       rsession.versions())
-
-
-def add_command(sub: "argparse._SubParsersAction") -> None:
-    """Register ``parity fuzz`` (called by parity.cli_more)."""
-    from parity.cli.fuzz import add_fuzz_parser
-
-    add_fuzz_parser(sub)

@@ -18,6 +18,8 @@ from typing import Callable
 import numpy as np
 from hypothesis import strategies as st
 
+from pyreterms.formula.allowlist import RULES
+
 __all__ = ["FREQUENCIES", "FUNCTION_TERMS", "GATED_FUNCTION_TERMS", "FUNCTIONS_PER_DESIGN", "CONTRASTS", "coin", "function_terms",
            "allowed_functions", "pick", "mixed_case_labels", "unicode_labels"]
 
@@ -64,8 +66,6 @@ _COMPARISONS = ("I_gt", "I_eq")
 
 def allowed_functions() -> frozenset[str]:
     """The functions pyreterms evaluates in formulas (the names of ``pyreterms.formula.allowlist.RULES``)."""
-    from pyreterms.formula.allowlist import RULES
-
     return frozenset(RULES)
 
 
@@ -90,10 +90,14 @@ def pick(draw: Callable, items: tuple | list):
     return items[int(np.random.default_rng(draw(st.integers(0, 2**24))).integers(len(items)))]
 
 
-def _with_pair(draw: Callable, pair: list[str], pool: list[str], k: int) -> list[str]:
-    from parity.campaigns.strategies import _perm
+def permutation(draw: Callable, items: list) -> list:
+    """A permutation of ``items``; shrinks to the identity."""
+    s = draw(st.integers(0, 10**6))
+    return list(items) if s == 0 else [items[j] for j in np.random.default_rng(s).permutation(len(items))]
 
-    rest = [s for s in _perm(draw, pool) if s not in pair]
+
+def _with_pair(draw: Callable, pair: list[str], pool: list[str], k: int) -> list[str]:
+    rest = [s for s in permutation(draw, pool) if s not in pair]
     out = (pair + rest)[:k]
     return out + [f"L{i}" for i in range(k - len(out))]
 

@@ -15,9 +15,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from parity.campaigns.mutants_patch import PATCH_MUTANTS, make_mutant
+import pyreterms
 from parity.adapter.pyreterms_lformula import LF, _dbl, _int, lformula_components, pyreterms_impl
+from parity.campaigns.mutants_patch import PATCH_MUTANTS, make_mutant
 from parity.r.values import RList, RSparse, RValue
+from pyreterms.design.lformula import parse_formula
+from pyreterms.design.reterms import mk_reterms
+from pyreterms.formula.bars import findbars
 
 __all__ = ["MUTANTS", "Mutant", "ties_formula_order", "lind_off_by_one", "theta_row_major",
            "zeros_kept_in_zt", "reml_ml_swapped", "na_slope_as_zero", *(m[0] for m in PATCH_MUTANTS)]
@@ -25,8 +29,6 @@ __all__ = ["MUTANTS", "Mutant", "ties_formula_order", "lind_off_by_one", "theta_
 
 def _lformula(formula: str, data: pd.DataFrame, REML: bool, weights, offset, contrasts):
     import warnings
-
-    import pyreterms
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -46,10 +48,6 @@ def ties_formula_order(formula: str, data: pd.DataFrame, *, REML: bool = True, l
     """Terms reordered by a *stable* descending sort (ties keep formula order) instead of lme4's
     ``rev(order(nl))`` (ties reversed) -- R: ``mkReTrms(..., reorder.terms = TRUE)``.  Observable
     with >= 3 terms, some level count increasing and two distinguishable tied terms."""
-    from pyreterms.formula.bars import findbars
-    from pyreterms.design.lformula import parse_formula
-    from pyreterms.design.reterms import mk_reterms
-
     out = pyreterms_impl(formula, data, REML=REML, level=level, weights=weights, offset=offset, contrasts=contrasts)
     lf = _lformula(formula, data, REML, weights, offset, contrasts)
     rt = lf.reTrms

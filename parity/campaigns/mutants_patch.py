@@ -18,6 +18,9 @@ import pandas as pd
 
 from parity.adapter.pyreterms_lformula import pyreterms_impl
 from parity.r.values import RValue
+from pyreterms.formula.evaluate import Character, Logical
+from pyreterms.formula.parser import Call
+from pyreterms.formula.values import Factor
 
 __all__ = ["PATCH_MUTANTS", "MUTANT_CRASHES", "patched", "make_mutant", "check_target"]
 
@@ -93,8 +96,6 @@ def make_mutant(name: str, doc: str, target: str, make: Callable[[Any], Any]) ->
 
 def _relevel(f: Any, key: Callable[[str], Any]) -> Any:
     """The factor ``f`` with its levels re-sorted by ``key`` (codes follow their labels)."""
-    from pyreterms.formula.values import Factor
-
     order = sorted(range(len(f.levels)), key=lambda i: key(f.levels[i]))
     new_code = np.empty(len(order), dtype=np.int64)
     new_code[order] = np.arange(len(order))
@@ -104,8 +105,6 @@ def _relevel(f: Any, key: Callable[[str], Any]) -> Any:
 
 def _make_factor_sorted(kind: str, key: Callable[[str], Any]) -> Callable[[Any], Any]:
     def make(orig: Callable) -> Callable:
-        from pyreterms.formula.evaluate import Character
-
         def new(x: Any) -> Any:
             f = orig(x)
             hit = (kind == "int" and isinstance(x, np.ndarray) and x.dtype.kind in "iu") or \
@@ -122,8 +121,6 @@ def _strip_accents(s: str) -> str:
 def _eval_hook(fn_name: str, replace_with: Callable[[Any, Any, Callable], Any]) -> Callable[[Any], Any]:
     """Wrap ``Evaluator.eval``: calls of ``fn_name`` are answered by ``replace_with(self, node, orig)``."""
     def make(orig: Callable) -> Callable:
-        from pyreterms.formula.parser import Call
-
         def new(self: Any, node: Any) -> Any:
             if isinstance(node, Call) and node.fn == fn_name:
                 return replace_with(self, node, orig)
@@ -144,8 +141,6 @@ def _comparison_numeric(self: Any, node: Any, orig: Callable) -> Any:
 
 
 def _as_numeric_logical_codes(self: Any, node: Any, orig: Callable) -> Any:
-    from pyreterms.formula.evaluate import Logical
-
     v = self.eval(node.args[0].value)
     if isinstance(v, Logical):  # as if the logical were a factor FALSE/TRUE: 1/2
         return np.where(v.na, np.nan, v.values + 1.0)
@@ -178,8 +173,6 @@ def _build_arg(index: int, change: Callable[[Any], Any]) -> Callable[[Any], Any]
 def _convert_column(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def make(orig: Callable) -> Callable:
         def new(name: str, s: pd.Series) -> Any:
-            from pyreterms.formula.values import Factor
-
             v = orig(name, s)
             return change(v) if isinstance(v, Factor) else v
         return new
@@ -187,8 +180,6 @@ def _convert_column(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _factor_unordered(v: Any) -> Any:
-    from pyreterms.formula.values import Factor
-
     return Factor(v.codes, v.levels, False)
 
 

@@ -21,7 +21,7 @@ import contextlib
 import zlib
 from typing import Any, Callable, Iterator
 
-from parity.campaigns.strategies import Design, Hazards, designs, focus_hazards
+from parity.campaigns.strategies import Design, Hazards, design_key, designs, focus_hazards
 
 __all__ = ["GENERATION_BUDGET", "STRATIFY_EVERY", "Enough", "StillFails", "hypothesis_run", "iter_designs",
            "campaign_designs", "first_time", "stream_seed", "focus_of"]
@@ -102,8 +102,6 @@ def _no_local_constants() -> Iterator[None]:
 def first_time(d: Design, seen: set) -> bool:
     """Whether ``d`` is new (recorded in ``seen``): Hypothesis sometimes regenerates a design it
     already produced (~20% of draws); a campaign counts and runs each design once."""
-    from parity.campaigns.fuzz import design_key
-
     k = design_key(d)
     if k in seen:
         return False

@@ -17,7 +17,8 @@ from typing import Any, Callable
 import numpy as np
 
 from parity.campaigns.approxterms import split_terms
-from parity.campaigns.strategies import Design
+from parity.campaigns.seeding import StillFails, focus_of, hypothesis_run
+from parity.campaigns.strategies import Design, design_key
 
 __all__ = ["reduce_design", "split_terms", "size_key", "shrink_failure", "lformula_component"]
 
@@ -150,9 +151,6 @@ def shrink_failure(cfg: Any, target: str, level: str, first: Any, evaluate: Call
     is shrunk with lFormula()-level calls even in a fit-level campaign.  Past the budget, unseen
     designs count as passing, so both stop."""
     from hypothesis import Phase
-
-    from parity.campaigns.fuzz import design_key
-    from parity.campaigns.seeding import StillFails, focus_of, hypothesis_run
 
     t0 = time.perf_counter()
     calls = [0]

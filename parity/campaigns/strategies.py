@@ -35,7 +35,17 @@ import pandas as pd
 from hypothesis import strategies as st
 
 from parity.campaigns.approxterms import approx_terms as _approx_terms
-from parity.campaigns.hazards import CONTRASTS, FREQUENCIES, FUNCTIONS_PER_DESIGN, coin, function_terms, mixed_case_labels, pick, unicode_labels
+from parity.campaigns.hazards import (
+    CONTRASTS,
+    FREQUENCIES,
+    FUNCTIONS_PER_DESIGN,
+    coin,
+    function_terms,
+    mixed_case_labels,
+    permutation,
+    pick,
+    unicode_labels,
+)
 
 __all__ = ["Design", "Hazards", "designs", "valid_designs", "refused_designs", "HAZARD_NAMES", "hazards_on",
            "focus_hazards"]
@@ -136,18 +146,12 @@ def _rng(draw: Callable) -> np.random.Generator:
     return np.random.default_rng(draw(st.integers(0, 2**20)))
 
 
-def _perm(draw: Callable, items: list) -> list:
-    """A permutation of ``items``; shrinks to the identity."""
-    s = draw(st.integers(0, 10**6))
-    return list(items) if s == 0 else [items[j] for j in np.random.default_rng(s).permutation(len(items))]
-
-
 def _labels(draw: Callable, k: int, style: str, hz: Hazards) -> list[str]:
     if style == "digits":
         return [str(i + 1) for i in range(k)]
     if style == "awkward":
         pool = [s for s in AWKWARD if (hz.unicode_levels or s.isascii()) and (hz.colon_in_levels or ":" not in s)]
-        pool = _perm(draw, pool)
+        pool = permutation(draw, pool)
         out = list(pool[:k])
         return out + [f"L{i}" for i in range(k - len(out))]
     return [chr(ord("a") + i) if i < 26 else f"a{i}" for i in range(k)]
@@ -211,7 +215,7 @@ def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarra
         for r in na_at:
             vals[r] = None
         if kind == "cat":
-            cats = _perm(draw, labels)
+            cats = permutation(draw, labels)
             if cats != sorted(labels):
                 tags.add("categorical_order")
             if _chance(draw, 30) or force == "unused_category":
@@ -226,7 +230,7 @@ def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarra
             tags.add("int_groups_ge10")
         vals_i = (codes + 1).astype(np.int64)
         if kind == "cat_int":
-            cats = _perm(draw, list(range(1, k + 1)))
+            cats = permutation(draw, list(range(1, k + 1)))
             cv = pd.Categorical(vals_i, categories=cats)
             if na_at:
                 cv[na_at] = np.nan
@@ -259,7 +263,7 @@ def _factor_cov(draw: Callable, n: int, k: int, hz: Hazards, prefix: str, na: bo
     for r in (_na_rows(draw, n) if na else []):
         vals[r] = None
     if hz.categoricals and draw(st.booleans()):
-        return pd.Series(pd.Categorical(vals, categories=_perm(draw, labels)))
+        return pd.Series(pd.Categorical(vals, categories=permutation(draw, labels)))
     return pd.Series(vals, dtype="str")
 
 
@@ -398,7 +402,7 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = 
         kf = draw(st.integers(3, 5)) if ordered else kf
         fv = _factor_cov(draw, n, kf, hz, pre, na_cov and v == "f")
         if ordered:  # contr.poly: the level order is the category order (possibly not sorted)
-            cats = _perm(draw, [f"{pre}{chr(ord('a') + j)}" for j in range(kf)])
+            cats = permutation(draw, [f"{pre}{chr(ord('a') + j)}" for j in range(kf)])
             fv = pd.Series(pd.Categorical(fv.astype(object), categories=cats, ordered=True))
         tags |= {"single_level_factor"} if used(v) and kf == 1 else set()
         if used(v):
@@ -466,3 +470,16 @@ def refused_designs(hazards: Hazards | None = None) -> st.SearchStrategy[Design]
     """Designs carrying one deliberate refusal hazard (singleton factor, nlevels >= n, ``(1 || g)``,
     negative weights, an all-NA grouping factor)."""
     return designs(hazards, refusals=True)
+
+
+def design_key(d: Design) -> tuple:
+    """A hashable identity of a design (formula, options, column types, category order and values)."""
+    df = d.data
+    cats = tuple(tuple(map(repr, df[c].cat.categories)) for c in df.columns
+                 if isinstance(df[c].dtype, pd.CategoricalDtype))
+    try:
+        vals = pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
+    except TypeError:
+        vals = df.to_csv().encode()
+    return (d.formula, d.weights, d.offset, d.REML, d.contrasts, tuple(df.columns), tuple(map(str, df.dtypes)),
+            cats, vals)

@@ -12,7 +12,7 @@ import importlib
 from parity.cli.extras import add_unavailable
 
 #: module of parity -> the sub-commands its add_command registers
-COMMANDS: dict[str, tuple[str, ...]] = {"campaigns.fuzz": ("fuzz",), "goldens.record_replay": ("record", "replay"),
+COMMANDS: dict[str, tuple[str, ...]] = {"cli.fuzz": ("fuzz",), "goldens.record_replay": ("record", "replay"),
                                         "bench.run": ("bench",), "adapter.initimpl": ("init-impl",),
                                         "audit.cli": ("audit",)}
 

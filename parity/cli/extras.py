@@ -19,6 +19,8 @@ import os
 import sys
 from collections.abc import Iterable
 
+from parity.adapter.pyreterms_lformula import load_impl
+
 __all__ = ["EXTRA", "INSTALL_HINT", "EXTRA_MODULES", "MissingExtra", "needed_modules", "missing_modules",
            "require", "missing_extra_message", "module_root", "add_unavailable", "preload_impl", "UNAVAILABLE"]
 
@@ -108,8 +110,6 @@ def add_unavailable(sub: "argparse._SubParsersAction", names: Iterable[str], err
 def preload_impl(spec: str) -> None:
     """Import ``--impl module:function`` now (before R starts), the current directory first on the
     import path; any failure is a one-line ValueError (``cannot load implementation ...``)."""
-    from parity.adapter.pyreterms_lformula import load_impl
-
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:
         sys.path.insert(0, cwd)

@@ -10,15 +10,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+from parity.adapter.pyreterms_lformula import load_impl
+from parity.campaigns.fuzz import KNOWN_ISSUES, FuzzConfig, fit_level_available, run_campaign
 from parity.campaigns.progress import SilentProgress
 from parity.campaigns.strategies import HAZARD_NAMES, Hazards
+from parity.cli.main import BadInput, _writable
+from parity.compare.notcompared import EXIT_AGREE, EXIT_DISAGREE, EXIT_NOT_COMPARED
+from parity.report.html import write_html
 
-__all__ = ["add_fuzz_parser", "cmd_fuzz", "print_summary", "write_json", "RichProgress", "SilentProgress"]
+__all__ = ["add_command", "add_fuzz_parser", "cmd_fuzz", "print_summary", "write_json", "RichProgress", "SilentProgress"]
+
+
+def add_command(sub: "argparse._SubParsersAction") -> None:
+    """Register ``parity fuzz`` (called by parity.cli.commands)."""
+    add_fuzz_parser(sub)
 
 
 def add_fuzz_parser(sub: "argparse._SubParsersAction") -> None:
-    from parity.campaigns.fuzz import KNOWN_ISSUES, fit_level_available
-
     fit_ok, _ = fit_level_available()
     p = sub.add_parser("fuzz", help="a Hypothesis campaign of generated designs against live lme4",
                        description=f"Generate designs, compare with lme4, shrink failures. Hazards: {', '.join(HAZARD_NAMES)}.")
@@ -47,10 +55,6 @@ def add_fuzz_parser(sub: "argparse._SubParsersAction") -> None:
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    from parity.cli.main import BadInput, _writable
-    from parity.campaigns.fuzz import KNOWN_ISSUES, FuzzConfig, run_campaign
-    from parity.adapter.pyreterms_lformula import load_impl
-
     _writable(args.json, "--json")  # before the campaign: a report that cannot be written fails now
     _writable(args.html, "--html")
 
@@ -77,16 +81,12 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     if args.json:
         write_json(result, args.json)
     if args.html:
-        from parity.report.html import write_html
-
         write_html(result, args.html)
     return campaign_exit_code(result)
 
 
 def campaign_exit_code(result: Any) -> int:
     """1 if any design disagreed or failed, else 3 if any was not compared, else 0."""
-    from parity.compare.notcompared import EXIT_AGREE, EXIT_DISAGREE, EXIT_NOT_COMPARED
-
     if not result.ok:
         return EXIT_DISAGREE
     return EXIT_NOT_COMPARED if result.count("not-compared") else EXIT_AGREE

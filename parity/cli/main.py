@@ -120,12 +120,11 @@ def selection_of(args: argparse.Namespace):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pyreterms.errors import FormulaError, PyretermsError
-
     from parity.compare.check import check
-    from parity.report.text import print_table, write_json
-    from parity.r.session import checked_formula
     from parity.compare.verdicts import BadFormula, Verdict, exit_code
+    from parity.r.session import checked_formula
+    from parity.report.text import print_table, write_json
+    from pyreterms.errors import FormulaError, PyretermsError
 
     _writable(args.json, "--json")
     _writable(args.html, "--html")
@@ -195,8 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from parity.cli.extras import (EXTRA_MODULES, UNAVAILABLE, MissingExtra, missing_extra_message, module_root,
-                             preload_impl, require)
+    from parity.cli.extras import (
+        EXTRA_MODULES,
+        UNAVAILABLE,
+        MissingExtra,
+        missing_extra_message,
+        module_root,
+        preload_impl,
+        require,
+    )
 
     parser = build_parser()
     try:

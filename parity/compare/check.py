@@ -15,17 +15,29 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from parity.compare.tolerances import ComponentResult, compare_components
+from parity.adapter.pyreterms_lformula import Impl, load_impl, pyreterms_impl, run_impl
 from parity.compare.conditioning import COND_MAX_Q, condition_number, within_conditioning
 from parity.compare.notcompared import NotCompared
-from parity.r.oracle import r_components
-from parity.adapter.pyreterms_lformula import Impl, load_impl, run_impl
-from parity.compare.rules import (CRIT_RTOL, EQUAL_OPTIMA, FLAT_OPTIMUM_ATOL, LME4_SPREAD, NOISY_BATCHES, VOLATILE, Lme4Spread,
-                    criteria_at_here, criterion_components, equivalence_verdict, theta_equivalence,
-                    volatile_in_lme4_spread)
-from parity.r.values import RError, RValue
+from parity.compare.rules import (
+    CRIT_RTOL,
+    EQUAL_OPTIMA,
+    FLAT_OPTIMUM_ATOL,
+    LME4_SPREAD,
+    NOISY_BATCHES,
+    VOLATILE,
+    Lme4Spread,
+    criteria_at_here,
+    criterion_components,
+    equivalence_verdict,
+    theta_equivalence,
+    volatile_in_lme4_spread,
+)
 from parity.compare.selection import ALL, Selection
+from parity.compare.tolerances import ComponentResult, compare_components
 from parity.compare.verdicts import BadFormula, Verdict, not_compared_result, preflight, verdict_of
+from parity.r import session as rsession
+from parity.r.oracle import r_components
+from parity.r.values import RError, RValue
 
 __all__ = ["CheckReport", "check", "r_components", "required_components", "equivalence_verdict", "condition_number",
            "criterion_components", "Lme4Spread", "NOISY_BATCHES", "EQUAL_OPTIMA", "LME4_SPREAD", "CRIT_RTOL",
@@ -75,8 +87,6 @@ def required_components(level: str) -> set[str]:
 
 
 def _versions() -> dict:
-    from parity.r import session as rsession
-
     return rsession.versions() if rsession.is_started() else {}
 
 
@@ -116,8 +126,6 @@ def _r_refusal_not_compared(r: dict) -> None:
 
 def _check(formula: str, data: pd.DataFrame, *, REML: bool, level: str, impl, weights, offset, contrasts,
            data_label: str, time_limit, r, timings, impl_guard, selection) -> CheckReport:
-    from parity.adapter.pyreterms_lformula import pyreterms_impl
-
     fn = load_impl(impl) if not callable(impl) else impl
     sel = selection if selection is not None else ALL
     if fn is pyreterms_impl and not sel.strict:

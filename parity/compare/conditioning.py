@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from parity.compare.tolerances import AT_LME4_THETA, AT_THETA, PLS, ComponentResult, Diff, Tolerance, compare_values, tolerance_for
+from parity.compare.tolerances import (
+    AT_LME4_THETA,
+    AT_THETA,
+    PLS,
+    ComponentResult,
+    Diff,
+    Tolerance,
+    compare_values,
+    tolerance_for,
+)
 
 #: at most this q + p, the conditioning of lme4's own PLS system is computed (dense eigenvalues)
 COND_MAX_Q = 3000

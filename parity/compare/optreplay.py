@@ -25,6 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import pyreterms
+import pyreterms.lmm.fit as pf
+from parity.compare.conditioning import pls_kappa
+from parity.r import convert
+from parity.r import session as rsession
+
 __all__ = ["OptReplay", "pyreterms_trace", "lme4_optimizer_on_our_values", "DEVFUN_RTOL"]
 
 #: the harness's tolerance for devfun(theta) at a given theta (README tolerance table)
@@ -69,9 +75,6 @@ class OptReplay:
 
 def pyreterms_trace(formula: str, data: pd.DataFrame, *, REML: bool, weights=None, offset=None, contrasts=None) -> tuple[Any, np.ndarray]:
     """pyreterms' fit and the (k x (p + 1)) log of its optimizer's evaluations [theta, value]."""
-    import pyreterms
-    import pyreterms.lmm.fit as pf
-
     log: list[list[float]] = []
     orig = pf.optimize_lmer
 
@@ -126,9 +129,6 @@ def lme4_optimizer_on_our_values(formula: str, data: pd.DataFrame, *, REML: bool
     """Fit with pyreterms (logging its evaluations) and replay the values through lme4's optimizer."""
     import rpy2.rinterface as ri
 
-    from parity.r import convert
-    from parity.r import session as rsession
-
     fit, P = pyreterms_trace(formula, data, REML=REML, weights=weights, offset=offset, contrasts=contrasts)
     rsession.start()
     vec = lambda a: ri.NULL if a is None else convert.py_to_r([float(v) for v in np.asarray(a)])  # noqa: E731
@@ -158,8 +158,6 @@ def _max_kappa(lf: Any, thetas: np.ndarray, max_order: int = 1000) -> float:
     whole unit-diagonal-scaled PLS system's) at each logged theta,
     from the lFormula objects (which the campaign checked equal to lme4's); nan above ``max_order``."""
     import scipy.sparse as sp
-
-    from parity.compare.conditioning import pls_kappa
 
     rt = lf.reTrms
     sw = np.sqrt(np.asarray(lf.weights, dtype=float))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from parity.compare.tolerances import ComponentResult, compare_components
-from parity.r.oracle import r_components
+from parity.compare.conditioning import COND_RULE, SCALE_RULE
 from parity.compare.notcompared import NotCompared
+from parity.compare.tolerances import ComponentResult, _messages, compare_components
+from parity.r.oracle import r_components
 from parity.r.values import RError, RList, RNull, RVector
 
 #: the criterion components' tolerance at the optimum (REMLcrit, deviance, logLik, AIC, BIC: 1e-8
@@ -186,8 +187,6 @@ def volatile_in_lme4_spread(comps: list, py: dict, spread: Lme4Spread) -> list:
     near its bound decide these by rounding on flat criteria (README: Known differences)."""
     import re
 
-    from parity.compare.tolerances import _messages
-
     def texts(v) -> list[str] | None:
         """The message texts of a character vector or a list of them (None: not messages)."""
         if v is None or v is RNull:
@@ -252,8 +251,6 @@ def rules_used(components) -> list[str]:
     """The rules an agreeing fit-level report rests on: how its theta passed (exactly, i.e. within
     1e-6; by the flat-optimum rule; by lme4's own spread) and whether any component passed by the
     conditioning bound or by the rounding level of the problem's scale (:mod:`parity.conditioning`)."""
-    from parity.compare.conditioning import COND_RULE, SCALE_RULE
-
     out = []
     for c in components:
         if c.name == 'getME(fit, "theta")' and c.ok:

@@ -13,7 +13,7 @@ import numpy as np
 from parity.compare.results import ComponentResult
 from parity.compare.selection import Selection
 from parity.compare.verdicts import decision_result
-from parity.r.values import RError, RFactor, RList, RMatrix, RSparse, RValue, RVector, RNull
+from parity.r.values import RError, RFactor, RList, RMatrix, RNull, RSparse, RValue, RVector
 
 __all__ = ["Tolerance", "TOLERANCES", "tolerance_for", "Diff", "compare_values", "ComponentResult",
            "compare_components"]

@@ -18,11 +18,12 @@ import enum
 import re
 from typing import Iterable
 
-from pyreterms.errors import FormulaError
-
-from parity.compare.results import ComponentResult
 from parity.compare.notcompared import EXIT_AGREE, EXIT_DISAGREE, EXIT_NOT_COMPARED, NotCompared
+from parity.compare.results import ComponentResult
 from parity.r.values import RError, RValue, RVector
+from pyreterms.errors import FormulaError
+from pyreterms.formula.allowlist import check_expression
+from pyreterms.formula.parser import Call, parse
 
 __all__ = ["Verdict", "REFUSAL_CLASSES", "refusal_class", "decision_result", "not_compared_result",
            "verdict_of", "exit_code", "BadFormula", "preflight", "NOT_COMPARED", "DECISION", "harness_refusal"]
@@ -183,8 +184,6 @@ def preflight(formula: str) -> None:
     """Before anything runs: a formula that does not parse raises :class:`BadFormula`; a formula
     using a function outside the allowlist raises :class:`NotCompared` (kind ``"allowlist"``): lme4
     is never asked.  R: ``str2lang()`` and reference.R's ``pyreterms_disallowed()``, done in Python."""
-    from pyreterms.formula.parser import Call, parse
-
     try:
         tree = parse(formula)
     except FormulaError as e:
@@ -200,6 +199,4 @@ def preflight(formula: str) -> None:
 def _check_allowlist(tree) -> None:
     """The one allowlist of pyreterms (``pyreterms.formula.allowlist.check_expression``: functions, their
     arguments and which must be constants)."""
-    from pyreterms.formula.allowlist import check_expression
-
     check_expression(tree)

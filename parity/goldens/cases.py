@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from parity.adapter.pyreterms_lformula import run_impl
 from parity.r.values import RError, RValue
+from pyreterms.datasets import load_dataset
 
 __all__ = ["Case", "CASES", "SYNTHETIC", "get_case", "case_data", "select_cases", "synthetic_data", "data_hash",
            "run_case"]
@@ -133,7 +135,6 @@ SYNTHETIC = {"hazards": _hazards}
 def _dataset(name: str) -> pd.DataFrame:
     if name in SYNTHETIC:
         return SYNTHETIC[name]()
-    from pyreterms.datasets import load_dataset
 
     return load_dataset(name)
 
@@ -355,8 +356,6 @@ def run_case(impl, case: Case, level: str, theta=None, data: pd.DataFrame | None
     ``devfun(theta)`` and the PLS state are evaluated.  An implementation whose fit part does not
     exist yet (ImportError/NotImplementedError) is run at the lformula level instead, so that the fit
     components show up as "missing in this implementation"."""
-    from parity.adapter.pyreterms_lformula import run_impl
-
     if data is None:
         data = case_data(case)
     extra = {"theta": np.asarray(theta, dtype=np.float64)} if level == "fit" and theta is not None else {}

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from parity.goldens.cases import data_hash
+
 __all__ = ["save_frame", "load_frame", "frame_files", "write_npz", "FrameIntegrityError", "FRAME_FORMAT"]
 
 FRAME_FORMAT = "parity-frame/1"
@@ -148,8 +150,6 @@ def frame_files(directory: str | Path, name: str) -> tuple[Path, Path]:
 
 def save_frame(directory: str | Path, name: str, df: pd.DataFrame) -> str:
     """Store ``df`` as ``NAME.json`` + ``NAME.npz`` in ``directory``; returns its data hash."""
-    from parity.goldens.cases import data_hash
-
     if not df.columns.is_unique:
         raise ValueError(f"frame {name!r} has duplicated column names")
     enc = _Enc()
@@ -174,8 +174,6 @@ def load_frame(directory: str | Path, name: str) -> pd.DataFrame:
 
     Raises FileNotFoundError if it is not stored, :class:`FrameIntegrityError` if it does not hash
     to the value recorded with it."""
-    from parity.goldens.cases import data_hash
-
     js, npz = frame_files(directory, name)
     if not js.is_file() or not npz.is_file():
         raise FileNotFoundError(f"no stored input frame {name!r} in {js.parent}")

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from parity.goldens.cases import data_hash
 from parity.goldens.frames import FrameIntegrityError, frame_files, load_frame, save_frame
 
 __all__ = ["INPUTS", "ULPS", "InputChanged", "input_dir", "stored_input", "replay_input", "record_input",
@@ -53,7 +54,6 @@ def replay_input(golden_dir: str | Path, name: str, case_hash: str) -> tuple[pd.
                       "older parity: re-record it with parity record)")
     except (FrameIntegrityError, ValueError, KeyError) as e:
         return None, f"stored input for data set {name!r} is unreadable: {e}"
-    from parity.goldens.cases import data_hash
 
     dh = data_hash(df)
     if dh != case_hash:

@@ -39,11 +39,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from parity.adapter.pyreterms_lformula import load_impl, pyreterms_impl
+from parity.compare.check import equivalence_verdict, nothing_compared, r_components, required_components
+from parity.compare.notcompared import NotCompared
+from parity.compare.selection import ALL
+from parity.compare.tolerances import ComponentResult, compare_components
+from parity.compare.verdicts import BadFormula, Verdict, preflight, verdict_of
 from parity.goldens.cases import CASES, Case, case_data, data_hash, run_case, select_cases
 from parity.goldens.frames import FrameIntegrityError, write_npz
 from parity.goldens.inputs import InputChanged, input_dir, record_input, replay_input, stored_input
-from parity.r.values import RValue, RVector
+from parity.goldens.machine import environment
 from parity.goldens.valuestore import Writer, decode, identical
+from parity.r import session as rsession
+from parity.r.session import checked_formula
+from parity.r.values import RValue, RVector
+from pyreterms.errors import FormulaError
 
 __all__ = ["save_golden", "load_golden", "load_manifest", "golden_case", "identical", "data_hash",
            "record", "record_model", "replay", "ReplayResult", "add_command", "MANIFEST", "FORMAT"]
@@ -150,9 +160,6 @@ def record(cases: list[Case], out: str | Path, level: str = "lformula", *, log=N
     machine gives R the same input.  ``refresh_inputs``: store the case table's current data instead
     and re-record every case of ``out`` that uses those data sets.  ``missing_only``: skip cases
     already recorded in ``out``."""
-    from parity.r import session as rsession
-    from parity.goldens.machine import environment
-
     out = Path(out)
     if level == "fit":
         cases = [c for c in cases if c.fit]
@@ -177,8 +184,6 @@ def record(cases: list[Case], out: str | Path, level: str = "lformula", *, log=N
 
 def _record_one(out: Path, case: Case, data: pd.DataFrame, level: str, versions: dict, machine: dict) -> int:
     """R's components for one case on its stored input frame, saved into ``out`` (needs R)."""
-    from parity.compare.check import r_components
-
     comps = r_components(case.formula, data, level=level, **case.call_kwargs(data))
     # harness-internal inputs (e.g. the weights of the live conditioning bound) are not R's answers
     comps = {k: v for k, v in comps.items() if not k.startswith("harness: ")}
@@ -193,9 +198,6 @@ def record_model(out: str | Path, formula: str, data: pd.DataFrame, *, case_id: 
     frame is stored under ``inputs/<data_name>`` and the components under ``<case_id>``, so
     :func:`replay` (and :func:`parity.testing.assert_replays`) needs no R afterwards.  A data set name
     already stored in ``out`` must hold the same data (else :class:`InputChanged`).  Needs R."""
-    from parity.r import session as rsession
-    from parity.goldens.machine import environment
-
     if level not in ("lformula", "fit"):
         raise ValueError(f"level must be 'lformula' or 'fit', not {level!r}")
     for what, col in (("weights", weights), ("offset", offset)):
@@ -233,8 +235,6 @@ class ReplayResult:
     @property
     def verdict(self):
         """agree, disagree, both refused (for the same reason) or not compared (parity.verdicts)."""
-        from parity.compare.verdicts import verdict_of
-
         return verdict_of(self.components)
 
     def failing(self) -> list[str]:
@@ -250,8 +250,6 @@ def _theta_equivalence_offline(c, py: dict, gold: dict, REML: bool):
     stands in for lme4's devfun there (trustworthy: ``devfun(theta)`` is compared to rtol 1e-10 at
     lme4's theta); passes if it is no worse than lme4's optimum by > 1e-8 absolute (the rule of
     ``parity.rules.equivalence_verdict``)."""
-    from parity.compare.check import equivalence_verdict
-
     crit = "REMLcrit(fit)" if REML else "deviance(fit)"
     pv, rv = py.get(crit), gold.get("devfun(theta)")
     if not isinstance(pv, RVector) or not isinstance(rv, RVector) or len(pv) != 1 or len(rv) != 1:
@@ -268,10 +266,6 @@ def replay_case(dir: str | Path, case_id: str, impl=None, *, only: set[str] | No
     implementation produced (for a fit side under construction; required components not enforced);
     ``selection`` (``--only``/``--ignore`` globs, :mod:`parity.selection`): components the
     implementation does not provide are listed apart (``not_provided``), except for pyreterms."""
-    from parity.compare.check import required_components
-    from parity.compare.tolerances import ComponentResult, compare_components
-    from parity.adapter.pyreterms_lformula import load_impl, pyreterms_impl
-
     fn = impl if callable(impl) else load_impl(impl)
     not_provided: list[str] | None = None
     if selection is not None and fn is not pyreterms_impl and not selection.strict:
@@ -301,9 +295,6 @@ def replay_case(dir: str | Path, case_id: str, impl=None, *, only: set[str] | No
                                 "required component " + ("missing here" if n not in py else "missing in R"))
                 for n in sorted(need) if n not in py or n not in gold]
     if not pre and not comps and "error" not in gold and "error" not in py:
-        from parity.compare.check import nothing_compared
-        from parity.compare.selection import ALL
-
         pre = [nothing_compared(selection or ALL)]
     np_ = tuple(n for n in (not_provided or ()) if n not in {c.name for c in pre})
     return ReplayResult(case_id, level, tuple(pre + comps), np_)
@@ -322,12 +313,7 @@ def _cmd_record_model(args) -> int:
     """``parity record --formula F --data D --out DIR``: your own model (see :func:`record_model`)."""
     import re
 
-    from pyreterms.errors import FormulaError
-
     from parity.cli.main import BadInput, _load_data, contrasts_arg
-    from parity.compare.notcompared import NotCompared
-    from parity.r.session import checked_formula
-    from parity.compare.verdicts import BadFormula, preflight
 
     if args.cases:
         raise BadInput("give either case ids of the case table or --formula/--data, not both")
@@ -380,7 +366,6 @@ def _cmd_record(args) -> int:
 
 def _cmd_replay(args) -> int:
     from parity.cli.main import BadInput
-    from parity.adapter.pyreterms_lformula import load_impl
 
     try:
         man, impl = load_manifest(args.dir), load_impl(args.impl)
@@ -406,8 +391,6 @@ def _cmd_replay(args) -> int:
 
 def _print_summary(results: list[ReplayResult]) -> None:
     """The replay table (one row per case, its verdict) and the counts of the four verdicts."""
-    from parity.compare.verdicts import Verdict
-
     rows = [(r.case_id, r.verdict.value, str(len(r.components)),
              ", ".join(r.failing()[:4]) + (" ..." if len(r.failing()) > 4 else "")) for r in results]
     try:

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pyreterms.design.dataframe import CONTRASTS_ATTR, MATRIX_ATTR, resolve_contrasts
-
 from parity.compare.notcompared import NotCompared
+from parity.r.values import RMatrix
+from pyreterms.design.dataframe import CONTRASTS_ATTR, MATRIX_ATTR, resolve_contrasts
 
 __all__ = ["attach_r_object", "r_object_for", "column_from_r", "matrix_to_r", "set_contrasts",
            "R_OBJECT_ATTR"]
@@ -84,8 +84,6 @@ def column_from_r(name: str, obj: Any, cols: dict[str, Any], attrs: dict[str, An
     """Handle the R columns plain conversion cannot: a numeric matrix (-> member columns plus
     ``attrs["matrix_columns"]``) and a factor's ``contrasts`` attribute (-> ``attrs["contrasts"]``).
     Returns True if the column was fully handled here; raises NotCompared for unrepresentable data."""
-    from parity.r.values import RMatrix
-
     rclass = tuple(obj.rclass)
     extra = [a for a in _attr_names(obj) if a not in _CARRIED]
     if extra:

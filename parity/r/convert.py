@@ -23,7 +23,7 @@ anything else                          ``DataError`` (one line)
 =====================================  =====================================================
 
 R -> Python (:func:`r_to_value`) produces :mod:`parity.rvalues`; every array is copied out of R's
-memory.  :func:`r_dataframe_to_pandas` reads an R ``data.frame`` (factors -> ``pd.Categorical``
+memory.  :func:`parity.r.frame.r_dataframe_to_pandas` reads an R ``data.frame`` (factors -> ``pd.Categorical``
 with R's levels and ordered flag; row names -> index of strings).
 
 ``contrasts`` attributes and numeric matrix columns travel both ways under the conventions of
@@ -39,17 +39,23 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from pyreterms.errors import DataError
-from pyreterms.design.dataframe import CONTRASTS_ATTR, check_strings, matrix_columns, object_numbers, r_integers
-from pyreterms.formula.parser import format_double
-
 from parity.r import attrs as rattrs
 from parity.r import session as rsession
 from parity.r.values import RError, RFactor, RList, RMatrix, RNull, RSparse, RValue, RVector
+from pyreterms.design.dataframe import (
+    CONTRASTS_ATTR,
+    check_strings,
+    contrast_matrix_value,
+    matrix_columns,
+    object_numbers,
+    r_integers,
+)
+from pyreterms.errors import DataError
+from pyreterms.formula.parser import format_double
 
 __all__ = [
     "INT_MAX", "NA_REAL_BITS", "dataframe_to_r", "column_to_r", "categories_to_levels", "py_to_r",
-    "r_to_value", "r_dataframe_to_pandas",
+    "r_to_value",
 ]
 
 INT_MAX = 2**31 - 1
@@ -222,8 +228,6 @@ def py_to_r(value: Any) -> Any:
     if value is None:
         return ri.NULL
     if isinstance(value, pd.DataFrame) or (isinstance(value, np.ndarray) and value.ndim == 2):
-        from pyreterms.design.dataframe import contrast_matrix_value
-
         mat = contrast_matrix_value(value)
         if mat is not None:  # a numeric matrix (a contrasts matrix): R double matrix with colnames
             return rattrs.matrix_to_r(mat[0], mat[1], _float_vector)
@@ -396,10 +400,3 @@ def r_to_value(obj: Any, strict: bool = True) -> RValue:
                 return RMatrix(arr.reshape(d, order="F"), rn, cn)
             return RVector(arr, _strings(_attr(obj, "names")), kind)
         return _unsupported(obj, strict, f"R type {obj.typeof}")
-
-
-def r_dataframe_to_pandas(obj: Any) -> pd.DataFrame:
-    """R ``data.frame`` -> pandas (see :func:`parity.rframe.r_dataframe_to_pandas`)."""
-    from parity.r.frame import r_dataframe_to_pandas as convert_frame
-
-    return convert_frame(obj)

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from parity.r import session as rsession
+from parity.r.frame import r_dataframe_to_pandas
+from pyreterms.design.dataframe import read_csv
+
 __all__ = ["load_source", "parse_spec"]
 
 _R_SPEC = re.compile(r"^r:([A-Za-z][A-Za-z0-9.]*)::([A-Za-z.][A-Za-z0-9._]*)$")
@@ -44,12 +48,7 @@ def load_source(spec: str) -> pd.DataFrame:
     """
     kind, what = parse_spec(spec)
     if kind == "csv":
-        from pyreterms.design.dataframe import read_csv
-
         return read_csv(what)  # one-line DataError (a ValueError) for what R would read differently
-    from parity.r import convert
-    from parity.r import session as rsession
-
     pkg, name = str(what).split("::")
     rsession.start()
     import rpy2.rinterface as ri
@@ -61,4 +60,4 @@ def load_source(spec: str) -> pd.DataFrame:
         raise ValueError(str(e).splitlines()[0]) from None
     if "data.frame" not in tuple(obj.rclass):
         raise ValueError(f"R data set {pkg}::{name} is a {'/'.join(obj.rclass)}, not a data.frame")
-    return convert.r_dataframe_to_pandas(obj)
+    return r_dataframe_to_pandas(obj)

@@ -14,12 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pyreterms.datasets import make_categorical, string_column, string_index
-
 from parity.r import attrs as rattrs
 from parity.r import session as rsession
 from parity.r.convert import _attr, _strings, r_to_value
 from parity.r.values import RFactor, RVector
+from pyreterms.datasets import make_categorical, string_column, string_index
 
 __all__ = ["r_dataframe_to_pandas"]
 

@@ -26,9 +26,8 @@ from pyreterms.formula.allowlist import check_contrasts, r_source
 from pyreterms.formula.parser import parse
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
 
-    from parity.r.values import RList
+    pass
 
 __all__ = [
     "R_SCRIPTS", "REFERENCE_R", "RCallError", "start", "is_started", "rlock", "r_eval", "r_call",

@@ -32,8 +32,8 @@ def paired_values(formula: str, data: Any, component: str, *, impl: Any = None, 
                   time_limit: float | None = None) -> tuple[RValue | None, RValue | None]:
     """(this implementation's value, lme4's value) of one component, both sides re-run; a side that
     refused gives its ``RError`` (R: ``pyreterms_reference(...)[[component]]``)."""
-    from parity.compare.check import r_components
     from parity.adapter.pyreterms_lformula import load_impl, run_impl
+    from parity.compare.check import r_components
 
     fn = impl if callable(impl) else load_impl(impl)
     r = r_components(formula, data, REML=REML, level=level, weights=weights, offset=offset,
@@ -209,8 +209,8 @@ def _label_table(py: RValue | None, r: RValue | None) -> str:
 
 def _pictures(design_like: dict, comps: Sequence[str], impl: Any) -> str:
     """HTML with pictures for the failing components of one design (both sides re-run once each)."""
-    from parity.compare.check import r_components
     from parity.adapter.pyreterms_lformula import load_impl, run_impl
+    from parity.compare.check import r_components
 
     if design_like.get("data") is None:
         return "<p><i>data not available: no pictures</i></p>"

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from parity.adapter.impl import CNMS, FLIST, X, ZT, Unsupported, r_factor, r_list, r_matrix, r_sparse, r_vector
+from parity.adapter.impl import CNMS, FLIST, ZT, Unsupported, X, r_factor, r_list, r_matrix, r_sparse, r_vector
 
 NAME_RE = re.compile(r"[A-Za-z.][A-Za-z0-9._]*")
 
