@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 from scipy.sparse.linalg import spsolve_triangular
 
+from parity import components
 from parity.adapter.rbuild import chr_vector as _chr
 from parity.adapter.rbuild import dbl_vector as _dbl
 from parity.adapter.rbuild import factor_value
@@ -46,10 +47,7 @@ def post_var(fit) -> dict[str, list[np.ndarray]]:
 #: components that are the optimizer's own output (compared with optimizer tolerances); every other
 #: fit component is a function of theta and is reported at the oracle's theta when one is given
 #: (``REMLcrit(fit)`` of an ML fit is not optimized, so it is one of those)
-OPTIMIZER_OUTPUTS = ('getME(fit, "theta")', "REMLcrit(fit)", "deviance(fit)",
-                     "logLik(fit)", "AIC(fit)", "BIC(fit)", "isSingular(fit)", "fit@optinfo$feval",
-                     "fit@optinfo$conv$lme4$messages", "fit@optinfo$warnings", "fit@optinfo$conv$opt",
-                     "fit@optinfo$message")
+OPTIMIZER_OUTPUTS = components.optimizer_outputs()
 
 
 def at_theta(fit, theta):

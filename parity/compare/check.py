@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from parity import components
 from parity.adapter.pyreterms_lformula import Impl, load_impl, pyreterms_impl, run_impl
 from parity.compare.conditioning import COND_MAX_Q, condition_number, within_conditioning
 from parity.compare.notcompared import NotCompared
@@ -76,14 +77,9 @@ class CheckReport:
 
 
 def required_components(level: str) -> set[str]:
-    """Components both sides must have at a level (so an empty answer can never pass)."""
-
-    names = {"lFormula()$reTrms$Zt", "lFormula()$reTrms$Lambdat", "lFormula()$reTrms$Lind",
-             "lFormula()$reTrms$theta", "lFormula()$X", "lFormula()$reTrms$flist", "lFormula()$reTrms$cnms",
-             "lFormula()$reTrms$Gp"}
-    if level == "fit":
-        names |= {'getME(fit, "theta")', 'getME(fit, "beta")', 'getME(fit, "b")', "devfun(theta)"}
-    return names
+    """Components both sides must have at a level (so an empty answer can never pass; the ``required``
+    entries of :mod:`parity.components`)."""
+    return components.required(level)
 
 
 def _versions() -> dict:

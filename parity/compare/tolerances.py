@@ -2,7 +2,7 @@
 
 Rules (DEVELOPERS.md, Standards): structure (dims, dimnames, sparsity pattern, level order, names,
 integer indices) is compared with ``==``; numbers with a stated tolerance per component (a row of
-:data:`TOLERANCES`); a component present on one side only is a failure, never a pass.
+its class in :mod:`parity.components`); a component present on one side only is a failure, never a pass.
 """
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from parity import components
 from parity.compare.results import ComponentResult
 from parity.compare.selection import Selection
 from parity.compare.verdicts import decision_result
 from parity.r.values import RError, RFactor, RList, RMatrix, RNull, RSparse, RValue, RVector
 
-__all__ = ["Tolerance", "TOLERANCES", "tolerance_for", "Diff", "compare_values", "ComponentResult",
+__all__ = ["Tolerance", "TOLERANCE_OF_CLASS", "tolerance_for", "Diff", "compare_values", "ComponentResult",
            "compare_components"]
 
 
@@ -35,30 +36,18 @@ AT_LME4_THETA = Tolerance(1e-9, 1e-10, "evaluated at lme4's fitted theta")
 INFO = Tolerance(float("inf"), float("inf"), "informational (shown, not judged)")
 CRITERION = Tolerance(1e-8, 0.0, "criterion at the optimum")
 
-#: component name prefix -> tolerance; first match wins, default EXACT
-TOLERANCES: list[tuple[str, Tolerance]] = [
-    ("lFormula()$reTrms$theta", EXACT), ("lFormula()$reTrms$lower", EXACT),
-    ("lFormula()$reTrms$Lambdat", EXACT), ("lFormula()$reTrms$Lind", EXACT), ("lFormula()$reTrms$Gp", EXACT),
-    ("lFormula()$reTrms$flist", EXACT), ("lFormula()$reTrms$cnms", EXACT), ("lFormula()$reTrms$nl", EXACT),
-    ('attr(lFormula()$', EXACT),
-    ("lFormula()$", DATA), ("lme4:::mmList", DATA), ("lapply(reTrms$flist", EXACT),
-    ("devfun(theta);", PLS), ("devfun(theta)", AT_THETA),
-    ("getME(fit, \"theta\")", OPTIMUM), ("REMLcrit", CRITERION), ("deviance", CRITERION),
-    ("logLik", CRITERION), ("AIC", CRITERION), ("BIC", CRITERION), ("fit@optinfo$feval", INFO),
-    ("fit@optinfo$message", INFO), ("fit@optinfo$conv$opt", EXACT), ("isSingular", EXACT),
-    ("fit@optinfo", EXACT), ("getME(fit, \"lower\")", EXACT), ("getME(fit, \"Lind\")", EXACT),
-    ("getME(fit", AT_LME4_THETA), ("fixef", AT_LME4_THETA), ("ranef", AT_LME4_THETA), ("coef", AT_LME4_THETA),
-    ("sigma", AT_LME4_THETA), ("as.data.frame(VarCorr", AT_LME4_THETA), ("fitted", AT_LME4_THETA),
-    ("residuals", AT_LME4_THETA), ("vcov", AT_LME4_THETA), ("ldL2", AT_LME4_THETA), ("crossprod", AT_LME4_THETA),
-    ("postVar", AT_LME4_THETA), ("attr(getME", EXACT),
-]
+#: tolerance class of the component registry (parity.components) -> the numbers
+TOLERANCE_OF_CLASS: dict[str, Tolerance] = {
+    "exact": EXACT, "data": DATA, "at_theta": AT_THETA, "pls": PLS, "optimum": OPTIMUM,
+    "at_lme4_theta": AT_LME4_THETA, "info": INFO, "criterion": CRITERION,
+}
 
 
 def tolerance_for(name: str) -> Tolerance:
-    for prefix, tol in TOLERANCES:
-        if name.startswith(prefix):
-            return tol
-    return EXACT
+    """The tolerance of a component (its class in :mod:`parity.components`); EXACT for anything else
+    (the rule inputs at ``thetas[[k]]`` and names R never produces)."""
+    comp = components.lookup(name)
+    return TOLERANCE_OF_CLASS[comp.tolerance] if comp is not None else EXACT
 
 
 @dataclass
@@ -193,8 +182,8 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
     d.fail(where, f"cannot compare {type(r).__name__}")
 
 
-META = {"warnings", "messages", "error", "lmer(): warnings", "lmer(): messages", "extraction: warnings",
-        "harness: weights(fit)"}
+#: shown, not compared value by value: conditions, refusals, harness inputs (parity.components)
+META = components.meta_names()
 
 
 def _short(v: RValue) -> str:
