@@ -27,7 +27,8 @@ other exception is the implementation refusing the design, judged against lme4's
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -153,7 +154,7 @@ def r_varcorr(rows: Iterable[tuple[str, str | None, str | None, float, float]]) 
     """``as.data.frame(VarCorr(fit))`` from rows ``(grp, var1, var2, vcov, sdcor)`` in lme4's order
     (per term its variances, then its covariances; the residual last with var1 = var2 = None)."""
     rows = list(rows)
-    cols = list(zip(*rows)) if rows else [(), (), (), (), ()]
+    cols = list(zip(*rows, strict=False)) if rows else [(), (), (), (), ()]
     return RList((("grp", r_vector(cols[0], kind="character")), ("var1", r_vector(cols[1], kind="character")),
                   ("var2", r_vector(cols[2], kind="character")), ("vcov", r_vector(cols[3], kind="double")),
                   ("sdcor", r_vector(cols[4], kind="double"))))

@@ -49,7 +49,7 @@ def _cmd_init_impl(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_command(sub: "argparse._SubParsersAction") -> None:
+def add_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init-impl", help="write a runnable skeleton implementation NAME.py to audit",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", help="module name of the implementation (NAME.py is written)")

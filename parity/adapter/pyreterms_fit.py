@@ -34,7 +34,7 @@ def post_var(fit) -> dict[str, list[np.ndarray]]:
     s2 = fit.sigma() ** 2
     out: dict[str, list[np.ndarray]] = {}
     rt = fit.lf.reTrms
-    for k, (t, T) in enumerate(zip(pr.terms, pr.templates(theta))):
+    for k, (t, T) in enumerate(zip(pr.terms, pr.templates(theta), strict=False)):
         arr = np.empty((t.nc, t.nc, t.nl))
         for lev in range(t.nl):
             idx = slice(t.start + lev * t.nc, t.start + (lev + 1) * t.nc)
@@ -107,8 +107,8 @@ def _components(fit) -> dict[str, RValue]:
     ztl = fit.getME("Ztlist")
     items = ztl.items() if isinstance(ztl, dict) else ztl
     lev_rows = [tuple(f.levels) for t in rt.terms for f in [t.ff] for _ in range(t.nc)]
-    out[G("Ztlist")] = RList(tuple((k, RSparse(v, lv, rown)) for (k, v), lv in zip(items, lev_rows)))
-    byf = {f: t for f, t in zip(rt.formula_order, rt.terms)}
+    out[G("Ztlist")] = RList(tuple((k, RSparse(v, lv, rown)) for (k, v), lv in zip(items, lev_rows, strict=False)))
+    byf = {f: t for f, t in zip(rt.formula_order, rt.terms, strict=False)}
     mm = [byf[f] for f in rt.mmList_order()]  # a list: term names may repeat ((1|g) + (1|g))
     out[G("mmList")] = RList(tuple((t.name, RMatrix(t.Xi, rown, t.cnms)) for t in mm))
     out[G("y")] = _dbl(lf.y)
@@ -159,7 +159,7 @@ def _components(fit) -> dict[str, RValue]:
         out["postVar(ranef(fit, condVar = TRUE))"] = RList(tuple(
             (g, RMatrix(arrs[0].reshape(-1, arrs[0].shape[2], order="F"), None, None) if len(arrs) == 1 else
              RList(tuple((nm, RMatrix(a.reshape(-1, a.shape[2], order="F"), None, None))
-                         for nm, a in zip(_pv_names(fit, g), arrs))))
+                         for nm, a in zip(_pv_names(fit, g), arrs, strict=False))))
             for g, arrs in pv.items()))
     out["coef(fit)"] = RList(tuple((g, RMatrix(df.to_numpy(float), tuple(df.index), tuple(df.columns)))
                                    for g, df in fit.coef().items()))
@@ -205,7 +205,7 @@ def _factor(f):
 
 def _mm_cnms(fit) -> list[tuple[str, ...]]:
     rt = fit.lf.reTrms
-    byf = {f: t for f, t in zip(rt.formula_order, rt.terms)}
+    byf = {f: t for f, t in zip(rt.formula_order, rt.terms, strict=False)}
     return [byf[f].cnms for f in rt.mmList_order()]
 
 
@@ -214,7 +214,7 @@ def _pv_names(fit, group: str) -> list[str | None]:
     def r_name(cn: tuple[str, ...]) -> str:  # R: deparse of the term's cnms vector
         return cn[0] if len(cn) == 1 else "c(" + ", ".join('"' + c + '"' for c in cn) + ")"
 
-    return [r_name(cn) for (g, cn), a in zip(rt.cnms, rt.assign) if rt.flist[a][0] == group]
+    return [r_name(cn) for (g, cn), a in zip(rt.cnms, rt.assign, strict=False) if rt.flist[a][0] == group]
 
 
 def _recycled_names(names: list[str], n: int) -> list[str]:

@@ -4,7 +4,8 @@ The default implementation is ``pyreterms``.  ``--impl module:function`` audits 
 with the same contract (see README "Auditing another implementation"): it is called as
 ``fn(formula: str, data: pandas.DataFrame, *, REML: bool, level: str, weights, offset, contrasts)``
 (plus ``theta=`` at level "fit": the oracle's fitted theta, where ``devfun(theta)`` and the PLS
-state are to be evaluated) and returns a ``dict`` mapping component names (the R expressions of ``r_scripts/reference.R``) to
+state are to be evaluated) and returns a ``dict`` mapping component names (the R expressions of
+``r_scripts/reference.R``, registered in :mod:`parity.components`) to
 :mod:`parity.rvalues` values, or raises an exception to refuse the design (``parity.impl.Unsupported``:
 an input it does not model, reported *not compared*).  Components it leaves out are *not provided*
 (:mod:`parity.selection`).  This module is where 0-based Python indices become R's 1-based ones
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,7 @@ def lformula_components(lf) -> dict[str, RValue]:
     out[f"{LF}$reTrms$nl"] = _int([k for _, k in rt.nl], [g for g, _ in rt.nl])
     out["lapply(reTrms$flist[assign], function(f) t(fac2sparse(f)))"] = RList(tuple(
         (t.name, RSparse(t.J, None, tuple(t.ff.levels))) for t in rt.terms))
-    by_formula = {k: t for k, t in zip(rt.formula_order, rt.terms)}
+    by_formula = {k: t for k, t in zip(rt.formula_order, rt.terms, strict=False)}
     out[f"lme4:::mmList(formula, {LF}$fr)"] = RList(tuple(
         (by_formula[k].name, RMatrix(by_formula[k].Xi, lf.fr.rownames, by_formula[k].cnms))
         for k in rt.mmList_order()))

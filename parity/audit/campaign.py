@@ -15,8 +15,9 @@ from __future__ import annotations
 import importlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from parity.adapter.impl import Unsupported
 from parity.campaigns.fuzz import DesignOutcome, _r_side, run_design
@@ -42,7 +43,7 @@ class Peer:
     check: Callable[[str, Any], Any]
 
     def impl(self) -> Callable:
-        return getattr(importlib.import_module(f"parity.audit.{self.module}"), "fit")
+        return importlib.import_module(f"parity.audit.{self.module}").fit
 
     def version(self) -> str:
         from importlib.metadata import version
@@ -236,7 +237,7 @@ def run_audit(peer: Peer, *, examples: int = 30, seed: int = 0, scan: int | None
         first = min(members, key=lambda o: size_key(o.design))
         calls = [0]
 
-        def same_cause(d: Design) -> bool:
+        def same_cause(d: Design, calls: list[int] = calls, cause: str = cause) -> bool:
             if supported(peer, d) is not None:
                 return False
             calls[0] += 1

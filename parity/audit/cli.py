@@ -17,7 +17,7 @@ __all__ = ["add_command", "cmd_audit", "PEER_NAMES"]
 PEER_NAMES = ("formulae", "statsmodels")
 
 
-def add_command(sub: "argparse._SubParsersAction") -> None:
+def add_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="audit a Python peer (statsmodels MixedLM, formulae) against lme4",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("peer", choices=PEER_NAMES, help="the library to audit")

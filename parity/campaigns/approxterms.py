@@ -58,7 +58,7 @@ def approx_terms(data: pd.DataFrame, bars: list[tuple[str, str, str]], names: se
             tags.add("unobserved_combos")
     if len(set(nl)) < len(nl):
         tags.add("tied_nl")
-    if any(b > a for a, b in zip(nl, nl[1:])):
+    if any(b > a for a, b in zip(nl, nl[1:], strict=False)):
         tags.add("reordered")
         if len(set(nl)) < len(nl):
             tags.add("tied_nl_reordered")

@@ -200,7 +200,7 @@ def _last_line(e: BaseException) -> str:
 
 
 #: lme4's answers by design (shared by campaigns of several implementations and by shrinking)
-_R_CACHE: "OrderedDict[tuple, dict]" = OrderedDict()
+_R_CACHE: OrderedDict[tuple, dict] = OrderedDict()
 R_CACHE_SIZE = 3000
 
 
@@ -306,7 +306,7 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
             prog.step(o)
     failures: list[ShrunkFailure] = []
     covered: set[str] = set()
-    for idx, o in enumerate(outcomes):
+    for _idx, o in enumerate(outcomes):
         todo = [c for c in o.failing if c not in covered]
         if not todo or len(failures) >= cfg.max_failures:
             continue

@@ -13,14 +13,15 @@ observed frequency against it, and that every tagged design really has the prope
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from hypothesis import strategies as st
 
 from pyreterms.formula.allowlist import RULES
 
-__all__ = ["FREQUENCIES", "FUNCTION_TERMS", "GATED_FUNCTION_TERMS", "FUNCTIONS_PER_DESIGN", "CONTRASTS", "coin", "function_terms",
+__all__ = ["FREQUENCIES", "FUNCTION_TERMS", "GATED_FUNCTION_TERMS", "FUNCTIONS_PER_DESIGN", "CONTRASTS", "coin",
+           "function_terms", "permutation",
            "allowed_functions", "pick", "mixed_case_labels", "unicode_labels"]
 
 #: hazard -> probability that a design carries it (all hazards on); drawn by :func:`coin`

@@ -52,9 +52,9 @@ def ties_formula_order(formula: str, data: pd.DataFrame, *, REML: bool = True, l
     lf = _lformula(formula, data, REML, weights, offset, contrasts)
     rt = lf.reTrms
     nl = [0] * len(rt.terms)
-    for k, t in zip(rt.formula_order, rt.terms):
+    for k, t in zip(rt.formula_order, rt.terms, strict=False):
         nl[k] = t.nl
-    if not any(b > a for a, b in zip(nl, nl[1:])):
+    if not any(b > a for a, b in zip(nl, nl[1:], strict=False)):
         return out
     order = sorted(range(len(nl)), key=lambda k: -nl[k])
     bars = findbars(parse_formula(formula).argv[1])
@@ -134,7 +134,7 @@ def zeros_kept_in_zt(formula: str, data: pd.DataFrame, *, REML: bool = True, lev
     out[f"{LF}$reTrms$Zt"] = RSparse(sp.vstack(parts, format="csc"), zt.rownames, zt.colnames)
     old = out[f"{LF}$reTrms$Ztlist"]
     out[f"{LF}$reTrms$Ztlist"] = RList(tuple((k, RSparse(z, v.rownames, v.colnames))  # type: ignore[union-attr]
-                                             for (k, v), z in zip(old.items, parts)))  # type: ignore[union-attr]
+                                             for (k, v), z in zip(old.items, parts, strict=False)))  # type: ignore[union-attr]
     return out
 
 

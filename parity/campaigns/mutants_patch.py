@@ -11,7 +11,8 @@ import contextlib
 import importlib
 import sys
 import unicodedata
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,8 @@ def patched(target: str, make: Callable[[Any], Any]) -> Iterator[None]:
     else:
         new = _guarded(target, make(raw))
         places = [owner] if isinstance(owner, type) else \
-            [m for k, m in list(sys.modules.items()) if k.split(".")[0] == "pyreterms" and getattr(m, name, None) is raw]
+            [m for k, m in list(sys.modules.items())
+             if k.split(".")[0] == "pyreterms" and getattr(m, name, None) is raw]
     for p in places:
         setattr(p, name, new)
     try:
@@ -268,7 +270,8 @@ PATCH_MUTANTS: tuple[tuple[str, str, str, str, Callable[[Any], Any]], ...] = (
      "(ldL2 + ldRX2 + (n-p)(1 + log(2 pi pwrss/(n-p)))).", "pyreterms.lmm.deviance:LmerProblem.objective",
      lambda o: (lambda self, ldL2, ldRX2, pwrss: o(self, ldL2, 0.0, pwrss))),
     ("sigma_ml_always", "fit", "sigma(fit) is the ML estimate even for REML fits -- R: sigma.merMod "
-     "uses sigmaREML when isREML(fit).", "pyreterms.lmm.fit:LmerFit.sigma", lambda o: (lambda self: self.state.sigmaML)),
+     "uses sigmaREML when isREML(fit).", "pyreterms.lmm.fit:LmerFit.sigma",
+     lambda o: (lambda self: self.state.sigmaML)),
     ("singular_tolerance", "fit", "isSingular() with tol = 0, so a variance on its bound (theta = 0) is "
      "not singular -- R: lme4::isSingular(x, tol = 1e-4).", "pyreterms.lmm.fit:LmerFit.isSingular",
      lambda o: (lambda self, tol=1e-4: o(self, 0.0))),

@@ -33,7 +33,7 @@ def _kind(s: pd.Series) -> str:
         return "int" if isinstance(dt, np.dtype) else "Int64"
     if pd.api.types.is_float_dtype(dt):
         return "float"
-    return "object" if dt == object else "str"
+    return "object" if pd.api.types.is_object_dtype(dt) else "str"
 
 
 def _label(v: Any) -> str:

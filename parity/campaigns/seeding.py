@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import zlib
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from parity.campaigns.strategies import Design, Hazards, design_key, designs, focus_hazards
 

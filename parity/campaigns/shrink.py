@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,8 @@ def _rows(d: Design, keep: np.ndarray) -> Design:
     return replace(d, data=d.data.loc[keep].reset_index(drop=True))
 
 
-def reduce_design(d: Design, fails: Callable[[Design], bool], deadline: float) -> Design:
+# one reduction step per kind of simplification, tried in order: clearer as one function than split
+def reduce_design(d: Design, fails: Callable[[Design], bool], deadline: float) -> Design:  # noqa: C901
     """The smallest design reachable from ``d`` by deletions that keep ``fails`` true (``d`` itself
     must fail).  Stops at ``deadline`` (``time.perf_counter()`` seconds)."""
     def live() -> bool:

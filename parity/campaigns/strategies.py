@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,7 +93,7 @@ class Hazards:
     many_int_levels: bool = True    # an integer grouping variable with 10-200 levels
     mixed_case_levels: bool = True  # level strings "a" and "B" (C order vs case-insensitive order)
 
-    def without(self, *names: str) -> "Hazards":
+    def without(self, *names: str) -> Hazards:
         """A copy with the named hazards switched off (ValueError for an unknown name)."""
         bad = [n for n in names if n not in HAZARD_NAMES]
         if bad:
@@ -176,8 +177,11 @@ def _na_rows(draw: Callable, n: int) -> list[int]:
     return sorted(_rng(draw).choice(n, size=m, replace=False).tolist())
 
 
-def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarray | None,
-                  tags: set[str], na: bool, force: str = "") -> tuple[pd.Series, np.ndarray, str]:
+# one branch per hazard of a grouping factor, in the order of README "Hazards"
+def _group_column(  # noqa: C901
+    draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarray | None, tags: set[str], na: bool,
+    force: str = "",
+) -> tuple[pd.Series, np.ndarray, str]:
     """One grouping column; ``force`` is "" or a hazard of parity.hazards: "int_groups_10_200"
     (an int64/Int64 column), "mixed_case" or "unicode" (a string column with those labels), or
     "unused_category" (a Categorical with a category no row has)."""
@@ -202,7 +206,8 @@ def _group_column(draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarra
         tags.add("na_group")
     style = "letters"
     if kind in ("str", "object", "cat"):
-        style = force if force in ("mixed_case", "unicode") else draw(st.sampled_from(["letters", "digits"] + (["awkward"] if hz.awkward_levels else [])))
+        styles = ["letters", "digits"] + (["awkward"] if hz.awkward_levels else [])
+        style = force if force in ("mixed_case", "unicode") else draw(st.sampled_from(styles))
         if style != "letters":
             tags.add(f"{style}_levels")
         labels = (mixed_case_labels(draw, k) if style == "mixed_case" else
@@ -289,7 +294,8 @@ def focus_hazards(hz: Hazards) -> tuple[str, ...]:
 
 _NC_MAX = {"1": 1, "x": 2, "0 + x": 1, "1 + x": 2, "x + z": 3, "f": 4, "0 + f": 4, "lg": 2, "x + f": 5}
 @st.composite
-def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = None) -> Design:
+# one draw per part of a design, in the order of README "Hazards"; splitting it would scatter the draws
+def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = None) -> Design:  # noqa: C901
     tags: set[str] = {f"focus:{focus}"} if focus else set()
     lhs_pool = [s for s in LHS if hz.factor_slopes or not (("f" in s) or s == "lg")]
     grp_pool = [s for s in GROUPS if (hz.nested or "/" not in s) and (hz.interactions or ":" not in s)]
@@ -328,7 +334,8 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = 
         fixed.append("f")
     if "contrasts" in drawn:
         # a focus stream draws only contrasts that change the design (contr.treatment is the default)
-        contrasts = (("f", pick(draw, CONTRASTS if forced != "contrasts" else tuple(c for c in CONTRASTS if c != "contr.treatment"))),)
+        pool = CONTRASTS if forced != "contrasts" else tuple(c for c in CONTRASTS if c != "contr.treatment")
+        contrasts = (("f", pick(draw, pool)),)
     # grouping variables carrying a forced column hazard (one each; a (1 | v) bar is added if needed)
     forced_cols = [h for h in ("int_groups_10_200", "mixed_case", "unicode") if h in drawn]
     in_bars = [v for v in ("g", "h", "k") if any(v in re.split("[:/]", g) for _, _, g in bars)]
@@ -337,7 +344,7 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = 
             break
         bars.append(("1", "|", v))
         in_bars.append(v)
-    force_of = dict(zip(in_bars, forced_cols))
+    force_of = dict(zip(in_bars, forced_cols, strict=False))
     n = draw(st.integers(10, 200))
     names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(fixed + [f"{a} {g}" for a, _, g in bars])))
     used = names.__contains__

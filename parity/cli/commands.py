@@ -17,7 +17,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {"cli.fuzz": ("fuzz",), "goldens.record_r
                                         "audit.cli": ("audit",)}
 
 
-def add_commands(sub: "argparse._SubParsersAction") -> None:
+def add_commands(sub: argparse._SubParsersAction) -> None:
     for modname, names in COMMANDS.items():
         try:
             # the sub-command modules are imported here, by name, because each may need an optional extra

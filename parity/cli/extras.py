@@ -92,7 +92,7 @@ def module_root(e: ImportError) -> str:
     return (getattr(e, "name", None) or "").split(".")[0]
 
 
-def add_unavailable(sub: "argparse._SubParsersAction", names: Iterable[str], error: ImportError) -> None:
+def add_unavailable(sub: argparse._SubParsersAction, names: Iterable[str], error: ImportError) -> None:
     """Register sub-commands whose module failed to import, so they are still listed and running one
     says why (one line) instead of argparse's ``invalid choice``.  They accept any arguments."""
     root = module_root(error)

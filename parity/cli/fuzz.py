@@ -18,18 +18,20 @@ from parity.cli.main import BadInput, _writable
 from parity.compare.notcompared import EXIT_AGREE, EXIT_DISAGREE, EXIT_NOT_COMPARED
 from parity.report.html import write_html
 
-__all__ = ["add_command", "add_fuzz_parser", "cmd_fuzz", "print_summary", "write_json", "RichProgress", "SilentProgress"]
+__all__ = ["add_command", "add_fuzz_parser", "cmd_fuzz", "print_summary", "write_json", "RichProgress",
+           "SilentProgress"]
 
 
-def add_command(sub: "argparse._SubParsersAction") -> None:
+def add_command(sub: argparse._SubParsersAction) -> None:
     """Register ``parity fuzz`` (called by parity.cli.commands)."""
     add_fuzz_parser(sub)
 
 
-def add_fuzz_parser(sub: "argparse._SubParsersAction") -> None:
+def add_fuzz_parser(sub: argparse._SubParsersAction) -> None:
     fit_ok, _ = fit_level_available()
     p = sub.add_parser("fuzz", help="a Hypothesis campaign of generated designs against live lme4",
-                       description=f"Generate designs, compare with lme4, shrink failures. Hazards: {', '.join(HAZARD_NAMES)}.")
+                       description="Generate designs, compare with lme4, shrink failures. "
+                                   f"Hazards: {', '.join(HAZARD_NAMES)}.")
     p.add_argument("--examples", type=int, default=100, help="designs to explore (default 100)")
     p.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
     p.add_argument("--level", choices=["lformula", "fit"], default="fit" if fit_ok else "lformula",
@@ -39,7 +41,8 @@ def add_fuzz_parser(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--html", default=None, help="write a self-contained HTML report here")
     p.add_argument("--out", default="out/fuzz", help="directory for the shrunk reproducers (default out/fuzz)")
     p.add_argument("--time-limit", type=float, default=10.0, help="R's elapsed-time limit per design, seconds")
-    p.add_argument("--py-time-limit", type=float, default=60.0, help="the implementation's time limit per design, seconds")
+    p.add_argument("--py-time-limit", type=float, default=60.0,
+                   help="the implementation's time limit per design, seconds")
     p.add_argument("--exclude", nargs="*", default=[], metavar="HAZARD", help="hazards not to generate")
     p.add_argument("--known", action="store_true",
                    help="ignore disagreements in components with a known, reported issue: " + "; ".join(KNOWN_ISSUES))
@@ -162,7 +165,7 @@ class RichProgress:
         self.task = self.p.add_task("", total=total)
         self.bad = 0
 
-    def __enter__(self) -> "RichProgress":
+    def __enter__(self) -> RichProgress:
         self.p.start()
         return self
 

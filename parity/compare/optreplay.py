@@ -73,7 +73,8 @@ class OptReplay:
                 f"and stopped at {self.fval_lme4!r} (pyreterms: {self.fval_py!r})")
 
 
-def pyreterms_trace(formula: str, data: pd.DataFrame, *, REML: bool, weights=None, offset=None, contrasts=None) -> tuple[Any, np.ndarray]:
+def pyreterms_trace(formula: str, data: pd.DataFrame, *, REML: bool, weights=None, offset=None,
+                    contrasts=None) -> tuple[Any, np.ndarray]:
     """pyreterms' fit and the (k x (p + 1)) log of its optimizer's evaluations [theta, value]."""
     log: list[list[float]] = []
     orig = pf.optimize_lmer

@@ -146,7 +146,8 @@ def equivalence_verdict(c: ComponentResult, crit_here: float, crit_r: float, wha
                         lme4_spread: list[float] | None = None) -> ComponentResult:
     """The theta rule: a theta off by more than 1e-6 passes when ``what`` (a criterion at this
     implementation's theta) is no worse than lme4's optimum ``crit_r`` by more than
-    :data:`FLAT_OPTIMUM_ATOL` (1e-8 absolute: lme4's ``ftol_abs``), or lies within lme4's own run-to-run spread: the optima lme4 itself reaches when its deviance
+    :data:`FLAT_OPTIMUM_ATOL` (1e-8 absolute: lme4's ``ftol_abs``), or lies within lme4's own run-to-run
+    spread: the optima lme4 itself reaches when its deviance
     carries one rounding step of noise (``lme4_spread``, when measured), their range extended by its
     width."""
     gap = crit_here - crit_r

@@ -20,8 +20,8 @@ of ``r_scripts/reference.R``'s ~110 components; the rules (README "Auditing anot
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 __all__ = ["Selection", "ALL", "has_wildcard", "NOT_PROVIDED_DETAIL"]
 
@@ -50,7 +50,7 @@ class Selection:
 
     @classmethod
     def of(cls, only: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
-           strict: bool = False) -> "Selection":
+           strict: bool = False) -> Selection:
         return cls(tuple(only or ()), tuple(ignore or ()), strict)
 
     @property

@@ -106,12 +106,13 @@ def _names_eq(d: Diff, where: str, a, b, what: str) -> None:
             d.fail(where, f"{what}: {'missing' if a is None else 'present'} here, "
                           f"{'missing' if b is None else 'present'} in R")
         else:
-            k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+            k = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
             d.fail(where, f"{what} differ at [{k}]: {a[k] if k < len(a) else '<end>'!r} vs R "
                           f"{b[k] if k < len(b) else '<end>'!r} (lengths {len(a)} vs {len(b)})")
 
 
-def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = "") -> None:
+# one branch per R value type (sparse, dense, vector, factor, list, NULL, error), as R's all.equal methods
+def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = "") -> None:  # noqa: C901
     """Structural + numeric comparison of two values, recording problems in ``d``."""
     if isinstance(r, RError) or isinstance(py, RError):
         d.fail(where, "one side refused")
@@ -124,7 +125,8 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
         return
     if isinstance(r, RSparse):
         a, b = py.x.tocsc(), r.x.tocsc()  # type: ignore[union-attr]
-        a.sort_indices(); b.sort_indices()
+        a.sort_indices()
+        b.sort_indices()
         if a.shape != b.shape:
             d.fail(where, f"dim {a.shape} vs R {b.shape}")
             return
@@ -134,7 +136,8 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
             diffp = (a != 0).astype(int) - (b != 0).astype(int) if a.shape == b.shape else None
             d.fail(where, f"sparsity pattern differs: nnz {a.nnz} vs R {b.nnz}"
                           + (f", {int(abs(diffp).sum())} positions" if diffp is not None else ""))
-            d.numbers(where, a.toarray() if a.size < 4_000_000 else a.data, b.toarray() if b.size < 4_000_000 else b.data, tol)
+            d.numbers(where, a.toarray() if a.size < 4_000_000 else a.data,
+                      b.toarray() if b.size < 4_000_000 else b.data, tol)
             return
         d.numbers(where, a.data, b.data, tol)
         return
@@ -176,7 +179,7 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
         return
     if isinstance(r, RList):
         _names_eq(d, where, py.names(), r.names(), "component names")  # type: ignore[union-attr]
-        for k, ((nk, pv), (_, rv)) in enumerate(zip(py.items, r.items)):  # type: ignore[union-attr]
+        for k, ((nk, pv), (_, rv)) in enumerate(zip(py.items, r.items, strict=False)):  # type: ignore[union-attr]
             compare_values(pv, rv, tol, d, f"{where}[[{nk if nk is not None else k + 1!r}]]")
         return
     d.fail(where, f"cannot compare {type(r).__name__}")

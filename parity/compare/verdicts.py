@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from parity.compare.notcompared import EXIT_AGREE, EXIT_DISAGREE, EXIT_NOT_COMPARED, NotCompared
 from parity.compare.results import ComponentResult
@@ -48,7 +48,8 @@ class Verdict(str, enum.Enum):
 REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("formula parse", (r"^cannot parse formula", r"^cannot read formula", r"^not a formula",
                        r"^formula must be a formula")),
-    ("(1 || g) not expandable", (r"^<text>:\d+:\d+: unexpected '\|'", r"cannot be expanded: lme4 1\.1-31 builds the text")),
+    ("(1 || g) not expandable", (r"^<text>:\d+:\d+: unexpected '\|'",
+                                 r"cannot be expanded: lme4 1\.1-31 builds the text")),
     ("(x || g) with a non-syntactic name not expandable",  # lme4 pastes the name without backquotes
      (r"^<text>:\d+:\d+: unexpected symbol", r"cannot be expanded: lme4 1\.1-31 pastes the text")),
     ("nlev < 2", (r"grouping factors must have > 1 sampled level",)),

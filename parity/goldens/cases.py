@@ -61,7 +61,7 @@ class Case:
                 "note": self.note}
 
     @classmethod
-    def from_json(cls, d: dict) -> "Case":
+    def from_json(cls, d: dict) -> Case:
         return cls(d["id"], d["formula"], d["data"], bool(d["REML"]), d.get("weights"), d.get("offset"),
                    dict(d["contrasts"]) if d.get("contrasts") else None, bool(d.get("fit", False)),
                    d.get("note", ""))
@@ -131,7 +131,7 @@ def _hazards() -> pd.DataFrame:
 SYNTHETIC = {"hazards": _hazards}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dataset(name: str) -> pd.DataFrame:
     if name in SYNTHETIC:
         return SYNTHETIC[name]()

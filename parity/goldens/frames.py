@@ -65,7 +65,7 @@ def _kind(dt: Any) -> str:
         return "float"
     if isinstance(dt, pd.StringDtype):
         return "str"
-    if dt == object:
+    if pd.api.types.is_object_dtype(dt):
         return "object"
     raise TypeError(f"cannot store a column of dtype {dt}")
 

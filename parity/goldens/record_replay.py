@@ -433,7 +433,8 @@ def add_command(sub) -> None:
     r.add_argument("--quiet", action="store_true")
     r.add_argument("--missing", action="store_true", help="only cases not yet recorded in --out")
     r.add_argument("--refresh-inputs", action="store_true",
-                   help="store the case table's current data as the inputs and re-record every case of --out using them")
+                   help="store the case table's current data as the inputs and re-record every case of --out "
+                        "using them")
     r.set_defaults(func=_cmd_record)
     p = sub.add_parser("replay", help="compare an implementation with stored goldens (no R)")
     p.add_argument("dir", help="golden directory (with manifest.json)")

@@ -56,7 +56,7 @@ class Writer:
                     "names": _names(v.names)}
         if isinstance(v, RFactor):
             return {"t": "factor", "codes": self.arr(np.asarray(v.codes, dtype=np.int64)),
-                    "levels": [str(l) for l in v.levels], "ordered": bool(v.ordered)}
+                    "levels": [str(lev) for lev in v.levels], "ordered": bool(v.ordered)}
         if isinstance(v, RList):
             return {"t": "list", "items": [[k, self.encode(x)] for k, x in v.items]}
         raise TypeError(f"cannot store a {type(v).__name__}")
@@ -97,7 +97,7 @@ def identical(a: RValue, b: RValue) -> bool:
     if isinstance(a, RError):
         return a == b
     if isinstance(a, RList):
-        return a.names() == b.names() and all(identical(x, y) for x, y in zip(a.values(), b.values()))  # type: ignore[union-attr]
+        return a.names() == b.names() and all(identical(x, y) for x, y in zip(a.values(), b.values(), strict=False))  # type: ignore[union-attr]
     if isinstance(a, RFactor):
         return (a.levels == b.levels and a.ordered == b.ordered  # type: ignore[union-attr]
                 and _same_array(a.codes, b.codes))  # type: ignore[union-attr]
@@ -121,5 +121,6 @@ def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
     if a.dtype == object:
-        return all(x is y or (type(x) is type(y) and x == y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist()))
+        return all(x is y or (type(x) is type(y) and x == y)
+                   for x, y in zip(a.ravel().tolist(), b.ravel().tolist(), strict=False))
     return a.tobytes() == b.tobytes()

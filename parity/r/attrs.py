@@ -39,10 +39,10 @@ class RObject:
         self.sexp = sexp
         self.fingerprint = fingerprint(df)
 
-    def __deepcopy__(self, memo: dict) -> "RObject":
+    def __deepcopy__(self, memo: dict) -> RObject:
         return self
 
-    def __copy__(self) -> "RObject":
+    def __copy__(self) -> RObject:
         return self
 
     def __repr__(self) -> str:

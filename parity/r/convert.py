@@ -33,7 +33,8 @@ with R's levels and ordered flag; row names -> index of strings).
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -149,14 +150,15 @@ def column_to_r(s: pd.Series, name: str = "?") -> Any:
             lo, hi = int(s.min()), int(s.max())
             if lo < -INT_MAX or hi > INT_MAX:  # R has no 64-bit integers: an R double, or refused
                 r_integers(name, np.array(s.dropna().tolist()))
-                return _float_vector(np.array([np.nan if m else float(v) for v, m in zip(s.tolist(), mask)]))
+                return _float_vector(np.array([np.nan if m else float(v)
+                                               for v, m in zip(s.tolist(), mask, strict=False)]))
         vals = s.to_numpy(dtype=np.int64, na_value=0)
         return _int32_vector(vals, mask)
     if pd.api.types.is_float_dtype(dtype):
         return _float_vector(s.to_numpy(dtype=np.float64, na_value=np.nan))
-    if isinstance(dtype, pd.StringDtype) or dtype == object:
+    if isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype):
         raw = s.tolist()
-        if dtype == object:
+        if pd.api.types.is_object_dtype(dtype):
             nums = object_numbers(name, raw)
             if nums is not None:
                 return _float_vector(nums)
@@ -278,7 +280,7 @@ def _strings(obj: Any) -> tuple[str | None, ...] | None:
     ends = np.cumsum(lens).tolist()
     starts = [0] + ends[:-1]
     return tuple(None if m else blob[a:b].decode("utf-8")
-                 for a, b, m in zip(starts, ends, na.tolist()))
+                 for a, b, m in zip(starts, ends, na.tolist(), strict=False))
 
 
 def _copy_out(obj: Any, dtype: type) -> np.ndarray:
@@ -377,7 +379,7 @@ def r_to_value(obj: Any, strict: bool = True) -> RValue:
             codes = _copy_out(obj, np.int32).astype(np.int64)
             codes = np.where(codes == _NA_INTEGER, -1, codes - 1)
             levels = _strings(_attr(obj, "levels")) or ()
-            return RFactor(codes, tuple(str(l) for l in levels), "ordered" in rclass)
+            return RFactor(codes, tuple(str(lev) for lev in levels), "ordered" in rclass)
         if obj.typeof == ri.RTYPES.VECSXP:
             names = _strings(_attr(obj, "names"))
             items = []

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pyreterms.design.dataframe import contrast_matrix_value
 from pyreterms.errors import FormulaError
@@ -231,7 +232,7 @@ def versions() -> dict[str, str]:
         ' Matrix = as.character(packageVersion("Matrix")),'
         ' collation = Sys.getlocale("LC_COLLATE"))'
     )
-    out = dict(zip(v.names, list(v)))
+    out = dict(zip(v.names, list(v), strict=False))
     return {"R": out["R"], "lme4": out["lme4"], "Matrix": out["Matrix"],
             "rpy2": rpy2.__version__, "collation": out["collation"]}
 
@@ -270,7 +271,8 @@ def checked_contrasts(contrasts: Mapping[str, str]) -> list[tuple[str, str]]:
 def checked_formula(formula: str) -> None:
     """Refuse, before R is called, a formula R cannot take: deeper than lme4 survives (the R embedded
     by rpy2 runs without C stack checks and would crash).  R's own parser refuses too many nested
-    brackets itself ("contextstack overflow"), so that is left to R.  Raises :class:`pyreterms.errors.FormulaError` (one line).  Functions outside the allowlist are
+    brackets itself ("contextstack overflow"), so that is left to R.  Raises
+    :class:`pyreterms.errors.FormulaError` (one line).  Functions outside the allowlist are
     left to ``pyreterms_disallowed()`` in reference.R (same list, reported as R's refusal)."""
     if isinstance(formula, str):
         try:

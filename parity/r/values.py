@@ -18,8 +18,8 @@ No module here imports rpy2.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Union
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,7 +29,7 @@ __all__ = [
     "VECTOR_KINDS", "as_rvector",
 ]
 
-Names = Union[tuple[str, ...], None]
+Names = tuple[str, ...] | None
 
 #: the RVector.kind values (R's ``typeof``); element dtypes are described in RVector's docstring
 VECTOR_KINDS: frozenset[str] = frozenset({"double", "integer", "logical", "character"})
@@ -122,35 +122,36 @@ class RFactor:
         return [self.levels[c] if c >= 0 else None for c in self.codes.tolist()]
 
     def __repr__(self) -> str:
-        return f"RFactor(n={len(self.codes)}, levels={self.levels[:6]}{'...' if len(self.levels) > 6 else ''}, ordered={self.ordered})"
+        more = "..." if len(self.levels) > 6 else ""
+        return f"RFactor(n={len(self.codes)}, levels={self.levels[:6]}{more}, ordered={self.ordered})"
 
 
 @dataclass(frozen=True, eq=False)
 class RList:
     """An R ``list``: ordered ``(name, value)`` pairs; names may be ``None`` or repeat."""
 
-    items: tuple[tuple[Union[str, None], "RValue"], ...]
+    items: tuple[tuple[str | None, RValue], ...]
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def __iter__(self) -> Iterator[tuple[Union[str, None], "RValue"]]:
+    def __iter__(self) -> Iterator[tuple[str | None, RValue]]:
         return iter(self.items)
 
-    def names(self) -> tuple[Union[str, None], ...]:
+    def names(self) -> tuple[str | None, ...]:
         return tuple(k for k, _ in self.items)
 
-    def values(self) -> tuple["RValue", ...]:
+    def values(self) -> tuple[RValue, ...]:
         return tuple(v for _, v in self.items)
 
-    def get(self, name: str, default: "RValue | None" = None) -> "RValue | None":
+    def get(self, name: str, default: RValue | None = None) -> RValue | None:
         """First component called ``name`` (R: ``x[[name]]`` with exact matching)."""
         for k, v in self.items:
             if k == name:
                 return v
         return default
 
-    def __getitem__(self, key: Union[str, int]) -> "RValue":
+    def __getitem__(self, key: str | int) -> RValue:
         if isinstance(key, int):
             return self.items[key][1]
         for k, v in self.items:
@@ -161,7 +162,7 @@ class RList:
     def __contains__(self, name: object) -> bool:
         return any(k == name for k, _ in self.items)
 
-    def as_dict(self) -> dict[str, "RValue"]:
+    def as_dict(self) -> dict[str, RValue]:
         """Name -> value (first occurrence wins; unnamed components are skipped)."""
         out: dict[str, RValue] = {}
         for k, v in self.items:
@@ -194,7 +195,7 @@ class RError:
     kind: str = "error"
 
 
-RValue = Union[RSparse, RMatrix, RVector, RFactor, RList, _RNullType, RError]
+RValue = RSparse | RMatrix | RVector | RFactor | RList | _RNullType | RError
 
 
 def as_rvector(values: object, kind: str | None = None, names: Names = None) -> RVector:

@@ -12,8 +12,9 @@ import base64
 import html
 import io
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -5,7 +5,8 @@ R equivalent: none (bookkeeping of :class:`parity.fuzz.FuzzResult`; the rules ar
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from parity.compare.rules import RULES, rules_used
 
