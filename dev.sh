@@ -4,7 +4,7 @@
 #   bash dev.sh main   -> the main job: parity check on built-in data (+ a short fuzz campaign)
 #   bash dev.sh test   -> the full test suite (golden tier + live tier against lme4)
 #   bash dev.sh setup  -> only the set-up
-#   bash dev.sh lint   -> ruff and mypy (strict) on pyreterms
+#   bash dev.sh lint   -> ruff on pyreterms and parity; mypy (strict) on pyreterms, mypy (checked) on parity
 #   bash dev.sh simcpu -> CI's simulated-CPU legs: with numpy's AVX-512 (then also AVX2) dispatch switched
 #                         off (NPY_DISABLE_CPU_FEATURES), the no-R tier, the pinning tests and a
 #                         100-design fit-level campaign.  OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are left
@@ -53,8 +53,9 @@ case "$cmd" in
     ;;
   lint)
     setup
-    .venv/bin/ruff check pyreterms "$@"
+    .venv/bin/ruff check pyreterms parity "$@"
     .venv/bin/mypy pyreterms
+    .venv/bin/mypy parity
     ;;
   test)
     setup

@@ -29,8 +29,7 @@ from parity.adapter.rbuild import int_vector as _int
 from parity.compare.notcompared import NotCompared
 from parity.r.values import RError, RList, RMatrix, RNull, RSparse, RValue, RVector
 from pyreterms.errors import LmeMessage, LmeWarning
-from pyreterms.formula.evaluate import Character, Logical, NumMatrix
-from pyreterms.formula.values import Factor
+from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
 from pyreterms.lmm.fit import lmer_from_parts
 
 Impl = Callable[..., dict[str, RValue]]
@@ -97,17 +96,18 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
         warnings.simplefilter("always")
         lf = pyreterms.lformula(formula, data, REML, weights=weights, offset=offset, contrasts=contrasts)
     out = lformula_components(lf)
-    out["warnings"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeWarning)])
-    out["messages"] = _chr([str(w.message) for w in caught if issubclass(w.category, LmeMessage)])
+    lf_warnings = [str(w.message) for w in caught if issubclass(w.category, LmeWarning)]
+    lf_messages = [str(w.message) for w in caught if issubclass(w.category, LmeMessage)]
+    out["warnings"], out["messages"] = _chr(lf_warnings), _chr(lf_messages)
     if level == "fit":
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             fit = lmer_from_parts(lf)
         # lmer() runs lFormula() first, so its conditions include lFormula's
-        out["lmer(): warnings"] = _chr(list(out["warnings"].x) + [str(w.message) for w in caught
-                                                                  if issubclass(w.category, LmeWarning)])
-        out["lmer(): messages"] = _chr(list(out["messages"].x) + [str(w.message) for w in caught
-                                                                  if issubclass(w.category, LmeMessage)])
+        out["lmer(): warnings"] = _chr(lf_warnings + [str(w.message) for w in caught
+                                                      if issubclass(w.category, LmeWarning)])
+        out["lmer(): messages"] = _chr(lf_messages + [str(w.message) for w in caught
+                                                      if issubclass(w.category, LmeMessage)])
         out.update(fit_components(fit, theta=theta))
     return out
 

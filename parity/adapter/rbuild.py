@@ -25,11 +25,11 @@ def chr_vector(values: Iterable[Any]) -> RVector:
     return RVector(np.array([one(v) for v in values], dtype=object), None, "character")
 
 
-def int_vector(values: Any, names: Sequence[str | None] | None = None) -> RVector:
+def int_vector(values: Any, names: Sequence[str] | None = None) -> RVector:
     return RVector(np.asarray(values, dtype=np.int64), tuple(names) if names is not None else None, "integer")
 
 
-def dbl_vector(values: Any, names: Sequence[str | None] | None = None) -> RVector:
+def dbl_vector(values: Any, names: Sequence[str] | None = None) -> RVector:
     return RVector(np.asarray(values, dtype=np.float64), tuple(names) if names is not None else None, "double")
 
 

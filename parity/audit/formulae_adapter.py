@@ -90,14 +90,14 @@ def fit(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lf
     except pyreterms.PyretermsError as e:
         raise Unsupported(f"lme4's layout does not exist (lme4 refuses the design: {e})") from None
     log = logging.getLogger("formulae")  # it logs each row it drops; lme4 drops them silently
-    level = log.level
+    log_level = log.level
     log.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             dm = design_matrices(formula, data)
     finally:
-        log.setLevel(level)
+        log.setLevel(log_level)
     rown = list(lf.fr.rownames)
     common = dm.common.as_dataframe()
     out: dict[str, Any] = {"lFormula()$X": r_matrix(common.to_numpy(dtype=float),
@@ -128,11 +128,11 @@ def _zt(group: Any, terms: Any, data: pd.DataFrame, rown: list[str]):
         grp = t.name.split("|", 1)[1].strip()
         for lev in t.ff.levels:
             for c in t.cnms:
-                j = where.get((grp, c, str(lev)))
-                if j is not None:
-                    cols.append(j)
+                col = where.get((grp, c, str(lev)))
+                if col is not None:
+                    cols.append(col)
                     rownames.append(str(lev))
-                    used.add(j)
+                    used.add(col)
     extra = [j for j in sorted(where.values()) if j not in used]  # formulae columns lme4 has no row for
     labels = {j: k[2] for k, j in where.items()}
     cols += extra

@@ -146,7 +146,7 @@ def _cov_of(res: Any, tr: Translation, bar: Bar, scale: float) -> np.ndarray:
 
 
 def _varcorr(res: Any, tr: Translation, scale: float):
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for grp, bar in zip(_grp_names(tr.f.bars), tr.f.bars, strict=False):
         v = _cov_of(res, tr, bar, scale)
         nm = bar.cnms

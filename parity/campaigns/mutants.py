@@ -16,7 +16,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 import pyreterms
-from parity.adapter.pyreterms_lformula import LF, _dbl, _int, lformula_components, pyreterms_impl
+from parity.adapter.pyreterms_lformula import LF, lformula_components, pyreterms_impl
+from parity.adapter.rbuild import dbl_vector as _dbl
+from parity.adapter.rbuild import int_vector as _int
 from parity.campaigns.mutants_patch import PATCH_MUTANTS, make_mutant
 from parity.r.values import RList, RSparse, RValue
 from pyreterms.design.lformula import parse_formula
@@ -133,7 +135,7 @@ def zeros_kept_in_zt(formula: str, data: pd.DataFrame, *, REML: bool = True, lev
     parts = [_zt_with_zeros(t) for t in lf.reTrms.terms]
     out[f"{LF}$reTrms$Zt"] = RSparse(sp.vstack(parts, format="csc"), zt.rownames, zt.colnames)
     old = out[f"{LF}$reTrms$Ztlist"]
-    out[f"{LF}$reTrms$Ztlist"] = RList(tuple((k, RSparse(z, v.rownames, v.colnames))  # type: ignore[union-attr]
+    out[f"{LF}$reTrms$Ztlist"] = RList(tuple((k, RSparse(z, v.rownames, v.colnames))
                                              for (k, v), z in zip(old.items, parts, strict=False)))  # type: ignore[union-attr]
     return out
 

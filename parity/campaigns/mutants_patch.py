@@ -19,9 +19,8 @@ import pandas as pd
 
 from parity.adapter.pyreterms_lformula import pyreterms_impl
 from parity.r.values import RValue
-from pyreterms.formula.evaluate import Character, Logical
 from pyreterms.formula.parser import Call
-from pyreterms.formula.values import Factor
+from pyreterms.formula.values import Character, Factor, Logical
 
 __all__ = ["PATCH_MUTANTS", "MUTANT_CRASHES", "patched", "make_mutant", "check_target"]
 

@@ -85,7 +85,7 @@ def load_design(directory: str | Path) -> Design:
         if k == "float":
             s = pd.Series([np.nan if x is None else float(x) for x in v], dtype=float)
         elif k == "int":
-            s = pd.Series([int(x) for x in v], dtype=np.int64)
+            s = pd.Series([int(x) for x in v if x is not None], dtype=np.int64)
         elif k == "Int64":
             s = pd.Series(pd.array([None if x is None else int(x) for x in v], dtype="Int64"))
         elif k in ("bool", "boolean"):

@@ -89,7 +89,7 @@ def _no_local_constants() -> Iterator[None]:
         yield
         return
     cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
-    providers._get_local_constants = lambda: providers.Constants()
+    providers._get_local_constants = lambda: providers.Constants()  # type: ignore[attr-defined]
     if cache is not None:
         cache.clear()  # values drawn from the constants seen before
     try:

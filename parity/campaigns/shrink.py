@@ -109,7 +109,8 @@ def reduce_design(d: Design, fails: Callable[[Design], bool], deadline: float) -
                 if fails(cand):
                     d, changed = cand, True
                     break
-        for opt in (("weights", None), ("offset", None), ("contrasts", ())):
+        options: tuple[tuple[str, Any], ...] = (("weights", None), ("offset", None), ("contrasts", ()))
+        for opt in options:
             if live() and getattr(d, opt[0]) not in (None, ()):
                 cand = replace(d, **{opt[0]: opt[1]})
                 if fails(cand):

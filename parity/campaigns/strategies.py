@@ -318,7 +318,8 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = 
     forced = "function" if focus and focus.startswith("fn:") else focus  # a focus stream's hazard: always
     drawn = [h for h in FREQUENCIES if on[h] and (coin(draw, FREQUENCIES[h]) or h == forced)]
     tags |= {f"hz:{h}" for h in drawn}
-    response, contrasts = "y", ()
+    response = "y"
+    contrasts: tuple[tuple[str, str], ...] = ()
     if "function" in drawn:  # 1-3 function terms (FUNCTIONS_PER_DESIGN), each term equally likely
         pool = list(function_terms(hz.i_comparisons))
         first = [t for t in pool if focus == f"fn:{t[0]}"]  # a focused term comes first, then 0-2 others
@@ -334,8 +335,8 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = 
         fixed.append("f")
     if "contrasts" in drawn:
         # a focus stream draws only contrasts that change the design (contr.treatment is the default)
-        pool = CONTRASTS if forced != "contrasts" else tuple(c for c in CONTRASTS if c != "contr.treatment")
-        contrasts = (("f", pick(draw, pool)),)
+        choices = CONTRASTS if forced != "contrasts" else tuple(c for c in CONTRASTS if c != "contr.treatment")
+        contrasts = (("f", pick(draw, choices)),)
     # grouping variables carrying a forced column hazard (one each; a (1 | v) bar is added if needed)
     forced_cols = [h for h in ("int_groups_10_200", "mixed_case", "unicode") if h in drawn]
     in_bars = [v for v in ("g", "h", "k") if any(v in re.split("[:/]", g) for _, _, g in bars)]
@@ -368,14 +369,14 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = 
     for v in ("g", "h", "k"):
         kmax = max(2, min(12 if not many_k else 3, math.isqrt(budget) if v in inter else budget))
         k = draw(st.integers(10, kmax)) if kmax >= 10 and _chance(draw, 30) else draw(st.integers(2, min(kmax, 9)))
-        first = bool(gvars) and v == gvars[0]
-        force = force_of.get(v, "") or ("unused_category" if focus == "unused_category" and first else "")
+        first_group = bool(gvars) and v == gvars[0]
+        force = force_of.get(v, "") or ("unused_category" if focus == "unused_category" and first_group else "")
         k = many_k if force == "int_groups_10_200" else k
-        k = 1 if refusal == "singleton_factor" and first else (n if refusal == "nlev_ge_n" and first else k)
+        k = 1 if refusal == "singleton_factor" and first_group else (n if refusal == "nlev_ge_n" and first_group else k)
         ctags: set[str] = set()
         s, codes, d = _group_column(draw, n, k, hz, codes_of.get("g") if v != "g" else None, ctags,
                                     na=na_grp and v == gvars[-1] and not force, force=force)
-        if refusal == "all_na_group" and first:
+        if refusal == "all_na_group" and first_group:
             s = pd.Series([None] * n, dtype=object)
         codes_of[v] = codes
         if v in gvars:

@@ -7,6 +7,8 @@ of the penalised least-squares system is bounded by ``eps * kappa``; ``kappa`` i
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from parity.compare.tolerances import (
@@ -27,14 +29,15 @@ EPS = float(np.finfo(float).eps)
 
 def _sparse(r: dict, key: str):
     v = r.get(key)
-    return v.x.tocsc() if hasattr(v, "x") and hasattr(v.x, "tocsc") else None
+    x: Any = getattr(v, "x", None)
+    return x.tocsc() if hasattr(x, "tocsc") else None
 
 
 def _vec(r: dict, key: str, n: int) -> np.ndarray | None:
-    v = r.get(key)
+    v: Any = r.get(key)
     if not hasattr(v, "x"):
         return None
-    x = np.asarray(v.x, dtype=float).ravel()
+    x = np.asarray(v.x, dtype=np.float64).ravel()
     return x if x.size == n else None
 
 
@@ -48,7 +51,8 @@ def pls_parts(r: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         return None
     q, n = Lt.shape[0], Zt.shape[1]
     Xv = r.get('getME(fit, "X")')
-    X = np.asarray(Xv.x, dtype=float) if hasattr(Xv, "x") and not hasattr(Xv.x, "tocsc") else None
+    xv = getattr(Xv, "x", None)
+    X = np.asarray(xv, dtype=np.float64) if xv is not None and not hasattr(xv, "tocsc") else None
     if X is None or X.ndim != 2 or X.shape[0] != n:
         X = np.zeros((n, 0))
     if q == 0 or q + X.shape[1] > COND_MAX_Q:

@@ -77,7 +77,7 @@ def pyreterms_trace(formula: str, data: pd.DataFrame, *, REML: bool, weights=Non
                     contrasts=None) -> tuple[Any, np.ndarray]:
     """pyreterms' fit and the (k x (p + 1)) log of its optimizer's evaluations [theta, value]."""
     log: list[list[float]] = []
-    orig = pf.optimize_lmer
+    orig = pf.optimize_lmer  # type: ignore[attr-defined]  # fit's own reference, patched
 
     def logged(devfun, start, lower, *a, **k):
         def f(th):
@@ -86,11 +86,11 @@ def pyreterms_trace(formula: str, data: pd.DataFrame, *, REML: bool, weights=Non
             return v
         return orig(f, start, lower, *a, **k)
 
-    pf.optimize_lmer = logged
+    pf.optimize_lmer = logged  # type: ignore[attr-defined]  # fit's own reference, patched
     try:
         fit = pyreterms.lmer(formula, data, REML=REML, weights=weights, offset=offset, contrasts=contrasts)
     finally:
-        pf.optimize_lmer = orig
+        pf.optimize_lmer = orig  # type: ignore[attr-defined]  # fit's own reference, patched
     return fit, np.array(log, dtype=np.float64)
 
 

@@ -7,6 +7,8 @@ own optima when its deviance carries one rounding step of noise (R: ``pyreterms_
 """
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from parity.compare.conditioning import COND_RULE, SCALE_RULE
@@ -95,8 +97,8 @@ def theta_equivalence(c: ComponentResult, py, r, formula, data, REML, weights, o
         if isinstance(err, RError) and err.kind == "timeout":
             raise NotCompared("lme4's devfun at this implementation's theta did not finish within the time "
                               f"limit ({err.message})", "time limit")
-        at_py = float(r2["devfun(thetas[[1]])"].x[0])
-        at_r = float(r2["devfun(theta)"].x[0])
+        at_py = float(cast(RVector, r2["devfun(thetas[[1]])"]).x[0])
+        at_r = float(cast(RVector, r2["devfun(theta)"]).x[0])
     except NotCompared:
         raise
     except Exception as e:  # no verdict without evidence: keep the failure

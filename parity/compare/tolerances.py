@@ -7,6 +7,7 @@ its class in :mod:`parity.components`); a component present on one side only is 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -178,8 +179,9 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
                 d.fail(where, f"codes differ, first at [{k}]")
         return
     if isinstance(r, RList):
-        _names_eq(d, where, py.names(), r.names(), "component names")  # type: ignore[union-attr]
-        for k, ((nk, pv), (_, rv)) in enumerate(zip(py.items, r.items, strict=False)):  # type: ignore[union-attr]
+        pl = cast(RList, py)  # the same class as R's (checked above)
+        _names_eq(d, where, pl.names(), r.names(), "component names")
+        for k, ((nk, pv), (_, rv)) in enumerate(zip(pl.items, r.items, strict=False)):
             compare_values(pv, rv, tol, d, f"{where}[[{nk if nk is not None else k + 1!r}]]")
         return
     d.fail(where, f"cannot compare {type(r).__name__}")

@@ -117,7 +117,7 @@ def not_compared_result(reason: str, kind: str = "other") -> ComponentResult:
     return ComponentResult(NOT_COMPARED, False, nan, nan, 0.0, 0.0, f"{kind}: {reason}")
 
 
-def _message(v: RValue | None) -> str | None:
+def _message(v: object) -> str | None:
     if v is None:
         return None
     if isinstance(v, RError):

@@ -33,9 +33,9 @@ def numpy_simd() -> dict[str, Any]:
     """numpy's SIMD baseline, the dispatch targets enabled/disabled on this CPU in this process, and
     the CPU features numpy found (what ``np.show_runtime()`` prints)."""
     try:
-        from numpy._core import _multiarray_umath as mu  # numpy >= 2
+        from numpy._core import _multiarray_umath as mu  # type: ignore[attr-defined]  # numpy >= 2
     except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core import _multiarray_umath as mu  # type: ignore[no-redef]
+        from numpy.core import _multiarray_umath as mu
     feats = dict(getattr(mu, "__cpu_features__", {}))
     dispatch = list(getattr(mu, "__cpu_dispatch__", []))
     return {"baseline": list(getattr(mu, "__cpu_baseline__", [])),

@@ -35,6 +35,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -97,7 +98,7 @@ def save_golden(dir: str | Path, case: Case, components: dict[str, RValue], vers
            "skipped": skipped}
     write_npz(d / f"{case.id}.npz", w.arrays)
     (d / f"{case.id}.json").write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    man = load_manifest(d) if (d / MANIFEST).is_file() else {"format": FORMAT, "cases": {}}
+    man: dict[str, Any] = load_manifest(d) if (d / MANIFEST).is_file() else {"format": FORMAT, "cases": {}}
     man.update({"format": FORMAT, "level": level, "versions": dict(versions),
                 "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
     if machine is not None:

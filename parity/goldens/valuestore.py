@@ -6,6 +6,8 @@ so NaN payloads (R's ``NA_real_`` vs ``NaN``), ``-Inf`` and signed zeros survive
 """
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -97,7 +99,8 @@ def identical(a: RValue, b: RValue) -> bool:
     if isinstance(a, RError):
         return a == b
     if isinstance(a, RList):
-        return a.names() == b.names() and all(identical(x, y) for x, y in zip(a.values(), b.values(), strict=False))  # type: ignore[union-attr]
+        bl = cast(RList, b)  # the same class as a (checked above)
+        return a.names() == bl.names() and all(identical(x, y) for x, y in zip(a.values(), bl.values(), strict=False))
     if isinstance(a, RFactor):
         return (a.levels == b.levels and a.ordered == b.ordered  # type: ignore[union-attr]
                 and _same_array(a.codes, b.codes))  # type: ignore[union-attr]

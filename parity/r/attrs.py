@@ -114,8 +114,8 @@ def column_from_r(name: str, obj: Any, cols: dict[str, Any], attrs: dict[str, An
         c = convert_value(obj.do_slot("contrasts"))
         levels = tuple(str(x) for x in obj.do_slot("levels"))
         if isinstance(c, RMatrix) and c.x.dtype.kind in "fi":
-            m = np.asarray(c.x, dtype=np.float64)
-            value: Any = {"matrix": m.tolist(),
+            mat = np.asarray(c.x, dtype=np.float64)
+            value: Any = {"matrix": mat.tolist(),
                           "colnames": None if c.colnames is None else [str(x) for x in c.colnames]}
         elif hasattr(c, "x") and getattr(c, "kind", "") == "character" and len(c.x) == 1:
             value = str(c.x[0])

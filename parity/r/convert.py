@@ -33,8 +33,8 @@ with R's levels and ordered flag; row names -> index of strings).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -81,7 +81,7 @@ def _float_vector(values: np.ndarray) -> Any:
     mask = np.isnan(arr)
     if mask.any():
         arr.view(np.uint64)[mask] = NA_REAL_BITS
-    return _ri().FloatSexpVector.from_memoryview(memoryview(np.ascontiguousarray(arr)))
+    return _ri().FloatSexpVector.from_memoryview(np.ascontiguousarray(arr).data)
 
 
 def _int32_vector(values: np.ndarray, mask: np.ndarray | None, logical: bool = False) -> Any:
@@ -92,10 +92,10 @@ def _int32_vector(values: np.ndarray, mask: np.ndarray | None, logical: bool = F
     cls = ri.BoolSexpVector if logical else ri.IntSexpVector
     if len(arr) == 0:
         return cls([])
-    return cls.from_memoryview(memoryview(np.ascontiguousarray(arr)))
+    return cls.from_memoryview(np.ascontiguousarray(arr).data)
 
 
-def _str_vector(values: list[str | None]) -> Any:
+def _str_vector(values: Sequence[str | None]) -> Any:
     ri = _ri()
     return ri.StrSexpVector([ri.NA_Character if v is None else v for v in values])
 
@@ -126,7 +126,7 @@ def categories_to_levels(categories: pd.Index, column: str = "?") -> list[str]:
         dup = sorted({x for x in out if out.count(x) > 1})
         raise DataError(f"column {column!r}: categories collide after conversion to R level "
                         f"strings: {dup}")
-    check_strings(column, out)
+    check_strings(column, list(out))
     return out
 
 
@@ -189,7 +189,7 @@ def dataframe_to_r(df: pd.DataFrame) -> Any:
     names = [str(c) for c in df.columns]
     if len(set(names)) != len(names):
         raise DataError(f"duplicate column names: {sorted({n for n in names if names.count(n) > 1})}")
-    check_strings("(column names)", names)
+    check_strings("(column names)", list[object](names))
     mats = matrix_columns(df)
     members = {c for cols, _ in mats.values() for c in cols}
     contrasts = df.attrs.get(CONTRASTS_ATTR) or {}
@@ -263,6 +263,11 @@ def _attr(obj: Any, name: str) -> Any:
     except LookupError:
         return None
     return None if a is _ri().NULL else a
+
+
+def _names(x: tuple[str | None, ...] | None) -> tuple[str, ...] | None:
+    """R names as the R values hold them: an NA name stays None (the values' annotation is narrower)."""
+    return cast("tuple[str, ...] | None", x)
 
 
 def _strings(obj: Any) -> tuple[str | None, ...] | None:
@@ -399,6 +404,6 @@ def r_to_value(obj: Any, strict: bool = True) -> RValue:
                 if dn is not None:
                     rn = None if dn[0] is ri.NULL else _strings(dn[0])
                     cn = None if dn[1] is ri.NULL else _strings(dn[1])
-                return RMatrix(arr.reshape(d, order="F"), rn, cn)
-            return RVector(arr, _strings(_attr(obj, "names")), kind)
+                return RMatrix(arr.reshape(d, order="F"), _names(rn), _names(cn))
+            return RVector(arr, _names(_strings(_attr(obj, "names"))), kind)
         return _unsupported(obj, strict, f"R type {obj.typeof}")

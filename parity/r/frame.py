@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from parity.compare.notcompared import NotCompared
 from parity.r import attrs as rattrs
 from parity.r import session as rsession
 from parity.r.convert import _attr, _strings, r_to_value
@@ -39,13 +40,13 @@ def r_dataframe_to_pandas(obj: Any) -> pd.DataFrame:
             try:
                 v = r_to_value(obj[k], strict=True)
             except TypeError as e:
-                raise rattrs.NotCompared(f"column '{key}': {e}", "unrepresentable") from None
+                raise NotCompared(f"column '{key}': {e}", "unrepresentable") from None
             if isinstance(v, RFactor):
                 cols[key] = make_categorical(v.codes, v.levels, v.ordered)
             elif isinstance(v, RVector):
                 cols[key] = _vector_to_pandas(v)
             else:
-                raise rattrs.NotCompared(f"data.frame column {key!r} is a {type(v).__name__}; only atomic "
+                raise NotCompared(f"data.frame column {key!r} is a {type(v).__name__}; only atomic "
                                          "vectors, factors and numeric matrices are carried", "unrepresentable")
         rownames = _strings(rsession.helper("row_names")(obj)) or ()
     df = pd.DataFrame(cols, index=string_index([str(r) for r in rownames]))

@@ -50,7 +50,7 @@ class RSparse:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.x.shape  # type: ignore[return-value]
+        return self.x.shape
 
     def __repr__(self) -> str:
         return f"RSparse({self.shape[0]}x{self.shape[1]}, nnz={self.x.nnz})"
@@ -66,7 +66,7 @@ class RMatrix:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.x.shape  # type: ignore[return-value]
+        return self.x.shape
 
     def __repr__(self) -> str:
         return f"RMatrix({self.shape[0]}x{self.shape[1]}, dtype={self.x.dtype})"
