@@ -8,7 +8,7 @@ grouping variables with 10-200 levels (numeric, not string, level order) and lev
 (code point) order differs from a case-insensitive or accent-aware order.
 
 :data:`FREQUENCIES` states, per hazard, the probability that one design drawn with every hazard on
-carries it (tag ``hz:<name>``); ``tests/test_strategies.py`` draws 1000 designs and checks each
+carries it (tag ``hz:<name>``); ``tests/unit/test_strategies.py`` draws 1000 designs and checks each
 observed frequency against it, and that every tagged design really has the property.
 """
 from __future__ import annotations

@@ -35,7 +35,7 @@ def _resolve(target: str) -> tuple[Any, str]:
 
 
 #: programming errors raised inside a patched function (a broken mutant, not a realistic bug: a
-#: mutant must be caught by what it computes, never by crashing); tests/test_mutants.py checks it
+#: mutant must be caught by what it computes, never by crashing); tests/live/test_mutants.py checks it
 #: stays empty
 MUTANT_CRASHES: list[tuple[str, str]] = []
 _PROGRAMMING_ERRORS = (AttributeError, TypeError, NameError, KeyError, IndexError, UnboundLocalError)

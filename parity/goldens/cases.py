@@ -207,7 +207,7 @@ _BUILTIN_CASES = [
     _c("cake-temp-num", "angle ~ recipe + temp + (1 | replicate)", "cake", "numeric temp", fit=True),
     _c("cake-dup-terms", "angle ~ temp + (1 | replicate) + (0 + recipe | replicate) + (0 + recipe | replicate)",
        "cake", "one factor, repeated random-only columns (the fit is non-identified: coef() is pinned live "
-       "in tests/test_theta_rule.py)"),
+       "in tests/live/test_fitted_theta_equivalence.py)"),
     _c("cbpp-int", "incidence ~ period + (1 | herd)", "cbpp", "integer response", fit=True),
     _c("cbpp-offset-fn", "incidence ~ period + offset(log(size)) + (1 | herd)", "cbpp", "offset(log())", fit=True),
     _c("dye", "Yield ~ 1 + (1 | Batch)", "Dyestuff", "one-way", fit=True),

@@ -10,7 +10,7 @@ files, a canary file and an ``evil.R``.  For each run it records the exit code (
 stderr, warnings that are not lme4's, and the canaries: files created or deleted in the working
 directory and the ``PWNED`` variable of the C environment.  The records are written one JSON object
 a line, flushed before and after each run, so a crash (segfault) leaves the case that caused it as the
-last ``start`` record.  ``tests/test_badinput.py`` judges the records.
+last ``start`` record.  ``tests/live/test_badinput.py`` judges the records.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Record the evidence that tests/test_theta_rule.py pins README "Known differences" 6 and 9 with.
+"""Record the evidence that tests/live/test_fitted_theta_equivalence.py pins README "Known differences" 6 and 9 with.
 
 Run once (needs R + lme4 1.1-31):  .venv/bin/python tests/data/record_evidence.py
 

@@ -18,7 +18,7 @@ from parity.cli.main import main as parity_main
 from parity.adapter.impl import Unsupported, r_factor, r_index, r_matrix, r_sparse, r_varcorr, r_vector
 from parity.compare.selection import Selection
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FIT = "Reaction ~ Days + (Days | Subject)"
 ONLY = ["lFormula()$X", "lFormula()$reTrms$Zt", "lFormula()$reTrms$flist", "lFormula()$reTrms$cnms"]
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent / "badinput"
+HERE = Path(__file__).resolve().parents[1] / "badinput"
 RUNNER = HERE / "runner.py"
 CORPUS = json.loads((HERE / "corpus.json").read_text())["cases"]
 ROOT = HERE.parent.parent

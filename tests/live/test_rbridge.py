@@ -17,7 +17,7 @@ from pyreterms.datasets import list_datasets, load_dataset
 from parity.r import frame as rframe
 from parity.r import oracle
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _have_r() -> bool:

@@ -14,7 +14,7 @@ import pytest
 from parity.cli.main import main as parity_main
 from pyreterms.datasets import load_dataset
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _csv(tmp_path: Path) -> Path:

@@ -115,7 +115,7 @@ def test_r_time_limit_is_not_compared(monkeypatch) -> None:
     """R's elapsed-time limit (rsession.r_call raising R's "reached elapsed time limit", as
     setTimeLimit() does at an interrupt point) makes the design *not compared*: the harness declined;
     it is neither an lme4 refusal nor agreement (README: verdicts).  The R error is injected: R's
-    time limit does not fire reliably in the embedded R (tests/test_rbridge.py::test_time_limit)."""
+    time limit does not fire reliably in the embedded R (tests/live/test_rbridge.py::test_time_limit)."""
     from parity.campaigns import fuzz
     from parity.r import session as rsession
 

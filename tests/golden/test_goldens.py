@@ -30,8 +30,8 @@ from parity.goldens.inputs import InputChanged, frame_difference, record_input, 
 from parity.goldens.record_replay import data_hash, identical, load_golden, load_manifest, replay_case, save_golden
 from parity.r.values import RError, RFactor, RList, RMatrix, RNull, RSparse, RVector
 
-ROOT = Path(__file__).resolve().parent.parent
-GOLDENS = Path(__file__).resolve().parent / "goldens"
+ROOT = Path(__file__).resolve().parents[2]
+GOLDENS = Path(__file__).resolve().parents[1] / "goldens"
 LF_DIR, FIT_DIR = GOLDENS / "lformula", GOLDENS / "fit"
 LF_IDS = sorted(load_manifest(LF_DIR)["cases"])
 FIT_IDS = sorted(load_manifest(FIT_DIR)["cases"])

@@ -25,7 +25,7 @@ from parity.compare.tolerances import ComponentResult
 from parity.campaigns.reproducer import load_design
 from pyreterms.datasets import load_dataset
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/
 THETA = 'getME(fit, "theta")'
 sys.path.insert(0, str(HERE / "data"))
 from record_evidence import theta_hash  # noqa: E402
@@ -243,7 +243,7 @@ def _feed_trace(values: list[float]):
 def test_rare_early_stop_recorded_evidence() -> None:
     """README Known differences 9, no R.  (a) As recorded where it happened: pyreterms' own fit ended
     1.8e-5 (7e-7 relative) above lme4's optimum, outside lme4's narrow noisy spread, so neither rule
-    explains it (hence tests/test_campaign_ci.py::KNOWN_FIT).  (b) It is rounding-decided: the stored
+    explains it (hence tests/live/test_campaign_ci.py::KNOWN_FIT).  (b) It is rounding-decided: the stored
     trace (pyreterms' deviance with one rounding step of noise) fed to BOBYQA stops early too, at
     exactly the recorded point, and every value in it is pyreterms' deviance here to rounding.
     (c) On this CPU pyreterms' own fit is never worse than that documented early stop."""

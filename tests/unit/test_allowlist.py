@@ -13,7 +13,7 @@ from pyreterms.formula import allowlist
 from pyreterms.errors import FormulaError
 from pyreterms.formula.parser import parse
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_r_file_is_generated_from_python():

@@ -20,7 +20,7 @@ from parity.compare.conditioning import (COND_RULE, SCALE_RULE, condition_number
 from parity.compare.rules import FLAT_OPTIMUM_ATOL, equivalence_verdict, rules_used
 from parity.r.values import RMatrix, RSparse, RVector
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/
 THETA = 'getME(fit, "theta")'
 EPS = np.finfo(float).eps
 
