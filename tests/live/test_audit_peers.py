@@ -10,7 +10,7 @@ import pytest
 from parity.compare.check import check, r_components
 from parity.compare.selection import Selection
 
-pytestmark = pytest.mark.r
+pytestmark = [pytest.mark.r, pytest.mark.slow]  # campaigns: minutes
 
 SM_ONLY = Selection.of(["lFormula()$X", "lFormula()$reTrms$Zt", "fixef(fit)", "logLik(fit)", "devfun(theta)",
                         "devfun(theta); pp$beta(1)"])

@@ -38,7 +38,7 @@ RUNNER = HERE / "runner.py"
 CORPUS = json.loads((HERE / "corpus.json").read_text())["cases"]
 ROOT = HERE.parent.parent
 
-pytestmark = pytest.mark.r  # the parity surfaces need live R
+pytestmark = [pytest.mark.r, pytest.mark.slow]  # the parity surfaces need live R; a corpus run: minutes
 
 
 def _run(tmp: Path, timeout: float = 600) -> tuple[list[dict], list[str]]:

@@ -7,10 +7,8 @@ import json
 
 import pytest
 
-pytest.importorskip("rpy2")
-
-from parity.bench.run import CASES, select_cases  # noqa: E402
-from parity.cli.main import main  # noqa: E402
+from parity.bench.run import CASES, select_cases
+from parity.cli.main import main
 
 pytestmark = pytest.mark.r
 

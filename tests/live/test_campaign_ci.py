@@ -13,7 +13,7 @@ from parity.compare.check import VOLATILE, criterion_components
 from parity.campaigns.fuzz import FuzzConfig, run_campaign
 from parity.compare.optreplay import lme4_optimizer_on_our_values
 
-pytestmark = pytest.mark.r
+pytestmark = [pytest.mark.r, pytest.mark.slow]  # campaigns: minutes
 
 
 def test_300_design_campaign_agrees(tmp_path):

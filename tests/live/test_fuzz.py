@@ -16,7 +16,7 @@ from parity.campaigns.fuzz import FuzzConfig, run_campaign, run_design
 from parity.adapter.pyreterms_lformula import pyreterms_impl
 from parity.campaigns.strategies import Design
 
-pytestmark = pytest.mark.r
+pytestmark = [pytest.mark.r, pytest.mark.slow]  # campaigns: minutes
 
 
 class _Tags(HTMLParser):
@@ -58,17 +58,16 @@ def test_cli_campaign_writes_json_and_html(tmp_path) -> None:
                "--out", str(out), "--quiet", "--shrink-time", "10", "--max-failures", "2"])
     doc = json.loads(j.read_text())
     c = doc["counts"]
-    assert rc == (1 if not doc["ok"] else 3 if c["not_compared"] else 0)
+    # pyreterms agrees with lme4 on these 30 designs (the 300-design CI campaign asserts the same at seed 11)
+    assert doc["ok"] and c["disagree"] == c["error"] == 0 and not doc["failures"], (c, doc["failures"])
+    assert rc == (3 if c["not_compared"] else 0)
     assert c["designs"] == 30 == len(doc["designs"]) == (c["agree"] + c["both_refused"] + c["disagree"] + c["error"]
                                                          + c["not_compared"])
     assert doc["seed"] == 1 and doc["level"] == "lformula" and doc["versions"]["lme4"].startswith("1.1")
     assert doc["timing"]["r_per_design"] > 0 and doc["timing"]["python_per_design"] > 0
-    for f in doc["failures"]:
-        assert f["reproducer"] and (out / f["reproducer"].split("/")[-1] / "repro.R").is_file()
-    p = _parse_html(h)
+    _parse_html(h)
     text = h.read_text(encoding="utf-8")
     assert "Components across the campaign" in text and "lFormula()$reTrms$Zt" in text
-    assert len(p.images) >= (1 if doc["failures"] else 0)
 
 
 def test_reproducer_of_a_mutant_failure_reproduces(tmp_path) -> None:

@@ -21,7 +21,7 @@ from parity.campaigns.mutants import MUTANTS
 from parity.campaigns.mutants_patch import MUTANT_CRASHES, PATCH_MUTANTS, check_target
 from parity.campaigns.strategies import HAZARD_NAMES, Hazards
 
-pytestmark = pytest.mark.r
+pytestmark = [pytest.mark.r, pytest.mark.slow]  # campaigns: minutes
 
 EXAMPLES, SEED = 150, int(os.environ.get("PARITY_MUTANT_SEED", "1"))
 #: lFormula() accepts negative weights, pyreterms refuses them: reported, excluded here

@@ -20,25 +20,10 @@ from parity.r import oracle
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _have_r() -> bool:
-    try:
-        import rpy2  # noqa: F401
-    except ImportError:
-        return False
-    return shutil.which("R") is not None
-
-
 @pytest.fixture(scope="session")
-def rs():
-    if not _have_r():
-        pytest.skip("rpy2 or R not available")
-    from parity.r import session as rsession
-
-    try:
-        rsession.start()
-    except Exception as e:  # pragma: no cover
-        pytest.skip(f"R/lme4 could not be started: {e}")
-    return rsession
+def rs(R):
+    """The embedded R (the session fixture ``R``: a live test fails, never skips, without R)."""
+    return R
 
 
 # ------------------------------------------------------------------------------------------
@@ -367,8 +352,7 @@ def test_time_limit(rs):
 
 @pytest.mark.r
 def test_reference_r_runs_standalone():
-    if shutil.which("Rscript") is None:
-        pytest.skip("no Rscript")
+    assert shutil.which("Rscript") is not None, "the live tier needs Rscript on PATH"
     code = ('source("r_scripts/reference.R"); r <- pyreterms_reference("Reaction ~ Days + (Days|Subject)",'
             ' sleepstudy, level = "lformula"); stopifnot(nrow(r[["lFormula()$reTrms$Zt"]]) == 36);'
             ' cat(Sys.getlocale("LC_COLLATE"))')
