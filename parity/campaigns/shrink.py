@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from parity import components
 from parity.campaigns.approxterms import split_terms
 from parity.campaigns.seeding import StillFails, focus_of, hypothesis_run
 from parity.campaigns.strategies import Design, design_key
@@ -28,15 +29,11 @@ class _OutOfTime(BaseException):
     """Stops Hypothesis' shrinker when its half of the budget is spent."""
 
 
-#: fit components that do not depend on where the implementation's optimizer stopped: they are
-#: evaluated at lme4's theta (README: tolerances), so shrinking may pin the implementation's theta
-_OWN_OPTIMUM = ('getME(fit, "theta")', "deviance(fit)", "logLik(fit)", "AIC(fit)", "BIC(fit)", "REMLcrit(fit)",
-                "isSingular(fit)", "fit@optinfo", "lmer():", "lmer()")
-
-
 def theta_independent(target: str) -> bool:
-    """Whether a fit-level ``target`` is evaluated at lme4's theta (so pinning is harmless)."""
-    return not any(target.startswith(p) for p in _OWN_OPTIMUM)
+    """Whether a fit-level ``target`` is evaluated at lme4's theta (so pinning is harmless): anything but
+    the optimizer's outputs and lmer()'s conditions (README: tolerances; :mod:`parity.components`)."""
+    comp = components.lookup(target)
+    return comp is None or not (comp.optimizer_output or (comp.kind == "condition" and comp.level == "fit"))
 
 
 def pin_theta(impl: Callable) -> Callable:
@@ -141,7 +138,8 @@ def reduce_design(d: Design, fails: Callable[[Design], bool], deadline: float) -
 def lformula_component(name: str) -> bool:
     """Whether a component is one of ``lFormula()``'s (the same at both levels, so a fit-level
     failure there can be shrunk with lFormula() calls only)."""
-    return "lFormula()" in name or name.startswith("lapply(reTrms")
+    comp = components.lookup(name)
+    return comp is not None and comp.level == "lformula" and comp.kind == "value"
 
 
 def shrink_failure(cfg: Any, target: str, level: str, first: Any, evaluate: Callable,
