@@ -1,9 +1,9 @@
 """Helpers for writing an implementation to audit: numpy / pandas / scipy results as R values.
 
 An implementation under audit (``parity check --impl module:function``, contract in
-:mod:`parity.pyside`) returns a ``dict`` mapping component names -- the R expressions of
-``r_scripts/reference.R``, e.g. ``"fixef(fit)"`` -- to :mod:`parity.rvalues` values.  These helpers
-build those values the way the R bridge (:mod:`parity.convert`) reads R's objects, so that the
+:mod:`parity.adapter.pyreterms_lformula`) returns a ``dict`` mapping component names -- the R expressions of
+``r_scripts/reference.R``, e.g. ``"fixef(fit)"`` -- to :mod:`parity.r.values` values.  These helpers
+build those values the way the R bridge (:mod:`parity.r.convert`) reads R's objects, so that the
 structure compares equal when the content does:
 
 =====================  ===============================================================  ===========================
@@ -21,7 +21,7 @@ helper                 R object                                                 
 
 :class:`Unsupported` is how an implementation says "I do not model this input" (weights, a
 formula feature it lacks): the design is reported *not compared*, never a disagreement (R side: the
-implementation's error of kind ``"unsupported"``, :func:`parity.verdicts.harness_refusal`).  Any
+implementation's error of kind ``"unsupported"``, :func:`parity.compare.verdicts.harness_refusal`).  Any
 other exception is the implementation refusing the design, judged against lme4's decision.
 ``parity init-impl NAME`` writes a runnable, documented skeleton that uses these helpers.
 """

@@ -1,7 +1,7 @@
 """``parity init-impl NAME``: write a documented, runnable skeleton implementation to audit.
 
 R equivalent: none (a starting point for ``parity check --impl NAME:fit``).  The skeleton
-(``parity/templates/impl_skeleton.py``) uses the helpers of :mod:`parity.impl`, returns
+(``parity/adapter/templates/impl_skeleton.py``) uses the helpers of :mod:`parity.adapter.impl`, returns
 ``lFormula()``'s X, Zt, flist and cnms for ``y ~ x + (x | g)`` and passes ``parity check --impl
 NAME:fit --only ...`` on lme4's sleepstudy as written; its TODOs say where a library's calls go.
 """

@@ -6,10 +6,10 @@ with the same contract (see README "Auditing another implementation"): it is cal
 (plus ``theta=`` at level "fit": the oracle's fitted theta, where ``devfun(theta)`` and the PLS
 state are to be evaluated) and returns a ``dict`` mapping component names (the R expressions of
 ``r_scripts/reference.R``, registered in :mod:`parity.components`) to
-:mod:`parity.rvalues` values, or raises an exception to refuse the design (``parity.impl.Unsupported``:
+:mod:`parity.r.values` values, or raises an exception to refuse the design (``parity.adapter.impl.Unsupported``:
 an input it does not model, reported *not compared*).  Components it leaves out are *not provided*
-(:mod:`parity.selection`).  This module is where 0-based Python indices become R's 1-based ones
-(``parity.impl`` has the helpers for other implementations).
+(:mod:`parity.compare.selection`).  This module is where 0-based Python indices become R's 1-based ones
+(``parity.adapter.impl`` has the helpers for other implementations).
 """
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def run_impl(impl: Impl, formula: str, data: pd.DataFrame, **kw) -> dict[str, RV
     """Run an implementation; a refusal becomes ``{"error": RError(message)}``."""
     try:
         return impl(formula, data, **kw)
-    except NotCompared:  # the harness declined (parity.notcompared): not the implementation's answer
+    except NotCompared:  # the harness declined (parity.compare.notcompared): not the implementation's answer
         raise
     except Exception as e:  # an implementation under audit may raise anything: that is its answer
         kind = getattr(e, "kind", type(e).__name__)

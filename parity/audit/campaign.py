@@ -1,14 +1,14 @@
 """``parity audit PEER``: a campaign against live lme4, restricted to what the peer claims to support.
 
 R equivalent of the oracle side: ``pyreterms_reference()`` (r_scripts/reference.R).  The designs are
-a fuzz campaign's (:func:`parity.seeding.campaign_designs`, stratified streams); each is first shown
+a fuzz campaign's (:func:`parity.campaigns.seeding.campaign_designs`, stratified streams); each is first shown
 to the peer's translation (:data:`PEERS`): a design it cannot express is *not compared*, with the
 reason, and costs no R call; at the fit level every other compared design is fitted by ML
 (``REML = FALSE``), the others as generated.  ``examples`` counts compared designs (at most ``scan`` designs are
 looked at).  Every disagreeing design gets a *cause* (:func:`cause_of`: which components differ and
 how -- structure, accept/refuse, the likelihood at lme4's theta, a worse optimum, or the optimizer's
 stopping point on a flat criterion); designs are grouped by cause and the smallest design of each
-group is shrunk (:func:`parity.shrink.reduce_design`) while it keeps that cause.
+group is shrunk (:func:`parity.campaigns.shrink.reduce_design`) while it keeps that cause.
 """
 from __future__ import annotations
 
@@ -257,7 +257,7 @@ def run_audit(peer: Peer, *, examples: int = 30, seed: int = 0, scan: int | None
 
 
 def _r(o: DesignOutcome, peer: Peer, time_limit: float | None) -> dict | None:
-    """lme4's components of a design (cached by parity.fuzz), for the cause (isSingular)."""
+    """lme4's components of a design (cached by parity.campaigns.fuzz), for the cause (isSingular)."""
     if peer.level != "fit":
         return None
     try:

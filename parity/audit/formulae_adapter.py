@@ -16,7 +16,7 @@ translated (``f[b]`` -> ``fb``, a logical column ``lg`` -> ``lgTRUE``, ``Interce
 Compared where formulae claims the formula: bars whose terms are ``1``/``0``, columns (numeric,
 factor, logical) and whose grouping is a column, ``g:h`` or ``g/h``; fixed terms that are columns or
 ``a:b``.  ``||`` (which formulae does not parse), functions, weights, offsets and ``contrasts=`` are
-refused as *not compared* (:class:`parity.impl.Unsupported`), and so are designs lme4 refuses (the
+refused as *not compared* (:class:`parity.adapter.impl.Unsupported`), and so are designs lme4 refuses (the
 layout then does not exist).
 """
 from __future__ import annotations

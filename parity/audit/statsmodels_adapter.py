@@ -6,7 +6,7 @@ Translation (what MixedLM can express of an lme4 formula, :mod:`parity.audit.lme
 grouping column ``g`` -> ``groups="g"``; one bar term on it -> ``re_formula`` (an unstructured
 covariance, as lme4's ``(x | g)``); further single-column bars on the same ``g`` (what ``(x || g)``
 expands to) -> one ``vc_formula`` entry each (independent variances); the fixed part -> the patsy
-formula (``1``/``0``, columns, ``a:b``).  Refused as *not compared* (:class:`parity.impl.Unsupported`):
+formula (``1``/``0``, columns, ``a:b``).  Refused as *not compared* (:class:`parity.adapter.impl.Unsupported`):
 weights, offsets, ``contrasts=``, formula functions, missing values, two or more grouping factors,
 nested or interaction groupings, factor or logical random slopes, a second multi-column block.
 

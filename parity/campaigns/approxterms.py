@@ -2,7 +2,7 @@
 
 R equivalent: ``findbars`` + ``expandDoubleVerts``/``expandSlash`` + ``mkBlist``'s level counts, and
 the checks ``checkNlevels``/``checkZdims`` that would stop ``lFormula``.  Used by
-:mod:`parity.strategies` for a design's hint ``expect_refusal`` and its tags (tied/reordered level
+:mod:`parity.campaigns.strategies` for a design's hint ``expect_refusal`` and its tags (tied/reordered level
 counts, unobserved ``a:b`` cells); never an oracle.
 """
 from __future__ import annotations

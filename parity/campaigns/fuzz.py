@@ -3,13 +3,13 @@
 R equivalent of the oracle side: ``pyreterms_reference()`` of ``r_scripts/reference.R`` (lFormula,
 and lmer at the fit level).  Two phases, both seeded with ``--seed`` (database off, deadline off):
 
-1. *explore*: ``--examples`` designs from :func:`parity.strategies.designs`, each compared component
-   by component (``parity.check``); a design *fails* when any component disagrees, and an
+1. *explore*: ``--examples`` designs from :func:`parity.campaigns.strategies.designs`, each compared component
+   by component (``parity.compare.check``); a design *fails* when any component disagrees, and an
    exception anywhere in one design is recorded as a failed design (last traceback line), never a
    crash.  R refusals are ``lme4 refused: <message>`` decisions compared with the implementation's.
 2. *shrink*: for every failure whose components are not yet covered, the same Hypothesis run is
    replayed with the shrink phase on, keeping designs that still fail on that component; the
-   minimal design is written out as a reproducer (:mod:`parity.reproducer`).  Results are cached,
+   minimal design is written out as a reproducer (:mod:`parity.campaigns.reproducer`).  Results are cached,
    so a replayed design costs no R call; a shrink past ``--shrink-time`` stops calling R.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ from parity.compare.notcompared import NotCompared
 from parity.compare.selection import Selection
 from parity.compare.verdicts import NOT_COMPARED, BadFormula, Verdict, preflight
 from parity.r import session as rsession
-from parity.report import tally
+from parity.report.text import tally
 
 __all__ = ["FuzzConfig", "DesignOutcome", "ShrunkFailure", "FuzzResult", "run_design", "run_campaign",
            "fit_level_available", "KNOWN_ISSUES"]
@@ -53,14 +53,15 @@ KNOWN_ISSUES: dict[str, str] = {
 
 
 def fit_level_available() -> tuple[bool, str]:
-    """Whether ``parity.pyside`` can produce pyreterms' fit components (it needs
-    ``parity.pyfit.fit_components``); the reason when not."""
+    """Whether ``parity.adapter.pyreterms_lformula`` can produce pyreterms' fit components (it needs
+    ``parity.adapter.pyreterms_fit.fit_components``); the reason when not."""
     try:
         mod = importlib.import_module("parity.adapter.pyreterms_fit")
     except ImportError as e:
         return False, f"fit level not available ({e}); comparing lFormula() only"
     if not callable(getattr(mod, "fit_components", None)):
-        return False, "fit level not available (parity.pyfit has no fit_components); comparing lFormula() only"
+        return False, ("fit level not available (parity.adapter.pyreterms_fit has no fit_components); "
+                       "comparing lFormula() only")
     return True, ""
 
 
@@ -78,8 +79,8 @@ class FuzzConfig:
     shrink: bool = True
     shrink_seconds: float = 60.0
     max_failures: int = 8
-    ignore: frozenset[str] = frozenset()  # glob patterns (parity.selection): components not compared
-    only: tuple[str, ...] = ()            # glob patterns: compare only these (parity.selection)
+    ignore: frozenset[str] = frozenset()  # glob patterns (parity.compare.selection): components not compared
+    only: tuple[str, ...] = ()            # glob patterns: compare only these (parity.compare.selection)
     stop_at_first: bool = False     # stop exploring after the first failing design (mutant power)
 
 
@@ -147,7 +148,7 @@ class FuzzResult:
 
     def not_provided(self) -> dict[str, int]:
         """Components lme4 returned and the implementation did not, by number of designs
-        (parity.selection: not judged)."""
+        (parity.compare.selection: not judged)."""
         out: dict[str, int] = {}
         for o in self.outcomes:
             for n in (o.report.not_provided if o.report is not None else ()):
@@ -224,8 +225,8 @@ def _r_side(design: Design, level: str, time_limit: float | None) -> dict:
 def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limit: float | None = None,
                ignore: frozenset[str] = frozenset(), py_time_limit: float | None = 60.0,
                only: tuple[str, ...] = ()) -> DesignOutcome:
-    """``parity.check.check`` for one design, timed per side, never raising (R: one
-    ``pyreterms_reference()`` call).  ``ignore``/``only``: glob patterns (parity.selection)."""
+    """``parity.compare.check.check`` for one design, timed per side, never raising (R: one
+    ``pyreterms_reference()`` call).  ``ignore``/``only``: glob patterns (parity.compare.selection)."""
     sel = Selection.of(only, sorted(ignore))
     t0 = time.perf_counter()
     r_s = py_s = 0.0
@@ -285,7 +286,7 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
 
     def evaluate(d: Design, at: str | None = None) -> DesignOutcome:
         """One design at ``at`` (default the campaign's level; "fit-pinned": the fit level with the
-        implementation's theta pinned to lme4's, used by shrinking, see parity.shrink.pin_theta)."""
+        implementation's theta pinned to lme4's, used by shrinking, see parity.campaigns.shrink.pin_theta)."""
         k = (design_key(d), at or level)
         if k not in cache:
             cache[k] = run_design(d, pin_theta(fn) if at == "fit-pinned" else fn,
@@ -297,7 +298,7 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
     prog: Progress = SilentProgress() if progress is None or isinstance(progress, bool) else progress
 
     with prog:
-        for d in campaign_designs(cfg.seed, cfg.hazards):  # stratified: parity.seeding
+        for d in campaign_designs(cfg.seed, cfg.hazards):  # stratified: parity.campaigns.seeding
             if len(outcomes) >= cfg.examples or (cfg.stop_at_first and any(o.failing for o in outcomes)):
                 break
             o = evaluate(d)

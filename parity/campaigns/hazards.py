@@ -1,4 +1,4 @@
-"""The README "Formula language" hazards that :mod:`parity.strategies` draws at a stated frequency.
+"""The README "Formula language" hazards that :mod:`parity.campaigns.strategies` draws at a stated frequency.
 
 R equivalent of what is exercised: ``model.frame``/``model.matrix`` inside ``lme4::lFormula`` --
 ``contr.poly`` for ordered factors, the ``contrasts =`` argument, the allowlisted functions

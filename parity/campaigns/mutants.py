@@ -1,9 +1,9 @@
 """Deliberately broken implementations, to prove that ``parity fuzz`` catches real mistakes.
 
-Each mutant has the implementation contract of :mod:`parity.pyside` (``fn(formula, data, *, REML,
-level, weights, offset, contrasts) -> dict``) and wraps :func:`parity.pyside.pyreterms_impl` (or
+Each mutant has the implementation contract of :mod:`parity.adapter.pyreterms_lformula` (``fn(formula, data, *, REML,
+level, weights, offset, contrasts) -> dict``) and wraps :func:`parity.adapter.pyreterms_lformula.pyreterms_impl` (or
 pyreterms internals), changing one thing lme4 1.1-31 does.  Use one with
-``parity fuzz --impl parity.mutants:lind_off_by_one``.  :data:`MUTANTS` lists them with the level
+``parity fuzz --impl parity.campaigns.mutants:lind_off_by_one``.  :data:`MUTANTS` lists them with the level
 at which they are observable and the smallest design that can show them.
 """
 from __future__ import annotations

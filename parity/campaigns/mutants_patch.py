@@ -1,6 +1,6 @@
 """Mutants made by monkeypatching one pyreterms function with a one-line realistic bug.
 
-Each mutant runs :func:`parity.pyside.pyreterms_impl` while one pyreterms function (or method) is
+Each mutant runs :func:`parity.adapter.pyreterms_lformula.pyreterms_impl` while one pyreterms function (or method) is
 replaced by a wrapper that changes one thing lme4 1.1-31 does; the R equivalent of each is named in
 its ``doc``.  The patch is undone after every call (process-global: not thread-safe, like the
 rest of a campaign).  :data:`PATCH_MUTANTS` lists them as ``(name, level, doc, target, make)``.
@@ -82,7 +82,7 @@ def patched(target: str, make: Callable[[Any], Any]) -> Iterator[None]:
 
 
 def make_mutant(name: str, doc: str, target: str, make: Callable[[Any], Any]) -> Callable[..., dict[str, RValue]]:
-    """An implementation (the contract of parity.pyside) running pyreterms under ``patched``
+    """An implementation (the contract of parity.adapter.pyreterms_lformula) running pyreterms under ``patched``
     (the target must exist now: a renamed pyreterms function fails here, not as a fake catch)."""
     check_target(target)
     def fn(formula: str, data: pd.DataFrame, **kw: Any) -> dict[str, RValue]:

@@ -10,7 +10,7 @@ Stratification: Hypothesis builds most designs by mutating earlier ones, so a ha
 probability 0.12 per design arrived in clumps (seed 1: one design with a non-default ``contrasts=``
 among the first 198).  A campaign therefore interleaves two kinds of stream: every
 :data:`STRATIFY_EVERY`-th design (positions 2, 5, 8, ...) comes from a *focus stream*, one per hazard of
-:func:`parity.strategies.focus_hazards`, taken in turn, whose designs all carry that hazard
+:func:`parity.campaigns.strategies.focus_hazards`, taken in turn, whose designs all carry that hazard
 (``designs(focus=...)``, tag ``focus:<name>``); the others come from the main stream, where each hazard
 has its FREQUENCIES probability.  With 20 focus hazards, every hazard is in at least
 ``examples // 60`` designs of a campaign (2 in 150), whatever Hypothesis does with the main stream.

@@ -145,7 +145,7 @@ def lformula_component(name: str) -> bool:
 def shrink_failure(cfg: Any, target: str, level: str, first: Any, evaluate: Callable,
             cache: dict, prog: Any) -> tuple[Any, int, float]:
     """The smallest design found that still fails on ``target`` (R: none -- Hypothesis' shrinker,
-    then :func:`parity.shrink.reduce_design`, driving pyreterms_reference()).  For lFormula()-level
+    then :func:`parity.campaigns.shrink.reduce_design`, driving pyreterms_reference()).  For lFormula()-level
     attempts Hypothesis replays the exploration (cached) up to the failure and shrinks for a third
     of ``cfg.shrink_seconds``; the design-level reducer deletes terms and rows for the rest (for
     fit-level attempts, all of it).  A target among lFormula()'s components
@@ -184,7 +184,7 @@ def shrink_failure(cfg: Any, target: str, level: str, first: Any, evaluate: Call
     prog.message(f"shrinking {target} ...")
     if at == "lformula":
         try:
-            # replays the stream the design came from (parity.seeding) up to the failure, then shrinks
+            # replays the stream the design came from (parity.campaigns.seeding) up to the failure, then shrinks
             hypothesis_run(cfg.seed, cfg.hazards, (Phase.generate, Phase.shrink), body, focus=focus_of(first.design))
         except (Exception, _OutOfTime):  # noqa: BLE001 - the shrunk failure (or Flaky) surfaces here by design
             pass

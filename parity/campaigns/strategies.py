@@ -16,12 +16,12 @@ level strings (case, punctuation, digits, unicode, ``:``) as strings and as Cate
 non-sorted category order and unused categories); integer-coded groups (``1..12``, so ``"10"``
 sorts after ``"9"``); NA in response, covariates and groups; rank-deficient X (duplicated and
 collinear columns, ``f:f2`` without main effects); weights and offsets; badly scaled covariates;
-and, each at the probability stated in :data:`parity.hazards.FREQUENCIES` (tag ``hz:<name>``):
+and, each at the probability stated in :data:`parity.campaigns.hazards.FREQUENCIES` (tag ``hz:<name>``):
 ordered factors (``contr.poly``), the ``contrasts =`` argument, allowlisted function terms,
 integer grouping variables with 10-200 levels, mixed-case and non-ASCII level strings.
 Data have n in 10..200 rows (up to ~420 with a 10-200-level integer group) and a default
 RangeIndex; everything shrinks toward small n, one ``(1 | g)`` term and letters as labels.
-Designs are generated in campaign order by :mod:`parity.seeding` (the same for a seed at every level).
+Designs are generated in campaign order by :mod:`parity.campaigns.seeding` (the same for a seed at every level).
 """
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ class Hazards:
     refusals: bool = True           # designs lme4 must refuse
     negative_weights: bool = True   # lFormula() accepts them, lmer() refuses: a refusal hazard
     single_level_factors: bool = True  # a 1-level factor covariate (model.matrix's contrasts check)
-    ordered_factors: bool = True    # f an ordered Categorical (contr.poly), parity.hazards.FREQUENCIES
+    ordered_factors: bool = True    # f an ordered Categorical (contr.poly), parity.campaigns.hazards.FREQUENCIES
     contrasts_arg: bool = True      # contrasts = list(f = "contr.sum"|...) (model.matrix contrasts.arg)
     functions: bool = True          # scale / poly / log / I() / factor / as.numeric terms (+ ns, bs, ...
                                     # once pyreterms allows them)
@@ -130,7 +130,7 @@ class Design:
 
     def arrays(self) -> dict[str, Any]:
         """``weights``/``offset`` as float arrays and ``contrasts`` as a dict (keyword arguments of
-        ``parity.check.check``, ``pyreterms.lformula`` and ``pyreterms.lmer``)."""
+        ``parity.compare.check.check``, ``pyreterms.lformula`` and ``pyreterms.lmer``)."""
         return {"weights": None if self.weights is None else self.data[self.weights].to_numpy(float),
                 "offset": None if self.offset is None else self.data[self.offset].to_numpy(float),
                 "contrasts": dict(self.contrasts) or None}
@@ -182,7 +182,7 @@ def _group_column(  # noqa: C901
     draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarray | None, tags: set[str], na: bool,
     force: str = "",
 ) -> tuple[pd.Series, np.ndarray, str]:
-    """One grouping column; ``force`` is "" or a hazard of parity.hazards: "int_groups_10_200"
+    """One grouping column; ``force`` is "" or a hazard of parity.campaigns.hazards: "int_groups_10_200"
     (an int64/Int64 column), "mixed_case" or "unicode" (a string column with those labels), or
     "unused_category" (a Categorical with a category no row has)."""
     kinds = ["str", "object"] + (["int", "float"] if hz.int_groups else []) + \
@@ -273,14 +273,14 @@ def _factor_cov(draw: Callable, n: int, k: int, hz: Hazards, prefix: str, na: bo
 
 
 def hazards_on(hz: Hazards) -> dict[str, bool]:
-    """Which hazards of :data:`parity.hazards.FREQUENCIES` ``hz`` lets designs carry."""
+    """Which hazards of :data:`parity.campaigns.hazards.FREQUENCIES` ``hz`` lets designs carry."""
     return {"ordered_factor": hz.ordered_factors and hz.categoricals, "contrasts": hz.contrasts_arg,
             "function": hz.functions, "int_groups_10_200": hz.int_groups and hz.many_int_levels,
             "mixed_case": hz.mixed_case_levels, "unicode": hz.unicode_levels}
 
 
 def focus_hazards(hz: Hazards) -> tuple[str, ...]:
-    """The hazards a campaign's focus streams cycle through (:mod:`parity.seeding`): those of
+    """The hazards a campaign's focus streams cycle through (:mod:`parity.campaigns.seeding`): those of
     FREQUENCIES that ``hz`` allows, each function term on its own (``fn:<name>``), and an unused
     category of a Categorical grouping column."""
     on = hazards_on(hz)
@@ -313,7 +313,7 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = 
         refusal = draw(st.sampled_from([r for r in REFUSALS if allowed.get(r, True)]))
     if refusal == "one_double_bar":
         bars[0] = ("1", "||", bars[0][2])
-    # the hazards of parity.hazards, each drawn with its stated probability
+    # the hazards of parity.campaigns.hazards, each drawn with its stated probability
     on = hazards_on(hz)
     forced = "function" if focus and focus.startswith("fn:") else focus  # a focus stream's hazard: always
     drawn = [h for h in FREQUENCIES if on[h] and (coin(draw, FREQUENCIES[h]) or h == forced)]
@@ -462,8 +462,8 @@ def designs(hazards: Hazards | None = None, *, refusals: bool | None = None,
             focus: str | None = None) -> st.SearchStrategy[Design]:
     """Designs lme4 accepts and (unless ``refusals=False``) designs it must refuse; with
     ``refusals=True`` every design carries one deliberate refusal hazard.  ``focus`` (one of
-    :func:`parity.hazards.focus_hazards`) makes every design carry that hazard (tag ``focus:<name>``):
-    the stratified streams of :mod:`parity.seeding`."""
+    :func:`parity.campaigns.hazards.focus_hazards`) makes every design carry that hazard (tag ``focus:<name>``):
+    the stratified streams of :mod:`parity.campaigns.seeding`."""
     hz = hazards or Hazards()
     mode = "force" if refusals else ("allow" if (refusals is None and hz.refusals) else "never")
     return _design(hz, mode, focus)

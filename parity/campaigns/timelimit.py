@@ -1,4 +1,4 @@
-"""The Python side's time limit in campaigns (R's is ``setTimeLimit()``, see :mod:`parity.rsession`).
+"""The Python side's time limit in campaigns (R's is ``setTimeLimit()``, see :mod:`parity.r.session`).
 
 R equivalent: ``setTimeLimit(elapsed = ...)`` for the implementation under test; a SIGALRM on the
 main thread.

@@ -47,7 +47,7 @@ def add_fuzz_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--known", action="store_true",
                    help="ignore disagreements in components with a known, reported issue: " + "; ".join(KNOWN_ISSUES))
     p.add_argument("--ignore", nargs="*", default=[], metavar="PATTERN",
-                   help="components not to compare (glob patterns, parity.selection)")
+                   help="components not to compare (glob patterns, parity.compare.selection)")
     p.add_argument("--only", nargs="+", default=None, metavar="PATTERN",
                    help="compare only components matching these globs (a name without wildcards must be provided)")
     p.add_argument("--no-shrink", action="store_true", help="report failures unshrunk")

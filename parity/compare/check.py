@@ -1,9 +1,9 @@
 """One design, both sides: run R (the oracle) and an implementation, compare every component.
 
 R equivalent of the oracle side: ``pyreterms_reference()`` in ``r_scripts/reference.R``.  The verdict
-(:class:`parity.verdicts.Verdict`) is agree, disagree, both refused for the same reason, or not
+(:class:`parity.compare.verdicts.Verdict`) is agree, disagree, both refused for the same reason, or not
 compared (the harness declined: allowlist, unrepresentable data, time limit).  The explanation rules
-live in :mod:`parity.rules` (theta rule, lme4 against itself) and :mod:`parity.conditioning`
+live in :mod:`parity.compare.rules` (theta rule, lme4 against itself) and :mod:`parity.compare.conditioning`
 (tolerances with a scale).
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ class CheckReport:
     REML: bool
     components: tuple[ComponentResult, ...]
     versions: dict = field(default_factory=dict)
-    #: components lme4 returned that the implementation did not (parity.selection: never agreement,
+    #: components lme4 returned that the implementation did not (parity.compare.selection: never agreement,
     #: never a disagreement; counted apart)
     not_provided: tuple[str, ...] = ()
     selection: Selection = ALL
@@ -98,7 +98,7 @@ def check(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "
     """Compare one design.  ``r`` may carry the oracle's components already computed (a campaign
     caches them); ``timings`` (a dict) receives the seconds spent on the R and the Python side;
     ``impl_guard`` (a context-manager factory, e.g. a time limit) wraps the implementation's run only;
-    ``selection`` (``--only``/``--ignore``, :mod:`parity.selection`) limits the components compared,
+    ``selection`` (``--only``/``--ignore``, :mod:`parity.compare.selection`) limits the components compared,
     and components the implementation does not provide are listed apart (``not_provided``) unless
     the implementation is pyreterms (judged strictly).
 

@@ -48,7 +48,7 @@ class OptReplay:
     misses: int  # thetas lme4's optimizer asked for that pyreterms never evaluated
     n_evals: int
     max_rel_dev_diff: float  # max over the log of |pyreterms value - lme4 devfun| / |lme4 devfun|
-    #: max over the logged thetas of the PLS system's condition number (parity.conditioning's kappa,
+    #: max over the logged thetas of the PLS system's condition number (parity.compare.conditioning's kappa,
     #: from the lFormula objects both sides share); nan when not computed (too large)
     kappa: float = float("nan")
 
@@ -155,7 +155,7 @@ def lme4_optimizer_on_our_values(formula: str, data: pd.DataFrame, *, REML: bool
 
 
 def _max_kappa(lf: Any, thetas: np.ndarray, max_order: int = 1000) -> float:
-    """parity.conditioning.condition_number's kappa (the larger of the random-effects block's and the
+    """parity.compare.conditioning.condition_number's kappa (the larger of the random-effects block's and the
     whole unit-diagonal-scaled PLS system's) at each logged theta,
     from the lFormula objects (which the campaign checked equal to lme4's); nan above ``max_order``."""
     import scipy.sparse as sp

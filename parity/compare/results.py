@@ -1,5 +1,5 @@
 """One compared component (the row of every parity report).  Its own module so that
-:mod:`parity.compare` and :mod:`parity.verdicts` share it without an import cycle."""
+:mod:`parity.compare.tolerances` and :mod:`parity.compare.verdicts` share it without an import cycle."""
 from __future__ import annotations
 
 import math

@@ -18,7 +18,7 @@ from parity.r.oracle import r_components
 from parity.r.values import RError, RList, RNull, RVector
 
 #: the criterion components' tolerance at the optimum (REMLcrit, deviance, logLik, AIC, BIC: 1e-8
-#: relative, parity.compare.CRITERION); NOT the theta rule, which is FLAT_OPTIMUM_ATOL (absolute)
+#: relative, parity.compare.tolerances.CRITERION); NOT the theta rule, which is FLAT_OPTIMUM_ATOL (absolute)
 CRIT_RTOL = 1e-8
 #: the flat-optimum rule: lme4's criterion at the implementation's theta may exceed lme4's optimum by at
 #: most this, ABSOLUTE: lme4's ftol_abs (nloptwrap BOBYQA stops once a step improves the criterion by
@@ -27,7 +27,7 @@ CRIT_RTOL = 1e-8
 #: percentile 6.9e-8) on the case table and by a median 1.5e-7 on a 100-design fit campaign; a larger
 #: gap must be explained by lme4's own spread on that design (:class:`Lme4Spread`)
 FLAT_OPTIMUM_ATOL = 1e-8
-#: the phrases by which a theta verdict states its rule (counted by parity.fuzz)
+#: the phrases by which a theta verdict states its rule (counted by parity.campaigns.fuzz)
 EQUAL_OPTIMA = "equally good optima"
 LME4_SPREAD = "not reproducible here"
 #: lme4 against itself: batches of lme4 fits whose deviance carries one rounding step of noise (seeds),
@@ -253,7 +253,7 @@ RULES = ("theta exact", "flat optimum", "lme4 spread", "conditioning bound", "sc
 def rules_used(components) -> list[str]:
     """The rules an agreeing fit-level report rests on: how its theta passed (exactly, i.e. within
     1e-6; by the flat-optimum rule; by lme4's own spread) and whether any component passed by the
-    conditioning bound or by the rounding level of the problem's scale (:mod:`parity.conditioning`)."""
+    conditioning bound or by the rounding level of the problem's scale (:mod:`parity.compare.conditioning`)."""
     out = []
     for c in components:
         if c.name == 'getME(fit, "theta")' and c.ok:

@@ -12,7 +12,7 @@ of ``r_scripts/reference.R``'s ~110 components; the rules (README "Auditing anot
   every summary, never agreement and never a disagreement.  The verdict is taken over the provided
   components (and is never *agree* when none was provided).
 * What must be provided: without ``--only``, the required components of the level
-  (:func:`parity.check.required_components`: an empty answer cannot pass); with ``--only``, every
+  (:func:`parity.compare.check.required_components`: an empty answer cannot pass); with ``--only``, every
   pattern without wildcards (naming a component is a claim to provide it) -- a wildcard pattern's
   unmatched names are only counted.  A required component missing is a failure.
 * The built-in implementation (pyreterms) is judged strictly: every component missing is a failure.

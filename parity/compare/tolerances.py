@@ -207,10 +207,10 @@ def compare_components(py: dict[str, RValue], r: dict[str, RValue], *, only: set
                        selection: Selection | None = None, not_provided: list[str] | None = None
                        ) -> list[ComponentResult]:
     """Compare every component of both sides.  When either side refused, the one component is the
-    decision (:func:`parity.verdicts.decision_result`: both refused agrees only for the same refusal
+    decision (:func:`parity.compare.verdicts.decision_result`: both refused agrees only for the same refusal
     class; a harness refusal makes the report *not compared*); a component missing on either side fails.
 
-    ``selection`` (:class:`parity.selection.Selection`, ``--only``/``--ignore``) limits the components
+    ``selection`` (:class:`parity.compare.selection.Selection`, ``--only``/``--ignore``) limits the components
     compared; with a list ``not_provided`` (an audit), a component lme4 has and this implementation
     lacks is appended there instead of failing (the caller enforces the required ones)."""
     out: list[ComponentResult] = []

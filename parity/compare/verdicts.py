@@ -9,7 +9,7 @@ disagreement: never agreement by default.
 
 *Not compared* means the harness declined to ask both sides (a formula function outside the
 allowlist, data that cannot be carried to one side without loss, a time limit): it is never counted
-as agreement, has its own exit code (:data:`parity.notcompared.EXIT_NOT_COMPARED`) and is counted
+as agreement, has its own exit code (:data:`parity.compare.notcompared.EXIT_NOT_COMPARED`) and is counted
 separately in every summary.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ Each :class:`Case` is one call ``lme4::lFormula(formula, data, REML, weights, of
 shipped lme4 data set (:func:`pyreterms.datasets.load_dataset`) or a synthetic frame built here
 deterministically with numpy (fixed seeds, default ``RangeIndex``, i.e. R's automatic row names).
 "Deterministically" holds per machine only: numpy's SIMD kernels (``np.exp``) differ in the last
-bit between CPUs, so goldens store the frame R was given (``parity.goldeninputs``) and replay
+bit between CPUs, so goldens store the frame R was given (``parity.goldens.inputs``) and replay
 never calls these generators; live runs (``parity check``, the live tier) use them freely, since
 both sides then get the same frame.
 
@@ -352,7 +352,7 @@ def run_case(impl, case: Case, level: str, theta=None, data: pd.DataFrame | None
     """Run an implementation on a case (R: the ``lFormula()``/``lmer()`` call of the case).
 
     ``data``: the input frame (replay passes the golden's stored frame); default the case table's.
-    At the fit level ``theta`` (lme4's fitted theta, as ``parity.check.check`` passes it) is where
+    At the fit level ``theta`` (lme4's fitted theta, as ``parity.compare.check.check`` passes it) is where
     ``devfun(theta)`` and the PLS state are evaluated.  An implementation whose fit part does not
     exist yet (ImportError/NotImplementedError) is run at the lformula level instead, so that the fit
     components show up as "missing in this implementation"."""

@@ -15,7 +15,7 @@ A frame ``NAME`` is stored as two files beside each other:
 
 This is what R receives as a data.frame (R: ``data.frame`` with factor levels, ordered flags, NA,
 integer vs double columns, row names).  :func:`load_frame` rebuilds a frame whose
-:func:`parity.cases.data_hash` equals the saved one (checked on load: a mismatch raises
+:func:`parity.goldens.cases.data_hash` equals the saved one (checked on load: a mismatch raises
 :class:`FrameIntegrityError`).  No R, no rpy2.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``parity record CASES --out DIR [--level lformula|fit]`` runs ``pyreterms_reference()`` (R,
 ``r_scripts/reference.R``) for each case and stores the result; ``parity replay DIR [--impl m:f]
 [--cases ...] [--json FILE]`` compares an implementation with the stored values using
-:func:`parity.compare.compare_components` (same tolerances and rules as ``parity check``).
+:func:`parity.compare.tolerances.compare_components` (same tolerances and rules as ``parity check``).
 
 Storage (per directory = one level):
 
@@ -17,16 +17,16 @@ Storage (per directory = one level):
   slots hold an npz key (string) or, for character / NA-logical data, an inline JSON list;
 * components with arrays over :data:`MAX_COMPONENT_BYTES` are not stored (``"skipped"``);
 * ``inputs/DATASET.json`` + ``inputs/DATASET.npz``: the exact input frame R was given, one per data
-  set (:mod:`parity.frames`: dtypes, categories in order, ordered flags, NA, ints vs floats, row
+  set (:mod:`parity.goldens.frames`: dtypes, categories in order, ordered flags, NA, ints vs floats, row
   labels); replay hands the implementation this frame and never regenerates data
-  (:mod:`parity.goldeninputs`); weights/offset are columns of it;
+  (:mod:`parity.goldens.inputs`); weights/offset are columns of it;
 * ``manifest.json``: versions (R, lme4, Matrix, rpy2, collation), the recording machine
-  (:func:`parity.machine.environment`: numpy, scipy, pandas, BLAS, CPU model, numpy's SIMD dispatch),
+  (:func:`parity.goldens.machine.environment`: numpy, scipy, pandas, BLAS, CPU model, numpy's SIMD dispatch),
   date, level, per data set the hash of its stored input, and per case its definition and the
-  SHA-256 of its input data (:func:`parity.cases.data_hash`; replay checks it against the stored
+  SHA-256 of its input data (:func:`parity.goldens.cases.data_hash`; replay checks it against the stored
   input: integrity, not regeneration).
 
-Only :func:`record` needs R (rpy2 is imported there, through ``parity.rsession``).
+Only :func:`record` needs R (rpy2 is imported there, through ``parity.r.session``).
 """
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def record(cases: list[Case], out: str | Path, level: str = "lformula", *, log=N
     """Run R for each case and store its components; returns the recorded ids (needs R).
 
     R gets the directory's stored input frame of the case's data set when the case table still
-    generates the same data (:func:`parity.goldeninputs.record_input`), so re-recording on another
+    generates the same data (:func:`parity.goldens.inputs.record_input`), so re-recording on another
     machine gives R the same input.  ``refresh_inputs``: store the case table's current data instead
     and re-record every case of ``out`` that uses those data sets.  ``missing_only``: skip cases
     already recorded in ``out``."""
@@ -226,7 +226,7 @@ def record_model(out: str | Path, formula: str, data: pd.DataFrame, *, case_id: 
 class ReplayResult:
     case_id: str
     level: str
-    components: tuple  # of parity.compare.ComponentResult
+    components: tuple  # of parity.compare.tolerances.ComponentResult
     not_provided: tuple = ()  # components stored from lme4 that the implementation did not return
 
     @property
@@ -235,7 +235,7 @@ class ReplayResult:
 
     @property
     def verdict(self):
-        """agree, disagree, both refused (for the same reason) or not compared (parity.verdicts)."""
+        """agree, disagree, both refused (for the same reason) or not compared (parity.compare.verdicts)."""
         return verdict_of(self.components)
 
     def failing(self) -> list[str]:
@@ -247,10 +247,10 @@ class ReplayResult:
 
 
 def _theta_equivalence_offline(c, py: dict, gold: dict, REML: bool):
-    """``parity.check._theta_equivalence`` without R: the implementation's own criterion at its theta
+    """``parity.compare.check._theta_equivalence`` without R: the implementation's own criterion at its theta
     stands in for lme4's devfun there (trustworthy: ``devfun(theta)`` is compared to rtol 1e-10 at
     lme4's theta); passes if it is no worse than lme4's optimum by > 1e-8 absolute (the rule of
-    ``parity.rules.equivalence_verdict``)."""
+    ``parity.compare.rules.equivalence_verdict``)."""
     crit = "REMLcrit(fit)" if REML else "deviance(fit)"
     pv, rv = py.get(crit), gold.get("devfun(theta)")
     if not isinstance(pv, RVector) or not isinstance(rv, RVector) or len(pv) != 1 or len(rv) != 1:
@@ -261,11 +261,11 @@ def _theta_equivalence_offline(c, py: dict, gold: dict, REML: bool):
 
 def replay_case(dir: str | Path, case_id: str, impl=None, *, only: set[str] | None = None,
                 produced_only: bool = False, selection=None) -> ReplayResult:
-    """Compare an implementation with one stored golden (same rules as ``parity.check.check``).
+    """Compare an implementation with one stored golden (same rules as ``parity.compare.check.check``).
 
     ``only``: compare just these components; ``produced_only``: just the components the
     implementation produced (for a fit side under construction; required components not enforced);
-    ``selection`` (``--only``/``--ignore`` globs, :mod:`parity.selection`): components the
+    ``selection`` (``--only``/``--ignore`` globs, :mod:`parity.compare.selection`): components the
     implementation does not provide are listed apart (``not_provided``), except for pyreterms."""
     fn = impl if callable(impl) else load_impl(impl)
     not_provided: list[str] | None = None

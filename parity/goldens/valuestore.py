@@ -1,6 +1,6 @@
 """R values <-> (JSON descriptor, numpy arrays), exactly: the storage format of goldens' components.
 
-Descriptors are documented in :mod:`parity.goldens`; arrays hold raw float64/int64/int32/bool bytes,
+Descriptors are documented in :mod:`parity.goldens.record_replay`; arrays hold raw float64/int64/int32/bool bytes,
 so NaN payloads (R's ``NA_real_`` vs ``NaN``), ``-Inf`` and signed zeros survive bit for bit.
 :func:`identical` is R's ``identical()`` on these values.  No R, no rpy2.
 """

@@ -6,7 +6,7 @@ matrix columns (the conventions of :mod:`pyreterms.design.dataframe`), and refus
   ``parity check --data r:PKG::NAME`` hands lme4 the R object (attributes, classes and matrix columns
   intact), never a stale or subset copy.
 * :func:`column_from_r` converts one R data.frame column, carrying ``contrasts`` and matrix columns
-  into ``df.attrs`` and raising :class:`parity.notcompared.NotCompared` (kind ``"unrepresentable"``)
+  into ``df.attrs`` and raising :class:`parity.compare.notcompared.NotCompared` (kind ``"unrepresentable"``)
   for what pandas cannot hold without loss (classed vectors such as ``Date``, list and data-frame
   columns, non-numeric matrices, other attributes).
 * :func:`matrix_to_r` / :func:`set_contrasts` rebuild matrix columns and contrasts attributes when

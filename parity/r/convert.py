@@ -22,13 +22,13 @@ object holding only Python numbers     ``double`` (big ints as above)
 anything else                          ``DataError`` (one line)
 =====================================  =====================================================
 
-R -> Python (:func:`r_to_value`) produces :mod:`parity.rvalues`; every array is copied out of R's
+R -> Python (:func:`r_to_value`) produces :mod:`parity.r.values`; every array is copied out of R's
 memory.  :func:`parity.r.frame.r_dataframe_to_pandas` reads an R ``data.frame`` (factors -> ``pd.Categorical``
 with R's levels and ordered flag; row names -> index of strings).
 
 ``contrasts`` attributes and numeric matrix columns travel both ways under the conventions of
 :mod:`pyreterms.design.dataframe` (``df.attrs``); a frame read from R remembers its R object, which
-:func:`dataframe_to_r` returns while the frame is unchanged (:mod:`parity.rattrs`).
+:func:`dataframe_to_r` returns while the frame is unchanged (:mod:`parity.r.attrs`).
 """
 from __future__ import annotations
 
@@ -359,7 +359,7 @@ def _dgc(obj: Any) -> RSparse:
 
 
 def r_to_value(obj: Any, strict: bool = True) -> RValue:
-    """Any R object -> a :mod:`parity.rvalues` value (recursively for lists).
+    """Any R object -> a :mod:`parity.r.values` value (recursively for lists).
 
     ``Matrix`` sparse classes are coerced in R to ``dgCMatrix`` first, dense ``Matrix`` classes to
     base matrices.  A data.frame becomes an RList of its columns.  Attributes other than names,

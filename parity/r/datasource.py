@@ -42,9 +42,9 @@ def load_source(spec: str) -> pd.DataFrame:
     """Load a data source: a CSV path, or ``r:PKG::NAME`` (an R data.frame, read through R).
 
     Raises ValueError (one line) for a malformed spec, a missing file, an unknown package or
-    data set, or an R data set that is not a data.frame; :class:`parity.notcompared.NotCompared` for
+    data set, or an R data set that is not a data.frame; :class:`parity.compare.notcompared.NotCompared` for
     R data that pandas cannot carry without loss.  The frame of an R data set remembers its R object
-    (``parity.rattrs``): lme4 is handed that object while the frame is unchanged.
+    (``parity.r.attrs``): lme4 is handed that object while the frame is unchanged.
     """
     kind, what = parse_spec(spec)
     if kind == "csv":

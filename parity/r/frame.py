@@ -4,7 +4,7 @@ Factors become ``pd.Categorical`` with R's levels and ordered flag; integer -> i
 logical -> bool (``boolean`` if NA); character -> str; row names -> index of strings.  Factor
 ``contrasts`` attributes and numeric matrix columns go to ``df.attrs`` (:mod:`pyreterms.design.dataframe`
 conventions); anything else pandas cannot hold raises ``NotCompared(kind="unrepresentable")``; the
-frame remembers its R object (:mod:`parity.rattrs`).
+frame remembers its R object (:mod:`parity.r.attrs`).
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ def reference(formula: str, data: pd.DataFrame | Any, *, REML: bool = True,
               time_limit: float | None = None) -> RList:
     """Run ``pyreterms_reference()`` of r_scripts/reference.R and convert its result.
 
-    ``data`` is a pandas DataFrame (converted column by column, see parity.convert) or an R
+    ``data`` is a pandas DataFrame (converted column by column, see parity.r.convert) or an R
     data.frame.  Returns the RList whose component names are the R expressions (see reference.R).
     """
     if level not in ("lformula", "fit"):

@@ -53,7 +53,7 @@ _start_lock = threading.Lock()
 _started = False
 _console: list[str] = []
 
-# R helpers used by parity.convert and by r_call(time_limit=...); kept out of the global env.
+# R helpers used by parity.r.convert and by r_call(time_limit=...); kept out of the global env.
 _HELPERS_R = r"""
 local({
   e <- new.env(parent = globalenv())

@@ -1,6 +1,6 @@
 """Plain, immutable Python values for R objects, shared by the R side and the Python side.
 
-Both the R bridge (``parity.convert.r_to_value``) and the Python implementation produce these, so a
+Both the R bridge (``parity.r.convert.r_to_value``) and the Python implementation produce these, so a
 comparer can match them structurally without knowing where they came from.  The R equivalents:
 
 ============  ==========================================================================

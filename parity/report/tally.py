@@ -1,7 +1,7 @@
 """Campaign tallies: designs by verdict detail, by the rule that passed them, by failing component.
 
-R equivalent: none (bookkeeping of :class:`parity.fuzz.FuzzResult`; the rules are
-:mod:`parity.rules` and :mod:`parity.conditioning`).
+R equivalent: none (bookkeeping of :class:`parity.campaigns.fuzz.FuzzResult`; the rules are
+:mod:`parity.compare.rules` and :mod:`parity.compare.conditioning`).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ __all__ = ["rule_counts", "not_compared_kinds", "component_counts"]
 
 
 def rule_counts(outcomes: Iterable[Any]) -> dict[str, int]:
-    """Agreeing fit-level designs by the rule that passed them (:func:`parity.rules.rules_used`):
+    """Agreeing fit-level designs by the rule that passed them (:func:`parity.compare.rules.rules_used`):
     theta exact (1e-6), flat optimum, lme4's own spread; and designs with any component passed by
     the conditioning bound or by the rounding level of the problem's scale."""
     out = {k: 0 for k in RULES}

@@ -7,12 +7,12 @@ to your library.  Check it on lme4's sleepstudy::
     parity check 'Reaction ~ Days + (Days | Subject)' --data r:lme4::sleepstudy --impl NAME:fit \\
         --only 'lFormula()$X' 'lFormula()$reTrms$Zt' 'lFormula()$reTrms$flist' 'lFormula()$reTrms$cnms'
 
-The contract (parity.pyside): ``fit(formula, data, *, REML, level, weights, offset, contrasts,
+The contract (parity.adapter.pyreterms_lformula): ``fit(formula, data, *, REML, level, weights, offset, contrasts,
 theta=None)`` returns a dict mapping component names -- the R expressions of parity's
 ``r_scripts/reference.R``, e.g. ``"fixef(fit)"``, ``"as.data.frame(VarCorr(fit))"`` -- to values
-built with ``parity.impl`` (``r_vector``, ``r_matrix``, ``r_sparse``, ``r_factor``, ``r_list``,
+built with ``parity.adapter.impl`` (``r_vector``, ``r_matrix``, ``r_sparse``, ``r_factor``, ``r_list``,
 ``r_varcorr``, ``r_ranef``).  Components you do not return are reported "not provided" (counted,
-never judged); ``--only`` names the ones you claim.  Raise ``parity.impl.Unsupported`` for inputs
+never judged); ``--only`` names the ones you claim.  Raise ``parity.adapter.impl.Unsupported`` for inputs
 your library does not model (reported "not compared"); any other exception is your library
 refusing the design, judged against lme4's own decision.
 """
