@@ -34,7 +34,7 @@ from parity.compare.notcompared import NotCompared
 from parity.compare.selection import Selection
 from parity.compare.verdicts import NOT_COMPARED, BadFormula, Verdict, preflight
 from parity.r import session as rsession
-from parity.report.text import tally
+from parity.report import tally
 
 __all__ = ["FuzzConfig", "DesignOutcome", "ShrunkFailure", "FuzzResult", "run_design", "run_campaign",
            "fit_level_available", "KNOWN_ISSUES"]
