@@ -10,7 +10,7 @@ import pytest
 from pyreterms.errors import DataError
 from pyreterms.design.dataframe import read_csv
 
-from parity.r import frame as rframe
+from parity.r import frame as r_frame
 
 # --------------------------------------------------------------------------------------------
 # without R
@@ -83,7 +83,7 @@ def rframe(R):
     from parity.r import convert
 
     obj = R.r_eval(MAKE)
-    return obj, rframe.r_dataframe_to_pandas(obj)
+    return obj, r_frame.r_dataframe_to_pandas(obj)
 
 
 def _r_colnames(R, obj, formula: str):
@@ -189,7 +189,7 @@ def test_unused_level_drops_the_attribute_as_r_does(R):
     from parity.compare.check import check
 
     obj = R.r_eval(MAKE.replace("\n  d\n})", "\n  d[d$f3 != 'c', ]\n})"))
-    df = rframe.r_dataframe_to_pandas(obj)
+    df = r_frame.r_dataframe_to_pandas(obj)
     formula = "Reaction ~ f3 + (1 | Subject)"
     assert _r_colnames(R, obj, formula)[0] == ("(Intercept)", "f3b")
     assert pyreterms.lformula(formula, df).X.colnames == ("(Intercept)", "f3b")
@@ -209,7 +209,7 @@ def test_unrepresentable_r_data_is_not_compared(R, expr, what):
     from parity.compare.notcompared import NotCompared
 
     with pytest.raises(NotCompared, match=what) as e:
-        rframe.r_dataframe_to_pandas(R.r_eval(expr))
+        r_frame.r_dataframe_to_pandas(R.r_eval(expr))
     assert e.value.kind == "unrepresentable"
 
 
