@@ -4,9 +4,9 @@
 #   bash dev.sh main   -> the main job: parity check on built-in data (+ a short fuzz campaign)
 #   bash dev.sh test   -> the full test suite (golden tier + live tier against lme4)
 #   bash dev.sh setup  -> only the set-up
-#   bash dev.sh lint   -> ruff and mypy (strict) on pyreterms
+#   bash dev.sh lint   -> ruff on pyreterms and parity; mypy (strict) on pyreterms, mypy (checked) on parity
 #   bash dev.sh docs   -> the documentation site: mkdocs build --strict (warnings are errors) into site/
-#   bash dev.sh browser -> the headless-browser checks (tests/test_browser*.py, Debian's chromium)
+#   bash dev.sh browser -> the headless-browser checks (tests/browser/, Debian's chromium)
 #   bash dev.sh simcpu -> CI's simulated-CPU legs: with numpy's AVX-512 (then also AVX2) dispatch switched
 #                         off (NPY_DISABLE_CPU_FEATURES), the no-R tier, the pinning tests and a
 #                         100-design fit-level campaign.  OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are left
@@ -67,8 +67,9 @@ case "$cmd" in
     ;;
   lint)
     setup
-    .venv/bin/ruff check pyreterms "$@"
+    .venv/bin/ruff check pyreterms parity "$@"
     .venv/bin/mypy pyreterms
+    .venv/bin/mypy parity
     ;;
   docs)
     setup
@@ -77,7 +78,7 @@ case "$cmd" in
     ;;
   browser)
     setup
-    .venv/bin/python -m pytest -q -p no:cacheprovider -m browser tests/test_browser*.py "$@"
+    .venv/bin/python -m pytest -q -p no:cacheprovider -m browser tests/browser "$@"
     ;;
   test)
     setup
@@ -87,15 +88,15 @@ case "$cmd" in
     setup
     PYTEST=(.venv/bin/python -m pytest -q -p no:cacheprovider)
     # the tests that pin known differences to lme4 (README "Known differences"; the seed numbers)
-    PINNING=(tests/test_theta_rule.py tests/test_seed_example.py "tests/test_fit_live.py::test_seed_numbers"
-             "tests/test_fit_live.py::test_fit_level_parity")
+    PINNING=(tests/live/test_fitted_theta_equivalence.py tests/live/test_sleepstudy_three_subjects.py "tests/live/test_fit_live.py::test_seed_numbers"
+             "tests/live/test_fit_live.py::test_fit_level_parity")
     for feats in "X86_V4 AVX512_ICL AVX512_SPR" "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"; do
       export NPY_DISABLE_CPU_FEATURES="$feats"
       echo "[dev.sh] simulated CPU: NPY_DISABLE_CPU_FEATURES=\"$feats\"" >&2
-      .venv/bin/python -c 'import sys; from parity.machine import numpy_simd as s; d = s(); print("[dev.sh] numpy dispatch on:", d["dispatch_enabled"], "off:", d["dispatch_disabled"], file=sys.stderr); sys.exit(bool(set(sys.argv[1].split()) - set(d["dispatch_disabled"])))' "$feats"
+      .venv/bin/python -c 'import sys; from parity.goldens.machine import numpy_simd as s; d = s(); print("[dev.sh] numpy dispatch on:", d["dispatch_enabled"], "off:", d["dispatch_disabled"], file=sys.stderr); sys.exit(bool(set(sys.argv[1].split()) - set(d["dispatch_disabled"])))' "$feats"
       SECONDS=0; "${PYTEST[@]}" -m "not r and not browser" "$@"; echo "[dev.sh]   no-R tier: ${SECONDS}s" >&2
       SECONDS=0; "${PYTEST[@]}" -m r "${PINNING[@]}" "$@"; echo "[dev.sh]   pinning tests: ${SECONDS}s" >&2
-      SECONDS=0; PARITY_FIT_CAMPAIGN_EXAMPLES=100 "${PYTEST[@]}" "tests/test_campaign_ci.py::test_fit_campaign_agrees" "$@"
+      SECONDS=0; PARITY_FIT_CAMPAIGN_EXAMPLES=100 "${PYTEST[@]}" "tests/live/test_campaign_ci.py::test_fit_campaign_agrees" "$@"
       echo "[dev.sh]   100-design fit campaign: ${SECONDS}s" >&2
     done
     unset NPY_DISABLE_CPU_FEATURES

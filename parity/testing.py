@@ -15,10 +15,11 @@ fails with one line per failing component.  ``only`` restricts the comparison to
 (for an implementation that returns a subset)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .goldens import ReplayResult, load_manifest, replay_case
+from parity.goldens.record_replay import ReplayResult, load_manifest, replay_case
 
 __all__ = ["assert_replays", "replay_results"]
 

@@ -1,5 +1,5 @@
 ## GENERATED from pyreterms/formula/allowlist.py by `python -m pyreterms.formula.allowlist --write`: do not edit.
-## tests/test_allowlist.py fails when this file differs from what Python generates.
+## tests/unit/test_allowlist.py fails when this file differs from what Python generates.
 
 ## Operators and functions a formula may call (the Python side also checks argument names
 ## and that spline/cut/poly settings are constants).

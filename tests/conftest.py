@@ -1,15 +1,33 @@
-"""Shared fixtures.  Tests marked ``r`` talk to a live R with lme4 (the live tier); the others run
-without R (the golden / pure tier).  R tests are never skipped: without R they fail."""
+"""Shared fixtures (for every folder: ``unit/``, ``golden/``, ``live/``).  Tests marked ``r`` talk to a
+live R with lme4 (the live tier); the others run without R (the golden / pure tier).  R tests are never
+skipped: without R they fail (the ``R`` fixture raises), and under CI (``CI`` set, as ``.ci/run`` does) a
+live test that skips for any reason is reported as a failure."""
 from __future__ import annotations
+
+import os
 
 import pandas as pd
 import pytest
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Under CI, a skipped live test (marker ``r``) fails: the live tier must have run."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.skipped and _in_ci() and item.get_closest_marker("r") is not None:
+        rep.outcome = "failed"
+        rep.longrepr = f"live test skipped under CI (the live tier needs R with lme4): {rep.longrepr}"
+
+
 @pytest.fixture(scope="session")
 def R():
-    """The embedded R session (started once per test process)."""
-    from parity import rsession
+    """The embedded R session (started once per test process; raises, so the test fails, without R)."""
+    from parity.r import session as rsession
 
     rsession.start()
     return rsession

@@ -1,28 +1,31 @@
 """``parity audit PEER``: a campaign against live lme4, restricted to what the peer claims to support.
 
 R equivalent of the oracle side: ``pyreterms_reference()`` (r_scripts/reference.R).  The designs are
-a fuzz campaign's (:func:`parity.seeding.campaign_designs`, stratified streams); each is first shown
+a fuzz campaign's (:func:`parity.campaigns.seeding.campaign_designs`, stratified streams); each is first shown
 to the peer's translation (:data:`PEERS`): a design it cannot express is *not compared*, with the
 reason, and costs no R call; at the fit level every other compared design is fitted by ML
 (``REML = FALSE``), the others as generated.  ``examples`` counts compared designs (at most ``scan`` designs are
 looked at).  Every disagreeing design gets a *cause* (:func:`cause_of`: which components differ and
 how -- structure, accept/refuse, the likelihood at lme4's theta, a worse optimum, or the optimizer's
 stopping point on a flat criterion); designs are grouped by cause and the smallest design of each
-group is shrunk (:func:`parity.shrink.reduce_design`) while it keeps that cause.
+group is shrunk (:func:`parity.campaigns.shrink.reduce_design`) while it keeps that cause.
 """
 from __future__ import annotations
 
 import importlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
-from ..fuzz import DesignOutcome, _r_side, run_design
-from ..impl import Unsupported
-from ..seeding import campaign_designs
-from ..shrink import reduce_design, size_key
-from ..strategies import Design
+from parity.adapter.impl import Unsupported
+from parity.campaigns.fuzz import DesignOutcome, _r_side, run_design
+from parity.campaigns.seeding import campaign_designs
+from parity.campaigns.shrink import reduce_design, size_key
+from parity.campaigns.strategies import Design
+from parity.compare.verdicts import refusal_class
+from parity.r import session as rsession
 
 __all__ = ["Peer", "PEERS", "AuditResult", "Finding", "run_audit", "cause_of", "supported"]
 
@@ -40,7 +43,7 @@ class Peer:
     check: Callable[[str, Any], Any]
 
     def impl(self) -> Callable:
-        return getattr(importlib.import_module(f"parity.audit.{self.module}"), "fit")
+        return importlib.import_module(f"parity.audit.{self.module}").fit
 
     def version(self) -> str:
         from importlib.metadata import version
@@ -49,13 +52,13 @@ class Peer:
 
 
 def _sm_check(formula: str, data: Any) -> Any:
-    from .statsmodels_adapter import translate
+    from parity.audit.statsmodels_adapter import translate
 
     return translate(formula, data)
 
 
 def _fm_check(formula: str, data: Any) -> Any:
-    from .formulae_adapter import check_supported
+    from parity.audit.formulae_adapter import check_supported
 
     return check_supported(formula, data)
 
@@ -100,8 +103,6 @@ def cause_of(o: DesignOutcome, r: dict | None = None) -> str:
     dec = next((c for c in bad if c.name.startswith("decision")), None)
     if dec is not None:
         if dec.detail.startswith("lme4 refused"):
-            from ..verdicts import refusal_class
-
             msg = dec.detail.split("(", 1)[1] if "(" in dec.detail else dec.detail
             return f"accepts a design lme4 refuses ({refusal_class(msg) or 'lme4 error'})"
         if dec.detail.startswith("refused here"):
@@ -204,8 +205,6 @@ def run_audit(peer: Peer, *, examples: int = 30, seed: int = 0, scan: int | None
               shrink_seconds: float = 30.0, max_findings: int = 8, time_limit: float | None = 10.0,
               progress: Callable[[str], None] | None = None) -> AuditResult:
     """Compare ``examples`` designs the peer supports (module docs); shrink one design per cause."""
-    from .. import rsession
-
     t0 = time.perf_counter()
     rsession.start()
     fn = peer.impl()
@@ -238,7 +237,7 @@ def run_audit(peer: Peer, *, examples: int = 30, seed: int = 0, scan: int | None
         first = min(members, key=lambda o: size_key(o.design))
         calls = [0]
 
-        def same_cause(d: Design) -> bool:
+        def same_cause(d: Design, calls: list[int] = calls, cause: str = cause) -> bool:
             if supported(peer, d) is not None:
                 return False
             calls[0] += 1
@@ -258,7 +257,7 @@ def run_audit(peer: Peer, *, examples: int = 30, seed: int = 0, scan: int | None
 
 
 def _r(o: DesignOutcome, peer: Peer, time_limit: float | None) -> dict | None:
-    """lme4's components of a design (cached by parity.fuzz), for the cause (isSingular)."""
+    """lme4's components of a design (cached by parity.campaigns.fuzz), for the cause (isSingular)."""
     if peer.level != "fit":
         return None
     try:

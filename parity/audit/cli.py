@@ -8,13 +8,16 @@ from __future__ import annotations
 import argparse
 import importlib.util
 
+from parity.audit.campaign import PEERS, run_audit
+from parity.audit.report import print_summary, write_html, write_json
+
 __all__ = ["add_command", "cmd_audit", "PEER_NAMES"]
 
 #: the peers of parity.audit.campaign.PEERS (named here: the parser is built without hypothesis)
 PEER_NAMES = ("formulae", "statsmodels")
 
 
-def add_command(sub: "argparse._SubParsersAction") -> None:
+def add_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="audit a Python peer (statsmodels MixedLM, formulae) against lme4",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("peer", choices=PEER_NAMES, help="the library to audit")
@@ -31,9 +34,7 @@ def add_command(sub: "argparse._SubParsersAction") -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from ..cli import BadInput, _writable
-    from .campaign import PEERS, run_audit
-    from .report import print_summary, write_html, write_json
+    from parity.cli.main import BadInput, _writable
 
     _writable(args.json, "--json")
     _writable(args.html, "--html")

@@ -16,7 +16,7 @@ translated (``f[b]`` -> ``fb``, a logical column ``lg`` -> ``lgTRUE``, ``Interce
 Compared where formulae claims the formula: bars whose terms are ``1``/``0``, columns (numeric,
 factor, logical) and whose grouping is a column, ``g:h`` or ``g/h``; fixed terms that are columns or
 ``a:b``.  ``||`` (which formulae does not parse), functions, weights, offsets and ``contrasts=`` are
-refused as *not compared* (:class:`parity.impl.Unsupported`), and so are designs lme4 refuses (the
+refused as *not compared* (:class:`parity.adapter.impl.Unsupported`), and so are designs lme4 refuses (the
 layout then does not exist).
 """
 from __future__ import annotations
@@ -29,8 +29,9 @@ from typing import Any
 import pandas as pd
 import scipy.sparse as sp
 
-from ..impl import Unsupported, r_matrix, r_sparse
-from .lme4terms import NAME, split_plus
+import pyreterms
+from parity.adapter.impl import Unsupported, r_matrix, r_sparse
+from parity.audit.lme4terms import NAME, split_plus
 
 __all__ = ["fit", "check_supported", "LIBRARY", "r_name"]
 
@@ -82,8 +83,6 @@ def fit(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lf
     if weights is not None or offset is not None or contrasts:
         raise Unsupported("weights, offsets and contrasts= are not part of formulae's design matrices")
     check_supported(formula, data)
-    import pyreterms
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -91,14 +90,14 @@ def fit(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lf
     except pyreterms.PyretermsError as e:
         raise Unsupported(f"lme4's layout does not exist (lme4 refuses the design: {e})") from None
     log = logging.getLogger("formulae")  # it logs each row it drops; lme4 drops them silently
-    level = log.level
+    log_level = log.level
     log.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             dm = design_matrices(formula, data)
     finally:
-        log.setLevel(level)
+        log.setLevel(log_level)
     rown = list(lf.fr.rownames)
     common = dm.common.as_dataframe()
     out: dict[str, Any] = {"lFormula()$X": r_matrix(common.to_numpy(dtype=float),
@@ -129,11 +128,11 @@ def _zt(group: Any, terms: Any, data: pd.DataFrame, rown: list[str]):
         grp = t.name.split("|", 1)[1].strip()
         for lev in t.ff.levels:
             for c in t.cnms:
-                j = where.get((grp, c, str(lev)))
-                if j is not None:
-                    cols.append(j)
+                col = where.get((grp, c, str(lev)))
+                if col is not None:
+                    cols.append(col)
                     rownames.append(str(lev))
-                    used.add(j)
+                    used.add(col)
     extra = [j for j in sorted(where.values()) if j not in used]  # formulae columns lme4 has no row for
     labels = {j: k[2] for k, j in where.items()}
     cols += extra

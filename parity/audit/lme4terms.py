@@ -4,7 +4,7 @@ R equivalent: lme4's ``findbars``/``nobars`` and ``expandDoubleVerts`` (R/utilit
 to what the peers' adapters translate: a response column, fixed terms that are columns or
 ``a:b`` interactions of columns, and bar terms ``(lhs | g)`` / ``(lhs || g)`` whose left-hand side
 is ``1``, ``0`` and numeric columns and whose grouping is one column.  Anything else raises
-:class:`parity.impl.Unsupported` with the reason (the design is then *not compared*).
+:class:`parity.adapter.impl.Unsupported` with the reason (the design is then *not compared*).
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..approxterms import split_terms as split_plus
-from ..impl import Unsupported
+from parity.adapter.impl import Unsupported
+from parity.campaigns.approxterms import split_terms as split_plus
 
 __all__ = ["Bar", "Lme4Formula", "read_formula", "split_plus", "is_numeric", "is_factor_like", "r_rownames",
            "r_levels", "NAME"]

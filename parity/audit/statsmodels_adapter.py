@@ -6,7 +6,7 @@ Translation (what MixedLM can express of an lme4 formula, :mod:`parity.audit.lme
 grouping column ``g`` -> ``groups="g"``; one bar term on it -> ``re_formula`` (an unstructured
 covariance, as lme4's ``(x | g)``); further single-column bars on the same ``g`` (what ``(x || g)``
 expands to) -> one ``vc_formula`` entry each (independent variances); the fixed part -> the patsy
-formula (``1``/``0``, columns, ``a:b``).  Refused as *not compared* (:class:`parity.impl.Unsupported`):
+formula (``1``/``0``, columns, ``a:b``).  Refused as *not compared* (:class:`parity.adapter.impl.Unsupported`):
 weights, offsets, ``contrasts=``, formula functions, missing values, two or more grouping factors,
 nested or interaction groupings, factor or logical random slopes, a second multi-column block.
 
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..impl import Unsupported, r_list, r_matrix, r_sparse, r_varcorr, r_vector
-from .lme4terms import Bar, is_numeric, r_levels, r_rownames, read_formula
+from parity.adapter.impl import Unsupported, r_list, r_matrix, r_sparse, r_varcorr, r_vector
+from parity.audit.lme4terms import Bar, is_numeric, r_levels, r_rownames, read_formula
 
 __all__ = ["fit", "translate", "Translation", "r_name", "LIBRARY"]
 
@@ -146,8 +146,8 @@ def _cov_of(res: Any, tr: Translation, bar: Bar, scale: float) -> np.ndarray:
 
 
 def _varcorr(res: Any, tr: Translation, scale: float):
-    rows = []
-    for grp, bar in zip(_grp_names(tr.f.bars), tr.f.bars):
+    rows: list[tuple[Any, ...]] = []
+    for grp, bar in zip(_grp_names(tr.f.bars), tr.f.bars, strict=False):
         v = _cov_of(res, tr, bar, scale)
         nm = bar.cnms
         sd = np.sqrt(np.diag(v))

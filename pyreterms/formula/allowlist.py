@@ -6,7 +6,7 @@ expressions and ``--call``) are data: nothing outside this module's definition i
 Python or in R.  The R side (``r_scripts/allowlist.R``, sourced by ``r_scripts/reference.R``, and
 re-assigned by ``parity.rsession`` from :func:`r_source` right after sourcing) is generated from the
 definitions below, so the two sides cannot drift: ``python -m pyreterms.formula.allowlist --write`` rewrites
-the R file and ``tests/test_allowlist.py`` fails on any difference.
+the R file and ``tests/unit/test_allowlist.py`` fails on any difference.
 
 :func:`check_expression` validates any parsed R expression (a tree of :mod:`pyreterms.formula.parser`).
 """
@@ -223,7 +223,7 @@ def r_source() -> str:
     return "\n".join([
         "## GENERATED from pyreterms/formula/allowlist.py by `python -m pyreterms.formula.allowlist --write`: "
         "do not edit.",
-        "## tests/test_allowlist.py fails when this file differs from what Python generates.",
+        "## tests/unit/test_allowlist.py fails when this file differs from what Python generates.",
         "",
         "## Operators and functions a formula may call (the Python side also checks argument names",
         "## and that spline/cut/poly settings are constants).",

@@ -2,15 +2,15 @@
 
     python tests/badinput/runner.py --out results.json [--ids ID ...] [--start-after ID]
 
-Every case runs through the surfaces it lists: ``parity`` (``parity.cli.main(argv)``, ``check ... --level
+Every case runs through the surfaces it lists: ``parity`` (``parity.cli.main.main(argv)``, ``check ... --level
 lformula``), ``pyreterms`` (``pyreterms.cli.main(argv)``, ``lformula``), ``api`` (``pyreterms.lformula``; cases with
 ``"level": "fit"`` use ``--level fit``, ``lmer`` and ``pyreterms.lmer``)
-and ``parity-api`` (``parity.check.check``), in a fresh temporary working directory holding the data
+and ``parity-api`` (``parity.compare.check.check``), in a fresh temporary working directory holding the data
 files, a canary file and an ``evil.R``.  For each run it records the exit code (or the exception type),
 stderr, warnings that are not lme4's, and the canaries: files created or deleted in the working
 directory and the ``PWNED`` variable of the C environment.  The records are written one JSON object
 a line, flushed before and after each run, so a crash (segfault) leaves the case that caused it as the
-last ``start`` record.  ``tests/test_badinput.py`` judges the records.
+last ``start`` record.  ``tests/live/test_badinput.py`` judges the records.
 """
 from __future__ import annotations
 
@@ -219,7 +219,7 @@ def run_cli(main, argv: list[str]) -> dict:
 
 
 def run_api(fn) -> dict:
-    from parity.notcompared import NotCompared
+    from parity.compare.notcompared import NotCompared
     from pyreterms.errors import LmeMessage, LmeWarning, PyretermsError
 
     rec: dict = {}
@@ -245,17 +245,17 @@ def run_api(fn) -> dict:
 
 
 def run_case(case: dict, surface: str, d: Path) -> dict:
-    import parity.cli
+    import parity.cli.main
     import pyreterms
     import pyreterms.cli
-    from parity.check import check
+    from parity.compare.check import check
     from pyreterms.design.dataframe import read_csv
 
     formula, data, level = case["formula"], case["data"], case.get("level", "lformula")
     if surface == "parity" and "argv" in case:
-        return run_cli(parity.cli.main, list(case["argv"]))
+        return run_cli(parity.cli.main.main, list(case["argv"]))
     if surface == "parity":
-        return run_cli(parity.cli.main, ["check", formula, "--data", data, "--level", level, *case["args"]])
+        return run_cli(parity.cli.main.main, ["check", formula, "--data", data, "--level", level, *case["args"]])
     if surface == "pyreterms":
         return run_cli(pyreterms.cli.main, ["lformula" if level == "lformula" else "lmer", formula, "--data", data])
 
@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         d = Path(tmp)
         write_files(d)
         os.chdir(d)
-        from parity import rsession
+        from parity.r import session as rsession
 
         rsession.start()  # R's start sets R_HOME etc.: the canary compares the environment after it
         import threadpoolctl

@@ -1,11 +1,11 @@
-"""Record the evidence that tests/test_theta_rule.py pins README "Known differences" 6 and 9 with.
+"""Record the evidence that tests/live/test_fitted_theta_equivalence.py pins README "Known differences" 6 and 9 with.
 
 Run once (needs R + lme4 1.1-31):  .venv/bin/python tests/data/record_evidence.py
 
 Writes ``tests/data/{chaotic_scale,early_stop}/evidence.json``:
 
 * ``lme4``: lme4's own fit of the design (``devfun(theta)`` at its optimum, theta) and the optimum
-  criteria of its 30 noisy runs (seeds 1-30 of ``parity.check.NOISY_BATCHES``: lme4's deviance with
+  criteria of its 30 noisy runs (seeds 1-30 of ``parity.compare.check.NOISY_BATCHES``: lme4's deviance with
   every value multiplied by ``1 + e * 2^-52``), as measured on the recording machine;
 * ``pyreterms``: pyreterms' own optimum on the recording machine (informative only: it moves with
   the BLAS kernels);
@@ -15,7 +15,7 @@ Writes ``tests/data/{chaotic_scale,early_stop}/evidence.json``:
   in order to BOBYQA (lme4's ``optimizeLmer`` or pyreterms' ``optimize_lmer``) they determine the
   whole path; ``theta_sha256`` is the SHA-256 of the float64 bytes of the thetas asked for, and
   ``fval``/``par`` where that run stopped.
-* ``machine``: R versions and :func:`parity.machine.environment`.
+* ``machine``: R versions and :func:`parity.goldens.machine.environment`.
 """
 from __future__ import annotations
 
@@ -72,10 +72,10 @@ def theta_hash(thetas: np.ndarray) -> str:
 
 def main() -> int:
     import pyreterms
-    from parity import rsession
-    from parity.check import r_components
-    from parity.machine import environment
-    from parity.reproducer import load_design
+    from parity.r import session as rsession
+    from parity.compare.check import r_components
+    from parity.goldens.machine import environment
+    from parity.campaigns.reproducer import load_design
 
     machine = {"R": rsession.versions(), **environment()}
     for name in ("chaotic_scale", "early_stop"):

@@ -1,0 +1,1 @@
+"""The Python side: run an implementation (pyreterms by default) and name its results as R values."""

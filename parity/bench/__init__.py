@@ -1,0 +1,1 @@
+"""Timing pyreterms against lme4 on the same designs (`parity bench`)."""

@@ -1,0 +1,1 @@
+"""Design generation and search: Hypothesis strategies, hazards, seeding, fuzz campaigns, shrinking, mutants."""

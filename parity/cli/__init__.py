@@ -1,0 +1,1 @@
+"""The `parity` command: argument parsing, sub-command registration and the campaigns' progress display."""

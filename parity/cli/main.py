@@ -1,0 +1,277 @@
+"""``parity``: compare an implementation of lme4's lFormula/lmer with live lme4.
+
+Exit codes: 0 everything agrees, 1 any disagreement, 2 bad input (one-line reason on stderr),
+3 not compared (the harness declined: allowlist, unrepresentable data, time limit; see
+parity.compare.notcompared).  A sub-command whose optional dependencies are missing (the 'parity' extra:
+pip install 'pyreterms[parity]') exits 2 with one line saying so.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from parity.compare.check import check
+from parity.compare.notcompared import EXIT_NOT_COMPARED, NotCompared
+from parity.compare.selection import Selection
+from parity.compare.verdicts import BadFormula, Verdict, exit_code
+from parity.r.datasource import load_source
+from parity.r.rcall import BadCall, active, parse_lmer_call
+from parity.r.session import checked_contrasts, checked_formula
+from parity.report.html import write_html
+from parity.report.text import print_table, write_json
+from pyreterms.design.contrasts import CONTRASTS
+from pyreterms.design.dataframe import read_contrasts_csv
+from pyreterms.errors import FormulaError, PyretermsError
+
+
+class BadInput(Exception):
+    """Bad command-line input: reported in one line, exit code 2."""
+
+
+def one_line(text: object) -> str:
+    """A message on one line (the lines of a multi-line message joined by '; ')."""
+    return "; ".join(ln.strip() for ln in str(text).splitlines() if ln.strip())
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with usage errors in one line (``parity check: error: ...``), exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see --help)\n")
+
+
+def _writable(path: str | None, flag: str) -> None:
+    import os
+
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise BadInput(f"{flag} {path}: is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):  # missing directories may be created by the writer
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise BadInput(f"{flag} {path}: cannot write there ({parent} is not a writable directory)")
+
+
+def _contrasts_value(v: str):
+    """A --contrasts value: a contrast function name, or a CSV file holding a numeric matrix."""
+    import os
+
+
+    if v in CONTRASTS or not v.lower().endswith(".csv"):
+        return v  # names are checked by rsession.checked_contrasts
+    if not os.path.isfile(v):
+        raise BadInput(f"--contrasts: no contrasts matrix file {v!r}")
+    try:
+        return read_contrasts_csv(v)
+    except ValueError as e:
+        raise BadInput(f"--contrasts: {e}") from None
+
+
+def contrasts_arg(items: list[str] | None) -> dict | None:
+    """``--contrasts NAME=contr.xxx NAME=matrix.csv ...`` as a dict, checked by the one gate
+    (:func:`parity.rsession.checked_contrasts`); None when not given."""
+
+    if not items:
+        return None
+    contrasts = {}
+    for item in items:
+        if "=" not in item:
+            raise BadInput(f"--contrasts takes NAME=contr.xxx or NAME=matrix.csv, not {item!r}")
+        k, v = item.split("=", 1)
+        contrasts[k] = _contrasts_value(v)
+    try:
+        checked_contrasts(contrasts)
+    except ValueError as e:
+        raise BadInput(f"--contrasts: {e}") from None
+    return contrasts
+
+
+def _load_data(spec: str):
+
+    try:
+        return load_source(spec)
+    except (ValueError, OSError) as e:
+        raise BadInput(f"--data {spec}: {e}") from None
+
+
+def _column(data, spec: str, col: str | None, what: str):
+    """A --weights/--offset column as float64 (numeric columns only), or None."""
+    import pandas as pd
+
+    if col is None:
+        return None
+    if col not in data.columns:
+        raise BadInput(f"no column '{col}' in {spec}")
+    s = data[col]
+    if not (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)):
+        raise BadInput(f"{what} column '{col}' is not numeric")
+    return s.to_numpy(dtype=float, na_value=float("nan"))
+
+
+def add_selection_args(p: argparse.ArgumentParser) -> None:
+    """``--only`` / ``--ignore`` (glob patterns on component names, parity.compare.selection)."""
+    p.add_argument("--only", nargs="+", default=None, metavar="PATTERN",
+                   help="compare only components matching these globs (e.g. 'fixef(fit)' 'as.data.frame(VarCorr*');"
+                        " a name without wildcards must be provided")
+    p.add_argument("--ignore", nargs="+", default=None, metavar="PATTERN",
+                   help="do not compare components matching these globs")
+
+
+def selection_of(args: argparse.Namespace):
+    """The parity.compare.selection.Selection of the parsed ``--only`` / ``--ignore``."""
+
+    return Selection.of(getattr(args, "only", None), getattr(args, "ignore", None))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+
+    _writable(args.json, "--json")
+    _writable(args.html, "--html")
+    call = _call_arg(args)
+    try:
+        checked_formula(args.formula)  # deeper than R survives: refused before R is called
+    except FormulaError as e:
+        raise BadInput(str(e)) from None
+    data = _load_data(args.data)
+    weights = _column(data, args.data, args.weights, "--weights")
+    offset = _column(data, args.data, args.offset, "--offset")
+    contrasts = contrasts_arg(args.contrasts)
+
+    try:
+        with active(call):
+            report = check(args.formula, data, REML=not args.ml, level=args.level, impl=args.impl,
+                           weights=weights, offset=offset, contrasts=contrasts, data_label=args.data,
+                           selection=selection_of(args))
+    except BadFormula as e:  # does not parse: bad input, not a design both sides refuse
+        raise BadInput(str(e)) from None
+    except PyretermsError as e:  # data R cannot hold as given (parity.r.convert)
+        raise BadInput(f"--data {args.data}: {e}") from None
+    except ValueError as e:
+        if "implementation" in str(e) or "--impl" in str(e):
+            raise BadInput(str(e)) from None
+        raise
+    print_table(report, show_ok=not args.failures_only)
+    try:
+        if args.json:
+            write_json(report, args.json)
+        if args.html:
+
+            write_html(report, args.html, data=data, impl=args.impl, contrasts=contrasts,
+                       weights=weights, offset=offset)
+    except OSError as e:
+        raise BadInput(f"cannot write the report: {e}") from None
+    if report.verdict is Verdict.NOT_COMPARED:  # the table is on stdout; the reason, one line, on stderr
+        reason = " ".join(c.detail for c in report.components if not c.ok).replace("\n", " ")
+        print(f"parity: not compared: {reason}", file=sys.stderr)
+    return exit_code(report.verdict)
+
+
+def _call_arg(args: argparse.Namespace):
+    """``--call 'lmer(...)'`` (parity.r.rcall): fills formula, --ml, --data, --weights, --offset,
+    --contrasts from the call (which then may not be given as flags too); None without --call."""
+
+    if args.call is None:
+        if args.formula is None:
+            raise BadInput("give a formula or --call 'lmer(...)'")
+        return None
+    if args.formula is not None or args.ml or args.weights or args.offset or args.contrasts:
+        raise BadInput("--call replaces the formula, --ml, --weights, --offset and --contrasts: give it alone")
+    if args.impl not in (None, "pyreterms"):
+        raise BadInput("--call runs pyreterms only (other implementations take no lmer arguments)")
+    try:
+        call = parse_lmer_call(args.call)
+    except BadCall as e:
+        raise BadInput(str(e)) from None
+    name, sep, spec = args.data.partition("=")
+    if sep and name == call.data:
+        args.data = spec
+    elif sep and name.isidentifier():
+        raise BadInput(f"--data {name}=...: the call's data is {call.data!r}")
+    args.formula, args.ml = call.formula, not call.REML
+    args.weights, args.offset = call.weights, call.offset
+    args.contrasts = [f"{k}={v}" for k, v in (call.contrasts or {}).items()] or None
+    return call
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="parity", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    from pyreterms.cli import distribution_version
+
+    p.add_argument("--version", action="version", version=f"parity {distribution_version()} (pyreterms)")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="compare every component for one formula and data set")
+    c.add_argument("formula", nargs="?", default=None,
+                   help="an lme4 formula, e.g. 'Reaction ~ Days + (Days | Subject)' (or use --call)")
+    c.add_argument("--call", default=None,
+                   help="an lme4 call, e.g. 'lmer(y ~ x + (1 | g), data = d, subset = x > 0, control = "
+                        "lmerControl(optimizer = \"Nelder_Mead\"))' with --data d=FILE (parity.r.rcall)")
+    c.add_argument("--data", required=True, help="a CSV file or r:PKG::NAME (an R data set read through R)")
+    c.add_argument("--ml", action="store_true", help="fit by maximum likelihood (REML = FALSE)")
+    c.add_argument("--level", choices=["lformula", "fit"], default="fit",
+                   help="compare lFormula() only, or lFormula() and the lmer() fit (default)")
+    c.add_argument("--impl", default=None, help="module:function of the implementation to audit (default pyreterms)")
+    c.add_argument("--weights", default=None, help="column of prior weights")
+    c.add_argument("--offset", default=None, help="column of offsets")
+    c.add_argument("--contrasts", nargs="*", default=None, help="NAME=contr.sum ... (fixed-effects X only)")
+    c.add_argument("--json", default=None, help="write the JSON report here")
+    c.add_argument("--html", default=None, help="write a self-contained HTML report (pictures of differences) here")
+    c.add_argument("--failures-only", action="store_true", help="print only disagreeing components")
+    add_selection_args(c)
+    c.set_defaults(func=cmd_check)
+    from parity.cli import commands as cli_more
+
+    cli_more.add_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from parity.cli.extras import (
+        EXTRA_MODULES,
+        UNAVAILABLE,
+        MissingExtra,
+        missing_extra_message,
+        module_root,
+        preload_impl,
+        require,
+    )
+
+    parser = build_parser()
+    try:
+        # parse_args, except that a sub-command whose module is unavailable takes any arguments
+        args, extra = parser.parse_known_args(argv)
+        if extra and getattr(args, UNAVAILABLE, None) is None:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as e:  # argparse already printed a one-line usage error
+        return 2 if e.code not in (0, None) else 0
+    try:
+        require(args)  # the 'parity' extra, before anything runs
+        if getattr(args, "impl", None):
+            try:
+                preload_impl(args.impl)  # before R starts: a typo fails at once
+            except ValueError as e:
+                raise BadInput(str(e)) from None
+        return int(args.func(args))
+    except MissingExtra as e:
+        print(f"parity: error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:
+        if module_root(e) not in EXTRA_MODULES:
+            raise
+        print(f"parity: error: {missing_extra_message(args.command, [module_root(e)])}", file=sys.stderr)
+        return 2
+    except BadInput as e:
+        print(f"parity: error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except NotCompared as e:
+        print(f"parity: not compared ({e.kind}): {one_line(e.reason)}", file=sys.stderr)
+        return EXIT_NOT_COMPARED
+    except OSError as e:  # a file or directory named on the command line cannot be used
+        print(f"parity: error: {one_line(e)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

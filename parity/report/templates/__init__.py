@@ -1,0 +1,1 @@
+"""The HTML report template (jinja2), package data of parity.report."""

@@ -1,0 +1,56 @@
+"""The component registry (parity.components) against both producers: lme4 through r_scripts/reference.R
+(live) and the pyreterms adapter (no R)."""
+from __future__ import annotations
+
+import pytest
+
+from parity import components
+from parity.adapter.pyreterms_fit import OPTIMIZER_OUTPUTS
+from parity.adapter.pyreterms_lformula import pyreterms_impl
+from parity.compare.check import required_components
+from parity.compare.tolerances import META, TOLERANCE_OF_CLASS, tolerance_for
+
+FORMULA = "Reaction ~ Days + (Days | Subject)"
+
+
+def test_registry_is_consistent() -> None:
+    assert set(TOLERANCE_OF_CLASS) == set(components.TOLERANCE_CLASSES)
+    for c in components.COMPONENTS.values():
+        assert tolerance_for(c.name) is TOLERANCE_OF_CLASS[c.tolerance]
+        assert not components.is_rule_input(c.name), c.name
+    assert set(OPTIMIZER_OUTPUTS) == {c.name for c in components.COMPONENTS.values() if c.optimizer_output}
+    assert META == {c.name for c in components.COMPONENTS.values() if c.kind != "value"}
+    assert required_components("lformula") < required_components("fit")
+    assert all(components.COMPONENTS[n].level == "lformula" for n in required_components("lformula"))
+
+
+@pytest.mark.parametrize("level", ["lformula", "fit"])
+def test_pyreterms_adapter_produces_every_registered_value(sleepstudy, level: str) -> None:
+    py = pyreterms_impl(FORMULA, sleepstudy, level=level, theta=[1.0, 0.0, 1.0] if level == "fit" else None)
+    want = set(components.names(level, "value")) | set(components.names(level, "condition"))
+    assert set(py) == want, (sorted(want - set(py)), sorted(set(py) - want))
+
+
+@pytest.mark.r
+@pytest.mark.parametrize("level", ["lformula", "fit"])
+def test_reference_r_produces_exactly_the_registry(R, sleepstudy, level: str) -> None:
+    from parity.r import oracle
+
+    res = oracle.reference(FORMULA, sleepstudy, level=level, thetas=[[1.0, 0.0, 1.0]], noisy_seeds=[1])
+    got = [k for k, _ in res.items]
+    fixed = {k for k in got if not components.is_rule_input(k)}
+    want = set(components.names(level, None)) - {"error"}
+    if level == "lformula":
+        want -= {"harness: weights(fit)"}
+    assert fixed == want, (sorted(want - fixed), sorted(fixed - want))
+    families = {k for k in got if components.is_rule_input(k)}
+    assert bool(families) == (level == "fit")
+    assert all(any(p.match(k) for p, _ in components.FAMILIES) for k in families)
+
+
+@pytest.mark.r
+def test_a_refusal_is_the_registered_error(R, sleepstudy) -> None:
+    from parity.r import oracle
+
+    res = oracle.reference("Reaction ~ Days + (1 | Days)", sleepstudy.iloc[:3])
+    assert "error" in dict(res.items) and components.COMPONENTS["error"].kind == "error"
