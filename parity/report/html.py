@@ -81,7 +81,7 @@ def figure_png(py: RValue | None, r: RValue | None, title: str) -> bytes | None:
     if a is not None and b is not None:
         same = a.shape == b.shape
         fig, axes = plt.subplots(1, 3 if same else 2, figsize=(12 if same else 8, 4))
-        for ax, v, m, lab in zip(axes, (py, r), (a, b), ("this implementation", "lme4"), strict=False):  # + a difference axis
+        for ax, v, m, lab in zip(axes, (py, r), (a, b), ("this implementation", "lme4"), strict=False):
             ms = max(1, 200 // max(m.shape + (1,)))
             if isinstance(v, RSparse):  # stored entries, explicit zeros included
                 ax.spy(v.x, precision="present", markersize=ms, aspect="auto")
