@@ -9,7 +9,9 @@ at which they are observable and the smallest design that can show them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,7 @@ from parity.adapter.pyreterms_lformula import LF, lformula_components, pyreterms
 from parity.adapter.rbuild import dbl_vector as _dbl
 from parity.adapter.rbuild import int_vector as _int
 from parity.campaigns.mutants_patch import PATCH_MUTANTS, make_mutant
-from parity.r.values import RList, RSparse, RValue
+from parity.r.values import RList, RSparse, RValue, RVector
 from pyreterms.design.lformula import parse_formula
 from pyreterms.design.reterms import mk_reterms
 from pyreterms.formula.bars import findbars
@@ -46,11 +48,12 @@ def _term_sizes(out: dict[str, RValue]) -> list[tuple[int, int]]:
 
 
 def ties_formula_order(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lformula",
-                       weights=None, offset=None, contrasts=None) -> dict[str, RValue]:
+                       weights=None, offset=None, contrasts=None, theta=None) -> dict[str, RValue]:
     """Terms reordered by a *stable* descending sort (ties keep formula order) instead of lme4's
     ``rev(order(nl))`` (ties reversed) -- R: ``mkReTrms(..., reorder.terms = TRUE)``.  Observable
     with >= 3 terms, some level count increasing and two distinguishable tied terms."""
-    out = pyreterms_impl(formula, data, REML=REML, level=level, weights=weights, offset=offset, contrasts=contrasts)
+    out = pyreterms_impl(formula, data, REML=REML, level=level, weights=weights, offset=offset, contrasts=contrasts,
+                         theta=theta)
     lf = _lformula(formula, data, REML, weights, offset, contrasts)
     rt = lf.reTrms
     nl = [0] * len(rt.terms)
@@ -123,11 +126,12 @@ def _zt_with_zeros(t) -> sp.csc_matrix:
 
 
 def zeros_kept_in_zt(formula: str, data: pd.DataFrame, *, REML: bool = True, level: str = "lformula",
-                     weights=None, offset=None, contrasts=None) -> dict[str, RValue]:
+                     weights=None, offset=None, contrasts=None, theta=None) -> dict[str, RValue]:
     """Exact zeros of X_i stored as explicit entries of ``Zt``/``Ztlist`` (no ``drop0``) -- R:
     ``KhatriRao`` + ``drop0`` in ``mkReTrms``.  Observable with a zero in a slope column (a numeric
     zero or a factor slope's dummy zeros)."""
-    out = pyreterms_impl(formula, data, REML=REML, level=level, weights=weights, offset=offset, contrasts=contrasts)
+    out = pyreterms_impl(formula, data, REML=REML, level=level, weights=weights, offset=offset, contrasts=contrasts,
+                         theta=theta)
     zt = out.get(f"{LF}$reTrms$Zt")
     if not isinstance(zt, RSparse):
         return out
@@ -159,6 +163,47 @@ def na_slope_as_zero(formula: str, data: pd.DataFrame, **kw) -> dict[str, RValue
         if pd.api.types.is_float_dtype(d[v].dtype):
             d[v] = d[v].fillna(0.0)
     return pyreterms_impl(formula, d, **kw)
+
+
+def without(component: str) -> Callable[..., dict[str, RValue]]:
+    """pyreterms lacking one component (a missing component must be a disagreement, never a pass)."""
+
+    def impl(formula: str, data: pd.DataFrame, **kw: Any) -> dict[str, RValue]:
+        out = pyreterms_impl(formula, data, **kw)
+        del out[component]
+        return out
+
+    return impl
+
+
+def shifted(component: str, by: int = -1) -> Callable[..., dict[str, RValue]]:
+    """pyreterms with an integer vector component shifted by ``by`` (e.g. ``Lind`` off by one everywhere)."""
+
+    def impl(formula: str, data: pd.DataFrame, **kw: Any) -> dict[str, RValue]:
+        out = pyreterms_impl(formula, data, **kw)
+        v = out[component]
+        assert isinstance(v, RVector)
+        out[component] = RVector(v.x + by, v.names, v.kind)
+        return out
+
+    return impl
+
+
+def one_cell_scaled(component: str, k: int, factor: float = 1.001) -> Callable[..., dict[str, RValue]]:
+    """pyreterms with the ``k``-th stored value (0-based; R's ``@x[k + 1]``) of a sparse component
+    multiplied by ``factor``: a one-cell disagreement."""
+
+    def impl(formula: str, data: pd.DataFrame, **kw: Any) -> dict[str, RValue]:
+        out = pyreterms_impl(formula, data, **kw)
+        z = out[component]
+        assert isinstance(z, RSparse)
+        x = z.x.tocsc(copy=True)
+        x.sort_indices()
+        x.data[k] *= factor
+        out[component] = replace(z, x=x)
+        return out
+
+    return impl
 
 
 @dataclass(frozen=True)

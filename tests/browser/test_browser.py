@@ -16,16 +16,18 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from parity.campaigns.mutants import one_cell_scaled
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEED = "Reaction ~ Days + (Days | Subject)"
 ZT = "lFormula()$reTrms$Zt"
 K = 5  # 0-based position in Zt's data array (R: Zt@x[K + 1]) that the broken implementation changes
@@ -84,16 +86,9 @@ def assert_clean(v: Visit, min_images: int = 0) -> None:
     assert broken == [], broken
 
 
-def one_cell_off(formula, data, **kw):
-    """pyreterms with one stored value of Zt multiplied by 1.001 (a one-cell disagreement)."""
-    from parity.adapter.pyreterms_lformula import pyreterms_impl
+#: pyreterms with one stored value of Zt multiplied by 1.001 (a one-cell disagreement)
+one_cell_off = one_cell_scaled(ZT, K)
 
-    out = pyreterms_impl(formula, data, **kw)
-    x = out[ZT].x.tocsc(copy=True)
-    x.sort_indices()
-    x.data[K] *= 1.001
-    out[ZT] = replace(out[ZT], x=x)
-    return out
 
 
 @pytest.mark.r

@@ -18,13 +18,13 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-import pandas as pd
-
-from parity.goldens.cases import CASES, case_data, get_case, select_cases
+from parity.campaigns.mutants import shifted, without
 from parity.compare.tolerances import META, compare_components
+from parity.goldens.cases import CASES, case_data, get_case, select_cases
 from parity.goldens.frames import FrameIntegrityError, load_frame, save_frame
 from parity.goldens.inputs import InputChanged, frame_difference, record_input, stored_input
 from parity.goldens.record_replay import data_hash, identical, load_golden, load_manifest, replay_case, save_golden
@@ -156,22 +156,10 @@ def test_golden_tier_never_imports_rpy2():
 
 
 def test_replay_detects_a_broken_implementation():
-    from parity.adapter.pyreterms_lformula import pyreterms_impl
-
-    def shifted(formula, data, **kw):
-        out = pyreterms_impl(formula, data, **kw)
-        v = out["lFormula()$reTrms$Lind"]
-        out["lFormula()$reTrms$Lind"] = RVector(v.x - 1, v.names, v.kind)
-        return out
-
-    res = replay_case(LF_DIR, "ss-seed", shifted)
+    shifted_lind = shifted("lFormula()$reTrms$Lind")
+    res = replay_case(LF_DIR, "ss-seed", shifted_lind)
     assert res.failing() == ["lFormula()$reTrms$Lind"]
-
-    def lacks_x(formula, data, **kw):
-        out = pyreterms_impl(formula, data, **kw)
-        del out["lFormula()$X"]
-        return out
-
+    lacks_x = without("lFormula()$X")
     assert "lFormula()$X" in replay_case(LF_DIR, "ss-seed", lacks_x).failing()
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import base64
 import io
 import re
-from dataclasses import replace
 from html.parser import HTMLParser
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from parity.campaigns.mutants import one_cell_scaled
 from parity.compare.tolerances import EXACT, Diff, compare_values, plain
 from parity.r.values import RMatrix, RSparse, RVector
 
@@ -21,17 +21,9 @@ SEED = "Reaction ~ Days + (Days | Subject)"
 K = 5  # 0-based position in Zt's data array (R: Zt@x[K + 1]) that the broken implementation changes
 
 
-def one_cell_off(formula, data, **kw):
-    """pyreterms with one stored value of Zt multiplied by 1.001 (a one-cell disagreement)."""
-    from parity.adapter.pyreterms_lformula import pyreterms_impl
+#: pyreterms with one stored value of Zt multiplied by 1.001 (a one-cell disagreement)
+one_cell_off = one_cell_scaled(ZT, K)
 
-    out = pyreterms_impl(formula, data, **kw)
-    z = out[ZT]
-    x = z.x.tocsc(copy=True)
-    x.sort_indices()
-    x.data[K] *= 1.001
-    out[ZT] = replace(z, x=x)
-    return out
 
 
 class _Cells(HTMLParser):

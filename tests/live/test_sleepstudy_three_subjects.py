@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import pyreterms
+from parity.campaigns.mutants import shifted, without
 from parity.compare.check import check, r_components
 from parity.r.values import RSparse
 
@@ -55,9 +56,9 @@ def test_seed_every_reTrms_component_exact(ss3):
 
 def test_small_khatri_rao_example(R):
     """f = gl(3, 2), X_i = cbind(1, rep(c(-1, 1), 3)): lme4's 6 x 6 Z_i^T."""
+    from parity.r.convert import r_to_value
     from pyreterms.design.reterms import khatri_rao_t
     from pyreterms.formula.values import Factor
-    from parity.r.convert import r_to_value
 
     ff = Factor(np.array([0, 0, 1, 1, 2, 2]), ("1", "2", "3"))
     Xi = np.column_stack([np.ones(6), np.tile([-1.0, 1.0], 3)])
@@ -79,12 +80,7 @@ def test_full_sleepstudy_lformula(sleepstudy):
 
 def test_harness_fails_on_a_missing_component(ss3):
     """A component one side lacks is a disagreement, never a pass."""
-    from parity.adapter.pyreterms_lformula import pyreterms_impl
-
-    def lacks_lind(formula, data, **kw):
-        out = pyreterms_impl(formula, data, **kw)
-        del out["lFormula()$reTrms$Lind"]
-        return out
+    lacks_lind = without("lFormula()$reTrms$Lind")
 
     rep = check(SEED, ss3, level="lformula", impl=lacks_lind)
     assert not rep.ok
@@ -92,14 +88,7 @@ def test_harness_fails_on_a_missing_component(ss3):
 
 
 def test_harness_catches_off_by_one_lind(ss3):
-    from parity.adapter.pyreterms_lformula import pyreterms_impl
-    from parity.r.values import RVector
+    shifted_lind = shifted("lFormula()$reTrms$Lind")
 
-    def shifted(formula, data, **kw):
-        out = pyreterms_impl(formula, data, **kw)
-        v = out["lFormula()$reTrms$Lind"]
-        out["lFormula()$reTrms$Lind"] = RVector(v.x - 1, v.names, v.kind)
-        return out
-
-    rep = check(SEED, ss3, level="lformula", impl=shifted)
+    rep = check(SEED, ss3, level="lformula", impl=shifted_lind)
     assert [c.name for c in rep.components if not c.ok] == ["lFormula()$reTrms$Lind"]

@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 SEED = "Reaction ~ Days + (Days | Subject)"
 
@@ -99,7 +99,7 @@ def _code_blocks(page: Path) -> list[str]:
 def test_walkthrough_numbers_are_lme4s_and_typed_nowhere(R, built_site) -> None:
     """The fitted numbers on the page are what R prints for lme4's fit at the theta pyreterms found
     (the optimum itself may differ in the last digits: README "Known differences" 1; that theta is
-    judged by parity's theta rule in tests/test_explain_live.py)."""
+    judged by parity's theta rule in tests/live/test_explain_live.py)."""
     import pyreterms
 
     blocks = _code_blocks(built_site / "walkthrough" / "index.html")
