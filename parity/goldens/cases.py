@@ -366,6 +366,8 @@ _ARGUMENT_CASES = [
        call='control = lmerControl(check.nlev.gtreq.5 = "warning", check.scaleX = "ignore")'),
     _c("arg-na-pass", "y ~ x + (1 | g)", note="na.action = na.pass, complete columns", fit=True,
        call="na.action = na.pass"),
+    _c("arg-na-exclude", "y_na ~ x + (1 | g)", note="na.action = na.exclude: fitted/residuals NA-padded", fit=True,
+       call="na.action = na.exclude"),
 ]
 
 CASES: tuple[Case, ...] = tuple(_BUILTIN_CASES + _HAZARD_CASES + _FUNCTION_CASES + _ARGUMENT_CASES)
