@@ -11,6 +11,7 @@ conditions that are shown rather than compared.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["Component", "COMPONENTS", "TOLERANCE_CLASSES", "KINDS", "LEVELS", "FAMILIES", "lookup", "names",
@@ -188,3 +189,12 @@ def required(level: str) -> set[str]:
 def meta_names() -> set[str]:
     """The components that are not values: conditions, refusals, harness inputs."""
     return {c.name for c in _ALL if c.kind != "value"}
+
+
+def in_order(component_names: Iterable[str]) -> list[str]:
+    """``component_names`` in the registry's order (lme4's: the order ``reference.R`` returns them); names
+    the registry does not know keep their given order, after the known ones (for reports: never sorted
+    alphabetically)."""
+    pos = {n: k for k, n in enumerate(COMPONENTS)}
+    given = list(component_names)
+    return sorted(given, key=lambda n: (pos.get(n, len(pos)), given.index(n)))

@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from parity.components import in_order
+from parity.report.text import versions_line
+
 __all__ = ["print_summary", "write_html", "write_json", "reproducer_text"]
 
 
@@ -31,7 +34,8 @@ def print_summary(res: Any) -> None:
     for why, k in list(j["not_compared_by_reason"].items())[:8]:
         lines.append(f"    {k:4d}  {why}")
     lines.append("  components (designs agreeing / disagreeing):")
-    for name, (a, b) in sorted(j["components"].items()):
+    for name in in_order(j["components"]):
+        a, b = j["components"][name]
         lines.append(f"    {name}: {a} / {b}")
     for k, f in enumerate(res.findings, 1):
         d = f.shrunk.design
@@ -53,14 +57,14 @@ def write_html(res: Any, path: str | Path) -> Path:
     j = res.as_json()
     e = html.escape
     body = [f"<h1>parity audit: {e(res.peer)} {e(res.version)} against lme4</h1>",
-            f"<p>seed {res.seed}; {e(str(res.versions))}</p>",
+            f"<p>seed {res.seed}; {e(versions_line(res.versions))}</p>",
             "<table>" + "".join(f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in j["counts"].items()) + "</table>",
             "<h2>Not compared (the peer does not claim these designs)</h2><table>"
             + "".join(f"<tr><td>{k}</td><td>{e(w)}</td></tr>" for w, k in j["not_compared_by_reason"].items())
             + "</table>",
             "<h2>Components</h2><table><tr><th>component</th><th>agree</th><th>disagree</th></tr>"
-            + "".join(f"<tr><td><code>{e(n)}</code></td><td>{a}</td><td>{b}</td></tr>"
-                      for n, (a, b) in sorted(j["components"].items())) + "</table>",
+            + "".join(f"<tr><td><code>{e(n)}</code></td><td>{j['components'][n][0]}</td>"
+                      f"<td>{j['components'][n][1]}</td></tr>" for n in in_order(j["components"])) + "</table>",
             f"<h2>Findings: {len(res.findings)} cause(s)</h2>"]
     for k, f in enumerate(res.findings, 1):
         rows = "".join(f"<tr><td><code>{e(c)}</code></td><td>{e(s)}</td></tr>" for c, s in f.shrunk.said().items())

@@ -54,3 +54,14 @@ def test_a_refusal_is_the_registered_error(R, sleepstudy) -> None:
 
     res = oracle.reference("Reaction ~ Days + (1 | Days)", sleepstudy.iloc[:3])
     assert "error" in dict(res.items) and components.COMPONENTS["error"].kind == "error"
+
+
+def test_reports_list_components_in_lme4s_order_not_alphabetically():
+    """in_order: the registry's order (reference.R's), unknown names after the known ones, as given."""
+    from parity.components import COMPONENTS, in_order
+
+    known = list(COMPONENTS)[:6]
+    shuffled = ["zz unknown", known[4], "aa unknown", known[1], known[5], known[0]]
+    assert in_order(shuffled) == [known[0], known[1], known[4], known[5], "zz unknown", "aa unknown"]
+    assert in_order(sorted(COMPONENTS)) == list(COMPONENTS)
+    assert list(COMPONENTS) != sorted(COMPONENTS)  # otherwise this test could not tell the orders apart
