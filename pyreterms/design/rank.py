@@ -10,15 +10,8 @@ port ``dqrdc2`` (over columns; the row arithmetic is vectorised).
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg.blas import dnrm2
 
-# dqrdc2 takes column norms with BLAS dnrm2, which scales to avoid overflow: sqrt(x @ x) overflows
-# for entries beyond ~1e154 (and then decides a different rank than R).
-
-
-def _nrm2(v: np.ndarray) -> float:
-    """R's Fortran ``dnrm2(n, x, 1)`` (scaled 2-norm; no overflow for finite entries)."""
-    return float(dnrm2(np.ascontiguousarray(v, dtype=np.float64))) if v.size else 0.0
+from pyreterms.rmath.blas import dnrm2 as _nrm2  # R's BLAS dnrm2: no overflow, R's rounding
 
 
 def dqrdc2_rank_pivot(X: np.ndarray, tol: float = 1e-7) -> tuple[int, np.ndarray]:
