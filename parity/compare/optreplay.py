@@ -19,6 +19,7 @@ string and is parsed there and checked against reference.R's allowlist before an
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ import pyreterms.lmm.fit as pf
 from parity.compare.conditioning import pls_kappa
 from parity.r import convert
 from parity.r import session as rsession
+from parity.r.oracle import reference
 
 __all__ = ["OptReplay", "pyreterms_trace", "lme4_optimizer_on_our_values", "DEVFUN_RTOL"]
 
@@ -175,3 +177,40 @@ def _max_kappa(lf: Any, thetas: np.ndarray, max_order: int = 1000) -> float:
             return float("nan")
         out = max(out, k)
     return out
+
+
+@dataclass(frozen=True)
+class ExactFit:
+    """README "Known differences" 10: an exact fit, where the penalised residual sum of squares is
+    rounding noise on both sides, so the profiled criteria (which contain ``log(pwrss)``) are logs of
+    noise.  ``floor`` is ``n * eps * ||W^(1/2) (y - offset)||^2``, the rounding level of any residual sum
+    of squares of this response; the fit is exact when lme4's pwrss at its own optimum and pyreterms'
+    at its own are both at or below it."""
+
+    pwrss_lme4: float
+    pwrss_ours: float
+    floor: float
+
+    @property
+    def exact(self) -> bool:
+        return self.pwrss_lme4 <= self.floor and self.pwrss_ours <= self.floor
+
+    def detail(self) -> str:
+        return (f"exact fit (README Known differences 10): pwrss {self.pwrss_lme4:.2g} in lme4 and "
+                f"{self.pwrss_ours:.2g} here, both <= the rounding floor n eps ||y||^2 = {self.floor:.2g}")
+
+
+def exact_fit_evidence(formula: str, data: pd.DataFrame, *, REML: bool, weights=None, offset=None,
+                       contrasts=None) -> ExactFit:
+    """lme4's pwrss at its fitted theta (``devfun(theta); pwrss`` of the reference) and pyreterms' at its own."""
+    r = dict(reference(formula, data, REML=REML, level="fit", weights=weights, offset=offset,
+                       contrasts=contrasts).items)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = pyreterms.lmer(formula, data, REML=REML, weights=weights, offset=offset, contrasts=contrasts)
+    lf = fit.lf
+    y = np.asarray(lf.y, dtype=np.float64) - np.asarray(lf.offset, dtype=np.float64)
+    floor = float(y.size * np.finfo(float).eps * np.sum(np.asarray(lf.weights, dtype=np.float64) * y * y))
+    pw = r.get("devfun(theta); pwrss")
+    p_r = float(np.asarray(pw.x, dtype=np.float64)[0]) if pw is not None else float("inf")  # type: ignore[union-attr]
+    return ExactFit(p_r, float(fit.state.pwrss), floor)

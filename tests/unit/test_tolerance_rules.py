@@ -230,12 +230,18 @@ def test_tiny_modes_next_to_the_fixed_effects_pass_by_the_mode_bound() -> None:
     through D^-1 and Lambda) covers it; b off by 5 times that bound still fails."""
     from parity.compare.check import check, r_components
     from parity.compare.conditioning import mode_bounds, pls_parts
+    from parity.compare.optreplay import exact_fit_evidence
+    from parity.compare.rules import criterion_components
 
     d = pd.read_csv(HERE / "data" / "modes_large_theta" / "data.csv")
     f = "log(y + 11) ~ (x + f || k) + (x + z || h)"
     rep = check(f, d, level="fit")
     bad = [(c.name, c.detail) for c in rep.components if not c.ok]
-    assert not bad, bad
+    if bad:  # lme4's fit is exact (pwrss 2.8e-12 <= n eps ||y||^2 = 3.1e-12): where the optimizer stops
+        # along theta is rounding-decided and its criteria are logs of noise (Known differences 10); only
+        # those may differ, and only with that evidence
+        assert {n for n, _ in bad} <= set(criterion_components(REML=True)), bad
+        assert exact_fit_evidence(f, d, REML=True).exact
     b_c = next(c for c in rep.components if c.name == 'getME(fit, "b")')
     r = r_components(f, d, REML=True, level="fit")
     k = condition_number(r)
