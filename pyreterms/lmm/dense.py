@@ -52,6 +52,7 @@ class DensePlan:
     X_sparse: sp.csc_matrix | None
     lt_flat: np.ndarray | None  # q <= DENSE_LAMBDA_MAX: row-major flat positions of the CSR entries
     XZ: np.ndarray | None  # small n (q + p): [X Z] dense, mu = [X Z] [beta; b] in one product
+    lam_diag: np.ndarray | None = None  # Lambda diagonal (all terms scalar) and G finite: theta index per row
 
     def lambdat(self, theta: np.ndarray) -> sp.csr_matrix | np.ndarray:
         """``Lambdat`` at theta, sparse or (small q) dense; a fresh array: evaluations may run on
@@ -67,11 +68,15 @@ class DensePlan:
         factor in Fortran order) and solve for beta, u, b.  None when a pivot fails (the caller's
         blocked path then raises lme4's error or handles ``r_yy = 0``)."""
         q, Q = self.qr, self.Q
+        if self.lam_diag is not None:
+            lam = theta[self.lam_diag]
+            if np.isfinite(lam).all():
+                return self._pls_diagonal(lam, M)
         # (the products as written: the same numbers as ``blockdiag(Lambda^T, I) G blockdiag(Lambda, I)``
         # in exact arithmetic, but that one product rounds differently and moves BOBYQA off lme4's path)
         Lt = self.lambdat(theta)
         B = Lt @ self.G[:q]  # Lambda^T [G_ZZ  G_Z[Xy]]
-        M[:q, :q] = Lt @ B[:, :q].T  # Lambda^T G_ZZ Lambda (symmetric)
+        np.matmul(Lt, B[:, :q].T, out=M[:q, :q])  # Lambda^T G_ZZ Lambda (symmetric), no temporary
         M[:q, q:] = B[:, q:]
         M[q:, q:] = self.G[q:, q:]
         M.reshape(-1)[:q * (Q + 1):Q + 1] += 1.0
@@ -81,6 +86,25 @@ class DensePlan:
         c, ldL2, ldRX2, u, beta = done
         b = Lt.T @ u  # b = Lambda u
         return OneShotSolution(L=c, LK0=np.zeros((self.p1, 0)), beta=beta, u=u, b=b, ldL2=ldL2, ldRX2=ldRX2)
+
+    def _pls_diagonal(self, lam: np.ndarray, M: np.ndarray) -> OneShotSolution | None:
+        """:meth:`pls` for a diagonal Lambda (every term scalar) with finite entries: the two products
+        become row/column scalings.  Bit-identical to the BLAS products of :meth:`pls`: each entry of
+        ``Lt @ G`` is then one product plus exact zeros (``0 * x`` with x finite: G is checked at build,
+        lam here), so a fit stays on lme4's optimizer path; it saves the O(q^3) flops that dominate small
+        scalar models (Penicillin, Pastes)."""
+        q, Q = self.qr, self.Q
+        col = lam[:, None]
+        B = self.G[:q] * col  # Lambda^T [G_ZZ  G_Z[Xy]]: row i scaled by lam_i
+        np.multiply(B[:, :q].T, col, out=M[:q, :q])  # (Lambda^T G_ZZ Lambda)[i, j] = lam_i * B[j, i]
+        M[:q, q:] = B[:, q:]
+        M[q:, q:] = self.G[q:, q:]
+        M.reshape(-1)[:q * (Q + 1):Q + 1] += 1.0
+        done = factor_solve(M, q)
+        if done is None or not done[0][-1, -1] > 0.0:  # a NaN r_yy passes OpenBLAS's pivot test
+            return None
+        c, ldL2, ldRX2, u, beta = done
+        return OneShotSolution(L=c, LK0=np.zeros((self.p1, 0)), beta=beta, u=u, b=lam * u, ldL2=ldL2, ldRX2=ldRX2)
 
 
 def dense_cost_ok(gram: GramBlocks) -> bool:
@@ -119,10 +143,13 @@ def build_dense_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix, w: np.n
     small = q <= DENSE_LAMBDA_MAX
     n = X.shape[0]
     XZ = np.ascontiguousarray(np.hstack([X, Zt.T.toarray()])) if n * (p + q) <= DENSE_XZ_MAX else None
+    lt_theta = np.asarray(Lind, dtype=np.int64)[order]
+    diagonal = rows.size == q and bool(np.all(rows[order] == np.arange(q))) and bool(np.all(cols[order] == np.arange(q)))
     return DensePlan(q0=0, qr=q, Q=Q, p1=p + 1, G=np.ascontiguousarray(G), lt_indices=cols[order].astype(np.int32),
-                     lt_indptr=lt_indptr, lt_theta=np.asarray(Lind, dtype=np.int64)[order],
+                     lt_indptr=lt_indptr, lt_theta=lt_theta,
                      lt_flat=(rows * q + cols)[order] if small else None, ZtT=sp.csr_matrix(Zt.T),
-                     X_sparse=sparse_if_mostly_zero(X), XZ=XZ)
+                     X_sparse=sparse_if_mostly_zero(X), XZ=XZ,
+                     lam_diag=lt_theta if diagonal and bool(np.isfinite(G).all()) else None)
 
 
 __all__ = ["DensePlan", "build_dense_plan", "dense_cost_ok", "DENSE_MAX"]
