@@ -54,6 +54,7 @@ def snapshot() -> dict[str, Any]:
                                         contrasts=kw.get("contrasts"), na_action=extra.get("na_action", "na.omit"),
                                         control=extra.get("control"))
                 rt = lf.reTrms
+                assert lf.y is not None
                 prob = LmerProblem.build(lf.X.X, lf.y, rt.Zt, rt.Lambdat, rt.Lind, rt.Gp, lf.weights, lf.offset,
                                          lf.REML, nc=tuple(len(cn) for _, cn in rt.cnms))
                 entry: dict[str, Any] = {"path": type(prob.plan).__name__, "dev": [], "beta": [], "b": []}
@@ -116,8 +117,8 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> int:
         rbb = max([_rel(y, x) for x, y in zip(b["b"], a["b"], strict=True)] + [0.0])
         if b["fit"] != a["fit"]:
             msgs.append(f"fit {b['fit']} -> {a['fit']}")
-        print(f"{cid:32s} {a['path']:10s} dev {max([_rel(y, x) for x, y in zip(b['dev'], a['dev']) if not isinstance(x, str)] + [0.0]):.1e}"
-              f" beta {rb:.1e} b {rbb:.1e} {'; '.join(msgs)}")
+        rd = max([_rel(y, x) for x, y in zip(b["dev"], a["dev"], strict=True) if not isinstance(x, str)] + [0.0])
+        print(f"{cid:32s} {a['path']:10s} dev {rd:.1e} beta {rb:.1e} b {rbb:.1e} {'; '.join(msgs)}")
         bad += bool(msgs)
     print(f"worst deviance rel diff {worst:.2e}; cases with differences: {bad}")
     return 1 if bad else 0

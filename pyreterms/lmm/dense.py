@@ -48,7 +48,7 @@ class DensePlan:
     lt_indices: np.ndarray  # Lambdat as CSR: column indices, row pointers, theta index per entry
     lt_indptr: np.ndarray
     lt_theta: np.ndarray
-    ZtT: sp.csr_matrix  # n x q, for Z b
+    ZtT: sp.csr_matrix | None  # n x q, for Z b (None when XZ is set)
     X_sparse: sp.csc_matrix | None
     lt_flat: np.ndarray | None  # q <= DENSE_LAMBDA_MAX: row-major flat positions of the CSR entries
     XZ: np.ndarray | None  # small n (q + p): [X Z] dense, mu = [X Z] [beta; b] in one product
@@ -76,7 +76,10 @@ class DensePlan:
         # in exact arithmetic, but that one product rounds differently and moves BOBYQA off lme4's path)
         Lt = self.lambdat(theta)
         B = Lt @ self.G[:q]  # Lambda^T [G_ZZ  G_Z[Xy]]
-        np.matmul(Lt, B[:, :q].T, out=M[:q, :q])  # Lambda^T G_ZZ Lambda (symmetric), no temporary
+        if isinstance(Lt, np.ndarray):
+            np.matmul(Lt, B[:, :q].T, out=M[:q, :q])  # Lambda^T G_ZZ Lambda (symmetric), no temporary
+        else:
+            M[:q, :q] = Lt @ B[:, :q].T
         M[:q, q:] = B[:, q:]
         M[q:, q:] = self.G[q:, q:]
         M.reshape(-1)[:q * (Q + 1):Q + 1] += 1.0
@@ -122,17 +125,18 @@ def dense_cost_ok(gram: GramBlocks) -> bool:
     return dense <= blocked
 
 
-def build_dense_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix, w: np.ndarray, Lambdat: sp.csc_matrix,
-                     Lind: np.ndarray) -> DensePlan:
-    """The :class:`DensePlan` of a model (adds ``Z^T W Z`` to its Gram blocks: O(nnz(Z) q))."""
-    q, p = gram.q, gram.p
+def build_dense_plan(xz: np.ndarray, xx: np.ndarray, X: np.ndarray, Zt: sp.csr_matrix, w: np.ndarray,
+                     Lambdat: sp.csc_matrix, Lind: np.ndarray) -> DensePlan:
+    """The :class:`DensePlan` of a model from ``[X y]^T W Z`` and ``[X y]^T W [X y]``
+    (:func:`pyreterms.lmm.gram.gram_xy`), adding ``Z^T W Z``: O(nnz(Z) q)."""
+    q, p = Zt.shape[0], xx.shape[0] - 1
     Q = q + p + 1
     Zw = Zt.multiply(w[None, :]).tocsr() if not np.all(w == 1.0) else Zt
     G = np.empty((Q, Q))
     G[:q, :q] = (Zw @ Zt.T).toarray()
-    G[q:, :q] = np.hstack(gram.xz)  # the problem's own [X y]^T W Z blocks and [X y]^T W [X y]
+    G[q:, :q] = xz  # [X y]^T W Z and [X y]^T W [X y]
     G[:q, q:] = G[q:, :q].T
-    G[q:, q:] = gram.xx
+    G[q:, q:] = xx
     # Lambdat as CSR with the theta index of each entry (Lind follows Lambdat's stored CSC order)
     Lc = Lambdat
     rows = Lc.indices.astype(np.int64)
@@ -143,12 +147,16 @@ def build_dense_plan(gram: GramBlocks, X: np.ndarray, Zt: sp.csr_matrix, w: np.n
     small = q <= DENSE_LAMBDA_MAX
     n = X.shape[0]
     XZ = np.ascontiguousarray(np.hstack([X, Zt.T.toarray()])) if n * (p + q) <= DENSE_XZ_MAX else None
+    # ZtT and X_sparse only serve mu when XZ does not (sparse constructors cost small models more than
+    # their evaluations)
     lt_theta = np.asarray(Lind, dtype=np.int64)[order]
-    diagonal = rows.size == q and bool(np.all(rows[order] == np.arange(q))) and bool(np.all(cols[order] == np.arange(q)))
+    ar = np.arange(q)
+    diagonal = rows.size == q and bool(np.all(rows[order] == ar)) and bool(np.all(cols[order] == ar))
     return DensePlan(q0=0, qr=q, Q=Q, p1=p + 1, G=np.ascontiguousarray(G), lt_indices=cols[order].astype(np.int32),
                      lt_indptr=lt_indptr, lt_theta=lt_theta,
-                     lt_flat=(rows * q + cols)[order] if small else None, ZtT=sp.csr_matrix(Zt.T),
-                     X_sparse=sparse_if_mostly_zero(X), XZ=XZ,
+                     lt_flat=(rows * q + cols)[order] if small else None,
+                     ZtT=sp.csr_matrix(Zt.T) if XZ is None else None,
+                     X_sparse=sparse_if_mostly_zero(X) if XZ is None else None, XZ=XZ,
                      lam_diag=lt_theta if diagonal and bool(np.isfinite(G).all()) else None)
 
 
