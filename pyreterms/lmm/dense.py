@@ -16,7 +16,8 @@ vector-valued terms): cost ``(q + p + 1)^3 / 3`` flops and no Python loop over t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from math import isfinite
 
 import numpy as np
 import scipy.sparse as sp
@@ -53,6 +54,7 @@ class DensePlan:
     lt_flat: np.ndarray | None  # q <= DENSE_LAMBDA_MAX: row-major flat positions of the CSR entries
     XZ: np.ndarray | None  # small n (q + p): [X Z] dense, mu = [X Z] [beta; b] in one product
     lam_diag: np.ndarray | None = None  # Lambda diagonal (all terms scalar) and G finite: theta index per row
+    LK0: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (p+1) x 0 (no block 0), shared
 
     def lambdat(self, theta: np.ndarray) -> sp.csr_matrix | np.ndarray:
         """``Lambdat`` at theta, sparse or (small q) dense; a fresh array: evaluations may run on
@@ -70,7 +72,7 @@ class DensePlan:
         q, Q = self.qr, self.Q
         if self.lam_diag is not None:
             lam = theta[self.lam_diag]
-            if np.isfinite(lam).all():
+            if isfinite(lam @ lam):  # (one call: overflow only sends it to the general products)
                 return self._pls_diagonal(lam, M)
         # (the products as written: the same numbers as ``blockdiag(Lambda^T, I) G blockdiag(Lambda, I)``
         # in exact arithmetic, but that one product rounds differently and moves BOBYQA off lme4's path)
@@ -88,7 +90,7 @@ class DensePlan:
             return None
         c, ldL2, ldRX2, u, beta = done
         b = Lt.T @ u  # b = Lambda u
-        return OneShotSolution(L=c, LK0=np.zeros((self.p1, 0)), beta=beta, u=u, b=b, ldL2=ldL2, ldRX2=ldRX2)
+        return OneShotSolution(L=c, LK0=self.LK0, beta=beta, u=u, b=b, ldL2=ldL2, ldRX2=ldRX2)
 
     def _pls_diagonal(self, lam: np.ndarray, M: np.ndarray) -> OneShotSolution | None:
         """:meth:`pls` for a diagonal Lambda (every term scalar) with finite entries: the two products
@@ -107,7 +109,7 @@ class DensePlan:
         if done is None or not done[0][-1, -1] > 0.0:  # a NaN r_yy passes OpenBLAS's pivot test
             return None
         c, ldL2, ldRX2, u, beta = done
-        return OneShotSolution(L=c, LK0=np.zeros((self.p1, 0)), beta=beta, u=u, b=lam * u, ldL2=ldL2, ldRX2=ldRX2)
+        return OneShotSolution(L=c, LK0=self.LK0, beta=beta, u=u, b=lam * u, ldL2=ldL2, ldRX2=ldRX2)
 
 
 def dense_cost_ok(gram: GramBlocks) -> bool:
@@ -157,7 +159,8 @@ def build_dense_plan(xz: np.ndarray, xx: np.ndarray, X: np.ndarray, Zt: sp.csr_m
                      lt_flat=(rows * q + cols)[order] if small else None,
                      ZtT=sp.csr_matrix(Zt.T) if XZ is None else None,
                      X_sparse=sparse_if_mostly_zero(X) if XZ is None else None, XZ=XZ,
-                     lam_diag=lt_theta if diagonal and bool(np.isfinite(G).all()) else None)
+                     lam_diag=lt_theta if diagonal and bool(np.isfinite(G).all()) else None,
+                     LK0=np.zeros((p + 1, 0)))
 
 
 __all__ = ["DensePlan", "build_dense_plan", "dense_cost_ok", "DENSE_MAX"]

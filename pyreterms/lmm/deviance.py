@@ -21,6 +21,7 @@ compare it only through ``ldL2``/solves).
 """
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +37,12 @@ from pyreterms.lmm.layout import TermLayout, infer_terms
 from pyreterms.lmm.oneshot import OneShotPlan, OneShotSolution
 from pyreterms.lmm.scalar import build_scalar_plan
 from pyreterms.lmm.threads import ThreadTuner, blas_threads
+
+
+@functools.lru_cache(maxsize=64)
+def _log(x: float) -> float:
+    """``np.log`` of the objective's constants n and n - p (the same value, computed once)."""
+    return float(np.log(x))
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,12 +201,12 @@ class LmerProblem:
 
     def objective(self, ldL2: float, ldRX2: float, pwrss: float) -> float:
         """R: ``lmerResp::Laplace`` (ML: paper eq. 35; REML: eq. 42)."""
-        n = float(self.n)
+        n = float(self.y.shape[0])
         lnum = 2.0 * np.pi * pwrss
         if not self.REML:
-            return ldL2 - self.ldW + n * (1.0 + np.log(lnum) - np.log(n))
-        nmp = n - self.p
-        return ldL2 - self.ldW + ldRX2 + nmp * (1.0 + np.log(lnum) - np.log(nmp))
+            return ldL2 - self.ldW + n * (1.0 + np.log(lnum) - _log(n))
+        nmp = n - self.X.shape[1]
+        return ldL2 - self.ldW + ldRX2 + nmp * (1.0 + np.log(lnum) - _log(nmp))
 
     def deviance_gram(self, theta: np.ndarray) -> float:
         """Profiled objective with ``pwrss = r_yy^2`` from the factor: cost independent of n

@@ -49,13 +49,13 @@ def factor_solve(M: np.ndarray, qr: int) -> tuple[np.ndarray, float, float, np.n
     # (the reductions called directly: the same pairwise sums as ``.sum()``, a microsecond less each --
     # small models spend their evaluation in per-call overheads like these)
     d = c.diagonal()
-    lg = np.log(np.abs(d[:Q - 1]))  # the term part is positive (dpotrf succeeded)
+    lg = np.log(d[:Q - 1])  # positive: dpotrf succeeded (NaN stays NaN)
     ld = 2.0 * float(_sum(lg[:qr]))
     ldRX2 = 2.0 * float(_sum(lg[qr:]))
     rhs = np.zeros(Q)
     rhs[-1] = d[-1]
-    z = dtrsv(c, rhs, lower=1, trans=1, overwrite_x=1)
-    return c, ld, ldRX2, -z[:qr], -z[qr:Q - 1]
+    z = -dtrsv(c, rhs, lower=1, trans=1, overwrite_x=1)[:Q - 1]
+    return c, ld, ldRX2, z[:qr], z[qr:]
 
 
 def sparse_if_mostly_zero(X: np.ndarray) -> sp.csc_matrix | None:
