@@ -53,7 +53,9 @@ class DensePlan:
     X_sparse: sp.csc_matrix | None
     lt_flat: np.ndarray | None  # q <= DENSE_LAMBDA_MAX: row-major flat positions of the CSR entries
     XZ: np.ndarray | None  # small n (q + p): [X Z] dense, mu = [X Z] [beta; b] in one product
-    lam_diag: np.ndarray | None = None  # Lambda diagonal (all terms scalar) and G finite: theta index per row
+    lam_diag: np.ndarray | None = None  # Lambda diagonal (all terms scalar), G finite: per row of Omega its
+    # theta index (ntheta for the [X y] rows: the 1.0 appended to theta)
+    H: np.ndarray | None = None  # with lam_diag: G with its ZZ block transposed (see _pls_diagonal)
     LK0: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (p+1) x 0 (no block 0), shared
 
     def lambdat(self, theta: np.ndarray) -> sp.csr_matrix | np.ndarray:
@@ -71,9 +73,9 @@ class DensePlan:
         blocked path then raises lme4's error or handles ``r_yy = 0``)."""
         q, Q = self.qr, self.Q
         if self.lam_diag is not None:
-            lam = theta[self.lam_diag]
-            if isfinite(lam @ lam):  # (one call: overflow only sends it to the general products)
-                return self._pls_diagonal(lam, M)
+            lam1 = np.append(theta, 1.0)[self.lam_diag]  # [diag(Lambda); 1 (p + 1 times)]
+            if isfinite(lam1 @ lam1):  # (one call: overflow only sends it to the general products)
+                return self._pls_diagonal(lam1, M)
         # (the products as written: the same numbers as ``blockdiag(Lambda^T, I) G blockdiag(Lambda, I)``
         # in exact arithmetic, but that one product rounds differently and moves BOBYQA off lme4's path)
         Lt = self.lambdat(theta)
@@ -92,19 +94,21 @@ class DensePlan:
         b = Lt.T @ u  # b = Lambda u
         return OneShotSolution(L=c, LK0=self.LK0, beta=beta, u=u, b=b, ldL2=ldL2, ldRX2=ldRX2)
 
-    def _pls_diagonal(self, lam: np.ndarray, M: np.ndarray) -> OneShotSolution | None:
+    def _pls_diagonal(self, lam1: np.ndarray, M: np.ndarray) -> OneShotSolution | None:
         """:meth:`pls` for a diagonal Lambda (every term scalar) with finite entries: the two products
-        become row/column scalings.  Bit-identical to the BLAS products of :meth:`pls`: each entry of
-        ``Lt @ G`` is then one product plus exact zeros (``0 * x`` with x finite: G is checked at build,
-        lam here), so a fit stays on lme4's optimizer path; it saves the O(q^3) flops that dominate small
-        scalar models (Penicillin, Pastes)."""
+        become one row and one column scaling of ``H`` (``lam1 = [diag(Lambda); 1]``).  Bit-identical to
+        the BLAS products of :meth:`pls`: each entry of ``Lt @ G`` is then one product plus exact zeros
+        (``0 * x`` with x finite: G is checked at build, lam1 here), and ``H`` holds, in the triangle
+        LAPACK reads, the operand each entry of :meth:`pls` multiplies in the same order
+        (``lam_i * (G[j, i] * lam_j)``, ``G[i, j] * lam_i``, ``G[i, j]``), so a fit stays on lme4's optimizer
+        path; it saves the O(q^3) flops and most calls that dominate small scalar models (Penicillin,
+        Pastes)."""
         q, Q = self.qr, self.Q
-        col = lam[:, None]
-        B = self.G[:q] * col  # Lambda^T [G_ZZ  G_Z[Xy]]: row i scaled by lam_i
-        np.multiply(B[:, :q].T, col, out=M[:q, :q])  # (Lambda^T G_ZZ Lambda)[i, j] = lam_i * B[j, i]
-        M[:q, q:] = B[:, q:]
-        M[q:, q:] = self.G[q:, q:]
+        assert self.H is not None
+        np.multiply(self.H, lam1, out=M)  # column j scaled by lam1_j
+        M *= lam1[:, None]  # row i by lam1_i
         M.reshape(-1)[:q * (Q + 1):Q + 1] += 1.0
+        lam = lam1[:q]
         done = factor_solve(M, q)
         if done is None or not done[0][-1, -1] > 0.0:  # a NaN r_yy passes OpenBLAS's pivot test
             return None
@@ -154,12 +158,20 @@ def build_dense_plan(xz: np.ndarray, xx: np.ndarray, X: np.ndarray, Zt: sp.csr_m
     lt_theta = np.asarray(Lind, dtype=np.int64)[order]
     ar = np.arange(q)
     diagonal = rows.size == q and bool(np.all(rows[order] == ar)) and bool(np.all(cols[order] == ar))
+    diagonal = diagonal and bool(np.isfinite(G).all())
+    H = None
+    if diagonal:
+        H = G.copy()
+        H[:q, :q] = G[:q, :q].T
+        # theta index per row of Omega; the [X y] rows read the 1.0 appended after theta
+        ntheta = int(lt_theta.max()) + 1 if lt_theta.size else 0
+        lam_rows = np.concatenate([lt_theta, np.full(p + 1, ntheta, dtype=np.int64)])
     return DensePlan(q0=0, qr=q, Q=Q, p1=p + 1, G=np.ascontiguousarray(G), lt_indices=cols[order].astype(np.int32),
                      lt_indptr=lt_indptr, lt_theta=lt_theta,
                      lt_flat=(rows * q + cols)[order] if small else None,
                      ZtT=sp.csr_matrix(Zt.T) if XZ is None else None,
                      X_sparse=sparse_if_mostly_zero(X) if XZ is None else None, XZ=XZ,
-                     lam_diag=lt_theta if diagonal and bool(np.isfinite(G).all()) else None,
+                     lam_diag=lam_rows if diagonal else None, H=H,
                      LK0=np.zeros((p + 1, 0)))
 
 
