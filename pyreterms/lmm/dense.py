@@ -152,7 +152,7 @@ def build_dense_plan(xz: np.ndarray, xx: np.ndarray, X: np.ndarray, Zt: sp.csr_m
     np.cumsum(np.bincount(rows, minlength=q), out=lt_indptr[1:])
     small = q <= DENSE_LAMBDA_MAX
     n = X.shape[0]
-    XZ = np.ascontiguousarray(np.hstack([X, Zt.T.toarray()])) if n * (p + q) <= DENSE_XZ_MAX else None
+    XZ = np.ascontiguousarray(np.hstack([X, Zt.toarray().T])) if n * (p + q) <= DENSE_XZ_MAX else None
     # ZtT and X_sparse only serve mu when XZ does not (sparse constructors cost small models more than
     # their evaluations)
     lt_theta = np.asarray(Lind, dtype=np.int64)[order]
