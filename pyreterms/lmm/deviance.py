@@ -21,6 +21,7 @@ compare it only through ``ldL2``/solves).
 """
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,11 +32,17 @@ from scipy.linalg import solve_triangular
 
 from pyreterms.lmm.cholesky import BlockedFactor, DowndateError, update_L
 from pyreterms.lmm.dense import DENSE_LAMBDA_MAX, build_dense_plan, dense_cost_ok
-from pyreterms.lmm.gram import GramBlocks, build_gram
+from pyreterms.lmm.gram import GramBlocks, LazyGram, gram_xy
 from pyreterms.lmm.layout import TermLayout, infer_terms
 from pyreterms.lmm.oneshot import OneShotPlan, OneShotSolution
 from pyreterms.lmm.scalar import build_scalar_plan
 from pyreterms.lmm.threads import ThreadTuner, blas_threads
+
+
+@functools.lru_cache(maxsize=64)
+def _log(x: float) -> float:
+    """``np.log`` of the objective's constants n and n - p (the same value, computed once)."""
+    return float(np.log(x))
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,15 +100,21 @@ class LmerProblem:
     ldW: float
     has_offset: bool
     weighted: bool
-    gram: GramBlocks  # weighted, offset removed from y (:mod:`pyreterms.lmm.gram`)
+    gram_src: LazyGram  # the Gram blocks (weighted, offset removed from y), built on first use
     # one-shot path: ScalarPlan (all terms scalar, K >= 2: block 0 eliminated in closed form, the
     # rest one dpotrf) or DensePlan (small q + p + 1: all of Omega one dpotrf); None: blocked
     plan: OneShotPlan | None
     ws: Workspace = field(default_factory=Workspace, repr=False)
 
     @property
+    def gram(self) -> GramBlocks:
+        """The Gram blocks (:mod:`pyreterms.lmm.gram`; built on first use: the dense path of a small
+        model needs them only when a pivot fails)."""
+        return self.gram_src.get()
+
+    @property
     def terms(self) -> tuple[TermLayout, ...]:
-        return self.gram.terms
+        return self.gram_src.terms
 
     @property
     def n(self) -> int:
@@ -149,19 +162,21 @@ class LmerProblem:
         Gp = np.array([0, Zt.shape[0]] if Gp is None else Gp, dtype=np.int64)
         terms = infer_terms(Lambdat, Lind, Gp, nc)
         p = X.shape[1]
-        gram = build_gram(np.column_stack([X, y - o]), w, Zt, terms, pair_cap)
+        src = LazyGram(np.column_stack([X, y - o]), w, Zt, terms, pair_cap)
         plan: OneShotPlan | None = None
-        if path == "auto" and gram.q <= DENSE_LAMBDA_MAX:  # small models: no sparse overheads at all
+        if path == "auto" and Zt.shape[0] <= DENSE_LAMBDA_MAX:  # small models: no sparse overheads at all
             path = "dense"
         if path in ("auto", "rest"):
-            plan = build_scalar_plan(gram, X, Zt)
+            plan = build_scalar_plan(src.get(), X, Zt)
             if plan is None and path == "rest":
                 raise ValueError("the rest path needs >= 2 terms, all scalar")
-        if path == "dense" or (path == "auto" and plan is None and dense_cost_ok(gram)):
-            plan = build_dense_plan(gram, X, Zt, w, Lambdat, Lind)
+        if path == "dense" or (path == "auto" and plan is None and dense_cost_ok(src.get())):
+            # the dense path reads only [X y]^T W [Z X y] (the per-term blocks wait for a failed pivot)
+            xz, xx = (np.hstack(src.blocks.xz), src.blocks.xx) if src.blocks is not None else gram_xy(src.Xy, w, Zt)
+            plan = build_dense_plan(xz, xx, X, Zt, w, Lambdat, Lind)
         return cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=np.sqrt(w), offset=o,
                    REML=bool(REML) and p > 0, ldW=float(np.sum(np.log(w))), has_offset=bool(np.any(o != 0.0)),
-                   weighted=bool(np.any(w != 1.0)), gram=gram, plan=plan)
+                   weighted=bool(np.any(w != 1.0)), gram_src=src, plan=plan)
 
     # ------------------------------------------------------------------------------------------
     def templates(self, theta: np.ndarray) -> list[np.ndarray]:
@@ -186,12 +201,12 @@ class LmerProblem:
 
     def objective(self, ldL2: float, ldRX2: float, pwrss: float) -> float:
         """R: ``lmerResp::Laplace`` (ML: paper eq. 35; REML: eq. 42)."""
-        n = float(self.n)
+        n = float(self.y.shape[0])
         lnum = 2.0 * np.pi * pwrss
         if not self.REML:
-            return ldL2 - self.ldW + n * (1.0 + np.log(lnum) - np.log(n))
-        nmp = n - self.p
-        return ldL2 - self.ldW + ldRX2 + nmp * (1.0 + np.log(lnum) - np.log(nmp))
+            return ldL2 - self.ldW + n * (1.0 + np.log(lnum) - _log(n))
+        nmp = n - self.X.shape[1]
+        return ldL2 - self.ldW + ldRX2 + nmp * (1.0 + np.log(lnum) - _log(nmp))
 
     def deviance_gram(self, theta: np.ndarray) -> float:
         """Profiled objective with ``pwrss = r_yy^2`` from the factor: cost independent of n
@@ -237,6 +252,7 @@ class LmerProblem:
             mu = plan.X_sparse @ beta if plan.X_sparse is not None else self.X @ beta
             if self.has_offset:
                 mu = self.offset + mu
+            assert plan.ZtT is not None  # (set whenever XZ is not)
             mu += plan.ZtT @ sol.b
         wres = self.y - mu
         if self.weighted:

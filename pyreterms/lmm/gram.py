@@ -85,4 +85,31 @@ def build_gram(Xy: np.ndarray, w: np.ndarray, Zt: sp.csr_matrix, terms: tuple[Te
                       rank_updates=updates, xz=xz, xx=Xy.T @ wXy)
 
 
-__all__ = ["GramBlocks", "build_gram"]
+def gram_xy(Xy: np.ndarray, w: np.ndarray, Zt: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """``([X y]^T W Z, [X y]^T W [X y])``: the blocks :func:`build_gram` stores as ``hstack(xz)`` and
+    ``xx``, with the same numbers (a CSR x dense product sums each row's entries in stored order, so
+    the whole ``Zt`` gives the rows of its slices bit for bit)."""
+    wXy = Xy * w[:, None]
+    return np.ascontiguousarray((Zt @ wXy).T), Xy.T @ wXy
+
+
+@dataclass(eq=False)
+class LazyGram:
+    """The arguments of :func:`build_gram`, built into :class:`GramBlocks` on first :meth:`get` (small
+    models on the dense path read only :func:`gram_xy`'s blocks unless a pivot fails; building the
+    per-term blocks costs them more than their whole optimisation's worth of sparse constructors)."""
+
+    Xy: np.ndarray
+    w: np.ndarray
+    Zt: sp.csr_matrix
+    terms: tuple[TermLayout, ...]
+    pair_cap: int
+    blocks: GramBlocks | None = None
+
+    def get(self) -> GramBlocks:
+        if self.blocks is None:
+            self.blocks = build_gram(self.Xy, self.w, self.Zt, self.terms, self.pair_cap)
+        return self.blocks
+
+
+__all__ = ["GramBlocks", "LazyGram", "build_gram", "gram_xy"]

@@ -19,6 +19,8 @@ import scipy.sparse as sp
 from scipy.linalg.blas import dtrsv
 from scipy.linalg.lapack import dpotrf
 
+_sum = np.add.reduce
+
 
 @dataclass(eq=False)
 class OneShotSolution:
@@ -44,14 +46,16 @@ def factor_solve(M: np.ndarray, qr: int) -> tuple[np.ndarray, float, float, np.n
     c, info = dpotrf(M.T, lower=1, clean=0, overwrite_a=1)
     if info != 0:
         return None
-    d = np.diagonal(c)
-    lg = np.log(np.abs(d[:Q - 1]))  # the term part is positive (dpotrf succeeded)
-    ld = 2.0 * float(lg[:qr].sum())
-    ldRX2 = 2.0 * float(lg[qr:].sum())
+    # (the reductions called directly: the same pairwise sums as ``.sum()``, a microsecond less each --
+    # small models spend their evaluation in per-call overheads like these)
+    d = c.diagonal()
+    lg = np.log(d[:Q - 1])  # positive: dpotrf succeeded (NaN stays NaN)
+    ld = 2.0 * float(_sum(lg[:qr]))
+    ldRX2 = 2.0 * float(_sum(lg[qr:]))
     rhs = np.zeros(Q)
     rhs[-1] = d[-1]
-    z = dtrsv(c, rhs, lower=1, trans=1, overwrite_x=1)
-    return c, ld, ldRX2, -z[:qr], -z[qr:Q - 1]
+    z = -dtrsv(c, rhs, lower=1, trans=1, overwrite_x=1)[:Q - 1]
+    return c, ld, ldRX2, z[:qr], z[qr:]
 
 
 def sparse_if_mostly_zero(X: np.ndarray) -> sp.csc_matrix | None:
@@ -84,7 +88,7 @@ class OneShotPlan(Protocol):
     def X_sparse(self) -> sp.csc_matrix | None: ...
 
     @property
-    def ZtT(self) -> sp.csr_matrix: ...
+    def ZtT(self) -> sp.csr_matrix | None: ...  # None only when XZ is set
 
     @property
     def XZ(self) -> np.ndarray | None: ...
