@@ -106,7 +106,10 @@ class MerPred:
         LtU = self.Lambdat @ (self.Zt * sqrtXwt[None, :])
         A = LtU @ LtU.T
         A[np.diag_indices_from(A)] += 1.0
-        self.L = la.cholesky(A, lower=True)
+        try:
+            self.L = la.cholesky(A, lower=True)
+        except (la.LinAlgError, ValueError):  # only with non-finite weights (CHOLMOD would not fail quietly)
+            raise PirlsError("PIRLS: non-finite working weights (the linear predictor is out of range)") from None
         self.RZX = la.solve_triangular(self.L, LtU @ V, lower=True)
         try:
             self.RX = la.cholesky(V.T @ V - self.RZX.T @ self.RZX, lower=True)
