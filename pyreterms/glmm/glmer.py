@@ -23,8 +23,9 @@ from pyreterms.glmm.devfun import GlmerDevfun
 from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.lmm.optimize import nloptwrap
 from pyreterms.lmm.optimizers import run_optimizer
+from pyreterms.lmm.threads import blas_threads
 
-_CONTROL = {"optimizer": ("bobyqa", "Nelder_Mead"), "tolPwrss": 1e-7, "nAGQ0initStep": True,
+_CONTROL: dict[str, Any] = {"optimizer": ("bobyqa", "Nelder_Mead"), "tolPwrss": 1e-7, "nAGQ0initStep": True,
             "boundary.tol": 1e-5, "optCtrl": {}}
 
 
@@ -123,6 +124,11 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *, nAGQ: i
                     contrasts=contrasts, mustart=mustart, etastart=etastart)
     if isinstance(glf, LFormula):
         raise DataError("family = gaussian (identity link) is an LMM: call pyreterms.lmer()")
+    with blas_threads(1):  # small dense solves: OpenBLAS threads only spin against each other (10x slower)
+        return _fit(glf, ctrl, nAGQ)
+
+
+def _fit(glf: GLFormula, ctrl: dict[str, Any], nAGQ: int) -> GlmerFit:
     init0 = bool(ctrl["nAGQ0initStep"])
     dv = GlmerDevfun(glf, tol_pwrss=float(ctrl["tolPwrss"]), nAGQ_init=0 if init0 else 1)
     opt: dict[str, Any] = {}

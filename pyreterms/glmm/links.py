@@ -83,8 +83,9 @@ def _logit_linkinv(eta: Arr) -> Arr:
 
 
 def _logit_mu_eta(eta: Arr) -> Arr:
-    opexp = 1 + libm.exp(np.clip(eta, -_THRESH, _THRESH))
-    return np.where((eta > _THRESH) | (eta < -_THRESH), EPS, libm.exp(np.clip(eta, -_THRESH, _THRESH)) / (opexp * opexp))
+    e = libm.exp(np.clip(eta, -_THRESH, _THRESH))
+    opexp = 1 + e
+    return np.where((eta > _THRESH) | (eta < -_THRESH), EPS, e / (opexp * opexp))
 
 
 def _probit_linkinv(eta: Arr) -> Arr:
@@ -95,6 +96,15 @@ def _probit_linkinv(eta: Arr) -> Arr:
 def _cauchit_linkinv(eta: Arr) -> Arr:
     thresh = -float(qcauchy(np.array([EPS]))[0])
     return pcauchy(np.minimum(np.maximum(eta, -thresh), thresh))
+
+
+def _cloglog_mu_eta(eta: Arr) -> Arr:
+    eta = np.minimum(eta, 700)
+    return np.maximum(libm.exp(eta) * libm.exp(-libm.exp(eta)), EPS)
+
+
+def _exp_eps(eta: Arr) -> Arr:
+    return np.maximum(libm.exp(eta), EPS)
 
 
 def _always(_: Arr) -> bool:
@@ -144,10 +154,10 @@ _LINKS: dict[str, Link] = {
                     lambda eta: np.minimum(1 - EPS, pcauchy(eta)), dcauchy),
     "cloglog": Link("cloglog", lambda mu: libm.log(-libm.log(1 - mu)),
                     lambda eta: np.maximum(np.minimum(-libm.expm1(-libm.exp(eta)), 1 - EPS), EPS),
-                    lambda eta: np.maximum(libm.exp(np.minimum(eta, 700)) * libm.exp(-libm.exp(np.minimum(eta, 700))), EPS),
+                    _cloglog_mu_eta,
                     _always, lambda eta: _clamp01(-libm.expm1(-libm.exp(eta))),
                     lambda eta: np.maximum(EPS, libm.exp(eta - libm.exp(eta)))),
-    "log": _same("log", libm.log, lambda eta: np.maximum(libm.exp(eta), EPS), lambda eta: np.maximum(libm.exp(eta), EPS)),
+    "log": _same("log", libm.log, _exp_eps, _exp_eps),
     "identity": _same("identity", lambda mu: mu.copy(), lambda eta: eta.copy(), np.ones_like),
     "inverse": _same("inverse", lambda mu: 1 / mu, lambda eta: 1 / eta, lambda eta: -1 / (eta * eta),
                      _finite_nonzero),
