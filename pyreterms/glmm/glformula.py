@@ -126,7 +126,7 @@ def glformula(formula: str, data: pd.DataFrame, family: Any = "gaussian", subset
                   contrasts=contrasts, control=relaxed)
     messages = list(lf.messages) + _allow_n_checks(lf.reTrms, lf.fr.n, ctrl)
     if np.any(lf.weights < 0):
-        raise DataError("negative weights not allowed")
+        raise DataError("all(weights >= 0) is not TRUE")  # lme4 mkRespMod's stopifnot
     yraw = _raw_response(lf.fr, fam)
     y, w, n, mu0 = fam.initialize(yraw, lf.weights.copy())
     if mustart is not None:

@@ -9,6 +9,7 @@ nAGQ > 1, ``restart_edge``, ``start``.
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +19,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from pyreterms.design.model import LFormula
-from pyreterms.errors import DataError
+from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm.devfun import GlmerDevfun
 from pyreterms.glmm.glformula import GLFormula, glformula
+from pyreterms.lmm.fit import LmerFit, lmer
 from pyreterms.lmm.optimize import nloptwrap
 from pyreterms.lmm.optimizers import run_optimizer
 from pyreterms.lmm.threads import blas_threads
@@ -110,7 +112,7 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *, nAGQ: i
           weights: str | npt.ArrayLike | None = None, offset: str | npt.ArrayLike | None = None,
           subset: str | None = None, na_action: str = "na.omit", contrasts: dict[str, object] | None = None,
           mustart: npt.ArrayLike | None = None, etastart: npt.ArrayLike | None = None,
-          control: Mapping[str, Any] | None = None) -> GlmerFit:
+          control: Mapping[str, Any] | None = None) -> GlmerFit | LmerFit:
     """R: ``lme4::glmer(formula, data, family, control = glmerControl(...), nAGQ, subset, weights,
     na.action, offset, contrasts, mustart, etastart)`` for nAGQ 0 and 1.
 
@@ -122,8 +124,11 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *, nAGQ: i
     ctrl = _control(control)
     glf = glformula(formula, data, family, subset, weights=weights, na_action=na_action, offset=offset,
                     contrasts=contrasts, mustart=mustart, etastart=etastart)
-    if isinstance(glf, LFormula):
-        raise DataError("family = gaussian (identity link) is an LMM: call pyreterms.lmer()")
+    if isinstance(glf, LFormula):  # lme4: warns, then re-evaluates the call as lmer()
+        warnings.warn("calling glmer() with family=gaussian (identity link) as a shortcut to lmer() is deprecated;"
+                      " please call lmer() directly", LmeWarning, stacklevel=2)
+        return lmer(formula, data, subset=subset, weights=weights, na_action=na_action, offset=offset,
+                    contrasts=contrasts)
     with blas_threads(1):  # small dense solves: OpenBLAS threads only spin against each other (10x slower)
         return _fit(glf, ctrl, nAGQ)
 

@@ -87,3 +87,19 @@ def test_glformula_checks_as_lme4(R) -> None:
     assert int(R.r_eval("nrow(glFormula(incidence ~ period + (1 | obs), cb, poisson)$reTrms$Zt)")[0]) == len(d)
     # gaussian with the identity link is lFormula's result, as in lme4
     assert hasattr(glformula("incidence ~ period + (1 | herd)", d, "gaussian"), "REML")
+
+
+def test_glmer_negative_weights_and_gaussian_shortcut_as_lme4(R) -> None:
+    d = p.load_dataset("cbpp")
+    R.r_eval("suppressMessages(library(lme4)); cb <- cbpp; cb$w <- c(-1, rep(1, 55))")
+    msg = str(R.r_eval("tryCatch(glmer(incidence ~ period + (1 | herd), cb, poisson, weights = w), "
+                       "error = function(e) conditionMessage(e))")[0])
+    with pytest.raises(DataError, match=f"^{msg.replace('(', '[(]').replace(')', '[)]')}$"):
+        glmer("incidence ~ period + (1 | herd)", d.assign(w=[-1.0] + [1.0] * 55), "poisson", weights="w")
+    wmsg = str(R.r_eval("tryCatch(glmer(incidence ~ period + (1 | herd), cb, gaussian), "
+                        "warning = function(w) conditionMessage(w))")[0])
+    with pytest.warns(UserWarning) as rec:
+        fit = glmer("incidence ~ period + (1 | herd)", d, "gaussian")
+    assert wmsg in [str(w.message) for w in rec]
+    lmm = p.lmer("incidence ~ period + (1 | herd)", d)
+    assert fit.theta.tolist() == lmm.theta.tolist()
