@@ -15,16 +15,6 @@ from pyreterms.glmm.glformula import GLFormula
 from pyreterms.glmm.pirls import GlmResp, MerPred, laplace
 
 
-def _lambdat_template(glf: GLFormula) -> np.ndarray:
-    """Dense q x q array holding ``Lind + 1`` where ``Lambdat`` has a stored entry (0 elsewhere)."""
-    Lt = glf.reTrms.Lambdat.tocsc()
-    out = np.zeros(Lt.shape)
-    for j in range(Lt.shape[1]):
-        for k in range(Lt.indptr[j], Lt.indptr[j + 1]):
-            out[Lt.indices[k], j] = glf.reTrms.Lind[k] + 1
-    return out
-
-
 class GlmerDevfun:
     """R: the environment of lme4's glmer ``devfun`` (``pp``, ``resp``, ``lp0``, ``baseOffset``,
     ``tolPwrss``, ``maxit = 100``) and its two closures."""
@@ -37,7 +27,8 @@ class GlmerDevfun:
         self.resp = GlmResp(glf.family, glf.y, glf.weights, glf.n, glf.offset.copy())
         gamma = glf.etastart if glf.etastart is not None else glf.family.linkfun(glf.mustart)
         self.resp.update_mu(gamma)
-        self.pp = MerPred(glf.X.X, glf.reTrms.Zt.toarray(), _lambdat_template(glf), glf.reTrms.theta.copy())
+        rt = glf.reTrms
+        self.pp = MerPred(glf.X.X, rt.Zt.tocsc(), rt.Lambdat.tocsc(), np.asarray(rt.Lind), rt.theta.copy())
         laplace(self.pp, self.resp, u_only=nAGQ_init != 0, tol=self.tol, maxit=self.maxit)
         self.lp0 = self.pp.lin_pred()
         self.lower = glf.reTrms.lower.copy()
