@@ -9,6 +9,9 @@ from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeMessage,
 from pyreterms.explainer import explain
 from pyreterms.formula.parser import parse as parse_r  # R expression reader (explain --subset)
 from pyreterms.formula.values import Factor
+from pyreterms.glmm.family import Gamma, binomial, gaussian, inverse_gaussian, poisson
+from pyreterms.glmm.glformula import GLFormula, glformula
+from pyreterms.glmm.glmer import GlmerFit, glmer
 from pyreterms.lmm.control import LmerControl, lmerControl
 from pyreterms.lmm.fit import lmer
 from pyreterms.lmm.inference.anova import AnovaTable, anova
@@ -21,4 +24,5 @@ __version__ = "0.1.0"
 __all__ = ["lformula", "lmer", "lmerControl", "LmerControl",
            "explain", "parse_r", "load_dataset", "LFormula", "ReTrms", "ReTerm", "FixedX",
            "ModelFrame", "Factor", "anova", "confint", "profile", "AnovaTable", "Profile", "CondRanef",
-           "PyretermsError", "FormulaError", "DataError", "LmeCheckError", "LmeWarning", "LmeMessage"]
+           "glformula", "glmer", "GLFormula", "GlmerFit", "binomial", "poisson", "Gamma", "inverse_gaussian",
+           "gaussian", "PyretermsError", "FormulaError", "DataError", "LmeCheckError", "LmeWarning", "LmeMessage"]

@@ -75,6 +75,7 @@ FUNCTIONS: tuple[FunctionRule, ...] = (
           constant="breaks labels include.lowest right dig.lab"),
     _rule("pmin", "... na.rm", constant="na.rm"), _rule("pmax", "... na.rm", constant="na.rm"),
     _rule("c", "...", required=0),  # only inside constant arguments (checked below)
+    _rule("cbind", "..."),  # binomial responses cbind(successes, failures) (glmer)
 )
 
 RULES: dict[str, FunctionRule] = {r.name: r for r in FUNCTIONS}

@@ -311,6 +311,9 @@ class Evaluator:
             return make_factor(arg)
         if fn == "poly":
             return self._eval_poly(node, pos, kw)
+        if fn == "cbind":  # R: cbind(deparse.level = 1): a column is named only when it is a symbol
+            cols = [as_numeric(self.eval(a), fn).astype(np.float64) for a in pos]
+            return NumMatrix(np.column_stack(cols), tuple(a.id if isinstance(a, Name) else "" for a in pos))
         if fn == "scale":
             x = as_numeric(self.eval(pos[0]), fn)
             center = kw.get("center", pos[1] if len(pos) > 1 else Name("TRUE"))

@@ -1,0 +1,61 @@
+"""The glmer deviance functions (R: ``lme4::mkGlmerDevfun``, ``updateGlmerDevfun`` and the GLMM
+branch of ``mkdevfun``, ``R/modular.R`` + ``R/lmer.R``, lme4 1.1-31).
+
+- ``devfun0(theta)`` (nAGQ = 0): eta reset to ``offset + lp0``, joint (u, beta) PIRLS, Laplace value.
+- ``devfun1(c(theta, beta))`` (nAGQ = 1): eta reset to ``baseOffset + lp0``, beta moved into the offset,
+  u-only PIRLS, Laplace value ``ldL2 + ||u||^2 + aic``.
+``lp0`` is the linear predictor left by the initial PIRLS (``mkGlmerDevfun``) and, for stage 2, by stage 1's
+final call (``updateGlmerDevfun``); the PIRLS iterates carry over between calls as lme4's do.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pyreterms.glmm.glformula import GLFormula
+from pyreterms.glmm.pirls import GlmResp, MerPred, laplace
+
+
+class GlmerDevfun:
+    """R: the environment of lme4's glmer ``devfun`` (``pp``, ``resp``, ``lp0``, ``baseOffset``,
+    ``tolPwrss``, ``maxit = 100``) and its two closures."""
+
+    def __init__(self, glf: GLFormula, tol_pwrss: float = 1e-7, nAGQ_init: int = 0, maxit: int = 100) -> None:
+        self.glf = glf
+        self.tol = tol_pwrss
+        self.maxit = maxit
+        self.base_offset = glf.offset.copy()
+        self.resp = GlmResp(glf.family, glf.y, glf.weights, glf.n, glf.offset.copy())
+        gamma = glf.etastart if glf.etastart is not None else glf.family.linkfun(glf.mustart)
+        self.resp.update_mu(gamma)
+        rt = glf.reTrms
+        self.pp = MerPred(glf.X.X, rt.Zt.tocsc(), rt.Lambdat.tocsc(), np.asarray(rt.Lind), rt.theta.copy())
+        laplace(self.pp, self.resp, u_only=nAGQ_init != 0, tol=self.tol, maxit=self.maxit)
+        self.lp0 = self.pp.lin_pred()
+        self.lower = glf.reTrms.lower.copy()
+        self.nth = glf.reTrms.theta.size
+
+    def devfun0(self, theta: np.ndarray) -> float:
+        """R: the nAGQ = 0 closure ``function(theta)``."""
+        self.resp.update_mu(self.lp0)
+        self.pp.set_theta(theta)
+        return laplace(self.pp, self.resp, u_only=False, tol=self.tol, maxit=self.maxit)
+
+    def to_stage2(self) -> None:
+        """R: ``updateGlmerDevfun``: ``lp0 <- pp$linPred(1)``, ``baseOffset <- resp$offset``."""
+        self.lp0 = self.pp.lin_pred()
+        self.base_offset = self.resp.offset.copy()
+
+    def devfun1(self, pars: np.ndarray) -> float:
+        """R: the nAGQ = 1 closure ``function(pars)`` with ``pars = c(theta, beta)``."""
+        pars = np.asarray(pars, dtype=np.float64)
+        self.resp.offset = self.base_offset.copy()
+        self.resp.update_mu(self.lp0)
+        self.pp.set_theta(pars[:self.nth])
+        beta = pars[self.nth:]
+        self.resp.offset = self.base_offset + (self.glf.X.X @ beta if beta.size else 0.0)
+        return laplace(self.pp, self.resp, u_only=True, tol=self.tol, maxit=self.maxit)
+
+    def unsc(self) -> np.ndarray:
+        """R: ``pp$unsc()`` = ``(RX' RX)^-1``."""
+        RXi = np.linalg.inv(self.pp.RX)
+        return RXi.T @ RXi

@@ -1,0 +1,171 @@
+"""``glmer``: lme4's two-stage GLMM fit (R: ``lme4::glmer``, ``optimizeGlmer``, ``optwrap``,
+``check.boundary``, ``mkMerMod``'s GLMM parts; lme4 1.1-31), nAGQ 0 and 1.
+
+Stage 1 (``nAGQ0initStep``): theta by ``optimizer[0]`` (bobyqa: NLopt's BOBYQA stands in for minqa's,
+see :mod:`pyreterms.lmm.optimizers`) on the nAGQ = 0 deviance; stage 2 (nAGQ = 1): ``c(theta, beta)`` by
+``optimizer[1]`` (lme4's Nelder_Mead, ported) on the Laplace deviance, started at stage 1's theta and
+beta with ``xst = 0.2 c(0.1, pmin(sqrt(diag(unsc)), 10))``.  Not yet: derivatives and ``checkConv``,
+nAGQ > 1, ``restart_edge``, ``start``.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pyreterms.design.model import LFormula
+from pyreterms.errors import DataError, LmeWarning
+from pyreterms.glmm.devfun import GlmerDevfun
+from pyreterms.glmm.glformula import GLFormula, glformula
+from pyreterms.lmm.fit import LmerFit, lmer
+from pyreterms.lmm.optimize import nloptwrap
+from pyreterms.lmm.optimizers import run_optimizer
+from pyreterms.lmm.threads import blas_threads
+
+_CONTROL: dict[str, Any] = {"optimizer": ("bobyqa", "Nelder_Mead"), "tolPwrss": 1e-7, "nAGQ0initStep": True,
+            "boundary.tol": 1e-5, "optCtrl": {}}
+
+
+@dataclass(frozen=True)
+class GlmerFit:
+    """R: the parts of a ``glmerMod`` this slice computes (``getME``-style names)."""
+
+    glf: GLFormula
+    nAGQ: int
+    theta: np.ndarray
+    beta: np.ndarray
+    u: np.ndarray
+    b: np.ndarray
+    eta: np.ndarray
+    mu: np.ndarray
+    fval: float  # devcomp$cmp["dev"], the optimizer's objective (-2 logLik)
+    feval: int  # evaluations of the last stage's optimizer
+    drsum: float  # sum of deviance residuals = deviance(fit)
+    fixef_names: tuple[str, ...]
+
+    def fixef(self) -> pd.Series:
+        return pd.Series(self.beta, index=list(self.fixef_names))
+
+    def deviance(self) -> float:
+        """R: ``deviance(fit)`` for a GLMM = ``sum(residuals(fit, "deviance")^2)``."""
+        return self.drsum
+
+    @property
+    def npar(self) -> int:
+        return self.theta.size + self.beta.size + (1 if self.glf.family.has_scale else 0)
+
+    def logLik(self) -> float:  # noqa: N802 - R's name
+        return -self.fval / 2
+
+    def AIC(self) -> float:  # noqa: N802 - R's name
+        return self.fval + 2 * self.npar
+
+    def BIC(self) -> float:  # noqa: N802 - R's name
+        return self.fval + np.log(self.glf.y.size) * self.npar
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """R: ``ranef(fit)`` (conditional modes ``b = Lambda u``) per grouping factor."""
+        out: dict[str, pd.DataFrame] = {}
+        rt = self.glf.reTrms
+        for k, (g, cn) in enumerate(rt.cnms):
+            lo, hi = int(rt.Gp[k]), int(rt.Gp[k + 1])
+            nc = len(cn)
+            block = self.b[lo:hi].reshape(-1, nc)
+            levels = rt.terms[k].ff.levels
+            df = pd.DataFrame(block, index=list(levels), columns=list(cn))
+            out[g] = pd.concat([out[g], df], axis=1) if g in out else df
+        return out
+
+
+def _control(control: Mapping[str, Any] | None) -> dict[str, Any]:
+    ctrl = dict(_CONTROL)
+    for k, v in (control or {}).items():
+        if k not in _CONTROL:
+            raise DataError(f"glmer control: unknown setting {k!r} (this slice knows {', '.join(_CONTROL)})")
+        ctrl[k] = v
+    opt = ctrl["optimizer"]
+    ctrl["optimizer"] = (opt, opt) if isinstance(opt, str) else tuple(opt)
+    return ctrl
+
+
+def _check_boundary(dv: GlmerDevfun, opt: dict[str, Any], fn: Any, tol: float) -> dict[str, Any]:
+    """R: ``check.boundary``: a theta within ``boundary.tol`` of its bound is tried at the bound."""
+    bdiff = dv.pp.theta - dv.lower[:dv.nth]
+    edge = (bdiff > 0) & (bdiff < tol)
+    if not edge.any():
+        return opt
+    par = np.array(opt["par"], dtype=np.float64)
+    for i in np.flatnonzero(edge):
+        tmp = par.copy()
+        tmp[i] = dv.lower[i]
+        if fn(tmp) < opt["fval"]:
+            par[i] = tmp[i]
+    return {**opt, "par": par, "fval": fn(par)}
+
+
+def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *, nAGQ: int = 1,
+          weights: str | npt.ArrayLike | None = None, offset: str | npt.ArrayLike | None = None,
+          subset: str | None = None, na_action: str = "na.omit", contrasts: dict[str, object] | None = None,
+          mustart: npt.ArrayLike | None = None, etastart: npt.ArrayLike | None = None,
+          control: Mapping[str, Any] | None = None) -> GlmerFit | LmerFit:
+    """R: ``lme4::glmer(formula, data, family, control = glmerControl(...), nAGQ, subset, weights,
+    na.action, offset, contrasts, mustart, etastart)`` for nAGQ 0 and 1.
+
+    ``control`` keys (glmerControl's names): ``optimizer``, ``tolPwrss``, ``nAGQ0initStep``,
+    ``boundary.tol``, ``optCtrl``.
+    """
+    if nAGQ not in (0, 1):
+        raise DataError("nAGQ > 1 (adaptive Gauss-Hermite quadrature) is not implemented yet: use nAGQ = 0 or 1")
+    ctrl = _control(control)
+    glf = glformula(formula, data, family, subset, weights=weights, na_action=na_action, offset=offset,
+                    contrasts=contrasts, mustart=mustart, etastart=etastart)
+    if isinstance(glf, LFormula):  # lme4: warns, then re-evaluates the call as lmer()
+        warnings.warn("calling glmer() with family=gaussian (identity link) as a shortcut to lmer() is deprecated;"
+                      " please call lmer() directly", LmeWarning, stacklevel=2)
+        return lmer(formula, data, subset=subset, weights=weights, na_action=na_action, offset=offset,
+                    contrasts=contrasts)
+    with blas_threads(1):  # small dense solves: OpenBLAS threads only spin against each other (10x slower)
+        return _fit(glf, ctrl, nAGQ)
+
+
+def _fit(glf: GLFormula, ctrl: dict[str, Any], nAGQ: int) -> GlmerFit:
+    init0 = bool(ctrl["nAGQ0initStep"])
+    dv = GlmerDevfun(glf, tol_pwrss=float(ctrl["tolPwrss"]), nAGQ_init=0 if init0 else 1)
+    opt: dict[str, Any] = {}
+    if init0:
+        opt, _ = run_optimizer(ctrl["optimizer"][0], dv.devfun0, dv.pp.theta.copy(), dv.lower,
+                               dict(ctrl["optCtrl"]), nloptwrap)
+        dv.devfun0(opt["par"])  # optwrap's final fn(opt$par)
+        if nAGQ == 0 and float(ctrl["boundary.tol"]) > 0:
+            opt = _check_boundary(dv, opt, dv.devfun0, float(ctrl["boundary.tol"]))
+    if nAGQ == 1:
+        start = np.concatenate([dv.pp.theta, dv.pp.delb])  # getStart(NULL, pp, "all")
+        opt_ctrl = dict(ctrl["optCtrl"])
+        name = ctrl["optimizer"][1]
+        if name == "Nelder_Mead" and "xst" not in opt_ctrl:  # optwrap(adj = TRUE)
+            beta_sd = np.sqrt(np.diag(dv.unsc()))
+            opt_ctrl["xst"] = 0.2 * np.concatenate([np.full(dv.nth, 0.1), np.minimum(beta_sd, 10)])
+        elif name == "bobyqa":
+            opt_ctrl.setdefault("rhobeg", 2e-4)
+            opt_ctrl.setdefault("rhoend", 2e-7)
+        dv.to_stage2()
+        lower = np.concatenate([dv.lower, np.full(glf.X.X.shape[1], -np.inf)])
+        opt, _ = run_optimizer(name, dv.devfun1, start, lower, opt_ctrl, nloptwrap)
+        dv.devfun1(opt["par"])
+        if float(ctrl["boundary.tol"]) > 0:
+            dv.lower = lower
+            opt = _check_boundary(dv, opt, dv.devfun1, float(ctrl["boundary.tol"]))
+        theta, beta = opt["par"][:dv.nth], opt["par"][dv.nth:]
+    else:
+        theta, beta = dv.pp.theta.copy(), dv.pp.delb.copy()
+    u = dv.pp.delu.copy()
+    b = dv.pp.Lambdat.T @ u
+    fval = float(opt["fval"]) if init0 or nAGQ else float("nan")
+    return GlmerFit(glf=glf, nAGQ=nAGQ, theta=np.array(theta), beta=np.array(beta), u=u, b=b,
+                    eta=dv.resp.eta.copy(), mu=dv.resp.mu.copy(), fval=fval, feval=int(opt.get("feval", 0)),
+                    drsum=dv.resp.res_dev(), fixef_names=glf.X.colnames)
