@@ -207,7 +207,8 @@ pyreterms_postvar <- function(re) {
 
 ## The new data of the newdata components ("predict(fit, newdata = nd, ...)"): the first (at most 3)
 ## rows of `data` that are in the model frame, then a copy of the first of them in which every
-## variable of a grouping factor (all.vars of each bar's right-hand side) takes a level the data
+## variable of a grouping factor (all.vars of each bar's right-hand side) that the fixed-effects
+## part does not use (all.vars(nobars(formula))) takes a level the data
 ## does not have: "..new.." for factor/character columns, max + 1 for numeric ones (logical ones
 ## stay).  parity/adapter/pyreterms_verbs.py builds the same rows.
 pyreterms_newdata <- function(data, fr, formula) {
@@ -215,6 +216,7 @@ pyreterms_newdata <- function(data, fr, formula) {
   nd <- data[idx, , drop = FALSE]
   nr <- nd[1L, , drop = FALSE]
   gvars <- unique(unlist(lapply(lme4::findbars(formula), function(b) all.vars(b[[3L]]))))
+  gvars <- setdiff(gvars, all.vars(lme4::nobars(formula)))  # a new level in X would be an error
   for (v in intersect(gvars, names(data))) {
     x <- nr[[v]]
     if (is.factor(x)) {

@@ -16,7 +16,7 @@ import pandas as pd
 from parity.adapter.rbuild import dbl_vector as _dbl
 from parity.r.values import RError, RMatrix, RValue
 from pyreterms.design.frame import r_rownames
-from pyreterms.formula.bars import findbars
+from pyreterms.formula.bars import findbars, fixed_formula
 from pyreterms.formula.nodes import Call, Name, Node
 from pyreterms.formula.parser import parse
 
@@ -35,13 +35,16 @@ def _all_vars(node: Node, out: list[str]) -> None:
 
 
 def grouping_vars(formula: str) -> list[str]:
-    """The variables of the grouping factors: ``all.vars`` of each bar's right-hand side."""
+    """The variables of the grouping factors (``all.vars`` of each bar's right-hand side) that the
+    fixed-effects part does not use."""
     tree = parse(formula)
     assert isinstance(tree, Call)
     out: list[str] = []
     for bar in findbars(tree.argv[-1]):
         _all_vars(bar.args[1].value, out)
-    return out
+    fixed: list[str] = []
+    _all_vars(fixed_formula(tree), fixed)  # R: all.vars(nobars(formula)); a new level in X is an error
+    return [v for v in out if v not in fixed]
 
 
 def newdata(data: pd.DataFrame, frame_rownames: tuple[str, ...], formula: str) -> pd.DataFrame:

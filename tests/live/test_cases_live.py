@@ -48,10 +48,27 @@ def test_case_lformula(case):
 
 FIT_CASES = [c for c in CASES if c.fit]
 
+_ND = ("predict(fit, newdata = nd, allow.new.levels = TRUE)", "predict(fit, newdata = nd, re.form = NA)")
+#: known gaps of pyreterms, each a refusal here where lme4 answers (never a different number):
+#: predict(newdata = ) of a formula with a data-dependent transformation (R's predvars are not kept)
+#: or with '.'.  The test fails when a gap closes, so that the entry is removed.
+KNOWN_GAPS = {
+    "ss-poly": (_ND, "'poly()' needs the fit's data-dependent coefficients"),
+    "fn-ns": (_ND, "'ns()' needs the fit's data-dependent coefficients"),
+    "fn-splines-ns": (_ND, "'splines::ns()' needs the fit's data-dependent coefficients"),
+    "arg-dot": (_ND, "'.' in formulas is not supported"),
+}
+
 
 @pytest.mark.parametrize("case", FIT_CASES, ids=[c.id for c in FIT_CASES])
 def test_case_fit(case):
     data = case_data(case)
     with active(case.lmer_call()):
         rep = check(case.formula, data, level="fit", data_label=case.data, **case.call_kwargs(data))
-    assert not _bad(rep), _bad(rep)
+    bad = _bad(rep)
+    if case.id in KNOWN_GAPS:
+        names, why = KNOWN_GAPS[case.id]
+        assert sorted(n for n, _ in bad) == sorted(names), bad
+        assert all(d.startswith("one side refused (here: ") and why in d for _, d in bad), bad
+        return
+    assert not bad, bad
