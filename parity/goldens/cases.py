@@ -30,7 +30,7 @@ from parity.r.rcall import active, parse_lmer_call
 from parity.r.values import RError, RValue
 from pyreterms.datasets import load_dataset
 
-__all__ = ["Case", "CASES", "SYNTHETIC", "get_case", "case_data", "select_cases", "synthetic_data", "data_hash",
+__all__ = ["Case", "CASES", "KNOWN_VERB_GAPS", "only_known_gaps", "SYNTHETIC", "get_case", "case_data", "select_cases", "synthetic_data", "data_hash",
            "run_case"]
 
 BUILTIN = ("sleepstudy", "Penicillin", "Pastes", "cake", "cbpp", "Dyestuff", "Dyestuff2")
@@ -374,6 +374,28 @@ CASES: tuple[Case, ...] = tuple(_BUILTIN_CASES + _HAZARD_CASES + _FUNCTION_CASES
 
 _BY_ID = {c.id: c for c in CASES}
 assert len(_BY_ID) == len(CASES), "duplicate case ids"
+
+_ND = ("predict(fit, newdata = nd, allow.new.levels = TRUE)", "predict(fit, newdata = nd, re.form = NA)")
+#: known gaps of pyreterms on the fit cases, each a refusal by pyreterms where lme4 answers (never a
+#: different number): predict(newdata = ) of a formula with a data-dependent transformation (R's
+#: predvars are not kept) or with '.'.  case id -> (components, text of pyreterms' refusal).  The live
+#: and golden tests fail when a gap closes, so that its entry is removed.
+KNOWN_VERB_GAPS: dict[str, tuple[tuple[str, ...], str]] = {
+    "ss-poly": (_ND, "'poly()' needs the fit's data-dependent coefficients"),
+    "fn-ns": (_ND, "'ns()' needs the fit's data-dependent coefficients"),
+    "fn-splines-ns": (_ND, "'splines::ns()' needs the fit's data-dependent coefficients"),
+    "arg-dot": (_ND, "'.' in formulas is not supported"),
+}
+
+
+def only_known_gaps(case_id: str, bad: list[tuple[str, str]]) -> bool:
+    """True when the failing components ``bad`` (name, detail) of a fit case are exactly its known gaps
+    (:data:`KNOWN_VERB_GAPS`), each a refusal by pyreterms with the stated reason; else ``not bad``."""
+    if case_id not in KNOWN_VERB_GAPS:
+        return not bad
+    names, why = KNOWN_VERB_GAPS[case_id]
+    return (sorted(n for n, _ in bad) == sorted(names)
+            and all(d.startswith("one side refused (here: ") and why in d for _, d in bad))
 
 
 _NOT_BUILT = ("ModuleNotFoundError", "ImportError", "NotImplementedError")
