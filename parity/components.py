@@ -137,6 +137,8 @@ _ALL: tuple[Component, ...] = (
     _c('confint(fit, method = "Wald")', 'fit', 'at_lme4_theta'),
     _c('anova(fit)', 'fit', 'at_lme4_theta'),
     _c('coef(summary(fit))', 'fit', 'at_lme4_theta'),
+    _c('predict(fit, re.form = rf)', 'fit', 'at_lme4_theta'),
+    _c('predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)', 'fit', 'at_lme4_theta'),
     _c('fit@optinfo$feval', 'fit', 'info', optimizer_output=True),
     _c('fit@optinfo$conv$lme4$messages', 'fit', 'exact', optimizer_output=True),
     _c('fit@optinfo$warnings', 'fit', 'exact', optimizer_output=True),

@@ -64,6 +64,10 @@
 ##                                      nd = pyreterms_newdata(data, lFormula()$fr, formula)
 ##   "simulate(fit, nsim = 2, seed = 101)"  as.matrix of the data frame sim_1, sim_2
 ##   "hatvalues(fit)" "confint(fit, method = \"Wald\")" "anova(fit)" (as.matrix) "coef(summary(fit))"
+##   "predict(fit, re.form = rf)" "predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)"
+##                                      verb_variant = list(re_form = "NULL" | "NA" | "~0" | "~(bar)",
+##                                      new_level = TRUE/FALSE) (parity/r/verbvariant.py); ndv is nd,
+##                                      without the new-level row when new_level is FALSE
 ##   "fit@optinfo$feval" "fit@optinfo$conv$lme4$messages" "fit@optinfo$warnings"
 ##   "fit@optinfo$conv$opt" "fit@optinfo$message"
 ##   "harness: weights(fit)"            prior weights of the fitted rows (not compared: parity uses them
@@ -211,9 +215,10 @@ pyreterms_postvar <- function(re) {
 ## part does not use (all.vars(nobars(formula))) takes a level the data
 ## does not have: "..new.." for factor/character columns, max + 1 for numeric ones (logical ones
 ## stay).  parity/adapter/pyreterms_verbs.py builds the same rows.
-pyreterms_newdata <- function(data, fr, formula) {
+pyreterms_newdata <- function(data, fr, formula, new_level = TRUE) {
   idx <- head(which(rownames(data) %in% rownames(fr)), 3L)
   nd <- data[idx, , drop = FALSE]
+  if (!new_level) return(nd)
   nr <- nd[1L, , drop = FALSE]
   gvars <- unique(unlist(lapply(lme4::findbars(formula), function(b) all.vars(b[[3L]]))))
   gvars <- setdiff(gvars, all.vars(lme4::nobars(formula)))  # a new level in X would be an error
@@ -264,7 +269,7 @@ pyreterms_noisy_lmer <- function(mkcall, fenv, lmod, seed, call_args = NULL) {
 
 pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offset = NULL,
                                 contrasts = NULL, level = c("lformula", "fit"), thetas = NULL,
-                                noisy_seeds = integer(0), call_args = NULL) {
+                                noisy_seeds = integer(0), call_args = NULL, verb_variant = NULL) {
   ## call_args: named list of R values (parity --call: control, start, subset, na.action) added to
   ## every lFormula()/lmer() call below (built by parity/rcall.py from checked pieces only)
   level <- match.arg(level)
@@ -377,6 +382,13 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   put("predict(fit, re.form = NA)", predict(fit, re.form = NA))
   put("predict(fit, newdata = nd, allow.new.levels = TRUE)", predict(fit, newdata = nd, allow.new.levels = TRUE))
   put("predict(fit, newdata = nd, re.form = NA)", predict(fit, newdata = nd, re.form = NA))
+  ## the variant (parity/r/verbvariant.py: re.form text made once for both sides, new-level row or not)
+  vv <- if (is.null(verb_variant)) list(re_form = "NULL", new_level = TRUE) else verb_variant
+  rf <- switch(vv$re_form, "NULL" = NULL, "NA" = NA, eval(str2lang(vv$re_form), fenv))
+  ndv <- tryCatch(pyreterms_newdata(data, lf$fr, lf$formula, vv$new_level), error = function(e) e)
+  put("predict(fit, re.form = rf)", predict(fit, re.form = rf))
+  put("predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)",
+      predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE))
   put("simulate(fit, nsim = 2, seed = 101)", as.matrix(simulate(fit, nsim = 2, seed = 101)))
   put("hatvalues(fit)", hatvalues(fit))
   put("confint(fit, method = \"Wald\")", confint(fit, method = "Wald"))

@@ -115,7 +115,7 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
         out["lmer(): messages"] = _chr(lf_messages + [str(w.message) for w in caught
                                                       if issubclass(w.category, LmeMessage)])
         out.update(fit_components(fit, theta=theta))
-        out.update(verb_components(fit if theta is None else at_theta(fit, theta), data))
+        out.update(verb_components(fit if theta is None else at_theta(fit, theta), data, formula))
     return out
 
 

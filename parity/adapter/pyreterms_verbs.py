@@ -15,6 +15,8 @@ import pandas as pd
 
 from parity.adapter.rbuild import dbl_vector as _dbl
 from parity.r.values import RError, RMatrix, RValue
+from parity.r.verbvariant import current as current_variant
+from parity.r.verbvariant import default_variant
 from pyreterms.design.frame import r_rownames
 from pyreterms.formula.bars import findbars, fixed_formula
 from pyreterms.formula.nodes import Call, Name, Node
@@ -47,15 +49,18 @@ def grouping_vars(formula: str) -> list[str]:
     return [v for v in out if v not in fixed]
 
 
-def newdata(data: pd.DataFrame, frame_rownames: tuple[str, ...], formula: str) -> pd.DataFrame:
+def newdata(data: pd.DataFrame, frame_rownames: tuple[str, ...], formula: str, new_level: bool = True) -> pd.DataFrame:
     """R: ``pyreterms_newdata(data, lFormula()$fr, formula)`` in ``r_scripts/reference.R``: the first
     (at most 3) rows of ``data`` in the model frame, then a copy of the first with a new level of every
-    grouping variable (``"..new.."``; numeric: ``max + 1``; logical: unchanged), row name ``"new"``."""
+    grouping variable the fixed part does not use (``"..new.."``; numeric: ``max + 1``; logical:
+    unchanged), row name ``"new"`` (only the first rows when ``new_level`` is false)."""
     rn = r_rownames(data)
     keep = set(frame_rownames)
     idx = [i for i, r in enumerate(rn) if r in keep][:3]
     nd = data.iloc[idx].copy()
     nd.index = [rn[i] for i in idx]
+    if not new_level:
+        return nd
     nr = nd.iloc[[0]].copy()
     nr.index = ["new"]
     for v in grouping_vars(formula):
@@ -92,8 +97,9 @@ def _guard(fn: Callable[[], RValue]) -> RValue:
         return RError(str(e).splitlines()[0] if str(e) else type(e).__name__, getattr(e, "kind", type(e).__name__))
 
 
-def verb_components(fit, data: pd.DataFrame) -> dict[str, RValue]:
-    """The verb components of ``fit`` (already at the oracle's theta when one is given)."""
+def verb_components(fit, data: pd.DataFrame, formula: str) -> dict[str, RValue]:
+    """The verb components of ``fit`` (already at the oracle's theta when one is given); ``formula`` is
+    the one given to R (the default variant is made from it, as :mod:`parity.r.oracle` does)."""
     nd = newdata(data, tuple(fit.lf.fr.rownames), fit.lf.formula)
     out: dict[str, RValue] = {}
     out["predict(fit)"] = _guard(lambda: _series(fit.predict()))
@@ -106,6 +112,12 @@ def verb_components(fit, data: pd.DataFrame) -> dict[str, RValue]:
     out['confint(fit, method = "Wald")'] = _guard(lambda: _frame(fit.confint(method="Wald")))
     out["anova(fit)"] = _guard(lambda: _frame(fit.anova()))
     out["coef(summary(fit))"] = _guard(lambda: _frame(fit.summary().coefficients))
+    vv = current_variant() or default_variant(formula)
+    rf = vv.py_re_form()
+    ndv = newdata(data, tuple(fit.lf.fr.rownames), fit.lf.formula, vv.new_level)
+    out["predict(fit, re.form = rf)"] = _guard(lambda: _series(fit.predict(re_form=rf)))
+    out["predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)"] = _guard(
+        lambda: _series(fit.predict(ndv, re_form=rf, allow_new_levels=True)))
     return out
 
 

@@ -30,8 +30,8 @@ from parity.r.rcall import active, parse_lmer_call
 from parity.r.values import RError, RValue
 from pyreterms.datasets import load_dataset
 
-__all__ = ["Case", "CASES", "KNOWN_VERB_GAPS", "only_known_gaps", "SYNTHETIC", "get_case", "case_data", "select_cases", "synthetic_data", "data_hash",
-           "run_case"]
+__all__ = ["Case", "CASES", "KNOWN_VERB_GAPS", "only_known_gaps", "SYNTHETIC", "get_case", "case_data",
+           "select_cases", "synthetic_data", "data_hash", "run_case"]
 
 BUILTIN = ("sleepstudy", "Penicillin", "Pastes", "cake", "cbpp", "Dyestuff", "Dyestuff2")
 
