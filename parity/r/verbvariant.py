@@ -14,6 +14,7 @@ import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pyreterms.errors import PyretermsError
 from pyreterms.formula.bars import findbars
 from pyreterms.formula.nodes import Call
 from pyreterms.formula.parser import deparse, parse
@@ -36,8 +37,11 @@ class VerbVariant:
 
 def re_form_choices(formula: str) -> tuple[str, ...]:
     """``NULL``, ``NA``, ``~0`` and one ``~(bar)`` per bar term of ``formula`` (R: ``findbars``)."""
-    tree = parse(formula)
-    bars = findbars(tree.argv[-1]) if isinstance(tree, Call) else []
+    try:
+        tree = parse(formula)
+        bars = findbars(tree.argv[-1]) if isinstance(tree, Call) else []
+    except PyretermsError:  # a formula lme4 refuses too (e.g. (1 || g)): no bar choices
+        bars = []
     return ("NULL", "NA", "~0") + tuple(f"~({deparse(b)})" for b in bars)
 
 
