@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from parity.adapter.rbuild import dbl_vector as _dbl
-from parity.r.values import RError, RMatrix, RValue
+from parity.r.values import RError, RMatrix, RNull, RValue
 from parity.r.verbvariant import current as current_variant
 from parity.r.verbvariant import default_variant
 from pyreterms.design.frame import r_rownames
@@ -115,7 +115,9 @@ def verb_components(fit, data: pd.DataFrame, formula: str) -> dict[str, RValue]:
     vv = current_variant() or default_variant(formula)
     rf = vv.py_re_form()
     ndv = newdata(data, tuple(fit.lf.fr.rownames), fit.lf.formula, vv.new_level)
-    out["predict(fit, re.form = rf)"] = _guard(lambda: _series(fit.predict(re_form=rf)))
+    # R: NULL where lme4 1.1-31 would take the random part from getData(fit) (rows were dropped)
+    getdata_rows = vv.re_form.startswith("~(") and fit.lf.fr.n < len(data)
+    out["predict(fit, re.form = rf)"] = RNull if getdata_rows else _guard(lambda: _series(fit.predict(re_form=rf)))
     out["predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)"] = _guard(
         lambda: _series(fit.predict(ndv, re_form=rf, allow_new_levels=True)))
     return out

@@ -30,7 +30,8 @@ from parity.r.rcall import active, parse_lmer_call
 from parity.r.values import RError, RValue
 from pyreterms.datasets import load_dataset
 
-__all__ = ["Case", "CASES", "KNOWN_VERB_GAPS", "only_known_gaps", "SYNTHETIC", "get_case", "case_data",
+__all__ = ["Case", "CASES", "KNOWN_VERB_GAPS", "only_known_gaps", "KNOWN_VERB_REFUSALS",
+           "known_verb_refusals", "SYNTHETIC", "get_case", "case_data",
            "select_cases", "synthetic_data", "data_hash", "run_case"]
 
 BUILTIN = ("sleepstudy", "Penicillin", "Pastes", "cake", "cbpp", "Dyestuff", "Dyestuff2")
@@ -377,13 +378,9 @@ assert len(_BY_ID) == len(CASES), "duplicate case ids"
 
 _ND = ("predict(fit, newdata = nd, allow.new.levels = TRUE)", "predict(fit, newdata = nd, re.form = NA)",
        "predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)")
-_RF = ("predict(fit, re.form = rf)",)
-#: known differences of pyreterms on the fit cases, none a different number on agreeing rows:
-#: - pyreterms refuses predict(newdata = ) of a formula with a data-dependent transformation (R's
-#:   predvars are not kept) or with '.', where lme4 answers;
-#: - predict(fit, re.form = <formula>) without new data on a fit that dropped rows (subset, NA rows):
-#:   lme4 1.1-31 takes the random part from getData(fit), the rows before subset/NA removal, so it
-#:   stops (new levels, NA groups) or recycles a longer vector; pyreterms predicts the fitted rows.
+#: known gaps of pyreterms on the fit cases, each a refusal by pyreterms where lme4 answers:
+#: pyreterms refuses predict(newdata = ) of a formula with a data-dependent transformation (R's
+#: predvars are not kept) or with '.'.
 #: case id -> (components, text in each failing component's detail).  The live and golden tests fail
 #: when a gap closes, so that its entry is removed.
 KNOWN_VERB_GAPS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -391,10 +388,24 @@ KNOWN_VERB_GAPS: dict[str, tuple[tuple[str, ...], str]] = {
     "fn-ns": (_ND, "(here: predict with newdata: 'ns()' needs the fit's data-dependent coefficients"),
     "fn-splines-ns": (_ND, "(here: predict with newdata: 'splines::ns()' needs the fit's data-dependent"),
     "arg-dot": (_ND, "(here: '.' in formulas is not supported"),
-    "arg-subset": (_RF, "(lme4: new levels detected in newdata: "),
-    "hz-na-several": (_RF, "(lme4: NAs are not allowed in prediction data for grouping variables"),
-    "arg-na-exclude": (_RF, "length 120 vs R 125"),  # lme4 recycles Z b of all 125 rows
 }
+
+
+#: the known differences of predict(newdata = ) met by the fit campaign (any design), as (side, text)
+#: of the refusal: pyreterms refuses a formula with a data-dependent transformation (R's predvars are
+#: not kept), and -- a pyreterms bug to fix -- a logical fixed-effects term such as I(x > 0) constant on
+#: the new rows (its levels must come from the fit); lme4 refuses a logical random-effects slope
+#: constant on the new rows (its contrasts are recomputed there) where pyreterms answers.
+KNOWN_VERB_REFUSALS = (("here", "needs the fit's data-dependent coefficients (R's predvars)"),
+                       ("here", "contrasts can be applied only to factors with 2 or more levels (variable 'I("),
+                       ("lme4", "contrasts can be applied only to factors with 2 or more levels)"))
+
+
+def known_verb_refusals(bad: list[tuple[str, str]]) -> bool:
+    """True when every failing component ``bad`` (name, detail) is a ``predict(fit, newdata = ...)``
+    refused by one side with one of :data:`KNOWN_VERB_REFUSALS` (and there is at least one)."""
+    return bool(bad) and all(n.startswith("predict(fit, newdata = ") and any(
+        d.startswith(f"one side refused ({side}: ") and k in d for side, k in KNOWN_VERB_REFUSALS) for n, d in bad)
 
 
 def only_known_gaps(case_id: str, bad: list[tuple[str, str]]) -> bool:
