@@ -76,7 +76,7 @@ def test_hazards_occur_in_a_sample() -> None:
     seen = set().union(*(d.tags for d in sample))
     assert REQUIRED_TAGS <= seen, REQUIRED_TAGS - seen
     nbars = {d.n_bars for d in sample}
-    assert nbars == {1, 2, 3, 4}
+    assert {1, 2, 3, 4} <= nbars, nbars  # 1-4 drawn bar terms (a hazard may add one more: 5 occurs too)
     kinds = {str(d.data[c].dtype) for d in sample for c in d.data.columns}
     assert {"category", "str", "object", "int64", "Int64", "float64", "bool"} <= kinds, kinds
     # 3-component terms (needed to see the column-major theta order) and refusals occur
