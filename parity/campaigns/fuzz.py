@@ -35,7 +35,6 @@ from parity.compare.check import CheckReport, check, not_compared_report, r_comp
 from parity.compare.notcompared import NotCompared
 from parity.compare.selection import Selection
 from parity.compare.verdicts import NOT_COMPARED, BadFormula, Verdict, preflight
-from parity.r import session as rsession
 from parity.report import tally
 
 __all__ = ["FuzzConfig", "DesignOutcome", "ShrunkFailure", "FuzzResult", "run_design", "run_campaign",
@@ -315,10 +314,10 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
                 outcomes.append(o)
                 order.append(design_key(o.design))
                 prog.step(o)
+        versions = run.versions()  # the workers' R (this process starts its own only to shrink)
     finally:
         if own:
             run.close()
-    rsession.start()  # this process's R: shrinking and the versions (workers had their own)
     failures: list[ShrunkFailure] = []
     covered: set[str] = set()
     for _idx, o in enumerate(outcomes):
@@ -335,5 +334,4 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
             rep = write_reproducer(Path(out_dir) / f"{len(failures) + 1:02d}-{slug}", shrunk.design,
                                    component=target, impl=spec, level=level, said={"said": shrunk.said()})
         failures.append(ShrunkFailure(target, o, shrunk, calls, secs, rep))
-    return FuzzResult(cfg, tuple(outcomes), tuple(failures), note, time.perf_counter() - t_start,
-                      rsession.versions())
+    return FuzzResult(cfg, tuple(outcomes), tuple(failures), note, time.perf_counter() - t_start, versions)

@@ -98,6 +98,11 @@ def run_chunk(job: ChunkJob, designs: list) -> list:
                             py_time_limit=job.py_time_limit, only=job.only) for d in designs]
 
 
+def worker_versions() -> dict[str, str]:
+    """R, lme4, Matrix and rpy2 versions as a worker sees them (:func:`parity.r.session.versions`)."""
+    return rsession.versions()
+
+
 def _start_worker() -> None:
     """A spawned worker's initializer: start R now, so that its start-up is not counted in a design."""
     rsession.start()
@@ -110,6 +115,13 @@ class Runner:
 
     def submit(self, job: ChunkJob, designs: list) -> Any:
         raise NotImplementedError
+
+    def versions(self) -> dict[str, str]:
+        """The versions of the R the designs ran in (a worker's: the calling process needs no R)."""
+        return dict(self._call(worker_versions))
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        return fn()
 
     def close(self) -> None:
         return None
@@ -136,6 +148,10 @@ class ProcessRunner(Runner):
         with spawn_environment():  # the pool spawns its processes lazily, on submit
             return self.pool.submit(run_chunk, job, designs)
 
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        with spawn_environment():
+            return self.pool.submit(fn).result()
+
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -144,7 +160,11 @@ _HELPER: ProcessPoolExecutor | None = None
 _HELPER_LOCK = threading.Lock()
 
 
-def _dask_task(job: ChunkJob, designs: list) -> list:
+def _dask_versions() -> dict[str, str]:
+    return dict(_dask_task(None, []))
+
+
+def _dask_task(job: ChunkJob | None, designs: list) -> Any:
     """A Dask task: forward the chunk to this Dask worker's helper process (one R per Dask worker)."""
     global _HELPER
     if multiprocessing.current_process().daemon:
@@ -155,9 +175,9 @@ def _dask_task(job: ChunkJob, designs: list) -> list:
             _HELPER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                           initializer=_start_worker)
             with spawn_environment():
-                fut = _HELPER.submit(run_chunk, job, designs)
+                fut = _HELPER.submit(run_chunk, job, designs) if job else _HELPER.submit(worker_versions)
         else:
-            fut = _HELPER.submit(run_chunk, job, designs)
+            fut = _HELPER.submit(run_chunk, job, designs) if job else _HELPER.submit(worker_versions)
         return fut.result()
 
 
@@ -174,6 +194,9 @@ class DaskRunner(Runner):
 
     def submit(self, job: ChunkJob, designs: list) -> Any:
         return self.client.submit(_dask_task, job, designs, pure=False)
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        return self.client.submit(_dask_versions, pure=False).result()
 
     def close(self) -> None:
         if self.own:
