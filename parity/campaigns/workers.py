@@ -23,6 +23,7 @@ import contextlib
 import multiprocessing
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -103,8 +104,18 @@ def worker_versions() -> dict[str, str]:
     return rsession.versions()
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Exit once the process that spawned this worker is gone (a Dask worker closing does not shut its
+    helper's pool down, and an orphaned worker would otherwise wait for work for ever)."""
+    while os.getppid() == parent:
+        time.sleep(2.0)
+    os._exit(0)
+
+
 def _start_worker() -> None:
-    """A spawned worker's initializer: start R now, so that its start-up is not counted in a design."""
+    """A spawned worker's initializer: start R now, so that its start-up is not counted in a design;
+    exit when the parent process does."""
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     rsession.start()
 
 
