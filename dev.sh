@@ -45,11 +45,11 @@ setup() {
     echo "[dev.sh] creating .venv with $($PY --version)" >&2
     "$PY" -m venv .venv
   fi
-  if ! .venv/bin/python -c 'import pyreterms, parity, rpy2, nlopt, hypothesis, pytest, statsmodels, formulae, mkdocs, playwright' >/dev/null 2>&1 \
+  if ! .venv/bin/python -c 'import pyreterms, parity, rpy2, nlopt, hypothesis, pytest, statsmodels, formulae, mkdocs, playwright, distributed, xdist' >/dev/null 2>&1 \
      || [ pyproject.toml -nt .venv/.installed ]; then
-    echo "[dev.sh] installing pyreterms[parity,explain,audit,dev,docs] into .venv" >&2
+    echo "[dev.sh] installing pyreterms[parity,explain,audit,dev,docs,dask] into .venv" >&2
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e '.[parity,explain,audit,dev,docs]'
+    .venv/bin/python -m pip install -q -e '.[parity,explain,audit,dev,docs,dask]'
     touch .venv/.installed
   fi
 }

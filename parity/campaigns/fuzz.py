@@ -15,6 +15,7 @@ and lmer at the fit level).  Two phases, both seeded with ``--seed`` (database o
 from __future__ import annotations
 
 import importlib
+import itertools
 import re
 import time
 import traceback
@@ -29,11 +30,11 @@ from parity.campaigns.seeding import campaign_designs
 from parity.campaigns.shrink import pin_theta, shrink_failure
 from parity.campaigns.strategies import HAZARD_NAMES, Design, Hazards, design_key
 from parity.campaigns.timelimit import _py_time_limit, _PyTimeout
+from parity.campaigns.workers import ChunkJob, Runner, make_runner, ordered_outcomes
 from parity.compare.check import CheckReport, check, not_compared_report, r_components
 from parity.compare.notcompared import NotCompared
 from parity.compare.selection import Selection
 from parity.compare.verdicts import NOT_COMPARED, BadFormula, Verdict, preflight
-from parity.r import session as rsession
 from parity.r.verbvariant import active as verb_variant
 from parity.report import tally
 
@@ -83,6 +84,8 @@ class FuzzConfig:
     ignore: frozenset[str] = frozenset()  # glob patterns (parity.compare.selection): components not compared
     only: tuple[str, ...] = ()            # glob patterns: compare only these (parity.compare.selection)
     stop_at_first: bool = False     # stop exploring after the first failing design (mutant power)
+    workers: int = 1                # processes exploring designs, each with its own R (parity.campaigns.workers)
+    dask: str | None = None         # a Dask scheduler address: explore on that cluster instead
 
 
 @dataclass(frozen=True, eq=False)
@@ -269,8 +272,12 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
 
 
 def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Path | None = None,
-                 progress: Progress | bool | None = None) -> FuzzResult:
+                 progress: Progress | bool | None = None, runner: Runner | None = None) -> FuzzResult:
     """Explore ``cfg.examples`` designs, shrink each distinct failure, write reproducers to ``out_dir``.
+
+    ``runner`` (:mod:`parity.campaigns.workers`; default: this process, or ``cfg.workers`` spawned
+    processes, or the Dask scheduler ``cfg.dask``) runs the exploration; outcomes are merged in design
+    order and shrinking runs here, so the report is the same for any number of workers.
 
     ``progress`` is told of every design (a :class:`parity.campaigns.progress.Progress`, e.g. the
     ``parity fuzz`` progress bar); None or a bool: no display."""
@@ -285,7 +292,6 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
     cache: dict[tuple, DesignOutcome] = {}
     order: list[tuple] = []
     t_start = time.perf_counter()
-    rsession.start()
 
     def evaluate(d: Design, at: str | None = None) -> DesignOutcome:
         """One design at ``at`` (default the campaign's level; "fit-pinned": the fit level with the
@@ -299,15 +305,22 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
 
     outcomes: list[DesignOutcome] = []
     prog: Progress = SilentProgress() if progress is None or isinstance(progress, bool) else progress
-
-    with prog:
-        for d in campaign_designs(cfg.seed, cfg.hazards):  # stratified: parity.campaigns.seeding
-            if len(outcomes) >= cfg.examples or (cfg.stop_at_first and any(o.failing for o in outcomes)):
-                break
-            o = evaluate(d)
-            outcomes.append(o)
-            order.append(design_key(d))
-            prog.step(o)
+    own = runner is None
+    run = make_runner(cfg.workers, cfg.dask) if runner is None else runner
+    job = ChunkJob(run_design, fn if impl is not None else cfg.impl, level, cfg.time_limit, cfg.py_time_limit,
+                   cfg.ignore, cfg.only)
+    explored = itertools.islice(campaign_designs(cfg.seed, cfg.hazards), cfg.examples)  # parity.campaigns.seeding
+    try:
+        with prog:
+            for o in ordered_outcomes(run, job, explored, stop=lambda o: cfg.stop_at_first and bool(o.failing)):
+                cache.setdefault((design_key(o.design), level), o)
+                outcomes.append(o)
+                order.append(design_key(o.design))
+                prog.step(o)
+        versions = run.versions()  # the workers' R (this process starts its own only to shrink)
+    finally:
+        if own:
+            run.close()
     failures: list[ShrunkFailure] = []
     covered: set[str] = set()
     for _idx, o in enumerate(outcomes):
@@ -324,5 +337,4 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
             rep = write_reproducer(Path(out_dir) / f"{len(failures) + 1:02d}-{slug}", shrunk.design,
                                    component=target, impl=spec, level=level, said={"said": shrunk.said()})
         failures.append(ShrunkFailure(target, o, shrunk, calls, secs, rep))
-    return FuzzResult(cfg, tuple(outcomes), tuple(failures), note, time.perf_counter() - t_start,
-                      rsession.versions())
+    return FuzzResult(cfg, tuple(outcomes), tuple(failures), note, time.perf_counter() - t_start, versions)

@@ -6,6 +6,7 @@ Exit codes: 0 no disagreement, 1 some design disagreed (or failed with an except
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,10 @@ def add_fuzz_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shrink-time", type=float, default=60.0, help="seconds of R calls per shrunk failure")
     p.add_argument("--max-failures", type=int, default=8, help="distinct failures to shrink and write out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=int, default=1,
+                   help="explore in N spawned processes, each with its own R (same report for any N)")
+    p.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="explore on a Dask distributed scheduler (e.g. tcp://host:8786; needs the [dask] extra)")
     p.set_defaults(func=cmd_fuzz)
 
 
@@ -69,12 +74,17 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         raise BadInput(str(e)) from None
     if args.examples < 1:
         raise BadInput("--examples must be at least 1")
+    if args.workers < 1:
+        raise BadInput("--workers must be at least 1")
+    if args.dask is not None and importlib.util.find_spec("distributed") is None:
+        raise BadInput("--dask needs the dask extra: pip install 'pyreterms[dask]'")
     ignore = frozenset(args.ignore) | (frozenset(KNOWN_ISSUES) if args.known else frozenset())
     cfg = FuzzConfig(examples=args.examples, seed=args.seed, level=args.level, impl=args.impl,
                      time_limit=args.time_limit if args.time_limit > 0 else None,
                      py_time_limit=args.py_time_limit if args.py_time_limit > 0 else None, hazards=hz,
                      shrink=not args.no_shrink, shrink_seconds=args.shrink_time,
-                     max_failures=args.max_failures, ignore=ignore, only=tuple(args.only or ()))
+                     max_failures=args.max_failures, ignore=ignore, only=tuple(args.only or ()),
+                     workers=args.workers, dask=args.dask)
     from rich.console import Console
 
     console = Console(width=150)
