@@ -59,6 +59,17 @@
 ##   "deviance(fit, REML = FALSE)"      ML deviance at the fitted parameters (any fit)
 ##   "REMLcrit(fit)" "AIC(fit)" "BIC(fit)" "fitted(fit)" "residuals(fit)" "isSingular(fit)"
 ##   "vcov(fit)"                        base matrix
+##   "predict(fit)" "predict(fit, re.form = NA)"  named vectors (NA-padded under na.exclude)
+##   "predict(fit, newdata = nd, allow.new.levels = TRUE)" "predict(fit, newdata = nd, re.form = NA)"
+##                                      nd = pyreterms_newdata(data, lFormula()$fr, formula)
+##   "simulate(fit, nsim = 2, seed = 101)"  as.matrix of the data frame sim_1, sim_2
+##   "hatvalues(fit)" "confint(fit, method = \"Wald\")" "anova(fit)" (as.matrix) "coef(summary(fit))"
+##   "predict(fit, re.form = rf)" "predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)"
+##                                      verb_variant = list(re_form = "NULL" | "NA" | "~0" | "~(bar)",
+##                                      new_level = TRUE/FALSE) (parity/r/verbvariant.py); ndv is nd,
+##                                      without the new-level row when new_level is FALSE;
+##                                      "predict(fit, re.form = rf)" is NULL when rf is a formula with bar
+##                                      terms and the fit dropped rows (lme4 uses getData(fit) there)
 ##   "fit@optinfo$feval" "fit@optinfo$conv$lme4$messages" "fit@optinfo$warnings"
 ##   "fit@optinfo$conv$opt" "fit@optinfo$message"
 ##   "harness: weights(fit)"            prior weights of the fitted rows (not compared: parity uses them
@@ -200,6 +211,36 @@ pyreterms_postvar <- function(re) {
   })
 }
 
+## The new data of the newdata components ("predict(fit, newdata = nd, ...)"): the first (at most 3)
+## rows of `data` that are in the model frame, then a copy of the first of them in which every
+## variable of a grouping factor (all.vars of each bar's right-hand side) that the fixed-effects
+## part does not use (all.vars(nobars(formula))) takes a level the data
+## does not have: "..new.." for factor/character columns, max + 1 for numeric ones (logical ones
+## stay).  parity/adapter/pyreterms_verbs.py builds the same rows.
+pyreterms_newdata <- function(data, fr, formula, new_level = TRUE) {
+  idx <- head(which(rownames(data) %in% rownames(fr)), 3L)
+  nd <- data[idx, , drop = FALSE]
+  if (!new_level) return(nd)
+  nr <- nd[1L, , drop = FALSE]
+  gvars <- unique(unlist(lapply(lme4::findbars(formula), function(b) all.vars(b[[3L]]))))
+  gvars <- setdiff(gvars, all.vars(lme4::nobars(formula)))  # a new level in X would be an error
+  for (v in intersect(gvars, names(data))) {
+    x <- nr[[v]]
+    if (is.factor(x)) {
+      x <- factor(as.character(x), levels = c(levels(x), "..new.."))
+      x[] <- "..new.."
+      nd[[v]] <- factor(as.character(nd[[v]]), levels = levels(x))
+    } else if (is.character(x)) {
+      x[] <- "..new.."
+    } else if (is.numeric(x)) {
+      x[] <- max(data[[v]], na.rm = TRUE) + 1
+    }
+    nr[[v]] <- x
+  }
+  rownames(nr) <- "new"
+  rbind(nd, nr)
+}
+
 ## lmer()'s own tail (lme4 1.1-31: optimizeLmer -> checkConv -> mkMerMod) on a devfun whose values
 ## carry one rounding step of noise; default lmerControl() with calc.derivs = TRUE, as the main fit.
 pyreterms_noisy_lmer <- function(mkcall, fenv, lmod, seed, call_args = NULL) {
@@ -230,7 +271,7 @@ pyreterms_noisy_lmer <- function(mkcall, fenv, lmod, seed, call_args = NULL) {
 
 pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offset = NULL,
                                 contrasts = NULL, level = c("lformula", "fit"), thetas = NULL,
-                                noisy_seeds = integer(0), call_args = NULL) {
+                                noisy_seeds = integer(0), call_args = NULL, verb_variant = NULL) {
   ## call_args: named list of R values (parity --call: control, start, subset, na.action) added to
   ## every lFormula()/lmer() call below (built by parity/rcall.py from checked pieces only)
   level <- match.arg(level)
@@ -337,6 +378,27 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   put("residuals(fit)", residuals(fit))
   put("isSingular(fit)", isSingular(fit))
   put("vcov(fit)", as.matrix(vcov(fit)))
+  ## the verbs (issue 14), at the fitted parameters
+  nd <- tryCatch(pyreterms_newdata(data, lf$fr, lf$formula), error = function(e) e)
+  put("predict(fit)", predict(fit))
+  put("predict(fit, re.form = NA)", predict(fit, re.form = NA))
+  put("predict(fit, newdata = nd, allow.new.levels = TRUE)", predict(fit, newdata = nd, allow.new.levels = TRUE))
+  put("predict(fit, newdata = nd, re.form = NA)", predict(fit, newdata = nd, re.form = NA))
+  ## the variant (parity/r/verbvariant.py: re.form text made once for both sides, new-level row or not)
+  vv <- if (is.null(verb_variant)) list(re_form = "NULL", new_level = TRUE) else verb_variant
+  rf <- switch(vv$re_form, "NULL" = NULL, "NA" = NA, eval(str2lang(vv$re_form), fenv))
+  ndv <- tryCatch(pyreterms_newdata(data, lf$fr, lf$formula, vv$new_level), error = function(e) e)
+  ## lme4 1.1-31 takes a re.form formula's random part from getData(fit), all rows of the data: on a fit
+  ## that dropped rows (subset, NA) it stops or recycles (README "Known differences"): NULL there
+  getdata_rows <- inherits(rf, "formula") && length(lme4::findbars(rf)) > 0 && nrow(lf$fr) < nrow(data)
+  put("predict(fit, re.form = rf)", if (getdata_rows) NULL else predict(fit, re.form = rf))
+  put("predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)",
+      predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE))
+  put("simulate(fit, nsim = 2, seed = 101)", as.matrix(simulate(fit, nsim = 2, seed = 101)))
+  put("hatvalues(fit)", hatvalues(fit))
+  put("confint(fit, method = \"Wald\")", confint(fit, method = "Wald"))
+  put("anova(fit)", as.matrix(anova(fit)))
+  put("coef(summary(fit))", coef(summary(fit)))
   put("fit@optinfo$feval", fit@optinfo$feval)
   put("fit@optinfo$conv$lme4$messages", fit@optinfo$conv$lme4$messages)
   put("fit@optinfo$warnings", fit@optinfo$warnings)

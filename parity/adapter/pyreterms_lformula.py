@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 import pyreterms
-from parity.adapter.pyreterms_fit import fit_components
+from parity.adapter.pyreterms_fit import at_theta, fit_components
+from parity.adapter.pyreterms_verbs import verb_components
 from parity.adapter.rbuild import chr_vector as _chr
 from parity.adapter.rbuild import dbl_vector as _dbl
 from parity.adapter.rbuild import factor_value
@@ -114,6 +115,7 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
         out["lmer(): messages"] = _chr(lf_messages + [str(w.message) for w in caught
                                                       if issubclass(w.category, LmeMessage)])
         out.update(fit_components(fit, theta=theta))
+        out.update(verb_components(fit if theta is None else at_theta(fit, theta), data, formula))
     return out
 
 

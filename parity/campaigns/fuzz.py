@@ -35,6 +35,7 @@ from parity.compare.check import CheckReport, check, not_compared_report, r_comp
 from parity.compare.notcompared import NotCompared
 from parity.compare.selection import Selection
 from parity.compare.verdicts import NOT_COMPARED, BadFormula, Verdict, preflight
+from parity.r.verbvariant import active as verb_variant
 from parity.report import tally
 
 __all__ = ["FuzzConfig", "DesignOutcome", "ShrunkFailure", "FuzzResult", "run_design", "run_campaign",
@@ -236,15 +237,17 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
     try:
         preflight(design.formula)  # nothing runs for a formula outside the allowlist
         kw = design.arrays()
-        r = _r_side(design, level, time_limit)
+        with verb_variant(design.verb_variant):  # the same re.form/new-level variant on both sides
+            r = _r_side(design, level, time_limit)
         t1 = time.perf_counter()
         r_s = t1 - t0
         tm: dict = {}
         # the Python limit guards the implementation only: check's own R follow-ups (lme4 against
         # itself) have R's limit, and a SIGALRM inside R would be swallowed by rpy2's callbacks
-        report = check(design.formula, design.data, REML=design.REML, level=level, impl=impl,
-                       data_label=design.description, time_limit=time_limit, r=r, timings=tm,
-                       impl_guard=lambda: _py_time_limit(py_time_limit), selection=sel, **kw)
+        with verb_variant(design.verb_variant):
+            report = check(design.formula, design.data, REML=design.REML, level=level, impl=impl,
+                           data_label=design.description, time_limit=time_limit, r=r, timings=tm,
+                           impl_guard=lambda: _py_time_limit(py_time_limit), selection=sel, **kw)
         py_s = tm.get("py", time.perf_counter() - t1)
     except NotCompared as e:
         rep = not_compared_report(design.formula, level, design.REML, design.description, e)

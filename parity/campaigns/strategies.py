@@ -18,7 +18,9 @@ sorts after ``"9"``); NA in response, covariates and groups; rank-deficient X (d
 collinear columns, ``f:f2`` without main effects); weights and offsets; badly scaled covariates;
 and, each at the probability stated in :data:`parity.campaigns.hazards.FREQUENCIES` (tag ``hz:<name>``):
 ordered factors (``contr.poly``), the ``contrasts =`` argument, allowlisted function terms,
-integer grouping variables with 10-200 levels, mixed-case and non-ASCII level strings.
+integer grouping variables with 10-200 levels, mixed-case and non-ASCII level strings.  Each design
+also carries the variant of the verb components (``re.form`` among ``NULL``/``NA``/``~0``/one bar term,
+and whether the new data add a row of new levels; :mod:`parity.r.verbvariant`), used at the fit level.
 Data have n in 10..200 rows (up to ~420 with a 10-200-level integer group) and a default
 RangeIndex; everything shrinks toward small n, one ``(1 | g)`` term and letters as labels.
 Designs are generated in campaign order by :mod:`parity.campaigns.seeding` (the same for a seed at every level).
@@ -47,6 +49,7 @@ from parity.campaigns.hazards import (
     pick,
     unicode_labels,
 )
+from parity.r.verbvariant import VerbVariant, variant_for
 
 __all__ = ["Design", "Hazards", "designs", "valid_designs", "refused_designs", "HAZARD_NAMES", "hazards_on",
            "focus_hazards"]
@@ -119,6 +122,8 @@ class Design:
     description: str = ""
     tags: frozenset[str] = frozenset()
     contrasts: tuple[tuple[str, str], ...] = ()
+    #: the verb components' variant (re.form, new-level row) at the fit level (parity.r.verbvariant)
+    verb_variant: VerbVariant | None = None
 
     @property
     def n(self) -> int:
@@ -455,7 +460,10 @@ def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = 
         tags.add(f"refusal:{refusal}")
     desc.append(f"{len(nl)} terms, nl~{nl}")
     expect = expect or refusal != "none"
-    return Design(formula, data, weights, offset, REML, expect, "; ".join(desc), frozenset(tags), contrasts)
+    # drawn last, so that the draws above (and the designs of every level) do not move
+    vv = variant_for(formula, draw(st.integers(0, 99)), draw(st.booleans()))
+    desc.append(f"re.form={vv.re_form}" + (", new level" if vv.new_level else ""))
+    return Design(formula, data, weights, offset, REML, expect, "; ".join(desc), frozenset(tags), contrasts, vv)
 
 
 def designs(hazards: Hazards | None = None, *, refusals: bool | None = None,

@@ -147,7 +147,8 @@ def _names_eq(d: Diff, where: str, a, b, what: str) -> None:
 def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = "") -> None:  # noqa: C901
     """Structural + numeric comparison of two values, recording problems in ``d``."""
     if isinstance(r, RError) or isinstance(py, RError):
-        d.fail(where, "one side refused")
+        side, e = ("here", py) if isinstance(py, RError) else ("lme4", r)
+        d.fail(where, f"one side refused ({side}: {cast(RError, e).message})")
         return
     if type(py) is not type(r):
         # integer vs double vectors are the same numbers; anything else is a real difference
@@ -270,8 +271,13 @@ def compare_components(py: dict[str, RValue], r: dict[str, RValue], *, only: set
         if name not in r:
             out.append(ComponentResult(name, False, nan, nan, tol.rtol, tol.atol, "missing on the R side"))
             continue
+        pv, rv = py[name], r[name]
+        if isinstance(pv, RError) and isinstance(rv, RError):  # a verb both sides refuse (e.g. new data
+            out.append(ComponentResult(name, True, nan, nan, tol.rtol, tol.atol,  # R cannot take): agreement
+                                       f"both refused: here {pv.message!r}, lme4 {rv.message!r}"))
+            continue
         d = Diff()
-        compare_values(py[name], r[name], tol, d)
+        compare_values(pv, rv, tol, d)
         if tol is INFO:
             out.append(ComponentResult(name, True, d.max_abs, d.max_rel, tol.rtol, tol.atol,
                                        f"informational: {_short(py[name])} here, {_short(r[name])} in lme4"))

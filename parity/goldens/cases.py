@@ -30,8 +30,9 @@ from parity.r.rcall import active, parse_lmer_call
 from parity.r.values import RError, RValue
 from pyreterms.datasets import load_dataset
 
-__all__ = ["Case", "CASES", "SYNTHETIC", "get_case", "case_data", "select_cases", "synthetic_data", "data_hash",
-           "run_case"]
+__all__ = ["Case", "CASES", "KNOWN_VERB_GAPS", "only_known_gaps", "KNOWN_VERB_REFUSALS",
+           "known_verb_refusals", "SYNTHETIC", "get_case", "case_data",
+           "select_cases", "synthetic_data", "data_hash", "run_case"]
 
 BUILTIN = ("sleepstudy", "Penicillin", "Pastes", "cake", "cbpp", "Dyestuff", "Dyestuff2")
 
@@ -374,6 +375,46 @@ CASES: tuple[Case, ...] = tuple(_BUILTIN_CASES + _HAZARD_CASES + _FUNCTION_CASES
 
 _BY_ID = {c.id: c for c in CASES}
 assert len(_BY_ID) == len(CASES), "duplicate case ids"
+
+_ND = ("predict(fit, newdata = nd, allow.new.levels = TRUE)", "predict(fit, newdata = nd, re.form = NA)",
+       "predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)")
+#: known gaps of pyreterms on the fit cases, each a refusal by pyreterms where lme4 answers:
+#: pyreterms refuses predict(newdata = ) of a formula with a data-dependent transformation (R's
+#: predvars are not kept) or with '.'.
+#: case id -> (components, text in each failing component's detail).  The live and golden tests fail
+#: when a gap closes, so that its entry is removed.
+KNOWN_VERB_GAPS: dict[str, tuple[tuple[str, ...], str]] = {
+    "ss-poly": (_ND, "(here: predict with newdata: 'poly()' needs the fit's data-dependent coefficients"),
+    "fn-ns": (_ND, "(here: predict with newdata: 'ns()' needs the fit's data-dependent coefficients"),
+    "fn-splines-ns": (_ND, "(here: predict with newdata: 'splines::ns()' needs the fit's data-dependent"),
+    "arg-dot": (_ND, "(here: '.' in formulas is not supported"),
+}
+
+
+#: the known differences of predict(newdata = ) met by the fit campaign (any design), as (side, text)
+#: of the refusal: pyreterms refuses a formula with a data-dependent transformation (R's predvars are
+#: not kept), and -- a pyreterms bug to fix -- a logical fixed-effects term such as I(x > 0) constant on
+#: the new rows (its levels must come from the fit); lme4 refuses a logical random-effects slope
+#: constant on the new rows (its contrasts are recomputed there) where pyreterms answers.
+KNOWN_VERB_REFUSALS = (("here", "needs the fit's data-dependent coefficients (R's predvars)"),
+                       ("here", "contrasts can be applied only to factors with 2 or more levels (variable 'I("),
+                       ("lme4", "contrasts can be applied only to factors with 2 or more levels)"))
+
+
+def known_verb_refusals(bad: list[tuple[str, str]]) -> bool:
+    """True when every failing component ``bad`` (name, detail) is a ``predict(fit, newdata = ...)``
+    refused by one side with one of :data:`KNOWN_VERB_REFUSALS` (and there is at least one)."""
+    return bool(bad) and all(n.startswith("predict(fit, newdata = ") and any(
+        d.startswith(f"one side refused ({side}: ") and k in d for side, k in KNOWN_VERB_REFUSALS) for n, d in bad)
+
+
+def only_known_gaps(case_id: str, bad: list[tuple[str, str]]) -> bool:
+    """True when the failing components ``bad`` (name, detail) of a fit case are exactly its known gaps
+    (:data:`KNOWN_VERB_GAPS`), each with the stated detail; else ``not bad``."""
+    if case_id not in KNOWN_VERB_GAPS:
+        return not bad
+    names, why = KNOWN_VERB_GAPS[case_id]
+    return sorted(n for n, _ in bad) == sorted(names) and all(why in d for _, d in bad)
 
 
 _NOT_BUILT = ("ModuleNotFoundError", "ImportError", "NotImplementedError")

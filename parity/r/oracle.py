@@ -13,6 +13,8 @@ import pandas as pd
 from parity.r import convert, session
 from parity.r.rcall import current as current_call
 from parity.r.values import RError, RList, RValue, RVector
+from parity.r.verbvariant import current as current_variant
+from parity.r.verbvariant import default_variant
 
 __all__ = ["reference", "reference_error", "r_components"]
 
@@ -53,6 +55,10 @@ def reference(formula: str, data: pd.DataFrame | Any, *, REML: bool = True,
         call_args = call.r_args() if call is not None else {}
         if call_args:
             kwargs["call_args"] = session.r_list(list(call_args.items()))
+        if level == "fit":  # the re.form / new-level variant of the verb components (parity.r.verbvariant)
+            vv = current_variant() or default_variant(formula)
+            kwargs["verb_variant"] = session.r_list([("re_form", ri.StrSexpVector([vv.re_form])),
+                                                     ("new_level", ri.BoolSexpVector([vv.new_level]))])
         try:
             res = session.r_call("pyreterms_reference", ri.StrSexpVector([formula]), rdata,
                          time_limit=time_limit, **kwargs)

@@ -55,7 +55,7 @@ def new_frame(nodes: list[Node], newdata: pd.DataFrame,
         raise DataError(f"newdata must be a pandas DataFrame, not {type(newdata).__name__}")
     for node in nodes:
         for sub in walk(node):
-            if isinstance(sub, Call) and sub.fn in _PREDVARS:
+            if isinstance(sub, Call) and sub.fn.rsplit("::", 1)[-1] in _PREDVARS:  # splines::ns too
                 raise DataError(f"predict with newdata: '{sub.fn}()' needs the fit's data-dependent coefficients "
                                 "(R's predvars), which pyreterms does not keep")
     cols = DataColumns(newdata)

@@ -12,6 +12,7 @@ import pytest
 from parity.compare.check import VOLATILE, criterion_components
 from parity.campaigns.fuzz import FuzzConfig, run_campaign
 from parity.compare.optreplay import exact_fit_evidence, lme4_optimizer_on_our_values
+from parity.goldens.cases import known_verb_refusals
 
 pytestmark = [pytest.mark.r, pytest.mark.slow]  # campaigns: minutes
 
@@ -31,7 +32,7 @@ STOPPING_POINT = {'getME(fit, "theta")', *criterion_components(REML=True), *VOLA
 
 
 def fit_campaign_verdict(examples: int, out_dir) -> tuple:
-    """The seed-11 fit-level campaign of ``examples`` designs: (result, explained, unexplained).
+    """The seed-11 fit-level campaign of ``examples`` designs: (result, explained, unexplained, known gaps).
 
     A disagreement is explained only as README "Known differences" 10 (an exact fit: lme4's pwrss at its
     optimum and pyreterms' at its own are both within n eps ||y||^2, so the criteria are logs of noise;
@@ -44,10 +45,15 @@ def fit_campaign_verdict(examples: int, out_dir) -> tuple:
     res = run_campaign(FuzzConfig(examples=examples, seed=11, level="fit", shrink=False), out_dir=out_dir,
                        progress=False)
     explained, unexplained = [], []
+    known_gaps = []  # pyreterms refuses predict(newdata = ): parity.goldens.cases.KNOWN_VERB_REFUSALS
     for o in res.outcomes:
         if o.status != "disagree":
             continue
         d = o.design
+        if o.report is not None and known_verb_refusals([(c.name, c.detail) for c in o.report.components
+                                                         if not c.ok]):
+            known_gaps.append((d.formula, d.n, o.failing))
+            continue
         if not set(o.failing) <= STOPPING_POINT:
             unexplained.append((d.formula, d.n, o.failing))
             continue
@@ -57,13 +63,13 @@ def fit_campaign_verdict(examples: int, out_dir) -> tuple:
             continue
         rep = lme4_optimizer_on_our_values(d.formula, d.data, REML=d.REML, **d.arrays())
         (explained if rep.explained else unexplained).append((d.formula, d.n, o.failing, rep.detail()))
-    return res, explained, unexplained
+    return res, explained, unexplained, known_gaps
 
 
 def test_fit_campaign_agrees(tmp_path):
     """300 designs (CI's simulated-CPU legs: ``PARITY_FIT_CAMPAIGN_EXAMPLES=100``)."""
     n = int(os.environ.get("PARITY_FIT_CAMPAIGN_EXAMPLES", "300"))
-    res, explained, unexplained = fit_campaign_verdict(n, tmp_path)
+    res, explained, unexplained, known_gaps = fit_campaign_verdict(n, tmp_path)
     statuses = [o.status for o in res.outcomes]
     assert len(statuses) == n
     assert statuses.count("error") == 0
@@ -74,7 +80,8 @@ def test_fit_campaign_agrees(tmp_path):
     # (our last bits then differ more from R's). A regression in the deviance itself would fail the
     # at-theta comparison inside each replay, so it could not hide here.
     assert len(explained) <= max(3, n // 20), explained
-    assert statuses.count("both-refused") > 0 and statuses.count("agree") > 2 * n // 3
+    # a design whose only difference is a known predict(newdata = ) refusal agrees on everything else
+    assert statuses.count("both-refused") > 0 and statuses.count("agree") + len(known_gaps) > 2 * n // 3
     rule = res.theta_rule()
     # the rules are exercised, and most designs need none of them
     assert rule["equally good optimum"] > 0

