@@ -190,10 +190,15 @@ def predict(fit: FitLike, newdata: pd.DataFrame | None = None, re_form: Any = No
 
 
 def _own_random_part(fit: FitLike, bars: list[Call]) -> np.ndarray:
-    """The random part of ``re.form`` on the fit's own rows: a bar term of the fit contributes its
-    block of ``Z b``; any other term is evaluated on the model frame like new data."""
+    """The random part of ``re.form`` on the fit's own rows (R: ``mkNewReTrms(fit, NULL, re.form)``).
+
+    A bar term of the fit contributes its block of ``Zt`` times the modes lme4 looks up for it: per
+    column name, the *first* column of ``ranef(fit)[[group]]`` with that name (R's ``re_x[[rname]][,
+    cnms]`` on a data frame whose names repeat when several terms share a grouping factor, e.g.
+    ``(1 + x | g) + (1 | g)``: the second term's ``(Intercept)`` reads the first term's modes).  Any
+    other term is evaluated on the model frame like new data."""
     rt = fit.lf.reTrms
-    b = fit.state.b
+    ranef = fit.ranef()
     out = np.zeros(fit.lf.fr.n)
     for bar in bars:
         name = deparse(bar)
@@ -202,7 +207,11 @@ def _own_random_part(fit: FitLike, bars: list[Call]) -> np.ndarray:
             out = out + _random_part(fit, [bar], model_frame(fit), allow_new_levels=False)
             continue
         t = fit.problem.terms[k]
-        out = out + rt.Zt[t.start:t.stop].T @ b[t.start:t.stop]
+        group, cnms = rt.cnms[k]
+        re_g = ranef[group]
+        cols = list(re_g.columns)
+        vals = np.column_stack([re_g.iloc[:, cols.index(c)].to_numpy(dtype=float) for c in cnms])
+        out = out + rt.Zt[t.start:t.stop].T @ vals.reshape(-1)
     return out
 
 

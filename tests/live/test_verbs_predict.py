@@ -134,3 +134,28 @@ def test_fixed_factor_levels_absent_from_newdata(R):
     put(R, "nd", nd)
     _same(fit.predict(newdata=nd), R, "predict(fit, newdata = nd)")
     _same(fit.predict(newdata=nd, re_form="NA"), R, "predict(fit, newdata = nd, re.form = NA)")
+
+
+def test_repeated_terms_on_one_factor_read_lme4s_first_matching_modes(R):
+    """lme4's ``mkNewReTrms`` reads each re.form term's modes by column name from ``ranef(fit)[[g]]``,
+    whose names repeat when terms share ``g``: ``(1 | g)`` then reads the ``(Intercept)`` of
+    ``(1 + x | g)``, on the fit's own rows and on new data alike; pyreterms reads them the same way."""
+    rng = np.random.default_rng(2)
+    n = 80
+    g = np.repeat(np.arange(8), 10)
+    x = rng.normal(size=n)
+    d = pd.DataFrame({"y": rng.normal(size=n) + 0.3 * g + 0.2 * x * g, "x": x,
+                      "g": pd.Categorical([f"g{k}" for k in g]), "lg": np.tile([True, False, False, True], 20)})
+    put(R, "d", d)
+    f = "y ~ x + (1 + x | g) + (1 | g) + (lg | g)"
+    th = r_fit(R, f, "d")
+    fit = same_fit(f, d, th)
+    nd = d.iloc[[0, 9, 41]]
+    put(R, "nd", nd)
+    for rf in ["~(1 | g)", "~(lg | g)", "~(1 + x | g)", "~(1 | g) + (lg | g)"]:
+        _same(fit.predict(re_form=rf), R, f"predict(fit, re.form = {rf})")
+        _same(fit.predict(newdata=nd, re_form=rf), R, f"predict(fit, newdata = nd, re.form = {rf})")
+    # the first-match reading differs from the term's own modes (Z_k b_k), so the test can fail
+    own = fit.lf.reTrms.Zt[fit.problem.terms[1].start:fit.problem.terms[1].stop].T @ \
+        fit.state.b[fit.problem.terms[1].start:fit.problem.terms[1].stop]
+    assert not np.allclose(fit.predict(re_form="~(1 | g)").to_numpy() - fit.predict(re_form="NA").to_numpy(), own)
