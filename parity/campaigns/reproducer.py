@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from parity.campaigns.strategies import Design
+from parity.r.session import REFERENCE_R
+from parity.r.verbvariant import VerbVariant, default_variant
 
 __all__ = ["save_design", "load_design", "write_reproducer", "r_expression", "impl_spec", "r_data_lines"]
 
@@ -67,7 +69,10 @@ def save_design(design: Design, directory: str | Path, extra: dict | None = None
     meta = {"formula": design.formula, "weights": design.weights, "offset": design.offset, "REML": design.REML,
             "contrasts": dict(design.contrasts),
             "expect_refusal": design.expect_refusal, "description": design.description, "n": design.n,
-            "tags": sorted(design.tags), **(extra or {})}
+            "tags": sorted(design.tags),
+            "verb_variant": ({"re_form": design.verb_variant.re_form, "new_level": design.verb_variant.new_level}
+                             if design.verb_variant is not None else None),
+            **(extra or {})}
     (d / "design.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False, default=str))
     return d
 
@@ -77,6 +82,7 @@ def load_design(directory: str | Path) -> Design:
     d = Path(directory)
     cols = json.loads((d / "columns.json").read_text())
     meta = json.loads((d / "design.json").read_text())
+    vv = meta.get("verb_variant")
     raw = pd.read_csv(d / "data.csv", dtype=str, keep_default_na=False, na_values=[])
     data: dict[str, pd.Series] = {}
     for spec in cols:
@@ -102,7 +108,8 @@ def load_design(directory: str | Path) -> Design:
     return Design(meta["formula"], pd.DataFrame(data), meta.get("weights"), meta.get("offset"),
                   bool(meta.get("REML", True)), bool(meta.get("expect_refusal", False)),
                   meta.get("description", ""), frozenset(meta.get("tags", ())),
-                  tuple((str(k), str(v)) for k, v in (meta.get("contrasts") or {}).items()))
+                  tuple((str(k), str(v)) for k, v in (meta.get("contrasts") or {}).items()),
+                  verb_variant=VerbVariant(str(vv["re_form"]), bool(vv["new_level"])) if vv else None)
 
 
 def r_expression(component: str, level: str = "lformula") -> str:
@@ -152,8 +159,29 @@ def _r_lines(design: Design, component: str, level: str) -> str:
     lines.append(f"lf <- lFormula({args})")
     if level == "fit":
         lines.append(f"fit <- lmer({args}, control = lmerControl(calc.derivs = TRUE))")
+        lines += _r_verb_lines(design)
     lines.append(f"print({r_expression(component, level)})")
     return "\n".join(lines) + "\n"
+
+
+def _r_function(name: str) -> str:
+    """The source of the top-level function ``name`` of r_scripts/reference.R (from ``name <- function``
+    to the first line that is a lone ``}``)."""
+    text = REFERENCE_R.read_text().splitlines()
+    start = next(i for i, ln in enumerate(text) if ln.startswith(f"{name} <- function"))
+    end = next(i for i in range(start, len(text)) if text[i] == "}")
+    return "\n".join(text[start:end + 1])
+
+
+def _r_verb_lines(design: Design) -> list[str]:
+    """R lines defining ``nd``, ``rf`` and ``ndv`` as ``pyreterms_reference()`` does for the verb components,
+    with the design's variant (re.form, new-level row; parity.r.verbvariant)."""
+    vv = design.verb_variant or default_variant(design.formula)
+    rf = {"NULL": "NULL", "NA": "NA"}.get(vv.re_form, vv.re_form)
+    return ["## the verb components' new data and re.form (r_scripts/reference.R)", _r_function("pyreterms_newdata"),
+            "nd <- pyreterms_newdata(d, lf$fr, lf$formula)",
+            f"rf <- {rf}  # the design's verb variant",
+            f"ndv <- pyreterms_newdata(d, lf$fr, lf$formula, new_level = {'TRUE' if vv.new_level else 'FALSE'})"]
 
 
 _PY = '''"""Reproducer: {component!r} differs between {impl} and lme4 1.1-31.
@@ -180,14 +208,16 @@ except pyreterms.PyretermsError as e:
     print("pyreterms refuses:", e)
 
 from parity.compare.check import check
+from parity.r.verbvariant import active
 from parity.report.html import paired_values, show_pair
 from parity.report.text import print_table
 
 IMPL, LEVEL, COMPONENT = {impl!r}, {level!r}, {component!r}
-rep = check(design.formula, design.data, REML=design.REML, level=LEVEL, impl=IMPL, **design.arrays())
-print_table(rep, show_ok=False)
-py, r = paired_values(design.formula, design.data, COMPONENT, impl=IMPL, REML=design.REML, level=LEVEL,
-                      **design.arrays())
+with active(design.verb_variant):  # the re.form / new-level variant the campaign drew
+    rep = check(design.formula, design.data, REML=design.REML, level=LEVEL, impl=IMPL, **design.arrays())
+    print_table(rep, show_ok=False)
+    py, r = paired_values(design.formula, design.data, COMPONENT, impl=IMPL, REML=design.REML, level=LEVEL,
+                          **design.arrays())
 print(show_pair(py, r))
 failing = [c.name for c in rep.components if not c.ok]
 print("STILL DIFFERS:" if failing else "AGREES NOW", failing)

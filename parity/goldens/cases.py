@@ -380,24 +380,21 @@ _ND = ("predict(fit, newdata = nd, allow.new.levels = TRUE)", "predict(fit, newd
        "predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)")
 #: known gaps of pyreterms on the fit cases, each a refusal by pyreterms where lme4 answers:
 #: pyreterms refuses predict(newdata = ) of a formula with a data-dependent transformation (R's
-#: predvars are not kept) or with '.'.
+#: predvars are not kept).
 #: case id -> (components, text in each failing component's detail).  The live and golden tests fail
 #: when a gap closes, so that its entry is removed.
 KNOWN_VERB_GAPS: dict[str, tuple[tuple[str, ...], str]] = {
     "ss-poly": (_ND, "(here: predict with newdata: 'poly()' needs the fit's data-dependent coefficients"),
     "fn-ns": (_ND, "(here: predict with newdata: 'ns()' needs the fit's data-dependent coefficients"),
     "fn-splines-ns": (_ND, "(here: predict with newdata: 'splines::ns()' needs the fit's data-dependent"),
-    "arg-dot": (_ND, "(here: '.' in formulas is not supported"),
 }
 
 
 #: the known differences of predict(newdata = ) met by the fit campaign (any design), as (side, text)
 #: of the refusal: pyreterms refuses a formula with a data-dependent transformation (R's predvars are
-#: not kept), and -- a pyreterms bug to fix -- a logical fixed-effects term such as I(x > 0) constant on
-#: the new rows (its levels must come from the fit); lme4 refuses a logical random-effects slope
+#: not kept); lme4 refuses a logical random-effects slope
 #: constant on the new rows (its contrasts are recomputed there) where pyreterms answers.
 KNOWN_VERB_REFUSALS = (("here", "needs the fit's data-dependent coefficients (R's predvars)"),
-                       ("here", "contrasts can be applied only to factors with 2 or more levels (variable 'I("),
                        ("lme4", "contrasts can be applied only to factors with 2 or more levels)"))
 
 

@@ -17,7 +17,7 @@ from pyreterms.errors import DataError
 from pyreterms.formula.evaluate import Evaluator, make_factor, na_mask
 from pyreterms.formula.nodes import Call, Name, Node, walk
 from pyreterms.formula.parser import frame_name
-from pyreterms.formula.values import Character, Factor, Logical, Value
+from pyreterms.formula.values import Character, Factor, Value
 
 #: data-dependent transformations whose new-data value needs the fit's ``predvars`` (not kept here)
 _PREDVARS = frozenset({"poly", "ns", "bs", "scale"})
@@ -70,7 +70,8 @@ def new_frame(nodes: list[Node], newdata: pd.DataFrame,
         val = ev(node)
         if name in levels:
             val = with_levels(val, levels[name])
-        elif isinstance(val, (Character, Logical)) and not isinstance(node, Name):
+        elif isinstance(val, Character) and not isinstance(node, Name):  # R: model.matrix keeps a logical as
+            # factor(levels = c(FALSE, TRUE)), however few values the new rows have
             val = make_factor(val)
         bad |= na_mask(val)
         out.append((name, val))

@@ -28,6 +28,7 @@ from pyreterms.design.modelmatrix import model_matrix
 from pyreterms.design.reterms import grouping_factor
 from pyreterms.errors import DataError, FormulaError
 from pyreterms.formula.bars import bar_parts, findbars, fixed_formula
+from pyreterms.formula.dot import expand_dot, has_dot
 from pyreterms.formula.evaluate import take
 from pyreterms.formula.nodes import Call, Node, call
 from pyreterms.formula.parser import deparse, parse
@@ -65,7 +66,12 @@ def _fit_bars(fit: FitLike) -> list[Call]:
 
 
 def _fixed_rhs(fit: FitLike) -> Node:
-    return fixed_formula(parse(fit.lf.formula)).argv[-1]  # type: ignore[arg-type]
+    """The fixed part's right-hand side; a ``.`` expands as R's ``model.matrix(RHS, mfnew)`` expands it in
+    ``predict.merMod``: against the fit's frame variables (``(weights)``/``(offset)`` are not among them)."""
+    fixed = fixed_formula(parse(fit.lf.formula))  # type: ignore[arg-type]
+    if has_dot(fixed.argv[-1]):
+        fixed = expand_dot(fixed, [nm for nm in fit.lf.fr.names if nm not in ("(weights)", "(offset)")])
+    return fixed.argv[-1]
 
 
 def levelfun_error(new: list[str]) -> DataError:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import pyreterms
 from parity.cli.main import main
 from parity.campaigns.fuzz import FuzzConfig, run_campaign, run_design
 from parity.adapter.pyreterms_lformula import pyreterms_impl
@@ -195,3 +196,32 @@ def test_unwritable_report_path_fails_before_the_campaign(flag, tmp_path, capsys
     rc = main(["fuzz", "--examples", "1", "--quiet", flag, str(blocker / "report.out")])
     err = capsys.readouterr().err
     assert rc == 2 and "cannot write there" in err and len(err.strip().splitlines()) == 1
+
+
+def test_fit_level_reproducer_replays_the_drawn_verb_variant(tmp_path, R) -> None:
+    """A fit-level reproducer of a verb component carries the variant the campaign drew: repro.py runs
+    the check with it, and repro.R builds the same ``rf``/``ndv`` as the harness, so its printed
+    ``predict(...)`` equals pyreterms' under that variant."""
+    from parity.campaigns.reproducer import write_reproducer
+    from parity.adapter.pyreterms_verbs import newdata
+    from parity.r.verbvariant import VerbVariant
+
+    i = np.arange(40)
+    data = pd.DataFrame({"y": np.sin(i) + (i % 4), "x": (i % 5) - 2.0, "g": [f"g{k}" for k in i % 4],
+                         "h": [f"h{k}" for k in i % 3]})
+    vv = VerbVariant("~(1 | h)", False)
+    design = Design("y ~ x + (x | g) + (1 | h)", data, description="variant test", verb_variant=vv)
+    comp = "predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)"
+    d = write_reproducer(tmp_path / "rep", design, component=comp, level="fit")
+    py = subprocess.run([sys.executable, "repro.py"], cwd=d, capture_output=True, text=True, timeout=300)
+    assert py.returncode == 0 and "AGREES NOW" in py.stdout, py.stdout[-2000:] + py.stderr[-2000:]
+    r = subprocess.run(["Rscript", "-e", "source('repro.R', echo = FALSE); cat(sprintf('%.17g', predict(fit, "
+                        "newdata = ndv, re.form = rf, allow.new.levels = TRUE)), sep = '\\n')"],
+                       cwd=d, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    theirs = np.array([float(v) for v in r.stdout.split()[-3:]])
+    fit = pyreterms.lmer(design.formula, data)
+    nd = newdata(data, fit.lf.fr.rownames, design.formula, new_level=False)
+    assert len(nd) == 3 and "new" not in list(nd.index)
+    ours = fit.predict(newdata=nd, re_form="~(1 | h)", allow_new_levels=True).to_numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)  # two independent fits: the optimizer's tolerance

@@ -159,3 +159,22 @@ def test_repeated_terms_on_one_factor_read_lme4s_first_matching_modes(R):
     own = fit.lf.reTrms.Zt[fit.problem.terms[1].start:fit.problem.terms[1].stop].T @ \
         fit.state.b[fit.problem.terms[1].start:fit.problem.terms[1].stop]
     assert not np.allclose(fit.predict(re_form="~(1 | g)").to_numpy() - fit.predict(re_form="NA").to_numpy(), own)
+
+
+@pytest.mark.parametrize("formula", ["y ~ x + I(x > 0) + (lg | g)", "y ~ x + (I(x > 0) | g)", "y ~ x + lg + (lg | g)"])
+def test_logical_terms_constant_on_the_new_rows(R, formula):
+    """A logical term keeps R's levels c(FALSE, TRUE) on new rows where it takes one value (model.matrix's
+    rule), in the fixed part and in a random slope; pyreterms once refused these with a contrasts error."""
+    rng = np.random.default_rng(1)
+    n = 60
+    d = pd.DataFrame({"y": rng.normal(size=n), "x": rng.normal(size=n), "g": [f"g{i % 6}" for i in range(n)],
+                      "lg": np.tile([True, False], 30)})
+    put(R, "d", d)
+    th = r_fit(R, formula, "d")
+    fit = same_fit(formula, d, th)
+    nd = d.iloc[:3].copy()
+    nd["x"] = [1.0, 2.0, 3.0]
+    nd["lg"] = True
+    put(R, "nd", nd)
+    for ours, theirs in [(None, "NULL"), ("NA", "NA")]:
+        _same(fit.predict(newdata=nd, re_form=ours), R, f"predict(fit, newdata = nd, re.form = {theirs})")

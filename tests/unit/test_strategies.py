@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 
 import pyreterms
 from parity.campaigns.reproducer import load_design, save_design
+from parity.r.verbvariant import VerbVariant
 from parity.campaigns.hazards import CONTRASTS, FREQUENCIES, FUNCTIONS_PER_DESIGN, function_terms
 from parity.campaigns.seeding import STRATIFY_EVERY, focus_of, iter_designs
 from parity.campaigns.strategies import HAZARD_NAMES, Design, Hazards, designs, focus_hazards, refused_designs, valid_designs
@@ -113,8 +114,15 @@ def test_reproducer_files_round_trip(tmp_path_factory, d: Design) -> None:
     path = save_design(d, tmp_path_factory.mktemp("d"))
     back = load_design(path)
     pd.testing.assert_frame_equal(back.data, d.data, check_exact=True)
-    assert (back.formula, back.weights, back.offset, back.REML, back.contrasts) == \
-        (d.formula, d.weights, d.offset, d.REML, d.contrasts)
+    assert (back.formula, back.weights, back.offset, back.REML, back.contrasts, back.verb_variant) == \
+        (d.formula, d.weights, d.offset, d.REML, d.contrasts, d.verb_variant)
+
+
+@pytest.mark.parametrize("vv", [VerbVariant("~(1 | g)", False), VerbVariant("NA", True), None])
+def test_reproducer_keeps_the_verb_variant(tmp_path, vv) -> None:
+    d = Design("y ~ x + (1 | g)", pd.DataFrame({"y": [1.0, 2.0, 3.0], "x": [0.0, 1.0, 2.0], "g": ["a", "b", "a"]}),
+               verb_variant=vv)
+    assert load_design(save_design(d, tmp_path)).verb_variant == vv
 
 
 # --- issue 11 item 4: every README hazard at a stated frequency, the same designs at every level ---
