@@ -392,10 +392,8 @@ KNOWN_VERB_GAPS: dict[str, tuple[tuple[str, ...], str]] = {
 
 #: the known differences of predict(newdata = ) met by the fit campaign (any design), as (side, text)
 #: of the refusal: pyreterms refuses a formula with a data-dependent transformation (R's predvars are
-#: not kept); lme4 refuses a logical random-effects slope
-#: constant on the new rows (its contrasts are recomputed there) where pyreterms answers.
-KNOWN_VERB_REFUSALS = (("here", "needs the fit's data-dependent coefficients (R's predvars)"),
-                       ("lme4", "contrasts can be applied only to factors with 2 or more levels)"))
+#: not kept).
+KNOWN_VERB_REFUSALS = (("here", "needs the fit's data-dependent coefficients (R's predvars)"),)
 
 
 def known_verb_refusals(bad: list[tuple[str, str]]) -> bool:

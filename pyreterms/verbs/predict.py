@@ -30,7 +30,8 @@ from pyreterms.errors import DataError, FormulaError
 from pyreterms.formula.bars import bar_parts, findbars, fixed_formula
 from pyreterms.formula.dot import expand_dot, has_dot
 from pyreterms.formula.evaluate import take
-from pyreterms.formula.nodes import Call, Node, call
+from pyreterms.formula.nodes import Call, Name, Node, call, walk
+from pyreterms.formula.values import Factor
 from pyreterms.formula.parser import deparse, parse
 from pyreterms.formula.terms import extract_vars, make_terms
 from pyreterms.verbs.accessors import fitted, model_frame, napredict
@@ -148,6 +149,21 @@ def _random_part(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_ne
     return out
 
 
+def _check_factor_slopes(fit: FitLike, bars: list[Call]) -> None:
+    """lme4's refusal of a ``re.form`` formula that leaves out a factor used in a random-effects term.
+
+    ``mkNewReTrms`` sets every variable of the random-effects terms that ``re.form`` does not mention to
+    ``NA`` on the new rows, then re-applies the fit's contrasts to each factor among the terms'
+    left-hand-side variables: such a factor is all ``NA``, has no level, and ``contrasts<-`` stops.  It
+    happens whenever ``re.form`` is a formula: with new data, and on the fit's own rows too (lme4 then
+    reads ``getData(fit)``)."""
+    mentioned = {n.id for b in bars for n in walk(b) if isinstance(n, Name)}  # R: all.vars(re.form)
+    lhs_names = {n.id for b in _fit_bars(fit) for n in walk(bar_parts(b)[0]) if isinstance(n, Name)}
+    factors = {k for k, v in fit.lf.fr.columns if isinstance(v, Factor)}
+    if (lhs_names & factors) - mentioned:
+        raise DataError("contrasts can be applied only to factors with 2 or more levels")
+
+
 def _fixed_part(fit: FitLike, newdata: pd.DataFrame) -> np.ndarray:
     """R: ``X %*% fixef(fit) + offset`` with ``X = model.matrix(RHS, model.frame(..., newdata,
     na.action = na.pass, xlev = orig.fixed.levs))`` minus ``col.dropped``."""
@@ -184,12 +200,15 @@ def predict(fit: FitLike, newdata: pd.DataFrame | None = None, re_form: Any = No
             return fitted(fit)
         pred = fit.lf.X.X @ fit.state.beta + fit.lf.offset
         if form != NO_RE:
+            _check_factor_slopes(fit, form)  # type: ignore[arg-type]
             pred = pred + _own_random_part(fit, form)  # type: ignore[arg-type]
         return napredict(fit.lf.fr, pred)
     if not isinstance(newdata, pd.DataFrame):
         raise DataError(f"newdata must be a pandas DataFrame, not {newdata.__class__.__name__}")
     pred = _fixed_part(fit, newdata)
     if form != NO_RE:
+        if form is not None:
+            _check_factor_slopes(fit, form)  # type: ignore[arg-type]
         pred = pred + _random_part(fit, _fit_bars(fit) if form is None else form, newdata,  # type: ignore[arg-type]
                                    allow_new_levels)
     return pd.Series(pred, index=list(r_rownames(newdata)), dtype=float)

@@ -178,3 +178,38 @@ def test_logical_terms_constant_on_the_new_rows(R, formula):
     put(R, "nd", nd)
     for ours, theirs in [(None, "NULL"), ("NA", "NA")]:
         _same(fit.predict(newdata=nd, re_form=ours), R, f"predict(fit, newdata = nd, re.form = {theirs})")
+
+
+def test_re_form_leaving_out_a_factor_slope_is_refused_as_lme4_does(R):
+    """lme4's mkNewReTrms sets the variables re.form does not mention to NA, then re-applies the fit's
+    contrasts to the factors among the terms' left-hand sides: a factor slope left out stops
+    ("contrasts can be applied only to factors with 2 or more levels"), with new data and on the fit's
+    own rows; a factor inside a call (``factor(f)``) or re.form naming it goes through."""
+    rng = np.random.default_rng(3)
+    n = 60
+    d = pd.DataFrame({"y": rng.normal(size=n), "x": rng.normal(size=n), "g": ["abcdef"[i % 6] for i in range(n)],
+                      "h": ["ABCDE"[i % 5] for i in range(n)], "f": ["uv"[i % 2] for i in range(n)]})
+    put(R, "d", d)
+    nd = d.iloc[:3]
+    put(R, "nd", nd)
+    seen = {"refused": 0, "answered": 0}
+    for formula in ["y ~ x + (0 + f | g) + (1 | h)", "y ~ x + (0 + factor(f) | g) + (1 | h)"]:
+        fit = same_fit(formula, d, r_fit(R, formula, "d"))
+        for rf in ["~(1 | h)", "~(0 + f | g)", "~(1 | h) + (0 + f | g)"]:
+            if "factor(f)" in formula and "f |" in rf:
+                continue  # not a term of this fit
+            for code, call in [(f"predict(fit, newdata = nd, re.form = {rf})", lambda: fit.predict(newdata=nd,
+                                                                                                  re_form=rf)),
+                               (f"predict(fit, re.form = {rf})", lambda: fit.predict(re_form=rf))]:
+                try:
+                    theirs = num(R, code)
+                except RCallError:
+                    msg = _r_error(R, code)
+                    with pytest.raises(DataError) as e:
+                        call()
+                    assert str(e.value) == msg == "contrasts can be applied only to factors with 2 or more levels"
+                    seen["refused"] += 1
+                    continue
+                _same(call(), R, code)
+                seen["answered"] += theirs.size > 0
+    assert seen == {"refused": 2, "answered": 6}
