@@ -102,12 +102,12 @@ def _random_part(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_ne
         extract_vars(lhs, nodes)
         xnodes = list(nodes)
         extract_vars(grp, nodes)
-        fr, _ = new_frame(nodes, newdata, levels)
+        fr, _ = new_frame(nodes, newdata, levels, fit.lf.fr.predvars)
         try:
             ff = grouping_factor(grp, fr)
         except DataError:  # every grouping value NA
             ff = None
-        xfr, xbad = new_frame(xnodes, newdata, levels) if xnodes else (fr, np.zeros(n, dtype=bool))
+        xfr, xbad = new_frame(xnodes, newdata, levels, fit.lf.fr.predvars) if xnodes else (fr, np.zeros(n, dtype=bool))
         ok = np.flatnonzero(~xbad)
         mm = model_matrix(make_terms(call("~", lhs)), type(xfr)(tuple((k, take(v, ok)) for k, v in xfr.columns),
                                                                  tuple(xfr.rownames[i] for i in ok)))
@@ -147,7 +147,7 @@ def _fixed_part(fit: FitLike, newdata: pd.DataFrame) -> np.ndarray:
     na.action = na.pass, xlev = orig.fixed.levs))`` minus ``col.dropped``."""
     n = len(newdata)
     terms = make_terms(call("~", _fixed_rhs(fit)))
-    fr, bad = new_frame(list(terms.variables), newdata, orig_levels(fit.lf.fr))
+    fr, bad = new_frame(list(terms.variables), newdata, orig_levels(fit.lf.fr), fit.lf.fr.predvars)
     ok = np.flatnonzero(~bad)
     frok = type(fr)(tuple((k, take(v, ok)) for k, v in fr.columns), tuple(fr.rownames[i] for i in ok))
     mm = model_matrix(terms, frok, dict(fit.lf.X.contrasts))
