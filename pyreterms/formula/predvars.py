@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pyreterms.errors import FormulaError
 from pyreterms.formula.allowlist import split_name
 from pyreterms.formula.nodes import Call, Node
 
@@ -75,7 +76,7 @@ def poly_with_coefs(x: np.ndarray, degree: int, coefs: PolyCoefs) -> np.ndarray:
     """R: ``stats::poly(x, degree, coefs = coefs)``: the three-term recursion (NA stays NA)."""
     alpha, norm2 = coefs.alpha, coefs.norm2
     if len(alpha) < degree or len(norm2) < degree + 2:
-        raise ValueError(f"poly(): coefs hold degree {len(alpha)}, not {degree}")
+        raise FormulaError(f"poly(): coefs hold degree {len(alpha)}, not {degree}")
     Z = np.ones((len(x), degree + 1))
     Z[:, 1] = x - alpha[0]
     for i in range(2, degree + 1):  # R: for(i in 2:degree) Z[, i+1] <- (x - alpha[i]) * Z[, i] - ...

@@ -164,3 +164,20 @@ def test_simulate_newdata_with_predvars(R, data, ours_kw, r_args):
     R.r_eval(f"s <- simulate({rf}, newdata = nd3, allow.new.levels = TRUE, {r_args})")
     assert list(ours.index) == list(R.r_eval("rownames(s)"))
     np.testing.assert_allclose(ours.to_numpy(), np.asarray(R.r_eval("as.matrix(s)")), rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("formula", ["Reaction ~ poly(Days, 2) + (1 | Subject)",
+                                     "Reaction ~ ns(Days, df = 3) + (scale(Days) | Subject)"])
+def test_constants_come_from_every_row_of_the_data(R, formula):
+    """R evaluates the variables, so fixes the constants, on all rows of the data, before ``subset`` and
+    ``na.action`` drop any: a subset and rows with an NA response change the frame, not the constants."""
+    d = pyreterms.load_dataset("sleepstudy").copy()
+    d.loc[d.index[[3, 17, 29, 58]], "Reaction"] = np.nan
+    put(R, "dna", d)
+    R.r_eval(f"suppressMessages(library(splines)); pvsub <- lmer({formula}, dna, subset = Days < 7)")
+    fit = same_fit(formula, d, num(R, 'getME(pvsub, "theta")'), subset="Days < 7")
+    assert fit.lf.fr.n == int(num(R, "nobs(pvsub)")[0])
+    put(R, "nd", NEW)
+    for re_form in (None, "NA"):
+        _same(predict(fit, NEW, re_form=re_form, allow_new_levels=True), R,
+              f"predict(pvsub, newdata = nd, re.form = {_r_re_form(re_form)}, allow.new.levels = TRUE)")
