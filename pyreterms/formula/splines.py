@@ -114,6 +114,8 @@ def spline_design(knots: np.ndarray, x: np.ndarray, ord: int = 4, derivs: np.nda
     x = np.asarray(x, dtype=np.float64)
     nk, nx = len(knots), len(x)
     ders = np.atleast_1d(np.asarray(derivs, dtype=np.int64))
+    if len(ders) > nx:  # R checks this first: ns()/bs() of new x that are all NA stop here
+        raise DataError("length of 'derivs' is larger than length of 'x'")
     if ord > nk or ord < 1:
         raise DataError("'ord' must be positive integer, at most the number of knots")
     if nk < 2 * ord - 1:

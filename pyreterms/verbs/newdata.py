@@ -66,7 +66,8 @@ def new_frame(nodes: list[Node], newdata: pd.DataFrame, levels: dict[str, tuple[
         name = frame_name(node)
         if any(k == name for k, _ in out):
             continue
-        val = ev.eval_with(node, fixed.get(name))
+        with np.errstate(all="ignore"):  # R computes with NaN silently (scale() of one or no value)
+            val = ev.eval_with(node, fixed.get(name))
         if name in levels:
             val = with_levels(val, levels[name])
         elif isinstance(val, (Character, Logical)) and not isinstance(node, Name):

@@ -5,14 +5,16 @@ the fixed part and in random slopes, with new x beyond the fit's range, NA rows 
 ``re.form`` NULL / NA / a bar formula.  Also the constants themselves against lme4's ``predvars.fixed``."""
 from __future__ import annotations
 
+import re
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import pyreterms
-from pyreterms.errors import LmeWarning
+from pyreterms.errors import DataError, LmeWarning
 from pyreterms.formula.predvars import PolyCoefs, ScaleConstants, SplineKnots
 from pyreterms.verbs.predict import predict
 from verbs_rhelp import names, num, put, r_fit, same_fit
@@ -67,13 +69,18 @@ def _same(ours: pd.Series, R, code: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def data(R) -> pd.DataFrame:
-    d = pyreterms.load_dataset("sleepstudy").copy()
+def data(R) -> Iterator[pd.DataFrame]:
+    d = pd.DataFrame(pyreterms.load_dataset("sleepstudy"))
     d["f"] = np.where(d["Subject"].astype(str) < "340", "a", "b")
-    R.r_eval("suppressMessages(library(splines))")  # unqualified ns()/bs(), as a user has them
+    # unqualified ns()/bs(), as a user who wrote library(splines) has them (for this module only: other
+    # tests ask R without splines on the search path)
+    had = "package:splines" in list(R.r_eval("search()"))
+    R.r_eval("suppressMessages(library(splines))")
     put(R, "d", d)
     put(R, "nd", NEW)
-    return d
+    yield d
+    if not had:
+        R.r_eval('detach("package:splines")')
 
 
 _fits: dict[str, tuple[object, str]] = {}
@@ -168,16 +175,38 @@ def test_simulate_newdata_with_predvars(R, data, ours_kw, r_args):
 
 @pytest.mark.parametrize("formula", ["Reaction ~ poly(Days, 2) + (1 | Subject)",
                                      "Reaction ~ ns(Days, df = 3) + (scale(Days) | Subject)"])
-def test_constants_come_from_every_row_of_the_data(R, formula):
+def test_constants_come_from_every_row_of_the_data(R, data, formula):
     """R evaluates the variables, so fixes the constants, on all rows of the data, before ``subset`` and
     ``na.action`` drop any: a subset and rows with an NA response change the frame, not the constants."""
     d = pyreterms.load_dataset("sleepstudy").copy()
     d.loc[d.index[[3, 17, 29, 58]], "Reaction"] = np.nan
     put(R, "dna", d)
-    R.r_eval(f"suppressMessages(library(splines)); pvsub <- lmer({formula}, dna, subset = Days < 7)")
+    R.r_eval(f"pvsub <- lmer({formula}, dna, subset = Days < 7)")
     fit = same_fit(formula, d, num(R, 'getME(pvsub, "theta")'), subset="Days < 7")
     assert fit.lf.fr.n == int(num(R, "nobs(pvsub)")[0])
     put(R, "nd", NEW)
     for re_form in (None, "NA"):
         _same(predict(fit, NEW, re_form=re_form, allow_new_levels=True), R,
               f"predict(pvsub, newdata = nd, re.form = {_r_re_form(re_form)}, allow.new.levels = TRUE)")
+
+
+@pytest.mark.parametrize("formula", ["Reaction ~ poly(Days, 3) + (1 | Subject)",
+                                     "Reaction ~ ns(Days, df = 3) + (ns(Days, df = 2) | Subject)",
+                                     "Reaction ~ bs(Days, df = 5) + (1 | Subject)",
+                                     "Reaction ~ scale(Days) + (1 | Subject)",
+                                     "Reaction ~ I(scale(Days)) + (1 | Subject)"])
+def test_one_row_and_all_na_newdata(R, data, formula):
+    """One new row beyond the range (``I(scale())`` of one value is NaN in R too) and new data whose x
+    are all NA."""
+    fit, rf = _fit(R, data, formula)
+    for nd in (pd.DataFrame({"Days": [12.0], "Subject": ["308"]}),
+               pd.DataFrame({"Days": [np.nan, np.nan], "Subject": ["308", "309"]})):
+        put(R, "nd4", nd)
+        for re_form in (None, "NA"):
+            code = f"predict({rf}, newdata = nd4, re.form = {_r_re_form(re_form)})"
+            err = R.r_eval(f"tryCatch({{ {code}; '' }}, error = function(e) conditionMessage(e))")[0]
+            if err:  # R: splineDesign() of no x stops ("length of 'derivs' is larger than length of 'x'")
+                with pytest.raises(DataError, match=re.escape(err)):
+                    predict(fit, nd, re_form=re_form)
+                continue
+            _same(predict(fit, nd, re_form=re_form), R, code)
