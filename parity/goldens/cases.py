@@ -376,24 +376,16 @@ CASES: tuple[Case, ...] = tuple(_BUILTIN_CASES + _HAZARD_CASES + _FUNCTION_CASES
 _BY_ID = {c.id: c for c in CASES}
 assert len(_BY_ID) == len(CASES), "duplicate case ids"
 
-_ND = ("predict(fit, newdata = nd, allow.new.levels = TRUE)", "predict(fit, newdata = nd, re.form = NA)",
-       "predict(fit, newdata = ndv, re.form = rf, allow.new.levels = TRUE)")
-#: known gaps of pyreterms on the fit cases, each a refusal by pyreterms where lme4 answers:
-#: pyreterms refuses predict(newdata = ) of a formula with a data-dependent transformation (R's
-#: predvars are not kept).
+#: known gaps of pyreterms on the fit cases, each a refusal by pyreterms where lme4 answers (none today:
+#: the last ones, predict(newdata = ) with poly/ns/bs/scale and with '.', closed).
 #: case id -> (components, text in each failing component's detail).  The live and golden tests fail
 #: when a gap closes, so that its entry is removed.
-KNOWN_VERB_GAPS: dict[str, tuple[tuple[str, ...], str]] = {
-    "ss-poly": (_ND, "(here: predict with newdata: 'poly()' needs the fit's data-dependent coefficients"),
-    "fn-ns": (_ND, "(here: predict with newdata: 'ns()' needs the fit's data-dependent coefficients"),
-    "fn-splines-ns": (_ND, "(here: predict with newdata: 'splines::ns()' needs the fit's data-dependent"),
-}
+KNOWN_VERB_GAPS: dict[str, tuple[tuple[str, ...], str]] = {}
 
 
 #: the known differences of predict(newdata = ) met by the fit campaign (any design), as (side, text)
-#: of the refusal: pyreterms refuses a formula with a data-dependent transformation (R's predvars are
-#: not kept).
-KNOWN_VERB_REFUSALS = (("here", "needs the fit's data-dependent coefficients (R's predvars)"),)
+#: of the refusal (none today).
+KNOWN_VERB_REFUSALS: tuple[tuple[str, str], ...] = ()
 
 
 def known_verb_refusals(bad: list[tuple[str, str]]) -> bool:

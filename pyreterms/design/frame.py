@@ -30,6 +30,7 @@ from pyreterms.errors import DataError, LmeWarning, PyretermsError
 from pyreterms.formula.evaluate import Evaluator, check_allowlist, make_factor, na_mask, take
 from pyreterms.formula.nodes import Call, walk
 from pyreterms.formula.parser import Node, deparse, format_double, frame_name, parse
+from pyreterms.formula.predvars import Predvar, fixed_by_r
 from pyreterms.formula.terms import extract_vars
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Value
 
@@ -206,8 +207,11 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
         extract_vars(side, variables)
     ev = Evaluator(cols, n)  # type: ignore[arg-type]
     values: list[tuple[str, Value]] = []
+    predvars: list[tuple[str, Predvar]] = []  # R: makepredictcall(variables[[i]], vars[[i + 1]])
     for v in variables:
         val = ev(v)
+        if fixed_by_r(v) and v in ev.made:
+            predvars.append((frame_name(v), ev.made[v]))
         length = len(val.values) if isinstance(val, (Logical, Character, NumMatrix)) else len(val)  # type: ignore[arg-type]
         if length != n:
             raise DataError(f"variable lengths differ (found for '{deparse(v)}')")
@@ -242,7 +246,8 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
             val = make_factor(val)  # lme4's factorize(fr.form, fr, char.only = TRUE)
         out.append((name, val))
     kept = rownames if keep.size == n else tuple(map(rownames.__getitem__, keep.tolist()))
-    fr = ModelFrame(tuple(out), kept, dropped, na_action="exclude" if na_action == "na.exclude" else "omit")
+    fr = ModelFrame(tuple(out), kept, dropped, na_action="exclude" if na_action == "na.exclude" else "omit",
+                    predvars=tuple(predvars))
     return fr, variables
 
 

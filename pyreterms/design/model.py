@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from pyreterms.formula.deparse import unquote_symbol
+from pyreterms.formula.predvars import Predvars
 from pyreterms.formula.values import Factor
 
 
@@ -112,6 +113,9 @@ class ModelFrame:
     rownames: tuple[str, ...]
     dropped_rows: tuple[str, ...] = ()  # row names removed by na.omit (attr(fr, "na.action"))
     na_action: str = "omit"  # R: class(attr(fr, "na.action")): "omit" | "exclude"
+    #: R: ``attr(attr(fr, "terms"), "predvars")`` (lme4: ``predvars.fixed`` / ``predvars.random``): the
+    #: constants of each data-dependent variable, by column name (:mod:`pyreterms.formula.predvars`)
+    predvars: Predvars = ()
 
     def get(self, name: str) -> object:
         for k, v in self.columns:

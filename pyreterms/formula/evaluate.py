@@ -14,6 +14,7 @@ from pyreterms.errors import DataError, FormulaError, UnsupportedInput
 from pyreterms.formula.allowlist import CONSTANTS, OPERATORS, RULES, check_expression, split_name
 from pyreterms.formula.more_functions import eval_more
 from pyreterms.formula.parser import Call, Name, Node, Num, Str, deparse, format_double
+from pyreterms.formula.predvars import PolyCoefs, Predvar, ScaleConstants, SplineKnots, poly_with_coefs, scale_with
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Value, as_numeric
 from pyreterms.rmath.longdouble import r_col_mean, r_mean, r_sum
 
@@ -115,6 +116,12 @@ def r_poly(x: np.ndarray, degree: int) -> np.ndarray:
     """R: ``stats::poly(x, degree)`` (orthogonal).  R takes ``Q diag(R)`` of the QR of the centred
     Vandermonde matrix; that product does not depend on the QR's sign convention, so numpy's QR gives
     the same columns up to rounding."""
+    return r_poly_coefs(x, degree)[0]
+
+
+def r_poly_coefs(x: np.ndarray, degree: int) -> tuple[np.ndarray, PolyCoefs]:
+    """:func:`r_poly` and its ``attr(, "coefs")``: ``alpha = (colSums(x * Z^2) / norm2 + xbar)[1:degree]``,
+    ``norm2 = c(1, colSums(Z^2))`` (x centred, Z before normalisation; R's long double sums)."""
     if np.isnan(x).any():
         raise DataError("missing values are not allowed in 'poly'")
     if degree >= len(np.unique(x)):
@@ -125,21 +132,27 @@ def r_poly(x: np.ndarray, degree: int) -> np.ndarray:
     q, r = np.linalg.qr(V)
     Z = q * np.diag(r)[None, :]
     norm2 = (Z ** 2).sum(axis=0)
-    return Z[:, 1:] / np.sqrt(norm2[1:])[None, :]
+    alpha = [r_sum(xc * Z[:, j] ** 2) / r_sum(Z[:, j] ** 2) + xbar for j in range(degree)]
+    coefs = PolyCoefs(tuple(float(a) for a in alpha), (1.0,) + tuple(r_sum(Z[:, j] ** 2) for j in range(degree + 1)))
+    return Z[:, 1:] / np.sqrt(norm2[1:])[None, :], coefs
 
 
-def _scale(x: np.ndarray, center: bool, scale: bool) -> np.ndarray:
+def _scale(x: np.ndarray, center: bool, scale: bool) -> tuple[np.ndarray, ScaleConstants]:
     """R: ``scale.default`` for one column: centre by ``colMeans(x, na.rm = TRUE)``, divide by
-    ``sqrt(sum(x^2) / (n - 1))`` (R's long double sums, pyreterms.rmath.longdouble)."""
+    ``sqrt(sum(x^2) / (n - 1))`` (R's long double sums, pyreterms.rmath.longdouble); and the attributes
+    ``scaled:center`` / ``scaled:scale`` (None where not done)."""
     x = x.astype(np.float64).copy()
     ok = ~np.isnan(x)
+    c = s = None
     if center:
-        x = x - r_col_mean(x[ok])
+        c = float(r_col_mean(x[ok]))
+        x = x - c
     if scale:
         v = x[ok]
         with np.errstate(invalid="ignore", divide="ignore"):  # a constant column gives NaN, as in R
-            x = x / np.sqrt(r_sum(v ** 2) / max(1, len(v) - 1))
-    return x
+            s = float(np.sqrt(r_sum(v ** 2) / max(1, len(v) - 1)))
+            x = x / s
+    return x, ScaleConstants(c, s)
 
 
 def _compare_labels(fn: str, a: Value, b: Value) -> Logical:
@@ -175,6 +188,9 @@ class Evaluator:
     def __init__(self, columns: dict[str, Value], n: int) -> None:
         self.columns = columns
         self.n = n
+        #: the constants of each data-dependent call evaluated (R: what ``makepredictcall`` fixes),
+        #: by call: equal calls on the same data have equal constants
+        self.made: dict[Call, Predvar] = {}
 
     @staticmethod
     def _labels(x: Value) -> list[object]:
@@ -233,6 +249,23 @@ class Evaluator:
         if node.id == "pi":
             return np.full(self.n, np.pi)
         raise DataError(f"object '{node.id}' not found (no such column in the data)")
+
+    def eval_with(self, node: Node, pv: Predvar | None) -> Value:
+        """A variable evaluated through its predvars call (R: ``eval(attr(terms, "predvars"), newdata)``):
+        ``pv`` holds the constants R's ``makepredictcall`` fixed on the fit's data (None: none)."""
+        if pv is None or not isinstance(node, Call):
+            return self.eval(node)
+        fn = split_name(node.fn)[1]
+        pos = [a.value for a in node.args if a.name is None]
+        kw = {a.name: a.value for a in node.args if a.name is not None}
+        if fn == "poly" and isinstance(pv, PolyCoefs):
+            return self._eval_poly(node, pos, kw, pv)
+        if fn == "scale" and isinstance(pv, ScaleConstants):
+            x = as_numeric(self.eval(pos[0]), fn)
+            return NumMatrix(scale_with(x, pv)[:, None], None)
+        if fn in ("ns", "bs") and isinstance(pv, SplineKnots):
+            return eval_more(self, node, fn, pos, kw, pv)
+        raise FormulaError(f"no predvars of this kind for {deparse(node)}")
 
     def _eval_call(self, node: Call) -> Value:
         """A call of an allowlisted function or operator (arguments matched by position and name)."""
@@ -318,12 +351,13 @@ class Evaluator:
             x = as_numeric(self.eval(pos[0]), fn)
             center = kw.get("center", pos[1] if len(pos) > 1 else Name("TRUE"))
             scl = kw.get("scale", pos[2] if len(pos) > 2 else Name("TRUE"))
-            return NumMatrix(_scale(x, self.const(center, "scale()") is True,
-                                    self.const(scl, "scale()") is True)[:, None], None)
+            vals, consts = _scale(x, self.const(center, "scale()") is True, self.const(scl, "scale()") is True)
+            self.made[node] = consts
+            return NumMatrix(vals[:, None], None)
         raise FormulaError(f"function '{fn}' is not allowed in formulas")
 
-    def _eval_poly(self, node: Call, pos: list[Node], kw: dict[str, Node]) -> Value:
-        """``poly(x, degree, raw)`` (R: ``stats::poly``)."""
+    def _eval_poly(self, node: Call, pos: list[Node], kw: dict[str, Node], coefs: PolyCoefs | None = None) -> Value:
+        """``poly(x, degree, raw)`` (R: ``stats::poly``; with the fit's ``coefs``, on new data)."""
         fn = "poly"
         x = as_numeric(self.eval(pos[0]), fn)
         deg_node = pos[1] if len(pos) > 1 else kw.get("degree", Num(1.0))
@@ -335,7 +369,10 @@ class Evaluator:
         cols = tuple(str(k) for k in range(1, degree + 1))
         if raw:
             return NumMatrix(x[:, None] ** np.arange(1, degree + 1)[None, :], cols)
-        return NumMatrix(r_poly(x, degree), cols)
+        if coefs is not None:
+            return NumMatrix(poly_with_coefs(x, degree, coefs), cols)
+        Z, self.made[node] = r_poly_coefs(x, degree)
+        return NumMatrix(Z, cols)
 
     def _eval_more(self, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
         """``ns``, ``bs``, ``cut``, ``pmin``, ``pmax`` (arguments matched as R matches them)."""

@@ -7,19 +7,23 @@ R equivalents: ``splines::ns``, ``splines::bs``, ``base::cut.default``, ``base::
 """
 from __future__ import annotations
 
+import warnings
 from typing import Protocol
 
 import numpy as np
 
-from pyreterms.errors import DataError, FormulaError
+from pyreterms.errors import DataError, FormulaError, LmeWarning
 from pyreterms.formula.allowlist import RULES
 from pyreterms.formula.parser import Call, Node, deparse
-from pyreterms.formula.splines import bs, cut, ns
+from pyreterms.formula.predvars import Predvar, SplineKnots
+from pyreterms.formula.splines import bs_basis, cut, ns_basis
 from pyreterms.formula.values import Factor, NumMatrix, Value, as_numeric
 
 
 class Evaluating(Protocol):
     """What these functions use of :class:`pyreterms.formula.evaluate.Evaluator`."""
+
+    made: dict[Call, Predvar]
 
     def eval(self, node: Node) -> Value: ...
 
@@ -41,8 +45,10 @@ def _numbers(v: object, what: str) -> list[float]:
     return [float(x) for x in vals]  # type: ignore[arg-type]  # checked above: int or float
 
 
-def eval_more(ev: Evaluating, node: Call, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
-    """Evaluate one ``ns``/``bs``/``cut``/``pmin``/``pmax`` call with the Evaluator ``ev``."""
+def eval_more(ev: Evaluating, node: Call, fn: str, pos: list[Node], kw: dict[str, Node],
+              fixed: SplineKnots | None = None) -> Value:
+    """Evaluate one ``ns``/``bs``/``cut``/``pmin``/``pmax`` call with the Evaluator ``ev`` (``ns``/``bs``
+    with ``fixed``: the fit's knots, R's predvars call ``ns(x, knots =, Boundary.knots =, intercept =)``)."""
     if fn == "c":
         raise FormulaError(f"c() may appear only as a constant argument, not as a variable: {deparse(node)}")
     if fn in ("pmin", "pmax"):
@@ -52,7 +58,9 @@ def eval_more(ev: Evaluating, node: Call, fn: str, pos: list[Node], kw: dict[str
     if x.ndim != 1:
         raise DataError(f"{fn}(): x must be a vector")
     if fn in ("ns", "bs"):
-        return _eval_spline(ev, fn, args, x)
+        if fixed is not None:
+            return _spline_fixed(fn, x, fixed)
+        return _eval_spline(ev, node, fn, args, x)
     return _eval_cut(ev, args, x)
 
 
@@ -74,7 +82,18 @@ def _eval_pminmax(ev: Evaluating, fn: str, pos: list[Node], kw: dict[str, Node])
     return np.asarray(out, dtype=np.float64)
 
 
-def _eval_spline(ev: Evaluating, fn: str, args: dict[str, Node], x: np.ndarray) -> Value:
+def _spline_fixed(fn: str, x: np.ndarray, pv: SplineKnots) -> Value:
+    """R: the predvars call ``splines:::makepredictcall.ns``/``.bs`` made: ``ns(x, knots =, Boundary.knots =,
+    intercept =)`` (``bs``: ``degree =`` too); new x beyond the boundary knots are extrapolated as R does
+    (no warning: lme4's predict evaluates new data under ``suppressWarnings``)."""
+    if fn == "ns":
+        m = ns_basis(x, None, pv.knots, pv.intercept, pv.boundary)[0]
+    else:
+        m = bs_basis(x, None, pv.knots, pv.degree if pv.degree is not None else 3, pv.intercept, pv.boundary)[0]
+    return NumMatrix(m, tuple(str(k) for k in range(1, m.shape[1] + 1)))
+
+
+def _eval_spline(ev: Evaluating, node: Call, fn: str, args: dict[str, Node], x: np.ndarray) -> Value:
     """``ns``/``bs`` (R: ``splines::ns``/``bs``) with their arguments matched."""
     what = f"{fn}()"
     df = ev.const(args["df"], what) if "df" in args else None
@@ -87,12 +106,17 @@ def _eval_spline(ev: Evaluating, fn: str, args: dict[str, Node], x: np.ndarray) 
     if df is not None:
         df = _numbers(df, f"{fn}(df =)")[0]
     if fn == "ns":
-        m = ns(x, df, knots, intercept, bk)
+        m, kn, bkn = ns_basis(x, df, knots, intercept, bk)
+        ev.made[node] = SplineKnots(tuple(map(float, kn)), (float(bkn[0]), float(bkn[1])), intercept)
     else:
         degree = _numbers(ev.const(args["degree"], what), "bs(degree =)")[0] if "degree" in args else 3
         if degree != int(degree):
             raise FormulaError("bs(): degree must be a whole number")
-        m = bs(x, df, knots, int(degree), intercept, bk)
+        m, kn, bkn, outside = bs_basis(x, df, knots, int(degree), intercept, bk)
+        if outside:
+            warnings.warn("some 'x' values beyond boundary knots may cause ill-conditioned bases", LmeWarning,
+                          stacklevel=2)
+        ev.made[node] = SplineKnots(tuple(map(float, kn)), (float(bkn[0]), float(bkn[1])), intercept, int(degree))
     return NumMatrix(m, tuple(str(k) for k in range(1, m.shape[1] + 1)))
 
 

@@ -114,6 +114,8 @@ def spline_design(knots: np.ndarray, x: np.ndarray, ord: int = 4, derivs: np.nda
     x = np.asarray(x, dtype=np.float64)
     nk, nx = len(knots), len(x)
     ders = np.atleast_1d(np.asarray(derivs, dtype=np.int64))
+    if len(ders) > nx:  # R checks this first: ns()/bs() of new x that are all NA stop here
+        raise DataError("length of 'derivs' is larger than length of 'x'")
     if ord > nk or ord < 1:
         raise DataError("'ord' must be positive integer, at most the number of knots")
     if nk < 2 * ord - 1:
@@ -210,6 +212,12 @@ def _with_na(basis: np.ndarray, nax: np.ndarray) -> np.ndarray:
 def ns(x: np.ndarray, df: float | None = None, knots: Sequence[float] | None = None, intercept: bool = False,
        boundary_knots: Sequence[float] | None = None) -> np.ndarray:
     """R: ``splines::ns(x, df, knots, intercept, Boundary.knots)`` (the matrix; columns "1".."k")."""
+    return ns_basis(x, df, knots, intercept, boundary_knots)[0]
+
+
+def ns_basis(x: np.ndarray, df: float | None = None, knots: Sequence[float] | None = None, intercept: bool = False,
+             boundary_knots: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R: ``splines::ns``: the matrix and its attributes ``knots`` (inner) and ``Boundary.knots``."""
     xs, nax, bk, outside = _prepare(x, df, knots, boundary_knots)
     if df is not None and knots is None:
         n_inner = int(df) - 1 - int(intercept)
@@ -239,12 +247,21 @@ def ns(x: np.ndarray, df: float | None = None, knots: Sequence[float] | None = N
     if not intercept:
         const, basis = const[:, 1:], basis[:, 1:]
     qty = _dqrdc2_qty(const.T, basis.T)
-    return _with_na(np.ascontiguousarray(qty.T[:, 2:]), nax)
+    return _with_na(np.ascontiguousarray(qty.T[:, 2:]), nax), kn, bk
 
 
 def bs(x: np.ndarray, df: float | None = None, knots: Sequence[float] | None = None, degree: int = 3,
        intercept: bool = False, boundary_knots: Sequence[float] | None = None) -> np.ndarray:
     """R: ``splines::bs(x, df, knots, degree, intercept, Boundary.knots)``."""
+    return bs_basis(x, df, knots, degree, intercept, boundary_knots)[0]
+
+
+def bs_basis(x: np.ndarray, df: float | None = None, knots: Sequence[float] | None = None, degree: int = 3,
+             intercept: bool = False, boundary_knots: Sequence[float] | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """R: ``splines::bs``: the matrix, its attributes ``knots`` (inner) and ``Boundary.knots``, and
+    whether some x lie outside the boundary knots (R warns "some 'x' values beyond boundary knots may
+    cause ill-conditioned bases")."""
     ord_ = 1 + int(degree)
     if ord_ <= 1:
         raise DataError("'degree' must be integer >= 1")
@@ -262,12 +279,33 @@ def bs(x: np.ndarray, df: float | None = None, knots: Sequence[float] | None = N
         kn = np.zeros(0) if knots is None else np.asarray(knots, dtype=np.float64)
     aknots = np.sort(np.concatenate([np.repeat(bk, ord_), kn]))
     if outside.any():
-        raise UnsupportedInput("bs(): x values outside Boundary.knots are not supported "
-                               "(R warns that they may give ill-conditioned bases)")
-    basis = spline_design(aknots, xs, ord_)
+        basis = _bs_outside(xs, bk, aknots, ord_, outside)
+    else:
+        basis = spline_design(aknots, xs, ord_)
     if not intercept:
         basis = basis[:, 1:]
-    return _with_na(np.ascontiguousarray(basis), nax)
+    return _with_na(np.ascontiguousarray(basis), nax), kn, bk, bool(outside.any())
+
+
+def _bs_outside(xs: np.ndarray, bk: np.ndarray, aknots: np.ndarray, ord_: int, outside: np.ndarray) -> np.ndarray:
+    """``splines::bs`` for x beyond the boundary knots: the Taylor polynomial of degree ``ord - 1`` at a
+    pivot a quarter of the way from the boundary knot to its neighbouring knot (R >= 3.2.3, ``e <- 1/4``)."""
+    degree = ord_ - 1
+    derivs = np.arange(ord_)
+    scalef = np.array([math.gamma(k) for k in range(1, ord_ + 1)])  # R: gamma(1L:ord), the factorials
+    basis = np.zeros((len(xs), len(aknots) - degree - 1))
+    e = 0.25
+    sides = ((xs < bk[0], (1 - e) * bk[0] + e * aknots[ord_]),
+             (xs > bk[1], (1 - e) * bk[1] + e * aknots[len(aknots) - ord_ - 1]))
+    for sel, pivot in sides:
+        if sel.any():
+            xl = np.column_stack([np.ones(int(sel.sum()))] + [(xs[sel] - pivot) ** k for k in range(1, degree + 1)])
+            tt = spline_design(aknots, np.repeat(pivot, ord_), ord_, derivs)
+            basis[sel] = xl @ (tt / scalef[:, None])
+    inside = ~outside
+    if inside.any():
+        basis[inside] = spline_design(aknots, xs[inside], ord_)
+    return basis
 
 
 def _format_g(v: float, digits: int) -> str:

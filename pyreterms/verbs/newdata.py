@@ -5,6 +5,10 @@ terms, newdata, na.action = na.pass, xlev = get.orig.levs(object, newdata = newd
 ``get.orig.levs``: each factor of the fit's model frame keeps its levels, in their order, and values of
 the new data not among them are appended in order of appearance (``setdiff(unique(as.character(
 newdata[[n]])), levels)``).  Rows are kept, NA included (``na.pass``); callers mask them.
+
+Data-dependent variables (``poly``, ``ns``, ``bs``, ``scale``) are evaluated with the fit's constants, as
+R evaluates ``attr(terms, "predvars")`` (lme4: ``terms(fit, fixed.only = TRUE)`` / ``random.only = TRUE``
+carry ``predvars.fixed`` / ``predvars.random``); see :mod:`pyreterms.formula.predvars`.
 """
 from __future__ import annotations
 
@@ -15,12 +19,10 @@ from pyreterms.design.frame import DataColumns, r_rownames
 from pyreterms.design.model import ModelFrame
 from pyreterms.errors import DataError
 from pyreterms.formula.evaluate import Evaluator, make_factor, na_mask
-from pyreterms.formula.nodes import Call, Name, Node, walk
+from pyreterms.formula.nodes import Name, Node
 from pyreterms.formula.parser import frame_name
+from pyreterms.formula.predvars import Predvars
 from pyreterms.formula.values import Character, Factor, Value
-
-#: data-dependent transformations whose new-data value needs the fit's ``predvars`` (not kept here)
-_PREDVARS = frozenset({"poly", "ns", "bs", "scale"})
 
 
 def with_levels(v: Value, levels: tuple[str, ...]) -> Factor:
@@ -47,17 +49,14 @@ def orig_levels(fr: ModelFrame) -> dict[str, tuple[str, ...]]:
     return {k: v.levels for k, v in fr.columns[1:] if isinstance(v, Factor)}
 
 
-def new_frame(nodes: list[Node], newdata: pd.DataFrame,
-              levels: dict[str, tuple[str, ...]]) -> tuple[ModelFrame, np.ndarray]:
-    """The variables ``nodes`` evaluated on ``newdata`` (all rows), factors with the fit's levels, and the
-    rows with an NA in any of them."""
+def new_frame(nodes: list[Node], newdata: pd.DataFrame, levels: dict[str, tuple[str, ...]],
+              predvars: Predvars = ()) -> tuple[ModelFrame, np.ndarray]:
+    """The variables ``nodes`` evaluated on ``newdata`` (all rows), factors with the fit's levels,
+    data-dependent variables with the fit's ``predvars`` (``ModelFrame.predvars``), and the rows with an
+    NA in any of them."""
     if not isinstance(newdata, pd.DataFrame):
         raise DataError(f"newdata must be a pandas DataFrame, not {type(newdata).__name__}")
-    for node in nodes:
-        for sub in walk(node):
-            if isinstance(sub, Call) and sub.fn.rsplit("::", 1)[-1] in _PREDVARS:  # splines::ns too
-                raise DataError(f"predict with newdata: '{sub.fn}()' needs the fit's data-dependent coefficients "
-                                "(R's predvars), which pyreterms does not keep")
+    fixed = dict(predvars)
     cols = DataColumns(newdata)
     n = len(newdata)
     ev = Evaluator(cols, n)  # type: ignore[arg-type]
@@ -67,7 +66,8 @@ def new_frame(nodes: list[Node], newdata: pd.DataFrame,
         name = frame_name(node)
         if any(k == name for k, _ in out):
             continue
-        val = ev(node)
+        with np.errstate(all="ignore"):  # R computes with NaN silently (scale() of one or no value)
+            val = ev.eval_with(node, fixed.get(name))
         if name in levels:
             val = with_levels(val, levels[name])
         elif isinstance(val, Character) and not isinstance(node, Name):  # R: model.matrix keeps a logical as

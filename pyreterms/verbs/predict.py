@@ -31,9 +31,9 @@ from pyreterms.formula.bars import bar_parts, findbars, fixed_formula
 from pyreterms.formula.dot import expand_dot, has_dot
 from pyreterms.formula.evaluate import take
 from pyreterms.formula.nodes import Call, Name, Node, call, walk
-from pyreterms.formula.values import Factor
 from pyreterms.formula.parser import deparse, parse
 from pyreterms.formula.terms import extract_vars, make_terms
+from pyreterms.formula.values import Factor
 from pyreterms.verbs.accessors import fitted, model_frame, napredict
 from pyreterms.verbs.newdata import new_frame, orig_levels
 from pyreterms.verbs.view import FitLike
@@ -109,12 +109,12 @@ def _random_part(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_ne
         extract_vars(lhs, nodes)
         xnodes = list(nodes)
         extract_vars(grp, nodes)
-        fr, _ = new_frame(nodes, newdata, levels)
+        fr, _ = new_frame(nodes, newdata, levels, fit.lf.fr.predvars)
         try:
             ff = grouping_factor(grp, fr)
         except DataError:  # every grouping value NA
             ff = None
-        xfr, xbad = new_frame(xnodes, newdata, levels) if xnodes else (fr, np.zeros(n, dtype=bool))
+        xfr, xbad = new_frame(xnodes, newdata, levels, fit.lf.fr.predvars) if xnodes else (fr, np.zeros(n, dtype=bool))
         ok = np.flatnonzero(~xbad)
         mm = model_matrix(make_terms(call("~", lhs)), type(xfr)(tuple((k, take(v, ok)) for k, v in xfr.columns),
                                                                  tuple(xfr.rownames[i] for i in ok)))
@@ -169,7 +169,7 @@ def _fixed_part(fit: FitLike, newdata: pd.DataFrame) -> np.ndarray:
     na.action = na.pass, xlev = orig.fixed.levs))`` minus ``col.dropped``."""
     n = len(newdata)
     terms = make_terms(call("~", _fixed_rhs(fit)))
-    fr, bad = new_frame(list(terms.variables), newdata, orig_levels(fit.lf.fr))
+    fr, bad = new_frame(list(terms.variables), newdata, orig_levels(fit.lf.fr), fit.lf.fr.predvars)
     ok = np.flatnonzero(~bad)
     frok = type(fr)(tuple((k, take(v, ok)) for k, v in fr.columns), tuple(fr.rownames[i] for i in ok))
     mm = model_matrix(terms, frok, dict(fit.lf.X.contrasts))

@@ -72,7 +72,7 @@ def _new_re_frame(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_n
     for b in bars:
         extract_vars(b.args[0].value, nodes)
         extract_vars(b.args[1].value, nodes)
-    fr, bad = new_frame(nodes, newdata, orig_levels(fit.lf.fr))
+    fr, bad = new_frame(nodes, newdata, orig_levels(fit.lf.fr), fit.lf.fr.predvars)
     if bad.any():
         raise UnsupportedInput("simulate(newdata = ) with NA in the random-effects variables is not supported")
     if not allow_new_levels:
