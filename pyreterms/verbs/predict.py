@@ -149,18 +149,30 @@ def _random_part(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_ne
     return out
 
 
-def _check_factor_slopes(fit: FitLike, bars: list[Call]) -> None:
-    """lme4's refusal of a ``re.form`` formula that leaves out a factor used in a random-effects term.
+def _mknewretrms_refusals(fit: FitLike, bars: list[Call]) -> None:
+    """The two stops of ``lme4:::mkNewReTrms`` on variables the new rows do not define (``bars``: the
+    ``re.form`` terms; with new data and ``re.form = NULL`` lme4 takes all of the fit's, ``reOnly``).
 
-    ``mkNewReTrms`` sets every variable of the random-effects terms that ``re.form`` does not mention to
-    ``NA`` on the new rows, then re-applies the fit's contrasts to each factor among the terms'
-    left-hand-side variables: such a factor is all ``NA``, has no level, and ``contrasts<-`` stops.  It
-    happens whenever ``re.form`` is a formula: with new data, and on the fit's own rows too (lme4 then
-    reads ``getData(fit)``)."""
+    1. ``get.orig.levs(object, random.only = TRUE, FUN = contrasts)`` takes the contrasts of every factor
+       of the fit's random-effects frame: a factor with a single level there (a grouping variable that
+       only appears nested, ``k/g`` with one ``g``) stops "contrasts not defined for 0 degrees of freedom".
+    2. Every variable of the fit's random-effects terms that ``re.form`` does not mention is set to
+       ``NA``; the fit's contrasts are then re-applied to each factor among the terms' left-hand-side
+       variables, and a factor that is all ``NA`` stops ``contrasts<-``.
+
+    They happen whenever the random part goes through ``mkNewReTrms``: with new data, and on the fit's own
+    rows with a ``re.form`` formula (lme4 then reads ``getData(fit)``)."""
+    fit_bars = _fit_bars(fit)
+    factors = {k: v for k, v in fit.lf.fr.columns if isinstance(v, Factor)}
+    random_vars: list[Node] = []
+    for b in fit_bars:
+        extract_vars(b.args[0].value, random_vars)
+        extract_vars(b.args[1].value, random_vars)
+    if any(len(factors[deparse(v)].levels) == 1 for v in random_vars if deparse(v) in factors):
+        raise DataError("contrasts not defined for 0 degrees of freedom")
     mentioned = {n.id for b in bars for n in walk(b) if isinstance(n, Name)}  # R: all.vars(re.form)
-    lhs_names = {n.id for b in _fit_bars(fit) for n in walk(bar_parts(b)[0]) if isinstance(n, Name)}
-    factors = {k for k, v in fit.lf.fr.columns if isinstance(v, Factor)}
-    if (lhs_names & factors) - mentioned:
+    lhs_names = {n.id for b in fit_bars for n in walk(bar_parts(b)[0]) if isinstance(n, Name)}
+    if (lhs_names & factors.keys()) - mentioned:
         raise DataError("contrasts can be applied only to factors with 2 or more levels")
 
 
@@ -200,17 +212,16 @@ def predict(fit: FitLike, newdata: pd.DataFrame | None = None, re_form: Any = No
             return fitted(fit)
         pred = fit.lf.X.X @ fit.state.beta + fit.lf.offset
         if form != NO_RE:
-            _check_factor_slopes(fit, form)  # type: ignore[arg-type]
+            _mknewretrms_refusals(fit, form)  # type: ignore[arg-type]
             pred = pred + _own_random_part(fit, form)  # type: ignore[arg-type]
         return napredict(fit.lf.fr, pred)
     if not isinstance(newdata, pd.DataFrame):
         raise DataError(f"newdata must be a pandas DataFrame, not {newdata.__class__.__name__}")
     pred = _fixed_part(fit, newdata)
     if form != NO_RE:
-        if form is not None:
-            _check_factor_slopes(fit, form)  # type: ignore[arg-type]
-        pred = pred + _random_part(fit, _fit_bars(fit) if form is None else form, newdata,  # type: ignore[arg-type]
-                                   allow_new_levels)
+        bars = _fit_bars(fit) if form is None else form
+        _mknewretrms_refusals(fit, bars)  # type: ignore[arg-type]
+        pred = pred + _random_part(fit, bars, newdata, allow_new_levels)  # type: ignore[arg-type]
     return pd.Series(pred, index=list(r_rownames(newdata)), dtype=float)
 
 

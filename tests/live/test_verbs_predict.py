@@ -213,3 +213,25 @@ def test_re_form_leaving_out_a_factor_slope_is_refused_as_lme4_does(R):
                 _same(call(), R, code)
                 seen["answered"] += theirs.size > 0
     assert seen == {"refused": 2, "answered": 6}
+
+
+def test_single_level_factor_in_the_random_frame_is_refused_as_lme4_does(R):
+    """``g`` with one level, used only inside ``k/g``: lme4's get.orig.levs takes contrasts of every
+    factor of the random-effects frame and stops for it, whenever the random part is rebuilt
+    (mkNewReTrms: new data, or a re.form formula on the fit's rows); re.form = NA goes through."""
+    d = pd.DataFrame({"y": [0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.0, 0.025, 0.05], "g": ["a"] * 10,
+                      "h": ["1"] * 5 + ["2"] * 5, "k": ["1", "2"] * 5,
+                      "x": [-1.0, -0.5, 0.0, 0.0, 1.5, -3.5, -2.5, -1.5, 0.0, 3.0]})
+    put(R, "d", d)
+    formula = "y ~ (x | h) + (1 | k/g)"
+    fit = same_fit(formula, d, r_fit(R, formula, "d"))
+    nd = d.iloc[:3]
+    put(R, "nd", nd)
+    msg = "contrasts not defined for 0 degrees of freedom"
+    for code, call in [("predict(fit, newdata = nd)", lambda: fit.predict(newdata=nd)),
+                       ("predict(fit, re.form = ~(x | h))", lambda: fit.predict(re_form="~(x | h)"))]:
+        assert _r_error(R, code) == msg
+        with pytest.raises(DataError, match=msg):
+            call()
+    _same(fit.predict(newdata=nd, re_form="NA"), R, "predict(fit, newdata = nd, re.form = NA)")
+    _same(fit.predict(), R, "predict(fit)")
