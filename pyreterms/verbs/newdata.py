@@ -25,8 +25,8 @@ from pyreterms.formula.predvars import Predvars
 from pyreterms.formula.values import Character, Factor, Value
 
 
-def with_levels(v: Value, levels: tuple[str, ...]) -> Factor:
-    """``factor(as.character(v), levels = c(levels, new values in order of appearance))``."""
+def with_levels(v: Value, levels: tuple[str, ...], ordered: bool = False) -> Factor:
+    """``factor(as.character(v), levels = c(levels, new values in order of appearance), ordered)``."""
     labels = v.labels() if isinstance(v, Factor) else make_factor(v).labels() if not isinstance(v, Character) \
         else v.values
     lv = list(levels)
@@ -41,7 +41,7 @@ def with_levels(v: Value, levels: tuple[str, ...]) -> Factor:
             k = pos[s] = len(lv)
             lv.append(s)
         codes[i] = k
-    return Factor(codes, tuple(lv))
+    return Factor(codes, tuple(lv), ordered)
 
 
 def orig_levels(fr: ModelFrame) -> dict[str, tuple[str, ...]]:
@@ -49,9 +49,17 @@ def orig_levels(fr: ModelFrame) -> dict[str, tuple[str, ...]]:
     return {k: v.levels for k, v in fr.columns[1:] if isinstance(v, Factor)}
 
 
+def orig_ordered(fr: ModelFrame) -> frozenset[str]:
+    """The ordered factors of the fit's frame: on new rows they keep the fit's contrasts (R: the fixed
+    part's ``contrasts.arg = attr(X, "contrasts")``, and ``mkNewReTrms`` re-applies the fit's contrasts
+    to the random-effects terms' factors), so they stay ordered there whatever the new data say."""
+    return frozenset(k for k, v in fr.columns[1:] if isinstance(v, Factor) and v.ordered)
+
+
 def new_frame(nodes: list[Node], newdata: pd.DataFrame, levels: dict[str, tuple[str, ...]],
-              predvars: Predvars = ()) -> tuple[ModelFrame, np.ndarray]:
-    """The variables ``nodes`` evaluated on ``newdata`` (all rows), factors with the fit's levels,
+              predvars: Predvars = (), ordered: frozenset[str] = frozenset()) -> tuple[ModelFrame, np.ndarray]:
+    """The variables ``nodes`` evaluated on ``newdata`` (all rows), factors with the fit's levels (and
+    orderedness, ``ordered``: :func:`orig_ordered`),
     data-dependent variables with the fit's ``predvars`` (``ModelFrame.predvars``), and the rows with an
     NA in any of them."""
     if not isinstance(newdata, pd.DataFrame):
@@ -69,7 +77,7 @@ def new_frame(nodes: list[Node], newdata: pd.DataFrame, levels: dict[str, tuple[
         with np.errstate(all="ignore"):  # R computes with NaN silently (scale() of one or no value)
             val = ev.eval_with(node, fixed.get(name))
         if name in levels:
-            val = with_levels(val, levels[name])
+            val = with_levels(val, levels[name], name in ordered)
         elif isinstance(val, Character) and not isinstance(node, Name):  # R: model.matrix keeps a logical as
             # factor(levels = c(FALSE, TRUE)), however few values the new rows have
             val = make_factor(val)

@@ -35,7 +35,7 @@ from pyreterms.formula.parser import deparse, parse
 from pyreterms.formula.terms import extract_vars, make_terms
 from pyreterms.formula.values import Factor
 from pyreterms.verbs.accessors import fitted, model_frame, napredict
-from pyreterms.verbs.newdata import new_frame, orig_levels
+from pyreterms.verbs.newdata import new_frame, orig_levels, orig_ordered
 from pyreterms.verbs.view import FitLike
 
 #: ``re.form`` for "no random effects" (R: ``NA`` or ``~0``)
@@ -89,6 +89,7 @@ def _random_part(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_ne
     """R: ``drop(newRE$b %*% newRE$Zt)`` of ``mkNewReTrms(fit, newdata, re.form)``."""
     n = len(newdata)
     levels = orig_levels(fit.lf.fr)
+    ordered = orig_ordered(fit.lf.fr)
     ranef = fit.ranef()
     re_vars: list[Node] = []  # R evaluates re.form in the frame of the fit's random-effects variables
     for b in _fit_bars(fit):
@@ -109,12 +110,13 @@ def _random_part(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_ne
         extract_vars(lhs, nodes)
         xnodes = list(nodes)
         extract_vars(grp, nodes)
-        fr, _ = new_frame(nodes, newdata, levels, fit.lf.fr.predvars)
+        fr, _ = new_frame(nodes, newdata, levels, fit.lf.fr.predvars, ordered)
         try:
             ff = grouping_factor(grp, fr)
         except DataError:  # every grouping value NA
             ff = None
-        xfr, xbad = new_frame(xnodes, newdata, levels, fit.lf.fr.predvars) if xnodes else (fr, np.zeros(n, dtype=bool))
+        xfr, xbad = (new_frame(xnodes, newdata, levels, fit.lf.fr.predvars, ordered) if xnodes
+                     else (fr, np.zeros(n, dtype=bool)))
         ok = np.flatnonzero(~xbad)
         mm = model_matrix(make_terms(call("~", lhs)), type(xfr)(tuple((k, take(v, ok)) for k, v in xfr.columns),
                                                                  tuple(xfr.rownames[i] for i in ok)))
@@ -181,7 +183,8 @@ def _fixed_part(fit: FitLike, newdata: pd.DataFrame) -> np.ndarray:
     na.action = na.pass, xlev = orig.fixed.levs))`` minus ``col.dropped``."""
     n = len(newdata)
     terms = make_terms(call("~", _fixed_rhs(fit)))
-    fr, bad = new_frame(list(terms.variables), newdata, orig_levels(fit.lf.fr), fit.lf.fr.predvars)
+    fr, bad = new_frame(list(terms.variables), newdata, orig_levels(fit.lf.fr), fit.lf.fr.predvars,
+                        orig_ordered(fit.lf.fr))
     ok = np.flatnonzero(~bad)
     frok = type(fr)(tuple((k, take(v, ok)) for k, v in fr.columns), tuple(fr.rownames[i] for i in ok))
     mm = model_matrix(terms, frok, dict(fit.lf.X.contrasts))

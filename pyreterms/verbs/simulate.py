@@ -34,7 +34,7 @@ from pyreterms.formula.parser import deparse
 from pyreterms.formula.terms import extract_vars
 from pyreterms.rmath.rng import RRNG
 from pyreterms.verbs.accessors import row_order
-from pyreterms.verbs.newdata import new_frame, orig_levels
+from pyreterms.verbs.newdata import new_frame, orig_levels, orig_ordered
 from pyreterms.verbs.predict import NO_RE, _fit_bars, levelfun_error, parse_re_form, predict
 from pyreterms.verbs.view import FitLike
 
@@ -72,7 +72,7 @@ def _new_re_frame(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_n
     for b in bars:
         extract_vars(b.args[0].value, nodes)
         extract_vars(b.args[1].value, nodes)
-    fr, bad = new_frame(nodes, newdata, orig_levels(fit.lf.fr), fit.lf.fr.predvars)
+    fr, bad = new_frame(nodes, newdata, orig_levels(fit.lf.fr), fit.lf.fr.predvars, orig_ordered(fit.lf.fr))
     if bad.any():
         raise UnsupportedInput("simulate(newdata = ) with NA in the random-effects variables is not supported")
     if not allow_new_levels:

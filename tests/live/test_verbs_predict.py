@@ -235,3 +235,21 @@ def test_single_level_factor_in_the_random_frame_is_refused_as_lme4_does(R):
             call()
     _same(fit.predict(newdata=nd, re_form="NA"), R, "predict(fit, newdata = nd, re.form = NA)")
     _same(fit.predict(), R, "predict(fit)")
+
+
+@pytest.mark.parametrize("nd_ordered", [True, False])
+def test_ordered_factor_slope_keeps_the_fits_contrasts_on_new_rows(R, nd_ordered):
+    """An ordered factor in a random-effects term has polynomial columns (f.L, f.Q); on new rows lme4
+    re-applies the fit's contrasts (mkNewReTrms), whether or not the new data's column is ordered."""
+    d = pd.DataFrame({"y": [0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.0, 0.025, 0.05, 0.3, 0.2],
+                      "g": ["a", "b"] * 6, "x": [-2.0, -1.0, 0.0, 1.0, 2.0, -2.0, -1.0, 0.0, 1.0, 2.0, 0.5, 1.5],
+                      "f": pd.Categorical(list("abcabcabcabc"), categories=["a", "b", "c"], ordered=True)})
+    put(R, "d", d)
+    formula = "y ~ f + (x + f | g)"
+    fit = same_fit(formula, d, r_fit(R, formula, "d"))
+    nd = d.iloc[[0, 1, 5]].copy()
+    if not nd_ordered:
+        nd["f"] = pd.Categorical(nd["f"].astype(str), categories=["a", "b", "c"])
+    put(R, "nd", nd)
+    for ours, theirs in [(None, "NULL"), ("~(x + f | g)", "~(x + f | g)")]:
+        _same(fit.predict(newdata=nd, re_form=ours), R, f"predict(fit, newdata = nd, re.form = {theirs})")
