@@ -296,3 +296,32 @@ def test_exact_fit_under_ml_is_log_of_noise_on_both_sides() -> None:
     # disagreement on the reference machine: criteria -601.8 here vs -608.4 in lme4)
     rep_reml = check(f, d, REML=True, level="fit")
     assert rep_reml.verdict is Verdict.BOTH_REFUSED
+
+
+def test_predictions_carry_the_accepted_coefficient_differences() -> None:
+    """A prediction x'beta that cancels (large covariate, small coefficient) moves, relative to itself,
+    by more than eps * kappa when beta moves within its bound; the prediction components then pass by
+    what the accepted beta/b differences carry through X and Z, and by no more."""
+    n = 12
+    x = np.linspace(-1.0, 1.0, n)
+    r = _problem(x + 1e-4 * np.cos(np.arange(n)), np.sin(np.arange(n)))  # kappa ~ 1e8
+    X = r['getME(fit, "X")'].x
+    vec = lambda v: RVector(np.asarray(v, dtype=float), None, "double")  # noqa: E731
+    beta_r = np.array([0.5, 300.0, -299.0])
+    beta_py = beta_r + np.array([0.0, 300.0 * 5e-8, 0.0])  # within eps * kappa of ||beta||
+    b = np.array([0.1, -0.2, 0.05, 0.0])
+    r['getME(fit, "beta")'], r['getME(fit, "b")'] = vec(beta_r), vec(b)
+    pred_r, pred_py = X @ beta_r, X @ beta_py
+    name = "predict(fit, re.form = NA)"
+    r[name] = vec(pred_r)
+    py = {'getME(fit, "beta")': vec(beta_py), 'getME(fit, "b")': vec(b), name: vec(pred_py)}
+    comps = compare_components({name: py[name]}, {name: r[name]})
+    assert not comps[0].ok
+    k = condition_number(r)
+    assert np.linalg.norm(beta_py - beta_r) / np.linalg.norm(beta_r) < EPS * k < np.max(np.abs(pred_py - pred_r) / np.abs(pred_r))
+    (c,) = within_conditioning(comps, py, r)
+    assert c.ok and "carry through X and Z" in c.detail
+    py_far = dict(py, **{name: vec(pred_r + 3 * np.max(np.abs(X) @ np.abs(beta_py - beta_r)))})
+    comps_far = compare_components({name: py_far[name]}, {name: r[name]})
+    (c_far,) = within_conditioning(comps_far, py_far, r)
+    assert not c_far.ok
