@@ -1,11 +1,12 @@
 """``glmer``: lme4's two-stage GLMM fit (R: ``lme4::glmer``, ``optimizeGlmer``, ``optwrap``,
-``check.boundary``, ``mkMerMod``'s GLMM parts; lme4 1.1-31), nAGQ 0 and 1.
+``check.boundary``, ``mkMerMod``'s GLMM parts; lme4 1.1-31), nAGQ 0, 1 (Laplace) and 2..25 (adaptive
+Gauss-Hermite quadrature, :mod:`pyreterms.glmm.agq`, one scalar random-effects term).
 
 Stage 1 (``nAGQ0initStep``): theta by ``optimizer[0]`` (bobyqa: NLopt's BOBYQA stands in for minqa's,
 see :mod:`pyreterms.lmm.optimizers`) on the nAGQ = 0 deviance; stage 2 (nAGQ = 1): ``c(theta, beta)`` by
 ``optimizer[1]`` (lme4's Nelder_Mead, ported) on the Laplace deviance, started at stage 1's theta and
-beta with ``xst = 0.2 c(0.1, pmin(sqrt(diag(unsc)), 10))``.  Not yet: derivatives and ``checkConv``,
-nAGQ > 1, ``restart_edge``, ``start``.
+beta with ``xst = 0.2 c(0.1, pmin(sqrt(diag(unsc)), 10))``; for nAGQ > 1 the stage-2 objective is the AGQ
+deviance.  Not yet: derivatives and ``checkConv``, ``restart_edge``, ``start``.
 """
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ import pandas as pd
 
 from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError, LmeWarning
+from pyreterms.glmm.agq import check_agq_model
 from pyreterms.glmm.devfun import GlmerDevfun
+from pyreterms.glmm.ghrule import GHrule
 from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.lmm.fit import LmerFit, lmer
 from pyreterms.lmm.optimize import nloptwrap
@@ -114,16 +117,22 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *, nAGQ: i
           mustart: npt.ArrayLike | None = None, etastart: npt.ArrayLike | None = None,
           control: Mapping[str, Any] | None = None) -> GlmerFit | LmerFit:
     """R: ``lme4::glmer(formula, data, family, control = glmerControl(...), nAGQ, subset, weights,
-    na.action, offset, contrasts, mustart, etastart)`` for nAGQ 0 and 1.
+    na.action, offset, contrasts, mustart, etastart)`` for nAGQ 0 (no stage 2), 1 (Laplace) and 2..25
+    (adaptive Gauss-Hermite quadrature, one scalar random-effects term only, as lme4).
 
     ``control`` keys (glmerControl's names): ``optimizer``, ``tolPwrss``, ``nAGQ0initStep``,
     ``boundary.tol``, ``optCtrl``.
     """
-    if nAGQ not in (0, 1):
-        raise DataError("nAGQ > 1 (adaptive Gauss-Hermite quadrature) is not implemented yet: use nAGQ = 0 or 1")
+    if isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or nAGQ < 0:
+        raise DataError(f"nAGQ must be a non-negative integer (not {nAGQ!r})")
+    nAGQ = int(nAGQ)
+    if nAGQ > 1:
+        GHrule(nAGQ)  # lme4's "ord < 101L is not TRUE"; orders 26..100 are not shipped
     ctrl = _control(control)
     glf = glformula(formula, data, family, subset, weights=weights, na_action=na_action, offset=offset,
                     contrasts=contrasts, mustart=mustart, etastart=etastart)
+    if nAGQ > 1 and isinstance(glf, GLFormula):
+        check_agq_model(glf.reTrms)  # lme4 checks in updateGlmerDevfun, after stage 1
     if isinstance(glf, LFormula):  # lme4: warns, then re-evaluates the call as lmer()
         warnings.warn("calling glmer() with family=gaussian (identity link) as a shortcut to lmer() is deprecated;"
                       " please call lmer() directly", LmeWarning, stacklevel=2)
@@ -143,7 +152,8 @@ def _fit(glf: GLFormula, ctrl: dict[str, Any], nAGQ: int) -> GlmerFit:
         dv.devfun0(opt["par"])  # optwrap's final fn(opt$par)
         if nAGQ == 0 and float(ctrl["boundary.tol"]) > 0:
             opt = _check_boundary(dv, opt, dv.devfun0, float(ctrl["boundary.tol"]))
-    if nAGQ == 1:
+    if nAGQ >= 1:
+        dv.set_agq(nAGQ)
         start = np.concatenate([dv.pp.theta, dv.pp.delb])  # getStart(NULL, pp, "all")
         opt_ctrl = dict(ctrl["optCtrl"])
         name = ctrl["optimizer"][1]
@@ -155,11 +165,11 @@ def _fit(glf: GLFormula, ctrl: dict[str, Any], nAGQ: int) -> GlmerFit:
             opt_ctrl.setdefault("rhoend", 2e-7)
         dv.to_stage2()
         lower = np.concatenate([dv.lower, np.full(glf.X.X.shape[1], -np.inf)])
-        opt, _ = run_optimizer(name, dv.devfun1, start, lower, opt_ctrl, nloptwrap)
-        dv.devfun1(opt["par"])
+        opt, _ = run_optimizer(name, dv.devfun, start, lower, opt_ctrl, nloptwrap)
+        dv.devfun(opt["par"])
         if float(ctrl["boundary.tol"]) > 0:
             dv.lower = lower
-            opt = _check_boundary(dv, opt, dv.devfun1, float(ctrl["boundary.tol"]))
+            opt = _check_boundary(dv, opt, dv.devfun, float(ctrl["boundary.tol"]))
         theta, beta = opt["par"][:dv.nth], opt["par"][dv.nth:]
     else:
         theta, beta = dv.pp.theta.copy(), dv.pp.delb.copy()
