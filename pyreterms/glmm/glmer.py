@@ -6,13 +6,13 @@ Stage 1 (``nAGQ0initStep``): theta by ``optimizer[0]`` (bobyqa: NLopt's BOBYQA s
 see :mod:`pyreterms.lmm.optimizers`) on the nAGQ = 0 deviance; stage 2 (nAGQ = 1): ``c(theta, beta)`` by
 ``optimizer[1]`` (lme4's Nelder_Mead, ported) on the Laplace deviance, started at stage 1's theta and
 beta with ``xst = 0.2 c(0.1, pmin(sqrt(diag(unsc)), 10))``; for nAGQ > 1 the stage-2 objective is the AGQ
-deviance.  Not yet: derivatives and ``checkConv``, ``restart_edge``, ``start``.
+deviance; ``calc.derivs`` (lme4's ``deriv12``, :mod:`pyreterms.glmm.deriv`) gives the Hessian ``vcov``
+uses.  Not yet: ``checkConv`` (no convergence warnings), ``restart_edge``, ``start``.
 """
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,9 @@ import pandas as pd
 from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm.agq import check_agq_model
+from pyreterms.glmm.deriv import deriv12
 from pyreterms.glmm.devfun import GlmerDevfun
+from pyreterms.glmm.fit import GlmerFit
 from pyreterms.glmm.ghrule import GHrule
 from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.lmm.fit import LmerFit, lmer
@@ -31,58 +33,7 @@ from pyreterms.lmm.optimizers import run_optimizer
 from pyreterms.lmm.threads import blas_threads
 
 _CONTROL: dict[str, Any] = {"optimizer": ("bobyqa", "Nelder_Mead"), "tolPwrss": 1e-7, "nAGQ0initStep": True,
-            "boundary.tol": 1e-5, "optCtrl": {}}
-
-
-@dataclass(frozen=True)
-class GlmerFit:
-    """R: the parts of a ``glmerMod`` this slice computes (``getME``-style names)."""
-
-    glf: GLFormula
-    nAGQ: int
-    theta: np.ndarray
-    beta: np.ndarray
-    u: np.ndarray
-    b: np.ndarray
-    eta: np.ndarray
-    mu: np.ndarray
-    fval: float  # devcomp$cmp["dev"], the optimizer's objective (-2 logLik)
-    feval: int  # evaluations of the last stage's optimizer
-    drsum: float  # sum of deviance residuals = deviance(fit)
-    fixef_names: tuple[str, ...]
-
-    def fixef(self) -> pd.Series:
-        return pd.Series(self.beta, index=list(self.fixef_names))
-
-    def deviance(self) -> float:
-        """R: ``deviance(fit)`` for a GLMM = ``sum(residuals(fit, "deviance")^2)``."""
-        return self.drsum
-
-    @property
-    def npar(self) -> int:
-        return self.theta.size + self.beta.size + (1 if self.glf.family.has_scale else 0)
-
-    def logLik(self) -> float:  # noqa: N802 - R's name
-        return -self.fval / 2
-
-    def AIC(self) -> float:  # noqa: N802 - R's name
-        return self.fval + 2 * self.npar
-
-    def BIC(self) -> float:  # noqa: N802 - R's name
-        return self.fval + np.log(self.glf.y.size) * self.npar
-
-    def ranef(self) -> dict[str, pd.DataFrame]:
-        """R: ``ranef(fit)`` (conditional modes ``b = Lambda u``) per grouping factor."""
-        out: dict[str, pd.DataFrame] = {}
-        rt = self.glf.reTrms
-        for k, (g, cn) in enumerate(rt.cnms):
-            lo, hi = int(rt.Gp[k]), int(rt.Gp[k + 1])
-            nc = len(cn)
-            block = self.b[lo:hi].reshape(-1, nc)
-            levels = rt.terms[k].ff.levels
-            df = pd.DataFrame(block, index=list(levels), columns=list(cn))
-            out[g] = pd.concat([out[g], df], axis=1) if g in out else df
-        return out
+            "boundary.tol": 1e-5, "optCtrl": {}, "calc.derivs": True}
 
 
 def _control(control: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -146,6 +97,8 @@ def _fit(glf: GLFormula, ctrl: dict[str, Any], nAGQ: int) -> GlmerFit:
     init0 = bool(ctrl["nAGQ0initStep"])
     dv = GlmerDevfun(glf, tol_pwrss=float(ctrl["tolPwrss"]), nAGQ_init=0 if init0 else 1)
     opt: dict[str, Any] = {}
+    gradient: np.ndarray | None = None
+    hessian: np.ndarray | None = None
     if init0:
         opt, _ = run_optimizer(ctrl["optimizer"][0], dv.devfun0, dv.pp.theta.copy(), dv.lower,
                                dict(ctrl["optCtrl"]), nloptwrap)
@@ -166,16 +119,43 @@ def _fit(glf: GLFormula, ctrl: dict[str, Any], nAGQ: int) -> GlmerFit:
         dv.to_stage2()
         lower = np.concatenate([dv.lower, np.full(glf.X.X.shape[1], -np.inf)])
         opt, _ = run_optimizer(name, dv.devfun, start, lower, opt_ctrl, nloptwrap)
+        if ctrl["calc.derivs"]:  # optwrap: deriv12(fn, opt$par, fx = opt$value = NULL)
+            gradient, hessian = deriv12(dv.devfun, np.asarray(opt["par"], dtype=np.float64))
         dv.devfun(opt["par"])
         if float(ctrl["boundary.tol"]) > 0:
             dv.lower = lower
             opt = _check_boundary(dv, opt, dv.devfun, float(ctrl["boundary.tol"]))
         theta, beta = opt["par"][:dv.nth], opt["par"][dv.nth:]
+        dv.resp.offset = dv.base_offset.copy()  # optimizeGlmer: resp$setOffset(baseOffset)
     else:
         theta, beta = dv.pp.theta.copy(), dv.pp.delb.copy()
-    u = dv.pp.delu.copy()
-    b = dv.pp.Lambdat.T @ u
     fval = float(opt["fval"]) if init0 or nAGQ else float("nan")
-    return GlmerFit(glf=glf, nAGQ=nAGQ, theta=np.array(theta), beta=np.array(beta), u=u, b=b,
-                    eta=dv.resp.eta.copy(), mu=dv.resp.mu.copy(), fval=fval, feval=int(opt.get("feval", 0)),
-                    drsum=dv.resp.res_dev(), fixef_names=glf.X.colnames)
+    return GlmerFit.from_state(glf, nAGQ, dv.pp, dv.resp, theta, beta, fval, feval=int(opt.get("feval", 0)),
+                               hessian=hessian, gradient=gradient, tol_pwrss=dv.tol,
+                               optimizer=str(ctrl["optimizer"][1] if nAGQ else ctrl["optimizer"][0]),
+                               devfun=dv.devfun if nAGQ else dv.devfun0)
+
+
+def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayLike | None = None,
+             calc_derivs: bool = True, tol_pwrss: float = 1e-7) -> GlmerFit:
+    """The fit lme4 builds when its last optimizer returns ``opt$par = pars`` (``c(theta, beta)``; theta
+    alone for nAGQ = 0): ``deriv12`` at ``pars`` (nAGQ >= 1), the final ``fn(opt$par)``, ``mkMerMod``.
+    For comparing the verbs with lme4 at lme4's own parameters.  ``lp0``: the devfun's PIRLS start
+    (R: ``environment(devfun)$lp0``; default: the initial PIRLS's, as ``mkGlmerDevfun`` leaves it)."""
+    pars = np.asarray(pars, dtype=np.float64)
+    dv = GlmerDevfun(glf, tol_pwrss=tol_pwrss)
+    if lp0 is not None:
+        dv.lp0 = np.asarray(lp0, dtype=np.float64)
+    if nAGQ == 0:
+        fval = dv.devfun0(pars)
+        return GlmerFit.from_state(glf, 0, dv.pp, dv.resp, pars, dv.pp.delb.copy(), fval, tol_pwrss=tol_pwrss,
+                                   optimizer="bobyqa", devfun=dv.devfun0)
+    dv.set_agq(nAGQ)
+    gradient, hessian = deriv12(dv.devfun, pars) if calc_derivs else (None, None)
+    fval = dv.devfun(pars)
+    dv.resp.offset = dv.base_offset.copy()
+    return GlmerFit.from_state(glf, nAGQ, dv.pp, dv.resp, pars[:dv.nth], pars[dv.nth:], fval, hessian=hessian,
+                               gradient=gradient, tol_pwrss=tol_pwrss, devfun=dv.devfun)
+
+
+__all__ = ["glmer", "glmer_at", "GlmerFit"]

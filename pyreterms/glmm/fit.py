@@ -1,0 +1,366 @@
+"""The fitted GLMM (R: a ``glmerMod``, ``mkMerMod``'s GLMM parts, lme4 1.1-31) and its verbs: ``fixef``,
+``ranef``, ``VarCorr``, ``sigma``, ``deviance``, ``logLik``, ``AIC``, ``BIC``, ``fitted``,
+``residuals`` (``residuals.glmResp``), ``weights``, ``vcov`` (``vcov.merMod``: the finite-difference
+Hessian's when stage 2 ran, else ``unsc()``), ``getME``, ``predict`` (:mod:`pyreterms.glmm.predict`) and
+``summary`` (:mod:`pyreterms.glmm.summary`).
+
+The object holds the state lme4's ``pp``/``resp`` reference objects are left in by the last deviance
+evaluation (``fn(opt$par)`` after ``deriv12``): conditional modes, ``eta``, ``mu``, the factor ``L``,
+``RX``, ``RZX`` and the working weights of the last PIRLS iteration.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from math import comb
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from pyreterms.errors import DataError, LmeWarning
+from pyreterms.glmm import predict as gpredict
+from pyreterms.glmm.glformula import GLFormula
+from pyreterms.glmm.pirls import GlmResp, MerPred
+from pyreterms.glmm.summary import GlmerSummary, summarize
+from pyreterms.lmm.fit import make_names, structural_product
+from pyreterms.verbs.accessors import napredict
+
+_RESID_TYPES = ("deviance", "pearson", "working", "response", "partial")
+
+
+@dataclass(frozen=True, eq=False)
+class GlmerFit:
+    """R: a ``glmerMod`` (``getME``-style names; frozen)."""
+
+    glf: GLFormula
+    nAGQ: int
+    theta: np.ndarray
+    beta: np.ndarray
+    u: np.ndarray
+    b: np.ndarray
+    eta: np.ndarray
+    mu: np.ndarray
+    fval: float  # devcomp$cmp["dev"], the optimizer's objective (-2 logLik)
+    feval: int  # evaluations of the last stage's optimizer
+    drsum: float  # sum of deviance residuals = deviance(fit)
+    fixef_names: tuple[str, ...]
+    L: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # dense lower factor of Lambda'Z'WZLambda + I
+    RX: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # lower: RX RX' = X'WX - RZX'RZX
+    RZX: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    Xwts: np.ndarray = field(default_factory=lambda: np.zeros(0))  # pp$Xwts (sqrt working weights)
+    wtres: np.ndarray = field(default_factory=lambda: np.zeros(0))  # resp$wtres (Pearson residuals)
+    hessian: np.ndarray | None = None  # optinfo$derivs$Hessian (deriv12 of the stage-2 devfun)
+    gradient: np.ndarray | None = None
+    tol_pwrss: float = 1e-7
+    optimizer: str = "Nelder_Mead"
+    devfun: Callable[[np.ndarray], float] | None = None
+
+    # -------------------------------------------------------------------- construction
+    @classmethod
+    def from_state(cls, glf: GLFormula, nAGQ: int, pp: MerPred, resp: GlmResp, theta: np.ndarray,
+                   beta: np.ndarray, fval: float, feval: int = 0, hessian: np.ndarray | None = None,
+                   gradient: np.ndarray | None = None, tol_pwrss: float = 1e-7, optimizer: str = "Nelder_Mead",
+                   devfun: Callable[[np.ndarray], float] | None = None) -> GlmerFit:
+        """R: ``mkMerMod(rho, opt, ...)`` for a glmResp: the fit from the devfun's current state."""
+        u = pp.delu.copy()
+        return cls(glf=glf, nAGQ=nAGQ, theta=np.array(theta, dtype=np.float64), beta=np.array(beta, dtype=np.float64),
+                   u=u, b=np.asarray(pp.Lambdat.T @ u), eta=resp.eta.copy(), mu=resp.mu.copy(), fval=float(fval),
+                   feval=int(feval), drsum=resp.res_dev(), fixef_names=glf.X.colnames, L=pp.L.copy(),
+                   RX=pp.RX.copy(), RZX=pp.RZX.copy(), Xwts=pp.Xwts.copy(), wtres=resp.pearson(),
+                   hessian=hessian, gradient=gradient, tol_pwrss=tol_pwrss, optimizer=optimizer, devfun=devfun)
+
+    # -------------------------------------------------------------------- basic quantities
+    @property
+    def family(self) -> Any:
+        return self.glf.family
+
+    @property
+    def use_sc(self) -> bool:
+        """``dims["useSc"]``: ``!hasNoScale(family)``."""
+        return bool(self.glf.family.has_scale)
+
+    def fixef(self) -> pd.Series:
+        """R: ``fixef(fit)``."""
+        return pd.Series(self.beta, index=list(self.fixef_names), dtype=float)
+
+    def nobs(self) -> int:
+        return int(self.glf.y.size)
+
+    def npar(self) -> int:
+        """R: ``npar.merMod``: ``length(theta) + p`` (+1 with a scale parameter)."""
+        return self.theta.size + self.beta.size + (1 if self.use_sc else 0)
+
+    def df_residual(self) -> int:
+        return self.nobs() - self.npar()
+
+    def ussq(self) -> float:
+        return float(self.u @ self.u)
+
+    def wrss(self) -> float:
+        return float(self.wtres @ self.wtres)
+
+    def sigma(self) -> float:
+        """R: ``sigma(fit)``: 1 without a scale parameter, else ``sqrt(pwrss / n)`` (sigmaML)."""
+        if not self.use_sc:
+            return 1.0
+        return float(np.sqrt((self.wrss() + self.ussq()) / self.nobs()))
+
+    def devcomp(self) -> dict[str, dict[str, float]]:
+        """R: ``getME(fit, "devcomp")``: ``cmp`` and ``dims``."""
+        n, p = self.nobs(), self.beta.size
+        pwrss = self.wrss() + self.ussq()
+        cmp = {"ldL2": float(2 * np.sum(np.log(np.diag(self.L)))),
+               "ldRX2": float(2 * np.sum(np.log(np.diag(self.RX)))) if p else 0.0,
+               "wrss": self.wrss(), "ussq": self.ussq(), "pwrss": pwrss, "drsum": self.drsum, "REML": np.nan,
+               "dev": self.fval, "sigmaML": float(np.sqrt(pwrss / n)) if self.use_sc else np.nan,
+               "sigmaREML": np.nan, "tolPwrss": self.tol_pwrss}
+        dims = {"N": n, "n": n, "p": p, "nmp": n - p, "q": int(self.u.size), "nth": int(self.theta.size),
+                "nAGQ": self.nAGQ, "compDev": 1, "useSc": int(self.use_sc), "reTrms": len(self.glf.reTrms.cnms),
+                "spFe": 0, "REML": 0, "GLMM": 1, "NLMM": 0}
+        return {"cmp": cmp, "dims": dims}  # type: ignore[dict-item]
+
+    def deviance(self) -> float:
+        """R: ``deviance(fit)`` for a GLMM = ``sum(residuals(fit, "deviance")^2)`` (``cmp["drsum"]``)."""
+        return self.drsum
+
+    def logLik(self) -> float:  # noqa: N802 - R's name
+        """R: ``logLik(fit)`` = ``-cmp["dev"] / 2`` (``df = npar``)."""
+        return -self.fval / 2
+
+    def AIC(self) -> float:  # noqa: N802 - R's name
+        return self.fval + 2 * self.npar()
+
+    def BIC(self) -> float:  # noqa: N802 - R's name
+        return self.fval + np.log(self.nobs()) * self.npar()
+
+    def isSingular(self, tol: float = 1e-4) -> bool:  # noqa: N802 - R's name
+        """R: ``isSingular(fit, tol = 1e-4)``."""
+        return bool(np.any(self.theta[self.glf.reTrms.lower == 0] < tol))
+
+    # -------------------------------------------------------------------- random effects
+    def Tlist(self) -> list[tuple[str, np.ndarray]]:  # noqa: N802 - R's name
+        """R: ``getME(fit, "Tlist")``: per term the lower-triangular template at theta."""
+        out, k = [], 0
+        for g, cn in self.glf.reTrms.cnms:
+            nc = len(cn)
+            T = np.zeros((nc, nc))
+            for c in range(nc):
+                for r in range(c, nc):
+                    T[r, c] = self.theta[k]
+                    k += 1
+            out.append((g, T))
+        return out
+
+    def _term_names(self) -> list[str]:
+        rt = self.glf.reTrms
+        nms = [rt.flist[a][0] for a in rt.assign]
+        return make_names(nms) if len(set(nms)) < len(nms) else nms
+
+    def VarCorr(self) -> list[dict[str, Any]]:  # noqa: N802 - R's name
+        """R: ``VarCorr(fit)``: per term ``{"name", "group", "cnms", "cov", "stddev", "correlation"}``
+        (``sc = sigma(fit)``, 1 for binomial and Poisson)."""
+        sc = self.sigma()
+        out = []
+        for nm, (g, cn), (_, T) in zip(self._term_names(), self.glf.reTrms.cnms, self.Tlist(), strict=True):
+            Lk = sc * T
+            V = Lk @ Lk.T
+            sd = np.sqrt(np.diag(V))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                corr = V / np.outer(sd, sd)
+            np.fill_diagonal(corr, 1.0)
+            out.append({"name": nm, "group": g, "cnms": cn, "cov": V, "stddev": sd, "correlation": corr})
+        return out
+
+    def VarCorr_df(self) -> pd.DataFrame:  # noqa: N802 - R's name
+        """R: ``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor (a Residual row only with a
+        scale parameter)."""
+        rows: list[tuple[Any, ...]] = []
+        for vc in self.VarCorr():
+            cn, V, C, sd = vc["cnms"], vc["cov"], vc["correlation"], vc["stddev"]
+            rows += [(vc["name"], cn[i], None, V[i, i], sd[i]) for i in range(len(cn))]
+            rows += [(vc["name"], cn[c], cn[r], V[r, c], C[r, c])
+                     for c in range(len(cn)) for r in range(c + 1, len(cn))]
+        if self.use_sc:
+            rows.append(("Residual", None, None, self.sigma() ** 2, self.sigma()))
+        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """R: ``ranef(fit)`` (conditional modes ``b = Lambda u``): per grouping factor, rows = levels,
+        columns = the column names of every term on that factor (term order)."""
+        rt = self.glf.reTrms
+        out: dict[str, pd.DataFrame] = {}
+        for k, (g, cn) in enumerate(rt.cnms):
+            lo, hi = int(rt.Gp[k]), int(rt.Gp[k + 1])
+            block = self.b[lo:hi].reshape(-1, len(cn))
+            df = pd.DataFrame(block, index=list(rt.terms[k].ff.levels), columns=list(cn))
+            out[g] = pd.concat([out[g], df], axis=1) if g in out else df
+        return out
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """R: ``coef(fit)``: the fixed effects per level plus the random effects of the same name."""
+        fe, out = self.fixef(), {}
+        for g, df in self.ranef().items():
+            miss = [c for c in df.columns if c not in fe.index]
+            f2 = pd.concat([pd.Series(0.0, index=list(dict.fromkeys(miss))), fe])
+            val = np.tile(f2.to_numpy(), (len(df), 1))
+            for j, c in enumerate(df.columns):
+                val[:, list(f2.index).index(c)] += df.to_numpy()[:, j]
+            out[g] = pd.DataFrame(val, index=df.index, columns=list(f2.index))
+        return out
+
+    # -------------------------------------------------------------------- fitted values and residuals
+    def fitted(self) -> pd.Series:
+        """R: ``fitted(fit)`` = ``resp$mu``, named by row, NA-padded under na.exclude."""
+        return napredict(self.glf.fr, self.mu)
+
+    def _dev_resid(self) -> np.ndarray:
+        return np.asarray(self.glf.family.dev_resids(self.glf.y, self.mu, self.glf.weights), dtype=np.float64)
+
+    def residuals(self, type: str = "deviance", scaled: bool = False) -> pd.Series:  # noqa: A002 (R's name)
+        """R: ``residuals(fit, type, scaled)`` (``residuals.glmResp``): "deviance" ``sign(y - mu)
+        sqrt(devResid)``, "pearson" ``wtres``, "working" ``(y - mu) / mu.eta(eta)``, "response" ``y - mu``
+        (``y`` as the family's initialize rewrote it: proportions for binomial)."""
+        if type not in _RESID_TYPES:
+            raise DataError("'arg' should be one of " + ", ".join(f"\u201c{t}\u201d" for t in _RESID_TYPES))
+        y, mu = self.glf.y, self.mu
+        if type == "partial":
+            raise DataError("partial residuals are not implemented yet")
+        if type == "deviance":
+            d = np.sqrt(self._dev_resid())
+            r = np.where(y > mu, d, -d)
+        elif type == "pearson":
+            r = self.wtres
+        elif type == "working":
+            r = (y - mu) / self.glf.family.link_obj.lme4_mu_eta(self.eta)
+        else:
+            r = y - mu
+        if scaled:
+            r = r / self.sigma()
+        return napredict(self.glf.fr, r)
+
+    def weights(self, type: str = "prior") -> np.ndarray:  # noqa: A002 (R's name)
+        """R: ``weights(fit, type)``: "prior" ``resp$weights`` (binomial totals times prior weights),
+        "working" ``pp$Xwts^2``."""
+        if type == "prior":
+            return self.glf.weights.copy()
+        if type == "working":
+            return np.asarray(self.Xwts ** 2)
+        raise DataError("'arg' should be one of \u201cprior\u201d, \u201cworking\u201d")
+
+    def predict(self, newdata: pd.DataFrame | None = None, re_form: Any = None, allow_new_levels: bool = False,
+                type: str = "link") -> pd.Series:  # noqa: A002 (R's name)
+        """R: ``predict(fit, newdata, re.form, allow.new.levels, type = c("link", "response"))``
+        (:mod:`pyreterms.glmm.predict`)."""
+        return gpredict.predict(self.glf, self.beta, self.b, self.eta, self.mu, self.ranef(), newdata, re_form,
+                                allow_new_levels, type)
+
+    def summary(self, data_name: str | None = None, weights_name: str | None = None,
+                offset_name: str | None = None) -> GlmerSummary:
+        """R: ``summary(fit)``; ``str()`` of it is lme4's ``print(summary(fit))`` (the names are printed on
+        the ``Data:``/``Weights:``/``Offset:`` lines; :mod:`pyreterms.glmm.summary`)."""
+        return summarize(self, data_name, weights_name, offset_name)
+
+    # -------------------------------------------------------------------- covariance of the fixed effects
+    def unsc(self) -> np.ndarray:
+        """R: ``pp$unsc()`` = ``(RX' RX)^-1``."""
+        RXi = np.linalg.inv(self.RX) if self.beta.size else np.zeros((0, 0))
+        return np.asarray(RXi.T @ RXi)
+
+    def vcov(self, use_hessian: bool | None = None) -> pd.DataFrame:
+        """R: ``vcov(fit, use.hessian = NULL)`` (``vcov.merMod``): from the finite-difference Hessian
+        of the stage-2 deviance (``2 solve(H)[beta, beta]``) when there is one and it is positive
+        definite, else ``sigma^2 unsc()``."""
+        nth = self.theta.size
+        avail = self.hessian is not None and self.hessian.shape[0] > nth
+        if use_hessian is None:
+            use_hessian = avail
+        if use_hessian and not avail:
+            raise DataError("'use.hessian'=TRUE specified, but Hessian is unavailable")
+        V = self.sigma() ** 2 * self.unsc()
+        if use_hessian and self.hessian is not None:
+            try:
+                h = np.linalg.solve(self.hessian, np.eye(self.hessian.shape[0]))[nth:, nth:]
+                Vh = h + h.T
+                bad = bool(np.any(np.isnan(Vh))) or float(np.min(np.linalg.eigvalsh(Vh))) <= 0
+            except np.linalg.LinAlgError:
+                Vh, bad = V, True
+            if bad:
+                warnings.warn("variance-covariance matrix computed from finite-difference Hessian is\nnot positive "
+                              "definite or contains NA values: falling back to var-cov estimated from RX",
+                              LmeWarning, stacklevel=2)
+            else:
+                V = Vh
+        nm = list(self.fixef_names)
+        return pd.DataFrame(V, index=nm, columns=nm)
+
+    # -------------------------------------------------------------------- getME
+    def getME(self, name: str) -> Any:  # noqa: N802 - R's name
+        """R: ``getME(fit, name)`` for the names lme4 1.1-31 accepts (there is no "eta" or "weights":
+        use ``predict(type = "link")`` and :meth:`weights`)."""
+        rt = self.glf.reTrms
+        dc = self.devcomp()
+        tn = list(rt.theta_names())
+        Lambdat = rt.Lambdat.copy()
+        Lambdat.data = self.theta[np.asarray(rt.Lind)].astype(np.float64)
+        if name == "Ztlist":
+            Zt = rt.Zt.tocsr()
+            out: dict[str, sp.csc_matrix] = {}
+            for k, (g, cn) in enumerate(rt.cnms):
+                for j, c in enumerate(cn):
+                    out[f"{g}.{c}"] = Zt[np.arange(int(rt.Gp[k]) + j, int(rt.Gp[k + 1]), len(cn))].tocsc()
+            return out
+        if name in ("mmList", "p_i", "m_i"):
+            byf = dict(zip(rt.formula_order, rt.terms, strict=True))
+            mm = {byf[f].name: byf[f].Xi for f in rt.mmList_order()}
+            if name == "mmList":
+                return mm
+            p_i = {k: v.shape[1] for k, v in mm.items()}
+            return p_i if name == "p_i" else {k: comb(v + 1, 2) for k, v in p_i.items()}
+        if name == "q_i":
+            pis, lis = list(self.getME("p_i").values()), [f.nlevels for _, f in rt.flist]
+            m = max(len(pis), len(lis))
+            return [pis[i % len(pis)] * lis[i % len(lis)] for i in range(m)]
+        simple: dict[str, Callable[[], Any]] = {
+            "X": lambda: self.glf.X.X, "Z": lambda: rt.Zt.T.tocsc(), "Zt": lambda: rt.Zt,
+            "y": lambda: self.glf.y, "mu": lambda: self.mu, "u": lambda: self.u, "b": lambda: self.b.reshape(-1, 1),
+            "Gp": lambda: rt.Gp, "Tp": self._Tp, "L": lambda: sp.csc_matrix(self.L),
+            "Lambda": lambda: Lambdat.T.tocsc(),
+            "Lambdat": lambda: Lambdat, "Lind": lambda: rt.Lind, "Tlist": self.Tlist,
+            "A": lambda: structural_product(Lambdat, rt.Zt), "RX": lambda: self.RX.T, "RZX": lambda: self.RZX,
+            "sigma": self.sigma, "flist": lambda: dict(rt.flist), "fixef": self.fixef, "beta": lambda: self.beta,
+            "theta": lambda: pd.Series(self.theta, index=tn), "ST": self._ST, "REML": lambda: 0,
+            "is_REML": lambda: False, "n_rtrms": lambda: len(rt.cnms), "n_rfacs": lambda: len(rt.flist),
+            "N": lambda: dc["dims"]["N"], "n": lambda: dc["dims"]["n"], "p": lambda: dc["dims"]["p"],
+            "q": lambda: dc["dims"]["q"], "k": lambda: len(rt.cnms), "m": lambda: dc["dims"]["nth"],
+            "l_i": lambda: {f: fac.nlevels for f, fac in rt.flist}, "cnms": lambda: list(rt.cnms),
+            "devcomp": lambda: dc, "offset": lambda: self.glf.offset, "lower": lambda: pd.Series(rt.lower, index=tn),
+            "devfun": lambda: self.devfun, "glmer.nb.theta": lambda: np.nan,
+        }
+        if name not in simple:
+            raise DataError(f"getME: unknown name {name!r} (lme4's names: {', '.join(GETME_NAMES)})")
+        return simple[name]()
+
+    def _Tp(self) -> pd.Series:  # noqa: N802 - R's name
+        m = [comb(len(cn) + 1, 2) for _, cn in self.glf.reTrms.cnms]
+        return pd.Series(np.concatenate([[0], np.cumsum(m)]).astype(float),
+                         index=["beg__"] + [g for g, _ in self.glf.reTrms.cnms])
+
+    def _ST(self) -> list[tuple[str, np.ndarray]]:  # noqa: N802 - R's name
+        out = []
+        for g, T in self.Tlist():
+            d = np.diag(T).copy()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                S = T / d[None, :]
+            np.fill_diagonal(S, d)
+            out.append((g, S))
+        return out
+
+
+#: ``eval(formals(lme4:::getME.merMod)$name)``, lme4 1.1-31
+GETME_NAMES = ("X", "Z", "Zt", "Ztlist", "mmList", "y", "mu", "u", "b", "Gp", "Tp", "L", "Lambda", "Lambdat", "Lind",
+               "Tlist", "A", "RX", "RZX", "sigma", "flist", "fixef", "beta", "theta", "ST", "REML", "is_REML",
+               "n_rtrms", "n_rfacs", "N", "n", "p", "q", "p_i", "l_i", "q_i", "k", "m_i", "m", "cnms", "devcomp",
+               "offset", "lower", "devfun", "glmer.nb.theta")
