@@ -57,20 +57,25 @@ class GlmerFit:
     tol_pwrss: float = 1e-7
     optimizer: str = "Nelder_Mead"
     devfun: Callable[[np.ndarray], float] | None = None
+    conv_code: int = 0  # optinfo$conv$opt
+    conv_messages: tuple[str, ...] = ()  # optinfo$conv$lme4$messages (checkConv)
+    opt_warnings: tuple[str, ...] = ()  # optinfo$warnings
 
     # -------------------------------------------------------------------- construction
     @classmethod
     def from_state(cls, glf: GLFormula, nAGQ: int, pp: MerPred, resp: GlmResp, theta: np.ndarray,
                    beta: np.ndarray, fval: float, feval: int = 0, hessian: np.ndarray | None = None,
                    gradient: np.ndarray | None = None, tol_pwrss: float = 1e-7, optimizer: str = "Nelder_Mead",
-                   devfun: Callable[[np.ndarray], float] | None = None) -> GlmerFit:
+                   devfun: Callable[[np.ndarray], float] | None = None, conv_code: int = 0,
+                   conv_messages: tuple[str, ...] = (), opt_warnings: tuple[str, ...] = ()) -> GlmerFit:
         """R: ``mkMerMod(rho, opt, ...)`` for a glmResp: the fit from the devfun's current state."""
         u = pp.delu.copy()
         return cls(glf=glf, nAGQ=nAGQ, theta=np.array(theta, dtype=np.float64), beta=np.array(beta, dtype=np.float64),
                    u=u, b=np.asarray(pp.Lambdat.T @ u), eta=resp.eta.copy(), mu=resp.mu.copy(), fval=float(fval),
                    feval=int(feval), drsum=resp.res_dev(), fixef_names=glf.X.colnames, L=pp.L.copy(),
                    RX=pp.RX.copy(), RZX=pp.RZX.copy(), Xwts=pp.Xwts.copy(), wtres=resp.pearson(),
-                   hessian=hessian, gradient=gradient, tol_pwrss=tol_pwrss, optimizer=optimizer, devfun=devfun)
+                   hessian=hessian, gradient=gradient, tol_pwrss=tol_pwrss, optimizer=optimizer, devfun=devfun,
+                   conv_code=conv_code, conv_messages=conv_messages, opt_warnings=opt_warnings)
 
     # -------------------------------------------------------------------- basic quantities
     @property

@@ -6,8 +6,9 @@ Stage 1 (``nAGQ0initStep``): theta by ``optimizer[0]`` (bobyqa: NLopt's BOBYQA s
 see :mod:`pyreterms.lmm.optimizers`) on the nAGQ = 0 deviance; stage 2 (nAGQ = 1): ``c(theta, beta)`` by
 ``optimizer[1]`` (lme4's Nelder_Mead, ported) on the Laplace deviance, started at stage 1's theta and
 beta with ``xst = 0.2 c(0.1, pmin(sqrt(diag(unsc)), 10))``; for nAGQ > 1 the stage-2 objective is the AGQ
-deviance; ``calc.derivs`` (lme4's ``deriv12``, :mod:`pyreterms.glmm.deriv`) gives the Hessian ``vcov``
-uses.  Not yet: ``checkConv`` (no convergence warnings), ``restart_edge``, ``start``.
+deviance; ``calc.derivs`` (lme4's ``deriv12``, :func:`pyreterms.lmm.optimize.deriv12`) gives the Hessian ``vcov``
+uses and ``checkConv`` (lme4's singular-fit message, gradient and Hessian warnings).  Not yet:
+``restart_edge``, ``start``.
 """
 from __future__ import annotations
 
@@ -22,13 +23,13 @@ import pandas as pd
 from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm.agq import check_agq_model
-from pyreterms.glmm.deriv import deriv12
 from pyreterms.glmm.devfun import GlmerDevfun
 from pyreterms.glmm.fit import GlmerFit
 from pyreterms.glmm.ghrule import GHrule
 from pyreterms.glmm.glformula import GLFormula, glformula
+from pyreterms.lmm.control import LmerControl
 from pyreterms.lmm.fit import LmerFit, lmer
-from pyreterms.lmm.optimize import nloptwrap
+from pyreterms.lmm.optimize import Derivs, check_conv, deriv12, nloptwrap
 from pyreterms.lmm.optimizers import run_optimizer
 from pyreterms.lmm.threads import blas_threads
 
@@ -97,16 +98,19 @@ def _fit(glf: GLFormula, ctrl: dict[str, Any], nAGQ: int) -> GlmerFit:
     init0 = bool(ctrl["nAGQ0initStep"])
     dv = GlmerDevfun(glf, tol_pwrss=float(ctrl["tolPwrss"]), nAGQ_init=0 if init0 else 1)
     opt: dict[str, Any] = {}
-    gradient: np.ndarray | None = None
-    hessian: np.ndarray | None = None
+    derivs: Derivs | None = None
+    lower = dv.lower
+    opt_warnings: list[str] = []
     if init0:
-        opt, _ = run_optimizer(ctrl["optimizer"][0], dv.devfun0, dv.pp.theta.copy(), dv.lower,
-                               dict(ctrl["optCtrl"]), nloptwrap)
+        opt, oname = run_optimizer(ctrl["optimizer"][0], dv.devfun0, dv.pp.theta.copy(), dv.lower,
+                                   dict(ctrl["optCtrl"]), nloptwrap)
+        opt_warnings = _conv_warning(opt, oname)
         dv.devfun0(opt["par"])  # optwrap's final fn(opt$par)
         if nAGQ == 0 and float(ctrl["boundary.tol"]) > 0:
             opt = _check_boundary(dv, opt, dv.devfun0, float(ctrl["boundary.tol"]))
     if nAGQ >= 1:
         dv.set_agq(nAGQ)
+        lower = np.concatenate([dv.lower, np.full(glf.X.X.shape[1], -np.inf)])
         start = np.concatenate([dv.pp.theta, dv.pp.delb])  # getStart(NULL, pp, "all")
         opt_ctrl = dict(ctrl["optCtrl"])
         name = ctrl["optimizer"][1]
@@ -117,10 +121,10 @@ def _fit(glf: GLFormula, ctrl: dict[str, Any], nAGQ: int) -> GlmerFit:
             opt_ctrl.setdefault("rhobeg", 2e-4)
             opt_ctrl.setdefault("rhoend", 2e-7)
         dv.to_stage2()
-        lower = np.concatenate([dv.lower, np.full(glf.X.X.shape[1], -np.inf)])
-        opt, _ = run_optimizer(name, dv.devfun, start, lower, opt_ctrl, nloptwrap)
+        opt, oname = run_optimizer(name, dv.devfun, start, lower, opt_ctrl, nloptwrap)
+        opt_warnings = _conv_warning(opt, oname)
         if ctrl["calc.derivs"]:  # optwrap: deriv12(fn, opt$par, fx = opt$value = NULL)
-            gradient, hessian = deriv12(dv.devfun, np.asarray(opt["par"], dtype=np.float64))
+            derivs = deriv12(dv.devfun, np.asarray(opt["par"], dtype=np.float64))
         dv.devfun(opt["par"])
         if float(ctrl["boundary.tol"]) > 0:
             dv.lower = lower
@@ -130,16 +134,32 @@ def _fit(glf: GLFormula, ctrl: dict[str, Any], nAGQ: int) -> GlmerFit:
     else:
         theta, beta = dv.pp.theta.copy(), dv.pp.delb.copy()
     fval = float(opt["fval"]) if init0 or nAGQ else float("nan")
+    conv_msgs: tuple[str, ...] = ()
+    if ctrl["calc.derivs"] and opt:  # glmer: checkConv(attr(opt, "derivs"), opt$par, lbound = devfun's lower)
+        conv_msgs = check_conv(derivs, np.asarray(opt["par"]), lower, LmerControl()).messages
     return GlmerFit.from_state(glf, nAGQ, dv.pp, dv.resp, theta, beta, fval, feval=int(opt.get("feval", 0)),
-                               hessian=hessian, gradient=gradient, tol_pwrss=dv.tol,
+                               hessian=None if derivs is None else derivs.Hessian,
+                               gradient=None if derivs is None else derivs.gradient, tol_pwrss=dv.tol,
                                optimizer=str(ctrl["optimizer"][1] if nAGQ else ctrl["optimizer"][0]),
-                               devfun=dv.devfun if nAGQ else dv.devfun0)
+                               devfun=dv.devfun if nAGQ else dv.devfun0, conv_code=int(opt.get("conv", 0)),
+                               conv_messages=conv_msgs, opt_warnings=tuple(opt_warnings))
+
+
+def _conv_warning(opt: dict[str, Any], name: str) -> list[str]:
+    """R ``optwrap``: a nonzero convergence code warns ``convergence code K from NAME: MSG``."""
+    code = int(opt.get("conv", 0))
+    if code == 0:
+        return []
+    msg = f"convergence code {code} from {name}" + (f": {opt['message']}" if opt.get("message") else "")
+    warnings.warn(msg, LmeWarning, stacklevel=4)
+    return [msg]
 
 
 def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayLike | None = None,
              calc_derivs: bool = True, tol_pwrss: float = 1e-7) -> GlmerFit:
     """The fit lme4 builds when its last optimizer returns ``opt$par = pars`` (``c(theta, beta)``; theta
-    alone for nAGQ = 0): ``deriv12`` at ``pars`` (nAGQ >= 1), the final ``fn(opt$par)``, ``mkMerMod``.
+    alone for nAGQ = 0): ``deriv12`` at ``pars`` (nAGQ >= 1), the final ``fn(opt$par)``, ``checkConv``
+    (its messages and warnings), ``mkMerMod``.
     For comparing the verbs with lme4 at lme4's own parameters.  ``lp0``: the devfun's PIRLS start
     (R: ``environment(devfun)$lp0``; default: the initial PIRLS's, as ``mkGlmerDevfun`` leaves it)."""
     pars = np.asarray(pars, dtype=np.float64)
@@ -148,14 +168,19 @@ def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayL
         dv.lp0 = np.asarray(lp0, dtype=np.float64)
     if nAGQ == 0:
         fval = dv.devfun0(pars)
+        msgs = check_conv(None, pars, dv.lower, LmerControl()).messages if calc_derivs else ()
         return GlmerFit.from_state(glf, 0, dv.pp, dv.resp, pars, dv.pp.delb.copy(), fval, tol_pwrss=tol_pwrss,
-                                   optimizer="bobyqa", devfun=dv.devfun0)
+                                   optimizer="bobyqa", devfun=dv.devfun0, conv_messages=msgs)
     dv.set_agq(nAGQ)
-    gradient, hessian = deriv12(dv.devfun, pars) if calc_derivs else (None, None)
+    derivs = deriv12(dv.devfun, pars) if calc_derivs else None
     fval = dv.devfun(pars)
     dv.resp.offset = dv.base_offset.copy()
-    return GlmerFit.from_state(glf, nAGQ, dv.pp, dv.resp, pars[:dv.nth], pars[dv.nth:], fval, hessian=hessian,
-                               gradient=gradient, tol_pwrss=tol_pwrss, devfun=dv.devfun)
+    lower = np.concatenate([dv.lower, np.full(pars.size - dv.nth, -np.inf)])
+    msgs = check_conv(derivs, pars, lower, LmerControl()).messages if calc_derivs else ()
+    return GlmerFit.from_state(glf, nAGQ, dv.pp, dv.resp, pars[:dv.nth], pars[dv.nth:], fval,
+                               hessian=None if derivs is None else derivs.Hessian,
+                               gradient=None if derivs is None else derivs.gradient, tol_pwrss=tol_pwrss,
+                               devfun=dv.devfun, conv_messages=msgs)
 
 
 __all__ = ["glmer", "glmer_at", "GlmerFit"]

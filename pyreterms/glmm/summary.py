@@ -1,11 +1,11 @@
 """Text of lme4's ``print(summary(glmer(...)))`` (``summary.merMod`` + ``print.summary.merMod``, lme4
 1.1-31: ``methTitle``/``.prt.methTit``, ``.prt.family``, ``.prt.call``, ``.prt.aictab``, ``.prt.resids``,
 ``formatVC``, ``.prt.grps``, ``printCoefmat`` with z values and ``Pr(>|z|)``, the correlation of the
-fixed effects), with R's number formatting from :mod:`pyreterms.lmm.inference.rformat`.
+fixed effects, ``.prt.warn``'s convergence lines), with R's number formatting from
+:mod:`pyreterms.lmm.inference.rformat`.
 
 Standard errors are ``sqrt(diag(vcov(fit)))``: the finite-difference Hessian's (stage 2 ran) or
-``unsc()``'s (nAGQ = 0), as ``vcov.merMod`` chooses.  Not printed: convergence messages (``checkConv`` is
-not run yet) and the "Control:"/"Subset:" call lines.
+``unsc()``'s (nAGQ = 0), as ``vcov.merMod`` chooses.  Not printed: the "Control:"/"Subset:" call lines.
 """
 from __future__ import annotations
 
@@ -176,6 +176,10 @@ def format_summary(fit: Any, digits: int = 4, data_name: str | None = None, weig
             rows = [[str(cc[i, j]) if i > j else "" for j in range(p - 1)] for i in range(1, p)]
             out += ["", "Correlation of Fixed Effects:"]
             out += _print_matrix([_abbreviate(n, 6) for n in names[:-1]], rows, [_abbreviate(n, 11) for n in names[1:]])
+    if fit.conv_code > 0 or fit.conv_messages or fit.opt_warnings:  # .prt.warn(optinfo, summary = FALSE)
+        ok = "(OK)" if fit.conv_code == 0 else ""
+        out += [f"optimizer ({fit.optimizer}) convergence code: {fit.conv_code} {ok}", *fit.conv_messages,
+                *fit.opt_warnings, ""]
     return "\n".join(out) + "\n"
 
 

@@ -213,3 +213,23 @@ def test_residuals_and_weights_refusals_as_lme4(R) -> None:
         fit.residuals("studentized")
     with pytest.raises(DataError, match="should be one of"):
         fit.weights("prior2")
+
+
+@pytest.mark.parametrize("k", [1, 0, 3])
+def test_singular_fit_message_and_summary_as_lme4(R, k: int) -> None:
+    """A singular fit (theta at its bound): lme4's message at fit time and the ``.prt.warn`` lines of the
+    summary (``optimizer (...) convergence code: 0 (OK)``, the message, a blank line)."""
+    from pyreterms.errors import LmeMessage
+
+    d = _data(R, "cbpp")
+    R.r_eval(f"g <- suppressMessages(glmer(incidence ~ period + (1 | period), cbpp, poisson, nAGQ = {k}))")
+    msgs = list(R.r_eval("g@optinfo$conv$lme4$messages"))
+    assert msgs == ["boundary (singular) fit: see help('isSingular')"]
+    with pytest.warns(LmeMessage) as rec:
+        fit = glmer("incidence ~ period + (1 | period)", d, "poisson", nAGQ=k)
+    assert isinstance(fit, GlmerFit)
+    assert [str(w.message) for w in rec if w.category is LmeMessage] == msgs
+    assert fit.theta.tolist() == [0.0] == _num(R, "getME(g, 'theta')").tolist()
+    assert fit.isSingular() and bool(R.r_eval("isSingular(g)")[0])
+    theirs = "\n".join(R.r_eval("capture.output(print(summary(g)))")) + "\n"
+    assert str(fit.summary(data_name="cbpp")) == theirs
