@@ -24,7 +24,7 @@ from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm import predict as gpredict
 from pyreterms.glmm.glformula import GLFormula
 from pyreterms.glmm.pirls import GlmResp, MerPred
-from pyreterms.glmm.summary import GlmerSummary, summarize
+from pyreterms.glmm.summary import GlmerSummary, format_print, summarize
 from pyreterms.lmm.fit import make_names, structural_product
 from pyreterms.verbs.accessors import napredict
 
@@ -267,6 +267,17 @@ class GlmerFit:
         """R: ``summary(fit)``; ``str()`` of it is lme4's ``print(summary(fit))`` (the names are printed on
         the ``Data:``/``Weights:``/``Offset:`` lines; :mod:`pyreterms.glmm.summary`)."""
         return summarize(self, data_name, weights_name, offset_name)
+
+    def print_text(self, data_name: str | None = None, weights_name: str | None = None,
+                   offset_name: str | None = None) -> str:
+        """R: the text of ``print(fit)`` (``print.merMod``; :func:`pyreterms.glmm.summary.format_print`)."""
+        return format_print(self, data_name=data_name, weights_name=weights_name, offset_name=offset_name)
+
+    def __repr__(self) -> str:
+        grps = ", ".join(f"{g} {f.nlevels}" for g, f in self.glf.reTrms.flist)
+        fam = f"{self.glf.family.family}({self.glf.family.link})"
+        return (f"<GlmerFit {self.glf.formula}; {fam}; nAGQ = {self.nAGQ}; n = {self.nobs()}; groups: {grps}; "
+                f"-2 logLik {self.fval:.4f}>")
 
     # -------------------------------------------------------------------- covariance of the fixed effects
     def unsc(self) -> np.ndarray:

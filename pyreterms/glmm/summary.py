@@ -70,15 +70,22 @@ def title_lines(nAGQ: int) -> str:
     return f"{mtit} ['{cls}']\n"
 
 
-def _named_vector(names: list[str], values: list[str]) -> list[str]:
-    """R: ``print`` of a named vector (one common width, right-justified, a trailing space)."""
+def _named_vector(names: list[str], values: list[str], gap: int = 1) -> list[str]:
+    """R: ``print`` of a named vector (``printNamedVector``: one common width, right-justified, each entry
+    followed by ``print.gap`` spaces, ``width %/% (w + gap)`` entries per line)."""
     w = max(len(x) for x in names + values)
-    return [" ".join(h.rjust(w) for h in names) + " ", " ".join(v.rjust(w) for v in values) + " "]
+    per = max(1, WIDTH // (w + gap))
+    out: list[str] = []
+    for i in range(0, len(names), per):
+        out.append("".join(h.rjust(w) + " " * gap for h in names[i:i + per]))
+        out.append("".join(v.rjust(w) + " " * gap for v in values[i:i + per]))
+    return out
 
 
-def format_varcorr(vcs: list[dict[str, Any]], sigma: float, use_sc: bool, digits: int = 4) -> list[str]:
+def format_varcorr(vcs: list[dict[str, Any]], sigma: float, use_sc: bool, digits: int = 4,
+                   variance: bool = True) -> list[str]:
     """R: ``formatVC(VarCorr(fit), digits, comp = c("Variance", "Std.Dev."), useScale)`` printed
-    (a "Residual" row only with a scale parameter)."""
+    (a "Residual" row only with a scale parameter; ``variance = False``: ``comp = "Std.Dev."``)."""
     sds = [list(v["stddev"]) for v in vcs] + ([[sigma]] if use_sc else [])
     flat = [x for s in sds for x in s]
     var_s, sd_s = format_real([x * x for x in flat], digits), format_real(flat, digits)
@@ -90,8 +97,8 @@ def format_varcorr(vcs: list[dict[str, Any]], sigma: float, use_sc: bool, digits
     if use_sc:
         groups.append("Residual")
         names.append("")
-    header = ["Groups", "Name", "Variance", "Std.Dev."]
-    rows = [[g, n, a, b] for g, n, a, b in zip(groups, names, var_s, sd_s, strict=True)]
+    header = ["Groups", "Name", "Variance", "Std.Dev."] if variance else ["Groups", "Name", "Std.Dev."]
+    rows = [[g, n, a, b] if variance else [g, n, b] for g, n, a, b in zip(groups, names, var_s, sd_s, strict=True)]
     maxlen = max(len(s) for s in sds)
     if maxlen > 1:
         dig = max(2, digits - 2)
@@ -142,16 +149,48 @@ def format_coefmat_z(est: np.ndarray, se: np.ndarray, names: list[str], use_sc: 
     return out
 
 
-def format_summary(fit: Any, digits: int = 4, data_name: str | None = None, weights_name: str | None = None,
-                   offset_name: str | None = None) -> str:
-    """The text of lme4's ``print(summary(fit))`` for a :class:`~pyreterms.glmm.fit.GlmerFit`
-    (``data_name`` etc.: the names R prints on the ``Data:``/``Weights:``/``Offset:`` lines)."""
+def _call_lines(fit: Any, data_name: str | None, weights_name: str | None, offset_name: str | None) -> list[str]:
+    """``.prt.methTit``, ``.prt.family`` and ``.prt.call`` (Formula, Data, Weights, Offset)."""
     glf = fit.glf
     out = [title_lines(fit.nAGQ).rstrip("\n"), f" Family: {glf.family.family}  ( {glf.family.link} )",
            f"Formula: {glf.formula}"]
     for label, name in (("   Data:", data_name), ("Weights:", weights_name), (" Offset:", offset_name)):
         if name:
             out.append(f"{label} {name}")
+    return out
+
+
+def format_print(fit: Any, digits: int = 4, data_name: str | None = None, weights_name: str | None = None,
+                 offset_name: str | None = None) -> str:
+    """The text of lme4's ``print(fit)`` (``print.merMod``): the title, family and call lines, the AIC
+    table to 4 decimals, the random effects' standard deviations, the fixed effects
+    (``print.gap = 2``) and, when there are any, the one-line convergence summary."""
+    out = _call_lines(fit, data_name, weights_name, offset_name)
+    vals = [round(v, 4) for v in (fit.AIC(), fit.BIC(), fit.logLik(), fit.fval)]
+    out += _named_vector(["AIC", "BIC", "logLik", "deviance", "df.resid"],
+                         format_real(vals + [float(fit.df_residual())], 7)[:4] + [str(fit.df_residual())])
+    out.append("Random effects:")
+    out += format_varcorr(fit.VarCorr(), fit.sigma(), fit.use_sc, digits, variance=False)
+    grps = "; ".join(f"{g}, {f.nlevels}" for g, f in fit.glf.reTrms.flist)
+    out.append(f"Number of obs: {fit.nobs()}, groups:  {grps}")
+    if fit.beta.size:
+        out.append("Fixed Effects:")
+        out += _named_vector(list(fit.fixef_names), [x.strip() for x in format_real(fit.beta, digits)], gap=2)
+    else:
+        out.append("No fixed effect coefficients")
+    if fit.conv_code > 0 or fit.conv_messages or fit.opt_warnings:  # .prt.warn(optinfo, summary = TRUE)
+        ok = "(OK)" if fit.conv_code == 0 else ""
+        out.append(f"optimizer ({fit.optimizer}) convergence code: {fit.conv_code} {ok} ; "
+                   f"{len(fit.opt_warnings)} optimizer warnings; {len(fit.conv_messages)} lme4 warnings ")
+    return "\n".join(out) + "\n"
+
+
+def format_summary(fit: Any, digits: int = 4, data_name: str | None = None, weights_name: str | None = None,
+                   offset_name: str | None = None) -> str:
+    """The text of lme4's ``print(summary(fit))`` for a :class:`~pyreterms.glmm.fit.GlmerFit`
+    (``data_name`` etc.: the names R prints on the ``Data:``/``Weights:``/``Offset:`` lines)."""
+    glf = fit.glf
+    out = _call_lines(fit, data_name, weights_name, offset_name)
     out.append("")
     vals = [round(v, 1) for v in (fit.AIC(), fit.BIC(), fit.logLik(), fit.fval)]
     out += _named_vector(["AIC", "BIC", "logLik", "deviance", "df.resid"],

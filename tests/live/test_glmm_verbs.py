@@ -164,8 +164,8 @@ def test_getme_at_lme4_parameters(R, formula: str, rfam: str, f: fam.Family, dat
 
 @pytest.mark.parametrize(("formula", "rfam", "f", "data", "k"), CASES, ids=IDS)
 def test_summary_printed_as_lme4(R, formula: str, rfam: str, f: fam.Family, data: str, k: int) -> None:
-    """Line for line, at lme4's parameters and for our own fit (printed to 4 digits, the optimizer's
-    ~1e-9 differences do not show)."""
+    """``print(summary(fit))`` and ``print(fit)`` line for line, at lme4's parameters and for our own fit
+    (printed to 4 digits, the optimizer's ~1e-9 differences do not show)."""
     at = _fit_at_lme4(R, formula, rfam, f, data, k)
     theirs = "\n".join(R.r_eval("capture.output(print(summary(g)))")) + "\n"
     assert str(at.summary(data_name=data)) == theirs
@@ -179,6 +179,9 @@ def test_summary_printed_as_lme4(R, formula: str, rfam: str, f: fam.Family, data
     ours = glmer(formula, _data(R, data), f, nAGQ=k)
     assert isinstance(ours, GlmerFit)
     assert str(ours.summary(data_name=data)) == theirs
+    printed = "\n".join(R.r_eval("capture.output(print(g))")) + "\n"  # print.merMod: AIC etc. to 4 decimals
+    assert at.print_text(data_name=data) == printed
+    assert ours.print_text(data_name=data) == printed
 
 
 def test_predict_newdata_as_lme4(R) -> None:
@@ -233,3 +236,4 @@ def test_singular_fit_message_and_summary_as_lme4(R, k: int) -> None:
     assert fit.isSingular() and bool(R.r_eval("isSingular(g)")[0])
     theirs = "\n".join(R.r_eval("capture.output(print(summary(g)))")) + "\n"
     assert str(fit.summary(data_name="cbpp")) == theirs
+    assert fit.print_text(data_name="cbpp") == "\n".join(R.r_eval("capture.output(print(g))")) + "\n"
