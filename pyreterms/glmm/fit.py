@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.linalg import solve_triangular
 
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm import predict as gpredict
@@ -26,6 +27,7 @@ from pyreterms.glmm.glformula import GLFormula
 from pyreterms.glmm.pirls import GlmResp, MerPred
 from pyreterms.glmm.summary import GlmerSummary, format_print, summarize
 from pyreterms.lmm.fit import make_names, structural_product
+from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var
 from pyreterms.verbs.accessors import napredict
 
 _RESID_TYPES = ("deviance", "pearson", "working", "response", "partial")
@@ -192,9 +194,14 @@ class GlmerFit:
             rows.append(("Residual", None, None, self.sigma() ** 2, self.sigma()))
         return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
 
-    def ranef(self) -> dict[str, pd.DataFrame]:
-        """R: ``ranef(fit)`` (conditional modes ``b = Lambda u``): per grouping factor, rows = levels,
-        columns = the column names of every term on that factor (term order)."""
+    def ranef(self, condVar: bool = False) -> Any:  # noqa: N803 - R's name
+        """R: ``ranef(fit, condVar)`` (conditional modes ``b = Lambda u``): per grouping factor, rows =
+        levels, columns = the column names of every term on that factor (term order).  With ``condVar``
+        each factor is a :class:`~pyreterms.lmm.inference.condvar.CondRanef` whose ``postVar`` holds the
+        blocks of ``sigma^2 Lambda (L L')^{-1} Lambda'`` (lme4's ``merPredDcondVar``; the factor ``L`` of
+        the final PIRLS weights)."""
+        if condVar:
+            return self._ranef_condvar()
         rt = self.glf.reTrms
         out: dict[str, pd.DataFrame] = {}
         for k, (g, cn) in enumerate(rt.cnms):
@@ -203,6 +210,20 @@ class GlmerFit:
             df = pd.DataFrame(block, index=list(rt.terms[k].ff.levels), columns=list(cn))
             out[g] = pd.concat([out[g], df], axis=1) if g in out else df
         return out
+
+    def _ranef_condvar(self) -> dict[str, CondRanef]:
+        rt = self.glf.reTrms
+        Linv = solve_triangular(self.L, np.eye(self.L.shape[0]), lower=True) if self.L.size else self.L
+        S = Linv.T @ Linv
+        pv = []
+        for k, (_, T) in enumerate(self.Tlist()):
+            nc = T.shape[0]
+            idx = int(rt.Gp[k]) + np.arange(int(rt.Gp[k + 1]) - int(rt.Gp[k])).reshape(-1, nc)
+            Sk = S[idx[:, :, None], idx[:, None, :]]
+            pv.append(self.sigma() ** 2 * np.einsum("ij,ljk,mk->lim", T, Sk, T))
+        modes = self.ranef()
+        arr = arrange_post_var(rt.cnms, rt.assign, len(rt.flist), pv)
+        return {f: CondRanef(modes=modes[f], postVar=a, terms=t) for (f, _), (a, t) in zip(rt.flist, arr, strict=True)}
 
     def coef(self) -> dict[str, pd.DataFrame]:
         """R: ``coef(fit)``: the fixed effects per level plus the random effects of the same name."""

@@ -103,6 +103,8 @@ def test_verbs_at_lme4_parameters(R, formula: str, rfam: str, f: fam.Family, dat
     assert list(fit.fixef().index) == list(R.r_eval("names(fixef(g))"))
     _close(fit.ranef()[g].iloc[:, 0], R, f"ranef(g)${g}[[1]]")
     assert list(fit.ranef()[g].index) == list(R.r_eval(f"rownames(ranef(g)${g})"))
+    for gname, cr in fit.ranef(condVar=True).items():
+        _close(cr.postVar_R(), R, f"attr(ranef(g, condVar = TRUE)${gname}, 'postVar')")
     vc = fit.VarCorr_df()
     _close(vc["vcov"], R, "as.data.frame(VarCorr(g))$vcov")
     _close(vc["sdcor"], R, "as.data.frame(VarCorr(g))$sdcor")
@@ -259,3 +261,19 @@ def test_singular_fit_message_and_summary_as_lme4(R, k: int) -> None:
     theirs = "\n".join(R.r_eval("capture.output(print(summary(g)))")) + "\n"
     assert str(fit.summary(data_name="cbpp")) == theirs
     assert fit.print_text(data_name="cbpp") == "\n".join(R.r_eval("capture.output(print(g))")) + "\n"
+
+
+def test_two_terms_at_lme4_parameters(R) -> None:
+    """Two grouping factors (grouseticks BROOD and LOCATION): ranef with condVar, VarCorr, fitted,
+    residuals and predict to 1e-10 relative (measured <= 2e-14; lme4's CHOLMOD permutes L here, which
+    changes the rounding, not the values)."""
+    fit = _fit_at_lme4(R, "TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", "poisson", fam.poisson(), "grouseticks", 1)
+    assert list(fit.ranef()) == list(R.r_eval("names(ranef(g))"))
+    for gname, cr in fit.ranef(condVar=True).items():
+        _close(cr.modes.iloc[:, 0], R, f"ranef(g)${gname}[[1]]")
+        _close(cr.postVar_R(), R, f"attr(ranef(g, condVar = TRUE)${gname}, 'postVar')")
+    _close(fit.VarCorr_df()["vcov"], R, "as.data.frame(VarCorr(g))$vcov")
+    _close(fit.fitted(), R, "fitted(g)")
+    _close(fit.residuals("pearson"), R, "residuals(g, 'pearson')")
+    _close(fit.predict(re_form="~(1 | LOCATION)"), R, "predict(g, re.form = ~(1 | LOCATION))")
+    assert fit.deviance() == pytest.approx(float(R.r_eval("deviance(g)")[0]), rel=RTOL, abs=0)
