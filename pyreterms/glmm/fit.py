@@ -284,10 +284,10 @@ class GlmerFit:
                                 allow_new_levels, type)
 
     def summary(self, data_name: str | None = None, weights_name: str | None = None,
-                offset_name: str | None = None) -> GlmerSummary:
+                offset_name: str | None = None, control_name: str | None = None) -> GlmerSummary:
         """R: ``summary(fit)``; ``str()`` of it is lme4's ``print(summary(fit))`` (the names are printed on
-        the ``Data:``/``Weights:``/``Offset:`` lines; :mod:`pyreterms.glmm.summary`)."""
-        return summarize(self, data_name, weights_name, offset_name)
+        the ``Data:``/``Weights:``/``Offset:``/``Control:`` lines; :mod:`pyreterms.glmm.summary`)."""
+        return summarize(self, data_name, weights_name, offset_name, control_name)
 
     def print_text(self, data_name: str | None = None, weights_name: str | None = None,
                    offset_name: str | None = None) -> str:

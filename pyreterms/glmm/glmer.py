@@ -73,7 +73,7 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *, nAGQ: i
     (adaptive Gauss-Hermite quadrature, one scalar random-effects term only, as lme4).
 
     ``control`` keys (glmerControl's names): ``optimizer``, ``tolPwrss``, ``nAGQ0initStep``,
-    ``boundary.tol``, ``optCtrl``.
+    ``boundary.tol``, ``optCtrl``, ``calc.derivs`` (default True: the Hessian for ``vcov`` and ``checkConv``).
     """
     if isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or nAGQ < 0:
         raise DataError(f"nAGQ must be a non-negative integer (not {nAGQ!r})")

@@ -5,7 +5,7 @@ fixed effects, ``.prt.warn``'s convergence lines), with R's number formatting fr
 :mod:`pyreterms.lmm.inference.rformat`.
 
 Standard errors are ``sqrt(diag(vcov(fit)))``: the finite-difference Hessian's (stage 2 ran) or
-``unsc()``'s (nAGQ = 0), as ``vcov.merMod`` chooses.  Not printed: the "Control:"/"Subset:" call lines.
+``unsc()``'s (nAGQ = 0), as ``vcov.merMod`` chooses.  Not printed: the "Subset:" call line.
 """
 from __future__ import annotations
 
@@ -149,12 +149,14 @@ def format_coefmat_z(est: np.ndarray, se: np.ndarray, names: list[str], use_sc: 
     return out
 
 
-def _call_lines(fit: Any, data_name: str | None, weights_name: str | None, offset_name: str | None) -> list[str]:
-    """``.prt.methTit``, ``.prt.family`` and ``.prt.call`` (Formula, Data, Weights, Offset)."""
+def _call_lines(fit: Any, data_name: str | None, weights_name: str | None, offset_name: str | None,
+                control_name: str | None = None) -> list[str]:
+    """``.prt.methTit``, ``.prt.family`` and ``.prt.call`` (Formula, Data, Weights, Offset, Control)."""
     glf = fit.glf
     out = [title_lines(fit.nAGQ).rstrip("\n"), f" Family: {glf.family.family}  ( {glf.family.link} )",
            f"Formula: {glf.formula}"]
-    for label, name in (("   Data:", data_name), ("Weights:", weights_name), (" Offset:", offset_name)):
+    for label, name in (("   Data:", data_name), ("Weights:", weights_name), (" Offset:", offset_name),
+                        ("Control:", control_name)):
         if name:
             out.append(f"{label} {name}")
     return out
@@ -186,11 +188,12 @@ def format_print(fit: Any, digits: int = 4, data_name: str | None = None, weight
 
 
 def format_summary(fit: Any, digits: int = 4, data_name: str | None = None, weights_name: str | None = None,
-                   offset_name: str | None = None) -> str:
+                   offset_name: str | None = None, control_name: str | None = None) -> str:
     """The text of lme4's ``print(summary(fit))`` for a :class:`~pyreterms.glmm.fit.GlmerFit`
-    (``data_name`` etc.: the names R prints on the ``Data:``/``Weights:``/``Offset:`` lines)."""
+    (``data_name`` etc.: what R prints on the ``Data:``/``Weights:``/``Offset:``/``Control:`` lines, the
+    call's deparsed arguments, e.g. ``control_name="glmerControl(calc.derivs = FALSE)"``)."""
     glf = fit.glf
-    out = _call_lines(fit, data_name, weights_name, offset_name)
+    out = _call_lines(fit, data_name, weights_name, offset_name, control_name)
     out.append("")
     vals = [round(v, 1) for v in (fit.AIC(), fit.BIC(), fit.logLik(), fit.fval)]
     out += _named_vector(["AIC", "BIC", "logLik", "deviance", "df.resid"],
@@ -240,7 +243,7 @@ class GlmerSummary:
 
 
 def summarize(fit: Any, data_name: str | None = None, weights_name: str | None = None,
-              offset_name: str | None = None) -> GlmerSummary:
+              offset_name: str | None = None, control_name: str | None = None) -> GlmerSummary:
     """R: ``summary(fit)`` (see :class:`GlmerSummary`)."""
     V = fit.vcov().to_numpy()
     se = np.sqrt(np.diag(V))
@@ -251,4 +254,4 @@ def summarize(fit: Any, data_name: str | None = None, weights_name: str | None =
     aictab = {"AIC": fit.AIC(), "BIC": fit.BIC(), "logLik": fit.logLik(), "deviance": fit.fval,
               "df.resid": float(fit.df_residual())}
     return GlmerSummary(coefs, aictab, format_summary(fit, data_name=data_name, weights_name=weights_name,
-                                                      offset_name=offset_name))
+                                                      offset_name=offset_name, control_name=control_name))

@@ -277,3 +277,16 @@ def test_two_terms_at_lme4_parameters(R) -> None:
     _close(fit.residuals("pearson"), R, "residuals(g, 'pearson')")
     _close(fit.predict(re_form="~(1 | LOCATION)"), R, "predict(g, re.form = ~(1 | LOCATION))")
     assert fit.deviance() == pytest.approx(float(R.r_eval("deviance(g)")[0]), rel=RTOL, abs=0)
+
+
+def test_calc_derivs_false_as_lme4(R) -> None:
+    """``glmerControl(calc.derivs = FALSE)``: no Hessian, so ``vcov`` is ``unsc()`` (within the optimizer's
+    tolerance of lme4's: 1e-6 relative, measured ~1e-9), no convergence check, the same printed summary."""
+    d = _data(R, "cbpp")
+    R.r_eval(f"g <- glmer({CBPP_B}, cbpp, binomial, control = glmerControl(calc.derivs = FALSE))")
+    assert R.r_eval("is.null(g@optinfo$derivs)")[0]
+    fit = glmer(CBPP_B, d, "binomial", control={"calc.derivs": False})
+    assert isinstance(fit, GlmerFit) and fit.hessian is None
+    _close(fit.vcov(), R, "as.matrix(vcov(g))", rtol=1e-6)
+    text = str(fit.summary(data_name="cbpp", control_name="glmerControl(calc.derivs = FALSE)"))
+    assert text == "\n".join(R.r_eval("capture.output(print(summary(g)))")) + "\n"
