@@ -290,3 +290,26 @@ def test_calc_derivs_false_as_lme4(R) -> None:
     _close(fit.vcov(), R, "as.matrix(vcov(g))", rtol=1e-6)
     text = str(fit.summary(data_name="cbpp", control_name="glmerControl(calc.derivs = FALSE)"))
     assert text == "\n".join(R.r_eval("capture.output(print(summary(g)))")) + "\n"
+
+
+def test_na_exclude_pads_as_lme4(R) -> None:
+    """``na.action = na.exclude``: fitted, residuals and predict come back with NA at the dropped rows,
+    named as lme4 names them; values at lme4's parameters to 1e-10 relative."""
+    from parity.r.frame import r_dataframe_to_pandas
+
+    d = r_dataframe_to_pandas(R.r_eval("cb <- lme4::cbpp; cb$incidence[3] <- NA; cb$period[10] <- NA; cb"))
+    form = "incidence ~ period + (1 | herd)"
+    R.r_eval(f"g <- glmer({form}, cb, poisson, na.action = na.exclude); "
+             f"f <- glmer({form}, cb, poisson, na.action = na.exclude, devFunOnly = TRUE)")
+    glf = glformula(form, d, "poisson", na_action="na.exclude")
+    assert isinstance(glf, GLFormula)
+    fit = glmer_at(glf, _num(R, "g@optinfo$val"), 1, lp0=_num(R, "environment(f)$lp0"))
+    for ours, expr in ((fit.fitted(), "fitted(g)"), (fit.residuals(), "residuals(g)"),
+                       (fit.residuals("pearson", scaled=True), "residuals(g, 'pearson', scaled = TRUE)"),
+                       (fit.predict(), "predict(g)"), (fit.predict(re_form="NA", type="response"),
+                                                        "predict(g, re.form = NA, type = 'response')")):
+        theirs = _num(R, expr)
+        assert list(ours.index) == list(R.r_eval(f"names({expr})")), expr
+        np.testing.assert_array_equal(np.isnan(ours.to_numpy()), np.isnan(theirs))
+        ok = ~np.isnan(theirs)
+        np.testing.assert_allclose(ours.to_numpy()[ok], theirs[ok], rtol=RTOL, atol=0, err_msg=expr)
