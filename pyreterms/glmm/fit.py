@@ -13,20 +13,19 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from math import comb
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm import predict as gpredict
+from pyreterms.glmm.getme import getme
 from pyreterms.glmm.glformula import GLFormula
 from pyreterms.glmm.pirls import GlmResp, MerPred
 from pyreterms.glmm.summary import GlmerSummary, format_print, summarize
-from pyreterms.lmm.fit import make_names, structural_product
+from pyreterms.lmm.fit import make_names
 from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var
 from pyreterms.verbs.accessors import napredict
 
@@ -335,69 +334,6 @@ class GlmerFit:
 
     # -------------------------------------------------------------------- getME
     def getME(self, name: str) -> Any:  # noqa: N802 - R's name
-        """R: ``getME(fit, name)`` for the names lme4 1.1-31 accepts (there is no "eta" or "weights":
-        use ``predict(type = "link")`` and :meth:`weights`)."""
-        rt = self.glf.reTrms
-        dc = self.devcomp()
-        tn = list(rt.theta_names())
-        Lambdat = rt.Lambdat.copy()
-        Lambdat.data = self.theta[np.asarray(rt.Lind)].astype(np.float64)
-        if name == "Ztlist":
-            Zt = rt.Zt.tocsr()
-            out: dict[str, sp.csc_matrix] = {}
-            for k, (g, cn) in enumerate(rt.cnms):
-                for j, c in enumerate(cn):
-                    out[f"{g}.{c}"] = Zt[np.arange(int(rt.Gp[k]) + j, int(rt.Gp[k + 1]), len(cn))].tocsc()
-            return out
-        if name in ("mmList", "p_i", "m_i"):
-            byf = dict(zip(rt.formula_order, rt.terms, strict=True))
-            mm = {byf[f].name: byf[f].Xi for f in rt.mmList_order()}
-            if name == "mmList":
-                return mm
-            p_i = {k: v.shape[1] for k, v in mm.items()}
-            return p_i if name == "p_i" else {k: comb(v + 1, 2) for k, v in p_i.items()}
-        if name == "q_i":
-            pis, lis = list(self.getME("p_i").values()), [f.nlevels for _, f in rt.flist]
-            m = max(len(pis), len(lis))
-            return [pis[i % len(pis)] * lis[i % len(lis)] for i in range(m)]
-        simple: dict[str, Callable[[], Any]] = {
-            "X": lambda: self.glf.X.X, "Z": lambda: rt.Zt.T.tocsc(), "Zt": lambda: rt.Zt,
-            "y": lambda: self.glf.y, "mu": lambda: self.mu, "u": lambda: self.u, "b": lambda: self.b.reshape(-1, 1),
-            "Gp": lambda: rt.Gp, "Tp": self._Tp, "L": lambda: sp.csc_matrix(self.L),
-            "Lambda": lambda: Lambdat.T.tocsc(),
-            "Lambdat": lambda: Lambdat, "Lind": lambda: rt.Lind, "Tlist": self.Tlist,
-            "A": lambda: structural_product(Lambdat, rt.Zt), "RX": lambda: self.RX.T, "RZX": lambda: self.RZX,
-            "sigma": self.sigma, "flist": lambda: dict(rt.flist), "fixef": self.fixef, "beta": lambda: self.beta,
-            "theta": lambda: pd.Series(self.theta, index=tn), "ST": self._ST, "REML": lambda: 0,
-            "is_REML": lambda: False, "n_rtrms": lambda: len(rt.cnms), "n_rfacs": lambda: len(rt.flist),
-            "N": lambda: dc["dims"]["N"], "n": lambda: dc["dims"]["n"], "p": lambda: dc["dims"]["p"],
-            "q": lambda: dc["dims"]["q"], "k": lambda: len(rt.cnms), "m": lambda: dc["dims"]["nth"],
-            "l_i": lambda: {f: fac.nlevels for f, fac in rt.flist}, "cnms": lambda: list(rt.cnms),
-            "devcomp": lambda: dc, "offset": lambda: self.glf.offset, "lower": lambda: pd.Series(rt.lower, index=tn),
-            "devfun": lambda: self.devfun, "glmer.nb.theta": lambda: np.nan,
-        }
-        if name not in simple:
-            raise DataError(f"getME: unknown name {name!r} (lme4's names: {', '.join(GETME_NAMES)})")
-        return simple[name]()
-
-    def _Tp(self) -> pd.Series:  # noqa: N802 - R's name
-        m = [comb(len(cn) + 1, 2) for _, cn in self.glf.reTrms.cnms]
-        return pd.Series(np.concatenate([[0], np.cumsum(m)]).astype(float),
-                         index=["beg__"] + [g for g, _ in self.glf.reTrms.cnms])
-
-    def _ST(self) -> list[tuple[str, np.ndarray]]:  # noqa: N802 - R's name
-        out = []
-        for g, T in self.Tlist():
-            d = np.diag(T).copy()
-            with np.errstate(invalid="ignore", divide="ignore"):
-                S = T / d[None, :]
-            np.fill_diagonal(S, d)
-            out.append((g, S))
-        return out
-
-
-#: ``eval(formals(lme4:::getME.merMod)$name)``, lme4 1.1-31
-GETME_NAMES = ("X", "Z", "Zt", "Ztlist", "mmList", "y", "mu", "u", "b", "Gp", "Tp", "L", "Lambda", "Lambdat", "Lind",
-               "Tlist", "A", "RX", "RZX", "sigma", "flist", "fixef", "beta", "theta", "ST", "REML", "is_REML",
-               "n_rtrms", "n_rfacs", "N", "n", "p", "q", "p_i", "l_i", "q_i", "k", "m_i", "m", "cnms", "devcomp",
-               "offset", "lower", "devfun", "glmer.nb.theta")
+        """R: ``getME(fit, name)`` for the names lme4 1.1-31 accepts (:func:`pyreterms.glmm.getme.getme`;
+        there is no "eta" or "weights": use ``predict(type = "link")`` and :meth:`weights`)."""
+        return getme(self, name)

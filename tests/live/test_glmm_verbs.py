@@ -20,7 +20,8 @@ import pytest
 import pyreterms as p
 from pyreterms.errors import DataError
 from pyreterms.glmm import family as fam
-from pyreterms.glmm.fit import GETME_NAMES, GlmerFit
+from pyreterms.glmm.fit import GlmerFit
+from pyreterms.glmm.getme import GETME_NAMES
 from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.glmm.glmer import glmer, glmer_at
 
