@@ -1,8 +1,8 @@
 """The fitted GLMM (R: a ``glmerMod``, ``mkMerMod``'s GLMM parts, lme4 1.1-31) and its verbs: ``fixef``,
 ``ranef``, ``VarCorr``, ``sigma``, ``deviance``, ``logLik``, ``AIC``, ``BIC``, ``fitted``,
 ``residuals`` (``residuals.glmResp``), ``weights``, ``vcov`` (``vcov.merMod``: the finite-difference
-Hessian's when stage 2 ran, else ``unsc()``), ``getME``, ``predict`` (:mod:`pyreterms.glmm.predict`) and
-``summary`` (:mod:`pyreterms.glmm.summary`).
+Hessian's when stage 2 ran, else ``unsc()``), ``getME`` (:mod:`pyreterms.glmm.getme`), ``predict``
+(:mod:`pyreterms.glmm.predict`) and ``summary`` (:mod:`pyreterms.glmm.summary`).
 
 The object holds the state lme4's ``pp``/``resp`` reference objects are left in by the last deviance
 evaluation (``fn(opt$par)`` after ``deriv12``): conditional modes, ``eta``, ``mu``, the factor ``L``,
