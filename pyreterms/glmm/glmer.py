@@ -163,9 +163,17 @@ def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayL
     For comparing the verbs with lme4 at lme4's own parameters.  ``lp0``: the devfun's PIRLS start
     (R: ``environment(devfun)$lp0``; default: the initial PIRLS's, as ``mkGlmerDevfun`` leaves it)."""
     pars = np.asarray(pars, dtype=np.float64)
+    nth, p = glf.reTrms.theta.size, glf.X.X.shape[1]
+    want = nth if nAGQ == 0 else nth + p
+    if pars.ndim != 1 or pars.size != want:
+        raise DataError(f"glmer_at: pars must hold {want} numbers ({'theta' if nAGQ == 0 else 'theta, then beta'}),"
+                        f" not {pars.size}")
     dv = GlmerDevfun(glf, tol_pwrss=tol_pwrss)
     if lp0 is not None:
-        dv.lp0 = np.asarray(lp0, dtype=np.float64)
+        lp = np.asarray(lp0, dtype=np.float64)
+        if lp.shape != dv.lp0.shape:
+            raise DataError(f"glmer_at: lp0 must hold one number per observation ({dv.lp0.size}), not {lp.size}")
+        dv.lp0 = lp
     if nAGQ == 0:
         fval = dv.devfun0(pars)
         msgs = check_conv(None, pars, dv.lower, LmerControl()).messages if calc_derivs else ()

@@ -314,3 +314,20 @@ def test_na_exclude_pads_as_lme4(R) -> None:
         np.testing.assert_array_equal(np.isnan(ours.to_numpy()), np.isnan(theirs))
         ok = ~np.isnan(theirs)
         np.testing.assert_allclose(ours.to_numpy()[ok], theirs[ok], rtol=RTOL, atol=0, err_msg=expr)
+
+
+def test_bad_input_refused_in_one_line(R) -> None:
+    """Wrong-sized parameters, a non-frame newdata, unknown names: typed one-line errors, no numpy traceback."""
+    glf = glformula("incidence ~ period + (1 | herd)", _data(R, "cbpp"), "poisson")
+    assert isinstance(glf, GLFormula)
+    with pytest.raises(DataError, match="^glmer_at: pars must hold 5 numbers"):
+        glmer_at(glf, [1.0])
+    with pytest.raises(DataError, match="^glmer_at: lp0 must hold one number per observation"):
+        glmer_at(glf, [1.0, 0, 0, 0, 0], lp0=[1.0, 2.0])
+    fit = _fit_at_lme4(R, "incidence ~ period + (1 | herd)", "poisson", fam.poisson(), "cbpp", 0)
+    with pytest.raises(DataError, match="^newdata must be a pandas DataFrame"):
+        fit.predict(newdata=[1, 2])  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="^nAGQ must be a non-negative integer"):
+        glmer("incidence ~ period + (1 | herd)", _data(R, "cbpp"), "poisson", nAGQ=-1)
+    with pytest.raises(DataError, match="^'use.hessian'=TRUE specified, but Hessian is unavailable$"):
+        fit.vcov(use_hessian=True)  # nAGQ = 0: no stage 2, no Hessian (lme4's message)
