@@ -21,6 +21,7 @@ from scipy.linalg import solve_triangular
 
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm import predict as gpredict
+from pyreterms.glmm.family import Family
 from pyreterms.glmm.getme import getme
 from pyreterms.glmm.glformula import GLFormula
 from pyreterms.glmm.pirls import GlmResp, MerPred
@@ -80,7 +81,7 @@ class GlmerFit:
 
     # -------------------------------------------------------------------- basic quantities
     @property
-    def family(self) -> Any:
+    def family(self) -> Family:
         return self.glf.family
 
     @property
