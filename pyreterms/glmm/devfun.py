@@ -4,6 +4,8 @@ branch of ``mkdevfun``, ``R/modular.R`` + ``R/lmer.R``, lme4 1.1-31).
 - ``devfun0(theta)`` (nAGQ = 0): eta reset to ``offset + lp0``, joint (u, beta) PIRLS, Laplace value.
 - ``devfun1(c(theta, beta))`` (nAGQ = 1): eta reset to ``baseOffset + lp0``, beta moved into the offset,
   u-only PIRLS, Laplace value ``ldL2 + ||u||^2 + aic``.
+- ``devfun_agq(c(theta, beta))`` (nAGQ > 1, after :meth:`GlmerDevfun.set_agq`): the same PIRLS, then
+  lme4's adaptive Gauss-Hermite value (``glmerAGQ``, :func:`pyreterms.glmm.agq.agq_deviance`).
 ``lp0`` is the linear predictor left by the initial PIRLS (``mkGlmerDevfun``) and, for stage 2, by stage 1's
 final call (``updateGlmerDevfun``); the PIRLS iterates carry over between calls as lme4's do.
 """
@@ -11,8 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyreterms.glmm.agq import agq_deviance, check_agq_model
+from pyreterms.glmm.ghrule import GHrule
 from pyreterms.glmm.glformula import GLFormula
-from pyreterms.glmm.pirls import GlmResp, MerPred, laplace
+from pyreterms.glmm.pirls import GlmResp, MerPred, laplace, pwrss_update
 
 
 class GlmerDevfun:
@@ -33,6 +37,18 @@ class GlmerDevfun:
         self.lp0 = self.pp.lin_pred()
         self.lower = glf.reTrms.lower.copy()
         self.nth = glf.reTrms.theta.size
+        self.nAGQ = 1
+        self.GQmat = GHrule(0)
+        self.fac = np.zeros(0, dtype=np.int64)
+
+    def set_agq(self, nAGQ: int) -> None:
+        """R: ``updateGlmerDevfun(devfun, reTrms, nAGQ)``'s ``GQmat <- GHrule(nAGQ)``, ``fac <- flist[[1]]``
+        and its check of a single scalar term (nAGQ > 1)."""
+        if nAGQ > 1:
+            check_agq_model(self.glf.reTrms)
+        self.nAGQ = nAGQ
+        self.GQmat = GHrule(nAGQ)
+        self.fac = np.asarray(self.glf.reTrms.flist[0][1].codes, dtype=np.int64)
 
     def devfun0(self, theta: np.ndarray) -> float:
         """R: the nAGQ = 0 closure ``function(theta)``."""
@@ -54,6 +70,23 @@ class GlmerDevfun:
         beta = pars[self.nth:]
         self.resp.offset = self.base_offset + (self.glf.X.X @ beta if beta.size else 0.0)
         return laplace(self.pp, self.resp, u_only=True, tol=self.tol, maxit=self.maxit)
+
+    def devfun_agq(self, pars: np.ndarray) -> float:
+        """R: the nAGQ >= 1 closure when ``nrow(GQmat) >= 2``: u-only PIRLS, then ``glmerAGQ``."""
+        if self.GQmat.shape[0] < 2:  # glmerPwrssUpdate: nAGQ < 2 -> glmerLaplace
+            return self.devfun1(pars)
+        pars = np.asarray(pars, dtype=np.float64)
+        self.resp.offset = self.base_offset.copy()
+        self.resp.update_mu(self.lp0)
+        self.pp.set_theta(pars[:self.nth])
+        beta = pars[self.nth:]
+        self.resp.offset = self.base_offset + (self.glf.X.X @ beta if beta.size else 0.0)
+        pwrss_update(self.pp, self.resp, u_only=True, tol=self.tol, maxit=self.maxit)  # glmerAGQ's first step
+        return agq_deviance(self.pp, self.resp, self.GQmat, self.fac)
+
+    def devfun(self, pars: np.ndarray) -> float:
+        """The stage-2 objective for this devfun's nAGQ (R: ``mkdevfun(rho, nAGQ)``'s closure)."""
+        return self.devfun_agq(pars) if self.nAGQ > 1 else self.devfun1(pars)
 
     def unsc(self) -> np.ndarray:
         """R: ``pp$unsc()`` = ``(RX' RX)^-1``."""
