@@ -78,6 +78,12 @@ class Workspace:
     cache: dict[bytes, float] = field(default_factory=dict)
     solved: tuple[bytes, PLSState] | None = None
     tuner: ThreadTuner | None = None
+    # the one-shot solution with the lowest deviance so far (theta bytes, value, solution pieces) and
+    # the factor buffer it lives in (swapped with ``M``: no copy): the final ``solve`` at the optimizer's
+    # best theta reads it instead of factoring once more (lme4 re-evaluates ``devfun(opt$par)``; the
+    # numbers are those of that evaluation)
+    best: tuple[bytes, float, tuple[OneShotSolution, np.ndarray, float, float]] | None = None
+    M_best: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -284,6 +290,8 @@ class LmerProblem:
         if res is not None:
             sol, _, wrss, ussq = res
             val = float(self.objective(sol.ldL2, sol.ldRX2, wrss + ussq))
+            if M is None:  # the sequential path (own buffer): keep the best solution
+                self._keep_if_best(theta, val, res)
         else:
             Ts = self.templates(theta)
             F = update_L(self.gram, Ts)
@@ -292,6 +300,22 @@ class LmerProblem:
         return val
 
     __call__ = deviance
+
+    def _keep_if_best(self, theta: np.ndarray, val: float,
+                      res: tuple[OneShotSolution, np.ndarray, float, float]) -> None:
+        """Keep ``res`` (computed in ``ws.M``) when ``val`` is the lowest deviance so far: its buffer
+        becomes ``ws.M_best`` and the previous best buffer the next evaluation's scratch."""
+        ws = self.ws
+        if not val < (ws.best[1] if ws.best is not None else np.inf):
+            return
+        ws.M, ws.M_best = ws.M_best, ws.M
+        ws.best = (theta.tobytes(), val, res)
+
+    def best_solved(self, theta: np.ndarray) -> bool:
+        """Whether the kept best one-shot solution is the one at ``theta`` (then :meth:`solve` there
+        costs no factorization)."""
+        best = self.ws.best
+        return best is not None and best[0] == np.asarray(theta, dtype=np.float64).tobytes()
 
     def prefetch(self, thetas: list[np.ndarray], solve_at: np.ndarray | None = None, workers: int = 2) -> None:
         """Evaluate ``deviance`` at several thetas (and ``solve`` at ``solve_at``) concurrently into the
@@ -310,7 +334,7 @@ class LmerProblem:
             if k not in cache and k not in seen:
                 seen.add(k)
                 todo.append(("dev", th))
-        if solve_at is not None:
+        if solve_at is not None and not self.best_solved(solve_at):
             todo.append(("solve", np.array(solve_at, dtype=np.float64)))
         if len(todo) < 2:
             return
@@ -347,11 +371,17 @@ class LmerProblem:
         done, self.ws.solved = self.ws.solved, None
         if done is not None and done[0] == theta.tobytes():
             return done[1]
+        best = self.ws.best
+        if best is not None and best[0] == theta.tobytes():
+            return self._solve(theta, res=best[2])
         return self._solve(theta)
 
-    def _solve(self, theta: np.ndarray, M: np.ndarray | None = None) -> PLSState:
+    def _solve(self, theta: np.ndarray, M: np.ndarray | None = None,
+               res: tuple[OneShotSolution, np.ndarray, float, float] | None = None) -> PLSState:
+        """:meth:`solve` computed (``res``: a one-shot solution at ``theta`` already at hand)."""
         n, p = self.n, self.p
-        res = self._one_shot(theta, M)
+        if res is None:
+            res = self._one_shot(theta, M)
         if res is not None:
             sol, mu, wrss, ussq = res
             assert self.plan is not None  # a one-shot solution comes from the plan
