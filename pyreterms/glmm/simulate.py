@@ -20,6 +20,12 @@ linkinv(etapred + U %*% u)``; then the family's ``simfun`` with ``ftd = rep_len(
   ``rbinom(n * nsim, wts, ftd)`` ``nsim`` times and keeps only the first draw's ``cbind(Y, wts - Y)``,
   split into ``nsim`` two-column blocks (the later draws only advance the stream, as in lme4);
 - poisson: ``rpois(n * nsim, ftd)`` (warning "ignoring prior weights" when any differs from 1).
+
+Rows dropped for NA come back as NaN under ``na.exclude``.  Refused (``UnsupportedInput``) where
+lme4 1.1-31 itself breaks: ``use.u = TRUE`` with dropped rows (lme4 stops with "invalid 'row.names'
+length" or recycles misaligned values) and a ``cbind`` response under ``na.exclude`` with dropped
+rows (lme4 pads the matrices wrongly).  Not ported: ``newdata``, a partial ``re.form``, families
+other than binomial and poisson.
 """
 from __future__ import annotations
 
@@ -89,6 +95,9 @@ def simulate_glmm(fit: GlmerFit, nsim: int = 1, seed: int | None = None, use_u: 
                                "(binomial and poisson are)")
     if not isinstance(use_u, (bool, np.bool_)):
         raise DataError(f"use.u must be TRUE or FALSE (not {use_u!r})")
+    if use_u and fit.glf.fr.dropped_rows:
+        raise UnsupportedInput("simulate(use.u = TRUE) on a GLMM fit with rows dropped for NA is not supported "
+                               "(lme4 1.1-31 stops there: \"invalid 'row.names' length\")")
     gen = _generator(nsim, seed, rng)
     state = gen.random_seed.copy()
     mu = _musim(fit, gen, nsim, bool(use_u))
@@ -103,6 +112,10 @@ def simulate_glmm(fit: GlmerFit, nsim: int = 1, seed: int | None = None, use_u: 
         return _frame(fit, {nm: y[k] for k, nm in enumerate(names)}, state)
     yraw = fit.glf.fr.columns[0][1]
     if isinstance(yraw, NumMatrix) and yraw.values.ndim == 2 and yraw.values.shape[1] == 2:
+        fr = fit.glf.fr
+        if fr.na_action == "exclude" and fr.dropped_rows:
+            raise UnsupportedInput("simulate() of a cbind() binomial GLMM under na.exclude with dropped rows is "
+                                   "not supported (lme4 1.1-31 pads its two-column matrices wrongly, with a warning)")
         r = np.asarray(yraw.values, dtype=np.float64)
         wts = r.sum(axis=1)  # .simulateFun: weights <- rowSums(r) when simulate() got no weights
         first = rbinom(gen, n * nsim, wts, ftd)
