@@ -17,6 +17,7 @@ from pyreterms.glmm.fit import GlmerFit
 from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.glmm.glmer import glmer_at
 from pyreterms.glmm.simulate import simulate_glmm
+from pyreterms.rmath.rng import RRNG
 
 pytestmark = pytest.mark.r
 
@@ -139,3 +140,17 @@ def test_simulate_glmm_bad_input(R) -> None:
                         "gd", None)
     with pytest.raises(UnsupportedInput, match="family 'Gamma' is not supported"):
         simulate_glmm(gfit, nsim=1, seed=1)
+
+
+def test_simulate_without_seed_continues_the_stream(R) -> None:
+    """No seed: the draws continue R's global stream (``rng`` plays ``.Random.seed``)."""
+    fit = _fit_at_lme4(R, *CASES[IDS.index("poisson-ticks")][:4], "gt", None)
+    want = R.r_eval("set.seed(5); invisible(runif(3)); s <- simulate(g, nsim = 2); "
+                    "list(s$sim_1, s$sim_2, attr(s, 'seed'), .Random.seed)")
+    gen = RRNG(5)
+    gen.runif(3)
+    sim = simulate_glmm(fit, nsim=2, rng=gen)
+    assert np.array_equal(sim["sim_1"].to_numpy(), np.asarray(want[0], dtype=np.float64))
+    assert np.array_equal(sim["sim_2"].to_numpy(), np.asarray(want[1], dtype=np.float64))
+    assert np.array_equal(sim.attrs["seed"], np.asarray(want[2]))
+    assert np.array_equal(gen.random_seed, np.asarray(want[3]))
