@@ -212,8 +212,9 @@ PATCH_MUTANTS: tuple[tuple[str, str, str, str, Callable[[Any], Any]], ...] = (
     ("scale_population_sd", "lformula", "scale(x) divides by the population sd (n) instead of the sample "
      "sd (n - 1) -- R: scale.default's sqrt(sum(x^2) / (n - 1)).",
      "pyreterms.formula.evaluate:_scale",
-     lambda o: (lambda x, center, scale: o(x, center, scale) * (
-         np.sqrt(np.sum(~np.isnan(x)) / max(np.sum(~np.isnan(x)) - 1, 1)) if scale else 1.0))),
+     lambda o: (lambda x, center, scale: (lambda r: (r[0] * (
+         np.sqrt(np.sum(~np.isnan(x)) / max(np.sum(~np.isnan(x)) - 1, 1)) if scale else 1.0), r[1]))(
+         o(x, center, scale)))),
     ("int_levels_as_strings", "lformula", "Integer grouping variables get levels sorted as strings "
      "('10' < '9') -- R: factor() of an integer sorts numerically.",
      "pyreterms.formula.evaluate:make_factor", _make_factor_sorted("int", str)),
@@ -236,7 +237,8 @@ PATCH_MUTANTS: tuple[tuple[str, str, str, str, Callable[[Any], Any]], ...] = (
      "pyreterms.formula.evaluate:Evaluator.eval", _eval_hook("log", _log10)),
     ("poly_unnormalised", "lformula", "poly(x, k) columns scaled to norm sqrt(n) instead of 1 -- R: "
      "stats::poly's normalisation by sqrt(norm2).",
-     "pyreterms.formula.evaluate:r_poly", lambda o: (lambda x, degree: o(x, degree) * np.sqrt(len(x)))),
+     "pyreterms.formula.evaluate:r_poly_coefs",
+     lambda o: (lambda x, degree: (lambda r: (r[0] * np.sqrt(len(x)), r[1]))(o(x, degree)))),
     ("comparison_as_numeric", "lformula", "I(x > 0) gives a numeric 0/1 column instead of a logical "
      "(model.matrix names it 'I(x > 0)TRUE') -- R: comparisons return logicals.",
      "pyreterms.formula.evaluate:Evaluator.eval", _eval_hook(">", _comparison_numeric)),

@@ -90,6 +90,8 @@ def _random_part(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_ne
     n = len(newdata)
     levels = orig_levels(fit.lf.fr)
     ordered = orig_ordered(fit.lf.fr)
+    fit_ctr: dict[str, object] = {k: getattr(v, "contrasts", None) for k, v in fit.lf.fr.columns
+                                  if getattr(v, "contrasts", None) is not None}
     ranef = fit.ranef()
     re_vars: list[Node] = []  # R evaluates re.form in the frame of the fit's random-effects variables
     for b in _fit_bars(fit):
@@ -119,7 +121,8 @@ def _random_part(fit: FitLike, bars: list[Call], newdata: pd.DataFrame, allow_ne
                      else (fr, np.zeros(n, dtype=bool)))
         ok = np.flatnonzero(~xbad)
         mm = model_matrix(make_terms(call("~", lhs)), type(xfr)(tuple((k, take(v, ok)) for k, v in xfr.columns),
-                                                                 tuple(xfr.rownames[i] for i in ok)))
+                                                                 tuple(xfr.rownames[i] for i in ok)),
+                          fit_ctr)  # R: mkNewReTrms re-applies the fit's contrasts (orig.random.cntr)
         Xi = np.full((n, mm.X.shape[1]), np.nan)
         Xi[ok] = mm.X
         parts.append((deparse(bar), deparse(grp), ff, Xi, mm.colnames))
@@ -178,6 +181,24 @@ def _mknewretrms_refusals(fit: FitLike, bars: list[Call]) -> None:
         raise DataError("contrasts can be applied only to factors with 2 or more levels")
 
 
+def _fit_contrasts(fit: FitLike) -> dict[str, object]:
+    """R's ``contrasts.arg = attr(X, "contrasts")`` of ``predict.merMod``: a contrast function's name as
+    recorded, and for a ``"matrix"`` entry the matrix itself, which the fit's frame factor carries (the
+    data's ``contrasts`` attribute); a matrix given as ``contrasts=`` to the fit is not kept: refused."""
+    cols = dict(fit.lf.fr.columns)
+    out: dict[str, object] = {}
+    for name, label in fit.lf.X.contrasts:
+        if label != "matrix":
+            out[name] = label
+            continue
+        spec = getattr(cols.get(name), "contrasts", None)
+        if spec is None:
+            raise DataError(f"predict with newdata: the contrasts matrix the fit used for '{name}' (given as "
+                            "contrasts=) is not kept; give it as the data's contrasts attribute instead")
+        out[name] = spec
+    return out
+
+
 def _fixed_part(fit: FitLike, newdata: pd.DataFrame) -> np.ndarray:
     """R: ``X %*% fixef(fit) + offset`` with ``X = model.matrix(RHS, model.frame(..., newdata,
     na.action = na.pass, xlev = orig.fixed.levs))`` minus ``col.dropped``."""
@@ -187,7 +208,7 @@ def _fixed_part(fit: FitLike, newdata: pd.DataFrame) -> np.ndarray:
                         orig_ordered(fit.lf.fr))
     ok = np.flatnonzero(~bad)
     frok = type(fr)(tuple((k, take(v, ok)) for k, v in fr.columns), tuple(fr.rownames[i] for i in ok))
-    mm = model_matrix(terms, frok, dict(fit.lf.X.contrasts))
+    mm = model_matrix(terms, frok, _fit_contrasts(fit))
     dropped = {nm for nm, _ in fit.lf.X.col_dropped}
     names = [c for c in mm.colnames if c not in dropped]
     if names != list(fit.lf.X.colnames):
