@@ -28,6 +28,7 @@ from pyreterms.glmm.pirls import GlmResp, MerPred
 from pyreterms.glmm.summary import GlmerSummary, format_print, summarize
 from pyreterms.lmm.fit import make_names
 from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var
+from pyreterms.lmm.modes import coef_frames, ranef_frames
 from pyreterms.verbs.accessors import napredict
 
 _RESID_TYPES = ("deviance", "pearson", "working", "response", "partial")
@@ -202,14 +203,7 @@ class GlmerFit:
         the final PIRLS weights)."""
         if condVar:
             return self._ranef_condvar()
-        rt = self.glf.reTrms
-        out: dict[str, pd.DataFrame] = {}
-        for k, (g, cn) in enumerate(rt.cnms):
-            lo, hi = int(rt.Gp[k]), int(rt.Gp[k + 1])
-            block = self.b[lo:hi].reshape(-1, len(cn))
-            df = pd.DataFrame(block, index=list(rt.terms[k].ff.levels), columns=list(cn))
-            out[g] = pd.concat([out[g], df], axis=1) if g in out else df
-        return out
+        return ranef_frames(self.glf.reTrms, self.b)
 
     def _ranef_condvar(self) -> dict[str, CondRanef]:
         rt = self.glf.reTrms
@@ -226,16 +220,8 @@ class GlmerFit:
         return {f: CondRanef(modes=modes[f], postVar=a, terms=t) for (f, _), (a, t) in zip(rt.flist, arr, strict=True)}
 
     def coef(self) -> dict[str, pd.DataFrame]:
-        """R: ``coef(fit)``: the fixed effects per level plus the random effects of the same name."""
-        fe, out = self.fixef(), {}
-        for g, df in self.ranef().items():
-            miss = [c for c in df.columns if c not in fe.index]
-            f2 = pd.concat([pd.Series(0.0, index=list(dict.fromkeys(miss))), fe])
-            val = np.tile(f2.to_numpy(), (len(df), 1))
-            for j, c in enumerate(df.columns):
-                val[:, list(f2.index).index(c)] += df.to_numpy()[:, j]
-            out[g] = pd.DataFrame(val, index=df.index, columns=list(f2.index))
-        return out
+        """R: ``coef(fit)`` (:func:`~pyreterms.lmm.modes.coef_frames`)."""
+        return coef_frames(self.fixef(), self.ranef())
 
     # -------------------------------------------------------------------- fitted values and residuals
     def fitted(self) -> pd.Series:

@@ -31,6 +31,7 @@ from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var, post_va
 from pyreterms.lmm.inference.confint import confint
 from pyreterms.lmm.inference.profile import Profile, profile
 from pyreterms.lmm.inference.refit import refit_ml
+from pyreterms.lmm.modes import coef_frames, ranef_frames
 from pyreterms.lmm.optimize import LmerControl, OptResult, check_conv, moment_start, optimize_lmer
 from pyreterms.lmm.threads import ThreadTuner, blas_threads, scipy_lapack
 from pyreterms.rmath.rng import RRNG
@@ -230,40 +231,11 @@ class LmerFit:
         :class:`~pyreterms.lmm.inference.condvar.CondRanef` (modes + ``postVar``)."""
         if condVar or cond_var:
             return self._ranef_condvar()
-        rt, b = self.lf.reTrms, self.state.b
-        out = {}
-        for fi, (fname, fac) in enumerate(rt.flist):
-            names: list[str] = []
-            cols: list[np.ndarray] = []
-            for k, t in enumerate(self.problem.terms):
-                if rt.assign[k] != fi:
-                    continue
-                blk = b[t.start:t.stop].reshape(t.nl, t.nc)
-                for c, cn in enumerate(rt.cnms[k][1]):
-                    names.append(cn)  # duplicated names stay (R: (1|g) + (1|g))
-                    cols.append(blk[:, c])
-            out[fname] = pd.DataFrame(np.column_stack(cols), index=list(fac.levels), columns=names)
-        return out
+        return ranef_frames(self.lf.reTrms, self.state.b)
 
     def coef(self) -> dict[str, pd.DataFrame]:
         """R: ``coef(fit)``: fixef per level plus ranef; random-only columns get fixed 0, placed first."""
-        fe = self.fixef()
-        re_ = self.ranef()
-        miss: list[str] = []  # R: setdiff(unlist(lapply(ref, colnames)), names(fef)), unique
-        for df in re_.values():
-            for c in df.columns:
-                if c not in fe.index and c not in miss:
-                    miss.append(c)
-        fe = pd.concat([pd.Series(0.0, index=miss), fe])
-        out = {}
-        for g, df in re_.items():
-            val = np.tile(fe.values, (len(df), 1))
-            fcols = list(fe.index)
-            rcols = list(df.columns)
-            for c in rcols:  # R: val[[nm]] + refi[, nm], which picks the first column called nm
-                val[:, fcols.index(c)] += df.to_numpy()[:, rcols.index(c)]
-            out[g] = pd.DataFrame(val, index=df.index, columns=fcols)
-        return out
+        return coef_frames(self.fixef(), self.ranef())
 
     # -------------------------------------------------------------------- getME
     def getME(self, name: str) -> Any:

@@ -280,6 +280,23 @@ def test_two_terms_at_lme4_parameters(R) -> None:
     assert fit.deviance() == pytest.approx(float(R.r_eval("deviance(g)")[0]), rel=RTOL, abs=0)
 
 
+@pytest.mark.parametrize("formula", [
+    "TICKS ~ YEAR + (1 | BROOD) + (0 + HEIGHT | LOCATION)",  # a random-only name on one factor of two
+    "TICKS ~ YEAR + (1 | BROOD) + (1 | BROOD)",  # a duplicated name on one factor
+])
+def test_ranef_and_coef_as_lme4(R, formula: str) -> None:
+    """``ranef``/``coef`` frames: names, levels and values as lme4's (R's ``coef.merMod`` fills random-only
+    names over all factors with 0 and adds the first column of a duplicated name once per column)."""
+    fit = _fit_at_lme4(R, formula, "poisson", fam.poisson(), "grouseticks", 1)
+    for kind in ("ranef", "coef"):
+        ours = getattr(fit, kind)()
+        assert list(ours) == list(R.r_eval(f"names({kind}(g))"))
+        for gname, df in ours.items():
+            assert list(df.columns) == list(R.r_eval(f"colnames({kind}(g)${gname})")), (kind, gname)
+            assert list(df.index) == list(R.r_eval(f"rownames({kind}(g)${gname})")), (kind, gname)
+            _close(df.to_numpy(), R, f"as.matrix({kind}(g)${gname})")
+
+
 def test_calc_derivs_false_as_lme4(R) -> None:
     """``glmerControl(calc.derivs = FALSE)``: no Hessian, so ``vcov`` is ``unsc()`` (within the optimizer's
     tolerance of lme4's: 1e-6 relative, measured ~1e-9), no convergence check, the same printed summary."""
