@@ -1,7 +1,7 @@
 """The fitted GLMM (R: a ``glmerMod``, ``mkMerMod``'s GLMM parts, lme4 1.1-31) and its verbs: ``fixef``,
 ``ranef``, ``VarCorr``, ``sigma``, ``deviance``, ``logLik``, ``AIC``, ``BIC``, ``fitted``,
 ``residuals`` (``residuals.glmResp``), ``weights``, ``vcov`` (``vcov.merMod``: the finite-difference
-Hessian's when stage 2 ran, else ``unsc()``), ``getME`` (:mod:`pyreterms.glmm.getme`), ``predict``
+Hessian's when stage 2 ran, else ``unsc()``), ``getME`` (:mod:`pyreterms.lmm.getme`), ``predict``
 (:mod:`pyreterms.glmm.predict`) and ``summary`` (:mod:`pyreterms.glmm.summary`).
 
 The object holds the state lme4's ``pp``/``resp`` reference objects are left in by the last deviance
@@ -17,16 +17,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm import predict as gpredict
 from pyreterms.glmm.family import Family
-from pyreterms.glmm.getme import getme
 from pyreterms.glmm.glformula import GLFormula
 from pyreterms.glmm.pirls import GlmResp, MerPred
 from pyreterms.glmm.summary import GlmerSummary, format_print, summarize
 from pyreterms.lmm.fit import make_names
+from pyreterms.lmm.getme import getme
 from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var
 from pyreterms.lmm.modes import coef_frames, ranef_frames
 from pyreterms.verbs.accessors import napredict
@@ -321,6 +322,15 @@ class GlmerFit:
 
     # -------------------------------------------------------------------- getME
     def getME(self, name: str) -> Any:  # noqa: N802 - R's name
-        """R: ``getME(fit, name)`` for the names lme4 1.1-31 accepts (:func:`pyreterms.glmm.getme.getme`;
-        there is no "eta" or "weights": use ``predict(type = "link")`` and :meth:`weights`)."""
-        return getme(self, name)
+        """R: ``getME(fit, name)`` for the names lme4 1.1-31 accepts (:func:`pyreterms.lmm.getme.getme`;
+        there is no "eta" or "weights": use ``predict(type = "link")`` and :meth:`weights`).  ``L`` and ``RZX``
+        are unpermuted (lme4's follow CHOLMOD's fill-reducing permutation, the identity for one scalar term);
+        ``RX`` is lme4's upper-triangular factor."""
+        own: dict[str, Callable[[], Any]] = {
+            "X": lambda: self.glf.X.X, "y": lambda: self.glf.y, "mu": lambda: self.mu, "u": lambda: self.u,
+            "b": lambda: self.b.reshape(-1, 1), "L": lambda: sp.csc_matrix(self.L), "RX": lambda: self.RX.T,
+            "RZX": lambda: self.RZX, "sigma": self.sigma, "fixef": self.fixef, "beta": lambda: self.beta,
+            "Tlist": self.Tlist, "REML": lambda: 0, "is_REML": lambda: False, "offset": lambda: self.glf.offset,
+            "devfun": lambda: self.devfun,
+        }
+        return getme(name, self.glf.reTrms, self.theta, list(self.glf.reTrms.theta_names()), self.devcomp(), own)
