@@ -30,6 +30,7 @@ from pyreterms.lmm.fit import make_names
 from pyreterms.lmm.getme import getme
 from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var
 from pyreterms.lmm.modes import coef_frames, ranef_frames
+from pyreterms.lmm.varcorr import varcorr, varcorr_df
 from pyreterms.verbs.accessors import napredict
 
 _RESID_TYPES = ("deviance", "pearson", "working", "response", "partial")
@@ -171,30 +172,12 @@ class GlmerFit:
     def VarCorr(self) -> list[dict[str, Any]]:  # noqa: N802 - R's name
         """R: ``VarCorr(fit)``: per term ``{"name", "group", "cnms", "cov", "stddev", "correlation"}``
         (``sc = sigma(fit)``, 1 for binomial and Poisson)."""
-        sc = self.sigma()
-        out = []
-        for nm, (g, cn), (_, T) in zip(self._term_names(), self.glf.reTrms.cnms, self.Tlist(), strict=True):
-            Lk = sc * T
-            V = Lk @ Lk.T
-            sd = np.sqrt(np.diag(V))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                corr = V / np.outer(sd, sd)
-            np.fill_diagonal(corr, 1.0)
-            out.append({"name": nm, "group": g, "cnms": cn, "cov": V, "stddev": sd, "correlation": corr})
-        return out
+        return varcorr(self._term_names(), self.glf.reTrms.cnms, self.Tlist(), self.sigma())
 
-    def VarCorr_df(self) -> pd.DataFrame:  # noqa: N802 - R's name
-        """R: ``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor (a Residual row only with a
+    def VarCorr_df(self, order: str = "cov.last") -> pd.DataFrame:  # noqa: N802 - R's name
+        """R: ``as.data.frame(VarCorr(fit), order=)``: grp, var1, var2, vcov, sdcor (a Residual row only with a
         scale parameter)."""
-        rows: list[tuple[Any, ...]] = []
-        for vc in self.VarCorr():
-            cn, V, C, sd = vc["cnms"], vc["cov"], vc["correlation"], vc["stddev"]
-            rows += [(vc["name"], cn[i], None, V[i, i], sd[i]) for i in range(len(cn))]
-            rows += [(vc["name"], cn[c], cn[r], V[r, c], C[r, c])
-                     for c in range(len(cn)) for r in range(c + 1, len(cn))]
-        if self.use_sc:
-            rows.append(("Residual", None, None, self.sigma() ** 2, self.sigma()))
-        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+        return varcorr_df(self.VarCorr(), self.sigma() if self.use_sc else None, order)
 
     def ranef(self, condVar: bool = False) -> Any:  # noqa: N803 - R's name
         """R: ``ranef(fit, condVar)`` (conditional modes ``b = Lambda u``): per grouping factor, rows =

@@ -34,6 +34,7 @@ from pyreterms.lmm.inference.refit import refit_ml
 from pyreterms.lmm.modes import coef_frames, ranef_frames
 from pyreterms.lmm.optimize import LmerControl, OptResult, check_conv, moment_start, optimize_lmer
 from pyreterms.lmm.threads import ThreadTuner, blas_threads, scipy_lapack
+from pyreterms.lmm.varcorr import varcorr, varcorr_df
 from pyreterms.rmath.rng import RRNG
 from pyreterms.verbs import accessors
 from pyreterms.verbs import boot as vboot
@@ -196,33 +197,11 @@ class LmerFit:
     def VarCorr(self) -> list[dict[str, Any]]:
         """R: ``VarCorr(fit)``: per term ``{"name", "cov", "stddev", "correlation", "cnms"}``;
         the residual standard deviation is :meth:`sigma` (attr ``sc``)."""
-        sc = self.sigma()
-        out = []
-        for nm, (g, cn), (_, T) in zip(self._term_names(), self.lf.reTrms.cnms, self.Tlist(), strict=False):
-            L = sc * T
-            V = L @ L.T
-            sd = np.sqrt(np.diag(V))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                corr = V / np.outer(sd, sd)
-            np.fill_diagonal(corr, 1.0)
-            out.append({"name": nm, "group": g, "cnms": cn, "cov": V, "stddev": sd, "correlation": corr})
-        return out
+        return varcorr(self._term_names(), self.lf.reTrms.cnms, self.Tlist(), self.sigma())
 
     def VarCorr_df(self, order: str = "cov.last") -> pd.DataFrame:
         """R: ``as.data.frame(VarCorr(fit), order=)``: grp, var1, var2, vcov, sdcor."""
-        rows = []
-        for vc in self.VarCorr():
-            cn, V, C, sd = vc["cnms"], vc["cov"], vc["correlation"], vc["stddev"]
-            diag = [(vc["name"], cn[i], None, V[i, i], sd[i]) for i in range(len(cn))]
-            off = [(vc["name"], cn[c], cn[r], V[r, c], C[r, c])
-                   for c in range(len(cn)) for r in range(c + 1, len(cn))]
-            if order == "cov.last":
-                rows += diag + off
-            else:  # lower.tri order: column-major lower triangle including the diagonal
-                rows += [diag[c] if r == c else (vc["name"], cn[c], cn[r], V[r, c], C[r, c])
-                         for c in range(len(cn)) for r in range(c, len(cn))]
-        rows.append(("Residual", None, None, self.sigma() ** 2, self.sigma()))
-        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+        return varcorr_df(self.VarCorr(), self.sigma(), order)
 
     def ranef(self, condVar: bool = False, cond_var: bool | None = None) -> Any:
         """R: ``ranef(fit, condVar = FALSE)``: per flist factor, rows = levels, columns = cnms of

@@ -299,6 +299,20 @@ def test_ranef_and_coef_as_lme4(R, formula: str) -> None:
             _close(df.to_numpy(), R, f"as.matrix({kind}(g)${gname})")
 
 
+@pytest.mark.parametrize("order", ["cov.last", "lower.tri"])
+def test_varcorr_df_orders_as_lme4(R, order: str) -> None:
+    """``as.data.frame(VarCorr(fit), order = )`` for a correlated 2 x 2 term beside a scalar one."""
+    fit = _fit_at_lme4(R, "cbind(incidence, size - incidence) ~ period + (1 + size | herd) + (1 | period)",
+                       "binomial", fam.binomial(), "cbpp", 1)
+    ours = fit.VarCorr_df(order=order)
+    theirs = f"as.data.frame(VarCorr(g), order = '{order}')"
+    for col in ("grp", "var1", "var2"):
+        assert ["<NA>" if pd.isna(v) else str(v) for v in ours[col]] == \
+            list(R.r_eval(f"{{x <- as.character({theirs}${col}); ifelse(is.na(x), '<NA>', x)}}")), col
+    _close(ours["vcov"], R, f"{theirs}$vcov")
+    _close(ours["sdcor"], R, f"{theirs}$sdcor")
+
+
 def test_calc_derivs_false_as_lme4(R) -> None:
     """``glmerControl(calc.derivs = FALSE)``: no Hessian, so ``vcov`` is ``unsc()`` (within the optimizer's
     tolerance of lme4's: 1e-6 relative, measured ~1e-9), no convergence check, the same printed summary."""
