@@ -1,10 +1,14 @@
 """Shared fixtures (for every folder: ``unit/``, ``golden/``, ``live/``).  Tests marked ``r`` talk to a
 live R with lme4 (the live tier); the others run without R (the golden / pure tier).  R tests are never
 skipped: without R they fail (the ``R`` fixture raises), and under CI (``CI`` set, as ``.ci/run`` does) a
-live test that skips for any reason is reported as a failure."""
+live test that skips for any reason is reported as a failure.  The folder is the tier: a test under
+``unit/`` marked ``r``, using the ``R`` fixture or starting R fails, and so does a test under ``live/`` not
+marked ``r``."""
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -22,6 +26,53 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     if rep.skipped and _in_ci() and item.get_closest_marker("r") is not None:
         rep.outcome = "failed"
         rep.longrepr = f"live test skipped under CI (the live tier needs R with lme4): {rep.longrepr}"
+
+
+#: the tiers by folder: every test under ``unit/`` runs without R, every test under ``live/`` is marked ``r``
+TESTS = Path(__file__).resolve().parent
+
+
+def _tier(item: pytest.Item) -> str | None:
+    """``unit`` or ``live`` for a test in that folder (None elsewhere)."""
+    try:
+        rel = Path(str(item.path)).resolve().relative_to(TESTS)
+    except ValueError:
+        return None
+    return rel.parts[0] if len(rel.parts) > 1 and rel.parts[0] in ("unit", "live") else None
+
+
+def tier_problem(item: pytest.Item) -> str | None:
+    """Why ``item`` sits in the wrong tier: a test under ``unit/`` marked ``r`` or using the ``R`` fixture
+    (directly or through another fixture), or a test under ``live/`` not marked ``r``; None when it fits."""
+    tier, marked = _tier(item), item.get_closest_marker("r") is not None
+    uses_r = "R" in getattr(item, "fixturenames", ())
+    if tier == "unit" and (marked or uses_r):
+        return (f"{item.nodeid}: tests/unit is the no-R tier, but this test "
+                f"{'is marked r' if marked else 'uses the R fixture'}: move it to tests/live")
+    if tier == "live" and not marked:
+        return f"{item.nodeid}: tests/live is the R tier, but this test is not marked r (pytestmark = pytest.mark.r)"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test in the wrong tier fails (before it runs)."""
+    problem = tier_problem(item)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A test under ``unit/`` that starts the embedded R (without the fixture or the marker) fails."""
+    session = sys.modules.get("parity.r.session")
+    before = session is not None and session.is_started()
+    outcome = yield
+    session = sys.modules.get("parity.r.session")
+    if _tier(item) == "unit" and not before and session is not None and session.is_started():
+        outcome.force_exception(pytest.fail.Exception(
+            f"{item.nodeid}: started the embedded R, but tests/unit is the no-R tier: move it to tests/live",
+            pytrace=False))
 
 
 @pytest.fixture(scope="session")

@@ -142,18 +142,6 @@ def test_impl_typo_fails_before_r(command, spec, message, tmp_path):
     assert "R started: False" in proc.stderr
 
 
-@pytest.mark.r
-def test_impl_from_current_directory(tmp_path):
-    """The console script (whose sys.path[0] is its bin directory) finds a module of the current
-    directory; the impl is pyreterms behind a user module, so live lme4 agrees (exit 0)."""
-    (tmp_path / "myimpl.py").write_text(IMPL)
-    proc = subprocess.run([_exe("parity"), "check", FORMULA, "--data", "r:lme4::sleepstudy", "--level",
-                           "lformula", "--impl", "myimpl:impl"], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
-    assert "verdict: agree" in proc.stdout
-
-
 def test_audit_without_hypothesis_is_one_line_exit_2(tmp_path):
     """parity audit needs the fuzz machinery (hypothesis): one line naming the extra, exit 2."""
     proc = parity_without("hypothesis", "audit", "formulae", "--examples", "2", cwd=tmp_path)

@@ -28,22 +28,3 @@ def test_cli_refuses_and_runs_nothing(tmp_path: Path, fun: str) -> None:
     assert p.returncode == 2, p.stderr
     assert "not allowed" in p.stderr and "Traceback" not in p.stderr
     assert sorted(x.name for x in tmp_path.iterdir()) == sorted(["levels.csv", *LEVELS[1:]])
-
-
-@pytest.mark.r
-def test_api_and_r_script_refuse(R, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from parity.compare.check import check
-    from parity.r.session import r_eval
-
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(ValueError, match="not allowed"):
-        check("y ~ f + (1|g)", _frame(), level="lformula", contrasts={"f": "file.create"})
-    # the R function itself refuses, whoever calls it
-    msg = r_eval('tryCatch({pyreterms_reference("y ~ f + (1|g)", data.frame(y = 1:6, f = rep(c("canary_aaa", '
-                 '"canary_bbb"), 3), g = rep(c("a", "b", "c"), each = 2)), contrasts = list(f = "file.create")); '
-                 '"ran"}, error = function(e) conditionMessage(e))')
-    assert "not allowed" in str(msg)
-    assert list(tmp_path.iterdir()) == []
-    # the five allowed names still work and agree with lme4
-    rep = check("y ~ f + (1|g)", _frame(), level="lformula", contrasts={"f": "contr.sum"})
-    assert rep.ok

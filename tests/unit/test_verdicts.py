@@ -3,7 +3,7 @@
 Verdicts are agree, disagree, both refused *for the same reason* (lme4's stop and pyreterms' check,
 compared by refusal class) and not compared (the harness declined: allowlist, unrepresentable data,
 time limit; exit 3, counted separately).  A formula that does not parse is bad input (exit 2).
-The pure tests need no R; the live ones (``-m r``) check the refusal classes against lme4 itself."""
+No R here; tests/live/test_verdicts_refusals.py checks the refusal classes against lme4 itself."""
 from __future__ import annotations
 
 import json
@@ -19,14 +19,13 @@ from parity.compare.check import check
 from parity.cli.main import main
 from parity.compare.tolerances import ComponentResult
 from parity.compare.notcompared import EXIT_NOT_COMPARED, NotCompared
-from parity.adapter.pyreterms_lformula import pyreterms_impl
 from parity.r.values import RError, RVector
 from parity.compare.verdicts import (DECISION, NOT_COMPARED, REFUSAL_CLASSES, BadFormula, Verdict, decision_result,
                              exit_code, refusal_class, verdict_of)
 from pyreterms.errors import LmeCheckError, UnsupportedInput
 
 #: (class, lme4 1.1-31's message, pyreterms' message) -- lme4's texts as R prints them (live-checked by
-#: test_same_reason_refusals_agree_with_lme4 below), pyreterms' as it raises them
+#: tests/live/test_verdicts_refusals.py), pyreterms' as it raises them
 MESSAGES = [
     ("nlev < 2", "grouping factors must have > 1 sampled level", "grouping factors must have > 1 sampled level"),
     ("(1 || g) not expandable", "<text>:1:12: unexpected '|'\n1: ~( 1|g)+(0+|\n                   ^",
@@ -311,57 +310,3 @@ def test_replay_summary_counts_verdicts(capsys) -> None:
     assert [r.verdict.value for r in rs] == ["agree", "not compared", "both refused", "disagree"]
     _print_summary(rs)
     assert "4 case(s): 1 agree, 1 both refused for the same reason, 1 disagree, 1 not compared" in capsys.readouterr().out
-
-
-# --------------------------------------------------------------------------------------------
-# live: the classes are lme4's own
-
-def _refusal_data() -> pd.DataFrame:
-    rng = np.random.default_rng(1)
-    return pd.DataFrame(dict(
-        y=rng.normal(size=12), x=rng.normal(size=12), g=[f"g{k}" for k in np.tile([1, 2, 3], 4)],
-        single=["a"] * 12, id=[f"i{k:02d}" for k in range(12)], gbig=[f"b{k}" for k in np.tile(range(6), 2)],
-        s=list("abc") * 4, xna=[np.nan] + list(rng.normal(size=11)), all_na=[np.nan] * 12,
-        x_inf=[np.inf] + list(rng.normal(size=11)), yc=["a", "b"] * 6, f1=["z"] * 12,
-        y2=[np.inf] + list(rng.normal(size=11)), w=[-1.0] + [1.0] * 11))
-
-
-LIVE = [("y ~ x + (1 | single)", "nlev < 2", {}), ("y ~ x + (1 || g)", "(1 || g) not expandable", {}),
-        ("y ~ x + (1 | id)", "nobs <= nlev", {}),
-        ("y ~ x + (x | gbig)", "nobs <= nRE", {}), ("y ~ nosuch + (1 | g)", "unknown variable", {}),
-        ("y ~ x + (1 | nosuch)", "unknown variable", {}), ("y ~ x_inf + (1 | g)", "non-finite X", {}),
-        ("y ~ all_na + (1 | g)", "empty frame", {}), ("y ~ x", "no random effects", {}),
-        ("yc ~ x + (1 | g)", "response not numeric", {}), ("y ~ f1 + (1 | g)", "contrasts need 2 levels", {}),
-        ("y ~ poly(x, 20) + (1 | g)", "poly degree", {}), ("y ~ x + (0 | g)", "random-effects term without columns", {}),
-        ("y ~ x^1.5 + (1 | g)", "invalid power", {}), ("y ~ 2 + (1 | g)", "invalid model formula", {}),
-        ("y ~ log(s) + (1 | g)", "non-numeric argument", {}), ("y ~ poly(xna, 2) + (1 | g)", "poly NA", {}),
-        ("y2 ~ x + (1 | g)", "non-finite response", {}), ("y ~ x + (1 | g)", "negative weights", {"weights": "w"}),
-        ("y ~ x + (1 | g)", "variable lengths differ", {"offset": np.arange(3.0)}),
-        ("y ~ id + (1 | g)", "objective not finite at the start", {})]  # REML with n = p = 12
-
-
-@pytest.mark.r
-@pytest.mark.parametrize("f,cls,kw", LIVE, ids=[f"{c}: {f}" for f, c, _ in LIVE])
-def test_same_reason_refusals_agree_with_lme4(f, cls, kw) -> None:
-    d = _refusal_data()
-    if "weights" in kw:
-        kw = {"weights": d[kw["weights"]].to_numpy(float)}
-    rep = check(f, d, level="fit", **kw)
-    (dec,) = rep.components
-    assert rep.verdict is Verdict.BOTH_REFUSED, dec.detail
-    assert f"same reason ({cls})" in dec.detail
-
-
-@pytest.mark.r
-def test_different_reason_is_a_disagreement_live() -> None:
-    def wrong_reason(formula, data, **kw):
-        raise LmeCheckError("number of levels of each grouping factor must be < number of observations (problems: g)")
-
-    rep = check("y ~ x + (1 | single)", _refusal_data(), impl=wrong_reason, level="lformula")
-    assert rep.verdict is Verdict.DISAGREE and "different reasons" in rep.components[0].detail
-
-
-@pytest.mark.r
-def test_pyreterms_agrees_on_a_design() -> None:
-    rep = check("y ~ x + (1 | g)", _df(), level="lformula", impl=pyreterms_impl)
-    assert rep.verdict is Verdict.AGREE and rep.ok

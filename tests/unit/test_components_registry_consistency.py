@@ -1,5 +1,5 @@
-"""The component registry (parity.components) against both producers: lme4 through r_scripts/reference.R
-(live) and the pyreterms adapter (no R)."""
+"""The component registry (parity.components) against its consumers and the pyreterms adapter (no R); against
+lme4 through r_scripts/reference.R: tests/live/test_components_registry.py."""
 from __future__ import annotations
 
 import pytest
@@ -29,31 +29,6 @@ def test_pyreterms_adapter_produces_every_registered_value(sleepstudy, level: st
     py = pyreterms_impl(FORMULA, sleepstudy, level=level, theta=[1.0, 0.0, 1.0] if level == "fit" else None)
     want = set(components.names(level, "value")) | set(components.names(level, "condition"))
     assert set(py) == want, (sorted(want - set(py)), sorted(set(py) - want))
-
-
-@pytest.mark.r
-@pytest.mark.parametrize("level", ["lformula", "fit"])
-def test_reference_r_produces_exactly_the_registry(R, sleepstudy, level: str) -> None:
-    from parity.r import oracle
-
-    res = oracle.reference(FORMULA, sleepstudy, level=level, thetas=[[1.0, 0.0, 1.0]], noisy_seeds=[1])
-    got = [k for k, _ in res.items]
-    fixed = {k for k in got if not components.is_rule_input(k)}
-    want = set(components.names(level, None)) - {"error"}
-    if level == "lformula":
-        want -= {"harness: weights(fit)"}
-    assert fixed == want, (sorted(want - fixed), sorted(fixed - want))
-    families = {k for k in got if components.is_rule_input(k)}
-    assert bool(families) == (level == "fit")
-    assert all(any(p.match(k) for p, _ in components.FAMILIES) for k in families)
-
-
-@pytest.mark.r
-def test_a_refusal_is_the_registered_error(R, sleepstudy) -> None:
-    from parity.r import oracle
-
-    res = oracle.reference("Reaction ~ Days + (1 | Days)", sleepstudy.iloc[:3])
-    assert "error" in dict(res.items) and components.COMPONENTS["error"].kind == "error"
 
 
 def test_reports_list_components_in_lme4s_order_not_alphabetically():
