@@ -44,7 +44,7 @@ class Verdict(str, enum.Enum):
 
 
 #: refusal class -> patterns (``re.search``) of lme4 1.1-31's stop message and of pyreterms' message for
-#: the same decision; first match wins.  Checked against R in tests/unit/test_verdicts.py.
+#: the same decision; first match wins.  Checked against R in tests/live/test_verdicts_refusals.py.
 REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("formula parse", (r"^cannot parse formula", r"^cannot read formula", r"^not a formula",
                        r"^formula must be a formula")),
