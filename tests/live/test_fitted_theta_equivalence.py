@@ -1,8 +1,8 @@
 """The theta rule (README "Known differences" items 1 and 6): when an implementation's fitted theta
 differs from lme4's, it passes only if lme4's *own* objective says the point is as good as lme4's
 optimum, or lies within lme4's own run-to-run spread; the criteria are then compared with lme4's fit
-at the implementation's theta.  Unit tests of the verdict (no R) and live tests that pin the
-documented designs.
+at the implementation's theta.  Live tests that pin the documented designs (the unit tests of the
+verdict, no R, are tests/unit/test_fitted_theta_rule.py).
 
 Where the outcome depends on rounding (the optimizer's path on a chaotic or flat criterion moves with
 the BLAS kernels and numpy's SIMD code paths of the CPU), the known differences are pinned with

@@ -1,8 +1,8 @@
 """Issue 10 item 3: the functions lme4 users write -- splines::ns / bs (and unqualified ns / bs),
 cut, pmin / pmax, base::log / exp, stats::poly -- computed as R computes them.
 
-Pure tests compare with numbers printed by R 4.2.2 (``options(digits = 17)``, quoted below); live
-tests (``-m r``) ask the embedded R for the same values at run time and compare at 1e-12 relative.
+The pure tests compare with numbers printed by R 4.2.2 (tests/unit/test_formula_functions_values.py); these
+live tests ask the embedded R for the same values at run time and compare at 1e-12 relative.
 The fn-* cases of parity/goldens/cases.py compare whole lFormula()/lmer() objects (tests/live/test_cases_live.py).
 """
 from __future__ import annotations

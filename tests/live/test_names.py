@@ -1,6 +1,7 @@
 """Issue 10 item 4: R's evaluation rules for names.  Data columns shadow ``F``, ``T``, ``pi``;
 backquoted names keep R's spelling in every component (fr names without backquotes for a bare
-name, X colnames / cnms / Ztlist names with them, flist names as lme4's ``barnames`` deparse them)."""
+name, X colnames / cnms / Ztlist names with them, flist names as lme4's ``barnames`` deparse them).  Live; the checks without R are
+tests/unit/test_names_backquoted.py."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """The R bridge: parity.r.values / rsession / convert / datasource, r_scripts/reference.R and the
-shipped data sets.  Tests marked ``r`` need a live R with lme4 (through rpy2)."""
+shipped data sets, with a live R with lme4 (through rpy2); the checks without R are
+tests/unit/test_rbridge_offline.py."""
 from __future__ import annotations
 
 import os

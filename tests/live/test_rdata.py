@@ -1,6 +1,6 @@
 """R data as R holds it: factor ``contrasts`` attributes, matrix columns, the R object handed to lme4,
 refusals for what pandas cannot carry, R-like CSV reading and the integer/string rules
-(pyreterms.design.dataframe, parity.r.attrs, parity.r.convert).  Expected values come from R itself."""
+(pyreterms.design.dataframe, parity.r.attrs, parity.r.convert).  Expected values come from R itself (live; the pure checks are tests/unit/test_rdata_conventions.py)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,7 @@
 """The parity reports (text and HTML) as a new user reads them: where a cell differs they name R's
 1-based (i, j) and plain numbers, one differing cell is visible in the picture, nothing prints as
-``nan``, the versions are a line (not a Python dict) and components keep lme4's order."""
+``nan``, the versions are a line (not a Python dict) and components keep lme4's order (live; the cell details
+without R are tests/unit/test_report_details.py)."""
 from __future__ import annotations
 
 import base64
