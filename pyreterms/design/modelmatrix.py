@@ -77,7 +77,25 @@ def model_matrix(terms: Terms, fr: ModelFrame, contrasts: dict[str, object] | No
         assign.extend([t + 1] * len(block_cols))
     X = np.column_stack(cols) if cols else np.zeros((n, 0))
     return ModelMatrix(np.ascontiguousarray(X, dtype=np.float64), tuple(names), tuple(assign),
-                       tuple(used_contrasts.items()))
+                       _contrasts_attribute(terms, fr, contrasts, used_contrasts))
+
+
+def _contrasts_attribute(terms: Terms, fr: ModelFrame, contrasts: dict[str, object],
+                         used: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """R: ``attr(X, "contrasts")``: ``model.matrix.default`` sets contrasts on every factor of the formula's
+    variables (in their order), also one coded by indicators only, and lists them all."""
+    out = []
+    for v in sorted({v for term in terms.terms for v in term}):
+        vname = terms.varnames[v]
+        f = _as_factor(_lookup(fr, vname))
+        if f is None:
+            continue
+        if vname not in used:
+            spec = contrasts[vname] if vname in contrasts else getattr(f, "contrasts", None)
+            used[vname] = contrast_spec(vname, spec if spec is not None else
+                                        ("contr.poly" if f.ordered else "contr.treatment"), f.levels)[2]
+        out.append((vname, used[vname]))
+    return tuple(out)
 
 
 def _check_factor_levels(terms: Terms, fr: ModelFrame) -> None:

@@ -10,7 +10,9 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from pyreterms.lmm.inference import rformat
 from pyreterms.lmm.inference.fitview import MerModView
+from pyreterms.lmm.inference.rformat import zapsmall
 
 
 class FitView(MerModView, Protocol):
@@ -37,26 +39,9 @@ def _sig_needed(x: float, digits: int) -> tuple[int, int]:
 
 
 def format_real(xs: Sequence[float] | np.ndarray, digits: int = 7, nsmall: int = 0) -> list[str]:
-    """R: ``format(x, digits = digits, nsmall = nsmall)`` for a numeric vector (fixed notation):
-    common number of decimals so the element needing most shows ``digits`` significant digits."""
-    xs = [float(v) for v in xs]
-    rgt = 0
-    for v in xs:
-        sig, e = _sig_needed(v, digits)
-        rgt = max(rgt, sig - 1 - e)
-    rgt = max(rgt, nsmall)
-    out = ["NaN" if math.isnan(v) else ("Inf" if v == math.inf else "-Inf" if v == -math.inf
-                                       else f"{v:.{rgt}f}") for v in xs]
-    w = max((len(s) for s in out), default=0)
-    return [s.rjust(w) for s in out]
-
-
-def zapsmall(x: np.ndarray, digits: int) -> np.ndarray:
-    """R 4.2: ``zapsmall(x, digits)`` = ``round(x, max(0, digits - log10(max(abs(x)))))``, where
-    ``round`` takes the nearest integer number of digits (``fround``: ``floor(digits + 0.5)``)."""
-    x = np.asarray(x, dtype=float)
-    mx = np.max(np.abs(x)) if x.size else 0.0
-    return np.round(x, int(math.floor(max(0.0, digits - math.log10(mx)) + 0.5)) if mx > 0 else digits)
+    """R: ``format(x, digits = digits, nsmall = nsmall)`` of a numeric vector, fixed or scientific as R's
+    ``formatReal`` decides (:func:`pyreterms.lmm.inference.rformat.format_real`; NaN prints ``NaN``)."""
+    return rformat.format_real(xs, digits, nsmall, na="NaN")
 
 
 def _print_matrix(header: list[str], rows: list[list[str]], rownames: list[str],

@@ -181,7 +181,7 @@ def _mknewretrms_refusals(fit: FitLike, bars: list[Call]) -> None:
         raise DataError("contrasts can be applied only to factors with 2 or more levels")
 
 
-def _fit_contrasts(fit: FitLike) -> dict[str, object]:
+def fit_contrasts(fit: FitLike) -> dict[str, object]:
     """R's ``contrasts.arg = attr(X, "contrasts")`` of ``predict.merMod``: a contrast function's name as
     recorded, and for a ``"matrix"`` entry the matrix itself, which the fit's frame factor carries (the
     data's ``contrasts`` attribute); a matrix given as ``contrasts=`` to the fit is not kept: refused."""
@@ -208,7 +208,7 @@ def _fixed_part(fit: FitLike, newdata: pd.DataFrame) -> np.ndarray:
                         orig_ordered(fit.lf.fr))
     ok = np.flatnonzero(~bad)
     frok = type(fr)(tuple((k, take(v, ok)) for k, v in fr.columns), tuple(fr.rownames[i] for i in ok))
-    mm = model_matrix(terms, frok, _fit_contrasts(fit))
+    mm = model_matrix(terms, frok, fit_contrasts(fit))
     dropped = {nm for nm, _ in fit.lf.X.col_dropped}
     names = [c for c in mm.colnames if c not in dropped]
     if names != list(fit.lf.X.colnames):

@@ -30,6 +30,7 @@ from pyreterms.formula.nodes import Arg, Call, Name, Node, Num, call
 from pyreterms.formula.parser import deparse, parse
 from pyreterms.formula.terms import make_terms
 from pyreterms.verbs.accessors import model_frame
+from pyreterms.verbs.predict import fit_contrasts
 from pyreterms.verbs.view import FitLike
 
 #: operators binding less tightly than '+': R writes such a term label back in parentheses, ``(1 | g)``
@@ -125,6 +126,6 @@ def update(fit: FitLike, lmer_fn: Callable[..., Any], formula: str | None = None
             kw["offset"] = np.asarray(fr.get("(offset)"), dtype=np.float64)
         data = data.drop(columns=[c for c in ("(weights)", "(offset)") if c in data.columns])
     if fit.lf.X.contrasts:
-        kw["contrasts"] = dict(fit.lf.X.contrasts)
+        kw["contrasts"] = fit_contrasts(fit)
     kw.update(changes)
     return lmer_fn(new_formula, data, **kw)

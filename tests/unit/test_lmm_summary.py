@@ -117,10 +117,9 @@ def test_summary_prints_as_lme4(formula: str, dataset: str, reml: bool, printed:
     ([0.1234567, 123.4, -5], 4, 0, ("  0.1235", "123.4000", " -5.0000")),
     ([0.5, 0.25, -0.125], 7, 3, (" 0.500", " 0.250", "-0.125")),
     ([1527.5, 17.69, 86.33], 4, 0, ("1527.50", "  17.69", "  86.33")),
-    pytest.param([1e-10, 1], 4, 0, ("1e-10", "1e+00"),
-                 marks=pytest.mark.xfail(strict=True, reason="format_real never switches to R's scientific form")),
-    pytest.param([123456789, 0.5], 4, 0, ("1.235e+08", "5.000e-01"),
-                 marks=pytest.mark.xfail(strict=True, reason="format_real never switches to R's scientific form")),
+    ([1e-10, 1], 4, 0, ("1e-10", "1e+00")),
+    ([123456789, 0.5], 4, 0, ("1.235e+08", "5.000e-01")),
+    ([np.nan, 0.5], 4, 0, ("NaN", "0.5")),
 ])
 def test_format_real_is_rs_format(values: list[float], digits: int, nsmall: int, printed: tuple[str, ...]) -> None:
     assert tuple(format_real(values, digits, nsmall=nsmall)) == printed
