@@ -115,3 +115,24 @@ def test_data_table_is_rs_print_of_head(R, sleepstudy) -> None:
     assert cells == want
     cols, rows, cells = data_table(sleepstudy.iloc[20:], limit=3)
     assert rows == _rs(R, "rownames(head(lme4::sleepstudy[21:180, ], 3))")
+
+
+def test_fuzz_report_has_no_python_reprs(R, tmp_path) -> None:
+    """A campaign against a mutant (theta0 all ones): the shrunk failure's data, its positions, the
+    counts and timings print as R prints them; no weights/offset print as NULL."""
+    from parity.campaigns.fuzz import FuzzConfig, run_campaign
+    from parity.report.html import write_html
+
+    cfg = FuzzConfig(examples=3, seed=1, level="lformula", impl="parity.campaigns.mutants:theta0_ones",
+                     shrink_seconds=3.0, max_failures=1, stop_at_first=True)
+    res = run_campaign(cfg, out_dir=tmp_path / "repro", progress=False)
+    page = write_html(res, tmp_path / "fuzz.html").read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", page)))
+    for bad in PY_REPRS:
+        assert bad not in text, (bad, text[max(0, text.find(bad) - 200):text.find(bad) + 200])
+    d = res.failures[0].shrunk.design
+    table = page[page.find('<table class="data">'):]
+    shown = re.findall(r"<tr><th>([^<]*)</th>", table[:table.find("</table>")])[1:]
+    assert shown == [str(i) for i in range(1, min(len(d.data), 12) + 1)]  # R's row names of a data frame
+    timings = dict(re.findall(r"<tr><th>([^<]+)</th><td class=\"num\">([^<]*)</td></tr>", page))
+    assert all(_sig_digits(v) <= 7 for v in timings.values())
