@@ -72,7 +72,7 @@ class OptReplay:
         return (f"{how}: lme4's optimizeLmer fed pyreterms' {self.n_evals} deviance values (which agree with "
                 f"lme4's devfun to {self.max_rel_dev_diff:.1e} relative; tolerance {self.devfun_tolerance:.1e}, "
                 f"kappa {self.kappa:.1e}) asked for {self.misses} other theta(s) "
-                f"and stopped at {self.fval_lme4!r} (pyreterms: {self.fval_py!r})")
+                f"and stopped at {float(self.fval_lme4)!r} (pyreterms: {float(self.fval_py)!r})")
 
 
 def pyreterms_trace(formula: str, data: pd.DataFrame, *, REML: bool, weights=None, offset=None,

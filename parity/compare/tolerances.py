@@ -139,8 +139,20 @@ def _names_eq(d: Diff, where: str, a, b, what: str) -> None:
                           f"{'missing' if b is None else 'present'} in R")
         else:
             k = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-            d.fail(where, f"{what} differ at [{k + 1}]: {a[k] if k < len(a) else '<end>'!r} vs R "
-                          f"{b[k] if k < len(b) else '<end>'!r} (lengths {len(a)} vs {len(b)})")
+            d.fail(where, f"{what} differ at [{k + 1}]: {_quoted(a, k)} vs R {_quoted(b, k)} "
+                          f"(lengths {len(a)} vs {len(b)})")
+
+
+def _quoted(names: tuple, k: int) -> str:
+    """Element ``k`` as R's ``deparse`` writes a string (``"f.L"``), ``<end>`` past the end."""
+    if k >= len(names):
+        return "<end>"
+    return "NA" if names[k] is None else '"' + str(names[k]).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _dim(shape: tuple[int, ...]) -> str:
+    """A matrix's dimensions as R's Matrix states them (``4 x 3``)."""
+    return " x ".join(str(int(n)) for n in shape)
 
 
 # one branch per R value type (sparse, dense, vector, factor, list, NULL, error), as R's all.equal methods
@@ -161,7 +173,7 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
         a.sort_indices()
         b.sort_indices()
         if a.shape != b.shape:
-            d.fail(where, f"dim {a.shape} vs R {b.shape}")
+            d.fail(where, f"dim {_dim(a.shape)} vs R {_dim(b.shape)}")
             return
         _names_eq(d, where, py.rownames, r.rownames, "row names")  # type: ignore[union-attr]
         _names_eq(d, where, py.colnames, r.colnames, "column names")  # type: ignore[union-attr]
@@ -178,7 +190,7 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
         return
     if isinstance(r, RMatrix):
         if py.x.shape != r.x.shape:  # type: ignore[union-attr]
-            d.fail(where, f"dim {py.x.shape} vs R {r.x.shape}")  # type: ignore[union-attr]
+            d.fail(where, f"dim {_dim(py.x.shape)} vs R {_dim(r.x.shape)}")  # type: ignore[union-attr]
             return
         _names_eq(d, where, py.rownames, r.rownames, "row names")  # type: ignore[union-attr]
         _names_eq(d, where, py.colnames, r.colnames, "column names")  # type: ignore[union-attr]
@@ -207,7 +219,7 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
     if isinstance(r, RFactor):
         _names_eq(d, where, py.levels, r.levels, "levels")  # type: ignore[union-attr]
         if py.ordered != r.ordered:  # type: ignore[union-attr]
-            d.fail(where, f"ordered {py.ordered} vs R {r.ordered}")  # type: ignore[union-attr]
+            d.fail(where, f"ordered {str(py.ordered).upper()} vs R {str(r.ordered).upper()}")  # type: ignore[union-attr]
         if not np.array_equal(py.codes, r.codes):  # type: ignore[union-attr]
             if len(py.codes) != len(r.codes):  # type: ignore[union-attr]
                 d.fail(where, f"length {len(py.codes)} vs R {len(r.codes)}")  # type: ignore[union-attr]
@@ -219,7 +231,7 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
         pl = cast(RList, py)  # the same class as R's (checked above)
         _names_eq(d, where, pl.names(), r.names(), "component names")
         for k, ((nk, pv), (_, rv)) in enumerate(zip(pl.items, r.items, strict=False)):
-            compare_values(pv, rv, tol, d, f"{where}[[{nk if nk is not None else k + 1!r}]]")
+            compare_values(pv, rv, tol, d, f"{where}[[{_quoted((nk,), 0) if nk is not None else k + 1}]]")
         return
     d.fail(where, f"cannot compare {type(r).__name__}")
 
@@ -274,7 +286,8 @@ def compare_components(py: dict[str, RValue], r: dict[str, RValue], *, only: set
         pv, rv = py[name], r[name]
         if isinstance(pv, RError) and isinstance(rv, RError):  # a verb both sides refuse (e.g. new data
             out.append(ComponentResult(name, True, nan, nan, tol.rtol, tol.atol,  # R cannot take): agreement
-                                       f"both refused: here {pv.message!r}, lme4 {rv.message!r}"))
+                                       f"both refused: here {_quoted((pv.message,), 0)}, lme4 "
+                                       f"{_quoted((rv.message,), 0)}"))
             continue
         d = Diff()
         compare_values(pv, rv, tol, d)

@@ -21,9 +21,10 @@ import numpy as np
 
 from parity.adapter.pyreterms_lformula import load_impl, run_impl
 from parity.compare.check import r_components
-from parity.compare.tolerances import EXACT, Diff, compare_values, plain
+from parity.compare.tolerances import EXACT, Diff, compare_values
 from parity.compare.verdicts import NOT_COMPARED
-from parity.r.values import RError, RFactor, RList, RMatrix, RSparse, RValue, RVector
+from parity.r.values import RFactor, RList, RMatrix, RSparse, RValue, RVector
+from parity.report.rformat import data_table, r_lines, r_number, r_path, r_scalar
 from parity.report.text import _fmt, tolerance_text, versions_line
 
 __all__ = ["write_html", "render_html", "paired_values", "show_pair", "figure_png"]
@@ -42,7 +43,8 @@ def paired_values(formula: str, data: Any, component: str, *, impl: Any = None, 
 
 
 def _first_diff(py: RValue | None, r: RValue | None) -> tuple[str, RValue | None, RValue | None]:
-    """Descend into lists to the first element that differs (by name/position)."""
+    """Descend into lists to the first element that differs (by name/position); the path as R
+    indexes it (``$Subject``, ``[[2]]``)."""
     path = ""
     while isinstance(py, RList) and isinstance(r, RList):
         pick = None
@@ -50,7 +52,7 @@ def _first_diff(py: RValue | None, r: RValue | None) -> tuple[str, RValue | None
             d = Diff()
             compare_values(a, b, EXACT, d)
             if not d.ok:
-                pick = (f"[[{nk if nk is not None else k + 1!r}]]", a, b)
+                pick = (r_path([nk if nk is not None else k + 1]), a, b)
                 break
         if pick is None:
             break
@@ -190,26 +192,16 @@ def _labels(v: RValue | None) -> list[str] | None:
 
 
 def show_pair(py: RValue | None, r: RValue | None, limit: int = 12) -> str:
-    """A short text rendering of both sides at the first place they differ (for reproducers)."""
+    """A short text rendering of both sides at the first place they differ (for reproducers and the
+    report): each side as R prints it (:func:`parity.report.rformat.r_lines`: a matrix's first
+    ``limit`` rows and columns with its dimnames, a vector's first ``limit`` elements), never a
+    numpy or Python repr."""
     path, a, b = _first_diff(py, r)
     out = [f"at {path or '(top level)'}:"]
     for lab, v in (("here", a), ("lme4", b)):
-        m = _numeric_2d(v)
-        if isinstance(v, RError):
-            out.append(f"  {lab}: refused: {v.message}")
-        elif m is not None:
-            out.append(f"  {lab}: {m.shape} matrix, stored entries "
-                       f"{v.x.nnz if isinstance(v, RSparse) else int((m != 0).sum())}\n"
-                       + np.array2string(m[:limit, :limit], precision=4, max_line_width=160))
-            if isinstance(v, (RSparse, RMatrix)) and v.rownames:
-                out.append(f"  {lab} rownames: {list(v.rownames)[:limit]}")
-        elif isinstance(v, RVector):
-            out.append(f"  {lab}: {v.kind} {v.x[:limit].tolist()}{' ...' if len(v.x) > limit else ''}"
-                       + (f" names {list(v.names[:limit])}" if v.names else ""))
-        elif isinstance(v, RFactor):
-            out.append(f"  {lab}: factor levels {list(v.levels[:limit])} codes {v.codes[:limit].tolist()}")
-        else:
-            out.append(f"  {lab}: {v!r}")
+        head, *body = r_lines(v, limit)
+        out.append(f"{lab}: {head}")
+        out.extend(body)
     return "\n".join(out)
 
 
@@ -251,8 +243,8 @@ def _cell_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tuple[li
     for i, j in zip(ii[:limit].tolist(), jj[:limit].tolist(), strict=True):
         x, y = float(a[i, j]), float(b[i, j])
         rows.append({"i": i + 1, "j": j + 1, "rowname": rn[i] if i < len(rn) else "",
-                     "colname": cn[j] if j < len(cn) else "", "here": plain(x), "lme4": plain(y),
-                     "diff": plain(x - y) if x == x and y == y else "NaN"})
+                     "colname": cn[j] if j < len(cn) else "", "here": r_number(x), "lme4": r_number(y),
+                     "diff": r_number(x - y) if x == x and y == y else "NaN"})
     return rows, int(ii.size)
 
 
@@ -267,7 +259,7 @@ def _position_rows(py: RValue | None, r: RValue | None, limit: int = 20) -> tupl
         mask = (a != b) & ~(np.isnan(a) & np.isnan(b))
     names = list(r.names or py.names or [])
     ks = np.flatnonzero(mask)
-    rows = [{"k": k + 1, "name": names[k] if k < len(names) else "", "here": plain(a[k]), "lme4": plain(b[k])}
+    rows = [{"k": k + 1, "name": names[k] if k < len(names) else "", "here": r_number(a[k]), "lme4": r_number(b[k])}
             for k in ks[:limit].tolist()]
     return rows, int(ks.size)
 
@@ -332,6 +324,12 @@ def _tally(reports: Sequence[Any]) -> dict[str, list[int]]:
     return counts
 
 
+def _data_context(df: Any) -> dict[str, Any]:
+    """The first rows of a design's data as R's ``print(head(d, 12))`` shows them."""
+    cols, rownames, cells = data_table(df)
+    return {"columns": cols, "rows": list(zip(rownames, cells, strict=True))}
+
+
 def _fuzz_context(res: Any, impl: Any) -> dict[str, Any]:
     j = res.as_json()
     nc = [(o.design.formula, o.error) for o in res.outcomes if o.status == "not-compared"]
@@ -339,18 +337,18 @@ def _fuzz_context(res: Any, impl: Any) -> dict[str, Any]:
     for f in res.failures:
         d = f.shrunk.design
         failures.append({
-            "component": f.component, "formula": d.formula, "n": d.n, "REML": d.REML, "weights": d.weights,
-            "offset": d.offset, "description": d.description, "reproducer": str(f.reproducer),
-            "data_html": d.data.head(12).to_html(border=0),
+            "component": f.component, "formula": d.formula, "n": d.n, "REML": d.REML,
+            "weights": d.weights or "NULL", "offset": d.offset or "NULL", "description": d.description,
+            "reproducer": str(f.reproducer), "data": _data_context(d.data),
             "pictures": _pictures({"formula": d.formula, "data": d.data, "REML": d.REML, "level": j["level"],
                                    **d.arrays()}, f.shrunk.failing or (f.component,),
                                   impl if impl is not None else res.config.impl)})
     return {
         "title": "parity fuzz report",
         "fuzz": {"seed": j["seed"], "designs": j["counts"]["designs"], "level": j["level"], "impl": j["impl"],
-                 "note": res.note, "counts": list({**j["counts"], **j["timing"]}.items()),
+                 "note": res.note, "counts": [(k, r_scalar(v)) for k, v in {**j["counts"], **j["timing"]}.items()],
                  "not_compared_total": len(nc), "not_compared": nc[:50],
-                 "by_rule": list(j["agreed_by_rule"].items()) if j["level"] == "fit" else [],
+                 "by_rule": [(k, r_scalar(v)) for k, v in j["agreed_by_rule"].items()] if j["level"] == "fit" else [],
                  "not_provided": _not_provided_rows(j.get("not_provided_components", {})),
                  "failures": failures},
         "components": _component_rows(_tally([o.report for o in res.outcomes if o.report is not None])),

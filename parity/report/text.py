@@ -7,15 +7,15 @@ from pathlib import Path
 
 from parity.compare.check import CheckReport
 from parity.compare.verdicts import NOT_COMPARED, Verdict
+from parity.report.rformat import r_number
 
 
 def _fmt(x: float | None) -> str:
-    """A difference as the table shows it: ``-`` where nothing numeric was compared (never ``nan``)."""
+    """A difference as the table shows it, as R prints it (``format(x, digits = 7)``: ``0.001``,
+    ``1.110223e-16``); ``-`` where nothing numeric was compared (never ``nan``)."""
     if x is None or math.isnan(x):
         return "-"
-    if x == 0:
-        return "0"
-    return f"{x:.2e}"
+    return r_number(x)
 
 
 def tolerance_text(rtol: float, atol: float) -> str:

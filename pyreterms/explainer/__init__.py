@@ -86,8 +86,8 @@ def explain(formula: str, data: pd.DataFrame | str, *, subset: str | None = None
             fit: bool = False, REML: bool = True, data_name: str | None = None, limits: Limits | None = None,
             plots_dir: str | None = None, strict: bool = True) -> Explanation:
     """Walk through lme4's construction of ``formula`` on ``data`` (a data frame, a built-in data set
-    name or a CSV path).  ``subset`` is R's ``subset(data, EXPR)`` in a restricted form (see
-    :mod:`pyreterms.explainer.subset`); ``term`` (1-based, in the formula's ``findbars`` order)
+    name or a CSV path).  ``subset`` is R's ``subset(data, EXPR)``, evaluated as ``lformula(subset=)``
+    evaluates it (see :mod:`pyreterms.explainer.subset`); ``term`` (1-based, in the formula's ``findbars`` order)
     limits the per-term steps to one term; ``fit`` adds ``lmer``'s u, b, beta and ``coef()``;
     ``plots_dir`` writes the pictures there (and fits the model for them).  Every printed identity
     is checked; with ``strict`` a failed one raises :class:`IdentityError`."""

@@ -182,6 +182,12 @@ def _const_label(v: object) -> object:
     return v
 
 
+def _as_character_labels(labels: list[object]) -> list[object]:
+    """R's ``as.character`` of :func:`_labels_of` values (NA stays None)."""
+    return [("TRUE" if v else "FALSE") if isinstance(v, bool) else
+            as_character_numbers(np.array([v]))[0] if isinstance(v, (int, float)) else v for v in labels]
+
+
 class Evaluator:
     """Evaluates variable expressions over named columns (R: ``eval(expr, data)``)."""
 
@@ -315,10 +321,10 @@ class Evaluator:
             if isinstance(pos[1], Call) and split_name(pos[1].fn)[1] == "c":  # a constant table (subset=)
                 consts = self.const(pos[1], "%in%")
                 table = [_const_label(v) for v in (consts if isinstance(consts, list) else [consts])]
-                if any(isinstance(v, str) for v in x):  # R's match() compares as.character of numbers
-                    table = [as_character_numbers(np.array([v]))[0] if isinstance(v, float) else v for v in table]
             else:
                 table = self._labels(self.eval(pos[1]))
+            if any(isinstance(v, str) for v in table) or any(isinstance(v, str) for v in x):
+                x, table = _as_character_labels(x), _as_character_labels(table)  # match(): as.character of both
             tset = set(v for v in table if v is not None)
             return Logical(np.array([v in tset for v in x], dtype=bool), np.zeros(len(x), dtype=bool))
         raise FormulaError(f"operator '{fn}' is not allowed in formulas")

@@ -212,10 +212,27 @@ def test_condvar_is_lme4s(R):
 
 
 @pytest.mark.parametrize("expr", ["Subject %in% c(309, 330, 371)", "Days < 5", "Days >= 2 & !(Subject == 308)",
-                                  "Subject == '372' | Days == 0", "Subject %in% c('309', 350)"])
+                                  "Subject == '372' | Days == 0", "Subject %in% c('309', 350)", "log(Days) > 1"])
 def test_subset_keeps_Rs_rows(R, expr):
     from pyreterms.explainer.subset import subset_rows
 
     ours = subset_rows(pyreterms.load_dataset("sleepstudy"), expr)
     theirs = list(R.r_eval(f"rownames(subset(lme4::sleepstudy, {expr}))"))
     assert [str(i) for i in ours.index] == theirs
+
+
+@pytest.mark.parametrize("subset", [SEED_SUBSET, None, "Subject %in% c('309', 350)", "log(Days) > 1"])
+def test_csv_data_keeps_Rs_row_names(R, tmp_path, subset):
+    """``--data ss.csv`` (sleepstudy written by R's write.csv): the model frame and X carry R's row
+    names (read.csv's 1..n, and after ``--subset`` the kept rows' names), and print as R prints them;
+    the condition goes through lformula(subset=)'s evaluator (a CSV's Subject is an integer column)."""
+    path = str(tmp_path / "ss.csv")
+    R.r_eval(f'write.csv(lme4::sleepstudy, "{path}", row.names = FALSE)')
+    ex = pyreterms.explain(SEED, path, subset=subset)
+    assert ex.data_r.startswith(f'{"subset(" if subset else ""}read.csv("{path}", stringsAsFactors = TRUE)')
+    R.r_eval(f"suppressMessages(library(lme4)); f <- {SEED}; d <- {ex.data_r}; lf <- lFormula(f, d)")
+    assert list(ex.lf.fr.rownames) == names_of(R.r_eval("rownames(lf$fr)"))
+    assert list(ex.lf.fr.rownames) == names_of(R.r_eval("rownames(lf$X)"))
+    for key in ("fr", "X"):
+        s = ex.step(key)
+        assert s.text.splitlines() == list(R.r_eval(f"capture.output(print({s.r_code.splitlines()[-1]}))")), key

@@ -5,6 +5,9 @@ nowhere in the sources."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 import re
 from pathlib import Path
 from types import ModuleType
@@ -70,3 +73,52 @@ def test_no_readme_text_is_copied_into_the_docs() -> None:
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     copied = [(page, p[:80]) for page, md in _pages().items() for p in _paragraphs(md) if p in readme]
     assert copied == []
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    mkdocs = Path(sys.executable).with_name("mkdocs")
+    # a child Python must not see the embedded R's LD_LIBRARY_PATH (it would load the system's libpython)
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "R_HOME")}
+    env["NO_MKDOCS_2_WARNING"] = "1"
+    r = subprocess.run([str(mkdocs), "build", "--strict", "--quiet", "-d", str(out)], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out
+
+
+def _api_ids(site: Path) -> set[str]:
+    return {i for p in (site / "api").rglob("index.html") for i in re.findall(r'id="([^"]+)"', p.read_text())}
+
+
+def test_api_reference_covers_the_public_api(built_site) -> None:
+    """Every name ``pyreterms`` exports (lmerControl and the GLMM entry points included), the public
+    functions and classes of every verbs module and ``pyreterms.glmm``'s user-facing objects have an
+    entry generated from their docstrings in the built API reference."""
+    import inspect
+    import pkgutil
+    from importlib import import_module
+
+    import pyreterms
+    import pyreterms.verbs
+
+    ids = _api_ids(built_site)
+    missing = []
+    for name in pyreterms.__all__:
+        obj = getattr(pyreterms, name)
+        where = {f"pyreterms.{name}", f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"}
+        if not where & ids:
+            missing.append(name)
+    for m in pkgutil.iter_modules(pyreterms.verbs.__path__):
+        mod = import_module(f"pyreterms.verbs.{m.name}")
+        public = getattr(mod, "__all__", None) or [k for k, v in vars(mod).items() if not k.startswith("_")
+                                                   and (inspect.isfunction(v) or inspect.isclass(v))
+                                                   and v.__module__ == mod.__name__]
+        missing += [f"{mod.__name__}.{k}" for k in public
+                    if callable(getattr(mod, k)) and f"{mod.__name__}.{k}" not in ids]
+    for name in ("glmm.glmer.glmer", "glmm.glformula.glformula", "glmm.glformula.GLFormula", "glmm.fit.GlmerFit",
+                 "glmm.family.Family", "glmm.family.binomial", "lmm.control.lmerControl", "lmm.control.LmerControl"):
+        if f"pyreterms.{name}" not in ids:
+            missing.append(name)
+    assert missing == []
