@@ -299,6 +299,9 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   if (!is.call(fexpr) || !identical(fexpr[[1L]], as.name("~")))
     return(list(error = "formula must be a formula (an expression with '~')"))
   f <- eval(fexpr, fenv)  # `~` does not evaluate its operands; gives the formula environment fenv
+  ## devFunOnly = TRUE: every call below stays a fit; lmer(devFunOnly = TRUE) is called once, at the end
+  dev_fun_only <- isTRUE(call_args$devFunOnly)
+  call_args$devFunOnly <- NULL
   mkcall <- function(fun) {
     cl <- call(fun, formula = f, data = as.name("..pyreterms_data.."), REML = REML)
     cl[[1L]] <- call("::", as.name("lme4"), as.name(fun))
@@ -424,6 +427,14 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
     put(paste0(lab, "; pp$sqrL(1)"), pp$sqrL(1))
     put(paste0(lab, "; resp$wrss()"), resp$wrss())
     put(paste0(lab, "; pwrss"), resp$wrss() + pp$sqrL(1))
+  }
+  if (dev_fun_only) {
+    dcl <- mkcall("lmer")
+    dcl$devFunOnly <- TRUE
+    th <- getME(fit, "theta") + 0
+    pts <- list(th, th / 2, 2 * th, lf$reTrms$theta + 0)
+    put("vapply(list(theta, theta/2, 2*theta, lFormula()$reTrms$theta), lmer(devFunOnly = TRUE), 0)",
+        { dfo <- eval(dcl, fenv); vapply(pts, function(p) dfo(p + 0), 0) })
   }
   ## lme4's own criteria of a fit AT each thetas[[k]] (lmer(start = , optimizer = NULL): no
   ## optimization, opt$fval = devfun(start)): "at(thetas[[k]]): <name>" for the criterion components

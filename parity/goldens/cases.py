@@ -430,6 +430,11 @@ _ARGUMENT_CASES = [
     _c("arg-optctrl-nlopt", "Reaction ~ Days + (Days | Subject)", "sleepstudy",
        "optCtrl maxeval / xtol_abs for nloptwrap", fit=True,
        call="control = lmerControl(optCtrl = list(maxeval = 500, xtol_abs = 1e-4, ftol_abs = 1e-4))"),
+    _c("arg-devfunonly", "Reaction ~ Days + (Days | Subject)", "sleepstudy",
+       "devFunOnly = TRUE: the function's values at lme4's theta and three other points", fit=True,
+       call="devFunOnly = TRUE"),
+    _c("arg-devfunonly-ml-weights", "log(y) ~ x + (x | k)", note="devFunOnly = TRUE, ML with weights and offset",
+       REML=False, weights="w", offset="o", fit=True, call="devFunOnly = TRUE"),
     _c("arg-optctrl-nm", "Reaction ~ Days + (Days | Subject)", "sleepstudy", "optCtrl maxfun for Nelder_Mead",
        fit=True, call='control = lmerControl(optimizer = "Nelder_Mead", optCtrl = list(maxfun = 40))'),
 ]

@@ -164,6 +164,29 @@ def test_replay_detects_a_broken_implementation():
     assert "lFormula()$X" in replay_case(LF_DIR, "ss-seed", lacks_x).failing()
 
 
+def test_dev_fun_only_golden_is_compared():
+    """arg-devfunonly: lme4's devfun values are stored and replayed at 1e-10; an implementation
+    lacking them, or with one value moved by 1e-9 relative, fails."""
+    from parity.components import DEVFUN_ONLY
+    from parity.r.values import RVector
+
+    stored = load_golden(FIT_DIR, "arg-devfunonly")[DEVFUN_ONLY]
+    assert isinstance(stored, RVector) and len(stored.x) == 4 and np.all(np.isfinite(stored.x))
+    ok = replay_case(FIT_DIR, "arg-devfunonly")
+    assert [c for c in ok.components if c.name == DEVFUN_ONLY][0].ok
+    assert DEVFUN_ONLY in replay_case(FIT_DIR, "arg-devfunonly", without(DEVFUN_ONLY)).failing()
+
+    def moved(formula, data, **kw):
+        from parity.adapter.pyreterms_lformula import pyreterms_impl
+
+        out = pyreterms_impl(formula, data, **kw)
+        v = out[DEVFUN_ONLY]
+        out[DEVFUN_ONLY] = RVector(v.x * np.array([1, 1, 1 + 1e-9, 1]), v.names, v.kind)
+        return out
+
+    assert DEVFUN_ONLY in replay_case(FIT_DIR, "arg-devfunonly", moved).failing()
+
+
 def test_replay_reports_input_problems(tmp_path):
     for ext in ("json", "npz"):
         shutil.copy(LF_DIR / f"dye.{ext}", tmp_path / f"dye.{ext}")
