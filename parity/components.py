@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["Component", "COMPONENTS", "TOLERANCE_CLASSES", "KINDS", "LEVELS", "FAMILIES", "lookup", "names",
-           "optimizer_outputs", "required", "meta_names", "is_rule_input", "DEVFUN_ONLY"]
+           "optimizer_outputs", "required", "meta_names", "is_rule_input", "DEVFUN_ONLY",
+           "VERBOSE_OUTPUT"]
 
 #: the tolerance classes (the numbers are :data:`parity.compare.tolerances.TOLERANCE_OF_CLASS`)
 TOLERANCE_CLASSES = ("exact", "data", "at_theta", "pls", "optimum", "at_lme4_theta", "info", "criterion")
@@ -164,6 +165,9 @@ _ALL: tuple[Component, ...] = (
     # fitted theta, theta/2, 2*theta and lFormula's start theta, in that order
     _c(DEVFUN_ONLY := "vapply(list(theta, theta/2, 2*theta, lFormula()$reTrms$theta), lmer(devFunOnly = TRUE), 0)",
        "fit", "at_theta", only_with="devFunOnly"),
+    # lmer(verbose = N) (a case whose call says so): the optimizer's printed lines (nloptwrap's
+    # "iteration: k" / "f(x) = ...", Nelder_Mead's "(NM) k: f = ... at ..."), compared as text
+    _c(VERBOSE_OUTPUT := "capture.output(lmer(..., verbose = N))", "fit", "exact", only_with="verbose"),
 )
 
 #: name -> component

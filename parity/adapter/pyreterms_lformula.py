@@ -13,7 +13,9 @@ an input it does not model, reported *not compared*).  Components it leaves out 
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import warnings
 from collections.abc import Callable
 
@@ -28,7 +30,7 @@ from parity.adapter.rbuild import dbl_vector as _dbl
 from parity.adapter.rbuild import factor_value
 from parity.adapter.rbuild import int_vector as _int
 from parity.compare.notcompared import NotCompared
-from parity.components import DEVFUN_ONLY
+from parity.components import DEVFUN_ONLY, VERBOSE_OUTPUT
 from parity.r.rcall import current as current_call
 from parity.r.values import RError, RList, RMatrix, RNull, RSparse, RValue, RVector
 from pyreterms.errors import LmeMessage, LmeWarning, PyretermsError
@@ -117,10 +119,27 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
                                                       if issubclass(w.category, LmeMessage)])
         out.update(fit_components(fit, theta=theta))
         out.update(verb_components(fit if theta is None else at_theta(fit, theta), data, formula))
+        if call is not None and call.verbose:
+            out[VERBOSE_OUTPUT] = _verbose_output(formula, data, REML, weights, offset, contrasts, extra,
+                                                  call.verbose)
         if call is not None and call.dev_fun_only:
             out[DEVFUN_ONLY] = _dev_fun_only(formula, data, REML, weights, offset, contrasts, extra,
                                              fit.theta if theta is None else theta, lf.reTrms.theta)
     return out
+
+
+def _verbose_output(formula, data, REML, weights, offset, contrasts, extra, verbose: int) -> RValue:
+    """R: ``capture.output(lmer(..., verbose = N))``: the lines the optimizer prints."""
+    buf = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(buf):
+            warnings.simplefilter("ignore")
+            pyreterms.lmer(formula, data, REML, extra.get("control"), extra.get("start"), verbose,
+                           subset=extra.get("subset"), weights=weights, na_action=extra.get("na_action", "na.omit"),
+                           offset=offset, contrasts=contrasts)
+    except PyretermsError as e:
+        return RError(str(e))
+    return _chr(buf.getvalue().splitlines())
 
 
 def _dev_fun_only(formula, data, REML, weights, offset, contrasts, extra, theta, theta0) -> RValue:

@@ -435,6 +435,10 @@ _ARGUMENT_CASES = [
        call="devFunOnly = TRUE"),
     _c("arg-devfunonly-ml-weights", "log(y) ~ x + (x | k)", note="devFunOnly = TRUE, ML with weights and offset",
        REML=False, weights="w", offset="o", fit=True, call="devFunOnly = TRUE"),
+    _c("arg-verbose", "Reaction ~ Days + (Days | Subject)", "sleepstudy",
+       "verbose = 1: nloptwrap's printed iterations, line by line", fit=True, call="verbose = 1"),
+    _c("arg-verbose-nm", "Yield ~ 1 + (1 | Batch)", "Dyestuff", "verbose = 2 with Nelder_Mead: its (NM) lines",
+       fit=True, call='control = lmerControl(optimizer = "Nelder_Mead"), verbose = 2'),
     _c("arg-optctrl-nm", "Reaction ~ Days + (Days | Subject)", "sleepstudy", "optCtrl maxfun for Nelder_Mead",
        fit=True, call='control = lmerControl(optimizer = "Nelder_Mead", optCtrl = list(maxfun = 40))'),
 ]

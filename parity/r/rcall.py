@@ -90,6 +90,8 @@ class LmerCall:
             out["subset"] = rsession.r_call("str2lang", ri.StrSexpVector([self.subset]))
         if self.na_action != "na.omit":
             out["na.action"] = rsession.r_eval(f"stats::{self.na_action}")  # one of NA_ACTIONS, checked
+        if self.verbose:  # taken out again by reference.R, which captures a verbose lmer() run itself
+            out["verbose"] = ri.IntSexpVector([int(self.verbose)])
         if self.dev_fun_only:  # taken out again by reference.R, which calls lmer(devFunOnly = TRUE) itself
             out["devFunOnly"] = ri.BoolSexpVector([True])
         return out

@@ -99,3 +99,16 @@ def test_reference_r_dev_fun_only(R, sleepstudy) -> None:
              "..d <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy, devFunOnly = TRUE); "
              "..t <- getME(..f, 'theta'); ..v <- c(..d(..t), ..d(..t/2), ..d(2*..t), ..d(c(1, 0, 1)))")
     np.testing.assert_allclose(res[components.DEVFUN_ONLY].x, np.asarray(R.r_eval("..v")), rtol=1e-12)
+
+
+def test_verbose_component_only_with_the_argument(sleepstudy) -> None:
+    """lmer(verbose = 1): the adapter adds the printed lines (nloptwrap's iterations), at the fit level."""
+    from parity.r.rcall import active, parse_lmer_call
+
+    with active(parse_lmer_call(f"lmer({FORMULA}, data = d, verbose = 1)")):
+        py = pyreterms_impl(FORMULA, sleepstudy, level="fit", theta=[1.0, 0.0, 1.0])
+    want = set(components.names("fit", "value", ["verbose"])) | set(components.names("fit", "condition"))
+    assert set(py) == want, (sorted(want - set(py)), sorted(set(py) - want))
+    lines = list(py[components.VERBOSE_OUTPUT].x)
+    assert lines[0] == "iteration: 1" and lines[1].startswith("\tf(x) = ") and len(lines) % 2 == 0
+    assert components.VERBOSE_OUTPUT not in components.names("fit", "value", ["devFunOnly"])
