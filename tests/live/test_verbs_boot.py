@@ -156,3 +156,32 @@ def test_bootmer_semiparametric_use_u_false_refused(R, dye):
     with pytest.raises(pyreterms.errors.DataError) as ei:
         dye.bootMer(lambda f: 1.0, nsim=1, type="semiparametric")
     assert str(ei.value) == msg
+
+
+def test_bootmer_semiparametric_na_exclude(R):
+    """Under na.exclude, fitted and residuals are NA-padded, so sample() draws NA residuals too: lme4's
+    refits fail where the response has an NA outside the excluded rows ("NA/NaN/Inf in 'y'"), and so
+    do ours; the responses and the failure count are lme4's."""
+    d = pyreterms.load_dataset("sleepstudy").copy()
+    d.loc[d.index[[2, 49]], "Reaction"] = np.nan
+    put(R, "sna", d)
+    th = r_fit(R, "Reaction ~ Days + (1 | Subject)", "sna", extra="na.action = na.exclude", name="fna")
+    fit = same_fit("Reaction ~ Days + (1 | Subject)", d, th, na_action="na.exclude")
+    with pytest.warns(pyreterms.errors.LmeWarning, match="some bootstrap runs failed"):
+        b = fit.bootMer(lambda f: f.theta, nsim=4, seed=3, use_u=True, type="semiparametric")
+    R.r_eval('bn <- suppressWarnings(bootMer(fna, function(f) getME(f, "theta"), nsim = 4, seed = 3, '
+             'type = "semiparametric", use.u = TRUE)); set.seed(3); ssn <- replicate(4, fitted(fna) + '
+             'sample(residuals(fna, "response"), replace = TRUE), simplify = FALSE)')
+    np.testing.assert_allclose(b.sims.to_numpy(), np.asarray(R.r_eval("do.call(cbind, ssn)")), rtol=1e-10, atol=0)
+    assert b.n_fail == int(R.r_eval('attr(bn, "bootFail")')[0])
+    rt = np.asarray(R.r_eval("bn$t")).ravel()
+    np.testing.assert_array_equal(np.isnan(b.t.to_numpy().ravel()), np.isnan(rt))
+    # a successful refit is judged against lme4's fresh lmer() on the same response: lme4 1.1-31's
+    # refit() of an na.exclude fit stops elsewhere (its REMLcrit is not its own devfun's value at its
+    # theta), so bn$t is not the reference there
+    ok = np.flatnonzero(~np.isnan(rt))
+    assert ok.size  # seed 3 has a replicate whose NA fall on the excluded rows only
+    for i in ok:
+        fresh = num(R, f'{{s2 <- sna; s2$Reaction <- ssn[[{i + 1}]]; getME(lmer(Reaction ~ Days + (1 | Subject), '
+                       f's2, na.action = na.exclude), "theta")}}')
+        np.testing.assert_allclose(b.t.to_numpy()[i], fresh, atol=THETA_ATOL, rtol=0)
