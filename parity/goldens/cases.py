@@ -394,6 +394,9 @@ _ARGUMENT_CASES = [
        call='control = lmerControl(check.nobs.vs.nRE = "warning")'),
     _c("arg-check-nobs-vs-rankz", "y ~ x + (1 | gbig) + (1 | g)", note="check.nobs.vs.rankZ = \"warning\"",
        fit=True, call='control = lmerControl(check.nobs.vs.rankZ = "warning")'),
+    _c("arg-check-nobs-vs-rankz-fires", "y ~ x + (1 | id)", note="check.nobs.vs.rankZ = \"warning\" where "
+       "rank(Z) = n", call='control = lmerControl(check.nobs.vs.nlev = "ignore", check.nobs.vs.nRE = "ignore", '
+                           'check.nobs.vs.rankZ = "warning")'),
     _c("arg-check-nlev-gtreq5-stop", "y ~ x + (1 | c) + (1 | g)", note="check.nlev.gtreq.5 = \"stop\": both refuse",
        call='control = lmerControl(check.nlev.gtreq.5 = "stop")'),
     _c("arg-check-rankx-stop", "y ~ x + x2 + (1 | g)", note="check.rankX = \"stop.deficient\": both refuse",
