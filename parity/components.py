@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["Component", "COMPONENTS", "TOLERANCE_CLASSES", "KINDS", "LEVELS", "FAMILIES", "lookup", "names",
-           "optimizer_outputs", "required", "meta_names", "is_rule_input"]
+           "optimizer_outputs", "required", "meta_names", "is_rule_input", "DEVFUN_ONLY",
+           "VERBOSE_OUTPUT"]
 
 #: the tolerance classes (the numbers are :data:`parity.compare.tolerances.TOLERANCE_OF_CLASS`)
 TOLERANCE_CLASSES = ("exact", "data", "at_theta", "pls", "optimum", "at_lme4_theta", "info", "criterion")
@@ -35,12 +36,15 @@ class Component:
     optimizer_output: bool = False
     required: bool = False
     kind: str = "value"
+    #: produced only when the case's lmer call has this argument (e.g. ``devFunOnly``); then both
+    #: sides must produce it (a missing side fails, as for any component)
+    only_with: str = ""
 
 
 def _c(name: str, level: str, tolerance: str, *, optimizer_output: bool = False, required: bool = False,
-       kind: str = "value") -> Component:
+       kind: str = "value", only_with: str = "") -> Component:
     assert tolerance in TOLERANCE_CLASSES and level in LEVELS and kind in KINDS, name
-    return Component(name, level, tolerance, optimizer_output, required, kind)
+    return Component(name, level, tolerance, optimizer_output, required, kind, only_with)
 
 
 _ALL: tuple[Component, ...] = (
@@ -157,6 +161,13 @@ _ALL: tuple[Component, ...] = (
     _c('devfun(theta); resp$wrss()', 'fit', 'pls'),
     _c('devfun(theta); pwrss', 'fit', 'pls'),
     _c("error", "lformula", "exact", kind="error"),
+    # lmer(devFunOnly = TRUE) (a case whose call says so): the returned function's values at lme4's
+    # fitted theta, theta/2, 2*theta and lFormula's start theta, in that order
+    _c(DEVFUN_ONLY := "vapply(list(theta, theta/2, 2*theta, lFormula()$reTrms$theta), lmer(devFunOnly = TRUE), 0)",
+       "fit", "at_theta", only_with="devFunOnly"),
+    # lmer(verbose = N) (a case whose call says so): the optimizer's printed lines (nloptwrap's
+    # "iteration: k" / "f(x) = ...", Nelder_Mead's "(NM) k: f = ... at ..."), compared as text
+    _c(VERBOSE_OUTPUT := "capture.output(lmer(..., verbose = N))", "fit", "exact", only_with="verbose"),
 )
 
 #: name -> component
@@ -181,10 +192,13 @@ def is_rule_input(name: str) -> bool:
     return any(p.match(name) for p, _ in FAMILIES)
 
 
-def names(level: str, kind: str | None = "value") -> tuple[str, ...]:
-    """The components R produces at ``level`` (``fit`` includes ``lformula``'s), of one kind (None: all)."""
+def names(level: str, kind: str | None = "value", with_args: Iterable[str] = ()) -> tuple[str, ...]:
+    """The components R produces at ``level`` (``fit`` includes ``lformula``'s), of one kind (None: all),
+    for an lmer call with the arguments ``with_args`` (those of :attr:`Component.only_with`)."""
     levels = LEVELS[: LEVELS.index(level) + 1]
-    return tuple(c.name for c in _ALL if c.level in levels and (kind is None or c.kind == kind))
+    extra = set(with_args)
+    return tuple(c.name for c in _ALL if c.level in levels and (kind is None or c.kind == kind)
+                 and (not c.only_with or c.only_with in extra))
 
 
 def optimizer_outputs() -> tuple[str, ...]:

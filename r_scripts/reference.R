@@ -299,6 +299,12 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   if (!is.call(fexpr) || !identical(fexpr[[1L]], as.name("~")))
     return(list(error = "formula must be a formula (an expression with '~')"))
   f <- eval(fexpr, fenv)  # `~` does not evaluate its operands; gives the formula environment fenv
+  ## devFunOnly = TRUE: every call below stays a fit; lmer(devFunOnly = TRUE) is called once, at the end
+  dev_fun_only <- isTRUE(call_args$devFunOnly)
+  call_args$devFunOnly <- NULL
+  ## verbose = N: the fits below stay quiet; one more lmer(verbose = N) is captured at the end
+  verbose_n <- call_args$verbose
+  call_args$verbose <- NULL
   mkcall <- function(fun) {
     cl <- call(fun, formula = f, data = as.name("..pyreterms_data.."), REML = REML)
     cl[[1L]] <- call("::", as.name("lme4"), as.name(fun))
@@ -424,6 +430,20 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
     put(paste0(lab, "; pp$sqrL(1)"), pp$sqrL(1))
     put(paste0(lab, "; resp$wrss()"), resp$wrss())
     put(paste0(lab, "; pwrss"), resp$wrss() + pp$sqrL(1))
+  }
+  if (dev_fun_only) {
+    dcl <- mkcall("lmer")
+    dcl$devFunOnly <- TRUE
+    th <- getME(fit, "theta") + 0
+    pts <- list(th, th / 2, 2 * th, lf$reTrms$theta + 0)
+    put("vapply(list(theta, theta/2, 2*theta, lFormula()$reTrms$theta), lmer(devFunOnly = TRUE), 0)",
+        { dfo <- eval(dcl, fenv); vapply(pts, function(p) dfo(p + 0), 0) })
+  }
+  if (length(verbose_n) && verbose_n > 0) {
+    vcl <- mkcall("lmer")
+    vcl$verbose <- verbose_n
+    put("capture.output(lmer(..., verbose = N))",
+        capture.output(invisible(suppressWarnings(suppressMessages(eval(vcl, fenv))))))
   }
   ## lme4's own criteria of a fit AT each thetas[[k]] (lmer(start = , optimizer = NULL): no
   ## optimization, opt$fval = devfun(start)): "at(thetas[[k]]): <name>" for the criterion components

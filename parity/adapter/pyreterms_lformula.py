@@ -13,7 +13,9 @@ an input it does not model, reported *not compared*).  Components it leaves out 
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import warnings
 from collections.abc import Callable
 
@@ -28,9 +30,10 @@ from parity.adapter.rbuild import dbl_vector as _dbl
 from parity.adapter.rbuild import factor_value
 from parity.adapter.rbuild import int_vector as _int
 from parity.compare.notcompared import NotCompared
+from parity.components import DEVFUN_ONLY, VERBOSE_OUTPUT
 from parity.r.rcall import current as current_call
 from parity.r.values import RError, RList, RMatrix, RNull, RSparse, RValue, RVector
-from pyreterms.errors import LmeMessage, LmeWarning
+from pyreterms.errors import LmeMessage, LmeWarning, PyretermsError
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
 from pyreterms.lmm.fit import get_start, lmer_from_parts
 
@@ -116,7 +119,42 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
                                                       if issubclass(w.category, LmeMessage)])
         out.update(fit_components(fit, theta=theta))
         out.update(verb_components(fit if theta is None else at_theta(fit, theta), data, formula))
+        if call is not None and call.verbose:
+            out[VERBOSE_OUTPUT] = _verbose_output(formula, data, REML, weights, offset, contrasts, extra,
+                                                  call.verbose)
+        if call is not None and call.dev_fun_only:
+            out[DEVFUN_ONLY] = _dev_fun_only(formula, data, REML, weights, offset, contrasts, extra,
+                                             fit.theta if theta is None else theta, lf.reTrms.theta)
     return out
+
+
+def _verbose_output(formula, data, REML, weights, offset, contrasts, extra, verbose: int) -> RValue:
+    """R: ``capture.output(lmer(..., verbose = N))``: the lines the optimizer prints."""
+    buf = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(buf):
+            warnings.simplefilter("ignore")
+            pyreterms.lmer(formula, data, REML, extra.get("control"), extra.get("start"), verbose,
+                           subset=extra.get("subset"), weights=weights, na_action=extra.get("na_action", "na.omit"),
+                           offset=offset, contrasts=contrasts)
+    except PyretermsError as e:
+        return RError(str(e))
+    return _chr(buf.getvalue().splitlines())
+
+
+def _dev_fun_only(formula, data, REML, weights, offset, contrasts, extra, theta, theta0) -> RValue:
+    """R: ``vapply(list(theta, theta/2, 2*theta, start), lmer(..., devFunOnly = TRUE), 0)``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dfun = pyreterms.lmer(formula, data, REML, extra.get("control"), extra.get("start"),
+                                  subset=extra.get("subset"), weights=weights,
+                                  na_action=extra.get("na_action", "na.omit"), offset=offset,
+                                  contrasts=contrasts, dev_fun_only=True)
+        th = np.asarray(theta, dtype=np.float64)
+        return _dbl([float(dfun(p)) for p in (th, th / 2, 2 * th, np.asarray(theta0, dtype=np.float64))])
+    except PyretermsError as e:
+        return RError(str(e))
 
 
 def _with_start(lf, extra: dict):

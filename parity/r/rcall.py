@@ -5,8 +5,8 @@ Nothing of the call is evaluated as R code.  Accepted (anything else: a one-line
 
 - ``lmer(formula, data = NAME, REML = TRUE|FALSE, control = lmerControl(...), start = ...,
   subset = EXPR, weights = COLUMN, offset = COLUMN, na.action = na.omit|na.exclude|na.fail|na.pass,
-  contrasts = list(f = "contr.sum", ...), verbose = N)`` (positional: formula, data, REML, control,
-  start, verbose, subset, weights, na.action, offset, contrasts, as lmer's formals);
+  contrasts = list(f = "contr.sum", ...), verbose = N, devFunOnly = TRUE|FALSE)`` (positional: formula,
+  data, REML, control, start, verbose, subset, weights, na.action, offset, contrasts, as lmer's formals);
 - ``lmerControl(...)`` with lmerControl's own argument names and constant values (strings, numbers,
   TRUE/FALSE, NULL), ``optCtrl = list(name = constant, ...)``, ``check.conv.* = "action"`` or
   ``.makeCC("action", tol = x)``; the optimizer by name (no user functions);
@@ -68,6 +68,7 @@ class LmerCall:
     offset: str | None = None
     na_action: str = "na.omit"
     contrasts: dict[str, str] | None = None
+    dev_fun_only: bool = False  # devFunOnly = TRUE: the fit is compared, plus DEVFUN_ONLY (lme4's devfun values)
 
     def py_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``pyreterms.lmer`` beyond formula/data/REML/weights/offset/contrasts."""
@@ -89,6 +90,10 @@ class LmerCall:
             out["subset"] = rsession.r_call("str2lang", ri.StrSexpVector([self.subset]))
         if self.na_action != "na.omit":
             out["na.action"] = rsession.r_eval(f"stats::{self.na_action}")  # one of NA_ACTIONS, checked
+        if self.verbose:  # taken out again by reference.R, which captures a verbose lmer() run itself
+            out["verbose"] = ri.IntSexpVector([int(self.verbose)])
+        if self.dev_fun_only:  # taken out again by reference.R, which calls lmer(devFunOnly = TRUE) itself
+            out["devFunOnly"] = ri.BoolSexpVector([True])
         return out
 
 
@@ -181,9 +186,12 @@ def parse_lmer_call(text: str) -> LmerCall:
         raise BadCall(f"lmer: the first argument must be a formula, not {formula}")
     if not isinstance(args["data"], Name):
         raise BadCall("lmer: data must be a name given with --data NAME=FILE")
-    if "devFunOnly" in args and _const(args["devFunOnly"], "devFunOnly"):
-        raise BadCall("lmer(devFunOnly = TRUE) returns a function, not a fit: parity compares fits")
-    return LmerCall(formula=formula, data=args["data"].id, **_pieces(args))
+    dfo = _const(args["devFunOnly"], "devFunOnly") if "devFunOnly" in args else False
+    if not isinstance(dfo, bool):
+        raise BadCall("devFunOnly must be TRUE or FALSE")
+    # devFunOnly = TRUE returns a function: parity compares the fit and that function's values at
+    # lme4's theta and other points (parity.components: DEVFUN_ONLY)
+    return LmerCall(formula=formula, data=args["data"].id, dev_fun_only=dfo, **_pieces(args))
 
 
 def _bind(tree: Call) -> dict[str, Node]:

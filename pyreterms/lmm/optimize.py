@@ -211,11 +211,17 @@ def optwrap(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.ndarra
 
     ``prefetch(thetas, solve_at=)`` (optional, e.g. :meth:`LmerProblem.prefetch`) may evaluate the
     deriv12 points concurrently beforehand; ``fn`` is still called in R's order."""
-    opt, name = run_optimizer(ctrl.optimizer, fn, par, lower, ctrl.opt_ctrl_dict, nloptwrap, verbose)
-    warns = []
+    # optinfo$warnings holds the optimizer's own warnings (R: withCallingHandlers around optfun); the
+    # "convergence code" warning is not among them: lme4 1.1-31 appends it with `curWarnings <<-`, which
+    # assigns outside optwrap's frame, so it only reaches the user as a warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        opt, name = run_optimizer(ctrl.optimizer, fn, par, lower, ctrl.opt_ctrl_dict, nloptwrap, verbose)
+    warns = [str(w.message) for w in caught]
+    for w in caught:
+        warnings.warn(w.message, stacklevel=3)
     if opt["conv"] != 0:
-        warns.append(f"convergence code {opt['conv']} from {name}: {opt['message']}")
-        warnings.warn(warns[-1], LmeWarning, stacklevel=3)
+        warnings.warn(f"convergence code {opt['conv']} from {name}: {opt['message']}", LmeWarning, stacklevel=3)
     # R passes fx = opt$value, which is NULL for nloptwrap's list, so deriv12 evaluates f(x) itself
     if prefetch is not None:
         prefetch([opt["par"]] + (deriv12_points(opt["par"]) if ctrl.calc_derivs else []),

@@ -1,4 +1,4 @@
-"""R: ``bootMer(fit, FUN, nsim, seed, use.u, type = "parametric")`` (lme4 1.1-31) and
+"""R: ``bootMer(fit, FUN, nsim, seed, use.u, type = "parametric" | "semiparametric")`` (lme4 1.1-31) and
 ``confint(fit, method = "boot", nsim, seed, boot.type)`` (``lme4:::confint.merMod`` -> ``bootMer`` ->
 ``lme4:::confint.bootMer`` -> ``boot::boot.ci``).
 
@@ -12,6 +12,10 @@ R expressions producing the values (later parity components)::
 :mod:`pyreterms.verbs.simulate`); then for each ``refit(fit, sim_i)`` and ``FUN``.  The replicates are
 therefore R's exactly; the refits agree with lme4's to the optimizer's tolerance.  A failed refit gives
 a row of NaN (lme4's ``factory`` errval).
+``type = "semiparametric"`` (lme4 allows it with ``use.u = TRUE`` only): the responses are
+``replicate(nsim, fitted(x) + sample(residuals(x, "response"), replace = TRUE), simplify = FALSE)``,
+the residuals resampled with R's ``sample()`` (:meth:`pyreterms.rmath.rng.RRNG.sample`), one
+replicate after another, after ``t0 = FUN(x)``.
 The default statistic of ``confint`` is ``c(Cv_to_Sv(theta, lengths(cnms), sigma), fixef)``: per term the
 standard deviations (diagonal) and correlations (off-diagonal) in theta's order, then ``sigma``, named
 ``.sig01, ..., .sigma`` and the fixed-effect names; the interval is ``boot.ci``'s "perc" (``norm.inter``:
@@ -31,6 +35,7 @@ import pandas as pd
 from pyreterms.errors import DataError, LmeWarning, PyretermsError
 from pyreterms.rmath.qnorm import qnorm_std
 from pyreterms.rmath.rng import RRNG
+from pyreterms.verbs.accessors import fitted, residuals
 from pyreterms.verbs.simulate import simulate
 from pyreterms.verbs.view import FitLike
 
@@ -55,13 +60,25 @@ def _as_series(v: Any) -> pd.Series:
     return pd.Series(arr, index=[str(i + 1) for i in range(arr.size)] if arr.size > 1 else [""])
 
 
+def _semiparametric(fit: FitLike, nsim: int, gen: RRNG) -> pd.DataFrame:
+    """R (bootMer, ``type = "semiparametric"``, ``use.u = TRUE``): ``replicate(nsim, fitted(x) +
+    sample(residuals(x, "response"), replace = TRUE), simplify = FALSE)`` as columns ``sim_1 ..``."""
+    mu = fitted(fit)
+    res = residuals(fit, "response").to_numpy(dtype=np.float64)
+    cols = {f"sim_{k + 1}": mu.to_numpy(dtype=np.float64) + gen.sample(res, None, True) for k in range(nsim)}
+    return pd.DataFrame(cols, index=mu.index)
+
+
 def boot_mer(fit: FitLike, FUN: Callable[[Any], Any], refit: Callable[[np.ndarray], Any], nsim: int = 1,
              seed: int | None = None, use_u: bool = False, type: str = "parametric",  # noqa: A002 (R's name)
              rng: RRNG | None = None) -> BootResult:
-    """R: ``bootMer(fit, FUN, nsim, seed, use.u, type = "parametric")``; ``refit`` refits the model to a
-    new response (``LmerFit.refit``)."""
-    if type != "parametric":
-        raise DataError("only type = 'parametric' bootstrapping is supported")
+    """R: ``bootMer(fit, FUN, nsim, seed, use.u, type)``; ``refit`` refits the model to a new response
+    (``LmerFit.refit``).  ``type = "semiparametric"`` needs ``use.u = TRUE``, as in lme4."""
+    if type not in ("parametric", "semiparametric"):
+        raise DataError(f"type must be 'parametric' or 'semiparametric' (not {type!r})")
+    if type == "semiparametric" and not use_u:
+        # lme4's own refusal (bootMer, lme4 1.1-31)
+        raise DataError("semiparametric bootstrapping with use.u=FALSE not yet implemented")
     if isinstance(nsim, bool) or not isinstance(nsim, (int, np.integer)) or nsim < 1:
         raise DataError(f"nsim must be a positive integer (not {nsim!r})")
     gen = rng if rng is not None else RRNG(seed)
@@ -70,7 +87,7 @@ def boot_mer(fit: FitLike, FUN: Callable[[Any], Any], refit: Callable[[np.ndarra
     elif rng is None and seed is None:
         gen.runif(1)
     t0 = _as_series(FUN(fit))
-    sims = simulate(fit, nsim, use_u=use_u, rng=gen)
+    sims = simulate(fit, nsim, use_u=use_u, rng=gen) if type == "parametric" else _semiparametric(fit, nsim, gen)
     rows = []
     fails = 0
     for k in range(nsim):

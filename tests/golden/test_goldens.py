@@ -164,6 +164,52 @@ def test_replay_detects_a_broken_implementation():
     assert "lFormula()$X" in replay_case(LF_DIR, "ss-seed", lacks_x).failing()
 
 
+def test_dev_fun_only_golden_is_compared():
+    """arg-devfunonly: lme4's devfun values are stored and replayed at 1e-10; an implementation
+    lacking them, or with one value moved by 1e-9 relative, fails."""
+    from parity.components import DEVFUN_ONLY
+    from parity.r.values import RVector
+
+    stored = load_golden(FIT_DIR, "arg-devfunonly")[DEVFUN_ONLY]
+    assert isinstance(stored, RVector) and len(stored.x) == 4 and np.all(np.isfinite(stored.x))
+    ok = replay_case(FIT_DIR, "arg-devfunonly")
+    assert [c for c in ok.components if c.name == DEVFUN_ONLY][0].ok
+    assert DEVFUN_ONLY in replay_case(FIT_DIR, "arg-devfunonly", without(DEVFUN_ONLY)).failing()
+
+    def moved(formula, data, **kw):
+        from parity.adapter.pyreterms_lformula import pyreterms_impl
+
+        out = pyreterms_impl(formula, data, **kw)
+        v = out[DEVFUN_ONLY]
+        out[DEVFUN_ONLY] = RVector(v.x * np.array([1, 1, 1 + 1e-9, 1]), v.names, v.kind)
+        return out
+
+    assert DEVFUN_ONLY in replay_case(FIT_DIR, "arg-devfunonly", moved).failing()
+
+
+def test_verbose_golden_is_compared():
+    """arg-verbose / arg-verbose-nm: lme4's printed optimizer lines are stored and replayed as text;
+    an implementation that prints nothing, or one line differently, fails."""
+    from parity.components import VERBOSE_OUTPUT
+    from parity.r.values import RVector
+
+    for cid, first in (("arg-verbose", "iteration: 1"), ("arg-verbose-nm", "(NM) ")):
+        stored = load_golden(FIT_DIR, cid)[VERBOSE_OUTPUT]
+        assert isinstance(stored, RVector) and str(stored.x[0]).startswith(first)
+        assert [c for c in replay_case(FIT_DIR, cid).components if c.name == VERBOSE_OUTPUT][0].ok
+        assert VERBOSE_OUTPUT in replay_case(FIT_DIR, cid, without(VERBOSE_OUTPUT)).failing()
+
+    def one_line_off(formula, data, **kw):
+        from parity.adapter.pyreterms_lformula import pyreterms_impl
+
+        out = pyreterms_impl(formula, data, **kw)
+        v = out[VERBOSE_OUTPUT]
+        out[VERBOSE_OUTPUT] = RVector(np.array(list(v.x[:-1]) + [str(v.x[-1]) + " "], dtype=object), v.names, v.kind)
+        return out
+
+    assert VERBOSE_OUTPUT in replay_case(FIT_DIR, "arg-verbose", one_line_off).failing()
+
+
 def test_replay_reports_input_problems(tmp_path):
     for ext in ("json", "npz"):
         shutil.copy(LF_DIR / f"dye.{ext}", tmp_path / f"dye.{ext}")

@@ -65,7 +65,7 @@ def test_call_runs_the_same_call_on_both_sides(call, nobs, csv, tmp_path, capsys
     ("lmer(y ~ x + (1 | g), data = d, na.action = function(x) x)", "cannot read it"),
     ("lmer(y ~ x + (1 | g), data = d, start = list(theta = eval(1)))", "must be a constant"),
     ("glmer(y ~ x + (1 | g), data = d)", "must be a call of lmer"),
-    ("lmer(y ~ x + (1 | g), data = d, devFunOnly = TRUE)", "returns a function"),
+    ("lmer(y ~ x + (1 | g), data = d, devFunOnly = 1)", "devFunOnly must be TRUE or FALSE"),
     ("lmer(y ~ x + (1 | g), data = read.csv('x'))", "data must be a name"),
 ])
 def test_call_outside_the_allowlist_is_refused(call, why):

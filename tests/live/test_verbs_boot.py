@@ -102,3 +102,86 @@ def test_confint_method_boot_with_parm(R, dye):
     for got in (ours, free):
         assert list(got.index) == list(R.r_eval("rownames(ci)"))
         np.testing.assert_allclose(got.to_numpy(), np.asarray(R.r_eval("ci")), rtol=1e-5, atol=1e-6)
+
+
+def test_bootmer_semiparametric(R, dye):
+    """type = "semiparametric", use.u = TRUE: fitted(x) + sample(residuals(x, "response"), replace = TRUE)
+    per replicate, R's sample() exactly; the refits within parity's theta rule."""
+    b = dye.bootMer(lambda f: np.concatenate([f.theta, f.fixef().to_numpy()]), nsim=6, seed=11,
+                    use_u=True, type="semiparametric")
+    R.r_eval('b <- bootMer(fdye, function(f) c(getME(f, "theta"), fixef(f)), nsim = 6, seed = 11, '
+             'type = "semiparametric", use.u = TRUE)')
+    R.r_eval('set.seed(11); ss <- replicate(6, fitted(fdye) + sample(residuals(fdye, "response"), '
+             'replace = TRUE), simplify = FALSE)')
+    np.testing.assert_allclose(b.sims.to_numpy(), np.asarray(R.r_eval("do.call(cbind, ss)")), rtol=1e-10, atol=0)
+    np.testing.assert_array_equal(b.seed, np.asarray(R.r_eval("b$seed")))
+    assert int(R.r_eval('attr(b, "bootFail")')[0]) == b.n_fail == 0
+    np.testing.assert_allclose(b.t0.to_numpy(), num(R, "b$t0"), rtol=1e-12)
+    t, rt = b.t.to_numpy(), np.asarray(R.r_eval("b$t"))
+    np.testing.assert_allclose(t[:, 0], rt[:, 0], atol=THETA_ATOL, rtol=0)
+    np.testing.assert_allclose(t[:, 1], rt[:, 1], rtol=1e-6)
+
+
+def test_bootmer_semiparametric_crossed_ml(R):
+    """Two terms, ML, a statistic of sigma: each refit against lme4's refit of the same response (the
+    responses equal lme4's to 1e-10; where theta differs by more than 1e-6, lme4's devfun at our theta
+    is within 1e-8 relative of lme4's optimum, parity's theta rule)."""
+    from rpy2.robjects import FloatVector
+
+    P = pyreterms.load_dataset("Penicillin")
+    put(R, "P", P)
+    th = r_fit(R, "diameter ~ 1 + (1 | plate) + (1 | sample)", "P", REML=False, name="fP")
+    fit = same_fit("diameter ~ 1 + (1 | plate) + (1 | sample)", P, th, REML=False)
+    b = fit.bootMer(lambda f: f.theta, nsim=5, seed=7, use_u=True, type="semiparametric")
+    R.r_eval('bp <- bootMer(fP, function(f) getME(f, "theta"), nsim = 5, seed = 7, type = "semiparametric", '
+             'use.u = TRUE); set.seed(7); ssp <- replicate(5, fitted(fP) + sample(residuals(fP, "response"), '
+             'replace = TRUE), simplify = FALSE)')
+    np.testing.assert_allclose(b.sims.to_numpy(), np.asarray(R.r_eval("do.call(cbind, ssp)")), rtol=1e-10, atol=0)
+    np.testing.assert_array_equal(b.seed, np.asarray(R.r_eval("bp$seed")))
+    rt = np.asarray(R.r_eval("bp$t"))
+    for i in range(5):
+        if np.all(np.abs(b.t.to_numpy()[i] - rt[i]) <= THETA_ATOL):
+            continue
+        R.r_eval(f"P2 <- P; P2$diameter <- ssp[[{i + 1}]]; dfun <- lmer(diameter ~ 1 + (1 | plate) + "
+                 f"(1 | sample), P2, REML = FALSE, devFunOnly = TRUE); opt <- deviance(refit(fP, ssp[[{i + 1}]]))")
+        at_ours = float(R.r_eval("dfun")(FloatVector(b.t.to_numpy()[i]))[0])
+        opt = float(R.r_eval("opt")[0])
+        assert abs(at_ours - opt) <= 1e-8 * abs(opt), (i, b.t.to_numpy()[i], rt[i])
+
+
+def test_bootmer_semiparametric_use_u_false_refused(R, dye):
+    """lme4 stops for use.u = FALSE; so does pyreterms, with lme4's message."""
+    msg = str(R.r_eval('tryCatch(bootMer(fdye, function(f) 1, nsim = 1, type = "semiparametric"), '
+                       'error = function(e) conditionMessage(e))')[0])
+    with pytest.raises(pyreterms.errors.DataError) as ei:
+        dye.bootMer(lambda f: 1.0, nsim=1, type="semiparametric")
+    assert str(ei.value) == msg
+
+
+def test_bootmer_semiparametric_na_exclude(R):
+    """Under na.exclude, fitted and residuals are NA-padded, so sample() draws NA residuals too: lme4's
+    refits fail where the response has an NA outside the excluded rows ("NA/NaN/Inf in 'y'"), and so
+    do ours; the responses and the failure count are lme4's."""
+    d = pyreterms.load_dataset("sleepstudy").copy()
+    d.loc[d.index[[2, 49]], "Reaction"] = np.nan
+    put(R, "sna", d)
+    th = r_fit(R, "Reaction ~ Days + (1 | Subject)", "sna", extra="na.action = na.exclude", name="fna")
+    fit = same_fit("Reaction ~ Days + (1 | Subject)", d, th, na_action="na.exclude")
+    with pytest.warns(pyreterms.errors.LmeWarning, match="some bootstrap runs failed"):
+        b = fit.bootMer(lambda f: f.theta, nsim=4, seed=3, use_u=True, type="semiparametric")
+    R.r_eval('bn <- suppressWarnings(bootMer(fna, function(f) getME(f, "theta"), nsim = 4, seed = 3, '
+             'type = "semiparametric", use.u = TRUE)); set.seed(3); ssn <- replicate(4, fitted(fna) + '
+             'sample(residuals(fna, "response"), replace = TRUE), simplify = FALSE)')
+    np.testing.assert_allclose(b.sims.to_numpy(), np.asarray(R.r_eval("do.call(cbind, ssn)")), rtol=1e-10, atol=0)
+    assert b.n_fail == int(R.r_eval('attr(bn, "bootFail")')[0])
+    rt = np.asarray(R.r_eval("bn$t")).ravel()
+    np.testing.assert_array_equal(np.isnan(b.t.to_numpy().ravel()), np.isnan(rt))
+    # a successful refit is judged against lme4's fresh lmer() on the same response: lme4 1.1-31's
+    # refit() of an na.exclude fit stops elsewhere (its REMLcrit is not its own devfun's value at its
+    # theta), so bn$t is not the reference there
+    ok = np.flatnonzero(~np.isnan(rt))
+    assert ok.size  # seed 3 has a replicate whose NA fall on the excluded rows only
+    for i in ok:
+        fresh = num(R, f'{{s2 <- sna; s2$Reaction <- ssn[[{i + 1}]]; getME(lmer(Reaction ~ Days + (1 | Subject), '
+                       f's2, na.action = na.exclude), "theta")}}')
+        np.testing.assert_allclose(b.t.to_numpy()[i], fresh, atol=THETA_ATOL, rtol=0)

@@ -40,3 +40,50 @@ def test_reports_list_components_in_lme4s_order_not_alphabetically():
     assert in_order(shuffled) == [known[0], known[1], known[4], known[5], "zz unknown", "aa unknown"]
     assert in_order(sorted(COMPONENTS)) == list(COMPONENTS)
     assert list(COMPONENTS) != sorted(COMPONENTS)  # otherwise this test could not tell the orders apart
+
+
+@pytest.mark.parametrize("level", ["lformula", "fit"])
+def test_dev_fun_only_component_only_with_the_argument(sleepstudy, level: str) -> None:
+    """lmer(devFunOnly = TRUE): the adapter adds exactly the registered component, at the fit level."""
+    from parity.r.rcall import active, parse_lmer_call
+
+    with active(parse_lmer_call(f"lmer({FORMULA}, data = d, devFunOnly = TRUE)")):
+        py = pyreterms_impl(FORMULA, sleepstudy, level=level, theta=[1.0, 0.0, 1.0] if level == "fit" else None)
+    want = set(components.names(level, "value", ["devFunOnly"])) | set(components.names(level, "condition"))
+    assert set(py) == want, (sorted(want - set(py)), sorted(set(py) - want))
+    assert (components.DEVFUN_ONLY in py) == (level == "fit")
+    if level == "fit":  # the function's values at theta, theta/2, 2*theta and the start (1, 0, 1)
+        v = py[components.DEVFUN_ONLY].x
+        assert len(v) == 4 and v[0] == v[3] == py["devfun(theta)"].x[0]
+
+
+@pytest.mark.r
+def test_reference_r_dev_fun_only(R, sleepstudy) -> None:
+    """reference.R with devFunOnly = TRUE: the registry's names plus DEVFUN_ONLY; its values are
+    lme4's devfun at the four points (checked against a devfun made here)."""
+    import numpy as np
+
+    from parity.r import oracle
+    from parity.r.rcall import active, parse_lmer_call
+
+    with active(parse_lmer_call(f"lmer({FORMULA}, data = d, devFunOnly = TRUE)")):
+        res = dict(oracle.reference(FORMULA, sleepstudy, level="fit").items)
+    fixed = {k for k in res if not components.is_rule_input(k)}
+    assert fixed == set(components.names("fit", None, ["devFunOnly"])) - {"error"}
+    R.r_eval("suppressMessages(library(lme4)); ..f <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy); "
+             "..d <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy, devFunOnly = TRUE); "
+             "..t <- getME(..f, 'theta'); ..v <- c(..d(..t), ..d(..t/2), ..d(2*..t), ..d(c(1, 0, 1)))")
+    np.testing.assert_allclose(res[components.DEVFUN_ONLY].x, np.asarray(R.r_eval("..v")), rtol=1e-12)
+
+
+def test_verbose_component_only_with_the_argument(sleepstudy) -> None:
+    """lmer(verbose = 1): the adapter adds the printed lines (nloptwrap's iterations), at the fit level."""
+    from parity.r.rcall import active, parse_lmer_call
+
+    with active(parse_lmer_call(f"lmer({FORMULA}, data = d, verbose = 1)")):
+        py = pyreterms_impl(FORMULA, sleepstudy, level="fit", theta=[1.0, 0.0, 1.0])
+    want = set(components.names("fit", "value", ["verbose"])) | set(components.names("fit", "condition"))
+    assert set(py) == want, (sorted(want - set(py)), sorted(set(py) - want))
+    lines = list(py[components.VERBOSE_OUTPUT].x)
+    assert lines[0] == "iteration: 1" and lines[1].startswith("\tf(x) = ") and len(lines) % 2 == 0
+    assert components.VERBOSE_OUTPUT not in components.names("fit", "value", ["devFunOnly"])
