@@ -26,7 +26,8 @@ from pyreterms.design.dataframe import (
     r_integers,
 )
 from pyreterms.design.model import ModelFrame
-from pyreterms.errors import DataError, LmeWarning, PyretermsError
+from pyreterms.design.subsetindex import index_mask, index_value, is_index_expression, string_index
+from pyreterms.errors import DataError, LmeCheckError, LmeWarning, PyretermsError
 from pyreterms.formula.evaluate import Evaluator, check_allowlist, make_factor, na_mask, take
 from pyreterms.formula.nodes import Call, walk
 from pyreterms.formula.parser import Node, deparse, format_double, frame_name, parse
@@ -178,11 +179,17 @@ def _as_vector(name: str, v: str | npt.ArrayLike | None, data: DataColumns, n: i
             col = np.asarray(v, dtype=np.float64)
         except (TypeError, ValueError):
             raise DataError(f"{name} must be numeric") from None
+    if isinstance(col, Factor) and name == "weights":
+        # R: model.frame keeps a factor; lmer's mkRespMod then tests `weights >= 0` on it
+        warnings.warn("‘>=’ not meaningful for factors", LmeWarning, stacklevel=4)
+        raise LmeCheckError("all(weights >= 0) is not TRUE", check="mkRespMod")
+    if isinstance(col, Factor) and name == "offset":
+        raise DataError("'offset' must be numeric")  # R: model.offset
     if isinstance(col, (Factor, Character, Logical, NumMatrix)):
         raise DataError(f"{name} must be numeric")
     col = np.asarray(col, dtype=np.float64)
     if col.ndim != 1 or len(col) != n:
-        raise DataError(f"variable lengths differ (found for '({name})'): {len(col)} values for {n} rows")
+        raise DataError(f"variable lengths differ (found for '({name})')")
     return col
 
 
@@ -198,8 +205,9 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
     ``model.frame.default`` does).  ``na_action``: one of :data:`NA_ACTIONS` (R's functions by name).
     Returns the frame and the variable expressions (response first) in frame column order.
     """
-    if na_action not in NA_ACTIONS:
-        raise DataError(f"na.action must be one of {', '.join(NA_ACTIONS)}, not {na_action!r}")
+    if na_action not in NA_ACTIONS:  # R: model.frame calls the function of that name
+        raise DataError(f'could not find function "{na_action}"' if na_action.replace(".", "").replace("_", "")
+                        .isalnum() else f"na.action must be one of {', '.join(NA_ACTIONS)}, not {na_action!r}")
     cols = DataColumns(data)
     n = len(data)
     variables: list[Node] = []
@@ -223,7 +231,7 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
     if o is not None:
         values.append(("(offset)", o))
     rownames = r_rownames(data)
-    rows = np.ones(n, dtype=bool) if subset is None else subset_mask(subset, ev)
+    rows = np.ones(n, dtype=bool) if subset is None else subset_mask(subset, ev, rownames)
     bad = np.zeros(n, dtype=bool)
     for _, val in values:
         bad |= na_mask(val)
@@ -254,6 +262,11 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
 def check_subset(node: Node) -> None:
     """The allowlist for a subset condition: ``|`` connectives (R's or; a bar in formulas) and
     parentheses/``&``/``!`` around them here, every other part through the formula allowlist."""
+    if is_index_expression(node):  # row indices (R's `[`): `:`, unary minus, c() of numbers
+        for n in walk(node):
+            if isinstance(n, Call) and n.fn not in (":", "-", "+", "(", "c"):
+                check_allowlist(n)
+        return
     if isinstance(node, Call) and (node.fn in ("(", "&", "|", "!")) and \
             any(isinstance(n, Call) and n.fn == "|" for n in walk(node)):
         for a in node.args:
@@ -292,17 +305,26 @@ def _subset_value(node: Node, ev: Evaluator) -> Value:
 NA_ACTIONS = ("na.omit", "na.exclude", "na.fail", "na.pass")
 
 
-def subset_mask(expr: str, ev: Evaluator) -> np.ndarray:
+def subset_mask(expr: str, ev: Evaluator, rownames: tuple[str, ...] | None = None) -> np.ndarray:
     """R: ``model.frame(subset = expr)``: rows where ``expr`` is TRUE (NA drops the row, as the NA
-    row model.frame makes is then removed by na.omit).  Evaluated with the formula allowlist."""
+    row model.frame makes is then removed by na.omit).  Evaluated with the formula allowlist.
+    Numbers (``1:100``, ``-(1:10)``) and strings index rows as R's ``[.data.frame`` does
+    (:mod:`pyreterms.design.subsetindex`)."""
     try:
         tree = parse(expr)
     except PyretermsError as e:
         raise DataError(f"subset {expr!r}: cannot read it: {e}") from None
+    if rownames is None:
+        rownames = tuple(str(i + 1) for i in range(ev.n))
+    if (names := string_index(tree)) is not None:
+        return index_mask(names, ev.n, rownames)
+    if is_index_expression(tree):
+        check_subset(tree)
+        return index_mask(index_value(tree, ev), ev.n, rownames)
     val = _subset_value(tree, ev)
     if isinstance(val, Logical):
         return np.asarray(val.values & ~val.na, dtype=bool)
-    if isinstance(val, np.ndarray) and val.dtype.kind in "iuf" and val.ndim == 1:
-        # R: a numeric subset indexes rows (1-based; negatives drop); only integral, in range
-        raise DataError(f"subset {expr!r} is numeric: give a logical condition (e.g. x > 0)")
-    raise DataError(f"subset {expr!r} must be a logical condition")
+    if isinstance(val, (np.ndarray, Character)) and np.ndim(val.values if isinstance(val, Character) else val) == 1 \
+            and (isinstance(val, Character) or val.dtype.kind in "iuf"):
+        return index_mask(val, ev.n, rownames)
+    raise DataError(f"subset {expr!r} must be a logical condition, row numbers or row names")
