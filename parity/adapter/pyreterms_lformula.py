@@ -32,7 +32,8 @@ from parity.r.rcall import current as current_call
 from parity.r.values import RError, RList, RMatrix, RNull, RSparse, RValue, RVector
 from pyreterms.errors import LmeMessage, LmeWarning
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
-from pyreterms.lmm.fit import get_start, lmer_from_parts
+from pyreterms.lmm.argchecks import r_if, verbose_level
+from pyreterms.lmm.fit import get_start, lmer_from_parts, reml_of
 
 Impl = Callable[..., dict[str, RValue]]
 
@@ -96,6 +97,8 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
     """The default implementation under test: pyreterms itself."""
     call = current_call()  # parity check --call: the call's control/start/subset/na.action
     extra = call.py_kwargs() if call is not None else {}
+    REML = extra.get("REML", REML)  # --call: REML/weights/offset as given (read as R reads them)
+    weights, offset = extra.get("weights", weights), extra.get("offset", offset)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         lf = pyreterms.lformula(formula, data, REML, extra.get("subset"), weights=weights, offset=offset,
@@ -108,7 +111,12 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
     if level == "fit":
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            fit = lmer_from_parts(lf, _with_start(lf, extra)) if extra else lmer_from_parts(lf)
+            if extra:  # lmer's order: REML (mkLmerDevfun), devFunOnly, start (getStart), verbose
+                lf = reml_of(lf)
+                r_if(extra.get("devFunOnly", False), "devFunOnly")
+                ctrl = _with_start(lf, extra)
+                verbose_level(extra.get("verbose", 0))
+            fit = lmer_from_parts(lf, ctrl) if extra else lmer_from_parts(lf)
         # lmer() runs lFormula() first, so its conditions include lFormula's
         out["lmer(): warnings"] = _chr(lf_warnings + [str(w.message) for w in caught
                                                       if issubclass(w.category, LmeWarning)])

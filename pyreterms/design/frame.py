@@ -29,7 +29,7 @@ from pyreterms.design.model import ModelFrame
 from pyreterms.design.subsetindex import index_mask, index_value, is_index_expression, string_index
 from pyreterms.errors import DataError, LmeCheckError, LmeWarning, PyretermsError
 from pyreterms.formula.evaluate import Evaluator, check_allowlist, make_factor, na_mask, take
-from pyreterms.formula.nodes import Call, walk
+from pyreterms.formula.nodes import Call, Num, Str, walk
 from pyreterms.formula.parser import Node, deparse, format_double, frame_name, parse
 from pyreterms.formula.predvars import Predvar, fixed_by_r
 from pyreterms.formula.terms import extract_vars
@@ -166,14 +166,28 @@ class DataColumns(Mapping[str, Value]):
         return len(self.names)
 
 
-def _as_vector(name: str, v: str | npt.ArrayLike | None, data: DataColumns, n: int) -> np.ndarray | None:
-    """weights=/offset= given as a column name or an array."""
+def _as_vector(name: str, v: str | npt.ArrayLike | None, data: DataColumns, n: int,
+               ev: Evaluator | None = None) -> np.ndarray | None:
+    """weights=/offset= given as a column name, R expression text over the columns (evaluated with
+    the formula allowlist, as R evaluates ``weights = Days + 1`` in ``data``), or an array."""
     if v is None:
         return None
     if isinstance(v, str):
-        if v not in data:
+        if v in data:
+            col = data[v]
+        elif ev is None:
             raise DataError(f"{name}: no column '{v}' in the data")
-        col = data[v]
+        else:
+            try:
+                tree = parse(v)
+            except PyretermsError as e:
+                raise DataError(f"{name}: no column '{v}' in the data and not an expression ({e})") from None
+            check_allowlist(tree)
+            if isinstance(tree, (Num, Str)) and n != 1:  # one value in R (the evaluator would recycle it)
+                raise DataError(f"variable lengths differ (found for '({name})')")
+            col = ev(tree)
+            if isinstance(col, Logical):  # R: TRUE/FALSE weights are 1/0 (NA stays NA)
+                col = np.where(col.na, np.nan, col.values.astype(np.float64))
     else:
         try:
             col = np.asarray(v, dtype=np.float64)
@@ -224,8 +238,8 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
         if length != n:
             raise DataError(f"variable lengths differ (found for '{deparse(v)}')")
         values.append((frame_name(v), val))  # R's column names (no backquotes on names)
-    w = _as_vector("weights", weights, cols, n)
-    o = _as_vector("offset", offset, cols, n)
+    w = _as_vector("weights", weights, cols, n, ev)
+    o = _as_vector("offset", offset, cols, n, ev)
     if w is not None:
         values.append(("(weights)", w))
     if o is not None:

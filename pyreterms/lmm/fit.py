@@ -363,7 +363,7 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | Mapping[str, Any] | Non
     """R: the part of ``lmer()`` after ``lFormula``: ``mkLmerDevfun`` (with its moment start and
     first evaluation), ``optimizeLmer``, ``checkConv``, ``mkMerMod``."""
     ctrl = LmerControl.coerce(control)
-    lf = _reml_read(lf)
+    lf = reml_of(lf)
     rt = lf.reTrms
     if lf.y is None:
         if lf.formula.lstrip().startswith("~"):  # lme4 fails obscurely ("external pointer is not valid")
@@ -403,7 +403,7 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | Mapping[str, Any] | Non
     return LmerFit(lf=lf, problem=prob, state=state, opt=opt, start=start, control=ctrl)
 
 
-def _reml_read(lf: LFormula) -> LFormula:
+def reml_of(lf: LFormula) -> LFormula:
     """R: mkLmerDevfun's ``if (REML) p else 0L`` (lFormula takes any REML; lmer reads it here)."""
     if isinstance(lf.REML, bool):
         return lf
@@ -469,7 +469,7 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, control: LmerContr
     ctrl = LmerControl.coerce(control)
     lf = lformula(formula, data, REML, subset, weights=weights, na_action=na_action, offset=offset,
                   contrasts=contrasts, control=ctrl)
-    lf = _reml_read(lf)  # R: mkLmerDevfun, then `if (devFunOnly)`, then getStart, then verbose
+    lf = reml_of(lf)  # R: mkLmerDevfun, then `if (devFunOnly)`, then getStart, then verbose
     with np.errstate(all="ignore"):  # R computes with Inf/NaN silently (no numpy warnings)
         if r_if(dev_fun_only, "devFunOnly"):
             return devfun_of(lf, ctrl)
@@ -484,7 +484,7 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, control: LmerContr
 
 def devfun_of(lf: LFormula, ctrl: LmerControl) -> Callable[[npt.ArrayLike], float]:
     """R: ``lmer(..., devFunOnly = TRUE)``: the profiled deviance (REML criterion) as a function of theta."""
-    lf = _reml_read(lf)
+    lf = reml_of(lf)
     rt = lf.reTrms
     if lf.y is None:
         raise DataError(f"response must be numeric (the response '{lf.fr.names[0]}' is not)")
