@@ -182,6 +182,9 @@ def _as_vector(name: str, v: str | npt.ArrayLike | None, data: DataColumns, n: i
                 tree = parse(v)
             except PyretermsError as e:
                 raise DataError(f"{name}: no column '{v}' in the data and not an expression ({e})") from None
+            if isinstance(tree, Call) and tree.fn == "c" and all(isinstance(a.value, Num) for a in tree.args):
+                if len(tree.args) != n:  # a vector of constants: R's model.frame checks its length
+                    raise DataError(f"variable lengths differ (found for '({name})')")
             check_allowlist(tree)
             if isinstance(tree, (Num, Str)) and n != 1:  # one value in R (the evaluator would recycle it)
                 raise DataError(f"variable lengths differ (found for '({name})')")
