@@ -23,6 +23,7 @@ from parity.report.text import print_table, write_json
 from pyreterms.design.contrasts import CONTRASTS
 from pyreterms.design.dataframe import read_contrasts_csv
 from pyreterms.errors import FormulaError, PyretermsError
+from pyreterms.lmm.argchecks import r_if
 
 
 class BadInput(Exception):
@@ -207,8 +208,6 @@ def _call_arg(args: argparse.Namespace):
 
 def _devfun_only(call) -> bool:
     """``devFunOnly`` read as lmer reads it; a value R refuses goes the ordinary way (both refuse)."""
-    from pyreterms.lmm.argchecks import r_if
-
     try:
         return r_if(call.dev_fun_only, "devFunOnly")
     except PyretermsError:

@@ -155,7 +155,7 @@ def test_call_verdicts(call, csv, tmp_path, capsys):
     want = "both refused" if call in CALLS_REFUSED else "agree"
     assert code == 0 and rep["verdict"] == want, [c for c in rep["components"] if not c["ok"]]
     assert rep["call"] == call
-    if "devFunOnly" in call:
+    if "devFunOnly = TRUE" in call:
         assert {c["name"] for c in rep["components"]} >= {"devfun(theta)", "devfun(thetas[[3]])"}
     if "subset" in call:
         assert rep["call_arguments"]["subset"] in call
