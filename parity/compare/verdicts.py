@@ -96,6 +96,7 @@ REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("offset not numeric", (r"^'offset' must be numeric",)),
     ("contrasts on a non-factor", (r"^contrasts apply only to factors",)),
     ("optimx not installed", (r"^'optimx' package must be installed",)),
+    ("relevel: unknown level", (r"'ref' must be an existing level",)),
 )
 
 #: refusals by the harness itself (never an answer of lme4 or of the implementation)

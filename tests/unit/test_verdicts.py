@@ -93,6 +93,7 @@ MESSAGES = [
     ("contrasts on a non-factor", "contrasts apply only to factors", "contrasts apply only to factors"),
     ("optimx not installed", "'optimx' package must be installed order to use 'optimizer=\"optimx\"'",
      "'optimx' package must be installed order to use 'optimizer=\"optimx\"'"),
+    ("relevel: unknown level", "'ref' must be an existing level", "'ref' must be an existing level"),
 ]
 
 
