@@ -44,7 +44,8 @@ from parity.r.convert import py_to_r
 from pyreterms.design.frame import check_subset
 from pyreterms.errors import PyretermsError
 from pyreterms.formula.evaluate import check_allowlist
-from pyreterms.formula.nodes import Call, Name, Node, Num, Str
+from pyreterms.design.contrasts import CONTRASTS
+from pyreterms.formula.nodes import Arg, Call, Name, Node, Num, Str
 from pyreterms.formula.parser import deparse, parse
 
 __all__ = ["BadCall", "LmerCall", "parse_lmer_call", "active", "current", "strip_assignment"]
@@ -361,7 +362,11 @@ def _pieces(args: dict[str, Node]) -> dict[str, Any]:
         kw["na_action_symbol"] = isinstance(node, Name)
         r_text["na.action"] = deparse(args["na.action"])
     if "contrasts" in args:
-        con = _named_list(args["contrasts"], "contrasts")
+        node = args["contrasts"]
+        if isinstance(node, Call) and node.fn == "list":  # contr.sum (the function) as its name: the same X
+            node = Call("list", tuple(Arg(Str(a.value.id), a.name) if isinstance(a.value, Name) and a.value.id
+                                      in CONTRASTS else a for a in node.args))
+        con = _named_list(node, "contrasts")
         if not all(isinstance(v, str) for v in con.values()):
             raise BadCall("contrasts: give contrast function names, e.g. list(f = \"contr.sum\")")
         kw["contrasts"] = con

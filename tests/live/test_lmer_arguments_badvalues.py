@@ -68,6 +68,7 @@ BAD = [
     ('control = lmerControl(optimizer = "optimx")', {"control": P.lmerControl(optimizer="optimx")}),
     ('contrasts = list(Days = "contr.sum")', {"contrasts": {"Days": "contr.sum"}}),
     ('contrasts = list(Reaction = "contr.sum")', {"contrasts": {"Reaction": "contr.sum"}}),
+    ('contrasts = list("contr.sum")', {"contrasts": ["contr.sum"]}),
 ]
 
 
@@ -85,6 +86,7 @@ def test_bad_values_stop_with_lme4s_message(r_args, py_kw, ss, R):
      {"contrasts": {"Subject": "contr.sum", "Bogus": "contr.helmert"}}),
     ('verbose = "a"', {"verbose": "a"}),
     ("weights = Subject", {"weights": "Subject"}),
+    ('contrasts = "contr.sum"', {"contrasts": "contr.sum"}),
 ])
 def test_warnings_as_lme4s(r_args, py_kw, ss, R):
     r_msg, r_warn = _r_outcome(R, r_args)
@@ -159,6 +161,11 @@ def test_call_verdicts(call, csv, tmp_path, capsys):
         assert {c["name"] for c in rep["components"]} >= {"devfun(theta)", "devfun(thetas[[3]])"}
     if "subset" in call:
         assert rep["call_arguments"]["subset"] in call
+
+
+def test_call_contrast_function_by_name(capsys):
+    call = "lmer(angle ~ recipe + temperature + (1 | recipe:replicate), cake, contrasts = list(recipe = contr.sum))"
+    assert main(["check", "--call", call, "--data", "r:lme4::cake", "--failures-only"]) == 0
 
 
 def test_call_system_anywhere_is_refused_before_anything_runs(csv, capsys):
