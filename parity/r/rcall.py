@@ -41,10 +41,10 @@ import pandas as pd
 import pyreterms
 from parity.r import session as rsession
 from parity.r.convert import py_to_r
+from pyreterms.design.contrasts import CONTRASTS
 from pyreterms.design.frame import check_subset
 from pyreterms.errors import PyretermsError
 from pyreterms.formula.evaluate import check_allowlist
-from pyreterms.design.contrasts import CONTRASTS
 from pyreterms.formula.nodes import Arg, Call, Name, Node, Num, Str
 from pyreterms.formula.parser import deparse, parse
 
@@ -353,25 +353,33 @@ def _pieces(args: dict[str, Node]) -> dict[str, Any]:
         if nm in args:
             kw[nm] = _expression(args[nm], nm)
     if "na.action" in args:
-        node = args["na.action"]
-        if isinstance(node, Call) and node.fn == "::" and isinstance(node.args[1].value, Name):
-            node = node.args[1].value  # stats::na.exclude
-        if not isinstance(node, (Name, Str)) or not _R_NAME.match(node.id if isinstance(node, Name) else node.value):
-            raise BadCall(f"na.action must be one of {', '.join(NA_ACTIONS)}, not {deparse(args['na.action'])}")
-        kw["na_action"] = node.id if isinstance(node, Name) else node.value
-        kw["na_action_symbol"] = isinstance(node, Name)
+        kw.update(_na_action(args["na.action"]))
         r_text["na.action"] = deparse(args["na.action"])
     if "contrasts" in args:
-        node = args["contrasts"]
-        if isinstance(node, Call) and node.fn == "list":  # contr.sum (the function) as its name: the same X
-            node = Call("list", tuple(Arg(Str(a.value.id), a.name) if isinstance(a.value, Name) and a.value.id
-                                      in CONTRASTS else a for a in node.args))
-        con = _named_list(node, "contrasts")
-        if not all(isinstance(v, str) for v in con.values()):
-            raise BadCall("contrasts: give contrast function names, e.g. list(f = \"contr.sum\")")
-        kw["contrasts"] = con
+        kw["contrasts"] = _contrasts(args["contrasts"])
     kw["r_text"] = r_text
     return kw
+
+
+def _na_action(node: Node) -> dict[str, Any]:
+    """``na.action``: a name (symbol or string), ``stats::`` allowed; checked against R later."""
+    orig = node
+    if isinstance(node, Call) and node.fn == "::" and isinstance(node.args[1].value, Name):
+        node = node.args[1].value  # stats::na.exclude
+    if not isinstance(node, (Name, Str)) or not _R_NAME.match(node.id if isinstance(node, Name) else node.value):
+        raise BadCall(f"na.action must be one of {', '.join(NA_ACTIONS)}, not {deparse(orig)}")
+    return {"na_action": node.id if isinstance(node, Name) else node.value, "na_action_symbol": isinstance(node, Name)}
+
+
+def _contrasts(node: Node) -> dict[str, str]:
+    """``contrasts = list(f = "contr.sum", g = contr.helmert)`` (a function by name: the same X)."""
+    if isinstance(node, Call) and node.fn == "list":
+        node = Call("list", tuple(Arg(Str(a.value.id), a.name) if isinstance(a.value, Name) and a.value.id
+                                  in CONTRASTS else a for a in node.args))
+    con = _named_list(node, "contrasts")
+    if not all(isinstance(v, str) for v in con.values()):
+        raise BadCall("contrasts: give contrast function names, e.g. list(f = \"contr.sum\")")
+    return con
 
 
 _CURRENT: contextvars.ContextVar[LmerCall | None] = contextvars.ContextVar("lmer_call", default=None)
