@@ -340,9 +340,8 @@ def _pieces(args: dict[str, Node]) -> dict[str, Any]:
     if "control" in args:
         kw["control"] = _control(args["control"])
     if "start" in args:
-        kw["start"] = _start(args["start"])
-        if not (isinstance(args["start"], Call) and args["start"].fn == "list"):
-            r_text["start"] = deparse(args["start"])
+        kw["start"] = _start(args["start"])  # constants, list(name = constants) only: R evaluates the same text
+        r_text["start"] = deparse(args["start"])
     if "subset" in args:
         try:
             check_subset(args["subset"])

@@ -177,3 +177,19 @@ def test_call_system_anywhere_is_refused_before_anything_runs(csv, capsys):
         code = main(["check", "--call", call, "--data", f"d={csv}"])
         err = capsys.readouterr().err.strip()
         assert code in (2, 3) and "system" in err and err.count("\n") == 0, (call, err)
+
+
+def test_call_arguments_recorded_in_text_json_and_html(csv, tmp_path, capsys):
+    call = ('fm1 <- lmer(Reaction ~ Days + (Days | Subject), d, REML = FALSE, subset = -(1:10), '
+            'weights = Days + 1, control = lmerControl("Nelder_Mead"), start = list(theta = c(1, 0, 1)))')
+    js, html = tmp_path / "r.json", tmp_path / "r.html"
+    code = main(["check", "--call", call, "--data", f"d={csv}", "--json", str(js), "--html", str(html),
+                 "--failures-only"])
+    out = capsys.readouterr().out
+    assert code == 0
+    args = json.loads(js.read_text())["call_arguments"]
+    assert args == {"REML": "FALSE", "control": 'lmerControl(optimizer = "Nelder_Mead")',
+                    "start": "list(theta = c(1, 0, 1))", "subset": "-(1:10)", "weights": "Days + 1"}
+    for text in ("subset = -(1:10)", "weights = Days + 1", 'optimizer = "Nelder_Mead"'):
+        assert text in out.splitlines()[0]
+        assert text.replace('"', "&#34;") in html.read_text() or text in html.read_text()
