@@ -7,14 +7,16 @@ pyreterms_allowed_functions <- c(
   "~", "+", "-", "*", "/", "^", ":", "%in%", "|", "||", "(", "%%", "%/%", "==", "!=", "<", ">",
   "<=", ">=", "&", "!", "I", "log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs",
   "poly", "scale", "factor", "as.factor", "as.numeric", "offset", "ns", "bs", "cut", "pmin",
-  "pmax", "c", "cbind")
+  "pmax", "c", "cbind", "round", "sin", "cos", "tan", "as.integer", "ifelse", "relevel",
+  "interaction")
 
 ## pkg::fun spellings accepted.
 pyreterms_allowed_namespaced <- c(
   "base::I", "base::log", "base::log2", "base::log10", "base::log1p", "base::exp", "base::expm1",
   "base::sqrt", "base::abs", "stats::poly", "base::scale", "base::factor", "base::as.factor",
   "base::as.numeric", "splines::ns", "splines::bs", "base::cut", "base::pmin", "base::pmax",
-  "base::c", "base::cbind")
+  "base::c", "base::cbind", "base::round", "base::sin", "base::cos", "base::tan",
+  "base::as.integer", "base::ifelse", "stats::relevel", "base::interaction")
 
 ## Names that are constants unless a data column shadows them.
 pyreterms_allowed_constants <- c(

@@ -300,11 +300,24 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
     return(list(error = "formula must be a formula (an expression with '~')"))
   f <- eval(fexpr, fenv)  # `~` does not evaluate its operands; gives the formula environment fenv
   ## devFunOnly = TRUE: every call below stays a fit; lmer(devFunOnly = TRUE) is called once, at the end
-  dev_fun_only <- isTRUE(call_args$devFunOnly)
-  call_args$devFunOnly <- NULL
+  ## (a value lmer itself refuses -- devFunOnly = "x", verbose = "a" -- stays in the call: lmer says so)
+  dev_fun_only <- FALSE
+  if (!is.null(call_args$devFunOnly)) {
+    dfo <- tryCatch(if (call_args$devFunOnly) TRUE else FALSE, error = function(e) NA)
+    if (!is.na(dfo)) {
+      dev_fun_only <- dfo
+      call_args$devFunOnly <- NULL
+    }
+  }
   ## verbose = N: the fits below stay quiet; one more lmer(verbose = N) is captured at the end
-  verbose_n <- call_args$verbose
-  call_args$verbose <- NULL
+  verbose_n <- NULL
+  if (!is.null(call_args$verbose)) {
+    vn <- tryCatch(suppressWarnings(as.integer(call_args$verbose)), error = function(e) NA_integer_)
+    if (length(vn) == 1L && !is.na(vn)) {
+      verbose_n <- vn
+      call_args$verbose <- NULL
+    }
+  }
   mkcall <- function(fun) {
     cl <- call(fun, formula = f, data = as.name("..pyreterms_data.."), REML = REML)
     cl[[1L]] <- call("::", as.name("lme4"), as.name(fun))

@@ -35,7 +35,8 @@ from parity.r.rcall import current as current_call
 from parity.r.values import RError, RList, RMatrix, RNull, RSparse, RValue, RVector
 from pyreterms.errors import LmeMessage, LmeWarning, PyretermsError
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
-from pyreterms.lmm.fit import get_start, lmer_from_parts
+from pyreterms.lmm.argchecks import r_if, verbose_level
+from pyreterms.lmm.fit import get_start, lmer_from_parts, reml_of
 
 Impl = Callable[..., dict[str, RValue]]
 
@@ -99,6 +100,8 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
     """The default implementation under test: pyreterms itself."""
     call = current_call()  # parity check --call: the call's control/start/subset/na.action
     extra = call.py_kwargs() if call is not None else {}
+    REML = extra.get("REML", REML)  # --call: REML/weights/offset as given (read as R reads them)
+    weights, offset = extra.get("weights", weights), extra.get("offset", offset)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         lf = pyreterms.lformula(formula, data, REML, extra.get("subset"), weights=weights, offset=offset,
@@ -111,7 +114,12 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
     if level == "fit":
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            fit = lmer_from_parts(lf, _with_start(lf, extra)) if extra else lmer_from_parts(lf)
+            if extra:  # lmer's order: REML (mkLmerDevfun), devFunOnly, start (getStart), verbose
+                lf = reml_of(lf)
+                r_if(extra.get("devFunOnly", False), "devFunOnly")
+                ctrl = _with_start(lf, extra)
+                verbose_level(extra.get("verbose", 0))
+            fit = lmer_from_parts(lf, ctrl) if extra else lmer_from_parts(lf)
         # lmer() runs lFormula() first, so its conditions include lFormula's
         out["lmer(): warnings"] = _chr(lf_warnings + [str(w.message) for w in caught
                                                       if issubclass(w.category, LmeWarning)])
@@ -119,10 +127,10 @@ def pyreterms_impl(formula: str, data: pd.DataFrame, *, REML: bool = True, level
                                                       if issubclass(w.category, LmeMessage)])
         out.update(fit_components(fit, theta=theta))
         out.update(verb_components(fit if theta is None else at_theta(fit, theta), data, formula))
-        if call is not None and call.verbose:
+        if call is not None and "verbose" in call.r_text and verbose_level(call.verbose) > 0:
             out[VERBOSE_OUTPUT] = _verbose_output(formula, data, REML, weights, offset, contrasts, extra,
-                                                  call.verbose)
-        if call is not None and call.dev_fun_only:
+                                                  verbose_level(call.verbose))
+        if call is not None and "devFunOnly" in call.r_text and r_if(call.dev_fun_only, "devFunOnly"):
             out[DEVFUN_ONLY] = _dev_fun_only(formula, data, REML, weights, offset, contrasts, extra,
                                              fit.theta if theta is None else theta, lf.reTrms.theta)
     return out

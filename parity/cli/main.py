@@ -139,8 +139,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     offset = _column(data, args.data, args.offset, "--offset")
     contrasts = contrasts_arg(args.contrasts)
 
+    if call is not None:
+        _print_call(call)
     try:
         with active(call):
+            # devFunOnly = TRUE: the fit is compared, and the function's values (parity.components.DEVFUN_ONLY)
             report = check(args.formula, data, REML=not args.ml, level=args.level, impl=args.impl,
                            weights=weights, offset=offset, contrasts=contrasts, data_label=args.data,
                            selection=selection_of(args))
@@ -156,10 +159,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         if args.json:
             write_json(report, args.json)
+            if call is not None:  # what ran: the call and its arguments beyond formula and data
+                _record_call_json(args.json, args.call, call)
         if args.html:
 
             write_html(report, args.html, data=data, impl=args.impl, contrasts=contrasts,
-                       weights=weights, offset=offset)
+                       weights=weights, offset=offset,
+                       **({"call": call_header(args.call, call)} if call is not None else {}))
     except OSError as e:
         raise BadInput(f"cannot write the report: {e}") from None
     if report.verdict is Verdict.NOT_COMPARED:  # the table is on stdout; the reason, one line, on stderr
@@ -182,6 +188,7 @@ def _call_arg(args: argparse.Namespace):
         raise BadInput("--call runs pyreterms only (other implementations take no lmer arguments)")
     try:
         call = parse_lmer_call(args.call)
+        call.check_in_r()
     except BadCall as e:
         raise BadInput(str(e)) from None
     name, sep, spec = args.data.partition("=")
@@ -189,10 +196,32 @@ def _call_arg(args: argparse.Namespace):
         args.data = spec
     elif sep and name.isidentifier():
         raise BadInput(f"--data {name}=...: the call's data is {call.data!r}")
-    args.formula, args.ml = call.formula, not call.REML
-    args.weights, args.offset = call.weights, call.offset
+    args.formula, args.ml = call.formula, not call.reml_flag
+    args.weights = args.offset = None  # the call's own expressions reach both sides (parity.r.rcall)
     args.contrasts = [f"{k}={v}" for k, v in (call.contrasts or {}).items()] or None
     return call
+
+
+def call_header(text: str, call) -> str:
+    """One line naming what ran: the call and its arguments beyond formula and data."""
+    extra = call.extra_arguments()
+    more = "; ".join(f"{k} = {v}" for k, v in extra.items())
+    return f"call: {text.strip()}" + (f"  [arguments: {more}]" if more else "")
+
+
+def _print_call(call) -> None:
+    extra = call.extra_arguments()
+    print(f"lmer({call.formula}, data = {call.data}" + "".join(f", {k} = {v}" for k, v in extra.items()) + ")")
+
+
+def _record_call_json(path: str, text: str, call) -> None:
+    import json
+    from pathlib import Path
+
+    doc = json.loads(Path(path).read_text())
+    doc["call"] = text.strip()
+    doc["call_arguments"] = call.extra_arguments()
+    Path(path).write_text(json.dumps(doc, indent=2, allow_nan=False))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -87,6 +87,16 @@ REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bad optimizer", (r"^couldn't find optimizer function", r"^non-function specified as optimizer",
                        r"^optimizer function must use")),
     ("missing values (na.fail)", (r"^missing values in object",)),
+    # R's if() / as.integer() on lmer's REML, devFunOnly, verbose (pyreterms.lmm.argchecks)
+    ("not a logical", (r"^argument is not interpretable as logical",)),
+    ("NA condition", (r"^missing value where TRUE/FALSE needed",)),
+    ("condition of length > 1", (r"^the condition has length > 1",)),
+    ("condition of length 0", (r"^argument is of length zero",)),
+    ("unknown na.action", (r'^could not find function "',)),
+    ("offset not numeric", (r"^'offset' must be numeric",)),
+    ("contrasts on a non-factor", (r"^contrasts apply only to factors",)),
+    ("optimx not installed", (r"^'optimx' package must be installed",)),
+    ("relevel: unknown level", (r"'ref' must be an existing level",)),
 )
 
 #: refusals by the harness itself (never an answer of lme4 or of the implementation)

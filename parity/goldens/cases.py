@@ -345,6 +345,17 @@ _FUNCTION_CASES = [
     _c("fn-I-and", "Reaction ~ I(Days > 0 & Days < 5) + (1 | Subject)", "sleepstudy", "& in I()"),
     _c("fn-I-not", "Reaction ~ I(!(Days >= 5)) + (Days | Subject)", "sleepstudy", "! in I()"),
     _c("fn-cut-cake", "angle ~ cut(temp, 4) + (1 | recipe:replicate)", "cake", "cut of a numeric column"),
+    # issue 13: base R functions added to the allowlist (pyreterms.formula.base_functions)
+    _c("fn-round", "Reaction ~ round(Days / 3) + round(Days * 0.15, 1) + (1 | Subject)", "sleepstudy",
+       "round, R 4's ties"),
+    _c("fn-trig", "Reaction ~ sin(Days) + cos(Days) + tan(Days / 10) + (1 | Subject)", "sleepstudy", "sin/cos/tan"),
+    _c("fn-as-integer", "Reaction ~ as.integer(Days / 2) + (1 | Subject)", "sleepstudy", "as.integer truncates"),
+    _c("fn-ifelse", "Reaction ~ ifelse(Days > 4, 1, 0) + ifelse(Days == 2, Days, -1) + (1 | Subject)", "sleepstudy",
+       "ifelse with comparisons"),
+    _c("fn-relevel", 'Reaction ~ Days + relevel(Subject, ref = "333") + (1 | Subject)', "sleepstudy",
+       "relevel(f, ref =)"),
+    _c("fn-interaction", "Reaction ~ Days + interaction(Days > 4, Days > 6) + (1 | Subject)", "sleepstudy",
+       "interaction(a, b): first factor fastest"),
 ]
 
 # Issue 13: lmer's other arguments (control, start, subset, na.action, '.'), run on both sides (parity.r.rcall)
@@ -452,6 +463,19 @@ _ARGUMENT_CASES = [
        fit=True, call='control = lmerControl(optimizer = "Nelder_Mead"), verbose = 2'),
     _c("arg-optctrl-nm", "Reaction ~ Days + (Days | Subject)", "sleepstudy", "optCtrl maxfun for Nelder_Mead",
        fit=True, call='control = lmerControl(optimizer = "Nelder_Mead", optCtrl = list(maxfun = 40))'),
+    # issue 13 part A: script-line arguments and bad values (both sides refuse with lme4's message)
+    _c("arg-weights-expr", "Reaction ~ Days + (1 | Subject)", "sleepstudy", "weights = Days + 1", fit=True,
+       call="weights = Days + 1"),
+    _c("arg-subset-index", "Reaction ~ Days + (Days | Subject)", "sleepstudy", "subset = -(1:10)", fit=True,
+       call="subset = -(1:10)"),
+    _c("arg-reml-string", "Reaction ~ Days + (1 | Subject)", "sleepstudy", 'REML = "FALSE" (as if(REML) reads it)',
+       fit=True, call='REML = "FALSE"'),
+    _c("arg-contrasts-absent", "Reaction ~ Days + (1 | Subject)", "sleepstudy",
+       "contrasts for a variable not in X: model.matrix's warning", fit=True, contrasts={"Subject": "contr.sum"}),
+    _c("arg-bad-reml", "Reaction ~ Days + (1 | Subject)", "sleepstudy", 'REML = "yes": both refuse', fit=True,
+       call='REML = "yes"'),
+    _c("arg-optimizer-foo", "Reaction ~ Days + (1 | Subject)", "sleepstudy", "an unknown optimizer: both refuse",
+       fit=True, call='control = lmerControl(optimizer = "foo")'),
 ]
 
 CASES: tuple[Case, ...] = tuple(_BUILTIN_CASES + _HAZARD_CASES + _FUNCTION_CASES + _ARGUMENT_CASES)

@@ -3,16 +3,22 @@ allowlist, then run on both sides (R: ``lme4::lmer`` with the same arguments; Py
 
 Nothing of the call is evaluated as R code.  Accepted (anything else: a one-line :class:`BadCall`):
 
-- ``lmer(formula, data = NAME, REML = TRUE|FALSE, control = lmerControl(...), start = ...,
-  subset = EXPR, weights = COLUMN, offset = COLUMN, na.action = na.omit|na.exclude|na.fail|na.pass,
-  contrasts = list(f = "contr.sum", ...), verbose = N, devFunOnly = TRUE|FALSE)`` (positional: formula,
-  data, REML, control, start, verbose, subset, weights, na.action, offset, contrasts, as lmer's formals);
+- a script line ``fm1 <- lmer(...)`` or ``fm1 = lmer(...)`` (the assignment target is ignored);
+- ``lmer(formula, data = NAME, REML = CONST, control = lmerControl(...), start = ...,
+  subset = EXPR, weights = EXPR, offset = EXPR, na.action = NAME, contrasts = list(f = "contr.sum", ...),
+  verbose = CONST, devFunOnly = CONST)``, its arguments matched as R matches them (exact names, then
+  unique partial names, then positions in lmer's formals order; lmerControl's likewise).  ``REML``,
+  ``verbose`` and ``devFunOnly`` may be any constant (``"yes"``, ``NA``, ...): both sides read it as
+  R does (``if (REML)``, ``as.integer(verbose)``) and refuse with R's message;
+- ``weights``/``offset``: an expression over data columns (``Days + 1``), checked with the formula
+  allowlist and evaluated by each side over the data;
+- ``na.action``: R's four functions, or a name that R does not know (both sides then refuse);
 - ``lmerControl(...)`` with lmerControl's own argument names and constant values (strings, numbers,
   TRUE/FALSE, NULL), ``optCtrl = list(name = constant, ...)``, ``check.conv.* = "action"`` or
   ``.makeCC("action", tol = x)``; the optimizer by name (no user functions);
 - ``start``: ``c(...)`` / a number, or ``list(theta = c(...))``;
 - ``subset``: an expression over data columns, checked with the formula allowlist
-  (:func:`pyreterms.formula.evaluate.check_allowlist`).
+  (:func:`pyreterms.formula.evaluate.check_allowlist`), or row indices (``1:100``, ``-(1:10)``).
 
 The R side receives R *values* built from the checked pieces (``lmerControl`` is called with
 converted constants; the subset reaches R as our own deparse of the checked tree, which holds only
@@ -25,76 +31,165 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 import pyreterms
 from parity.r import session as rsession
 from parity.r.convert import py_to_r
+from pyreterms.design.contrasts import CONTRASTS
 from pyreterms.design.frame import check_subset
 from pyreterms.errors import PyretermsError
-from pyreterms.formula.nodes import Call, Name, Node, Num, Str
+from pyreterms.formula.evaluate import check_allowlist
+from pyreterms.formula.nodes import Arg, Call, Name, Node, Num, Str
 from pyreterms.formula.parser import deparse, parse
 
-__all__ = ["BadCall", "LmerCall", "parse_lmer_call", "active", "current"]
+__all__ = ["BadCall", "LmerCall", "parse_lmer_call", "active", "current", "strip_assignment"]
 
 LMER_FORMALS = ("formula", "data", "REML", "control", "start", "verbose", "subset", "weights", "na.action",
                 "offset", "contrasts", "devFunOnly")
 NA_ACTIONS = ("na.omit", "na.exclude", "na.fail", "na.pass")
+#: lmerControl's formals in lme4 1.1-31's order (positional matching); mod.type is internal
 CONTROL_ARGS = ("optimizer", "restart_edge", "boundary.tol", "calc.derivs", "use.last.params", "sparseX",
                 "standardize.X", "check.nobs.vs.rankZ", "check.nobs.vs.nlev", "check.nlev.gtreq.5",
                 "check.nlev.gtr.1", "check.nobs.vs.nRE", "check.rankX", "check.scaleX", "check.formula.LHS",
                 "check.conv.grad", "check.conv.singular", "check.conv.hess", "optCtrl")
 OPTIMIZERS = ("nloptwrap", "Nelder_Mead", "bobyqa", "nlminbwrap")
+#: a name R may know as a function (checked in R before a --call runs: an existing one is refused)
+_R_NAME = re.compile(r"^[A-Za-z.][A-Za-z0-9._]*$")
+_ASSIGN = re.compile(r"^\s*(`[^`]+`|[A-Za-z.][A-Za-z0-9._]*)\s*(<-|<<-|=(?!=))\s*")
 
 
 class BadCall(ValueError):
     """The --call text is not an lmer call this harness accepts (one line)."""
 
 
+class _NA:
+    """R's NA among the constants of a call (Python side: ``pandas.NA``)."""
+
+
 @dataclass(frozen=True)
 class LmerCall:
-    """The checked pieces of one ``lmer(...)`` call (R's argument names in ``control``)."""
+    """The checked pieces of one ``lmer(...)`` call (R's argument names in ``control``).
+
+    ``REML``, ``verbose`` and ``dev_fun_only`` are the constants as given (``pandas.NA`` for NA);
+    ``r_text`` holds the R text of those given explicitly (constants only, evaluated in R's base
+    environment for the lme4 side).  ``weights``/``offset``/``subset`` are checked R expression text.
+    """
 
     formula: str
     data: str
-    REML: bool = True
+    REML: Any = True
     control: dict[str, Any] = field(default_factory=dict)
-    start: list[float] | dict[str, list[float]] | None = None
-    verbose: int = 0
+    start: Any = None
+    verbose: Any = 0
     subset: str | None = None
     weights: str | None = None
     offset: str | None = None
     na_action: str = "na.omit"
     contrasts: dict[str, str] | None = None
-    dev_fun_only: bool = False  # devFunOnly = TRUE: the fit is compared, plus DEVFUN_ONLY (lme4's devfun values)
+    dev_fun_only: Any = False
+    r_text: dict[str, str] = field(default_factory=dict)
+    #: True when na.action was a symbol (R looks it up as an object), False for a string
+    na_action_symbol: bool = True
+
+    @property
+    def reml_flag(self) -> bool:
+        """REML as a flag for the harness's own bookkeeping (the sides read the raw value)."""
+        v = self.REML
+        if isinstance(v, str):
+            return v in ("TRUE", "T", "true", "True")
+        return v is True or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and v != 0)
 
     def py_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of ``pyreterms.lmer`` beyond formula/data/REML/weights/offset/contrasts."""
+        """Keyword arguments of ``pyreterms.lmer`` beyond formula/data/contrasts (REML, weights and
+        offset as given: pyreterms reads them as R does)."""
+        out: dict[str, Any] = {"control": pyreterms.lmerControl(**self.control), "start": self.start,
+                               "subset": self.subset, "na_action": self.na_action}
+        for k in ("REML", "verbose", "weights", "offset"):
+            if k in self.r_text or (k in ("weights", "offset") and getattr(self, k) is not None):
+                out[k] = getattr(self, k)
+        if "devFunOnly" in self.r_text:
+            out["devFunOnly"] = self.dev_fun_only
+        return out
 
-        return {"control": pyreterms.lmerControl(**self.control), "start": self.start, "subset": self.subset,
-                "na_action": self.na_action}
+    def extra_arguments(self) -> dict[str, str]:
+        """The call's arguments beyond formula and data, as R text (for report headers)."""
+        out: dict[str, str] = {k: v for k, v in self.r_text.items() if k in ("REML", "verbose", "devFunOnly")}
+        if self.control:
+            out["control"] = "lmerControl(" + ", ".join(f"{k} = {_r_text(v)}" for k, v in self.control.items()) + ")"
+        if self.start is not None:
+            out["start"] = self.r_text.get("start", _r_text(self.start))
+        for k in ("subset", "weights", "offset"):
+            if getattr(self, k) is not None:
+                out[k] = str(getattr(self, k))
+        if self.na_action != "na.omit" or "na.action" in self.r_text:
+            out["na.action"] = self.na_action if self.na_action_symbol else f'"{self.na_action}"'
+        if self.contrasts:
+            out["contrasts"] = _r_text(self.contrasts)
+        return out
+
+    def check_in_r(self) -> None:
+        """Before anything runs: a na.action name outside R's four must be unknown to R (else R would
+        call it); raises :class:`BadCall` for one R knows."""
+        if self.na_action in NA_ACTIONS:
+            return
+        known = rsession.r_eval(f'exists("{self.na_action}")')
+        if bool(known[0]):
+            raise BadCall(f"na.action = {self.na_action}: only {', '.join(NA_ACTIONS)} (or a name R does not "
+                          "know) are run")
 
     def r_args(self) -> dict[str, Any]:
         """The same arguments as R values (rpy2 objects) for the lme4 call."""
         import rpy2.rinterface as ri
 
-
         out: dict[str, Any] = {}
         if self.control:
             out["control"] = rsession.r_call("lmerControl", **{k: _to_r(v) for k, v in self.control.items()})
         if self.start is not None:
-            out["start"] = py_to_r(self.start)
-        if self.subset is not None:
-            out["subset"] = rsession.r_call("str2lang", ri.StrSexpVector([self.subset]))
-        if self.na_action != "na.omit":
+            out["start"] = _const_in_r(self.r_text["start"]) if "start" in self.r_text else py_to_r(self.start)
+        for k in ("REML", "verbose", "devFunOnly"):
+            if k in self.r_text:
+                out[k] = _const_in_r(self.r_text[k])
+        for k in ("subset", "weights", "offset"):
+            if getattr(self, k) is not None:  # checked with the allowlist: evaluated by R over the data
+                out[k] = rsession.r_call("str2lang", ri.StrSexpVector([getattr(self, k)]))
+        if self.na_action in NA_ACTIONS and self.na_action != "na.omit":
             out["na.action"] = rsession.r_eval(f"stats::{self.na_action}")  # one of NA_ACTIONS, checked
-        if self.verbose:  # taken out again by reference.R, which captures a verbose lmer() run itself
-            out["verbose"] = ri.IntSexpVector([int(self.verbose)])
-        if self.dev_fun_only:  # taken out again by reference.R, which calls lmer(devFunOnly = TRUE) itself
-            out["devFunOnly"] = ri.BoolSexpVector([True])
+        elif self.na_action not in NA_ACTIONS:  # unknown to R (check_in_r): R says so itself
+            out["na.action"] = (rsession.r_call("as.name", ri.StrSexpVector([self.na_action]))
+                                if self.na_action_symbol else ri.StrSexpVector([self.na_action]))
         return out
+
+
+def _const_in_r(text: str) -> Any:
+    """A checked constant's R text as an R value (only numbers, strings, TRUE/FALSE/NA/NULL, c(), -)."""
+    return rsession.r_eval(f"eval(str2lang({_r_string(text)}), baseenv())")
+
+
+def _r_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _r_text(v: Any) -> str:
+    """A Python constant as R text (for report headers)."""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if v is None:
+        return "NULL"
+    if v is pd.NA:
+        return "NA"
+    if isinstance(v, str):
+        return _r_string(v)
+    if isinstance(v, dict):
+        return "list(" + ", ".join(f"{k} = {_r_text(x)}" for k, x in v.items()) + ")"
+    if isinstance(v, (list, tuple)):
+        return "c(" + ", ".join(_r_text(x) for x in v) + ")"
+    return repr(v)
 
 
 def _to_r(v: Any) -> Any:
@@ -103,22 +198,24 @@ def _to_r(v: Any) -> Any:
 
 
 def _const(node: Node, what: str) -> Any:
-    """A constant: number, string, TRUE/FALSE, NULL, -number, c(constants...)."""
+    """A constant: number, string, TRUE/FALSE, NA, NULL, -number, c(constants...)."""
     if isinstance(node, Num):
         return int(node.value) if node.is_int else node.value
     if isinstance(node, Str):
         return node.value
     if isinstance(node, Name) and node.id in ("TRUE", "FALSE", "T", "F"):
         return node.id in ("TRUE", "T")
+    if isinstance(node, Name) and node.id in ("NA", "NA_real_", "NA_integer_", "NA_character_"):
+        return pd.NA
     if isinstance(node, Name) and node.id == "NULL":
         return None
-    if isinstance(node, Call) and node.fn == "-" and len(node.args) == 1:
+    if isinstance(node, Call) and node.fn in ("-", "+") and len(node.args) == 1:
         v = _const(node.args[0].value, what)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return -v
+            return -v if node.fn == "-" else v
     if isinstance(node, Call) and node.fn == "c" and all(a.name is None for a in node.args):
         return [_const(a.value, what) for a in node.args]
-    raise BadCall(f"{what} must be a constant (number, string, TRUE/FALSE, NULL, c(...)), not {deparse(node)}")
+    raise BadCall(f"{what} must be a constant (number, string, TRUE/FALSE, NA, NULL, c(...)), not {deparse(node)}")
 
 
 def _named_list(node: Node, what: str) -> dict[str, Any]:
@@ -127,58 +224,101 @@ def _named_list(node: Node, what: str) -> dict[str, Any]:
     return {str(a.name): _const(a.value, f"{what}${a.name}") for a in node.args}
 
 
+def match_args(call: Call, formals: tuple[str, ...], what: str) -> dict[str, Node]:
+    """R's argument matching (``match.call`` for a function without ``...``): exact names, then
+    unique partial names, then the remaining formals by position."""
+    args: dict[str, Node] = {}
+    named = [a for a in call.args if a.name is not None]
+    for a in named:  # exact
+        if a.name in formals:
+            if a.name in args:
+                raise BadCall(f"{what}: formal argument \"{a.name}\" matched by multiple actual arguments")
+            args[str(a.name)] = a.value
+    for a in named:  # partial
+        if a.name in formals:
+            continue
+        cands = [f for f in formals if f.startswith(str(a.name)) and f not in args]
+        if len(cands) != 1:
+            raise BadCall(f"{what}: argument {a.name!r} is not an argument of {what} ({', '.join(formals)})"
+                          if not cands else f"{what}: argument {a.name!r} matches multiple formal arguments")
+        args[cands[0]] = a.value
+    free = [f for f in formals if f not in args]
+    for a in call.args:
+        if a.name is None:
+            if not free:
+                raise BadCall(f"{what}: too many positional arguments")
+            args[free.pop(0)] = a.value
+    return args
+
+
 def _control(node: Node) -> dict[str, Any]:
     if not (isinstance(node, Call) and node.fn in ("lmerControl", "lme4::lmerControl")):
         raise BadCall(f"control must be lmerControl(...), not {deparse(node)}")
     out: dict[str, Any] = {}
-    for a in node.args:
-        if a.name is None or a.name not in CONTROL_ARGS:
-            raise BadCall(f"lmerControl: argument {a.name or deparse(a.value)!r} is not accepted "
-                          f"(accepted: {', '.join(CONTROL_ARGS)})")
-        v = a.value
-        if a.name == "optCtrl":
-            out[a.name] = _named_list(v, "optCtrl")
-        elif a.name.startswith("check.conv.") and isinstance(v, Call) and v.fn in (".makeCC", "lme4:::.makeCC"):
+    for name, v in match_args(node, CONTROL_ARGS, "lmerControl").items():
+        if name == "optCtrl":
+            out[name] = _named_list(v, "optCtrl")
+        elif name.startswith("check.conv.") and isinstance(v, Call) and v.fn in (".makeCC", "lme4:::.makeCC"):
             pos = [x for x in v.args if x.name is None]
-            kw = {str(x.name): _const(x.value, a.name) for x in v.args if x.name is not None}
+            kw = {str(x.name): _const(x.value, name) for x in v.args if x.name is not None}
             if pos:
-                kw.setdefault("action", _const(pos[0].value, a.name))
-            out[a.name] = kw
+                kw.setdefault("action", _const(pos[0].value, name))
+            out[name] = kw
         else:
-            out[a.name] = _const(v, f"lmerControl({a.name})")
+            out[name] = _const(v, f"lmerControl({name})")
     opt = out.get("optimizer", "nloptwrap")
-    if opt is not None and opt not in OPTIMIZERS:
-        raise BadCall(f"lmerControl(optimizer = {opt!r}): one of {', '.join(OPTIMIZERS)} or NULL")
+    if opt is not None and not isinstance(opt, str):
+        raise BadCall(f"lmerControl(optimizer = {deparse(node)}): give an optimizer's name or NULL")
     return out
 
 
-def _start(node: Node) -> list[float] | dict[str, list[float]]:
+def _start(node: Node) -> Any:
     if isinstance(node, Call) and node.fn == "list":
         lst = _named_list(node, "start")
-        return {k: [float(x) for x in (v if isinstance(v, list) else [v])] for k, v in lst.items()}
+        return {k: _numbers(v) for k, v in lst.items()}
     v = _const(node, "start")
-    if isinstance(v, bool) or v is None or isinstance(v, str):
-        raise BadCall("start must be numbers: c(...) or list(theta = c(...))")
+    if isinstance(v, bool) or v is None or isinstance(v, str) or v is pd.NA:
+        return v  # lme4's getStart refuses it (so does pyreterms), with the same message
+    if isinstance(v, list) and not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        return v
     return [float(x) for x in (v if isinstance(v, list) else [v])]
 
 
-def _symbol_or_string(node: Node, what: str) -> str:
-    if isinstance(node, Name):
-        return node.id
-    if isinstance(node, Str):
-        return node.value
-    raise BadCall(f"{what} must be a column name, not {deparse(node)}")
+def _numbers(v: Any) -> Any:
+    """A constant as a list of floats when it is numbers only, else as given (getStart refuses it)."""
+    xs = v if isinstance(v, list) else [v]
+    if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs):
+        return [float(x) for x in xs]
+    return v
+
+
+def _expression(node: Node, what: str) -> str:
+    """weights/offset: a column name or an expression over the columns (formula allowlist)."""
+    try:
+        check_allowlist(node)
+    except PyretermsError as e:
+        raise BadCall(f"{what}: {e}") from None
+    return node.id if isinstance(node, Name) else deparse(node)
+
+
+def strip_assignment(text: str) -> str:
+    """``fm1 <- lmer(...)`` / ``fm1 = lmer(...)`` -> ``lmer(...)`` (the target is ignored)."""
+    m = _ASSIGN.match(text)
+    if m and re.match(r"\s*(lme4::)?lmer\s*\(", text[m.end():]):
+        return text[m.end():]
+    return text
 
 
 def parse_lmer_call(text: str) -> LmerCall:
     """Read ``lmer(...)`` (see the module docstring); raises :class:`BadCall` on anything else."""
+    text = strip_assignment(text.strip().rstrip(";"))
     try:
         tree = parse(text)
     except PyretermsError as e:
         raise BadCall(f"--call: cannot read it: {e}") from None
     if not (isinstance(tree, Call) and tree.fn in ("lmer", "lme4::lmer")):
         raise BadCall("--call must be a call of lmer(...)")
-    args = _bind(tree)
+    args = match_args(tree, LMER_FORMALS, "lmer")
     if "formula" not in args or "data" not in args:
         raise BadCall("lmer: give the formula and data = NAME")
     formula = deparse(args["formula"])
@@ -186,48 +326,22 @@ def parse_lmer_call(text: str) -> LmerCall:
         raise BadCall(f"lmer: the first argument must be a formula, not {formula}")
     if not isinstance(args["data"], Name):
         raise BadCall("lmer: data must be a name given with --data NAME=FILE")
-    dfo = _const(args["devFunOnly"], "devFunOnly") if "devFunOnly" in args else False
-    if not isinstance(dfo, bool):
-        raise BadCall("devFunOnly must be TRUE or FALSE")
-    # devFunOnly = TRUE returns a function: parity compares the fit and that function's values at
-    # lme4's theta and other points (parity.components: DEVFUN_ONLY)
-    return LmerCall(formula=formula, data=args["data"].id, dev_fun_only=dfo, **_pieces(args))
-
-
-def _bind(tree: Call) -> dict[str, Node]:
-    """R's argument matching for lmer's formals (exact names, then positions)."""
-    args: dict[str, Node] = {}
-    free = list(LMER_FORMALS)
-    for a in tree.args:
-        if a.name is not None:
-            if a.name not in LMER_FORMALS:
-                raise BadCall(f"lmer: argument {a.name!r} is not an argument of lmer ({', '.join(LMER_FORMALS)})")
-            if a.name in args:
-                raise BadCall(f"lmer: argument {a.name!r} given twice")
-            args[a.name] = a.value
-            free.remove(a.name)
-    for a in tree.args:
-        if a.name is None:
-            if not free:
-                raise BadCall("lmer: too many positional arguments")
-            args[free.pop(0)] = a.value
-    return args
+    return LmerCall(formula=formula, data=args["data"].id, **_pieces(args))
 
 
 def _pieces(args: dict[str, Node]) -> dict[str, Any]:
     """The checked values of the arguments other than formula and data."""
     kw: dict[str, Any] = {}
-    if "REML" in args:
-        reml = _const(args["REML"], "REML")
-        if not isinstance(reml, bool):
-            raise BadCall("REML must be TRUE or FALSE")
-        kw["REML"] = reml
+    r_text: dict[str, str] = {}
+    for nm, key in (("REML", "REML"), ("verbose", "verbose"), ("devFunOnly", "dev_fun_only")):
+        if nm in args:
+            kw[key] = _const(args[nm], nm)
+            r_text[nm] = deparse(args[nm])
     if "control" in args:
         kw["control"] = _control(args["control"])
     if "start" in args:
-        kw["start"] = _start(args["start"])
-    if "verbose" in args:
-        kw["verbose"] = int(_const(args["verbose"], "verbose") or 0)
+        kw["start"] = _start(args["start"])  # constants, list(name = constants) only: R evaluates the same text
+        r_text["start"] = deparse(args["start"])
     if "subset" in args:
         try:
             check_subset(args["subset"])
@@ -236,18 +350,35 @@ def _pieces(args: dict[str, Node]) -> dict[str, Any]:
         kw["subset"] = deparse(args["subset"])
     for nm in ("weights", "offset"):
         if nm in args:
-            kw[nm] = _symbol_or_string(args[nm], nm)
+            kw[nm] = _expression(args[nm], nm)
     if "na.action" in args:
-        act = _symbol_or_string(args["na.action"], "na.action")
-        if act not in NA_ACTIONS:
-            raise BadCall(f"na.action must be one of {', '.join(NA_ACTIONS)}, not {act}")
-        kw["na_action"] = act
+        kw.update(_na_action(args["na.action"]))
+        r_text["na.action"] = deparse(args["na.action"])
     if "contrasts" in args:
-        con = _named_list(args["contrasts"], "contrasts")
-        if not all(isinstance(v, str) for v in con.values()):
-            raise BadCall("contrasts: give contrast function names, e.g. list(f = \"contr.sum\")")
-        kw["contrasts"] = con
+        kw["contrasts"] = _contrasts(args["contrasts"])
+    kw["r_text"] = r_text
     return kw
+
+
+def _na_action(node: Node) -> dict[str, Any]:
+    """``na.action``: a name (symbol or string), ``stats::`` allowed; checked against R later."""
+    orig = node
+    if isinstance(node, Call) and node.fn == "::" and isinstance(node.args[1].value, Name):
+        node = node.args[1].value  # stats::na.exclude
+    if not isinstance(node, (Name, Str)) or not _R_NAME.match(node.id if isinstance(node, Name) else node.value):
+        raise BadCall(f"na.action must be one of {', '.join(NA_ACTIONS)}, not {deparse(orig)}")
+    return {"na_action": node.id if isinstance(node, Name) else node.value, "na_action_symbol": isinstance(node, Name)}
+
+
+def _contrasts(node: Node) -> dict[str, str]:
+    """``contrasts = list(f = "contr.sum", g = contr.helmert)`` (a function by name: the same X)."""
+    if isinstance(node, Call) and node.fn == "list":
+        node = Call("list", tuple(Arg(Str(a.value.id), a.name) if isinstance(a.value, Name) and a.value.id
+                                  in CONTRASTS else a for a in node.args))
+    con = _named_list(node, "contrasts")
+    if not all(isinstance(v, str) for v in con.values()):
+        raise BadCall("contrasts: give contrast function names, e.g. list(f = \"contr.sum\")")
+    return con
 
 
 _CURRENT: contextvars.ContextVar[LmerCall | None] = contextvars.ContextVar("lmer_call", default=None)

@@ -391,14 +391,18 @@ def render_html(context: dict[str, Any]) -> str:
 
 
 def write_html(reports: Any, path: str | Path, *, data: Any = None, impl: Any = None, weights=None,
-               offset=None, contrasts=None) -> Path:
+               offset=None, contrasts=None, call: str | None = None) -> Path:
     """Write the report: ``reports`` is a :class:`parity.campaigns.fuzz.FuzzResult`, one
-    :class:`parity.compare.check.CheckReport` or a list of them (pictures need ``data`` for check reports)."""
+    :class:`parity.compare.check.CheckReport` or a list of them (pictures need ``data`` for check reports).
+    ``call``: the ``parity check --call`` line (with its arguments) shown in each report's header."""
     if hasattr(reports, "outcomes"):
         ctx = _fuzz_context(reports, impl)
     else:
         reps = [reports] if hasattr(reports, "components") else list(reports)
         ctx = _check_context(reps, data, impl, weights, offset, contrasts)
+        if call:
+            for r in ctx["reports"]:
+                r["label"] = f"{r['label']}; {call}"
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(render_html(ctx), encoding="utf-8")

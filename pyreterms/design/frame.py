@@ -26,9 +26,10 @@ from pyreterms.design.dataframe import (
     r_integers,
 )
 from pyreterms.design.model import ModelFrame
-from pyreterms.errors import DataError, LmeWarning, PyretermsError
+from pyreterms.design.subsetindex import index_mask, index_value, is_index_expression, string_index
+from pyreterms.errors import DataError, LmeCheckError, LmeWarning, PyretermsError
 from pyreterms.formula.evaluate import Evaluator, check_allowlist, make_factor, na_mask, take
-from pyreterms.formula.nodes import Call, walk
+from pyreterms.formula.nodes import Call, Num, Str, walk
 from pyreterms.formula.parser import Node, deparse, format_double, frame_name, parse
 from pyreterms.formula.predvars import Predvar, fixed_by_r
 from pyreterms.formula.terms import extract_vars
@@ -165,24 +166,47 @@ class DataColumns(Mapping[str, Value]):
         return len(self.names)
 
 
-def _as_vector(name: str, v: str | npt.ArrayLike | None, data: DataColumns, n: int) -> np.ndarray | None:
-    """weights=/offset= given as a column name or an array."""
+def _as_vector(name: str, v: str | npt.ArrayLike | None, data: DataColumns, n: int,
+               ev: Evaluator | None = None) -> np.ndarray | None:
+    """weights=/offset= given as a column name, R expression text over the columns (evaluated with
+    the formula allowlist, as R evaluates ``weights = Days + 1`` in ``data``), or an array."""
     if v is None:
         return None
     if isinstance(v, str):
-        if v not in data:
+        if v in data:
+            col = data[v]
+        elif ev is None:
             raise DataError(f"{name}: no column '{v}' in the data")
-        col = data[v]
+        else:
+            try:
+                tree = parse(v)
+            except PyretermsError as e:
+                raise DataError(f"{name}: no column '{v}' in the data and not an expression ({e})") from None
+            if isinstance(tree, Call) and tree.fn == "c" and all(isinstance(a.value, Num) for a in tree.args):
+                if len(tree.args) != n:  # a vector of constants: R's model.frame checks its length
+                    raise DataError(f"variable lengths differ (found for '({name})')")
+            check_allowlist(tree)
+            if isinstance(tree, (Num, Str)) and n != 1:  # one value in R (the evaluator would recycle it)
+                raise DataError(f"variable lengths differ (found for '({name})')")
+            col = ev(tree)
+            if isinstance(col, Logical):  # R: TRUE/FALSE weights are 1/0 (NA stays NA)
+                col = np.where(col.na, np.nan, col.values.astype(np.float64))
     else:
         try:
             col = np.asarray(v, dtype=np.float64)
         except (TypeError, ValueError):
             raise DataError(f"{name} must be numeric") from None
+    if isinstance(col, Factor) and name == "weights":
+        # R: model.frame keeps a factor; lmer's mkRespMod then tests `weights >= 0` on it
+        warnings.warn("‘>=’ not meaningful for factors", LmeWarning, stacklevel=4)
+        raise LmeCheckError("all(weights >= 0) is not TRUE", check="mkRespMod")
+    if isinstance(col, Factor) and name == "offset":
+        raise DataError("'offset' must be numeric")  # R: model.offset
     if isinstance(col, (Factor, Character, Logical, NumMatrix)):
         raise DataError(f"{name} must be numeric")
     col = np.asarray(col, dtype=np.float64)
     if col.ndim != 1 or len(col) != n:
-        raise DataError(f"variable lengths differ (found for '({name})'): {len(col)} values for {n} rows")
+        raise DataError(f"variable lengths differ (found for '({name})')")
     return col
 
 
@@ -198,8 +222,9 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
     ``model.frame.default`` does).  ``na_action``: one of :data:`NA_ACTIONS` (R's functions by name).
     Returns the frame and the variable expressions (response first) in frame column order.
     """
-    if na_action not in NA_ACTIONS:
-        raise DataError(f"na.action must be one of {', '.join(NA_ACTIONS)}, not {na_action!r}")
+    if na_action not in NA_ACTIONS:  # R: model.frame calls the function of that name
+        raise DataError(f'could not find function "{na_action}"' if na_action.replace(".", "").replace("_", "")
+                        .isalnum() else f"na.action must be one of {', '.join(NA_ACTIONS)}, not {na_action!r}")
     cols = DataColumns(data)
     n = len(data)
     variables: list[Node] = []
@@ -216,14 +241,14 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
         if length != n:
             raise DataError(f"variable lengths differ (found for '{deparse(v)}')")
         values.append((frame_name(v), val))  # R's column names (no backquotes on names)
-    w = _as_vector("weights", weights, cols, n)
-    o = _as_vector("offset", offset, cols, n)
+    w = _as_vector("weights", weights, cols, n, ev)
+    o = _as_vector("offset", offset, cols, n, ev)
     if w is not None:
         values.append(("(weights)", w))
     if o is not None:
         values.append(("(offset)", o))
     rownames = r_rownames(data)
-    rows = np.ones(n, dtype=bool) if subset is None else subset_mask(subset, ev)
+    rows = np.ones(n, dtype=bool) if subset is None else subset_mask(subset, ev, rownames)
     bad = np.zeros(n, dtype=bool)
     for _, val in values:
         bad |= na_mask(val)
@@ -254,6 +279,11 @@ def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.A
 def check_subset(node: Node) -> None:
     """The allowlist for a subset condition: ``|`` connectives (R's or; a bar in formulas) and
     parentheses/``&``/``!`` around them here, every other part through the formula allowlist."""
+    if is_index_expression(node):  # row indices (R's `[`): `:`, unary minus, c() of numbers
+        for n in walk(node):
+            if isinstance(n, Call) and n.fn not in (":", "-", "+", "(", "c"):
+                check_allowlist(n)
+        return
     if isinstance(node, Call) and (node.fn in ("(", "&", "|", "!")) and \
             any(isinstance(n, Call) and n.fn == "|" for n in walk(node)):
         for a in node.args:
@@ -292,17 +322,26 @@ def _subset_value(node: Node, ev: Evaluator) -> Value:
 NA_ACTIONS = ("na.omit", "na.exclude", "na.fail", "na.pass")
 
 
-def subset_mask(expr: str, ev: Evaluator) -> np.ndarray:
+def subset_mask(expr: str, ev: Evaluator, rownames: tuple[str, ...] | None = None) -> np.ndarray:
     """R: ``model.frame(subset = expr)``: rows where ``expr`` is TRUE (NA drops the row, as the NA
-    row model.frame makes is then removed by na.omit).  Evaluated with the formula allowlist."""
+    row model.frame makes is then removed by na.omit).  Evaluated with the formula allowlist.
+    Numbers (``1:100``, ``-(1:10)``) and strings index rows as R's ``[.data.frame`` does
+    (:mod:`pyreterms.design.subsetindex`)."""
     try:
         tree = parse(expr)
     except PyretermsError as e:
         raise DataError(f"subset {expr!r}: cannot read it: {e}") from None
+    if rownames is None:
+        rownames = tuple(str(i + 1) for i in range(ev.n))
+    if (names := string_index(tree)) is not None:
+        return index_mask(names, ev.n, rownames)
+    if is_index_expression(tree):
+        check_subset(tree)
+        return index_mask(index_value(tree, ev), ev.n, rownames)
     val = _subset_value(tree, ev)
     if isinstance(val, Logical):
         return np.asarray(val.values & ~val.na, dtype=bool)
-    if isinstance(val, np.ndarray) and val.dtype.kind in "iuf" and val.ndim == 1:
-        # R: a numeric subset indexes rows (1-based; negatives drop); only integral, in range
-        raise DataError(f"subset {expr!r} is numeric: give a logical condition (e.g. x > 0)")
-    raise DataError(f"subset {expr!r} must be a logical condition")
+    if isinstance(val, (np.ndarray, Character)) and np.ndim(val.values if isinstance(val, Character) else val) == 1 \
+            and (isinstance(val, Character) or val.dtype.kind in "iuf"):
+        return index_mask(val, ev.n, rownames)
+    raise DataError(f"subset {expr!r} must be a logical condition, row numbers or row names")

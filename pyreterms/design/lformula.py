@@ -152,6 +152,19 @@ def lformula(formula: str, data: pd.DataFrame, REML: bool = True, subset: str | 
                          subset=subset, na_action=na_action, ctrl=ctrl)
 
 
+def _contrasts_arg(contrasts: object) -> dict[str, object]:
+    """R 4.2's model.matrix.default on a ``contrasts.arg`` that is not a named list: a non-list warns
+    "non-list contrasts argument ignored"; an unnamed list stops."""
+    if contrasts is None:
+        return {}
+    if isinstance(contrasts, Mapping):
+        return dict(contrasts)
+    if isinstance(contrasts, (list, tuple)):
+        raise DataError("'contrasts.arg' argument must be named")
+    warnings.warn("non-list contrasts argument ignored", LmeWarning, stacklevel=5)
+    return {}
+
+
 def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights: str | npt.ArrayLike | None,
               offset: str | npt.ArrayLike | None, contrasts: Mapping[str, object] | None,
               subset: str | None, na_action: str, ctrl: CheckControl) -> LFormula:
@@ -185,7 +198,7 @@ def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights: str | np
     if dot:  # R: model.matrix(fixedform, fr) expands '.' again, against the frame's column names
         fixed = _expand(fixed, list(fr.names))
     fterms = make_terms(fixed)
-    mm = model_matrix(fterms, fr, dict(contrasts or {}))
+    mm = model_matrix(fterms, fr, _contrasts_arg(contrasts))
     if not np.isfinite(mm.X).all():  # before the rank check, which stops on them in R (and warns in numpy)
         bad = [mm.colnames[j] for j in range(mm.X.shape[1]) if not np.isfinite(mm.X[:, j]).all()]
         raise DataError(f"infinite values in the fixed-effects model matrix (column {', '.join(bad)}): lme4's rank "

@@ -8,13 +8,14 @@ intercept-free model switched to indicators; names as R pastes them (``Sexmale``
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from pyreterms.design.contrasts import contrast_spec
 from pyreterms.design.model import ModelFrame
-from pyreterms.errors import DataError
+from pyreterms.errors import DataError, LmeWarning
 from pyreterms.formula.evaluate import make_factor
 from pyreterms.formula.terms import Terms
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
@@ -58,6 +59,7 @@ def model_matrix(terms: Terms, fr: ModelFrame, contrasts: dict[str, object] | No
         assign.append(0)
     codes = [dict(c) for c in terms.codes]
     _check_factor_levels(terms, fr)
+    _check_contrasts_arg(terms, fr, contrasts)
     if not terms.intercept:
         _full_coding_of_first_factor(terms, fr, codes)
     for t, term in enumerate(terms.terms):
@@ -106,6 +108,19 @@ def _check_factor_levels(terms: Terms, fr: ModelFrame) -> None:
         if isinstance(val, (Factor, Character)) and _as_factor(val).nlevels < 2:  # type: ignore[union-attr]
             raise DataError("contrasts can be applied only to factors with 2 or more levels "
                             f"(variable '{terms.varnames[v]}' has {_as_factor(val).nlevels})")  # type: ignore[union-attr]
+
+
+def _check_contrasts_arg(terms: Terms, fr: ModelFrame, contrasts: dict[str, object]) -> None:
+    """R 4.2's ``model.matrix.default`` on ``contrasts.arg``, name by name: a name that is not a
+    variable of the (fixed-effects) formula warns "variable 'v' is absent, its contrast will be
+    ignored" and is dropped; for a variable, ``contrasts<-`` stops with "contrasts apply only to
+    factors" unless it is a factor, a logical or a character vector (made a factor first)."""
+    for name in list(contrasts):
+        if name not in terms.varnames:
+            warnings.warn(f"variable '{name}' is absent, its contrast will be ignored", LmeWarning, stacklevel=5)
+            del contrasts[name]
+        elif _as_factor(_lookup(fr, name)) is None:
+            raise DataError("contrasts apply only to factors")
 
 
 def _full_coding_of_first_factor(terms: Terms, fr: ModelFrame, codes: list[dict[int, int]]) -> None:

@@ -76,6 +76,13 @@ FUNCTIONS: tuple[FunctionRule, ...] = (
     _rule("pmin", "... na.rm", constant="na.rm"), _rule("pmax", "... na.rm", constant="na.rm"),
     _rule("c", "...", required=0),  # only inside constant arguments (checked below)
     _rule("cbind", "..."),  # binomial responses cbind(successes, failures) (glmer)
+    # base R functions lme4 users write (pyreterms.formula.base_functions)
+    _rule("round", "x digits", constant="digits"),
+    _rule("sin", "x"), _rule("cos", "x"), _rule("tan", "x"),
+    _rule("as.integer", "x"),
+    _rule("ifelse", "test yes no", required=3),
+    _rule("relevel", "x ref", required=2, constant="ref", namespaces="stats"),
+    _rule("interaction", "... drop sep lex.order", constant="drop sep lex.order"),
 )
 
 RULES: dict[str, FunctionRule] = {r.name: r for r in FUNCTIONS}

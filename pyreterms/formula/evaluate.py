@@ -12,7 +12,8 @@ import numpy as np
 
 from pyreterms.errors import DataError, FormulaError, UnsupportedInput
 from pyreterms.formula.allowlist import CONSTANTS, OPERATORS, RULES, check_expression, split_name
-from pyreterms.formula.more_functions import eval_more
+from pyreterms.formula.base_functions import TRIG, r_as_integer, r_ifelse, r_interaction, r_relevel, r_round
+from pyreterms.formula.more_functions import eval_more, match_args
 from pyreterms.formula.parser import Call, Name, Node, Num, Str, deparse, format_double
 from pyreterms.formula.predvars import PolyCoefs, Predvar, ScaleConstants, SplineKnots, poly_with_coefs, scale_with
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Value, as_numeric
@@ -348,6 +349,8 @@ class Evaluator:
             if fn == "as.factor" and isinstance(arg, Factor):
                 return arg
             return make_factor(arg)
+        if fn in ("round", "sin", "cos", "tan", "as.integer", "ifelse", "relevel", "interaction"):
+            return self._eval_base(fn, pos, kw)
         if fn == "poly":
             return self._eval_poly(node, pos, kw)
         if fn == "cbind":  # R: cbind(deparse.level = 1): a column is named only when it is a symbol
@@ -361,6 +364,32 @@ class Evaluator:
             self.made[node] = consts
             return NumMatrix(vals[:, None], None)
         raise FormulaError(f"function '{fn}' is not allowed in formulas")
+
+    def _eval_base(self, fn: str, pos: list[Node], kw: dict[str, Node]) -> Value:
+        """``round``, ``sin``/``cos``/``tan``, ``as.integer``, ``ifelse``, ``relevel``, ``interaction``
+        (:mod:`pyreterms.formula.base_functions`; arguments matched as R matches them)."""
+        if fn == "interaction":
+            defaults = {"drop": False, "sep": ".", "lex.order": False}
+            for k, v in kw.items():
+                if self.const(v, f"interaction({k} =)") != defaults[k]:
+                    raise FormulaError(f"interaction(): only the default {k} = {defaults[k]!r} is supported")
+            vals = [self.eval(p) for p in pos]
+            return r_interaction([v if isinstance(v, Factor) else make_factor(v) for v in vals])
+        args = match_args(fn, pos, kw)
+        if fn in TRIG:
+            with np.errstate(all="ignore"):
+                return getattr(np, fn)(as_numeric(self.eval(args["x"]), fn))
+        if fn == "round":
+            digits = self.const(args["digits"], "round(digits =)") if "digits" in args else 0
+            if isinstance(digits, bool) or not isinstance(digits, (int, float)):
+                raise FormulaError("round(): digits must be a number")
+            return r_round(as_numeric(self.eval(args["x"]), fn), float(digits))
+        if fn == "as.integer":
+            return r_as_integer(self.eval(args["x"]))
+        if fn == "ifelse":
+            return r_ifelse(self._logical(self.eval(args["test"]), "ifelse"), self.eval(args["yes"]),
+                            self.eval(args["no"]))
+        return r_relevel(self.eval(args["x"]), self.const(args["ref"], "relevel(ref =)"))
 
     def _eval_poly(self, node: Call, pos: list[Node], kw: dict[str, Node], coefs: PolyCoefs | None = None) -> Value:
         """``poly(x, degree, raw)`` (R: ``stats::poly``; with the fit's ``coefs``, on new data)."""

@@ -201,6 +201,9 @@ def check_optimizer(opt: Optimizer) -> None:
         return
     if not isinstance(opt, str):
         raise LmeCheckError("non-function specified as optimizer", check="optimizer")
+    if opt == "optimx":  # R: optwrap's requireNamespace("optimx") (not available to pyreterms)
+        raise LmeCheckError("'optimx' package must be installed order to use 'optimizer=\"optimx\"'",
+                            check="optimizer")
     if opt not in OPTIMIZERS:
         raise LmeCheckError(f"couldn't find optimizer function {opt}", check="optimizer")
 

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from pyreterms.design.lformula import lformula
 from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError, LmeCheckError, LmeWarning
+from pyreterms.lmm.argchecks import r_if, verbose_level
 from pyreterms.lmm.deviance import LmerProblem, PLSState
 from pyreterms.lmm.getme import getme
 from pyreterms.lmm.inference.anova import AnovaTable, anova
@@ -362,6 +363,7 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | Mapping[str, Any] | Non
     """R: the part of ``lmer()`` after ``lFormula``: ``mkLmerDevfun`` (with its moment start and
     first evaluation), ``optimizeLmer``, ``checkConv``, ``mkMerMod``."""
     ctrl = LmerControl.coerce(control)
+    lf = reml_of(lf)
     rt = lf.reTrms
     if lf.y is None:
         if lf.formula.lstrip().startswith("~"):  # lme4 fails obscurely ("external pointer is not valid")
@@ -369,8 +371,8 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | Mapping[str, Any] | Non
         raise DataError(f"response must be numeric (the response '{lf.fr.names[0]}' is not)")
     if not np.isfinite(lf.y).all():
         raise LmeCheckError("NA/NaN/Inf in 'y'", check="mkRespMod")
-    if np.any(lf.weights < 0):
-        raise LmeCheckError("negative weights not allowed", check="mkRespMod")
+    if np.any(lf.weights < 0):  # R: mkRespMod's stopifnot(all(weights >= 0))
+        raise LmeCheckError("all(weights >= 0) is not TRUE", check="mkRespMod")
     with blas_threads(ctrl.blas_threads):  # the Gram products too (threads only slow them down)
         prob = LmerProblem.build(lf.X.X, lf.y, rt.Zt, rt.Lambdat, rt.Lind, rt.Gp, lf.weights, lf.offset,
                                  lf.REML, nc=tuple(len(cn) for _, cn in rt.cnms))
@@ -399,6 +401,13 @@ def lmer_from_parts(lf: LFormula, control: LmerControl | Mapping[str, Any] | Non
                                 prefetch=prob.prefetch if _prefetch_pays(prob) else None, verbose=verbose)
         state = prob.solve(opt.par)
     return LmerFit(lf=lf, problem=prob, state=state, opt=opt, start=start, control=ctrl)
+
+
+def reml_of(lf: LFormula) -> LFormula:
+    """R: mkLmerDevfun's ``if (REML) p else 0L`` (lFormula takes any REML; lmer reads it here)."""
+    if isinstance(lf.REML, bool):
+        return lf
+    return replace(lf, REML=r_if(lf.REML, "REML"))
 
 
 def _why_not_finite(lf: LFormula) -> str:
@@ -454,26 +463,28 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, control: LmerContr
     or ``{"theta": ...}``.  R's spellings ``na.action`` and ``devFunOnly`` are accepted as keywords.
     Returns an :class:`LmerFit`, or with ``dev_fun_only`` the deviance function of theta (R's devfun)."""
     na_action = str(kwargs.pop("na.action", na_action))
-    dev_fun_only = bool(kwargs.pop("devFunOnly", dev_fun_only))
+    dev_fun_only = kwargs.pop("devFunOnly", dev_fun_only)
     if kwargs:
         raise TypeError(f"lmer() got unexpected arguments: {', '.join(map(repr, kwargs))}")
     ctrl = LmerControl.coerce(control)
-    if isinstance(verbose, str) or not isinstance(verbose, (bool, int, float, np.integer, np.floating)):
-        raise LmeCheckError(f"verbose must be a number, not {verbose!r}", check="verbose")
     lf = lformula(formula, data, REML, subset, weights=weights, na_action=na_action, offset=offset,
                   contrasts=contrasts, control=ctrl)
+    lf = reml_of(lf)  # R: mkLmerDevfun, then `if (devFunOnly)`, then getStart, then verbose
+    with np.errstate(all="ignore"):  # R computes with Inf/NaN silently (no numpy warnings)
+        if r_if(dev_fun_only, "devFunOnly"):
+            return devfun_of(lf, ctrl)
     ntheta = int(np.asarray(lf.reTrms.theta).size)
     theta0 = get_start(start, ntheta)
     if theta0 is not None:
         ctrl = replace(ctrl, start=tuple(float(v) for v in theta0))
-    with np.errstate(all="ignore"):  # R computes with Inf/NaN silently (no numpy warnings)
-        if dev_fun_only:
-            return devfun_of(lf, ctrl)
-        return lmer_from_parts(lf, ctrl, verbose=int(verbose))
+    level = verbose_level(verbose)
+    with np.errstate(all="ignore"):
+        return lmer_from_parts(lf, ctrl, verbose=level)
 
 
 def devfun_of(lf: LFormula, ctrl: LmerControl) -> Callable[[npt.ArrayLike], float]:
     """R: ``lmer(..., devFunOnly = TRUE)``: the profiled deviance (REML criterion) as a function of theta."""
+    lf = reml_of(lf)
     rt = lf.reTrms
     if lf.y is None:
         raise DataError(f"response must be numeric (the response '{lf.fr.names[0]}' is not)")

@@ -50,8 +50,7 @@ def test_call_runs_the_same_call_on_both_sides(call, nobs, csv, tmp_path, capsys
     # the call's arguments reached both sides: the number of observations is the subset's
     fit = P.lmer(rep["formula"], P.load_dataset("sleepstudy").assign(x=lambda d: d["Days"] - 3.0)
                  .pipe(lambda d: d.assign(Reaction=d["Reaction"].where(d.index != d.index[5]))),
-                 **{k: v for k, v in parse_lmer_call(call).py_kwargs().items()},
-                 REML=parse_lmer_call(call).REML)
+                 **parse_lmer_call(call).py_kwargs())  # REML among them when the call gives it
     assert fit.problem.n == nobs
 
 
@@ -59,13 +58,10 @@ def test_call_runs_the_same_call_on_both_sides(call, nobs, csv, tmp_path, capsys
     ("lmer(y ~ x + (1 | g), data = d, foo = 1)", "'foo' is not an argument of lmer"),
     ('lmer(y ~ x + (1 | g), data = d, subset = system("rm -rf /") > 0)', "'system' is not allowed"),
     ("lmer(y ~ x + (1 | g), data = d, control = lmerControl(optimizer = myopt))", "must be a constant"),
-    ('lmer(y ~ x + (1 | g), data = d, control = lmerControl(optimizer = "optimx"))', "one of nloptwrap"),
     ("lmer(y ~ x + (1 | g), data = d, control = list(optimizer = 1))", "control must be lmerControl"),
-    ("lmer(y ~ x + (1 | g), data = d, na.action = identity)", "na.action must be"),
     ("lmer(y ~ x + (1 | g), data = d, na.action = function(x) x)", "cannot read it"),
     ("lmer(y ~ x + (1 | g), data = d, start = list(theta = eval(1)))", "must be a constant"),
     ("glmer(y ~ x + (1 | g), data = d)", "must be a call of lmer"),
-    ("lmer(y ~ x + (1 | g), data = d, devFunOnly = 1)", "devFunOnly must be TRUE or FALSE"),
     ("lmer(y ~ x + (1 | g), data = read.csv('x'))", "data must be a name"),
 ])
 def test_call_outside_the_allowlist_is_refused(call, why):

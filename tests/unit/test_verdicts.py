@@ -100,6 +100,18 @@ MESSAGES = [
     ("bad start", "incorrect components in start list: foo", "incorrect components in start list: foo"),
     ("bad optimizer", "couldn't find optimizer function foo", "couldn't find optimizer function foo"),
     ("missing values (na.fail)", "missing values in object", "missing values in object"),
+    # lmer's arguments read by R's if()/as.integer() and model.frame/model.matrix (equal on both sides:
+    # tests/live/test_lmer_arguments_badvalues.py checks them live)
+    ("not a logical", "argument is not interpretable as logical", "argument is not interpretable as logical"),
+    ("NA condition", "missing value where TRUE/FALSE needed", "missing value where TRUE/FALSE needed"),
+    ("condition of length > 1", "the condition has length > 1", "the condition has length > 1"),
+    ("condition of length 0", "argument is of length zero", "argument is of length zero"),
+    ("unknown na.action", 'could not find function "na.bogus"', 'could not find function "na.bogus"'),
+    ("offset not numeric", "'offset' must be numeric", "'offset' must be numeric"),
+    ("contrasts on a non-factor", "contrasts apply only to factors", "contrasts apply only to factors"),
+    ("optimx not installed", "'optimx' package must be installed order to use 'optimizer=\"optimx\"'",
+     "'optimx' package must be installed order to use 'optimizer=\"optimx\"'"),
+    ("relevel: unknown level", "'ref' must be an existing level", "'ref' must be an existing level"),
 ]
 
 
