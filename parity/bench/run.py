@@ -42,7 +42,7 @@ import numpy as np
 import pyreterms
 from parity.bench.bgload import background_load
 from parity.bench.data import crossed_ratings
-from parity.cli.main import BadInput
+from parity.cli.args import BadInput
 from parity.r import convert
 from parity.r import session as rsession
 from parity.r.datasource import load_source
