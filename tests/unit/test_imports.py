@@ -179,3 +179,15 @@ def test_inner_import_detector() -> None:
     assert isinstance(top, ast.ImportFrom) and isinstance(inner_fn, ast.FunctionDef)
     known = set(_modules())
     assert _targets(mod, PKG / "lmm" / "fit.py", top, known) == ["pyreterms.errors"]
+
+
+def test_only_the_command_lines_shared_helpers_are_imported_from_below() -> None:
+    """Sub-commands living beside their stage (goldens, bench, adapter, audit) import parity.cli.args only, and
+    parity.cli.args imports nothing of parity.cli: the command line's other modules sit on top."""
+    graph, inner = _graph()
+    edges = {(m, t) for m, ts in graph.items() for t in ts} | {(m, t) for m, _, t in inner}
+    up = sorted(f"{m} -> {t}" for m, t in edges if t.startswith("parity.cli.") and t != "parity.cli.args"
+                and not m.startswith("parity.cli") and m != "parity.__main__")
+    assert not up, up
+    assert not [t for m, t in edges if m == "parity.cli.args" and t.startswith("parity.cli")]
+    assert ("parity.goldens.record_replay", "parity.cli.args") in edges
