@@ -1,17 +1,23 @@
 """Shared fixtures (for every folder: ``unit/``, ``golden/``, ``live/``).  Tests marked ``r`` talk to a
 live R with lme4 (the live tier); the others run without R (the golden / pure tier).  R tests are never
 skipped: without R they fail (the ``R`` fixture raises), and under CI (``CI`` set, as ``.ci/run`` does) a
-live test that skips for any reason is reported as a failure.  The folder is the tier: a test under
-``unit/`` marked ``r``, using the ``R`` fixture or starting R fails, and so does a test under ``live/`` not
-marked ``r``."""
+live test that skips for any reason is reported as a failure, and a session that selects live tests stops at
+once, in one line (``R is required under CI: ...``), when the embedded R cannot start.  The folder is the
+tier: a test under ``unit/`` marked ``r``, using the ``R`` fixture or starting R fails, and so does a test
+under ``live/`` not marked ``r``."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+#: starts the embedded R with lme4 as parity.r.session does (rpy2.robjects, then library(lme4))
+_PROBE = "import rpy2.robjects as ro; ro.r('suppressPackageStartupMessages(library(lme4))')"
 
 
 def _in_ci() -> bool:
@@ -75,11 +81,50 @@ def pytest_runtest_call(item: pytest.Item):
             pytrace=False))
 
 
+def r_home_problem() -> str | None:
+    """Why R_HOME cannot be R's home (None: it can or is not set), found without starting R: rpy2 embeds the R
+    that R_HOME names, and a bogus one ends the process that embeds it (R's fatal error, no Python exception)."""
+    home = os.environ.get("R_HOME")
+    if home is None:
+        return None if shutil.which("R") else "no R on the PATH and R_HOME is not set"
+    if not os.path.isfile(os.path.join(home, "bin", "R")):
+        return f"R_HOME={home} is not an R installation (no {os.path.join(home, 'bin', 'R')})"
+    return None
+
+
+def r_problem() -> str | None:
+    """Why the embedded R with lme4 cannot start here (None: it can).  R is started in a child process, as
+    parity.r.session starts it, so a broken installation ends the child, not this test session."""
+    home = r_home_problem()
+    if home is not None:
+        return home
+    try:
+        proc = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        return "starting R with lme4 took longer than 600 s"
+    if proc.returncode == 0:
+        return None
+    lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+    return f"R with lme4 does not start ({lines[-1] if lines else f'exit code {proc.returncode}'})"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under CI, a session that selects live tests stops before the first test when R cannot start."""
+    if not _in_ci() or not any(item.get_closest_marker("r") is not None for item in session.items):
+        return
+    problem = r_problem()
+    if problem is not None:
+        pytest.exit(f"R is required under CI: {problem}", returncode=pytest.ExitCode.TESTS_FAILED)
+
+
 @pytest.fixture(scope="session")
 def R():
     """The embedded R session (started once per test process; raises, so the test fails, without R)."""
     from parity.r import session as rsession
 
+    problem = r_home_problem()  # a bogus R_HOME would end this process inside rsession.start()
+    if problem is not None:
+        raise RuntimeError(f"the live tier needs R with lme4: {problem}")
     rsession.start()
     return rsession
 

@@ -12,6 +12,8 @@ import keyword
 from importlib import resources
 from pathlib import Path
 
+from parity.cli.args import BadInput
+
 __all__ = ["skeleton_text", "write_skeleton", "add_command", "CHECK_COMMAND"]
 
 #: the command the skeleton passes (printed after writing it)
@@ -39,8 +41,6 @@ def write_skeleton(name: str, directory: str | Path = ".", *, force: bool = Fals
 
 
 def _cmd_init_impl(args: argparse.Namespace) -> int:
-    from parity.cli.main import BadInput
-
     try:
         path = write_skeleton(args.name, args.dir, force=args.force)
     except ValueError as e:

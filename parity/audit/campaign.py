@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from parity.adapter.impl import Unsupported
+from parity.audit.formulae_adapter import check_supported
+from parity.audit.statsmodels_adapter import translate
 from parity.campaigns.fuzz import DesignOutcome, _r_side, run_design
 from parity.campaigns.seeding import campaign_designs
 from parity.campaigns.shrink import reduce_design, size_key
@@ -51,15 +53,13 @@ class Peer:
         return version(self.distribution)
 
 
+# the adapters import their peer library (statsmodels, formulae: the optional 'audit' extra) only inside the
+# functions that call it, so importing the adapters at the top works without the extra
 def _sm_check(formula: str, data: Any) -> Any:
-    from parity.audit.statsmodels_adapter import translate
-
     return translate(formula, data)
 
 
 def _fm_check(formula: str, data: Any) -> Any:
-    from parity.audit.formulae_adapter import check_supported
-
     return check_supported(formula, data)
 
 

@@ -10,6 +10,7 @@ import importlib.util
 
 from parity.audit.campaign import PEERS, run_audit
 from parity.audit.report import print_summary, write_html, write_json
+from parity.cli.args import BadInput, writable
 
 __all__ = ["add_command", "cmd_audit", "PEER_NAMES"]
 
@@ -34,10 +35,8 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from parity.cli.main import BadInput, _writable
-
-    _writable(args.json, "--json")
-    _writable(args.html, "--html")
+    writable(args.json, "--json")
+    writable(args.html, "--html")
     if args.examples < 1:
         raise BadInput("--examples must be at least 1")
     peer = PEERS[args.peer]

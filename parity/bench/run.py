@@ -42,7 +42,7 @@ import numpy as np
 import pyreterms
 from parity.bench.bgload import background_load
 from parity.bench.data import crossed_ratings
-from parity.cli.main import BadInput
+from parity.cli.args import BadInput
 from parity.r import convert
 from parity.r import session as rsession
 from parity.r.datasource import load_source
@@ -197,10 +197,12 @@ def _python_side(case: BenchCase, df: Any, k: int) -> dict[str, Any]:
         warnings.simplefilter("ignore")
         t_lf = _time(lambda: pyreterms.lformula(case.formula, df, REML=case.REML), k, single)
         lf = pyreterms.lformula(case.formula, df, REML=case.REML)
-        rt = lf.reTrms
+        rt, y = lf.reTrms, lf.y
+        if y is None:  # lFormula keeps a non-numeric response; lmer (and so the benchmark) cannot fit it
+            raise ValueError(f"bench case {case.name}: the response of {case.formula} is not numeric")
 
         def build() -> LmerProblem:
-            return LmerProblem.build(lf.X.X, lf.y, rt.Zt, rt.Lambdat, rt.Lind, rt.Gp, lf.weights, lf.offset,
+            return LmerProblem.build(lf.X.X, y, rt.Zt, rt.Lambdat, rt.Lind, rt.Gp, lf.weights, lf.offset,
                                      lf.REML, nc=tuple(len(cn) for _, cn in rt.cnms))
 
         t_build = _time(build, k, single)

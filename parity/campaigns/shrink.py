@@ -72,65 +72,102 @@ def _rows(d: Design, keep: np.ndarray) -> Design:
     return replace(d, data=d.data.loc[keep].reset_index(drop=True))
 
 
-# one reduction step per kind of simplification, tried in order: clearer as one function than split
-def reduce_design(d: Design, fails: Callable[[Design], bool], deadline: float) -> Design:  # noqa: C901
+Fails = Callable[[Design], bool]
+Live = Callable[[], bool]
+
+
+def _drop_terms(d: Design, lhs: str, fails: Fails, live: Live) -> tuple[Design, bool]:
+    """Delete one term at a time (bars first, by position: a term may repeat) while a bar remains."""
+    changed, j = False, 0
+    while live():
+        terms = sorted(split_terms(d.formula.split("~", 1)[1]), key=lambda t: not _is_bar(t))
+        if j >= len(terms):
+            break
+        rest = terms[:j] + terms[j + 1:]
+        if any(_is_bar(u) for u in rest):
+            cand = _with_terms(d, lhs, rest)
+            if fails(cand):
+                d, changed = cand, True
+                continue
+        j += 1
+    return d, changed
+
+
+def _simplify_bars(d: Design, lhs: str, fails: Fails, live: Live) -> tuple[Design, bool]:
+    """Replace a bar by ``(1 | v)`` for one of its grouping variables ``v``."""
+    changed = False
+    for t in [t for t in split_terms(d.formula.split("~", 1)[1]) if _is_bar(t)]:
+        for v in dict.fromkeys(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", t.split("|")[-1])):
+            simple = f"(1 | {v})"
+            terms = split_terms(d.formula.split("~", 1)[1])
+            if not live() or simple == t or t not in terms:
+                continue
+            terms[terms.index(t)] = simple
+            cand = _with_terms(d, lhs, terms)
+            if fails(cand):
+                d, changed = cand, True
+                break
+    return d, changed
+
+
+def _drop_options(d: Design, fails: Fails, live: Live) -> tuple[Design, bool]:
+    """Drop the weights, the offset, the contrasts (each in turn)."""
+    changed = False
+    options: tuple[tuple[str, Any], ...] = (("weights", None), ("offset", None), ("contrasts", ()))
+    for opt in options:
+        if live() and getattr(d, opt[0]) not in (None, ()):
+            cand = replace(d, **{opt[0]: opt[1]})
+            if fails(cand):
+                d, changed = cand, True
+    return d, changed
+
+
+def _drop_rows(d: Design, fails: Fails, live: Live) -> tuple[Design, bool]:
+    """Delete chunks of rows, halving the chunk when a pass deletes nothing (at least 2 rows stay)."""
+    changed = False
+    chunk = max(1, d.n // 2)
+    while chunk >= 1 and live():
+        i, progressed = 0, False
+        while i < d.n and live():
+            keep = np.ones(d.n, dtype=bool)
+            keep[i:i + chunk] = False
+            if keep.sum() >= 2:
+                cand = _rows(d, keep)
+                if fails(cand):
+                    d, progressed, changed = cand, True, True
+                    continue
+            i += chunk
+        if not progressed:
+            chunk //= 2
+    return d, changed
+
+
+def _drop_unused_columns(d: Design, fails: Fails, live: Live) -> tuple[Design, bool]:
+    """Drop the columns the formula, weights and offset do not name."""
+    unused = [c for c in d.data.columns if c not in _referenced(d)]
+    if unused and live():
+        cand = replace(d, data=d.data.drop(columns=unused))
+        if fails(cand):
+            return cand, True
+    return d, False
+
+
+def reduce_design(d: Design, fails: Fails, deadline: float) -> Design:
     """The smallest design reachable from ``d`` by deletions that keep ``fails`` true (``d`` itself
-    must fail).  Stops at ``deadline`` (``time.perf_counter()`` seconds)."""
+    must fail).  Stops at ``deadline`` (``time.perf_counter()`` seconds).  One pass tries each kind of
+    simplification in order (terms, bars, options, rows, columns); passes repeat while one changes ``d``."""
     def live() -> bool:
         return time.perf_counter() < deadline
 
     changed = True
     while changed and live():
-        changed = False
         lhs = d.formula.split("~", 1)[0].strip()
-        j = 0
-        while live():  # one term at a time, bars first, by position (a term may repeat)
-            terms = sorted(split_terms(d.formula.split("~", 1)[1]), key=lambda t: not _is_bar(t))
-            if j >= len(terms):
-                break
-            rest = terms[:j] + terms[j + 1:]
-            if any(_is_bar(u) for u in rest):
-                cand = _with_terms(d, lhs, rest)
-                if fails(cand):
-                    d, changed = cand, True
-                    continue
-            j += 1
-        for t in [t for t in split_terms(d.formula.split("~", 1)[1]) if _is_bar(t)]:
-            for v in dict.fromkeys(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", t.split("|")[-1])):
-                simple = f"(1 | {v})"
-                terms = split_terms(d.formula.split("~", 1)[1])
-                if not live() or simple == t or t not in terms:
-                    continue
-                terms[terms.index(t)] = simple
-                cand = _with_terms(d, lhs, terms)
-                if fails(cand):
-                    d, changed = cand, True
-                    break
-        options: tuple[tuple[str, Any], ...] = (("weights", None), ("offset", None), ("contrasts", ()))
-        for opt in options:
-            if live() and getattr(d, opt[0]) not in (None, ()):
-                cand = replace(d, **{opt[0]: opt[1]})
-                if fails(cand):
-                    d, changed = cand, True
-        chunk = max(1, d.n // 2)
-        while chunk >= 1 and live():
-            i, progressed = 0, False
-            while i < d.n and live():
-                keep = np.ones(d.n, dtype=bool)
-                keep[i:i + chunk] = False
-                if keep.sum() >= 2:
-                    cand = _rows(d, keep)
-                    if fails(cand):
-                        d, progressed, changed = cand, True, True
-                        continue
-                i += chunk
-            if not progressed:
-                chunk //= 2
-        unused = [c for c in d.data.columns if c not in _referenced(d)]
-        if unused and live():
-            cand = replace(d, data=d.data.drop(columns=unused))
-            if fails(cand):
-                d, changed = cand, True
+        d, c1 = _drop_terms(d, lhs, fails, live)
+        d, c2 = _simplify_bars(d, lhs, fails, live)
+        d, c3 = _drop_options(d, fails, live)
+        d, c4 = _drop_rows(d, fails, live)
+        d, c5 = _drop_unused_columns(d, fails, live)
+        changed = c1 or c2 or c3 or c4 or c5
     return replace(d, description=f"{d.description}; shrunk to n={d.n}" if "shrunk" not in d.description
                    else d.description)
 

@@ -183,8 +183,59 @@ def _na_rows(draw: Callable, n: int) -> list[int]:
     return sorted(_rng(draw).choice(n, size=m, replace=False).tolist())
 
 
-# one branch per hazard of a grouping factor, in the order of README "Hazards"
-def _group_column(  # noqa: C901
+def _label_column(draw: Callable, codes: np.ndarray, k: int, kind: str, hz: Hazards, na_at: list[int],
+                  tags: set[str], force: str) -> tuple[pd.Series, str]:
+    """A grouping column of string labels (``kind`` "str", "object" or "cat": a Categorical) and its label
+    style; draws the style, the labels, then (a Categorical) the category order and an unused category."""
+    styles = ["letters", "digits"] + (["awkward"] if hz.awkward_levels else [])
+    style = force if force in ("mixed_case", "unicode") else draw(st.sampled_from(styles))
+    if style != "letters":
+        tags.add(f"{style}_levels")
+    labels = (mixed_case_labels(draw, k) if style == "mixed_case" else
+              unicode_labels(draw, k) if style == "unicode" else _labels(draw, k, style, hz))
+    if any(":" in s for s in labels):
+        tags.add("colon_levels")
+    if any(not s.isascii() for s in labels):
+        tags.add("unicode_levels")
+    vals = [labels[c] for c in codes]
+    for r in na_at:
+        vals[r] = None
+    if kind != "cat":
+        return pd.Series(vals, dtype=object if kind == "object" else "str"), style
+    cats = permutation(draw, labels)
+    if cats != sorted(labels):
+        tags.add("categorical_order")
+    if _chance(draw, 30) or force == "unused_category":
+        cats.append("zz unused")
+        tags.add("unused_category")
+    tags.add("categorical")
+    return pd.Series(pd.Categorical(vals, categories=cats)), style
+
+
+def _int_column(draw: Callable, codes: np.ndarray, k: int, kind: str, na_at: list[int], tags: set[str]) -> pd.Series:
+    """A grouping column of integers 1..k (``kind`` "int": int64, or Int64 with missing values; "cat_int": a
+    Categorical of integers, whose category order is drawn)."""
+    if k >= 10:
+        tags.add("int_groups_ge10")
+    vals_i = (codes + 1).astype(np.int64)
+    tags.add("int_groups")
+    if kind == "cat_int":
+        cats = permutation(draw, list(range(1, k + 1)))
+        cv = pd.Categorical(vals_i, categories=cats)
+        if na_at:
+            cv[na_at] = np.nan
+        tags.add("categorical")
+        return pd.Series(cv)
+    if na_at:
+        s = pd.Series(pd.array(vals_i, dtype="Int64"))
+        s[na_at] = pd.NA
+        return s
+    return pd.Series(vals_i)
+
+
+# one grouping column's draws, in a fixed order (seeded samples depend on it): kind, pattern, codes, missing rows,
+# then the column's own (_label_column, _int_column)
+def _group_column(
     draw: Callable, n: int, k: int, hz: Hazards, parent: np.ndarray | None, tags: set[str], na: bool,
     force: str = "",
 ) -> tuple[pd.Series, np.ndarray, str]:
@@ -212,47 +263,9 @@ def _group_column(  # noqa: C901
         tags.add("na_group")
     style = "letters"
     if kind in ("str", "object", "cat"):
-        styles = ["letters", "digits"] + (["awkward"] if hz.awkward_levels else [])
-        style = force if force in ("mixed_case", "unicode") else draw(st.sampled_from(styles))
-        if style != "letters":
-            tags.add(f"{style}_levels")
-        labels = (mixed_case_labels(draw, k) if style == "mixed_case" else
-                  unicode_labels(draw, k) if style == "unicode" else _labels(draw, k, style, hz))
-        if any(":" in s for s in labels):
-            tags.add("colon_levels")
-        if any(not s.isascii() for s in labels):
-            tags.add("unicode_levels")
-        vals = [labels[c] for c in codes]
-        for r in na_at:
-            vals[r] = None
-        if kind == "cat":
-            cats = permutation(draw, labels)
-            if cats != sorted(labels):
-                tags.add("categorical_order")
-            if _chance(draw, 30) or force == "unused_category":
-                cats.append("zz unused")
-                tags.add("unused_category")
-            tags.add("categorical")
-            s = pd.Series(pd.Categorical(vals, categories=cats))
-        else:
-            s = pd.Series(vals, dtype=object if kind == "object" else "str")
+        s, style = _label_column(draw, codes, k, kind, hz, na_at, tags, force)
     elif kind in ("int", "cat_int"):
-        if k >= 10:
-            tags.add("int_groups_ge10")
-        vals_i = (codes + 1).astype(np.int64)
-        if kind == "cat_int":
-            cats = permutation(draw, list(range(1, k + 1)))
-            cv = pd.Categorical(vals_i, categories=cats)
-            if na_at:
-                cv[na_at] = np.nan
-            s = pd.Series(cv)
-            tags.add("categorical")
-        elif na_at:
-            s = pd.Series(pd.array(vals_i, dtype="Int64"))
-            s[na_at] = pd.NA
-        else:
-            s = pd.Series(vals_i)
-        tags.add("int_groups")
+        s = _int_column(draw, codes, k, kind, na_at, tags)
     else:  # float codes 0.5, 1, 1.5, ...
         v = (codes + 1) / 2.0
         v[na_at] = np.nan
@@ -301,7 +314,9 @@ def focus_hazards(hz: Hazards) -> tuple[str, ...]:
 _NC_MAX = {"1": 1, "x": 2, "0 + x": 1, "1 + x": 2, "x + z": 3, "f": 4, "0 + f": 4, "lg": 2, "x + f": 5}
 @st.composite
 # one draw per part of a design, in the order of README "Hazards"; splitting it would scatter the draws
-def _design(draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = None) -> Design:  # noqa: C901
+def _design(  # noqa: C901 - one Hypothesis strategy: the order and number of its draws are fixed (seeded samples, mutants)
+    draw: Callable, hz: Hazards, refusal_mode: str, focus: str | None = None,
+) -> Design:
     tags: set[str] = {f"focus:{focus}"} if focus else set()
     lhs_pool = [s for s in LHS if hz.factor_slopes or not (("f" in s) or s == "lg")]
     grp_pool = [s for s in GROUPS if (hz.nested or "/" not in s) and (hz.interactions or ":" not in s)]

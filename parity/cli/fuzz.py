@@ -15,7 +15,7 @@ from parity.adapter.pyreterms_lformula import load_impl
 from parity.campaigns.fuzz import KNOWN_ISSUES, FuzzConfig, fit_level_available, run_campaign
 from parity.campaigns.progress import SilentProgress
 from parity.campaigns.strategies import HAZARD_NAMES, Hazards
-from parity.cli.main import BadInput, _writable
+from parity.cli.args import BadInput, writable
 from parity.compare.notcompared import EXIT_AGREE, EXIT_DISAGREE, EXIT_NOT_COMPARED
 from parity.report.html import write_html
 
@@ -63,8 +63,8 @@ def add_fuzz_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    _writable(args.json, "--json")  # before the campaign: a report that cannot be written fails now
-    _writable(args.html, "--html")
+    writable(args.json, "--json")  # before the campaign: a report that cannot be written fails now
+    writable(args.html, "--html")
 
     try:
         hz = Hazards().without(*args.exclude)

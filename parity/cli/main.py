@@ -10,133 +10,50 @@ from __future__ import annotations
 import argparse
 import sys
 
+from parity.cli import commands
+from parity.cli.args import (
+    BadInput,
+    OneLineParser,
+    add_selection_args,
+    contrasts_arg,
+    load_data,
+    numeric_column,
+    one_line,
+    selection_of,
+    writable,
+)
+from parity.cli.extras import (
+    EXTRA_MODULES,
+    UNAVAILABLE,
+    MissingExtra,
+    missing_extra_message,
+    module_root,
+    preload_impl,
+    require,
+)
 from parity.compare.check import check
 from parity.compare.notcompared import EXIT_NOT_COMPARED, NotCompared
-from parity.compare.selection import Selection
 from parity.compare.verdicts import BadFormula, Verdict, exit_code
-from parity.r.datasource import load_source
 from parity.r.rcall import BadCall, active, parse_lmer_call
-from parity.r.session import checked_contrasts, checked_formula
+from parity.r.session import checked_formula
 from parity.report.html import write_html
 from parity.report.text import print_table, write_json
-from pyreterms.design.contrasts import CONTRASTS
-from pyreterms.design.dataframe import read_contrasts_csv
+from pyreterms.cli import distribution_version
 from pyreterms.errors import FormulaError, PyretermsError
 
 
-class BadInput(Exception):
-    """Bad command-line input: reported in one line, exit code 2."""
-
-
-def one_line(text: object) -> str:
-    """A message on one line (the lines of a multi-line message joined by '; ')."""
-    return "; ".join(ln.strip() for ln in str(text).splitlines() if ln.strip())
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse with usage errors in one line (``parity check: error: ...``), exit code 2."""
-
-    def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {one_line(message)} (see --help)\n")
-
-
-def _writable(path: str | None, flag: str) -> None:
-    import os
-
-    if path is None:
-        return
-    if os.path.isdir(path):
-        raise BadInput(f"{flag} {path}: is a directory")
-    parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(parent):  # missing directories may be created by the writer
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-        raise BadInput(f"{flag} {path}: cannot write there ({parent} is not a writable directory)")
-
-
-def _contrasts_value(v: str):
-    """A --contrasts value: a contrast function name, or a CSV file holding a numeric matrix."""
-    import os
-
-
-    if v in CONTRASTS or not v.lower().endswith(".csv"):
-        return v  # names are checked by rsession.checked_contrasts
-    if not os.path.isfile(v):
-        raise BadInput(f"--contrasts: no contrasts matrix file {v!r}")
-    try:
-        return read_contrasts_csv(v)
-    except ValueError as e:
-        raise BadInput(f"--contrasts: {e}") from None
-
-
-def contrasts_arg(items: list[str] | None) -> dict | None:
-    """``--contrasts NAME=contr.xxx NAME=matrix.csv ...`` as a dict, checked by the one gate
-    (:func:`parity.rsession.checked_contrasts`); None when not given."""
-
-    if not items:
-        return None
-    contrasts = {}
-    for item in items:
-        if "=" not in item:
-            raise BadInput(f"--contrasts takes NAME=contr.xxx or NAME=matrix.csv, not {item!r}")
-        k, v = item.split("=", 1)
-        contrasts[k] = _contrasts_value(v)
-    try:
-        checked_contrasts(contrasts)
-    except ValueError as e:
-        raise BadInput(f"--contrasts: {e}") from None
-    return contrasts
-
-
-def _load_data(spec: str):
-
-    try:
-        return load_source(spec)
-    except (ValueError, OSError) as e:
-        raise BadInput(f"--data {spec}: {e}") from None
-
-
-def _column(data, spec: str, col: str | None, what: str):
-    """A --weights/--offset column as float64 (numeric columns only), or None."""
-    import pandas as pd
-
-    if col is None:
-        return None
-    if col not in data.columns:
-        raise BadInput(f"no column '{col}' in {spec}")
-    s = data[col]
-    if not (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)):
-        raise BadInput(f"{what} column '{col}' is not numeric")
-    return s.to_numpy(dtype=float, na_value=float("nan"))
-
-
-def add_selection_args(p: argparse.ArgumentParser) -> None:
-    """``--only`` / ``--ignore`` (glob patterns on component names, parity.compare.selection)."""
-    p.add_argument("--only", nargs="+", default=None, metavar="PATTERN",
-                   help="compare only components matching these globs (e.g. 'fixef(fit)' 'as.data.frame(VarCorr*');"
-                        " a name without wildcards must be provided")
-    p.add_argument("--ignore", nargs="+", default=None, metavar="PATTERN",
-                   help="do not compare components matching these globs")
-
-
-def selection_of(args: argparse.Namespace):
-    """The parity.compare.selection.Selection of the parsed ``--only`` / ``--ignore``."""
-
-    return Selection.of(getattr(args, "only", None), getattr(args, "ignore", None))
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-
-    _writable(args.json, "--json")
-    _writable(args.html, "--html")
+    """``parity check``: compare every component for one formula and data set; the exit code of its verdict."""
+    writable(args.json, "--json")
+    writable(args.html, "--html")
     call = _call_arg(args)
     try:
         checked_formula(args.formula)  # deeper than R survives: refused before R is called
     except FormulaError as e:
         raise BadInput(str(e)) from None
-    data = _load_data(args.data)
-    weights = _column(data, args.data, args.weights, "--weights")
-    offset = _column(data, args.data, args.offset, "--offset")
+    data = load_data(args.data)
+    weights = numeric_column(data, args.data, args.weights, "--weights")
+    offset = numeric_column(data, args.data, args.offset, "--offset")
     contrasts = contrasts_arg(args.contrasts)
 
     if call is not None:
@@ -162,7 +79,6 @@ def cmd_check(args: argparse.Namespace) -> int:
             if call is not None:  # what ran: the call and its arguments beyond formula and data
                 _record_call_json(args.json, args.call, call)
         if args.html:
-
             write_html(report, args.html, data=data, impl=args.impl, contrasts=contrasts,
                        weights=weights, offset=offset,
                        **({"call": call_header(args.call, call)} if call is not None else {}))
@@ -227,8 +143,6 @@ def _record_call_json(path: str, text: str, call) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="parity", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    from pyreterms.cli import distribution_version
-
     p.add_argument("--version", action="version", version=f"parity {distribution_version()} (pyreterms)")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="compare every component for one formula and data set")
@@ -250,23 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--failures-only", action="store_true", help="print only disagreeing components")
     add_selection_args(c)
     c.set_defaults(func=cmd_check)
-    from parity.cli import commands as cli_more
-
-    cli_more.add_commands(sub)
+    commands.add_commands(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    from parity.cli.extras import (
-        EXTRA_MODULES,
-        UNAVAILABLE,
-        MissingExtra,
-        missing_extra_message,
-        module_root,
-        preload_impl,
-        require,
-    )
-
     parser = build_parser()
     try:
         # parse_args, except that a sub-command whose module is unavailable takes any arguments

@@ -155,8 +155,75 @@ def _dim(shape: tuple[int, ...]) -> str:
     return " x ".join(str(int(n)) for n in shape)
 
 
+def _compare_sparse(py: RSparse, r: RSparse, tol: Tolerance, d: Diff, where: str) -> None:
+    """Two sparse matrices (R's ``dgCMatrix``): dim, dimnames, stored pattern, then the stored values."""
+    a, b = py.x.tocsc(), r.x.tocsc()
+    a.sort_indices()
+    b.sort_indices()
+    if a.shape != b.shape:
+        d.fail(where, f"dim {_dim(a.shape)} vs R {_dim(b.shape)}")
+        return
+    _names_eq(d, where, py.rownames, r.rownames, "row names")
+    _names_eq(d, where, py.colnames, r.colnames, "column names")
+    if a.nnz != b.nnz or not (np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)):
+        diffp = (a != 0).astype(int) - (b != 0).astype(int) if a.shape == b.shape else None
+        d.fail(where, f"sparsity pattern differs: nnz {a.nnz} vs R {b.nnz}"
+                      + (f", {int(abs(diffp).sum())} positions" if diffp is not None else ""))
+        if a.shape[0] * a.shape[1] < 4_000_000:
+            d.numbers(where, a.toarray().ravel(order="F"), b.toarray().ravel(order="F"), tol, _at_dense(a.shape[0]))
+        else:
+            d.numbers(where, a.data, b.data, tol, lambda k: f"@x[{k + 1}]")
+        return
+    d.numbers(where, a.data, b.data, tol, _at_csc(b))
+
+
+def _compare_matrix(py: RMatrix, r: RMatrix, tol: Tolerance, d: Diff, where: str) -> None:
+    """Two dense matrices: dim, dimnames, then the values in R's column-major order."""
+    if py.x.shape != r.x.shape:
+        d.fail(where, f"dim {_dim(py.x.shape)} vs R {_dim(r.x.shape)}")
+        return
+    _names_eq(d, where, py.rownames, r.rownames, "row names")
+    _names_eq(d, where, py.colnames, r.colnames, "column names")
+    if r.x.dtype == object or py.x.dtype == object:
+        if not np.array_equal(py.x, r.x):
+            d.fail(where, "values differ")
+        return
+    if r.x.ndim == 2:  # column-major, as R stores a matrix: the first difference is R's which(A != B)[1]
+        d.numbers(where, py.x.ravel(order="F"), r.x.ravel(order="F"), tol, _at_dense(r.x.shape[0]))
+    else:
+        d.numbers(where, py.x, r.x, tol)
+
+
+def _compare_vector(py: RVector, r: RVector, tol: Tolerance, d: Diff, where: str) -> None:
+    """Two atomic vectors: names, then numbers (integer and double alike) or values of the same type."""
+    _names_eq(d, where, py.names, r.names, "names")
+    numeric = {"double", "integer"}
+    if r.kind in numeric and py.kind in numeric:
+        d.numbers(where, py.x, r.x, tol)
+        return
+    if r.kind != py.kind:
+        d.fail(where, f"type {py.kind} vs R {r.kind}")
+        return
+    a, b = list(py.x), list(r.x)
+    if a != b:
+        _names_eq(d, where, [str(x) for x in a], [str(x) for x in b], "values")
+
+
+def _compare_factor(py: RFactor, r: RFactor, d: Diff, where: str) -> None:
+    """Two factors: levels, ordered, then the codes (exactly)."""
+    _names_eq(d, where, py.levels, r.levels, "levels")
+    if py.ordered != r.ordered:
+        d.fail(where, f"ordered {str(py.ordered).upper()} vs R {str(r.ordered).upper()}")
+    if not np.array_equal(py.codes, r.codes):
+        if len(py.codes) != len(r.codes):
+            d.fail(where, f"length {len(py.codes)} vs R {len(r.codes)}")
+        else:
+            k = int(np.flatnonzero(py.codes != r.codes)[0])
+            d.fail(where, f"codes differ, first at [{k + 1}]")
+
+
 # one branch per R value type (sparse, dense, vector, factor, list, NULL, error), as R's all.equal methods
-def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = "") -> None:  # noqa: C901
+def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = "") -> None:
     """Structural + numeric comparison of two values, recording problems in ``d``."""
     if isinstance(r, RError) or isinstance(py, RError):
         side, e = ("here", py) if isinstance(py, RError) else ("lme4", r)
@@ -166,74 +233,24 @@ def compare_values(py: RValue, r: RValue, tol: Tolerance, d: Diff, where: str = 
         # integer vs double vectors are the same numbers; anything else is a real difference
         d.fail(where, f"type {type(py).__name__} vs R {type(r).__name__}")
         return
+    # below, py is of r's class (checked above)
     if r is RNull:
         return
     if isinstance(r, RSparse):
-        a, b = py.x.tocsc(), r.x.tocsc()  # type: ignore[union-attr]
-        a.sort_indices()
-        b.sort_indices()
-        if a.shape != b.shape:
-            d.fail(where, f"dim {_dim(a.shape)} vs R {_dim(b.shape)}")
-            return
-        _names_eq(d, where, py.rownames, r.rownames, "row names")  # type: ignore[union-attr]
-        _names_eq(d, where, py.colnames, r.colnames, "column names")  # type: ignore[union-attr]
-        if a.nnz != b.nnz or not (np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)):
-            diffp = (a != 0).astype(int) - (b != 0).astype(int) if a.shape == b.shape else None
-            d.fail(where, f"sparsity pattern differs: nnz {a.nnz} vs R {b.nnz}"
-                          + (f", {int(abs(diffp).sum())} positions" if diffp is not None else ""))
-            if a.shape[0] * a.shape[1] < 4_000_000:
-                d.numbers(where, a.toarray().ravel(order="F"), b.toarray().ravel(order="F"), tol, _at_dense(a.shape[0]))
-            else:
-                d.numbers(where, a.data, b.data, tol, lambda k: f"@x[{k + 1}]")
-            return
-        d.numbers(where, a.data, b.data, tol, _at_csc(b))
-        return
-    if isinstance(r, RMatrix):
-        if py.x.shape != r.x.shape:  # type: ignore[union-attr]
-            d.fail(where, f"dim {_dim(py.x.shape)} vs R {_dim(r.x.shape)}")  # type: ignore[union-attr]
-            return
-        _names_eq(d, where, py.rownames, r.rownames, "row names")  # type: ignore[union-attr]
-        _names_eq(d, where, py.colnames, r.colnames, "column names")  # type: ignore[union-attr]
-        if r.x.dtype == object or py.x.dtype == object:  # type: ignore[union-attr]
-            if not np.array_equal(py.x, r.x):  # type: ignore[union-attr]
-                d.fail(where, "values differ")
-            return
-        if r.x.ndim == 2:  # column-major, as R stores a matrix: the first difference is R's which(A != B)[1]
-            d.numbers(where, py.x.ravel(order="F"), r.x.ravel(order="F"), tol, _at_dense(r.x.shape[0]))  # type: ignore[union-attr]
-        else:
-            d.numbers(where, py.x, r.x, tol)  # type: ignore[union-attr]
-        return
-    if isinstance(r, RVector):
-        _names_eq(d, where, py.names, r.names, "names")  # type: ignore[union-attr]
-        numeric = {"double", "integer"}
-        if r.kind in numeric and py.kind in numeric:  # type: ignore[union-attr]
-            d.numbers(where, py.x, r.x, tol)  # type: ignore[union-attr]
-            return
-        if r.kind != py.kind:  # type: ignore[union-attr]
-            d.fail(where, f"type {py.kind} vs R {r.kind}")  # type: ignore[union-attr]
-            return
-        a, b = list(py.x), list(r.x)  # type: ignore[union-attr]
-        if a != b:
-            _names_eq(d, where, [str(x) for x in a], [str(x) for x in b], "values")
-        return
-    if isinstance(r, RFactor):
-        _names_eq(d, where, py.levels, r.levels, "levels")  # type: ignore[union-attr]
-        if py.ordered != r.ordered:  # type: ignore[union-attr]
-            d.fail(where, f"ordered {str(py.ordered).upper()} vs R {str(r.ordered).upper()}")  # type: ignore[union-attr]
-        if not np.array_equal(py.codes, r.codes):  # type: ignore[union-attr]
-            if len(py.codes) != len(r.codes):  # type: ignore[union-attr]
-                d.fail(where, f"length {len(py.codes)} vs R {len(r.codes)}")  # type: ignore[union-attr]
-            else:
-                k = int(np.flatnonzero(py.codes != r.codes)[0])  # type: ignore[union-attr]
-                d.fail(where, f"codes differ, first at [{k + 1}]")
-        return
-    if isinstance(r, RList):
-        pl = cast(RList, py)  # the same class as R's (checked above)
+        _compare_sparse(cast(RSparse, py), r, tol, d, where)
+    elif isinstance(r, RMatrix):
+        _compare_matrix(cast(RMatrix, py), r, tol, d, where)
+    elif isinstance(r, RVector):
+        _compare_vector(cast(RVector, py), r, tol, d, where)
+    elif isinstance(r, RFactor):
+        _compare_factor(cast(RFactor, py), r, d, where)
+    elif isinstance(r, RList):
+        pl = cast(RList, py)
         _names_eq(d, where, pl.names(), r.names(), "component names")
         for k, ((nk, pv), (_, rv)) in enumerate(zip(pl.items, r.items, strict=False)):
             compare_values(pv, rv, tol, d, f"{where}[[{_quoted((nk,), 0) if nk is not None else k + 1}]]")
-        return
-    d.fail(where, f"cannot compare {type(r).__name__}")
+    else:
+        d.fail(where, f"cannot compare {type(r).__name__}")
 
 
 #: shown, not compared value by value: conditions, refusals, harness inputs (parity.components)

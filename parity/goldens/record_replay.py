@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from parity.adapter.pyreterms_lformula import load_impl, pyreterms_impl
+from parity.cli.args import BadInput, add_selection_args, contrasts_arg, load_data, selection_of
 from parity.compare.check import equivalence_verdict, nothing_compared, r_components, required_components
 from parity.compare.notcompared import NotCompared
 from parity.compare.selection import ALL
@@ -314,10 +316,6 @@ def replay(dir: str | Path, impl=None, case_ids: list[str] | None = None) -> lis
 
 def _cmd_record_model(args) -> int:
     """``parity record --formula F --data D --out DIR``: your own model (see :func:`record_model`)."""
-    import re
-
-    from parity.cli.main import BadInput, _load_data, contrasts_arg
-
     if args.cases:
         raise BadInput("give either case ids of the case table or --formula/--data, not both")
     if not args.data:
@@ -327,7 +325,7 @@ def _cmd_record_model(args) -> int:
         preflight(args.formula)  # parses, and uses allowlisted functions only
     except (FormulaError, BadFormula, NotCompared) as e:
         raise BadInput(str(e)) from None
-    data = _load_data(args.data)
+    data = load_data(args.data)
     name = args.data_name or re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(args.data.split("::")[-1]).stem) or "data"
     contrasts = contrasts_arg(args.contrasts)
     try:
@@ -341,8 +339,6 @@ def _cmd_record_model(args) -> int:
 
 
 def _cmd_record(args) -> int:
-    from parity.cli.main import BadInput
-
     if args.formula:
         args.level = args.level or "fit"
         return _cmd_record_model(args)
@@ -368,8 +364,6 @@ def _cmd_record(args) -> int:
 
 
 def _cmd_replay(args) -> int:
-    from parity.cli.main import BadInput
-
     try:
         man, impl = load_manifest(args.dir), load_impl(args.impl)
     except (FileNotFoundError, ValueError) as e:  # JSONDecodeError is a ValueError
@@ -380,8 +374,6 @@ def _cmd_replay(args) -> int:
             ids = [c.id for c in select_cases(args.cases, tuple(Case.from_json(c) for c in man["cases"].values()))]
         except ValueError as e:
             raise BadInput(f"{e} in {args.dir}") from None
-    from parity.cli.main import selection_of
-
     sel = selection_of(args)
     results = [replay_case(args.dir, cid, impl, selection=sel) for cid in ids]
     _print_summary(results)
@@ -444,7 +436,5 @@ def add_command(sub) -> None:
     p.add_argument("--impl", default=None, help="module:function (default pyreterms)")
     p.add_argument("--cases", default=None, help="comma list of ids or globs")
     p.add_argument("--json", default=None, help="write the JSON report here")
-    from parity.cli.main import add_selection_args
-
     add_selection_args(p)
     p.set_defaults(func=_cmd_replay)

@@ -101,25 +101,25 @@ def figure_png(py: RValue | None, r: RValue | None, title: str) -> bytes | None:
                 mask = ((a != b) & ~(np.isnan(a) & np.isnan(b))) | (_stored(pa) != _stored(pb))
             _draw_mask(axes[2], mask)
     elif isinstance(py, (RVector, RFactor)) and isinstance(r, (RVector, RFactor)):
-        x = np.asarray(py.codes if isinstance(py, RFactor) else py.x)
-        y = np.asarray(r.codes if isinstance(r, RFactor) else r.x)
-        if x.dtype == object or y.dtype == object:
+        xv = np.asarray(py.codes if isinstance(py, RFactor) else py.x)
+        yv = np.asarray(r.codes if isinstance(r, RFactor) else r.x)
+        if xv.dtype == object or yv.dtype == object:
             return None
-        x, y = x.astype(float), y.astype(float)
-        if x.shape == y.shape and np.array_equal(x, y, equal_nan=True):
+        xv, yv = xv.astype(float), yv.astype(float)
+        if xv.shape == yv.shape and np.array_equal(xv, yv, equal_nan=True):
             return None
-        if x.shape == y.shape:
+        if xv.shape == yv.shape:
             fig, ax = plt.subplots(figsize=(10, 3))
             with np.errstate(invalid="ignore"):
-                d = np.nan_to_num(x - y, nan=0.0, posinf=0.0, neginf=0.0)
-            ax.bar(np.arange(len(d)) + 1, d, color=np.where(x != y, "#c00", "#888"))
+                d = np.nan_to_num(xv - yv, nan=0.0, posinf=0.0, neginf=0.0)
+            ax.bar(np.arange(len(d)) + 1, d, color=np.where(xv != yv, "#c00", "#888"))
             ax.set_xlabel("position (1-based)")
             ax.set_ylabel("here - R")
         else:
             fig, axes = plt.subplots(1, 2, figsize=(10, 3))
-            for ax, v, lab in zip(axes, (x, y), ("this implementation", "lme4"), strict=True):
-                ax.bar(np.arange(len(v)) + 1, np.nan_to_num(v))
-                ax.set_title(f"{lab} (length {len(v)})", fontsize=9)
+            for ax, vals, lab in zip(axes, (xv, yv), ("this implementation", "lme4"), strict=True):
+                ax.bar(np.arange(len(vals)) + 1, np.nan_to_num(vals))
+                ax.set_title(f"{lab} (length {len(vals)})", fontsize=9)
     if fig is None:
         la, lb = _labels(py), _labels(r)
         if la is None or lb is None or la == lb:
@@ -134,12 +134,12 @@ def figure_png(py: RValue | None, r: RValue | None, title: str) -> bytes | None:
         ax.text(0.15, 0.3, "this implementation", weight="bold", fontsize=9)
         ax.text(0.58, 0.3, "lme4", weight="bold", fontsize=9)
         for k in range(shown):
-            x = la[k] if k < len(la) else "<none>"
-            y = lb[k] if k < len(lb) else "<none>"
-            col = "#c00" if x != y else "#444"
+            left = la[k] if k < len(la) else "<none>"
+            right = lb[k] if k < len(lb) else "<none>"
+            col = "#c00" if left != right else "#444"
             ax.text(0.02, -k - 0.5, str(k + 1), fontsize=8)
-            ax.text(0.15, -k - 0.5, x[:50], color=col, fontsize=8, family="monospace")
-            ax.text(0.58, -k - 0.5, y[:50], color=col, fontsize=8, family="monospace")
+            ax.text(0.15, -k - 0.5, left[:50], color=col, fontsize=8, family="monospace")
+            ax.text(0.58, -k - 0.5, right[:50], color=col, fontsize=8, family="monospace")
     fig.suptitle(title.replace("$", r"\$"), fontsize=10)
     buf = io.BytesIO()
     fig.tight_layout()
@@ -291,7 +291,7 @@ def _pictures(design_like: dict, comps: Sequence[str], impl: Any) -> dict[str, A
 
     if design_like.get("data") is None:
         return {"note": "data not available: no pictures", "components": []}
-    kw = {k: design_like.get(k) for k in ("REML", "level", "weights", "offset", "contrasts")}
+    kw: dict[str, Any] = {k: design_like.get(k) for k in ("REML", "level", "weights", "offset", "contrasts")}
     try:
         r = r_components(design_like["formula"], design_like["data"], **kw)
         py = run_impl(impl if callable(impl) else load_impl(impl), design_like["formula"], design_like["data"], **kw)

@@ -1,1 +1,2 @@
-"""R's own arithmetic where numpy's differs in the last bit (long double sums, means and variances)."""
+"""R's own arithmetic and random numbers where numpy's differ from R's (long double sums, means and variances,
+the reference BLAS, the C library's elementwise functions, R's random number generators and ``qnorm``)."""

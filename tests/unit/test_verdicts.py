@@ -87,7 +87,7 @@ MESSAGES = [
      "objective in x0 returns NA (REML criterion undefined: n - p = 12 - 12 = 0 residual degrees of freedom)"),
     ("formula parse", "cannot parse formula: <text>:1:12: unexpected end of input",
      "cannot read formula 'y ~ (x | g': expected ')' but found end of formula at position 11"),
-    # lmer's other arguments (lme4's texts, equal on both sides: tests/test_lmer_arguments.py checks them live)
+    # lmer's other arguments (lme4's texts, equal on both sides: tests/live/test_lmer_arguments.py checks them live)
     ("nlev < 5", "grouping factors with < 5 sampled levels may give unreliable estimates",
      "grouping factors with < 5 sampled levels may give unreliable estimates"),
     ("X rank deficient (stop.deficient)", "the fixed-effects model matrix is column rank deficient (rank(X) = 2 < 3 "
