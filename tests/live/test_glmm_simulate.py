@@ -6,6 +6,7 @@ and large means and two random-effect terms."""
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,6 +53,14 @@ IDS = ["cbind", "prop-weights", "cbind-na-exclude", "poisson-na-exclude", "poiss
 Extra = tuple[str, dict[str, str]] | None
 
 
+def _copy(x: Any, dtype: Any = np.float64) -> np.ndarray:
+    """A copy of an R vector's values, taken while its rpy2 object is alive.  Not ``np.asarray``:
+    that gives a view of R's memory which does not keep the R object alive; once the rpy2 object is
+    gone, R's garbage collector frees the vector and later R allocations overwrite the view (this
+    file's cbind case once compared against such foreign numbers in a full-suite run)."""
+    return np.array(x, dtype=dtype, copy=True)
+
+
 def _fit_at_lme4(R, formula: str, rfam: str, f: fam.Family, setup: str, data: str, extra: Extra) -> GlmerFit:
     from parity.r.frame import r_dataframe_to_pandas
 
@@ -62,8 +71,8 @@ def _fit_at_lme4(R, formula: str, rfam: str, f: fam.Family, setup: str, data: st
              f"f <- glmer({formula}, {data}, {rfam}{rx}, devFunOnly = TRUE)")
     glf = glformula(formula, d, f, **kw)
     assert isinstance(glf, GLFormula)
-    pars = np.asarray(R.r_eval("g@optinfo$val"), dtype=np.float64)
-    return glmer_at(glf, pars, 1, lp0=np.asarray(R.r_eval("environment(f)$lp0"), dtype=np.float64))
+    pars = _copy(R.r_eval("g@optinfo$val"))
+    return glmer_at(glf, pars, 1, lp0=_copy(R.r_eval("environment(f)$lp0")))
 
 
 def _r_sim(R, nsim: int, seed: int, use_u: bool) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
@@ -71,8 +80,8 @@ def _r_sim(R, nsim: int, seed: int, use_u: bool) -> tuple[list[np.ndarray], np.n
     a factor as its 0-based codes), the seed attribute and the row names."""
     s = R.r_eval(f"s <- simulate(g, nsim = {nsim}, seed = {seed}, use.u = {'TRUE' if use_u else 'FALSE'}); "
                  "lapply(s, function(v) if (is.factor(v)) as.integer(v) - 1L else as.numeric(v))")
-    cols = [np.asarray(v, dtype=np.float64) for v in s]
-    return cols, np.asarray(R.r_eval("attr(s, 'seed')")), list(R.r_eval("rownames(s)"))
+    cols = [_copy(v) for v in s]
+    return cols, _copy(R.r_eval("attr(s, 'seed')"), np.int32), list(R.r_eval("rownames(s)"))
 
 
 def _ours(sim: pd.DataFrame, nsim: int) -> list[np.ndarray]:
@@ -150,7 +159,7 @@ def test_simulate_without_seed_continues_the_stream(R) -> None:
     gen = RRNG(5)
     gen.runif(3)
     sim = simulate_glmm(fit, nsim=2, rng=gen)
-    assert np.array_equal(sim["sim_1"].to_numpy(), np.asarray(want[0], dtype=np.float64))
-    assert np.array_equal(sim["sim_2"].to_numpy(), np.asarray(want[1], dtype=np.float64))
-    assert np.array_equal(sim.attrs["seed"], np.asarray(want[2]))
-    assert np.array_equal(gen.random_seed, np.asarray(want[3]))
+    assert np.array_equal(sim["sim_1"].to_numpy(), _copy(want[0]))
+    assert np.array_equal(sim["sim_2"].to_numpy(), _copy(want[1]))
+    assert np.array_equal(sim.attrs["seed"], _copy(want[2], np.int32))
+    assert np.array_equal(gen.random_seed, _copy(want[3], np.int32))

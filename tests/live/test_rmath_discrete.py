@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +21,13 @@ pytestmark = pytest.mark.r
 _SIZES = [3, 50, 200, 10000, 1, 0, 61]
 _PROBS = [0.1, 0.9, 0.5, 0.02, 0.999, 0.37, 0.0, 1.0]
 _LAMBDAS = [0, 2, 12, 30, 0.5, 100, 9.999, 10, 1e7, 1e-8]
+
+
+def _copy(x: Any, dtype: Any = np.float64) -> np.ndarray:
+    """A copy of an R vector's values, taken while its rpy2 object is alive (``np.asarray`` would be
+    a view of R memory that R's garbage collector may free and reuse once the rpy2 object is gone)."""
+    return np.array(x, dtype=dtype, copy=True)
+
 
 # rbinom(n, size, prob) / rpois(n, lambda) calls, each R call reproduced by the Python twin below
 _R_STREAM = r"""
@@ -61,8 +69,8 @@ def test_rbinom_rpois_streams_identical_for_many_seeds(R):
     for seed in seeds:
         want = R.r_call(f, float(seed))
         got, state = _py_stream(seed)
-        r = np.asarray(want[0], dtype=np.float64)
-        if not (np.array_equal(got, r) and np.array_equal(state, np.asarray(want[1]))):
+        r = _copy(want[0])
+        if not (np.array_equal(got, r) and np.array_equal(state, _copy(want[1], np.int32))):
             mism.append((seed, int(np.sum(got != r)) if got.shape == r.shape else "shape"))
     assert not mism, mism[:10]
 
@@ -73,8 +81,7 @@ def test_rbinom_long_runs(R, size, prob):
     """Long runs at one (size, prob): inversion (n*p < 30), BTPE (>= 30) with its squeeze and
     Stirling tests, the p > 1/2 mirror; the 624-word refills fall anywhere."""
     for seed in (11, 2026):
-        want = np.asarray(R.r_eval(f"set.seed({seed}); c(rbinom(2000, {size}, {prob!r}), runif(1))"),
-                          dtype=np.float64)
+        want = _copy(R.r_eval(f"set.seed({seed}); c(rbinom(2000, {size}, {prob!r}), runif(1))"))
         g = RRNG(seed)
         got = np.r_[rbinom(g, 2000, size, prob), g.runif(1)]
         assert np.array_equal(got, want)
@@ -83,8 +90,7 @@ def test_rbinom_long_runs(R, size, prob):
 @pytest.mark.parametrize("lam", [0.3, 5.0, 9.9999, 10.0, 10.0001, 11.7, 25.0, 60.0, 1234.5, 3e9])
 def test_rpois_long_runs(R, lam):
     for seed in (11, 2026):
-        want = np.asarray(R.r_eval(f"set.seed({seed}); c(rpois(2000, {lam!r}), runif(1))"),
-                          dtype=np.float64)
+        want = _copy(R.r_eval(f"set.seed({seed}); c(rpois(2000, {lam!r}), runif(1))"))
         g = RRNG(seed)
         got = np.r_[rpois(g, 2000, lam), g.runif(1)]
         assert np.array_equal(got, want)
@@ -96,8 +102,8 @@ def test_vector_lambda_alternating(R):
     f = R.r_eval("function(l) { set.seed(99); list(rpois(3000, l), .Random.seed) }")
     want = R.r_call(f, _floats(lam))
     g = RRNG(99)
-    assert np.array_equal(rpois(g, 3000, lam), np.asarray(want[0], dtype=np.float64))
-    assert np.array_equal(g.random_seed, np.asarray(want[1]))
+    assert np.array_equal(rpois(g, 3000, lam), _copy(want[0]))
+    assert np.array_equal(g.random_seed, _copy(want[1], np.int32))
 
 
 def _floats(xs: np.ndarray) -> object:
@@ -120,10 +126,10 @@ def test_nas_produced_as_r(R):
                     g.runif(1), rbinom(g, 3, 5, []), rpois(g, 5, [math.nan, -1, math.inf, 2, math.nan]),
                     rpois(g, 2, []), rbinom(g, 0, 3, math.nan), g.runif(2)]
     assert [str(x.message) for x in w] == ["NAs produced"] * 4 and all(x.category is RWarning for x in w)
-    want = np.asarray(res[0], dtype=np.float64)
+    want = _copy(res[0])
     assert np.array_equal(np.isnan(got), np.isnan(want))
     assert np.array_equal(got[~np.isnan(got)], want[~np.isnan(want)])
-    assert np.array_equal(g.random_seed, np.asarray(res[1]))
+    assert np.array_equal(g.random_seed, _copy(res[1], np.int32))
 
 
 def test_bad_input_is_a_typed_error():
