@@ -16,9 +16,10 @@ linkinv(etapred + U %*% u)``; then the family's ``simfun`` with ``ftd = rep_len(
 - binomial, numeric response: ``rbinom(n * nsim, size = wts, prob = ftd) / wts`` (``wts`` the prior
   weights; non-integer ones stop);
 - binomial, factor response: ``levels(y)[1 + rbinom(n * nsim, 1, ftd)]`` as a factor;
-- binomial, ``cbind(s, f)`` response: ``wts = rowSums(cbind(s, f))``; lme4's simfun draws
-  ``rbinom(n * nsim, wts, ftd)`` ``nsim`` times and keeps only the first draw's ``cbind(Y, wts - Y)``,
-  split into ``nsim`` two-column blocks (the later draws only advance the stream, as in lme4);
+- binomial, ``cbind(s, f)`` response: ``wts`` the prior weights (the row totals ``s + f``, times
+  the ``weights`` given to ``glmer``);
+  ``.simulateFun`` calls the simfun with ``nsim = 1``, so its loop draws ``Y <- rbinom(n * nsim,
+  wts, ftd)`` once; ``cbind(Y, wts - Y)`` is split into ``nsim`` two-column blocks;
 - poisson: ``rpois(n * nsim, ftd)`` (warning "ignoring prior weights" when any differs from 1).
 
 Rows dropped for NA come back as NaN under ``na.exclude``.  Refused (``UnsupportedInput``) where
@@ -110,17 +111,17 @@ def simulate_glmm(fit: GlmerFit, nsim: int = 1, seed: int | None = None, use_u: 
             warnings.warn("ignoring prior weights", LmeWarning, stacklevel=2)
         y = rpois(gen, n * nsim, ftd).reshape(nsim, n)
         return _frame(fit, {nm: y[k] for k, nm in enumerate(names)}, state)
+    if np.any(np.mod(wts, 1) != 0):  # the binomial simfun's first check, for every response kind
+        raise DataError("cannot simulate from non-integer prior.weights")
     yraw = fit.glf.fr.columns[0][1]
     if isinstance(yraw, NumMatrix) and yraw.values.ndim == 2 and yraw.values.shape[1] == 2:
         fr = fit.glf.fr
         if fr.na_action == "exclude" and fr.dropped_rows:
             raise UnsupportedInput("simulate() of a cbind() binomial GLMM under na.exclude with dropped rows is "
                                    "not supported (lme4 1.1-31 pads its two-column matrices wrongly, with a warning)")
-        r = np.asarray(yraw.values, dtype=np.float64)
-        wts = r.sum(axis=1)  # .simulateFun: weights <- rowSums(r) when simulate() got no weights
-        first = rbinom(gen, n * nsim, wts, ftd)
-        for _ in range(nsim - 1):  # lme4 draws nsim times and keeps the first draw only
-            rbinom(gen, n * nsim, wts, ftd)
+        # wts: the prior weights (the row totals times any weights= given), as weights(object) in
+        # .simulateFun (rowSums(r) there only with newdata, not ported)
+        first = rbinom(gen, n * nsim, wts, ftd)  # one draw: .simulateFun calls the simfun with nsim = 1
         fail = np.resize(wts, n * nsim) - first
         cn = list(yraw.colnames or ("", ""))
         cols: dict[Any, Any] = {}
@@ -128,8 +129,6 @@ def simulate_glmm(fit: GlmerFit, nsim: int = 1, seed: int | None = None, use_u: 
             cols[(nm, cn[0])] = first[k * n:(k + 1) * n]
             cols[(nm, cn[1])] = fail[k * n:(k + 1) * n]
         return _frame(fit, cols, state)
-    if np.any(np.mod(wts, 1) != 0):
-        raise DataError("cannot simulate from non-integer prior.weights")
     if isinstance(yraw, Factor):  # factor(levels(y)[1 + rbinom(ntot, 1, ftd)], levels = levels(y))
         draws = rbinom(gen, n * nsim, 1, ftd).astype(np.int64).reshape(nsim, n)
         return _frame(fit, {nm: pd.Categorical.from_codes(draws[k], categories=list(yraw.levels))

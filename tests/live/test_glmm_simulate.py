@@ -34,6 +34,7 @@ WP = (", weights = w", {"weights": "w"})
 NAX = (", na.action = na.exclude", {"na_action": "na.exclude"})
 CASES = [  # (formula, R family, our family, data setup, data name, extra glmer args (R, ours))
     ("cbind(incidence, size - incidence) ~ period + (1 | herd)", "binomial", fam.binomial(), CB, "cb", None),
+    ("cbind(incidence, size - incidence) ~ period + (1 | herd)", "binomial", fam.binomial(), CB, "cb", WP),
     ("prop ~ period + (1 | herd)", "binomial", fam.binomial(), CB, "cb", W),
     ("cbind(incidence, size - incidence) ~ period + (1 | herd)", "binomial", fam.binomial(), CBN, "cbn", NAX),
     ("incidence ~ period + (1 | herd)", "poisson", fam.poisson(), CBN, "cbn", NAX),
@@ -46,7 +47,7 @@ CASES = [  # (formula, R family, our family, data setup, data name, extra glmer 
     ("TICKS ~ YEAR + (1 | BROOD)", "poisson", fam.poisson(), GT, "gt", None),
     ("TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", "poisson", fam.poisson(), GT, "gt", None),
 ]
-IDS = ["cbind", "prop-weights", "cbind-na-exclude", "poisson-na-exclude", "poisson-weights",
+IDS = ["cbind", "cbind-weights", "prop-weights", "cbind-na-exclude", "poisson-na-exclude", "poisson-weights",
        "poisson-na-omit", "zero-one", "factor", "probit", "poisson-cbpp", "poisson-ticks", "poisson-2re"]
 
 
@@ -151,15 +152,31 @@ def test_simulate_glmm_bad_input(R) -> None:
         simulate_glmm(gfit, nsim=1, seed=1)
 
 
-def test_simulate_without_seed_continues_the_stream(R) -> None:
-    """No seed: the draws continue R's global stream (``rng`` plays ``.Random.seed``)."""
-    fit = _fit_at_lme4(R, *CASES[IDS.index("poisson-ticks")][:4], "gt", None)
-    want = R.r_eval("set.seed(5); invisible(runif(3)); s <- simulate(g, nsim = 2); "
-                    "list(s$sim_1, s$sim_2, attr(s, 'seed'), .Random.seed)")
+@pytest.mark.parametrize("case", ["poisson-ticks", "cbind", "cbind-weights", "prop-weights", "factor"])
+def test_simulate_without_seed_continues_the_stream(R, case: str) -> None:
+    """No seed: the draws continue R's global stream (``rng`` plays ``.Random.seed``), and after
+    simulate() the stream stands where R's does (as many draws as lme4 makes)."""
+    fit = _fit_at_lme4(R, *CASES[IDS.index(case)])
+    want = R.r_eval("set.seed(5); invisible(runif(3)); s <- simulate(g, nsim = 3); "
+                    "list(lapply(s, function(v) if (is.factor(v)) as.integer(v) - 1L else as.numeric(v)), "
+                    "attr(s, 'seed'), .Random.seed)")
     gen = RRNG(5)
     gen.runif(3)
-    sim = simulate_glmm(fit, nsim=2, rng=gen)
-    assert np.array_equal(sim["sim_1"].to_numpy(), _copy(want[0]))
-    assert np.array_equal(sim["sim_2"].to_numpy(), _copy(want[1]))
-    assert np.array_equal(sim.attrs["seed"], _copy(want[2], np.int32))
-    assert np.array_equal(gen.random_seed, _copy(want[3], np.int32))
+    sim = simulate_glmm(fit, nsim=3, rng=gen)
+    got = _ours(sim, 3)
+    for k in range(3):
+        assert np.array_equal(got[k], _copy(want[0][k])), k
+    assert np.array_equal(sim.attrs["seed"], _copy(want[1], np.int32))
+    assert np.array_equal(gen.random_seed, _copy(want[2], np.int32))
+
+
+def test_non_integer_prior_weights_stop_as_in_lme4(R) -> None:
+    """The binomial simfun stops on non-integer prior weights, a cbind() response included."""
+    setup = CB + "; cb$wh <- rep(c(0.5, 1), 28); cb$wz <- cb$size * cb$wh; cb"
+    for formula, w in [("cbind(incidence, size - incidence) ~ period + (1 | herd)", "wh"),
+                       ("prop ~ period + (1 | herd)", "wz")]:
+        fit = _fit_at_lme4(R, formula, "binomial", fam.binomial(), setup, "cb", (f", weights = {w}", {"weights": w}))
+        msg = R.r_eval("tryCatch(simulate(g, nsim = 2, seed = 1), error = conditionMessage)")
+        assert list(msg) == ["cannot simulate from non-integer prior.weights"]
+        with pytest.raises(DataError, match=r"^cannot simulate from non-integer prior\.weights$"):
+            simulate_glmm(fit, nsim=2, seed=1)
