@@ -31,19 +31,39 @@ other than binomial and poisson.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from pyreterms.errors import DataError, LmeWarning, UnsupportedInput
 from pyreterms.formula.values import Factor, NumMatrix
-from pyreterms.glmm.fit import GlmerFit
+from pyreterms.glmm.family import Family
+from pyreterms.glmm.glformula import GLFormula
 from pyreterms.rmath.discrete import rbinom, rpois
 from pyreterms.rmath.rng import RRNG
 from pyreterms.verbs.accessors import row_order
 
-__all__ = ["simulate_glmm"]
+__all__ = ["GlmmFitLike", "simulate_glmm"]
+
+
+class GlmmFitLike(Protocol):
+    """What simulate() reads of a fitted GLMM (:class:`pyreterms.glmm.fit.GlmerFit`, whose
+    ``simulate`` method calls :func:`simulate_glmm`; a protocol, so that module can import this one)."""
+
+    @property
+    def glf(self) -> GLFormula: ...
+
+    @property
+    def theta(self) -> np.ndarray: ...
+
+    @property
+    def family(self) -> Family: ...
+
+    def predict(self, newdata: pd.DataFrame | None = None, re_form: Any = None, allow_new_levels: bool = False,
+                type: str = "link") -> pd.Series: ...  # noqa: A002 (R's name)
+
+    def weights(self, type: str = "prior") -> np.ndarray: ...  # noqa: A002 (R's name)
 
 
 def _generator(nsim: Any, seed: int | None, rng: RRNG | None) -> RRNG:
@@ -61,7 +81,7 @@ def _generator(nsim: Any, seed: int | None, rng: RRNG | None) -> RRNG:
     return gen
 
 
-def _musim(fit: GlmerFit, gen: RRNG, nsim: int, use_u: bool) -> np.ndarray:
+def _musim(fit: GlmmFitLike, gen: RRNG, nsim: int, use_u: bool) -> np.ndarray:
     """``linkinv(etapred + sim.reff)`` as an ``n x nsim`` array (column k: simulation k)."""
     if use_u:
         eta = fit.predict(re_form=None, type="link").dropna().to_numpy()
@@ -75,7 +95,7 @@ def _musim(fit: GlmerFit, gen: RRNG, nsim: int, use_u: bool) -> np.ndarray:
     return np.asarray(fit.family.linkinv(etapred[:, None] + np.asarray(U @ u)))
 
 
-def _frame(fit: GlmerFit, cols: dict[Any, Any], state: np.ndarray) -> pd.DataFrame:
+def _frame(fit: GlmmFitLike, cols: dict[Any, Any], state: np.ndarray) -> pd.DataFrame:
     fr = fit.glf.fr
     out = pd.DataFrame(cols, index=list(fr.rownames))
     if fr.na_action == "exclude" and fr.dropped_rows:
@@ -84,7 +104,7 @@ def _frame(fit: GlmerFit, cols: dict[Any, Any], state: np.ndarray) -> pd.DataFra
     return out
 
 
-def simulate_glmm(fit: GlmerFit, nsim: int = 1, seed: int | None = None, use_u: bool = False,
+def simulate_glmm(fit: GlmmFitLike, nsim: int = 1, seed: int | None = None, use_u: bool = False,
                   rng: RRNG | None = None) -> pd.DataFrame:
     """R: ``simulate(fit, nsim, seed, use.u)`` for a ``glmerMod`` (binomial or poisson family): a
     DataFrame ``sim_1 .. sim_nsim`` indexed by the fit's row names; for a ``cbind`` response the

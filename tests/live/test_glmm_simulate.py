@@ -1,8 +1,10 @@
 """simulate() for binomial and Poisson GLMMs (pyreterms.glmm.simulate) against lme4 1.1-31, live:
 at lme4's parameters (``glmer_at`` from lme4's ``opt$par`` and devfun ``lp0``), ``simulate(g, nsim,
-seed)`` and ``use.u = TRUE`` give lme4's values exactly (==), and ``attr(, "seed")`` too; the
-responses: 0/1, factor, proportion with weights, cbind(successes, failures); Poisson with small
-and large means and two random-effect terms."""
+seed)`` and ``use.u = TRUE`` give lme4's values exactly (==), and ``attr(, "seed")`` too, through
+``GlmerFit.simulate``; without a seed the stream continues and ends where R's does; the responses:
+0/1, factor, proportion with weights, cbind(successes, failures) with and without weights; Poisson
+with small and large means and two random-effect terms.  R's values are copied out of R at once
+(:func:`_copy`), never held as views of R memory."""
 from __future__ import annotations
 
 import warnings
@@ -128,7 +130,7 @@ def test_simulate_as_lme4(R, formula: str, rfam: str, f: fam.Family, setup: str,
         want, seed_attr, rownames = _r_sim(R, nsim, seed, use_u)
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
-            sim = simulate_glmm(fit, nsim=nsim, seed=seed, use_u=use_u)
+            sim = fit.simulate(nsim=nsim, seed=seed, use_u=use_u)  # the method: simulate_glmm(fit, ...)
         assert [str(x.message) for x in w] == list(R.r_call(rwarn, nsim, seed))
         got = _ours(sim, nsim)
         assert len(got) == len(want)
@@ -162,7 +164,7 @@ def test_simulate_without_seed_continues_the_stream(R, case: str) -> None:
                     "attr(s, 'seed'), .Random.seed)")
     gen = RRNG(5)
     gen.runif(3)
-    sim = simulate_glmm(fit, nsim=3, rng=gen)
+    sim = fit.simulate(nsim=3, rng=gen)
     got = _ours(sim, 3)
     for k in range(3):
         assert np.array_equal(got[k], _copy(want[0][k])), k
