@@ -117,6 +117,29 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         pytest.exit(f"R is required under CI: {problem}", returncode=pytest.ExitCode.TESTS_FAILED)
 
 
+#: R's default RNGkind(), the one pyreterms.rmath.rng.RRNG plays (``.Random.seed[1] == 10403``)
+_R_RNG_KIND = ["Mersenne-Twister", "Inversion", "Rejection"]
+
+
+@pytest.fixture(autouse=True)
+def _r_rng_kind_guard(request: pytest.FixtureRequest):
+    """R-state guard: a live test must leave R's ``RNGkind()`` as R's default, since every later test
+    in the process shares the R session and compares seeded draws with RRNG.  A test that changes it
+    fails (in teardown) and the kind is restored, so the tests after it are unaffected."""
+    yield
+    if request.node.get_closest_marker("r") is None:
+        return
+    from parity.r import session as rsession
+
+    if not rsession.is_started():
+        return
+    kind = list(rsession.r_eval("RNGkind()"))
+    if kind != _R_RNG_KIND:
+        rsession.r_eval('invisible(RNGkind("Mersenne-Twister", "Inversion", "Rejection"))')
+        pytest.fail(f"the test left R's RNGkind() as {kind} (restored to {_R_RNG_KIND}); restore it in the test",
+                    pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def R():
     """The embedded R session (started once per test process; raises, so the test fails, without R)."""

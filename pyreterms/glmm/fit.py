@@ -2,7 +2,8 @@
 ``ranef``, ``VarCorr``, ``sigma``, ``deviance``, ``logLik``, ``AIC``, ``BIC``, ``fitted``,
 ``residuals`` (``residuals.glmResp``), ``weights``, ``vcov`` (``vcov.merMod``: the finite-difference
 Hessian's when stage 2 ran, else ``unsc()``), ``getME`` (:mod:`pyreterms.lmm.getme`), ``predict``
-(:mod:`pyreterms.glmm.predict`) and ``summary`` (:mod:`pyreterms.glmm.summary`).
+(:mod:`pyreterms.glmm.predict`), ``simulate`` (:mod:`pyreterms.glmm.simulate`) and ``summary``
+(:mod:`pyreterms.glmm.summary`).
 
 The object holds the state lme4's ``pp``/``resp`` reference objects are left in by the last deviance
 evaluation (``fn(opt$par)`` after ``deriv12``): conditional modes, ``eta``, ``mu``, the factor ``L``,
@@ -22,6 +23,7 @@ from scipy.linalg import solve_triangular
 
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm import predict as gpredict
+from pyreterms.glmm import simulate as gsimulate
 from pyreterms.glmm.family import Family
 from pyreterms.glmm.glformula import GLFormula
 from pyreterms.glmm.pirls import GlmResp, MerPred
@@ -31,6 +33,7 @@ from pyreterms.lmm.getme import getme
 from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var
 from pyreterms.lmm.modes import coef_frames, ranef_frames
 from pyreterms.lmm.varcorr import varcorr, varcorr_df
+from pyreterms.rmath.rng import RRNG
 from pyreterms.verbs.accessors import napredict
 
 _RESID_TYPES = ("deviance", "pearson", "working", "response", "partial")
@@ -252,6 +255,12 @@ class GlmerFit:
         (:mod:`pyreterms.glmm.predict`)."""
         return gpredict.predict(self.glf, self.beta, self.b, self.eta, self.mu, self.ranef(), newdata, re_form,
                                 allow_new_levels, type)
+
+    def simulate(self, nsim: int = 1, seed: int | None = None, use_u: bool = False,
+                 rng: RRNG | None = None) -> pd.DataFrame:
+        """R: ``simulate(fit, nsim, seed, use.u)`` for a binomial or Poisson GLMM
+        (``lme4:::simulate.merMod``; :func:`pyreterms.glmm.simulate.simulate_glmm`)."""
+        return gsimulate.simulate_glmm(self, nsim, seed, use_u, rng)
 
     def summary(self, data_name: str | None = None, weights_name: str | None = None,
                 offset_name: str | None = None, control_name: str | None = None) -> GlmerSummary:

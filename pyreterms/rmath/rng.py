@@ -38,6 +38,11 @@ _I2_32M1 = 2.328306437080797e-10  # 1/(2^32 - 1), RNG.c's i2_32m1 used by fixup(
 _2M32 = 2.3283064365386963e-10  # 2^-32, MT_genrand's scale
 _BIG = 134217728.0  # 2^27, snorm.c INVERSION
 _INT_MAX = 2147483647
+#: sexp.c's q[k-1] = sum(log(2)^j / j!, j = 1..k), as R writes them
+_EXP_Q = (0.6931471805599453, 0.9333736875190459, 0.9888777961838675, 0.9984959252914960040,
+          0.9998292811061389, 0.9999833164100727, 0.9999985691438767, 0.9999998906925558,
+          0.9999999924734159, 0.9999999995283275, 0.9999999999728814, 0.9999999999985598,
+          0.9999999999999289, 0.9999999999999968, 0.9999999999999999, 1.0000000000000000)
 
 
 def _twist(mt: np.ndarray) -> None:
@@ -264,6 +269,31 @@ class RRNG:
     def norm_rand(self) -> float:
         """R's C ``norm_rand()`` with INVERSION (nmath/snorm.c): two uniforms, 27 + 32 bits, qnorm."""
         return float(self._norms(1)[0])
+
+    def exp_rand(self) -> float:
+        """R's C ``exp_rand()`` (nmath/sexp.c, Ahrens & Dieter 1972): a standard exponential."""
+        a = 0.0
+        u = self.unif_rand()
+        while u <= 0.0 or u >= 1.0:  # sexp.c's precaution; unif_rand() is in (0, 1)
+            u = self.unif_rand()
+        while True:
+            u += u
+            if u > 1.0:
+                break
+            a += _EXP_Q[0]
+        u -= 1.0
+        if u <= _EXP_Q[0]:
+            return a + u
+        i = 0
+        umin = self.unif_rand()
+        while True:
+            ustar = self.unif_rand()
+            if umin > ustar:
+                umin = ustar
+            i += 1
+            if u <= _EXP_Q[i]:
+                break
+        return a + umin * _EXP_Q[0]
 
     def rnorm(self, n: int, mean: Any = 0.0, sd: Any = 1.0) -> np.ndarray:
         """R: ``rnorm(n, mean = 0, sd = 1)`` (nmath/rnorm.c via ``random2``; recycled arguments;
