@@ -50,4 +50,4 @@ def test_reference_r_dev_fun_only(R, sleepstudy) -> None:
     R.r_eval("suppressMessages(library(lme4)); ..f <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy); "
              "..d <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy, devFunOnly = TRUE); "
              "..t <- getME(..f, 'theta'); ..v <- c(..d(..t), ..d(..t/2), ..d(2*..t), ..d(c(1, 0, 1)))")
-    np.testing.assert_allclose(res[components.DEVFUN_ONLY].x, np.asarray(R.r_eval("..v")), rtol=1e-12)
+    np.testing.assert_allclose(res[components.DEVFUN_ONLY].x, np.array(R.r_eval("..v")), rtol=1e-12)

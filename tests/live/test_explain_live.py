@@ -206,7 +206,7 @@ def test_condvar_is_lme4s(R):
     ex = _setup(R, SEED, "sleepstudy", SEED_SUBSET, fit=True)
     _lme4_at(R, ex.step("theta_hat").obj)
     ours = post_var(ex.fit)["Subject"]
-    theirs = np.asarray(R.r_eval('attr(ranef(fit0, condVar = TRUE)$Subject, "postVar")')).reshape(ours.shape, order="F")
+    theirs = np.array(R.r_eval('attr(ranef(fit0, condVar = TRUE)$Subject, "postVar")')).reshape(ours.shape, order="F")
     assert ours.shape == (2, 2, 3)
     _close(ours, theirs)
 

@@ -39,7 +39,7 @@ def _lme4(R) -> None:
 def test_ghrule_is_lme4s(R) -> None:
     _lme4(R)
     for k in range(0, 26):
-        theirs = np.asarray(R.r_eval(f"lme4::GHrule({k})"), dtype=np.float64).reshape(k, 3, order="F") \
+        theirs = np.array(R.r_eval(f"lme4::GHrule({k})"), dtype=np.float64).reshape(k, 3, order="F") \
             if k else np.zeros((0, 3))
         np.testing.assert_array_equal(GHrule(k), theirs)
     assert str(R.r_eval("tryCatch(lme4::GHrule(101), error = function(e) conditionMessage(e))")[0]) \
@@ -68,8 +68,8 @@ def test_agq_devfun_matches_lme4_for_every_order(R, formula: str, rfam: str, f: 
         dv.lp0 = np.asarray(env["lp0"], dtype=np.float64)
         dv.set_agq(k)
         np.testing.assert_array_equal(dv.GQmat, np.asarray(env["GQmat"]))
-        start = np.concatenate([np.asarray(R.r_eval("function(f) environment(f)$pp$theta")(rdev)),
-                                np.asarray(R.r_eval("function(f) environment(f)$pp$delb")(rdev))])
+        start = np.concatenate([np.array(R.r_eval("function(f) environment(f)$pp$theta")(rdev)),
+                                np.array(R.r_eval("function(f) environment(f)$pp$delb")(rdev))])
         rng = np.random.default_rng(k)
         for j in range(4):
             pars = start * (1 + (0 if j == 0 else rng.normal(0, 0.1, start.size)))
@@ -86,8 +86,8 @@ def test_agq_fit_matches_lme4(R, formula: str, rfam: str, f: fam.Family, data: s
     _lme4(R)
     fit = glmer(formula, _data(R, data), f, nAGQ=k)
     R.r_eval(f"g <- glmer({formula}, data = lme4::{data}, family = {rfam}, nAGQ = {k})")
-    np.testing.assert_allclose(fit.theta, np.asarray(R.r_eval("getME(g, 'theta')")), rtol=0, atol=1e-7)
-    np.testing.assert_allclose(fit.beta, np.asarray(R.r_eval("fixef(g)")), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(fit.theta, np.array(R.r_eval("getME(g, 'theta')")), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(fit.beta, np.array(R.r_eval("fixef(g)")), rtol=0, atol=1e-7)
     assert fit.fval == pytest.approx(float(R.r_eval("g@devcomp$cmp[['dev']]")[0]), rel=1e-10, abs=0)
     assert fit.deviance() == pytest.approx(float(R.r_eval("deviance(g)")[0]), rel=1e-8, abs=0)
     assert fit.nAGQ == int(R.r_eval("g@devcomp$dims[['nAGQ']]")[0])

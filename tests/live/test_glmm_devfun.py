@@ -72,8 +72,8 @@ def test_laplace_devfun_matches_lme4(R, formula: str, rfam: str, f: fam.Family, 
     rdev = _r_devfun(R, formula, rfam, data, 1)
     env = R.r_eval("environment")(rdev)
     dv.lp0 = np.asarray(env["lp0"], dtype=np.float64)
-    start = np.concatenate([np.asarray(R.r_eval("function(f) environment(f)$pp$theta")(rdev)),
-                            np.asarray(R.r_eval("function(f) environment(f)$pp$delb")(rdev))])
+    start = np.concatenate([np.array(R.r_eval("function(f) environment(f)$pp$theta")(rdev)),
+                            np.array(R.r_eval("function(f) environment(f)$pp$delb")(rdev))])
     rng = np.random.default_rng(18)
     for k in range(6):
         pars = start * (1 + (0 if k == 0 else rng.normal(0, 0.1, start.size)))
@@ -97,5 +97,5 @@ def test_glformula_binomial_responses_as_lme4(R) -> None:
         rdev = R.r_eval(f"glmer({formula}, cb, binomial{wr}, nAGQ = 0, devFunOnly = TRUE)")
         resp = R.r_eval("function(f) environment(f)$resp")(rdev)
         for ours, field in ((glf.y, "y"), (glf.weights, "weights"), (glf.offset, "offset")):
-            theirs = np.asarray(R.r_eval(f"function(r) r${field}")(resp))
+            theirs = np.array(R.r_eval(f"function(r) r${field}")(resp))
             np.testing.assert_array_equal(ours, theirs)

@@ -39,7 +39,7 @@ def test_glmer_matches_lme4(R, formula: str, rfam: str, f: fam.Family, data: str
     fit = glmer(formula, _data(R, data), f, nAGQ=nAGQ)
     R.r_eval("suppressMessages(library(lme4))")
     R.r_eval(f"g <- suppressWarnings(glmer({formula}, data = lme4::{data}, family = {rfam}, nAGQ = {nAGQ}))")
-    r = {k: np.asarray(R.r_eval(e), dtype=np.float64) for k, e in (
+    r = {k: np.array(R.r_eval(e), dtype=np.float64) for k, e in (
         ("theta", "getME(g, 'theta')"), ("fixef", "fixef(g)"), ("deviance", "deviance(g)"),
         ("logLik", "logLik(g)"), ("AIC", "AIC(g)"), ("BIC", "BIC(g)"), ("ranef", "ranef(g)[[1]][[1]]"))}
     np.testing.assert_allclose(fit.fixef().to_numpy(), r["fixef"], rtol=0, atol=1e-4)

@@ -69,7 +69,7 @@ def _data(R, name: str) -> pd.DataFrame:
 
 
 def _num(R, expr: str) -> np.ndarray:
-    return np.asarray(R.r_eval(expr), dtype=np.float64)
+    return np.array(R.r_eval(expr), dtype=np.float64)
 
 
 def _close(ours: object, R, expr: str, rtol: float = RTOL) -> None:

@@ -55,7 +55,7 @@ def test_lrt_table_at_lme4_thetas(R):
     fits = _fit_sleep(R)
     ml = []
     for (n, _), f in zip(SLEEP, fits):
-        th = np.asarray(R.r_eval(f'getME(lme4:::refitML({n}), "theta")'), dtype=float)
+        th = np.array(R.r_eval(f'getME(lme4:::refitML({n}), "theta")'), dtype=float)
         ml.append(ml_version(f, th))
     r, heading, printed = _r_table(R, "anova(fm1, fm0, fmx)")
     mine = anova(*ml, model_names=[n for n, _ in SLEEP], data_name="sleepstudy")
@@ -87,8 +87,8 @@ def test_refit_false_keeps_reml_and_warns_on_a_mix(R):
              "g0 <- lmer(Reaction ~ Days + (1 | Subject), sleepstudy, REML = FALSE)")
     f1 = pyreterms.lmer("Reaction ~ Days + (Days | Subject)", d)
     f0 = pyreterms.lmer("Reaction ~ Days + (1 | Subject)", d, REML=False)
-    th1 = np.asarray(R.r_eval('getME(g1, "theta")'), dtype=float)
-    th0 = np.asarray(R.r_eval('getME(g0, "theta")'), dtype=float)
+    th1 = np.array(R.r_eval('getME(g1, "theta")'), dtype=float)
+    th0 = np.array(R.r_eval('getME(g0, "theta")'), dtype=float)
     with pytest.warns(pyreterms.LmeWarning, match="some models fit with REML = TRUE, some not"):
         mine = anova(at_theta(f1, th1), at_theta(f0, th0), refit=False, model_names=["g1", "g0"])
     R.r_eval("w_ <- NULL; withCallingHandlers(anova(g1, g0, refit = FALSE), "
@@ -107,7 +107,7 @@ def test_refit_false_keeps_reml_and_warns_on_a_mix(R):
 ])
 def test_one_model_f_table(R, formula, data):
     R.r_eval(f"suppressMessages(library(lme4)); fa <- lmer({formula}, {data})")
-    th = np.asarray(R.r_eval('getME(fa, "theta")'), dtype=float)
+    th = np.array(R.r_eval('getME(fa, "theta")'), dtype=float)
     fit = at_theta(pyreterms.lmer(formula, pyreterms.load_dataset(data)), th)
     mine = anova(fit)
     r, heading, printed = _r_table(R, "anova(fa)")

@@ -68,7 +68,7 @@ def test_postvar_matches_lme4(R, formula, data):
     else:
         d = pyreterms.load_dataset(data)
     R.r_eval(f"suppressMessages(library(lme4)); fm <- lmer({formula}, {data}); r <- ranef(fm, condVar = TRUE)")
-    th = np.asarray(R.r_eval('getME(fm, "theta")'), dtype=float)
+    th = np.array(R.r_eval('getME(fm, "theta")'), dtype=float)
     fit = at_theta(pyreterms.lmer(formula, d), th)
     _compare(R, fit)
 
@@ -110,7 +110,7 @@ def test_large_q_without_a_dense_inverse(R):
     ro.globalenv["dl"] = dataframe_to_r(d)
     R.r_eval(f"fmL <- lmer({formula}, dl, control = lmerControl(optimizer = NULL), start = c(0.9, 0.45)); "
              "rL <- ranef(fmL, condVar = TRUE)")
-    assert np.array_equal(np.asarray(R.r_eval('getME(fmL, "theta")')), theta)
+    assert np.array_equal(np.array(R.r_eval('getME(fmL, "theta")')), theta)
     for k, g in enumerate(["g1", "g2"]):
-        rv = np.asarray(R.r_eval(f'attr(rL[["{g}"]], "postVar")'))
+        rv = np.array(R.r_eval(f'attr(rL[["{g}"]], "postVar")'))
         assert _rel(np.transpose(pv[k], (1, 2, 0)), rv) <= 1e-10

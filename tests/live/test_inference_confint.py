@@ -55,7 +55,7 @@ WALD = [("Reaction ~ Days + (Days | Subject)", "sleepstudy", True),
 @pytest.mark.parametrize("formula,data,reml", WALD, ids=[w[1] for w in WALD])
 def test_wald_matches_lme4(R, formula, data, reml):
     R.r_eval(f"suppressMessages(library(lme4)); fw <- lmer({formula}, {data}, REML = {str(reml).upper()})")
-    th = np.asarray(R.r_eval('getME(fw, "theta")'), dtype=float)
+    th = np.array(R.r_eval('getME(fw, "theta")'), dtype=float)
     fit = at_theta(pyreterms.lmer(formula, pyreterms.load_dataset(data), REML=reml), th)
     for args, rargs in [({}, ""), ({"level": 0.9}, ", level = 0.9"), ({"oldNames": False}, ", oldNames = FALSE"),
                         ({"parm": "beta_"}, ', parm = "beta_"'), ({"parm": "theta_"}, ', parm = "theta_"'),
@@ -93,13 +93,13 @@ def test_splines_match_r(R):
         R.r_eval("library(splines); f_ <- interpSpline(x_, y_); b_ <- backSpline(f_)")
         f, b = interp_spline(x, y), back_spline(interp_spline(x, y))
         for mine, rn in ((f.coefficients, "coef(f_)"), (b.coefficients, "coef(b_)")):
-            r = np.asarray(R.r_eval(rn), dtype=float)
+            r = np.array(R.r_eval(rn), dtype=float)
             assert np.array_equal(np.isnan(mine), np.isnan(r))
             ok = ~np.isnan(r)
             assert np.max(np.abs(mine[ok] - r[ok])) / np.max(np.abs(r[ok])) <= 1e-10
         z = np.concatenate([np.linspace(y.min() - 1, y.max() + 1, 41), [y[0], y[-1]]])
         ro.globalenv["z_"] = ro.FloatVector(z)
-        pr = np.asarray(R.r_eval("predict(b_, z_)$y"), dtype=float)
+        pr = np.array(R.r_eval("predict(b_, z_)$y"), dtype=float)
         mine = b.predict(z)
         assert np.array_equal(np.isnan(mine), np.isnan(pr))
         ok = ~np.isnan(pr)
@@ -124,7 +124,7 @@ def test_pieces_at_r_profile(R, formula, data):
 
     _r_profile(R, formula, data)
     fit = pyreterms.lmer(formula, pyreterms.load_dataset(data))
-    th_ml = np.asarray(R.r_eval('getME(lme4:::refitML(fp), "theta")'), dtype=float)
+    th_ml = np.array(R.r_eval('getME(lme4:::refitML(fp), "theta")'), dtype=float)
     base = float(R.r_eval("-2 * c(logLik(lme4:::refitML(fp)))")[0])
     ml = ml_version(fit, th_ml)
     ncs = tuple(len(cn) for _, cn in ml.lf.reTrms.cnms)
@@ -144,8 +144,8 @@ def test_pieces_at_r_profile(R, formula, data):
         sub = tab[tab[".par"] == nm]
         fwd[nm] = interp_spline(sub[nm].to_numpy(float), sub[".zeta"].to_numpy(float))
         bak[nm] = back_spline(fwd[nm])
-    lower = np.asarray(R.r_eval('attr(pp, "lower")'), dtype=float)
-    upper = np.asarray(R.r_eval('attr(pp, "upper")'), dtype=float)
+    lower = np.array(R.r_eval('attr(pp, "lower")'), dtype=float)
+    upper = np.array(R.r_eval('attr(pp, "upper")'), dtype=float)
     prof = Profile(table=tab, forward=fwd, backward=bak, lower=lower, upper=upper)
     mine = confint_profile(prof)
     r = _r_matrix(R, "cip")

@@ -43,7 +43,7 @@ def _r_fit(R, formula: str, reml: bool, control: str, extra: str = "") -> np.nda
     crit = "REML" if reml else "dev"
     code = (f"local({{m <- suppressWarnings(suppressMessages(lmer({formula}, d, REML = {str(reml).upper()}, "
             f"control = {control}{extra}))); c(m@optinfo$feval, getME(m, 'theta'), m@devcomp$cmp[['{crit}']])}})")
-    return np.asarray(R.r_eval(code), dtype=np.float64)
+    return np.array(R.r_eval(code), dtype=np.float64)
 
 
 def _r_error(R, code: str) -> str:
@@ -447,8 +447,8 @@ def test_check_formula_lhs_ignore_allows_a_one_sided_formula(R):
     _put(R, "d", d)
     lf_r = 'lFormula(~ Days + (Days | Subject), d, control = lmerControl(check.formula.LHS = "ignore"))'
     r_fr = list(R.r_eval(f"names({lf_r}$fr)"))
-    r_x = np.asarray(R.r_eval(f"{lf_r}$X"))
-    r_zt = np.asarray(R.r_eval(f"as.matrix({lf_r}$reTrms$Zt)"))
+    r_x = np.array(R.r_eval(f"{lf_r}$X"))
+    r_zt = np.array(R.r_eval(f"as.matrix({lf_r}$reTrms$Zt)"))
     lf = P.lformula("~ Days + (Days | Subject)", d, control=P.lmerControl(**{"check.formula.LHS": "ignore"}))
     assert list(lf.fr.names) == r_fr and lf.y is None
     np.testing.assert_array_equal(lf.X.X, r_x)

@@ -106,7 +106,7 @@ def test_warnings_as_lme4s(r_args, py_kw, ss, R):
 def test_accepted_values_fit_as_lme4(r_args, py_kw, ss, R):
     code = f"local({{m <- suppressWarnings(lmer({F}, d, {r_args})); c(nobs(m), fixef(m), deviance(m, REML = isREML(m)))}})"
     try:
-        r = np.asarray(R.r_eval(code), dtype=np.float64)
+        r = np.array(R.r_eval(code), dtype=np.float64)
     except Exception as e:  # c(1, 3, 200): one row per subject -> lme4 refuses
         r_msg, _ = _r_outcome(R, r_args)
         py_msg, _ = _py_outcome(ss, **py_kw)

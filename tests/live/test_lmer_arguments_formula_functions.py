@@ -22,7 +22,7 @@ def test_round_equals_r_round(digits, R):
     from rpy2.robjects import FloatVector
 
     with R.rlock():
-        r = np.asarray(R.r_eval("round")(FloatVector(x), digits), dtype=np.float64)
+        r = np.array(R.r_eval("round")(FloatVector(x), digits), dtype=np.float64)
     np.testing.assert_array_equal(r_round(x, float(digits)), r)
 
 

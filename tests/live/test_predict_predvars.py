@@ -163,7 +163,7 @@ def test_simulate_newdata_with_predvars(R, data, ours_kw, r_args):
     ours = fit.simulate(newdata=nd, allow_new_levels=True, **ours_kw)
     R.r_eval(f"s <- simulate({rf}, newdata = nd3, allow.new.levels = TRUE, {r_args})")
     assert list(ours.index) == list(R.r_eval("rownames(s)"))
-    np.testing.assert_allclose(ours.to_numpy(), np.asarray(R.r_eval("as.matrix(s)")), rtol=1e-10, atol=0)
+    np.testing.assert_allclose(ours.to_numpy(), np.array(R.r_eval("as.matrix(s)")), rtol=1e-10, atol=0)
 
 
 @pytest.mark.parametrize("formula", ["Reaction ~ poly(Days, 2) + (1 | Subject)",

@@ -156,7 +156,7 @@ def test_differing_cells_come_in_rs_order(R) -> None:
     b[3, 0] -= 2.0
     vals = lambda m: ", ".join(repr(float(v)) for v in m.ravel(order="F"))  # noqa: E731
     R.r_eval(f"A <- matrix(c({vals(a)}), 5, 4); B <- matrix(c({vals(b)}), 5, 4)")
-    want = [tuple(int(v) for v in row) for row in np.asarray(R.r_eval("which(A != B, arr.ind = TRUE)"))]
+    want = [tuple(int(v) for v in row) for row in np.array(R.r_eval("which(A != B, arr.ind = TRUE)"))]
     for here, lme4 in ((RMatrix(a), RMatrix(b)), (RSparse(sp.csc_matrix(a)), RSparse(sp.csc_matrix(b)))):
         d = Diff()
         compare_values(here, lme4, EXACT, d)

@@ -107,7 +107,7 @@ def test_streams_identical_for_many_seeds(R):
 
 def test_random_seed_layout_after_set_seed(R):
     for seed in (0, 1, -1, _INT_MAX):
-        want = np.asarray(R.r_eval(f"set.seed({seed}); .Random.seed"))
+        want = np.array(R.r_eval(f"set.seed({seed}); .Random.seed"))
         got = RRNG(seed).random_seed
         assert got.dtype == np.int32 and got.shape == (626,) and got[0] == 10403 and got[1] == 624
         assert np.array_equal(got, want)
@@ -117,7 +117,7 @@ def test_seed_as_r_integer(R):
     """set.seed's asInteger: doubles truncate towards 0; NA / out of range are refused, as in R."""
     g = RRNG(0)
     for s in (3.7, -3.7, 2147483647.9, 1e9 + 0.5):
-        want = np.asarray(R.r_eval(f"set.seed({s!r}); .Random.seed"))
+        want = np.array(R.r_eval(f"set.seed({s!r}); .Random.seed"))
         g.set_seed(s)
         assert np.array_equal(g.random_seed, want), s
     for s in (2**31, -(2**31), 1e10, math.nan, math.inf):
@@ -149,7 +149,7 @@ def test_set_random_seed_continues_as_r(R):
     f = R.r_eval(_R_FROM_STATE)
     g = RRNG(5)
     for seed in (5, -77, 2024):
-        base = np.asarray(R.r_eval(f"set.seed({seed}); invisible(runif({seed % 700 + 1})); .Random.seed"))
+        base = np.array(R.r_eval(f"set.seed({seed}); invisible(runif({seed % 700 + 1})); .Random.seed"))
         for mti in (None, 0, 1, 623, 624, 625, 700):
             state = base.copy()
             if mti is not None:
@@ -195,8 +195,8 @@ def test_sample_paths_and_big_n(R):
               lambda g: np.r_[g.sample([10, 20, 30, 40]), g.sample([5.5, 6.5], 5, replace=True), g.sample(3.5)])]
     for seed in (0, 1, -9, 31337):
         for rcode, ours in cases:
-            want = np.asarray(R.r_eval(f"set.seed({seed}); x <- {rcode}; list(x, .Random.seed)")[0], dtype=float)
-            rs = np.asarray(R.r_eval(".Random.seed"))
+            want = np.array(R.r_eval(f"set.seed({seed}); x <- {rcode}; list(x, .Random.seed)")[0], dtype=float)
+            rs = np.array(R.r_eval(".Random.seed"))
             g = RRNG(seed)
             got = np.asarray(ours(g), dtype=float)
             assert np.array_equal(got, want), (seed, rcode)
@@ -279,7 +279,7 @@ def test_qnorm_mean_sd_and_nans(R):
     mean, sd = [0.0, -3.5, 1e10], [1.0, 2.0, 0.0, 1e-5, -1.0]
     with pytest.warns(RWarning, match="NaNs produced"):
         got = qnorm(ps, mean, sd)
-    want = np.asarray(R.r_eval("function(p) suppressWarnings(qnorm(p, c(0, -3.5, 1e10), c(1, 2, 0, 1e-5, -1)))")(
+    want = np.array(R.r_eval("function(p) suppressWarnings(qnorm(p, c(0, -3.5, 1e10), c(1, 2, 0, 1e-5, -1)))")(
         _doubles(ps)))
     assert np.array_equal(np.isnan(got), np.isnan(want))
     assert np.array_equal(_bits(got[~np.isnan(got)]), _bits(want[~np.isnan(want)]))

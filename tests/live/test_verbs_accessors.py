@@ -80,9 +80,9 @@ def test_counts_and_matrices(R, na_fits):
     X = fit.model_matrix()
     assert list(X.columns) == list(R.r_eval("colnames(model.matrix(fo))"))
     assert list(X.index) == list(R.r_eval("rownames(model.matrix(fo))"))
-    np.testing.assert_array_equal(X.to_numpy(), np.asarray(R.r_eval("as.matrix(model.matrix(fo))")))
+    np.testing.assert_array_equal(X.to_numpy(), np.array(R.r_eval("as.matrix(model.matrix(fo))")))
     Z = fit.model_matrix("random")
-    np.testing.assert_array_equal(Z.toarray(), np.asarray(R.r_eval("as.matrix(model.matrix(fo, type = 'random'))")))
+    np.testing.assert_array_equal(Z.toarray(), np.array(R.r_eval("as.matrix(model.matrix(fo, type = 'random'))")))
     assert fit.formula() == R.r_eval("deparse1(formula(fo))")[0]
     assert fit.formula(fixed_only=True) == R.r_eval("deparse1(formula(fo, fixed.only = TRUE))")[0]
     assert list(fit.terms()) == list(R.r_eval('attr(terms(fo), "term.labels")'))
@@ -134,4 +134,4 @@ def test_getme_ztlist_keeps_repeated_names(R):
     ours = gfit.getME("Ztlist")
     assert [n for n, _ in ours] == list(R.r_eval('names(getME(gz, "Ztlist"))'))
     for k, (_, m) in enumerate(ours):
-        np.testing.assert_array_equal(m.toarray(), np.asarray(R.r_eval(f'as.matrix(getME(gz, "Ztlist")[[{k + 1}]])')))
+        np.testing.assert_array_equal(m.toarray(), np.array(R.r_eval(f'as.matrix(getME(gz, "Ztlist")[[{k + 1}]])')))

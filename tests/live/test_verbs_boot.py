@@ -27,8 +27,8 @@ def test_bootmer_replicates(R, dye):
     R.r_eval('b <- bootMer(fdye, function(f) getME(f, "theta"), nsim = 8, seed = 1)')
     # the simulated responses are lme4's: bootMer draws them as simulate(fit, nsim) right after set.seed
     R.r_eval("set.seed(1); ss <- simulate(fdye, nsim = 8, use.u = FALSE)")
-    np.testing.assert_allclose(b.sims.to_numpy(), np.asarray(R.r_eval("as.matrix(ss)")), rtol=1e-10, atol=0)
-    np.testing.assert_array_equal(b.seed, np.asarray(R.r_eval("b$seed")))
+    np.testing.assert_allclose(b.sims.to_numpy(), np.array(R.r_eval("as.matrix(ss)")), rtol=1e-10, atol=0)
+    np.testing.assert_array_equal(b.seed, np.array(R.r_eval("b$seed")))
     np.testing.assert_allclose(b.t0.to_numpy(), num(R, "b$t0"), rtol=1e-12)
     np.testing.assert_allclose(b.t.to_numpy().ravel(), num(R, "b$t"), atol=THETA_ATOL, rtol=0)
 
@@ -40,7 +40,7 @@ def test_bootmer_two_terms(R):
     fit = same_fit("diameter ~ 1 + (1 | plate) + (1 | sample)", P, th, REML=False)
     b = fit.bootMer(lambda f: np.concatenate([f.theta, f.fixef().to_numpy()]), nsim=4, seed=5, use_u=True)
     R.r_eval('b <- bootMer(fit, function(f) c(getME(f, "theta"), fixef(f)), nsim = 4, seed = 5, use.u = TRUE)')
-    t, rt = b.t.to_numpy(), np.asarray(R.r_eval("b$t"))
+    t, rt = b.t.to_numpy(), np.array(R.r_eval("b$t"))
     np.testing.assert_allclose(t[:, :2], rt[:, :2], atol=THETA_ATOL, rtol=0)
     np.testing.assert_allclose(t[:, 2], rt[:, 2], rtol=1e-6)
 
@@ -51,7 +51,7 @@ def test_confint_boot_table(R, dye, boot_type):
     R.r_eval(f"set.seed(3); ci <- confint(fdye, method = 'boot', nsim = 40, boot.type = '{boot_type}')")
     assert list(ours.index) == list(R.r_eval("rownames(ci)"))
     assert list(ours.columns) == list(R.r_eval("colnames(ci)"))
-    np.testing.assert_allclose(ours.to_numpy(), np.asarray(R.r_eval("ci")), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.to_numpy(), np.array(R.r_eval("ci")), rtol=1e-5, atol=1e-6)
 
 
 def test_confint_boot_slopes_level(R):
@@ -77,7 +77,7 @@ def test_confint_boot_slopes_level(R):
     b = fit.bootMer(lambda f: f.theta, nsim=12, seed=2)
     R.r_eval("bb <- bootMer(fit, function(f) getME(f, 'theta'), nsim = 12, seed = 2); "
              "set.seed(2); ysim <- simulate(fit, nsim = 12)")
-    rt = np.asarray(R.r_eval("bb$t"))
+    rt = np.array(R.r_eval("bb$t"))
     for i in range(12):
         if np.all(np.abs(b.t.to_numpy()[i] - rt[i]) <= THETA_ATOL):
             continue
@@ -91,7 +91,7 @@ def test_confint_boot_slopes_level(R):
     R.r_eval("cib <- confint(bb, level = 0.9, type = 'perc')")
     rb = BootResult(t0=pd.Series(num(R, "bb$t0")), t=pd.DataFrame(rt), sims=pd.DataFrame(),
                     seed=np.zeros(0), n_fail=0)
-    np.testing.assert_allclose(boot_ci(rb, 0.9, "perc").to_numpy(), np.asarray(R.r_eval("cib")), rtol=1e-12)
+    np.testing.assert_allclose(boot_ci(rb, 0.9, "perc").to_numpy(), np.array(R.r_eval("cib")), rtol=1e-12)
 
 
 def test_confint_method_boot_with_parm(R, dye):
@@ -101,7 +101,7 @@ def test_confint_method_boot_with_parm(R, dye):
     R.r_eval("set.seed(9); ci <- confint(fdye, method = 'boot', nsim = 30, parm = c('.sigma', '(Intercept)'))")
     for got in (ours, free):
         assert list(got.index) == list(R.r_eval("rownames(ci)"))
-        np.testing.assert_allclose(got.to_numpy(), np.asarray(R.r_eval("ci")), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got.to_numpy(), np.array(R.r_eval("ci")), rtol=1e-5, atol=1e-6)
 
 
 def test_bootmer_semiparametric(R, dye):
@@ -113,11 +113,11 @@ def test_bootmer_semiparametric(R, dye):
              'type = "semiparametric", use.u = TRUE)')
     R.r_eval('set.seed(11); ss <- replicate(6, fitted(fdye) + sample(residuals(fdye, "response"), '
              'replace = TRUE), simplify = FALSE)')
-    np.testing.assert_allclose(b.sims.to_numpy(), np.asarray(R.r_eval("do.call(cbind, ss)")), rtol=1e-10, atol=0)
-    np.testing.assert_array_equal(b.seed, np.asarray(R.r_eval("b$seed")))
+    np.testing.assert_allclose(b.sims.to_numpy(), np.array(R.r_eval("do.call(cbind, ss)")), rtol=1e-10, atol=0)
+    np.testing.assert_array_equal(b.seed, np.array(R.r_eval("b$seed")))
     assert int(R.r_eval('attr(b, "bootFail")')[0]) == b.n_fail == 0
     np.testing.assert_allclose(b.t0.to_numpy(), num(R, "b$t0"), rtol=1e-12)
-    t, rt = b.t.to_numpy(), np.asarray(R.r_eval("b$t"))
+    t, rt = b.t.to_numpy(), np.array(R.r_eval("b$t"))
     np.testing.assert_allclose(t[:, 0], rt[:, 0], atol=THETA_ATOL, rtol=0)
     np.testing.assert_allclose(t[:, 1], rt[:, 1], rtol=1e-6)
 
@@ -136,9 +136,9 @@ def test_bootmer_semiparametric_crossed_ml(R):
     R.r_eval('bp <- bootMer(fP, function(f) getME(f, "theta"), nsim = 5, seed = 7, type = "semiparametric", '
              'use.u = TRUE); set.seed(7); ssp <- replicate(5, fitted(fP) + sample(residuals(fP, "response"), '
              'replace = TRUE), simplify = FALSE)')
-    np.testing.assert_allclose(b.sims.to_numpy(), np.asarray(R.r_eval("do.call(cbind, ssp)")), rtol=1e-10, atol=0)
-    np.testing.assert_array_equal(b.seed, np.asarray(R.r_eval("bp$seed")))
-    rt = np.asarray(R.r_eval("bp$t"))
+    np.testing.assert_allclose(b.sims.to_numpy(), np.array(R.r_eval("do.call(cbind, ssp)")), rtol=1e-10, atol=0)
+    np.testing.assert_array_equal(b.seed, np.array(R.r_eval("bp$seed")))
+    rt = np.array(R.r_eval("bp$t"))
     for i in range(5):
         if np.all(np.abs(b.t.to_numpy()[i] - rt[i]) <= THETA_ATOL):
             continue
@@ -172,9 +172,9 @@ def test_bootmer_semiparametric_na_exclude(R):
     R.r_eval('bn <- suppressWarnings(bootMer(fna, function(f) getME(f, "theta"), nsim = 4, seed = 3, '
              'type = "semiparametric", use.u = TRUE)); set.seed(3); ssn <- replicate(4, fitted(fna) + '
              'sample(residuals(fna, "response"), replace = TRUE), simplify = FALSE)')
-    np.testing.assert_allclose(b.sims.to_numpy(), np.asarray(R.r_eval("do.call(cbind, ssn)")), rtol=1e-10, atol=0)
+    np.testing.assert_allclose(b.sims.to_numpy(), np.array(R.r_eval("do.call(cbind, ssn)")), rtol=1e-10, atol=0)
     assert b.n_fail == int(R.r_eval('attr(bn, "bootFail")')[0])
-    rt = np.asarray(R.r_eval("bn$t")).ravel()
+    rt = np.array(R.r_eval("bn$t")).ravel()
     np.testing.assert_array_equal(np.isnan(b.t.to_numpy().ravel()), np.isnan(rt))
     # a successful refit is judged against lme4's fresh lmer() on the same response: lme4 1.1-31's
     # refit() of an na.exclude fit stops elsewhere (its REMLcrit is not its own devfun's value at its

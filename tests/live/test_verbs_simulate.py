@@ -36,8 +36,8 @@ def _setup(R, data, formula, reml, kw):
 
 def _r_sim(R, args):
     R.r_eval(f"s <- simulate(fit, {args})")
-    return np.asarray(R.r_eval("as.matrix(s)")), list(R.r_eval("rownames(s)")), list(R.r_eval("names(s)")), \
-        np.asarray(R.r_eval('attr(s, "seed")'))
+    return np.array(R.r_eval("as.matrix(s)")), list(R.r_eval("rownames(s)")), list(R.r_eval("names(s)")), \
+        np.array(R.r_eval('attr(s, "seed")'))
 
 
 @pytest.mark.parametrize("label,data,formula,reml,kw", MODELS, ids=[m[0] for m in MODELS])
@@ -71,8 +71,8 @@ def test_the_rng_state_carries_over_like_rs_global_seed(R):
     rng = RRNG(11)
     a, b = fit.simulate(2, rng=rng), fit.simulate(2, rng=rng)
     R.r_eval("set.seed(11); s1 <- simulate(fit, 2); s2 <- simulate(fit, 2)")
-    np.testing.assert_allclose(a.to_numpy(), np.asarray(R.r_eval("as.matrix(s1)")), rtol=1e-10)
-    np.testing.assert_allclose(b.to_numpy(), np.asarray(R.r_eval("as.matrix(s2)")), rtol=1e-10)
+    np.testing.assert_allclose(a.to_numpy(), np.array(R.r_eval("as.matrix(s1)")), rtol=1e-10)
+    np.testing.assert_allclose(b.to_numpy(), np.array(R.r_eval("as.matrix(s2)")), rtol=1e-10)
 
 
 def test_use_u_with_re_form_stops(R):

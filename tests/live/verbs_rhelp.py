@@ -19,7 +19,7 @@ def put(R: Any, name: str, df: pd.DataFrame) -> None:
 
 def num(R: Any, code: str) -> np.ndarray:
     """A numeric R value as float64 (NA -> NaN)."""
-    return np.asarray(R.r_eval(f"as.numeric({code})"), dtype=np.float64)
+    return np.array(R.r_eval(f"as.numeric({code})"), dtype=np.float64)
 
 
 def names(R: Any, code: str) -> list[str]:
