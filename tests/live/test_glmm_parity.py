@@ -11,11 +11,15 @@ import numpy as np
 import pytest
 
 from parity import components
-from parity.adapter.pyreterms_glmm import pyreterms_glmm_impl
+from parity.adapter.pyreterms_glmm import glmm_family, pyreterms_glmm_impl
+from parity.adapter.rbuild import dbl_vector
 from parity.compare.check import CheckReport
 from parity.compare.glmm_check import check_glmm, hessian_bound
 from parity.compare.verdicts import Verdict
 from parity.goldens.glmm_cases import GLMM_CASES, get_glmm_case, glmm_case_data, run_glmm_case
+from parity.r.values import RMatrix
+from pyreterms.glmm.glformula import glformula
+from pyreterms.glmm.glmer import glmer_at
 
 pytestmark = pytest.mark.r
 
@@ -63,6 +67,25 @@ def test_a_wrong_implementation_is_caught(R, case_id, change, caught) -> None:
     assert caught in failed, sorted(failed)
 
 
+@pytest.mark.parametrize("case_id", ["grouseticks-pois", "cbpp-logit"])
+def test_vcov_from_rx_instead_of_the_hessian_is_caught(R, case_id) -> None:
+    """vcov.merMod's other branch (sigma^2 unsc(), use.hessian = FALSE) is a wrong answer for a glmer fit:
+    the Hessian's rounding bound must not absorb it."""
+    def unsc_vcov(formula, data, **kw):
+        out = pyreterms_glmm_impl(formula, data, **kw)
+        glf = glformula(formula, data, glmm_family(kw["family"], kw["link"]), weights=kw["weights"],
+                        offset=kw["offset"])
+        at = glmer_at(glf, kw["pars"], nAGQ=kw["nAGQ"], lp0=kw["lp0"])
+        V = at.vcov(use_hessian=False)
+        out["vcov(gfit)"] = RMatrix(V.to_numpy(float), tuple(V.index), tuple(V.columns))
+        return out
+
+    rep = run_glmm_case(get_glmm_case(case_id), impl=unsc_vcov)
+    failed = {c.name: c.detail for c in rep.components if not c.ok}
+    assert set(failed) == {"vcov(gfit)"}, failed
+    assert "beyond the finite-difference Hessian's rounding bound" in failed["vcov(gfit)"]
+
+
 def test_a_component_missing_here_fails(R) -> None:
     def drop(formula, data, **kw):
         out = pyreterms_glmm_impl(formula, data, **kw)
@@ -90,7 +113,6 @@ def test_theta_rule_accepts_an_optimum_within_lme4s_ftol_and_rejects_a_worse_one
     def moved(step):
         def impl(formula, data, **kw):
             out = pyreterms_glmm_impl(formula, data, **kw)
-            from parity.adapter.rbuild import dbl_vector
             th = out['getME(gfit, "theta")']
             out['getME(gfit, "theta")'] = dbl_vector(np.asarray(th.x) + step, th.names)
             return out
@@ -106,8 +128,9 @@ def test_theta_rule_accepts_an_optimum_within_lme4s_ftol_and_rejects_a_worse_one
 
 def test_hessian_bound_scales_with_the_deviance_and_the_squared_covariance() -> None:
     H = np.array([[4.0, 1.0], [1.0, 3.0]])
-    assert hessian_bound(2000.0, H) == pytest.approx(10 * hessian_bound(200.0, H))
-    assert hessian_bound(200.0, 2 * H) == pytest.approx(hessian_bound(200.0, H) / 4)
+    np.testing.assert_allclose(hessian_bound(2000.0, H, 1), 10 * hessian_bound(200.0, H, 1), rtol=1e-14)
+    np.testing.assert_allclose(hessian_bound(200.0, 2 * H, 1), hessian_bound(200.0, H, 1) / 4, rtol=1e-14)
+    assert hessian_bound(200.0, H, 1).shape == (1, 1) and hessian_bound(200.0, H, 0).shape == (2, 2)
 
 
 def test_cli_check_family(R, tmp_path) -> None:
