@@ -17,6 +17,7 @@ from parity.compare.check import CheckReport
 from parity.compare.glmm_check import check_glmm, hessian_bound
 from parity.compare.verdicts import Verdict
 from parity.goldens.glmm_cases import GLMM_CASES, get_glmm_case, glmm_case_data, run_glmm_case
+from parity.r.glmm_oracle import glmm_r_components
 from parity.r.values import RMatrix
 from pyreterms.glmm.glformula import glformula
 from pyreterms.glmm.glmer import glmer_at
@@ -33,6 +34,36 @@ def test_glmm_case_agrees_with_lme4(R, case) -> None:
     # every registered value of both levels was compared (none missing, none silently skipped)
     assert set(components.names("glmer")) <= names, sorted(set(components.names("glmer")) - names)
     assert components.required("glmer") <= names
+
+
+@pytest.mark.parametrize("level", ["glformula", "glmer"])
+def test_glmm_reference_r_produces_exactly_the_registry(R, level: str) -> None:
+    case = get_glmm_case("cbpp-logit")
+    r = glmm_r_components(case.formula, glmm_case_data(case.data), family="binomial", level=level,
+                          pars=[[0.6, -1.4, -1.0, -1.1, -1.5]])
+    fixed = {k for k in r if not components.is_rule_input(k)}
+    assert fixed == set(components.names(level, None)) - {"error"}
+    rule = {k for k in r if components.is_rule_input(k)}
+    assert rule == ({"gdevfun(pars[[1]])", "gdevfun(pars[[1]]); resp$resDev()"} if level == "glmer" else set())
+
+
+def test_an_r_refusal_is_the_registered_error(R) -> None:
+    d = glmm_case_data("cbpp")
+    r = glmm_r_components("incidence ~ period + (1 | herd)", d.iloc[:0], family="poisson", level="glmer")
+    assert "error" in r and components.COMPONENTS["error"].kind == "error"
+
+
+@pytest.mark.parametrize("formula, family, nAGQ", [
+    ("cbind(incidence, size - incidence) ~ period + (1 | herd) + (1 | period)", "binomial", 5),  # one scalar term
+    ("one ~ period + (1 | herd)", "poisson", 1),  # constant response
+    ("size ~ period + (1 | herd)", "binomial", 1),  # counts as a 0/1 response
+    ("neg ~ period + (1 | herd)", "poisson", 1),
+])
+def test_both_refusing_for_the_same_reason_agree(R, formula, family, nAGQ) -> None:
+    d = glmm_case_data("cbpp").assign(one=1.0)
+    d = d.assign(neg=d["incidence"] - 1.0)
+    rep = check_glmm(formula, d, family=family, nAGQ=nAGQ)
+    assert rep.verdict is Verdict.BOTH_REFUSED, [(c.name, c.detail) for c in rep.components]
 
 
 def test_glformula_level_compares_the_formula_and_response_modules(R) -> None:
