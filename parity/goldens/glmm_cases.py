@@ -4,8 +4,8 @@ synthetic Poisson with an offset, checked live by :func:`parity.compare.glmm_che
 Each :class:`GlmmCase` is one call ``lme4::glmer(formula, data, family = family(link), nAGQ,
 weights = data[[weights]], offset = data[[offset]])``.  ``data`` names a shipped lme4 data set
 (:func:`pyreterms.datasets.load_dataset`, or read through R: grouseticks), a derived frame
-(``cbpp_prop``: cbpp with the incidence as a proportion) or the synthetic ``pois_offset`` frame built
-here with numpy (fixed seed).
+(``cbpp_prop``: cbpp with the incidence as a proportion) or the synthetic ``pois_offset`` / ``gamma_log``
+frames built here with numpy (fixed seeds).
 """
 from __future__ import annotations
 
@@ -49,6 +49,9 @@ GLMM_CASES: tuple[GlmmCase, ...] = (
     GlmmCase("grouseticks-pois", "TICKS ~ YEAR + (1 | BROOD)", "grouseticks", "poisson", "log", 1),
     GlmmCase("pois-offset", "y ~ x + (1 | g)", "pois_offset", "poisson", "log", 1, offset="logt",
              note="synthetic counts with exposure log(t) as offset"),
+    GlmmCase("cbpp-logit-agq0", CBPP, "cbpp", "binomial", "logit", 0, note="nAGQ = 0: stage 1 only (bobyqa)"),
+    GlmmCase("gamma-log", "y ~ x + (1 | g)", "gamma_log", "Gamma", "log", 1,
+             note="synthetic Gamma(shape 4) responses, a family with a scale parameter"),
 )
 
 
@@ -72,6 +75,17 @@ def _pois_offset() -> pd.DataFrame:
     return pd.DataFrame({"y": y, "x": x, "g": pd.Categorical([f"g{k:02d}" for k in g]), "logt": np.log(t)})
 
 
+def _gamma_log() -> pd.DataFrame:
+    """80 rows, 10 groups: ``y ~ Gamma(shape 4, mean exp(1 + 0.4 x + b_g))``, ``b_g ~ N(0, 0.3^2)``."""
+    rng = np.random.default_rng(7)
+    n, ng = 80, 10
+    g = np.repeat(np.arange(ng), n // ng)
+    x = np.round(rng.normal(size=n), 3)
+    b = rng.normal(scale=0.3, size=ng)
+    y = np.round(rng.gamma(shape=4, scale=np.exp(1 + 0.4 * x + b[g]) / 4), 6)
+    return pd.DataFrame({"y": y, "x": x, "g": pd.Categorical([f"g{k:02d}" for k in g])})
+
+
 @functools.cache
 def glmm_case_data(name: str) -> pd.DataFrame:
     """The frame a case names (a fresh copy each call is not needed: callers do not mutate it)."""
@@ -81,6 +95,8 @@ def glmm_case_data(name: str) -> pd.DataFrame:
         return d
     if name == "pois_offset":
         return _pois_offset()
+    if name == "gamma_log":
+        return _gamma_log()
     if name in list_datasets():
         return load_dataset(name)
     return load_source(f"r:lme4::{name}")  # not shipped with pyreterms: read through the embedded R
