@@ -87,6 +87,15 @@ REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bad optimizer", (r"^couldn't find optimizer function", r"^non-function specified as optimizer",
                        r"^optimizer function must use")),
     ("missing values (na.fail)", (r"^missing values in object",)),
+    # glmer (parity.compare.glmm_check): the family's initialize and glmer's own checks
+    ("nAGQ > 1 with more than one scalar term",
+     (r"nAGQ > 1 is only available for models with a single, scalar random-effects term",)),
+    ("constant response", (r"^Response is constant",)),
+    ("binomial y outside [0, 1]", (r"y values must be 0 <= y <= 1",)),
+    ("negative Poisson response", (r"negative values not allowed for the 'Poisson' family",)),
+    ("non-positive Gamma response", (r"non-positive values not allowed for the 'Gamma' family",)),
+    ("non-positive inverse.gaussian response",
+     (r"positive values only are allowed for the 'inverse.gaussian' family",)),
 )
 
 #: refusals by the harness itself (never an answer of lme4 or of the implementation)
