@@ -91,10 +91,14 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
   for (nm in c("Zt", "Ztlist", "Lambdat", "Lind", "theta", "lower", "Gp", "cnms", "flist", "nl"))
     put(paste0(G, "$reTrms$", nm), rt[[nm]])
   put(paste0(G, "$formula"), deparse1(glf$formula))
-  resp <- tryCatch(lme4:::mkRespMod(glf$fr, family = fam), error = function(e) e)
+  ## the glformula level is glFormula() and the response module (pyreterms' glformula is both): a stop in
+  ## mkRespMod (the family's initialize: Gamma's "non-positive values", ...) is this level's refusal
+  resp <- tryCatch(pyreterms_collect(lme4:::mkRespMod(glf$fr, family = fam), cond), error = function(e) e)
+  if (inherits(resp, "error"))
+    return(list(error = conditionMessage(resp), "glFormula(): warnings" = cond$warnings,
+                "glFormula(): messages" = cond$messages))
   for (nm in c("y", "weights", "offset", "n"))
-    put(sprintf("mkRespMod(%s$fr, family)$%s", G, nm),
-        if (inherits(resp, "error")) stop(conditionMessage(resp)) else resp$field(nm) + 0)
+    put(sprintf("mkRespMod(%s$fr, family)$%s", G, nm), resp$field(nm) + 0)
   out[["glFormula(): warnings"]] <- cond$warnings
   out[["glFormula(): messages"]] <- cond$messages
   if (level == "glformula") return(out)

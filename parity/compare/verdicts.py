@@ -96,6 +96,10 @@ REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("non-positive Gamma response", (r"non-positive values not allowed for the 'Gamma' family",)),
     ("non-positive inverse.gaussian response",
      (r"positive values only are allowed for the 'inverse.gaussian' family",)),
+    ("no valid starting values (gaussian log/inverse link)",
+     (r"cannot find valid starting values: please specify some",)),
+    # lme4's merPredD::updateXwts: a matrix response with a non-binomial family (y has 2n values, weights n)
+    ("response longer than the frame (matrix response, non-binomial family)", (r"^updateXwts: dimension mismatch",)),
 )
 
 #: refusals by the harness itself (never an answer of lme4 or of the implementation)

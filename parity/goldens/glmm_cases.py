@@ -9,6 +9,7 @@ frames built here with numpy (fixed seeds).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -22,6 +23,10 @@ from pyreterms.datasets import list_datasets, load_dataset
 __all__ = ["GlmmCase", "GLMM_CASES", "get_glmm_case", "glmm_case_data", "run_glmm_case"]
 
 CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+#: two positive columns (no family's initialize objects to them)
+CBPP_POS = "cbind(size, incidence + 1) ~ period + (1 | herd)"
+#: the refusal class of lme4's updateXwts stop (a matrix response with a non-binomial family)
+_XWTS = "response longer than the frame (matrix response, non-binomial family)"
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,18 @@ class GlmmCase:
     weights: str | None = None
     offset: str | None = None
     note: str = ""
+    #: the verdict the case must have: "agree", or "both refused" (lme4 stops; pyreterms must stop for the
+    #: same reason, :data:`refusal` the class of :data:`parity.compare.verdicts.REFUSAL_CLASSES`)
+    expect: str = "agree"
+    refusal: str | None = None
+
+    def as_json(self) -> dict:
+        """The definition a golden stores (:func:`parity.goldens.record_replay.save_golden`)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> GlmmCase:
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
 
 
 GLMM_CASES: tuple[GlmmCase, ...] = (
@@ -52,6 +69,20 @@ GLMM_CASES: tuple[GlmmCase, ...] = (
     GlmmCase("cbpp-logit-agq0", CBPP, "cbpp", "binomial", "logit", 0, note="nAGQ = 0: stage 1 only (bobyqa)"),
     GlmmCase("gamma-log", "y ~ x + (1 | g)", "gamma_log", "Gamma", "log", 1,
              note="synthetic Gamma(shape 4) responses, a family with a scale parameter"),
+    # a two-column response with a family other than binomial: lme4 1.1-31 accepts glFormula (mkRespMod's y is
+    # the matrix read column-wise, 2n values) and glmer stops in merPredD::updateXwts, unless the family's
+    # initialize stops first (Gamma: zeros in size - incidence; gaussian(log): no valid starting values)
+    GlmmCase("cbpp-cbind-poisson", CBPP, "cbpp", "poisson", "log", 1, expect="both refused", refusal=_XWTS,
+             note="cbind() response, Poisson: lme4 stops in updateXwts"),
+    GlmmCase("cbpp-cbind-gamma-log", CBPP, "cbpp", "Gamma", "log", 1, expect="both refused",
+             refusal="non-positive Gamma response", note="cbind() with zero counts: Gamma's initialize stops"),
+    GlmmCase("cbpp-cbind-gaussian-log", CBPP, "cbpp", "gaussian", "log", 1, expect="both refused",
+             refusal="no valid starting values (gaussian log/inverse link)",
+             note="cbind() with zero counts: gaussian(log)'s initialize stops"),
+    GlmmCase("cbpp-cbind-pos-gamma-log", CBPP_POS, "cbpp", "Gamma", "log", 1, expect="both refused", refusal=_XWTS,
+             note="positive cbind() columns, Gamma(log): lme4 stops in updateXwts"),
+    GlmmCase("cbpp-cbind-pos-gaussian-log", CBPP_POS, "cbpp", "gaussian", "log", 1, expect="both refused",
+             refusal=_XWTS, note="positive cbind() columns, gaussian(log): lme4 stops in updateXwts"),
 )
 
 

@@ -15,17 +15,18 @@ from parity.adapter.pyreterms_glmm import glmm_family, pyreterms_glmm_impl
 from parity.adapter.rbuild import dbl_vector
 from parity.compare.check import CheckReport
 from parity.compare.glmm_check import check_glmm, hessian_bound
-from parity.compare.verdicts import Verdict
-from parity.goldens.glmm_cases import GLMM_CASES, get_glmm_case, glmm_case_data, run_glmm_case
+from parity.compare.verdicts import DECISION, Verdict
+from parity.goldens.glmm_cases import CBPP_POS, GLMM_CASES, get_glmm_case, glmm_case_data, run_glmm_case
 from parity.r.glmm_oracle import glmm_r_components
 from parity.r.values import RMatrix
+from pyreterms.errors import DataError
 from pyreterms.glmm.glformula import glformula
-from pyreterms.glmm.glmer import glmer_at
+from pyreterms.glmm.glmer import glmer, glmer_at
 
 pytestmark = pytest.mark.r
 
 
-@pytest.mark.parametrize("case", GLMM_CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [c for c in GLMM_CASES if c.expect == "agree"], ids=lambda c: c.id)
 def test_glmm_case_agrees_with_lme4(R, case) -> None:
     rep = run_glmm_case(case)
     bad = [(c.name, c.detail) for c in rep.components if not c.ok]
@@ -34,6 +35,44 @@ def test_glmm_case_agrees_with_lme4(R, case) -> None:
     # every registered value of both levels was compared (none missing, none silently skipped)
     assert set(components.names("glmer")) <= names, sorted(set(components.names("glmer")) - names)
     assert components.required("glmer") <= names
+
+
+@pytest.mark.parametrize("case", [c for c in GLMM_CASES if c.expect != "agree"], ids=lambda c: c.id)
+def test_glmm_case_refused_by_both_for_the_same_reason(R, case) -> None:
+    assert case.expect == "both refused" and case.refusal is not None
+    rep = run_glmm_case(case)
+    decision = [c for c in rep.components if c.name == DECISION]
+    assert rep.verdict is Verdict.BOTH_REFUSED, [(c.name, c.detail) for c in rep.components]
+    assert len(decision) == 1 and f"({case.refusal})" in decision[0].detail, decision[0].detail
+
+
+@pytest.mark.parametrize("family, link", [("poisson", "log"), ("poisson", "sqrt"), ("Gamma", "log"),
+                                          ("Gamma", "inverse"), ("gaussian", "log"), ("inverse.gaussian", "1/mu^2")])
+def test_a_cbind_response_with_a_non_binomial_family(R, family, link) -> None:
+    """lme4 1.1-31 accepts glFormula and its response module reads the matrix column-wise (2n values of y,
+    n weights): the glformula level agrees value by value; glmer stops in updateXwts, and pyreterms stops
+    with lme4's message as a typed one-line error (never a numpy broadcasting error)."""
+    d = glmm_case_data("cbpp")
+    rep = check_glmm(CBPP_POS, d, family=family, link=link, level="glformula")
+    assert rep.verdict is Verdict.AGREE, [(c.name, c.detail) for c in rep.components if not c.ok]
+    y = next(c for c in rep.components if c.name == "mkRespMod(glFormula()$fr, family)$y")
+    assert y.ok
+    glf = glformula(CBPP_POS, d, glmm_family(family, link))
+    assert glf.y.shape == (2 * len(d),) and glf.weights.shape == (len(d),)
+    r = R.r_eval(f"tryCatch({{lme4::glmer({CBPP_POS}, lme4::cbpp, family = {family}(link = '{link}')); 'fitted'}},"
+          " error = conditionMessage)")[0]
+    with pytest.raises(DataError) as e:
+        glmer(CBPP_POS, d, glmm_family(family, link))
+    assert str(e.value).startswith(r + " ") and "\n" not in str(e.value), (str(e.value), r)
+
+
+@pytest.mark.parametrize("nAGQ", [0, 5])
+def test_the_cbind_refusal_comes_before_the_nagq_checks(R, nAGQ) -> None:
+    """lme4 stops in mkGlmerDevfun (updateXwts) before updateGlmerDevfun's nAGQ > 1 check."""
+    f = "cbind(size, incidence + 1) ~ period + (1 | herd) + (1 | period)"
+    rep = check_glmm(f, glmm_case_data("cbpp"), family="poisson", nAGQ=nAGQ)
+    decision = next(c for c in rep.components if c.name == DECISION)
+    assert rep.verdict is Verdict.BOTH_REFUSED and "updateXwts" in decision.detail, decision.detail
 
 
 @pytest.mark.parametrize("level", ["glformula", "glmer"])

@@ -37,7 +37,10 @@ MESSAGES = [
         ("negative Poisson response", "negative values not allowed for the 'Poisson' family"),
         ("non-positive Gamma response", "non-positive values not allowed for the 'Gamma' family"),
         ("non-positive inverse.gaussian response",
-         "positive values only are allowed for the 'inverse.gaussian' family"))],
+         "positive values only are allowed for the 'inverse.gaussian' family"),
+        ("no valid starting values (gaussian log/inverse link)", "cannot find valid starting values: please specify some"))],
+    ("response longer than the frame (matrix response, non-binomial family)", "updateXwts: dimension mismatch",
+     "updateXwts: dimension mismatch (the response has 2 columns; a cbind() response is for the binomial family only)"),
     ("nlev < 2", "grouping factors must have > 1 sampled level", "grouping factors must have > 1 sampled level"),
     ("(1 || g) not expandable", "<text>:1:12: unexpected '|'\n1: ~( 1|g)+(0+|\n                   ^",
      "(1 || g) cannot be expanded: lme4 1.1-31 builds the text '(0+|g)' for '||' without covariates and R fails "
