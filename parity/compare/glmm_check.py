@@ -11,6 +11,7 @@ when they differ, are judged by the GLMM theta rule (:func:`glmm_theta_rule`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,8 @@ from parity.r import session as rsession
 from parity.r.glmm_oracle import GLMM_LEVELS, glmm_r_components
 from parity.r.values import RMatrix, RValue, RVector
 
-__all__ = ["GLMM_FTOL_ABS", "DEVFUN_ULPS", "GlmmCheckReport", "check_glmm", "glmm_theta_rule", "hessian_bound"]
+__all__ = ["GLMM_FTOL_ABS", "DEVFUN_ULPS", "GlmmCheckReport", "check_glmm", "glmm_theta_rule", "hessian_bound",
+           "judge_glmm", "run_glmm_impl"]
 
 #: lme4's own stopping tolerance on the criterion: ``Nelder_Mead``'s ``FtolAbs = 1e-5`` (lme4 1.1-31
 #: default ``optCtrl`` of glmer's stage 2; the nAGQ = 0 stage is judged with the same number)
@@ -184,30 +186,49 @@ def check_glmm(formula: str, data: pd.DataFrame, *, family: str, link: str | Non
 def _check(formula: str, data: pd.DataFrame, *, family: str, link: str | None, nAGQ: int, level: str,
            weights: Any, offset: Any, impl: GlmmImpl, data_label: str, selection: Selection,
            time_limit: float | None) -> GlmmCheckReport:
-    sel = selection
     args: dict[str, Any] = {"family": family, "link": link, "nAGQ": nAGQ, "level": level,
                             "weights": weights, "offset": offset}
     r = glmm_r_components(formula, data, time_limit=time_limit, **args)
+
+    def here(pars: np.ndarray) -> dict[str, RValue]:  # lme4's devfun at the implementation's optimum
+        return glmm_r_components(formula, data, time_limit=time_limit, pars=[pars.tolist()], **args)
+
+    py = run_glmm_impl(impl, formula, data, r, **args)
+    comps = judge_glmm(py, r, level=level, nAGQ=nAGQ, selection=selection, here=here)
+    versions = rsession.versions() if rsession.is_started() else {}
+    return GlmmCheckReport(formula, data_label, level, False, tuple(comps), versions, (), selection,
+                           family=family, link=link, nAGQ=nAGQ)
+
+
+def run_glmm_impl(impl: GlmmImpl, formula: str, data: pd.DataFrame, r: dict[str, RValue],
+                  **args: Any) -> dict[str, RValue]:
+    """The implementation's components (a refusal as ``{"error": ...}``); at level glmer it is handed
+    lme4's ``opt$par`` and PIRLS start (``r``'s "harness: pars", "harness: lp0"), live or stored."""
     extra: dict[str, Any] = {}
-    if level == "glmer" and "error" not in r:
+    if args.get("level") == "glmer" and "error" not in r:
         extra = {"pars": _x(r.get("harness: pars")), "lp0": _x(r.get("harness: lp0"))}
-    py = run_impl(impl, formula, data, **args, **extra)
+    return run_impl(impl, formula, data, **args, **extra)
+
+
+def judge_glmm(py: dict[str, RValue], r: dict[str, RValue], *, level: str, nAGQ: int, selection: Selection,
+               here: Callable[[np.ndarray], dict[str, RValue]] | None) -> list[ComponentResult]:
+    """Every component of one GLMM design judged (the same rules live and from a golden): tolerances,
+    conditions, the vcov Hessian bound, the GLMM theta rule (``here(pars)``: lme4's devfun at the
+    implementation's optimum ``c(theta, beta)``, theta alone for nAGQ = 0; None: the rule is not applied),
+    and a required component missing on either side fails."""
+    sel = selection
     comps = compare_components(py, r, selection=sel)
     if "error" not in r and "error" not in py:
         comps += _conditions(py, r, sel)
         comps = _vcov_rule(comps, py, r)
-        if level == "glmer" and any(not c.ok and c.name in _PARAMS + _CRITERIA for c in comps):
+        if level == "glmer" and here is not None and any(not c.ok and c.name in _PARAMS + _CRITERIA for c in comps):
             ours = _x(py.get('getME(gfit, "theta")'))
             beta = _x(py.get('getME(gfit, "beta")'))
             if ours is not None and beta is not None:
-                pars = ours if nAGQ == 0 else np.concatenate([ours, beta])
-                r_here = glmm_r_components(formula, data, time_limit=time_limit, pars=[pars.tolist()], **args)
-                comps = glmm_theta_rule(comps, py, r, r_here)
+                comps = glmm_theta_rule(comps, py, r, here(ours if nAGQ == 0 else np.concatenate([ours, beta])))
         need = sel.required(components.required(level))
         missing = [ComponentResult(n, False, float("nan"), float("nan"), 0.0, 0.0,
                                    "required component " + ("missing here" if n not in py else "missing in R"))
                    for n in sorted(need) if n not in py or n not in r]
         comps = missing + comps
-    versions = rsession.versions() if rsession.is_started() else {}
-    return GlmmCheckReport(formula, data_label, level, False, tuple(comps), versions, (), sel,
-                           family=family, link=link, nAGQ=nAGQ)
+    return comps
