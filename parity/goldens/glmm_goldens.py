@@ -108,11 +108,20 @@ def _offline_here(py: dict[str, RValue]) -> Any:
     return here
 
 
+#: the glformula level's components (stored in a golden whose glmer() call refused, beside the refusal)
+_GLF = frozenset(components.names("glformula", None)) - {"error"}
+_GLMER_CONDITIONS = frozenset({"glmer(): warnings", "glmer(): messages"})
+
+
 def _stored_completely(gold: dict[str, RValue], nAGQ: int) -> list[ComponentResult]:
-    """A failing result for each component of the glmer level the golden lacks (an error golden: the error;
+    """A failing result for each component of the glmer level the golden lacks (a refusal of glmer(): the
+    error, its conditions and the glformula level's components; of glFormula()/mkRespMod(): the error;
     nAGQ = 0: lme4 computes no Hessian, so ``"harness: Hessian"`` is NULL and not stored)."""
     nan = float("nan")
-    need = {"error"} if "error" in gold else set(components.names(LEVEL, None)) - {"error"}
+    if "error" in gold:
+        need = {"error"} | (_GLF | _GLMER_CONDITIONS if _GLMER_CONDITIONS & set(gold) else set())
+    else:
+        need = set(components.names(LEVEL, None)) - {"error"}
     if nAGQ == 0:
         need.discard("harness: Hessian")
     return [ComponentResult(n, False, nan, nan, 0.0, 0.0, "component missing in the stored golden")
@@ -132,6 +141,11 @@ def replay_glmm_case(dir: str | Path, case_id: str, impl: Any = None) -> ReplayR
         return ReplayResult(case_id, LEVEL, (ComponentResult("input data", False, nan, nan, 0.0, 0.0, why),))
     py = run_glmm_impl(fn, case.formula, data, gold, **_args(case, data))
     comps = judge_glmm(py, gold, level=LEVEL, nAGQ=case.nAGQ, selection=ALL, here=_offline_here(py))
+    if "error" in gold and _GLMER_CONDITIONS & set(gold):  # glmer() refused after glFormula(): that level too
+        args = {**_args(case, data), "level": "glformula"}
+        glf = {k: v for k, v in gold.items() if k in _GLF}
+        comps += judge_glmm(run_glmm_impl(fn, case.formula, data, glf, **args), glf, level="glformula",
+                            nAGQ=case.nAGQ, selection=ALL, here=None)
     return ReplayResult(case_id, LEVEL, tuple(_stored_completely(gold, case.nAGQ) + comps))
 
 

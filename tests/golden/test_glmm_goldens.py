@@ -85,7 +85,8 @@ def test_glmm_golden_replays(case: GlmmCase) -> None:
 
 
 @pytest.mark.parametrize("case_id, drop", [("cbpp-logit", "sigma(gfit)"), ("pois-offset", "harness: Hessian"),
-                                           ("grouseticks-pois", "fitted(gfit)"), ("cbpp-cbind-poisson", "error")])
+                                           ("grouseticks-pois", "fitted(gfit)"), ("cbpp-cbind-poisson", "error"),
+                                           ("cbpp-cbind-poisson", "mkRespMod(glFormula()$fr, family)$y")])
 def test_a_component_missing_in_a_golden_fails(tmp_path, case_id: str, drop: str) -> None:
     d = _copy(tmp_path, [case_id])
     doc = json.loads((d / f"{case_id}.json").read_text())
@@ -129,6 +130,24 @@ def test_replay_catches_an_implementation_that_refuses_or_accepts_wrongly() -> N
     assert replay_glmm_case(GLMM_DIR, "cbpp-logit", impl=refuse).verdict is Verdict.DISAGREE
     as_binomial = functools.partial(_changed, {"family": "binomial", "link": None})
     assert replay_glmm_case(GLMM_DIR, "cbpp-cbind-poisson", impl=as_binomial).verdict is Verdict.DISAGREE
+
+
+def test_a_glmer_refusal_golden_replays_the_glformula_level_too() -> None:
+    """lme4 accepted glFormula() before glmer() stopped: its components (y: the matrix read column-wise, 2n
+    values) are stored with the refusal and compared; a row-wise y is caught."""
+    y = "mkRespMod(glFormula()$fr, family)$y"
+    res = replay_glmm_case(GLMM_DIR, "cbpp-cbind-poisson")
+    assert res.verdict is Verdict.BOTH_REFUSED and y in {c.name for c in res.components if c.ok}
+    assert len(load_golden(GLMM_DIR, "cbpp-cbind-poisson")[y].x) == 2 * 56
+
+    def row_wise(formula, data, **kw):
+        out = pyreterms_glmm_impl(formula, data, **kw)
+        v = out[y]
+        out[y] = dbl_vector(np.asarray(v.x).reshape(2, -1).T.ravel(), v.names)
+        return out
+
+    res = replay_glmm_case(GLMM_DIR, "cbpp-cbind-poisson", impl=row_wise)
+    assert res.verdict is Verdict.DISAGREE and res.failing() == [y], res.failing()
 
 
 def test_offline_theta_rule_passes_an_optimum_within_ftol_and_fails_a_worse_one() -> None:
