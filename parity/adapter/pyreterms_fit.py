@@ -122,7 +122,7 @@ def _components(fit) -> dict[str, RValue]:
     out[G("fixef")] = _dbl(fit.state.beta, xcn)
     out[G("beta")] = _dbl(fit.state.beta)
     out[G("theta")] = _dbl(fit.theta, tn)
-    out[G("ST")] = RList(tuple((g, RMatrix(S, None, None)) for g, S in fit._ST()))
+    out[G("ST")] = RList(tuple((g, RMatrix(S, None, None)) for g, S in fit.getME("ST")))
     dc = fit.devcomp()
     out[G("REML")] = _int([dc["dims"]["REML"]])
     out[G("is_REML")] = _lgl(fit.is_REML)

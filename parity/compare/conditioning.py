@@ -7,6 +7,7 @@ of the penalised least-squares system is bounded by ``eps * kappa``; ``kappa`` i
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -244,6 +245,19 @@ def within_problem_scale(comps: list, py: dict, r: dict) -> list:
     return out
 
 
+def _second_chance(c: ComponentResult, py: dict, r: dict, bound: float, tol: Tolerance, atol: float,
+                   why: str) -> ComponentResult | None:
+    """The component judged again with an absolute allowance ``atol`` (a stated bound from lme4's own
+    matrices); the passing result, or None when it is beyond that too. ``why`` names the bound
+    (``{atol}`` is filled in)."""
+    d = Diff()
+    compare_values(py[c.name], r[c.name], Tolerance(bound, max(tol.atol, atol), COND_RULE), d)
+    if not d.ok:
+        return None
+    return ComponentResult(c.name, True, c.max_abs_diff, c.max_rel_diff, bound, atol,
+                           f"differs by {c.max_abs_diff:.2g} (absolute), " + why.format(atol=atol))
+
+
 def within_conditioning(comps: list, py: dict, r: dict) -> list:
     """At-theta components that miss their tolerance get a second, stated chance: the forward error
     of any backward-stable solve of the PLS system is bounded by ``eps * kappa`` (relative; kappa of
@@ -256,51 +270,45 @@ def within_conditioning(comps: list, py: dict, r: dict) -> list:
     kappa: list = []
     modes: list = []
     pscale: list = []
+
+    def lazy(cache: list, compute: Callable[[dict], Any]) -> Any:
+        if not cache:
+            cache.append(compute(r))
+        return cache[0]
+
     out = []
     for c in comps:
         tol = tolerance_for(c.name)
         if c.ok or tol not in _AT_THETA_CLASSES or c.name not in py or c.name not in r:
             out.append(c)
             continue
-        if not kappa:
-            kappa.append(condition_number(r))
-        k = kappa[0]
+        k = lazy(kappa, condition_number)
         bound = EPS * k if k is not None else 0.0
         if bound <= tol.rtol:
             out.append(c)
             continue
         d = Diff()
         compare_values(py[c.name], r[c.name], Tolerance(bound, tol.atol, COND_RULE), d)
+        second = None
         if not d.ok and c.name.startswith(PREDICTIONS_PREFIX):
-            if not pscale:
-                pscale.append(prediction_slack(py, r))
-            if pscale[0] is not None:
-                atol = pscale[0] * (1 + 1e-6)
-                d = Diff()
-                compare_values(py[c.name], r[c.name], Tolerance(bound, max(tol.atol, atol), COND_RULE), d)
-                if d.ok:
-                    out.append(ComponentResult(
-                        c.name, True, c.max_abs_diff, c.max_rel_diff, bound, atol,
-                        f"differs by {c.max_abs_diff:.2g} (absolute), within what the accepted differences of "
-                        f"beta and b carry through X and Z: max_i(|X_i| |d beta| + |Z_i| |d b|) = {atol:.2g} "
-                        f"(kappa = {k:.3g} from lme4's own matrices; README: Known differences)"))
-                    continue
+            slack = lazy(pscale, lambda rr: prediction_slack(py, rr))
+            if slack is not None:
+                second = _second_chance(
+                    c, py, r, bound, tol, slack * (1 + 1e-6),
+                    "within what the accepted differences of beta and b carry through X and Z: "
+                    "max_i(|X_i| |d beta| + |Z_i| |d b|) = {atol:.2g} "
+                    f"(kappa = {k:.3g} from lme4's own matrices; README: Known differences)")
         if not d.ok and c.name in MODES:
-            if not modes:
-                modes.append(mode_bounds(r))
-            mb = modes[0]
+            mb = lazy(modes, mode_bounds)
             if mb is not None:
-                atol = mb[0] if c.name in _U_MODES else mb[1]
-                d = Diff()
-                compare_values(py[c.name], r[c.name], Tolerance(bound, max(tol.atol, atol), COND_RULE), d)
-                if d.ok:
-                    out.append(ComponentResult(
-                        c.name, True, c.max_abs_diff, c.max_rel_diff, bound, atol,
-                        f"differs by {c.max_abs_diff:.2g} (absolute), within the {COND_RULE} of the modes: "
-                        f"eps * kappa_s * ||D [u; beta]|| carried through D^-1 and Lambda = {atol:.2g} "
-                        f"(kappa_s = {k:.3g} from lme4's own matrices; README: Known differences)"))
-                    continue
-        if d.ok:
+                second = _second_chance(
+                    c, py, r, bound, tol, mb[0] if c.name in _U_MODES else mb[1],
+                    f"within the {COND_RULE} of the modes: eps * kappa_s * ||D [u; beta]|| carried through "
+                    "D^-1 and Lambda = {atol:.2g} "
+                    f"(kappa_s = {k:.3g} from lme4's own matrices; README: Known differences)")
+        if second is not None:
+            out.append(second)
+        elif d.ok:
             out.append(ComponentResult(c.name, True, c.max_abs_diff, c.max_rel_diff, bound, tol.atol,
                                        f"differs by {c.max_rel_diff:.2g} (relative) > {tol.rtol:g}, within the "
                                        f"{COND_RULE} eps * kappa = {bound:.2g} (kappa of the PLS system, random- and "

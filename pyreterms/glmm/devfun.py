@@ -77,24 +77,24 @@ class GlmerDevfun:
 
     def devfun1(self, pars: np.ndarray) -> float:
         """R: the nAGQ = 1 closure ``function(pars)`` with ``pars = c(theta, beta)``."""
+        self._reset(pars)
+        return laplace(self.pp, self.resp, u_only=True, tol=self.tol, maxit=self.maxit)
+
+    def _reset(self, pars: np.ndarray) -> None:
+        """The stage-2 closures' common start: eta reset to ``baseOffset + lp0``, theta set, and beta moved
+        into the offset (``resp$setOffset(baseOffset + X %*% beta)``)."""
         pars = np.asarray(pars, dtype=np.float64)
         self.resp.offset = self.base_offset.copy()
         self.resp.update_mu(self.lp0)
         self.pp.set_theta(pars[:self.nth])
         beta = pars[self.nth:]
         self.resp.offset = self.base_offset + (self.glf.X.X @ beta if beta.size else 0.0)
-        return laplace(self.pp, self.resp, u_only=True, tol=self.tol, maxit=self.maxit)
 
     def devfun_agq(self, pars: np.ndarray) -> float:
         """R: the nAGQ >= 1 closure when ``nrow(GQmat) >= 2``: u-only PIRLS, then ``glmerAGQ``."""
         if self.GQmat.shape[0] < 2:  # glmerPwrssUpdate: nAGQ < 2 -> glmerLaplace
             return self.devfun1(pars)
-        pars = np.asarray(pars, dtype=np.float64)
-        self.resp.offset = self.base_offset.copy()
-        self.resp.update_mu(self.lp0)
-        self.pp.set_theta(pars[:self.nth])
-        beta = pars[self.nth:]
-        self.resp.offset = self.base_offset + (self.glf.X.X @ beta if beta.size else 0.0)
+        self._reset(pars)
         pwrss_update(self.pp, self.resp, u_only=True, tol=self.tol, maxit=self.maxit)  # glmerAGQ's first step
         return agq_deviance(self.pp, self.resp, self.GQmat, self.fac)
 

@@ -1,7 +1,7 @@
 """The fitted GLMM (R: a ``glmerMod``, ``mkMerMod``'s GLMM parts, lme4 1.1-31) and its verbs: ``fixef``,
 ``ranef``, ``VarCorr``, ``sigma``, ``deviance``, ``logLik``, ``AIC``, ``BIC``, ``fitted``,
 ``residuals`` (``residuals.glmResp``), ``weights``, ``vcov`` (``vcov.merMod``: the finite-difference
-Hessian's when stage 2 ran, else ``unsc()``), ``getME`` (:mod:`pyreterms.glmm.getme`), ``predict``
+Hessian's when stage 2 ran, else ``unsc()``), ``getME`` (:mod:`pyreterms.lmm.getme`), ``predict``
 (:mod:`pyreterms.glmm.predict`) and ``summary`` (:mod:`pyreterms.glmm.summary`).
 
 The object holds the state lme4's ``pp``/``resp`` reference objects are left in by the last deviance
@@ -17,17 +17,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm import predict as gpredict
 from pyreterms.glmm.family import Family
-from pyreterms.glmm.getme import getme
 from pyreterms.glmm.glformula import GLFormula
 from pyreterms.glmm.pirls import GlmResp, MerPred
 from pyreterms.glmm.summary import GlmerSummary, format_print, summarize
 from pyreterms.lmm.fit import make_names
+from pyreterms.lmm.getme import getme
 from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var
+from pyreterms.lmm.modes import coef_frames, ranef_frames
+from pyreterms.lmm.varcorr import varcorr, varcorr_df
 from pyreterms.verbs.accessors import napredict
 
 _RESID_TYPES = ("deviance", "pearson", "working", "response", "partial")
@@ -169,30 +172,12 @@ class GlmerFit:
     def VarCorr(self) -> list[dict[str, Any]]:  # noqa: N802 - R's name
         """R: ``VarCorr(fit)``: per term ``{"name", "group", "cnms", "cov", "stddev", "correlation"}``
         (``sc = sigma(fit)``, 1 for binomial and Poisson)."""
-        sc = self.sigma()
-        out = []
-        for nm, (g, cn), (_, T) in zip(self._term_names(), self.glf.reTrms.cnms, self.Tlist(), strict=True):
-            Lk = sc * T
-            V = Lk @ Lk.T
-            sd = np.sqrt(np.diag(V))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                corr = V / np.outer(sd, sd)
-            np.fill_diagonal(corr, 1.0)
-            out.append({"name": nm, "group": g, "cnms": cn, "cov": V, "stddev": sd, "correlation": corr})
-        return out
+        return varcorr(self._term_names(), self.glf.reTrms.cnms, self.Tlist(), self.sigma())
 
-    def VarCorr_df(self) -> pd.DataFrame:  # noqa: N802 - R's name
-        """R: ``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor (a Residual row only with a
+    def VarCorr_df(self, order: str = "cov.last") -> pd.DataFrame:  # noqa: N802 - R's name
+        """R: ``as.data.frame(VarCorr(fit), order=)``: grp, var1, var2, vcov, sdcor (a Residual row only with a
         scale parameter)."""
-        rows: list[tuple[Any, ...]] = []
-        for vc in self.VarCorr():
-            cn, V, C, sd = vc["cnms"], vc["cov"], vc["correlation"], vc["stddev"]
-            rows += [(vc["name"], cn[i], None, V[i, i], sd[i]) for i in range(len(cn))]
-            rows += [(vc["name"], cn[c], cn[r], V[r, c], C[r, c])
-                     for c in range(len(cn)) for r in range(c + 1, len(cn))]
-        if self.use_sc:
-            rows.append(("Residual", None, None, self.sigma() ** 2, self.sigma()))
-        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+        return varcorr_df(self.VarCorr(), self.sigma() if self.use_sc else None, order)
 
     def ranef(self, condVar: bool = False) -> Any:  # noqa: N803 - R's name
         """R: ``ranef(fit, condVar)`` (conditional modes ``b = Lambda u``): per grouping factor, rows =
@@ -202,14 +187,7 @@ class GlmerFit:
         the final PIRLS weights)."""
         if condVar:
             return self._ranef_condvar()
-        rt = self.glf.reTrms
-        out: dict[str, pd.DataFrame] = {}
-        for k, (g, cn) in enumerate(rt.cnms):
-            lo, hi = int(rt.Gp[k]), int(rt.Gp[k + 1])
-            block = self.b[lo:hi].reshape(-1, len(cn))
-            df = pd.DataFrame(block, index=list(rt.terms[k].ff.levels), columns=list(cn))
-            out[g] = pd.concat([out[g], df], axis=1) if g in out else df
-        return out
+        return ranef_frames(self.glf.reTrms, self.b)
 
     def _ranef_condvar(self) -> dict[str, CondRanef]:
         rt = self.glf.reTrms
@@ -226,16 +204,8 @@ class GlmerFit:
         return {f: CondRanef(modes=modes[f], postVar=a, terms=t) for (f, _), (a, t) in zip(rt.flist, arr, strict=True)}
 
     def coef(self) -> dict[str, pd.DataFrame]:
-        """R: ``coef(fit)``: the fixed effects per level plus the random effects of the same name."""
-        fe, out = self.fixef(), {}
-        for g, df in self.ranef().items():
-            miss = [c for c in df.columns if c not in fe.index]
-            f2 = pd.concat([pd.Series(0.0, index=list(dict.fromkeys(miss))), fe])
-            val = np.tile(f2.to_numpy(), (len(df), 1))
-            for j, c in enumerate(df.columns):
-                val[:, list(f2.index).index(c)] += df.to_numpy()[:, j]
-            out[g] = pd.DataFrame(val, index=df.index, columns=list(f2.index))
-        return out
+        """R: ``coef(fit)`` (:func:`~pyreterms.lmm.modes.coef_frames`)."""
+        return coef_frames(self.fixef(), self.ranef())
 
     # -------------------------------------------------------------------- fitted values and residuals
     def fitted(self) -> pd.Series:
@@ -335,6 +305,15 @@ class GlmerFit:
 
     # -------------------------------------------------------------------- getME
     def getME(self, name: str) -> Any:  # noqa: N802 - R's name
-        """R: ``getME(fit, name)`` for the names lme4 1.1-31 accepts (:func:`pyreterms.glmm.getme.getme`;
-        there is no "eta" or "weights": use ``predict(type = "link")`` and :meth:`weights`)."""
-        return getme(self, name)
+        """R: ``getME(fit, name)`` for the names lme4 1.1-31 accepts (:func:`pyreterms.lmm.getme.getme`;
+        there is no "eta" or "weights": use ``predict(type = "link")`` and :meth:`weights`).  ``L`` and ``RZX``
+        are unpermuted (lme4's follow CHOLMOD's fill-reducing permutation, the identity for one scalar term);
+        ``RX`` is lme4's upper-triangular factor."""
+        own: dict[str, Callable[[], Any]] = {
+            "X": lambda: self.glf.X.X, "y": lambda: self.glf.y, "mu": lambda: self.mu, "u": lambda: self.u,
+            "b": lambda: self.b.reshape(-1, 1), "L": lambda: sp.csc_matrix(self.L), "RX": lambda: self.RX.T,
+            "RZX": lambda: self.RZX, "sigma": self.sigma, "fixef": self.fixef, "beta": lambda: self.beta,
+            "Tlist": self.Tlist, "REML": lambda: 0, "is_REML": lambda: False, "offset": lambda: self.glf.offset,
+            "devfun": lambda: self.devfun,
+        }
+        return getme(name, self.glf.reTrms, self.theta, list(self.glf.reTrms.theta_names()), self.devcomp(), own)

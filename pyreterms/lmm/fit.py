@@ -14,7 +14,6 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from math import comb
 from typing import Any
 
 import numpy as np
@@ -26,13 +25,16 @@ from pyreterms.design.lformula import lformula
 from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError, LmeCheckError, LmeWarning
 from pyreterms.lmm.deviance import LmerProblem, PLSState
+from pyreterms.lmm.getme import getme
 from pyreterms.lmm.inference.anova import AnovaTable, anova
 from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var, post_var_terms
 from pyreterms.lmm.inference.confint import confint
 from pyreterms.lmm.inference.profile import Profile, profile
 from pyreterms.lmm.inference.refit import refit_ml
+from pyreterms.lmm.modes import coef_frames, ranef_frames
 from pyreterms.lmm.optimize import LmerControl, OptResult, check_conv, moment_start, optimize_lmer
 from pyreterms.lmm.threads import ThreadTuner, blas_threads, scipy_lapack
+from pyreterms.lmm.varcorr import varcorr, varcorr_df
 from pyreterms.rmath.rng import RRNG
 from pyreterms.verbs import accessors
 from pyreterms.verbs import boot as vboot
@@ -195,33 +197,11 @@ class LmerFit:
     def VarCorr(self) -> list[dict[str, Any]]:
         """R: ``VarCorr(fit)``: per term ``{"name", "cov", "stddev", "correlation", "cnms"}``;
         the residual standard deviation is :meth:`sigma` (attr ``sc``)."""
-        sc = self.sigma()
-        out = []
-        for nm, (g, cn), (_, T) in zip(self._term_names(), self.lf.reTrms.cnms, self.Tlist(), strict=False):
-            L = sc * T
-            V = L @ L.T
-            sd = np.sqrt(np.diag(V))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                corr = V / np.outer(sd, sd)
-            np.fill_diagonal(corr, 1.0)
-            out.append({"name": nm, "group": g, "cnms": cn, "cov": V, "stddev": sd, "correlation": corr})
-        return out
+        return varcorr(self._term_names(), self.lf.reTrms.cnms, self.Tlist(), self.sigma())
 
     def VarCorr_df(self, order: str = "cov.last") -> pd.DataFrame:
         """R: ``as.data.frame(VarCorr(fit), order=)``: grp, var1, var2, vcov, sdcor."""
-        rows = []
-        for vc in self.VarCorr():
-            cn, V, C, sd = vc["cnms"], vc["cov"], vc["correlation"], vc["stddev"]
-            diag = [(vc["name"], cn[i], None, V[i, i], sd[i]) for i in range(len(cn))]
-            off = [(vc["name"], cn[c], cn[r], V[r, c], C[r, c])
-                   for c in range(len(cn)) for r in range(c + 1, len(cn))]
-            if order == "cov.last":
-                rows += diag + off
-            else:  # lower.tri order: column-major lower triangle including the diagonal
-                rows += [diag[c] if r == c else (vc["name"], cn[c], cn[r], V[r, c], C[r, c])
-                         for c in range(len(cn)) for r in range(c, len(cn))]
-        rows.append(("Residual", None, None, self.sigma() ** 2, self.sigma()))
-        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+        return varcorr_df(self.VarCorr(), self.sigma(), order)
 
     def ranef(self, condVar: bool = False, cond_var: bool | None = None) -> Any:
         """R: ``ranef(fit, condVar = FALSE)``: per flist factor, rows = levels, columns = cnms of
@@ -230,108 +210,24 @@ class LmerFit:
         :class:`~pyreterms.lmm.inference.condvar.CondRanef` (modes + ``postVar``)."""
         if condVar or cond_var:
             return self._ranef_condvar()
-        rt, b = self.lf.reTrms, self.state.b
-        out = {}
-        for fi, (fname, fac) in enumerate(rt.flist):
-            names: list[str] = []
-            cols: list[np.ndarray] = []
-            for k, t in enumerate(self.problem.terms):
-                if rt.assign[k] != fi:
-                    continue
-                blk = b[t.start:t.stop].reshape(t.nl, t.nc)
-                for c, cn in enumerate(rt.cnms[k][1]):
-                    names.append(cn)  # duplicated names stay (R: (1|g) + (1|g))
-                    cols.append(blk[:, c])
-            out[fname] = pd.DataFrame(np.column_stack(cols), index=list(fac.levels), columns=names)
-        return out
+        return ranef_frames(self.lf.reTrms, self.state.b)
 
     def coef(self) -> dict[str, pd.DataFrame]:
         """R: ``coef(fit)``: fixef per level plus ranef; random-only columns get fixed 0, placed first."""
-        fe = self.fixef()
-        re_ = self.ranef()
-        miss: list[str] = []  # R: setdiff(unlist(lapply(ref, colnames)), names(fef)), unique
-        for df in re_.values():
-            for c in df.columns:
-                if c not in fe.index and c not in miss:
-                    miss.append(c)
-        fe = pd.concat([pd.Series(0.0, index=miss), fe])
-        out = {}
-        for g, df in re_.items():
-            val = np.tile(fe.values, (len(df), 1))
-            fcols = list(fe.index)
-            rcols = list(df.columns)
-            for c in rcols:  # R: val[[nm]] + refi[, nm], which picks the first column called nm
-                val[:, fcols.index(c)] += df.to_numpy()[:, rcols.index(c)]
-            out[g] = pd.DataFrame(val, index=df.index, columns=fcols)
-        return out
+        return coef_frames(self.fixef(), self.ranef())
 
     # -------------------------------------------------------------------- getME
     def getME(self, name: str) -> Any:
-        """R: ``getME(fit, name)`` for every non-GLMM name (reference section 5)."""
-        rt, s, pr = self.lf.reTrms, self.state, self.problem
-        dc = self.devcomp()
-        tn = list(self.theta_names())
-        if name == "X":
-            return self.lf.X.X
-        if name == "Z":
-            return rt.Zt.T.tocsc()
-        if name == "Zt":
-            return rt.Zt
-        if name == "Ztlist":
-            diag_names = [f"{g}.{c}" for g, cn in rt.cnms for c in cn]
-            Zt = rt.Zt.tocsr()
-            mats = [Zt[np.arange(t.start + j, t.stop, t.nc)].tocsc()
-                    for t in pr.terms for j in range(t.nc)]
-            return dict(zip(diag_names, mats, strict=False)) if len(set(diag_names)) == len(diag_names) \
-                else list(zip(diag_names, mats, strict=False))
-        if name == "mmList":
-            byf = {f: t for f, t in zip(rt.formula_order, rt.terms, strict=False)}
-            return {byf[f].name: byf[f].Xi for f in rt.mmList_order()}
-        if name == "p_i":
-            return {k: v.shape[1] for k, v in self.getME("mmList").items()}
-        if name == "l_i":
-            return {f: fac.nlevels for f, fac in rt.flist}
-        if name == "q_i":
-            p_i, l_i = list(self.getME("p_i").items()), list(self.getME("l_i").values())
-            m = max(len(p_i), len(l_i))
-            return [p_i[i % len(p_i)][1] * l_i[i % len(l_i)] for i in range(m)]
-        if name == "m_i":
-            return {k: comb(v + 1, 2) for k, v in self.getME("p_i").items()}
-        simple: dict[str, Callable[[], Any]] = {
-            "y": lambda: self.lf.y, "mu": lambda: s.mu, "u": lambda: s.u,
-            "b": lambda: s.b.reshape(-1, 1), "Gp": lambda: rt.Gp, "Lind": lambda: rt.Lind,
-            "L": lambda: pr.cholesky_L(self.theta),
-            "Lambdat": lambda: pr.lambdat(self.theta), "Lambda": lambda: pr.lambdat(self.theta).T.tocsc(),
-            "A": lambda: structural_product(pr.lambdat(self.theta), rt.Zt), "RX": lambda: s.RX,
-            "RZX": lambda: s.RZX, "sigma": self.sigma, "flist": lambda: dict(rt.flist),
-            "fixef": self.fixef, "beta": lambda: s.beta,
-            "theta": lambda: pd.Series(self.theta, index=tn), "Tlist": lambda: self.Tlist(),
-            "ST": self._ST, "REML": lambda: dc["dims"]["REML"], "is_REML": lambda: self.is_REML,
-            "n_rtrms": lambda: len(rt.cnms), "n_rfacs": lambda: len(rt.flist),
-            "N": lambda: dc["dims"]["N"], "n": lambda: dc["dims"]["n"], "p": lambda: dc["dims"]["p"],
-            "q": lambda: dc["dims"]["q"], "k": lambda: len(rt.cnms), "m": lambda: dc["dims"]["nth"],
-            "cnms": lambda: list(rt.cnms), "devcomp": lambda: dc, "offset": lambda: self.lf.offset,
-            "lower": lambda: pd.Series(rt.lower, index=tn), "devfun": lambda: pr.deviance,
-            "Tp": self._Tp, "glmer.nb.theta": lambda: np.nan,
+        """R: ``getME(fit, name)`` for every name (:func:`pyreterms.lmm.getme.getme`; reference section 5)."""
+        s, pr = self.state, self.problem
+        own: dict[str, Callable[[], Any]] = {
+            "X": lambda: self.lf.X.X, "y": lambda: self.lf.y, "mu": lambda: s.mu, "u": lambda: s.u,
+            "b": lambda: s.b.reshape(-1, 1), "L": lambda: pr.cholesky_L(self.theta), "RX": lambda: s.RX,
+            "RZX": lambda: s.RZX, "sigma": self.sigma, "fixef": self.fixef, "beta": lambda: s.beta,
+            "Tlist": self.Tlist, "REML": lambda: self.devcomp()["dims"]["REML"], "is_REML": lambda: self.is_REML,
+            "offset": lambda: self.lf.offset, "devfun": lambda: pr.deviance,
         }
-        if name not in simple:
-            raise KeyError(f"getME: unknown name {name!r}")
-        return simple[name]()
-
-    def _Tp(self) -> pd.Series:
-        m = [comb(len(cn) + 1, 2) for _, cn in self.lf.reTrms.cnms]
-        return pd.Series(np.concatenate([[0], np.cumsum(m)]).astype(float),
-                         index=["beg__"] + [g for g, _ in self.lf.reTrms.cnms])
-
-    def _ST(self) -> list[tuple[str, np.ndarray]]:
-        out = []
-        for g, T in self.Tlist():
-            d = np.diag(T).copy()
-            with np.errstate(invalid="ignore", divide="ignore"):
-                S = T / d[None, :]
-            np.fill_diagonal(S, d)
-            out.append((g, S))
-        return out
+        return getme(name, self.lf.reTrms, self.theta, list(self.theta_names()), self.devcomp(), own)
 
     def summary(self, data_name: str = "data", weights_name: str | None = None,
                 offset_name: str | None = None) -> LmerSummary:
@@ -434,23 +330,6 @@ class LmerFit:
     def refitML(self) -> LmerFit:
         """R: ``refitML(fit)`` (see :func:`pyreterms.lmm.inference.refit.refit_ml`)."""
         return refit_ml(self)
-
-
-def structural_product(A: sp.csc_matrix, B: sp.csc_matrix) -> sp.csc_matrix:
-    """``A %*% B`` with the *symbolic* sparsity pattern (CHOLMOD's ``ssmult``, as Matrix computes it):
-    entries that are zero because a stored value is zero (theta on the boundary) stay stored."""
-    pa, pb = A.copy(), abs(B).tocsc()
-    pa.data = np.ones_like(pa.data)
-    pattern = (pa @ pb).tocsc()
-    pattern.sort_indices()
-    val = (A @ B).tocsc()
-    val.sort_indices()
-    nr = pattern.shape[0]
-    kp = np.repeat(np.arange(pattern.shape[1]), np.diff(pattern.indptr)) * nr + pattern.indices
-    kv = np.repeat(np.arange(val.shape[1]), np.diff(val.indptr)) * nr + val.indices
-    data = np.zeros(len(kp))
-    data[np.searchsorted(kp, kv)] = val.data
-    return sp.csc_matrix((data, pattern.indices, pattern.indptr), shape=pattern.shape)
 
 
 #: order of the one-shot dense factor from which 2 LAPACK threads can pay off (idle machine, measured:

@@ -10,47 +10,18 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from pyreterms.design.model import LFormula
-from pyreterms.lmm.deviance import LmerProblem, PLSState
-from pyreterms.lmm.optimize import OptResult
+from pyreterms.lmm.inference.fitview import MerModView
 
 
-class FitView(Protocol):
+class FitView(MerModView, Protocol):
     """What the summary reads of a fit (:class:`pyreterms.lmm.fit.LmerFit`; R: a ``merMod``)."""
-
-    @property
-    def lf(self) -> LFormula: ...
-
-    @property
-    def problem(self) -> LmerProblem: ...
-
-    @property
-    def state(self) -> PLSState: ...
-
-    @property
-    def opt(self) -> OptResult: ...
-
-    @property
-    def is_REML(self) -> bool: ...
 
     @property
     def crit(self) -> float: ...
 
-    def sigma(self) -> float: ...
-
     def residuals(self, type: str = "response", scaled: bool = False) -> pd.Series: ...
 
     def deviance(self, REML: bool | None = None) -> float: ...
-
-    def npar(self) -> int: ...
-
-    def logLik(self, REML: bool | None = None) -> float: ...
-
-    def AIC(self) -> float: ...
-
-    def BIC(self) -> float: ...
-
-    def vcov(self) -> pd.DataFrame: ...
 
     def VarCorr(self) -> list[dict[str, Any]]: ...
 

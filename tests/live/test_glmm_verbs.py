@@ -21,7 +21,7 @@ import pyreterms as p
 from pyreterms.errors import DataError
 from pyreterms.glmm import family as fam
 from pyreterms.glmm.fit import GlmerFit
-from pyreterms.glmm.getme import GETME_NAMES
+from pyreterms.lmm.getme import GETME_NAMES
 from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.glmm.glmer import glmer, glmer_at
 
@@ -175,8 +175,10 @@ def test_getme_at_lme4_parameters(R, formula: str, rfam: str, f: fam.Family, dat
         _close(Zt.toarray(), R, f"as.matrix(getME(g, 'Ztlist')[['{key}']])")
     for key, Xi in fit.getME("mmList").items():
         _close(Xi, R, f"getME(g, 'mmList')[['{key}']]")
-    with pytest.raises(DataError, match="getME: unknown name 'eta'"):
+    with pytest.raises(DataError) as e:
         fit.getME("eta")
+    theirs = R.r_eval("tryCatch(getME(g, 'eta'), error = function(e) conditionMessage(e))")[0]
+    assert str(e.value) == theirs
 
 
 @pytest.mark.parametrize(("formula", "rfam", "f", "data", "k"), CASES, ids=IDS)
@@ -278,6 +280,37 @@ def test_two_terms_at_lme4_parameters(R) -> None:
     _close(fit.residuals("pearson"), R, "residuals(g, 'pearson')")
     _close(fit.predict(re_form="~(1 | LOCATION)"), R, "predict(g, re.form = ~(1 | LOCATION))")
     assert fit.deviance() == pytest.approx(float(R.r_eval("deviance(g)")[0]), rel=RTOL, abs=0)
+
+
+@pytest.mark.parametrize("formula", [
+    "TICKS ~ YEAR + (1 | BROOD) + (0 + HEIGHT | LOCATION)",  # a random-only name on one factor of two
+    "TICKS ~ YEAR + (1 | BROOD) + (1 | BROOD)",  # a duplicated name on one factor
+])
+def test_ranef_and_coef_as_lme4(R, formula: str) -> None:
+    """``ranef``/``coef`` frames: names, levels and values as lme4's (R's ``coef.merMod`` fills random-only
+    names over all factors with 0 and adds the first column of a duplicated name once per column)."""
+    fit = _fit_at_lme4(R, formula, "poisson", fam.poisson(), "grouseticks", 1)
+    for kind in ("ranef", "coef"):
+        ours = getattr(fit, kind)()
+        assert list(ours) == list(R.r_eval(f"names({kind}(g))"))
+        for gname, df in ours.items():
+            assert list(df.columns) == list(R.r_eval(f"colnames({kind}(g)${gname})")), (kind, gname)
+            assert list(df.index) == list(R.r_eval(f"rownames({kind}(g)${gname})")), (kind, gname)
+            _close(df.to_numpy(), R, f"as.matrix({kind}(g)${gname})")
+
+
+@pytest.mark.parametrize("order", ["cov.last", "lower.tri"])
+def test_varcorr_df_orders_as_lme4(R, order: str) -> None:
+    """``as.data.frame(VarCorr(fit), order = )`` for a correlated 2 x 2 term beside a scalar one."""
+    fit = _fit_at_lme4(R, "cbind(incidence, size - incidence) ~ period + (1 + size | herd) + (1 | period)",
+                       "binomial", fam.binomial(), "cbpp", 1)
+    ours = fit.VarCorr_df(order=order)
+    theirs = f"as.data.frame(VarCorr(g), order = '{order}')"
+    for col in ("grp", "var1", "var2"):
+        assert ["<NA>" if pd.isna(v) else str(v) for v in ours[col]] == \
+            list(R.r_eval(f"{{x <- as.character({theirs}${col}); ifelse(is.na(x), '<NA>', x)}}")), col
+    _close(ours["vcov"], R, f"{theirs}$vcov")
+    _close(ours["sdcor"], R, f"{theirs}$sdcor")
 
 
 def test_calc_derivs_false_as_lme4(R) -> None:

@@ -17,7 +17,7 @@ import pyreterms
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.formula.predvars import PolyCoefs, ScaleConstants, SplineKnots
 from pyreterms.verbs.predict import predict
-from verbs_rhelp import names, num, put, r_fit, same_fit
+from verbs_rhelp import num, put, r_fit, same_as_r, same_fit
 
 pytestmark = pytest.mark.r
 
@@ -60,14 +60,6 @@ def _r_re_form(re_form: str | None) -> str:
     return {None: "NULL", "NA": "NA"}.get(re_form, re_form)  # type: ignore[arg-type]
 
 
-def _same(ours: pd.Series, R, code: str) -> None:
-    theirs = num(R, code)
-    assert list(ours.index) == names(R, code)
-    assert np.array_equal(np.isnan(ours.to_numpy()), np.isnan(theirs))
-    ok = ~np.isnan(theirs)
-    np.testing.assert_allclose(ours.to_numpy()[ok], theirs[ok], rtol=1e-10, atol=0)
-
-
 @pytest.fixture(scope="module")
 def data(R) -> Iterator[pd.DataFrame]:
     d = pd.DataFrame(pyreterms.load_dataset("sleepstudy"))
@@ -100,10 +92,10 @@ def _fit(R, data: pd.DataFrame, formula: str) -> tuple[object, str]:
 @pytest.mark.parametrize("formula,bar", CASES, ids=[c[0].split("~ ", 1)[1] for c in CASES])
 def test_predict_newdata(R, data, formula, bar):
     fit, rf = _fit(R, data, formula)
-    _same(predict(fit), R, f"predict({rf})")  # the fit itself (its frame) is lme4's
+    same_as_r(predict(fit), R, f"predict({rf})")  # the fit itself (its frame) is lme4's
     for re_form in (None, "NA", bar):
-        _same(predict(fit, NEW, re_form=re_form, allow_new_levels=True), R,
-              f"predict({rf}, newdata = nd, re.form = {_r_re_form(re_form)}, allow.new.levels = TRUE)")
+        same_as_r(predict(fit, NEW, re_form=re_form, allow_new_levels=True), R,
+                  f"predict({rf}, newdata = nd, re.form = {_r_re_form(re_form)}, allow.new.levels = TRUE)")
 
 
 @pytest.mark.parametrize("formula", ["Reaction ~ poly(Days, 2) + (poly(Days, 2) | Subject)",
@@ -114,7 +106,8 @@ def test_known_levels_only(R, data, formula):
     nd = NEW.iloc[[0, 2, 3, 4, 5, 6]]
     put(R, "nd2", nd)
     for re_form in (None, "NA"):
-        _same(predict(fit, nd, re_form=re_form), R, f"predict({rf}, newdata = nd2, re.form = {_r_re_form(re_form)})")
+        same_as_r(predict(fit, nd, re_form=re_form), R,
+                  f"predict({rf}, newdata = nd2, re.form = {_r_re_form(re_form)})")
 
 
 @pytest.mark.parametrize("formula", [c[0] for c in CASES])
@@ -186,8 +179,8 @@ def test_constants_come_from_every_row_of_the_data(R, data, formula):
     assert fit.lf.fr.n == int(num(R, "nobs(pvsub)")[0])
     put(R, "nd", NEW)
     for re_form in (None, "NA"):
-        _same(predict(fit, NEW, re_form=re_form, allow_new_levels=True), R,
-              f"predict(pvsub, newdata = nd, re.form = {_r_re_form(re_form)}, allow.new.levels = TRUE)")
+        same_as_r(predict(fit, NEW, re_form=re_form, allow_new_levels=True), R,
+                  f"predict(pvsub, newdata = nd, re.form = {_r_re_form(re_form)}, allow.new.levels = TRUE)")
 
 
 @pytest.mark.parametrize("formula", ["Reaction ~ poly(Days, 3) + (1 | Subject)",
@@ -209,4 +202,4 @@ def test_one_row_and_all_na_newdata(R, data, formula):
                 with pytest.raises(DataError, match=re.escape(err)):
                     predict(fit, nd, re_form=re_form)
                 continue
-            _same(predict(fit, nd, re_form=re_form), R, code)
+            same_as_r(predict(fit, nd, re_form=re_form), R, code)

@@ -9,6 +9,9 @@ import pandas as pd
 import pytest
 
 import pyreterms
+from parity.rsession import RCallError
+from pyreterms.errors import DataError
+from pyreterms.glmm.glmer import glmer
 from verbs_rhelp import names, num, put, r_fit, same_fit
 
 pytestmark = pytest.mark.r
@@ -95,3 +98,40 @@ def test_hatvalues_crossed(R):
     fit = same_fit("diameter ~ 1 + (1 | plate) + (1 | sample)", P, th)
     _same(fit.hatvalues(), R, "hatvalues(fit)")
     _same(fit.cooks_distance(), R, "cooks.distance(fit)")
+
+
+@pytest.mark.parametrize("arg", ["fixe", "glmer", "Lambd", "dev", "", "eta", "Lambdat"])
+def test_getme_matches_names_as_match_arg(R, arg):
+    """``getME(fit, name)`` takes an exact name or a unique prefix (R's ``match.arg``); an ambiguous or
+    unknown name stops with lme4's message, the same text for the LMM and the GLMM fits."""
+    d = pyreterms.load_dataset("sleepstudy")
+    put(R, "d", d)
+    th = r_fit(R, "Reaction ~ Days + (1 | Subject)", "d", name="gm")
+    fit = same_fit("Reaction ~ Days + (1 | Subject)", d, th)
+    cb = pyreterms.load_dataset("cbpp")
+    gfit = glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cb, "binomial")
+    try:
+        r_names = list(R.r_eval(f'as.character(names(getME(gm, "{arg}")))')) or None
+    except RCallError as e:
+        msg = str(e).strip().splitlines()[-1].strip()
+        for f in (fit, gfit):
+            with pytest.raises(DataError) as ours:
+                f.getME(arg)
+            assert str(ours.value) in msg
+        return
+    ours = fit.getME(arg)
+    assert (list(ours.index) if hasattr(ours, "index") else None) == r_names
+    gfit.getME(arg)
+
+
+def test_getme_ztlist_keeps_repeated_names(R):
+    """``getME(fit, "Ztlist")`` for ``(1 | g) + (1 | g)``: R's list has both blocks under one name, for
+    the GLMM fit as for the LMM fit."""
+    cb = pyreterms.load_dataset("cbpp")
+    f = "cbind(incidence, size - incidence) ~ period + (1 | herd) + (1 | herd)"
+    R.r_eval(f"suppressWarnings(gz <- lme4::glmer({f}, lme4::cbpp, binomial))")
+    gfit = glmer(f, cb, "binomial")
+    ours = gfit.getME("Ztlist")
+    assert [n for n, _ in ours] == list(R.r_eval('names(getME(gz, "Ztlist"))'))
+    for k, (_, m) in enumerate(ours):
+        np.testing.assert_array_equal(m.toarray(), np.asarray(R.r_eval(f'as.matrix(getME(gz, "Ztlist")[[{k + 1}]])')))

@@ -9,17 +9,9 @@ import pytest
 import pyreterms
 from parity.rsession import RCallError
 from pyreterms.errors import DataError
-from verbs_rhelp import names, num, put, r_fit, same_fit
+from verbs_rhelp import num, put, r_fit, same_as_r, same_fit
 
 pytestmark = pytest.mark.r
-
-
-def _same(ours: pd.Series, R, code: str) -> None:
-    theirs = num(R, code)
-    assert list(ours.index) == names(R, code)
-    assert np.array_equal(np.isnan(ours.to_numpy()), np.isnan(theirs))
-    ok = ~np.isnan(theirs)
-    np.testing.assert_allclose(ours.to_numpy()[ok], theirs[ok], rtol=1e-10, atol=0)
 
 
 def _r_error(R, code: str) -> str:
@@ -40,7 +32,7 @@ def ss(R):
                                          ("~ (1 | Subject)", "~(1 | Subject)"),
                                          ("~ (Days | Subject)", "~(Days | Subject)")])
 def test_re_form_on_the_fit_data(R, ss, ours, theirs):
-    _same(ss.predict(re_form=ours), R, f"predict(fit, re.form = {theirs})")
+    same_as_r(ss.predict(re_form=ours), R, f"predict(fit, re.form = {theirs})")
 
 
 NEW = pd.DataFrame({"Days": [0.0, 5.0, np.nan, 3.0, 9.5], "Subject": ["308", "999", "309", None, "372"]},
@@ -51,8 +43,8 @@ NEW = pd.DataFrame({"Days": [0.0, 5.0, np.nan, 3.0, 9.5], "Subject": ["308", "99
 def test_newdata_new_levels_and_na_rows(R, ss, re_form):
     put(R, "nd", NEW)
     rr = {None: "NULL", "NA": "NA"}.get(re_form, re_form)
-    _same(ss.predict(newdata=NEW, re_form=re_form, allow_new_levels=True), R,
-          f"predict(fit, newdata = nd, re.form = {rr}, allow.new.levels = TRUE)")
+    same_as_r(ss.predict(newdata=NEW, re_form=re_form, allow_new_levels=True), R,
+              f"predict(fit, newdata = nd, re.form = {rr}, allow.new.levels = TRUE)")
 
 
 @pytest.mark.parametrize("rows", [[0, 1], [0, 3], [0]])
@@ -61,7 +53,7 @@ def test_newdata_errors_are_lme4s(R, ss, rows):
     put(R, "nd", nd)
     theirs = _r_error(R, "predict(fit, newdata = nd)") if rows != [0] else None
     if theirs is None:
-        _same(ss.predict(newdata=nd), R, "predict(fit, newdata = nd)")
+        same_as_r(ss.predict(newdata=nd), R, "predict(fit, newdata = nd)")
         return
     with pytest.raises(DataError) as e:
         ss.predict(newdata=nd)
@@ -108,8 +100,8 @@ def test_crossed_penicillin(R):
     nd = P.iloc[[0, 7, 30, 100]]
     put(R, "nd", nd)
     for ours, theirs in [(None, "NULL"), ("~ (1 | plate)", "~(1 | plate)"), ("~ (1 | sample)", "~(1 | sample)")]:
-        _same(fit.predict(newdata=nd, re_form=ours), R, f"predict(fit, newdata = nd, re.form = {theirs})")
-        _same(fit.predict(re_form=ours), R, f"predict(fit, re.form = {theirs})")
+        same_as_r(fit.predict(newdata=nd, re_form=ours), R, f"predict(fit, newdata = nd, re.form = {theirs})")
+        same_as_r(fit.predict(re_form=ours), R, f"predict(fit, re.form = {theirs})")
 
 
 def test_nested_pastes_subset(R):
@@ -120,8 +112,8 @@ def test_nested_pastes_subset(R):
     fit = same_fit("strength ~ 1 + (1 | batch/cask)", sub, th)
     nd = sub.iloc[[0, 5, 11, 20]]
     put(R, "nd", nd)
-    _same(fit.predict(newdata=nd), R, "predict(fit, newdata = nd)")
-    _same(fit.predict(newdata=nd, re_form="~ (1 | batch)"), R, "predict(fit, newdata = nd, re.form = ~(1 | batch))")
+    same_as_r(fit.predict(newdata=nd), R, "predict(fit, newdata = nd)")
+    same_as_r(fit.predict(newdata=nd, re_form="~ (1 | batch)"), R, "predict(fit, newdata = nd, re.form = ~(1 | batch))")
 
 
 def test_fixed_factor_levels_absent_from_newdata(R):
@@ -132,8 +124,8 @@ def test_fixed_factor_levels_absent_from_newdata(R):
     fit = same_fit(f, cake, th, REML=False)
     nd = cake[cake["recipe"] == "C"].iloc[:4]
     put(R, "nd", nd)
-    _same(fit.predict(newdata=nd), R, "predict(fit, newdata = nd)")
-    _same(fit.predict(newdata=nd, re_form="NA"), R, "predict(fit, newdata = nd, re.form = NA)")
+    same_as_r(fit.predict(newdata=nd), R, "predict(fit, newdata = nd)")
+    same_as_r(fit.predict(newdata=nd, re_form="NA"), R, "predict(fit, newdata = nd, re.form = NA)")
 
 
 def test_repeated_terms_on_one_factor_read_lme4s_first_matching_modes(R):
@@ -153,8 +145,8 @@ def test_repeated_terms_on_one_factor_read_lme4s_first_matching_modes(R):
     nd = d.iloc[[0, 9, 41]]
     put(R, "nd", nd)
     for rf in ["~(1 | g)", "~(lg | g)", "~(1 + x | g)", "~(1 | g) + (lg | g)"]:
-        _same(fit.predict(re_form=rf), R, f"predict(fit, re.form = {rf})")
-        _same(fit.predict(newdata=nd, re_form=rf), R, f"predict(fit, newdata = nd, re.form = {rf})")
+        same_as_r(fit.predict(re_form=rf), R, f"predict(fit, re.form = {rf})")
+        same_as_r(fit.predict(newdata=nd, re_form=rf), R, f"predict(fit, newdata = nd, re.form = {rf})")
     # the first-match reading differs from the term's own modes (Z_k b_k), so the test can fail
     own = fit.lf.reTrms.Zt[fit.problem.terms[1].start:fit.problem.terms[1].stop].T @ \
         fit.state.b[fit.problem.terms[1].start:fit.problem.terms[1].stop]
@@ -177,7 +169,7 @@ def test_logical_terms_constant_on_the_new_rows(R, formula):
     nd["lg"] = True
     put(R, "nd", nd)
     for ours, theirs in [(None, "NULL"), ("NA", "NA")]:
-        _same(fit.predict(newdata=nd, re_form=ours), R, f"predict(fit, newdata = nd, re.form = {theirs})")
+        same_as_r(fit.predict(newdata=nd, re_form=ours), R, f"predict(fit, newdata = nd, re.form = {theirs})")
 
 
 def test_re_form_leaving_out_a_factor_slope_is_refused_as_lme4_does(R):
@@ -210,7 +202,7 @@ def test_re_form_leaving_out_a_factor_slope_is_refused_as_lme4_does(R):
                     assert str(e.value) == msg == "contrasts can be applied only to factors with 2 or more levels"
                     seen["refused"] += 1
                     continue
-                _same(call(), R, code)
+                same_as_r(call(), R, code)
                 seen["answered"] += theirs.size > 0
     assert seen == {"refused": 2, "answered": 6}
 
@@ -233,8 +225,8 @@ def test_single_level_factor_in_the_random_frame_is_refused_as_lme4_does(R):
         assert _r_error(R, code) == msg
         with pytest.raises(DataError, match=msg):
             call()
-    _same(fit.predict(newdata=nd, re_form="NA"), R, "predict(fit, newdata = nd, re.form = NA)")
-    _same(fit.predict(), R, "predict(fit)")
+    same_as_r(fit.predict(newdata=nd, re_form="NA"), R, "predict(fit, newdata = nd, re.form = NA)")
+    same_as_r(fit.predict(), R, "predict(fit)")
 
 
 @pytest.mark.parametrize("nd_ordered", [True, False])
@@ -252,4 +244,4 @@ def test_ordered_factor_slope_keeps_the_fits_contrasts_on_new_rows(R, nd_ordered
         nd["f"] = pd.Categorical(nd["f"].astype(str), categories=["a", "b", "c"])
     put(R, "nd", nd)
     for ours, theirs in [(None, "NULL"), ("~(x + f | g)", "~(x + f | g)")]:
-        _same(fit.predict(newdata=nd, re_form=ours), R, f"predict(fit, newdata = nd, re.form = {theirs})")
+        same_as_r(fit.predict(newdata=nd, re_form=ours), R, f"predict(fit, newdata = nd, re.form = {theirs})")

@@ -26,6 +26,16 @@ def names(R: Any, code: str) -> list[str]:
     return list(R.r_eval(f"as.character(names({code}))"))
 
 
+def same_as_r(ours: pd.Series, R: Any, code: str) -> None:
+    """``ours`` equals the named numeric R vector ``code``: the same names, the same NA positions and the
+    values to 1e-10 relative (a prediction at lme4's own theta)."""
+    theirs = num(R, code)
+    assert list(ours.index) == names(R, code)
+    assert np.array_equal(np.isnan(ours.to_numpy()), np.isnan(theirs))
+    ok = ~np.isnan(theirs)
+    np.testing.assert_allclose(ours.to_numpy()[ok], theirs[ok], rtol=1e-10, atol=0)
+
+
 def r_fit(R: Any, formula: str, data: str, REML: bool = True, extra: str = "", name: str = "fit") -> np.ndarray:
     """Fit in R (``name <- lmer(...)``) and return lme4's theta."""
     R.r_eval(f"suppressMessages(library(lme4)); {name} <- lmer({formula}, {data}, REML = {'TRUE' if REML else 'FALSE'}"

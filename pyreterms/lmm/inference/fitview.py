@@ -13,8 +13,9 @@ from pyreterms.lmm.deviance import LmerProblem, PLSState
 from pyreterms.lmm.optimize import LmerControl, OptResult
 
 
-class InferenceFit(Protocol):
-    """R: an ``lmerMod`` (:class:`pyreterms.lmm.fit.LmerFit`)."""
+class MerModView(Protocol):
+    """What every consumer of a fit reads (R: a ``merMod``): its stages, its state and the likelihood
+    summaries; :class:`InferenceFit` and the summary's ``FitView`` add what each needs."""
 
     @property
     def lf(self) -> LFormula: ...
@@ -29,17 +30,9 @@ class InferenceFit(Protocol):
     def opt(self) -> OptResult: ...
 
     @property
-    def control(self) -> LmerControl: ...
-
-    @property
-    def theta(self) -> np.ndarray: ...
-
-    @property
     def is_REML(self) -> bool: ...
 
     def sigma(self) -> float: ...
-
-    def fixef(self) -> pd.Series: ...
 
     def vcov(self) -> pd.DataFrame: ...
 
@@ -50,5 +43,17 @@ class InferenceFit(Protocol):
     def AIC(self) -> float: ...
 
     def BIC(self) -> float: ...
+
+
+class InferenceFit(MerModView, Protocol):
+    """R: an ``lmerMod`` (:class:`pyreterms.lmm.fit.LmerFit`) as the inference functions read it."""
+
+    @property
+    def control(self) -> LmerControl: ...
+
+    @property
+    def theta(self) -> np.ndarray: ...
+
+    def fixef(self) -> pd.Series: ...
 
     def refit(self, newresp: np.ndarray) -> InferenceFit: ...
