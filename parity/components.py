@@ -19,11 +19,15 @@ __all__ = ["Component", "COMPONENTS", "TOLERANCE_CLASSES", "KINDS", "LEVELS", "F
            "VERBOSE_OUTPUT"]
 
 #: the tolerance classes (the numbers are :data:`parity.compare.tolerances.TOLERANCE_OF_CLASS`)
-TOLERANCE_CLASSES = ("exact", "data", "at_theta", "pls", "optimum", "at_lme4_theta", "info", "criterion")
+TOLERANCE_CLASSES = ("exact", "data", "at_theta", "pls", "optimum", "at_lme4_theta", "info", "criterion",
+                     "at_lme4_pars", "hessian")
 #: value: compared; condition: warnings/messages (compared as text, listed apart); r-condition: shown
 #: from R only; harness: an input of parity's own rules (never compared); error: a refusal
 KINDS = ("value", "condition", "r-condition", "harness", "error")
-LEVELS = ("lformula", "fit")
+LEVELS = ("lformula", "fit", "glformula", "glmer")
+#: the levels each level includes (a fit is compared with its formula's components too)
+LEVEL_INCLUDES: dict[str, tuple[str, ...]] = {"lformula": ("lformula",), "fit": ("lformula", "fit"),
+                                             "glformula": ("glformula",), "glmer": ("glformula", "glmer")}
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,68 @@ def _c(name: str, level: str, tolerance: str, *, optimizer_output: bool = False,
        kind: str = "value", only_with: str = "") -> Component:
     assert tolerance in TOLERANCE_CLASSES and level in LEVELS and kind in KINDS, name
     return Component(name, level, tolerance, optimizer_output, required, kind, only_with)
+
+
+#: the GLMM levels (R: ``glFormula()`` and ``glmer()``, r_scripts/glmm_reference.R): the fit is ``gfit``
+#: so that no name is shared with the LMM level; every at-parameter value is pyreterms' ``glmer_at`` at
+#: lme4's ``opt$par`` (c(theta, beta)); theta, beta and the criteria are each side's own optimum
+_GF = "glFormula()"
+GLMM_COMPONENTS: tuple[Component, ...] = (
+    _c(f'{_GF}$fr', 'glformula', 'data'),
+    _c(f'rownames({_GF}$fr)', 'glformula', 'exact'),
+    _c(f'{_GF}$X', 'glformula', 'data', required=True),
+    _c(f'attr({_GF}$X, "assign")', 'glformula', 'exact'),
+    _c(f'{_GF}$reTrms$Zt', 'glformula', 'data', required=True),
+    _c(f'{_GF}$reTrms$Ztlist', 'glformula', 'data'),
+    _c(f'{_GF}$reTrms$Lambdat', 'glformula', 'exact', required=True),
+    _c(f'{_GF}$reTrms$Lind', 'glformula', 'exact', required=True),
+    _c(f'{_GF}$reTrms$theta', 'glformula', 'exact', required=True),
+    _c(f'{_GF}$reTrms$lower', 'glformula', 'exact', required=True),
+    _c(f'{_GF}$reTrms$Gp', 'glformula', 'exact', required=True),
+    _c(f'{_GF}$reTrms$cnms', 'glformula', 'exact', required=True),
+    _c(f'{_GF}$reTrms$flist', 'glformula', 'exact', required=True),
+    _c(f'{_GF}$reTrms$nl', 'glformula', 'exact'),
+    _c(f'{_GF}$formula', 'glformula', 'data'),
+    _c(f'mkRespMod({_GF}$fr, family)$y', 'glformula', 'data', required=True),
+    _c(f'mkRespMod({_GF}$fr, family)$weights', 'glformula', 'data', required=True),
+    _c(f'mkRespMod({_GF}$fr, family)$offset', 'glformula', 'data', required=True),
+    _c(f'mkRespMod({_GF}$fr, family)$n', 'glformula', 'data'),
+    _c('glFormula(): warnings', 'glformula', 'exact', kind='condition'),
+    _c('glFormula(): messages', 'glformula', 'exact', kind='condition'),
+    _c('glmer(): warnings', 'glmer', 'exact', kind='condition'),
+    _c('glmer(): messages', 'glmer', 'exact', kind='condition'),
+    _c('getME(gfit, "theta")', 'glmer', 'optimum', optimizer_output=True, required=True),
+    _c('getME(gfit, "beta")', 'glmer', 'optimum', optimizer_output=True, required=True),
+    _c('fixef(gfit)', 'glmer', 'optimum', optimizer_output=True),
+    _c('ranef(gfit)', 'glmer', 'at_lme4_pars', required=True),
+    _c('postVar(ranef(gfit, condVar = TRUE))', 'glmer', 'at_lme4_pars'),
+    _c('coef(gfit)', 'glmer', 'at_lme4_pars'),
+    _c('as.data.frame(VarCorr(gfit))', 'glmer', 'at_lme4_pars'),
+    _c('sigma(gfit)', 'glmer', 'at_lme4_pars'),
+    _c('deviance(gfit)', 'glmer', 'criterion', optimizer_output=True),
+    _c('logLik(gfit)', 'glmer', 'criterion', optimizer_output=True, required=True),
+    _c('attr(logLik(gfit), "df")', 'glmer', 'exact'),
+    _c('AIC(gfit)', 'glmer', 'criterion', optimizer_output=True),
+    _c('BIC(gfit)', 'glmer', 'criterion', optimizer_output=True),
+    _c('fitted(gfit)', 'glmer', 'at_lme4_pars', required=True),
+    _c('residuals(gfit, type = "deviance")', 'glmer', 'at_lme4_pars'),
+    _c('residuals(gfit, type = "pearson")', 'glmer', 'at_lme4_pars'),
+    _c('residuals(gfit, type = "working")', 'glmer', 'at_lme4_pars'),
+    _c('residuals(gfit, type = "response")', 'glmer', 'at_lme4_pars'),
+    _c('predict(gfit, type = "link")', 'glmer', 'at_lme4_pars', required=True),
+    _c('predict(gfit, type = "response")', 'glmer', 'at_lme4_pars'),
+    _c('vcov(gfit)', 'glmer', 'hessian', required=True),
+    _c('getME(gfit, "u")', 'glmer', 'at_lme4_pars'),
+    _c('getME(gfit, "b")', 'glmer', 'at_lme4_pars'),
+    _c('getME(gfit, "mu")', 'glmer', 'at_lme4_pars'),
+    _c('isSingular(gfit)', 'glmer', 'exact', optimizer_output=True),
+    _c('gfit@optinfo$conv$lme4$messages', 'glmer', 'exact', optimizer_output=True),
+    _c('harness: pars', 'glmer', 'exact', kind='harness'),
+    _c('harness: fval', 'glmer', 'exact', kind='harness'),
+    _c('harness: lp0', 'glmer', 'exact', kind='harness'),
+    _c('harness: Hessian', 'glmer', 'exact', kind='harness'),
+    _c('gdevfun(pars)', 'glmer', 'at_lme4_pars', required=True),
+)
 
 
 _ALL: tuple[Component, ...] = (
@@ -168,6 +234,7 @@ _ALL: tuple[Component, ...] = (
     # lmer(verbose = N) (a case whose call says so): the optimizer's printed lines (nloptwrap's
     # "iteration: k" / "f(x) = ...", Nelder_Mead's "(NM) k: f = ... at ..."), compared as text
     _c(VERBOSE_OUTPUT := "capture.output(lmer(..., verbose = N))", "fit", "exact", only_with="verbose"),
+    *GLMM_COMPONENTS,
 )
 
 #: name -> component
@@ -179,6 +246,7 @@ FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^devfun\(thetas\[\[\d+\]\]\)"), "devfun(thetas[[k]]) and its PLS state"),
     (re.compile(r"^at\(thetas\[\[\d+\]\]\): "), "the criteria at thetas[[k]]"),
     (re.compile(r"^lmer\(noisy devfun \d+\): "), "lme4 refitted with a noisy deviance function"),
+    (re.compile(r"^gdevfun\(pars\[\[\d+\]\]\)"), "lme4's glmer devfun at pars[[k]] and the deviance there"),
 )
 
 
@@ -195,7 +263,7 @@ def is_rule_input(name: str) -> bool:
 def names(level: str, kind: str | None = "value", with_args: Iterable[str] = ()) -> tuple[str, ...]:
     """The components R produces at ``level`` (``fit`` includes ``lformula``'s), of one kind (None: all),
     for an lmer call with the arguments ``with_args`` (those of :attr:`Component.only_with`)."""
-    levels = LEVELS[: LEVELS.index(level) + 1]
+    levels = LEVEL_INCLUDES[level]
     extra = set(with_args)
     return tuple(c.name for c in _ALL if c.level in levels and (kind is None or c.kind == kind)
                  and (not c.only_with or c.only_with in extra))

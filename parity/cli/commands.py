@@ -14,7 +14,8 @@ from parity.cli.extras import add_unavailable
 #: module of parity -> the sub-commands its add_command registers
 COMMANDS: dict[str, tuple[str, ...]] = {"cli.fuzz": ("fuzz",), "goldens.record_replay": ("record", "replay"),
                                         "bench.run": ("bench",), "adapter.initimpl": ("init-impl",),
-                                        "audit.cli": ("audit",)}
+                                        "audit.cli": ("audit",), "goldens.glmm_goldens": ("record-glmm", "replay-glmm"),
+                                        "bench.glmm": ("bench-glmm",)}
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

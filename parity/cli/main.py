@@ -32,6 +32,7 @@ from parity.cli.extras import (
     require,
 )
 from parity.compare.check import check
+from parity.compare.glmm_check import check_glmm
 from parity.compare.notcompared import EXIT_NOT_COMPARED, NotCompared
 from parity.compare.verdicts import BadFormula, Verdict, exit_code
 from parity.r.rcall import BadCall, active, parse_lmer_call
@@ -56,14 +57,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     offset = numeric_column(data, args.data, args.offset, "--offset")
     contrasts = contrasts_arg(args.contrasts)
 
+    if args.family is None and (args.level in ("glformula", "glmer") or args.link is not None or args.nAGQ != 1):
+        raise BadInput("--level glformula/glmer, --link and --nAGQ are for a GLMM: give --family too")
     if call is not None:
         _print_call(call)
     try:
-        with active(call):
-            # devFunOnly = TRUE: the fit is compared, and the function's values (parity.components.DEVFUN_ONLY)
-            report = check(args.formula, data, REML=not args.ml, level=args.level, impl=args.impl,
-                           weights=weights, offset=offset, contrasts=contrasts, data_label=args.data,
-                           selection=selection_of(args))
+        if args.family is not None:  # the GLMM level (parity.compare.glmm_check)
+            report = _check_glmm(args, data, weights, offset, call)
+        else:
+            with active(call):
+                # devFunOnly = TRUE: the fit is compared, and the function's values (parity.components.DEVFUN_ONLY)
+                report = check(args.formula, data, REML=not args.ml, level=args.level, impl=args.impl,
+                               weights=weights, offset=offset, contrasts=contrasts, data_label=args.data,
+                               selection=selection_of(args))
     except BadFormula as e:  # does not parse: bad input, not a design both sides refuse
         raise BadInput(str(e)) from None
     except PyretermsError as e:  # data R cannot hold as given (parity.r.convert)
@@ -88,6 +94,22 @@ def cmd_check(args: argparse.Namespace) -> int:
         reason = " ".join(c.detail for c in report.components if not c.ok).replace("\n", " ")
         print(f"parity: not compared: {reason}", file=sys.stderr)
     return exit_code(report.verdict)
+
+
+def _check_glmm(args: argparse.Namespace, data, weights, offset, call):
+    """``parity check FORMULA --family F [--link L] [--nAGQ k]``: lme4's glFormula()/glmer() against
+    pyreterms (parity.compare.glmm_check); --level lformula/fit mean glformula/glmer here."""
+    if call is not None or args.ml or args.contrasts or args.impl not in (None, "pyreterms"):
+        raise BadInput("--family takes a formula, --data, --weights, --offset, --link, --nAGQ (not --call, --ml, "
+                       "--contrasts or --impl)")
+    if args.nAGQ < 0 or args.nAGQ > 25:
+        raise BadInput(f"--nAGQ must be between 0 and 25, not {args.nAGQ}")
+    level = {"lformula": "glformula", "fit": "glmer"}.get(args.level, args.level)
+    try:
+        return check_glmm(args.formula, data, family=args.family, link=args.link, nAGQ=args.nAGQ, level=level,
+                          weights=weights, offset=offset, data_label=args.data, selection=selection_of(args))
+    except PyretermsError as e:
+        raise BadInput(f"--family {args.family}: {e}") from None
 
 
 def _call_arg(args: argparse.Namespace):
@@ -153,8 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "lmerControl(optimizer = \"Nelder_Mead\"))' with --data d=FILE (parity.r.rcall)")
     c.add_argument("--data", required=True, help="a CSV file or r:PKG::NAME (an R data set read through R)")
     c.add_argument("--ml", action="store_true", help="fit by maximum likelihood (REML = FALSE)")
-    c.add_argument("--level", choices=["lformula", "fit"], default="fit",
-                   help="compare lFormula() only, or lFormula() and the lmer() fit (default)")
+    c.add_argument("--level", choices=["lformula", "fit", "glformula", "glmer"], default="fit",
+                   help="compare lFormula() only, or lFormula() and the lmer() fit (default); with --family "
+                        "glFormula() only, or glFormula() and the glmer() fit")
+    c.add_argument("--family", default=None,
+                   choices=["binomial", "poisson", "Gamma", "inverse.gaussian", "gaussian"],
+                   help="a GLMM: compare with lme4's glFormula()/glmer(family = FAMILY(link = LINK))")
+    c.add_argument("--link", default=None, help="the family's link (default: R's default for the family)")
+    c.add_argument("--nAGQ", type=int, default=1, help="glmer's nAGQ (0, 1 = Laplace, up to 25; default 1)")
     c.add_argument("--impl", default=None, help="module:function of the implementation to audit (default pyreterms)")
     c.add_argument("--weights", default=None, help="column of prior weights")
     c.add_argument("--offset", default=None, help="column of offsets")

@@ -38,11 +38,17 @@ OPTIMUM = Tolerance(0.0, 1e-6, "optimizer output: theta to 1e-6 absolute")
 AT_LME4_THETA = Tolerance(1e-9, 1e-10, "evaluated at lme4's fitted theta")
 INFO = Tolerance(float("inf"), float("inf"), "informational (shown, not judged)")
 CRITERION = Tolerance(1e-8, 0.0, "criterion at the optimum")
+#: GLMM (parity.compare.glmm_check): pyreterms' glmer_at at lme4's opt$par, PIRLS from lme4's lp0
+AT_LME4_PARS = Tolerance(1e-10, 0.0, "evaluated at lme4's fitted (theta, beta), PIRLS started where lme4's")
+#: vcov of a GLMM: 2 solve(H) of deriv12's central-difference Hessian (step 1e-4) at lme4's (theta, beta);
+#: a difference above this is judged by the Hessian's rounding bound (parity.compare.glmm_check.hessian_bound)
+HESSIAN = Tolerance(1e-6, 0.0, "finite-difference Hessian (deriv12, step 1e-4) at lme4's (theta, beta)")
 
 #: tolerance class of the component registry (parity.components) -> the numbers
 TOLERANCE_OF_CLASS: dict[str, Tolerance] = {
     "exact": EXACT, "data": DATA, "at_theta": AT_THETA, "pls": PLS, "optimum": OPTIMUM,
     "at_lme4_theta": AT_LME4_THETA, "info": INFO, "criterion": CRITERION,
+    "at_lme4_pars": AT_LME4_PARS, "hessian": HESSIAN,
 }
 
 

@@ -97,6 +97,19 @@ REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("contrasts on a non-factor", (r"^contrasts apply only to factors",)),
     ("optimx not installed", (r"^'optimx' package must be installed",)),
     ("relevel: unknown level", (r"'ref' must be an existing level",)),
+    # glmer (parity.compare.glmm_check): the family's initialize and glmer's own checks
+    ("nAGQ > 1 with more than one scalar term",
+     (r"nAGQ > 1 is only available for models with a single, scalar random-effects term",)),
+    ("constant response", (r"^Response is constant",)),
+    ("binomial y outside [0, 1]", (r"y values must be 0 <= y <= 1",)),
+    ("negative Poisson response", (r"negative values not allowed for the 'Poisson' family",)),
+    ("non-positive Gamma response", (r"non-positive values not allowed for the 'Gamma' family",)),
+    ("non-positive inverse.gaussian response",
+     (r"positive values only are allowed for the 'inverse.gaussian' family",)),
+    ("no valid starting values (gaussian log/inverse link)",
+     (r"cannot find valid starting values: please specify some",)),
+    # lme4's merPredD::updateXwts: a matrix response with a non-binomial family (y has 2n values, weights n)
+    ("response longer than the frame (matrix response, non-binomial family)", (r"^updateXwts: dimension mismatch",)),
 )
 
 #: refusals by the harness itself (never an answer of lme4 or of the implementation)

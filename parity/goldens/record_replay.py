@@ -36,7 +36,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -72,7 +72,20 @@ THETA = 'getME(fit, "theta")'
 # ------------------------------------------------------------------------------------------
 # files
 
-def save_golden(dir: str | Path, case: Case, components: dict[str, RValue], versions: dict,
+class StoredCase(Protocol):
+    """What a golden stores of a case: its id, its data set's name and its definition as JSON
+    (:class:`parity.goldens.cases.Case`, :class:`parity.goldens.glmm_cases.GlmmCase`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def data(self) -> str: ...
+
+    def as_json(self) -> dict: ...
+
+
+def save_golden(dir: str | Path, case: StoredCase, components: dict[str, RValue], versions: dict,
                 level: str = "lformula", data: pd.DataFrame | None = None, machine: dict | None = None) -> Path:
     """Write ``CASEID.npz`` + ``CASEID.json`` into ``dir`` and update ``manifest.json``.
 
@@ -80,6 +93,7 @@ def save_golden(dir: str | Path, case: Case, components: dict[str, RValue], vers
     input for ``case.data`` unless that input exists already, which must then be this very frame."""
     d = Path(dir)
     if data is None:
+        assert isinstance(case, Case), "give the frame of a case outside the LMM case table"
         data = case_data(case)
     record_input(d, case.data, data)
     if data_hash(stored_input(d, case.data)) != data_hash(data):

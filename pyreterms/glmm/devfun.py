@@ -13,10 +13,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyreterms.errors import DataError
 from pyreterms.glmm.agq import agq_deviance, check_agq_model
 from pyreterms.glmm.ghrule import GHrule
 from pyreterms.glmm.glformula import GLFormula
 from pyreterms.glmm.pirls import GlmResp, MerPred, laplace, pwrss_update
+
+
+def check_response_length(glf: GLFormula) -> None:
+    """R: lme4's ``merPredD::updateXwts`` (``src/predModule.cpp``), reached from ``mkGlmerDevfun``'s first
+    PIRLS: a response module whose ``y`` is longer than the model frame stops there.  That happens when a
+    matrix response (``cbind(a, b)``) meets a family whose ``initialize`` keeps it (every family but
+    binomial): lme4's ``y`` is the matrix read column by column (``2 n`` values) while the weights hold ``n``.
+    lme4 1.1-31 reports only ``updateXwts: dimension mismatch``; the refusal keeps that text (so it reads as
+    lme4's) and says why after it."""
+    if glf.y.shape != glf.weights.shape:
+        raise DataError(f"updateXwts: dimension mismatch (the response has {glf.y.size // max(glf.weights.size, 1)} "
+                        f"columns; a cbind() response is for the binomial family only)")
 
 
 class GlmerDevfun:
@@ -24,6 +37,7 @@ class GlmerDevfun:
     ``tolPwrss``, ``maxit = 100``) and its two closures."""
 
     def __init__(self, glf: GLFormula, tol_pwrss: float = 1e-7, nAGQ_init: int = 0, maxit: int = 100) -> None:
+        check_response_length(glf)
         self.glf = glf
         self.tol = tol_pwrss
         self.maxit = maxit

@@ -129,6 +129,8 @@ def glformula(formula: str, data: pd.DataFrame, family: Any = "gaussian", subset
         raise DataError("all(weights >= 0) is not TRUE")  # lme4 mkRespMod's stopifnot
     yraw = _raw_response(lf.fr, fam)
     y, w, n, mu0 = fam.initialize(yraw, lf.weights.copy())
+    if y.ndim == 2:  # R: glmResp's y field is a plain vector: a matrix the family kept is read column-wise
+        y, mu0 = y.ravel(order="F"), np.asarray(mu0).ravel(order="F")
     if mustart is not None:
         mu0 = _rows(data, lf.fr, mustart, "mustart")
     eta0 = None if etastart is None else _rows(data, lf.fr, etastart, "etastart")

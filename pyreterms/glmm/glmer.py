@@ -23,7 +23,7 @@ import pandas as pd
 from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm.agq import check_agq_model
-from pyreterms.glmm.devfun import GlmerDevfun
+from pyreterms.glmm.devfun import GlmerDevfun, check_response_length
 from pyreterms.glmm.fit import GlmerFit
 from pyreterms.glmm.ghrule import GHrule
 from pyreterms.glmm.glformula import GLFormula, glformula
@@ -83,6 +83,8 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *, nAGQ: i
     ctrl = _control(control)
     glf = glformula(formula, data, family, subset, weights=weights, na_action=na_action, offset=offset,
                     contrasts=contrasts, mustart=mustart, etastart=etastart)
+    if isinstance(glf, GLFormula):
+        check_response_length(glf)  # lme4's mkGlmerDevfun stops before updateGlmerDevfun's nAGQ check
     if nAGQ > 1 and isinstance(glf, GLFormula):
         check_agq_model(glf.reTrms)  # lme4 checks in updateGlmerDevfun, after stage 1
     if isinstance(glf, LFormula):  # lme4: warns, then re-evaluates the call as lmer()

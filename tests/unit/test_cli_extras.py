@@ -74,7 +74,8 @@ def test_fuzz_listed_without_hypothesis():
     proc = parity_without("hypothesis", "--help")
     assert proc.returncode == 0
     listed = proc.stdout.split("{", 1)[1].split("}", 1)[0].split(",")
-    assert listed == ["check", "fuzz", "record", "replay", "bench", "init-impl", "audit"]
+    assert listed == ["check", "fuzz", "record", "replay", "bench", "init-impl", "audit", "record-glmm", "replay-glmm",
+                      "bench-glmm"]
     assert f"(needs hypothesis: {HINT})" in proc.stdout
 
 

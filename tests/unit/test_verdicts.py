@@ -46,6 +46,19 @@ from pyreterms.errors import LmeCheckError, UnsupportedInput
 #: (class, lme4 1.1-31's message, pyreterms' message) -- lme4's texts as R prints them (live-checked by
 #: tests/live/test_verdicts_refusals.py), pyreterms' as it raises them
 MESSAGES = [
+    # glmer (R 4.2.2 family initialize / lme4 1.1-31 updateGlmerDevfun, checkResponse): same text both sides
+    *[(cls, msg, msg) for cls, msg in (
+        ("nAGQ > 1 with more than one scalar term",
+         "nAGQ > 1 is only available for models with a single, scalar random-effects term"),
+        ("constant response", "Response is constant"),
+        ("binomial y outside [0, 1]", "y values must be 0 <= y <= 1"),
+        ("negative Poisson response", "negative values not allowed for the 'Poisson' family"),
+        ("non-positive Gamma response", "non-positive values not allowed for the 'Gamma' family"),
+        ("non-positive inverse.gaussian response",
+         "positive values only are allowed for the 'inverse.gaussian' family"),
+        ("no valid starting values (gaussian log/inverse link)", "cannot find valid starting values: please specify some"))],
+    ("response longer than the frame (matrix response, non-binomial family)", "updateXwts: dimension mismatch",
+     "updateXwts: dimension mismatch (the response has 2 columns; a cbind() response is for the binomial family only)"),
     ("nlev < 2", "grouping factors must have > 1 sampled level", "grouping factors must have > 1 sampled level"),
     ("(1 || g) not expandable", "<text>:1:12: unexpected '|'\n1: ~( 1|g)+(0+|\n                   ^",
      "(1 || g) cannot be expanded: lme4 1.1-31 builds the text '(0+|g)' for '||' without covariates and R fails "

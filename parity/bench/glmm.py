@@ -1,0 +1,173 @@
+"""``parity bench-glmm``: lme4's ``glmer()`` and :func:`pyreterms.glmm.glmer.glmer` timed side by side, in
+one run, on the same machine (issue 18 item 5's bench rows).
+
+For every case: the whole fit (medians over ``--repeat`` fits; R ``system.time`` elapsed, Python
+``perf_counter``), the number of stage-2 deviance evaluations (R ``optinfo$feval``) and the time per
+evaluation (fit time / evaluations), and agreement: the optimized criterion (R ``devcomp$cmp[["dev"]]``)
+as a relative difference.  Python timings run with BLAS pinned to 1 thread (threadpoolctl, as
+:mod:`parity.bench.run`); R uses its reference BLAS.  The load average of the machine before and after the
+run is printed with the table (the machine may be shared).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from parity.bench.run import machine_info
+from parity.cli.args import BadInput
+from parity.r import session as rsession
+from parity.r.datasource import load_source
+from pyreterms.glmm.fit import GlmerFit
+from pyreterms.glmm.glmer import glmer
+
+__all__ = ["GlmmBenchCase", "GLMM_BENCH_CASES", "run_glmm_case", "format_glmm_table", "add_command"]
+
+
+@dataclass(frozen=True)
+class GlmmBenchCase:
+    """One GLMM benchmark: ``data`` is ``r:PKG::NAME``; R: ``glmer(formula, data, family, nAGQ = nAGQ)``."""
+
+    name: str
+    data: str
+    formula: str
+    family: str
+    nAGQ: int = 1
+    big: bool = False  # one fit per side, whatever --repeat says
+
+
+GLMM_BENCH_CASES: tuple[GlmmBenchCase, ...] = (
+    GlmmBenchCase("cbpp", "r:lme4::cbpp", "cbind(incidence, size - incidence) ~ period + (1 | herd)", "binomial"),
+    GlmmBenchCase("cbpp_agq9", "r:lme4::cbpp", "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+                  "binomial", 9),
+    GlmmBenchCase("grouseticks", "r:lme4::grouseticks", "TICKS ~ YEAR + (1 | BROOD)", "poisson"),
+    GlmmBenchCase("verbagg", "r:lme4::VerbAgg", "r2 ~ (Anger + Gender + btype + situ)^2 + (1 | id) + (1 | item)",
+                  "binomial", big=True),
+)
+
+_R_GFIT = r"""
+function(formula, pkg, name, family, nAGQ, k) {
+  data <- get(name, envir = asNamespace(pkg))
+  fo <- as.formula(formula)
+  fam <- get(family, mode = "function", envir = asNamespace("stats"))()
+  times <- numeric(k)
+  for (i in seq_len(k)) {
+    t0 <- proc.time()[["elapsed"]]
+    fit <- suppressWarnings(suppressMessages(lme4::glmer(fo, data = data, family = fam, nAGQ = nAGQ)))
+    times[i] <- proc.time()[["elapsed"]] - t0
+  }
+  list(times = times, feval = fit@optinfo$feval, dev = unname(fit@devcomp$cmp[["dev"]]))
+}
+"""
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "-"
+
+
+def _python_side(case: GlmmBenchCase, k: int) -> dict[str, Any]:
+    df = load_source(case.data)
+    times, fit = [], None
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(k):
+            t0 = time.perf_counter()
+            fit = glmer(case.formula, df, case.family, nAGQ=case.nAGQ)
+            times.append(time.perf_counter() - t0)
+    assert isinstance(fit, GlmerFit)
+    return {"fit_s": float(np.median(times)), "samples": times, "feval": int(fit.feval),
+            "dev": float(fit.fval), "n": len(df)}
+
+
+def _r_side(case: GlmmBenchCase, k: int, limit: float) -> dict[str, Any]:
+    import rpy2.rinterface as ri  # rpy2 is the parity extra, loaded with R
+
+    fn = rsession.r_eval(_R_GFIT)
+    pkg, name = case.data[2:].split("::")
+    try:
+        r = rsession.r_call(fn, ri.StrSexpVector([case.formula]), ri.StrSexpVector([pkg]),
+                            ri.StrSexpVector([name]), ri.StrSexpVector([case.family]),
+                            ri.IntSexpVector([case.nAGQ]), ri.IntSexpVector([k]), time_limit=limit)
+    except rsession.RCallError as e:
+        return {"error": str(e).splitlines()[0]}
+    d = dict(zip(r.names, r, strict=True))
+    times = [float(t) for t in d["times"]]
+    return {"fit_s": float(np.median(times)), "samples": times, "feval": int(d["feval"][0]), "dev": float(d["dev"][0])}
+
+
+def run_glmm_case(case: GlmmBenchCase, k: int, limit: float) -> dict[str, Any]:
+    """Time one case on both sides (R first) and compare the optimized criterion."""
+    k = 1 if case.big else k
+    r = _r_side(case, k, limit)
+    py = _python_side(case, k)
+    rel = abs(py["dev"] - r["dev"]) / abs(r["dev"]) if "dev" in r else None
+    ratio = r["fit_s"] / py["fit_s"] if "fit_s" in r and py["fit_s"] > 0 else None
+    return {"name": case.name, "data": case.data, "formula": case.formula, "family": case.family,
+            "nAGQ": case.nAGQ, "fits": k, "lme4": r, "pyreterms": py, "ratio": ratio, "criterion_rel_diff": rel}
+
+
+def _t(x: float | None) -> str:
+    return "-" if x is None else (f"{x * 1e3:.3g} ms" if x < 1 else f"{x:.3g} s")
+
+
+def format_glmm_table(result: dict[str, Any]) -> str:
+    """The markdown table (times are medians; ratio = lme4 / pyreterms: above 1, pyreterms is faster)."""
+    rows = ["| case | n | family, nAGQ | fits | fit lme4 | fit py | x | feval lme4/py | per eval lme4 / py "
+            "| crit rel diff |", "|" + "---|" * 10]
+    for c in result["cases"]:
+        r, p = c["lme4"], c["pyreterms"]
+        per_r = r["fit_s"] / r["feval"] if r.get("feval") else None
+        per_p = p["fit_s"] / p["feval"] if p.get("feval") else None
+        rows.append(f"| {c['name']} | {p['n']:,} | {c['family']}, {c['nAGQ']} | {c['fits']} | "
+                    f"{_t(r.get('fit_s')) if 'error' not in r else 'failed: ' + r['error'][:40]} | {_t(p['fit_s'])} | "
+                    f"{'-' if c['ratio'] is None else format(c['ratio'], '.2f') + 'x'} | {r.get('feval', '-')}/"
+                    f"{p['feval']} | {_t(per_r)} / {_t(per_p)} | "
+                    f"{'-' if c['criterion_rel_diff'] is None else format(c['criterion_rel_diff'], '.1e')} |")
+    return "\n".join(rows)
+
+
+def cmd_bench_glmm(args: argparse.Namespace) -> int:
+    if args.repeat < 1:
+        raise BadInput("--repeat must be >= 1")
+    known = {c.name: c for c in GLMM_BENCH_CASES}
+    bad = [n for n in args.case or () if n not in known]
+    if bad:
+        raise BadInput(f"unknown case(s) {bad}; known: {sorted(known)}")
+    cases = [c for c in GLMM_BENCH_CASES if not args.case or c.name in args.case]
+    result: dict[str, Any] = {"machine": machine_info(), "versions": rsession.versions(), "repeat": args.repeat,
+                              "loadavg_before": _loadavg(), "cases": []}
+    for case in cases:
+        print(f"[bench-glmm] {case.name} (load {_loadavg()}) ...", file=sys.stderr, flush=True)
+        result["cases"].append(run_glmm_case(case, args.repeat, args.time_limit))
+    result["loadavg_after"] = _loadavg()
+    m = result["machine"]
+    print(f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB; R {result['versions']['R']}, lme4 "
+          f"{result['versions']['lme4']} (reference BLAS); Python {m['python']}, numpy {m['numpy']} (BLAS 1 thread). "
+          f"Medians of {args.repeat}; ratio = lme4/pyreterms. Load average (1, 5, 15 min) before "
+          f"{result['loadavg_before']}, after {result['loadavg_after']}.")
+    print(format_glmm_table(result))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(result, fh, indent=1)
+    return 0
+
+
+def add_command(sub: argparse._SubParsersAction) -> None:
+    """Register ``parity bench-glmm``."""
+    b = sub.add_parser("bench-glmm", help="time lme4's glmer and pyreterms' glmer side by side")
+    b.add_argument("--case", nargs="+", default=None, help=f"cases: {', '.join(c.name for c in GLMM_BENCH_CASES)}")
+    b.add_argument("--repeat", type=int, default=3, help="fits per side (median reported; verbagg: 1)")
+    b.add_argument("--json", default=None, help="write the full results here")
+    b.add_argument("--time-limit", type=float, default=3600.0, help="R elapsed-time limit per case (s)")
+    b.set_defaults(func=cmd_bench_glmm)

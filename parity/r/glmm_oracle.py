@@ -1,0 +1,83 @@
+"""The oracle's side of a GLMM comparison: lme4's ``glFormula()`` / ``glmer()`` components.
+
+R equivalent: ``pyreterms_glmm_reference()`` in ``r_scripts/glmm_reference.R`` (sourced once into the
+embedded R of :mod:`parity.r.session`, after ``reference.R`` whose helpers it uses).
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from parity.r import convert, session
+from parity.r.oracle import reference_error
+from parity.r.values import RList, RValue
+
+__all__ = ["GLMM_REFERENCE_R", "GLMM_LEVELS", "glmm_r_components"]
+
+#: the R side of the GLMM level (next to reference.R)
+GLMM_REFERENCE_R = session.R_SCRIPTS / "glmm_reference.R"
+#: glFormula() only, or glFormula() and the glmer() fit
+GLMM_LEVELS = ("glformula", "glmer")
+
+_sourced = False
+_lock = threading.Lock()
+
+
+def _source() -> None:
+    global _sourced
+    if _sourced:
+        return
+    with _lock:
+        if not _sourced:
+            session.start()
+            if not GLMM_REFERENCE_R.is_file():
+                raise FileNotFoundError(f"R GLMM reference script not found: {GLMM_REFERENCE_R}")
+            session.r_eval(f'source("{GLMM_REFERENCE_R.as_posix()}")')
+            _sourced = True
+
+
+def glmm_r_components(formula: str, data: pd.DataFrame | Any, *, family: str, link: str | None = None,
+                      nAGQ: int = 1, level: str = "glmer", weights: Sequence[float] | None = None,
+                      offset: Sequence[float] | None = None,
+                      pars: Sequence[Sequence[float]] | None = None,
+                      time_limit: float | None = None) -> dict[str, RValue]:
+    """lme4's components for one GLMM design as a dict; an R refusal becomes ``{"error": RError}``.
+
+    ``pars``: other implementations' optima ``c(theta, beta)`` at which lme4's own deviance
+    function is evaluated (``"gdevfun(pars[[k]])"``, the GLMM theta rule's input)."""
+    if level not in GLMM_LEVELS:
+        raise ValueError(f"level must be one of {', '.join(GLMM_LEVELS)}, not {level!r}")
+    session.checked_formula(formula)
+    _source()
+    import rpy2.rinterface as ri  # rpy2 is the parity extra, loaded with R, not on import
+
+    with session.rlock():
+        rdata = convert.dataframe_to_r(data) if isinstance(data, pd.DataFrame) else data
+        kwargs: dict[str, Any] = {
+            "family": ri.StrSexpVector([family]),
+            "nAGQ": ri.IntSexpVector([int(nAGQ)]),
+            "level": ri.StrSexpVector([level]),
+        }
+        if link is not None:
+            kwargs["link"] = ri.StrSexpVector([link])
+        if weights is not None:
+            kwargs["weights"] = convert.py_to_r(list(map(float, weights)))
+        if offset is not None:
+            kwargs["offset"] = convert.py_to_r(list(map(float, offset)))
+        if pars is not None:
+            kwargs["pars"] = session.r_list([(None, convert.py_to_r([float(t) for t in p])) for p in pars])
+        res = session.r_call("pyreterms_glmm_reference", ri.StrSexpVector([formula]), rdata,
+                             time_limit=time_limit, **kwargs)
+        value = convert.r_to_value(res, strict=False)
+    assert isinstance(value, RList)
+    err = reference_error(value)
+    out: dict[str, RValue] = {}
+    for k, v in value.items:
+        if k is not None and k not in out and k != "error":
+            out[k] = v
+    if err is not None:
+        out["error"] = err
+    return out

@@ -1,0 +1,159 @@
+## glmm_reference.R -- the GLMM side of the pyreterms parity harness (lme4 1.1-31, R 4.2.2).
+## Sourced after reference.R (uses pyreterms_disallowed, pyreterms_plain, pyreterms_failed,
+## pyreterms_collect and the allowlist vectors defined there).
+##
+## pyreterms_glmm_reference(formula, data, family, link = NULL, nAGQ = 1L, weights = NULL,
+##                          offset = NULL, level = c("glformula", "glmer"), pars = NULL)
+## returns a named list; THE NAMES ARE THE R EXPRESSIONS (parity/components.py registers each):
+##
+## level "glformula" (glf <- glFormula(formula, data, family, weights, offset)):
+##   "glFormula()$fr" "rownames(glFormula()$fr)" "glFormula()$X" "attr(glFormula()$X, \"assign\")"
+##   "glFormula()$reTrms$<nm>" for nm in Zt Ztlist Lambdat Lind theta lower Gp cnms flist nl
+##   "glFormula()$formula"
+##   "mkRespMod(glFormula()$fr, family)$<nm>" for nm in y weights offset n: the response module lme4
+##       builds from the frame (y rewritten by family$initialize: proportions for cbind; weights =
+##       prior weights times binomial totals)
+##   "glFormula(): warnings" "glFormula(): messages"
+## level "glmer" adds (gfit <- glmer(..., nAGQ), default glmerControl()):
+##   "glmer(): warnings" "glmer(): messages"
+##   "getME(gfit, \"theta\")" "getME(gfit, \"beta\")" "fixef(gfit)" "ranef(gfit)" "coef(gfit)"
+##   "postVar(ranef(gfit, condVar = TRUE))" (as reference.R's postVar) "as.data.frame(VarCorr(gfit))"
+##   "sigma(gfit)" "deviance(gfit)" "logLik(gfit)" "attr(logLik(gfit), \"df\")" "AIC(gfit)" "BIC(gfit)"
+##   "fitted(gfit)" "residuals(gfit, type = \"<t>\")" for t in deviance pearson working response
+##   "predict(gfit, type = \"link\")" "predict(gfit, type = \"response\")" "vcov(gfit)"
+##   "getME(gfit, \"u\")" "getME(gfit, \"b\")" "getME(gfit, \"mu\")" "isSingular(gfit)"
+##   "gfit@optinfo$conv$lme4$messages"
+##   then lme4's deviance function of the last stage, df <- glmer(..., nAGQ, devFunOnly = TRUE)
+##   (for nAGQ >= 1: after stage 1, exactly the function glmer's stage 2 minimizes):
+##   "harness: lp0"            environment(df)$lp0 (its PIRLS start; pyreterms' glmer_at takes it)
+##   "harness: pars"           lme4's opt$par: c(theta, beta) (theta for nAGQ = 0)
+##   "harness: fval"           lme4's optimum, gfit@devcomp$cmp[["dev"]]
+##   "harness: Hessian"        gfit@optinfo$derivs$Hessian (deriv12 at opt$par: the bound on vcov's rounding)
+##   "gdevfun(pars)"           df(lme4's opt$par)
+##   and for each pars[[k]] given (another implementation's optimum, for parity's GLMM theta rule):
+##   "gdevfun(pars[[k]])"  df(pars[[k]])   "gdevfun(pars[[k]]); resp$resDev()"  the deviance there
+
+pyreterms_glmm_family <- function(family, link = NULL) {
+  if (!(family %in% c("binomial", "poisson", "Gamma", "inverse.gaussian", "gaussian")))
+    stop(sprintf("family '%s' not supported (binomial, poisson, Gamma, inverse.gaussian, gaussian)", family))
+  fn <- get(family, mode = "function", envir = asNamespace("stats"))
+  if (is.null(link)) fn() else fn(link = link)
+}
+
+pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 1L, weights = NULL,
+                                     offset = NULL, level = c("glformula", "glmer"), pars = NULL) {
+  level <- match.arg(level)
+  ftxt <- if (is.character(formula)) paste(formula, collapse = " ") else deparse1(formula)
+  fexpr <- tryCatch(str2lang(ftxt), error = function(e) e)
+  if (inherits(fexpr, "error"))
+    return(list(error = paste("cannot parse formula:", conditionMessage(fexpr))))
+  bad <- pyreterms_disallowed(fexpr)
+  if (!is.null(bad))
+    return(list(error = sprintf("formula uses function '%s' which is not allowed", bad)))
+  if (!is.call(fexpr) || !identical(fexpr[[1L]], as.name("~")))
+    return(list(error = "formula must be a formula (an expression with '~')"))
+  fam <- tryCatch(pyreterms_glmm_family(family, link), error = function(e) e)
+  if (inherits(fam, "error")) return(list(error = conditionMessage(fam)))
+  imports <- new.env(parent = globalenv())
+  for (fn in names(pyreterms_formula_imports))
+    assign(fn, getExportedValue(pyreterms_formula_imports[[fn]], fn), envir = imports)
+  fenv <- new.env(parent = imports)
+  assign("..pyreterms_data..", data, envir = fenv)
+  assign("..pyreterms_weights..", weights, envir = fenv)
+  assign("..pyreterms_offset..", offset, envir = fenv)
+  assign("..pyreterms_family..", fam, envir = fenv)
+  f <- eval(fexpr, fenv)
+  mkcall <- function(fun, with_nagq = TRUE) {
+    cl <- call(fun, formula = f, data = as.name("..pyreterms_data.."), family = as.name("..pyreterms_family.."))
+    cl[[1L]] <- call("::", as.name("lme4"), as.name(fun))
+    if (!is.null(weights)) cl$weights <- as.name("..pyreterms_weights..")
+    if (!is.null(offset)) cl$offset <- as.name("..pyreterms_offset..")
+    if (with_nagq) cl$nAGQ <- as.integer(nAGQ)
+    cl
+  }
+  out <- list()
+  cond <- new.env(); cond$warnings <- character(); cond$messages <- character()
+  glf <- tryCatch(pyreterms_collect(eval(mkcall("glFormula", FALSE), fenv), cond), error = function(e) e)
+  if (inherits(glf, "error"))
+    return(list(error = conditionMessage(glf), "glFormula(): warnings" = cond$warnings,
+                "glFormula(): messages" = cond$messages))
+  xcond <- new.env(); xcond$warnings <- character(); xcond$messages <- character()
+  put <- function(name, expr) {
+    val <- tryCatch(pyreterms_collect(pyreterms_plain(expr), xcond), error = pyreterms_failed)
+    out[name] <<- list(val)
+  }
+  G <- "glFormula()"
+  rt <- glf$reTrms
+  put(paste0(G, "$fr"), as.list(glf$fr))
+  put(paste0("rownames(", G, "$fr)"), rownames(glf$fr))
+  put(paste0(G, "$X"), glf$X)
+  put(paste0("attr(", G, "$X, \"assign\")"), attr(glf$X, "assign"))
+  for (nm in c("Zt", "Ztlist", "Lambdat", "Lind", "theta", "lower", "Gp", "cnms", "flist", "nl"))
+    put(paste0(G, "$reTrms$", nm), rt[[nm]])
+  put(paste0(G, "$formula"), deparse1(glf$formula))
+  ## the glformula level is glFormula() and the response module (pyreterms' glformula is both): a stop in
+  ## mkRespMod (the family's initialize: Gamma's "non-positive values", ...) is this level's refusal
+  resp <- tryCatch(pyreterms_collect(lme4:::mkRespMod(glf$fr, family = fam), cond), error = function(e) e)
+  if (inherits(resp, "error"))
+    return(list(error = conditionMessage(resp), "glFormula(): warnings" = cond$warnings,
+                "glFormula(): messages" = cond$messages))
+  for (nm in c("y", "weights", "offset", "n"))
+    put(sprintf("mkRespMod(%s$fr, family)$%s", G, nm), resp$field(nm) + 0)
+  out[["glFormula(): warnings"]] <- cond$warnings
+  out[["glFormula(): messages"]] <- cond$messages
+  if (level == "glformula") return(out)
+
+  fcond <- new.env(); fcond$warnings <- character(); fcond$messages <- character()
+  gfit <- tryCatch(pyreterms_collect(eval(mkcall("glmer"), fenv), fcond), error = function(e) e)
+  out[["glmer(): warnings"]] <- fcond$warnings
+  out[["glmer(): messages"]] <- fcond$messages
+  if (inherits(gfit, "error")) {
+    out[["error"]] <- conditionMessage(gfit)
+    return(out)
+  }
+  put("getME(gfit, \"theta\")", getME(gfit, "theta"))
+  put("getME(gfit, \"beta\")", getME(gfit, "beta"))
+  put("fixef(gfit)", fixef(gfit))
+  put("ranef(gfit)", lapply(ranef(gfit, condVar = FALSE), as.matrix))
+  put("postVar(ranef(gfit, condVar = TRUE))", pyreterms_postvar(ranef(gfit, condVar = TRUE)))
+  put("coef(gfit)", lapply(coef(gfit), as.matrix))
+  put("as.data.frame(VarCorr(gfit))", as.data.frame(VarCorr(gfit)))
+  put("sigma(gfit)", sigma(gfit))
+  put("deviance(gfit)", deviance(gfit))
+  put("logLik(gfit)", as.numeric(logLik(gfit)))
+  put("attr(logLik(gfit), \"df\")", attr(logLik(gfit), "df"))
+  put("AIC(gfit)", AIC(gfit))
+  put("BIC(gfit)", BIC(gfit))
+  put("fitted(gfit)", fitted(gfit))
+  for (ty in c("deviance", "pearson", "working", "response"))
+    put(sprintf("residuals(gfit, type = \"%s\")", ty), residuals(gfit, type = ty))
+  put("predict(gfit, type = \"link\")", predict(gfit, type = "link"))
+  put("predict(gfit, type = \"response\")", predict(gfit, type = "response"))
+  put("vcov(gfit)", as.matrix(vcov(gfit)))
+  put("getME(gfit, \"u\")", getME(gfit, "u"))
+  put("getME(gfit, \"b\")", getME(gfit, "b"))
+  put("getME(gfit, \"mu\")", getME(gfit, "mu"))
+  put("isSingular(gfit)", isSingular(gfit))
+  put("gfit@optinfo$conv$lme4$messages", gfit@optinfo$conv$lme4$messages)
+  opt_par <- if (nAGQ == 0L) unname(getME(gfit, "theta")) else c(unname(getME(gfit, "theta")),
+                                                                   unname(getME(gfit, "beta")))
+  out[["harness: pars"]] <- opt_par
+  out[["harness: fval"]] <- unname(gfit@devcomp$cmp[["dev"]])
+  out[["harness: Hessian"]] <- if (is.null(gfit@optinfo$derivs)) NULL else unname(gfit@optinfo$derivs$Hessian)
+  dcl <- mkcall("glmer")
+  dcl$devFunOnly <- TRUE
+  df <- tryCatch(suppressWarnings(suppressMessages(eval(dcl, fenv))), error = function(e) e)
+  if (inherits(df, "error")) {
+    out[["gdevfun(pars)"]] <- pyreterms_failed(df)
+    return(out)
+  }
+  rho <- environment(df)
+  out[["harness: lp0"]] <- rho$lp0 + 0
+  put("gdevfun(pars)", df(opt_par + 0))
+  for (k in seq_along(pars)) {
+    lab <- sprintf("gdevfun(pars[[%d]])", k)
+    put(lab, df(as.numeric(pars[[k]]) + 0))
+    put(paste0(lab, "; resp$resDev()"), rho$resp$resDev())
+  }
+  out
+}
