@@ -2,7 +2,8 @@
 computes it, with its tolerance class, whether it is an optimizer output, and its level.
 
 R equivalent: the names of ``pyreterms_reference()``'s result in ``r_scripts/reference.R`` (the R side
-produces exactly these, ``tests/unit/test_components_registry.py`` checks it against live R and against
+produces exactly these: ``tests/live/test_components_registry.py`` checks it against live R, and
+``tests/unit/test_components_registry_consistency.py`` against
 the pyreterms adapter).  The registry is the one place that classifies components:
 :mod:`parity.compare.tolerances` takes the tolerance from it, :mod:`parity.adapter.pyreterms_fit` the
 optimizer outputs, :mod:`parity.compare.check` the required components, and the reports the
