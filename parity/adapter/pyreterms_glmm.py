@@ -72,11 +72,10 @@ def glformula_components(glf: GLFormula) -> dict[str, RValue]:
     want = set(components.names("glformula", None))
     out = {k.replace("lFormula()", "glFormula()"): v for k, v in lformula_components(glf).items()}
     out = {k: v for k, v in out.items() if k in want}
-    pre = "mkRespMod(glFormula()$fr, family)$"
-    out[pre + "y"] = _dbl(glf.y)
-    out[pre + "weights"] = _dbl(glf.weights)
-    out[pre + "offset"] = _dbl(glf.offset)
-    out[pre + "n"] = _dbl(glf.n)
+    out["mkRespMod(glFormula()$fr, family)$y"] = _dbl(glf.y)
+    out["mkRespMod(glFormula()$fr, family)$weights"] = _dbl(glf.weights)
+    out["mkRespMod(glFormula()$fr, family)$offset"] = _dbl(glf.offset)
+    out["mkRespMod(glFormula()$fr, family)$n"] = _dbl(glf.n)
     return out
 
 

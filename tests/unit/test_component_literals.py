@@ -28,7 +28,7 @@ SCANNED = ("parity", "tests")
 #: what makes a literal look like a component name: the result of a call it indexes (``lFormula()$``),
 #: the fitted model as an argument (``(fit``) or its slots (``fit@``), the deviance function at theta,
 #: the condition lists of the fit (``lmer(): ``), the reTrms list
-ANCHORS = re.compile(r"\b\w+\(\)\$|\(fit\b|\bfit@|\bdevfun\(theta\)|\b\w+\(\): |\breTrms\$|\blmer\(\.\.\., ")
+ANCHORS = re.compile(r"\b\w+\(\)\$|\(fit\b|\bfit@|\bdevfun\(theta\)|\b\w+\(\): |\breTrms\$|\blmer\(\.\.\., |\(gfit\b|\bgfit@|^harness: |\bgdevfun\(pars\)")
 
 #: the leading R function (or object) of a literal: a component name starts with one a registered name starts with
 HEAD = re.compile(r"[\w.:]*")
