@@ -1,0 +1,182 @@
+"""The sparse Cholesky factor of PIRLS' ``A = Lambda' Z' W Z Lambda + I`` as lme4's ``merPredD::updateDecomp``
+needs it (``src/predModule.cpp``, where CHOLMOD factors ``Lambdat Ut Ut' Lambda + I``), built without
+creating scipy objects per PIRLS iteration.
+
+What does not change between iterations is computed once (:class:`CrossPattern`): the positions of
+``Z' W Z``'s non-zeros and, for each, the observations and ``Z`` products that add to it, so that one
+``np.bincount`` per iteration gives ``Z' W Z``.  When every term is scalar (the usual GLMM), ``Lambda`` is
+diagonal and ``A = diag(lam) Z'WZ diag(lam) + I`` is a scaled scatter; otherwise ``Lambda`` is applied as
+a sparse matrix built once per theta.
+
+The factor (:class:`BlockChol`) uses the leading block of ``A`` that is diagonal (the first term's block
+when its levels never share an observation, as for every scalar term: lme4 puts the term with the most
+levels first): ``L = [[D, 0], [L21, L22]]`` with ``D = sqrt(diag(A11))``, ``L21 = A21 D^-1`` and
+``L22 = chol(A22 - L21 L21')`` (LAPACK).  The Cholesky factor is unique, so this is the factor a dense or a
+CHOLMOD Cholesky gives, to rounding; a one-term scalar model has a diagonal L, and grouseticks' three terms
+(q = 584, 403 of them in the observation-level term) leave a 181 x 181 dense block.  Written out because
+scipy has no sparse Cholesky and CHOLMOD (scikit-sparse) is not a dependency.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.linalg as la
+import scipy.sparse as sp
+
+Arr = npt.NDArray[np.float64]
+IArr = npt.NDArray[np.int64]
+
+
+class NotPositiveDefinite(ArithmeticError):
+    """A is not (numerically) positive definite or not finite (the caller words lme4's error)."""
+
+
+@dataclass
+class BlockChol:
+    """``L = [[diag(d), 0], [L21, L22]]``, lower triangular, ``L L' = A``."""
+
+    d: Arr
+    L21: Arr
+    L22: Arr
+
+    @classmethod
+    def factor(cls, A: Arr, q1: int) -> BlockChol:
+        """Factor the dense symmetric ``A`` whose leading ``q1 x q1`` block is diagonal."""
+        if not np.all(np.isfinite(A)):
+            raise NotPositiveDefinite("non-finite A")
+        a11 = np.diag(A)[:q1].copy()
+        if np.any(a11 <= 0):
+            raise NotPositiveDefinite("A11 not positive")
+        d = np.sqrt(a11)
+        L21 = A[q1:, :q1] / d
+        S = A[q1:, q1:] - L21 @ L21.T
+        try:
+            L22 = la.cholesky(S, lower=True, check_finite=False) if S.size else S
+        except la.LinAlgError:
+            raise NotPositiveDefinite("A22 - L21 L21' not positive definite") from None
+        return cls(d, L21, L22)
+
+    @property
+    def q1(self) -> int:
+        return int(self.d.size)
+
+    def solve(self, b: Arr) -> Arr:
+        """``L^-1 b`` (b a vector or a matrix)."""
+        q1 = self.q1
+        x1 = b[:q1] / (self.d if b.ndim == 1 else self.d[:, None])
+        if not self.L22.size:
+            return x1
+        x2 = la.solve_triangular(self.L22, b[q1:] - self.L21 @ x1, lower=True, check_finite=False)
+        return np.concatenate([x1, x2])
+
+    def solve_t(self, b: Arr) -> Arr:
+        """``L'^-1 b`` (b a vector)."""
+        q1 = self.q1
+        if not self.L22.size:
+            return b / self.d
+        x2 = la.solve_triangular(self.L22.T, b[q1:], lower=False, check_finite=False)
+        return np.concatenate([(b[:q1] - self.L21.T @ x2) / self.d, x2])
+
+    def diag(self) -> Arr:
+        return np.concatenate([self.d, np.diag(self.L22)])
+
+    def ldL2(self) -> float:
+        """``log det(L L') = 2 sum log diag(L)``."""
+        return float(2 * np.sum(np.log(self.diag())))
+
+    def dense(self) -> Arr:
+        q1, q = self.q1, self.q1 + self.L22.shape[0]
+        L = np.zeros((q, q))
+        L[np.arange(q1), np.arange(q1)] = self.d
+        L[q1:, :q1] = self.L21
+        L[q1:, q1:] = np.tril(self.L22)
+        return L
+
+
+class CrossPattern:
+    """What ``Z' W Z`` and ``Lambda`` keep between PIRLS iterations (R: the symbolic analysis CHOLMOD does
+    once in ``merPredD``'s constructor): ``Zt`` is q x n, ``Lambdat0`` Lambdat's pattern (CSC storage
+    order = ``Lind``'s order)."""
+
+    def __init__(self, Zt: sp.spmatrix, Lambdat0: sp.spmatrix, Lind: IArr) -> None:
+        Zc = sp.csc_matrix(Zt)
+        Zc.sort_indices()
+        q, n = Zc.shape
+        self.q, self.n = q, n
+        self.Zt = sp.csr_matrix(Zc)  # Zt @ dense
+        self.Z = sp.csr_matrix(Zc.T)  # Z @ dense (linPred)
+        counts = np.diff(Zc.indptr).astype(np.int64)
+        obs_of = np.repeat(np.arange(n, dtype=np.int64), counts)  # observation of each stored entry
+        rep = counts[obs_of]  # each entry pairs with every entry of its column
+        e1 = np.repeat(np.arange(Zc.nnz, dtype=np.int64), rep)
+        first = np.repeat(Zc.indptr[:-1].astype(np.int64)[obs_of], rep)
+        within = np.arange(e1.size, dtype=np.int64) - np.repeat(np.cumsum(rep) - rep, rep)
+        e2 = first + within
+        r, s = Zc.indices[e1].astype(np.int64), Zc.indices[e2].astype(np.int64)
+        flat, self._inv = np.unique(r * q + s, return_inverse=True)
+        self._inv = self._inv.ravel()
+        self._obs = obs_of[e1]
+        self._coef = Zc.data[e1] * Zc.data[e2]
+        self._flat = flat
+        self._r, self._s = flat // q, flat % q
+        Lt = sp.csc_matrix(Lambdat0)
+        self._Lt = Lt.copy()
+        self._Lind = np.asarray(Lind, dtype=np.int64)
+        lrow = Lt.indices.astype(np.int64)
+        lcol = np.repeat(np.arange(q, dtype=np.int64), np.diff(Lt.indptr))
+        self.diagonal = bool(np.all(lrow == lcol))
+        self._lrow = lrow
+        # the pattern of A (positive stand-ins: no cancellation), and its leading diagonal block
+        G1 = sp.csr_matrix((np.ones(flat.size), (self._r, self._s)), shape=(q, q))
+        L1 = sp.csc_matrix((np.ones(Lt.nnz), Lt.indices, Lt.indptr), shape=(q, q))
+        P = sp.coo_matrix(L1 @ G1 @ L1.T)
+        off = P.row != P.col
+        self.q1 = int(np.min(np.maximum(P.row[off], P.col[off]))) if np.any(off) else q
+        self.lam = np.zeros(q)
+        self.Lt = self._Lt
+
+    def set_theta(self, theta: Arr) -> None:
+        """``Lambdat@x = theta[Lind]``: the diagonal ``lam`` (all terms scalar) or the sparse Lambdat."""
+        vals = np.asarray(theta, dtype=np.float64)[self._Lind]
+        if self.diagonal:
+            self.lam = np.zeros(self.q)
+            self.lam[self._lrow] = vals
+        else:
+            self.Lt = self._Lt.copy()
+            self.Lt.data = vals
+
+    def lam_t(self, M: Arr) -> Arr:
+        """``Lambdat @ M`` (vector or matrix)."""
+        if self.diagonal:
+            return self.lam * M if M.ndim == 1 else self.lam[:, None] * M
+        return np.asarray(self.Lt @ M)
+
+    def lam_(self, u: Arr) -> Arr:
+        """``Lambda @ u`` (``b`` from ``u``)."""
+        return self.lam * u if self.diagonal else np.asarray(self.Lt.T @ u)
+
+    def z_lam(self, u: Arr) -> Arr:
+        """``Z Lambda u``."""
+        return np.asarray(self.Z @ self.lam_(u))
+
+    def ut_times(self, sqrtXwt: Arr, M: Arr) -> Arr:
+        """``Lambdat Zt diag(sqrtXwt) M`` (lme4's ``Ut``-products: ``LamtUt * M``)."""
+        WM = sqrtXwt * M if M.ndim == 1 else sqrtXwt[:, None] * M
+        return self.lam_t(np.asarray(self.Zt @ WM))
+
+    def A(self, sqrtXwt: Arr) -> Arr:
+        """``Lambdat Zt W Z Lambda + I``, dense (W = sqrtXwt^2)."""
+        q = self.q
+        w2 = sqrtXwt * sqrtXwt
+        G = np.bincount(self._inv, weights=self._coef * w2[self._obs], minlength=self._flat.size)
+        if self.diagonal:
+            A = np.zeros(q * q)
+            A[self._flat] = self.lam[self._r] * self.lam[self._s] * G
+            A = A.reshape(q, q)
+        else:
+            Gs = sp.csr_matrix((G, (self._r, self._s)), shape=(q, q))
+            A = np.asarray((self.Lt @ Gs @ self.Lt.T).toarray())
+        A[np.diag_indices(q)] += 1.0
+        return A
