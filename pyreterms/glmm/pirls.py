@@ -45,13 +45,14 @@ class GlmResp:
     def mu_eta(self) -> Arr:
         return self.family.link_obj.lme4_mu_eta(self.eta)
 
-    def sqrt_wrk_wt(self) -> Arr:
-        """``sqrtWrkWt() = muEta * sqrt(weights / variance)``."""
-        return self.mu_eta() * np.sqrt(self.weights / self.family.lme4_variance(self.mu))
+    def sqrt_wrk_wt(self, mu_eta: Arr | None = None) -> Arr:
+        """``sqrtWrkWt() = muEta * sqrt(weights / variance)`` (``mu_eta``: :meth:`mu_eta` if known)."""
+        me = self.mu_eta() if mu_eta is None else mu_eta
+        return me * np.sqrt(self.weights / self.family.lme4_variance(self.mu))
 
-    def wrk_resp(self) -> Arr:
+    def wrk_resp(self, mu_eta: Arr | None = None) -> Arr:
         """``wrkResp() = (eta - offset) + (y - mu) / muEta``."""
-        return (self.eta - self.offset) + (self.y - self.mu) / self.mu_eta()
+        return (self.eta - self.offset) + (self.y - self.mu) / (self.mu_eta() if mu_eta is None else mu_eta)
 
     def dev_resid(self) -> Arr:
         return self.family.dev_resids(self.y, self.mu, self.weights)
@@ -164,8 +165,9 @@ class MerPred:
 
 def wrk_iter(pp: MerPred, rp: GlmResp, u_only: bool) -> float:
     """``internal_glmerWrkIter``: one working iteration; returns ``resDev + ||u||^2``."""
-    w = rp.sqrt_wrk_wt()
-    pp.update_decomp(w, rp.wrk_resp() * w)
+    me = rp.mu_eta()  # the same eta for both (lme4 computes muEta twice)
+    w = rp.sqrt_wrk_wt(me)
+    pp.update_decomp(w, rp.wrk_resp(me) * w)
     if u_only:
         pp.solve_u()
     else:

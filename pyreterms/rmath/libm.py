@@ -19,8 +19,9 @@ import numpy.typing as npt
 Arr = npt.NDArray[np.float64]
 
 
-def _lift(fn: Callable[[float], float], name: str,
-          accepts: Callable[[Arr], npt.NDArray[np.bool_]]) -> Callable[[npt.ArrayLike], Arr]:
+def _lift(fn: Callable[[float], float], name: str, accepts: Callable[[Arr], npt.NDArray[np.bool_]],
+          exact: bool = True) -> Callable[[npt.ArrayLike], Arr]:
+    """``accepts``: a vectorised test of the values ``math`` accepts (``exact``: all the others it refuses)."""
     ieee = getattr(np, name)
 
     def or_nan(v: float) -> float:
@@ -42,13 +43,17 @@ def _lift(fn: Callable[[float], float], name: str,
         flat = a.ravel()
         out = np.empty(flat.size)
         ok = accepts(flat)
+        leaked = False
         try:  # no Python frame per accepted value
             out[ok] = np.fromiter(map(fn, flat[ok].tolist()), dtype=np.float64, count=int(ok.sum()))
         except (ValueError, OverflowError):  # the domain test let a refused value through
-            ok[:] = False
+            ok[:], leaked = False, True
         rest = flat[~ok]
-        vals = np.fromiter(map(or_nan, rest.tolist()), dtype=np.float64, count=rest.size)
-        refused = np.isnan(vals) & ~np.isnan(rest)
+        if exact and not leaked:  # every value left is one math refuses
+            vals, refused = np.empty(rest.size), np.ones(rest.size, dtype=np.bool_)
+        else:
+            vals = np.fromiter(map(or_nan, rest.tolist()), dtype=np.float64, count=rest.size)
+            refused = np.isnan(vals) & ~np.isnan(rest)
         with np.errstate(all="ignore"):  # R: NaN / Inf / -Inf as IEEE arithmetic gives them
             vals[refused] = ieee(rest[refused])
         out[~ok] = vals
@@ -61,8 +66,8 @@ def _lift(fn: Callable[[float], float], name: str,
 
 # the values math accepts (NaN compares false: math passes it through); 709 < log(DBL_MAX) ~ 709.78
 log = _lift(math.log, "log", lambda a: ~(a <= 0))
-exp = _lift(math.exp, "exp", lambda a: ~(a > 709.0))
-expm1 = _lift(math.expm1, "expm1", lambda a: ~(a > 709.0))
+exp = _lift(math.exp, "exp", lambda a: ~(a > 709.0), exact=False)
+expm1 = _lift(math.expm1, "expm1", lambda a: ~(a > 709.0), exact=False)
 log1p = _lift(math.log1p, "log1p", lambda a: ~(a <= -1))
 atan = _lift(math.atan, "arctan", lambda a: np.ones(a.shape, dtype=np.bool_))
 tan = _lift(math.tan, "tan", lambda a: ~np.isinf(a))
