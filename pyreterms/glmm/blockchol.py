@@ -42,20 +42,23 @@ class BlockChol:
     L22: Arr
 
     @classmethod
-    def factor(cls, A: Arr, q1: int) -> BlockChol:
+    def factor(cls, A: Arr, q1: int, plan: SchurPlan | None = None) -> BlockChol:
         """Factor the dense symmetric ``A`` whose leading ``q1 x q1`` block is diagonal."""
-        if not np.all(np.isfinite(A)):
-            raise NotPositiveDefinite("non-finite A")
-        a11 = np.diag(A)[:q1].copy()
-        if np.any(a11 <= 0):
-            raise NotPositiveDefinite("A11 not positive")
+        return cls.from_blocks(np.diag(A)[:q1].copy(), A[q1:, :q1], A[q1:, q1:], plan)
+
+    @classmethod
+    def from_blocks(cls, a11: Arr, A21: Arr, A22: Arr, plan: SchurPlan | None = None) -> BlockChol:
+        """Factor ``A = [[diag(a11), A21'], [A21, A22]]`` (``plan``: the non-zeros of ``A21``, to form
+        ``L21 L21'`` from them); a non-finite A shows in ``a11`` or in the Schur complement."""
+        if not np.all(np.isfinite(a11)) or np.any(a11 <= 0):
+            raise NotPositiveDefinite("A11 not finite and positive")
         d = np.sqrt(a11)
-        L21 = A[q1:, :q1] / d
-        S = A[q1:, q1:] - L21 @ L21.T
+        L21 = A21 / d
+        S = A22 - (L21 @ L21.T if plan is None else plan.gram(L21))
         try:
-            L22 = la.cholesky(S, lower=True, check_finite=False) if S.size else S
-        except la.LinAlgError:
-            raise NotPositiveDefinite("A22 - L21 L21' not positive definite") from None
+            L22 = la.cholesky(S, lower=True) if S.size else S
+        except (la.LinAlgError, ValueError):  # ValueError: non-finite entries
+            raise NotPositiveDefinite("A22 - L21 L21' not finite and positive definite") from None
         return cls(d, L21, L22)
 
     @property
@@ -93,6 +96,32 @@ class BlockChol:
         L[q1:, :q1] = self.L21
         L[q1:, q1:] = np.tril(self.L22)
         return L
+
+
+class SchurPlan:
+    """``L21 L21'`` from the non-zeros of ``L21`` (q2 x q1; its pattern is ``A21``'s): every pair of
+    non-zeros in one column adds to one entry, one ``np.bincount`` (the dense product costs q2^2 q1)."""
+
+    def __init__(self, rows: IArr, cols: IArr, q2: int) -> None:
+        order = np.lexsort((rows, cols))
+        rows, cols = rows[order], cols[order]
+        counts = np.bincount(cols, minlength=int(cols.max(initial=-1)) + 1).astype(np.int64)
+        starts = np.cumsum(counts) - counts
+        rep = counts[cols]
+        self.e1 = np.repeat(np.arange(rows.size, dtype=np.int64), rep)
+        within = np.arange(self.e1.size, dtype=np.int64) - np.repeat(np.cumsum(rep) - rep, rep)
+        self.e2 = np.repeat(starts[cols], rep) + within
+        self.rows, self.cols, self.q2 = rows, cols, q2
+        self.pos = rows[self.e1] * q2 + rows[self.e2]
+
+    @property
+    def pairs(self) -> int:
+        return int(self.e1.size)
+
+    def gram(self, L21: Arr) -> Arr:
+        v = L21[self.rows, self.cols]
+        g = np.bincount(self.pos, weights=v[self.e1] * v[self.e2], minlength=self.q2 * self.q2)
+        return np.asarray(g, dtype=np.float64).reshape(self.q2, self.q2)
 
 
 class CrossPattern:
@@ -133,7 +162,18 @@ class CrossPattern:
         L1 = sp.csc_matrix((np.ones(Lt.nnz), Lt.indices, Lt.indptr), shape=(q, q))
         P = sp.coo_matrix(L1 @ G1 @ L1.T)
         off = P.row != P.col
-        self.q1 = int(np.min(np.maximum(P.row[off], P.col[off]))) if np.any(off) else q
+        self.q1 = q1 = int(np.min(np.maximum(P.row[off], P.col[off]))) if np.any(off) else q
+        in21 = (P.row >= q1) & (P.col < q1)
+        plan = SchurPlan(P.row[in21].astype(np.int64) - q1, P.col[in21].astype(np.int64), q - q1)
+        self.plan = plan if 4 * plan.pairs < (q - q1) ** 2 * q1 else None  # the dense product when not sparse
+        # where each non-zero of Z'WZ goes in the blocks (diagonal Lambda: the same pattern as A's)
+        r, c, q2 = self._r, self._s, q - q1
+        self._i11 = np.flatnonzero((r < q1) & (c < q1))
+        self._t11 = r[self._i11]
+        self._i21 = np.flatnonzero((r >= q1) & (c < q1))
+        self._t21 = (r[self._i21] - q1) * q1 + c[self._i21]
+        self._i22 = np.flatnonzero((r >= q1) & (c >= q1))
+        self._t22 = (r[self._i22] - q1) * q2 + (c[self._i22] - q1)
         self.lam = np.zeros(q)
         self.Lt = self._Lt
 
@@ -166,11 +206,36 @@ class CrossPattern:
         WM = sqrtXwt * M if M.ndim == 1 else sqrtXwt[:, None] * M
         return self.lam_t(np.asarray(self.Zt @ WM))
 
+    def blocks(self, sqrtXwt: Arr) -> tuple[Arr, Arr, Arr]:
+        """``diag(A11)``, ``A21`` and ``A22`` of :meth:`A` (``A11`` is diagonal), without the q x q array
+        when Lambda is diagonal."""
+        q, q1 = self.q, self.q1
+        if not self.diagonal:
+            A = self.A(sqrtXwt)
+            return np.diag(A)[:q1].copy(), A[q1:, :q1], A[q1:, q1:]
+        G = self._G(sqrtXwt)
+        v = self.lam[self._r] * self.lam[self._s] * G
+        a11 = np.zeros(q1)
+        a11[self._t11] = v[self._i11]
+        a11 += 1.0
+        A21 = np.zeros((q - q1) * q1)
+        A21[self._t21] = v[self._i21]
+        A22 = np.zeros((q - q1) ** 2)
+        A22[self._t22] = v[self._i22]
+        A22 = A22.reshape(q - q1, q - q1)
+        A22[np.diag_indices(q - q1)] += 1.0
+        return a11, A21.reshape(q - q1, q1), A22
+
+    def _G(self, sqrtXwt: Arr) -> Arr:
+        """The non-zeros of ``Zt W Z`` (at ``_flat``)."""
+        w2 = sqrtXwt * sqrtXwt
+        g = np.bincount(self._inv, weights=self._coef * w2[self._obs], minlength=self._flat.size)
+        return np.asarray(g, dtype=np.float64)
+
     def A(self, sqrtXwt: Arr) -> Arr:
         """``Lambdat Zt W Z Lambda + I``, dense (W = sqrtXwt^2)."""
         q = self.q
-        w2 = sqrtXwt * sqrtXwt
-        G = np.bincount(self._inv, weights=self._coef * w2[self._obs], minlength=self._flat.size)
+        G = self._G(sqrtXwt)
         if self.diagonal:
             A = np.zeros(q * q)
             A[self._flat] = self.lam[self._r] * self.lam[self._s] * G

@@ -121,7 +121,7 @@ class MerPred:
         self.Xwts = sqrtXwt
         V = self.X * sqrtXwt[:, None]
         try:
-            self.chol = BlockChol.factor(self.pat.A(sqrtXwt), self.pat.q1)
+            self.chol = BlockChol.from_blocks(*self.pat.blocks(sqrtXwt), self.pat.plan)
         except NotPositiveDefinite:  # only with non-finite weights (CHOLMOD would not fail quietly)
             raise PirlsError("PIRLS: non-finite working weights (the linear predictor is out of range)") from None
         self.RZX = self.chol.solve(self.pat.ut_times(sqrtXwt, V))

@@ -85,6 +85,14 @@ def test_A_is_lambdat_zt_w_z_lambda_plus_identity(rhs: str, q1: int, diagonal: b
     np.testing.assert_allclose(pat.z_lam(u), sp.csc_matrix(rt.Zt).T @ (Lt.T @ u), rtol=1e-12, atol=1e-12)
     ch = BlockChol.factor(pat.A(w), pat.q1)
     np.testing.assert_allclose(ch.dense(), la.cholesky(ref, lower=True), rtol=1e-12, atol=1e-13)
+    a11, A21, A22 = pat.blocks(w)  # the blocks the iterations use are A's
+    A = pat.A(w)
+    np.testing.assert_array_equal(a11, np.diag(A)[:q1])
+    np.testing.assert_array_equal(A21, A[q1:, :q1])
+    np.testing.assert_array_equal(A22, A[q1:, q1:])
+    np.testing.assert_array_equal(A[:q1, :q1], np.diag(a11))
+    ch2 = BlockChol.from_blocks(a11, A21, A22, pat.plan)
+    np.testing.assert_allclose(ch2.dense(), la.cholesky(ref, lower=True), rtol=1e-12, atol=1e-13)
 
 
 def test_non_finite_weights_give_lme4s_pirls_error() -> None:
