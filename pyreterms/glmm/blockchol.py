@@ -11,9 +11,11 @@ a sparse matrix built once per theta.
 The factor (:class:`BlockChol`) uses the leading block of ``A`` that is diagonal (the first term's block
 when its levels never share an observation, as for every scalar term: lme4 puts the term with the most
 levels first): ``L = [[D, 0], [L21, L22]]`` with ``D = sqrt(diag(A11))``, ``L21 = A21 D^-1`` and
-``L22 = chol(A22 - L21 L21')`` (LAPACK).  The Cholesky factor is unique, so this is the factor a dense or a
-CHOLMOD Cholesky gives, to rounding; a one-term scalar model has a diagonal L, and grouseticks' three terms
-(q = 584, 403 of them in the observation-level term) leave a 181 x 181 dense block.  Written out because
+``L22 L22' = A22 - L21 L21'``, the Schur complement, factored the same way when its own leading block is
+diagonal (nested factors) and by LAPACK otherwise (:class:`ElimPlan`, analysed once).  The Cholesky factor
+is unique, so this is the factor a dense or a CHOLMOD Cholesky gives, to rounding; a one-term scalar model
+has a diagonal L, and grouseticks' three nested terms (q = 584: INDEX in BROOD in LOCATION) need no dense
+block at all.  Written out because
 scipy has no sparse Cholesky and CHOLMOD (scikit-sparse) is not a dependency.
 """
 from __future__ import annotations
@@ -35,26 +37,32 @@ class NotPositiveDefinite(ArithmeticError):
 
 @dataclass
 class BlockChol:
-    """``L = [[diag(d), 0], [L21, L22]]``, lower triangular, ``L L' = A``."""
+    """``L = [[diag(d), 0], [L21, L22]]``, lower triangular, ``L L' = A``; ``L22`` is dense or, when the
+    Schur complement again has a diagonal leading block (nested factors), blocked in turn."""
 
     d: Arr
     L21: Arr
-    L22: Arr
+    L22: Arr | BlockChol
 
     @classmethod
-    def factor(cls, A: Arr, q1: int, plan: SchurPlan | None = None) -> BlockChol:
+    def factor(cls, A: Arr, q1: int, plan: ElimPlan | None = None) -> BlockChol:
         """Factor the dense symmetric ``A`` whose leading ``q1 x q1`` block is diagonal."""
         return cls.from_blocks(np.diag(A)[:q1].copy(), A[q1:, :q1], A[q1:, q1:], plan)
 
     @classmethod
-    def from_blocks(cls, a11: Arr, A21: Arr, A22: Arr, plan: SchurPlan | None = None) -> BlockChol:
-        """Factor ``A = [[diag(a11), A21'], [A21, A22]]`` (``plan``: the non-zeros of ``A21``, to form
-        ``L21 L21'`` from them); a non-finite A shows in ``a11`` or in the Schur complement."""
+    def from_blocks(cls, a11: Arr, A21: Arr, A22: Arr, plan: ElimPlan | None = None) -> BlockChol:
+        """Factor ``A = [[diag(a11), A21'], [A21, A22]]`` (``plan``: how to form ``L21 L21'`` and how to
+        factor the Schur complement); a non-finite A shows in ``a11`` or in the Schur complement."""
         if not np.all(np.isfinite(a11)) or np.any(a11 <= 0):
             raise NotPositiveDefinite("A11 not finite and positive")
         d = np.sqrt(a11)
         L21 = A21 / d
-        S = A22 - (L21 @ L21.T if plan is None else plan.gram(L21))
+        schur = plan.schur if plan is not None else None
+        S = A22 - (L21 @ L21.T if schur is None else schur.gram(L21))
+        rest = plan.rest if plan is not None else None
+        if rest is not None:
+            q1 = rest.q1
+            return cls(d, L21, cls.from_blocks(np.diag(S)[:q1].copy(), S[q1:, :q1], S[q1:, q1:], rest))
         try:
             L22 = la.cholesky(S, lower=True) if S.size else S
         except (la.LinAlgError, ValueError):  # ValueError: non-finite entries
@@ -65,36 +73,43 @@ class BlockChol:
     def q1(self) -> int:
         return int(self.d.size)
 
+    @property
+    def q(self) -> int:
+        return self.q1 + self.L21.shape[0]
+
     def solve(self, b: Arr) -> Arr:
         """``L^-1 b`` (b a vector or a matrix)."""
         q1 = self.q1
         x1 = b[:q1] / (self.d if b.ndim == 1 else self.d[:, None])
-        if not self.L22.size:
+        if self.q == q1:
             return x1
-        x2 = la.solve_triangular(self.L22, b[q1:] - self.L21 @ x1, lower=True, check_finite=False)
+        r = b[q1:] - self.L21 @ x1
+        x2 = self.L22.solve(r) if isinstance(self.L22, BlockChol) else la.solve_triangular(
+            self.L22, r, lower=True, check_finite=False)
         return np.concatenate([x1, x2])
 
     def solve_t(self, b: Arr) -> Arr:
         """``L'^-1 b`` (b a vector)."""
         q1 = self.q1
-        if not self.L22.size:
+        if self.q == q1:
             return b / self.d
-        x2 = la.solve_triangular(self.L22.T, b[q1:], lower=False, check_finite=False)
+        x2 = self.L22.solve_t(b[q1:]) if isinstance(self.L22, BlockChol) else la.solve_triangular(
+            self.L22.T, b[q1:], lower=False, check_finite=False)
         return np.concatenate([(b[:q1] - self.L21.T @ x2) / self.d, x2])
 
     def diag(self) -> Arr:
-        return np.concatenate([self.d, np.diag(self.L22)])
+        return np.concatenate([self.d, self.L22.diag() if isinstance(self.L22, BlockChol) else np.diag(self.L22)])
 
     def ldL2(self) -> float:
         """``log det(L L') = 2 sum log diag(L)``."""
         return float(2 * np.sum(np.log(self.diag())))
 
     def dense(self) -> Arr:
-        q1, q = self.q1, self.q1 + self.L22.shape[0]
+        q1, q = self.q1, self.q
         L = np.zeros((q, q))
         L[np.arange(q1), np.arange(q1)] = self.d
         L[q1:, :q1] = self.L21
-        L[q1:, q1:] = np.tril(self.L22)
+        L[q1:, q1:] = self.L22.dense() if isinstance(self.L22, BlockChol) else np.tril(self.L22)
         return L
 
 
@@ -122,6 +137,39 @@ class SchurPlan:
         v = L21[self.rows, self.cols]
         g = np.bincount(self.pos, weights=v[self.e1] * v[self.e2], minlength=self.q2 * self.q2)
         return np.asarray(g, dtype=np.float64).reshape(self.q2, self.q2)
+
+
+#: a Schur complement's diagonal leading block is split off again when it has at least this many rows
+MIN_SPLIT = 16
+
+
+@dataclass
+class ElimPlan:
+    """The symbolic part of :meth:`BlockChol.from_blocks` for one level: the diagonal block's size, the
+    sparse ``L21 L21'`` (None: dense product) and the plan for the Schur complement (None: dense LAPACK)."""
+
+    q1: int
+    schur: SchurPlan | None
+    rest: ElimPlan | None
+
+    @classmethod
+    def build(cls, r: IArr, c: IArr, q: int) -> ElimPlan:
+        """From the symmetric pattern ``(r, c)`` of a q x q matrix (both triangles, the whole diagonal)."""
+        off = r != c
+        q1 = int(np.min(np.maximum(r[off], c[off]))) if np.any(off) else q
+        q2 = q - q1
+        in21 = (r >= q1) & (c < q1)
+        sch = SchurPlan(r[in21] - q1, c[in21], q2)
+        rest = None
+        if q2 > 0:
+            in22 = (r >= q1) & (c >= q1)
+            u = np.unique(np.concatenate([(r[in22] - q1) * q2 + (c[in22] - q1), sch.pos]))
+            r2, c2 = u // q2, u % q2
+            off2 = r2 != c2
+            q1b = int(np.min(np.maximum(r2[off2], c2[off2]))) if np.any(off2) else q2
+            if q1b >= MIN_SPLIT or q1b == q2:
+                rest = cls.build(r2, c2, q2)
+        return cls(q1, sch if 4 * sch.pairs < q2 * q2 * q1 else None, rest)
 
 
 class CrossPattern:
@@ -161,11 +209,11 @@ class CrossPattern:
         G1 = sp.csr_matrix((np.ones(flat.size), (self._r, self._s)), shape=(q, q))
         L1 = sp.csc_matrix((np.ones(Lt.nnz), Lt.indices, Lt.indptr), shape=(q, q))
         P = sp.coo_matrix(L1 @ G1 @ L1.T)
-        off = P.row != P.col
-        self.q1 = q1 = int(np.min(np.maximum(P.row[off], P.col[off]))) if np.any(off) else q
-        in21 = (P.row >= q1) & (P.col < q1)
-        plan = SchurPlan(P.row[in21].astype(np.int64) - q1, P.col[in21].astype(np.int64), q - q1)
-        self.plan = plan if 4 * plan.pairs < (q - q1) ** 2 * q1 else None  # the dense product when not sparse
+        pr = np.concatenate([P.row, np.arange(q)]).astype(np.int64)  # A = ... + I: the whole diagonal
+        pc = np.concatenate([P.col, np.arange(q)]).astype(np.int64)
+        u = np.unique(pr * q + pc)
+        self.plan = ElimPlan.build(u // q, u % q, q)
+        self.q1 = q1 = self.plan.q1
         # where each non-zero of Z'WZ goes in the blocks (diagonal Lambda: the same pattern as A's)
         r, c, q2 = self._r, self._s, q - q1
         self._i11 = np.flatnonzero((r < q1) & (c < q1))

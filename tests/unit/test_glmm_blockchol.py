@@ -103,3 +103,17 @@ def test_non_finite_weights_give_lme4s_pirls_error() -> None:
     w[3] = np.inf
     with pytest.raises(PirlsError, match="non-finite working weights"), np.errstate(invalid="ignore"):
         pp.update_decomp(w, np.zeros_like(w))
+
+
+def test_nested_terms_are_eliminated_level_by_level() -> None:
+    """(1 | obs) + (1 | herd): obs is nested in herd, so after the 56 observation-level rows the Schur
+    complement's herd block is diagonal too and L has no dense block; L still equals LAPACK's factor."""
+    glf = _glf("(1 | obs) + (1 | herd)")
+    rt = glf.reTrms
+    pat = CrossPattern(rt.Zt, rt.Lambdat.tocsc(), np.asarray(rt.Lind))
+    assert pat.plan.q1 == 56 and pat.plan.rest is not None and pat.plan.rest.q1 == 15
+    pat.set_theta(np.array([0.7, 1.3]))
+    w = np.random.default_rng(2).uniform(0.5, 2, glf.X.X.shape[0])
+    ch = BlockChol.from_blocks(*pat.blocks(w), pat.plan)
+    assert isinstance(ch.L22, BlockChol)
+    np.testing.assert_allclose(ch.dense(), la.cholesky(pat.A(w), lower=True), rtol=1e-12, atol=1e-13)
