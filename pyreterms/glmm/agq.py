@@ -48,16 +48,15 @@ def agq_deviance(pp: MerPred, rp: GlmResp, GQmat: np.ndarray, fac: np.ndarray) -
     predictor and response are left at the conditional modes, as lme4 restores them."""
     uhat = pp.delu.copy()
     devc0 = devc_col(fac, uhat, rp.dev_resid())
-    sd = 1.0 / np.diag(pp.L)
+    sd = 1.0 / pp.diag_L()
     mult = np.zeros(uhat.size)
-    Lambda = pp.Lambdat.T
     xb = pp.X @ pp.delb
     for z, w, ldn in GQmat:
         if z == 0:
             mult = mult + w
             continue
         u = z * sd + uhat  # merPredD::u(1) = u0 + delu, with u0 = z sd
-        rp.update_mu(xb + pp.Zt.T @ (Lambda @ u))
+        rp.update_mu(xb + pp.z_lam(u))
         mult = mult + libm.exp(-0.5 * (devc_col(fac, u, rp.dev_resid()) - devc0) - ldn) * w / _SQRT2PI
     rp.update_mu(pp.lin_pred())  # setU0(0): restore
     return float(np.sum(devc0) + pp.ldL2() - 2 * np.log(np.prod(mult)))

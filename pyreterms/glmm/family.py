@@ -61,8 +61,12 @@ class Family:
 
 def _ylogy(y: Arr, mu: Arr) -> Arr:
     """R family.c: ``y_log_y(y, mu) = (y != 0.) ? (y * log(y/mu)) : 0``."""
+    y, mu = np.broadcast_arrays(np.asarray(y, dtype=np.float64), np.asarray(mu, dtype=np.float64))
+    out = np.zeros(y.shape)
+    nz = y != 0  # the C library's log only where it is used
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(y != 0, y * libm.log(y / mu), 0.0)
+        out[nz] = y[nz] * libm.log(y[nz] / mu[nz])
+    return out
 
 
 def _binomial_init(y: np.ndarray, weights: Arr) -> tuple[Arr, Arr, Arr, Arr]:

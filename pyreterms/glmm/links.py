@@ -88,6 +88,12 @@ def _logit_mu_eta(eta: Arr) -> Arr:
     return np.where((eta > _THRESH) | (eta < -_THRESH), EPS, e / (opexp * opexp))
 
 
+def _lme4_logit_mu_eta(eta: Arr) -> Arr:
+    """lme4's ``max(eps, dlogis(eta))`` as glmFamily.cpp computes it (``exp(-|eta|)`` once)."""
+    e = libm.exp(-np.abs(eta))
+    return np.maximum(EPS, e / (1 + e) ** 2)
+
+
 def _probit_linkinv(eta: Arr) -> Arr:
     thresh = -float(qnorm_std(np.array([EPS]))[0])
     return np.asarray(ndtr(np.minimum(np.maximum(eta, -thresh), thresh)), dtype=np.float64)
@@ -147,7 +153,7 @@ _LINKS: dict[str, Link] = {
     "logit": Link("logit", lambda mu: libm.log(mu / (1 - mu)), _logit_linkinv, _logit_mu_eta, _always,
                   # lme4: max(eps, min(1-eps, plogis(eta))); max(eps, dlogis(eta))
                   lambda eta: _clamp01(1 / (1 + libm.exp(-eta))),
-                  lambda eta: np.maximum(EPS, libm.exp(-np.abs(eta)) / (1 + libm.exp(-np.abs(eta))) ** 2)),
+                  _lme4_logit_mu_eta),
     "probit": Link("probit", lambda mu: qnorm_std(mu), _probit_linkinv, lambda eta: np.maximum(dnorm(eta), EPS),
                    _always, lambda eta: np.minimum(1 - EPS, np.asarray(ndtr(eta), dtype=np.float64)), dnorm),
     "cauchit": Link("cauchit", qcauchy, _cauchit_linkinv, lambda eta: np.maximum(dcauchy(eta), EPS), _always,

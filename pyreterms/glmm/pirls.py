@@ -2,9 +2,9 @@
 ``merPredD`` (``src/predModule.cpp``: ``updateXwts``, ``updateDecomp``, ``updateRes``, ``solve``,
 ``solveU``) and ``pwrssUpdate``/``internal_glmerWrkIter``/``glmerLaplace`` (``src/external.cpp``).
 
-Z and Lambda are sparse; the factorisation is dense (``L L' = Lambda' Ut Ut' Lambda + I`` by LAPACK's
-Cholesky) where lme4 uses CHOLMOD: the same matrix, so ``ldL2`` and the solutions agree to rounding, not
-bit for bit, and the cost grows as q^3 (grouseticks' q = 584: ~50 s per fit where lme4 takes ~1 s).
+Z and Lambda are sparse; their structure is analysed once and the factor of ``L L' = Lambda' Ut Ut' Lambda + I``
+is blocked (:mod:`pyreterms.glmm.blockchol`: a diagonal leading block, a dense rest by LAPACK's Cholesky)
+where lme4 uses CHOLMOD: the same matrix, so ``ldL2`` and the solutions agree to rounding, not bit for bit.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import scipy.linalg as la
 import scipy.sparse as sp
 
 from pyreterms.errors import PyretermsError
+from pyreterms.glmm.blockchol import BlockChol, CrossPattern, NotPositiveDefinite
 from pyreterms.glmm.family import Family
 
 Arr = np.ndarray
@@ -44,13 +45,14 @@ class GlmResp:
     def mu_eta(self) -> Arr:
         return self.family.link_obj.lme4_mu_eta(self.eta)
 
-    def sqrt_wrk_wt(self) -> Arr:
-        """``sqrtWrkWt() = muEta * sqrt(weights / variance)``."""
-        return self.mu_eta() * np.sqrt(self.weights / self.family.lme4_variance(self.mu))
+    def sqrt_wrk_wt(self, mu_eta: Arr | None = None) -> Arr:
+        """``sqrtWrkWt() = muEta * sqrt(weights / variance)`` (``mu_eta``: :meth:`mu_eta` if known)."""
+        me = self.mu_eta() if mu_eta is None else mu_eta
+        return me * np.sqrt(self.weights / self.family.lme4_variance(self.mu))
 
-    def wrk_resp(self) -> Arr:
+    def wrk_resp(self, mu_eta: Arr | None = None) -> Arr:
         """``wrkResp() = (eta - offset) + (y - mu) / muEta``."""
-        return (self.eta - self.offset) + (self.y - self.mu) / self.mu_eta()
+        return (self.eta - self.offset) + (self.y - self.mu) / (self.mu_eta() if mu_eta is None else mu_eta)
 
     def dev_resid(self) -> Arr:
         return self.family.dev_resids(self.y, self.mu, self.weights)
@@ -68,8 +70,9 @@ class GlmResp:
 
 @dataclass
 class MerPred:
-    """R: lme4's ``merPredD`` (dense): theta, the factor L, RZX, RX and the iterates ``delu``/``delb``
-    (``u0 = beta0 = 0`` as in every glmer devfun call)."""
+    """R: lme4's ``merPredD``: theta, the factor L, RZX, RX and the iterates ``delu``/``delb``
+    (``u0 = beta0 = 0`` as in every glmer devfun call).  The sparse structure is analysed once
+    (:class:`pyreterms.glmm.blockchol.CrossPattern`) and L is blocked (:class:`BlockChol`)."""
 
     X: Arr
     Zt: sp.csc_matrix
@@ -78,17 +81,21 @@ class MerPred:
     theta: Arr
     delu: Arr = field(init=False)
     delb: Arr = field(init=False)
-    L: Arr = field(init=False)
+    chol: BlockChol = field(init=False)
     RZX: Arr = field(init=False)
     RX: Arr = field(init=False)
     Vtr: Arr = field(init=False)
     Utr: Arr = field(init=False)
     Xwts: Arr = field(init=False)
+    pat: CrossPattern = field(init=False)
 
     def __post_init__(self) -> None:
         q, p = self.Zt.shape[0], self.X.shape[1]
+        self.pat = CrossPattern(self.Zt, self.Lambdat0, self.Lind)
+        self.set_theta(self.theta)
         self.delu, self.delb = np.zeros(q), np.zeros(p)
-        self.L, self.RZX, self.RX = np.eye(q), np.zeros((q, p)), np.eye(p)
+        self.chol = BlockChol(np.ones(q), np.zeros((0, q)), np.zeros((0, 0)))
+        self.RZX, self.RX = np.zeros((q, p)), np.eye(p)
         self.Xwts = np.ones(self.X.shape[0])
 
     @property
@@ -97,56 +104,70 @@ class MerPred:
         out.data = self.theta[self.Lind].astype(np.float64)
         return out
 
+    @property
+    def L(self) -> Arr:
+        """The factor as a dense lower-triangular q x q matrix."""
+        return self.chol.dense()
+
+    def diag_L(self) -> Arr:
+        return self.chol.diag()
+
     def set_theta(self, theta: Arr) -> None:
         self.theta = np.asarray(theta, dtype=np.float64).copy()
+        self.pat.set_theta(self.theta)
 
     def update_decomp(self, sqrtXwt: Arr, wtres: Arr) -> None:
         """``updateXwts`` + ``updateDecomp`` + ``updateRes``."""
         self.Xwts = sqrtXwt
         V = self.X * sqrtXwt[:, None]
-        LtU = (self.Lambdat @ (self.Zt @ sp.diags(sqrtXwt))).tocsr()
-        A = (LtU @ LtU.T).toarray()
-        A[np.diag_indices_from(A)] += 1.0
         try:
-            self.L = la.cholesky(A, lower=True)
-        except (la.LinAlgError, ValueError):  # only with non-finite weights (CHOLMOD would not fail quietly)
+            self.chol = BlockChol.from_blocks(*self.pat.blocks(sqrtXwt), self.pat.plan)
+        except NotPositiveDefinite:  # only with non-finite weights (CHOLMOD would not fail quietly)
             raise PirlsError("PIRLS: non-finite working weights (the linear predictor is out of range)") from None
-        self.RZX = la.solve_triangular(self.L, np.asarray(LtU @ V), lower=True)
+        self.RZX = self.chol.solve(self.pat.ut_times(sqrtXwt, V))
         try:
             self.RX = la.cholesky(V.T @ V - self.RZX.T @ self.RZX, lower=True)
         except la.LinAlgError:
             raise PirlsError("Downdated VtV is not positive definite") from None
         self.Vtr = V.T @ wtres
-        self.Utr = np.asarray(LtU @ wtres)
+        self.Utr = self.pat.ut_times(sqrtXwt, wtres)
 
     def solve(self) -> None:
         """``merPredD::solve``: joint (u, beta)."""
-        cu = la.solve_triangular(self.L, self.Utr, lower=True)
+        cu = self.chol.solve(self.Utr)
         delb = la.solve_triangular(self.RX, self.Vtr - self.RZX.T @ cu, lower=True)
         self.delb = la.solve_triangular(self.RX.T, delb, lower=False)
-        self.delu = la.solve_triangular(self.L.T, cu - self.RZX @ self.delb, lower=False)
+        self.delu = self.chol.solve_t(cu - self.RZX @ self.delb)
 
     def solve_u(self) -> None:
         """``merPredD::solveU``: u only (beta in the offset), ``delb = 0``."""
         self.delb = np.zeros_like(self.delb)
-        cu = la.solve_triangular(self.L, self.Utr, lower=True)
-        self.delu = la.solve_triangular(self.L.T, cu, lower=False)
+        self.delu = self.chol.solve_t(self.chol.solve(self.Utr))
+
+    def b(self, u: Arr) -> Arr:
+        """``Lambda u``."""
+        return self.pat.lam_(u)
+
+    def z_lam(self, u: Arr) -> Arr:
+        """``Z Lambda u``."""
+        return self.pat.z_lam(u)
 
     def lin_pred(self) -> Arr:
         """``linPred(1) = X beta + Z Lambda u``."""
-        return self.X @ self.delb + self.Zt.T @ (self.Lambdat.T @ self.delu)
+        return self.X @ self.delb + self.pat.z_lam(self.delu)
 
     def sqrL(self) -> float:
         return float(self.delu @ self.delu)
 
     def ldL2(self) -> float:
-        return float(2 * np.sum(np.log(np.diag(self.L))))
+        return self.chol.ldL2()
 
 
 def wrk_iter(pp: MerPred, rp: GlmResp, u_only: bool) -> float:
     """``internal_glmerWrkIter``: one working iteration; returns ``resDev + ||u||^2``."""
-    w = rp.sqrt_wrk_wt()
-    pp.update_decomp(w, rp.wrk_resp() * w)
+    me = rp.mu_eta()  # the same eta for both (lme4 computes muEta twice)
+    w = rp.sqrt_wrk_wt(me)
+    pp.update_decomp(w, rp.wrk_resp(me) * w)
     if u_only:
         pp.solve_u()
     else:
