@@ -1,6 +1,6 @@
 ## glmm_reference.R -- the GLMM side of the pyreterms parity harness (lme4 1.1-31, R 4.2.2).
 ## Sourced after reference.R (uses pyreterms_disallowed, pyreterms_plain, pyreterms_failed,
-## pyreterms_collect and the allowlist vectors defined there).
+## pyreterms_collect, pyreterms_conditions, pyreterms_formula_env and the allowlist vectors defined there).
 ##
 ## pyreterms_glmm_reference(formula, data, family, link = NULL, nAGQ = 1L, weights = NULL,
 ##                          offset = NULL, level = c("glformula", "glmer"), pars = NULL)
@@ -43,26 +43,13 @@ pyreterms_glmm_family <- function(family, link = NULL) {
 pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 1L, weights = NULL,
                                      offset = NULL, level = c("glformula", "glmer"), pars = NULL) {
   level <- match.arg(level)
-  ftxt <- if (is.character(formula)) paste(formula, collapse = " ") else deparse1(formula)
-  fexpr <- tryCatch(str2lang(ftxt), error = function(e) e)
-  if (inherits(fexpr, "error"))
-    return(list(error = paste("cannot parse formula:", conditionMessage(fexpr))))
-  bad <- pyreterms_disallowed(fexpr)
-  if (!is.null(bad))
-    return(list(error = sprintf("formula uses function '%s' which is not allowed", bad)))
-  if (!is.call(fexpr) || !identical(fexpr[[1L]], as.name("~")))
-    return(list(error = "formula must be a formula (an expression with '~')"))
+  fe <- pyreterms_formula_env(formula, data, weights, offset)
+  if (!is.null(fe$error)) return(list(error = fe$error))
+  f <- fe$f
+  fenv <- fe$fenv
   fam <- tryCatch(pyreterms_glmm_family(family, link), error = function(e) e)
   if (inherits(fam, "error")) return(list(error = conditionMessage(fam)))
-  imports <- new.env(parent = globalenv())
-  for (fn in names(pyreterms_formula_imports))
-    assign(fn, getExportedValue(pyreterms_formula_imports[[fn]], fn), envir = imports)
-  fenv <- new.env(parent = imports)
-  assign("..pyreterms_data..", data, envir = fenv)
-  assign("..pyreterms_weights..", weights, envir = fenv)
-  assign("..pyreterms_offset..", offset, envir = fenv)
   assign("..pyreterms_family..", fam, envir = fenv)
-  f <- eval(fexpr, fenv)
   mkcall <- function(fun, with_nagq = TRUE) {
     cl <- call(fun, formula = f, data = as.name("..pyreterms_data.."), family = as.name("..pyreterms_family.."))
     cl[[1L]] <- call("::", as.name("lme4"), as.name(fun))
@@ -72,12 +59,12 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
     cl
   }
   out <- list()
-  cond <- new.env(); cond$warnings <- character(); cond$messages <- character()
+  cond <- pyreterms_conditions()
   glf <- tryCatch(pyreterms_collect(eval(mkcall("glFormula", FALSE), fenv), cond), error = function(e) e)
   if (inherits(glf, "error"))
     return(list(error = conditionMessage(glf), "glFormula(): warnings" = cond$warnings,
                 "glFormula(): messages" = cond$messages))
-  xcond <- new.env(); xcond$warnings <- character(); xcond$messages <- character()
+  xcond <- pyreterms_conditions()
   put <- function(name, expr) {
     val <- tryCatch(pyreterms_collect(pyreterms_plain(expr), xcond), error = pyreterms_failed)
     out[name] <<- list(val)
@@ -103,7 +90,7 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
   out[["glFormula(): messages"]] <- cond$messages
   if (level == "glformula") return(out)
 
-  fcond <- new.env(); fcond$warnings <- character(); fcond$messages <- character()
+  fcond <- pyreterms_conditions()
   gfit <- tryCatch(pyreterms_collect(eval(mkcall("glmer"), fenv), fcond), error = function(e) e)
   out[["glmer(): warnings"]] <- fcond$warnings
   out[["glmer(): messages"]] <- fcond$messages

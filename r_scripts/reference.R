@@ -189,6 +189,42 @@ pyreterms_plain <- function(x) {
 ## A stand-in value for a component whose computation failed.
 pyreterms_failed <- function(e) structure(conditionMessage(e), class = "pyreterms_error")
 
+## A fresh collector for pyreterms_collect: an environment holding the character vectors
+## `warnings` and `messages`.
+pyreterms_conditions <- function() {
+  env <- new.env()
+  env$warnings <- character()
+  env$messages <- character()
+  env
+}
+
+## The formula of a reference call, checked and placed in a private environment (shared by
+## pyreterms_reference and glmm_reference.R's pyreterms_glmm_reference): list(error = msg) for a formula
+## that does not parse, uses a function outside the allowlist, or is not `~ ...`; else list(f, fenv).
+## fenv holds data/weights/offset as ..pyreterms_data.. etc., so they cannot be confused with data
+## columns or the caller's locals; its parent sees exactly the allowlisted functions of packages lme4
+## does not attach (ns, bs: as a user who wrote library(splines) has), and nothing else of them.
+pyreterms_formula_env <- function(formula, data, weights, offset) {
+  ftxt <- if (is.character(formula)) paste(formula, collapse = " ") else deparse1(formula)
+  fexpr <- tryCatch(str2lang(ftxt), error = function(e) e)
+  if (inherits(fexpr, "error"))
+    return(list(error = paste("cannot parse formula:", conditionMessage(fexpr))))
+  bad <- pyreterms_disallowed(fexpr)
+  if (!is.null(bad))
+    return(list(error = sprintf("formula uses function '%s' which is not allowed", bad)))
+  if (!is.call(fexpr) || !identical(fexpr[[1L]], as.name("~")))
+    return(list(error = "formula must be a formula (an expression with '~')"))
+  imports <- new.env(parent = globalenv())
+  for (fn in names(pyreterms_formula_imports))
+    assign(fn, getExportedValue(pyreterms_formula_imports[[fn]], fn), envir = imports)
+  fenv <- new.env(parent = imports)
+  assign("..pyreterms_data..", data, envir = fenv)
+  assign("..pyreterms_weights..", weights, envir = fenv)
+  assign("..pyreterms_offset..", offset, envir = fenv)
+  ## `~` does not evaluate its operands; this gives the formula the environment fenv
+  list(f = eval(fexpr, fenv), fenv = fenv)
+}
+
 ## Evaluate `expr` collecting warnings/messages (muffled) into the character vectors
 ## env$warnings / env$messages.  Errors propagate.
 pyreterms_collect <- function(expr, env) {
@@ -277,28 +313,10 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   level <- match.arg(level)
   badc <- pyreterms_bad_contrasts(contrasts)
   if (!is.null(badc)) stop(badc)
-  ftxt <- if (is.character(formula)) paste(formula, collapse = " ") else deparse1(formula)
-  fexpr <- tryCatch(str2lang(ftxt), error = function(e) e)
-  if (inherits(fexpr, "error"))
-    return(list(error = paste("cannot parse formula:", conditionMessage(fexpr))))
-  bad <- pyreterms_disallowed(fexpr)
-  if (!is.null(bad))
-    return(list(error = sprintf("formula uses function '%s' which is not allowed", bad)))
-
-  ## Evaluate in a private environment so that weights/offset cannot be confused with data
-  ## columns or with this function's locals.
-  ## The formula sees exactly the allowlisted functions of packages lme4 does not attach (ns, bs:
-  ## as a user who wrote library(splines) has), and nothing else of those packages.
-  imports <- new.env(parent = globalenv())
-  for (fn in names(pyreterms_formula_imports))
-    assign(fn, getExportedValue(pyreterms_formula_imports[[fn]], fn), envir = imports)
-  fenv <- new.env(parent = imports)
-  assign("..pyreterms_data..", data, envir = fenv)
-  assign("..pyreterms_weights..", weights, envir = fenv)
-  assign("..pyreterms_offset..", offset, envir = fenv)
-  if (!is.call(fexpr) || !identical(fexpr[[1L]], as.name("~")))
-    return(list(error = "formula must be a formula (an expression with '~')"))
-  f <- eval(fexpr, fenv)  # `~` does not evaluate its operands; gives the formula environment fenv
+  fe <- pyreterms_formula_env(formula, data, weights, offset)
+  if (!is.null(fe$error)) return(list(error = fe$error))
+  f <- fe$f
+  fenv <- fe$fenv
   ## devFunOnly = TRUE: every call below stays a fit; lmer(devFunOnly = TRUE) is called once, at the end
   ## (a value lmer itself refuses -- devFunOnly = "x", verbose = "a" -- stays in the call: lmer says so)
   dev_fun_only <- FALSE
@@ -329,12 +347,12 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   }
 
   out <- list()
-  cond <- new.env(); cond$warnings <- character(); cond$messages <- character()
+  cond <- pyreterms_conditions()
   lf <- tryCatch(pyreterms_collect(eval(mkcall("lFormula"), fenv), cond), error = function(e) e)
   if (inherits(lf, "error")) {
     return(list(error = conditionMessage(lf), warnings = cond$warnings, messages = cond$messages))
   }
-  xcond <- new.env(); xcond$warnings <- character(); xcond$messages <- character()
+  xcond <- pyreterms_conditions()
   put <- function(name, expr) {
     val <- tryCatch(pyreterms_collect(pyreterms_plain(expr), xcond), error = pyreterms_failed)
     out[name] <<- list(val)
@@ -361,7 +379,7 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
     return(out)
   }
 
-  fcond <- new.env(); fcond$warnings <- character(); fcond$messages <- character()
+  fcond <- pyreterms_conditions()
   fcl <- mkcall("lmer")
   if (is.null(call_args$control)) fcl$control <- quote(lme4::lmerControl(calc.derivs = TRUE))
   fit <- tryCatch(pyreterms_collect(eval(fcl, fenv), fcond), error = function(e) e)
@@ -484,7 +502,7 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   ## lme4 against itself: lmer() whose deviance function carries one rounding step of noise
   ## (see pyreterms_noisy_lmer); "lmer(noisy devfun k): X" per seed k (see header)
   for (k in noisy_seeds) {
-    c1 <- new.env(); c1$warnings <- character(); c1$messages <- character()
+    c1 <- pyreterms_conditions()
     fit1 <- tryCatch(pyreterms_collect(pyreterms_noisy_lmer(mkcall, fenv, lf, k, call_args), c1),
                      error = function(e) e)
     pre <- sprintf("lmer(noisy devfun %d): ", k)
