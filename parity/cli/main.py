@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["binomial", "poisson", "Gamma", "inverse.gaussian", "gaussian"],
                    help="a GLMM: compare with lme4's glFormula()/glmer(family = FAMILY(link = LINK))")
     c.add_argument("--link", default=None, help="the family's link (default: R's default for the family)")
-    c.add_argument("--nAGQ", type=int, default=1, help="glmer's nAGQ (0, 1 = Laplace, up to 25; default 1)")
+    c.add_argument("--nAGQ", type=int, default=1, help="glmer's nAGQ (0, 1 = Laplace, up to 100; default 1)")
     c.add_argument("--impl", default=None, help="module:function of the implementation to audit (default pyreterms)")
     c.add_argument("--weights", default=None, help="column of prior weights")
     c.add_argument("--offset", default=None, help="column of offsets")

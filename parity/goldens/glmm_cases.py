@@ -61,6 +61,8 @@ GLMM_CASES: tuple[GlmmCase, ...] = (
     GlmmCase("cbpp-probit", CBPP, "cbpp", "binomial", "probit", 1),
     GlmmCase("cbpp-logit-agq5", CBPP, "cbpp", "binomial", "logit", 5, note="adaptive Gauss-Hermite, 5 nodes"),
     GlmmCase("cbpp-probit-agq5", CBPP, "cbpp", "binomial", "probit", 5),
+    GlmmCase("cbpp-logit-agq40", CBPP, "cbpp", "binomial", "logit", 40,
+             note="adaptive Gauss-Hermite, 40 nodes (lme4's rules go to 100)"),
     GlmmCase("cbpp-prop-weights", "prop ~ period + (1 | herd)", "cbpp_prop", "binomial", "logit", 1,
              weights="size", note="proportions with prior weights = totals (same fit as cbind)"),
     GlmmCase("grouseticks-pois", "TICKS ~ YEAR + (1 | BROOD)", "grouseticks", "poisson", "log", 1),

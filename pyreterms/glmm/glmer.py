@@ -1,5 +1,5 @@
 """``glmer``: lme4's two-stage GLMM fit (R: ``lme4::glmer``, ``optimizeGlmer``, ``optwrap``,
-``check.boundary``, ``mkMerMod``'s GLMM parts; lme4 1.1-31), nAGQ 0, 1 (Laplace) and 2..25 (adaptive
+``check.boundary``, ``mkMerMod``'s GLMM parts; lme4 1.1-31), nAGQ 0, 1 (Laplace) and 2..100 (adaptive
 Gauss-Hermite quadrature, :mod:`pyreterms.glmm.agq`, one scalar random-effects term).
 
 Stage 1 (``nAGQ0initStep``): theta by ``optimizer[0]`` (bobyqa: NLopt's BOBYQA stands in for minqa's,
@@ -69,7 +69,7 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *, nAGQ: i
           mustart: npt.ArrayLike | None = None, etastart: npt.ArrayLike | None = None,
           control: Mapping[str, Any] | None = None) -> GlmerFit | LmerFit:
     """R: ``lme4::glmer(formula, data, family, control = glmerControl(...), nAGQ, subset, weights,
-    na.action, offset, contrasts, mustart, etastart)`` for nAGQ 0 (no stage 2), 1 (Laplace) and 2..25
+    na.action, offset, contrasts, mustart, etastart)`` for nAGQ 0 (no stage 2), 1 (Laplace) and 2..100
     (adaptive Gauss-Hermite quadrature, one scalar random-effects term only, as lme4).
 
     ``control`` keys (glmerControl's names): ``optimizer``, ``tolPwrss``, ``nAGQ0initStep``,
@@ -79,7 +79,7 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *, nAGQ: i
         raise DataError(f"nAGQ must be a non-negative integer (not {nAGQ!r})")
     nAGQ = int(nAGQ)
     if nAGQ > 1:
-        GHrule(nAGQ)  # lme4's "ord < 101L is not TRUE"; orders 26..100 are not shipped
+        GHrule(nAGQ)  # lme4's "ord < 101L is not TRUE"
     ctrl = _control(control)
     glf = glformula(formula, data, family, subset, weights=weights, na_action=na_action, offset=offset,
                     contrasts=contrasts, mustart=mustart, etastart=etastart)
