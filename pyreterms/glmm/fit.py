@@ -30,7 +30,9 @@ from pyreterms.glmm.pirls import GlmResp, MerPred
 from pyreterms.glmm.summary import GlmerSummary, format_print, summarize
 from pyreterms.lmm.fit import make_names
 from pyreterms.lmm.getme import getme
+from pyreterms.lmm.inference.anova import AnovaFit, AnovaTable, anova
 from pyreterms.lmm.inference.condvar import CondRanef, arrange_post_var
+from pyreterms.lmm.inference.confint import ConfintError, confint_wald
 from pyreterms.lmm.modes import coef_frames, ranef_frames
 from pyreterms.lmm.varcorr import varcorr, varcorr_df
 from pyreterms.rmath.rng import RRNG
@@ -272,6 +274,38 @@ class GlmerFit:
                    offset_name: str | None = None) -> str:
         """R: the text of ``print(fit)`` (``print.merMod``; :func:`pyreterms.glmm.summary.format_print`)."""
         return format_print(self, data_name=data_name, weights_name=weights_name, offset_name=offset_name)
+
+    # -------------------------------------------------------------------- inference
+    @property
+    def lf(self) -> GLFormula:
+        """The formula stage, under the name the LMM fit gives it (what ``anova``/``confint`` read)."""
+        return self.glf
+
+    @property
+    def is_REML(self) -> bool:
+        """A GLMM is never fitted by REML (``isREML(gfit)`` is FALSE)."""
+        return False
+
+    def anova(self, *others: AnovaFit, model_names: list[str] | None = None,
+              data_name: str | None = None) -> AnovaTable:
+        """R: ``anova(gfit, ...)`` (``anova.merMod``): one fit's F table of the fixed effects
+        (``ss = (RX beta)^2`` at the fit's last PIRLS weights, ``F = ms / sigma^2``), or the likelihood-ratio
+        table of several fits (see :func:`pyreterms.lmm.inference.anova.anova`)."""
+        return anova(self, *others, model_names=model_names, data_name=data_name)
+
+    def confint(self, parm: list[str] | str | None = None, level: float = 0.95, method: str = "profile",
+                oldNames: bool = True) -> pd.DataFrame:  # noqa: N803 - R's name
+        """R: ``confint(gfit, parm, level, method = "Wald", oldNames)``: Wald intervals of the fixed effects
+        (from :meth:`vcov`), NA for the variance parameters (a ``.sigma`` row only with a scale parameter:
+        ``useSc = devcomp$dims[["useSc"]]``).  ``method = "profile"`` (lme4's default) and ``"boot"`` are not implemented for
+        GLMMs and are refused."""
+        if method not in ("profile", "Wald", "boot"):
+            raise ConfintError("'arg' should be one of \u201cprofile\u201d, \u201cWald\u201d, \u201cboot\u201d "
+                               f"(got {method!r})")
+        if method != "Wald":
+            raise ConfintError(f'confint(method = "{method}") for a GLMM is not implemented in pyreterms; '
+                               'use method = "Wald"')
+        return confint_wald(self, parm, level, oldNames, use_sc=self.use_sc)
 
     def __repr__(self) -> str:
         grps = ", ".join(f"{g} {f.nlevels}" for g, f in self.glf.reTrms.flist)

@@ -16,61 +16,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from glmm_rhelp import CASES, CBPP_B, IDS, OWN_FIT_ELSEWHERE, fit_at_lme4
+from glmm_rhelp import num as _num
+from glmm_rhelp import r_data as _data
+from glmm_rhelp import spec as _spec
 
 import pyreterms as p
 from pyreterms.errors import DataError
 from pyreterms.glmm import family as fam
 from pyreterms.glmm.fit import GlmerFit
-from pyreterms.lmm.getme import GETME_NAMES
 from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.glmm.glmer import glmer, glmer_at
+from pyreterms.lmm.getme import GETME_NAMES
 
 pytestmark = pytest.mark.r
 RTOL = 1e-10
 HESS_RTOL = 2e-5
-
-CBPP_B = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
-GD = ("set.seed(1); gd <- data.frame(g = factor(rep(1:12, each = 8)), x = rnorm(96)); b <- rnorm(12, sd = 0.4); "
-      "gd$y <- rgamma(96, shape = 3, scale = exp(0.5 + 0.3*gd$x + b[gd$g])/3); gd")
-CASES = [  # (formula, R family, our family, data name, nAGQ)
-    (CBPP_B, "binomial", fam.binomial(), "cbpp", 1),
-    (CBPP_B, "binomial", fam.binomial(), "cbpp", 5),
-    (CBPP_B, "binomial(link = \"probit\")", fam.binomial("probit"), "cbpp", 1),
-    ("incidence ~ period + (1 | herd)", "poisson", fam.poisson(), "cbpp", 0),
-    ("incidence ~ period + (1 | herd)", "poisson", fam.poisson(), "cbpp", 1),
-    ("TICKS ~ YEAR + (1 | BROOD)", "poisson", fam.poisson(), "grouseticks", 1),
-    ("y ~ x + (1 | g)", "Gamma(link = \"log\")", fam.Gamma("log"), "gd", 1),
-    ("incidence ~ period + (1 | herd)", "poisson", fam.poisson(), "cb;offset=lsize", 3),
-    ("incidence ~ period + offset(lsize) + (1 | herd)", "poisson", fam.poisson(), "cb;weights=w", 7),
-]
-IDS = ["cbpp-logit-1", "cbpp-logit-5", "cbpp-probit-1", "cbpp-poisson-0", "cbpp-poisson-1", "grouseticks-1",
-       "gamma-log-1", "offset-arg-3", "weights-offset-term-7"]
-OWN_FIT_ELSEWHERE = {"cb;weights=w"}  # our own fit's printed digits can differ (optimizer tolerance)
-CB = "cb <- lme4::cbpp; cb$lsize <- log(cb$size); cb$w <- rep(c(1, 2), 28); cb"
-
-
-def _spec(data: str) -> tuple[str, str, dict[str, str]]:
-    """"name;arg=column" -> (name, R's extra arguments, our keyword arguments)."""
-    name, *args = data.split(";")
-    kw = dict(a.split("=") for a in args)
-    return name, "".join(f", {k} = {v}" for k, v in kw.items()), kw
-
-
-def _data(R, name: str) -> pd.DataFrame:
-    from parity.r.frame import r_dataframe_to_pandas
-
-    R.r_eval("suppressMessages(library(lme4))")
-    if name == "gd":
-        return r_dataframe_to_pandas(R.r_eval(GD))
-    if name == "cb":
-        return r_dataframe_to_pandas(R.r_eval(CB))
-    R.r_eval(f"{name} <- lme4::{name}")
-    return r_dataframe_to_pandas(R.r_eval(name))
-
-
-def _num(R, expr: str) -> np.ndarray:
-    return np.array(R.r_eval(expr), dtype=np.float64)
-
 
 def _close(ours: object, R, expr: str, rtol: float = RTOL) -> None:
     np.testing.assert_allclose(np.asarray(ours, dtype=np.float64), _num(R, expr).reshape(np.shape(ours)),
@@ -85,20 +46,9 @@ def _close_hess(ours: object, R, expr: str) -> None:
                                atol=HESS_RTOL * float(np.max(np.abs(theirs))), err_msg=expr)
 
 
-def _fit_at_lme4(R, formula: str, rfam: str, f: fam.Family, data: str, k: int) -> GlmerFit:
-    data, rx, kw = _spec(data)
-    d = _data(R, data)
-    R.r_eval(f"g <- glmer({formula}, {data}, {rfam}, nAGQ = {k}{rx}); "
-             f"f <- glmer({formula}, {data}, {rfam}, nAGQ = {k}{rx}, devFunOnly = TRUE)")
-    glf = glformula(formula, d, f, **kw)
-    assert isinstance(glf, GLFormula)
-    pars = _num(R, "g@optinfo$val" if k else "getME(g, 'theta')")
-    return glmer_at(glf, pars, k, lp0=_num(R, "environment(f)$lp0"))
-
-
 @pytest.mark.parametrize(("formula", "rfam", "f", "data", "k"), CASES, ids=IDS)
 def test_verbs_at_lme4_parameters(R, formula: str, rfam: str, f: fam.Family, data: str, k: int) -> None:
-    fit = _fit_at_lme4(R, formula, rfam, f, data, k)
+    fit = fit_at_lme4(R, formula, rfam, f, data, k)
     g = next(iter(fit.ranef()))
     _close(fit.fixef(), R, "fixef(g)")
     assert list(fit.fixef().index) == list(R.r_eval("names(fixef(g))"))
@@ -143,7 +93,7 @@ def test_verbs_at_lme4_parameters(R, formula: str, rfam: str, f: fam.Family, dat
 
 @pytest.mark.parametrize(("formula", "rfam", "f", "data", "k"), CASES, ids=IDS)
 def test_getme_at_lme4_parameters(R, formula: str, rfam: str, f: fam.Family, data: str, k: int) -> None:
-    fit = _fit_at_lme4(R, formula, rfam, f, data, k)
+    fit = fit_at_lme4(R, formula, rfam, f, data, k)
     assert list(GETME_NAMES) == list(R.r_eval("eval(formals(lme4:::getME.merMod)$name)"))
     dense = {"X": "getME(g, 'X')", "Zt": "as.matrix(getME(g, 'Zt'))", "Z": "as.matrix(getME(g, 'Z'))",
              "Lambdat": "as.matrix(getME(g, 'Lambdat'))", "Lambda": "as.matrix(getME(g, 'Lambda'))",
@@ -185,7 +135,7 @@ def test_getme_at_lme4_parameters(R, formula: str, rfam: str, f: fam.Family, dat
 def test_summary_printed_as_lme4(R, formula: str, rfam: str, f: fam.Family, data: str, k: int) -> None:
     """``print(summary(fit))`` and ``print(fit)`` line for line, at lme4's parameters and for our own fit
     (printed to 4 digits, the optimizer's ~1e-9 differences do not show)."""
-    at = _fit_at_lme4(R, formula, rfam, f, data, k)
+    at = fit_at_lme4(R, formula, rfam, f, data, k)
     theirs = "\n".join(R.r_eval("capture.output(print(summary(g)))")) + "\n"
     name, _, kw = _spec(data)
     names = {"data_name": name, "weights_name": kw.get("weights"), "offset_name": kw.get("offset")}
@@ -214,7 +164,7 @@ def test_summary_printed_as_lme4(R, formula: str, rfam: str, f: fam.Family, data
 def test_predict_newdata_as_lme4(R) -> None:
     """New rows: known and new herds (allow.new.levels), an NA herd; link and response;
     re.form NA; our own fit within the optimizer's tolerance (1e-7 relative, measured ~1e-10)."""
-    fit = _fit_at_lme4(R, CBPP_B, "binomial", fam.binomial(), "cbpp", 1)
+    fit = fit_at_lme4(R, CBPP_B, "binomial", fam.binomial(), "cbpp", 1)
     R.r_eval("nd <- data.frame(herd = factor(c('1', '3', '99', NA, '2'), levels = c(levels(cbpp$herd), '99')), "
              "period = factor(c('1', '4', '2', '3', '2')), incidence = 0, size = 1)")
     nd = pd.DataFrame({"herd": ["1", "3", "99", None, "2"], "period": ["1", "4", "2", "3", "2"],
@@ -235,7 +185,7 @@ def test_predict_newdata_as_lme4(R) -> None:
 
 
 def test_residuals_and_weights_refusals_as_lme4(R) -> None:
-    fit = _fit_at_lme4(R, CBPP_B, "binomial", fam.binomial(), "cbpp", 1)
+    fit = fit_at_lme4(R, CBPP_B, "binomial", fam.binomial(), "cbpp", 1)
     msg = str(R.r_eval("tryCatch(residuals(g, 'partial'), error = function(e) conditionMessage(e))")[0])
     with pytest.raises(DataError, match=f"^{msg}$"):
         fit.residuals("partial")
@@ -270,7 +220,7 @@ def test_two_terms_at_lme4_parameters(R) -> None:
     """Two grouping factors (grouseticks BROOD and LOCATION): ranef with condVar, VarCorr, fitted,
     residuals and predict to 1e-10 relative (measured <= 2e-14; lme4's CHOLMOD permutes L here, which
     changes the rounding, not the values)."""
-    fit = _fit_at_lme4(R, "TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", "poisson", fam.poisson(), "grouseticks", 1)
+    fit = fit_at_lme4(R, "TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", "poisson", fam.poisson(), "grouseticks", 1)
     assert list(fit.ranef()) == list(R.r_eval("names(ranef(g))"))
     for gname, cr in fit.ranef(condVar=True).items():
         _close(cr.modes.iloc[:, 0], R, f"ranef(g)${gname}[[1]]")
@@ -289,7 +239,7 @@ def test_two_terms_at_lme4_parameters(R) -> None:
 def test_ranef_and_coef_as_lme4(R, formula: str) -> None:
     """``ranef``/``coef`` frames: names, levels and values as lme4's (R's ``coef.merMod`` fills random-only
     names over all factors with 0 and adds the first column of a duplicated name once per column)."""
-    fit = _fit_at_lme4(R, formula, "poisson", fam.poisson(), "grouseticks", 1)
+    fit = fit_at_lme4(R, formula, "poisson", fam.poisson(), "grouseticks", 1)
     for kind in ("ranef", "coef"):
         ours = getattr(fit, kind)()
         assert list(ours) == list(R.r_eval(f"names({kind}(g))"))
@@ -302,7 +252,7 @@ def test_ranef_and_coef_as_lme4(R, formula: str) -> None:
 @pytest.mark.parametrize("order", ["cov.last", "lower.tri"])
 def test_varcorr_df_orders_as_lme4(R, order: str) -> None:
     """``as.data.frame(VarCorr(fit), order = )`` for a correlated 2 x 2 term beside a scalar one."""
-    fit = _fit_at_lme4(R, "cbind(incidence, size - incidence) ~ period + (1 + size | herd) + (1 | period)",
+    fit = fit_at_lme4(R, "cbind(incidence, size - incidence) ~ period + (1 + size | herd) + (1 | period)",
                        "binomial", fam.binomial(), "cbpp", 1)
     ours = fit.VarCorr_df(order=order)
     theirs = f"as.data.frame(VarCorr(g), order = '{order}')"
@@ -357,7 +307,7 @@ def test_bad_input_refused_in_one_line(R) -> None:
         glmer_at(glf, [1.0])
     with pytest.raises(DataError, match="^glmer_at: lp0 must hold one number per observation"):
         glmer_at(glf, [1.0, 0, 0, 0, 0], lp0=[1.0, 2.0])
-    fit = _fit_at_lme4(R, "incidence ~ period + (1 | herd)", "poisson", fam.poisson(), "cbpp", 0)
+    fit = fit_at_lme4(R, "incidence ~ period + (1 | herd)", "poisson", fam.poisson(), "cbpp", 0)
     with pytest.raises(DataError, match="^newdata must be a pandas DataFrame"):
         fit.predict(newdata=[1, 2])  # type: ignore[arg-type]
     with pytest.raises(DataError, match="^nAGQ must be a non-negative integer"):

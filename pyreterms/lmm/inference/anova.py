@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
+from pyreterms.design.model import FixedX, ModelFrame
 from pyreterms.errors import LmeMessage, LmeWarning, PyretermsError
 from pyreterms.formula.bars import fixed_formula
 from pyreterms.formula.parser import Call, parse
@@ -29,6 +30,42 @@ from pyreterms.lmm.inference.rformat import (
     signif_stars,
     zapsmall,
 )
+
+
+class AnovaFormula(Protocol):
+    """What ``anova`` reads of a fit's formula stage (``lFormula`` / ``glFormula``)."""
+
+    @property
+    def formula(self) -> str: ...
+
+    @property
+    def fr(self) -> ModelFrame: ...
+
+    @property
+    def X(self) -> FixedX: ...  # noqa: N802 - lme4's name
+
+
+class AnovaFit(Protocol):
+    """What ``anova`` reads of a fit: an ``lmerMod`` (:class:`pyreterms.lmm.fit.LmerFit`) or a
+    ``glmerMod`` (:class:`pyreterms.glmm.fit.GlmerFit`, never REML)."""
+
+    @property
+    def lf(self) -> AnovaFormula: ...
+
+    @property
+    def is_REML(self) -> bool: ...
+
+    def npar(self) -> int: ...
+
+    def logLik(self) -> float: ...  # noqa: N802 - R's name
+
+    def AIC(self) -> float: ...  # noqa: N802 - R's name
+
+    def BIC(self) -> float: ...  # noqa: N802 - R's name
+
+    def sigma(self) -> float: ...
+
+    def getME(self, name: str) -> Any: ...  # noqa: N802 - R's name
 
 
 class AnovaError(PyretermsError):
@@ -58,7 +95,7 @@ def _table(df: pd.DataFrame, heading: tuple[str, ...]) -> AnovaTable:
     return t
 
 
-def anova(*fits: InferenceFit, refit: bool = True, model_names: Sequence[str] | None = None,
+def anova(*fits: AnovaFit, refit: bool = True, model_names: Sequence[str] | None = None,
           data_name: str | None = None) -> AnovaTable:
     """R: ``anova(fit1, fit2, ..., refit = TRUE, model.names = NULL)``.
 
@@ -72,7 +109,7 @@ def anova(*fits: InferenceFit, refit: bool = True, model_names: Sequence[str] | 
         if model_names is not None:
             raise AnovaError("model names vector and model list have different lengths")
         return _anova_one(fits[0])
-    if len({f.problem.n for f in fits}) > 1:
+    if len({f.lf.fr.n for f in fits}) > 1:
         raise AnovaError("models were not all fitted to the same size of dataset")
     names = [f"MODEL{i + 1}" for i in range(len(fits))] if model_names is None else [str(m) for m in model_names]
     if model_names is not None and (len(set(names)) < len(names) or max(len(m) for m in names) > 200
@@ -88,7 +125,7 @@ def anova(*fits: InferenceFit, refit: bool = True, model_names: Sequence[str] | 
     if refit:
         if any(reml):
             warnings.warn("refitting model(s) with ML (instead of REML)", LmeMessage, stacklevel=2)
-        mods = [refit_ml(f) if r else f for f, r in zip(mods, reml, strict=True)]
+        mods = [refit_ml(cast(InferenceFit, f)) if r else f for f, r in zip(mods, reml, strict=True)]
     elif any(reml) and not all(reml):
         warnings.warn("some models fit with REML = TRUE, some not", LmeWarning, stacklevel=2)
     npar = np.array([f.npar() for f in mods], dtype=float)
@@ -116,11 +153,12 @@ def fixed_term_labels(formula: str) -> tuple[str, ...]:
     return make_terms(fixed_formula(tree)).term_labels
 
 
-def _anova_one(fit: InferenceFit) -> AnovaTable:
-    """``anova(fit)``: ``ss = (RX beta)^2`` summed per term of ``attr(X, "assign")``."""
+def _anova_one(fit: AnovaFit) -> AnovaTable:
+    """``anova(fit)``: ``ss = (RX beta)^2`` (``object@pp$RX() %*% object@beta``) summed per term of
+    ``attr(X, "assign")``."""
     asgn = np.asarray(fit.lf.X.assign, dtype=int)
     names = list(fit.lf.X.colnames)
-    ss_col = (fit.state.RX @ fit.state.beta) ** 2
+    ss_col = (np.asarray(fit.getME("RX"), dtype=np.float64) @ np.asarray(fit.getME("beta"), dtype=np.float64)) ** 2
     labels = fixed_term_labels(fit.lf.formula)
     uniq = list(dict.fromkeys(asgn.tolist()))  # unique(asgn), in order of appearance
     nmeffects = [labels[a - 1] for a in uniq if a > 0]

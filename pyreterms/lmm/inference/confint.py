@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
+from pyreterms.design.model import FixedX, ReTrms
 from pyreterms.errors import LmeMessage, LmeWarning, PyretermsError
 from pyreterms.lmm.inference.fitview import InferenceFit
 from pyreterms.lmm.inference.interpspline import SplineError
@@ -21,6 +23,27 @@ from pyreterms.lmm.inference.rformat import format_real
 from pyreterms.lmm.inference.sdcor import prof_names
 from pyreterms.rmath.qnorm import qnorm
 from pyreterms.verbs.boot import confint_boot
+
+
+class WaldFormula(Protocol):
+    """What Wald intervals read of the formula stage (``lFormula`` / ``glFormula``)."""
+
+    @property
+    def reTrms(self) -> ReTrms: ...  # noqa: N802 - lme4's name
+
+    @property
+    def X(self) -> FixedX: ...  # noqa: N802 - lme4's name
+
+
+class WaldFit(Protocol):
+    """What Wald intervals read of a fit (an ``lmerMod`` or a ``glmerMod``)."""
+
+    @property
+    def lf(self) -> WaldFormula: ...
+
+    def fixef(self) -> pd.Series: ...
+
+    def vcov(self) -> pd.DataFrame: ...
 
 
 class ConfintError(PyretermsError):
@@ -55,14 +78,24 @@ def confint(fit: InferenceFit, parm: Sequence[str | int] | str | None = None, le
                              boot_type=boot_type)
         return citab.iloc[which]
     if method == "Wald":
-        return _wald(fit, vn, which, level)
+        return confint_wald(fit, parm, level, oldNames)
     if not quiet:
         warnings.warn("Computing profile confidence intervals ...", LmeMessage, stacklevel=2)
     pp = profile(fit, which=[w + 1 for w in which], signames=oldNames, **profile_args)  # type: ignore[arg-type]
     return confint_profile(pp, level=level, zeta=zeta)
 
 
-def _wald(fit: InferenceFit, vn: list[str], which: list[int], level: float) -> pd.DataFrame:
+def confint_wald(fit: WaldFit, parm: Sequence[str | int] | str | None = None, level: float = 0.95,
+                 oldNames: bool = True, use_sc: bool = True) -> pd.DataFrame:
+    """R: ``confint(fit, parm, level, method = "Wald", oldNames)``: ``fixef +- qnorm(a) * sqrt(diag(vcov))``,
+    NA for the variance parameters (``profnames(fit, oldNames, useSc = devcomp$dims[["useSc"]])``: a GLMM
+    without a scale parameter has no ``.sigma`` row)."""
+    if not 0 < level < 1:
+        raise ConfintError(f"level must be in (0, 1), got {level!r}")
+    vn = prof_names(fit.lf.reTrms.cnms, oldNames)
+    if not use_sc:
+        vn = vn[:-1]
+    which = get_which(parm, len(vn), vn + list(fit.lf.X.colnames))
     a = (1 - level) / 2
     probs = [a, 1 - a]
     q = np.asarray(qnorm(np.array(probs)), dtype=float)
