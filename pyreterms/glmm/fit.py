@@ -297,8 +297,8 @@ class GlmerFit:
                 oldNames: bool = True) -> pd.DataFrame:  # noqa: N803 - R's name
         """R: ``confint(gfit, parm, level, method = "Wald", oldNames)``: Wald intervals of the fixed effects
         (from :meth:`vcov`), NA for the variance parameters (a ``.sigma`` row only with a scale parameter:
-        ``useSc = devcomp$dims[["useSc"]]``).  ``method = "profile"`` (lme4's default) and ``"boot"`` are not implemented for
-        GLMMs and are refused."""
+        ``useSc = devcomp$dims[["useSc"]]``).  ``method = "profile"`` (lme4's default) and ``"boot"`` are
+        not implemented for GLMMs and are refused."""
         if method not in ("profile", "Wald", "boot"):
             raise ConfintError("'arg' should be one of \u201cprofile\u201d, \u201cWald\u201d, \u201cboot\u201d "
                                f"(got {method!r})")

@@ -125,7 +125,7 @@ def anova(*fits: AnovaFit, refit: bool = True, model_names: Sequence[str] | None
     if refit:
         if any(reml):
             warnings.warn("refitting model(s) with ML (instead of REML)", LmeMessage, stacklevel=2)
-        mods = [refit_ml(cast(InferenceFit, f)) if r else f for f, r in zip(mods, reml, strict=True)]
+        mods = [cast(AnovaFit, refit_ml(cast(InferenceFit, f))) if r else f for f, r in zip(mods, reml, strict=True)]
     elif any(reml) and not all(reml):
         warnings.warn("some models fit with REML = TRUE, some not", LmeWarning, stacklevel=2)
     npar = np.array([f.npar() for f in mods], dtype=float)
