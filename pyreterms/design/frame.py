@@ -37,6 +37,7 @@ from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Valu
 
 CONTRASTS_KEY = "contrasts"
 
+_FLOAT64 = np.dtype(np.float64)
 _OBJECT = np.dtype(object)  # ``dtype == object`` as numpy compares it (an extension dtype is never equal)
 
 
@@ -71,8 +72,10 @@ def _category_label(v: object) -> str:
 def convert_column(name: str, s: pd.Series) -> Value:
     """One data column as an R vector (see module docstring)."""
     dtype = s.dtype
+    if dtype == _FLOAT64:  # (the common cases first, without pandas' generic conversions)
+        return s.to_numpy(dtype=np.float64, copy=False)
     if isinstance(dtype, pd.CategoricalDtype):
-        cat = s.cat
+        cat = s.array  # the Categorical itself (``s.cat`` builds Series around each part)
         cats = cat.categories.tolist()
         if all(type(c) is str for c in cats):  # fast path: the labels are the strings themselves
             levels = tuple(cats)
