@@ -70,12 +70,16 @@ def grouping_factor(grp: Node, fr: ModelFrame) -> Factor:
     return ff.drop_unused()
 
 
+_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
 def _index_dtype(*sizes: int) -> type[np.signedinteger]:
     """The index dtype scipy's constructors settle on (int32 when every index and count fits)."""
-    return np.int32 if max(sizes, default=0) <= np.iinfo(np.int32).max else np.int64
+    return np.int32 if max(sizes, default=0) <= _INT32_MAX else np.int64
 
 
-def csc_from_parts(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]) -> sp.csc_matrix:
+def csc_from_parts(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                   shape: tuple[int, int]) -> sp.csc_matrix:
     """A CSC matrix from canonical parts (indices sorted within each column, no duplicates), with the
     index dtype scipy would pick: the ``(data, indices, indptr)`` constructor without its COO detour
     or downcasting copies (small designs spend more in scipy's constructors than in arithmetic)."""
@@ -123,22 +127,15 @@ def vstack_csc(blocks: list[sp.csc_matrix]) -> sp.csc_matrix:
     if len(blocks) == 1:
         return blocks[0]
     n = blocks[0].shape[1]
-    counts = [np.diff(b.indptr) for b in blocks]
-    total = np.sum(counts, axis=0)
+    offsets = np.cumsum([0] + [b.shape[0] for b in blocks])
+    # the entries of all blocks, block by block; a stable sort by column keeps block order, then rows
+    cols = np.concatenate([np.repeat(np.arange(n), np.diff(b.indptr)) for b in blocks])
+    order = np.argsort(cols, kind="stable")
+    indices = np.concatenate([b.indices.astype(np.int64) + off for b, off in zip(blocks, offsets, strict=False)])
+    data = np.concatenate([b.data for b in blocks])
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(total, out=indptr[1:])
-    nnz = int(indptr[-1])
-    data = np.empty(nnz)
-    indices = np.empty(nnz, dtype=np.int64)
-    before = indptr[:-1].copy()  # where each column's next block starts in the output
-    roff = 0
-    for b, cnt in zip(blocks, counts, strict=True):
-        dest = np.repeat(before - b.indptr[:-1], cnt) + np.arange(b.indptr[-1])
-        data[dest] = b.data
-        indices[dest] = b.indices.astype(np.int64) + roff
-        before += cnt
-        roff += b.shape[0]
-    return csc_from_parts(data, indices, indptr, (roff, n))
+    np.cumsum(np.bincount(cols, minlength=n), out=indptr[1:])
+    return csc_from_parts(data[order], indices[order], indptr, (int(offsets[-1]), n))
 
 
 @functools.lru_cache(maxsize=128)
@@ -197,7 +194,8 @@ def _lambdat_block(nc: int, nl: int, boff: int, thoff: int) -> tuple[np.ndarray,
     theta index ``k(r, c)`` (column-major lower-triangle numbering)."""
     c_arr, k, cnt = _lambdat_pattern(nc)
     if nc == 1:
-        return np.arange(boff, boff + nl, dtype=np.int64), np.ones(nl, dtype=np.int64), np.full(nl, thoff, dtype=np.int64)
+        rows1 = np.arange(boff, boff + nl, dtype=np.int64)
+        return rows1, np.ones(nl, dtype=np.int64), np.full(nl, thoff, dtype=np.int64)
     rows = (boff + np.arange(nl, dtype=np.int64) * nc)[:, None] + c_arr[None, :]
     return rows.ravel(), np.tile(cnt, nl), np.tile(k + thoff, nl)
 

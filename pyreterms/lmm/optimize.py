@@ -310,7 +310,8 @@ def _emit(action: str, msg: str) -> None:
         raise LmeCheckError(msg, check="checkConv")
 
 
-def check_hess(H: np.ndarray, tol: float, hesstype: str = "", chol_ok: bool | None = None) -> tuple[list[int], list[str]]:
+def check_hess(H: np.ndarray, tol: float, hesstype: str = "",
+               chol_ok: bool | None = None) -> tuple[list[int], list[str]]:
     """R: ``lme4:::checkHess`` (eigenvalues of the finite-difference Hessian).  ``chol_ok``: whether
     ``chol(H)`` succeeds, when the caller has already tried it (:func:`check_conv`)."""
     try:
