@@ -37,6 +37,7 @@ from pyreterms.formula.values import Character, Factor, Logical, NumMatrix, Valu
 
 CONTRASTS_KEY = "contrasts"
 
+_FLOAT64 = np.dtype(np.float64)
 _OBJECT = np.dtype(object)  # ``dtype == object`` as numpy compares it (an extension dtype is never equal)
 
 
@@ -71,8 +72,10 @@ def _category_label(v: object) -> str:
 def convert_column(name: str, s: pd.Series) -> Value:
     """One data column as an R vector (see module docstring)."""
     dtype = s.dtype
+    if dtype == _FLOAT64:  # (the common cases first, without pandas' generic conversions)
+        return s.to_numpy(dtype=np.float64, copy=False)
     if isinstance(dtype, pd.CategoricalDtype):
-        cat = s.cat
+        cat = s.array  # the Categorical itself (``s.cat`` builds Series around each part)
         cats = cat.categories.tolist()
         if all(type(c) is str for c in cats):  # fast path: the labels are the strings themselves
             levels = tuple(cats)
@@ -210,26 +213,34 @@ def _as_vector(name: str, v: str | npt.ArrayLike | None, data: DataColumns, n: i
     return col
 
 
+def frame_variables(frame_formula: Node) -> list[Node]:
+    """The model frame's variable expressions, response first (R: ``ExtractVars`` of each side)."""
+    out: list[Node] = []
+    for side in frame_formula.argv:  # type: ignore[union-attr]
+        extract_vars(side, out)
+    return out
+
+
 def model_frame(frame_formula: Node, data: pd.DataFrame, *, weights: str | npt.ArrayLike | None = None,
                 offset: str | npt.ArrayLike | None = None,
                 lhs_vars_char_only: bool = True, subset: str | None = None,
-                na_action: str = "na.omit") -> tuple[ModelFrame, list[Node]]:
+                na_action: str = "na.omit", variables: list[Node] | None = None) -> tuple[ModelFrame, list[Node]]:
     """R: ``model.frame(subbars(formula), data, subset, weights, offset, na.action,
     drop.unused.levels = TRUE)`` then ``factorize(char.only = TRUE)``.
 
     ``subset`` is R expression text, read and evaluated with the formula allowlist (R: evaluated in
     ``data``; the variables are evaluated on all rows and the frame is subset afterwards, as
     ``model.frame.default`` does).  ``na_action``: one of :data:`NA_ACTIONS` (R's functions by name).
-    Returns the frame and the variable expressions (response first) in frame column order.
+    Returns the frame and the variable expressions (response first) in frame column order;
+    ``variables``: those expressions when the caller has them already (R's ``ExtractVars`` of
+    ``frame_formula``: a formula's are the same for every data set).
     """
     if na_action not in NA_ACTIONS:  # R: model.frame calls the function of that name
         raise DataError(f'could not find function "{na_action}"' if na_action.replace(".", "").replace("_", "")
                         .isalnum() else f"na.action must be one of {', '.join(NA_ACTIONS)}, not {na_action!r}")
     cols = DataColumns(data)
     n = len(data)
-    variables: list[Node] = []
-    for side in frame_formula.argv:  # type: ignore[union-attr]  # response first, then the RHS
-        extract_vars(side, variables)
+    variables = frame_variables(frame_formula) if variables is None else list(variables)
     ev = Evaluator(cols, n)  # type: ignore[arg-type]
     values: list[tuple[str, Value]] = []
     predvars: list[tuple[str, Predvar]] = []  # R: makepredictcall(variables[[i]], vars[[i + 1]])

@@ -7,9 +7,10 @@ expand ``||`` -> model frame of ``subbars(formula)`` (na.omit, drop unused level
 """
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from pyreterms.design.checks import (
     check_zrank,
     emit,
 )
-from pyreterms.design.frame import DataColumns, model_frame
+from pyreterms.design.frame import DataColumns, frame_variables, model_frame
 from pyreterms.design.model import FixedX, LFormula, ModelFrame
 from pyreterms.design.modelmatrix import ModelMatrix, model_matrix
 from pyreterms.design.rank import check_scale_x, dqrdc2_rank_pivot, drop_rank_deficient, pivot_rest
@@ -37,7 +38,7 @@ from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeWarning
 from pyreterms.formula.bars import expand_double_verts, findbars, fixed_formula, subbars
 from pyreterms.formula.dot import expand_dot, has_dot
 from pyreterms.formula.evaluate import check_allowlist
-from pyreterms.formula.parser import Arg, Call, deparse, parse
+from pyreterms.formula.parser import Arg, Call, Node, deparse, parse
 from pyreterms.formula.terms import make_terms
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
 
@@ -165,31 +166,69 @@ def _contrasts_arg(contrasts: object) -> dict[str, object]:
     return {}
 
 
+@dataclass(frozen=True, eq=False)
+class FormulaParts:
+    """What lFormula derives from the formula text alone: the parsed, allowlisted and
+    ``||``-expanded tree, the model-frame formula (``subbars``), whether it has a ``.`` and the
+    deparsed formula; the later formula-only steps (the frame's variables, ``findbars``, ``nobars``,
+    ``terms``) are memoised by :meth:`once` when first asked for, at R's point of the pipeline, so a
+    bad formula still fails with the same error at the same step.  One instance per formula is cached
+    (:func:`formula_parts`): trees and terms are read-only."""
+
+    tree: Call
+    frame_form: Call
+    dot: bool
+    deparsed: str
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def once(self, key: str, make: Callable[[], Any]) -> Any:
+        """``make()`` the first time ``key`` is asked for, the same value afterwards (an exception is
+        not remembered: it is raised again on the next call)."""
+        try:
+            return self.memo[key]
+        except KeyError:
+            val = self.memo[key] = make()
+            return val
+
+    @property
+    def rhs(self) -> Node:
+        return self.tree.argv[-1]
+
+
+@functools.lru_cache(maxsize=128)
+def formula_parts(formula: str, lhs_required: bool = True) -> FormulaParts:
+    """:class:`FormulaParts` of a formula (cached; a formula that fails raises each time)."""
+    tree = parse_formula(formula, lhs_required=lhs_required)
+    rhs = tree.argv[-1]
+    return FormulaParts(tree=tree, frame_form=Call("~", tree.args[:-1] + (Arg(subbars(rhs)),)),
+                        dot=has_dot(rhs), deparsed=deparse(tree))
+
+
 def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights: str | npt.ArrayLike | None,
               offset: str | npt.ArrayLike | None, contrasts: Mapping[str, object] | None,
               subset: str | None, na_action: str, ctrl: CheckControl) -> LFormula:
-    tree = parse_formula(formula, lhs_required=ctrl.check_formula_LHS == "stop")
+    parts = formula_parts(formula, lhs_required=ctrl.check_formula_LHS == "stop")
+    tree = parts.tree
     one_sided = len(tree.args) == 1  # check.formula.LHS other than "stop": lFormula without a response
-    rhs = tree.argv[-1]
-    frame_form = Call("~", tree.args[:-1] + (Arg(subbars(rhs)),))
-    dot = has_dot(rhs)
+    frame_form = parts.frame_form
+    dot = parts.dot
     if dot:  # R: model.frame's terms.formula(data = data) expands '.' against the data's columns
         frame_form = _expand(frame_form, DataColumns(data).names)
+    variables = None if dot else parts.once("variables", lambda: frame_variables(frame_form))
     fr, _ = model_frame(frame_form, data, weights=weights, offset=offset, subset=subset, na_action=na_action,
-                        lhs_vars_char_only=not one_sided)
+                        lhs_vars_char_only=not one_sided, variables=variables)
     n = fr.n
     if n == 0:
         raise DataError("0 (non-NA) cases")
     messages: list[str] = []
-    bars = findbars(rhs)
-    reTrms = mk_reterms(bars, fr)
+    reTrms = mk_reterms(list(parts.once("bars", lambda: findbars(parts.rhs))), fr)
     messages += check_nlevels([(name, f.nlevels) for name, f in reTrms.flist], n, ctrl)
     messages += check_zdims([(name, Zt.shape[0]) for name, Zt in reTrms.Ztlist], n, ctrl)
     if np.isnan(reTrms.Zt.data).any():
         raise LmeCheckError("NA in Z (random-effects model matrix): please use \"na.action='na.omit'\" "
                             "or \"na.action='na.exclude'\"", check="NA in Z")
     messages += check_zrank(reTrms.Zt, n, ctrl)
-    fixed = fixed_formula(tree)
+    fixed = parts.once("fixed", lambda: fixed_formula(tree))
     if data.attrs.get("contrasts") if isinstance(data, pd.DataFrame) else False:
         # lFormula evaluates the fixed-part model frame once more (fixedfr): R warns again there when a
         # factor with a contrasts attribute loses a level (pyreterms.design.dataframe)
@@ -197,7 +236,7 @@ def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights: str | np
                     offset=offset, subset=subset, na_action=na_action)
     if dot:  # R: model.matrix(fixedform, fr) expands '.' again, against the frame's column names
         fixed = _expand(fixed, list(fr.names))
-    fterms = make_terms(fixed)
+    fterms = make_terms(fixed) if dot else parts.once("fterms", lambda: make_terms(fixed))
     mm = model_matrix(fterms, fr, _contrasts_arg(contrasts))
     if not np.isfinite(mm.X).all():  # before the rank check, which stops on them in R (and warns in numpy)
         bad = [mm.colnames[j] for j in range(mm.X.shape[1]) if not np.isfinite(mm.X[:, j]).all()]
@@ -210,5 +249,5 @@ def _lformula(formula: str, data: pd.DataFrame, REML: bool, *, weights: str | np
     for name, v in fr.columns:
         if name == "(offset)" or name.startswith("offset("):
             off = off + np.asarray(v, dtype=np.float64)
-    return LFormula(formula=deparse(tree), fr=fr, y=y, X=X, reTrms=reTrms, REML=REML,
+    return LFormula(formula=parts.deparsed, fr=fr, y=y, X=X, reTrms=reTrms, REML=REML,
                     weights=np.asarray(w, dtype=np.float64), offset=off, messages=tuple(messages))

@@ -7,6 +7,8 @@ no Python loop runs over observations or levels.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -16,7 +18,7 @@ from pyreterms.errors import DataError, FormulaError
 from pyreterms.formula.bars import bar_parts
 from pyreterms.formula.evaluate import Evaluator, make_factor
 from pyreterms.formula.parser import Call, Name, Node, call, deparse, frame_name, walk
-from pyreterms.formula.terms import make_terms
+from pyreterms.formula.terms import Terms, make_terms
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
 
 
@@ -68,12 +70,41 @@ def grouping_factor(grp: Node, fr: ModelFrame) -> Factor:
     return ff.drop_unused()
 
 
+_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+def _index_dtype(*sizes: int) -> type[np.signedinteger]:
+    """The index dtype scipy's constructors settle on (int32 when every index and count fits)."""
+    return np.int32 if max(sizes, default=0) <= _INT32_MAX else np.int64
+
+
+def csc_from_parts(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                   shape: tuple[int, int]) -> sp.csc_matrix:
+    """A CSC matrix from canonical parts (indices sorted within each column, no duplicates), with the
+    index dtype scipy would pick: the ``(data, indices, indptr)`` constructor without its COO detour
+    or downcasting copies (small designs spend more in scipy's constructors than in arithmetic)."""
+    it = _index_dtype(data.size, *shape)
+    m = sp.csc_matrix((data, indices.astype(it, copy=False), indptr.astype(it, copy=False)), shape=shape)
+    m.has_sorted_indices = True  # (canonical by construction: what sort_indices() would find)
+    return m
+
+
 def indicator(ff: Factor) -> sp.csc_matrix:
-    """J_i (n x l): one 1 per row at the observation's level; NA rows empty (R: ``t(fac2sparse(ff))``)."""
+    """J_i (n x l): one 1 per row at the observation's level; NA rows empty (R: ``t(fac2sparse(ff))``).
+    Built in CSC order directly: column ``k`` holds the rows at level ``k``, ascending."""
     n = len(ff)
-    ok = ff.codes >= 0
-    rows = np.flatnonzero(ok)
-    return sp.csc_matrix((np.ones(len(rows)), (rows, ff.codes[ok])), shape=(n, ff.nlevels))
+    codes = ff.codes
+    ok = codes >= 0
+    if ok.all():
+        rows = np.argsort(codes, kind="stable")
+        counts = np.bincount(codes, minlength=ff.nlevels)
+    else:
+        kept = np.flatnonzero(ok)
+        rows = kept[np.argsort(codes[kept], kind="stable")]
+        counts = np.bincount(codes[kept], minlength=ff.nlevels)
+    indptr = np.zeros(ff.nlevels + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return csc_from_parts(np.ones(rows.size), rows, indptr, (n, ff.nlevels))
 
 
 def khatri_rao_t(ff: Factor, Xi: np.ndarray) -> sp.csc_matrix:
@@ -82,27 +113,78 @@ def khatri_rao_t(ff: Factor, Xi: np.ndarray) -> sp.csc_matrix:
     n, p = Xi.shape
     rows = ff.codes[:, None] * p + np.arange(p)[None, :]
     mask = (Xi != 0) & (ff.codes >= 0)[:, None]
-    indptr = np.concatenate([[0], np.cumsum(mask.sum(axis=1))]).astype(np.int64)
-    return sp.csc_matrix((Xi[mask], rows[mask], indptr), shape=(ff.nlevels * p, n))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(mask.sum(axis=1), out=indptr[1:])
+    if mask.all():  # (the usual case: no zero in X_i, no NA level)
+        return csc_from_parts(Xi.ravel(), rows.ravel(), indptr, (ff.nlevels * p, n))
+    return csc_from_parts(Xi[mask], rows[mask], indptr, (ff.nlevels * p, n))
+
+
+def vstack_csc(blocks: list[sp.csc_matrix]) -> sp.csc_matrix:
+    """``sp.vstack(blocks, format="csc")`` followed by ``sort_indices()`` for CSC blocks with sorted
+    indices and the same column count: column ``j`` is the blocks' columns ``j`` in order, each
+    block's rows offset by the rows above it (so the result's indices are sorted)."""
+    if len(blocks) == 1:
+        return blocks[0]
+    n = blocks[0].shape[1]
+    offsets = np.cumsum([0] + [b.shape[0] for b in blocks])
+    # the entries of all blocks, block by block; a stable sort by column keeps block order, then rows
+    cols = np.concatenate([np.repeat(np.arange(n), np.diff(b.indptr)) for b in blocks])
+    order = np.argsort(cols, kind="stable")
+    indices = np.concatenate([b.indices.astype(np.int64) + off for b, off in zip(blocks, offsets, strict=False)])
+    data = np.concatenate([b.data for b in blocks])
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols, minlength=n), out=indptr[1:])
+    return csc_from_parts(data[order], indices[order], indptr, (int(offsets[-1]), n))
+
+
+@functools.lru_cache(maxsize=128)
+def _bar_names(bar: Call) -> tuple[Node, Node, str, str, frozenset[str]]:
+    """The formula-only parts of a bar term (cached): lhs, grouping expression, ``deparse(bar)``,
+    the grouping expression's frame name and the variable names in it."""
+    lhs, grp = bar_parts(bar)
+    return lhs, grp, deparse(bar), frame_name(grp), frozenset(n.id for n in walk(grp) if isinstance(n, Name))
+
+
+@functools.lru_cache(maxsize=128)
+def _lhs_terms(lhs: Node) -> Terms:
+    """``terms(~ lhs)`` of a bar term (read-only: shared by the fits of one formula)."""
+    return make_terms(call("~", lhs))
 
 
 def mk_term(bar: Call, fr: ModelFrame) -> ReTerm:
     """R: ``mkBlist(bar, fr)`` for one term."""
-    lhs, grp = bar_parts(bar)
+    lhs, grp, name, group, gnames = _bar_names(bar)
     ff = grouping_factor(grp, fr)
     # X_i = model.matrix(~ lhs, frloc), where frloc has the grouping variables made factors
-    cols = list(fr.columns)
-    gnames = {n.id for n in walk(grp) if isinstance(n, Name)}
-    cols = [(k, make_factor(v) if k in gnames and isinstance(v, (np.ndarray, Logical, Character)) else v)
-            for k, v in cols]
-    frloc = ModelFrame(tuple(cols), fr.rownames)
-    t = make_terms(call("~", lhs))
-    mm = model_matrix(t, frloc)
+    cols = fr.columns
+    if any(k in gnames and isinstance(v, (np.ndarray, Logical, Character)) for k, v in cols):
+        cols = tuple((k, make_factor(v) if k in gnames and isinstance(v, (np.ndarray, Logical, Character)) else v)
+                     for k, v in cols)
+    frloc = ModelFrame(cols, fr.rownames)
+    mm = model_matrix(_lhs_terms(lhs), frloc)
     if mm.X.shape[1] == 0:
-        raise FormulaError(f"random-effects term ({deparse(bar)}) has no columns")
+        raise FormulaError(f"random-effects term ({name}) has no columns")
     Xi = mm.X
-    return ReTerm(name=deparse(bar), group=frame_name(grp), ff=ff, J=indicator(ff), Xi=Xi,
+    return ReTerm(name=name, group=group, ff=ff, J=indicator(ff), Xi=Xi,
                   cnms=mm.colnames, Zt=khatri_rao_t(ff, Xi))
+
+
+@functools.lru_cache(maxsize=16)
+def _lambdat_pattern(nc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row offset within the level, theta index, per-column count) of one level's nc x nc block of
+    Lambdat, in CSC order: column r holds rows c = 0..r with theta index ``k(r, c)`` (read-only)."""
+    r_idx, c_idx = [], []
+    for r in range(nc):
+        for c in range(r + 1):
+            r_idx.append(r)
+            c_idx.append(c)
+    r_arr, c_arr = np.array(r_idx, dtype=np.int64), np.array(c_idx, dtype=np.int64)
+    k = c_arr * nc - c_arr * (c_arr - 1) // 2 + (r_arr - c_arr)
+    out = (c_arr, k, np.arange(1, nc + 1, dtype=np.int64))
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def _lambdat_block(nc: int, nl: int, boff: int, thoff: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,19 +192,12 @@ def _lambdat_block(nc: int, nl: int, boff: int, thoff: int) -> tuple[np.ndarray,
 
     Column ``boff + l*nc + r`` of Lambdat holds rows ``boff + l*nc + c`` for ``c = 0..r`` with
     theta index ``k(r, c)`` (column-major lower-triangle numbering)."""
-    r_idx, c_idx = [], []
-    for r in range(nc):
-        for c in range(r + 1):
-            r_idx.append(r)
-            c_idx.append(c)
-    r_arr, c_arr = np.array(r_idx), np.array(c_idx)
-    k = c_arr * nc - c_arr * (c_arr - 1) // 2 + (r_arr - c_arr)
-    per_level = len(r_arr)
-    level = np.repeat(np.arange(nl), per_level)
-    rows = boff + level * nc + np.tile(c_arr, nl)
-    lind = thoff + np.tile(k, nl)
-    counts = np.tile(np.arange(1, nc + 1), nl)
-    return rows, counts, lind
+    c_arr, k, cnt = _lambdat_pattern(nc)
+    if nc == 1:
+        rows1 = np.arange(boff, boff + nl, dtype=np.int64)
+        return rows1, np.ones(nl, dtype=np.int64), np.full(nl, thoff, dtype=np.int64)
+    rows = (boff + np.arange(nl, dtype=np.int64) * nc)[:, None] + c_arr[None, :]
+    return rows.ravel(), np.tile(cnt, nl), np.tile(k + thoff, nl)
 
 
 def mmlist_nlevels(grp: Node, fr: ModelFrame, known: int | None = None) -> int:
@@ -174,8 +249,7 @@ def mk_reterms(bars: list[Call], fr: ModelFrame) -> ReTrms:
         # rev(order(nl)): stable ascending order, reversed -> ties come out in reverse formula order
         order = list(reversed(sorted(range(len(nl)), key=lambda k: nl[k])))
     terms = [blist[k] for k in order]
-    Zt = sp.vstack([t.Zt for t in terms], format="csc")
-    Zt.sort_indices()
+    Zt = vstack_csc([t.Zt for t in terms])
     nb = [t.nc * t.nl for t in terms]
     Gp = np.concatenate([[0], np.cumsum(nb)]).astype(np.int64)
     nth = [t.nc * (t.nc + 1) // 2 for t in terms]
@@ -196,7 +270,7 @@ def mk_reterms(bars: list[Call], fr: ModelFrame) -> ReTrms:
             k = int(thoff[i]) + c * t.nc - c * (c - 1) // 2
             lower[k] = 0.0
             theta[k] = 1.0
-    Lambdat = sp.csc_matrix((theta[Lind], np.concatenate(rows_all), indptr), shape=(q, q))
+    Lambdat = csc_from_parts(theta[Lind], np.concatenate(rows_all), indptr, (q, q))
     fnames: list[str] = []
     flist: list[tuple[str, Factor]] = []
     assign = []

@@ -343,9 +343,10 @@ def _optimizer_threads(ctrl: LmerControl, prob: LmerProblem) -> LmerControl:
     1 thread, plus a :class:`ThreadTuner` on the problem when a second LAPACK thread may pay off."""
     if ctrl.blas_threads != "auto":
         return ctrl
-    lib = scipy_lapack()
-    if prob.plan is not None and prob.plan.Q >= THREADED_Q and (os.cpu_count() or 1) >= 2 and lib is not None:
-        prob.ws.tuner = ThreadTuner(lib)
+    if prob.plan is not None and prob.plan.Q >= THREADED_Q and (os.cpu_count() or 1) >= 2:
+        lib = scipy_lapack()  # (looked up only for factors large enough to use it)
+        if lib is not None:
+            prob.ws.tuner = ThreadTuner(lib)
     return replace(ctrl, blas_threads=1)
 
 

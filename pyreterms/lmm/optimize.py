@@ -310,24 +310,27 @@ def _emit(action: str, msg: str) -> None:
         raise LmeCheckError(msg, check="checkConv")
 
 
-def check_hess(H: np.ndarray, tol: float, hesstype: str = "") -> tuple[list[int], list[str]]:
-    """R: ``lme4:::checkHess`` (eigenvalues of the finite-difference Hessian)."""
+def check_hess(H: np.ndarray, tol: float, hesstype: str = "",
+               chol_ok: bool | None = None) -> tuple[list[int], list[str]]:
+    """R: ``lme4:::checkHess`` (eigenvalues of the finite-difference Hessian).  ``chol_ok``: whether
+    ``chol(H)`` succeeds, when the caller has already tried it (:func:`check_conv`)."""
     try:
-        if not np.all(np.isfinite(H)):
+        if not np.isfinite(H).all():
             raise np.linalg.LinAlgError
         ev = np.linalg.eigvalsh(H)[::-1]
     except np.linalg.LinAlgError:
         return [-6], ["Problem with Hessian check (infinite or missing values?)"]
-    neg = int(np.sum(ev < -tol))
+    neg = int(np.count_nonzero(ev < -tol))
     if neg:
         return [-3], [" ".join(["Model failed to converge:", "degenerate", hesstype,
                                 f"Hessian with {neg} negative eigenvalues"])]
-    zero = int(np.sum(np.abs(ev) < tol))
-    try:
-        np.linalg.cholesky(H)
-        chol_ok = True
-    except np.linalg.LinAlgError:
-        chol_ok = False
+    zero = int(np.count_nonzero(np.abs(ev) < tol))
+    if chol_ok is None:
+        try:
+            np.linalg.cholesky(H)
+            chol_ok = True
+        except np.linalg.LinAlgError:
+            chol_ok = False
     if zero or not chol_ok:
         return [-4], [f"{hesstype} Hessian is numerically singular: parameters are not uniquely determined"]
     code, msgs = [], []
@@ -359,10 +362,13 @@ def check_conv(derivs: Derivs | None, coefs: np.ndarray, lower: np.ndarray,
         return ConvCheck((-5,), ("Gradient contains NAs",))
     g_act, g_tol = ctrl.check_conv_grad
     check_ctrl_level("check.conv.grad", g_act)
+    chol_ok: bool | None = None  # whether chol(H) succeeded (check_hess tries it too)
     if g_act != "ignore":
         wstr = None
         try:
+            chol_ok = False
             R = np.linalg.cholesky(H).T  # R: chol(H), upper
+            chol_ok = True
             scgrad = np.linalg.solve(R, g)
             if np.any(np.isnan(scgrad)):
                 raise np.linalg.LinAlgError
@@ -378,7 +384,7 @@ def check_conv(derivs: Derivs | None, coefs: np.ndarray, lower: np.ndarray,
     h_act, h_tol = ctrl.check_conv_hess
     check_ctrl_level("check.conv.hess", h_act)
     if h_act != "ignore":
-        hcode, hmsgs = check_hess(H, h_tol)
+        hcode, hmsgs = check_hess(H, h_tol, chol_ok=chol_ok)
         if any(c != 0 for c in hcode):
             code = hcode
             msgs += hmsgs

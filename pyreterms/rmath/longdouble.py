@@ -95,10 +95,11 @@ def r_group_means(y: np.ndarray, codes: np.ndarray, nlevels: int) -> np.ndarray:
         w = int(sizes[small].max())
         st, sz = starts[small], sizes[small]
         n = sz.astype(_LD)
-        s = np.add.accumulate(_padded_rows(ys.astype(_LD), st, sz, w), axis=1)[:, -1] / n
+        P = _padded_rows(ys.astype(_LD), st, sz, w)
+        s = np.add.accumulate(P, axis=1)[:, -1] / n
         fin = np.isfinite(s.astype(np.float64))
         # second pass (x - s), padded with exact zeros after the differences are formed
-        M = _padded_rows(ys.astype(_LD), st, sz, w) - s[:, None]
+        M = P - s[:, None]
         M[np.arange(w)[None, :] >= sz[:, None]] = 0
         corr = np.add.accumulate(M, axis=1)[:, -1] / n
         s = np.where(fin, s + corr, s)
