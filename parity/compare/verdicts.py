@@ -108,6 +108,9 @@ REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
      (r"positive values only are allowed for the 'inverse.gaussian' family",)),
     ("no valid starting values (gaussian log/inverse link)",
      (r"cannot find valid starting values: please specify some",)),
+    # lme4's PIRLS (pwrssUpdate, R/lmer.R and src/external.cpp): no finite step, or maxit reached
+    ("PIRLS: NaN", (r"PIRLS loop resulted in NaN value",)),
+    ("PIRLS: no convergence", (r"pwrssUpdate did not converge in \(maxit\) iterations",)),
     # lme4's merPredD::updateXwts: a matrix response with a non-binomial family (y has 2n values, weights n)
     ("response longer than the frame (matrix response, non-binomial family)", (r"^updateXwts: dimension mismatch",)),
 )
