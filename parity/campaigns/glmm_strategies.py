@@ -63,7 +63,7 @@ INVALID_KINDS: dict[str, tuple[str, ...]] = {
     "negative_count": ("poisson",),        # "negative values not allowed for the 'Poisson' family"
     "zero_gamma": ("Gamma",),              # "non-positive values not allowed for the 'Gamma' family"
     "zero_inverse_gaussian": ("inverse.gaussian",),
-    "nonpositive_gaussian_log": ("gaussian",),  # "cannot find valid starting values"
+    "zero_gaussian": ("gaussian",),        # log or inverse link: "cannot find valid starting values"
     "constant_response": ("binomial", "poisson", "Gamma"),  # "Response is constant"
     "agq_two_terms": ("binomial", "poisson"),  # nAGQ > 1 with two terms
     "cbind_non_binomial": ("poisson", "Gamma"),  # updateXwts: dimension mismatch
@@ -72,6 +72,10 @@ INVALID_KINDS: dict[str, tuple[str, ...]] = {
 RE_STRUCTURES: tuple[str, ...] = ("(1 | g)", "(1 | g)", "(1 | g)", "(1 | g) + (1 | h)", "(1 | g/h)", "(1 | g:h)",
                                   "(x | g)", "(0 + x | g)", "(1 | g) + (0 + x | g)", "(x || g)")
 AGQ_ORDERS: tuple[int, ...] = (2, 3, 5, 7, 9, 12, 25)
+#: hazards that exclude each other (separation needs a 0/1 binomial response; an NA must not hide the
+#: invalid value; nAGQ is one number)
+_CONFLICTS = (("separation", "zero_inflated"), ("separation", "overdispersion"), ("separation", "invalid_response"),
+              ("zero_inflated", "overdispersion"), ("agq", "nagq0"), ("invalid_response", "na_rows"))
 _SD = (0.3, 0.6, 1.0, 1.5)
 
 
@@ -144,10 +148,8 @@ def _invalidate(kind: str, y: np.ndarray, rng: np.random.Generator) -> np.ndarra
         y[j] = 2.0
     elif kind == "negative_count":
         y[j] = -1.0
-    elif kind in ("zero_gamma", "zero_inverse_gaussian"):
+    elif kind in ("zero_gamma", "zero_inverse_gaussian", "zero_gaussian"):
         y[j] = 0.0
-    elif kind == "nonpositive_gaussian_log":
-        y[j] = -abs(y[j]) - 0.5
     elif kind == "constant_response":
         y[:] = 1.0 if y.max() > 0 else 0.0
     return y
@@ -158,12 +160,9 @@ def _invalidate(kind: str, y: np.ndarray, rng: np.random.Generator) -> np.ndarra
 def _glmm_design(draw: Callable, focus: str | None = None) -> GlmmDesign:  # noqa: C901 - one strategy, fixed draw order
     tags: set[str] = {f"focus:{focus}"} if focus else set()
     hz = {h for h in GLMM_FREQUENCIES if coin(draw, GLMM_FREQUENCIES[h]) or h == focus}
-    if "separation" in hz:  # the other response hazards need other families
-        hz -= {"zero_inflated", "overdispersion", "invalid_response"}
-    if "zero_inflated" in hz:
-        hz.discard("overdispersion")
-    if "agq" in hz:
-        hz.discard("nagq0")
+    for a, b in _CONFLICTS:  # of two hazards that exclude each other, a focus stream's stays
+        if a in hz and b in hz:
+            hz.discard(a if b == focus else b)
     response = pick(draw, ("01", "01", "prop", "cbind"))
     pool = [fl for fl in FAMILY_LINKS if _compatible(*fl, hz, response)]
     for other in ("01", "cbind"):  # separation needs a 0/1 response, overdispersion of a binomial totals
@@ -177,6 +176,8 @@ def _glmm_design(draw: Callable, focus: str | None = None) -> GlmmDesign:  # noq
         invalid = pick(draw, kinds) if kinds else ""
         if invalid:
             tags.add(f"invalid:{invalid}")
+            if family == "binomial" and invalid != "agq_two_terms":
+                response = "01"  # a count of 2 in cbind() or proportions is no invalid proportion
         else:
             hz.discard("invalid_response")
     tags |= {f"hz:{h}" for h in hz} | {f"family:{family}", f"link:{link}"}
