@@ -1,0 +1,92 @@
+"""Explained GLMM disagreements: outputs of a finite-difference Hessian that is singular to its own rounding.
+
+R equivalent: ``lme4:::checkConv`` / ``lme4:::checkHess`` and ``vcov.merMod`` on ``gfit@optinfo$derivs$Hessian``
+(``deriv12(devfun, opt$par, delta = 1e-4)``).  Each entry of that Hessian is a second difference of deviance
+values over ``delta^2 = 1e-8``, so it carries a rounding error up to ``e = DEVFUN_ULPS eps |dev| / delta^2`` (four
+times that on the diagonal; :func:`parity.compare.glmm_check.hessian_bound`).  By Weyl's inequality an
+eigenvalue of the Hessian is then known only to within ``||E||_F`` (E the matrix of those entry bounds).  When
+lme4's Hessian has an eigenvalue within that distance of zero (typically a separated or nearly separated
+binomial fit, whose deviance is flat in a fixed-effects direction: ``beta`` of -20 or beyond), its sign, and so
+whether ``chol(H)`` succeeds ("unable to evaluate scaled gradient"), which of checkHess' messages is given
+("numerically singular", "degenerate ... negative eigenvalues", "nearly unidentifiable") and ``vcov = 2 H^-1``
+are decided by rounding, not by the model: two exact implementations of the deviance can differ there.  README
+"Known differences from lme4" (GLMMs) states the rule; :func:`explain_singular_hessian` applies it to one design
+of a GLMM campaign with lme4's own Hessian, read live.
+
+:func:`explain_nonfinite_criterion`: a family with a scale parameter (Gamma, inverse.gaussian, gaussian) at
+nAGQ > 1, where lme4's adaptive Gauss-Hermite deviance is NaN (its optimum ``Inf``, ``logLik`` ``-Inf``) and
+pyreterms' too: stage 2 cannot move, the fit is stage 1's (bobyqa: NLopt's here, minqa's in lme4), and the
+deviance residuals' sum differs as far as the stage-1 optima do (theta, beta agree to 1e-6).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+
+from parity.compare.glmm_check import DERIV12_DELTA, DEVFUN_ULPS
+
+__all__ = ["HESSIAN_OUTPUTS", "HESSIAN_MESSAGES", "eigen_noise", "singular_to_rounding", "only_hessian_messages",
+           "explain_singular_hessian", "explain_nonfinite_criterion"]
+
+#: components computed from the finite-difference Hessian (checkConv's messages and the warnings that carry
+#: them, vcov)
+HESSIAN_OUTPUTS = frozenset({"gfit@optinfo$conv$lme4$messages", "glmer(): warnings", "vcov(gfit)"})
+#: checkConv's messages that depend on the Hessian (lme4 1.1-31 R/checkConv.R)
+HESSIAN_MESSAGES = (r"unable to evaluate scaled gradient", r"Model failed to converge with max\|grad\|",
+                    r"Hessian is numerically singular", r"degenerate +Hessian with \d+ negative eigenvalues",
+                    r"Model is nearly unidentifiable", r"Problem with Hessian check",
+                    r"variance-covariance matrix computed from finite-difference Hessian")
+
+
+def eigen_noise(dev: float, k: int) -> float:
+    """How far an eigenvalue of a k x k deriv12 Hessian of a deviance near ``dev`` may move by rounding alone:
+    ``||E||_F`` (Weyl), E with ``4e`` on the diagonal and ``e`` off it, ``e = DEVFUN_ULPS eps |dev| / delta^2``."""
+    e = DEVFUN_ULPS * np.finfo(np.float64).eps * abs(dev) / DERIV12_DELTA ** 2
+    return float(e * np.sqrt(16.0 * k + (k * k - k)))
+
+
+def singular_to_rounding(H: np.ndarray, dev: float) -> tuple[bool, float, float]:
+    """(whether an eigenvalue of ``H`` lies within :func:`eigen_noise` of zero, that eigenvalue, the noise)."""
+    H = np.asarray(H, dtype=np.float64)
+    ev = np.linalg.eigvalsh((H + H.T) / 2)
+    lam = float(ev[np.argmin(np.abs(ev))])
+    noise = eigen_noise(dev, H.shape[0])
+    return abs(lam) <= noise, lam, noise
+
+
+def only_hessian_messages(ours: Iterable[str], lme4s: Iterable[str]) -> bool:
+    """Whether the two sides' messages differ only in Hessian-dependent ones (:data:`HESSIAN_MESSAGES`)."""
+    a, b = sorted(str(s).strip() for s in ours), sorted(str(s).strip() for s in lme4s)
+    diff = [m for m in a if m not in b] + [m for m in b if m not in a]
+    return all(any(re.search(p, m) for p in HESSIAN_MESSAGES) for m in diff)
+
+
+def explain_singular_hessian(failing: Iterable[str], messages: tuple[Iterable[str], Iterable[str]],
+                             warnings_: tuple[Iterable[str], Iterable[str]], H: np.ndarray | None,
+                             dev: float | None) -> str | None:
+    """Why a design's disagreement is explained (a sentence), or None: every failing component is a Hessian
+    output, the messages and warnings differ only in Hessian-dependent texts, and lme4's own Hessian ``H`` at
+    its optimum (deviance ``dev``) is singular to its rounding."""
+    failing = set(failing)
+    if not failing or not failing <= HESSIAN_OUTPUTS or H is None or dev is None:
+        return None
+    if not (only_hessian_messages(*messages) and only_hessian_messages(*warnings_)):
+        return None
+    sing, lam, noise = singular_to_rounding(H, dev)
+    if not sing:
+        return None
+    return (f"lme4's finite-difference Hessian has the eigenvalue {lam:.3g}, within its rounding ({noise:.3g}) of 0: "
+            f"{', '.join(sorted(failing))} decided by rounding")
+
+
+def explain_nonfinite_criterion(failing: Iterable[str], lme4_optimum: float, lme4_devfun_here: float) -> str | None:
+    """Why a design's disagreement in ``deviance(gfit)`` alone is explained, or None: lme4's criterion at its
+    optimum and at the implementation's parameters are both non-finite (nothing for the GLMM theta rule to
+    judge by), so the sum of deviance residuals differs as far as the two stage-1 optima do (theta and beta,
+    compared to 1e-6, agreed)."""
+    if set(failing) != {"deviance(gfit)"} or np.isfinite(lme4_optimum) or np.isfinite(lme4_devfun_here):
+        return None
+    return (f"lme4's criterion is not finite (optimum {lme4_optimum!r}, at our parameters {lme4_devfun_here!r}): the "
+            "fit is stage 1's on both sides and the deviance differs as far as the two stage-1 optima do")

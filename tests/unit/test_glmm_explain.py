@@ -1,0 +1,63 @@
+"""The GLMM campaign's explanation rules (parity.campaigns.glmm_explain), without R: a Hessian singular to its
+own rounding explains only Hessian outputs, and only when the messages differ in Hessian-dependent texts; a
+non-finite criterion explains only deviance(gfit)."""
+from __future__ import annotations
+
+import numpy as np
+
+from parity.campaigns.glmm_explain import (
+    eigen_noise,
+    explain_nonfinite_criterion,
+    explain_singular_hessian,
+    only_hessian_messages,
+    singular_to_rounding,
+)
+
+SING = "Hessian is numerically singular: parameters are not uniquely determined"
+GRAD = "unable to evaluate scaled gradient"
+MSGS = "gfit@optinfo$conv$lme4$messages"
+WARN = "glmer(): warnings"
+# lme4's Hessian of the separated cloglog design of the seed-11 campaign (eigenvalues 1.2e-7, 1.96, 2.24, 6.58)
+Q = np.linalg.qr(np.arange(1.0, 17.0).reshape(4, 4) + np.eye(4))[0]
+H_SING = Q @ np.diag([1.192093e-07, 1.960062, 2.244546, 6.581965]) @ Q.T
+H_OK = Q @ np.diag([0.05, 1.960062, 2.244546, 6.581965]) @ Q.T
+
+
+def test_eigen_noise_is_the_frobenius_norm_of_the_entry_bounds() -> None:
+    e = 16 * np.finfo(float).eps * 53.0 / 1e-8
+    E = np.full((4, 4), e)
+    np.fill_diagonal(E, 4 * e)
+    assert np.isclose(eigen_noise(53.0, 4), np.linalg.norm(E), rtol=1e-12)
+    assert np.isclose(eigen_noise(530.0, 4), 10 * eigen_noise(53.0, 4), rtol=1e-12)
+
+
+def test_singular_to_rounding() -> None:
+    sing, lam, noise = singular_to_rounding(H_SING, 53.0)
+    assert sing and abs(lam - 1.192093e-07) < 1e-9 and noise > 1e-5
+    assert not singular_to_rounding(H_OK, 53.0)[0]
+    assert not singular_to_rounding(H_SING, 1e-3)[0]  # a tiny deviance: rounding cannot reach 1.2e-7
+
+
+def test_only_hessian_messages() -> None:
+    assert only_hessian_messages([GRAD, SING], [SING])
+    assert only_hessian_messages(["Model failed to converge with max|grad| = 0.0096 (tol = 0.002, component 1)"], [])
+    assert not only_hessian_messages(["boundary (singular) fit: see help('isSingular')", SING], [SING])
+
+
+def test_explain_singular_hessian() -> None:
+    ok = explain_singular_hessian((MSGS, WARN), ([GRAD, SING], [SING]), ([GRAD, SING], [SING]), H_SING, 53.0)
+    assert ok is not None and "decided by rounding" in ok
+    assert explain_singular_hessian(("vcov(gfit)",), ([], []), ([], []), H_SING, 53.0) is not None
+    # not a Hessian output, a non-Hessian message, a Hessian that is not singular, no Hessian: not explained
+    assert explain_singular_hessian(("fixef(gfit)", MSGS), ([GRAD], []), ([], []), H_SING, 53.0) is None
+    assert explain_singular_hessian((MSGS,), (["boundary (singular) fit: see help('isSingular')"], []), ([], []),
+                                    H_SING, 53.0) is None
+    assert explain_singular_hessian((MSGS,), ([GRAD], []), ([], []), H_OK, 53.0) is None
+    assert explain_singular_hessian((MSGS,), ([GRAD], []), ([], []), None, 53.0) is None
+
+
+def test_explain_nonfinite_criterion() -> None:
+    assert explain_nonfinite_criterion(("deviance(gfit)",), np.inf, np.nan) is not None
+    assert explain_nonfinite_criterion(("deviance(gfit)",), 19.1, np.nan) is None
+    assert explain_nonfinite_criterion(("deviance(gfit)",), np.inf, 19.1) is None
+    assert explain_nonfinite_criterion(("deviance(gfit)", 'getME(gfit, "theta")'), np.inf, np.nan) is None
