@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
+from parity.adapter.pyreterms_glmm import glmm_family
 from parity.campaigns.hazards import coin, pick
 from parity.campaigns.strategies import Design, Hazards, _factor_cov, _group_column, _rng
-from parity.adapter.pyreterms_glmm import glmm_family
 
 __all__ = ["GlmmDesign", "glmm_designs", "glmm_focus", "FAMILY_LINKS", "GLMM_FREQUENCIES", "GLMM_FOCUS",
            "INVALID_KINDS", "RE_STRUCTURES", "AGQ_ORDERS"]
