@@ -22,13 +22,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
-from parity.compare.glmm_check import DERIV12_DELTA, DEVFUN_ULPS
+from parity.adapter.pyreterms_glmm import pyreterms_glmm_impl
+from parity.compare.glmm_check import DERIV12_DELTA, DEVFUN_ULPS, run_glmm_impl
+from parity.r.glmm_oracle import glmm_r_components
+from parity.r.values import RVector
 
 __all__ = ["HESSIAN_OUTPUTS", "HESSIAN_MESSAGES", "eigen_noise", "singular_to_rounding", "only_hessian_messages",
-           "explain_singular_hessian", "explain_nonfinite_criterion"]
+           "explain_singular_hessian", "explain_nonfinite_criterion", "explain_disagreement"]
+
+_MSG = "gfit@optinfo$conv$lme4$messages"
+_WARN = "glmer(): warnings"
 
 #: components computed from the finite-difference Hessian (checkConv's messages and the warnings that carry
 #: them, vcov)
@@ -90,3 +97,29 @@ def explain_nonfinite_criterion(failing: Iterable[str], lme4_optimum: float, lme
         return None
     return (f"lme4's criterion is not finite (optimum {lme4_optimum!r}, at our parameters {lme4_devfun_here!r}): the "
             "fit is stage 1's on both sides and the deviance differs as far as the two stage-1 optima do")
+
+
+def _texts(v: Any) -> list[str]:
+    return [str(s) for s in v.x] if isinstance(v, RVector) else []
+
+
+def explain_disagreement(outcome: Any, impl: Any = pyreterms_glmm_impl) -> str | None:
+    """Why a disagreeing design of a GLMM campaign (a :class:`parity.campaigns.fuzz.DesignOutcome`) is explained
+    (README "Known differences from lme4", GLMMs), from lme4's own Hessian and criterion and both sides'
+    messages computed live (R: ``pyreterms_glmm_reference()``); None when it is not."""
+    d = outcome.design
+    args = {**d.glmm_args(), "level": "glmer"}
+    r = glmm_r_components(d.formula, d.data, **args)
+    if "error" in r or not hasattr(r.get("harness: Hessian"), "x") or not hasattr(r.get("harness: fval"), "x"):
+        return None
+    py = run_glmm_impl(impl, d.formula, d.data, r, **args)
+    if "error" in py:
+        return None
+    H = np.array(r["harness: Hessian"].x, dtype=np.float64)  # type: ignore[union-attr]
+    dev = float(np.array(r["harness: fval"].x)[0])  # type: ignore[union-attr]
+    if not np.isfinite(dev):  # no finite criterion (a scale family at nAGQ > 1)
+        pars = np.concatenate([np.array(py['getME(gfit, "theta")'].x), np.array(py['getME(gfit, "beta")'].x)])  # type: ignore[union-attr]
+        here = glmm_r_components(d.formula, d.data, pars=[pars.tolist()], **args)
+        return explain_nonfinite_criterion(outcome.failing, dev, float(np.array(here["gdevfun(pars[[1]])"].x)[0]))  # type: ignore[union-attr]
+    return explain_singular_hessian(outcome.failing, (_texts(py.get(_MSG)), _texts(r.get(_MSG))),
+                                    (_texts(py.get(_WARN)), _texts(r.get(_WARN))), H, dev)

@@ -10,45 +10,15 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
 import pytest
 
-from parity.adapter.pyreterms_glmm import pyreterms_glmm_impl
 from parity.campaigns.fuzz import FuzzConfig, run_campaign
-from parity.campaigns.glmm_explain import explain_nonfinite_criterion, explain_singular_hessian
+from parity.campaigns.glmm_explain import explain_disagreement
 from parity.campaigns.glmm_fuzz import GLMM
-from parity.compare.glmm_check import run_glmm_impl
-from parity.r.glmm_oracle import glmm_r_components
-from parity.r.values import RVector
 
 pytestmark = [pytest.mark.r, pytest.mark.slow]  # a campaign: minutes
 
 SEED = 11
-_MSG = "gfit@optinfo$conv$lme4$messages"
-_WARN = "glmer(): warnings"
-
-
-def _texts(v) -> list[str]:
-    return [str(s) for s in v.x] if isinstance(v, RVector) else []
-
-
-def explanation(o) -> str | None:
-    """Why a disagreeing design is explained (README Known differences, GLMMs), from lme4's own Hessian and
-    both sides' messages computed live; None when it is not."""
-    d = o.design
-    args = {**d.glmm_args(), "level": "glmer"}
-    r = glmm_r_components(d.formula, d.data, **args)
-    if "error" in r or not hasattr(r.get("harness: Hessian"), "x"):
-        return None
-    py = run_glmm_impl(pyreterms_glmm_impl, d.formula, d.data, r, **args)
-    H = np.array(r["harness: Hessian"].x, dtype=np.float64)
-    dev = float(np.array(r["harness: fval"].x)[0])
-    if not np.isfinite(dev):  # README Known differences (GLMMs): no finite criterion (scale family, nAGQ > 1)
-        pars = np.concatenate([np.array(py['getME(gfit, "theta")'].x), np.array(py['getME(gfit, "beta")'].x)])
-        here = glmm_r_components(d.formula, d.data, pars=[pars.tolist()], **args)
-        return explain_nonfinite_criterion(o.failing, dev, float(np.array(here["gdevfun(pars[[1]])"].x)[0]))
-    return explain_singular_hessian(o.failing, (_texts(py.get(_MSG)), _texts(r.get(_MSG))),
-                                    (_texts(py.get(_WARN)), _texts(r.get(_WARN))), H, dev)
 
 
 def glmm_campaign_verdict(examples: int, out_dir) -> tuple:
@@ -59,7 +29,7 @@ def glmm_campaign_verdict(examples: int, out_dir) -> tuple:
     for o in res.outcomes:
         if o.status != "disagree":
             continue
-        why = explanation(o)
+        why = explain_disagreement(o)
         row = (o.design.formula, o.design.family, o.design.link, o.design.nAGQ, o.design.n, o.failing)
         (explained if why else unexplained).append((*row, why) if why else row)
     return res, explained, unexplained
