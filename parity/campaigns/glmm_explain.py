@@ -32,7 +32,12 @@ from parity.r.glmm_oracle import glmm_r_components
 from parity.r.values import RVector
 
 __all__ = ["HESSIAN_OUTPUTS", "HESSIAN_MESSAGES", "eigen_noise", "singular_to_rounding", "only_hessian_messages",
-           "explain_singular_hessian", "explain_nonfinite_criterion", "explain_disagreement"]
+           "explain_singular_hessian", "explain_nonfinite_criterion", "explain_gradient_digits", "explain_disagreement",
+           "GRAD_MSG"]
+
+#: checkConv's gradient message; its number is the scaled gradient at each side's own stopping point
+GRAD_MSG = re.compile(r"^Model failed to converge with max\|grad\| = ([-0-9.eE+]+) "
+                      r"\(tol = ([0-9.eE+-]+), component 1\)$")
 
 _MSG = "gfit@optinfo$conv$lme4$messages"
 _WARN = "glmer(): warnings"
@@ -99,6 +104,47 @@ def explain_nonfinite_criterion(failing: Iterable[str], lme4_optimum: float, lme
             "fit is stage 1's on both sides and the deviance differs as far as the two stage-1 optima do")
 
 
+def explain_gradient_digits(failing: Iterable[str], messages: tuple[Iterable[str], Iterable[str]],
+                            warnings_: tuple[Iterable[str], Iterable[str]], H: np.ndarray, ours: np.ndarray,
+                            lme4s: np.ndarray) -> str | None:
+    """Why a difference in checkConv's ``max|grad| = g`` number alone is explained, or None.  Both sides report
+    the non-convergence with the same texts apart from ``g``, ``g = max(pmin(|solve(chol(H), grad)|, |grad|))`` at
+    each side's own stopping point, and the two stopping points (which passed the parameter comparison) differ
+    by ``d``; the gradient then moves by at most ``||H|| ||d||`` and the scaled one by ``||R^-1|| ||H|| ||d||``
+    (``R = chol(H)``, lme4's), so the two numbers may differ by that much."""
+    failing = set(failing)
+    if not failing or not failing <= {_MSG, _WARN}:
+        return None
+    nums: list[tuple[float, float]] = []
+    for a, b in (messages, warnings_):
+        a, b = sorted(map(str, a)), sorted(map(str, b))
+        if len(a) != len(b):
+            return None
+        for x, y in zip(a, b, strict=True):
+            mx, my = GRAD_MSG.match(x), GRAD_MSG.match(y)
+            if x == y:
+                continue
+            if not (mx and my and mx.group(2) == my.group(2)):
+                return None
+            nums.append((float(mx.group(1)), float(my.group(1))))
+    if not nums:
+        return None
+    H = np.asarray(H, dtype=np.float64)
+    try:
+        Rinv = np.linalg.inv(np.linalg.cholesky(H).T)
+    except np.linalg.LinAlgError:
+        return None
+    d = float(np.linalg.norm(np.asarray(ours, dtype=np.float64) - np.asarray(lme4s, dtype=np.float64)))
+    bound = max(1.0, float(np.linalg.norm(Rinv, 2))) * float(np.linalg.norm(H, 2)) * d
+    worst = max(abs(x - y) for x, y in nums)
+    # the message prints g with 6 significant digits: half a unit of the 6th digit of either side comes on top
+    fmt = max(5e-6 * max(abs(x), abs(y)) for x, y in nums)
+    if worst > bound + fmt:
+        return None
+    return (f"checkConv's max|grad| differs by {worst:.3g} <= {bound + fmt:.3g} (||R^-1|| ||H|| ||d||: the stopping "
+            f"points differ by {d:.3g}; plus the 6-digit print)")
+
+
 def _texts(v: Any) -> list[str]:
     return [str(s) for s in v.x] if isinstance(v, RVector) else []
 
@@ -110,7 +156,7 @@ def explain_disagreement(outcome: Any, impl: Any = pyreterms_glmm_impl) -> str |
     d = outcome.design
     args = {**d.glmm_args(), "level": "glmer"}
     r = glmm_r_components(d.formula, d.data, **args)
-    if "error" in r or not hasattr(r.get("harness: Hessian"), "x") or not hasattr(r.get("harness: fval"), "x"):
+    if "error" in r or not hasattr(r.get("harness: Hessian"), "x") or not hasattr(r.get("harness: fval"), "x"):  # noqa: E501
         return None
     py = run_glmm_impl(impl, d.formula, d.data, r, **args)
     if "error" in py:
@@ -121,5 +167,12 @@ def explain_disagreement(outcome: Any, impl: Any = pyreterms_glmm_impl) -> str |
         pars = np.concatenate([np.array(py['getME(gfit, "theta")'].x), np.array(py['getME(gfit, "beta")'].x)])  # type: ignore[union-attr]
         here = glmm_r_components(d.formula, d.data, pars=[pars.tolist()], **args)
         return explain_nonfinite_criterion(outcome.failing, dev, float(np.array(here["gdevfun(pars[[1]])"].x)[0]))  # type: ignore[union-attr]
-    return explain_singular_hessian(outcome.failing, (_texts(py.get(_MSG)), _texts(r.get(_MSG))),
-                                    (_texts(py.get(_WARN)), _texts(r.get(_WARN))), H, dev)
+    msgs = (_texts(py.get(_MSG)), _texts(r.get(_MSG)))
+    warns = (_texts(py.get(_WARN)), _texts(r.get(_WARN)))
+    why = explain_singular_hessian(outcome.failing, msgs, warns, H, dev)
+    if why is None and hasattr(r.get("harness: pars"), "x"):
+        ours = np.concatenate([np.array(py['getME(gfit, "theta")'].x), np.array(py['getME(gfit, "beta")'].x)])  # type: ignore[union-attr]
+        theirs = np.array(r["harness: pars"].x, dtype=np.float64)  # type: ignore[union-attr]
+        if ours.size == theirs.size:
+            why = explain_gradient_digits(outcome.failing, msgs, warns, H, ours, theirs)
+    return why
