@@ -7,7 +7,10 @@ singular to its own rounding), :func:`parity.campaigns.glmm_explain.explain_nonf
 criterion: a family with a scale parameter at nAGQ > 1)."""
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -54,3 +57,29 @@ def test_300_design_glmm_campaign_agrees(tmp_path) -> None:
     print(f"GLMM campaign: {n} designs in {time.perf_counter() - t0:.0f} s; "
           f"{statuses.count('agree')} agree ({res.glmm_theta_rule()} by the GLMM theta rule), "
           f"{statuses.count('both-refused')} both refused, {len(explained)} explained: {explained}")
+
+
+def _fuzz(tmp_path, name: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "parity", "fuzz", "--glmm", "--examples", "8", "--seed", "3",
+                           "--quiet", "--no-shrink", "--json", str(tmp_path / f"{name}.json"), "--out",
+                           str(tmp_path / name), *extra], capture_output=True, text=True, timeout=900)
+
+
+def test_cli_fuzz_glmm_same_seed_same_report(tmp_path) -> None:
+    """``parity fuzz --glmm``: the same seed gives the same designs and verdicts, in process and with 2 workers."""
+    runs = {name: _fuzz(tmp_path, name, *extra) for name, extra in (("a", ()), ("b", ("--workers", "2")))}
+    reps = {}
+    for name, p in runs.items():
+        assert p.returncode in (0, 1), p.stdout[-2000:] + p.stderr[-2000:]
+        reps[name] = json.loads((tmp_path / f"{name}.json").read_text())
+        assert reps[name]["kind"] == "glmm" and reps[name]["level"] == "glmer"
+        assert reps[name]["counts"]["designs"] == 8 and reps[name]["counts"]["error"] == 0
+
+    def key(rep: dict) -> list:
+        return [(d["formula"], d["family"], d["link"], d["nAGQ"], d["n"], d["status"], d["failing"])
+                for d in rep["designs"]]
+
+    assert key(reps["a"]) == key(reps["b"])
+    bad = subprocess.run([sys.executable, "-m", "parity", "fuzz", "--glmm", "--level", "fit", "--examples", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "not a level of GLMM designs" in bad.stderr, bad.stderr

@@ -7,6 +7,7 @@ import numpy as np
 
 from parity.campaigns.glmm_explain import (
     eigen_noise,
+    explain_gradient_digits,
     explain_nonfinite_criterion,
     explain_singular_hessian,
     only_hessian_messages,
@@ -61,3 +62,25 @@ def test_explain_nonfinite_criterion() -> None:
     assert explain_nonfinite_criterion(("deviance(gfit)",), 19.1, np.nan) is None
     assert explain_nonfinite_criterion(("deviance(gfit)",), np.inf, 19.1) is None
     assert explain_nonfinite_criterion(("deviance(gfit)", 'getME(gfit, "theta")'), np.inf, np.nan) is None
+
+
+def _grad(g: float) -> str:
+    return f"Model failed to converge with max|grad| = {g:g} (tol = 0.002, component 1)"
+
+
+def test_explain_gradient_digits() -> None:
+    H = np.diag([2.0, 3.0, 50.0])
+    p = np.array([1.0, 2.0, 3.0])
+    ok = explain_gradient_digits((MSGS, WARN), ([_grad(0.0169631)], [_grad(0.016963)]),
+                                 ([_grad(0.0169631)], [_grad(0.016963)]), H, p + 1e-7, p)
+    assert ok is not None and "max|grad|" in ok
+    # the stopping points agree exactly: only the 6-digit print is allowed, not a real difference
+    assert explain_gradient_digits((MSGS,), ([_grad(0.0170)], [_grad(0.0169)]), ([], []), H, p, p) is None
+    # a different message, a gradient message on one side only, another component: not explained
+    assert explain_gradient_digits((MSGS,), ([_grad(0.0169631)], [SING]), ([], []), H, p + 1e-7, p) is None
+    assert explain_gradient_digits((MSGS,), ([_grad(0.0169631)], []), ([], []), H, p + 1e-7, p) is None
+    assert explain_gradient_digits(("fixef(gfit)", MSGS), ([_grad(0.0169631)], [_grad(0.016963)]), ([], []), H,
+                                   p + 1e-7, p) is None
+    # a Hessian without a Cholesky factor: no bound
+    assert explain_gradient_digits((MSGS,), ([_grad(0.0169631)], [_grad(0.016963)]), ([], []), -H, p + 1e-7,
+                                   p) is None
