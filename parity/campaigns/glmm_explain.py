@@ -21,18 +21,22 @@ deviance residuals' sum differs as far as the stage-1 optima do (theta, beta agr
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from parity.adapter.pyreterms_glmm import pyreterms_glmm_impl
+from parity.adapter.pyreterms_glmm import glmm_family, pyreterms_glmm_impl
 from parity.compare.glmm_check import DERIV12_DELTA, DEVFUN_ULPS, run_glmm_impl
 from parity.r.glmm_oracle import glmm_r_components
 from parity.r.values import RVector
+from pyreterms.glmm.glformula import glformula
+from pyreterms.glmm.glmer import glmer_at
 
 __all__ = ["HESSIAN_OUTPUTS", "HESSIAN_MESSAGES", "eigen_noise", "singular_to_rounding", "only_hessian_messages",
-           "explain_singular_hessian", "explain_nonfinite_criterion", "explain_gradient_digits", "explain_disagreement",
+           "explain_singular_hessian", "explain_nonfinite_criterion", "explain_gradient_digits", "explain_pirls_start",
+           "explain_disagreement",
            "GRAD_MSG"]
 
 #: checkConv's gradient message; its number is the scaled gradient at each side's own stopping point
@@ -145,6 +149,28 @@ def explain_gradient_digits(failing: Iterable[str], messages: tuple[Iterable[str
             f"points differ by {d:.3g}; plus the 6-digit print)")
 
 
+#: the criteria reported at each side's own optimum
+CRITERIA = frozenset({"logLik(gfit)", "AIC(gfit)", "BIC(gfit)", "deviance(gfit)"})
+#: pyreterms' devfun and lme4's at the same parameters and PIRLS start (parity.compare.tolerances.AT_LME4_PARS)
+AT_PARS_RTOL = 1e-10
+
+
+def explain_pirls_start(failing: Iterable[str], ours_from_lme4_start: float, lme4_here: float) -> str | None:
+    """Why criteria at the implementation's own optimum that differ from lme4's devfun there are explained, or
+    None.  glmer's stage-2 deviance runs PIRLS from ``lp0``, the linear predictor stage 1 left, and PIRLS stops
+    at a relative change below ``tolPwrss`` (1e-7): the value depends on ``lp0`` at that level.  Stage 1 is
+    NLopt's bobyqa here and minqa's in lme4, so the two ``lp0`` differ; the difference is explained when
+    pyreterms' deviance at its own parameters, started from lme4's ``lp0``, equals lme4's there (1e-10)."""
+    failing = set(failing)
+    if not failing or not failing <= CRITERIA or not np.isfinite(lme4_here):
+        return None
+    d = abs(ours_from_lme4_start - lme4_here)
+    if not d <= AT_PARS_RTOL * abs(lme4_here):
+        return None
+    return (f"the criteria differ by the PIRLS start (stage 1's lp0): from lme4's lp0 our deviance at our optimum "
+            f"is lme4's to {d / abs(lme4_here):.2g} relative")
+
+
 def _texts(v: Any) -> list[str]:
     return [str(s) for s in v.x] if isinstance(v, RVector) else []
 
@@ -167,6 +193,16 @@ def explain_disagreement(outcome: Any, impl: Any = pyreterms_glmm_impl) -> str |
         pars = np.concatenate([np.array(py['getME(gfit, "theta")'].x), np.array(py['getME(gfit, "beta")'].x)])  # type: ignore[union-attr]
         here = glmm_r_components(d.formula, d.data, pars=[pars.tolist()], **args)
         return explain_nonfinite_criterion(outcome.failing, dev, float(np.array(here["gdevfun(pars[[1]])"].x)[0]))  # type: ignore[union-attr]
+    if set(outcome.failing) <= CRITERIA:  # at our optimum, from lme4's PIRLS start
+        ours = np.concatenate([np.array(py['getME(gfit, "theta")'].x), np.array(py['getME(gfit, "beta")'].x)])  # type: ignore[union-attr]
+        pars = ours if d.nAGQ else np.array(py['getME(gfit, "theta")'].x)  # type: ignore[union-attr]
+        here = glmm_r_components(d.formula, d.data, pars=[pars.tolist()], **args)
+        glf = glformula(d.formula, d.data, glmm_family(d.family, d.link), weights=args["weights"],
+                        offset=args["offset"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            at = glmer_at(glf, pars, nAGQ=d.nAGQ, lp0=np.array(r["harness: lp0"].x))  # type: ignore[union-attr]
+        return explain_pirls_start(outcome.failing, float(at.fval), float(np.array(here["gdevfun(pars[[1]])"].x)[0]))  # type: ignore[union-attr]
     msgs = (_texts(py.get(_MSG)), _texts(r.get(_MSG)))
     warns = (_texts(py.get(_WARN)), _texts(r.get(_WARN)))
     why = explain_singular_hessian(outcome.failing, msgs, warns, H, dev)
