@@ -13,7 +13,9 @@ are decided by rounding, not by the model: two exact implementations of the devi
 "Known differences from lme4" (GLMMs) states the rule; :func:`explain_singular_hessian` applies it to one design
 of a GLMM campaign with lme4's own Hessian, read live.
 
-:func:`explain_nonfinite_criterion`: a family with a scale parameter (Gamma, inverse.gaussian, gaussian) at
+:func:`explain_gradient_digits`: checkConv's ``max|grad|`` number at two stopping points that passed the parameter
+comparison.  :func:`explain_pirls_start`: criteria at each side's own optimum that depend on stage 1's ``lp0``
+(the PIRLS start) at the ``tolPwrss`` level.  :func:`explain_nonfinite_criterion`: a family with a scale parameter (Gamma, inverse.gaussian, gaussian) at
 nAGQ > 1, where lme4's adaptive Gauss-Hermite deviance is NaN (its optimum ``Inf``, ``logLik`` ``-Inf``) and
 pyreterms' too: stage 2 cannot move, the fit is stage 1's (bobyqa: NLopt's here, minqa's in lme4), and the
 deviance residuals' sum differs as far as the stage-1 optima do (theta, beta agree to 1e-6).

@@ -9,6 +9,7 @@ from parity.campaigns.glmm_explain import (
     eigen_noise,
     explain_gradient_digits,
     explain_nonfinite_criterion,
+    explain_pirls_start,
     explain_singular_hessian,
     only_hessian_messages,
     singular_to_rounding,
@@ -84,3 +85,13 @@ def test_explain_gradient_digits() -> None:
     # a Hessian without a Cholesky factor: no bound
     assert explain_gradient_digits((MSGS,), ([_grad(0.0169631)], [_grad(0.016963)]), ([], []), -H, p + 1e-7,
                                    p) is None
+
+
+def test_explain_pirls_start() -> None:
+    """The seed-11 design y ~ x + (x | g) (Poisson, n = 114): lme4's devfun at our optimum 365.084195274985...,
+    ours from lme4's lp0 the same; our own criterion (from our lp0) 365.08423758857657 is what differed."""
+    crit = ("logLik(gfit)", "AIC(gfit)", "BIC(gfit)")
+    assert explain_pirls_start(crit, 365.084195274985, 365.08419527498506) is not None
+    assert explain_pirls_start(crit, 365.08423758857657, 365.08419527498506) is None  # not the same from lme4's start
+    assert explain_pirls_start((*crit, 'getME(gfit, "theta")'), 365.084195274985, 365.084195274985) is None
+    assert explain_pirls_start(crit, 365.0, float("nan")) is None
