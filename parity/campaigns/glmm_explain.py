@@ -15,7 +15,8 @@ of a GLMM campaign with lme4's own Hessian, read live.
 
 :func:`explain_gradient_digits`: checkConv's ``max|grad|`` number at two stopping points that passed the parameter
 comparison.  :func:`explain_pirls_start`: criteria at each side's own optimum that depend on stage 1's ``lp0``
-(the PIRLS start) at the ``tolPwrss`` level.  :func:`explain_nonfinite_criterion`: a family with a scale parameter (Gamma, inverse.gaussian, gaussian) at
+(the PIRLS start) at the ``tolPwrss`` level.
+:func:`explain_nonfinite_criterion`: a family with a scale parameter (Gamma, inverse.gaussian, gaussian) at
 nAGQ > 1, where lme4's adaptive Gauss-Hermite deviance is NaN (its optimum ``Inf``, ``logLik`` ``-Inf``) and
 pyreterms' too: stage 2 cannot move, the fit is stage 1's (bobyqa: NLopt's here, minqa's in lme4), and the
 deviance residuals' sum differs as far as the stage-1 optima do (theta, beta agree to 1e-6).
@@ -33,7 +34,7 @@ from parity.adapter.pyreterms_glmm import glmm_family, pyreterms_glmm_impl
 from parity.compare.glmm_check import DERIV12_DELTA, DEVFUN_ULPS, run_glmm_impl
 from parity.r.glmm_oracle import glmm_r_components
 from parity.r.values import RVector
-from pyreterms.glmm.glformula import glformula
+from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.glmm.glmer import glmer_at
 
 __all__ = ["HESSIAN_OUTPUTS", "HESSIAN_MESSAGES", "eigen_noise", "singular_to_rounding", "only_hessian_messages",
@@ -201,6 +202,8 @@ def explain_disagreement(outcome: Any, impl: Any = pyreterms_glmm_impl) -> str |
         here = glmm_r_components(d.formula, d.data, pars=[pars.tolist()], **args)
         glf = glformula(d.formula, d.data, glmm_family(d.family, d.link), weights=args["weights"],
                         offset=args["offset"])
+        if not isinstance(glf, GLFormula):  # gaussian(identity) is an LMM: never a GLMM design
+            return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             at = glmer_at(glf, pars, nAGQ=d.nAGQ, lp0=np.array(r["harness: lp0"].x))  # type: ignore[union-attr]
