@@ -135,7 +135,12 @@ def _optimum(fit: GlmerFit) -> dict[str, RValue]:
     out["BIC(gfit)"] = _dbl([fit.BIC()])
     out["isSingular(gfit)"] = _lgl(fit.isSingular())
     msgs = list(fit.conv_messages)
-    out["gfit@optinfo$conv$lme4$messages"] = _chr(msgs) if msgs else RNull
+    # lme4's checkHess starts its messages as list(): with a "nearly unidentifiable" message checkConv's
+    # c(messages, hess messages) is a list of strings, otherwise a character vector
+    if any(m.startswith("Model is nearly unidentifiable") for m in msgs):
+        out["gfit@optinfo$conv$lme4$messages"] = RList(tuple((None, _chr([m])) for m in msgs))
+    else:
+        out["gfit@optinfo$conv$lme4$messages"] = _chr(msgs) if msgs else RNull
     return out
 
 

@@ -20,8 +20,10 @@ import re
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from parity.adapter.pyreterms_lformula import Impl, load_impl
 from parity.campaigns.progress import Progress, SilentProgress
@@ -39,7 +41,7 @@ from parity.r.verbvariant import active as verb_variant
 from parity.report import tally
 
 __all__ = ["FuzzConfig", "DesignOutcome", "ShrunkFailure", "FuzzResult", "run_design", "run_campaign",
-           "fit_level_available", "KNOWN_ISSUES"]
+           "fit_level_available", "KNOWN_ISSUES", "DesignKind", "LMM", "last_line"]
 
 #: component -> why a disagreement there is a known, reported pyreterms issue (ignored with --known)
 KNOWN_ISSUES: dict[str, str] = {
@@ -127,6 +129,7 @@ class FuzzResult:
     note: str
     wall_seconds: float
     versions: dict = field(default_factory=dict)
+    kind: str = "lmm"
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -140,6 +143,13 @@ class FuzzResult:
         differences), by reason: equally good optima, or within lme4's own run-to-run spread."""
         rules = self.by_rule()
         return {"equally good optimum": rules["flat optimum"], "within lme4's own spread": rules["lme4 spread"]}
+
+    def glmm_theta_rule(self) -> int:
+        """Agreeing GLMM designs whose optimizer outputs passed only by the GLMM theta rule (lme4's devfun at
+        the implementation's optimum within Nelder_Mead's FtolAbs of lme4's optimum)."""
+        return sum(o.status == "agree" and o.report is not None
+                   and any(c.ok and c.detail.startswith("GLMM theta rule") for c in o.report.components)
+                   for o in self.outcomes)
 
     def by_rule(self) -> dict[str, int]:
         return tally.rule_counts(self.outcomes)
@@ -164,7 +174,7 @@ class FuzzResult:
         n = max(len(self.outcomes), 1)
         rt, pt = sum(o.r_seconds for o in self.outcomes), sum(o.py_seconds for o in self.outcomes)
         return {
-            "ok": self.ok, "seed": cfg.seed, "examples": cfg.examples, "level": cfg.level,
+            "ok": self.ok, "kind": self.kind, "seed": cfg.seed, "examples": cfg.examples, "level": cfg.level,
             "impl": cfg.impl or "pyreterms", "note": self.note, "versions": self.versions,
             "excluded_hazards": [h for h in HAZARD_NAMES if not getattr(cfg.hazards, h)],
             "ignored_components": sorted(cfg.ignore), "only_components": list(cfg.only),
@@ -175,6 +185,7 @@ class FuzzResult:
             "not_compared_by_kind": self.not_compared_by_kind(),
             "agreed_by_theta_rule": self.theta_rule(),
             "agreed_by_rule": self.by_rule(),
+            **({"agreed_by_glmm_theta_rule": self.glmm_theta_rule()} if self.kind == "glmm" else {}),
             "disagreements_by_component": self.by_component(),
             "timing": {"wall_seconds": self.wall_seconds, "r_seconds": rt, "python_seconds": pt,
                        "r_per_design": rt / n, "python_per_design": pt / n},
@@ -186,10 +197,16 @@ class FuzzResult:
                           "reproducer": None if f.reproducer is None else str(f.reproducer)}
                          for f in self.failures],
             "designs": [{"formula": o.design.formula, "n": o.design.n, "status": o.status,
+                         **_glmm_args(o.design),
                          "failing": list(o.failing), "r_seconds": o.r_seconds, "python_seconds": o.py_seconds,
                          "expect_refusal": o.design.expect_refusal, "description": o.design.description,
                          "decision": _decision(o), "error": o.error} for o in self.outcomes],
         }
+
+
+def _glmm_args(d: Design) -> dict[str, Any]:
+    """family, link and nAGQ of a GLMM design (nothing for an LMM design)."""
+    return {k: getattr(d, k) for k in ("family", "link", "nAGQ") if hasattr(d, k)}
 
 
 def _decision(o: DesignOutcome) -> str | None:
@@ -199,7 +216,8 @@ def _decision(o: DesignOutcome) -> str | None:
     return next((c.detail for c in o.report.components if c.name.startswith("decision")), None)
 
 
-def _last_line(e: BaseException) -> str:
+def last_line(e: BaseException) -> str:
+    """The last line of an exception's traceback (what an ``error`` outcome records)."""
     lines = [ln for ln in traceback.format_exception(type(e), e, e.__traceback__) if ln.strip()]
     return lines[-1].strip() if lines else type(e).__name__
 
@@ -261,7 +279,7 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
     except Exception as e:  # one design never kills a campaign
         kind = "R side" if r_s == 0.0 else "Python side"
         return DesignOutcome(design, "error", (f"exception ({kind})",), None, r_s or time.perf_counter() - t0,
-                             py_s, _last_line(e))
+                             py_s, last_line(e))
     if report.verdict is Verdict.NOT_COMPARED:
         why = next(c.detail for c in report.components if c.name == NOT_COMPARED)
         return DesignOutcome(design, "not-compared", (), report, r_s, py_s, why)
@@ -271,8 +289,29 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
     return DesignOutcome(design, status, failing, report, r_s, py_s)
 
 
+@dataclass(frozen=True)
+class DesignKind:
+    """What a campaign explores: the levels, how one design is run (``run``: the signature of
+    :func:`run_design`), the designs of a seed in campaign order, the default implementation (None: the
+    ``cfg.impl`` spec through ``load_impl``) and the reproducer writer.  :data:`LMM` (lFormula/lmer) and
+    ``parity.campaigns.glmm_fuzz.GLMM`` (glFormula/glmer)."""
+
+    name: str
+    levels: tuple[str, ...]
+    run: Callable[..., DesignOutcome]
+    designs: Callable[[int, Hazards], Iterator[Design]]
+    default_impl: Impl | None
+    write_reproducer: Callable[..., Path]
+
+
+#: the LMM kind (lme4's lFormula() and lmer()): the default of run_campaign
+LMM = DesignKind(name="lmm", levels=("lformula", "fit"), run=run_design, designs=campaign_designs,
+                 default_impl=None, write_reproducer=write_reproducer)
+
+
 def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Path | None = None,
-                 progress: Progress | bool | None = None, runner: Runner | None = None) -> FuzzResult:
+                 progress: Progress | bool | None = None, runner: Runner | None = None,
+                 kind: DesignKind = LMM) -> FuzzResult:
     """Explore ``cfg.examples`` designs, shrink each distinct failure, write reproducers to ``out_dir``.
 
     ``runner`` (:mod:`parity.campaigns.workers`; default: this process, or ``cfg.workers`` spawned
@@ -280,12 +319,16 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
     order and shrinking runs here, so the report is the same for any number of workers.
 
     ``progress`` is told of every design (a :class:`parity.campaigns.progress.Progress`, e.g. the
-    ``parity fuzz`` progress bar); None or a bool: no display."""
-    fn = impl if impl is not None else load_impl(cfg.impl)
+    ``parity fuzz`` progress bar); None or a bool: no display.  ``kind``: the designs explored
+    (:data:`LMM`, or ``parity.campaigns.glmm_fuzz.GLMM``); ``cfg.level`` must be one of its levels."""
+    if cfg.level not in kind.levels:
+        raise ValueError(f"level {cfg.level!r} is not a level of {kind.name} designs ({', '.join(kind.levels)})")
+    own_impl = impl is None and cfg.impl in (None, "pyreterms") and kind.default_impl is not None
+    fn: Any = impl if impl is not None else (kind.default_impl if own_impl else load_impl(cfg.impl))
     spec = cfg.impl if impl is None else impl
     note = ""
     level = cfg.level
-    if level == "fit" and impl is None and cfg.impl in (None, "pyreterms"):
+    if kind is LMM and level == "fit" and impl is None and cfg.impl in (None, "pyreterms"):
         ok, why = fit_level_available()
         if not ok:
             level, note = "lformula", why
@@ -298,7 +341,7 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
         implementation's theta pinned to lme4's, used by shrinking, see parity.campaigns.shrink.pin_theta)."""
         k = (design_key(d), at or level)
         if k not in cache:
-            cache[k] = run_design(d, pin_theta(fn) if at == "fit-pinned" else fn,
+            cache[k] = kind.run(d, pin_theta(fn) if at == "fit-pinned" else fn,
                                   level="fit" if at == "fit-pinned" else at or level, time_limit=cfg.time_limit,
                                   ignore=cfg.ignore, py_time_limit=cfg.py_time_limit, only=cfg.only)
         return cache[k]
@@ -307,9 +350,9 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
     prog: Progress = SilentProgress() if progress is None or isinstance(progress, bool) else progress
     own = runner is None
     run = make_runner(cfg.workers, cfg.dask) if runner is None else runner
-    job = ChunkJob(run_design, fn if impl is not None else cfg.impl, level, cfg.time_limit, cfg.py_time_limit,
-                   cfg.ignore, cfg.only)
-    explored = itertools.islice(campaign_designs(cfg.seed, cfg.hazards), cfg.examples)  # parity.campaigns.seeding
+    job = ChunkJob(kind.run, fn if impl is not None or own_impl else cfg.impl, level, cfg.time_limit,
+                   cfg.py_time_limit, cfg.ignore, cfg.only)
+    explored = itertools.islice(kind.designs(cfg.seed, cfg.hazards), cfg.examples)  # parity.campaigns.seeding
     try:
         with prog:
             for o in ordered_outcomes(run, job, explored, stop=lambda o: cfg.stop_at_first and bool(o.failing)):
@@ -334,7 +377,8 @@ def run_campaign(cfg: FuzzConfig, *, impl: Impl | None = None, out_dir: str | Pa
         rep = None
         if out_dir is not None:
             slug = re.sub(r"[^A-Za-z0-9]+", "_", target).strip("_")[:40] or "failure"
-            rep = write_reproducer(Path(out_dir) / f"{len(failures) + 1:02d}-{slug}", shrunk.design,
+            rep = kind.write_reproducer(Path(out_dir) / f"{len(failures) + 1:02d}-{slug}", shrunk.design,
                                    component=target, impl=spec, level=level, said={"said": shrunk.said()})
         failures.append(ShrunkFailure(target, o, shrunk, calls, secs, rep))
-    return FuzzResult(cfg, tuple(outcomes), tuple(failures), note, time.perf_counter() - t_start, versions)
+    return FuzzResult(cfg, tuple(outcomes), tuple(failures), note, time.perf_counter() - t_start, versions,
+                      kind.name)

@@ -24,6 +24,10 @@ from typing import Any
 
 from parity.campaigns.strategies import Design, Hazards, design_key, designs, focus_hazards
 
+#: a design strategy: ``strategy(hazards, focus=name)`` (LMM: :func:`parity.campaigns.strategies.designs`;
+#: GLMM: :func:`parity.campaigns.glmm_strategies.glmm_designs`)
+Strategy = Callable[..., Any]
+
 __all__ = ["GENERATION_BUDGET", "STRATIFY_EVERY", "Enough", "StillFails", "hypothesis_run", "iter_designs",
            "campaign_designs", "first_time", "stream_seed", "focus_of"]
 
@@ -61,9 +65,9 @@ def focus_of(d: Design) -> str | None:
 
 
 def hypothesis_run(seed: int, hazards: Hazards, phases: tuple, body: Callable[[Design], None],
-                   focus: str | None = None) -> None:
-    """Run ``body`` over the designs of the stream ``(seed, focus)`` (exceptions of ``body``
-    propagate as Hypothesis reports them)."""
+                   focus: str | None = None, strategy: Strategy = designs) -> None:
+    """Run ``body`` over the designs of the stream ``(seed, focus)`` of ``strategy`` (exceptions of
+    ``body`` propagate as Hypothesis reports them)."""
     from hypothesis import given
     from hypothesis import seed as hseed
 
@@ -71,7 +75,7 @@ def hypothesis_run(seed: int, hazards: Hazards, phases: tuple, body: Callable[[D
         body(d)
 
     with _no_local_constants():
-        hseed(stream_seed(seed, focus))(_settings(phases)(given(designs(hazards, focus=focus))(test)))()
+        hseed(stream_seed(seed, focus))(_settings(phases)(given(strategy(hazards, focus=focus))(test)))()
 
 
 @contextlib.contextmanager
@@ -113,11 +117,12 @@ def first_time(d: Design, seen: set) -> bool:
 _STREAMS: dict[tuple, list[Design]] = {}
 
 
-def _stream(seed: int, hazards: Hazards, focus: str | None, count: int) -> list[Design]:
+def _stream(seed: int, hazards: Hazards, focus: str | None, count: int,
+            strategy: Strategy = designs) -> list[Design]:
     """The first ``count`` distinct designs of a stream (memoised; regenerated with doubling)."""
     from hypothesis import Phase
 
-    key = (seed, hazards, focus)
+    key = (seed, hazards, focus, strategy)
     have = _STREAMS.get(key, [])
     if len(have) >= count:
         return have[:count]
@@ -132,19 +137,21 @@ def _stream(seed: int, hazards: Hazards, focus: str | None, count: int) -> list[
             out.append(d)
 
     try:
-        hypothesis_run(seed, hazards, (Phase.generate,), body, focus=focus)
+        hypothesis_run(seed, hazards, (Phase.generate,), body, focus=focus, strategy=strategy)
     except Enough:
         pass
     _STREAMS[key] = out
     return out[:count]
 
 
-def campaign_designs(seed: int, hazards: Hazards | None = None) -> Iterator[Design]:
+def campaign_designs(seed: int, hazards: Hazards | None = None, *, strategy: Strategy = designs,
+                     foci_of: Callable[[Hazards], tuple[str, ...]] = focus_hazards) -> Iterator[Design]:
     """The designs a campaign with this seed and hazards explores, in order, without end: the main
     stream with a focus stream's design at every :data:`STRATIFY_EVERY`-th position (module docs).
-    A design already met in another stream is skipped."""
+    A design already met in another stream is skipped.  ``strategy`` and ``foci_of`` give the kind of
+    design (default the LMM's; GLMM: :mod:`parity.campaigns.glmm_strategies`)."""
     hz = hazards or Hazards()
-    foci = focus_hazards(hz)
+    foci = foci_of(hz)
     seen: set = set()
     k = main = 0
     taken: dict[str, int] = {}
@@ -153,9 +160,9 @@ def campaign_designs(seed: int, hazards: Hazards | None = None) -> Iterator[Desi
             f = foci[(k // STRATIFY_EVERY) % len(foci)]
             r = taken.get(f, 0)
             taken[f] = r + 1
-            d = _stream(seed, hz, f, r + 1)[r]
+            d = _stream(seed, hz, f, r + 1, strategy)[r]
         else:
-            d = _stream(seed, hz, None, main + 1)[main]
+            d = _stream(seed, hz, None, main + 1, strategy)[main]
             main += 1
         k += 1
         if first_time(d, seen):

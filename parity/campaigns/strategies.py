@@ -141,6 +141,10 @@ class Design:
                 "offset": None if self.offset is None else self.data[self.offset].to_numpy(float),
                 "contrasts": dict(self.contrasts) or None}
 
+    def extra_key(self) -> tuple:
+        """What :func:`design_key` adds for a kind of design with more arguments (GLMM: family, link, nAGQ)."""
+        return ()
+
 
 def _chance(draw: Callable, percent: int) -> bool:
     """True with about ``percent``% probability; shrinks to False."""
@@ -516,4 +520,4 @@ def design_key(d: Design) -> tuple:
     except TypeError:
         vals = df.to_csv().encode()
     return (d.formula, d.weights, d.offset, d.REML, d.contrasts, tuple(df.columns), tuple(map(str, df.dtypes)),
-            cats, vals)
+            cats, vals, *d.extra_key())

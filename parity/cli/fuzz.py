@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from parity.adapter.pyreterms_lformula import load_impl
-from parity.campaigns.fuzz import KNOWN_ISSUES, FuzzConfig, fit_level_available, run_campaign
+from parity.campaigns.fuzz import KNOWN_ISSUES, LMM, FuzzConfig, fit_level_available, run_campaign
+from parity.campaigns.glmm_fuzz import GLMM
 from parity.campaigns.progress import SilentProgress
 from parity.campaigns.strategies import HAZARD_NAMES, Hazards
 from parity.cli.args import BadInput, writable
@@ -29,14 +30,18 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 
 
 def add_fuzz_parser(sub: argparse._SubParsersAction) -> None:
-    fit_ok, _ = fit_level_available()
     p = sub.add_parser("fuzz", help="a Hypothesis campaign of generated designs against live lme4",
                        description="Generate designs, compare with lme4, shrink failures. "
                                    f"Hazards: {', '.join(HAZARD_NAMES)}.")
     p.add_argument("--examples", type=int, default=100, help="designs to explore (default 100)")
     p.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
-    p.add_argument("--level", choices=["lformula", "fit"], default="fit" if fit_ok else "lformula",
-                   help="compare lFormula() only, or also the lmer() fit (default: fit when the fit exists)")
+    p.add_argument("--glmm", action="store_true",
+                   help="generalized linear mixed models: generated glmer() designs (families, links, nAGQ, "
+                        "separation, boundary, overdispersion, zero inflation, invalid responses) against lme4's "
+                        "glFormula()/glmer(), judged as parity check --family judges them")
+    p.add_argument("--level", choices=["lformula", "fit", "glformula", "glmer"], default=None,
+                   help="LMM: compare lFormula() only, or also the lmer() fit (default: fit when the fit exists); "
+                        "--glmm: glformula or glmer (default glmer)")
     p.add_argument("--impl", default=None, help="module:function of the implementation to audit (default pyreterms)")
     p.add_argument("--json", default=None, help="write the campaign's JSON report here")
     p.add_argument("--html", default=None, help="write a self-contained HTML report here")
@@ -74,12 +79,19 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         raise BadInput(str(e)) from None
     if args.examples < 1:
         raise BadInput("--examples must be at least 1")
+    kind = GLMM if args.glmm else LMM
+    level = args.level or (("fit" if fit_level_available()[0] else "lformula") if kind is LMM else "glmer")
+    if level not in kind.levels:
+        raise BadInput(f"--level {level} is not a level of {'GLMM' if args.glmm else 'LMM'} designs "
+                       f"(choose {' or '.join(kind.levels)}{'' if args.glmm else '; glformula/glmer need --glmm'})")
+    if args.glmm and args.exclude:
+        raise BadInput("--exclude names LMM hazards; GLMM designs (--glmm) draw every GLMM hazard")
     if args.workers < 1:
         raise BadInput("--workers must be at least 1")
     if args.dask is not None and importlib.util.find_spec("distributed") is None:
         raise BadInput("--dask needs the dask extra: pip install 'pyreterms[dask]'")
     ignore = frozenset(args.ignore) | (frozenset(KNOWN_ISSUES) if args.known else frozenset())
-    cfg = FuzzConfig(examples=args.examples, seed=args.seed, level=args.level, impl=args.impl,
+    cfg = FuzzConfig(examples=args.examples, seed=args.seed, level=level, impl=args.impl,
                      time_limit=args.time_limit if args.time_limit > 0 else None,
                      py_time_limit=args.py_time_limit if args.py_time_limit > 0 else None, hazards=hz,
                      shrink=not args.no_shrink, shrink_seconds=args.shrink_time,
@@ -89,7 +101,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
     console = Console(width=150)
     progress = SilentProgress() if args.quiet else RichProgress(console, cfg.examples)
-    result = run_campaign(cfg, out_dir=args.out, progress=progress)
+    result = run_campaign(cfg, out_dir=args.out, progress=progress, kind=kind)
     print_summary(result, console)
     if args.json:
         write_json(result, args.json)
@@ -121,7 +133,8 @@ def print_summary(result: Any, console: Any = None) -> None:
     c, t = j["counts"], j["timing"]
     if result.note:
         console.print(f"[yellow]note:[/] {escape(result.note)}")
-    tab = Table(title=f"parity fuzz: seed {j['seed']}, level {j['level']}, impl {escape(j['impl'])}")
+    tab = Table(title=f"parity fuzz{' --glmm' if j.get('kind') == 'glmm' else ''}: seed {j['seed']}, "
+                      f"level {j['level']}, impl {escape(j['impl'])}")
     tab.add_column("what")
     tab.add_column("count / time", justify="right")
     for label, v in (("designs run", c["designs"]), ("agreed", c["agree"]),
@@ -129,6 +142,8 @@ def print_summary(result: Any, console: Any = None) -> None:
                      ("not compared (harness declined; not agreement)", c["not_compared"]),
                      ("failed with an exception", c["error"])):
         tab.add_row(label, str(v))
+        if label == "agreed" and j.get("kind") == "glmm":
+            tab.add_row("  of which passed by: the GLMM theta rule", str(j["agreed_by_glmm_theta_rule"]))
         if label == "agreed" and j["level"] == "fit":
             for why, k in j["agreed_by_rule"].items():
                 tab.add_row(f"  of which passed by: {escape(why)}", str(k))

@@ -108,6 +108,13 @@ REFUSAL_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
      (r"positive values only are allowed for the 'inverse.gaussian' family",)),
     ("no valid starting values (gaussian log/inverse link)",
      (r"cannot find valid starting values: please specify some",)),
+    # lme4's PIRLS (pwrssUpdate, R/lmer.R and src/external.cpp): no finite step, or maxit reached
+    ("PIRLS: NaN", (r"PIRLS loop resulted in NaN value",)),
+    ("PIRLS: no convergence", (r"pwrssUpdate did not converge in \(maxit\) iterations",)),
+    # lme4's merPredD: the fixed-effects block of the PIRLS system not positive definite (src/predModule.cpp)
+    ("RX Cholesky failed", (r"Downdated VtV is not positive definite",)),
+    # lme4's Nelder_Mead (src/optimizer.cpp): no simplex inside the bounds (e.g. a start on the boundary)
+    ("Nelder-Mead: no feasible simplex", (r"cannot generate feasible simplex",)),
     # lme4's merPredD::updateXwts: a matrix response with a non-binomial family (y has 2n values, weights n)
     ("response longer than the frame (matrix response, non-binomial family)", (r"^updateXwts: dimension mismatch",)),
 )

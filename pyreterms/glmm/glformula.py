@@ -19,6 +19,9 @@ from pyreterms.design.frame import r_rownames
 from pyreterms.design.lformula import lformula
 from pyreterms.design.model import FixedX, LFormula, ModelFrame, ReTrms
 from pyreterms.errors import DataError, LmeCheckError, LmeWarning
+from pyreterms.formula.bars import subbars
+from pyreterms.formula.parser import Arg, Call, deparse, parse
+from pyreterms.formula.terms import make_terms
 from pyreterms.formula.values import Character, Factor, Logical, NumMatrix
 from pyreterms.glmm.family import Family, as_family
 
@@ -100,6 +103,22 @@ def _allow_n_checks(reTrms: ReTrms, n: int, ctrl: CheckControl) -> list[str]:
     return out
 
 
+def _unexpanded(formula: str, lf: LFormula) -> tuple[str, ModelFrame]:
+    """The formula and frame column order of lme4 1.1-31's ``glFormula``, which (unlike ``lFormula``) does
+    not call ``expandDoubleVerts``: ``formula`` keeps ``(x || g)`` and the frame's variables follow
+    ``subbars`` of the formula as written (``x + g``, not ``g + x``); the random-effects terms are the
+    same (``findbars`` expands ``||`` itself)."""
+    if "||" not in formula:
+        return lf.formula, lf.fr
+    tree = parse(formula)
+    assert isinstance(tree, Call)
+    frame_form = Call("~", tree.args[:-1] + (Arg(subbars(tree.argv[-1])),))
+    order = [deparse(v) for v in make_terms(frame_form).variables]
+    rank = {name: i for i, name in enumerate(order)}
+    cols = sorted(lf.fr.columns, key=lambda kv: rank.get(kv[0], len(order)))  # (weights), (offset) stay last
+    return deparse(tree), replace(lf.fr, columns=tuple(cols))
+
+
 def glformula(formula: str, data: pd.DataFrame, family: Any = "gaussian", subset: str | None = None, *,
               weights: str | npt.ArrayLike | None = None, na_action: str = "na.omit",
               offset: str | npt.ArrayLike | None = None, contrasts: dict[str, object] | None = None,
@@ -136,5 +155,6 @@ def glformula(formula: str, data: pd.DataFrame, family: Any = "gaussian", subset
     eta0 = None if etastart is None else _rows(data, lf.fr, etastart, "etastart")
     if np.unique(y).size < 2:  # lme4: checkResponse(check.response.not.const = "stop")
         raise LmeCheckError("Response is constant", check="check.response.not.const")
-    return GLFormula(formula=lf.formula, fr=lf.fr, X=lf.X, reTrms=lf.reTrms, family=fam, y=y, weights=w, n=n,
+    form, fr = _unexpanded(formula, lf)
+    return GLFormula(formula=form, fr=fr, X=lf.X, reTrms=lf.reTrms, family=fam, y=y, weights=w, n=n,
                      offset=lf.offset, mustart=mu0, etastart=eta0, messages=tuple(messages))

@@ -85,8 +85,6 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *, nAGQ: i
                     contrasts=contrasts, mustart=mustart, etastart=etastart)
     if isinstance(glf, GLFormula):
         check_response_length(glf)  # lme4's mkGlmerDevfun stops before updateGlmerDevfun's nAGQ check
-    if nAGQ > 1 and isinstance(glf, GLFormula):
-        check_agq_model(glf.reTrms)  # lme4 checks in updateGlmerDevfun, after stage 1
     if isinstance(glf, LFormula):  # lme4: warns, then re-evaluates the call as lmer()
         warnings.warn("calling glmer() with family=gaussian (identity link) as a shortcut to lmer() is deprecated;"
                       " please call lmer() directly", LmeWarning, stacklevel=2)
@@ -111,6 +109,8 @@ def _fit(glf: GLFormula, ctrl: dict[str, Any], nAGQ: int) -> GlmerFit:
         if nAGQ == 0 and float(ctrl["boundary.tol"]) > 0:
             opt = _check_boundary(dv, opt, dv.devfun0, float(ctrl["boundary.tol"]))
     if nAGQ >= 1:
+        if nAGQ > 1:  # lme4 checks in updateGlmerDevfun, after stage 1 (whose own stops come first)
+            check_agq_model(glf.reTrms)
         dv.set_agq(nAGQ)
         lower = np.concatenate([dv.lower, np.full(glf.X.X.shape[1], -np.inf)])
         start = np.concatenate([dv.pp.theta, dv.pp.delb])  # getStart(NULL, pp, "all")

@@ -135,8 +135,10 @@ class MerPred:
     def solve(self) -> None:
         """``merPredD::solve``: joint (u, beta)."""
         cu = self.chol.solve(self.Utr)
-        delb = la.solve_triangular(self.RX, self.Vtr - self.RZX.T @ cu, lower=True)
-        self.delb = la.solve_triangular(self.RX.T, delb, lower=False)
+        # non-finite working residuals (mu at a link's bound) give NaN here as in lme4's Eigen solves, and
+        # pwrssUpdate then stops with "PIRLS loop resulted in NaN value" (scipy's finiteness check would raise)
+        delb = la.solve_triangular(self.RX, self.Vtr - self.RZX.T @ cu, lower=True, check_finite=False)
+        self.delb = la.solve_triangular(self.RX.T, delb, lower=False, check_finite=False)
         self.delu = self.chol.solve_t(cu - self.RZX @ self.delb)
 
     def solve_u(self) -> None:

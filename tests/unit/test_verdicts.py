@@ -56,7 +56,12 @@ MESSAGES = [
         ("non-positive Gamma response", "non-positive values not allowed for the 'Gamma' family"),
         ("non-positive inverse.gaussian response",
          "positive values only are allowed for the 'inverse.gaussian' family"),
-        ("no valid starting values (gaussian log/inverse link)", "cannot find valid starting values: please specify some"))],
+        ("no valid starting values (gaussian log/inverse link)", "cannot find valid starting values: please specify some"),
+        # lme4's PIRLS, merPredD and Nelder_Mead stops, met by the GLMM campaign (tests/live/test_glmm_campaign.py)
+        ("PIRLS: NaN", "PIRLS loop resulted in NaN value"),
+        ("PIRLS: no convergence", "pwrssUpdate did not converge in (maxit) iterations"),
+        ("RX Cholesky failed", "Downdated VtV is not positive definite"),
+        ("Nelder-Mead: no feasible simplex", "cannot generate feasible simplex"))],
     ("response longer than the frame (matrix response, non-binomial family)", "updateXwts: dimension mismatch",
      "updateXwts: dimension mismatch (the response has 2 columns; a cbind() response is for the binomial family only)"),
     ("nlev < 2", "grouping factors must have > 1 sampled level", "grouping factors must have > 1 sampled level"),
