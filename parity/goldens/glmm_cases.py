@@ -66,8 +66,6 @@ GLMM_CASES: tuple[GlmmCase, ...] = (
     GlmmCase("cbpp-prop-weights", "prop ~ period + (1 | herd)", "cbpp_prop", "binomial", "logit", 1,
              weights="size", note="proportions with prior weights = totals (same fit as cbind)"),
     GlmmCase("grouseticks-pois", "TICKS ~ YEAR + (1 | BROOD)", "grouseticks", "poisson", "log", 1),
-    GlmmCase("grouseticks-3re", "TICKS ~ YEAR + HEIGHT + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION)", "grouseticks",
-             "poisson", "log", 1, note="three nested scalar terms, one observation-level (INDEX)"),
     GlmmCase("arabidopsis-pois", "total.fruits ~ nutrient + amd + status + (1 | popu) + (1 | gen)", "Arabidopsis",
              "poisson", "log", 1, note="lme4's Arabidopsis: crossed population and genotype intercepts"),
     GlmmCase("verbagg-additive", "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)", "VerbAgg",
