@@ -5,7 +5,8 @@ got (the fit: the optimizer evaluations reached), and each side reports its proc
 
 R equivalent: the same calls as the in-process bench (:mod:`parity.bench.run`): ``lFormula``,
 ``lmer(..., devFunOnly = TRUE)``, ``devfun(theta0)``, ``lmer()`` (lme4 1.1-31), run by ``Rscript``
-so that a step stuck in C code (CHOLMOD) can be stopped; the data goes over as binary columns.
+so that a step stuck in C code (CHOLMOD) can be stopped; the data goes over as binary columns.  The two
+processes run at the same time (:func:`run_huge_case`).
 """
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ with warnings.catch_warnings():
         emit("build", "done")
         emit("deviance", "start"); v = prob.deviance_nocache(np.asarray(rt.theta, dtype=np.float64))
         emit("deviance", "done", value=float(v))
-    del prob
+    del prob, lf, rt  # the fit builds its own (the peak RSS is then the fit's)
     LmerProblem._deviance = counted
     emit("fit", "start"); evals[1] = time.perf_counter()
     fit = pyreterms.lmer(formula, df, REML=reml)
@@ -162,17 +163,24 @@ def run_steps(cmd: list[str], limit: float) -> dict[str, Any]:
 
 
 def run_huge_case(formula: str, REML: bool, df: pd.DataFrame, r_limit: float, py_limit: float) -> dict[str, Any]:
-    """Both sides of a huge case, one after the other (never side by side in time: each gets the
-    machine as the other had it), each in its own process."""
+    """Both sides of a huge case side by side in time (two processes started together, one core each
+    on an idle 2-core machine: each side's steps can take an hour), each with its own limit."""
     with tempfile.TemporaryDirectory() as tmp:
         write_columns(df, tmp)
         reml = "1" if REML else "0"
-        py = run_steps([sys.executable, "-c", _PY_CHILD, tmp, formula, reml], py_limit)
         script = os.path.join(tmp, "bench.R")
         with open(script, "w") as fh:
             fh.write(_R_CHILD)
-        r = run_steps(["Rscript", "--vanilla", script, tmp, formula, reml], r_limit)
-    return {"pyreterms": py, "lme4": r}
+        res: dict[str, Any] = {}
+        jobs = {"pyreterms": ([sys.executable, "-c", _PY_CHILD, tmp, formula, reml], py_limit),
+                "lme4": (["Rscript", "--vanilla", script, tmp, formula, reml], r_limit)}
+        threads = [threading.Thread(target=lambda k=k, c=c, lim=lim: res.__setitem__(k, run_steps(c, lim)))
+                   for k, (c, lim) in jobs.items()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return {"pyreterms": res["pyreterms"], "lme4": res["lme4"]}
 
 
 def format_huge(name: str, n: int, res: dict[str, Any]) -> str:
