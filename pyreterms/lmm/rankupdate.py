@@ -17,7 +17,8 @@ dense columns and updated with one GEMM.  MixedModels.jl does the same update wi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,6 +49,9 @@ class Block0RankUpdate:
     # term k's transposed (heavy x q_k); one sparse product per evaluation
     Sj: sp.csr_matrix | None = None
     SkT: sp.csr_matrix | None = None
+    # per thread, the q_j x q_j buffer the symmetric dense update is written into (allocated once: a
+    # fresh 110 MB array per evaluation of ml1m costs its page faults and clearing)
+    scratch: threading.local = field(default_factory=threading.local, repr=False)
 
     @property
     def has_heavy(self) -> bool:
@@ -67,16 +71,16 @@ class Block0RankUpdate:
     def product(self, s: float) -> np.ndarray:
         """The dense update at ``s`` (rows of the upper triangle only when ``upper`` and no heavy
         levels; with heavy levels the full matrix is valid)."""
-        out = None
+        out = np.zeros((self.qj, self.qk))  # (a fresh array: never the scratch buffer of add_heavy)
         if self.C is not None:
-            out = np.zeros((self.qj, self.qk))
             out.ravel()[self.pos] = self.light_values(s)
-        out = self.add_heavy(out, s)
-        return out if out is not None else np.zeros((self.qj, self.qk))
+        res = self.add_heavy(out, s)
+        return out if res is None else res
 
     def add_heavy(self, out: np.ndarray | None, s: float) -> np.ndarray | None:
         """``out`` (C-ordered qj x qk, or None) plus the heavy levels' dense update at ``s`` (the
-        full matrix when the heavy levels are sparse)."""
+        full matrix when the heavy levels are sparse).  With ``out`` None and a symmetric dense update
+        the result is this thread's scratch buffer: use it before the next call."""
         if self.Sj is not None and self.SkT is not None:
             r = s / np.sqrt(self.heavy_a0 * (s * s) + 1.0)
             Sj = self.Sj
@@ -90,7 +94,13 @@ class Block0RankUpdate:
             r = s / np.sqrt(self.heavy_a0 * (s * s) + 1.0)
             if self.upper and self.Dk is None:  # BLAS dsyrk into the upper triangle, in place
                 if out is None:
-                    out = np.zeros((self.qj, self.qk))
+                    # the thread's buffer, valid until its next call: beta = 0 overwrites the upper
+                    # triangle (the same numbers as adding to zeros), the lower one stays zero
+                    out = getattr(self.scratch, "H", None)
+                    if out is None:
+                        out = self.scratch.H = np.zeros((self.qj, self.qk))
+                    blas.dsyrk(1.0, self.Dj * r, beta=0.0, c=out.T, lower=1, overwrite_c=1)
+                    return out
                 blas.dsyrk(1.0, self.Dj * r, beta=1.0, c=out.T, lower=1, overwrite_c=1)
             else:
                 H = (self.Dj * (r * r)) @ (self.Dj if self.Dk is None else self.Dk).T
