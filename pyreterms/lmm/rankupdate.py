@@ -85,10 +85,14 @@ class Block0RankUpdate:
             r = s / np.sqrt(self.heavy_a0 * (s * s) + 1.0)
             Sj = self.Sj
             scaled = sp.csr_matrix((Sj.data * (r * r)[Sj.indices], Sj.indices, Sj.indptr), shape=Sj.shape)
-            P = scaled @ self.SkT
+            H = np.zeros((self.qj, self.qk))
+            step = max(1, _SPARSE_BLOCK_ENTRIES // max(self.qk, 1))
+            for i0 in range(0, self.qj, step):  # a slab of rows at a time: the product's own
+                # arrays stay small (each row of a sparse product is summed on its own: same numbers)
+                (scaled[i0:i0 + step] @ self.SkT).toarray(out=H[i0:i0 + step])
             if out is None:
-                return P.toarray()
-            out += P.toarray()
+                return H
+            out += H
             return out
         if self.Dj is not None:
             r = s / np.sqrt(self.heavy_a0 * (s * s) + 1.0)
@@ -275,6 +279,8 @@ def build_block0_rank_update(Aj: sp.csc_matrix, Ak: sp.csc_matrix, a0: np.ndarra
 _SPGEMM_S_PER_PRODUCT = 4e-9
 _TODENSE_S_PER_ENTRY = 2e-8
 _GEMM_S_PER_FLOP = 1.0 / 2.8e10
+#: entries of one slab of the sparse heavy product (its CSR result: 12 bytes each)
+_SPARSE_BLOCK_ENTRIES = 8_000_000
 
 
 def _dense_heavy_pays(Aj: sp.csc_matrix, Ak: sp.csc_matrix, heavy: np.ndarray) -> bool:

@@ -154,3 +154,13 @@ def test_write_columns_round_trip(tmp_path) -> None:
     assert (tmp_path / "item.txt").read_text().split("\n") == list(df["item"].cat.categories)
     assert np.array_equal(np.fromfile(tmp_path / "rating.f64"), df["rating"].to_numpy())
     assert isinstance(df, pd.DataFrame)
+
+
+def test_sparse_heavy_update_in_slabs_is_the_same_bit_for_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    A = _crossed(6)
+    a0 = np.asarray(A.sum(axis=0)).ravel()
+    monkeypatch.setattr(ru, "_dense_heavy_pays", lambda *a: False)
+    U = ru.build_block0_rank_update(A, A, a0, upper=True, cap=2_000)
+    whole = U.product(0.9)
+    monkeypatch.setattr(ru, "_SPARSE_BLOCK_ENTRIES", 7 * A.shape[0])  # slabs of 7 rows
+    assert U.product(0.9).tobytes() == whole.tobytes()
