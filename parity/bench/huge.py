@@ -64,7 +64,7 @@ def peak():
 def emit(step, status, **kw):
     print(json.dumps({"step": step, "status": status, "t": time.perf_counter(), "peak_mb": peak(), **kw}), flush=True)
 n = int(open(d + "/n.txt").read())
-lev = lambda f: open(d + "/" + f).read().split("\n")
+lev = lambda f: open(d + "/" + f).read().splitlines()
 cat = lambda f, l: pd.Categorical.from_codes(np.fromfile(d + "/" + f, dtype=np.int32, count=n), categories=l)
 df = pd.DataFrame({"rating": np.fromfile(d + "/rating.f64", dtype=np.float64, count=n),
                    "user": cat("user.i32", lev("user.txt")), "item": cat("item.i32", lev("item.txt"))})
@@ -110,7 +110,7 @@ def write_columns(df: pd.DataFrame, path: str) -> None:
         c = df[col].cat
         np.ascontiguousarray(c.codes.to_numpy(dtype=np.int32)).tofile(os.path.join(path, f"{col}.i32"))
         with open(os.path.join(path, f"{col}.txt"), "w") as fh:
-            fh.write("\n".join(map(str, c.categories)))
+            fh.write("".join(f"{x}\n" for x in c.categories))
 
 
 def run_steps(cmd: list[str], limit: float) -> dict[str, Any]:
@@ -158,7 +158,10 @@ def run_steps(cmd: list[str], limit: float) -> dict[str, Any]:
     proc.wait()
     if proc.returncode not in (0, None) and not any(isinstance(v, str) for v in out["steps"].values()):
         err = (proc.stderr.read() if proc.stderr else "").strip().splitlines()
-        out["error"] = err[-1] if err else f"exit {proc.returncode}"
+        if proc.returncode < 0:  # stopped from outside (e.g. to free memory): say so, not its last warning
+            out["error"] = f"killed by signal {-proc.returncode} during {current or 'start-up'}"
+        else:
+            out["error"] = err[-1] if err else f"exit {proc.returncode}"
     return out
 
 

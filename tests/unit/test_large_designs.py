@@ -151,7 +151,7 @@ def test_write_columns_round_trip(tmp_path) -> None:
     n = int((tmp_path / "n.txt").read_text())
     codes = np.fromfile(tmp_path / "user.i32", dtype=np.int32, count=n)
     assert np.array_equal(codes, df["user"].cat.codes.to_numpy())
-    assert (tmp_path / "item.txt").read_text().split("\n") == list(df["item"].cat.categories)
+    assert (tmp_path / "item.txt").read_text().splitlines() == list(df["item"].cat.categories)
     assert np.array_equal(np.fromfile(tmp_path / "rating.f64"), df["rating"].to_numpy())
     assert isinstance(df, pd.DataFrame)
 
