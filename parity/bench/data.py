@@ -1,5 +1,6 @@
 """Synthetic benchmark data for ``parity bench``: a crossed users x items design shaped like
-MovieLens-1M (1,000,209 ratings, 6,040 users, 3,706 items), generated with a fixed seed.
+MovieLens-1M (1,000,209 ratings, 6,040 users, 3,706 items) or MovieLens-10M (10,000,054 ratings,
+69,878 users, 10,677 items; ``ML10M``), generated with a fixed seed.
 
 There is no R equivalent; the design follows the published ml-1m marginals: every user has at least
 20 ratings, user and item counts are heavy-tailed (Zipf-like), each (user, item) pair occurs at
@@ -27,6 +28,12 @@ class CrossedSpec:
     max_per_user: int = 2_314  # ml-1m's most active user
     item_zipf: float = 0.8  # Zipf exponent of the item popularity weights
     seed: int = 20240601
+
+
+#: the MovieLens-10M shape (its most active user rated 7,359 movies); the rest as for ml-1m
+ML10M = CrossedSpec(n=10_000_054, users=69_878, items=10_677, max_per_user=7_359)
+#: the synthetic data sets ``parity bench`` names (``synthetic:NAME``)
+SPECS: dict[str, CrossedSpec] = {"ml1m": CrossedSpec(), "ml10m": ML10M}
 
 
 def _user_counts(spec: CrossedSpec, rng: np.random.Generator) -> np.ndarray:
@@ -74,8 +81,9 @@ def crossed_ratings(spec: CrossedSpec = CrossedSpec()) -> pd.DataFrame:
     latent = 3.6 + a[user] + b[item] + rng.normal(0.0, 0.9, user.size)
     rating = np.clip(np.rint(latent), 1, 5)
     perm = rng.permutation(user.size)  # rows in random order, as a ratings file would be
-    ulev = [f"u{i + 1:04d}" for i in range(spec.users)]
-    ilev = [f"m{i + 1:04d}" for i in range(spec.items)]
+    uw, iw = max(4, len(str(spec.users))), max(4, len(str(spec.items)))  # (ml-1m: 4 digits each)
+    ulev = [f"u{i + 1:0{uw}d}" for i in range(spec.users)]
+    ilev = [f"m{i + 1:0{iw}d}" for i in range(spec.items)]
     return pd.DataFrame({
         "rating": rating[perm],
         "user": pd.Categorical.from_codes(user[perm], categories=ulev),
@@ -83,4 +91,4 @@ def crossed_ratings(spec: CrossedSpec = CrossedSpec()) -> pd.DataFrame:
     })
 
 
-__all__ = ["CrossedSpec", "crossed_ratings"]
+__all__ = ["CrossedSpec", "ML10M", "SPECS", "crossed_ratings"]

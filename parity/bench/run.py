@@ -41,7 +41,8 @@ import numpy as np
 
 import pyreterms
 from parity.bench.bgload import background_load
-from parity.bench.data import crossed_ratings
+from parity.bench.data import SPECS, crossed_ratings
+from parity.bench.huge import format_huge, run_huge_case
 from parity.cli.args import BadInput
 from parity.r import convert
 from parity.r import session as rsession
@@ -58,6 +59,7 @@ class BenchCase:
     formula: str
     REML: bool
     big: bool = False  # excluded by default; R steps run once
+    huge: bool = False  # each side in its own process, step by step under time limits (parity.bench.huge)
 
 
 CASES: tuple[BenchCase, ...] = (
@@ -68,6 +70,7 @@ CASES: tuple[BenchCase, ...] = (
     BenchCase("insteval_3re", "r:lme4::InstEval",
               "y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept:service)", False),
     BenchCase("ml1m", "synthetic:ml1m", "rating ~ 1 + (1 | user) + (1 | item)", True, big=True),
+    BenchCase("ml10m", "synthetic:ml10m", "rating ~ 1 + (1 | user) + (1 | item)", True, big=True, huge=True),
 )
 
 _R_BENCH = r"""
@@ -168,9 +171,9 @@ def _time(f: Callable[[], Any], k: int, single: bool = False, target: float = 0.
 def _load(case: BenchCase) -> tuple[Any, Any]:
     """(pandas data, R data.frame) for a case."""
 
-    if case.data == "synthetic:ml1m":
-        df = crossed_ratings()
-        return df, convert.dataframe_to_r(df)
+    if case.data.startswith("synthetic:"):
+        df = crossed_ratings(SPECS[case.data.split(":", 1)[1]])
+        return df, (None if case.huge else convert.dataframe_to_r(df))
     pkg, name = case.data[2:].split("::")
     import rpy2.rinterface as ri
 
@@ -340,7 +343,8 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def select_cases(names: list[str] | None, everything: bool) -> list[BenchCase]:
-    """``--case`` names (in table order), else all but the big ones (``--all``: all)."""
+    """``--case`` names (in table order), else all but the big ones (``--all``: all but the huge ones,
+    which run only when named)."""
     if names:
         known = {c.name: c for c in CASES}
         bad = [n for n in names if n not in known]
@@ -348,7 +352,7 @@ def select_cases(names: list[str] | None, everything: bool) -> list[BenchCase]:
 
             raise BadInput(f"unknown case(s) {bad}; known: {sorted(known)}")
         return [c for c in CASES if c.name in names]
-    return [c for c in CASES if everything or not c.big]
+    return [c for c in CASES if (everything and not c.huge) or not c.big]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -371,11 +375,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
             cases_k = []
             for case in cases:
                 print(f"[bench] {case.name} ...", file=sys.stderr, flush=True)
+                if case.huge:
+                    df, _ = _load(case)
+                    hres = run_huge_case(case.formula, case.REML, df, args.time_limit, args.py_time_limit)
+                    hres.update(name=case.name, data=case.data, formula=case.formula, REML=case.REML, n=len(df),
+                                background_load={"k": k, "kinds": list(load.kinds), "described": load.describe()})
+                    result["cases"].append(hres)
+                    tables.append((load.describe(), format_huge(case.name, len(df), hres)))
+                    continue
                 res = run_case(case, args.repeat, args.time_limit, memory=not args.no_memory)
                 res["background_load"] = {"k": k, "kinds": list(load.kinds), "described": load.describe()}
                 cases_k.append(res)
         result["cases"] += cases_k
-        tables.append((load.describe(), format_table({"cases": cases_k})))
+        if cases_k:
+            tables.append((load.describe(), format_table({"cases": cases_k})))
     m = result["machine"]
     print(f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB; R {result['versions']['R']}, "
           f"lme4 {result['versions']['lme4']} (reference BLAS); Python {m['python']}, numpy {m['numpy']}, "
@@ -394,7 +407,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     """Register ``parity bench`` (called by parity.cli_more)."""
     b = sub.add_parser("bench", help="time lme4 and pyreterms side by side (terms, deviance, fit, memory)")
     b.add_argument("--case", nargs="+", default=None, help=f"cases: {', '.join(c.name for c in CASES)}")
-    b.add_argument("--all", action="store_true", help="include the 1M-row synthetic case (ml1m)")
+    b.add_argument("--all", action="store_true", help="include the 1M-row synthetic case (ml1m; ml10m only by --case)")
     b.add_argument("--repeat", type=int, default=3, help="samples per measurement (median reported)")
     b.add_argument("--json", default=None, help="write the full results here")
     b.add_argument("--time-limit", type=float, default=600.0, help="R elapsed-time limit per step (s)")
@@ -402,6 +415,8 @@ def add_command(sub: argparse._SubParsersAction) -> None:
                    help="run K CPU-bound processes (python and BLAS loops alternately) during the measurement; "
                         "several values: one table each (e.g. 0 1 2)")
     b.add_argument("--no-memory", action="store_true", help="skip the per-case memory child process")
+    b.add_argument("--py-time-limit", type=float, default=3600.0,
+                   help="pyreterms elapsed-time limit per step (s), huge cases (ml10m) only")
     b.set_defaults(func=cmd_bench)
 
 

@@ -36,7 +36,12 @@ from pyreterms.lmm.gram import GramBlocks, LazyGram, gram_xy
 from pyreterms.lmm.layout import TermLayout, infer_terms
 from pyreterms.lmm.oneshot import OneShotPlan, OneShotSolution
 from pyreterms.lmm.scalar import build_scalar_plan
-from pyreterms.lmm.threads import ThreadTuner, blas_threads
+from pyreterms.lmm.threads import ThreadTuner, blas_threads, second_core_free
+
+#: order of the one-shot factor from which :meth:`LmerProblem.prefetch` runs its two workers only while
+#: a second core is free (:func:`pyreterms.lmm.threads.second_core_free`): two factors of this size
+#: (>= 32 MB each) no longer share the cache; below it (InstEval: 1,157) they were measured to pay
+PREFETCH_FREE_CORE_Q = 2000
 
 
 @functools.lru_cache(maxsize=64)
@@ -325,6 +330,11 @@ class LmerProblem:
         An evaluation that fails or meets a floating-point exception is simply not cached (the
         sequential call then recomputes it and raises or warns as usual)."""
         if self.plan is None or workers < 2:
+            return
+        if self.plan.Q >= PREFETCH_FREE_CORE_Q and not second_core_free():
+            # a large factor beside other load: two concurrent evaluations contend for one core and
+            # its memory bandwidth (ml1m, load ~6 on 2 cores: 5 points in 10.7 s on 2 threads, ~5.5 s
+            # one after the other); the sequential calls compute the same values
             return
         cache = self.ws.cache
         todo, seen = [], set()

@@ -116,20 +116,32 @@ def scalar_pls(plan: ScalarPlan, theta: np.ndarray, M: np.ndarray) -> OneShotSol
     L0 = np.sqrt(plan.a0 * (s * s) + 1.0)
     R0 = s / L0  # Lambda_0 L_00^{-T}
     lam = theta[np.asarray(plan.theta_idx)]
-    M[:qr, :qr] = 0.0  # the [X y] columns are overwritten below
+    # one term after block 0 with heavy levels: its dense update fills the whole term block, which
+    # then needs no clearing (written as ``0 - H f``, the light values subtracted after: the same
+    # numbers as clearing, ``-vals`` and ``-= H f``, since ``(0 - a) - b == (0 - b) - a``)
+    whole = len(plan.pairs) == 1 and plan.pairs[0][3].has_heavy and plan.pairs[0][0] == plan.pairs[0][1]
+    if not whole:
+        M[:qr, :qr] = 0.0  # the [X y] columns are overwritten below
     flat = M.reshape(-1)
     for j, k, fpos, U in plan.pairs:
         f = lam[j] * lam[k]
         if fpos is not None:
             vals = U.light_values(s)
             vals *= f
-            if j == k:
+            if j == k and not whole:
                 flat[fpos] = -vals
         if j == k:
             o, q = plan.offs[k], gram.terms[k].q
             H = U.add_heavy(None, s)
             if H is not None:
-                M[o:o + q, o:o + q] -= H * f
+                H *= f  # (in place: the same products as ``H * f``)
+                if whole:
+                    np.subtract(0.0, H, out=M[o:o + q, o:o + q])
+                    if fpos is not None:
+                        flat[fpos] -= vals
+                else:
+                    M[o:o + q, o:o + q] -= H
+                del H
             idx = plan.diag_flat[k]
             flat[idx] += (lam[k] * plan.diag_val[k]) * lam[k]
             flat[idx] += 1.0
