@@ -73,13 +73,28 @@ def tier_problem(item: pytest.Item) -> str | None:
 BUILT_ONCE = ("built_site", "wheel")
 
 
+def xdist_group_of(item: pytest.Item) -> str | None:
+    """The worker group a test must share under ``--dist loadgroup`` (None: any worker): the name of the
+    :data:`BUILT_ONCE` fixture it uses, else its module's path when it uses a module- or class-scoped fixture
+    (one fit or R object computed once for the module, as without xdist)."""
+    names = getattr(item, "fixturenames", ())
+    for name in BUILT_ONCE:
+        if name in names:
+            return name
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info is not None else ()):
+        if defs and defs[-1].scope in ("module", "class", "package"):
+            return Path(str(item.path)).resolve().relative_to(TESTS).as_posix()
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test using a :data:`BUILT_ONCE` fixture joins that fixture's ``xdist_group`` (``--dist loadgroup``
-    then sends the group to one worker, which builds the thing once)."""
+    """Each test joins its :func:`xdist_group_of` (``--dist loadgroup`` sends a group to one worker, which
+    builds the shared thing once); an explicit ``xdist_group`` mark wins."""
     for item in items:
-        used = [name for name in BUILT_ONCE if name in getattr(item, "fixturenames", ())]
-        if used and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(used[0]))
+        group = xdist_group_of(item)
+        if group is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(tryfirst=True)
