@@ -3,9 +3,8 @@
 # (R 4.2 with lme4 from Debian, a venv in .venv, pyreterms with its extras) and then:
 #   bash dev.sh main   -> the main job: parity check on built-in data (+ a short fuzz campaign)
 #   bash dev.sh test   -> the full test suite (golden tier + live tier against lme4), under pytest-xdist:
-#                         one worker per core (-n auto; each worker starts its own embedded R), tests that
-#                         share a built site, wheel or module-scoped fit on one worker (--dist loadgroup,
-#                         tests/conftest.py); `bash dev.sh test -n 0` runs in one process
+#                         one worker per core (-n auto; each worker starts its own embedded R), each module
+#                         on one worker (--dist loadscope); `bash dev.sh test -n 0` runs in one process
 #   bash dev.sh setup  -> only the set-up
 #   bash dev.sh lint   -> ruff on pyreterms and parity; mypy (strict) on pyreterms, mypy (checked) on parity
 #   bash dev.sh docs   -> the documentation site: mkdocs build --strict (warnings are errors) into site/
@@ -57,8 +56,9 @@ setup() {
   fi
 }
 
-# pytest-xdist: one worker per available core (os.sched_getaffinity); a later -n on the command line wins
-XDIST=(-n auto --dist loadgroup)
+# pytest-xdist: one worker per available core (os.sched_getaffinity), a module (and its module-scoped fixtures)
+# on one worker; a later -n on the command line wins (bash dev.sh test -n 0: one process)
+XDIST=(-n auto --dist loadscope)
 
 cmd="${1:-main}"
 shift || true

@@ -6,11 +6,12 @@ once, in one line (``R is required under CI: ...``), when the embedded R cannot 
 tier: a test under ``unit/`` marked ``r``, using the ``R`` fixture or starting R fails, and so does a test
 under ``live/`` not marked ``r``.
 
-Under pytest-xdist (``bash dev.sh test`` runs ``pytest -n 2 --dist loadgroup``) every worker is its own test
-process with its own embedded R (the ``R`` fixture starts it on the worker's first live test), and the
-session fixtures that build something (``built_site``, ``wheel``) are built once per worker that needs them:
-the tests using one of them are put in one ``xdist_group`` (:func:`pytest_collection_modifyitems`), so each is
-built once per session.  Under CI the R check runs on every worker (before its first test)."""
+Under pytest-xdist (``bash dev.sh test`` runs ``pytest -n auto --dist loadscope``: a module's tests, and so
+its module-scoped fixtures, stay on one worker) every worker is its own test process with its own embedded R
+(the ``R`` fixture starts it on the worker's first live test), and the session fixtures that build something
+(``built_site``, ``wheel``) are built once per session: the first worker to need one builds it under a file
+lock and the others reuse it (tests/helpers/once.py).  Under CI the R check runs on every worker (before its first test).  Hypothesis
+keeps no example database (the ``pyreterms-tests`` profile), so workers share no directory."""
 from __future__ import annotations
 
 import os
@@ -21,8 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from helpers.docs_site import build_site, fresh_site
+from helpers.once import build_once
 from helpers.wheel import build_wheel
 
 #: starts the embedded R with lme4 as parity.r.session does (rpy2.robjects, then library(lme4))
@@ -41,6 +44,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     if rep.skipped and _in_ci() and item.get_closest_marker("r") is not None:
         rep.outcome = "failed"
         rep.longrepr = f"live test skipped under CI (the live tier needs R with lme4): {rep.longrepr}"
+
+
+#: no Hypothesis example database by default: xdist workers (and concurrent CI runs) share no .hypothesis/
+#: directory, and a run never replays examples another run stored (tests that want one say so in settings())
+settings.register_profile("pyreterms-tests", database=None)
+settings.load_profile("pyreterms-tests")
 
 
 #: the tiers by folder: every test under ``unit/`` runs without R, every test under ``live/`` is marked ``r``
@@ -67,34 +76,6 @@ def tier_problem(item: pytest.Item) -> str | None:
     if tier == "live" and not marked:
         return f"{item.nodeid}: tests/live is the R tier, but this test is not marked r (pytestmark = pytest.mark.r)"
     return None
-
-
-#: session fixtures that build something slow (seconds): every test using one runs on the same xdist worker
-BUILT_ONCE = ("built_site", "wheel")
-
-
-def xdist_group_of(item: pytest.Item) -> str | None:
-    """The worker group a test must share under ``--dist loadgroup`` (None: any worker): the name of the
-    :data:`BUILT_ONCE` fixture it uses, else its module's path when it uses a module- or class-scoped fixture
-    (one fit or R object computed once for the module, as without xdist)."""
-    names = getattr(item, "fixturenames", ())
-    for name in BUILT_ONCE:
-        if name in names:
-            return name
-    info = getattr(item, "_fixtureinfo", None)
-    for defs in (info.name2fixturedefs.values() if info is not None else ()):
-        if defs and defs[-1].scope in ("module", "class", "package"):
-            return Path(str(item.path)).resolve().relative_to(TESTS).as_posix()
-    return None
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Each test joins its :func:`xdist_group_of` (``--dist loadgroup`` sends a group to one worker, which
-    builds the shared thing once); an explicit ``xdist_group`` mark wins."""
-    for item in items:
-        group = xdist_group_of(item)
-        if group is not None and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -227,11 +208,13 @@ def ss3(sleepstudy) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The documentation site as CI builds it (tests/helpers/docs_site.py): ``site/`` when ``bash dev.sh docs``
-    built it from the current inputs, else built once for this test process into a temporary directory."""
-    return fresh_site() or build_site(tmp_path_factory.mktemp("site"))
+    built it from the current inputs, else built once per session (shared by the xdist workers,
+    tests/helpers/once.py)."""
+    return fresh_site() or build_once(tmp_path_factory, "site", build_site)
 
 
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The pyreterms wheel built from this tree once for this test process (tests/helpers/wheel.py)."""
-    return build_wheel(tmp_path_factory.mktemp("wheel"))
+    """The pyreterms wheel built from this tree once per session (shared by the xdist workers; a second
+    concurrent build would share setuptools' build/ in the checkout): tests/helpers/wheel.py."""
+    return build_once(tmp_path_factory, "wheel", build_wheel)
