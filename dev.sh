@@ -2,7 +2,9 @@
 # Set-up and entry points.  On a fresh Debian bookworm machine this installs what is missing
 # (R 4.2 with lme4 from Debian, a venv in .venv, pyreterms with its extras) and then:
 #   bash dev.sh main   -> the main job: parity check on built-in data (+ a short fuzz campaign)
-#   bash dev.sh test   -> the full test suite (golden tier + live tier against lme4)
+#   bash dev.sh test   -> the full test suite (golden tier + live tier against lme4), under pytest-xdist:
+#                         one worker per core (-n auto; each worker starts its own embedded R), each module
+#                         on one worker (--dist loadscope); `bash dev.sh test -n 0` runs in one process
 #   bash dev.sh setup  -> only the set-up
 #   bash dev.sh lint   -> ruff on pyreterms and parity; mypy (strict) on pyreterms, mypy (checked) on parity
 #   bash dev.sh docs   -> the documentation site: mkdocs build --strict (warnings are errors) into site/
@@ -54,6 +56,10 @@ setup() {
   fi
 }
 
+# pytest-xdist: one worker per available core (os.sched_getaffinity), a module (and its module-scoped fixtures)
+# on one worker; a later -n on the command line wins (bash dev.sh test -n 0: one process)
+XDIST=(-n auto --dist loadscope)
+
 cmd="${1:-main}"
 shift || true
 case "$cmd" in
@@ -74,6 +80,8 @@ case "$cmd" in
   docs)
     setup
     NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet "$@"
+    # the stamp lets the test suite reuse this site instead of building its own (tests/helpers/docs_site.py)
+    if [ "$#" -eq 0 ]; then .venv/bin/python tests/helpers/docs_site.py --stamp site; fi
     echo "[dev.sh] documentation site built in site/ (serve: .venv/bin/mkdocs serve)" >&2
     ;;
   browser)
@@ -82,7 +90,9 @@ case "$cmd" in
     ;;
   test)
     setup
-    .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+    SECONDS=0
+    .venv/bin/python -m pytest -q -p no:cacheprovider "${XDIST[@]}" "$@"
+    echo "[dev.sh] test suite: ${SECONDS}s" >&2
     ;;
   simcpu)
     setup
@@ -94,8 +104,8 @@ case "$cmd" in
       export NPY_DISABLE_CPU_FEATURES="$feats"
       echo "[dev.sh] simulated CPU: NPY_DISABLE_CPU_FEATURES=\"$feats\"" >&2
       .venv/bin/python -c 'import sys; from parity.goldens.machine import numpy_simd as s; d = s(); print("[dev.sh] numpy dispatch on:", d["dispatch_enabled"], "off:", d["dispatch_disabled"], file=sys.stderr); sys.exit(bool(set(sys.argv[1].split()) - set(d["dispatch_disabled"])))' "$feats"
-      SECONDS=0; "${PYTEST[@]}" -m "not r and not browser" "$@"; echo "[dev.sh]   no-R tier: ${SECONDS}s" >&2
-      SECONDS=0; "${PYTEST[@]}" -m r "${PINNING[@]}" "$@"; echo "[dev.sh]   pinning tests: ${SECONDS}s" >&2
+      SECONDS=0; "${PYTEST[@]}" "${XDIST[@]}" -m "not r and not browser" "$@"; echo "[dev.sh]   no-R tier: ${SECONDS}s" >&2
+      SECONDS=0; "${PYTEST[@]}" "${XDIST[@]}" -m r "${PINNING[@]}" "$@"; echo "[dev.sh]   pinning tests: ${SECONDS}s" >&2
       SECONDS=0; PARITY_FIT_CAMPAIGN_EXAMPLES=100 "${PYTEST[@]}" "tests/live/test_campaign_ci.py::test_fit_campaign_agrees" "$@"
       echo "[dev.sh]   100-design fit campaign: ${SECONDS}s" >&2
     done

@@ -4,7 +4,14 @@ skipped: without R they fail (the ``R`` fixture raises), and under CI (``CI`` se
 live test that skips for any reason is reported as a failure, and a session that selects live tests stops at
 once, in one line (``R is required under CI: ...``), when the embedded R cannot start.  The folder is the
 tier: a test under ``unit/`` marked ``r``, using the ``R`` fixture or starting R fails, and so does a test
-under ``live/`` not marked ``r``."""
+under ``live/`` not marked ``r``.
+
+Under pytest-xdist (``bash dev.sh test`` runs ``pytest -n auto --dist loadscope``: a module's tests, and so
+its module-scoped fixtures, stay on one worker) every worker is its own test process with its own embedded R
+(the ``R`` fixture starts it on the worker's first live test), and the session fixtures that build something
+(``built_site``, ``wheel``) are built once per session: the first worker to need one builds it under a file
+lock and the others reuse it (tests/helpers/once.py).  Under CI the R check runs on every worker (before its first test).  Hypothesis
+keeps no example database (the ``pyreterms-tests`` profile), so workers share no directory."""
 from __future__ import annotations
 
 import os
@@ -15,6 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+from helpers.docs_site import build_site, fresh_site
+from helpers.once import build_once
+from helpers.wheel import build_wheel
 
 #: starts the embedded R with lme4 as parity.r.session does (rpy2.robjects, then library(lme4))
 _PROBE = "import rpy2.robjects as ro; ro.r('suppressPackageStartupMessages(library(lme4))')"
@@ -32,6 +44,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     if rep.skipped and _in_ci() and item.get_closest_marker("r") is not None:
         rep.outcome = "failed"
         rep.longrepr = f"live test skipped under CI (the live tier needs R with lme4): {rep.longrepr}"
+
+
+#: no Hypothesis example database by default: xdist workers (and concurrent CI runs) share no .hypothesis/
+#: directory, and a run never replays examples another run stored (tests that want one say so in settings())
+settings.register_profile("pyreterms-tests", database=None)
+settings.load_profile("pyreterms-tests")
 
 
 #: the tiers by folder: every test under ``unit/`` runs without R, every test under ``live/`` is marked ``r``
@@ -108,13 +126,35 @@ def r_problem() -> str | None:
     return f"R with lme4 does not start ({lines[-1] if lines else f'exit code {proc.returncode}'})"
 
 
+#: the one line a session that needs R under CI stops with when R cannot start
+R_REQUIRED = "R is required under CI: "
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Under CI, a session that selects live tests stops before the first test when R cannot start."""
+    """Under CI, a session that selects live tests stops before the first test when R cannot start.  On an
+    xdist worker (which may not end the session with pytest.exit: the controller would report a crash) the
+    worker drops its tests before reporting its collection and asks the controller to stop with the line."""
     if not _in_ci() or not any(item.get_closest_marker("r") is not None for item in session.items):
         return
     problem = r_problem()
-    if problem is not None:
-        pytest.exit(f"R is required under CI: {problem}", returncode=pytest.ExitCode.TESTS_FAILED)
+    if problem is None:
+        return
+    if hasattr(session.config, "workerinput"):
+        session.items.clear()
+        session.shouldstop = R_REQUIRED + problem
+        return
+    pytest.exit(R_REQUIRED + problem, returncode=pytest.ExitCode.TESTS_FAILED)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The xdist controller stopped by a worker's :data:`R_REQUIRED` line ends as a failed session (as without
+    xdist), not as an interrupted one."""
+    dsession = session.config.pluginmanager.getplugin("dsession")  # xdist's controller, when this is one
+    stop = getattr(dsession, "shouldstop", None) if dsession is not None else None
+    if isinstance(stop, str) and stop.startswith(R_REQUIRED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 #: R's default RNGkind(), the one pyreterms.rmath.rng.RRNG plays (``.Random.seed[1] == 10403``)
@@ -163,3 +203,18 @@ def sleepstudy() -> pd.DataFrame:
 def ss3(sleepstudy) -> pd.DataFrame:
     """The seed example: subjects 309, 330 and 371 (rows 11-20, 31-40, 161-170 in R)."""
     return sleepstudy[sleepstudy["Subject"].isin(["309", "330", "371"])]
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site as CI builds it (tests/helpers/docs_site.py): ``site/`` when ``bash dev.sh docs``
+    built it from the current inputs, else built once per session (shared by the xdist workers,
+    tests/helpers/once.py)."""
+    return fresh_site() or build_once(tmp_path_factory, "site", build_site)
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pyreterms wheel built from this tree once per session (shared by the xdist workers; a second
+    concurrent build would share setuptools' build/ in the checkout): tests/helpers/wheel.py."""
+    return build_once(tmp_path_factory, "wheel", build_wheel)

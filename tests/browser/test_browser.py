@@ -11,9 +11,6 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -161,17 +158,10 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """The documentation site built as CI builds it (``mkdocs build --strict``), served over HTTP."""
-    out = tmp_path_factory.mktemp("site")
-    mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent)) or "mkdocs"
-    # the embedded R (started by another test in this process) prepends R's and the system's library
-    # directories to LD_LIBRARY_PATH, where a child Python would load the system's libpython
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "R_HOME")}
-    env["NO_MKDOCS_2_WARNING"] = "1"
-    r = subprocess.run([mkdocs, "build", "--strict", "--quiet", "-d", str(out)], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
+def site(built_site: Path) -> Iterator[tuple[str, Path]]:
+    """The documentation site built as CI builds it (the ``built_site`` fixture of tests/conftest.py, built
+    once per session: tests/helpers/docs_site.py), served over HTTP."""
+    out = built_site
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()

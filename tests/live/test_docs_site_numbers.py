@@ -3,10 +3,7 @@ site build itself is checked in tests/unit/test_docs_site.py)."""
 from __future__ import annotations
 
 import html
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,19 +22,6 @@ SEED = "Reaction ~ Days + (Days | Subject)"
 
 def _pages() -> dict[str, str]:
     return {str(p.relative_to(DOCS)): p.read_text(encoding="utf-8") for p in DOCS.rglob("*.md")}
-
-
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    mkdocs = Path(sys.executable).with_name("mkdocs")
-    # a child Python must not see the embedded R's LD_LIBRARY_PATH (it would load the system's libpython)
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "R_HOME")}
-    env["NO_MKDOCS_2_WARNING"] = "1"
-    r = subprocess.run([str(mkdocs), "build", "--strict", "--quiet", "-d", str(out)], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return out
 
 
 def _code_blocks(page: Path) -> list[str]:

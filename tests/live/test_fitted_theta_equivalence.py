@@ -11,28 +11,15 @@ lme4's optimum and its 30 noisy runs, and a stored trace of deviance values), ne
 trajectory of this machine: what is asserted holds on any CPU."""
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import pyreterms
 from parity.compare.check import CRIT_RTOL, LME4_SPREAD, NOISY_BATCHES, check, r_components
-from parity.campaigns.reproducer import load_design
 from pyreterms.datasets import load_dataset
 
-HERE = Path(__file__).resolve().parents[1]  # tests/
-THETA = 'getME(fit, "theta")'
-sys.path.insert(0, str(HERE / "data"))
-from record_evidence import theta_hash  # noqa: E402
-
-from exact_pls import exact_ldL2, exact_pls_beta  # noqa: E402
-
-
-def _evidence(name: str) -> dict:
-    return json.loads((HERE / "data" / name / "evidence.json").read_text(encoding="utf-8"))
+from exact_pls import exact_ldL2, exact_pls_beta
+from helpers.theta_rule import THETA, design, evidence, feed_trace, theta_hash
 
 
 @pytest.mark.r
@@ -42,7 +29,7 @@ def test_chaotic_design_lme4_itself_not_reproducible() -> None:
     on any CPU: lme4 whose deviance carries one rounding step of noise ends at optima more than 1 from
     its own, pyreterms' optimum is within the bound of that spread (max + range; it may be below the
     spread: its path here is its own), and the check passes by that rule."""
-    d = load_design(HERE / "data" / "chaotic_scale")
+    d = design("chaotic_scale")
     seeds = NOISY_BATCHES[0]
     r = r_components(d.formula, d.data, REML=d.REML, level="fit", noisy_seeds=seeds, **d.arrays())
     crit_r = float(r["devfun(theta)"].x[0])
@@ -64,7 +51,7 @@ def test_chaotic_design_lme4_itself_not_reproducible() -> None:
 def test_criteria_at_own_theta_match_lme4_fit_there() -> None:
     """The criteria components after the theta rule: lme4's own lmer(start = theta, optimizer = NULL)
     at pyreterms' theta gives the same deviance, logLik, AIC and BIC (1e-8)."""
-    d = load_design(HERE / "data" / "chaotic_scale")
+    d = design("chaotic_scale")
     fit = pyreterms.lmer(d.formula, d.data, REML=d.REML, **d.arrays())
     r = r_components(d.formula, d.data, REML=d.REML, level="fit", thetas=[fit.theta], **d.arrays())
     pre = "at(thetas[[1]]): "
@@ -90,7 +77,7 @@ def test_chaotic_design_rounding_noise() -> None:
     is known (rational arithmetic).  lme4 itself misses it by more than 1e-8 (intrinsic rounding noise
     of the design, not ours); pyreterms and lme4 both stay within 2e-7 of it, and their deviances
     differ in the last digits -- so no implementation can follow lme4's BOBYQA path bit for bit."""
-    d = load_design(HERE / "data" / "chaotic_scale")
+    d = design("chaotic_scale")
     lf = pyreterms.lformula(d.formula, d.data, d.REML, **d.arrays())
     th0 = np.asarray(lf.reTrms.theta, dtype=float)
     exact = _exact_ldL2(lf)
@@ -132,7 +119,7 @@ def test_conditioning_bound() -> None:
     tolerance), and pyreterms' beta is the closer of the two to the exact solution."""
     from parity.compare.check import condition_number
 
-    d = load_design(HERE / "data" / "ill_conditioned")
+    d = design("ill_conditioned")
     rep = check(d.formula, d.data, REML=d.REML, level="fit", **d.arrays())
     bad = [(c.name, c.detail) for c in rep.components if not c.ok]
     assert not bad, bad
@@ -150,33 +137,6 @@ def test_conditioning_bound() -> None:
     assert np.max(np.abs(ours - exact)) / np.max(np.abs(exact)) < np.finfo(float).eps * condition_number(r)
 
 
-def _feed_trace(values: list[float]):
-    """pyreterms.lmer on the early_stop design with its optimizer fed ``values`` in call order
-    (the deviance is not evaluated): returns (fit, thetas asked, the real deviance function)."""
-    import pyreterms.lmm.fit as pf
-
-    d = load_design(HERE / "data" / "early_stop")
-    asked: list[np.ndarray] = []
-    it = iter(values)
-    real: dict = {}
-    orig = pf.optimize_lmer
-
-    def fed(devfun, start, lower, *a, **k):
-        real["devfun"] = devfun
-
-        def f(th):
-            asked.append(np.array(th, dtype=np.float64))
-            return next(it)
-        return orig(f, start, lower, *a, **k)
-
-    pf.optimize_lmer = fed
-    try:
-        fit = pyreterms.lmer(d.formula, d.data, REML=d.REML, **d.arrays())
-    finally:
-        pf.optimize_lmer = orig
-    return fit, np.array(asked), real["devfun"]
-
-
 @pytest.mark.r
 def test_rare_early_stop_is_lme4s_optimizer_on_recorded_values() -> None:
     """README Known differences 9, live: lme4's own ``optimizeLmer`` (nloptwrap BOBYQA, restart_edge,
@@ -189,10 +149,10 @@ def test_rare_early_stop_is_lme4s_optimizer_on_recorded_values() -> None:
 
     import rpy2.rinterface as ri
 
-    d = load_design(HERE / "data" / "early_stop")
-    ev = _evidence("early_stop")
+    d = design("early_stop")
+    ev = evidence("early_stop")
     tr = ev["trace"]
-    _, asked, _ = _feed_trace(tr["values"])
+    _, asked, _ = feed_trace(tr["values"])
     assert theta_hash(asked) == tr["theta_sha256"]
     P = np.column_stack([asked, tr["values"]])
     with rsession.rlock():
@@ -235,7 +195,7 @@ def test_optreplay_on_the_early_stop_design(monkeypatch) -> None:
     and are refused as an explanation."""
     import parity.compare.optreplay as orp
 
-    d = load_design(HERE / "data" / "early_stop")
+    d = design("early_stop")
     rep = orp.lme4_optimizer_on_our_values(d.formula, d.data, REML=d.REML, **d.arrays())
     assert rep.explained, rep.detail()
     assert rep.max_rel_dev_diff < 1e-14 and rep.n_evals > 100

@@ -1,15 +1,16 @@
 """The installed wheel runs `parity check` against live lme4 (the packaging checks without R are
-tests/unit/test_packaging.py)."""
+tests/unit/test_packaging.py; the wheel is built once per session by the ``wheel`` fixture of
+tests/conftest.py, tests/helpers/wheel.py)."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
 import pytest
 import tomllib
+
+from helpers.wheel import clean_env
 
 pytestmark = pytest.mark.r
 
@@ -20,26 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 FORMULA = "Reaction ~ Days + (Days | Subject)"
 
 
-def _clean_env() -> dict[str, str]:
-    """The environment without anything that would import this checkout instead of the wheel, and
-    without what the embedded R of earlier tests put there (rpy2 sets LD_LIBRARY_PATH to R's and the
-    system's library directories, and a Python built elsewhere then loads the wrong libssl: pip fails
-    with "the SSL module is not available")."""
-    drop = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "R_HOME", "LD_LIBRARY_PATH", "KMP_DUPLICATE_LIB_OK")
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(out)],
-                   check=True, capture_output=True, text=True, env=_clean_env(), timeout=300)
-    (whl,) = out.glob("pyreterms-*.whl")
-    return whl
-
-
 def test_installed_wheel_runs_parity_check(wheel, tmp_path):
     """A fresh venv, ``pip install 'pyreterms-X.whl[parity]'`` (not editable), then from an empty
     directory: both --version flags, a built-in data set, and parity check on sleepstudy against live
@@ -47,7 +28,7 @@ def test_installed_wheel_runs_parity_check(wheel, tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
     bindir = env_dir / "bin"
-    env = _clean_env()
+    env = clean_env()
     for attempt in range(2):  # the package index may drop a connection; a second try tells that from a bad wheel
         pip = subprocess.run([str(bindir / "python"), "-m", "pip", "install", "-q", f"{wheel}[parity]"],
                              capture_output=True, text=True, env=env, timeout=600)

@@ -5,9 +5,6 @@ nowhere in the sources."""
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 import re
 from pathlib import Path
 from types import ModuleType
@@ -73,19 +70,6 @@ def test_no_readme_text_is_copied_into_the_docs() -> None:
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     copied = [(page, p[:80]) for page, md in _pages().items() for p in _paragraphs(md) if p in readme]
     assert copied == []
-
-
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    mkdocs = Path(sys.executable).with_name("mkdocs")
-    # a child Python must not see the embedded R's LD_LIBRARY_PATH (it would load the system's libpython)
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "R_HOME")}
-    env["NO_MKDOCS_2_WARNING"] = "1"
-    r = subprocess.run([str(mkdocs), "build", "--strict", "--quiet", "-d", str(out)], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return out
 
 
 def _api_ids(site: Path) -> set[str]:

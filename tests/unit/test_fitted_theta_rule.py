@@ -1,30 +1,19 @@
 """The fitted-theta rule without R: an equal or better optimum passes, a worse one fails unless lme4's own
-spread covers it, on recorded lme4 runs (tests/data/); the live half is tests/live/test_fitted_theta_equivalence.py."""
+spread covers it, on recorded lme4 runs (tests/data/); the live half is tests/live/test_fitted_theta_equivalence.py (the designs, evidence
+and trace feeder both use are tests/helpers/theta_rule.py)."""
 from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import pyreterms
-from parity.campaigns.reproducer import load_design
 from parity.compare.check import CRIT_RTOL, LME4_SPREAD, equivalence_verdict
 from parity.compare.tolerances import ComponentResult
 
-HERE = Path(__file__).resolve().parents[1]  # tests/
-sys.path.insert(0, str(HERE / "data"))
-from record_evidence import theta_hash  # noqa: E402
-
-
-THETA = 'getME(fit, "theta")'
-
-
-def _evidence(name: str) -> dict:
-    return json.loads((HERE / "data" / name / "evidence.json").read_text(encoding="utf-8"))
+from helpers.theta_rule import DATA, THETA, design, evidence, feed_trace, theta_hash
 
 
 def _theta_fail() -> ComponentResult:
@@ -68,10 +57,10 @@ def test_chaotic_design_rule_on_recorded_lme4_runs() -> None:
     runs, tests/data/chaotic_scale/evidence.json) lme4 is not reproducible -- one rounding step of
     noise moves its optimum by tens of deviance units -- and pyreterms' optimum on this CPU, whatever
     path its BOBYQA took here, passes by the spread rule and only by it."""
-    ev = _evidence("chaotic_scale")
+    ev = evidence("chaotic_scale")
     crit_r, runs = ev["lme4"]["crit"], np.array(ev["lme4"]["noisy_crit"])
     assert len(runs) == 30 and runs.max() - runs.min() > 10.0 and runs.min() - crit_r > 0.5
-    d = load_design(HERE / "data" / "chaotic_scale")
+    d = design("chaotic_scale")
     assert d.formula == ev["formula"]
     fit = pyreterms.lmer(d.formula, d.data, REML=d.REML, **d.arrays())
     assert not equivalence_verdict(_theta_fail(), fit.opt.fval, crit_r, "crit").ok  # lme4's optimum is far lower
@@ -82,40 +71,13 @@ def test_chaotic_design_rule_on_recorded_lme4_runs() -> None:
 def _early_stop_original() -> tuple[float, float, list[float]]:
     """The early stop as recorded on the machine where pyreterms' own fit showed it (the reproducer's
     ``said`` in tests/data/early_stop/design.json): pyreterms' REMLcrit, lme4's, lme4's noisy runs."""
-    said = json.loads((HERE / "data" / "early_stop" / "design.json").read_text(encoding="utf-8"))["said"]
+    said = json.loads((DATA / "early_stop" / "design.json").read_text(encoding="utf-8"))["said"]
     ours, theirs = map(float, re.findall(r"np\.float64\(([-0-9.e]+)\)", said["REMLcrit(fit)"]))
     runs = [float(v) for v in said[THETA].split("deviance: ", 1)[1].split(", ")]
     return ours, theirs, runs
 
 
-def _feed_trace(values: list[float]):
-    """pyreterms.lmer on the early_stop design with its optimizer fed ``values`` in call order
-    (the deviance is not evaluated): returns (fit, thetas asked, the real deviance function)."""
-    import pyreterms.lmm.fit as pf
-
-    d = load_design(HERE / "data" / "early_stop")
-    asked: list[np.ndarray] = []
-    it = iter(values)
-    real: dict = {}
-    orig = pf.optimize_lmer
-
-    def fed(devfun, start, lower, *a, **k):
-        real["devfun"] = devfun
-
-        def f(th):
-            asked.append(np.array(th, dtype=np.float64))
-            return next(it)
-        return orig(f, start, lower, *a, **k)
-
-    pf.optimize_lmer = fed
-    try:
-        fit = pyreterms.lmer(d.formula, d.data, REML=d.REML, **d.arrays())
-    finally:
-        pf.optimize_lmer = orig
-    return fit, np.array(asked), real["devfun"]
-
-
-def test_rare_early_stop_recorded_evidence() -> None:
+def test_rare_early_stop_recordedevidence() -> None:
     """README Known differences 9, no R.  (a) As recorded where it happened: pyreterms' own fit ended
     1.8e-5 (7e-7 relative) above lme4's optimum, outside lme4's narrow noisy spread, so neither rule
     explains it (hence tests/live/test_campaign_ci.py::KNOWN_FIT).  (b) It is rounding-decided: the stored
@@ -123,7 +85,7 @@ def test_rare_early_stop_recorded_evidence() -> None:
     exactly the recorded point, and every value in it is pyreterms' deviance here to rounding.
     (c) On this CPU pyreterms' own fit is never worse than that documented early stop."""
     ours, theirs, runs = _early_stop_original()
-    ev = _evidence("early_stop")
+    ev = evidence("early_stop")
     crit_r = ev["lme4"]["crit"]
     assert theirs == pytest.approx(crit_r, rel=1e-12)  # the same lme4 optimum on both machines
     gap = ours - crit_r
@@ -131,19 +93,19 @@ def test_rare_early_stop_recorded_evidence() -> None:
     assert not equivalence_verdict(_theta_fail(), ours, crit_r, "crit", runs).ok
     assert not equivalence_verdict(_theta_fail(), ours, crit_r, "crit", ev["lme4"]["noisy_crit"]).ok
     tr = ev["trace"]
-    fit, asked, devfun = _feed_trace(tr["values"])
+    fit, asked, devfun = feed_trace(tr["values"])
     assert len(asked) == len(tr["values"]) and theta_hash(asked) == tr["theta_sha256"]
     assert fit.opt.fval == tr["fval"] and np.array_equal(fit.opt.par, tr["par"])
     assert CRIT_RTOL * abs(crit_r) < tr["fval"] - crit_r < 1e-6 * abs(crit_r)  # an early stop
     vals = np.array(tr["values"])
     here = np.array([devfun(t) for t in asked])
     assert np.max(np.abs(here - vals) / np.abs(vals)) < 1e-14
-    d = load_design(HERE / "data" / "early_stop")
+    d = design("early_stop")
     own = pyreterms.lmer(d.formula, d.data, REML=d.REML, **d.arrays())
     assert own.opt.fval - crit_r <= gap
 
 
-def test_optreplay_verdict_needs_every_piece_of_evidence() -> None:
+def test_optreplay_verdict_needs_every_piece_ofevidence() -> None:
     """parity.compare.optreplay's explanation (used by the CI fit campaign for README item 9) holds only when
     lme4's optimizer asked for nothing else, stopped bit for bit at our point, and our values are
     lme4's devfun to the at-theta tolerance."""

@@ -5,11 +5,14 @@ tests/conftest.py in a child pytest over a one-test file, in a temporary directo
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+#: the shared test helpers tests/conftest.py imports (tests/helpers/)
+HELPERS = CONFTEST.parent / "helpers"
 LIVE_TEST = '''
 import pytest
 
@@ -26,6 +29,7 @@ def test_pure():
 
 def run_tier(tmp_path: Path, r_home: str, ci: bool, *args: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "conftest.py").write_text(CONFTEST.read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.copytree(HELPERS, tmp_path / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "test_tier.py").write_text(LIVE_TEST, encoding="utf-8")
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    r: live\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
@@ -66,6 +70,23 @@ def test_ci_without_live_tests_needs_no_r(tmp_path: Path) -> None:
     proc = run_tier(tmp_path, "/nonexistent-r-home", True, "-m", "not r")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed, 1 deselected" in proc.stdout
+
+
+def test_ci_bogus_r_home_stops_under_xdist(tmp_path: Path) -> None:
+    """The same stop under pytest-xdist (``-n 2``, as ``bash dev.sh test`` runs): each worker finds R missing
+    before its first test, the controller stops with the one line and the session fails (not a crash report)."""
+    proc = run_tier(tmp_path, "/nonexistent-r-home", True, "-n", "2")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = [ln.strip("! ").split("Interrupted: ", 1)[1] for ln in proc.stdout.splitlines() if "Interrupted: " in ln]
+    assert lines == ["R is required under CI: R_HOME=/nonexistent-r-home is not an R installation "
+                     "(no /nonexistent-r-home/bin/R)"], proc.stdout
+    assert "no tests ran" in proc.stdout and "INTERNALERROR" not in proc.stdout + proc.stderr
+
+
+def test_ci_without_live_tests_needs_no_r_under_xdist(tmp_path: Path) -> None:
+    proc = run_tier(tmp_path, "/nonexistent-r-home", True, "-n", "2", "-m", "not r")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
 
 
 def test_outside_ci_the_live_test_errors_with_the_reason(tmp_path: Path) -> None:

@@ -1,40 +1,16 @@
-"""Backquoted and shadowing names as R prints them, without R (the live half is tests/live/test_names.py)."""
+"""Backquoted and shadowing names as R prints them, without R (the live half is tests/live/test_names.py; the
+data and formulas are tests/helpers/names_data.py)."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import pyreterms
-
-
-def _data() -> pd.DataFrame:
-    d = pyreterms.load_dataset("sleepstudy").rename(columns={"Reaction": "Reaction Time"})
-    n = len(d)
-    d["F"] = pd.Categorical(np.array(["a", "b", "c"])[np.arange(n) % 3])
-    d["T"] = d["Subject"]
-    d["pi"] = d["Days"] * 2.0
-    d["my x"] = np.round(np.sin(np.arange(n)) * 3, 3)
-    d["g g"] = d["Subject"]
-    d["h"] = pd.Categorical(np.array(["u", "v"])[np.arange(n) % 2])
-    d["my f"] = d["h"]
-    return d
-
-
-FORMULAS = [
-    "`Reaction Time` ~ F + (F | Subject)",
-    "`Reaction Time` ~ Days + (1 | F)",
-    "`Reaction Time` ~ pi + (1 | T)",
-    "`Reaction Time` ~ Days + I(pi / 2) + (Days | T)",
-    "log(`Reaction Time`) ~ `my x` + I(`my x`^2) + (`my x` | `g g`)",
-    "`Reaction Time` ~ Days + (1 | `g g`:h) + (1 | `g g`/h)",
-    "`Reaction Time` ~ Days + (`my x` || Subject)",
-    "`Reaction Time` ~ `my f` * Days + (`my f` | Subject) + (0 + pi | F)",
-]
+from helpers.names_data import R_NAMES, backquoted_data
 
 
 def test_shadowing_without_r():
-    d = _data()
+    d = backquoted_data()
     lf = pyreterms.lformula("`Reaction Time` ~ F + (F | Subject)", d)
     assert lf.fr.names == ("Reaction Time", "F", "Subject")
     assert lf.X.colnames == ("(Intercept)", "Fb", "Fc")
@@ -50,19 +26,9 @@ def test_shadowing_without_r():
         pyreterms.lformula("`Reaction Time` ~ Days + (`my x` || `g g`)", d)
 
 
-# R 4.2.2 / lme4 1.1-31: names(lf$fr), colnames(lf$X), lf$reTrms$cnms, names(lf$reTrms$flist),
-# names(lf$reTrms$Ztlist) for FORMULAS[4] and FORMULAS[5] with the data of _data()
-R_NAMES = {
-    FORMULAS[4]: (("log(`Reaction Time`)", "my x", "I(`my x`^2)", "g g"), ("(Intercept)", "`my x`", "I(`my x`^2)"),
-                  (("g g", ("(Intercept)", "`my x`")),), ("g g",), ("`my x` | `g g`",)),
-    FORMULAS[5]: (("Reaction Time", "Days", "g g", "h"), ("(Intercept)", "Days"), None,
-                  ("`g g`:h", "h:`g g`", "g g"), ("1 | `g g`:h", "1 | h:`g g`", "1 | `g g`")),
-}
-
-
 @pytest.mark.parametrize("formula", list(R_NAMES))
 def test_backquoted_names_as_r_prints_them(formula):
-    lf = pyreterms.lformula(formula, _data())
+    lf = pyreterms.lformula(formula, backquoted_data())
     fr, X, cnms, flist, zt = R_NAMES[formula]
     assert lf.fr.names == fr
     assert lf.X.colnames == X

@@ -2,41 +2,18 @@
 from the package index) into a fresh venv, and run from a directory that is not the checkout.
 
 Issue 15: a normal install could not find ``r_scripts/reference.R``.  The wheel carries r_scripts/ as
-``parity/r_scripts`` (pyproject.toml), byte for byte, with LICENSE, ``py.typed`` and the metadata.
+``parity/r_scripts`` (pyproject.toml), byte for byte, with LICENSE, ``py.typed`` and the metadata.  The wheel is the ``wheel`` fixture of tests/conftest.py
+(built once per session, tests/helpers/wheel.py; the live check installs the same one).
 """
 from __future__ import annotations
 
 import email
-import os
-import subprocess
-import sys
 import tomllib
 import zipfile
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _clean_env() -> dict[str, str]:
-    """The environment without anything that would import this checkout instead of the wheel, and
-    without what the embedded R of earlier tests put there (rpy2 sets LD_LIBRARY_PATH to R's and the
-    system's library directories, and a Python built elsewhere then loads the wrong libssl: pip fails
-    with "the SSL module is not available")."""
-    drop = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "R_HOME", "LD_LIBRARY_PATH", "KMP_DUPLICATE_LIB_OK")
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(out)],
-                   check=True, capture_output=True, text=True, env=_clean_env(), timeout=300)
-    (whl,) = out.glob("pyreterms-*.whl")
-    return whl
 
 
 def test_wheel_contents(wheel):
