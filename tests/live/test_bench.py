@@ -16,8 +16,11 @@ pytestmark = pytest.mark.r
 def test_default_selection_excludes_the_1m_case() -> None:
     names = [c.name for c in select_cases(None, False)]
     assert "ml1m" not in names and "insteval_dept" in names
-    assert [c.name for c in select_cases(None, True)] == [c.name for c in CASES]
+    # --all: every case but the huge ones (ml10m), which run only when named
+    assert [c.name for c in select_cases(None, True)] == [c.name for c in CASES if not c.huge]
+    assert "ml1m" in [c.name for c in select_cases(None, True)]
     assert [c.name for c in select_cases(["ml1m"], False)] == ["ml1m"]
+    assert [c.name for c in select_cases(["ml10m"], False)] == ["ml10m"]
 
 
 def test_unknown_case_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:

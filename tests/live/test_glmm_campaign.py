@@ -16,6 +16,7 @@ import pytest
 from parity.campaigns.fuzz import FuzzConfig, run_campaign
 from parity.campaigns.glmm_explain import explain_disagreement
 from parity.campaigns.glmm_fuzz import GLMM
+from parity.campaigns.workers import spawn_environment
 
 pytestmark = [pytest.mark.r, pytest.mark.slow]  # a campaign: minutes
 
@@ -66,6 +67,14 @@ def test_300_design_glmm_campaign_runs(tmp_path) -> None:
 
 
 def _fuzz(tmp_path, name: str, *extra: str) -> subprocess.CompletedProcess:
+    # the environment from before this process started R: with R's library directories first on
+    # LD_LIBRARY_PATH, the child's spawned workers load the system's libpython (seen under pytest-xdist:
+    # "'_thread.RLock' object has no attribute '_recursion_count'")
+    with spawn_environment():
+        return _run_fuzz(tmp_path, name, *extra)
+
+
+def _run_fuzz(tmp_path, name: str, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "parity", "fuzz", "--glmm", "--examples", "8", "--seed", "3",
                            "--quiet", "--no-shrink", "--json", str(tmp_path / f"{name}.json"), "--out",
                            str(tmp_path / name), *extra], capture_output=True, text=True, timeout=900)
@@ -77,6 +86,7 @@ def test_cli_fuzz_glmm_same_seed_same_report(tmp_path) -> None:
     reps = {}
     for name, p in runs.items():
         assert p.returncode in (0, 1), p.stdout[-2000:] + p.stderr[-2000:]
+        assert (tmp_path / f"{name}.json").exists(), (name, p.returncode, p.stdout[-3000:] + p.stderr[-3000:])
         reps[name] = json.loads((tmp_path / f"{name}.json").read_text())
         assert reps[name]["kind"] == "glmm" and reps[name]["level"] == "glmer"
         assert reps[name]["counts"]["designs"] == 8 and reps[name]["counts"]["error"] == 0
