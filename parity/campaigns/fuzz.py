@@ -267,19 +267,31 @@ def run_design(design: Design, impl: Impl, *, level: str = "lformula", time_limi
                            data_label=design.description, time_limit=time_limit, r=r, timings=tm,
                            impl_guard=lambda: _py_time_limit(py_time_limit), selection=sel, **kw)
         py_s = tm.get("py", time.perf_counter() - t1)
-    except NotCompared as e:
-        rep = not_compared_report(design.formula, level, design.REML, design.description, e)
+    except (Exception, _PyTimeout) as e:  # one design never kills a campaign
+        return design_failed(design, e, level, design.REML, t0, r_s, py_s)
+    return design_outcome(design, report, sel, r_s, py_s)
+
+
+def design_failed(design: Design, e: BaseException, level: str, REML: bool, t0: float, r_s: float,
+                  py_s: float) -> DesignOutcome:
+    """The outcome of a design whose check raised ``e`` (LMM and GLMM designs alike): "not-compared" for
+    :class:`NotCompared`, else an "error" naming the side."""
+    if isinstance(e, NotCompared):
+        rep = not_compared_report(design.formula, level, REML, design.description, e)
         return DesignOutcome(design, "not-compared", (), rep, r_s, time.perf_counter() - t0 - r_s,
                              f"{e.kind}: {e.reason}")
-    except BadFormula as e:  # a generated formula must parse: a generator bug, never agreement
+    if isinstance(e, BadFormula):  # a generated formula must parse: a generator bug, never agreement
         return DesignOutcome(design, "error", ("formula does not parse",), None, 0.0, 0.0, str(e))
-    except _PyTimeout as e:
+    if isinstance(e, _PyTimeout):
         return DesignOutcome(design, "error", ("timeout (Python side)",), None, r_s, time.perf_counter() - t0 - r_s,
                              str(e))
-    except Exception as e:  # one design never kills a campaign
-        kind = "R side" if r_s == 0.0 else "Python side"
-        return DesignOutcome(design, "error", (f"exception ({kind})",), None, r_s or time.perf_counter() - t0,
-                             py_s, last_line(e))
+    kind = "R side" if r_s == 0.0 else "Python side"
+    return DesignOutcome(design, "error", (f"exception ({kind})",), None, r_s or time.perf_counter() - t0,
+                         py_s, last_line(e))
+
+
+def design_outcome(design: Design, report: Any, sel: Selection, r_s: float, py_s: float) -> DesignOutcome:
+    """The outcome of a checked design from its report (LMM and GLMM reports alike)."""
     if report.verdict is Verdict.NOT_COMPARED:
         why = next(c.detail for c in report.components if c.name == NOT_COMPARED)
         return DesignOutcome(design, "not-compared", (), report, r_s, py_s, why)

@@ -19,17 +19,15 @@ from typing import Any
 import numpy as np
 
 from parity.adapter.pyreterms_glmm import pyreterms_glmm_impl
-from parity.campaigns.fuzz import DesignKind, DesignOutcome, last_line
+from parity.campaigns.fuzz import DesignKind, DesignOutcome, design_failed, design_outcome
 from parity.campaigns.glmm_strategies import GlmmDesign, glmm_designs, glmm_focus
-from parity.campaigns.reproducer import impl_spec, load_design, r_data_lines, save_design
+from parity.campaigns.reproducer import impl_spec, load_design, r_preamble, r_weights_offset, save_design
 from parity.campaigns.seeding import campaign_designs
 from parity.campaigns.strategies import Design, Hazards
 from parity.campaigns.timelimit import _py_time_limit, _PyTimeout
-from parity.compare.check import not_compared_report
 from parity.compare.glmm_check import GlmmCheckReport, judge_glmm, run_glmm_impl
-from parity.compare.notcompared import NotCompared
 from parity.compare.selection import Selection
-from parity.compare.verdicts import NOT_COMPARED, BadFormula, Verdict, preflight
+from parity.compare.verdicts import preflight
 from parity.r import session as rsession
 from parity.r.glmm_oracle import glmm_r_components
 from parity.r.values import RValue
@@ -70,29 +68,12 @@ def run_glmm_design(design: Design, impl: Any, *, level: str = "glmer", time_lim
         t2 = time.perf_counter()
         comps = judge_glmm(py, r, level=level, nAGQ=design.nAGQ, selection=sel, here=here)
         r_s += time.perf_counter() - t2
-    except NotCompared as e:
-        rep = not_compared_report(design.formula, level, False, design.description, e)
-        return DesignOutcome(design, "not-compared", (), rep, r_s, time.perf_counter() - t0 - r_s,
-                             f"{e.kind}: {e.reason}")
-    except BadFormula as e:
-        return DesignOutcome(design, "error", ("formula does not parse",), None, 0.0, 0.0, str(e))
-    except _PyTimeout as e:
-        return DesignOutcome(design, "error", ("timeout (Python side)",), None, r_s, time.perf_counter() - t0 - r_s,
-                             str(e))
-    except Exception as e:  # one design never kills a campaign
-        kind = "R side" if r_s == 0.0 else "Python side"
-        return DesignOutcome(design, "error", (f"exception ({kind})",), None, r_s or time.perf_counter() - t0,
-                             py_s, last_line(e))
+    except (Exception, _PyTimeout) as e:  # one design never kills a campaign
+        return design_failed(design, e, level, False, t0, r_s, py_s)
     versions = rsession.versions() if rsession.is_started() else {}
     report = GlmmCheckReport(design.formula, design.description, level, False, tuple(comps), versions, (), sel,
                              family=design.family, link=design.link, nAGQ=design.nAGQ)
-    if report.verdict is Verdict.NOT_COMPARED:
-        why = next(c.detail for c in report.components if c.name == NOT_COMPARED)
-        return DesignOutcome(design, "not-compared", (), report, r_s, py_s, why)
-    failing = tuple(c.name for c in report.components if not c.ok and sel.selects(c.name))
-    refused = any(c.name.startswith("decision") for c in report.components)
-    status = "disagree" if failing else ("both-refused" if refused else "agree")
-    return DesignOutcome(design, status, failing, report, r_s, py_s)
+    return design_outcome(design, report, sel, r_s, py_s)
 
 
 def _r_family(d: GlmmDesign) -> str:
@@ -100,11 +81,8 @@ def _r_family(d: GlmmDesign) -> str:
 
 
 def _r_lines(design: GlmmDesign, component: str, level: str) -> str:
-    lines = ["library(lme4)", 'invisible(Sys.setlocale("LC_COLLATE", "C"))  # parity compares in C collation',
-             "## run from this directory: Rscript repro.R", *r_data_lines(design)]
-    args = f"{design.formula}, data = d, family = {_r_family(design)}"
-    args += f", weights = {design.weights}" if design.weights else ""
-    args += f", offset = {design.offset}" if design.offset else ""
+    lines = r_preamble(design)
+    args = f"{design.formula}, data = d, family = {_r_family(design)}" + r_weights_offset(design)
     lines.append(f"glf <- glFormula({args})")
     lines.append(f"resp <- lme4:::mkRespMod(glf$fr, family = {_r_family(design)})")
     if level == "glmer":

@@ -148,12 +148,21 @@ def r_data_lines(design: Design, csv: str = "data.csv") -> list[str]:
     return lines
 
 
+def r_preamble(design: Design) -> list[str]:
+    """The first lines of a ``repro.R``: lme4, C collation, and the design's data as ``d``."""
+    return ["library(lme4)", 'invisible(Sys.setlocale("LC_COLLATE", "C"))  # parity compares in C collation',
+            "## run from this directory: Rscript repro.R", *r_data_lines(design)]
+
+
+def r_weights_offset(design: Design) -> str:
+    """``, weights = w, offset = o`` for the design's columns (empty when it has neither)."""
+    return (f", weights = {design.weights}" if design.weights else "") + (
+        f", offset = {design.offset}" if design.offset else "")
+
+
 def _r_lines(design: Design, component: str, level: str) -> str:
-    lines = ["library(lme4)", 'invisible(Sys.setlocale("LC_COLLATE", "C"))  # parity compares in C collation',
-             "## run from this directory: Rscript repro.R", *r_data_lines(design)]
-    args = f"{design.formula}, data = d, REML = {'TRUE' if design.REML else 'FALSE'}"
-    args += f", weights = {design.weights}" if design.weights else ""
-    args += f", offset = {design.offset}" if design.offset else ""
+    lines = r_preamble(design)
+    args = f"{design.formula}, data = d, REML = {'TRUE' if design.REML else 'FALSE'}" + r_weights_offset(design)
     if design.contrasts:
         args += ", contrasts = list(" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in design.contrasts) + ")"
     lines.append(f"lf <- lFormula({args})")
