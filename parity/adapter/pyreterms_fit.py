@@ -13,8 +13,8 @@ import numpy as np
 
 from parity import components
 from parity.adapter.rbuild import chr_vector as _chr
+from parity.adapter.rbuild import conv_messages, factor_value
 from parity.adapter.rbuild import dbl_vector as _dbl
-from parity.adapter.rbuild import factor_value
 from parity.adapter.rbuild import int_vector as _int
 from parity.r.values import RList, RMatrix, RNull, RSparse, RValue, RVector
 from pyreterms.lmm.inference.condvar import post_var_terms
@@ -77,8 +77,7 @@ def _components_optimizer(fit) -> dict[str, RValue]:
     out["BIC(fit)"] = _dbl([fit.BIC()])
     out["isSingular(fit)"] = _lgl(fit.isSingular())
     out["fit@optinfo$feval"] = _int([fit.opt.feval])
-    msgs = list(fit.opt.conv_lme4.messages)
-    out["fit@optinfo$conv$lme4$messages"] = _chr(msgs) if msgs else RNull
+    out["fit@optinfo$conv$lme4$messages"] = conv_messages(list(fit.opt.conv_lme4.messages))
     out["fit@optinfo$warnings"] = (RNull if fit.control.optimizer is None  # R: no optwrap, attr NULL
                                    else RList(tuple((None, _chr([w])) for w in fit.opt.warnings)))
     out["fit@optinfo$conv$opt"] = _dbl([fit.opt.conv])

@@ -25,9 +25,10 @@ import pandas as pd
 from parity import components
 from parity.adapter.pyreterms_lformula import lformula_components
 from parity.adapter.rbuild import chr_vector as _chr
+from parity.adapter.rbuild import conv_messages
 from parity.adapter.rbuild import dbl_vector as _dbl
 from parity.adapter.rbuild import int_vector as _int
-from parity.r.values import RList, RMatrix, RNull, RValue, RVector
+from parity.r.values import RList, RMatrix, RValue, RVector
 from pyreterms.errors import DataError, LmeMessage, LmeWarning
 from pyreterms.glmm import family as fam
 from pyreterms.glmm.family import Family
@@ -134,13 +135,7 @@ def _optimum(fit: GlmerFit) -> dict[str, RValue]:
     out["AIC(gfit)"] = _dbl([fit.AIC()])
     out["BIC(gfit)"] = _dbl([fit.BIC()])
     out["isSingular(gfit)"] = _lgl(fit.isSingular())
-    msgs = list(fit.conv_messages)
-    # lme4's checkHess starts its messages as list(): with a "nearly unidentifiable" message checkConv's
-    # c(messages, hess messages) is a list of strings, otherwise a character vector
-    if any(m.startswith("Model is nearly unidentifiable") for m in msgs):
-        out["gfit@optinfo$conv$lme4$messages"] = RList(tuple((None, _chr([m])) for m in msgs))
-    else:
-        out["gfit@optinfo$conv$lme4$messages"] = _chr(msgs) if msgs else RNull
+    out["gfit@optinfo$conv$lme4$messages"] = conv_messages(list(fit.conv_messages))
     return out
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from parity.r.values import RFactor, RVector
+from parity.r.values import RFactor, RList, RNull, RValue, RVector
 
-__all__ = ["chr_vector", "int_vector", "dbl_vector", "factor_value"]
+__all__ = ["chr_vector", "int_vector", "dbl_vector", "factor_value", "conv_messages"]
 
 
 def chr_vector(values: Iterable[Any]) -> RVector:
@@ -36,3 +36,14 @@ def dbl_vector(values: Any, names: Sequence[str] | None = None) -> RVector:
 def factor_value(f: Any) -> RFactor:
     """A pyreterms factor as R's (codes are 1-based already)."""
     return RFactor(np.asarray(f.codes, dtype=np.int64), tuple(f.levels), bool(f.ordered))
+
+
+def conv_messages(msgs: Sequence[str]) -> RValue:
+    """``fit@optinfo$conv$lme4$messages`` as lme4's ``checkConv`` builds it: ``NULL`` without messages; a
+    character vector, except that ``checkHess`` starts its messages as ``list()``, so a "Model is nearly
+    unidentifiable" message (appended with ``c()``) makes the whole value a list of strings."""
+    if not msgs:
+        return RNull
+    if any(m.startswith("Model is nearly unidentifiable") for m in msgs):
+        return RList(tuple((None, chr_vector([m])) for m in msgs))
+    return chr_vector(msgs)

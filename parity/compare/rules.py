@@ -216,8 +216,8 @@ def volatile_in_lme4_spread(comps: list, py: dict, spread: Lme4Spread) -> list:
         if rv is None or (key not in py and not key.startswith("lmer(): ")):
             return False
         a, b = texts(py.get(key)), texts(rv)
-        if a is not None and b is not None:
-            return outcome(a) == outcome(b)
+        if a is not None and b is not None:  # the container too: checkConv gives a list or a vector
+            return isinstance(py.get(key), RList) == isinstance(rv, RList) and outcome(a) == outcome(b)
         (cr,) = compare_components({key: py[key]}, {key: rv})
         return cr.ok
 
