@@ -97,7 +97,7 @@ def glmer_control_fields(**kwargs: Any) -> dict[str, Any]:
     lm = control_fields(**shared)
     base = GlmerControl(**{k: lm[k] for k in _SHARED}, **own)
     if base.use_last_params is True and base.calc_derivs is True:
-        warnings.warn("using \u2018use.last.params\u2019=TRUE and \u2018calc.derivs\u2019=TRUE with \u2018glmer\u2019 "
+        warnings.warn("using 'use.last.params'=TRUE and 'calc.derivs'=TRUE with 'glmer' "
                       "will not give backward-compatible results", LmeWarning, stacklevel=3)
     return {f.name: getattr(base, f.name) for f in fields(GlmerControl)}
 

@@ -31,7 +31,7 @@ from pyreterms.glmm.fit import GlmerFit
 from pyreterms.glmm.ghrule import GHrule
 from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.glmm.start import check_start_names, get_start, update_start
-from pyreterms.lmm.argchecks import r_if, verbose_level
+from pyreterms.lmm.argchecks import r_as_integer, r_if, verbose_level
 from pyreterms.lmm.control import LmerControl, check_optimizer
 from pyreterms.lmm.fit import LmerFit, lmer
 from pyreterms.lmm.optimize import Derivs, check_conv, deriv12, nloptwrap
@@ -89,9 +89,9 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *,
                       " please call lmer() directly", LmeWarning, stacklevel=2)
         return lmer(formula, data, subset=subset, weights=weights, na_action=na_action, offset=offset,
                     contrasts=contrasts)
-    level = verbose_level(verbose)  # mkGlmerDevfun: verbose <- as.integer(verbose)
+    r_as_integer(verbose)  # mkGlmerDevfun: verbose <- as.integer(verbose) (R's coercion warning)
     with blas_threads(1):  # small dense solves: OpenBLAS threads only spin against each other (10x slower)
-        return _fit(glf, ctrl, nAGQ, start, devFunOnly, level)
+        return _fit(glf, ctrl, nAGQ, start, devFunOnly, verbose)
 
 
 def _devfun_only(fn: Callable[[np.ndarray], float], size: int) -> Callable[[npt.ArrayLike], float]:
@@ -116,7 +116,7 @@ def _run(name: Any, fn: Any, start: np.ndarray, lower: np.ndarray, opt_ctrl: dic
     if verbose and oname not in ("bobyqa", "Nelder_Mead", "nloptwrap"):
         warnings.warn(f"'verbose' not yet passed to optimizer '{oname}'; consider fixing optwrap()", LmeWarning,
                       stacklevel=4)
-    opt, oname = run_optimizer(name, fn, start, lower, opt_ctrl, nloptwrap)
+    opt, oname = run_optimizer(name, fn, start, lower, opt_ctrl, nloptwrap, verbose=verbose)
     return opt, _conv_warning(opt, oname)
 
 
@@ -126,7 +126,7 @@ def _restart_edge(ctrl: GlmerControl) -> None:
 
 
 def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only: Any,
-         verbose: int) -> GlmerFit | Callable[[npt.ArrayLike], float]:
+         verbose_arg: Any) -> GlmerFit | Callable[[npt.ArrayLike], float]:
     if not r_if(ctrl.compDev, "compDev"):
         raise LmeCheckError("glmerControl(compDev = FALSE) (lme4's R-level PIRLS) is not implemented in pyreterms",
                             check="compDev")
@@ -141,8 +141,10 @@ def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only
     opt_warnings: list[str] = []
     btol = float(ctrl.boundary_tol)
     xnames = list(glf.X.colnames)
+    verbose = 0
     if init0:
         theta0 = get_start(start, dv.pp.theta, dv.pp.delb, xnames, all_pars=False)
+        verbose = verbose_level(verbose_arg)  # optimizeGlmer's as.integer(verbose), optwrap's if (verbose)
         opt, opt_warnings = _run(ctrl.optimizer[0], dv.devfun0, theta0, dv.lower, ctrl.opt_ctrl_dict, verbose)
         dv.devfun0(opt["par"])  # optwrap's final fn(opt$par)
         if nAGQ == 0:
@@ -163,6 +165,7 @@ def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only
         if r_if(dev_fun_only, "devFunOnly"):
             return _devfun_only(dv.devfun, lower.size)
         par0 = get_start(start, dv.pp.theta, dv.pp.delb, xnames, all_pars=True)
+        verbose = verbose_level(verbose_arg)
         opt_ctrl = ctrl.opt_ctrl_dict
         name = ctrl.optimizer[1] if isinstance(ctrl.optimizer[1], str) else None
         if name == "Nelder_Mead" and "xst" not in opt_ctrl:  # optwrap(adj = TRUE)
