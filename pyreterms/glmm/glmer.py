@@ -38,6 +38,7 @@ from pyreterms.lmm.optimize import Derivs, check_conv, deriv12, nloptwrap
 from pyreterms.lmm.optimizers import optimizer_name, run_optimizer
 from pyreterms.lmm.threads import blas_threads
 
+
 def _check_boundary(dv: GlmerDevfun, opt: dict[str, Any], fn: Any, tol: float) -> dict[str, Any]:
     """R: ``check.boundary``: a theta within ``boundary.tol`` of its bound is tried at the bound."""
     bdiff = dv.pp.theta - dv.lower[:dv.nth]
@@ -140,10 +141,8 @@ def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only
     lower = dv.lower
     opt_warnings: list[str] = []
     btol = float(ctrl.boundary_tol)
-    xnames = list(glf.X.colnames)
-    verbose = 0
     if init0:
-        theta0 = get_start(start, dv.pp.theta, dv.pp.delb, xnames, all_pars=False)
+        theta0 = get_start(start, dv.pp.theta, dv.pp.delb, list(glf.X.colnames), all_pars=False)
         verbose = verbose_level(verbose_arg)  # optimizeGlmer's as.integer(verbose), optwrap's if (verbose)
         opt, opt_warnings = _run(ctrl.optimizer[0], dv.devfun0, theta0, dv.lower, ctrl.opt_ctrl_dict, verbose)
         dv.devfun0(opt["par"])  # optwrap's final fn(opt$par)
@@ -154,41 +153,11 @@ def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only
     elif nAGQ == 0:  # lme4 1.1-31 reaches mkMerMod without an `opt`
         raise LmeCheckError("object 'opt' not found", check="nAGQ0initStep")
     if nAGQ >= 1:
-        if nAGQ > 1:  # lme4 checks in updateGlmerDevfun, after stage 1 (whose own stops come first)
-            check_agq_model(glf.reTrms)
-        dv.set_agq(nAGQ)
-        lower = np.concatenate([dv.lower, np.full(glf.X.X.shape[1], -np.inf)])
-        if init0:
-            start = update_start(start, np.asarray(opt["par"]))
-        unsc = dv.unsc()
-        dv.to_stage2()
-        if r_if(dev_fun_only, "devFunOnly"):
-            return _devfun_only(dv.devfun, lower.size)
-        par0 = get_start(start, dv.pp.theta, dv.pp.delb, xnames, all_pars=True)
-        verbose = verbose_level(verbose_arg)
-        opt_ctrl = ctrl.opt_ctrl_dict
-        name = ctrl.optimizer[1] if isinstance(ctrl.optimizer[1], str) else None
-        if name == "Nelder_Mead" and "xst" not in opt_ctrl:  # optwrap(adj = TRUE)
-            beta_sd = np.sqrt(np.diag(unsc))
-            opt_ctrl["xst"] = 0.2 * np.concatenate([np.full(dv.nth, 0.1), np.minimum(beta_sd, 10)])
-        elif name == "bobyqa":
-            opt_ctrl.setdefault("rhobeg", 2e-4)
-            opt_ctrl.setdefault("rhoend", 2e-7)
-        opt, opt_warnings = _run(ctrl.optimizer[1], dv.devfun, par0, lower, opt_ctrl, verbose)
-        last = bool(r_if(ctrl.use_last_params, "use.last.params"))
-        final = np.array(opt["par"], dtype=np.float64)
-        if last:  # optwrap: orig_pars with the theta the optimizer evaluated last
-            final[:dv.nth] = dv.pp.theta
-        if r_if(ctrl.calc_derivs, "calc.derivs"):  # optwrap: deriv12(fn, opt$par, fx = opt$value = NULL)
-            derivs = deriv12(dv.devfun, np.array(opt["par"], dtype=np.float64))
-        dv.devfun(final)
-        dv.resp.offset = dv.base_offset.copy()  # optimizeGlmer: resp$setOffset(baseOffset)
-        _restart_edge(ctrl)
-        if btol > 0:
-            dv.lower = lower
-            opt = _check_boundary(dv, opt if not last else {**opt, "par": final}, dv.devfun, btol)
-            dv.resp.offset = dv.base_offset.copy()
-        par = np.array(opt["par"], dtype=np.float64) if not last else final
+        st = _stage2(dv, ctrl, nAGQ, update_start(start, np.asarray(opt["par"])) if init0 else start,
+                     dev_fun_only, verbose_arg)
+        if callable(st):
+            return st
+        opt, derivs, lower, par, opt_warnings = st
         theta, beta = par[:dv.nth], par[dv.nth:]
     else:
         theta, beta = dv.pp.theta.copy(), dv.pp.delb.copy()
@@ -204,6 +173,52 @@ def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only
                                conv_messages=conv_msgs, opt_warnings=tuple(opt_warnings))
 
 
+def _stage2(dv: GlmerDevfun, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only: Any, verbose_arg: Any
+            ) -> Callable[[npt.ArrayLike], float] | tuple[dict[str, Any], Derivs | None, np.ndarray, np.ndarray,
+                                                         list[str]]:
+    """R: glmer's ``if (nAGQ > 0L)`` block: ``updateGlmerDevfun``, ``devFunOnly``, then ``optimizeGlmer``
+    (stage 2, ``optwrap(adj = TRUE)``, ``use.last.params``, ``restart_edge``, ``check.boundary``).
+    Returns the devfun (``devFunOnly``) or (opt, derivs, lower bounds, the fit's c(theta, beta), warnings)."""
+    glf = dv.glf
+    if nAGQ > 1:  # lme4 checks in updateGlmerDevfun, after stage 1 (whose own stops come first)
+        check_agq_model(glf.reTrms)
+    dv.set_agq(nAGQ)
+    lower = np.concatenate([dv.lower, np.full(glf.X.X.shape[1], -np.inf)])
+    unsc = dv.unsc()
+    dv.to_stage2()
+    if r_if(dev_fun_only, "devFunOnly"):
+        return _devfun_only(dv.devfun, lower.size)
+    par0 = get_start(start, dv.pp.theta, dv.pp.delb, list(glf.X.colnames), all_pars=True)
+    verbose = verbose_level(verbose_arg)
+    opt_ctrl = ctrl.opt_ctrl_dict
+    name = ctrl.optimizer[1] if isinstance(ctrl.optimizer[1], str) else None
+    if name == "Nelder_Mead" and "xst" not in opt_ctrl:  # optwrap(adj = TRUE)
+        beta_sd = np.sqrt(np.diag(unsc))
+        opt_ctrl["xst"] = 0.2 * np.concatenate([np.full(dv.nth, 0.1), np.minimum(beta_sd, 10)])
+    elif name == "bobyqa":
+        opt_ctrl.setdefault("rhobeg", 2e-4)
+        opt_ctrl.setdefault("rhoend", 2e-7)
+    opt, opt_warnings = _run(ctrl.optimizer[1], dv.devfun, par0, lower, opt_ctrl, verbose)
+    last = bool(r_if(ctrl.use_last_params, "use.last.params"))
+    final = np.array(opt["par"], dtype=np.float64)
+    if last:  # optwrap: orig_pars with the theta the optimizer evaluated last
+        final[:dv.nth] = dv.pp.theta
+    derivs = None
+    if r_if(ctrl.calc_derivs, "calc.derivs"):  # optwrap: deriv12(fn, opt$par, fx = opt$value = NULL)
+        derivs = deriv12(dv.devfun, np.array(opt["par"], dtype=np.float64))
+    dv.devfun(final)
+    dv.resp.offset = dv.base_offset.copy()  # optimizeGlmer: resp$setOffset(baseOffset)
+    _restart_edge(ctrl)
+    checked = opt
+    if float(ctrl.boundary_tol) > 0:
+        dv.lower = lower
+        checked = _check_boundary(dv, opt, dv.devfun, float(ctrl.boundary_tol))
+        dv.resp.offset = dv.base_offset.copy()
+    # mkMerMod reads pp: with use.last.params the state left above, unless check.boundary re-evaluated
+    par = final if last and checked is opt else np.array(checked["par"], dtype=np.float64)
+    return checked, derivs, lower, par, opt_warnings
+
+
 def _conv_warning(opt: dict[str, Any], name: str) -> list[str]:
     """R ``optwrap``: a nonzero convergence code warns ``convergence code K from NAME: MSG``."""
     code = int(opt.get("conv", 0))
@@ -215,12 +230,16 @@ def _conv_warning(opt: dict[str, Any], name: str) -> list[str]:
 
 
 def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayLike | None = None,
-             calc_derivs: bool = True, tol_pwrss: float = 1e-7) -> GlmerFit:
+             calc_derivs: bool = True, tol_pwrss: float = 1e-7, control: GlmerControl | None = None) -> GlmerFit:
     """The fit lme4 builds when its last optimizer returns ``opt$par = pars`` (``c(theta, beta)``; theta
     alone for nAGQ = 0): ``deriv12`` at ``pars`` (nAGQ >= 1), the final ``fn(opt$par)``, ``checkConv``
     (its messages and warnings), ``mkMerMod``.
     For comparing the verbs with lme4 at lme4's own parameters.  ``lp0``: the devfun's PIRLS start
-    (R: ``environment(devfun)$lp0``; default: the initial PIRLS's, as ``mkGlmerDevfun`` leaves it)."""
+    (R: ``environment(devfun)$lp0``; default: the initial PIRLS's, as ``mkGlmerDevfun`` leaves it).
+    ``control``: a glmerControl whose ``calc.derivs``, ``tolPwrss`` and ``check.conv.*`` replace the defaults."""
+    cc = LmerControl() if control is None else control.conv_control()
+    if control is not None:
+        calc_derivs, tol_pwrss = bool(control.calc_derivs), float(control.tolPwrss)
     pars = np.asarray(pars, dtype=np.float64)
     nth, p = glf.reTrms.theta.size, glf.X.X.shape[1]
     want = nth if nAGQ == 0 else nth + p
@@ -235,7 +254,7 @@ def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayL
         dv.lp0 = lp
     if nAGQ == 0:
         fval = dv.devfun0(pars)
-        msgs = check_conv(None, pars, dv.lower, LmerControl()).messages if calc_derivs else ()
+        msgs = check_conv(None, pars, dv.lower, cc).messages if calc_derivs else ()
         return GlmerFit.from_state(glf, 0, dv.pp, dv.resp, pars, dv.pp.delb.copy(), fval, tol_pwrss=tol_pwrss,
                                    optimizer="bobyqa", devfun=dv.devfun0, conv_messages=msgs)
     dv.set_agq(nAGQ)
@@ -243,7 +262,7 @@ def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayL
     fval = dv.devfun(pars)
     dv.resp.offset = dv.base_offset.copy()
     lower = np.concatenate([dv.lower, np.full(pars.size - dv.nth, -np.inf)])
-    msgs = check_conv(derivs, pars, lower, LmerControl()).messages if calc_derivs else ()
+    msgs = check_conv(derivs, pars, lower, cc).messages if calc_derivs else ()
     return GlmerFit.from_state(glf, nAGQ, dv.pp, dv.resp, pars[:dv.nth], pars[dv.nth:], fval,
                                hessian=None if derivs is None else derivs.Hessian,
                                gradient=None if derivs is None else derivs.gradient, tol_pwrss=tol_pwrss,

@@ -47,7 +47,7 @@ def cb(R):
 
 def _r(R, call: str) -> dict[str, Any]:
     res = R.r_eval(f"pyt_run({_rstr(call)})")
-    out = dict(zip(res.names, res))
+    out = dict(zip(res.names, res, strict=True))
     err = out["error"][0]
     return {"error": None if err is R.r_eval("NA_character_")[0] or str(err) == "NA" else str(err),
             "warnings": [str(w) for w in out["warnings"]], "theta": np.array(out["theta"]),
