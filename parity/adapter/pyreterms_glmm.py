@@ -177,7 +177,8 @@ def pyreterms_glmm_impl(formula: str, data: pd.DataFrame, *, family: str, link: 
     with warnings.catch_warnings(record=True) as caught:  # glmer's own conversion of an lmerControl
         warnings.simplefilter("always")
         ctrl = as_glmer_control(given) if call is not None else None
-    pre_warn = ctrl_warn + _conditions(caught)[0]
+    # glmer(control = <expression>) evaluates it, and again in glFormula (its match.call): twice
+    pre_warn = ctrl_warn + _conditions(caught)[0] + ctrl_warn
     if ctrl is not None and not r_if(ctrl.compDev, "compDev"):
         raise NotCompared("glmerControl(compDev = FALSE): lme4's R-level PIRLS is not implemented in pyreterms",
                           "unsupported")
