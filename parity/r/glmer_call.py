@@ -133,6 +133,7 @@ class GlmerCall:
     def r_args(self, fit: bool = True) -> dict[str, Any]:
         """The same arguments as R values for ``glmer`` (``fit``: without ``devFunOnly = TRUE``); family,
         nAGQ, formula and data are passed by the harness itself."""
+        rsession.start()
         import rpy2.rinterface as ri
 
         out: dict[str, Any] = {}
@@ -213,6 +214,23 @@ def _control(node: Node) -> tuple[str, dict[str, Any]]:
     return fn, out
 
 
+def _start(node: Node) -> Any:
+    """``start`` as for lmer, plus a named ``fixef = c(name = number, ...)`` (a dict: getStart reorders it)."""
+    if isinstance(node, Call) and node.fn == "list":
+        named = {}
+        for a in node.args:
+            v = a.value
+            if a.name == "fixef" and isinstance(v, Call) and v.fn == "c" and v.args and \
+                    all(x.name is not None for x in v.args):
+                vals = {str(x.name): const(x.value, f"start$fixef${x.name}") for x in v.args}
+                if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vals.values()):
+                    named[str(a.name)] = {k: float(x) for k, x in vals.items()}
+        if named:
+            rest = Call("list", tuple(a for a in node.args if a.name not in named))
+            return {**start(rest), **named} if rest.args else named
+    return start(node)
+
+
 def parse_glmer_call(text: str) -> GlmerCall:
     """Read ``glmer(...)`` (see the module docstring); raises :class:`BadCall` on anything else."""
     text = text.strip().rstrip(";")
@@ -253,12 +271,12 @@ def _pieces(args: dict[str, Node]) -> dict[str, Any]:
     for nm, key in (("verbose", "verbose"), ("devFunOnly", "dev_fun_only")):
         if nm in args:
             kw[key] = const(args[nm], nm)
-            rt[nm] = deparse(args[nm])
+            rt[nm] = r_text(kw[key])  # the constant as R reads it (NA, not `NA`)
     if "control" in args:
         kw["control_fn"], kw["control"] = _control(args["control"])
         rt["control"] = deparse(args["control"])
     if "start" in args:
-        kw["start"] = start(args["start"])
+        kw["start"] = _start(args["start"])
         rt["start"] = deparse(args["start"])
     if "subset" in args:
         try:
