@@ -117,9 +117,9 @@ GLMM_CASES: tuple[GlmmCase, ...] = (
         ("subset-verbose", "subset = herd != 3, verbose = TRUE", "subset; verbose read as as.integer"),
         ("devfunonly", "devFunOnly = TRUE", "the fit, and lme4's devFunOnly function at its parameters"),
     )),
-    GlmmCase("cbpp-arg-nlminb-agq0", CBPP, "cbpp", "binomial", "logit", 0, call='control = glmerControl(optimizer = '
-             '"nlminbwrap", check.nlev.gtreq.5 = "warning"), verbose = 1L',
-             note="nAGQ = 0 by nlminbwrap; optwrap's verbose warning"),
+    GlmmCase("cbpp-arg-nlopt-verbose", CBPP, "cbpp", "binomial", "logit", 1, call='control = glmerControl(optimizer = '
+             'c("nloptwrap", "Nelder_Mead"), check.nlev.gtreq.5 = "warning"), verbose = 1L',
+             note="stage 1 by nloptwrap; verbose = 1L (printing not compared)"),
     *(GlmmCase(f"cbpp-arg-{k}", CBPP, "cbpp", "binomial", "logit", q, call=c, expect="both refused", refusal=r)
       for k, q, c, r in (
         ("restart-edge", 1, "control = glmerControl(restart_edge = TRUE)", "restart_edge (glmer)"),

@@ -15,11 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from pyreterms.design.checks import CheckControl
+import numpy as np
+
+from pyreterms.design.checks import CheckControl, check_ctrl_level
 from pyreterms.errors import LmeCheckError, LmeWarning
 from pyreterms.lmm.control import LmerControl, Optimizer, control_fields
 
-__all__ = ["GlmerControl", "glmerControl", "as_glmer_control"]
+__all__ = ["GlmerControl", "glmerControl", "as_glmer_control", "check_response"]
 
 #: glmerControl's arguments that lmerControl does not have (R names -> field names)
 _GLMER_ONLY = {"tolPwrss": "tolPwrss", "compDev": "compDev", "nAGQ0initStep": "nAGQ0initStep",
@@ -132,3 +134,16 @@ def as_glmer_control(control: GlmerControl | LmerControl | Mapping[str, Any] | N
     if isinstance(control, Mapping):
         return glmerControl(**dict(control))
     raise LmeCheckError("'control' is not a list; use glmerControl()", check="control")
+
+
+def check_response(y: np.ndarray, cc: Any) -> None:
+    """R: ``checkResponse(y, control$checkControl)`` in ``mkGlmerDevfun``: ``check.response.not.const``
+    (its level checked here; "stop" already stops in :func:`pyreterms.glmm.glformula.glformula`)."""
+    check_ctrl_level("check.response.not.const", cc)
+    if cc != "ignore" and np.unique(y).size < 2:
+        if cc == "warning":
+            warnings.warn("Response is constant", LmeWarning, stacklevel=4)
+        elif cc == "stop":
+            raise LmeCheckError("Response is constant", check="check.response.not.const")
+        else:
+            raise LmeCheckError("unknown check level for 'check.response.not.const'", check="check.response.not.const")

@@ -127,18 +127,6 @@ def _zrank_allow_n(reTrms: ReTrms, n: int, ctrl: CheckControl) -> list[str]:
     return [w]
 
 
-def _check_response(y: np.ndarray, cc: Any) -> None:
-    """R: ``checkResponse(y, control$checkControl)`` (in ``mkGlmerDevfun``): check.response.not.const."""
-    check_ctrl_level("check.response.not.const", cc)
-    if cc != "ignore" and np.unique(y).size < 2:
-        if cc == "warning":
-            warnings.warn("Response is constant", LmeWarning, stacklevel=4)
-        elif cc == "stop":
-            raise LmeCheckError("Response is constant", check="check.response.not.const")
-        else:
-            raise LmeCheckError("unknown check level for 'check.response.not.const'", check="check.response.not.const")
-
-
 def _unexpanded(formula: str, lf: LFormula) -> tuple[str, ModelFrame]:
     """The formula and frame column order of lme4 1.1-31's ``glFormula``, which (unlike ``lFormula``) does
     not call ``expandDoubleVerts``: ``formula`` keeps ``(x || g)`` and the frame's variables follow
@@ -189,7 +177,9 @@ def glformula(formula: str, data: pd.DataFrame, family: Any = "gaussian", subset
     if mustart is not None:
         mu0 = _rows(data, lf.fr, mustart, "mustart")
     eta0 = None if etastart is None else _rows(data, lf.fr, etastart, "etastart")
-    _check_response(y, getattr(control, "check_response_not_const", "stop"))
+    if getattr(control, "check_response_not_const", "stop") == "stop" and np.unique(y).size < 2:
+        # lme4 checks in mkGlmerDevfun (glmer); its other levels: pyreterms.glmm.control.check_response
+        raise LmeCheckError("Response is constant", check="check.response.not.const")
     form, fr = _unexpanded(formula, lf)
     return GLFormula(formula=form, fr=fr, X=lf.X, reTrms=lf.reTrms, family=fam, y=y, weights=w, n=n,
                      offset=lf.offset, mustart=mu0, etastart=eta0, messages=tuple(messages))

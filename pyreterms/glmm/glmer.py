@@ -25,7 +25,7 @@ import pandas as pd
 from pyreterms.design.model import LFormula
 from pyreterms.errors import DataError, LmeCheckError, LmeWarning
 from pyreterms.glmm.agq import check_agq_model
-from pyreterms.glmm.control import GlmerControl, as_glmer_control
+from pyreterms.glmm.control import GlmerControl, as_glmer_control, check_response
 from pyreterms.glmm.devfun import GlmerDevfun, check_response_length
 from pyreterms.glmm.fit import GlmerFit
 from pyreterms.glmm.ghrule import GHrule
@@ -84,6 +84,7 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *,
     glf = glformula(formula, data, family, subset, weights=weights, na_action=na_action, offset=offset,
                     contrasts=contrasts, mustart=mustart, etastart=etastart, control=ctrl)
     if isinstance(glf, GLFormula):
+        check_response(glf.y, ctrl.check_response_not_const)  # lme4's mkGlmerDevfun: checkResponse
         check_response_length(glf)  # lme4's mkGlmerDevfun stops before updateGlmerDevfun's nAGQ check
     if isinstance(glf, LFormula):  # lme4: warns, then re-evaluates the call as lmer()
         warnings.warn("calling glmer() with family=gaussian (identity link) as a shortcut to lmer() is deprecated;"
