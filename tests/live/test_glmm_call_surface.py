@@ -217,3 +217,31 @@ def test_convergence_check_levels_as_lme4(R, cb) -> None:
     head = "Model failed to converge with max|grad| = "
     assert r["error"].startswith(head) and err.startswith(head)
     assert r["error"].split(" (tol")[1] == err.split(" (tol")[1]
+
+
+def test_cli_check_call_glmer(R, tmp_path) -> None:
+    """``parity check --call 'glmer(...)'``: the call's arguments reach both sides (an agreement, a verdict of
+    both refusing, a declined compDev = FALSE, a flag given twice)."""
+    import json
+    import subprocess
+    import sys
+
+    def run(call: str, *more: str) -> tuple[subprocess.CompletedProcess, dict]:
+        out = tmp_path / "r.json"
+        out.unlink(missing_ok=True)
+        p = subprocess.run([sys.executable, "-m", "parity", "check", "--call", call, "--data", "cb=r:lme4::cbpp",
+                            "--json", str(out), *more], capture_output=True, text=True, timeout=600)
+        return p, (json.loads(out.read_text()) if out.is_file() else {})
+
+    p, rep = run('gm <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cb, binomial(link = "probit"),'
+                 ' control = glmerControl(optimizer = "nloptwrap", use.last.params = TRUE), start = list(theta = 0.5),'
+                 " subset = herd != 3)")
+    assert p.returncode == 0 and rep["verdict"] == "agree", p.stdout[-3000:] + p.stderr[-2000:]
+    assert rep["family"] == "binomial" and rep["link"] == "probit"
+    assert rep["call_arguments"]["subset"] == "herd != 3"
+    p, rep = run("glmer(incidence ~ period + (1 | herd), cb, poisson, control = glmerControl(restart_edge = TRUE))")
+    assert rep["verdict"] == "both refused", p.stdout[-3000:]
+    p, rep = run("glmer(incidence ~ period + (1 | herd), cb, poisson, control = glmerControl(compDev = FALSE))")
+    assert rep["verdict"] == "not compared" and "compDev = FALSE" in p.stderr
+    p, _ = run("glmer(incidence ~ period + (1 | herd), cb, poisson)", "--family", "poisson")
+    assert p.returncode == 2 and "not --family/--link/--nAGQ too" in p.stderr
