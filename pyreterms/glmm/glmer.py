@@ -69,7 +69,7 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *,
     ``lmerControl`` is converted with lme4's warning).  ``start``: a theta vector or ``{"theta": ...,
     "fixef": ...}`` (lme4's ``getStart``).  ``verbose`` is read as ``as.integer(verbose)`` (refused with
     R's message; nothing is printed).  ``devFunOnly``: the deviance function instead of the fit (nAGQ = 0:
-    of theta, before any optimization; else of ``c(theta, beta)``, after stage 1).  R's spellings
+    of theta, before any optimization; else of ``c(theta, beta)``, after stage 1).  R's spelling
     ``na.action`` is accepted as a keyword.
     """
     na_action = str(kwargs.pop("na.action", na_action))
