@@ -68,9 +68,9 @@ def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *,
     ``control``: :func:`~pyreterms.glmm.control.glmerControl` (or a dict of its arguments; an
     ``lmerControl`` is converted with lme4's warning).  ``start``: a theta vector or ``{"theta": ...,
     "fixef": ...}`` (lme4's ``getStart``).  ``verbose`` is read as ``as.integer(verbose)`` (refused with
-    R's message; nothing is printed).  ``devFunOnly``: the deviance function instead of the fit (nAGQ = 0:
-    of theta, before any optimization; else of ``c(theta, beta)``, after stage 1).  R's spelling
-    ``na.action`` is accepted as a keyword.
+    R's message; the optimizers print what they print for ``lmer``).  ``devFunOnly``: the deviance
+    function instead of the fit (nAGQ = 0: of theta, before any optimization; else of ``c(theta, beta)``,
+    after stage 1).  R's spelling ``na.action`` is accepted as a keyword.
     """
     na_action = str(kwargs.pop("na.action", na_action))
     if kwargs:
