@@ -60,9 +60,9 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
     if (!is.null(offset)) cl$offset <- as.name("..pyreterms_offset..")
     if (with_nagq) cl$nAGQ <- as.integer(nAGQ)
     ## parity check --call 'glmer(...)' (parity/r/glmer_call.py): the call's other arguments, as glmer
-    ## passes them on to glFormula (control, start, subset, weights, offset, na.action, contrasts)
+    ## passes them on to glFormula (control, start, subset, weights, offset, na.action, contrasts, mustart, etastart)
     keep <- if (fun == "glFormula") intersect(names(extra), c("control", "start", "subset", "weights", "offset",
-                                                              "na.action", "contrasts")) else names(extra)
+                                                              "na.action", "contrasts", "mustart", "etastart")) else names(extra)
     for (nm in keep) cl[nm] <- list(extra[[nm]])
     cl
   }

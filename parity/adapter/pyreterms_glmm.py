@@ -182,7 +182,13 @@ def pyreterms_glmm_impl(formula: str, data: pd.DataFrame, *, family: str, link: 
     if ctrl is not None and not r_if(ctrl.compDev, "compDev"):
         raise NotCompared("glmerControl(compDev = FALSE): lme4's R-level PIRLS is not implemented in pyreterms",
                           "unsupported")
-    fkw = {k: kw[k] for k in ("subset", "na_action", "contrasts") if k in kw}
+    for k in ("mustart", "etastart"):  # a column by name (parity.r.glmer_call)
+        col = getattr(call, k, None)
+        if col is not None:
+            if col not in data.columns:
+                raise DataError(f"object '{col}' not found")
+            kw[k] = data[col].to_numpy(dtype=np.float64)
+    fkw = {k: kw[k] for k in ("subset", "na_action", "contrasts", "mustart", "etastart") if k in kw}
     weights, offset = kw.pop("weights", weights), kw.pop("offset", offset)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -4,7 +4,8 @@ synthetic Poisson with an offset, checked live by :func:`parity.compare.glmm_che
 Each :class:`GlmmCase` is one call ``lme4::glmer(formula, data, family = family(link), nAGQ,
 weights = data[[weights]], offset = data[[offset]])``.  ``data`` names a shipped lme4 data set
 (:func:`pyreterms.datasets.load_dataset`, or read through R: grouseticks), a derived frame
-(``cbpp_prop``: cbpp with the incidence as a proportion) or the synthetic ``pois_offset`` / ``gamma_log``
+(``cbpp_prop``: cbpp with the incidence as a proportion; ``cbpp_start``: with mustart/etastart columns) or
+the synthetic ``pois_offset`` / ``gamma_log``
 frames built here with numpy (fixed seeds).
 """
 from __future__ import annotations
@@ -120,6 +121,10 @@ GLMM_CASES: tuple[GlmmCase, ...] = (
     GlmmCase("cbpp-arg-nlopt-verbose", CBPP, "cbpp", "binomial", "logit", 1, call='control = glmerControl(optimizer = '
              'c("nloptwrap", "Nelder_Mead"), check.nlev.gtreq.5 = "warning"), verbose = 1L',
              note="stage 1 by nloptwrap; verbose = 1L (printing not compared)"),
+    GlmmCase("cbpp-arg-mustart", CBPP, "cbpp_start", "binomial", "logit", 1, call="mustart = m, subset = herd != 2",
+             note="mustart from a column (a (mustart) column in glFormula's frame), with a subset"),
+    GlmmCase("cbpp-arg-etastart-agq0", CBPP, "cbpp_start", "binomial", "logit", 0, call="etastart = e",
+             note="etastart from a column, nAGQ = 0"),
     *(GlmmCase(f"cbpp-arg-{k}", CBPP, "cbpp", "binomial", "logit", q, call=c, expect="both refused", refusal=r)
       for k, q, c, r in (
         ("restart-edge", 1, "control = glmerControl(restart_edge = TRUE)", "restart_edge (glmer)"),
@@ -169,6 +174,11 @@ def glmm_case_data(name: str) -> pd.DataFrame:
     if name == "cbpp_prop":
         d = load_dataset("cbpp").copy()
         d["prop"] = d["incidence"] / d["size"]
+        return d
+    if name == "cbpp_start":  # starting values as columns: mustart (a clipped proportion), etastart (its logit)
+        d = load_dataset("cbpp").copy()
+        d["m"] = np.clip(d["incidence"] / d["size"], 0.05, 0.95)
+        d["e"] = np.log(d["m"] / (1 - d["m"]))
         return d
     if name == "pois_offset":
         return _pois_offset()

@@ -16,7 +16,7 @@ Nothing of the call is evaluated as R code.  Accepted (anything else: a one-line
   ``lmerControl(...)`` too (lme4 converts it with a warning; so does pyreterms);
 - ``start``, ``subset``, ``weights``, ``offset``, ``na.action``, ``contrasts`` as for lmer
   (:mod:`parity.r.rcall`); ``verbose`` and ``devFunOnly`` any constant (both sides read it as R does).
-  ``mustart``/``etastart`` are refused (not run by ``--call``).
+  ``mustart``/``etastart``: a column of the data by name.
 
 With ``devFunOnly = TRUE`` the fit is compared without it, and the last stage's deviance function (the
 one ``devFunOnly`` returns) is compared at lme4's parameters as in every GLMM check (``gdevfun(pars)``).
@@ -85,6 +85,9 @@ class GlmerCall:
     dev_fun_only: Any = False
     r_text: dict[str, str] = field(default_factory=dict)
     na_action_symbol: bool = True
+    #: data columns named by ``mustart`` / ``etastart``
+    mustart: str | None = None
+    etastart: str | None = None
 
     @property
     def dev_fun_only_true(self) -> bool:
@@ -128,6 +131,9 @@ class GlmerCall:
             out["na.action"] = self.r_text["na.action"]
         if self.contrasts:
             out["contrasts"] = r_text(self.contrasts)
+        for k in ("mustart", "etastart"):
+            if getattr(self, k) is not None:
+                out[k] = str(getattr(self, k))
         return out
 
     def r_args(self, fit: bool = True) -> dict[str, Any]:
@@ -153,6 +159,9 @@ class GlmerCall:
                                 ("na.omit", "na.exclude", "na.fail", "na.pass") else ri.StrSexpVector([self.na_action]))
         if self.contrasts:
             out["contrasts"] = to_r(self.contrasts)
+        for k in ("mustart", "etastart"):
+            if getattr(self, k) is not None:  # a column name: evaluated by R in the data (model.frame)
+                out[k] = rsession.r_call("as.name", ri.StrSexpVector([getattr(self, k)]))
         return out
 
 
@@ -251,14 +260,13 @@ def parse_glmer_call(text: str) -> GlmerCall:
     if not isinstance(args["data"], Name):
         raise BadCall("glmer: data must be a name given with --data NAME=FILE")
     for nm in ("mustart", "etastart"):
-        if nm in args:
-            raise BadCall(f"glmer: {nm} is not run by --call (use the Python API)")
+        if nm in args and not isinstance(args[nm], Name):
+            raise BadCall(f"glmer: {nm} must be a column of the data (a name), not {deparse(args[nm])}")
     return GlmerCall(formula=deparse(args["formula"]), data=args["data"].id, **_pieces(args))
 
 
-def _pieces(args: dict[str, Node]) -> dict[str, Any]:
-    kw: dict[str, Any] = {}
-    rt: dict[str, str] = {}
+def _family_nagq(args: dict[str, Node], kw: dict[str, Any], rt: dict[str, str]) -> None:
+    """``family`` and ``nAGQ`` (a non-negative whole number) into ``kw`` and their R text into ``rt``."""
     if "family" in args:
         kw["family"], kw["link"] = _family(args["family"])
         rt["family"] = deparse(args["family"])
@@ -268,6 +276,12 @@ def _pieces(args: dict[str, Node]) -> dict[str, Any]:
             raise BadCall(f"nAGQ must be a non-negative whole number, not {deparse(args['nAGQ'])}")
         kw["nAGQ"] = int(v)
         rt["nAGQ"] = deparse(args["nAGQ"])
+
+
+def _pieces(args: dict[str, Node]) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    rt: dict[str, str] = {}
+    _family_nagq(args, kw, rt)
     for nm, key in (("verbose", "verbose"), ("devFunOnly", "dev_fun_only")):
         if nm in args:
             kw[key] = const(args[nm], nm)
@@ -292,5 +306,8 @@ def _pieces(args: dict[str, Node]) -> dict[str, Any]:
         rt["na.action"] = deparse(args["na.action"])
     if "contrasts" in args:
         kw["contrasts"] = contrasts(args["contrasts"])
+    for nm in ("mustart", "etastart"):
+        if nm in args:
+            kw[nm] = args[nm].id  # type: ignore[union-attr]  # a Name: checked in parse_glmer_call
     kw["r_text"] = rt
     return kw

@@ -181,5 +181,9 @@ def glformula(formula: str, data: pd.DataFrame, family: Any = "gaussian", subset
         # lme4 checks in mkGlmerDevfun (glmer); its other levels: pyreterms.glmm.control.check_response
         raise LmeCheckError("Response is constant", check="check.response.not.const")
     form, fr = _unexpanded(formula, lf)
+    extra = tuple((f"({k})", v) for k, v, given in (("mustart", mu0, mustart), ("etastart", eta0, etastart))
+                  if given is not None)
+    if extra:  # R: glFormula's model.frame carries them as columns, after (weights) and (offset)
+        fr = replace(fr, columns=fr.columns + extra)
     return GLFormula(formula=form, fr=fr, X=lf.X, reTrms=lf.reTrms, family=fam, y=y, weights=w, n=n,
                      offset=lf.offset, mustart=mu0, etastart=eta0, messages=tuple(messages))

@@ -64,7 +64,7 @@ def test_fit_runs_without_devfunonly_true() -> None:
 
 @pytest.mark.parametrize("text", [
     f"lmer({F}, cbpp)",
-    f"glmer({F}, cbpp, binomial, mustart = m)",
+    f"glmer({F}, cbpp, binomial, mustart = m + 1)",
     f"glmer({F}, cbpp, quasibinomial)",
     f"glmer({F}, cbpp, binomial, nAGQ = 1.5)",
     f"glmer({F}, cbpp, binomial, nAGQ = -1)",
@@ -79,6 +79,12 @@ def test_refused_in_one_line(text: str) -> None:
     with pytest.raises(BadCall) as ei:
         parse_glmer_call(text)
     assert "\n" not in str(ei.value)
+
+
+def test_mustart_etastart_are_columns() -> None:
+    c = parse_glmer_call(f"glmer({F}, cbpp, binomial, mustart = m, etastart = e)")
+    assert (c.mustart, c.etastart) == ("m", "e")
+    assert c.extra_arguments()["mustart"] == "m"
 
 
 def test_is_glmer_call() -> None:
