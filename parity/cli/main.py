@@ -36,7 +36,7 @@ from parity.compare.glmm_check import check_glmm
 from parity.compare.notcompared import EXIT_NOT_COMPARED, NotCompared
 from parity.compare.verdicts import BadFormula, Verdict, exit_code
 from parity.r.glmer_call import GlmerCall, is_glmer_call, parse_glmer_call
-from parity.r.rcall import BadCall, active, parse_lmer_call
+from parity.r.rcall import BadCall, LmerCall, active, parse_lmer_call
 from parity.r.session import checked_formula
 from parity.report.html import write_html
 from parity.report.text import print_table, write_json
@@ -130,10 +130,13 @@ def _call_arg(args: argparse.Namespace):
     glmm = is_glmer_call(args.call)
     if glmm and (args.family is not None or args.link is not None or args.nAGQ != 1):
         raise BadInput("--call 'glmer(...)' gives the family, link and nAGQ itself: not --family/--link/--nAGQ too")
+    call: GlmerCall | LmerCall
     try:
-        call = parse_glmer_call(args.call) if glmm else parse_lmer_call(args.call)
-        if not glmm:
-            call.check_in_r()
+        if glmm:
+            call = parse_glmer_call(args.call)
+        else:
+            call = lcall = parse_lmer_call(args.call)
+            lcall.check_in_r()
     except BadCall as e:
         raise BadInput(str(e)) from None
     if isinstance(call, GlmerCall):

@@ -92,7 +92,7 @@ def record_glmm(cases: list[GlmmCase], out: str | Path, *, log: Any = None, refr
         data = frames[case.data]
         call = case.glmer_call()
         comps = glmm_r_components(case.formula, data, **_args(case, data),
-                                  **({"extra": call.r_args()} if call is not None else {}))
+                                  extra=call.r_args() if call is not None else None)
         save_golden(out, case, comps, versions, LEVEL, data=data, machine=machine)
         done.append(case.id)
         if log is not None:
