@@ -9,6 +9,7 @@ from pyreterms.errors import DataError, FormulaError, LmeCheckError, LmeMessage,
 from pyreterms.explainer import explain
 from pyreterms.formula.parser import parse as parse_r  # R expression reader (explain --subset)
 from pyreterms.formula.values import Factor
+from pyreterms.glmm.control import GlmerControl, glmerControl
 from pyreterms.glmm.family import Gamma, binomial, gaussian, inverse_gaussian, poisson
 from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.glmm.glmer import GlmerFit, glmer
@@ -24,5 +25,6 @@ __version__ = "0.1.0"
 __all__ = ["lformula", "lmer", "lmerControl", "LmerControl",
            "explain", "parse_r", "load_dataset", "LFormula", "ReTrms", "ReTerm", "FixedX",
            "ModelFrame", "Factor", "anova", "confint", "profile", "AnovaTable", "Profile", "CondRanef",
-           "glformula", "glmer", "GLFormula", "GlmerFit", "binomial", "poisson", "Gamma", "inverse_gaussian",
+           "glformula", "glmer", "glmerControl", "GlmerControl", "GLFormula", "GlmerFit", "binomial", "poisson",
+           "Gamma", "inverse_gaussian",
            "gaussian", "PyretermsError", "FormulaError", "DataError", "LmeCheckError", "LmeWarning", "LmeMessage"]

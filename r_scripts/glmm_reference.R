@@ -3,7 +3,9 @@
 ## pyreterms_collect, pyreterms_conditions, pyreterms_formula_env and the allowlist vectors defined there).
 ##
 ## pyreterms_glmm_reference(formula, data, family, link = NULL, nAGQ = 1L, weights = NULL,
-##                          offset = NULL, level = c("glformula", "glmer"), pars = NULL)
+##                          offset = NULL, level = c("glformula", "glmer"), pars = NULL, extra = NULL)
+## (extra: a named list of further glmer arguments, R values or expressions over the data, from
+##  `parity check --call 'glmer(...)'`; glFormula gets those it takes)
 ## returns a named list; THE NAMES ARE THE R EXPRESSIONS (parity/components.py registers each):
 ##
 ## level "glformula" (glf <- glFormula(formula, data, family, weights, offset)):
@@ -41,7 +43,8 @@ pyreterms_glmm_family <- function(family, link = NULL) {
 }
 
 pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 1L, weights = NULL,
-                                     offset = NULL, level = c("glformula", "glmer"), pars = NULL) {
+                                     offset = NULL, level = c("glformula", "glmer"), pars = NULL,
+                                     extra = NULL) {
   level <- match.arg(level)
   fe <- pyreterms_formula_env(formula, data, weights, offset)
   if (!is.null(fe$error)) return(list(error = fe$error))
@@ -56,6 +59,11 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
     if (!is.null(weights)) cl$weights <- as.name("..pyreterms_weights..")
     if (!is.null(offset)) cl$offset <- as.name("..pyreterms_offset..")
     if (with_nagq) cl$nAGQ <- as.integer(nAGQ)
+    ## parity check --call 'glmer(...)' (parity/r/glmer_call.py): the call's other arguments, as glmer
+    ## passes them on to glFormula (control, start, subset, weights, offset, na.action, contrasts, mustart, etastart)
+    keep <- if (fun == "glFormula") intersect(names(extra), c("control", "start", "subset", "weights", "offset",
+                                                              "na.action", "contrasts", "mustart", "etastart")) else names(extra)
+    for (nm in keep) cl[nm] <- list(extra[[nm]])
     cl
   }
   out <- list()
@@ -91,7 +99,8 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
   if (level == "glformula") return(out)
 
   fcond <- pyreterms_conditions()
-  gfit <- tryCatch(pyreterms_collect(eval(mkcall("glmer"), fenv), fcond), error = function(e) e)
+  utils::capture.output(gfit <- tryCatch(pyreterms_collect(eval(mkcall("glmer"), fenv), fcond),
+                                          error = function(e) e))
   out[["glmer(): warnings"]] <- fcond$warnings
   out[["glmer(): messages"]] <- fcond$messages
   if (inherits(gfit, "error")) {
@@ -129,7 +138,8 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
   out[["harness: Hessian"]] <- if (is.null(gfit@optinfo$derivs)) NULL else unname(gfit@optinfo$derivs$Hessian)
   dcl <- mkcall("glmer")
   dcl$devFunOnly <- TRUE
-  df <- tryCatch(suppressWarnings(suppressMessages(eval(dcl, fenv))), error = function(e) e)
+  utils::capture.output(df <- tryCatch(suppressWarnings(suppressMessages(eval(dcl, fenv))),
+                                       error = function(e) e))
   if (inherits(df, "error")) {
     out[["gdevfun(pars)"]] <- pyreterms_failed(df)
     return(out)

@@ -15,6 +15,8 @@ fit component is evaluated at ``pars`` (pyreterms: :func:`pyreterms.glmm.glmer.g
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -28,13 +30,17 @@ from parity.adapter.rbuild import chr_vector as _chr
 from parity.adapter.rbuild import conv_messages
 from parity.adapter.rbuild import dbl_vector as _dbl
 from parity.adapter.rbuild import int_vector as _int
+from parity.compare.notcompared import NotCompared
+from parity.r.glmer_call import GlmerCall
 from parity.r.values import RList, RMatrix, RValue, RVector
 from pyreterms.errors import DataError, LmeMessage, LmeWarning
 from pyreterms.glmm import family as fam
+from pyreterms.glmm.control import as_glmer_control
 from pyreterms.glmm.family import Family
 from pyreterms.glmm.fit import GlmerFit
 from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.glmm.glmer import glmer, glmer_at
+from pyreterms.lmm.argchecks import r_if
 
 __all__ = ["GlmmImpl", "glmm_family", "glformula_components", "glmer_components", "pyreterms_glmm_impl"]
 
@@ -153,30 +159,52 @@ def _conditions(caught: list[warnings.WarningMessage]) -> tuple[list[str], list[
 
 def pyreterms_glmm_impl(formula: str, data: pd.DataFrame, *, family: str, link: str | None = None,
                         nAGQ: int = 1, level: str = "glmer", weights: Any = None, offset: Any = None,
-                        pars: Any = None, lp0: Any = None) -> dict[str, RValue]:
+                        pars: Any = None, lp0: Any = None, call: GlmerCall | None = None) -> dict[str, RValue]:
     """The GLMM implementation under test: pyreterms' ``glformula`` and ``glmer`` (and ``glmer_at`` at
-    lme4's ``pars``, PIRLS started at lme4's ``lp0``)."""
+    lme4's ``pars``, PIRLS started at lme4's ``lp0``).  ``call``: a ``glmer(...)`` call's other arguments
+    (``parity check --call``), run as lme4 runs them (glmer's control conversion first, then glFormula)."""
     f = glmm_family(family, link)
+    kw: dict[str, Any] = call.py_kwargs() if call is not None else {}
+    with warnings.catch_warnings(record=True) as caught:  # glmerControl(...): evaluated by glFormula and glmer
+        warnings.simplefilter("always")
+        given = call.py_control() if call is not None else None
+    ctrl_warn, _ = _conditions(caught)
+    with warnings.catch_warnings(record=True) as caught:  # glmer's own conversion of an lmerControl
+        warnings.simplefilter("always")
+        ctrl = as_glmer_control(given) if call is not None else None
+    # glmer(control = <expression>) evaluates it, and again in glFormula (its match.call): twice
+    pre_warn = ctrl_warn + _conditions(caught)[0] + ctrl_warn
+    if ctrl is not None and not r_if(ctrl.compDev, "compDev"):
+        raise NotCompared("glmerControl(compDev = FALSE): lme4's R-level PIRLS is not implemented in pyreterms",
+                          "unsupported")
+    for k in ("mustart", "etastart"):  # a column by name (parity.r.glmer_call)
+        col = getattr(call, k, None)
+        if col is not None:
+            if col not in data.columns:
+                raise DataError(f"object '{col}' not found")
+            kw[k] = data[col].to_numpy(dtype=np.float64)
+    fkw = {k: kw[k] for k in ("subset", "na_action", "contrasts", "mustart", "etastart") if k in kw}
+    weights, offset = kw.pop("weights", weights), kw.pop("offset", offset)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        glf = glformula(formula, data, f, weights=weights, offset=offset)
+        glf = glformula(formula, data, f, weights=weights, offset=offset, control=ctrl, **fkw)
     if not isinstance(glf, GLFormula):
         raise DataError("gaussian with the identity link is an LMM: use the LMM levels (lformula, fit)")
     out = glformula_components(glf)
     w, m = _conditions(caught)
-    out["glFormula(): warnings"], out["glFormula(): messages"] = _chr(w), _chr(list(glf.messages) + m)
+    out["glFormula(): warnings"], out["glFormula(): messages"] = _chr(ctrl_warn + w), _chr(list(glf.messages) + m)
     if level != "glmer":
         return out
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("always")
-        own = glmer(formula, data, f, nAGQ=nAGQ, weights=weights, offset=offset)
+        own = glmer(formula, data, f, nAGQ=nAGQ, weights=weights, offset=offset, control=ctrl, **kw)
     assert isinstance(own, GlmerFit)
     w, m = _conditions(caught)
-    out["glmer(): warnings"], out["glmer(): messages"] = _chr(w), _chr(m)
+    out["glmer(): warnings"], out["glmer(): messages"] = _chr(pre_warn + w), _chr(m)
     at = None
     if pars is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            at = glmer_at(glf, np.asarray(pars, dtype=np.float64), nAGQ=nAGQ, lp0=lp0)
+            at = glmer_at(glf, np.asarray(pars, dtype=np.float64), nAGQ=nAGQ, lp0=lp0, control=ctrl)
     out.update(glmer_components(own, at))
     return out

@@ -35,7 +35,8 @@ from parity.compare.check import check
 from parity.compare.glmm_check import check_glmm
 from parity.compare.notcompared import EXIT_NOT_COMPARED, NotCompared
 from parity.compare.verdicts import BadFormula, Verdict, exit_code
-from parity.r.rcall import BadCall, active, parse_lmer_call
+from parity.r.glmer_call import GlmerCall, is_glmer_call, parse_glmer_call
+from parity.r.rcall import BadCall, LmerCall, active, parse_lmer_call
 from parity.r.session import checked_formula
 from parity.report.html import write_html
 from parity.report.text import print_table, write_json
@@ -99,15 +100,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _check_glmm(args: argparse.Namespace, data, weights, offset, call):
     """``parity check FORMULA --family F [--link L] [--nAGQ k]``: lme4's glFormula()/glmer() against
     pyreterms (parity.compare.glmm_check); --level lformula/fit mean glformula/glmer here."""
-    if call is not None or args.ml or args.contrasts or args.impl not in (None, "pyreterms"):
-        raise BadInput("--family takes a formula, --data, --weights, --offset, --link, --nAGQ (not --call, --ml, "
-                       "--contrasts or --impl)")
+    if (call is not None and not isinstance(call, GlmerCall)) or args.ml or args.contrasts or \
+            args.impl not in (None, "pyreterms"):
+        raise BadInput("--family takes a formula, --data, --weights, --offset, --link, --nAGQ (not --call 'lmer(...)', "
+                       "--ml, --contrasts or --impl); a glmer call: --call 'glmer(...)'")
     if args.nAGQ < 0 or args.nAGQ > 25:
         raise BadInput(f"--nAGQ must be between 0 and 25, not {args.nAGQ}")
     level = {"lformula": "glformula", "fit": "glmer"}.get(args.level, args.level)
     try:
         return check_glmm(args.formula, data, family=args.family, link=args.link, nAGQ=args.nAGQ, level=level,
-                          weights=weights, offset=offset, data_label=args.data, selection=selection_of(args))
+                          weights=weights, offset=offset, data_label=args.data, selection=selection_of(args),
+                          call=call)
     except PyretermsError as e:
         raise BadInput(f"--family {args.family}: {e}") from None
 
@@ -124,19 +127,29 @@ def _call_arg(args: argparse.Namespace):
         raise BadInput("--call replaces the formula, --ml, --weights, --offset and --contrasts: give it alone")
     if args.impl not in (None, "pyreterms"):
         raise BadInput("--call runs pyreterms only (other implementations take no lmer arguments)")
+    glmm = is_glmer_call(args.call)
+    if glmm and (args.family is not None or args.link is not None or args.nAGQ != 1):
+        raise BadInput("--call 'glmer(...)' gives the family, link and nAGQ itself: not --family/--link/--nAGQ too")
+    call: GlmerCall | LmerCall
     try:
-        call = parse_lmer_call(args.call)
-        call.check_in_r()
+        if glmm:
+            call = parse_glmer_call(args.call)
+        else:
+            call = lcall = parse_lmer_call(args.call)
+            lcall.check_in_r()
     except BadCall as e:
         raise BadInput(str(e)) from None
+    if isinstance(call, GlmerCall):
+        args.family, args.link, args.nAGQ = call.family, call.link, call.nAGQ
     name, sep, spec = args.data.partition("=")
     if sep and name == call.data:
         args.data = spec
     elif sep and name.isidentifier():
         raise BadInput(f"--data {name}=...: the call's data is {call.data!r}")
-    args.formula, args.ml = call.formula, not call.reml_flag
+    args.formula, args.ml = call.formula, False if isinstance(call, GlmerCall) else not call.reml_flag
     args.weights = args.offset = None  # the call's own expressions reach both sides (parity.r.rcall)
-    args.contrasts = [f"{k}={v}" for k, v in (call.contrasts or {}).items()] or None
+    args.contrasts = None if isinstance(call, GlmerCall) else (  # glmer: the call carries them
+        [f"{k}={v}" for k, v in (call.contrasts or {}).items()] or None)
     return call
 
 
@@ -149,7 +162,8 @@ def call_header(text: str, call) -> str:
 
 def _print_call(call) -> None:
     extra = call.extra_arguments()
-    print(f"lmer({call.formula}, data = {call.data}" + "".join(f", {k} = {v}" for k, v in extra.items()) + ")")
+    fn = "glmer" if isinstance(call, GlmerCall) else "lmer"
+    print(f"{fn}({call.formula}, data = {call.data}" + "".join(f", {k} = {v}" for k, v in extra.items()) + ")")
 
 
 def _record_call_json(path: str, text: str, call) -> None:

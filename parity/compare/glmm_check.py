@@ -27,6 +27,7 @@ from parity.compare.selection import ALL, Selection
 from parity.compare.tolerances import CRITERION, ComponentResult, compare_components
 from parity.compare.verdicts import preflight
 from parity.r import session as rsession
+from parity.r.glmer_call import GlmerCall
 from parity.r.glmm_oracle import GLMM_LEVELS, glmm_r_components
 from parity.r.values import RMatrix, RValue, RVector
 
@@ -166,17 +167,20 @@ def glmm_theta_rule(comps: list[ComponentResult], py: dict[str, RValue], r: dict
 def check_glmm(formula: str, data: pd.DataFrame, *, family: str, link: str | None = None, nAGQ: int = 1,
                level: str = "glmer", weights: Any = None, offset: Any = None,
                impl: GlmmImpl | None = None, data_label: str = "",
-               selection: Selection | None = None, time_limit: float | None = None) -> GlmmCheckReport:
+               selection: Selection | None = None, time_limit: float | None = None,
+               call: GlmerCall | None = None) -> GlmmCheckReport:
     """Compare one GLMM design (R: ``glFormula()`` and, at level ``glmer``, ``glmer(formula, data,
     family = family(link), nAGQ, weights, offset)``).  ``impl`` defaults to pyreterms
-    (:func:`parity.adapter.pyreterms_glmm.pyreterms_glmm_impl`); a component missing on either side fails."""
+    (:func:`parity.adapter.pyreterms_glmm.pyreterms_glmm_impl`); a component missing on either side fails.
+    ``call``: a ``glmer(...)`` call read by :func:`parity.r.glmer_call.parse_glmer_call` whose other arguments
+    (control, start, verbose, subset, weights, offset, na.action, contrasts, devFunOnly) both sides run."""
     if level not in GLMM_LEVELS:
         raise ValueError(f"level must be one of {', '.join(GLMM_LEVELS)}, not {level!r}")
     try:
         preflight(formula)
         return _check(formula, data, level=level, weights=weights, offset=offset,
                       impl=impl or pyreterms_glmm_impl, data_label=data_label, selection=selection or ALL,
-                      time_limit=time_limit, family=family, link=link, nAGQ=nAGQ)
+                      time_limit=time_limit, family=family, link=link, nAGQ=nAGQ, call=call)
     except NotCompared as e:
         rep = not_compared_report(formula, level, False, data_label, e)
         return GlmmCheckReport(rep.formula, rep.data_label, rep.level, False, rep.components, rep.versions,
@@ -185,15 +189,16 @@ def check_glmm(formula: str, data: pd.DataFrame, *, family: str, link: str | Non
 
 def _check(formula: str, data: pd.DataFrame, *, family: str, link: str | None, nAGQ: int, level: str,
            weights: Any, offset: Any, impl: GlmmImpl, data_label: str, selection: Selection,
-           time_limit: float | None) -> GlmmCheckReport:
+           time_limit: float | None, call: GlmerCall | None = None) -> GlmmCheckReport:
     args: dict[str, Any] = {"family": family, "link": link, "nAGQ": nAGQ, "level": level,
                             "weights": weights, "offset": offset}
-    r = glmm_r_components(formula, data, time_limit=time_limit, **args)
+    rargs = {**args, "extra": call.r_args()} if call is not None else args
+    r = glmm_r_components(formula, data, time_limit=time_limit, **rargs)
 
     def here(pars: np.ndarray) -> dict[str, RValue]:  # lme4's devfun at the implementation's optimum
-        return glmm_r_components(formula, data, time_limit=time_limit, pars=[pars.tolist()], **args)
+        return glmm_r_components(formula, data, time_limit=time_limit, pars=[pars.tolist()], **rargs)
 
-    py = run_glmm_impl(impl, formula, data, r, **args)
+    py = run_glmm_impl(impl, formula, data, r, **args, **({"call": call} if call is not None else {}))
     comps = judge_glmm(py, r, level=level, nAGQ=nAGQ, selection=selection, here=here)
     versions = rsession.versions() if rsession.is_started() else {}
     return GlmmCheckReport(formula, data_label, level, False, tuple(comps), versions, (), selection,

@@ -4,7 +4,8 @@ synthetic Poisson with an offset, checked live by :func:`parity.compare.glmm_che
 Each :class:`GlmmCase` is one call ``lme4::glmer(formula, data, family = family(link), nAGQ,
 weights = data[[weights]], offset = data[[offset]])``.  ``data`` names a shipped lme4 data set
 (:func:`pyreterms.datasets.load_dataset`, or read through R: grouseticks), a derived frame
-(``cbpp_prop``: cbpp with the incidence as a proportion) or the synthetic ``pois_offset`` / ``gamma_log``
+(``cbpp_prop``: cbpp with the incidence as a proportion; ``cbpp_start``: with mustart/etastart columns) or
+the synthetic ``pois_offset`` / ``gamma_log``
 frames built here with numpy (fixed seeds).
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 
 from parity.compare.glmm_check import GlmmCheckReport, check_glmm
 from parity.r.datasource import load_source
+from parity.r.glmer_call import GlmerCall, parse_glmer_call
 from pyreterms.datasets import list_datasets, load_dataset
 
 __all__ = ["GlmmCase", "GLMM_CASES", "get_glmm_case", "glmm_case_data", "run_glmm_case"]
@@ -46,6 +48,17 @@ class GlmmCase:
     #: same reason, :data:`refusal` the class of :data:`parity.compare.verdicts.REFUSAL_CLASSES`)
     expect: str = "agree"
     refusal: str | None = None
+    #: glmer's further arguments as R text (an argument case, ``parity check --call 'glmer(...)'``), e.g.
+    #: ``'control = glmerControl(optimizer = "nloptwrap")'``; both sides run them (:mod:`parity.r.glmer_call`)
+    call: str | None = None
+
+    def glmer_call(self) -> GlmerCall | None:
+        """The case as a checked ``glmer(...)`` call when it has further arguments (else None)."""
+        if self.call is None:
+            return None
+        fam = f'{self.family}(link = "{self.link}")' if self.link else self.family
+        return parse_glmer_call(f"glmer({self.formula}, data = {self.data}, family = {fam}, nAGQ = {self.nAGQ}, "
+                                f"{self.call})")
 
     def as_json(self) -> dict:
         """The definition a golden stores (:func:`parity.goldens.record_replay.save_golden`)."""
@@ -89,6 +102,38 @@ GLMM_CASES: tuple[GlmmCase, ...] = (
              note="positive cbind() columns, Gamma(log): lme4 stops in updateXwts"),
     GlmmCase("cbpp-cbind-pos-gaussian-log", CBPP_POS, "cbpp", "gaussian", "log", 1, expect="both refused",
              refusal=_XWTS, note="positive cbind() columns, gaussian(log): lme4 stops in updateXwts"),
+    # glmer's other arguments (issue 18 items 1 and 3): start, devFunOnly, verbose, glmerControl
+    *(GlmmCase(f"cbpp-arg-{k}", CBPP, "cbpp", "binomial", "logit", 1, call=c, note=n) for k, c, n in (
+        ("nloptwrap", 'control = glmerControl(optimizer = "nloptwrap")', "nloptwrap for both stages"),
+        ("nm-bobyqa", 'control = glmerControl(optimizer = c("Nelder_Mead", "bobyqa"))', "per-stage optimizers"),
+        ("start-fixef", "start = list(theta = 0.5, fixef = c(-1.4, -1, -1.1, -1.6)), "
+         "control = glmerControl(nAGQ0initStep = FALSE)", "start list, no stage 1: stage 2 from the given point"),
+        ("start-named-fixef", "start = list(fixef = c(period2 = -1, period3 = -1.1, period4 = -1.6, "
+         "`(Intercept)` = -1.4, extra = 3))", "a longer named fixef: lme4 takes X's columns by name"),
+        ("start-theta", "start = 0.3", "a numeric start (stage 1's; stage 2 from stage 1's theta)"),
+        ("lmercontrol", "control = lmerControl()", "an lmerControl: lme4's warning, then nloptwrap for both stages"),
+        ("use-last-params", "control = glmerControl(use.last.params = TRUE)", "lme4's warning; the last theta"),
+        ("tolpwrss", "control = glmerControl(tolPwrss = 1e-9, boundary.tol = 0, check.conv.grad = "
+         '.makeCC("warning", tol = 1e-2))', "PIRLS tolerance, no boundary check, a convergence-check tolerance"),
+        ("subset-verbose", "subset = herd != 3, verbose = TRUE", "subset; verbose read as as.integer"),
+        ("devfunonly", "devFunOnly = TRUE", "the fit, and lme4's devFunOnly function at its parameters"),
+    )),
+    GlmmCase("cbpp-arg-nlopt-verbose", CBPP, "cbpp", "binomial", "logit", 1, call='control = glmerControl(optimizer = '
+             'c("nloptwrap", "Nelder_Mead"), check.nlev.gtreq.5 = "warning"), verbose = 1L',
+             note="stage 1 by nloptwrap; verbose = 1L (printing not compared)"),
+    GlmmCase("cbpp-arg-mustart", CBPP, "cbpp_start", "binomial", "logit", 1, call="mustart = m, subset = herd != 2",
+             note="mustart from a column (a (mustart) column in glFormula's frame), with a subset"),
+    GlmmCase("cbpp-arg-etastart-agq0", CBPP, "cbpp_start", "binomial", "logit", 0, call="etastart = e",
+             note="etastart from a column, nAGQ = 0"),
+    *(GlmmCase(f"cbpp-arg-{k}", CBPP, "cbpp", "binomial", "logit", q, call=c, expect="both refused", refusal=r)
+      for k, q, c, r in (
+        ("restart-edge", 1, "control = glmerControl(restart_edge = TRUE)", "restart_edge (glmer)"),
+        ("start-bad-names", 1, "start = list(theta = 1, foo = 2)", "bad start"),
+        ("start-fixef-agq0", 0, "start = list(fixef = c(1, 1, 1, 1))", "bad start"),
+        ("start-fixef-length", 1, "start = list(fixef = c(1, 2))", "bad start"),
+        ("verbose-na", 1, "verbose = NA", "NA condition"),
+        ("control-level", 1, 'control = glmerControl(check.response.not.const = "bad")', "invalid control level"),
+    )),
 )
 
 
@@ -130,6 +175,11 @@ def glmm_case_data(name: str) -> pd.DataFrame:
         d = load_dataset("cbpp").copy()
         d["prop"] = d["incidence"] / d["size"]
         return d
+    if name == "cbpp_start":  # starting values as columns: mustart (a clipped proportion), etastart (its logit)
+        d = load_dataset("cbpp").copy()
+        d["m"] = np.clip(d["incidence"] / d["size"], 0.05, 0.95)
+        d["e"] = np.log(d["m"] / (1 - d["m"]))
+        return d
     if name == "pois_offset":
         return _pois_offset()
     if name == "gamma_log":
@@ -145,4 +195,4 @@ def run_glmm_case(case: GlmmCase, impl=None) -> GlmmCheckReport:
     w = data[case.weights].to_numpy(float) if case.weights else None
     o = data[case.offset].to_numpy(float) if case.offset else None
     return check_glmm(case.formula, data, family=case.family, link=case.link, nAGQ=case.nAGQ, weights=w,
-                      offset=o, impl=impl, data_label=case.data)
+                      offset=o, impl=impl, data_label=case.data, call=case.glmer_call())

@@ -90,7 +90,9 @@ def record_glmm(cases: list[GlmmCase], out: str | Path, *, log: Any = None, refr
     done = []
     for case in cases:
         data = frames[case.data]
-        comps = glmm_r_components(case.formula, data, **_args(case, data))
+        call = case.glmer_call()
+        comps = glmm_r_components(case.formula, data, **_args(case, data),
+                                  extra=call.r_args() if call is not None else None)
         save_golden(out, case, comps, versions, LEVEL, data=data, machine=machine)
         done.append(case.id)
         if log is not None:
@@ -139,12 +141,14 @@ def replay_glmm_case(dir: str | Path, case_id: str, impl: Any = None) -> ReplayR
     data, why = replay_input(dir, case.data, doc["data_hash"])  # the frame R was given; never regenerated
     if data is None:
         return ReplayResult(case_id, LEVEL, (ComponentResult("input data", False, nan, nan, 0.0, 0.0, why),))
-    py = run_glmm_impl(fn, case.formula, data, gold, **_args(case, data))
+    call = case.glmer_call()
+    extra = {"call": call} if call is not None else {}
+    py = run_glmm_impl(fn, case.formula, data, gold, **_args(case, data), **extra)
     comps = judge_glmm(py, gold, level=LEVEL, nAGQ=case.nAGQ, selection=ALL, here=_offline_here(py))
     if "error" in gold and _GLMER_CONDITIONS & set(gold):  # glmer() refused after glFormula(): that level too
         args = {**_args(case, data), "level": "glformula"}
         glf = {k: v for k, v in gold.items() if k in _GLF}
-        comps += judge_glmm(run_glmm_impl(fn, case.formula, data, glf, **args), glf, level="glformula",
+        comps += judge_glmm(run_glmm_impl(fn, case.formula, data, glf, **args, **extra), glf, level="glformula",
                             nAGQ=case.nAGQ, selection=ALL, here=None)
     return ReplayResult(case_id, LEVEL, tuple(_stored_completely(gold, case.nAGQ) + comps))
 

@@ -6,7 +6,7 @@ embedded R of :mod:`parity.r.session`, after ``reference.R`` whose helpers it us
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -43,11 +43,12 @@ def glmm_r_components(formula: str, data: pd.DataFrame | Any, *, family: str, li
                       nAGQ: int = 1, level: str = "glmer", weights: Sequence[float] | None = None,
                       offset: Sequence[float] | None = None,
                       pars: Sequence[Sequence[float]] | None = None,
-                      time_limit: float | None = None) -> dict[str, RValue]:
+                      time_limit: float | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, RValue]:
     """lme4's components for one GLMM design as a dict; an R refusal becomes ``{"error": RError}``.
 
     ``pars``: other implementations' optima ``c(theta, beta)`` at which lme4's own deviance
-    function is evaluated (``"gdevfun(pars[[k]])"``, the GLMM theta rule's input)."""
+    function is evaluated (``"gdevfun(pars[[k]])"``, the GLMM theta rule's input).  ``extra``: further
+    glmer arguments as R values (``parity check --call 'glmer(...)'``, :meth:`parity.r.glmer_call.GlmerCall.r_args`)."""
     if level not in GLMM_LEVELS:
         raise ValueError(f"level must be one of {', '.join(GLMM_LEVELS)}, not {level!r}")
     session.checked_formula(formula)
@@ -67,6 +68,8 @@ def glmm_r_components(formula: str, data: pd.DataFrame | Any, *, family: str, li
             kwargs["weights"] = convert.py_to_r(list(map(float, weights)))
         if offset is not None:
             kwargs["offset"] = convert.py_to_r(list(map(float, offset)))
+        if extra:
+            kwargs["extra"] = session.r_list(list(extra.items()))
         if pars is not None:
             kwargs["pars"] = session.r_list([(None, convert.py_to_r([float(t) for t in p])) for p in pars])
         res = session.r_call("pyreterms_glmm_reference", ri.StrSexpVector([formula]), rdata,

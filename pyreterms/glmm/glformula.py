@@ -93,14 +93,38 @@ def _allow_n_checks(reTrms: ReTrms, n: int, ctrl: CheckControl) -> list[str]:
         for name, Zt in reTrms.Ztlist:
             rows = int(Zt.shape[0])
             _, w = wmsg(n, rows, "number of observations", "number of random effects", f" for term ({name})")
-            w = w.replace(" <= ", " < ")
+            w = w.replace(" <= ", " < ").replace(" and the residual variance (or scale parameter)", "")
             if n < rows:
                 if cc == "stop":
                     raise LmeCheckError(w, check="check.nobs.vs.nRE")
                 if cc == "warning":
                     warnings.warn(w, LmeWarning, stacklevel=4)
                 out.append(w)
+    out += _zrank_allow_n(reTrms, n, ctrl)
     return out
+
+
+def _zrank_allow_n(reTrms: ReTrms, n: int, ctrl: CheckControl) -> list[str]:
+    """R: ``checkZrank(Zt, n, control, nonSmall = 1e6, allow.n = TRUE)`` (unidentifiable when n < rank(Z))."""
+    cc = ctrl.check_nobs_vs_rankZ
+    if cc == "ignore":
+        return []
+    check_ctrl_level("check.nobs.vs.rankZ", cc, small_ok=True)
+    Zt = reTrms.Zt
+    if "Small" in cc and Zt.shape[0] * Zt.shape[1] > 1e6:
+        return []
+    rank = int(np.linalg.matrix_rank(Zt.toarray())) if min(Zt.shape) else 0
+    if not n < rank:
+        return []
+    w = (f"number of observations (={n}) < rank(Z) (={rank}); the random-effects parameters are probably "
+         "unidentifiable")
+    if cc.startswith("warning"):
+        warnings.warn(w, LmeWarning, stacklevel=4)
+    elif cc.startswith("stop"):
+        raise LmeCheckError(w, check="check.nobs.vs.rankZ")
+    else:
+        raise LmeCheckError("unknown check level for 'check.nobs.vs.rankZ'", check="check.nobs.vs.rankZ")
+    return [w]
 
 
 def _unexpanded(formula: str, lf: LFormula) -> tuple[str, ModelFrame]:
@@ -140,7 +164,7 @@ def glformula(formula: str, data: pd.DataFrame, family: Any = "gaussian", subset
     ctrl = as_check_control(control)
     for name in ("check.nobs.vs.nlev", "check.nobs.vs.nRE"):
         check_ctrl_level(name, getattr(ctrl, name.replace(".", "_")))
-    relaxed = replace(ctrl, check_nobs_vs_nlev="ignore", check_nobs_vs_nRE="ignore")
+    relaxed = replace(ctrl, check_nobs_vs_nlev="ignore", check_nobs_vs_nRE="ignore", check_nobs_vs_rankZ="ignore")
     lf = lformula(formula, data, REML=False, subset=subset, weights=weights, na_action=na_action, offset=offset,
                   contrasts=contrasts, control=relaxed)
     messages = list(lf.messages) + _allow_n_checks(lf.reTrms, lf.fr.n, ctrl)
@@ -153,8 +177,13 @@ def glformula(formula: str, data: pd.DataFrame, family: Any = "gaussian", subset
     if mustart is not None:
         mu0 = _rows(data, lf.fr, mustart, "mustart")
     eta0 = None if etastart is None else _rows(data, lf.fr, etastart, "etastart")
-    if np.unique(y).size < 2:  # lme4: checkResponse(check.response.not.const = "stop")
+    if getattr(control, "check_response_not_const", "stop") == "stop" and np.unique(y).size < 2:
+        # lme4 checks in mkGlmerDevfun (glmer); its other levels: pyreterms.glmm.control.check_response
         raise LmeCheckError("Response is constant", check="check.response.not.const")
     form, fr = _unexpanded(formula, lf)
+    extra = tuple((f"({k})", v) for k, v, given in (("mustart", mu0, mustart), ("etastart", eta0, etastart))
+                  if given is not None)
+    if extra:  # R: glFormula's model.frame carries them as columns, after (weights) and (offset)
+        fr = replace(fr, columns=fr.columns + extra)
     return GLFormula(formula=form, fr=fr, X=lf.X, reTrms=lf.reTrms, family=fam, y=y, weights=w, n=n,
                      offset=lf.offset, mustart=mu0, etastart=eta0, messages=tuple(messages))

@@ -7,13 +7,15 @@ see :mod:`pyreterms.lmm.optimizers`) on the nAGQ = 0 deviance; stage 2 (nAGQ = 1
 ``optimizer[1]`` (lme4's Nelder_Mead, ported) on the Laplace deviance, started at stage 1's theta and
 beta with ``xst = 0.2 c(0.1, pmin(sqrt(diag(unsc)), 10))``; for nAGQ > 1 the stage-2 objective is the AGQ
 deviance; ``calc.derivs`` (lme4's ``deriv12``, :func:`pyreterms.lmm.optimize.deriv12`) gives the Hessian ``vcov``
-uses and ``checkConv`` (lme4's singular-fit message, gradient and Hessian warnings).  Not yet:
-``restart_edge``, ``start``.
+uses and ``checkConv`` (lme4's singular-fit message, gradient and Hessian warnings, with glmerControl's
+``check.conv.*``).  ``start`` (:mod:`pyreterms.glmm.start`), ``devFunOnly``, ``verbose`` and every
+glmerControl argument (:mod:`pyreterms.glmm.control`) as lme4 reads them; ``restart_edge = TRUE`` stops
+as lme4's ``optimizeGlmer`` does and ``compDev = FALSE`` (lme4's R-level PIRLS) is refused.
 """
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -21,31 +23,20 @@ import numpy.typing as npt
 import pandas as pd
 
 from pyreterms.design.model import LFormula
-from pyreterms.errors import DataError, LmeWarning
+from pyreterms.errors import DataError, LmeCheckError, LmeWarning
 from pyreterms.glmm.agq import check_agq_model
+from pyreterms.glmm.control import GlmerControl, as_glmer_control, check_response
 from pyreterms.glmm.devfun import GlmerDevfun, check_response_length
 from pyreterms.glmm.fit import GlmerFit
 from pyreterms.glmm.ghrule import GHrule
 from pyreterms.glmm.glformula import GLFormula, glformula
-from pyreterms.lmm.control import LmerControl
+from pyreterms.glmm.start import check_start_names, get_start, update_start
+from pyreterms.lmm.argchecks import r_as_integer, r_if, verbose_level
+from pyreterms.lmm.control import LmerControl, check_optimizer
 from pyreterms.lmm.fit import LmerFit, lmer
 from pyreterms.lmm.optimize import Derivs, check_conv, deriv12, nloptwrap
-from pyreterms.lmm.optimizers import run_optimizer
+from pyreterms.lmm.optimizers import optimizer_name, run_optimizer
 from pyreterms.lmm.threads import blas_threads
-
-_CONTROL: dict[str, Any] = {"optimizer": ("bobyqa", "Nelder_Mead"), "tolPwrss": 1e-7, "nAGQ0initStep": True,
-            "boundary.tol": 1e-5, "optCtrl": {}, "calc.derivs": True}
-
-
-def _control(control: Mapping[str, Any] | None) -> dict[str, Any]:
-    ctrl = dict(_CONTROL)
-    for k, v in (control or {}).items():
-        if k not in _CONTROL:
-            raise DataError(f"glmer control: unknown setting {k!r} (this slice knows {', '.join(_CONTROL)})")
-        ctrl[k] = v
-    opt = ctrl["optimizer"]
-    ctrl["optimizer"] = (opt, opt) if isinstance(opt, str) else tuple(opt)
-    return ctrl
 
 
 def _check_boundary(dv: GlmerDevfun, opt: dict[str, Any], fn: Any, tol: float) -> dict[str, Any]:
@@ -63,88 +54,170 @@ def _check_boundary(dv: GlmerDevfun, opt: dict[str, Any], fn: Any, tol: float) -
     return {**opt, "par": par, "fval": fn(par)}
 
 
-def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *, nAGQ: int = 1,
-          weights: str | npt.ArrayLike | None = None, offset: str | npt.ArrayLike | None = None,
-          subset: str | None = None, na_action: str = "na.omit", contrasts: dict[str, object] | None = None,
-          mustart: npt.ArrayLike | None = None, etastart: npt.ArrayLike | None = None,
-          control: Mapping[str, Any] | None = None) -> GlmerFit | LmerFit:
-    """R: ``lme4::glmer(formula, data, family, control = glmerControl(...), nAGQ, subset, weights,
-    na.action, offset, contrasts, mustart, etastart)`` for nAGQ 0 (no stage 2), 1 (Laplace) and 2..100
-    (adaptive Gauss-Hermite quadrature, one scalar random-effects term only, as lme4).
+def glmer(formula: str, data: pd.DataFrame, family: Any = "binomial", *,
+          control: GlmerControl | LmerControl | Mapping[str, Any] | None = None, start: Any = None,
+          verbose: Any = 0, nAGQ: int = 1, weights: str | npt.ArrayLike | None = None,
+          offset: str | npt.ArrayLike | None = None, subset: str | None = None, na_action: str = "na.omit",
+          contrasts: dict[str, object] | None = None, mustart: npt.ArrayLike | None = None,
+          etastart: npt.ArrayLike | None = None, devFunOnly: Any = False,
+          **kwargs: Any) -> GlmerFit | LmerFit | Callable[[npt.ArrayLike], float]:
+    """R: ``lme4::glmer(formula, data, family, control = glmerControl(...), start, verbose, nAGQ, subset,
+    weights, na.action, offset, contrasts, mustart, etastart, devFunOnly)`` for nAGQ 0 (no stage 2), 1
+    (Laplace) and 2..100 (adaptive Gauss-Hermite quadrature, one scalar random-effects term only, as lme4).
 
-    ``control`` keys (glmerControl's names): ``optimizer``, ``tolPwrss``, ``nAGQ0initStep``,
-    ``boundary.tol``, ``optCtrl``, ``calc.derivs`` (default True: the Hessian for ``vcov`` and ``checkConv``).
+    ``control``: :func:`~pyreterms.glmm.control.glmerControl` (or a dict of its arguments; an
+    ``lmerControl`` is converted with lme4's warning).  ``start``: a theta vector or ``{"theta": ...,
+    "fixef": ...}`` (lme4's ``getStart``).  ``verbose`` is read as ``as.integer(verbose)`` (refused with
+    R's message; the optimizers print what they print for ``lmer``).  ``devFunOnly``: the deviance
+    function instead of the fit (nAGQ = 0: of theta, before any optimization; else of ``c(theta, beta)``,
+    after stage 1).  R's spelling ``na.action`` is accepted as a keyword.
     """
+    na_action = str(kwargs.pop("na.action", na_action))
+    if kwargs:
+        raise TypeError(f"glmer() got unexpected arguments: {', '.join(map(repr, kwargs))}")
+    ctrl = as_glmer_control(control)
     if isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or nAGQ < 0:
         raise DataError(f"nAGQ must be a non-negative integer (not {nAGQ!r})")
     nAGQ = int(nAGQ)
     if nAGQ > 1:
         GHrule(nAGQ)  # lme4's "ord < 101L is not TRUE"
-    ctrl = _control(control)
     glf = glformula(formula, data, family, subset, weights=weights, na_action=na_action, offset=offset,
-                    contrasts=contrasts, mustart=mustart, etastart=etastart)
+                    contrasts=contrasts, mustart=mustart, etastart=etastart, control=ctrl)
     if isinstance(glf, GLFormula):
+        check_response(glf.y, ctrl.check_response_not_const)  # lme4's mkGlmerDevfun: checkResponse
         check_response_length(glf)  # lme4's mkGlmerDevfun stops before updateGlmerDevfun's nAGQ check
     if isinstance(glf, LFormula):  # lme4: warns, then re-evaluates the call as lmer()
         warnings.warn("calling glmer() with family=gaussian (identity link) as a shortcut to lmer() is deprecated;"
                       " please call lmer() directly", LmeWarning, stacklevel=2)
         return lmer(formula, data, subset=subset, weights=weights, na_action=na_action, offset=offset,
                     contrasts=contrasts)
+    r_as_integer(verbose)  # mkGlmerDevfun: verbose <- as.integer(verbose) (R's coercion warning)
     with blas_threads(1):  # small dense solves: OpenBLAS threads only spin against each other (10x slower)
-        return _fit(glf, ctrl, nAGQ)
+        return _fit(glf, ctrl, nAGQ, start, devFunOnly, verbose)
 
 
-def _fit(glf: GLFormula, ctrl: dict[str, Any], nAGQ: int) -> GlmerFit:
-    init0 = bool(ctrl["nAGQ0initStep"])
-    dv = GlmerDevfun(glf, tol_pwrss=float(ctrl["tolPwrss"]), nAGQ_init=0 if init0 else 1)
+def _devfun_only(fn: Callable[[np.ndarray], float], size: int) -> Callable[[npt.ArrayLike], float]:
+    """lme4's devfun as returned by ``devFunOnly = TRUE`` (theta, or ``c(theta, beta)``)."""
+    def devfun(pars: npt.ArrayLike) -> float:
+        x = np.ravel(np.array(pars, dtype=np.float64))
+        if x.size != size:
+            raise DataError(f"the deviance function takes {size} numbers, not {x.size}")
+        with np.errstate(all="ignore"):
+            return float(fn(x))
+    return devfun
+
+
+def _run(name: Any, fn: Any, start: np.ndarray, lower: np.ndarray, opt_ctrl: dict[str, Any],
+         verbose: int) -> tuple[dict[str, Any], list[str]]:
+    """R: ``optwrap`` around one stage's optimizer (getOptfun's checks, the verbose warning, the
+    convergence-code warning)."""
+    if name is None:  # R: control$optimizer[[1]] of glmerControl(optimizer = NULL)
+        raise LmeCheckError("subscript out of bounds", check="optimizer")
+    check_optimizer(name)
+    oname = optimizer_name(name)
+    if verbose and oname not in ("bobyqa", "Nelder_Mead", "nloptwrap"):
+        warnings.warn(f"'verbose' not yet passed to optimizer '{oname}'; consider fixing optwrap()", LmeWarning,
+                      stacklevel=4)
+    opt, oname = run_optimizer(name, fn, start, lower, opt_ctrl, nloptwrap, verbose=verbose)
+    return opt, _conv_warning(opt, oname)
+
+
+def _restart_edge(ctrl: GlmerControl) -> None:
+    if r_if(ctrl.restart_edge, "restart_edge"):
+        raise LmeCheckError("restart_edge not implemented for optimizeGlmer yet", check="restart_edge")
+
+
+def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only: Any,
+         verbose_arg: Any) -> GlmerFit | Callable[[npt.ArrayLike], float]:
+    if not r_if(ctrl.compDev, "compDev"):
+        raise LmeCheckError("glmerControl(compDev = FALSE) (lme4's R-level PIRLS) is not implemented in pyreterms",
+                            check="compDev")
+    init0 = r_if(ctrl.nAGQ0initStep, "nAGQ0initStep")
+    dv = GlmerDevfun(glf, tol_pwrss=float(ctrl.tolPwrss), nAGQ_init=0 if init0 else 1)
+    if nAGQ == 0 and r_if(dev_fun_only, "devFunOnly"):
+        return _devfun_only(dv.devfun0, dv.nth)
+    check_start_names(start, nAGQ)
     opt: dict[str, Any] = {}
     derivs: Derivs | None = None
     lower = dv.lower
     opt_warnings: list[str] = []
+    btol = float(ctrl.boundary_tol)
     if init0:
-        opt, oname = run_optimizer(ctrl["optimizer"][0], dv.devfun0, dv.pp.theta.copy(), dv.lower,
-                                   dict(ctrl["optCtrl"]), nloptwrap)
-        opt_warnings = _conv_warning(opt, oname)
+        theta0 = get_start(start, dv.pp.theta, dv.pp.delb, list(glf.X.colnames), all_pars=False)
+        verbose = verbose_level(verbose_arg)  # optimizeGlmer's as.integer(verbose), optwrap's if (verbose)
+        opt, opt_warnings = _run(ctrl.optimizer[0], dv.devfun0, theta0, dv.lower, ctrl.opt_ctrl_dict, verbose)
         dv.devfun0(opt["par"])  # optwrap's final fn(opt$par)
-        if nAGQ == 0 and float(ctrl["boundary.tol"]) > 0:
-            opt = _check_boundary(dv, opt, dv.devfun0, float(ctrl["boundary.tol"]))
+        if nAGQ == 0:
+            _restart_edge(ctrl)
+            if btol > 0:
+                opt = _check_boundary(dv, opt, dv.devfun0, btol)
+    elif nAGQ == 0:  # lme4 1.1-31 reaches mkMerMod without an `opt`
+        raise LmeCheckError("object 'opt' not found", check="nAGQ0initStep")
     if nAGQ >= 1:
-        if nAGQ > 1:  # lme4 checks in updateGlmerDevfun, after stage 1 (whose own stops come first)
-            check_agq_model(glf.reTrms)
-        dv.set_agq(nAGQ)
-        lower = np.concatenate([dv.lower, np.full(glf.X.X.shape[1], -np.inf)])
-        start = np.concatenate([dv.pp.theta, dv.pp.delb])  # getStart(NULL, pp, "all")
-        opt_ctrl = dict(ctrl["optCtrl"])
-        name = ctrl["optimizer"][1]
-        if name == "Nelder_Mead" and "xst" not in opt_ctrl:  # optwrap(adj = TRUE)
-            beta_sd = np.sqrt(np.diag(dv.unsc()))
-            opt_ctrl["xst"] = 0.2 * np.concatenate([np.full(dv.nth, 0.1), np.minimum(beta_sd, 10)])
-        elif name == "bobyqa":
-            opt_ctrl.setdefault("rhobeg", 2e-4)
-            opt_ctrl.setdefault("rhoend", 2e-7)
-        dv.to_stage2()
-        opt, oname = run_optimizer(name, dv.devfun, start, lower, opt_ctrl, nloptwrap)
-        opt_warnings = _conv_warning(opt, oname)
-        if ctrl["calc.derivs"]:  # optwrap: deriv12(fn, opt$par, fx = opt$value = NULL)
-            derivs = deriv12(dv.devfun, np.asarray(opt["par"], dtype=np.float64))
-        dv.devfun(opt["par"])
-        if float(ctrl["boundary.tol"]) > 0:
-            dv.lower = lower
-            opt = _check_boundary(dv, opt, dv.devfun, float(ctrl["boundary.tol"]))
-        theta, beta = opt["par"][:dv.nth], opt["par"][dv.nth:]
-        dv.resp.offset = dv.base_offset.copy()  # optimizeGlmer: resp$setOffset(baseOffset)
+        st = _stage2(dv, ctrl, nAGQ, update_start(start, np.asarray(opt["par"])) if init0 else start,
+                     dev_fun_only, verbose_arg)
+        if callable(st):
+            return st
+        opt, derivs, lower, par, opt_warnings = st
+        theta, beta = par[:dv.nth], par[dv.nth:]
     else:
         theta, beta = dv.pp.theta.copy(), dv.pp.delb.copy()
     fval = float(opt["fval"]) if init0 or nAGQ else float("nan")
     conv_msgs: tuple[str, ...] = ()
-    if ctrl["calc.derivs"] and opt:  # glmer: checkConv(attr(opt, "derivs"), opt$par, lbound = devfun's lower)
-        conv_msgs = check_conv(derivs, np.asarray(opt["par"]), lower, LmerControl()).messages
+    if ctrl.calc_derivs and opt:  # glmer: checkConv(attr(opt, "derivs"), opt$par, lbound = devfun's lower)
+        conv_msgs = check_conv(derivs, np.array(opt["par"]), lower, ctrl.conv_control()).messages
     return GlmerFit.from_state(glf, nAGQ, dv.pp, dv.resp, theta, beta, fval, feval=int(opt.get("feval", 0)),
                                hessian=None if derivs is None else derivs.Hessian,
                                gradient=None if derivs is None else derivs.gradient, tol_pwrss=dv.tol,
-                               optimizer=str(ctrl["optimizer"][1] if nAGQ else ctrl["optimizer"][0]),
+                               optimizer=str(optimizer_name(ctrl.optimizer[1] if nAGQ else ctrl.optimizer[0])),
                                devfun=dv.devfun if nAGQ else dv.devfun0, conv_code=int(opt.get("conv", 0)),
                                conv_messages=conv_msgs, opt_warnings=tuple(opt_warnings))
+
+
+def _stage2(dv: GlmerDevfun, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only: Any, verbose_arg: Any
+            ) -> Callable[[npt.ArrayLike], float] | tuple[dict[str, Any], Derivs | None, np.ndarray, np.ndarray,
+                                                         list[str]]:
+    """R: glmer's ``if (nAGQ > 0L)`` block: ``updateGlmerDevfun``, ``devFunOnly``, then ``optimizeGlmer``
+    (stage 2, ``optwrap(adj = TRUE)``, ``use.last.params``, ``restart_edge``, ``check.boundary``).
+    Returns the devfun (``devFunOnly``) or (opt, derivs, lower bounds, the fit's c(theta, beta), warnings)."""
+    glf = dv.glf
+    if nAGQ > 1:  # lme4 checks in updateGlmerDevfun, after stage 1 (whose own stops come first)
+        check_agq_model(glf.reTrms)
+    dv.set_agq(nAGQ)
+    lower = np.concatenate([dv.lower, np.full(glf.X.X.shape[1], -np.inf)])
+    unsc = dv.unsc()
+    dv.to_stage2()
+    if r_if(dev_fun_only, "devFunOnly"):
+        return _devfun_only(dv.devfun, lower.size)
+    par0 = get_start(start, dv.pp.theta, dv.pp.delb, list(glf.X.colnames), all_pars=True)
+    verbose = verbose_level(verbose_arg)
+    opt_ctrl = ctrl.opt_ctrl_dict
+    name = ctrl.optimizer[1] if isinstance(ctrl.optimizer[1], str) else None
+    if name == "Nelder_Mead" and "xst" not in opt_ctrl:  # optwrap(adj = TRUE)
+        beta_sd = np.sqrt(np.diag(unsc))
+        opt_ctrl["xst"] = 0.2 * np.concatenate([np.full(dv.nth, 0.1), np.minimum(beta_sd, 10)])
+    elif name == "bobyqa":
+        opt_ctrl.setdefault("rhobeg", 2e-4)
+        opt_ctrl.setdefault("rhoend", 2e-7)
+    opt, opt_warnings = _run(ctrl.optimizer[1], dv.devfun, par0, lower, opt_ctrl, verbose)
+    last = bool(r_if(ctrl.use_last_params, "use.last.params"))
+    final = np.array(opt["par"], dtype=np.float64)
+    if last:  # optwrap: orig_pars with the theta the optimizer evaluated last
+        final[:dv.nth] = dv.pp.theta
+    derivs = None
+    if r_if(ctrl.calc_derivs, "calc.derivs"):  # optwrap: deriv12(fn, opt$par, fx = opt$value = NULL)
+        derivs = deriv12(dv.devfun, np.array(opt["par"], dtype=np.float64))
+    dv.devfun(final)
+    dv.resp.offset = dv.base_offset.copy()  # optimizeGlmer: resp$setOffset(baseOffset)
+    _restart_edge(ctrl)
+    checked = opt
+    if float(ctrl.boundary_tol) > 0:
+        dv.lower = lower
+        checked = _check_boundary(dv, opt, dv.devfun, float(ctrl.boundary_tol))
+        dv.resp.offset = dv.base_offset.copy()
+    # mkMerMod reads pp: with use.last.params the state left above, unless check.boundary re-evaluated
+    par = final if last and checked is opt else np.array(checked["par"], dtype=np.float64)
+    return checked, derivs, lower, par, opt_warnings
 
 
 def _conv_warning(opt: dict[str, Any], name: str) -> list[str]:
@@ -158,12 +231,16 @@ def _conv_warning(opt: dict[str, Any], name: str) -> list[str]:
 
 
 def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayLike | None = None,
-             calc_derivs: bool = True, tol_pwrss: float = 1e-7) -> GlmerFit:
+             calc_derivs: bool = True, tol_pwrss: float = 1e-7, control: GlmerControl | None = None) -> GlmerFit:
     """The fit lme4 builds when its last optimizer returns ``opt$par = pars`` (``c(theta, beta)``; theta
     alone for nAGQ = 0): ``deriv12`` at ``pars`` (nAGQ >= 1), the final ``fn(opt$par)``, ``checkConv``
     (its messages and warnings), ``mkMerMod``.
     For comparing the verbs with lme4 at lme4's own parameters.  ``lp0``: the devfun's PIRLS start
-    (R: ``environment(devfun)$lp0``; default: the initial PIRLS's, as ``mkGlmerDevfun`` leaves it)."""
+    (R: ``environment(devfun)$lp0``; default: the initial PIRLS's, as ``mkGlmerDevfun`` leaves it).
+    ``control``: a glmerControl whose ``calc.derivs``, ``tolPwrss`` and ``check.conv.*`` replace the defaults."""
+    cc = LmerControl() if control is None else control.conv_control()
+    if control is not None:
+        calc_derivs, tol_pwrss = bool(control.calc_derivs), float(control.tolPwrss)
     pars = np.asarray(pars, dtype=np.float64)
     nth, p = glf.reTrms.theta.size, glf.X.X.shape[1]
     want = nth if nAGQ == 0 else nth + p
@@ -178,7 +255,7 @@ def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayL
         dv.lp0 = lp
     if nAGQ == 0:
         fval = dv.devfun0(pars)
-        msgs = check_conv(None, pars, dv.lower, LmerControl()).messages if calc_derivs else ()
+        msgs = check_conv(None, pars, dv.lower, cc).messages if calc_derivs else ()
         return GlmerFit.from_state(glf, 0, dv.pp, dv.resp, pars, dv.pp.delb.copy(), fval, tol_pwrss=tol_pwrss,
                                    optimizer="bobyqa", devfun=dv.devfun0, conv_messages=msgs)
     dv.set_agq(nAGQ)
@@ -186,7 +263,7 @@ def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayL
     fval = dv.devfun(pars)
     dv.resp.offset = dv.base_offset.copy()
     lower = np.concatenate([dv.lower, np.full(pars.size - dv.nth, -np.inf)])
-    msgs = check_conv(derivs, pars, lower, LmerControl()).messages if calc_derivs else ()
+    msgs = check_conv(derivs, pars, lower, cc).messages if calc_derivs else ()
     return GlmerFit.from_state(glf, nAGQ, dv.pp, dv.resp, pars[:dv.nth], pars[dv.nth:], fval,
                                hessian=None if derivs is None else derivs.Hessian,
                                gradient=None if derivs is None else derivs.gradient, tol_pwrss=tol_pwrss,
