@@ -12,7 +12,8 @@ import pytest
 
 from pyreterms.errors import LmeCheckError, LmeWarning
 from pyreterms.lmm.bobyqa_minqa import bobyqa
-from pyreterms.lmm.bobyqa_prelim import prelim, rescue
+from pyreterms.lmm.bobyqa_prelim import prelim
+from pyreterms.lmm.bobyqa_rescue import rescue
 
 A = np.array([[3.0, 1.0], [1.0, 2.0]])
 C = np.array([0.4, -1.3])
