@@ -148,19 +148,22 @@ def bobyqa(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: Any = -np.
             par[i] = up[i] - ctrl["rhobeg"]
             _warn("Some parameters adjusted away from upper bound")
     feval = [0]
+    caller_err = np.geterr()
 
     def calfun(x: np.ndarray) -> float:  # minqa.cpp's calfun
         feval[0] += 1
         if not np.all(np.isfinite(x)):
             raise _stop("non-finite x values not allowed in calfun")
-        f = float(fn(x))
+        with np.errstate(**caller_err):  # the objective runs under the caller's settings
+            f = float(fn(x))
         return f if np.isfinite(f) else DBL_MAX
 
     x = np.concatenate([[0.0], par])
     xl = np.concatenate([[0.0], lo])
     xu = np.concatenate([[0.0], up])
-    ierr = _fortran_bobyqa(n, int(ctrl["npt"]), x, xl, xu, float(ctrl["rhobeg"]), float(ctrl["rhoend"]),
-                           int(ctrl["maxfun"]), calfun)
+    with np.errstate(all="ignore"):  # the Fortran computes with Inf/NaN silently (DBL_MAX values overflow)
+        ierr = _fortran_bobyqa(n, int(ctrl["npt"]), x, xl, xu, float(ctrl["rhobeg"]), float(ctrl["rhoend"]),
+                               int(ctrl["maxfun"]), calfun)
     out = x[1:].copy()
     fval = float(fn(out.copy()))  # rval(): fn at the returned par, not counted
     code, msg = IERR_MESSAGES.get(ierr, (ierr, "Normal exit from bobyqa"))
