@@ -172,3 +172,23 @@ def test_lmer_bobyqa_reaches_lme4s_optimum(R, formula, data, reml):
     np.testing.assert_allclose(fit.theta, r[1:-1], rtol=0, atol=1e-6)
     assert abs(fit.opt.feval - int(r[0])) <= 2
     assert fit.opt.message == "Normal exit from bobyqa"
+
+
+def test_lmer_bobyqa_maxfun_warnings_as_lme4(R):
+    """optCtrl maxfun = 20: minqa's warning, optwrap's "convergence code 1 from bobyqa: <msg>" and checkConv's
+    message, in lme4's order and words; optinfo's code, message and count (theta after 20 evaluations
+    measured equal to ~1e-10: the deviances differ in their last bits)."""
+    r = list(R.r_eval('''local({w <- character(0); m <- withCallingHandlers(lmer(Reaction ~ Days + (Days | Subject),
+      sleepstudy, control = lmerControl(optimizer = "bobyqa", optCtrl = list(maxfun = 20))),
+      warning = function(c) {w <<- c(w, conditionMessage(c)); invokeRestart("muffleWarning")})
+      c(w, m@optinfo$conv$opt, m@optinfo$message, m@optinfo$feval, unlist(m@optinfo$warnings),
+        format(getME(m, "theta"), digits = 17))})'''))
+    d = P.load_dataset("sleepstudy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = P.lmer("Reaction ~ Days + (Days | Subject)", d,
+                     control=P.lmerControl(optimizer="bobyqa", optCtrl={"maxfun": 20}))
+    assert [str(w.message) for w in caught] == r[:3]
+    assert (str(fit.opt.conv), fit.opt.message, str(fit.opt.feval)) == tuple(r[3:6])
+    assert r[6] == "maxfun < 10 * length(par)^2 is not recommended."
+    np.testing.assert_allclose(fit.theta, [float(t) for t in r[7:]], rtol=1e-8)
