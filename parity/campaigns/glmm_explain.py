@@ -18,8 +18,9 @@ comparison.  :func:`explain_pirls_start`: criteria at each side's own optimum th
 (the PIRLS start) at the ``tolPwrss`` level.
 :func:`explain_nonfinite_criterion`: a family with a scale parameter (Gamma, inverse.gaussian, gaussian) at
 nAGQ > 1, where lme4's adaptive Gauss-Hermite deviance is NaN (its optimum ``Inf``, ``logLik`` ``-Inf``) and
-pyreterms' too: stage 2 cannot move, the fit is stage 1's (bobyqa: NLopt's here, minqa's in lme4), and the
-deviance residuals' sum differs as far as the stage-1 optima do (theta, beta agree to 1e-6).
+pyreterms' too: stage 2 cannot move, the fit is stage 1's (minqa's bobyqa on both sides, on deviances equal to
+the last bits), and the deviance residuals' sum differs as far as the stage-1 optima do (theta, beta agree to
+1e-6).
 """
 from __future__ import annotations
 
@@ -161,8 +162,9 @@ AT_PARS_RTOL = 1e-10
 def explain_pirls_start(failing: Iterable[str], ours_from_lme4_start: float, lme4_here: float) -> str | None:
     """Why criteria at the implementation's own optimum that differ from lme4's devfun there are explained, or
     None.  glmer's stage-2 deviance runs PIRLS from ``lp0``, the linear predictor stage 1 left, and PIRLS stops
-    at a relative change below ``tolPwrss`` (1e-7): the value depends on ``lp0`` at that level.  Stage 1 is
-    NLopt's bobyqa here and minqa's in lme4, so the two ``lp0`` differ; the difference is explained when
+    at a relative change below ``tolPwrss`` (1e-7): the value depends on ``lp0`` at that level.  Stage 1's
+    optimum (minqa's bobyqa on both sides, on deviances equal to the last bits) and so ``lp0`` can differ in its
+    last digits, or more where stage 1 stops differently; the difference is explained when
     pyreterms' deviance at its own parameters, started from lme4's ``lp0``, equals lme4's there (1e-10)."""
     failing = set(failing)
     if not failing or not failing <= CRITERIA or not np.isfinite(lme4_here):

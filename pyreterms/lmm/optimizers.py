@@ -4,9 +4,8 @@ lme4's optimizer list ``{"par", "fval", "feval", "conv", "message"}``:
 - ``"nloptwrap"``: :func:`pyreterms.lmm.optimize.nloptwrap` (NLopt, the same library nloptr wraps;
   ``optCtrl = list(algorithm = "NLOPT_LN_NELDERMEAD")`` etc. selects the algorithm).
 - ``"Nelder_Mead"``: lme4's own, ported exactly (:mod:`pyreterms.lmm.neldermead`).
-- ``"bobyqa"`` (R: ``minqa::bobyqa``, Powell's Fortran): NLopt's LN_BOBYQA (a C re-implementation of
-  Powell's algorithm) started with minqa's ``rhobeg`` and stopped at minqa's ``rhoend``; the path
-  differs from minqa's (README "Known differences").
+- ``"bobyqa"`` (R: ``minqa::bobyqa``, Powell's Fortran): minqa 1.2.5's BOBYQA ported exactly
+  (:mod:`pyreterms.lmm.bobyqa_minqa`): the same points evaluated in the same order.
 - ``"nlminbwrap"`` (R: ``nlminb``, the PORT library): no port exists in Python; scipy's bounded
   L-BFGS-B with finite differences stands in (a different algorithm; README "Known differences").
 - a callable with lme4's contract ``f(fn=, par=, lower=, upper=, control=)`` returning a dict with
@@ -22,6 +21,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from pyreterms.errors import LmeCheckError
+from pyreterms.lmm.bobyqa_minqa import bobyqa as minqa_bobyqa
 from pyreterms.lmm.control import check_optimizer
 from pyreterms.lmm.neldermead import nelder_mead
 
@@ -49,38 +49,11 @@ def optimizer_name(opt: Any) -> str:
 
 
 def bobyqa(fn: Fn, par: np.ndarray, lower: np.ndarray, control: Mapping[str, Any]) -> dict[str, Any]:
-    """R: ``minqa::bobyqa`` approximated by NLopt's LN_BOBYQA (see module docstring).
-
-    minqa's defaults: ``rhobeg = min(0.95, 0.2 * max(abs(par)))``, ``rhoend = 1e-6 * rhobeg``,
-    ``npt = 2n + 1`` (NLopt's BOBYQA also uses 2n + 1 points); ``maxfun`` only when given."""
-    ctrl = dict(control)
-    n = par.size
-    rhobeg = float(ctrl.pop("rhobeg", min(0.95, 0.2 * float(np.max(np.abs(par))))))
-    rhoend = float(ctrl.pop("rhoend", 1e-6 * rhobeg))
-    # minqa's default budget (10 n^2) is sized for minqa's path, which this is not: it applies only
-    # when given (NLopt's path on Penicillin needs 47 evaluations where minqa needs 35 of its 40)
-    maxfun = int(ctrl.pop("maxfun", 100000))
-    ctrl.pop("iprint", None)
-    ctrl.pop("npt", None)
-    opt = nlopt.opt(nlopt.LN_BOBYQA, n)
-    opt.set_lower_bounds(np.asarray(lower, dtype=np.float64))
-    opt.set_upper_bounds(np.full(n, np.inf))
-    opt.set_initial_step(np.full(n, rhobeg))
-    opt.set_xtol_abs(np.full(n, rhoend))
-    opt.set_maxeval(maxfun)
-    count = [0]
-
-    def f(x: np.ndarray, grad: np.ndarray) -> float:
-        count[0] += 1
-        return float(fn(np.array(x)))
-
-    opt.set_min_objective(f)
-    x = np.asarray(opt.optimize(np.array(par, dtype=np.float64)), dtype=np.float64)
-    status = int(opt.last_optimize_result())
-    ierr = 1 if status == nlopt.MAXEVAL_REACHED else 0
-    msg = ("Return from BOBYQA because the objective function has been called max_f times." if ierr
-           else "Normal exit from bobyqa")
-    return {"par": x, "fval": float(opt.last_optimum_value()), "feval": count[0], "conv": ierr, "message": msg}
+    """R: ``minqa::bobyqa(par, fn, lower, upper = Inf, control)`` as optwrap calls it, ported exactly
+    (:func:`pyreterms.lmm.bobyqa_minqa.bobyqa`: minqa's defaults, warnings and path); optwrap's
+    ``opt$convergence <- opt$ierr`` gives ``conv``, minqa's ``msg`` the message."""
+    r = minqa_bobyqa(fn, par, np.array(lower, dtype=np.float64), np.inf, dict(control))
+    return {"par": r["par"], "fval": r["fval"], "feval": r["feval"], "conv": r["ierr"], "message": r["msg"]}
 
 
 def nlminbwrap(fn: Fn, par: np.ndarray, lower: np.ndarray, control: Mapping[str, Any]) -> dict[str, Any]:

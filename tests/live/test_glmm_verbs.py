@@ -150,8 +150,8 @@ def test_summary_printed_as_lme4(R, formula: str, rfam: str, f: fam.Family, data
     ours = glmer(formula, _data(R, name), f, nAGQ=k, **kw)
     assert isinstance(ours, GlmerFit)
     if data in OWN_FIT_ELSEWHERE:
-        # stage 1 (NLopt's BOBYQA, not minqa's) hands stage 2 a different start; lme4's Nelder_Mead then
-        # stops 9e-6 away in theta (FtolAbs = 1e-5), which shows in the 4th digit of a z value
+        # a stage 2 started elsewhere can stop up to FtolAbs = 1e-5 away in theta, which shows in the 4th
+        # digit of a z value (none now: stage 1 is minqa's bobyqa, as lme4's)
         assert ours.fval == pytest.approx(at.fval, rel=1e-10, abs=0)
         np.testing.assert_allclose(ours.theta, at.theta, rtol=0, atol=1e-4)
         return
