@@ -2,8 +2,8 @@
 ``check.boundary``, ``mkMerMod``'s GLMM parts; lme4 1.1-31), nAGQ 0, 1 (Laplace) and 2..100 (adaptive
 Gauss-Hermite quadrature, :mod:`pyreterms.glmm.agq`, one scalar random-effects term).
 
-Stage 1 (``nAGQ0initStep``): theta by ``optimizer[0]`` (bobyqa: NLopt's BOBYQA stands in for minqa's,
-see :mod:`pyreterms.lmm.optimizers`) on the nAGQ = 0 deviance; stage 2 (nAGQ = 1): ``c(theta, beta)`` by
+Stage 1 (``nAGQ0initStep``): theta by ``optimizer[0]`` (bobyqa: the port of minqa's BOBYQA,
+:mod:`pyreterms.lmm.bobyqa_minqa`) on the nAGQ = 0 deviance; stage 2 (nAGQ = 1): ``c(theta, beta)`` by
 ``optimizer[1]`` (lme4's Nelder_Mead, ported) on the Laplace deviance, started at stage 1's theta and
 beta with ``xst = 0.2 c(0.1, pmin(sqrt(diag(unsc)), 10))``; for nAGQ > 1 the stage-2 objective is the AGQ
 deviance; ``calc.derivs`` (lme4's ``deriv12``, :func:`pyreterms.lmm.optimize.deriv12`) gives the Hessian ``vcov``

@@ -7,7 +7,8 @@
   Poisson model on cbpp and one on grouseticks (118 broods, HEIGHT ~ 500 beside the intercept); lp0 (the
   PIRLS start) is taken from lme4's devfun environment, since it comes out of
   lme4's stage-1 bobyqa (minqa), which is not ours.
-- The full fit: stage 1's optimizer differs (NLopt's BOBYQA for minqa's), so theta and beta are compared
+- The full fit: stage 2 starts from stage 1's optimum on our nAGQ = 0 deviance (equal to lme4's to
+  the last bits, not bitwise), so theta and beta are compared
   within 1e-7 absolute (measured: <= 8e-10), the objective within 1e-10 relative (measured: <= 5e-15),
   ``deviance()`` within 1e-8 relative (measured: <= 3e-10) and lme4's devfun at our parameters equals our
   objective to 1e-12 relative."""

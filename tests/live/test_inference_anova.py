@@ -1,6 +1,6 @@
 """anova() against live lme4 1.1-31 (anova.merMod): the likelihood-ratio table of several fits and the
 one-fit F table.  At lme4's thetas the tables agree to rtol 1e-10 (norm-wise per column); with our own
-ML refits (NLopt BOBYQA where lme4's refitML uses minqa's) to the optimizer tolerance stated below; the
+ML refits (minqa's BOBYQA, ported, as lme4's refitML) to the optimizer tolerance stated below; the
 printed form equals R's print line for line."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pyreterms
 from parity.adapter.pyreterms_fit import at_theta
 from pyreterms.errors import LmeMessage
 from pyreterms.lmm.inference.anova import AnovaError, AnovaTable, anova
-from pyreterms.lmm.inference.refit import ml_version
+from pyreterms.lmm.inference.refit import ml_version, refit_ml
 
 pytestmark = pytest.mark.r
 
@@ -134,3 +134,20 @@ def test_refusals(R):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert list(anova(f1, f1, model_names=["a", "b"]).index) == ["a", "b"]
+
+
+REFIT = [("pen", "diameter ~ 1 + (1 | plate) + (1 | sample)", "Penicillin"),
+                     ("pas", "strength ~ 1 + (1 | batch/cask)", "Pastes")]
+
+
+@pytest.mark.parametrize(("name", "formula", "data"), [(n, f, "sleepstudy") for n, f in SLEEP[:2]] + REFIT)
+def test_refitml_runs_minqas_bobyqa_from_lme4s_reml_theta(R, name, formula, data):
+    """refitML started at lme4's REML theta: the ML theta within 10 x minqa's rhoend (1e-6 rhobeg) of
+    lme4's refitML (both run minqa's BOBYQA; the paths part only by the deviances' last bits).  NLopt's
+    BOBYQA, used before, ended 4e-5 away on sleepstudy's vector term."""
+    R.r_eval(f"suppressMessages(library(lme4)); m_ <- lmer({formula}, {data}); r_ <- lme4:::refitML(m_)")
+    th_reml = np.array(R.r_eval('getME(m_, "theta")'), dtype=float)
+    th_r = np.array(R.r_eval('getME(r_, "theta")'), dtype=float)
+    ml = refit_ml(at_theta(pyreterms.lmer(formula, pyreterms.load_dataset(data)), th_reml))
+    rhoend = 1e-6 * min(0.95, 0.2 * float(np.max(np.abs(th_reml))))
+    assert np.max(np.abs(ml.theta - th_r)) <= 10 * rhoend

@@ -1,11 +1,10 @@
 """R: ``lme4:::refitML.merMod``: a REML fit refitted by maximum likelihood (used by ``anova`` with
 ``refit = TRUE`` and by ``profile``/``devfun2``).
 
-lme4 restarts the optimizer at the REML theta with ``optwrap("bobyqa", ...)``, i.e. minqa's BOBYQA,
-without ``optimizeLmer``'s edge restart, boundary check or ``checkConv``.  minqa is not available in
-Python; we run lme4's default ``nloptwrap`` (NLopt's port of the same BOBYQA) from the same start, so
-the ML theta agrees with lme4's within the optimizers' tolerances (the ML deviance at lme4's refitted
-theta is the same function, compared exactly in the tests).
+lme4 restarts the optimizer at the REML theta with ``optwrap("bobyqa", ...)``, i.e. minqa's BOBYQA with
+its default control (the fit's ``optCtrl`` is not passed on), without ``optimizeLmer``'s edge restart,
+boundary check or ``checkConv``; so do we, with the port of minqa's BOBYQA
+(:mod:`pyreterms.lmm.bobyqa_minqa`), from the same start.
 """
 from __future__ import annotations
 
@@ -42,7 +41,9 @@ def refit_ml(fit: F) -> F:
     start = np.array(fit.theta, dtype=np.float64)
     if np.all(start == 0):
         start[:] = 0.001
-    ctrl = dataclasses.replace(fit.control, calc_derivs=False)  # the derivatives do not move the optimum
+    # refitML: optwrap("bobyqa", devfun, theta, lower, calc.derivs = TRUE) -- the derivatives do not move
+    # the optimum, and the fit's own optimizer and optCtrl are not used
+    ctrl = dataclasses.replace(fit.control, calc_derivs=False, optimizer="bobyqa", opt_ctrl=())
     with np.errstate(all="ignore"), blas_threads(ctrl.blas_threads):
         o, warns = optwrap(prob.deviance, start, lower, ctrl)
     par = np.asarray(o["par"], dtype=np.float64)
