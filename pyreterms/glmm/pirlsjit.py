@@ -1,0 +1,376 @@
+"""PIRLS compiled (numba): lme4's ``pwrssUpdate`` / ``glmerLaplace`` / ``glmerAGQ`` (``src/external.cpp``)
+with ``merPredD::updateXwts``/``updateDecomp``/``updateRes``/``solve``/``solveU`` (``src/predModule.cpp``) and
+``glmResp::updateMu``/``sqrtWrkWt``/``wrkResp``/``devResid`` (``src/respModule.cpp``), step for step as the
+readable numpy code in :mod:`pyreterms.glmm.pirls` and :mod:`pyreterms.glmm.agq` does them, for the structure
+:mod:`pyreterms.glmm.blockchol` factors with one elimination level: ``Lambda`` diagonal (every term scalar) and
+``L = [[diag(d), 0], [L21, L22]]`` with ``L22`` dense.  The Python side (array set-up, the write-back into
+``MerPred``/``GlmResp``, lme4's messages) is :mod:`pyreterms.glmm.kernel`.
+
+Status codes returned (the caller raises lme4's errors): :data:`OK`, :data:`NAN` ("PIRLS loop resulted in NaN
+value"), :data:`HALVING` ("(maxstephalfit) ..."), :data:`MAXIT`, :data:`WEIGHTS` (A not positive definite:
+non-finite working weights), :data:`DOWNDATED` ("Downdated VtV is not positive definite").
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from pyreterms.glmm.famjit import aic, dev_resid, has_aic, linkinv, mu_eta, pairwise_sum, variance
+
+OK, NAN, HALVING, MAXIT, WEIGHTS, DOWNDATED = 0, 1, 2, 3, 4, 5
+
+_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+
+
+@njit(**_JIT)
+def _chol(S: np.ndarray) -> bool:
+    """In place: the lower Cholesky factor of the symmetric ``S`` (upper triangle zeroed); False when
+    ``S`` is not finite and positive definite (LAPACK ``dpotrf``'s refusal)."""
+    m = S.shape[0]
+    for j in range(m):
+        s = S[j, j]
+        for k in range(j):
+            s -= S[j, k] * S[j, k]
+        if not s > 0 or not math.isfinite(s):
+            return False
+        djj = math.sqrt(s)
+        S[j, j] = djj
+        for i in range(j + 1, m):
+            t = S[i, j]
+            for k in range(j):
+                t -= S[i, k] * S[j, k]
+            S[i, j] = t / djj
+        for i in range(j):
+            S[i, j] = 0.0
+    return True
+
+
+@njit(**_JIT)
+def _fwd(L: np.ndarray, b: np.ndarray) -> None:
+    """In place: ``b <- L^-1 b`` (L lower triangular, b a vector)."""
+    for i in range(L.shape[0]):
+        s = b[i]
+        for k in range(i):
+            s -= L[i, k] * b[k]
+        b[i] = s / L[i, i]
+
+
+@njit(**_JIT)
+def _bwd(L: np.ndarray, b: np.ndarray) -> None:
+    """In place: ``b <- L'^-1 b``."""
+    for i in range(L.shape[0] - 1, -1, -1):
+        s = b[i]
+        for k in range(i + 1, L.shape[0]):
+            s -= L[k, i] * b[k]
+        b[i] = s / L[i, i]
+
+
+@njit(**_JIT)
+def _lsolve(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``BlockChol.solve`` for a vector: ``L^-1 b``."""
+    q1 = d.size
+    x = b.copy()
+    for j in range(q1):
+        x[j] = b[j] / d[j]
+    if L22.shape[0]:
+        r = b[q1:] - L21 @ x[:q1]
+        _fwd(L22, r)
+        x[q1:] = r
+    return x
+
+
+@njit(**_JIT)
+def _ltsolve(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``BlockChol.solve_t``: ``L'^-1 b``."""
+    q1 = d.size
+    x = b.copy()
+    if L22.shape[0]:
+        x2 = b[q1:].copy()
+        _bwd(L22, x2)
+        x[q1:] = x2
+        t = L21.T @ x2
+        for j in range(q1):
+            x[j] = (b[j] - t[j]) / d[j]
+    else:
+        for j in range(q1):
+            x[j] = b[j] / d[j]
+    return x
+
+
+@njit(**_JIT)
+def _csr_mv(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A CSR matrix times a vector (scipy's ``csr_matvec`` order)."""
+    m = indptr.size - 1
+    out = np.zeros(m)
+    for i in range(m):
+        s = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            s += data[k] * x[indices[k]]
+        out[i] = s
+    return out
+
+
+class _Model:
+    """Documentation only: the arrays every kernel takes (built by :class:`pyreterms.glmm.kernel.KernelModel`).
+
+    ``X`` (n x p), ``Zp, Zi, Zx`` (Z as CSR, n x q), ``Tp, Ti, Tx`` (Zt as CSR, q x n), ``ginv, gobs, gcoef``
+    (the non-zeros of Zt W Z as a scatter), ``gr, gs`` (their rows and columns), ``i11, t11, i21, t21, i22,
+    t22`` (where each goes in A's blocks), ``e1, e2, pos, srow, scol`` (the sparse ``L21 L21'``; empty when
+    ``dense_schur``), ``lam`` (Lambda's diagonal at theta)."""
+
+
+@njit(**_JIT)
+def _factor(w, X, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22,  # noqa: ANN001
+            e1, e2, pos, srow, scol, dense_schur, lam, q1):  # noqa: ANN001
+    """``updateXwts`` + ``updateDecomp``'s factor: ``d``, ``L21``, ``L22`` of ``Lambda' Z' W Z Lambda + I``
+    and ``V = X diag(w)``; ``ok`` False when A is not positive definite."""
+    n, p = X.shape
+    q = lam.size
+    q2 = q - q1
+    V = np.empty((n, p))
+    for i in range(n):
+        for j in range(p):
+            V[i, j] = X[i, j] * w[i]
+    g = np.zeros(gr.size)
+    for k in range(ginv.size):
+        o = gobs[k]
+        g[ginv[k]] += gcoef[k] * (w[o] * w[o])
+    a11 = np.zeros(q1)
+    A21 = np.zeros((q2, q1))
+    L22 = np.zeros((q2, q2))
+    for k in range(i11.size):
+        m = i11[k]
+        a11[t11[k]] = lam[gr[m]] * lam[gs[m]] * g[m]
+    for k in range(i21.size):
+        m = i21[k]
+        t = t21[k]
+        A21[t // q1, t % q1] = lam[gr[m]] * lam[gs[m]] * g[m]
+    for k in range(i22.size):
+        m = i22[k]
+        t = t22[k]
+        L22[t // q2, t % q2] = lam[gr[m]] * lam[gs[m]] * g[m]
+    d = np.empty(q1)
+    ok = True
+    for j in range(q1):
+        a = a11[j] + 1.0
+        if not (math.isfinite(a) and a > 0):
+            ok = False
+        d[j] = math.sqrt(a)
+    if not ok:
+        return ok, V, d, A21, L22
+    for i in range(q2):
+        L22[i, i] += 1.0
+        for j in range(q1):
+            A21[i, j] = A21[i, j] / d[j]
+    if q2:
+        if dense_schur:
+            L22 -= A21 @ A21.T
+        else:
+            gram = np.zeros(q2 * q2)
+            for k in range(e1.size):
+                gram[pos[k]] += A21[srow[e1[k]], scol[e1[k]]] * A21[srow[e2[k]], scol[e2[k]]]
+            for i in range(q2):
+                for j in range(q2):
+                    L22[i, j] -= gram[i * q2 + j]
+        ok = _chol(L22)
+    return ok, V, d, A21, L22
+
+
+@njit(**_JIT)
+def _ut_times(w, M, Tp, Ti, Tx, lam):  # noqa: ANN001
+    """``Lambdat Zt diag(w) M`` for a matrix M (n x k)."""
+    q = Tp.size - 1
+    k = M.shape[1]
+    out = np.zeros((q, k))
+    for j in range(q):
+        for c in range(k):
+            s = 0.0
+            for t in range(Tp[j], Tp[j + 1]):
+                o = Ti[t]
+                s += Tx[t] * (w[o] * M[o, c])
+            out[j, c] = lam[j] * s
+    return out
+
+
+@njit(**_JIT)
+def update_mu(link, offset, gamma, eta, mu):  # noqa: ANN001
+    """``glmResp::updateMu``."""
+    for i in range(eta.size):
+        eta[i] = offset[i] + gamma[i]
+        mu[i] = linkinv(link, eta[i])
+
+
+@njit(**_JIT)
+def res_dev(fam, y, mu, wt, work):  # noqa: ANN001
+    for i in range(y.size):
+        work[i] = dev_resid(fam, y[i], mu[i], wt[i])
+    return pairwise_sum(work, 0, y.size)
+
+
+@njit(**_JIT)
+def _lin_pred(X, Zp, Zi, Zx, lam, delu, delb):  # noqa: ANN001
+    """``X delb + Z Lambda delu``."""
+    return X @ delb + _csr_mv(Zp, Zi, Zx, lam * delu)
+
+
+@njit(**_JIT)
+def pwrss(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,  # noqa: ANN001
+          i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb,  # noqa: ANN001
+          u_only, tol, maxit):  # noqa: ANN001
+    """``pwrssUpdate`` from the current ``eta``/``mu``/``delu``/``delb`` (all updated in place).  Returns
+    (status, d, L21, L22, RZX, RX, Vtr, Utr, Xwts)."""
+    n, p = X.shape
+    q = lam.size
+    work = np.empty(n)
+    w = np.empty(n)
+    wtres = np.empty(n)
+    d, L21, L22 = np.ones(q1), np.zeros((q - q1, q1)), np.zeros((q - q1, q - q1))
+    RZX, RX = np.zeros((q, p)), np.eye(p)
+    Vtr, Utr = np.zeros(p), np.zeros(q)
+    oldpdev = np.finfo(np.float64).max
+    for _ in range(maxit):
+        olddelu, olddelb = delu.copy(), delb.copy()
+        # internal_glmerWrkIter
+        for i in range(n):
+            me = mu_eta(link, eta[i])
+            w[i] = me * math.sqrt(wt[i] / variance(fam, mu[i]))
+            wtres[i] = ((eta[i] - offset[i]) + (y[i] - mu[i]) / me) * w[i]
+        ok, V, d, L21, L22 = _factor(w, X, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22,
+                                     e1, e2, pos, srow, scol, dense_schur, lam, q1)
+        if not ok:
+            return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
+        UV = _ut_times(w, V, Tp, Ti, Tx, lam)
+        for c in range(p):
+            RZX[:, c] = _lsolve(d, L21, L22, UV[:, c].copy())
+        RX = V.T @ V - RZX.T @ RZX
+        if not _chol(RX):
+            return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
+        Vtr = V.T @ wtres
+        Utr = _ut_times(w, wtres.reshape(n, 1), Tp, Ti, Tx, lam)[:, 0].copy()
+        if u_only:
+            delb[:] = 0.0
+            delu[:] = _ltsolve(d, L21, L22, _lsolve(d, L21, L22, Utr))
+        else:
+            cu = _lsolve(d, L21, L22, Utr)
+            b = Vtr - RZX.T @ cu
+            _fwd(RX, b)
+            _bwd(RX, b)
+            delb[:] = b
+            delu[:] = _ltsolve(d, L21, L22, cu - RZX @ delb)
+        update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
+        pdev = res_dev(fam, y, mu, wt, work) + delu @ delu
+        if abs((oldpdev - pdev) / pdev) < tol:
+            return OK, d, L21, L22, RZX, RX, Vtr, Utr, w
+        if math.isnan(pdev) or pdev > oldpdev:
+            for _k in range(20):
+                if not (math.isnan(pdev) or pdev > oldpdev):
+                    break
+                for j in range(q):
+                    delu[j] = (olddelu[j] + delu[j]) / 2
+                if not u_only:
+                    for j in range(p):
+                        delb[j] = (olddelb[j] + delb[j]) / 2
+                update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
+                pdev = res_dev(fam, y, mu, wt, work) + delu @ delu
+            if math.isnan(pdev):
+                return NAN, d, L21, L22, RZX, RX, Vtr, Utr, w
+            if pdev - oldpdev > tol:
+                return HALVING, d, L21, L22, RZX, RX, Vtr, Utr, w
+        oldpdev = pdev
+    return MAXIT, d, L21, L22, RZX, RX, Vtr, Utr, w
+
+
+@njit(**_JIT)
+def evaluate(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac, GQ,  # noqa: ANN001
+             fam, link, y, wt, nn, Lind, lrow, X, Zp, Zi, Zx, Tp, Ti, Tx,  # noqa: ANN001
+             ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, q1,  # noqa: ANN001
+             lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts):  # noqa: ANN001
+    """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
+    start_off + gamma``, ``mu = linkInv(eta)``, ``offset = base + X beta`` (``beta`` empty: ``base``), then
+    ``pwrssUpdate`` from ``delu``/``delb`` and, by ``mode``, nothing (0), ``glmerLaplace``'s value (1: ``ldL2 +
+    ||u||^2 + aic``; without ``aic`` when :func:`~pyreterms.glmm.famjit.has_aic` is False) or ``glmerAGQ``'s
+    (2).  The arrays from ``lam`` on are the model's state, written in place (``MerPred``'s and ``GlmResp``'s
+    fields; ``start_off``, ``gamma`` and ``base`` may be among them).  Returns (status, value)."""
+    n = y.size
+    for i in range(n):
+        eta[i] = start_off[i] + gamma[i]
+    if beta.size:
+        xb = X @ beta
+        for i in range(n):
+            offset[i] = base[i] + xb[i]
+    else:
+        for i in range(n):
+            offset[i] = base[i]
+    for i in range(n):
+        mu[i] = linkinv(link, eta[i])
+    lam[:] = 0.0
+    for k in range(Lind.size):
+        lam[lrow[k]] = theta[Lind[k]]
+    status, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_ = pwrss(
+        fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,
+        i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb, u_only, tol, maxit)
+    Xwts[:] = w_
+    if status != WEIGHTS:
+        d[:] = d_
+        L21[:, :] = L21_
+        L22[:, :] = L22_
+        RZX[:, :] = RZX_
+    if status != WEIGHTS and status != DOWNDATED:
+        RX[:, :] = RX_
+        Vtr[:] = Vtr_
+        Utr[:] = Utr_
+    value = np.nan
+    if status == OK and mode == 1:
+        value = ldl2(d, L22) + delu @ delu
+        if has_aic(fam):
+            work = np.empty(n)
+            value += aic(fam, y, nn, mu, wt, res_dev(fam, y, mu, wt, work), work)
+    elif status == OK and mode == 2:
+        value = agq(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, d, delu, delb, fac, GQ)
+    return status, value
+
+
+@njit(**_JIT)
+def ldl2(d, L22):  # noqa: ANN001
+    """``ldL2 = 2 sum log diag(L)`` (pairwise sum of the logs, as ``BlockChol.ldL2``)."""
+    q1, q2 = d.size, L22.shape[0]
+    logs = np.empty(q1 + q2)
+    for j in range(q1):
+        logs[j] = math.log(d[j])
+    for j in range(q2):
+        logs[q1 + j] = math.log(L22[j, j])
+    return 2 * pairwise_sum(logs, 0, q1 + q2)
+
+
+@njit(**_JIT)
+def agq(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, d, delu, delb, fac, GQ):  # noqa: ANN001
+    """``glmerAGQ`` after its PIRLS (:func:`pyreterms.glmm.agq.agq_deviance`): one scalar term, so L is
+    ``diag(d)``; ``eta``/``mu`` are restored to the conditional modes."""
+    n = y.size
+    q = delu.size
+    devc0 = delu * delu
+    for i in range(n):
+        devc0[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
+    xb = X @ delb
+    mult = np.zeros(q)
+    for r in range(GQ.shape[0]):
+        z, wk, ldn = GQ[r, 0], GQ[r, 1], GQ[r, 2]
+        if z == 0:
+            mult += wk
+            continue
+        u = np.empty(q)
+        for j in range(q):
+            u[j] = z * (1.0 / d[j]) + delu[j]
+        update_mu(link, offset, xb + _csr_mv(Zp, Zi, Zx, lam * u), eta, mu)
+        devc = u * u
+        for i in range(n):
+            devc[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
+        for j in range(q):
+            mult[j] = mult[j] + math.exp(-0.5 * (devc[j] - devc0[j]) - ldn) * wk / math.sqrt(2.0 * np.pi)
+    update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
+    prod = 1.0
+    for j in range(q):
+        prod *= mult[j]
+    return pairwise_sum(devc0, 0, q) + ldl2(d, np.zeros((0, 0))) - 2 * math.log(prod)
