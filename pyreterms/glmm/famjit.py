@@ -252,25 +252,30 @@ def _xlog1py(x: float, y: float) -> float:
 
 
 @njit(**_JIT)
-def binom_logpmf(k: float, n: float, p: float) -> float:
-    """``scipy.stats.binom.logpmf(k, n, p)`` (its argument and support checks, then ``_logpmf``)."""
+def _binom_ok(k: float, n: float) -> bool:
+    """``k`` in ``binom(n, .)``'s support and ``n`` a valid size (the ``p`` checks are made per call)."""
+    return n >= 0 and math.floor(n) == n and k >= 0 and k <= n and math.floor(k) == k
+
+
+@njit(**_JIT)
+def binom_logpmf(k: float, n: float, p: float, combiln: float) -> float:
+    """``scipy.stats.binom.logpmf(k, n, p)`` (its argument and support checks, then ``_logpmf``) with
+    ``combiln = gammaln(n + 1) - (gammaln(k + 1) + gammaln(n - k + 1))`` given (:func:`aic_setup`)."""
     if not (n >= 0 and math.floor(n) == n and p >= 0 and p <= 1) or k != k:
         return np.nan
     if not (k >= 0 and k <= n and math.floor(k) == k):
         return -np.inf
-    kf = math.floor(k)
-    combiln = _gammaln(n + 1) - (_gammaln(kf + 1) + _gammaln(n - kf + 1))
-    return combiln + _xlogy(kf, p) + _xlog1py(n - kf, -p)
+    return combiln + _xlogy(k, p) + _xlog1py(n - k, -p)
 
 
 @njit(**_JIT)
-def pois_logpmf(k: float, mu: float) -> float:
-    """``scipy.stats.poisson.logpmf(k, mu)``."""
+def pois_logpmf(k: float, mu: float, lgk1: float) -> float:
+    """``scipy.stats.poisson.logpmf(k, mu)`` with ``lgk1 = gammaln(k + 1)`` given."""
     if not mu >= 0 or k != k:
         return np.nan
     if not (k >= 0 and math.floor(k) == k):
         return -np.inf
-    return _xlogy(k, mu) - _gammaln(k + 1) - mu
+    return _xlogy(k, mu) - lgk1 - mu
 
 
 @njit(**_JIT)
@@ -280,11 +285,11 @@ def has_aic(fam: int) -> bool:
 
 
 @njit(**_JIT)
-def aic(fam: int, y: np.ndarray, n: np.ndarray, mu: np.ndarray, wt: np.ndarray, dev: float,
-        work: np.ndarray) -> float:
-    """R's ``family$aic`` as :mod:`pyreterms.glmm.family` computes it (binomial, poisson, inverse.gaussian,
-    gaussian); ``work``: scratch of ``y``'s length."""
+def aic_setup(fam: int, y: np.ndarray, n: np.ndarray, wt: np.ndarray) -> np.ndarray:
+    """What ``aic`` computes from the data alone, once per model: rows ``k``, size, the ``gammaln`` terms
+    (binomial: ``combiln``; poisson: ``gammaln(y + 1)``) and the weight of each log density."""
     nobs = y.size
+    out = np.zeros((4, nobs))
     if fam == 0:
         use_n = False
         for i in range(nobs):
@@ -293,12 +298,32 @@ def aic(fam: int, y: np.ndarray, n: np.ndarray, mu: np.ndarray, wt: np.ndarray, 
                 break
         for i in range(nobs):
             m = n[i] if use_n else wt[i]
-            lp = binom_logpmf(np.rint(m * y[i]), np.rint(m), mu[i])
-            work[i] = (wt[i] / m if m > 0 else 0.0) * lp
+            k, size = np.rint(m * y[i]), np.rint(m)
+            out[0, i], out[1, i], out[3, i] = k, size, (wt[i] / m if m > 0 else 0.0)
+            if _binom_ok(k, size):
+                out[2, i] = _gammaln(size + 1) - (_gammaln(k + 1) + _gammaln(size - k + 1))
+    elif fam == 1:
+        for i in range(nobs):
+            k = y[i]
+            out[0, i], out[3, i] = k, wt[i]
+            if k >= 0 and math.floor(k) == k:
+                out[2, i] = _gammaln(k + 1)
+    return out
+
+
+@njit(**_JIT)
+def aic(fam: int, setup: np.ndarray, y: np.ndarray, mu: np.ndarray, wt: np.ndarray, dev: float,
+        work: np.ndarray) -> float:
+    """R's ``family$aic`` as :mod:`pyreterms.glmm.family` computes it (binomial, poisson, inverse.gaussian,
+    gaussian; ``setup`` from :func:`aic_setup`); ``work``: scratch of ``y``'s length."""
+    nobs = y.size
+    if fam == 0:
+        for i in range(nobs):
+            work[i] = setup[3, i] * binom_logpmf(setup[0, i], setup[1, i], mu[i], setup[2, i])
         return -2 * pairwise_sum(work, 0, nobs)
     if fam == 1:
         for i in range(nobs):
-            work[i] = pois_logpmf(y[i], mu[i]) * wt[i]
+            work[i] = pois_logpmf(setup[0, i], mu[i], setup[2, i]) * setup[3, i]
         return -2 * pairwise_sum(work, 0, nobs)
     if fam == 3:
         sw = pairwise_sum(wt, 0, nobs)
@@ -308,3 +333,23 @@ def aic(fam: int, y: np.ndarray, n: np.ndarray, mu: np.ndarray, wt: np.ndarray, 
     for i in range(nobs):
         work[i] = math.log(wt[i])
     return nobs * (math.log(dev / nobs * 2 * np.pi) + 1) + 2 - pairwise_sum(work, 0, nobs)
+
+
+@njit(**_JIT)
+def link_arrays(link: int, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`linkinv` and :func:`mu_eta` over an array (what the tests hold against the numpy links)."""
+    a, b = np.empty(eta.size), np.empty(eta.size)
+    for i in range(eta.size):
+        a[i] = linkinv(link, eta[i])
+        b[i] = mu_eta(link, eta[i])
+    return a, b
+
+
+@njit(**_JIT)
+def family_arrays(fam: int, y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`variance` and :func:`dev_resid` over arrays."""
+    a, b = np.empty(y.size), np.empty(y.size)
+    for i in range(y.size):
+        a[i] = variance(fam, mu[i])
+        b[i] = dev_resid(fam, y[i], mu[i], wt[i])
+    return a, b

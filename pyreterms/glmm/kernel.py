@@ -18,7 +18,7 @@ import numpy as np
 
 from pyreterms.glmm import pirlsjit
 from pyreterms.glmm.blockchol import BlockChol
-from pyreterms.glmm.famjit import FAMILIES, LINKS, has_aic
+from pyreterms.glmm.famjit import FAMILIES, LINKS, aic_setup, has_aic
 from pyreterms.glmm.pirls import GlmResp, MerPred, PirlsError
 
 Arr = np.ndarray
@@ -57,7 +57,7 @@ class KernelModel:
     link: int
     y: Arr
     wt: Arr
-    nn: Arr
+    aics: Arr
     X: Arr
     Z: tuple[Arr, Arr, Arr]
     Zt: tuple[Arr, Arr, Arr]
@@ -87,7 +87,8 @@ class KernelModel:
                                                    _i64(sch.cols))
         scatter = (_i64(pat._inv), _i64(pat._obs), _f64(pat._coef), _i64(pat._r), _i64(pat._s),
                    _i64(pat._i11), _i64(pat._t11), _i64(pat._i21), _i64(pat._t21), _i64(pat._i22), _i64(pat._t22))
-        return cls(fam, link, _f64(rp.y), _f64(rp.weights), _f64(rp.n), _f64(pp.X),
+        return cls(fam, link, _f64(rp.y), _f64(rp.weights), aic_setup(fam, _f64(rp.y), _f64(rp.n), _f64(rp.weights)),
+                   _f64(pp.X),
                    (_i64(Z.indptr), _i64(Z.indices), _f64(Z.data)), (_i64(Zt.indptr), _i64(Zt.indices), _f64(Zt.data)),
                    scatter, schur, sch is None, int(pat.q1), _i64(pat._Lind), _i64(pat._lrow), bool(has_aic(fam)),
                    KernelState.allocate(pp.X.shape[0], pp.X.shape[1], pat.q, int(pat.q1)))
@@ -97,7 +98,7 @@ class KernelModel:
         """The kernel's constant arguments and the state arrays, in :func:`pirlsjit.evaluate`'s order."""
         a = self.__dict__.get("_args")
         if a is None:
-            a = (self.fam, self.link, self.y, self.wt, self.nn, self.Lind, self.lrow, self.X, *self.Z, *self.Zt,
+            a = (self.fam, self.link, self.y, self.wt, self.aics, self.Lind, self.lrow, self.X, *self.Z, *self.Zt,
                  *self.scatter, *self.schur, self.dense_schur, self.q1, *self.state.arrays())
             object.__setattr__(self, "_args", a)
         return a

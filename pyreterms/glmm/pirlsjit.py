@@ -75,7 +75,7 @@ def _lsolve(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray) -> n
     for j in range(q1):
         x[j] = b[j] / d[j]
     if L22.shape[0]:
-        r = b[q1:] - L21 @ x[:q1]
+        r = b[q1:] - _mv(L21, x[:q1])
         _fwd(L22, r)
         x[q1:] = r
     return x
@@ -90,7 +90,7 @@ def _ltsolve(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray) -> 
         x2 = b[q1:].copy()
         _bwd(L22, x2)
         x[q1:] = x2
-        t = L21.T @ x2
+        t = _tmv(L21, x2)
         for j in range(q1):
             x[j] = (b[j] - t[j]) / d[j]
     else:
@@ -110,6 +110,65 @@ def _csr_mv(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.nda
             s += data[k] * x[indices[k]]
         out[i] = s
     return out
+
+
+#: below this many multiply-adds a product is looped here (BLAS's call costs more than the arithmetic)
+_SMALL = 4096
+
+
+@njit(**_JIT)
+def _crossprod(A: np.ndarray) -> np.ndarray:
+    """``A' A``."""
+    n, p = A.shape
+    if n * p * p > 2 * _SMALL:
+        return A.T @ A
+    out = np.zeros((p, p))
+    for r in range(n):
+        for i in range(p):
+            a = A[r, i]
+            for j in range(i + 1):
+                out[i, j] += a * A[r, j]
+    for i in range(p):
+        for j in range(i):
+            out[j, i] = out[i, j]
+    return out
+
+
+@njit(**_JIT)
+def _tmv(A: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``A' x``."""
+    n, p = A.shape
+    if n * p > _SMALL:
+        return A.T @ x
+    out = np.zeros(p)
+    for r in range(n):
+        xr = x[r]
+        for j in range(p):
+            out[j] += A[r, j] * xr
+    return out
+
+
+@njit(**_JIT)
+def _mv(A: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``A x``."""
+    n, p = A.shape
+    if n * p > _SMALL:
+        return A @ x
+    out = np.empty(n)
+    for r in range(n):
+        s = 0.0
+        for j in range(p):
+            s += A[r, j] * x[j]
+        out[r] = s
+    return out
+
+
+@njit(**_JIT)
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    s = 0.0
+    for i in range(a.size):
+        s += a[i] * b[i]
+    return s
 
 
 class _Model:
@@ -212,7 +271,7 @@ def res_dev(fam, y, mu, wt, work):  # noqa: ANN001
 @njit(**_JIT)
 def _lin_pred(X, Zp, Zi, Zx, lam, delu, delb):  # noqa: ANN001
     """``X delb + Z Lambda delu``."""
-    return X @ delb + _csr_mv(Zp, Zi, Zx, lam * delu)
+    return _mv(X, delb) + _csr_mv(Zp, Zi, Zx, lam * delu)
 
 
 @njit(**_JIT)
@@ -234,7 +293,8 @@ def pwrss(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, go
         olddelu, olddelb = delu.copy(), delb.copy()
         # internal_glmerWrkIter
         for i in range(n):
-            me = mu_eta(link, eta[i])
+            # the log link's muEta is its linkInv, max(exp(eta), eps), and mu was computed from this eta
+            me = mu[i] if link == 4 else mu_eta(link, eta[i])
             w[i] = me * math.sqrt(wt[i] / variance(fam, mu[i]))
             wtres[i] = ((eta[i] - offset[i]) + (y[i] - mu[i]) / me) * w[i]
         ok, V, d, L21, L22 = _factor(w, X, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22,
@@ -244,23 +304,23 @@ def pwrss(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, go
         UV = _ut_times(w, V, Tp, Ti, Tx, lam)
         for c in range(p):
             RZX[:, c] = _lsolve(d, L21, L22, UV[:, c].copy())
-        RX = V.T @ V - RZX.T @ RZX
+        RX = _crossprod(V) - _crossprod(RZX)
         if not _chol(RX):
             return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
-        Vtr = V.T @ wtres
+        Vtr = _tmv(V, wtres)
         Utr = _ut_times(w, wtres.reshape(n, 1), Tp, Ti, Tx, lam)[:, 0].copy()
         if u_only:
             delb[:] = 0.0
             delu[:] = _ltsolve(d, L21, L22, _lsolve(d, L21, L22, Utr))
         else:
             cu = _lsolve(d, L21, L22, Utr)
-            b = Vtr - RZX.T @ cu
+            b = Vtr - _tmv(RZX, cu)
             _fwd(RX, b)
             _bwd(RX, b)
             delb[:] = b
-            delu[:] = _ltsolve(d, L21, L22, cu - RZX @ delb)
+            delu[:] = _ltsolve(d, L21, L22, cu - _mv(RZX, delb))
         update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
-        pdev = res_dev(fam, y, mu, wt, work) + delu @ delu
+        pdev = res_dev(fam, y, mu, wt, work) + _dot(delu, delu)
         if abs((oldpdev - pdev) / pdev) < tol:
             return OK, d, L21, L22, RZX, RX, Vtr, Utr, w
         if math.isnan(pdev) or pdev > oldpdev:
@@ -273,7 +333,7 @@ def pwrss(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, go
                     for j in range(p):
                         delb[j] = (olddelb[j] + delb[j]) / 2
                 update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
-                pdev = res_dev(fam, y, mu, wt, work) + delu @ delu
+                pdev = res_dev(fam, y, mu, wt, work) + _dot(delu, delu)
             if math.isnan(pdev):
                 return NAN, d, L21, L22, RZX, RX, Vtr, Utr, w
             if pdev - oldpdev > tol:
@@ -284,7 +344,7 @@ def pwrss(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, go
 
 @njit(**_JIT)
 def evaluate(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac, GQ,  # noqa: ANN001
-             fam, link, y, wt, nn, Lind, lrow, X, Zp, Zi, Zx, Tp, Ti, Tx,  # noqa: ANN001
+             fam, link, y, wt, aics, Lind, lrow, X, Zp, Zi, Zx, Tp, Ti, Tx,  # noqa: ANN001
              ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, q1,  # noqa: ANN001
              lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts):  # noqa: ANN001
     """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
@@ -297,7 +357,7 @@ def evaluate(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac,
     for i in range(n):
         eta[i] = start_off[i] + gamma[i]
     if beta.size:
-        xb = X @ beta
+        xb = _mv(X, beta)
         for i in range(n):
             offset[i] = base[i] + xb[i]
     else:
@@ -323,10 +383,10 @@ def evaluate(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac,
         Utr[:] = Utr_
     value = np.nan
     if status == OK and mode == 1:
-        value = ldl2(d, L22) + delu @ delu
+        value = ldl2(d, L22) + _dot(delu, delu)
         if has_aic(fam):
             work = np.empty(n)
-            value += aic(fam, y, nn, mu, wt, res_dev(fam, y, mu, wt, work), work)
+            value += aic(fam, aics, y, mu, wt, res_dev(fam, y, mu, wt, work), work)
     elif status == OK and mode == 2:
         value = agq(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, d, delu, delb, fac, GQ)
     return status, value
@@ -353,7 +413,7 @@ def agq(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, d, delu, delb, fa
     devc0 = delu * delu
     for i in range(n):
         devc0[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
-    xb = X @ delb
+    xb = _mv(X, delb)
     mult = np.zeros(q)
     for r in range(GQ.shape[0]):
         z, wk, ldn = GQ[r, 0], GQ[r, 1], GQ[r, 2]
