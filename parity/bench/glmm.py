@@ -2,8 +2,9 @@
 one run, on the same machine (issue 18 item 5's bench rows).
 
 For every case: the whole fit (medians over ``--repeat`` fits; elapsed time, R ``proc.time()`` elapsed and
-Python ``perf_counter``, and process CPU time, R ``user.self + sys.self`` and Python ``process_time``), the number of stage-2 deviance evaluations (R ``optinfo$feval``) and the time per
-evaluation (fit time / evaluations), and agreement: the optimized criterion (R ``devcomp$cmp[["dev"]]``)
+Python ``perf_counter``, and process CPU time, R ``user.self + sys.self`` and Python ``process_time``, which a
+shared machine disturbs less), the number of stage-2 deviance evaluations (R ``optinfo$feval``) and the CPU
+time per evaluation (fit CPU time / evaluations), and agreement: the optimized criterion (R ``devcomp$cmp[["dev"]]``)
 as a relative difference.  Python timings run with BLAS pinned to 1 thread (threadpoolctl, as
 :mod:`parity.bench.run`); R uses its reference BLAS.  The load average of the machine before and after the
 run is printed with the table (the machine may be shared).
@@ -142,7 +143,8 @@ def format_glmm_table(result: dict[str, Any]) -> str:
                     f"{_t(r.get('fit_s')) if 'error' not in r else 'failed: ' + r['error'][:40]} | {_t(p['fit_s'])} | "
                     f"{'-' if c['ratio'] is None else format(c['ratio'], '.2f') + 'x'} | {_t(r.get('cpu_s'))} | "
                     f"{_t(p.get('cpu_s'))} | "
-                    f"{'-' if c.get('cpu_ratio') is None else format(c['cpu_ratio'], '.2f') + 'x'} | {r.get('feval', '-')}/"
+                    f"{'-' if c.get('cpu_ratio') is None else format(c['cpu_ratio'], '.2f') + 'x'} | "
+                    f"{r.get('feval', '-')}/"
                     f"{p['feval']} | {_t(per_r)} / {_t(per_p)} | "
                     f"{'-' if c['criterion_rel_diff'] is None else format(c['criterion_rel_diff'], '.1e')} |")
     return "\n".join(rows)

@@ -58,8 +58,8 @@ class GlmerDevfun:
         self.kern = KernelModel.build(self.pp, self.resp) if use else None
         if self.kern is not None:
             off = self.resp.offset
-            self.kern.evaluate(self.pp, self.resp, 1, np.array(gamma, dtype=np.float64), off, off, _EMPTY, self.pp.theta,
-                               nAGQ_init != 0, self.tol, self.maxit)
+            self.kern.evaluate(self.pp, self.resp, 1, np.array(gamma, dtype=np.float64), off, off, _EMPTY,
+                               self.pp.theta, nAGQ_init != 0, self.tol, self.maxit)
         else:
             laplace(self.pp, self.resp, u_only=nAGQ_init != 0, tol=self.tol, maxit=self.maxit)
         self.lp0 = self.pp.lin_pred()

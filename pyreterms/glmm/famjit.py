@@ -13,9 +13,10 @@ sums are numpy's pairwise summation (:func:`pairwise_sum`).  Codes: :data:`LINKS
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
-from llvmlite import binding as _llvm
+from llvmlite import binding as _llvm  # type: ignore[import-untyped]
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
@@ -28,7 +29,7 @@ _M_1_SQRT_2PI = 0.398942280401432677939946059934
 _BIG_DNORM = 2 * math.sqrt(float(np.finfo(np.float64).max))
 
 
-def _register(symbol: str, cython_name: str) -> types.ExternalFunction:
+def _register(symbol: str, cython_name: str) -> Any:
     """A scipy.special compiled function as an external symbol (by name: numba's on-disk cache holds no
     address of this process)."""
     _llvm.add_symbol(symbol, get_cython_function_address("scipy.special.cython_special", cython_name))
@@ -38,10 +39,9 @@ def _register(symbol: str, cython_name: str) -> types.ExternalFunction:
 _ndtr = _register("pyreterms_scipy_ndtr", "__pyx_fuse_1ndtr")
 _gammaln = _register("pyreterms_scipy_gammaln", "gammaln")
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def _nanmax(a: float, b: float) -> float:
     """``np.maximum(a, b)`` (NaN propagates)."""
     if a != a or b != b:
@@ -49,7 +49,7 @@ def _nanmax(a: float, b: float) -> float:
     return a if a >= b else b
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def _nanmin(a: float, b: float) -> float:
     """``np.minimum(a, b)`` (NaN propagates)."""
     if a != a or b != b:
@@ -57,12 +57,12 @@ def _nanmin(a: float, b: float) -> float:
     return a if a <= b else b
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def _clamp01(x: float) -> float:
     return _nanmax(_EPS, _nanmin(1 - _EPS, x))
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def dnorm(x: float) -> float:
     """R's ``dnorm(x)`` (``nmath/dnorm.c``; :func:`pyreterms.glmm.links.dnorm`)."""
     x = abs(x)
@@ -75,7 +75,7 @@ def dnorm(x: float) -> float:
     return _M_1_SQRT_2PI * (math.exp(-0.5 * x1 * x1) * math.exp((-0.5 * x2 - x1) * x2))
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def pcauchy(x: float) -> float:
     """R's ``pcauchy(x)`` (:func:`pyreterms.glmm.links.pcauchy`)."""
     if abs(x) > 1:
@@ -84,7 +84,7 @@ def pcauchy(x: float) -> float:
     return 0.5 + math.atan(x) / np.pi
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def linkinv(link: int, eta: float) -> float:
     """lme4's ``linkInv`` (the ``lme4_linkinv`` of :mod:`pyreterms.glmm.links`)."""
     if link == 0:
@@ -106,7 +106,7 @@ def linkinv(link: int, eta: float) -> float:
     return 1 / math.sqrt(eta)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def mu_eta(link: int, eta: float) -> float:
     """lme4's ``muEta`` (the ``lme4_mu_eta`` of :mod:`pyreterms.glmm.links`)."""
     if link == 0:
@@ -130,7 +130,7 @@ def mu_eta(link: int, eta: float) -> float:
     return -1 / (2 * math.pow(eta, 1.5))
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def variance(fam: int, mu: float) -> float:
     """lme4's ``variance`` (the families' ``lme4_variance``)."""
     if fam == 0:
@@ -144,12 +144,12 @@ def variance(fam: int, mu: float) -> float:
     return 1.0
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def _ylogy(y: float, mu: float) -> float:
     return y * math.log(y / mu) if y != 0 else 0.0
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def dev_resid(fam: int, y: float, mu: float, wt: float) -> float:
     """R's ``dev.resids`` for one observation (:mod:`pyreterms.glmm.family`)."""
     if fam == 0:
@@ -166,7 +166,7 @@ def dev_resid(fam: int, y: float, mu: float, wt: float) -> float:
     return wt * (d * d)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def _pairwise_leaf(a: np.ndarray, lo: int, n: int) -> float:
     """numpy's ``pairwise_sum`` for ``n <= 128`` (eight accumulators from 8 elements on)."""
     if n < 8:
@@ -193,13 +193,13 @@ def _pairwise_leaf(a: np.ndarray, lo: int, n: int) -> float:
     return res
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def _half(n: int) -> int:
     n2 = n // 2
     return n2 - n2 % 8
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
     """numpy's pairwise summation of ``a[lo:lo + n]`` (``np.sum`` on a contiguous float64 array: blocks of at
     most 128 summed by :func:`_pairwise_leaf`, halves added as ``left + right``).  numpy's recursion is
@@ -235,7 +235,7 @@ def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
             sp -= 1
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def _xlogy(x: float, y: float) -> float:
     """scipy's ``xlogy`` (double)."""
     if x == 0 and not y != y:
@@ -243,7 +243,7 @@ def _xlogy(x: float, y: float) -> float:
     return x * math.log(y)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def _xlog1py(x: float, y: float) -> float:
     """scipy's ``xlog1py`` (double)."""
     if x == 0 and not y != y:
@@ -251,13 +251,13 @@ def _xlog1py(x: float, y: float) -> float:
     return x * math.log1p(y)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def _binom_ok(k: float, n: float) -> bool:
     """``k`` in ``binom(n, .)``'s support and ``n`` a valid size (the ``p`` checks are made per call)."""
     return n >= 0 and math.floor(n) == n and k >= 0 and k <= n and math.floor(k) == k
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def binom_logpmf(k: float, n: float, p: float, combiln: float) -> float:
     """``scipy.stats.binom.logpmf(k, n, p)`` (its argument and support checks, then ``_logpmf``) with
     ``combiln = gammaln(n + 1) - (gammaln(k + 1) + gammaln(n - k + 1))`` given (:func:`aic_setup`)."""
@@ -268,7 +268,7 @@ def binom_logpmf(k: float, n: float, p: float, combiln: float) -> float:
     return combiln + _xlogy(k, p) + _xlog1py(n - k, -p)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def pois_logpmf(k: float, mu: float, lgk1: float) -> float:
     """``scipy.stats.poisson.logpmf(k, mu)`` with ``lgk1 = gammaln(k + 1)`` given."""
     if not mu >= 0 or k != k:
@@ -278,13 +278,13 @@ def pois_logpmf(k: float, mu: float, lgk1: float) -> float:
     return _xlogy(k, mu) - lgk1 - mu
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def has_aic(fam: int) -> bool:
     """Families whose ``aic`` is compiled here (Gamma's, scipy's ``gamma.logpdf``, stays in numpy)."""
     return fam != 2
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def aic_setup(fam: int, y: np.ndarray, n: np.ndarray, wt: np.ndarray) -> np.ndarray:
     """What ``aic`` computes from the data alone, once per model: rows ``k``, size, the ``gammaln`` terms
     (binomial: ``combiln``; poisson: ``gammaln(y + 1)``) and the weight of each log density."""
@@ -311,7 +311,7 @@ def aic_setup(fam: int, y: np.ndarray, n: np.ndarray, wt: np.ndarray) -> np.ndar
     return out
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def aic(fam: int, setup: np.ndarray, y: np.ndarray, mu: np.ndarray, wt: np.ndarray, dev: float,
         work: np.ndarray) -> float:
     """R's ``family$aic`` as :mod:`pyreterms.glmm.family` computes it (binomial, poisson, inverse.gaussian,
@@ -335,7 +335,7 @@ def aic(fam: int, setup: np.ndarray, y: np.ndarray, mu: np.ndarray, wt: np.ndarr
     return nobs * (math.log(dev / nobs * 2 * np.pi) + 1) + 2 - pairwise_sum(work, 0, nobs)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def link_arrays(link: int, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`linkinv` and :func:`mu_eta` over an array (what the tests hold against the numpy links)."""
     a, b = np.empty(eta.size), np.empty(eta.size)
@@ -345,7 +345,7 @@ def link_arrays(link: int, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy", nogil=True)
 def family_arrays(fam: int, y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`variance` and :func:`dev_resid` over arrays."""
     a, b = np.empty(y.size), np.empty(y.size)

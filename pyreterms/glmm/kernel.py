@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +95,7 @@ class KernelModel:
                    KernelState.allocate(pp.X.shape[0], pp.X.shape[1], pat.q, int(pat.q1)))
 
     @property
-    def args(self) -> tuple[object, ...]:
+    def args(self) -> tuple[Any, ...]:
         """The kernel's constant arguments and the state arrays, in :func:`pirlsjit.evaluate`'s order."""
         a = self.__dict__.get("_args")
         if a is None:

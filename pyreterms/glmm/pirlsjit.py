@@ -13,162 +13,19 @@ non-finite working weights), :data:`DOWNDATED` ("Downdated VtV is not positive d
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from numba import njit
 
 from pyreterms.glmm.famjit import aic, dev_resid, has_aic, linkinv, mu_eta, pairwise_sum, variance
+from pyreterms.glmm.linjit import bwd, chol, crossprod, csr_mv, dot, fwd, lsolve, ltsolve, mv, tmv
+
+Arr = npt.NDArray[Any]  # float64; index arrays int64
 
 OK, NAN, HALVING, MAXIT, WEIGHTS, DOWNDATED = 0, 1, 2, 3, 4, 5
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
-
-
-@njit(**_JIT)
-def _chol(S: np.ndarray) -> bool:
-    """In place: the lower Cholesky factor of the symmetric ``S`` (upper triangle zeroed); False when
-    ``S`` is not finite and positive definite (LAPACK ``dpotrf``'s refusal)."""
-    m = S.shape[0]
-    for j in range(m):
-        s = S[j, j]
-        for k in range(j):
-            s -= S[j, k] * S[j, k]
-        if not s > 0 or not math.isfinite(s):
-            return False
-        djj = math.sqrt(s)
-        S[j, j] = djj
-        for i in range(j + 1, m):
-            t = S[i, j]
-            for k in range(j):
-                t -= S[i, k] * S[j, k]
-            S[i, j] = t / djj
-        for i in range(j):
-            S[i, j] = 0.0
-    return True
-
-
-@njit(**_JIT)
-def _fwd(L: np.ndarray, b: np.ndarray) -> None:
-    """In place: ``b <- L^-1 b`` (L lower triangular, b a vector)."""
-    for i in range(L.shape[0]):
-        s = b[i]
-        for k in range(i):
-            s -= L[i, k] * b[k]
-        b[i] = s / L[i, i]
-
-
-@njit(**_JIT)
-def _bwd(L: np.ndarray, b: np.ndarray) -> None:
-    """In place: ``b <- L'^-1 b``."""
-    for i in range(L.shape[0] - 1, -1, -1):
-        s = b[i]
-        for k in range(i + 1, L.shape[0]):
-            s -= L[k, i] * b[k]
-        b[i] = s / L[i, i]
-
-
-@njit(**_JIT)
-def _lsolve(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``BlockChol.solve`` for a vector: ``L^-1 b``."""
-    q1 = d.size
-    x = b.copy()
-    for j in range(q1):
-        x[j] = b[j] / d[j]
-    if L22.shape[0]:
-        r = b[q1:] - _mv(L21, x[:q1])
-        _fwd(L22, r)
-        x[q1:] = r
-    return x
-
-
-@njit(**_JIT)
-def _ltsolve(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``BlockChol.solve_t``: ``L'^-1 b``."""
-    q1 = d.size
-    x = b.copy()
-    if L22.shape[0]:
-        x2 = b[q1:].copy()
-        _bwd(L22, x2)
-        x[q1:] = x2
-        t = _tmv(L21, x2)
-        for j in range(q1):
-            x[j] = (b[j] - t[j]) / d[j]
-    else:
-        for j in range(q1):
-            x[j] = b[j] / d[j]
-    return x
-
-
-@njit(**_JIT)
-def _csr_mv(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """A CSR matrix times a vector (scipy's ``csr_matvec`` order)."""
-    m = indptr.size - 1
-    out = np.zeros(m)
-    for i in range(m):
-        s = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            s += data[k] * x[indices[k]]
-        out[i] = s
-    return out
-
-
-#: below this many multiply-adds a product is looped here (BLAS's call costs more than the arithmetic)
-_SMALL = 4096
-
-
-@njit(**_JIT)
-def _crossprod(A: np.ndarray) -> np.ndarray:
-    """``A' A``."""
-    n, p = A.shape
-    if n * p * p > 2 * _SMALL:
-        return A.T @ A
-    out = np.zeros((p, p))
-    for r in range(n):
-        for i in range(p):
-            a = A[r, i]
-            for j in range(i + 1):
-                out[i, j] += a * A[r, j]
-    for i in range(p):
-        for j in range(i):
-            out[j, i] = out[i, j]
-    return out
-
-
-@njit(**_JIT)
-def _tmv(A: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``A' x``."""
-    n, p = A.shape
-    if n * p > _SMALL:
-        return A.T @ x
-    out = np.zeros(p)
-    for r in range(n):
-        xr = x[r]
-        for j in range(p):
-            out[j] += A[r, j] * xr
-    return out
-
-
-@njit(**_JIT)
-def _mv(A: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``A x``."""
-    n, p = A.shape
-    if n * p > _SMALL:
-        return A @ x
-    out = np.empty(n)
-    for r in range(n):
-        s = 0.0
-        for j in range(p):
-            s += A[r, j] * x[j]
-        out[r] = s
-    return out
-
-
-@njit(**_JIT)
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    s = 0.0
-    for i in range(a.size):
-        s += a[i] * b[i]
-    return s
 
 
 class _Model:
@@ -180,22 +37,13 @@ class _Model:
     ``dense_schur``), ``lam`` (Lambda's diagonal at theta)."""
 
 
-@njit(**_JIT)
-def _factor(w, X, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22,  # noqa: ANN001
-            e1, e2, pos, srow, scol, dense_schur, lam, q1):  # noqa: ANN001
-    """``updateXwts`` + ``updateDecomp``'s factor: ``d``, ``L21``, ``L22`` of ``Lambda' Z' W Z Lambda + I``
-    and ``V = X diag(w)``; ``ok`` False when A is not positive definite."""
-    n, p = X.shape
+@njit(cache=True, error_model="numpy", nogil=True)
+def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, lam: Arr,
+            q1: int) -> tuple[Arr, Arr, Arr]:
+    """``CrossPattern.blocks``: ``diag(A11) - 1``, ``A21`` and ``A22 - I`` from the non-zeros ``g`` of
+    ``Z' W Z`` (``lam[r] lam[s] g``)."""
     q = lam.size
     q2 = q - q1
-    V = np.empty((n, p))
-    for i in range(n):
-        for j in range(p):
-            V[i, j] = X[i, j] * w[i]
-    g = np.zeros(gr.size)
-    for k in range(ginv.size):
-        o = gobs[k]
-        g[ginv[k]] += gcoef[k] * (w[o] * w[o])
     a11 = np.zeros(q1)
     A21 = np.zeros((q2, q1))
     L22 = np.zeros((q2, q2))
@@ -210,6 +58,27 @@ def _factor(w, X, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22
         m = i22[k]
         t = t22[k]
         L22[t // q2, t % q2] = lam[gr[m]] * lam[gs[m]] * g[m]
+    return a11, A21, L22
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _factor(w: Arr, X: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr,
+            i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr,
+            scol: Arr, dense_schur: bool, lam: Arr, q1: int) -> tuple[bool, Arr, Arr, Arr, Arr]:
+    """``updateXwts`` + ``updateDecomp``'s factor: ``d``, ``L21``, ``L22`` of ``Lambda' Z' W Z Lambda + I``
+    and ``V = X diag(w)``; ``ok`` False when A is not positive definite."""
+    n, p = X.shape
+    q = lam.size
+    q2 = q - q1
+    V = np.empty((n, p))
+    for i in range(n):
+        for j in range(p):
+            V[i, j] = X[i, j] * w[i]
+    g = np.zeros(gr.size)
+    for k in range(ginv.size):
+        o = gobs[k]
+        g[ginv[k]] += gcoef[k] * (w[o] * w[o])
+    a11, A21, L22 = _blocks(g, gr, gs, i11, t11, i21, t21, i22, t22, lam, q1)
     d = np.empty(q1)
     ok = True
     for j in range(q1):
@@ -233,12 +102,12 @@ def _factor(w, X, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22
             for i in range(q2):
                 for j in range(q2):
                     L22[i, j] -= gram[i * q2 + j]
-        ok = _chol(L22)
+        ok = chol(L22)
     return ok, V, d, A21, L22
 
 
-@njit(**_JIT)
-def _ut_times(w, M, Tp, Ti, Tx, lam):  # noqa: ANN001
+@njit(cache=True, error_model="numpy", nogil=True)
+def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr) -> Arr:
     """``Lambdat Zt diag(w) M`` for a matrix M (n x k)."""
     q = Tp.size - 1
     k = M.shape[1]
@@ -253,31 +122,51 @@ def _ut_times(w, M, Tp, Ti, Tx, lam):  # noqa: ANN001
     return out
 
 
-@njit(**_JIT)
-def update_mu(link, offset, gamma, eta, mu):  # noqa: ANN001
+@njit(cache=True, error_model="numpy", nogil=True)
+def update_mu(link: int, offset: Arr, gamma: Arr, eta: Arr, mu: Arr) -> None:
     """``glmResp::updateMu``."""
     for i in range(eta.size):
         eta[i] = offset[i] + gamma[i]
         mu[i] = linkinv(link, eta[i])
 
 
-@njit(**_JIT)
-def res_dev(fam, y, mu, wt, work):  # noqa: ANN001
+@njit(cache=True, error_model="numpy", nogil=True)
+def res_dev(fam: int, y: Arr, mu: Arr, wt: Arr, work: Arr) -> float:
     for i in range(y.size):
         work[i] = dev_resid(fam, y[i], mu[i], wt[i])
     return pairwise_sum(work, 0, y.size)
 
 
-@njit(**_JIT)
-def _lin_pred(X, Zp, Zi, Zx, lam, delu, delb):  # noqa: ANN001
+@njit(cache=True, error_model="numpy", nogil=True)
+def _lin_pred(X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, lam: Arr, delu: Arr, delb: Arr) -> Arr:
     """``X delb + Z Lambda delu``."""
-    return _mv(X, delb) + _csr_mv(Zp, Zi, Zx, lam * delu)
+    return mv(X, delb) + csr_mv(Zp, Zi, Zx, lam * delu)
 
 
-@njit(**_JIT)
-def pwrss(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,  # noqa: ANN001
-          i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb,  # noqa: ANN001
-          u_only, tol, maxit):  # noqa: ANN001
+@njit(cache=True, error_model="numpy", nogil=True)
+def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
+           lam: Arr, delu: Arr, delb: Arr, olddelu: Arr, olddelb: Arr, u_only: bool, pdev: float, oldpdev: float,
+           work: Arr) -> float:
+    """``pwrssUpdate``'s step halving (at most 20 times); returns the new penalised deviance."""
+    for _k in range(20):
+        if not (math.isnan(pdev) or pdev > oldpdev):
+            break
+        for j in range(delu.size):
+            delu[j] = (olddelu[j] + delu[j]) / 2
+        if not u_only:
+            for j in range(delb.size):
+                delb[j] = (olddelb[j] + delb[j]) / 2
+        update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
+        pdev = res_dev(fam, y, mu, wt, work) + dot(delu, delu)
+    return pdev
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
+          Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr,
+          i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr, scol: Arr,
+          dense_schur: bool, lam: Arr, q1: int, delu: Arr, delb: Arr, u_only: bool, tol: float,
+          maxit: int) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr]:
     """``pwrssUpdate`` from the current ``eta``/``mu``/``delu``/``delb`` (all updated in place).  Returns
     (status, d, L21, L22, RZX, RX, Vtr, Utr, Xwts)."""
     n, p = X.shape
@@ -303,37 +192,29 @@ def pwrss(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, go
             return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
         UV = _ut_times(w, V, Tp, Ti, Tx, lam)
         for c in range(p):
-            RZX[:, c] = _lsolve(d, L21, L22, UV[:, c].copy())
-        RX = _crossprod(V) - _crossprod(RZX)
-        if not _chol(RX):
+            RZX[:, c] = lsolve(d, L21, L22, UV[:, c].copy())
+        RX = crossprod(V) - crossprod(RZX)
+        if not chol(RX):
             return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
-        Vtr = _tmv(V, wtres)
+        Vtr = tmv(V, wtres)
         Utr = _ut_times(w, wtres.reshape(n, 1), Tp, Ti, Tx, lam)[:, 0].copy()
         if u_only:
             delb[:] = 0.0
-            delu[:] = _ltsolve(d, L21, L22, _lsolve(d, L21, L22, Utr))
+            delu[:] = ltsolve(d, L21, L22, lsolve(d, L21, L22, Utr))
         else:
-            cu = _lsolve(d, L21, L22, Utr)
-            b = Vtr - _tmv(RZX, cu)
-            _fwd(RX, b)
-            _bwd(RX, b)
+            cu = lsolve(d, L21, L22, Utr)
+            b = Vtr - tmv(RZX, cu)
+            fwd(RX, b)
+            bwd(RX, b)
             delb[:] = b
-            delu[:] = _ltsolve(d, L21, L22, cu - _mv(RZX, delb))
+            delu[:] = ltsolve(d, L21, L22, cu - mv(RZX, delb))
         update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
-        pdev = res_dev(fam, y, mu, wt, work) + _dot(delu, delu)
+        pdev = res_dev(fam, y, mu, wt, work) + dot(delu, delu)
         if abs((oldpdev - pdev) / pdev) < tol:
             return OK, d, L21, L22, RZX, RX, Vtr, Utr, w
         if math.isnan(pdev) or pdev > oldpdev:
-            for _k in range(20):
-                if not (math.isnan(pdev) or pdev > oldpdev):
-                    break
-                for j in range(q):
-                    delu[j] = (olddelu[j] + delu[j]) / 2
-                if not u_only:
-                    for j in range(p):
-                        delb[j] = (olddelb[j] + delb[j]) / 2
-                update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
-                pdev = res_dev(fam, y, mu, wt, work) + _dot(delu, delu)
+            pdev = _halve(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, olddelu, olddelb,
+                          u_only, pdev, oldpdev, work)
             if math.isnan(pdev):
                 return NAN, d, L21, L22, RZX, RX, Vtr, Utr, w
             if pdev - oldpdev > tol:
@@ -342,11 +223,14 @@ def pwrss(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, go
     return MAXIT, d, L21, L22, RZX, RX, Vtr, Utr, w
 
 
-@njit(**_JIT)
-def evaluate(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac, GQ,  # noqa: ANN001
-             fam, link, y, wt, aics, Lind, lrow, X, Zp, Zi, Zx, Tp, Ti, Tx,  # noqa: ANN001
-             ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, q1,  # noqa: ANN001
-             lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts):  # noqa: ANN001
+@njit(cache=True, error_model="numpy", nogil=True)
+def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta: Arr, u_only: bool, tol: float,
+             maxit: int, fac: Arr, GQ: Arr, fam: int, link: int, y: Arr, wt: Arr, aics: Arr, Lind: Arr, lrow: Arr,
+             X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
+             gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr,
+             pos: Arr, srow: Arr, scol: Arr, dense_schur: bool, q1: int, lam: Arr, eta: Arr, mu: Arr, offset: Arr,
+             delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr: Arr,
+             Xwts: Arr) -> tuple[int, float]:
     """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
     start_off + gamma``, ``mu = linkInv(eta)``, ``offset = base + X beta`` (``beta`` empty: ``base``), then
     ``pwrssUpdate`` from ``delu``/``delb`` and, by ``mode``, nothing (0), ``glmerLaplace``'s value (1: ``ldL2 +
@@ -357,7 +241,7 @@ def evaluate(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac,
     for i in range(n):
         eta[i] = start_off[i] + gamma[i]
     if beta.size:
-        xb = _mv(X, beta)
+        xb = mv(X, beta)
         for i in range(n):
             offset[i] = base[i] + xb[i]
     else:
@@ -383,7 +267,7 @@ def evaluate(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac,
         Utr[:] = Utr_
     value = np.nan
     if status == OK and mode == 1:
-        value = ldl2(d, L22) + _dot(delu, delu)
+        value = ldl2(d, L22) + dot(delu, delu)
         if has_aic(fam):
             work = np.empty(n)
             value += aic(fam, aics, y, mu, wt, res_dev(fam, y, mu, wt, work), work)
@@ -392,8 +276,8 @@ def evaluate(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac,
     return status, value
 
 
-@njit(**_JIT)
-def ldl2(d, L22):  # noqa: ANN001
+@njit(cache=True, error_model="numpy", nogil=True)
+def ldl2(d: Arr, L22: Arr) -> float:
     """``ldL2 = 2 sum log diag(L)`` (pairwise sum of the logs, as ``BlockChol.ldL2``)."""
     q1, q2 = d.size, L22.shape[0]
     logs = np.empty(q1 + q2)
@@ -404,8 +288,9 @@ def ldl2(d, L22):  # noqa: ANN001
     return 2 * pairwise_sum(logs, 0, q1 + q2)
 
 
-@njit(**_JIT)
-def agq(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, d, delu, delb, fac, GQ):  # noqa: ANN001
+@njit(cache=True, error_model="numpy", nogil=True)
+def agq(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
+        lam: Arr, d: Arr, delu: Arr, delb: Arr, fac: Arr, GQ: Arr) -> float:
     """``glmerAGQ`` after its PIRLS (:func:`pyreterms.glmm.agq.agq_deviance`): one scalar term, so L is
     ``diag(d)``; ``eta``/``mu`` are restored to the conditional modes."""
     n = y.size
@@ -413,7 +298,7 @@ def agq(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, d, delu, delb, fa
     devc0 = delu * delu
     for i in range(n):
         devc0[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
-    xb = _mv(X, delb)
+    xb = mv(X, delb)
     mult = np.zeros(q)
     for r in range(GQ.shape[0]):
         z, wk, ldn = GQ[r, 0], GQ[r, 1], GQ[r, 2]
@@ -423,7 +308,7 @@ def agq(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, d, delu, delb, fa
         u = np.empty(q)
         for j in range(q):
             u[j] = z * (1.0 / d[j]) + delu[j]
-        update_mu(link, offset, xb + _csr_mv(Zp, Zi, Zx, lam * u), eta, mu)
+        update_mu(link, offset, xb + csr_mv(Zp, Zi, Zx, lam * u), eta, mu)
         devc = u * u
         for i in range(n):
             devc[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
