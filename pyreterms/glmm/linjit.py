@@ -11,6 +11,10 @@ import math
 import numpy as np
 from numba import njit
 
+from pyreterms.glmm.jitcache import ensure_cache_dir
+
+ensure_cache_dir(__file__)
+
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def chol(S: np.ndarray) -> bool:

@@ -5,15 +5,19 @@ to <= 1e-12 relative on every family and link, nAGQ = 0, Laplace and AGQ 3/5/9, 
 (u, beta, L, RX, RZX, eta, mu), and the same refusals."""
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from numba.core import config
 
 import pyreterms
 from pyreterms.glmm import family as fam
+from pyreterms.glmm import jitcache
 from pyreterms.glmm.devfun import GlmerDevfun
 from pyreterms.glmm.famjit import FAMILIES, LINKS, aic, aic_setup, family_arrays, link_arrays, pairwise_sum
 from pyreterms.glmm.glformula import GLFormula, glformula
@@ -217,3 +221,41 @@ def test_refusals_are_the_numpy_paths(formula: str, f: fam.Family, call: str, pa
     ref = _outcome(lambda: getattr(dn, call)(p))
     assert isinstance(ref, str), ref
     assert _outcome(lambda: getattr(dk, call)(p)) == ref
+
+
+def test_cache_falls_back_to_a_temporary_directory_when_nothing_else_is_writable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only install under a read-only home: numba's own locations refuse, the fallback is used."""
+    src = tmp_path / "ro" / "mod.py"
+    src.parent.mkdir()
+    src.write_text("x = 1\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setattr(config, "CACHE_DIR", "")
+    src.parent.chmod(0o555)
+    home.chmod(0o555)
+    try:
+        if os.access(src.parent, os.W_OK):  # root ignores the mode bits
+            monkeypatch.setattr(jitcache.InTreeCacheLocator, "ensure_cache_path", _refuse)
+            monkeypatch.setattr(jitcache.UserWideCacheLocator, "ensure_cache_path", _refuse)
+        assert jitcache.ensure_cache_dir(str(src)) == jitcache.fallback_dir() == config.CACHE_DIR
+        assert os.path.isdir(config.CACHE_DIR)
+        monkeypatch.setattr(config, "CACHE_DIR", "/somewhere/chosen")
+        assert jitcache.ensure_cache_dir(str(src)) is None  # NUMBA_CACHE_DIR set: left alone
+    finally:
+        src.parent.chmod(0o755)
+        home.chmod(0o755)
+
+
+def _refuse(self: object) -> None:
+    raise PermissionError("read-only")
+
+
+def test_cache_stays_numbas_choice_when_the_package_is_writable(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "mod.py"
+    src.write_text("x = 1\n")
+    monkeypatch.setattr(config, "CACHE_DIR", "")
+    assert jitcache.ensure_cache_dir(str(src)) is None and config.CACHE_DIR == ""
