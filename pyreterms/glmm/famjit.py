@@ -20,7 +20,7 @@ from llvmlite import binding as _llvm  # type: ignore[import-untyped]
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
-from pyreterms.glmm.jitcache import ensure_cache_dir
+from pyreterms.glmm.jitcache import prepare
 
 LINKS = {"logit": 0, "probit": 1, "cauchit": 2, "cloglog": 3, "log": 4, "identity": 5, "inverse": 6, "sqrt": 7,
          "1/mu^2": 8}
@@ -30,7 +30,7 @@ _EPS = float(np.finfo(np.float64).eps)
 _M_1_SQRT_2PI = 0.398942280401432677939946059934
 _BIG_DNORM = 2 * math.sqrt(float(np.finfo(np.float64).max))
 
-ensure_cache_dir(__file__)
+prepare(__file__)
 
 
 def _register(symbol: str, cython_name: str) -> Any:

@@ -11,9 +11,9 @@ import math
 import numpy as np
 from numba import njit
 
-from pyreterms.glmm.jitcache import ensure_cache_dir
+from pyreterms.glmm.jitcache import prepare
 
-ensure_cache_dir(__file__)
+prepare(__file__)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

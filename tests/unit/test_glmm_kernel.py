@@ -259,3 +259,28 @@ def test_cache_stays_numbas_choice_when_the_package_is_writable(tmp_path: Path,
     src.write_text("x = 1\n")
     monkeypatch.setattr(config, "CACHE_DIR", "")
     assert jitcache.ensure_cache_dir(str(src)) is None and config.CACHE_DIR == ""
+
+
+def test_cached_kernels_are_dropped_when_any_kernel_source_changes(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba keys the cache by each function's own file; an edit of famjit.py must also drop pirlsjit's code."""
+    pkg = tmp_path / "glmm"
+    pkg.mkdir()
+    for name in jitcache.KERNEL_MODULES:
+        (pkg / f"{name}.py").write_text(f"# {name}\n")
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "cache"))
+    path = jitcache.cache_path(str(pkg / "famjit.py"))
+    assert path is not None and path.startswith(str(tmp_path / "cache"))
+    cached = [Path(path) / "pirlsjit.evaluate-300.py311.nbi", Path(path) / "famjit.aic-10.py311.1.nbc"]
+    other = Path(path) / "elsewhere.f-1.py311.nbi"
+    for f in [*cached, other]:
+        f.write_text("x")
+    assert jitcache.drop_stale(str(pkg / "famjit.py"))  # no stamp yet: compiled from unknown sources
+    assert not any(f.exists() for f in cached) and other.exists()
+    for f in cached:
+        f.write_text("x")
+    assert not jitcache.drop_stale(str(pkg / "linjit.py"))  # same sources: kept
+    assert all(f.exists() for f in cached)
+    (pkg / "famjit.py").write_text("# famjit, edited\n")
+    assert jitcache.drop_stale(str(pkg / "pirlsjit.py"))
+    assert not any(f.exists() for f in cached) and other.exists()
