@@ -25,6 +25,7 @@ from pyreterms.glmm.linjit import bwd, chol, crossprod, csr_mv, dot, fwd, lsolve
 Arr = npt.NDArray[Any]  # float64; index arrays int64
 
 OK, NAN, HALVING, MAXIT, WEIGHTS, DOWNDATED = 0, 1, 2, 3, 4, 5
+_DBL_MAX = float(np.finfo(np.float64).max)
 
 
 
@@ -62,18 +63,13 @@ def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i2
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def _factor(w: Arr, X: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr,
+def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr,
             i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr,
             scol: Arr, dense_schur: bool, lam: Arr, q1: int) -> tuple[bool, Arr, Arr, Arr, Arr]:
-    """``updateXwts`` + ``updateDecomp``'s factor: ``d``, ``L21``, ``L22`` of ``Lambda' Z' W Z Lambda + I``
-    and ``V = X diag(w)``; ``ok`` False when A is not positive definite."""
-    n, p = X.shape
+    """``updateDecomp``'s factor: ``d``, ``L21``, ``L22`` of ``Lambda' Z' W Z Lambda + I`` (``V = X diag(w)``,
+    ``updateXwts``', is the caller's and returned as given); ``ok`` False when A is not positive definite."""
     q = lam.size
     q2 = q - q1
-    V = np.empty((n, p))
-    for i in range(n):
-        for j in range(p):
-            V[i, j] = X[i, j] * w[i]
     g = np.zeros(gr.size)
     for k in range(ginv.size):
         o = gobs[k]
@@ -112,13 +108,14 @@ def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr) -> Arr:
     q = Tp.size - 1
     k = M.shape[1]
     out = np.zeros((q, k))
-    for j in range(q):
+    for j in range(q):  # each (j, c) sums its row's entries in order, as scipy's CSR product does
+        for t in range(Tp[j], Tp[j + 1]):
+            o = Ti[t]
+            z, wo = Tx[t], w[o]
+            for c in range(k):
+                out[j, c] += z * (wo * M[o, c])
         for c in range(k):
-            s = 0.0
-            for t in range(Tp[j], Tp[j + 1]):
-                o = Ti[t]
-                s += Tx[t] * (w[o] * M[o, c])
-            out[j, c] = lam[j] * s
+            out[j, c] = lam[j] * out[j, c]
     return out
 
 
@@ -174,10 +171,11 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
     work = np.empty(n)
     w = np.empty(n)
     wtres = np.empty(n)
+    V = np.empty((n, p))
     d, L21, L22 = np.ones(q1), np.zeros((q - q1, q1)), np.zeros((q - q1, q - q1))
     RZX, RX = np.zeros((q, p)), np.eye(p)
     Vtr, Utr = np.zeros(p), np.zeros(q)
-    oldpdev = np.finfo(np.float64).max
+    oldpdev = _DBL_MAX
     for _ in range(maxit):
         olddelu, olddelb = delu.copy(), delb.copy()
         # internal_glmerWrkIter
@@ -186,7 +184,9 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             me = mu[i] if link == 4 else mu_eta(link, eta[i])
             w[i] = me * math.sqrt(wt[i] / variance(fam, mu[i]))
             wtres[i] = ((eta[i] - offset[i]) + (y[i] - mu[i]) / me) * w[i]
-        ok, V, d, L21, L22 = _factor(w, X, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22,
+            for j in range(p):
+                V[i, j] = X[i, j] * w[i]
+        ok, V, d, L21, L22 = _factor(w, V, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22,
                                      e1, e2, pos, srow, scol, dense_schur, lam, q1)
         if not ok:
             return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
