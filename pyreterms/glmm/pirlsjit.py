@@ -141,6 +141,26 @@ def _lin_pred(X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, lam: Arr, delu: Arr, delb: Arr)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
+def _move(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
+          lam: Arr, delu: Arr, delb: Arr, work: Arr) -> float:
+    """``updateMu(linPred(1))`` then ``resDev() + sqrL()`` in one pass over the observations (the same
+    arithmetic as :func:`_lin_pred`, :func:`update_mu`, :func:`res_dev`)."""
+    n, p = X.shape
+    b = lam * delu
+    for i in range(n):
+        xb = 0.0
+        for j in range(p):
+            xb += X[i, j] * delb[j]
+        zb = 0.0
+        for t in range(Zp[i], Zp[i + 1]):
+            zb += Zx[t] * b[Zi[t]]
+        eta[i] = offset[i] + (xb + zb)
+        mu[i] = linkinv(link, eta[i])
+        work[i] = dev_resid(fam, y[i], mu[i], wt[i])
+    return pairwise_sum(work, 0, n) + dot(delu, delu)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
 def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
            lam: Arr, delu: Arr, delb: Arr, olddelu: Arr, olddelb: Arr, u_only: bool, pdev: float, oldpdev: float,
            work: Arr) -> float:
@@ -153,8 +173,7 @@ def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr,
         if not u_only:
             for j in range(delb.size):
                 delb[j] = (olddelb[j] + delb[j]) / 2
-        update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
-        pdev = res_dev(fam, y, mu, wt, work) + dot(delu, delu)
+        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work)
     return pdev
 
 
@@ -208,8 +227,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             bwd(RX, b)
             delb[:] = b
             delu[:] = ltsolve(d, L21, L22, cu - mv(RZX, delb))
-        update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
-        pdev = res_dev(fam, y, mu, wt, work) + dot(delu, delu)
+        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work)
         if abs((oldpdev - pdev) / pdev) < tol:
             return OK, d, L21, L22, RZX, RX, Vtr, Utr, w
         if math.isnan(pdev) or pdev > oldpdev:
