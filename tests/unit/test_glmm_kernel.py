@@ -5,6 +5,7 @@ to <= 1e-12 relative on every family and link, nAGQ = 0, Laplace and AGQ 3/5/9, 
 (u, beta, L, RX, RZX, eta, mu), and the same refusals."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Callable
@@ -284,3 +285,22 @@ def test_cached_kernels_are_dropped_when_any_kernel_source_changes(tmp_path: Pat
     (pkg / "famjit.py").write_text("# famjit, edited\n")
     assert jitcache.drop_stale(str(pkg / "pirlsjit.py"))
     assert not any(f.exists() for f in cached) and other.exists()
+
+
+@pytest.mark.parametrize(("tol", "maxit", "dup", "message"), [
+    (1e-7, 100, True, "Downdated VtV is not positive definite"),  # a repeated column of X
+    (1e-7, 1, False, "pwrssUpdate did not converge in (maxit) iterations"),
+    # a negative tolerance never converges and makes the first rise of the deviance (rounding) fatal
+    (-1.0, 100, False, "(maxstephalfit) PIRLS step-halvings failed to reduce deviance in pwrssUpdate"),
+])
+@pytest.mark.parametrize(("formula", "f"), [(CB + "(1 | herd)", fam.binomial()),
+                                            ("incidence ~ period + (1 | herd)", fam.poisson())])
+def test_pwrss_stops_are_the_numpy_paths(formula: str, f: fam.Family, tol: float, maxit: int, dup: bool,
+                                         message: str) -> None:
+    glf = _glf(formula, f)
+    if dup:
+        X = glf.X.X
+        glf = dataclasses.replace(glf, X=dataclasses.replace(glf.X, X=np.column_stack([X, X[:, 1]])))
+    ref = _outcome(lambda: GlmerDevfun(glf, tol_pwrss=tol, maxit=maxit, kernel=False).nth)
+    assert ref == f"refused: {message}"
+    assert _outcome(lambda: GlmerDevfun(glf, tol_pwrss=tol, maxit=maxit, kernel=True).nth) == ref
