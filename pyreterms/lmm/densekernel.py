@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pyreterms.lmm.jitblas import ddot, dgemm, dgemv, dpotrf, dtrsv, jit, pairwise_sum_range
+from pyreterms.lmm.jitblas import ddot, dgemm, dgemv, dpotrf, dtrsv, fma, jit, pairwise_sum_range
 
 #: ``info`` of an evaluation (stored in the buffer): a pivot failed (the Python path's None)
 OK, PIVOT_FAILED = 0, 1
@@ -68,12 +68,46 @@ def _factor_solve(M: np.ndarray, qr: int, z: np.ndarray, ch: np.ndarray, iv: np.
 
 
 @jit
+def _sparse_products(theta: np.ndarray, M: np.ndarray, q: int, G: np.ndarray, lt_theta: np.ndarray,
+                     lt_indptr: np.ndarray, lt_indices: np.ndarray) -> None:
+    """``B = Lambdat G[:q]`` and ``M[:q, :q] = Lambdat B[:, :q]^T`` over the stored entries of ``Lambdat``
+    only: every entry an FMA chain over its row's entries in column order (``G`` finite).  The inner
+    loops run along contiguous rows (``B^T`` is formed for the second product), so they vectorize."""
+    Q = G.shape[0]
+    B = np.zeros((q, Q))
+    for i in range(q):
+        for e in range(lt_indptr[i], lt_indptr[i + 1]):
+            v = theta[lt_theta[e]]
+            Gk = G[lt_indices[e]]
+            Bi = B[i]
+            for j in range(Q):
+                Bi[j] = fma(v, Gk[j], Bi[j])
+    BT = np.empty((q, q))  # BT[k, j] = B[j, k]
+    for j in range(q):
+        for k in range(q):
+            BT[k, j] = B[j, k]
+    for i in range(q):
+        Mi = M[i]
+        for j in range(q):
+            Mi[j] = 0.0
+        for e in range(lt_indptr[i], lt_indptr[i + 1]):
+            v = theta[lt_theta[e]]
+            Bk = BT[lt_indices[e]]
+            for j in range(q):
+                Mi[j] = fma(v, Bk[j], Mi[j])
+        for j in range(q, Q):
+            Mi[j] = B[i, j]
+
+
+@jit
 def _omega(theta: np.ndarray, M: np.ndarray, q: int, G: np.ndarray, H: np.ndarray, lt_flat: np.ndarray,
-           lt_theta: np.ndarray, lam_diag: np.ndarray, diagonal: bool, Lt: np.ndarray, lam: np.ndarray,
-           ch: np.ndarray, iv: np.ndarray, dv: np.ndarray) -> bool:
+           lt_theta: np.ndarray, lt_indptr: np.ndarray, lt_indices: np.ndarray, lam_diag: np.ndarray,
+           diagonal: bool, sparse: bool, Lt: np.ndarray, lam: np.ndarray, ch: np.ndarray, iv: np.ndarray,
+           dv: np.ndarray) -> bool:
     """``Omega(theta)`` into ``M`` (:meth:`pyreterms.lmm.dense.DensePlan.pls` up to the factorization);
     True when it took the general path (``Lt`` then holds ``Lambdat``), False for the diagonal one
-    (``lam`` then holds ``diag(Lambda)``)."""
+    (``lam`` then holds ``diag(Lambda)``).  ``sparse``: the general path's two products over the stored
+    entries of ``Lambdat`` (:func:`_sparse_products`) instead of two ``dgemm``."""
     Q = G.shape[0]
     one, zero = dv[0:1].ctypes, dv[1:2].ctypes
     N_, T_ = ch[0:1].ctypes, ch[1:2].ctypes
@@ -98,6 +132,14 @@ def _omega(theta: np.ndarray, M: np.ndarray, q: int, G: np.ndarray, H: np.ndarra
     Ltf = Lt.ravel()
     for k in range(lt_flat.shape[0]):
         Ltf[lt_flat[k]] = theta[lt_theta[k]]
+    if sparse:
+        _sparse_products(theta, M, q, G, lt_theta, lt_indptr, lt_indices)
+        for i in range(q, Q):
+            for j in range(q, Q):
+                M[i, j] = G[i, j]
+        for i in range(q):
+            M[i, i] += 1.0
+        return True
     B = np.empty((q, Q))
     # B = Lt @ G[:q]: cblas_dgemm(RowMajor, N, N, q, Q, q) = dgemm('N', 'N', Q, q, q, G, Q, Lt, q, B, Q)
     iv[0], iv[1] = Q, q
@@ -124,6 +166,7 @@ def dense_deviance(theta: np.ndarray, fdata: np.ndarray, idata: np.ndarray, W: n
     ``info`` = :data:`PIVOT_FAILED` in ``W`` where the Python path has no one-shot solution."""
     Q, q, p, n, nlt = idata[0], idata[1], idata[2], idata[3], idata[4]
     diagonal, has_offset, weighted, reml = idata[5] != 0, idata[6] != 0, idata[7] != 0, idata[8] != 0
+    sparse = idata[9] != 0
     QQ, pq = Q * Q, p + q
     nH = QQ if diagonal else 0
     G = fdata[:QQ].reshape((Q, Q))
@@ -135,7 +178,10 @@ def dense_deviance(theta: np.ndarray, fdata: np.ndarray, idata: np.ndarray, W: n
     ldW = fdata[o + 3 * n]
     lt_flat = idata[_NI:_NI + nlt]
     lt_theta = idata[_NI + nlt:_NI + 2 * nlt]
-    lam_diag = idata[_NI + 2 * nlt:_NI + 2 * nlt + (Q if diagonal else 0)]
+    lt_indptr = idata[_NI + 2 * nlt:_NI + 2 * nlt + q + 1]
+    o2 = _NI + 2 * nlt + q + 1
+    lt_indices = idata[o2:o2 + nlt]
+    lam_diag = idata[o2 + nlt:o2 + nlt + (Q if diagonal else 0)]
     M = W[:QQ].reshape((Q, Q))
     z = W[QQ:QQ + Q - 1]
     b = W[QQ + Q - 1:QQ + Q - 1 + q]
@@ -148,7 +194,8 @@ def dense_deviance(theta: np.ndarray, fdata: np.ndarray, idata: np.ndarray, W: n
     dv[0], dv[1] = 1.0, 0.0
     Lt = np.empty((q, q))
     lam = np.empty(q)
-    general = _omega(theta, M, q, G, H, lt_flat, lt_theta, lam_diag, diagonal, Lt, lam, ch, iv, dv)
+    general = _omega(theta, M, q, G, H, lt_flat, lt_theta, lt_indptr, lt_indices, lam_diag, diagonal, sparse, Lt, lam,
+                     ch, iv, dv)
     info, ldL2, ldRX2 = _factor_solve(M, q, z, ch, iv)
     s[0] = info
     if info != OK:
@@ -235,19 +282,24 @@ class KernelData:
 
 
 def pack(G: np.ndarray, H: np.ndarray | None, XZ: np.ndarray, q: int, lt_flat: np.ndarray, lt_theta: np.ndarray,
-         lam_diag: np.ndarray | None, y: np.ndarray, offset: np.ndarray, sqrtw: np.ndarray, ldW: float,
-         REML: bool, has_offset: bool, weighted: bool) -> KernelData:
+         lt_indptr: np.ndarray, lt_indices: np.ndarray, lam_diag: np.ndarray | None, y: np.ndarray,
+         offset: np.ndarray, sqrtw: np.ndarray, ldW: float, REML: bool, has_offset: bool, weighted: bool,
+         sparse: bool = True) -> KernelData:
     """The constants of :func:`dense_deviance` in two flat arrays: ``fdata`` = ``[G | H | XZ | y | offset
     | sqrtw | ldW]`` (``H`` only with a diagonal Lambda), ``idata`` = ``[Q, q, p, n, nnz(Lambdat),
-    diagonal, has offset, weighted, REML, 0, 0 | lt_flat | lt_theta | lam_diag]``."""
+    diagonal, has offset, weighted, REML, sparse, 0 | lt_flat | lt_theta | lt_indptr | lt_indices |
+    lam_diag]`` (``Lambdat``'s entries in CSR order).  ``sparse``: a non-diagonal Lambda is applied over
+    its stored entries (FMA chains) when ``G`` is finite, else by two ``dgemm`` (False: always ``dgemm``,
+    the Python path's products)."""
     Q = G.shape[0]
     n, pq = XZ.shape
     diagonal = H is not None and lam_diag is not None
     fdata = np.concatenate([G.ravel(), H.ravel() if diagonal and H is not None else np.zeros(0), XZ.ravel(),
                             y, offset, sqrtw, [ldW]]).astype(np.float64)
-    head = [Q, q, pq - q, n, lt_flat.size, int(diagonal), int(has_offset), int(weighted), int(REML), 0, 0]
+    sparse = sparse and bool(np.isfinite(G).all())  # (0 * inf: dgemm's NaN where the stored entries see none)
+    head = [Q, q, pq - q, n, lt_flat.size, int(diagonal), int(has_offset), int(weighted), int(REML), int(sparse), 0]
     assert len(head) == _NI
-    idata = np.concatenate([np.array(head, dtype=np.int64), lt_flat, lt_theta,
+    idata = np.concatenate([np.array(head, dtype=np.int64), lt_flat, lt_theta, lt_indptr, lt_indices,
                             lam_diag if diagonal and lam_diag is not None else np.zeros(0, np.int64)]).astype(np.int64)
     return KernelData(Q=Q, q=q, n=n, fdata=fdata, idata=idata)
 

@@ -195,8 +195,8 @@ class LmerProblem:
         has_offset, weighted = bool(np.any(o != 0.0)), bool(np.any(w != 1.0))
         kern = None
         if kernel and isinstance(plan, DensePlan) and plan.XZ is not None and plan.lt_flat is not None:
-            kern = pack(plan.G, plan.H, plan.XZ, plan.qr, plan.lt_flat, plan.lt_theta, plan.lam_diag, y, o, sqrtw,
-                        ldW, reml, has_offset, weighted)
+            kern = pack(plan.G, plan.H, plan.XZ, plan.qr, plan.lt_flat, plan.lt_theta, plan.lt_indptr,
+                        plan.lt_indices, plan.lam_diag, y, o, sqrtw, ldW, reml, has_offset, weighted)
             plan = replace(plan, kernel=kern)
         return cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=sqrtw, offset=o,
                    REML=reml, ldW=ldW, has_offset=has_offset, weighted=weighted, gram_src=src, plan=plan, kern=kern)

@@ -15,6 +15,8 @@ lets one compiled function make the same calls our Python path makes through num
   stays cacheable; every argument is a pointer (``arr.ctypes``).
 * :func:`pairwise_sum` -- ``np.add.reduce`` of a contiguous float64 vector, bit for bit (numpy's
   ``pairwise_sum``: 8 accumulators up to 128 elements, halving above, identity 0 first).
+* :func:`fma` -- ``x * y + z`` with one rounding (LLVM's ``llvm.fma``: the CPU's instruction, or the C
+  library's ``fma`` without one), the step of an optimized BLAS's dot products.
 """
 from __future__ import annotations
 
@@ -26,8 +28,9 @@ from typing import Any
 import llvmlite.binding as llvm  # type: ignore[import-untyped]
 import numba
 import numpy as np
+from llvmlite import ir  # type: ignore[import-untyped]
 from numba import types
-from numba.extending import get_cython_function_address
+from numba.extending import get_cython_function_address, intrinsic
 
 #: (module, routine) pairs registered as LLVM symbols ``pyreterms_<routine>``
 _ROUTINES = (("scipy.linalg.cython_blas", "dgemm"), ("scipy.linalg.cython_blas", "dgemv"),
@@ -47,6 +50,19 @@ ddot: Any = types.ExternalFunction("pyreterms_ddot", types.float64(_p, _p, _p, _
 dtrsv: Any = types.ExternalFunction("pyreterms_dtrsv", types.void(_p, _p, _p, _p, _p, _p, _p, _p))
 #: dpotrf(uplo, n, a, lda, info)
 dpotrf: Any = types.ExternalFunction("pyreterms_dpotrf", types.void(_p, _p, _p, _p, _p))
+
+
+@intrinsic  # type: ignore[misc]
+def fma(typingctx: Any, x: Any, y: Any, z: Any) -> Any:
+    """``x * y + z`` rounded once (float64; callable from compiled code only)."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        d = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [d], ir.FunctionType(d, [d, d, d]))
+        return builder.call(fn, args)
+
+    return sig, codegen
 
 
 def _writable(path: str) -> bool:
@@ -158,5 +174,5 @@ def pairwise_sum(a: np.ndarray) -> float:
     return 0.0 + pairwise_sum_range(a, 0, a.shape[0])
 
 
-__all__ = ["jit", "fallback_cache_dir", "pairwise_sum", "pairwise_sum_range", "dgemm", "dgemv", "ddot", "dtrsv",
+__all__ = ["jit", "fma", "fallback_cache_dir", "pairwise_sum", "pairwise_sum_range", "dgemm", "dgemv", "ddot", "dtrsv",
            "dpotrf"]
