@@ -28,7 +28,7 @@ from typing import Any
 import llvmlite.binding as llvm  # type: ignore[import-untyped]
 import numba
 import numpy as np
-from llvmlite import ir  # type: ignore[import-untyped]
+from llvmlite import ir
 from numba import types
 from numba.extending import get_cython_function_address, intrinsic
 
@@ -52,9 +52,8 @@ dtrsv: Any = types.ExternalFunction("pyreterms_dtrsv", types.void(_p, _p, _p, _p
 dpotrf: Any = types.ExternalFunction("pyreterms_dpotrf", types.void(_p, _p, _p, _p, _p))
 
 
-@intrinsic  # type: ignore[misc]
-def fma(typingctx: Any, x: Any, y: Any, z: Any) -> Any:
-    """``x * y + z`` rounded once (float64; callable from compiled code only)."""
+def _fma(typingctx: Any, x: Any, y: Any, z: Any) -> Any:
+    """``fma(x, y, z)``: ``x * y + z`` rounded once (float64; callable from compiled code only)."""
     sig = types.float64(types.float64, types.float64, types.float64)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
@@ -63,6 +62,9 @@ def fma(typingctx: Any, x: Any, y: Any, z: Any) -> Any:
         return builder.call(fn, args)
 
     return sig, codegen
+
+
+fma: Any = intrinsic(_fma)
 
 
 def _writable(path: str) -> bool:
