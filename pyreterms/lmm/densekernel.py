@@ -295,29 +295,27 @@ class KernelData:
 
 
 def sparse_products_match(G: np.ndarray, q: int, lt_flat: np.ndarray, lt_theta: np.ndarray, lt_indptr: np.ndarray,
-                          lt_indices: np.ndarray, probes: int = 2) -> bool:
+                          lt_indices: np.ndarray) -> bool:
     """Whether :func:`_sparse_products` gives, bit for bit, the two products numpy makes on the Python
-    path (``Lt @ G[:q]`` and ``Lt @ B[:, :q].T``, :meth:`pyreterms.lmm.dense.DensePlan.pls`) at
-    ``probes`` random thetas with no zero entry.  An optimized BLAS sums each entry in an order fixed by
-    the matrix sizes (its kernel and blocking), not by the values: where that order is the FMA chain over
-    the stored entries the results agree at every theta, elsewhere they differ at the probes.  Measured
-    (OpenBLAS 0.3.30/0.3.31, AVX-512): the same for sleepstudy's 36 x 39 and for scalar terms of every
-    size, different for some shapes (e.g. 2 x 2 blocks with q = 80 or 100, 3 x 3 blocks with q = 30)."""
+    path (``Lt @ G[:q]`` and ``Lt @ B[:, :q].T``, :meth:`pyreterms.lmm.dense.DensePlan.pls`) at a probe
+    theta (distinct values of both signs, none zero).  An optimized BLAS sums each entry in an order
+    fixed by the matrix sizes (its kernel and blocking), not by the values: where that order is the FMA
+    chain over the stored entries the results agree at every theta, elsewhere they differ at nearly
+    every entry with two or more terms, so one probe decides.  Measured (OpenBLAS 0.3.30/0.3.31,
+    AVX-512): the same for sleepstudy's 36 x 39, different for some shapes (e.g. 2 x 2 blocks with
+    q = 80 or 100, 3 x 3 blocks with q = 30)."""
     Q = G.shape[0]
-    ntheta = int(lt_theta.max()) + 1 if lt_theta.size else 0
-    rng = np.random.default_rng(20261127)
-    for _ in range(probes):
-        theta = rng.uniform(0.5, 2.0, ntheta) * rng.choice([-1.0, 1.0], ntheta)
-        Lt = np.zeros((q, q))
-        Lt.ravel()[lt_flat] = theta[lt_theta]
-        B = Lt @ G[:q]
-        ref = np.empty((Q, Q))
-        np.matmul(Lt, B[:, :q].T, out=ref[:q, :q])
-        M = np.empty((Q, Q))
-        _sparse_products(theta, M, q, G, lt_theta, lt_indptr, lt_indices)
-        if not (np.array_equal(M[:q, :q], ref[:q, :q]) and np.array_equal(M[:q, q:], B[:, q:])):
-            return False
-    return True
+    k = np.arange(int(lt_theta.max()) + 1 if lt_theta.size else 0)
+    theta = (1.0 + (k * 0.7548776662466927) % 1.0) * np.where(k % 2 == 0, 1.0, -1.0)
+    Lt = np.zeros((q, q))
+    Lt.ravel()[lt_flat] = theta[lt_theta]
+    B = Lt @ G[:q]
+    ref = np.empty((q, Q))
+    np.matmul(Lt, B[:, :q].T, out=ref[:, :q])
+    M = np.empty((Q, Q))
+    _sparse_products(theta, M, q, G, lt_theta, lt_indptr, lt_indices)
+    ref[:, q:] = B[:, q:]
+    return bool(np.array_equal(M[:q], ref))
 
 
 def pack(G: np.ndarray, H: np.ndarray | None, XZ: np.ndarray, q: int, lt_flat: np.ndarray, lt_theta: np.ndarray,
