@@ -22,7 +22,6 @@ from math import isfinite
 import numpy as np
 import scipy.sparse as sp
 
-from pyreterms.lmm.densekernel import KernelData
 from pyreterms.lmm.gram import GramBlocks
 from pyreterms.lmm.oneshot import OneShotSolution, factor_solve, sparse_if_mostly_zero
 
@@ -58,9 +57,6 @@ class DensePlan:
     # theta index (ntheta for the [X y] rows: the 1.0 appended to theta)
     H: np.ndarray | None = None  # with lam_diag: G with its ZZ block transposed (see _pls_diagonal)
     LK0: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (p+1) x 0 (no block 0), shared
-    #: the compiled evaluation's constants (:mod:`pyreterms.lmm.densekernel`; set by
-    #: :meth:`pyreterms.lmm.deviance.LmerProblem.build` when ``XZ`` and ``lt_flat`` are), else None
-    kernel: KernelData | None = None
 
     def lambdat(self, theta: np.ndarray) -> sp.csr_matrix | np.ndarray:
         """``Lambdat`` at theta, sparse or (small q) dense; a fresh array: evaluations may run on

@@ -266,6 +266,17 @@ class KernelData:
     fdata: np.ndarray
     idata: np.ndarray
 
+    @property
+    def REML(self) -> bool:
+        """Whether the objective is the REML criterion (else the ML deviance)."""
+        return bool(self.idata[8])
+
+    def with_reml(self, REML: bool) -> KernelData:
+        """The same constants with the other objective (R: ``refitML`` keeps the model, not the criterion)."""
+        idata = self.idata.copy()
+        idata[8] = int(REML)
+        return KernelData(Q=self.Q, q=self.q, n=self.n, fdata=self.fdata, idata=idata)
+
     def buffer(self) -> np.ndarray:
         """A fresh workspace (``M``, the solution, the scalars)."""
         return np.empty(self.Q * self.Q + self.Q - 1 + self.q + self.n + _NS)

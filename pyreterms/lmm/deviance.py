@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -118,8 +118,14 @@ class LmerProblem:
     # rest one dpotrf) or DensePlan (small q + p + 1: all of Omega one dpotrf); None: blocked
     plan: OneShotPlan | None
     ws: Workspace = field(default_factory=Workspace, repr=False)
-    # the compiled evaluation of a small dense plan (``plan.kernel``), else None
+    # the compiled evaluation of a small dense plan, else None (its REML flag follows ``REML``: refitML
+    # and ``ml_version`` replace it)
     kern: KernelData | None = None
+
+    def __post_init__(self) -> None:
+        kern = self.kern
+        if kern is not None and kern.REML != self.REML:
+            object.__setattr__(self, "kern", kern.with_reml(self.REML))
 
     @property
     def gram(self) -> GramBlocks:
@@ -197,7 +203,6 @@ class LmerProblem:
         if kernel and isinstance(plan, DensePlan) and plan.XZ is not None and plan.lt_flat is not None:
             kern = pack(plan.G, plan.H, plan.XZ, plan.qr, plan.lt_flat, plan.lt_theta, plan.lt_indptr,
                         plan.lt_indices, plan.lam_diag, y, o, sqrtw, ldW, reml, has_offset, weighted)
-            plan = replace(plan, kernel=kern)
         return cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=sqrtw, offset=o,
                    REML=reml, ldW=ldW, has_offset=has_offset, weighted=weighted, gram_src=src, plan=plan, kern=kern)
 

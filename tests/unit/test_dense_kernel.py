@@ -8,6 +8,8 @@ bit-identical for the shapes of the bench models, which the test also states whe
 construction: the diagonal-Lambda path makes the same elementwise products)."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -24,7 +26,7 @@ import pytest
 import pyreterms
 from pyreterms.datasets import load_dataset
 from pyreterms.lmm import jitblas
-from pyreterms.lmm.deviance import LmerProblem, PLSState
+from pyreterms.lmm.deviance import LmerProblem, PLSState, Workspace
 from pyreterms.lmm.jitblas import fallback_cache_dir, pairwise_sum
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,6 +169,17 @@ def test_dgemm_fallback_and_non_finite_inputs() -> None:
                 assert (np.isnan(va) and np.isnan(vb)) or va == vb or abs(va - vb) <= RTOL * abs(vb), (th, va, vb)
 
 
+def test_kernel_follows_a_replaced_criterion() -> None:
+    """refitML and ml_version replace ``REML`` on a built problem: the kernel's objective must follow
+    (p > 0, so REML and ML differ)."""
+    pk, pr = _problems("Reaction ~ Days + (Days | Subject)", load_dataset("sleepstudy"), True, {})
+    mk, mr = (dataclasses.replace(p, REML=False, ws=Workspace()) for p in (pk, pr))
+    assert mk.kern is not None and not mk.kern.REML and pk.kern is not None and pk.kern.REML
+    th = np.array([0.9, 0.02, 0.2])
+    assert mk.deviance_nocache(th) == mr.deviance_nocache(th) != pk.deviance_nocache(th)
+    _compare(mk.solve(th), mr.solve(th))
+
+
 def test_best_solution_and_fit_through_the_kernel() -> None:
     """A whole fit: the kernel keeps the best evaluation in its buffer and ``solve`` at the optimum reads
     it (no refactorization); the state equals the Python path's solve at the same theta."""
@@ -217,8 +230,6 @@ _CHILD = textwrap.dedent("""
 
 
 def _run_child(moddir: Path, env: dict[str, str]) -> dict[str, object]:
-    import json
-
     res = subprocess.run([sys.executable, "-c", _CHILD, str(moddir)], capture_output=True, text=True, env=env,
                          timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
