@@ -130,7 +130,7 @@ def test_kernel_equals_python_path(label: str, formula: str, data: pd.DataFrame,
 
 def test_kernel_bits_on_the_bench_shapes() -> None:
     """Bit-identical where the kernel makes the Python path's own operations: the diagonal-Lambda path
-    (Penicillin, Pastes: the same elementwise products, dpotrf, dtrsv, pairwise sums)."""
+    (Penicillin, Pastes: the same elementwise products, dpotrf, dtrsv, dgemv, ddot)."""
     for label in ("penicillin", "pastes"):
         _, formula, data, REML, kw = next(d for d in DESIGNS if d[0] == label)
         pk, pr = _problems(formula, data, REML, kw)
@@ -139,7 +139,8 @@ def test_kernel_bits_on_the_bench_shapes() -> None:
             s, r = pk.solve(th), pr.solve(th)
             for name in ("beta", "u", "b", "mu"):
                 np.testing.assert_array_equal(getattr(s, name), getattr(r, name))
-            assert (s.ldL2, s.ldRX2, s.wrss, s.ussq) == (r.ldL2, r.ldRX2, r.wrss, r.ussq)
+            # (ldL2/ldRX2 sum the C library's log where numpy uses its SIMD log: 1e-12 in the test above)
+            assert (s.wrss, s.ussq) == (r.wrss, r.ussq)
 
 
 def test_dgemm_fallback_and_non_finite_inputs() -> None:
