@@ -16,13 +16,14 @@ here, numpy's own for its products) and ``log`` (the C library's here, numpy's S
 which differs in the last bit for ~1 value in 4,000; R's ``log`` is the C library's too).  One shortcut:
 a non-diagonal Lambda is applied over its stored entries (one FMA chain per entry, ~20x fewer flops
 for sleepstudy's 2 x 2 blocks) where :func:`sparse_products_match` shows, at build, that this gives the
-bits of numpy's two products on this machine; elsewhere the two ``dgemm`` stay.  The objective
-(``lmerResp::Laplace``) is computed in the kernel as well, so an evaluation is one call returning one
-float; the solution stays in the workspace buffer (:meth:`KernelData.buffer`) until it is needed.
+bits of numpy's two products on this machine; elsewhere the two ``dgemm`` stay.  An evaluation is one
+call returning ``(ldL2, ldRX2, pwrss)`` (the objective stays :meth:`pyreterms.lmm.deviance.LmerProblem.objective`,
+R's ``lmerResp::Laplace``, in one place); the solution stays in the workspace buffer
+(:meth:`KernelData.buffer`) until it is needed.
 
 Calling cost matters at this size (numba's dispatch is ~0.1-0.2 us per argument and ~0.7 us per
 returned array), so the model's constants travel in two flat arrays (:func:`pack`) and the results
-in the buffer: ``[M (Q*Q) | [u; beta] (Q-1) | b (q) | mu (n) | info, ldL2, ldRX2, wrss, ussq, dev]``.
+in the buffer: ``[M (Q*Q) | [u; beta] (Q-1) | b (q) | mu (n) | info, ldL2, ldRX2, wrss, ussq]``.
 """
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ from pyreterms.lmm.jitblas import ddot, dgemm, dgemv, dpotrf, dtrsv, fma, jit, p
 OK, PIVOT_FAILED = 0, 1
 #: the integer header of :func:`pack`'s ``idata``
 _NI = 11
-#: trailing scalars of the buffer: info, ldL2, ldRX2, wrss, ussq, dev
-_NS = 6
+#: trailing scalars of the buffer: info, ldL2, ldRX2, wrss, ussq
+_NS = 5
 
 
 @jit
@@ -177,11 +178,13 @@ def _omega(theta: np.ndarray, M: np.ndarray, q: int, G: np.ndarray, H: np.ndarra
 
 
 @jit
-def dense_deviance(theta: np.ndarray, fdata: np.ndarray, idata: np.ndarray, W: np.ndarray) -> float:
-    """One evaluation (R: ``devfun(theta)``) into the workspace ``W``; returns the objective, NaN with
-    ``info`` = :data:`PIVOT_FAILED` in ``W`` where the Python path has no one-shot solution."""
+def dense_deviance(theta: np.ndarray, fdata: np.ndarray, idata: np.ndarray,
+                   W: np.ndarray) -> tuple[float, float, float]:
+    """One evaluation (R: ``devfun(theta)`` up to ``lmerResp::Laplace``) into the workspace ``W``; returns
+    ``(ldL2, ldRX2, pwrss)``, ``ldL2`` NaN with ``info`` = :data:`PIVOT_FAILED` in ``W`` where the Python
+    path has no one-shot solution."""
     Q, q, p, n, nlt = idata[0], idata[1], idata[2], idata[3], idata[4]
-    diagonal, has_offset, weighted, reml = idata[5] != 0, idata[6] != 0, idata[7] != 0, idata[8] != 0
+    diagonal, has_offset, weighted = idata[5] != 0, idata[6] != 0, idata[7] != 0
     sparse = idata[9] != 0
     QQ, pq = Q * Q, p + q
     nH = QQ if diagonal else 0
@@ -191,7 +194,6 @@ def dense_deviance(theta: np.ndarray, fdata: np.ndarray, idata: np.ndarray, W: n
     XZ = fdata[o:o + n * pq].reshape((n, pq))
     o += n * pq
     y, offset, sqrtw = fdata[o:o + n], fdata[o + n:o + 2 * n], fdata[o + 2 * n:o + 3 * n]
-    ldW = fdata[o + 3 * n]
     lt_flat = idata[_NI:_NI + nlt]
     lt_theta = idata[_NI + nlt:_NI + 2 * nlt]
     lt_indptr = idata[_NI + 2 * nlt:_NI + 2 * nlt + q + 1]
@@ -215,8 +217,7 @@ def dense_deviance(theta: np.ndarray, fdata: np.ndarray, idata: np.ndarray, W: n
     info, ldL2, ldRX2 = _factor_solve(M, q, z, ch, iv)
     s[0] = info
     if info != OK:
-        s[5] = np.nan
-        return np.nan
+        return np.nan, 0.0, 0.0
     u = z[:q]
     if general:
         # b = Lt.T @ u: cblas_dgemv(RowMajor, T, q, q, Lt, q) = dgemv('N', q, q, Lt, q, u, 1, b, 1)
@@ -247,16 +248,8 @@ def dense_deviance(theta: np.ndarray, fdata: np.ndarray, idata: np.ndarray, W: n
     iv[3], iv[4] = n, q
     wrss = ddot(iv[3:4].ctypes, wres.ctypes, iv[2:3].ctypes, wres.ctypes, iv[2:3].ctypes)
     ussq = ddot(iv[4:5].ctypes, u.ctypes, iv[2:3].ctypes, u.ctypes, iv[2:3].ctypes)
-    # R: lmerResp::Laplace (ML: JSS eq. 35; REML: eq. 42), as LmerProblem.objective writes it
-    lnum = 2.0 * math.pi * (wrss + ussq)
-    nf = float(n)
-    if reml:
-        nmp = nf - p
-        dev = ldL2 - ldW + ldRX2 + nmp * (1.0 + math.log(lnum) - math.log(nmp))
-    else:
-        dev = ldL2 - ldW + nf * (1.0 + math.log(lnum) - math.log(nf))
-    s[1], s[2], s[3], s[4], s[5] = ldL2, ldRX2, wrss, ussq, dev
-    return dev
+    s[1], s[2], s[3], s[4] = ldL2, ldRX2, wrss, ussq
+    return ldL2, ldRX2, wrss + ussq
 
 
 @dataclass(frozen=True, eq=False)
@@ -269,27 +262,16 @@ class KernelData:
     fdata: np.ndarray
     idata: np.ndarray
 
-    @property
-    def REML(self) -> bool:
-        """Whether the objective is the REML criterion (else the ML deviance)."""
-        return bool(self.idata[8])
-
-    def with_reml(self, REML: bool) -> KernelData:
-        """The same constants with the other objective (R: ``refitML`` keeps the model, not the criterion)."""
-        idata = self.idata.copy()
-        idata[8] = int(REML)
-        return KernelData(Q=self.Q, q=self.q, n=self.n, fdata=self.fdata, idata=idata)
-
     def buffer(self) -> np.ndarray:
         """A fresh workspace (``M``, the solution, the scalars)."""
         return np.empty(self.Q * self.Q + self.Q - 1 + self.q + self.n + _NS)
 
-    def deviance(self, theta: np.ndarray, W: np.ndarray) -> float | None:
-        """The objective at theta (workspace ``W``); None when a pivot failed."""
-        val: float = dense_deviance(theta, self.fdata, self.idata, W)
-        if val != val and W[-_NS] != OK:  # NaN: a failed pivot, or a NaN objective
+    def evaluate(self, theta: np.ndarray, W: np.ndarray) -> tuple[float, float, float] | None:
+        """``(ldL2, ldRX2, pwrss)`` at theta (workspace ``W``); None when a pivot failed."""
+        r: tuple[float, float, float] = dense_deviance(theta, self.fdata, self.idata, W)
+        if r[0] != r[0] and W[-_NS] != OK:  # NaN: a failed pivot, or a NaN log-determinant
             return None
-        return val
+        return r
 
     def factor(self, W: np.ndarray) -> np.ndarray:
         """The factor in ``W`` (the lower triangle of the F-ordered ``Q x Q`` view, as LAPACK wrote it)."""
@@ -297,15 +279,15 @@ class KernelData:
         return W[:Q * Q].reshape(Q, Q).T
 
     def results(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float, float,
-                                               float, float]:
-        """Copies of u, beta, b, mu and the scalars ldL2, ldRX2, wrss, ussq, dev of the evaluation in ``W``."""
+                                               float]:
+        """Copies of u, beta, b, mu and the scalars ldL2, ldRX2, wrss, ussq of the evaluation in ``W``."""
         Q, q, n = self.Q, self.q, self.n
         o = Q * Q
         z = W[o:o + Q - 1]
         b = W[o + Q - 1:o + Q - 1 + q].copy()
         mu = W[o + Q - 1 + q:o + Q - 1 + q + n].copy()
         s = W[-_NS:]
-        return (z[:q].copy(), z[q:].copy(), b, mu, float(s[1]), float(s[2]), float(s[3]), float(s[4]), float(s[5]))
+        return (z[:q].copy(), z[q:].copy(), b, mu, float(s[1]), float(s[2]), float(s[3]), float(s[4]))
 
 
 def sparse_products_match(G: np.ndarray, q: int, lt_flat: np.ndarray, lt_theta: np.ndarray, lt_indptr: np.ndarray,
@@ -334,11 +316,11 @@ def sparse_products_match(G: np.ndarray, q: int, lt_flat: np.ndarray, lt_theta: 
 
 def pack(G: np.ndarray, H: np.ndarray | None, XZ: np.ndarray, q: int, lt_flat: np.ndarray, lt_theta: np.ndarray,
          lt_indptr: np.ndarray, lt_indices: np.ndarray, lam_diag: np.ndarray | None, y: np.ndarray,
-         offset: np.ndarray, sqrtw: np.ndarray, ldW: float, REML: bool, has_offset: bool, weighted: bool,
+         offset: np.ndarray, sqrtw: np.ndarray, has_offset: bool, weighted: bool,
          sparse: bool = True) -> KernelData:
     """The constants of :func:`dense_deviance` in two flat arrays: ``fdata`` = ``[G | H | XZ | y | offset
-    | sqrtw | ldW]`` (``H`` only with a diagonal Lambda), ``idata`` = ``[Q, q, p, n, nnz(Lambdat),
-    diagonal, has offset, weighted, REML, sparse, 0 | lt_flat | lt_theta | lt_indptr | lt_indices |
+    | sqrtw]`` (``H`` only with a diagonal Lambda), ``idata`` = ``[Q, q, p, n, nnz(Lambdat),
+    diagonal, has offset, weighted, 0, sparse, 0 | lt_flat | lt_theta | lt_indptr | lt_indices |
     lam_diag]`` (``Lambdat``'s entries in CSR order).  ``sparse``: a non-diagonal Lambda is applied over
     its stored entries (FMA chains) when ``G`` is finite and :func:`sparse_products_match` (the same bits
     as the Python path's products on this machine), else by two ``dgemm`` (False: always ``dgemm``)."""
@@ -346,11 +328,11 @@ def pack(G: np.ndarray, H: np.ndarray | None, XZ: np.ndarray, q: int, lt_flat: n
     n, pq = XZ.shape
     diagonal = H is not None and lam_diag is not None
     fdata = np.concatenate([G.ravel(), H.ravel() if diagonal and H is not None else np.zeros(0), XZ.ravel(),
-                            y, offset, sqrtw, [ldW]]).astype(np.float64)
+                            y, offset, sqrtw]).astype(np.float64)
     # (0 * inf: dgemm's NaN where the stored entries see none)
     sparse = sparse and not diagonal and bool(np.isfinite(G).all()) and sparse_products_match(
         G, q, lt_flat, lt_theta, lt_indptr, lt_indices)
-    head = [Q, q, pq - q, n, lt_flat.size, int(diagonal), int(has_offset), int(weighted), int(REML), int(sparse), 0]
+    head = [Q, q, pq - q, n, lt_flat.size, int(diagonal), int(has_offset), int(weighted), 0, int(sparse), 0]
     assert len(head) == _NI
     idata = np.concatenate([np.array(head, dtype=np.int64), lt_flat, lt_theta, lt_indptr, lt_indices,
                             lam_diag if diagonal and lam_diag is not None else np.zeros(0, np.int64)]).astype(np.int64)

@@ -118,14 +118,8 @@ class LmerProblem:
     # rest one dpotrf) or DensePlan (small q + p + 1: all of Omega one dpotrf); None: blocked
     plan: OneShotPlan | None
     ws: Workspace = field(default_factory=Workspace, repr=False)
-    # the compiled evaluation of a small dense plan, else None (its REML flag follows ``REML``: refitML
-    # and ``ml_version`` replace it)
+    # the compiled evaluation of a small dense plan (up to the objective, which stays ``objective``), else None
     kern: KernelData | None = None
-
-    def __post_init__(self) -> None:
-        kern = self.kern
-        if kern is not None and kern.REML != self.REML:
-            object.__setattr__(self, "kern", kern.with_reml(self.REML))
 
     @property
     def gram(self) -> GramBlocks:
@@ -202,7 +196,7 @@ class LmerProblem:
         kern = None
         if kernel and isinstance(plan, DensePlan) and plan.XZ is not None and plan.lt_flat is not None:
             kern = pack(plan.G, plan.H, plan.XZ, plan.qr, plan.lt_flat, plan.lt_theta, plan.lt_indptr,
-                        plan.lt_indices, plan.lam_diag, y, o, sqrtw, ldW, reml, has_offset, weighted)
+                        plan.lt_indices, plan.lam_diag, y, o, sqrtw, has_offset, weighted)
         return cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=sqrtw, offset=o,
                    REML=reml, ldW=ldW, has_offset=has_offset, weighted=weighted, gram_src=src, plan=plan, kern=kern)
 
@@ -320,8 +314,9 @@ class LmerProblem:
             W = M if M is not None else self.ws.M
             if W is None:
                 W = self.ws.M = kern.buffer()
-            kval = kern.deviance(theta, W)
-            if kval is not None:
+            r = kern.evaluate(theta, W)
+            if r is not None:
+                kval = float(self.objective(*r))
                 if M is None:
                     self._keep_if_best(theta, kval, None)
                 return kval
@@ -433,17 +428,16 @@ class LmerProblem:
         """:meth:`solve` computed (``res``: a one-shot solution at ``theta`` already at hand; ``W``: the
         kernel's workspace holding the evaluation at ``theta``)."""
         n, p = self.n, self.p
-        dev = None
         kern = self.kern
         if kern is not None and res is None:
             if W is None:
                 W = M if M is not None else self.ws.M
                 if W is None:
                     W = self.ws.M = kern.buffer()
-                if kern.deviance(theta, W) is None:
+                if kern.evaluate(theta, W) is None:
                     W = None
             if W is not None:
-                u, beta, b, mu, ldL2, ldRX2, wrss, ussq, dev = kern.results(W)
+                u, beta, b, mu, ldL2, ldRX2, wrss, ussq = kern.results(W)
                 sol = OneShotSolution(L=kern.factor(W), LK0=np.zeros((p + 1, 0)), beta=beta, u=u, b=b, ldL2=ldL2,
                                       ldRX2=ldRX2)
                 res = (sol, mu, wrss, ussq)
@@ -460,7 +454,7 @@ class LmerProblem:
                             RX=np.triu(L[qr:qr + p, qr:qr + p].T),  # the factor's upper part is scratch
                             RZX=np.vstack([sol.LK0[:-1].T, L[qr:qr + p, :qr].T]),
                             cu=np.concatenate([sol.LK0[-1], L[qr + p, :qr]]),
-                            dev=float(self.objective(sol.ldL2, sol.ldRX2, pwrss)) if dev is None else dev)
+                            dev=float(self.objective(sol.ldL2, sol.ldRX2, pwrss)))
         Ts = self.templates(theta)
         F = update_L(self.gram, Ts)
         beta, u, b, mu, wrss, ussq = self._pls(Ts, F)

@@ -171,14 +171,25 @@ def test_dgemm_fallback_and_non_finite_inputs() -> None:
 
 
 def test_kernel_follows_a_replaced_criterion() -> None:
-    """refitML and ml_version replace ``REML`` on a built problem: the kernel's objective must follow
-    (p > 0, so REML and ML differ)."""
+    """refitML and ml_version replace ``REML`` on a built problem: the objective must follow (p > 0, so
+    REML and ML differ); and it stays ``LmerProblem.objective`` (the mutation harness patches it there)."""
     pk, pr = _problems("Reaction ~ Days + (Days | Subject)", load_dataset("sleepstudy"), True, {})
     mk, mr = (dataclasses.replace(p, REML=False, ws=Workspace()) for p in (pk, pr))
-    assert mk.kern is not None and not mk.kern.REML and pk.kern is not None and pk.kern.REML
+    assert mk.kern is not None
     th = np.array([0.9, 0.02, 0.2])
     assert mk.deviance_nocache(th) == mr.deviance_nocache(th) != pk.deviance_nocache(th)
     _compare(mk.solve(th), mr.solve(th))
+    orig = LmerProblem.objective
+    try:
+        LmerProblem.objective = lambda self, ldL2, ldRX2, pwrss: orig(self, ldL2, 0.0, pwrss)  # type: ignore[method-assign]
+        assert pk.deviance_nocache(th) == pr.deviance_nocache(th) != orig(pr, *_pieces(pr, th))
+    finally:
+        LmerProblem.objective = orig  # type: ignore[method-assign]
+
+
+def _pieces(prob: LmerProblem, th: np.ndarray) -> tuple[float, float, float]:
+    s = prob.solve(th)
+    return s.ldL2, s.ldRX2, s.pwrss
 
 
 def test_best_solution_and_fit_through_the_kernel() -> None:
