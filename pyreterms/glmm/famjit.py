@@ -20,7 +20,7 @@ from llvmlite import binding as _llvm  # type: ignore[import-untyped]
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
-from pyreterms.glmm.jitcache import prepare
+from pyreterms.jitcache import prepare
 
 LINKS = {"logit": 0, "probit": 1, "cauchit": 2, "cloglog": 3, "log": 4, "identity": 5, "inverse": 6, "sqrt": 7,
          "1/mu^2": 8}

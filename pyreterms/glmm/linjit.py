@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from pyreterms.glmm.jitcache import prepare
+from pyreterms.jitcache import prepare
 
 prepare(__file__)
 

@@ -32,7 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pyreterms.lmm.jitblas import ddot, dgemm, dgemv, dpotrf, dtrsv, fma, jit, pairwise_sum_range
+from pyreterms.jitcache import jit, prepare
+from pyreterms.lmm.jitblas import ddot, dgemm, dgemv, dpotrf, dtrsv, fma, pairwise_sum_range
+
+prepare(__file__)
 
 #: ``info`` of an evaluation (stored in the buffer): a pivot failed (the Python path's None)
 OK, PIVOT_FAILED = 0, 1

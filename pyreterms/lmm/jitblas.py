@@ -5,10 +5,8 @@ callable from compiled code, and numpy's pairwise summation.
 R equivalent: none (lme4's C++ calls BLAS/LAPACK through Eigen/CHOLMOD; this is the plumbing that
 lets one compiled function make the same calls our Python path makes through numpy and scipy).
 
-* :func:`jit` -- ``numba.njit(cache=True)`` (no fastmath, no parallel).  numba caches next to this file
-  (``__pycache__``), else in the user's cache directory; when neither is writable (a read-only
-  install with a read-only home) and ``NUMBA_CACHE_DIR`` is unset, it falls back to
-  ``<tempdir>/pyreterms-numba-<uid>``; with no writable place at all it compiles without a cache.
+* the cache: :func:`pyreterms.jitcache.jit` and :func:`pyreterms.jitcache.prepare` (shared with the GLMM
+  kernels: where numba's cache goes, and when it is dropped).
 * :data:`dgemm`, :data:`dgemv`, :data:`ddot`, :data:`dtrsv`, :data:`dpotrf` -- the Fortran entry
   points of ``scipy.linalg.cython_blas``/``cython_lapack`` (the same OpenBLAS scipy.linalg uses),
   called by symbol name (the addresses are registered with LLVM at import), so the compiled code
@@ -20,17 +18,17 @@ lets one compiled function make the same calls our Python path makes through num
 """
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
 from typing import Any
 
 import llvmlite.binding as llvm  # type: ignore[import-untyped]
-import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import get_cython_function_address, intrinsic
+
+from pyreterms.jitcache import jit, prepare
+
+prepare(__file__)
 
 #: (module, routine) pairs registered as LLVM symbols ``pyreterms_<routine>``
 _ROUTINES = (("scipy.linalg.cython_blas", "dgemm"), ("scipy.linalg.cython_blas", "dgemv"),
@@ -65,40 +63,6 @@ def _fma(typingctx: Any, x: Any, y: Any, z: Any) -> Any:
 
 
 fma: Any = intrinsic(_fma)
-
-
-def _writable(path: str) -> bool:
-    try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-        return True
-    except OSError:
-        return False
-
-
-def fallback_cache_dir() -> str:
-    """``<tempdir>/pyreterms-numba-<uid>``: the cache directory used when numba finds no writable one."""
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return os.path.join(tempfile.gettempdir(), f"pyreterms-numba-{uid}")
-
-
-def jit(fn: Callable[..., Any]) -> Any:
-    """``numba.njit(cache=True)(fn)``; numba raises ``RuntimeError`` ("no locator available") when
-    no cache directory is writable: then :func:`fallback_cache_dir` (``NUMBA_CACHE_DIR``'s setting),
-    and without any writable directory no cache (compiled once per process)."""
-    try:
-        return numba.njit(cache=True)(fn)
-    except RuntimeError:
-        pass
-    config: Any = numba.config
-    if not config.CACHE_DIR and _writable(fallback_cache_dir()):
-        config.CACHE_DIR = fallback_cache_dir()
-        try:
-            return numba.njit(cache=True)(fn)
-        except RuntimeError:
-            pass
-    return numba.njit(cache=False)(fn)
 
 
 @jit
@@ -176,5 +140,5 @@ def pairwise_sum(a: np.ndarray) -> float:
     return 0.0 + pairwise_sum_range(a, 0, a.shape[0])
 
 
-__all__ = ["jit", "fma", "fallback_cache_dir", "pairwise_sum", "pairwise_sum_range", "dgemm", "dgemv", "ddot", "dtrsv",
+__all__ = ["fma", "pairwise_sum", "pairwise_sum_range", "dgemm", "dgemv", "ddot", "dtrsv",
            "dpotrf"]

@@ -25,9 +25,10 @@ import pytest
 
 import pyreterms
 from pyreterms.datasets import load_dataset
+from pyreterms.jitcache import fallback_dir
 from pyreterms.lmm import jitblas
 from pyreterms.lmm.deviance import LmerProblem, PLSState, Workspace
-from pyreterms.lmm.jitblas import fallback_cache_dir, pairwise_sum
+from pyreterms.lmm.jitblas import pairwise_sum
 
 ROOT = Path(__file__).resolve().parents[2]
 RTOL = 1e-12
@@ -251,7 +252,7 @@ def _run_child(moddir: Path, env: dict[str, str]) -> dict[str, object]:
 
 def test_cache_falls_back_when_nothing_is_writable(tmp_path: Path) -> None:
     """A read-only install (no writable ``__pycache__`` beside the module) with no writable user cache
-    directory: :func:`jitblas.jit` caches in ``<tempdir>/pyreterms-numba-<uid>``, and a second process
+    directory: :func:`pyreterms.jitcache.jit` caches in ``<tempdir>/pyreterms-numba-<uid>``, and a second process
     loads from there.  (Run as root, permissions do not stop writes, so "not writable" is made a path
     under a regular file.)"""
     moddir = tmp_path / "pkg"
@@ -270,7 +271,7 @@ def test_cache_falls_back_when_nothing_is_writable(tmp_path: Path) -> None:
     assert first["value"] == float(np.add.reduce(np.arange(300.0)))
     second = _run_child(moddir, env)
     assert second["hits"] == 1, "the second process must load the cached function"
-    assert fallback_cache_dir().endswith(f"pyreterms-numba-{os.getuid()}")
+    assert fallback_dir().endswith(f"pyreterms-numba-{os.getuid()}")
 
 
 def test_cache_written_by_concurrent_processes(tmp_path: Path) -> None:

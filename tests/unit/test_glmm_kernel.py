@@ -17,8 +17,8 @@ import pytest
 from numba.core import config
 
 import pyreterms
+from pyreterms import jitcache
 from pyreterms.glmm import family as fam
-from pyreterms.glmm import jitcache
 from pyreterms.glmm.devfun import GlmerDevfun
 from pyreterms.glmm.famjit import FAMILIES, LINKS, aic, aic_setup, family_arrays, link_arrays, pairwise_sum
 from pyreterms.glmm.glformula import GLFormula, glformula
@@ -264,26 +264,28 @@ def test_cache_stays_numbas_choice_when_the_package_is_writable(tmp_path: Path,
 
 def test_cached_kernels_are_dropped_when_any_kernel_source_changes(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """numba keys the cache by each function's own file; an edit of famjit.py must also drop pirlsjit's code."""
-    pkg = tmp_path / "glmm"
-    pkg.mkdir()
+    """numba keys the cache by each function's own file; an edit of any kernel module (here lmm/jitblas.py) must
+    also drop pirlsjit's code."""
+    pkg = tmp_path / "pyreterms"
     for name in jitcache.KERNEL_MODULES:
+        (pkg / f"{name}.py").parent.mkdir(parents=True, exist_ok=True)
         (pkg / f"{name}.py").write_text(f"# {name}\n")
+    glmm = pkg / "glmm"
     monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "cache"))
-    path = jitcache.cache_path(str(pkg / "famjit.py"))
+    path = jitcache.cache_path(str(glmm / "famjit.py"))
     assert path is not None and path.startswith(str(tmp_path / "cache"))
     cached = [Path(path) / "pirlsjit.evaluate-300.py311.nbi", Path(path) / "famjit.aic-10.py311.1.nbc"]
     other = Path(path) / "elsewhere.f-1.py311.nbi"
     for f in [*cached, other]:
         f.write_text("x")
-    assert jitcache.drop_stale(str(pkg / "famjit.py"))  # no stamp yet: compiled from unknown sources
+    assert jitcache.drop_stale(str(glmm / "famjit.py"), str(pkg))  # no stamp yet: compiled from unknown sources
     assert not any(f.exists() for f in cached) and other.exists()
     for f in cached:
         f.write_text("x")
-    assert not jitcache.drop_stale(str(pkg / "linjit.py"))  # same sources: kept
+    assert not jitcache.drop_stale(str(glmm / "linjit.py"), str(pkg))  # same sources: kept
     assert all(f.exists() for f in cached)
-    (pkg / "famjit.py").write_text("# famjit, edited\n")
-    assert jitcache.drop_stale(str(pkg / "pirlsjit.py"))
+    (pkg / "lmm" / "jitblas.py").write_text("# jitblas, edited\n")  # another package's kernel module
+    assert jitcache.drop_stale(str(glmm / "pirlsjit.py"), str(pkg))
     assert not any(f.exists() for f in cached) and other.exists()
 
 

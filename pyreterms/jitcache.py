@@ -1,5 +1,7 @@
-"""Where numba keeps the compiled GLMM kernels (:mod:`pyreterms.glmm.famjit`, :mod:`~pyreterms.glmm.linjit`,
-:mod:`~pyreterms.glmm.pirlsjit`; ``cache=True``) so that only the first process on a machine compiles them.
+"""Where numba keeps pyreterms' compiled kernels (``cache=True``; the GLMM PIRLS: :mod:`pyreterms.glmm.famjit`,
+:mod:`~pyreterms.glmm.linjit`, :mod:`~pyreterms.glmm.pirlsjit`; the small-model LMM evaluation:
+:mod:`pyreterms.lmm.jitblas`, :mod:`~pyreterms.lmm.densekernel`) so that only the first process on a machine
+compiles them, and :func:`jit`, the decorator they use.
 
 numba writes its cache next to the source (``__pycache__``) or, when the package is installed read-only, in
 the user's cache directory (``~/.cache/numba``); when neither is writable (a read-only install under a
@@ -11,25 +13,33 @@ same entries: numba writes each file to a temporary name and renames it, so read
 numba keys a cached function by its own module's source file only, so code that inlined a function of another
 kernel module would survive an edit of that module (and may crash); :func:`drop_stale` deletes the kernels'
 cached code whenever any of :data:`KERNEL_MODULES` changed (a SHA-256 of their sources kept beside the cache).
+Each kernel module calls :func:`prepare` with its own ``__file__`` at import, before defining its functions.
+
+R equivalent: none (plumbing for the compiled kernels).
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
+from typing import Any
 
+import numba
 from numba.core import config
 from numba.core.caching import InTreeCacheLocator, UserProvidedCacheLocator, UserWideCacheLocator
 
-#: the modules whose compiled code numba caches (in pyreterms/glmm/)
-KERNEL_MODULES = ("famjit", "linjit", "pirlsjit")
+#: the modules whose compiled code numba caches (paths under the package, without ``.py``)
+KERNEL_MODULES = ("glmm/famjit", "glmm/linjit", "glmm/pirlsjit", "lmm/jitblas", "lmm/densekernel")
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+_BASENAMES = tuple(m.rsplit("/", 1)[-1] for m in KERNEL_MODULES)
 _STAMP = "pyreterms-kernels.sha256"
 
 
 def fallback_dir() -> str:
     """The directory used when no default location is writable."""
     uid = os.getuid() if hasattr(os, "getuid") else 0
-    return os.path.join(tempfile.gettempdir(), f"pyreterms-numba-cache-{uid}")
+    return os.path.join(tempfile.gettempdir(), f"pyreterms-numba-{uid}")
 
 
 def ensure_cache_dir(py_file: str) -> str | None:
@@ -55,22 +65,22 @@ def cache_path(py_file: str) -> str | None:
     return None
 
 
-def sources_digest(folder: str) -> str:
-    """SHA-256 of the kernel modules' sources."""
+def sources_digest(package: str = _PACKAGE) -> str:
+    """SHA-256 of the kernel modules' sources (those of the installed package by default)."""
     h = hashlib.sha256()
     for name in KERNEL_MODULES:
-        with open(os.path.join(folder, f"{name}.py"), "rb") as fh:
+        with open(os.path.join(package, f"{name}.py"), "rb") as fh:
             h.update(fh.read())
     return h.hexdigest()
 
 
-def drop_stale(py_file: str) -> bool:
-    """Delete the kernels' cached code when their sources are not the ones it was compiled from; True when
-    something was deleted or the stamp (re)written."""
+def drop_stale(py_file: str, package: str = _PACKAGE) -> bool:
+    """Delete the kernels' cached code (in ``py_file``'s cache directory) when the sources under ``package``
+    are not the ones it was compiled from; True when something was deleted or the stamp (re)written."""
     path = cache_path(py_file)
     if path is None:
         return False
-    digest = sources_digest(os.path.dirname(os.path.abspath(py_file)))
+    digest = sources_digest(package)
     stamp = os.path.join(path, _STAMP)
     try:
         with open(stamp) as fh:
@@ -79,7 +89,7 @@ def drop_stale(py_file: str) -> bool:
     except OSError:
         pass
     for entry in os.listdir(path):
-        if entry.split(".")[0] in KERNEL_MODULES and entry.endswith((".nbi", ".nbc")):
+        if entry.split(".")[0] in _BASENAMES and entry.endswith((".nbi", ".nbc")):
             try:
                 os.remove(os.path.join(path, entry))
             except OSError:
@@ -95,3 +105,21 @@ def prepare(py_file: str) -> None:
     """Run at the import of each kernel module: :func:`ensure_cache_dir`, then :func:`drop_stale`."""
     ensure_cache_dir(py_file)
     drop_stale(py_file)
+
+
+def jit(fn: Callable[..., Any]) -> Any:
+    """``numba.njit(cache=True)(fn)`` (no fastmath, no parallel); numba raises ``RuntimeError`` ("no locator
+    available") when no cache directory is writable: then :func:`fallback_dir` (``NUMBA_CACHE_DIR``'s
+    setting), and without any writable directory no cache (compiled once per process)."""
+    try:
+        return numba.njit(cache=True)(fn)
+    except RuntimeError:
+        pass
+    if not getattr(config, "CACHE_DIR", ""):
+        try:
+            os.makedirs(fallback_dir(), exist_ok=True)
+            config.CACHE_DIR = fallback_dir()  # type: ignore[attr-defined]
+            return numba.njit(cache=True)(fn)
+        except (OSError, RuntimeError):
+            pass
+    return numba.njit(cache=False)(fn)
