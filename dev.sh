@@ -10,7 +10,8 @@
 #   bash dev.sh docs   -> the documentation site: mkdocs build --strict (warnings are errors) into site/
 #   bash dev.sh browser -> the headless-browser checks (tests/browser/, Debian's chromium)
 #   bash dev.sh simcpu -> CI's simulated-CPU legs: with numpy's AVX-512 (then also AVX2) dispatch switched
-#                         off (NPY_DISABLE_CPU_FEATURES), the no-R tier, the pinning tests and a
+#                         off (NPY_DISABLE_CPU_FEATURES; numba's kernels compiled for haswell, then
+#                         generic x86-64: NUMBA_CPU_NAME), the no-R tier, the pinning tests and a
 #                         100-design fit-level campaign.  OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are left
 #                         as the machine sets them (some processors need them for correct results).
 set -euo pipefail
@@ -100,16 +101,19 @@ case "$cmd" in
     # the tests that pin known differences to lme4 (README "Known differences"; the seed numbers)
     PINNING=(tests/live/test_fitted_theta_equivalence.py tests/live/test_sleepstudy_three_subjects.py "tests/live/test_fit_live.py::test_seed_numbers"
              "tests/live/test_fit_live.py::test_fit_level_parity")
-    for feats in "X86_V4 AVX512_ICL AVX512_SPR" "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"; do
-      export NPY_DISABLE_CPU_FEATURES="$feats"
-      echo "[dev.sh] simulated CPU: NPY_DISABLE_CPU_FEATURES=\"$feats\"" >&2
+    # numba's compiled kernels target the simulated CPU too (NUMBA_CPU_NAME: LLVM's haswell = AVX2 without
+    # AVX-512, then generic x86-64); numba caches code per CPU target, so each leg compiles its own
+    for leg in "haswell:X86_V4 AVX512_ICL AVX512_SPR" "generic:X86_V3 X86_V4 AVX512_ICL AVX512_SPR"; do
+      feats="${leg#*:}"
+      export NPY_DISABLE_CPU_FEATURES="$feats" NUMBA_CPU_NAME="${leg%%:*}"
+      echo "[dev.sh] simulated CPU: NPY_DISABLE_CPU_FEATURES=\"$feats\" NUMBA_CPU_NAME=$NUMBA_CPU_NAME" >&2
       .venv/bin/python -c 'import sys; from parity.goldens.machine import numpy_simd as s; d = s(); print("[dev.sh] numpy dispatch on:", d["dispatch_enabled"], "off:", d["dispatch_disabled"], file=sys.stderr); sys.exit(bool(set(sys.argv[1].split()) - set(d["dispatch_disabled"])))' "$feats"
       SECONDS=0; "${PYTEST[@]}" "${XDIST[@]}" -m "not r and not browser" "$@"; echo "[dev.sh]   no-R tier: ${SECONDS}s" >&2
       SECONDS=0; "${PYTEST[@]}" "${XDIST[@]}" -m r "${PINNING[@]}" "$@"; echo "[dev.sh]   pinning tests: ${SECONDS}s" >&2
       SECONDS=0; PARITY_FIT_CAMPAIGN_EXAMPLES=100 "${PYTEST[@]}" "tests/live/test_campaign_ci.py::test_fit_campaign_agrees" "$@"
       echo "[dev.sh]   100-design fit campaign: ${SECONDS}s" >&2
     done
-    unset NPY_DISABLE_CPU_FEATURES
+    unset NPY_DISABLE_CPU_FEATURES NUMBA_CPU_NAME
     ;;
   *) echo "usage: bash dev.sh [main|test|lint|docs|browser|simcpu|setup] [args...]" >&2; exit 2 ;;
 esac
