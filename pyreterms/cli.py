@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 from typing import NoReturn
@@ -24,6 +25,8 @@ from pyreterms.design.lformula import lformula
 from pyreterms.design.model import LFormula
 from pyreterms.errors import LmeMessage, LmeWarning, PyretermsError
 from pyreterms.explainer import explain
+from pyreterms.glmm.family import binomial
+from pyreterms.glmm.glmer import glmer
 from pyreterms.lmm.fit import lmer
 
 
@@ -76,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         s.add_argument("--data", required=True)
         s.add_argument("--ml", action="store_true", help="REML = FALSE")
     sub.add_parser("datasets", help="list the built-in data sets")
+    sub.add_parser("compile", help="compile the numba kernels now (cached for later processes; otherwise the "
+                                   "first fits after an install compile them)")
     # -- explain: lme4's construction step by step (pyreterms.explainer) --
     ex = sub.add_parser("explain", help="walk through lme4's construction of a model, with the R code")
     ex.add_argument("formula")
@@ -107,6 +112,8 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if args.command == "explain":
             return _explain(args)
+        if args.command == "compile":
+            return _compile()
         data = _data(args.data)
         if args.command == "lformula":
             print(_describe(lformula(args.formula, data, REML=not args.ml)))
@@ -117,6 +124,16 @@ def _run(args: argparse.Namespace) -> int:
     except (PyretermsError, ValueError) as e:
         print(f"pyreterms: error: {_one_line(e)}", file=sys.stderr)
         return 2
+
+
+def _compile() -> int:
+    """``pyreterms compile``: one small lmer and one glmer fit on built-in data, which compiles (or loads from
+    numba's cache) every kernel a fit uses (:mod:`pyreterms.jitcache`)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    lmer("Reaction ~ Days + (Days | Subject)", load_data("sleepstudy"))
+    glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", load_data("cbpp"), binomial())
+    print(f"pyreterms: kernels ready in {time.perf_counter() - t0:.1f} s ({time.process_time() - c0:.1f} s CPU)")
+    return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
