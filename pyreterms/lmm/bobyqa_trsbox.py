@@ -13,7 +13,10 @@ import math
 
 import numpy as np
 
+from pyreterms.lmm.bobyqa_jit import jit
 
+
+@jit
 def trsbox(n: int, npt: int, xpt: np.ndarray, xopt: np.ndarray, gopt: np.ndarray, hq: np.ndarray,  # noqa: C901 - the Fortran, branch for branch
            pq: np.ndarray, sl: np.ndarray, su: np.ndarray, delta: float, xnew: np.ndarray, d: np.ndarray,
            gnew: np.ndarray, xbdi: np.ndarray, s: np.ndarray, hs: np.ndarray,
