@@ -1,8 +1,9 @@
 """The numba-compiled BOBYQA port (:mod:`pyreterms.lmm.bobyqa_jit`) evaluates exactly the points of its
 pure-Python code: the same kernels run uncompiled in a subprocess with ``NUMBA_DISABLE_JIT=1`` on many
 random quadratics (convex, indefinite, with and without bounds, starts on a bound, non-finite values,
-several NPT, MAXFUN stops), and every point, value, count and exit code must agree bit for bit. That
-pure-Python code is the port that tests/live/test_bobyqa_minqa.py checks against R's points.
+several NPT, MAXFUN stops) and on RESCUE after PRELIM with degenerate points, and every point, value,
+count, exit code and work array must agree bit for bit. That pure-Python code is the port that
+tests/live/test_bobyqa_minqa.py checks against R's points.
 """
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from typing import Any
 import numpy as np
 
 from pyreterms.lmm.bobyqa_minqa import bobyqa
+from pyreterms.lmm.bobyqa_prelim import prelim
+from pyreterms.lmm.bobyqa_rescue import rescue
 from pyreterms.lmm.bobyqa_trsbox import trsbox
 
 N_CASES = 72
+N_RESCUES = 24
 
 
 def _case(seed: int) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -58,6 +62,40 @@ def _case(seed: int) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str,
     return fn, par, lower, upper, control
 
 
+def _rescue_case(seed: int) -> np.ndarray:
+    """PRELIM on a random smooth function, one interpolation point made nearly coincident with XOPT
+    (and given an explicit curvature term), then RESCUE: every array and evaluated point, flattened."""
+    rng = np.random.default_rng(1000 + seed)
+    n = 1 + seed % 4
+    npt = [n + 2, 2 * n + 1, (n + 1) * (n + 2) // 2][(seed // 4) % 3]
+    ndim = npt + n
+    c = rng.standard_normal(3 * n)
+    x = np.concatenate([[0.0], rng.uniform(-1.0, 1.0, n)])
+    xl = x - rng.uniform(0.7, 3.0, n + 1)
+    xu = x + rng.uniform(0.7, 3.0, n + 1)
+    sl, su = xl - x, xu - x
+    xbase, xpt, fval = np.zeros(n + 1), np.zeros((npt + 1, n + 1)), np.zeros(npt + 1)
+    gopt, hq, pq = np.zeros(n + 1), np.zeros(n * (n + 1) // 2 + 1), np.zeros(npt + 1)
+    bmat, zmat = np.zeros((ndim + 1, n + 1)), np.zeros((npt + 1, npt - n))
+    seen: list[np.ndarray] = []
+
+    def f(p: np.ndarray) -> float:
+        seen.append(np.array(p))
+        return float(np.sum(c[:n] * p ** 3) + np.sum(c[n:2 * n] * p) + np.sum(p * p) + np.exp(0.3 * c[2 * n] * p[0]))
+
+    nf, kopt, _ = prelim(n, npt, x, xl, xu, 0.3, 200, xbase, xpt, fval, gopt, hq, pq, bmat, zmat, ndim, sl, su, f)
+    for kd in [k for k in range(1, npt + 1) if k != kopt][:1 + seed % 3]:
+        xpt[kd, 1:] = xpt[kopt, 1:] + 1e-9 * kd * np.eye(n)[0]
+        fval[kd] = f(xbase[1:] + xpt[kd, 1:])
+        pq[kd] = 0.7
+    xopt = xpt[kopt].copy()
+    vlag, ptsaux, ptsid, w = np.zeros(ndim + 1), np.zeros((3, n + 1)), np.zeros(npt + 1), np.zeros(ndim + npt + 1)
+    nf2, kopt2, f2 = rescue(n, npt, xl, xu, nf + seed % 5, xbase, xpt, fval, xopt, gopt, hq, pq, bmat, zmat,
+                            ndim, sl, su, nf, 0.2, kopt, vlag, ptsaux, ptsid, w, f)
+    return np.concatenate([[nf, kopt, nf2, kopt2, f2], *seen, xbase, xpt.ravel(), fval, xopt, gopt, hq, pq,
+                           bmat.ravel(), zmat.ravel(), sl, su, vlag, ptsaux.ravel(), ptsid, w])
+
+
 def run_cases() -> dict[str, np.ndarray]:
     """Every case's evaluated points and values, ``par``, ``fval``, ``feval`` and ``ierr``."""
     out: dict[str, np.ndarray] = {}
@@ -77,6 +115,8 @@ def run_cases() -> dict[str, np.ndarray]:
         out[f"x{seed}"] = np.array(xs)
         out[f"f{seed}"] = np.array(fs)
         out[f"r{seed}"] = np.concatenate([r["par"], [r["fval"], r["feval"], r["ierr"]]])
+    for seed in range(N_RESCUES):
+        out[f"rescue{seed}"] = _rescue_case(seed)
     return out
 
 
@@ -97,7 +137,10 @@ def test_compiled_and_pure_python_evaluate_the_same_points(tmp_path: Path) -> No
     for key, value in compiled.items():
         assert value.shape == pure[key].shape, key
         assert value.tobytes() == pure[key].tobytes(), key  # bit for bit, NaN payloads included
-        if key.startswith("r"):
+        if key.startswith("r") and not key.startswith("rescue"):
             exits.add(int(value[-1]))
     assert {0, 1} <= exits  # normal exits and MAXFUN stops both reached
     assert sum(len(v) for k, v in compiled.items() if k.startswith("f")) > 2000
+    rescues = [compiled[f"rescue{seed}"] for seed in range(N_RESCUES)]
+    assert any(r[2] > r[0] + 1 for r in rescues)  # RESCUE evaluated several new points
+    assert any(r[2] == -1 for r in rescues)  # and MAXFUN stopped it
