@@ -1,9 +1,10 @@
 """``parity bench-glmm``: lme4's ``glmer()`` and :func:`pyreterms.glmm.glmer.glmer` timed side by side, in
 one run, on the same machine (issue 18 item 5's bench rows).
 
-For every case: the whole fit (medians over ``--repeat`` fits; R ``system.time`` elapsed, Python
-``perf_counter``), the number of stage-2 deviance evaluations (R ``optinfo$feval``) and the time per
-evaluation (fit time / evaluations), and agreement: the optimized criterion (R ``devcomp$cmp[["dev"]]``)
+For every case: the whole fit (medians over ``--repeat`` fits; elapsed time, R ``proc.time()`` elapsed and
+Python ``perf_counter``, and process CPU time, R ``user.self + sys.self`` and Python ``process_time``, which a
+shared machine disturbs less), the number of stage-2 deviance evaluations (R ``optinfo$feval``) and the CPU
+time per evaluation (fit CPU time / evaluations), and agreement: the optimized criterion (R ``devcomp$cmp[["dev"]]``)
 as a relative difference.  Python timings run with BLAS pinned to 1 thread (threadpoolctl, as
 :mod:`parity.bench.run`); R uses its reference BLAS.  The load average of the machine before and after the
 run is printed with the table (the machine may be shared).
@@ -59,12 +60,15 @@ function(formula, pkg, name, family, nAGQ, k) {
   fo <- as.formula(formula)
   fam <- get(family, mode = "function", envir = asNamespace("stats"))()
   times <- numeric(k)
+  cpu <- numeric(k)
   for (i in seq_len(k)) {
-    t0 <- proc.time()[["elapsed"]]
+    t0 <- proc.time()
     fit <- suppressWarnings(suppressMessages(lme4::glmer(fo, data = data, family = fam, nAGQ = nAGQ)))
-    times[i] <- proc.time()[["elapsed"]] - t0
+    t1 <- proc.time()
+    times[i] <- t1[["elapsed"]] - t0[["elapsed"]]
+    cpu[i] <- (t1[["user.self"]] + t1[["sys.self"]]) - (t0[["user.self"]] + t0[["sys.self"]])
   }
-  list(times = times, feval = fit@optinfo$feval, dev = unname(fit@devcomp$cmp[["dev"]]))
+  list(times = times, cpu = cpu, feval = fit@optinfo$feval, dev = unname(fit@devcomp$cmp[["dev"]]))
 }
 """
 
@@ -78,16 +82,17 @@ def _loadavg() -> str:
 
 def _python_side(case: GlmmBenchCase, k: int) -> dict[str, Any]:
     df = load_source(case.data)
-    times, fit = [], None
+    times, cpu, fit = [], [], None
     with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(k):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fit = glmer(case.formula, df, case.family, nAGQ=case.nAGQ)
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
     assert isinstance(fit, GlmerFit)
-    return {"fit_s": float(np.median(times)), "samples": times, "feval": int(fit.feval),
-            "dev": float(fit.fval), "n": len(df)}
+    return {"fit_s": float(np.median(times)), "samples": times, "cpu_s": float(np.median(cpu)), "cpu_samples": cpu,
+            "feval": int(fit.feval), "dev": float(fit.fval), "n": len(df)}
 
 
 def _r_side(case: GlmmBenchCase, k: int, limit: float) -> dict[str, Any]:
@@ -103,7 +108,9 @@ def _r_side(case: GlmmBenchCase, k: int, limit: float) -> dict[str, Any]:
         return {"error": str(e).splitlines()[0]}
     d = dict(zip(r.names, r, strict=True))
     times = [float(t) for t in d["times"]]
-    return {"fit_s": float(np.median(times)), "samples": times, "feval": int(d["feval"][0]), "dev": float(d["dev"][0])}
+    cpu = [float(t) for t in d["cpu"]]
+    return {"fit_s": float(np.median(times)), "samples": times, "cpu_s": float(np.median(cpu)), "cpu_samples": cpu,
+            "feval": int(d["feval"][0]), "dev": float(d["dev"][0])}
 
 
 def run_glmm_case(case: GlmmBenchCase, k: int, limit: float) -> dict[str, Any]:
@@ -113,8 +120,10 @@ def run_glmm_case(case: GlmmBenchCase, k: int, limit: float) -> dict[str, Any]:
     py = _python_side(case, k)
     rel = abs(py["dev"] - r["dev"]) / abs(r["dev"]) if "dev" in r else None
     ratio = r["fit_s"] / py["fit_s"] if "fit_s" in r and py["fit_s"] > 0 else None
+    cpu_ratio = r["cpu_s"] / py["cpu_s"] if "cpu_s" in r and py["cpu_s"] > 0 else None
     return {"name": case.name, "data": case.data, "formula": case.formula, "family": case.family,
-            "nAGQ": case.nAGQ, "fits": k, "lme4": r, "pyreterms": py, "ratio": ratio, "criterion_rel_diff": rel}
+            "nAGQ": case.nAGQ, "fits": k, "lme4": r, "pyreterms": py, "ratio": ratio, "cpu_ratio": cpu_ratio,
+            "criterion_rel_diff": rel}
 
 
 def _t(x: float | None) -> str:
@@ -122,16 +131,20 @@ def _t(x: float | None) -> str:
 
 
 def format_glmm_table(result: dict[str, Any]) -> str:
-    """The markdown table (times are medians; ratio = lme4 / pyreterms: above 1, pyreterms is faster)."""
-    rows = ["| case | n | family, nAGQ | fits | fit lme4 | fit py | x | feval lme4/py | per eval lme4 / py "
-            "| crit rel diff |", "|" + "---|" * 10]
+    """The markdown table (times are medians; ratio = lme4 / pyreterms: above 1, pyreterms is faster; "cpu":
+    process CPU time, R's user + system, which a shared machine disturbs less than elapsed time)."""
+    rows = ["| case | n | family, nAGQ | fits | fit lme4 | fit py | x | cpu lme4 | cpu py | x cpu | feval lme4/py "
+            "| cpu per eval lme4 / py | crit rel diff |", "|" + "---|" * 13]
     for c in result["cases"]:
         r, p = c["lme4"], c["pyreterms"]
-        per_r = r["fit_s"] / r["feval"] if r.get("feval") else None
-        per_p = p["fit_s"] / p["feval"] if p.get("feval") else None
+        per_r = r["cpu_s"] / r["feval"] if r.get("feval") and "cpu_s" in r else None
+        per_p = p["cpu_s"] / p["feval"] if p.get("feval") else None
         rows.append(f"| {c['name']} | {p['n']:,} | {c['family']}, {c['nAGQ']} | {c['fits']} | "
                     f"{_t(r.get('fit_s')) if 'error' not in r else 'failed: ' + r['error'][:40]} | {_t(p['fit_s'])} | "
-                    f"{'-' if c['ratio'] is None else format(c['ratio'], '.2f') + 'x'} | {r.get('feval', '-')}/"
+                    f"{'-' if c['ratio'] is None else format(c['ratio'], '.2f') + 'x'} | {_t(r.get('cpu_s'))} | "
+                    f"{_t(p.get('cpu_s'))} | "
+                    f"{'-' if c.get('cpu_ratio') is None else format(c['cpu_ratio'], '.2f') + 'x'} | "
+                    f"{r.get('feval', '-')}/"
                     f"{p['feval']} | {_t(per_r)} / {_t(per_p)} | "
                     f"{'-' if c['criterion_rel_diff'] is None else format(c['criterion_rel_diff'], '.1e')} |")
     return "\n".join(rows)

@@ -17,6 +17,7 @@ from pyreterms.errors import DataError
 from pyreterms.glmm.agq import agq_deviance, check_agq_model
 from pyreterms.glmm.ghrule import GHrule
 from pyreterms.glmm.glformula import GLFormula
+from pyreterms.glmm.kernel import KernelModel, kernel_enabled
 from pyreterms.glmm.pirls import GlmResp, MerPred, laplace, pwrss_update
 
 
@@ -32,11 +33,17 @@ def check_response_length(glf: GLFormula) -> None:
                         f"columns; a cbind() response is for the binomial family only)")
 
 
+_EMPTY = np.zeros(0)
+
+
 class GlmerDevfun:
     """R: the environment of lme4's glmer ``devfun`` (``pp``, ``resp``, ``lp0``, ``baseOffset``,
-    ``tolPwrss``, ``maxit = 100``) and its two closures."""
+    ``tolPwrss``, ``maxit = 100``) and its two closures.  PIRLS runs compiled (:mod:`pyreterms.glmm.kernel`)
+    where the structure allows and ``kernel`` (default: unless ``PYRETERMS_GLMM_KERNEL=0``), else in numpy
+    (:mod:`pyreterms.glmm.pirls`, the reference)."""
 
-    def __init__(self, glf: GLFormula, tol_pwrss: float = 1e-7, nAGQ_init: int = 0, maxit: int = 100) -> None:
+    def __init__(self, glf: GLFormula, tol_pwrss: float = 1e-7, nAGQ_init: int = 0, maxit: int = 100,
+                 kernel: bool | None = None) -> None:
         check_response_length(glf)
         self.glf = glf
         self.tol = tol_pwrss
@@ -47,7 +54,14 @@ class GlmerDevfun:
         self.resp.update_mu(gamma)
         rt = glf.reTrms
         self.pp = MerPred(glf.X.X, rt.Zt.tocsc(), rt.Lambdat.tocsc(), np.asarray(rt.Lind), rt.theta.copy())
-        laplace(self.pp, self.resp, u_only=nAGQ_init != 0, tol=self.tol, maxit=self.maxit)
+        use = kernel_enabled() if kernel is None else kernel
+        self.kern = KernelModel.build(self.pp, self.resp) if use else None
+        if self.kern is not None:
+            off = self.resp.offset
+            self.kern.evaluate(self.pp, self.resp, 1, np.array(gamma, dtype=np.float64), off, off, _EMPTY,
+                               self.pp.theta, nAGQ_init != 0, self.tol, self.maxit)
+        else:
+            laplace(self.pp, self.resp, u_only=nAGQ_init != 0, tol=self.tol, maxit=self.maxit)
         self.lp0 = self.pp.lin_pred()
         self.lower = glf.reTrms.lower.copy()
         self.nth = glf.reTrms.theta.size
@@ -66,6 +80,10 @@ class GlmerDevfun:
 
     def devfun0(self, theta: np.ndarray) -> float:
         """R: the nAGQ = 0 closure ``function(theta)``."""
+        if self.kern is not None:
+            off = self.resp.offset
+            return self.kern.evaluate(self.pp, self.resp, 1, self.lp0, off, off, _EMPTY, theta, False, self.tol,
+                                      self.maxit)
         self.resp.update_mu(self.lp0)
         self.pp.set_theta(theta)
         return laplace(self.pp, self.resp, u_only=False, tol=self.tol, maxit=self.maxit)
@@ -77,8 +95,18 @@ class GlmerDevfun:
 
     def devfun1(self, pars: np.ndarray) -> float:
         """R: the nAGQ = 1 closure ``function(pars)`` with ``pars = c(theta, beta)``."""
+        if self.kern is not None:
+            return self._kernel_stage2(pars, 1)
         self._reset(pars)
         return laplace(self.pp, self.resp, u_only=True, tol=self.tol, maxit=self.maxit)
+
+    def _kernel_stage2(self, pars: np.ndarray, mode: int) -> float:
+        """The stage-2 closures compiled: :meth:`_reset` and PIRLS (mode 1: Laplace, 2: AGQ) in one call."""
+        assert self.kern is not None
+        pars = np.asarray(pars, dtype=np.float64)
+        base = self.base_offset
+        return self.kern.evaluate(self.pp, self.resp, mode, self.lp0, base, base, np.ascontiguousarray(pars[self.nth:]),
+                                  pars[:self.nth], True, self.tol, self.maxit, self.fac, self.GQmat)
 
     def _reset(self, pars: np.ndarray) -> None:
         """The stage-2 closures' common start: eta reset to ``baseOffset + lp0``, theta set, and beta moved
@@ -94,8 +122,10 @@ class GlmerDevfun:
         """R: the nAGQ >= 1 closure when ``nrow(GQmat) >= 2``: u-only PIRLS, then ``glmerAGQ``."""
         if self.GQmat.shape[0] < 2:  # glmerPwrssUpdate: nAGQ < 2 -> glmerLaplace
             return self.devfun1(pars)
+        if self.kern is not None:
+            return self._kernel_stage2(pars, 2)
         self._reset(pars)
-        pwrss_update(self.pp, self.resp, u_only=True, tol=self.tol, maxit=self.maxit)  # glmerAGQ's first step
+        pwrss_update(self.pp, self.resp, u_only=True, tol=self.tol, maxit=self.maxit)
         return agq_deviance(self.pp, self.resp, self.GQmat, self.fac)
 
     def devfun(self, pars: np.ndarray) -> float:

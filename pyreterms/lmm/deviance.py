@@ -31,7 +31,8 @@ import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
 from pyreterms.lmm.cholesky import BlockedFactor, DowndateError, update_L
-from pyreterms.lmm.dense import DENSE_LAMBDA_MAX, build_dense_plan, dense_cost_ok
+from pyreterms.lmm.dense import DENSE_LAMBDA_MAX, DensePlan, build_dense_plan, dense_cost_ok
+from pyreterms.lmm.densekernel import KernelData, pack
 from pyreterms.lmm.gram import GramBlocks, LazyGram, gram_xy
 from pyreterms.lmm.layout import TermLayout, infer_terms
 from pyreterms.lmm.oneshot import OneShotPlan, OneShotSolution
@@ -79,15 +80,16 @@ class Workspace:
     seen; the value is deterministic), a solution :meth:`LmerProblem.prefetch` computed ahead and
     the thread tuner of ``blas_threads="auto"`` (:class:`pyreterms.lmm.threads.ThreadTuner`)."""
 
-    M: np.ndarray | None = None
+    M: np.ndarray | None = None  # (with a compiled kernel: its flat workspace, KernelData.buffer)
     cache: dict[bytes, float] = field(default_factory=dict)
     solved: tuple[bytes, PLSState] | None = None
     tuner: ThreadTuner | None = None
     # the one-shot solution with the lowest deviance so far (theta bytes, value, solution pieces) and
     # the factor buffer it lives in (swapped with ``M``: no copy): the final ``solve`` at the optimizer's
     # best theta reads it instead of factoring once more (lme4 re-evaluates ``devfun(opt$par)``; the
-    # numbers are those of that evaluation)
-    best: tuple[bytes, float, tuple[OneShotSolution, np.ndarray, float, float]] | None = None
+    # numbers are those of that evaluation).  With a compiled kernel the pieces are None: the whole
+    # solution is in ``M_best``
+    best: tuple[bytes, float, tuple[OneShotSolution, np.ndarray, float, float] | None] | None = None
     M_best: np.ndarray | None = None
 
 
@@ -116,6 +118,8 @@ class LmerProblem:
     # rest one dpotrf) or DensePlan (small q + p + 1: all of Omega one dpotrf); None: blocked
     plan: OneShotPlan | None
     ws: Workspace = field(default_factory=Workspace, repr=False)
+    # the compiled evaluation of a small dense plan (up to the objective, which stays ``objective``), else None
+    kern: KernelData | None = None
 
     @property
     def gram(self) -> GramBlocks:
@@ -149,7 +153,7 @@ class LmerProblem:
               Lind: np.ndarray, Gp: np.ndarray | None = None, weights: np.ndarray | None = None,
               offset: np.ndarray | None = None, REML: bool = True,
               nc: tuple[int, ...] | None = None, pair_cap: int = 40_000_000,
-              path: str = "auto") -> LmerProblem:
+              path: str = "auto", kernel: bool = True) -> LmerProblem:
         """Precompute the Gram blocks (R: ``merPredD$new`` + ``mkRespMod``).
 
         ``Lind`` is 0-based; ``Gp`` defaults to one term; ``nc`` (components per term) is inferred
@@ -159,6 +163,8 @@ class LmerProblem:
         path when it applies, else the dense path when it is cheaper, else blocked; the dense path
         always for q <= ``DENSE_LAMBDA_MAX``), or force
         ``"rest"``, ``"dense"`` or ``"blocked"`` (all give the same deviance to rounding; for tests).
+        ``kernel``: small dense models (``[X Z]`` and ``Lambdat`` kept dense) evaluate through the compiled
+        :func:`pyreterms.lmm.densekernel.dense_deviance` (False: numpy's calls, the reference for tests).
         """
         if path not in ("auto", "rest", "dense", "blocked"):
             raise ValueError(f"unknown path {path!r}")
@@ -185,9 +191,14 @@ class LmerProblem:
             # the dense path reads only [X y]^T W [Z X y] (the per-term blocks wait for a failed pivot)
             xz, xx = (np.hstack(src.blocks.xz), src.blocks.xx) if src.blocks is not None else gram_xy(src.Xy, w, Zt)
             plan = build_dense_plan(xz, xx, X, Zt, w, Lambdat, Lind)
-        return cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=np.sqrt(w), offset=o,
-                   REML=bool(REML) and p > 0, ldW=float(np.sum(np.log(w))), has_offset=bool(np.any(o != 0.0)),
-                   weighted=bool(np.any(w != 1.0)), gram_src=src, plan=plan)
+        sqrtw, reml, ldW = np.sqrt(w), bool(REML) and p > 0, float(np.sum(np.log(w)))
+        has_offset, weighted = bool(np.any(o != 0.0)), bool(np.any(w != 1.0))
+        kern = None
+        if kernel and isinstance(plan, DensePlan) and plan.XZ is not None and plan.lt_flat is not None:
+            kern = pack(plan.G, plan.H, plan.XZ, plan.qr, plan.lt_flat, plan.lt_theta, plan.lt_indptr,
+                        plan.lt_indices, plan.lam_diag, y, o, sqrtw, has_offset, weighted)
+        return cls(X=X, y=y, Zt=Zt, Lambdat=Lambdat, Lind=Lind, Gp=Gp, weights=w, sqrtw=sqrtw, offset=o,
+                   REML=reml, ldW=ldW, has_offset=has_offset, weighted=weighted, gram_src=src, plan=plan, kern=kern)
 
     # ------------------------------------------------------------------------------------------
     def templates(self, theta: np.ndarray) -> list[np.ndarray]:
@@ -290,7 +301,29 @@ class LmerProblem:
         """:meth:`deviance` without the theta -> value cache (for timing one evaluation)."""
         return self._deviance(np.asarray(theta, dtype=np.float64))
 
+    def _buffer(self) -> np.ndarray:
+        """A fresh factor buffer (the kernel's flat workspace, or ``Q x Q``)."""
+        if self.kern is not None:
+            return self.kern.buffer()
+        assert self.plan is not None
+        return np.empty((self.plan.Q, self.plan.Q))
+
     def _deviance(self, theta: np.ndarray, M: np.ndarray | None = None) -> float:
+        kern = self.kern
+        if kern is not None:  # one compiled call (a failed pivot: the blocked path below decides)
+            W = M if M is not None else self.ws.M
+            if W is None:
+                W = self.ws.M = kern.buffer()
+            r = kern.evaluate(theta, W)
+            if r is not None:
+                kval = float(self.objective(*r))
+                if M is None:
+                    self._keep_if_best(theta, kval, None)
+                return kval
+            Ts = self.templates(theta)
+            F = update_L(self.gram, Ts)
+            *_, wrss, ussq = self._pls(Ts, F)
+            return float(self.objective(F.ldL2, F.ldRX2, wrss + ussq))
         res = self._one_shot(theta, M)
         if res is not None:
             sol, _, wrss, ussq = res
@@ -307,9 +340,10 @@ class LmerProblem:
     __call__ = deviance
 
     def _keep_if_best(self, theta: np.ndarray, val: float,
-                      res: tuple[OneShotSolution, np.ndarray, float, float]) -> None:
-        """Keep ``res`` (computed in ``ws.M``) when ``val`` is the lowest deviance so far: its buffer
-        becomes ``ws.M_best`` and the previous best buffer the next evaluation's scratch."""
+                      res: tuple[OneShotSolution, np.ndarray, float, float] | None) -> None:
+        """Keep ``res`` (computed in ``ws.M``; None: the kernel's solution, all in ``ws.M``) when ``val`` is
+        the lowest deviance so far: its buffer becomes ``ws.M_best`` and the previous best buffer the next
+        evaluation's scratch."""
         ws = self.ws
         if not val < (ws.best[1] if ws.best is not None else np.inf):
             return
@@ -349,13 +383,12 @@ class LmerProblem:
         if len(todo) < 2:
             return
         local = threading.local()
-        Q = self.plan.Q
 
         def work(item: tuple[str, np.ndarray]) -> tuple[str, bytes, float | PLSState] | None:
             kind, th = item
             M = getattr(local, "M", None)
             if M is None:
-                M = local.M = np.empty((Q, Q))
+                M = local.M = self._buffer()
             try:
                 with np.errstate(all="raise"):
                     if kind == "dev":
@@ -383,14 +416,32 @@ class LmerProblem:
             return done[1]
         best = self.ws.best
         if best is not None and best[0] == theta.tobytes():
+            if best[2] is None:  # the kernel's solution, in its buffer
+                assert self.ws.M_best is not None
+                return self._solve(theta, W=self.ws.M_best)
             return self._solve(theta, res=best[2])
         return self._solve(theta)
 
     def _solve(self, theta: np.ndarray, M: np.ndarray | None = None,
-               res: tuple[OneShotSolution, np.ndarray, float, float] | None = None) -> PLSState:
-        """:meth:`solve` computed (``res``: a one-shot solution at ``theta`` already at hand)."""
+               res: tuple[OneShotSolution, np.ndarray, float, float] | None = None,
+               W: np.ndarray | None = None) -> PLSState:
+        """:meth:`solve` computed (``res``: a one-shot solution at ``theta`` already at hand; ``W``: the
+        kernel's workspace holding the evaluation at ``theta``)."""
         n, p = self.n, self.p
-        if res is None:
+        kern = self.kern
+        if kern is not None and res is None:
+            if W is None:
+                W = M if M is not None else self.ws.M
+                if W is None:
+                    W = self.ws.M = kern.buffer()
+                if kern.evaluate(theta, W) is None:
+                    W = None
+            if W is not None:
+                u, beta, b, mu, ldL2, ldRX2, wrss, ussq = kern.results(W)
+                sol = OneShotSolution(L=kern.factor(W), LK0=np.zeros((p + 1, 0)), beta=beta, u=u, b=b, ldL2=ldL2,
+                                      ldRX2=ldRX2)
+                res = (sol, mu, wrss, ussq)
+        elif res is None:
             res = self._one_shot(theta, M)
         if res is not None:
             sol, mu, wrss, ussq = res

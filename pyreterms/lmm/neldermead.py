@@ -40,6 +40,19 @@ def _relstop(vold: float, vnew: float, reltol: float, abstol: float) -> bool:
     return d < abstol or d < reltol * (abs(vnew) + abs(vold)) * 0.5 or (reltol > 0 and vnew == vold)
 
 
+
+def _eigen_extreme(vals: np.ndarray, lowest: bool) -> int:
+    """Eigen 3.3's ``minCoeff(&i)``/``maxCoeff(&i)`` (RcppEigen's ``min/max_coeff_visitor``): start at element
+    0 and move only on a strict ``<``/``>``, so the first extreme wins and a NaN is never chosen unless it is
+    element 0 (then nothing compares past it).  ``np.argmin``/``np.argmax`` pick the first NaN instead, which
+    sent Nelder_Mead elsewhere when the objective returned NaN (a GLMM deviance can, where PIRLS fails)."""
+    best, res = 0, float(vals[0])
+    for k in range(1, len(vals)):
+        v = float(vals[k])
+        if (v < res) if lowest else (v > res):
+            best, res = k, v
+    return best
+
 class NelderMeadEngine:
     """R: the C++ class ``optimizer::Nelder_Mead`` (``newf`` drives it; ``xeval`` is the next point)."""
 
@@ -106,8 +119,8 @@ class NelderMeadEngine:
         return ACTIVE
 
     def _restart(self, f: float) -> int:
-        self.il = int(np.argmin(self.vals))  # Eigen's minCoeff/maxCoeff: the first extreme
-        self.ih = int(np.argmax(self.vals))
+        self.il = _eigen_extreme(self.vals, lowest=True)
+        self.ih = _eigen_extreme(self.vals, lowest=False)
         self.fl, self.fh = float(self.vals[self.il]), float(self.vals[self.ih])
         s = self.pts[:, 0].copy()
         for k in range(1, self.n + 1):  # Eigen's rowwise().sum(): column after column
@@ -168,13 +181,14 @@ class NelderMeadEngine:
         return ACTIVE
 
     def _reflectpt(self, c: np.ndarray, scale: float, xold: np.ndarray) -> tuple[bool, np.ndarray]:
-        """xnew = c + scale (c - xold), pinned to the bounds; False when it coincides with the
-        centroid (the member ``d_c``, as in lme4) or with xold."""
+        """xnew = c + scale (c - xold), pinned to the bounds; False when it coincides with ``c`` (the argument:
+        the centroid when reflecting, the best vertex when shrinking; lme4 1.1-31's ``close(newx, c[i])``)
+        or with xold."""
         xnew = c + scale * (c - xold)
         equalc = equalold = True
         for i in range(self.n):
             v = min(max(float(xnew[i]), float(self.lb[i])), float(self.ub[i]))
-            equalc = equalc and _close(v, float(self.c[i]))
+            equalc = equalc and _close(v, float(c[i]))
             equalold = equalold and _close(v, float(xold[i]))
             xnew[i] = v
         return not (equalc or equalold), xnew

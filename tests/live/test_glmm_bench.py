@@ -18,6 +18,7 @@ def test_cbpp_row_measures_both_sides_and_agrees(R) -> None:
     r, p = res["lme4"], res["pyreterms"]
     assert "error" not in r and r["fit_s"] > 0 and p["fit_s"] > 0 and res["ratio"] == r["fit_s"] / p["fit_s"]
     assert r["feval"] > 0 and p["feval"] > 0 and p["n"] == 56
+    assert r["cpu_s"] > 0 and p["cpu_s"] > 0 and res["cpu_ratio"] == r["cpu_s"] / p["cpu_s"]
     assert res["criterion_rel_diff"] <= CRITERION.rtol, res  # the same optimum, from lme4's deviance
     row = format_glmm_table({"cases": [res]}).splitlines()[2]
     assert row.startswith("| cbpp | 56 | binomial, 1 | 1 | ") and f"| {r['feval']}/{p['feval']} |" in row

@@ -1,0 +1,339 @@
+"""PIRLS compiled (numba): lme4's ``pwrssUpdate`` / ``glmerLaplace`` / ``glmerAGQ`` (``src/external.cpp``)
+with ``merPredD::updateXwts``/``updateDecomp``/``updateRes``/``solve``/``solveU`` (``src/predModule.cpp``) and
+``glmResp::updateMu``/``sqrtWrkWt``/``wrkResp``/``devResid`` (``src/respModule.cpp``), step for step as the
+readable numpy code in :mod:`pyreterms.glmm.pirls` and :mod:`pyreterms.glmm.agq` does them, for the structure
+:mod:`pyreterms.glmm.blockchol` factors with one elimination level: ``Lambda`` diagonal (every term scalar) and
+``L = [[diag(d), 0], [L21, L22]]`` with ``L22`` dense.  The Python side (array set-up, the write-back into
+``MerPred``/``GlmResp``, lme4's messages) is :mod:`pyreterms.glmm.kernel`.
+
+Status codes returned (the caller raises lme4's errors): :data:`OK`, :data:`NAN` ("PIRLS loop resulted in NaN
+value"), :data:`HALVING` ("(maxstephalfit) ..."), :data:`MAXIT`, :data:`WEIGHTS` (A not positive definite:
+non-finite working weights), :data:`DOWNDATED` ("Downdated VtV is not positive definite").
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from pyreterms.glmm.famjit import aic, dev_resid, has_aic, linkinv, mu_eta, pairwise_sum, variance
+from pyreterms.glmm.linjit import bwd, chol, crossprod, csr_mv, dot, fwd, lsolve, ltsolve, mv, tmv
+
+Arr = npt.NDArray[Any]  # float64; index arrays int64
+
+OK, NAN, HALVING, MAXIT, WEIGHTS, DOWNDATED = 0, 1, 2, 3, 4, 5
+_DBL_MAX = float(np.finfo(np.float64).max)
+
+
+
+class _Model:
+    """Documentation only: the arrays every kernel takes (built by :class:`pyreterms.glmm.kernel.KernelModel`).
+
+    ``X`` (n x p), ``Zp, Zi, Zx`` (Z as CSR, n x q), ``Tp, Ti, Tx`` (Zt as CSR, q x n), ``ginv, gobs, gcoef``
+    (the non-zeros of Zt W Z as a scatter), ``gr, gs`` (their rows and columns), ``i11, t11, i21, t21, i22,
+    t22`` (where each goes in A's blocks), ``e1, e2, pos, srow, scol`` (the sparse ``L21 L21'``; empty when
+    ``dense_schur``), ``lam`` (Lambda's diagonal at theta)."""
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, lam: Arr,
+            q1: int) -> tuple[Arr, Arr, Arr]:
+    """``CrossPattern.blocks``: ``diag(A11) - 1``, ``A21`` and ``A22 - I`` from the non-zeros ``g`` of
+    ``Z' W Z`` (``lam[r] lam[s] g``)."""
+    q = lam.size
+    q2 = q - q1
+    a11 = np.zeros(q1)
+    A21 = np.zeros((q2, q1))
+    L22 = np.zeros((q2, q2))
+    for k in range(i11.size):
+        m = i11[k]
+        a11[t11[k]] = lam[gr[m]] * lam[gs[m]] * g[m]
+    for k in range(i21.size):
+        m = i21[k]
+        t = t21[k]
+        A21[t // q1, t % q1] = lam[gr[m]] * lam[gs[m]] * g[m]
+    for k in range(i22.size):
+        m = i22[k]
+        t = t22[k]
+        L22[t // q2, t % q2] = lam[gr[m]] * lam[gs[m]] * g[m]
+    return a11, A21, L22
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr,
+            i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr,
+            scol: Arr, dense_schur: bool, lam: Arr, q1: int) -> tuple[bool, Arr, Arr, Arr, Arr]:
+    """``updateDecomp``'s factor: ``d``, ``L21``, ``L22`` of ``Lambda' Z' W Z Lambda + I`` (``V = X diag(w)``,
+    ``updateXwts``', is the caller's and returned as given); ``ok`` False when A is not positive definite."""
+    q = lam.size
+    q2 = q - q1
+    g = np.zeros(gr.size)
+    for k in range(ginv.size):
+        o = gobs[k]
+        g[ginv[k]] += gcoef[k] * (w[o] * w[o])
+    a11, A21, L22 = _blocks(g, gr, gs, i11, t11, i21, t21, i22, t22, lam, q1)
+    d = np.empty(q1)
+    ok = True
+    for j in range(q1):
+        a = a11[j] + 1.0
+        if not (math.isfinite(a) and a > 0):
+            ok = False
+        d[j] = math.sqrt(a)
+    if not ok:
+        return ok, V, d, A21, L22
+    for i in range(q2):
+        L22[i, i] += 1.0
+        for j in range(q1):
+            A21[i, j] = A21[i, j] / d[j]
+    if q2:
+        if dense_schur:
+            L22 -= A21 @ A21.T
+        else:
+            gram = np.zeros(q2 * q2)
+            for k in range(e1.size):
+                gram[pos[k]] += A21[srow[e1[k]], scol[e1[k]]] * A21[srow[e2[k]], scol[e2[k]]]
+            for i in range(q2):
+                for j in range(q2):
+                    L22[i, j] -= gram[i * q2 + j]
+        ok = chol(L22)
+    return ok, V, d, A21, L22
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr) -> Arr:
+    """``Lambdat Zt diag(w) M`` for a matrix M (n x k)."""
+    q = Tp.size - 1
+    k = M.shape[1]
+    out = np.zeros((q, k))
+    for j in range(q):  # each (j, c) sums its row's entries in order, as scipy's CSR product does
+        for t in range(Tp[j], Tp[j + 1]):
+            o = Ti[t]
+            z, wo = Tx[t], w[o]
+            for c in range(k):
+                out[j, c] += z * (wo * M[o, c])
+        for c in range(k):
+            out[j, c] = lam[j] * out[j, c]
+    return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def update_mu(link: int, offset: Arr, gamma: Arr, eta: Arr, mu: Arr) -> None:
+    """``glmResp::updateMu``."""
+    for i in range(eta.size):
+        eta[i] = offset[i] + gamma[i]
+        mu[i] = linkinv(link, eta[i])
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def res_dev(fam: int, y: Arr, mu: Arr, wt: Arr, work: Arr) -> float:
+    for i in range(y.size):
+        work[i] = dev_resid(fam, y[i], mu[i], wt[i])
+    return pairwise_sum(work, 0, y.size)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _lin_pred(X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, lam: Arr, delu: Arr, delb: Arr) -> Arr:
+    """``X delb + Z Lambda delu``."""
+    return mv(X, delb) + csr_mv(Zp, Zi, Zx, lam * delu)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _move(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
+          lam: Arr, delu: Arr, delb: Arr, work: Arr) -> float:
+    """``updateMu(linPred(1))`` then ``resDev() + sqrL()`` in one pass over the observations (the same
+    arithmetic as :func:`_lin_pred`, :func:`update_mu`, :func:`res_dev`)."""
+    n, p = X.shape
+    b = lam * delu
+    for i in range(n):
+        xb = 0.0
+        for j in range(p):
+            xb += X[i, j] * delb[j]
+        zb = 0.0
+        for t in range(Zp[i], Zp[i + 1]):
+            zb += Zx[t] * b[Zi[t]]
+        eta[i] = offset[i] + (xb + zb)
+        mu[i] = linkinv(link, eta[i])
+        work[i] = dev_resid(fam, y[i], mu[i], wt[i])
+    return pairwise_sum(work, 0, n) + dot(delu, delu)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
+           lam: Arr, delu: Arr, delb: Arr, olddelu: Arr, olddelb: Arr, u_only: bool, pdev: float, oldpdev: float,
+           work: Arr) -> float:
+    """``pwrssUpdate``'s step halving (at most 20 times); returns the new penalised deviance."""
+    for _k in range(20):
+        if not (math.isnan(pdev) or pdev > oldpdev):
+            break
+        for j in range(delu.size):
+            delu[j] = (olddelu[j] + delu[j]) / 2
+        if not u_only:
+            for j in range(delb.size):
+                delb[j] = (olddelb[j] + delb[j]) / 2
+        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work)
+    return pdev
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
+          Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr,
+          i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr, scol: Arr,
+          dense_schur: bool, lam: Arr, q1: int, delu: Arr, delb: Arr, u_only: bool, tol: float,
+          maxit: int) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr]:
+    """``pwrssUpdate`` from the current ``eta``/``mu``/``delu``/``delb`` (all updated in place).  Returns
+    (status, d, L21, L22, RZX, RX, Vtr, Utr, Xwts)."""
+    n, p = X.shape
+    q = lam.size
+    work = np.empty(n)
+    w = np.empty(n)
+    wtres = np.empty(n)
+    V = np.empty((n, p))
+    d, L21, L22 = np.ones(q1), np.zeros((q - q1, q1)), np.zeros((q - q1, q - q1))
+    RZX, RX = np.zeros((q, p)), np.eye(p)
+    Vtr, Utr = np.zeros(p), np.zeros(q)
+    oldpdev = _DBL_MAX
+    for _ in range(maxit):
+        olddelu, olddelb = delu.copy(), delb.copy()
+        # internal_glmerWrkIter
+        for i in range(n):
+            # the log link's muEta is its linkInv, max(exp(eta), eps), and mu was computed from this eta
+            me = mu[i] if link == 4 else mu_eta(link, eta[i])
+            w[i] = me * math.sqrt(wt[i] / variance(fam, mu[i]))
+            wtres[i] = ((eta[i] - offset[i]) + (y[i] - mu[i]) / me) * w[i]
+            for j in range(p):
+                V[i, j] = X[i, j] * w[i]
+        ok, V, d, L21, L22 = _factor(w, V, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22,
+                                     e1, e2, pos, srow, scol, dense_schur, lam, q1)
+        if not ok:
+            return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
+        UV = _ut_times(w, V, Tp, Ti, Tx, lam)
+        for c in range(p):
+            RZX[:, c] = lsolve(d, L21, L22, UV[:, c].copy())
+        RX = crossprod(V) - crossprod(RZX)
+        if not chol(RX):
+            return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
+        Vtr = tmv(V, wtres)
+        Utr = _ut_times(w, wtres.reshape(n, 1), Tp, Ti, Tx, lam)[:, 0].copy()
+        if u_only:
+            delb[:] = 0.0
+            delu[:] = ltsolve(d, L21, L22, lsolve(d, L21, L22, Utr))
+        else:
+            cu = lsolve(d, L21, L22, Utr)
+            b = Vtr - tmv(RZX, cu)
+            fwd(RX, b)
+            bwd(RX, b)
+            delb[:] = b
+            delu[:] = ltsolve(d, L21, L22, cu - mv(RZX, delb))
+        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work)
+        if abs((oldpdev - pdev) / pdev) < tol:
+            return OK, d, L21, L22, RZX, RX, Vtr, Utr, w
+        if math.isnan(pdev) or pdev > oldpdev:
+            pdev = _halve(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, olddelu, olddelb,
+                          u_only, pdev, oldpdev, work)
+            if math.isnan(pdev):
+                return NAN, d, L21, L22, RZX, RX, Vtr, Utr, w
+            if pdev - oldpdev > tol:
+                return HALVING, d, L21, L22, RZX, RX, Vtr, Utr, w
+        oldpdev = pdev
+    return MAXIT, d, L21, L22, RZX, RX, Vtr, Utr, w
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta: Arr, u_only: bool, tol: float,
+             maxit: int, fac: Arr, GQ: Arr, fam: int, link: int, y: Arr, wt: Arr, aics: Arr, Lind: Arr, lrow: Arr,
+             X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
+             gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr,
+             pos: Arr, srow: Arr, scol: Arr, dense_schur: bool, q1: int, lam: Arr, eta: Arr, mu: Arr, offset: Arr,
+             delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr: Arr,
+             Xwts: Arr) -> tuple[int, float]:
+    """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
+    start_off + gamma``, ``mu = linkInv(eta)``, ``offset = base + X beta`` (``beta`` empty: ``base``), then
+    ``pwrssUpdate`` from ``delu``/``delb`` and, by ``mode``, nothing (0), ``glmerLaplace``'s value (1: ``ldL2 +
+    ||u||^2 + aic``; without ``aic`` when :func:`~pyreterms.glmm.famjit.has_aic` is False) or ``glmerAGQ``'s
+    (2).  The arrays from ``lam`` on are the model's state, written in place (``MerPred``'s and ``GlmResp``'s
+    fields; ``start_off``, ``gamma`` and ``base`` may be among them).  Returns (status, value)."""
+    n = y.size
+    for i in range(n):
+        eta[i] = start_off[i] + gamma[i]
+    if beta.size:
+        xb = mv(X, beta)
+        for i in range(n):
+            offset[i] = base[i] + xb[i]
+    else:
+        for i in range(n):
+            offset[i] = base[i]
+    for i in range(n):
+        mu[i] = linkinv(link, eta[i])
+    lam[:] = 0.0
+    for k in range(Lind.size):
+        lam[lrow[k]] = theta[Lind[k]]
+    status, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_ = pwrss(
+        fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,
+        i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb, u_only, tol, maxit)
+    Xwts[:] = w_
+    if status != WEIGHTS:
+        d[:] = d_
+        L21[:, :] = L21_
+        L22[:, :] = L22_
+        RZX[:, :] = RZX_
+    if status != WEIGHTS and status != DOWNDATED:
+        RX[:, :] = RX_
+        Vtr[:] = Vtr_
+        Utr[:] = Utr_
+    value = np.nan
+    if status == OK and mode == 1:
+        value = ldl2(d, L22) + dot(delu, delu)
+        if has_aic(fam):
+            work = np.empty(n)
+            value += aic(fam, aics, y, mu, wt, res_dev(fam, y, mu, wt, work), work)
+    elif status == OK and mode == 2:
+        value = agq(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, d, delu, delb, fac, GQ)
+    return status, value
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def ldl2(d: Arr, L22: Arr) -> float:
+    """``ldL2 = 2 sum log diag(L)`` (pairwise sum of the logs, as ``BlockChol.ldL2``)."""
+    q1, q2 = d.size, L22.shape[0]
+    logs = np.empty(q1 + q2)
+    for j in range(q1):
+        logs[j] = math.log(d[j])
+    for j in range(q2):
+        logs[q1 + j] = math.log(L22[j, j])
+    return 2 * pairwise_sum(logs, 0, q1 + q2)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def agq(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
+        lam: Arr, d: Arr, delu: Arr, delb: Arr, fac: Arr, GQ: Arr) -> float:
+    """``glmerAGQ`` after its PIRLS (:func:`pyreterms.glmm.agq.agq_deviance`): one scalar term, so L is
+    ``diag(d)``; ``eta``/``mu`` are restored to the conditional modes."""
+    n = y.size
+    q = delu.size
+    devc0 = delu * delu
+    for i in range(n):
+        devc0[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
+    xb = mv(X, delb)
+    mult = np.zeros(q)
+    for r in range(GQ.shape[0]):
+        z, wk, ldn = GQ[r, 0], GQ[r, 1], GQ[r, 2]
+        if z == 0:
+            mult += wk
+            continue
+        u = np.empty(q)
+        for j in range(q):
+            u[j] = z * (1.0 / d[j]) + delu[j]
+        update_mu(link, offset, xb + csr_mv(Zp, Zi, Zx, lam * u), eta, mu)
+        devc = u * u
+        for i in range(n):
+            devc[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
+        for j in range(q):
+            mult[j] = mult[j] + math.exp(-0.5 * (devc[j] - devc0[j]) - ldn) * wk / math.sqrt(2.0 * np.pi)
+    update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
+    prod = 1.0
+    for j in range(q):
+        prod *= mult[j]
+    return pairwise_sum(devc0, 0, q) + ldl2(d, np.zeros((0, 0))) - 2 * math.log(prod)

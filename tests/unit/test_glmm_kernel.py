@@ -1,0 +1,308 @@
+"""The compiled PIRLS (pyreterms.glmm.kernel / pirlsjit / famjit) against the readable numpy path it replaces
+(pyreterms.glmm.pirls, agq, family, links), which stays the reference: element kernels bit for bit (the same
+C library functions; numpy's own SIMD ``pow`` aside), ``aic``, and the deviance functions at given parameters
+to <= 1e-12 relative on every family and link, nAGQ = 0, Laplace and AGQ 3/5/9, with the state they leave
+(u, beta, L, RX, RZX, eta, mu), and the same refusals."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numba.core import config
+
+import pyreterms
+from pyreterms import jitcache
+from pyreterms.glmm import family as fam
+from pyreterms.glmm.devfun import GlmerDevfun
+from pyreterms.glmm.famjit import FAMILIES, LINKS, aic, aic_setup, family_arrays, link_arrays, pairwise_sum
+from pyreterms.glmm.glformula import GLFormula, glformula
+from pyreterms.glmm.links import _LINKS
+from pyreterms.glmm.pirls import PirlsError
+
+RNG = np.random.default_rng(20261127)
+CB = "cbind(incidence, size - incidence) ~ period + "
+
+
+def _eta_grid() -> np.ndarray:
+    x = np.concatenate([RNG.normal(0, 3, 20000), RNG.uniform(-40, 40, 5000), np.linspace(-800, 800, 2001),
+                        [0.0, -0.0, 30.0, -30.0, 30.000000001, 5.0, -5.0, 1e-300, -1e-300, np.inf, -np.inf, np.nan]])
+    return x
+
+
+@pytest.mark.parametrize("link", list(LINKS))
+def test_link_kernels_are_the_numpy_links_bit_for_bit(link: str) -> None:
+    lk = _LINKS[link]
+    eta = _eta_grid()
+    if link in ("sqrt", "1/mu^2", "inverse"):
+        eta = np.concatenate([np.abs(eta[np.isfinite(eta)]) + 1e-3, [0.0, np.inf, np.nan]])
+    with np.errstate(all="ignore"):
+        ref_inv, ref_me = lk.lme4_linkinv(eta), lk.lme4_mu_eta(eta)
+    got_inv, got_me = link_arrays(LINKS[link], eta)
+    np.testing.assert_array_equal(got_inv, ref_inv)
+    if link == "1/mu^2":  # numpy's eta ** 1.5 is its SIMD pow, the kernel's the C library's: 1 ulp apart at most
+        np.testing.assert_allclose(got_me, ref_me, rtol=4.5e-16, atol=0)
+    else:
+        np.testing.assert_array_equal(got_me, ref_me)
+
+
+FAMS = {"binomial": fam.binomial(), "poisson": fam.poisson(), "Gamma": fam.Gamma(),
+        "inverse.gaussian": fam.inverse_gaussian(), "gaussian": fam.gaussian("log")}
+
+
+@pytest.mark.parametrize("name", list(FAMS))
+def test_family_kernels_are_the_numpy_families_bit_for_bit(name: str) -> None:
+    f = FAMS[name]
+    n = 30000
+    if name == "binomial":
+        mu = np.concatenate([RNG.uniform(0, 1, n), [2.2e-16, 1 - 2.2e-16, 0.5]])
+        size = RNG.integers(1, 30, mu.size).astype(float)
+        y = np.round(RNG.uniform(0, 1, mu.size) * size) / size
+        y[:50], y[50:100] = 0.0, 1.0
+        wt = size
+    else:
+        mu = np.exp(RNG.normal(0, 2, n))
+        y = np.round(mu * RNG.uniform(0, 2, n)) if name == "poisson" else mu * np.exp(RNG.normal(0, 0.5, n))
+        wt = RNG.uniform(0.5, 2, n)
+    with np.errstate(all="ignore"):
+        ref_var, ref_dev = f.lme4_variance(mu), f.dev_resids(y, mu, wt)
+    got_var, got_dev = family_arrays(FAMILIES[name], y, mu, wt)
+    if name == "inverse.gaussian":  # numpy's mu ** 3 is its SIMD pow, the kernel's the C library's pow
+        np.testing.assert_allclose(got_var, ref_var, rtol=4.5e-16, atol=0)
+    else:
+        np.testing.assert_array_equal(got_var, ref_var)
+    np.testing.assert_array_equal(got_dev, ref_dev)
+    if name != "Gamma":  # Gamma's aic stays in numpy (scipy's gamma.logpdf)
+        dev = float(np.sum(ref_dev))
+        nn = wt if name == "binomial" else np.ones(y.size)
+        w = np.ones(y.size) if name == "binomial" else wt
+        ref = f.aic(y, nn, mu, w, dev)
+        got = aic(FAMILIES[name], aic_setup(FAMILIES[name], y, nn, w), y, mu, w, dev, np.empty(y.size))
+        assert got == pytest.approx(ref, rel=1e-14, abs=0)
+
+
+def test_pairwise_sum_is_numpys() -> None:
+    for n in [*range(0, 300), 1000, 4097, 7584, 20000]:
+        a = RNG.normal(size=n) * 10.0 ** RNG.uniform(-8, 8, n)
+        assert pairwise_sum(a, 0, n) == np.sum(a)
+
+
+def _cbpp() -> pd.DataFrame:
+    cb = pyreterms.load_dataset("cbpp").copy()
+    cb["obs"] = pd.Categorical([f"o{i:02d}" for i in range(len(cb))])
+    cb["x"] = RNG.normal(size=len(cb))
+    cb["pos"] = cb["incidence"] + 0.5 + RNG.uniform(size=len(cb))
+    cb["prop"] = cb["incidence"] / cb["size"]
+    return cb
+
+
+CB_DATA = _cbpp()
+DESIGNS = [  # (formula, family, AGQ allowed)
+    (CB + "(1 | herd)", fam.binomial(), True),
+    (CB + "(1 | herd)", fam.binomial("probit"), True),
+    (CB + "(1 | herd)", fam.binomial("cloglog"), True),
+    (CB + "(1 | herd)", fam.binomial("cauchit"), True),
+    ("cbind(incidence, size - incidence) ~ 1 + (1 | herd)", fam.binomial("log"), True),
+    ("prop ~ period + (1 | herd)", fam.binomial(), True),  # proportions with weights (below)
+    (CB + "(1 | obs) + (1 | herd)", fam.binomial(), False),  # nested: the numpy path
+    (CB + "(1 | herd) + (1 | period)", fam.binomial(), False),  # 15 diagonal + 4 dense
+    ("incidence ~ period + (1 | herd)", fam.poisson(), True),
+    ("incidence ~ period + x + (1 | herd)", fam.poisson("sqrt"), True),
+    ("incidence ~ 1 + (1 | herd)", fam.poisson("identity"), True),
+    ("pos ~ x + (1 | herd)", fam.Gamma("log"), True),
+    ("pos ~ x + (1 | herd)", fam.Gamma(), True),
+    ("pos ~ x + (1 | herd)", fam.inverse_gaussian("log"), True),
+    ("pos ~ x + (1 | herd)", fam.inverse_gaussian(), True),
+    ("pos ~ x + (1 | herd)", fam.gaussian("log"), True),
+    (CB + "(1 + x | herd)", fam.binomial(), False),  # a vector term: the numpy path
+]
+
+
+def _glf(formula: str, f: fam.Family) -> GLFormula:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        glf = glformula(formula, CB_DATA, f, weights="size" if formula.startswith("prop") else None)
+    assert isinstance(glf, GLFormula)
+    return glf
+
+
+def _outcome(fn: Callable[[], float]) -> float | str:
+    """The value, or the refusal's message."""
+    try:
+        with np.errstate(all="ignore"):
+            return fn()
+    except PirlsError as e:
+        return f"refused: {e}"
+
+
+def _close(a: float | str, b: float | str) -> bool:
+    """The same refusal, or values <= 1e-12 relative apart (NaN where the reference gives NaN: the log link's
+    quadrature nodes leave (0, 1)); True when the value is finite."""
+    if isinstance(b, str) or isinstance(a, str):
+        assert a == b
+        return False
+    assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=1e-12, abs=0), (a, b)
+    return bool(np.isfinite(b))
+
+
+def _pair(glf: GLFormula) -> tuple[GlmerDevfun, GlmerDevfun]:
+    return GlmerDevfun(glf, kernel=True), GlmerDevfun(glf, kernel=False)
+
+
+def _same_state(a: GlmerDevfun, b: GlmerDevfun) -> None:
+    for x, y in [(a.pp.delu, b.pp.delu), (a.pp.delb, b.pp.delb), (a.resp.eta, b.resp.eta), (a.resp.mu, b.resp.mu),
+                 (a.pp.L, b.pp.L), (a.pp.RX, b.pp.RX), (a.pp.RZX, b.pp.RZX), (a.resp.offset, b.resp.offset)]:
+        np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize(("formula", "f", "agq"), DESIGNS, ids=[f"{d[0].split('~')[1]}-{d[1].family}-{d[1].link}"
+                                                                 for d in DESIGNS])
+def test_deviances_at_given_parameters_are_the_numpy_paths(formula: str, f: fam.Family, agq: bool) -> None:
+    glf = _glf(formula, f)
+    dk, dn = _pair(glf)
+    structural = dk.pp.pat.diagonal and dk.pp.pat.plan.rest is None
+    assert (dk.kern is not None) == structural and dn.kern is None
+    _same_state(dk, dn)
+    nth = dk.nth
+    rng = np.random.default_rng(7)
+    finite = 0
+    for _ in range(6):  # nAGQ = 0
+        th = rng.uniform(0.05, 2.0, nth)
+        ok = _close(_outcome(lambda th=th: dk.devfun0(th)), _outcome(lambda th=th: dn.devfun0(th)))
+        if ok:
+            _same_state(dk, dn)
+        finite += ok
+    dk.to_stage2()
+    dn.to_stage2()
+    beta0 = dn.pp.delb.copy()
+    for nagq in ([1, 3, 5, 9] if agq else [1]):
+        dk.set_agq(nagq)
+        dn.set_agq(nagq)
+        for _ in range(3):
+            pars = np.concatenate([rng.uniform(0.05, 2.0, nth), beta0 + rng.normal(0, 0.1, beta0.size)])
+            ok = _close(_outcome(lambda p=pars: dk.devfun(p)), _outcome(lambda p=pars: dn.devfun(p)))
+            if ok:
+                _same_state(dk, dn)
+            finite += ok
+    assert finite >= 5
+
+
+def test_the_kernel_is_used_by_default_and_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    glf = _glf(CB + "(1 | herd)", fam.binomial())
+    assert GlmerDevfun(glf).kern is not None
+    monkeypatch.setenv("PYRETERMS_GLMM_KERNEL", "0")
+    assert GlmerDevfun(glf).kern is None
+
+
+@pytest.mark.parametrize(("formula", "f", "call", "pars"), [
+    # identity-link Poisson: mu < 0 in the initial PIRLS, NaN deviance that step-halving cannot repair
+    ("incidence ~ period + (1 | herd)", fam.poisson("identity"), "init", []),
+    ("incidence ~ 1 + (1 | herd)", fam.poisson("identity"), "devfun1", [1.0, -30.0]),
+    # a huge theta: the working weights overflow
+    (CB + "(1 | herd)", fam.binomial(), "devfun0", [1e200]),
+    ("pos ~ x + (1 | herd)", fam.Gamma(), "devfun1", [1.0, -50.0, 0.0]),
+])
+def test_refusals_are_the_numpy_paths(formula: str, f: fam.Family, call: str, pars: list[float]) -> None:
+    glf = _glf(formula, f)
+    if call == "init":
+        ref = _outcome(lambda: GlmerDevfun(glf, kernel=False).nth)
+        assert isinstance(ref, str) and _outcome(lambda: GlmerDevfun(glf, kernel=True).nth) == ref
+        return
+    dk, dn = _pair(glf)
+    assert dk.kern is not None
+    if call == "devfun1":
+        dk.to_stage2()
+        dn.to_stage2()
+    p = np.array(pars)
+    ref = _outcome(lambda: getattr(dn, call)(p))
+    assert isinstance(ref, str), ref
+    assert _outcome(lambda: getattr(dk, call)(p)) == ref
+
+
+def test_cache_falls_back_to_a_temporary_directory_when_nothing_else_is_writable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only install under a read-only home: numba's own locations refuse, the fallback is used."""
+    src = tmp_path / "ro" / "mod.py"
+    src.parent.mkdir()
+    src.write_text("x = 1\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setattr(config, "CACHE_DIR", "")
+    src.parent.chmod(0o555)
+    home.chmod(0o555)
+    try:
+        if os.access(src.parent, os.W_OK):  # root ignores the mode bits
+            monkeypatch.setattr(jitcache.InTreeCacheLocator, "ensure_cache_path", _refuse)
+            monkeypatch.setattr(jitcache.UserWideCacheLocator, "ensure_cache_path", _refuse)
+        assert jitcache.ensure_cache_dir(str(src)) == jitcache.fallback_dir() == config.CACHE_DIR
+        assert os.path.isdir(config.CACHE_DIR)
+        monkeypatch.setattr(config, "CACHE_DIR", "/somewhere/chosen")
+        assert jitcache.ensure_cache_dir(str(src)) is None  # NUMBA_CACHE_DIR set: left alone
+    finally:
+        src.parent.chmod(0o755)
+        home.chmod(0o755)
+
+
+def _refuse(self: object) -> None:
+    raise PermissionError("read-only")
+
+
+def test_cache_stays_numbas_choice_when_the_package_is_writable(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "mod.py"
+    src.write_text("x = 1\n")
+    monkeypatch.setattr(config, "CACHE_DIR", "")
+    assert jitcache.ensure_cache_dir(str(src)) is None and config.CACHE_DIR == ""
+
+
+def test_cached_kernels_are_dropped_when_any_kernel_source_changes(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba keys the cache by each function's own file; an edit of any kernel module (here lmm/jitblas.py) must
+    also drop pirlsjit's code."""
+    pkg = tmp_path / "pyreterms"
+    for name in jitcache.KERNEL_MODULES:
+        (pkg / f"{name}.py").parent.mkdir(parents=True, exist_ok=True)
+        (pkg / f"{name}.py").write_text(f"# {name}\n")
+    glmm = pkg / "glmm"
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "cache"))
+    path = jitcache.cache_path(str(glmm / "famjit.py"))
+    assert path is not None and path.startswith(str(tmp_path / "cache"))
+    cached = [Path(path) / "pirlsjit.evaluate-300.py311.nbi", Path(path) / "famjit.aic-10.py311.1.nbc"]
+    other = Path(path) / "elsewhere.f-1.py311.nbi"
+    for f in [*cached, other]:
+        f.write_text("x")
+    assert jitcache.drop_stale(str(glmm / "famjit.py"), str(pkg))  # no stamp yet: compiled from unknown sources
+    assert not any(f.exists() for f in cached) and other.exists()
+    for f in cached:
+        f.write_text("x")
+    assert not jitcache.drop_stale(str(glmm / "linjit.py"), str(pkg))  # same sources: kept
+    assert all(f.exists() for f in cached)
+    (pkg / "lmm" / "jitblas.py").write_text("# jitblas, edited\n")  # another package's kernel module
+    assert jitcache.drop_stale(str(glmm / "pirlsjit.py"), str(pkg))
+    assert not any(f.exists() for f in cached) and other.exists()
+
+
+@pytest.mark.parametrize(("tol", "maxit", "dup", "message"), [
+    (1e-7, 100, True, "Downdated VtV is not positive definite"),  # a repeated column of X
+    (1e-7, 1, False, "pwrssUpdate did not converge in (maxit) iterations"),
+    # a negative tolerance never converges and makes the first rise of the deviance (rounding) fatal
+    (-1.0, 100, False, "(maxstephalfit) PIRLS step-halvings failed to reduce deviance in pwrssUpdate"),
+])
+@pytest.mark.parametrize(("formula", "f"), [(CB + "(1 | herd)", fam.binomial()),
+                                            ("incidence ~ period + (1 | herd)", fam.poisson())])
+def test_pwrss_stops_are_the_numpy_paths(formula: str, f: fam.Family, tol: float, maxit: int, dup: bool,
+                                         message: str) -> None:
+    glf = _glf(formula, f)
+    if dup:
+        X = glf.X.X
+        glf = dataclasses.replace(glf, X=dataclasses.replace(glf.X, X=np.column_stack([X, X[:, 1]])))
+    ref = _outcome(lambda: GlmerDevfun(glf, tol_pwrss=tol, maxit=maxit, kernel=False).nth)
+    assert ref == f"refused: {message}"
+    assert _outcome(lambda: GlmerDevfun(glf, tol_pwrss=tol, maxit=maxit, kernel=True).nth) == ref
