@@ -8,7 +8,9 @@ import math
 
 import numpy as np
 
-from pyreterms.lmm.bobyqa_jit import jit
+from pyreterms.lmm.bobyqa_jit import jit, prepare
+
+prepare(__file__)
 
 
 @jit

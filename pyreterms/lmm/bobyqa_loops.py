@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from pyreterms.lmm.bobyqa_altmov import update
-from pyreterms.lmm.bobyqa_jit import jit
+from pyreterms.lmm.bobyqa_jit import jit, prepare
 from pyreterms.lmm.bobyqa_steps import frobenius_test, update_model
+
+prepare(__file__)
 
 
 @jit

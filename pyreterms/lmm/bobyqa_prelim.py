@@ -13,7 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pyreterms.lmm.bobyqa_jit import jit
+from pyreterms.lmm.bobyqa_jit import jit, prepare
+
+prepare(__file__)
 
 Calfun = Callable[[np.ndarray], float]
 

@@ -15,8 +15,10 @@ import math
 import numpy as np
 
 from pyreterms.lmm.bobyqa_altmov import update
-from pyreterms.lmm.bobyqa_jit import jit
+from pyreterms.lmm.bobyqa_jit import jit, prepare
 from pyreterms.lmm.bobyqa_prelim import Calfun
+
+prepare(__file__)
 
 
 @jit

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyreterms.lmm.bobyqa_jit import jit
+from pyreterms.lmm.bobyqa_jit import jit, prepare
+
+prepare(__file__)
 
 
 @jit
