@@ -8,7 +8,12 @@ import math
 
 import numpy as np
 
+from pyreterms.lmm.bobyqa_jit import jit, prepare
 
+prepare(__file__)
+
+
+@jit
 def altmov(n: int, npt: int, xpt: np.ndarray, xopt: np.ndarray, bmat: np.ndarray, zmat: np.ndarray,  # noqa: C901 - the Fortran, branch for branch
            sl: np.ndarray, su: np.ndarray, kopt: int, knew: int, adelt: float, xnew: np.ndarray,
            xalt: np.ndarray, glag: np.ndarray, hcol: np.ndarray, w: np.ndarray) -> tuple[float, float]:
@@ -184,6 +189,7 @@ def altmov(n: int, npt: int, xpt: np.ndarray, xopt: np.ndarray, bmat: np.ndarray
     return alpha, cauchy
 
 
+@jit
 def update(n: int, npt: int, bmat: np.ndarray, zmat: np.ndarray, vlag: np.ndarray, beta: float,
            denom: float, knew: int, w: np.ndarray) -> None:
     """Fortran ``UPDATEBOBYQA``: update ``BMAT`` and ``ZMAT`` for moving the KNEW-th interpolation

@@ -8,10 +8,11 @@ import math
 
 import numpy as np
 
-from pyreterms.lmm.bobyqa_altmov import altmov, update
+from pyreterms.lmm.bobyqa_altmov import altmov
+from pyreterms.lmm.bobyqa_loops import after_eval, bound_test, farthest, gopt_to_xopt, pick_knew, set_x
 from pyreterms.lmm.bobyqa_prelim import Calfun, prelim
 from pyreterms.lmm.bobyqa_rescue import rescue
-from pyreterms.lmm.bobyqa_steps import frobenius_test, shift_base, update_model, vlag_beta
+from pyreterms.lmm.bobyqa_steps import shift_base, vlag_beta
 from pyreterms.lmm.bobyqa_trsbox import trsbox
 
 
@@ -20,7 +21,6 @@ def bobyqb(n: int, npt: int, x: np.ndarray, xl: np.ndarray, xu: np.ndarray, rhob
     """Fortran ``BOBYQB`` (``sl``/``su`` set by BOBYQA); returns minqa's ``IERR`` (0, 320, 390 or 430)
     and leaves the answer in ``x`` (1-based)."""
     half = 0.5
-    one = 1.0
     ten = 10.0
     tenth = 0.1
     two = 2.0
@@ -74,21 +74,7 @@ def bobyqb(n: int, npt: int, x: np.ndarray, xl: np.ndarray, xu: np.ndarray, rhob
     while True:
         if label == 20:
             if kopt != kbase:
-                ih = 0
-                for j in range(1, n + 1):
-                    for i in range(1, j + 1):
-                        ih = ih + 1
-                        if i < j:
-                            gopt[j] = gopt[j] + hq[ih] * xopt[i]
-                        gopt[i] = gopt[i] + hq[ih] * xopt[j]
-                if nf > npt:
-                    for k in range(1, npt + 1):
-                        temp = zero
-                        for j in range(1, n + 1):
-                            temp = temp + xpt[k, j] * xopt[j]
-                        temp = pq[k] * temp
-                        for i in range(1, n + 1):
-                            gopt[i] = gopt[i] + temp * xpt[k, i]
+                gopt_to_xopt(n, npt, nf, xpt, xopt, gopt, hq, pq)
             label = 60
         elif label == 60:
             dsq, crvmin = trsbox(n, npt, xpt, xopt, gopt, hq, pq, sl, su, delta, xnew, d, w, w[np_ - 1:],
@@ -107,21 +93,7 @@ def bobyqb(n: int, npt: int, x: np.ndarray, xl: np.ndarray, xu: np.ndarray, rhob
                     label = 650
                     continue
                 bdtol = errbig / rho
-                label = 680
-                for j in range(1, n + 1):
-                    bdtest = bdtol
-                    if xnew[j] == sl[j]:
-                        bdtest = w[j]
-                    if xnew[j] == su[j]:
-                        bdtest = -w[j]
-                    if bdtest < bdtol:
-                        curv = hq[(j + j * j) // 2]
-                        for k in range(1, npt + 1):
-                            curv = curv + pq[k] * (xpt[k, j] * xpt[k, j])
-                        bdtest = bdtest + half * curv * rho
-                        if bdtest < bdtol:
-                            label = 650
-                            break
+                label = 650 if bound_test(n, npt, bdtol, rho, xnew, sl, su, w, xpt, hq, pq) else 680
                 continue
             ntrits = ntrits + 1
             label = 90
@@ -177,28 +149,8 @@ def bobyqb(n: int, npt: int, x: np.ndarray, xl: np.ndarray, xu: np.ndarray, rhob
                     label = 720
                     continue
             else:
-                delsq = delta * delta
-                scaden = zero
-                biglsq = zero
-                knew = 0
-                for k in range(1, npt + 1):
-                    if k == kopt:
-                        continue
-                    hdiag = zero
-                    for jj in range(1, nptm + 1):
-                        hdiag = hdiag + zmat[k, jj] * zmat[k, jj]
-                    den = beta * hdiag + vlag[k] * vlag[k]
-                    distsq = zero
-                    for j in range(1, n + 1):
-                        t = xpt[k, j] - xopt[j]
-                        distsq = distsq + t * t
-                    t = distsq / delsq
-                    temp = max(one, t * t)
-                    if temp * den > scaden:
-                        scaden = temp * den
-                        knew = k
-                        denom = den
-                    biglsq = max(biglsq, temp * (vlag[k] * vlag[k]))
+                knew, denom, scaden, biglsq = pick_knew(n, npt, nptm, kopt, delta, beta, denom, xpt, xopt,
+                                                        zmat, vlag)
                 if scaden <= half * biglsq:
                     if nf > nresc:
                         label = 190
@@ -208,12 +160,7 @@ def bobyqb(n: int, npt: int, x: np.ndarray, xl: np.ndarray, xu: np.ndarray, rhob
                     continue
             label = 360
         elif label == 360:
-            for i in range(1, n + 1):
-                x[i] = min(max(xl[i], xbase[i] + xnew[i]), xu[i])
-                if xnew[i] == sl[i]:
-                    x[i] = xl[i]
-                if xnew[i] == su[i]:
-                    x[i] = xu[i]
+            set_x(n, x, xl, xu, xbase, xnew, sl, su)
             if nf >= maxfun:
                 ierr = 390
                 label = 720
@@ -224,89 +171,18 @@ def bobyqb(n: int, npt: int, x: np.ndarray, xl: np.ndarray, xu: np.ndarray, rhob
                 fsave = f
                 label = 720
                 continue
-            fopt = fval[kopt]
-            vquad = zero
-            ih = 0
-            for j in range(1, n + 1):
-                vquad = vquad + d[j] * gopt[j]
-                for i in range(1, j + 1):
-                    ih = ih + 1
-                    temp = d[i] * d[j]
-                    if i == j:
-                        temp = half * temp
-                    vquad = vquad + hq[ih] * temp
-            for k in range(1, npt + 1):
-                vquad = vquad + half * pq[k] * (w[npt + k] * w[npt + k])
-            diff = f - fopt - vquad
+            code, fopt, vquad, diff, ratio, knew, delta, kopt, xoptsq, itest = after_eval(
+                n, npt, nptm, f, ntrits, kopt, knew, delta, dnorm, rho, beta, denom, ratio, itest, xoptsq,
+                xpt, xopt, xnew, d, fval, gopt, hq, pq, bmat, zmat, sl, su, vlag, w)
             diffc = diffb
             diffb = diffa
             diffa = abs(diff)
             if dnorm > rho:
                 nfsav = nf
-            if ntrits > 0:
-                if vquad >= zero:
-                    ierr = 430
-                    label = 720
-                    continue
-                ratio = (f - fopt) / vquad
-                if ratio <= tenth:
-                    delta = min(half * delta, dnorm)
-                elif ratio <= 0.7:
-                    delta = max(half * delta, dnorm)
-                else:
-                    delta = max(half * delta, dnorm + dnorm)
-                if delta <= 1.5 * rho:
-                    delta = rho
-                if f < fopt:
-                    ksav = knew
-                    densav = denom
-                    delsq = delta * delta
-                    scaden = zero
-                    biglsq = zero
-                    knew = 0
-                    for k in range(1, npt + 1):
-                        hdiag = zero
-                        for jj in range(1, nptm + 1):
-                            hdiag = hdiag + zmat[k, jj] * zmat[k, jj]
-                        den = beta * hdiag + vlag[k] * vlag[k]
-                        distsq = zero
-                        for j in range(1, n + 1):
-                            t = xpt[k, j] - xnew[j]
-                            distsq = distsq + t * t
-                        t = distsq / delsq
-                        temp = max(one, t * t)
-                        if temp * den > scaden:
-                            scaden = temp * den
-                            knew = k
-                            denom = den
-                        biglsq = max(biglsq, temp * (vlag[k] * vlag[k]))
-                    if scaden <= half * biglsq:
-                        knew = ksav
-                        denom = densav
-            update(n, npt, bmat, zmat, vlag, beta, denom, knew, w)
-            update_model(n, npt, nptm, knew, diff, f, xnew, xpt, xopt, fval, gopt, hq, pq, bmat, zmat, w)
-            if f < fopt:
-                kopt = knew
-                xoptsq = zero
-                ih = 0
-                for j in range(1, n + 1):
-                    xopt[j] = xnew[j]
-                    xoptsq = xoptsq + xopt[j] * xopt[j]
-                    for i in range(1, j + 1):
-                        ih = ih + 1
-                        if i < j:
-                            gopt[j] = gopt[j] + hq[ih] * d[i]
-                        gopt[i] = gopt[i] + hq[ih] * d[j]
-                for k in range(1, npt + 1):
-                    temp = zero
-                    for j in range(1, n + 1):
-                        temp = temp + xpt[k, j] * d[j]
-                    temp = pq[k] * temp
-                    for i in range(1, n + 1):
-                        gopt[i] = gopt[i] + temp * xpt[k, i]
-            if ntrits > 0:
-                itest = frobenius_test(n, npt, nptm, nh, kopt, itest, xpt, xopt, fval, gopt, hq, pq, bmat,
-                                        zmat, sl, su, vlag, w)
+            if code != 0:
+                ierr = code
+                label = 720
+                continue
             if ntrits == 0:
                 label = 60
                 continue
@@ -318,15 +194,7 @@ def bobyqb(n: int, npt: int, x: np.ndarray, xl: np.ndarray, xu: np.ndarray, rhob
             distsq = max(a * a, b * b)
             label = 650
         elif label == 650:
-            knew = 0
-            for k in range(1, npt + 1):
-                sum_ = zero
-                for j in range(1, n + 1):
-                    t = xpt[k, j] - xopt[j]
-                    sum_ = sum_ + t * t
-                if sum_ > distsq:
-                    knew = k
-                    distsq = sum_
+            knew, distsq = farthest(n, npt, distsq, xpt, xopt)
             if knew > 0:
                 dist = math.sqrt(distsq)
                 if ntrits == -1:
@@ -369,10 +237,5 @@ def bobyqb(n: int, npt: int, x: np.ndarray, xl: np.ndarray, xu: np.ndarray, rhob
             label = 720
         else:  # label 720
             if fval[kopt] <= fsave:
-                for i in range(1, n + 1):
-                    x[i] = min(max(xl[i], xbase[i] + xopt[i]), xu[i])
-                    if xopt[i] == sl[i]:
-                        x[i] = xl[i]
-                    if xopt[i] == su[i]:
-                        x[i] = xu[i]
+                set_x(n, x, xl, xu, xbase, xopt, sl, su)
             return ierr

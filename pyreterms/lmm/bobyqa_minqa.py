@@ -152,7 +152,7 @@ def bobyqa(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: Any = -np.
 
     def calfun(x: np.ndarray) -> float:  # minqa.cpp's calfun
         feval[0] += 1
-        if not np.all(np.isfinite(x)):
+        if not np.isfinite(x).all():
             raise _stop("non-finite x values not allowed in calfun")
         with np.errstate(**caller_err):  # the objective runs under the caller's settings
             f = float(fn(x))

@@ -5,6 +5,8 @@ One deliberate difference: minqa 1.2.5's RESCUE evaluates ``F = CALFUN(N, X, IPR
 is not an argument of RESCUE (an undeclared local scalar: R's objective then receives whatever lies
 in memory there; Powell's original evaluates ``W(1..N)``, the new interpolation point). Here the
 point is Powell's, so a path through RESCUE cannot be R's (README "Known differences").
+The loop that calls the objective is Python; the arithmetic is compiled (:func:`rescue_rebuild`,
+:func:`rescue_point`, :func:`rescue_model`).
 """
 from __future__ import annotations
 
@@ -13,9 +15,13 @@ import math
 import numpy as np
 
 from pyreterms.lmm.bobyqa_altmov import update
+from pyreterms.lmm.bobyqa_jit import jit, prepare
 from pyreterms.lmm.bobyqa_prelim import Calfun
 
+prepare(__file__)
 
+
+@jit
 def _ipq(ptsid: float, np_: int) -> tuple[int, int]:
     """RESCUE's ``IP = PTSID(K)``, ``IQ = DFLOAT(NP)*PTSID(K) - DFLOAT(IP*NP)`` (truncations)."""
     ip = int(ptsid)
@@ -23,21 +29,19 @@ def _ipq(ptsid: float, np_: int) -> tuple[int, int]:
     return ip, iq
 
 
-def rescue(n: int, npt: int, xl: np.ndarray, xu: np.ndarray, maxfun: int, xbase: np.ndarray,  # noqa: C901 - the Fortran, branch for branch
-           xpt: np.ndarray, fval: np.ndarray, xopt: np.ndarray, gopt: np.ndarray, hq: np.ndarray,
-           pq: np.ndarray, bmat: np.ndarray, zmat: np.ndarray, ndim: int, sl: np.ndarray, su: np.ndarray,
-           nf: int, delta: float, kopt: int, vlag: np.ndarray, ptsaux: np.ndarray, ptsid: np.ndarray,
-           w: np.ndarray, calfun: Calfun) -> tuple[int, int, float]:
-    """Fortran ``RESCUE``: rebuild BMAT/ZMAT around XOPT, replacing points that make the
-    interpolation nearly degenerate; returns ``(NF, KOPT, F)`` (NF = -1 when MAXFUN stops it; F the
-    last value computed, or nan when none was)."""
+@jit
+def rescue_rebuild(n: int, npt: int, ndim: int, kopt: int, delta: float, xbase: np.ndarray,  # noqa: C901 - the Fortran, branch for branch
+                   xpt: np.ndarray, fval: np.ndarray, xopt: np.ndarray, hq: np.ndarray, pq: np.ndarray,
+                   bmat: np.ndarray, zmat: np.ndarray, sl: np.ndarray, su: np.ndarray, vlag: np.ndarray,
+                   ptsaux: np.ndarray, ptsid: np.ndarray, w: np.ndarray) -> tuple[bool, float]:
+    """RESCUE up to label 260: the base moved to XOPT, BMAT/ZMAT rebuilt and points chosen for
+    replacement (PTSID nonzero); returns ``(DONE, FBASE)``, DONE when no point needs a new value."""
     half = 0.5
     one = 1.0
     zero = 0.0
     np_ = n + 1
     sfrac = half / float(np_)
     nptm = npt - np_
-    f = math.nan
     sumpq = zero
     winc = zero
     for k in range(1, npt + 1):
@@ -131,7 +135,7 @@ def rescue(n: int, npt: int, xl: np.ndarray, xu: np.ndarray, maxfun: int, xbase:
                 vlag[knew] = temp
                 update(n, npt, bmat, zmat, vlag, beta, denom, knew, w)
                 if nrem == 0:
-                    return nf, kopt, f
+                    return True, fbase
                 for k in range(1, npt + 1):
                     w[ndim + k] = abs(w[ndim + k])
             label = 120
@@ -208,84 +212,125 @@ def rescue(n: int, npt: int, xl: np.ndarray, xu: np.ndarray, maxfun: int, xbase:
                 label = 120
                 continue
             label = 80
-    # label 260: the new interpolation points, one function value each
+    return False, fbase
+
+
+@jit
+def rescue_point(n: int, npt: int, kpt: int, fbase: float, xl: np.ndarray, xu: np.ndarray, xbase: np.ndarray,
+                 xpt: np.ndarray, gopt: np.ndarray, hq: np.ndarray, pq: np.ndarray, sl: np.ndarray,
+                 su: np.ndarray, ptsaux: np.ndarray, ptsid: np.ndarray, w: np.ndarray) -> float:
+    """RESCUE's label 260 for point KPT: its explicit second-derivative term moved into HQ, its new
+    position in XPT and the point to evaluate in ``W(1..N)``; returns the model's value VQUAD there."""
+    half = 0.5
+    zero = 0.0
+    np_ = n + 1
     ihp = 0
     xp = xq = zero
-    for kpt in range(1, npt + 1):
-        if ptsid[kpt] == zero:
+    ih = 0
+    for j in range(1, n + 1):
+        w[j] = xpt[kpt, j]
+        xpt[kpt, j] = zero
+        temp = pq[kpt] * w[j]
+        for i in range(1, j + 1):
+            ih = ih + 1
+            hq[ih] = hq[ih] + temp * w[i]
+    pq[kpt] = zero
+    ip, iq = _ipq(ptsid[kpt], np_)
+    if ip > 0:
+        xp = ptsaux[1, ip]
+        xpt[kpt, ip] = xp
+    if iq > 0:
+        xq = ptsaux[1, iq]
+        if ip == 0:
+            xq = ptsaux[2, iq]
+        xpt[kpt, iq] = xq
+    vquad = fbase
+    if ip > 0:
+        ihp = (ip + ip * ip) // 2
+        vquad = vquad + xp * (gopt[ip] + half * xp * hq[ihp])
+    if iq > 0:
+        ihq = (iq + iq * iq) // 2
+        vquad = vquad + xq * (gopt[iq] + half * xq * hq[ihq])
+        if ip > 0:
+            iw = max(ihp, ihq) - abs(ip - iq)
+            vquad = vquad + xp * xq * hq[iw]
+    for k in range(1, npt + 1):
+        temp = zero
+        if ip > 0:
+            temp = temp + xp * xpt[k, ip]
+        if iq > 0:
+            temp = temp + xq * xpt[k, iq]
+        vquad = vquad + half * pq[k] * temp * temp
+    for i in range(1, n + 1):
+        w[i] = min(max(xl[i], xbase[i] + xpt[kpt, i]), xu[i])
+        if xpt[kpt, i] == sl[i]:
+            w[i] = xl[i]
+        if xpt[kpt, i] == su[i]:
+            w[i] = xu[i]
+    return vquad
+
+
+@jit
+def rescue_model(n: int, npt: int, kpt: int, f: float, vquad: float, kopt: int, fval: np.ndarray,
+                 gopt: np.ndarray, hq: np.ndarray, pq: np.ndarray, bmat: np.ndarray, zmat: np.ndarray,
+                 ptsaux: np.ndarray, ptsid: np.ndarray) -> int:
+    """RESCUE's label 260 after CALFUN's value ``f`` at point KPT: FVAL, KOPT and the model updated by
+    the interpolation error; returns KOPT."""
+    zero = 0.0
+    np_ = n + 1
+    nptm = npt - np_
+    fval[kpt] = f
+    if f < fval[kopt]:
+        kopt = kpt
+    diff = f - vquad
+    for i in range(1, n + 1):
+        gopt[i] = gopt[i] + diff * bmat[kpt, i]
+    for k in range(1, npt + 1):
+        sum_ = zero
+        for j in range(1, nptm + 1):
+            sum_ = sum_ + zmat[k, j] * zmat[kpt, j]
+        temp = diff * sum_
+        if ptsid[k] == zero:
+            pq[k] = pq[k] + temp
+        else:
+            ip, iq = _ipq(ptsid[k], np_)
+            ihq = (iq * iq + iq) // 2
+            if ip == 0:
+                a = ptsaux[2, iq]
+                hq[ihq] = hq[ihq] + temp * (a * a)
+            else:
+                ihp = (ip * ip + ip) // 2
+                a = ptsaux[1, ip]
+                hq[ihp] = hq[ihp] + temp * (a * a)
+                if iq > 0:
+                    b = ptsaux[1, iq]
+                    hq[ihq] = hq[ihq] + temp * (b * b)
+                    iw = max(ihp, ihq) - abs(iq - ip)
+                    hq[iw] = hq[iw] + temp * ptsaux[1, ip] * ptsaux[1, iq]
+    ptsid[kpt] = zero
+    return kopt
+
+
+def rescue(n: int, npt: int, xl: np.ndarray, xu: np.ndarray, maxfun: int, xbase: np.ndarray,
+           xpt: np.ndarray, fval: np.ndarray, xopt: np.ndarray, gopt: np.ndarray, hq: np.ndarray,
+           pq: np.ndarray, bmat: np.ndarray, zmat: np.ndarray, ndim: int, sl: np.ndarray, su: np.ndarray,
+           nf: int, delta: float, kopt: int, vlag: np.ndarray, ptsaux: np.ndarray, ptsid: np.ndarray,
+           w: np.ndarray, calfun: Calfun) -> tuple[int, int, float]:
+    """Fortran ``RESCUE``: rebuild BMAT/ZMAT around XOPT, replacing points that make the
+    interpolation nearly degenerate; returns ``(NF, KOPT, F)`` (NF = -1 when MAXFUN stops it; F the
+    last value computed, or nan when none was)."""
+    done, fbase = rescue_rebuild(n, npt, ndim, kopt, delta, xbase, xpt, fval, xopt, hq, pq, bmat, zmat, sl, su,
+                                 vlag, ptsaux, ptsid, w)
+    f = math.nan
+    if done:
+        return nf, kopt, f
+    for kpt in range(1, npt + 1):  # label 260: the new interpolation points, one value each
+        if ptsid[kpt] == 0.0:
             continue
         if nf >= maxfun:
             return -1, kopt, f
-        ih = 0
-        for j in range(1, n + 1):
-            w[j] = xpt[kpt, j]
-            xpt[kpt, j] = zero
-            temp = pq[kpt] * w[j]
-            for i in range(1, j + 1):
-                ih = ih + 1
-                hq[ih] = hq[ih] + temp * w[i]
-        pq[kpt] = zero
-        ip, iq = _ipq(ptsid[kpt], np_)
-        if ip > 0:
-            xp = ptsaux[1, ip]
-            xpt[kpt, ip] = xp
-        if iq > 0:
-            xq = ptsaux[1, iq]
-            if ip == 0:
-                xq = ptsaux[2, iq]
-            xpt[kpt, iq] = xq
-        vquad = fbase
-        if ip > 0:
-            ihp = (ip + ip * ip) // 2
-            vquad = vquad + xp * (gopt[ip] + half * xp * hq[ihp])
-        if iq > 0:
-            ihq = (iq + iq * iq) // 2
-            vquad = vquad + xq * (gopt[iq] + half * xq * hq[ihq])
-            if ip > 0:
-                iw = max(ihp, ihq) - abs(ip - iq)
-                vquad = vquad + xp * xq * hq[iw]
-        for k in range(1, npt + 1):
-            temp = zero
-            if ip > 0:
-                temp = temp + xp * xpt[k, ip]
-            if iq > 0:
-                temp = temp + xq * xpt[k, iq]
-            vquad = vquad + half * pq[k] * temp * temp
-        for i in range(1, n + 1):
-            w[i] = min(max(xl[i], xbase[i] + xpt[kpt, i]), xu[i])
-            if xpt[kpt, i] == sl[i]:
-                w[i] = xl[i]
-            if xpt[kpt, i] == su[i]:
-                w[i] = xu[i]
+        vquad = rescue_point(n, npt, kpt, fbase, xl, xu, xbase, xpt, gopt, hq, pq, sl, su, ptsaux, ptsid, w)
         nf = nf + 1
         f = calfun(w[1:n + 1].copy())
-        fval[kpt] = f
-        if f < fval[kopt]:
-            kopt = kpt
-        diff = f - vquad
-        for i in range(1, n + 1):
-            gopt[i] = gopt[i] + diff * bmat[kpt, i]
-        for k in range(1, npt + 1):
-            sum_ = zero
-            for j in range(1, nptm + 1):
-                sum_ = sum_ + zmat[k, j] * zmat[kpt, j]
-            temp = diff * sum_
-            if ptsid[k] == zero:
-                pq[k] = pq[k] + temp
-            else:
-                ip, iq = _ipq(ptsid[k], np_)
-                ihq = (iq * iq + iq) // 2
-                if ip == 0:
-                    a = ptsaux[2, iq]
-                    hq[ihq] = hq[ihq] + temp * (a * a)
-                else:
-                    ihp = (ip * ip + ip) // 2
-                    a = ptsaux[1, ip]
-                    hq[ihp] = hq[ihp] + temp * (a * a)
-                    if iq > 0:
-                        b = ptsaux[1, iq]
-                        hq[ihq] = hq[ihq] + temp * (b * b)
-                        iw = max(ihp, ihq) - abs(iq - ip)
-                        hq[iw] = hq[iw] + temp * ptsaux[1, ip] * ptsaux[1, iq]
-        ptsid[kpt] = zero
+        kopt = rescue_model(n, npt, kpt, f, vquad, kopt, fval, gopt, hq, pq, bmat, zmat, ptsaux, ptsid)
     return nf, kopt, f

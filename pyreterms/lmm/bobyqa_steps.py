@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyreterms.lmm.bobyqa_jit import jit, prepare
 
+prepare(__file__)
+
+
+@jit
 def shift_base(n: int, npt: int, nptm: int, xoptsq: float, xbase: np.ndarray, xpt: np.ndarray,  # noqa: C901 - the Fortran, branch for branch
                 xopt: np.ndarray, xnew: np.ndarray, sl: np.ndarray, su: np.ndarray, hq: np.ndarray,
                 pq: np.ndarray, bmat: np.ndarray, zmat: np.ndarray, vlag: np.ndarray, w: np.ndarray) -> None:
@@ -66,6 +71,7 @@ def shift_base(n: int, npt: int, nptm: int, xoptsq: float, xbase: np.ndarray, xp
         xopt[i] = zero
 
 
+@jit
 def vlag_beta(n: int, npt: int, nptm: int, xpt: np.ndarray, xopt: np.ndarray, xoptsq: float, bmat: np.ndarray,
                zmat: np.ndarray, d: np.ndarray, vlag: np.ndarray, w: np.ndarray, kopt: int) -> tuple[float, float]:
     """BOBYQB's label 230: VLAG and BETA for the step D (W(NPT+K) keeps XPT(K,.)·D); returns
@@ -111,6 +117,7 @@ def vlag_beta(n: int, npt: int, nptm: int, xpt: np.ndarray, xopt: np.ndarray, xo
     return beta, dsq
 
 
+@jit
 def update_model(n: int, npt: int, nptm: int, knew: int, diff: float, f: float, xnew: np.ndarray,
                   xpt: np.ndarray, xopt: np.ndarray, fval: np.ndarray, gopt: np.ndarray, hq: np.ndarray,
                   pq: np.ndarray, bmat: np.ndarray, zmat: np.ndarray, w: np.ndarray) -> None:
@@ -146,6 +153,7 @@ def update_model(n: int, npt: int, nptm: int, knew: int, diff: float, f: float, 
         gopt[i] = gopt[i] + diff * w[i]
 
 
+@jit
 def frobenius_test(n: int, npt: int, nptm: int, nh: int, kopt: int, itest: int, xpt: np.ndarray,  # noqa: C901 - the Fortran, branch for branch
                     xopt: np.ndarray, fval: np.ndarray, gopt: np.ndarray, hq: np.ndarray, pq: np.ndarray,
                     bmat: np.ndarray, zmat: np.ndarray, sl: np.ndarray, su: np.ndarray, vlag: np.ndarray,

@@ -5,7 +5,8 @@ as in Fortran (element 0 unused; ``XPT(K, J)`` is ``xpt[k, j]``); a Fortran actu
 (an array starting inside ``W``) is the view ``w[K - 1:]``, so aliasing between work arrays is the
 Fortran's. Every expression keeps the Fortran's order of operations (``X**2`` is ``x * x``, as
 gfortran compiles it), so the rounding is the same. GOTOs become a ``label`` state machine with the
-Fortran's label numbers. Plain loops over numpy arrays and Python floats (numba-compatible).
+Fortran's label numbers. Plain loops over numpy arrays and floats, compiled by
+:func:`pyreterms.lmm.bobyqa_jit.jit` (the driver loops that call the objective stay Python).
 """
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ import math
 
 import numpy as np
 
+from pyreterms.lmm.bobyqa_jit import jit, prepare
 
+prepare(__file__)
+
+
+@jit
 def trsbox(n: int, npt: int, xpt: np.ndarray, xopt: np.ndarray, gopt: np.ndarray, hq: np.ndarray,  # noqa: C901 - the Fortran, branch for branch
            pq: np.ndarray, sl: np.ndarray, su: np.ndarray, delta: float, xnew: np.ndarray, d: np.ndarray,
            gnew: np.ndarray, xbdi: np.ndarray, s: np.ndarray, hs: np.ndarray,
