@@ -23,14 +23,16 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numba
 from numba.core import config
 from numba.core.caching import InTreeCacheLocator, UserProvidedCacheLocator, UserWideCacheLocator
 
 #: the modules whose compiled code numba caches (paths under the package, without ``.py``)
-KERNEL_MODULES = ("glmm/famjit", "glmm/linjit", "glmm/pirlsjit", "lmm/jitblas", "lmm/densekernel")
+KERNEL_MODULES = ("glmm/famjit", "glmm/linjit", "glmm/pirlsjit", "lmm/jitblas", "lmm/densekernel",
+                  "lmm/bobyqa_altmov", "lmm/bobyqa_loops", "lmm/bobyqa_prelim", "lmm/bobyqa_rescue",
+                  "lmm/bobyqa_steps", "lmm/bobyqa_trsbox")
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 _BASENAMES = tuple(m.rsplit("/", 1)[-1] for m in KERNEL_MODULES)
 _STAMP = "pyreterms-kernels.sha256"
@@ -107,19 +109,31 @@ def prepare(py_file: str) -> None:
     drop_stale(py_file)
 
 
-def jit(fn: Callable[..., Any]) -> Any:
-    """``numba.njit(cache=True)(fn)`` (no fastmath, no parallel); numba raises ``RuntimeError`` ("no locator
-    available") when no cache directory is writable: then :func:`fallback_dir` (``NUMBA_CACHE_DIR``'s
+def _compiled(fn: Callable[..., Any], error_model: Literal["python", "numpy"]) -> Any:
+    """``numba.njit(cache=True, error_model=...)(fn)`` (no fastmath, no parallel); numba raises ``RuntimeError``
+    ("no locator available") when no cache directory is writable: then :func:`fallback_dir` (``NUMBA_CACHE_DIR``'s
     setting), and without any writable directory no cache (compiled once per process)."""
     try:
-        return numba.njit(cache=True)(fn)
+        return numba.njit(cache=True, error_model=error_model)(fn)
     except RuntimeError:
         pass
     if not getattr(config, "CACHE_DIR", ""):
         try:
             os.makedirs(fallback_dir(), exist_ok=True)
             config.CACHE_DIR = fallback_dir()  # type: ignore[attr-defined]
-            return numba.njit(cache=True)(fn)
+            return numba.njit(cache=True, error_model=error_model)(fn)
         except (OSError, RuntimeError):
             pass
-    return numba.njit(cache=False)(fn)
+    return numba.njit(cache=False, error_model=error_model)(fn)
+
+
+def jit(fn: Callable[..., Any]) -> Any:
+    """The kernels' decorator: :func:`_compiled` with numba's default (Python) error model."""
+    return _compiled(fn, "python")
+
+
+def jit_fortran(fn: Callable[..., Any]) -> Any:
+    """:func:`jit` with numpy's error model, for ports of Fortran (the BOBYQA port): a float division by zero
+    gives Inf/NaN as in Fortran and as numpy scalars do, instead of raising; no fastmath, so no reassociation
+    or FMA contraction (every operation rounds as the Fortran's)."""
+    return _compiled(fn, "numpy")

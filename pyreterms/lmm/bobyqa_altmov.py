@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 
-from pyreterms.lmm.bobyqa_jit import jit, prepare
+from pyreterms.jitcache import jit_fortran as jit
+from pyreterms.jitcache import prepare
 
 prepare(__file__)
 

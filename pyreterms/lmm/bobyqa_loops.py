@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyreterms.jitcache import jit_fortran as jit
+from pyreterms.jitcache import prepare
 from pyreterms.lmm.bobyqa_altmov import update
-from pyreterms.lmm.bobyqa_jit import jit, prepare
 from pyreterms.lmm.bobyqa_steps import frobenius_test, update_model
 
 prepare(__file__)

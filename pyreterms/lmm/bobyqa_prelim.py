@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pyreterms.lmm.bobyqa_jit import jit, prepare
+from pyreterms.jitcache import jit_fortran as jit
+from pyreterms.jitcache import prepare
 
 prepare(__file__)
 

@@ -14,8 +14,9 @@ import math
 
 import numpy as np
 
+from pyreterms.jitcache import jit_fortran as jit
+from pyreterms.jitcache import prepare
 from pyreterms.lmm.bobyqa_altmov import update
-from pyreterms.lmm.bobyqa_jit import jit, prepare
 from pyreterms.lmm.bobyqa_prelim import Calfun
 
 prepare(__file__)

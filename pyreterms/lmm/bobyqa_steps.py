@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyreterms.lmm.bobyqa_jit import jit, prepare
+from pyreterms.jitcache import jit_fortran as jit
+from pyreterms.jitcache import prepare
 
 prepare(__file__)
 

@@ -1,4 +1,4 @@
-"""The numba-compiled BOBYQA port (:mod:`pyreterms.lmm.bobyqa_jit`) evaluates exactly the points of its
+"""The numba-compiled BOBYQA port (:func:`pyreterms.jitcache.jit_fortran`) evaluates exactly the points of its
 pure-Python code: the same kernels run uncompiled in a subprocess with ``NUMBA_DISABLE_JIT=1`` on many
 random quadratics (convex, indefinite, with and without bounds, starts on a bound, non-finite values,
 several NPT, MAXFUN stops) and on RESCUE after PRELIM with degenerate points, and every point, value,
@@ -16,8 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from pyreterms.jitcache import cache_path
-from pyreterms.lmm import bobyqa_jit
 from pyreterms.lmm.bobyqa_minqa import bobyqa
 from pyreterms.lmm.bobyqa_prelim import prelim
 from pyreterms.lmm.bobyqa_rescue import rescue
@@ -146,31 +144,3 @@ def test_compiled_and_pure_python_evaluate_the_same_points(tmp_path: Path) -> No
     rescues = [compiled[f"rescue{seed}"] for seed in range(N_RESCUES)]
     assert any(r[2] > r[0] + 1 for r in rescues)  # RESCUE evaluated several new points
     assert any(r[2] == -1 for r in rescues)  # and MAXFUN stopped it
-
-
-def test_cached_kernels_dropped_when_any_bobyqa_source_changes(tmp_path: Path) -> None:
-    """Kernels inline kernels of other ``bobyqa_*`` modules, and numba keys a cache entry by its own module's
-    source only: a change to any of them must delete every BOBYQA entry (and nothing else)."""
-    for name in bobyqa_jit.MODULES:
-        (tmp_path / f"{name}.py").write_bytes((Path(bobyqa_jit.__file__).parent / f"{name}.py").read_bytes())
-    py_file = str(tmp_path / "bobyqa_loops.py")
-    cache = cache_path(py_file)
-    assert cache is not None
-    os.makedirs(cache, exist_ok=True)
-    ours = ["bobyqa_loops.after_eval-104.py311.nbi", "bobyqa_altmov.update-190.py311.1.nbc"]
-    theirs = ["densekernel.dense_eval-40.py311.nbi"]
-
-    def populate() -> None:
-        for entry in ours + theirs:
-            Path(cache, entry).write_bytes(b"x")
-
-    populate()
-    assert bobyqa_jit.drop_stale(py_file, str(tmp_path))  # no stamp yet: dropped
-    assert sorted(os.listdir(cache)) == sorted(theirs + ["pyreterms-bobyqa.sha256"])
-    populate()
-    assert not bobyqa_jit.drop_stale(py_file, str(tmp_path))  # same sources: kept
-    assert all(Path(cache, e).exists() for e in ours)
-    src = tmp_path / "bobyqa_altmov.py"  # an edit of the module whose kernel after_eval inlines
-    src.write_text(src.read_text() + "\n")
-    assert bobyqa_jit.drop_stale(py_file, str(tmp_path))
-    assert not any(Path(cache, e).exists() for e in ours) and all(Path(cache, e).exists() for e in theirs)
