@@ -30,7 +30,8 @@ from numba.core import config
 from numba.core.caching import InTreeCacheLocator, UserProvidedCacheLocator, UserWideCacheLocator
 
 #: the modules whose compiled code numba caches (paths under the package, without ``.py``)
-KERNEL_MODULES = ("glmm/famjit", "glmm/linjit", "glmm/pirlsjit", "lmm/jitblas", "lmm/densekernel")
+KERNEL_MODULES = ("glmm/famjit", "glmm/linjit", "glmm/pirlsjit", "lmm/jitblas", "lmm/densekernel",
+                  "lmm/nmkernel")
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 _BASENAMES = tuple(m.rsplit("/", 1)[-1] for m in KERNEL_MODULES)
 _STAMP = "pyreterms-kernels.sha256"
