@@ -121,65 +121,47 @@ def _restart(fs: np.ndarray, st: np.ndarray) -> int:
 
 
 @jit
-def nm_step(f: float, fs: np.ndarray, st: np.ndarray) -> int:
-    """R: ``Nelder_Mead::newf(f)`` (``iprint = 0``): record ``f``, the value at ``xeval``, and leave the next
-    point in ``xeval``; returns lme4's ``nm_status`` (``ACTIVE`` = evaluate ``xeval`` and call again)."""
-    n = st[NPAR]
+def _views(fs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                          np.ndarray, np.ndarray]:
+    """``lb, ub, x, xeval, xcur, c, vals, pts`` as views of ``fs``."""
     o = NSCALAR
-    lb, ub = fs[o:o + n], fs[o + n:o + 2 * n]
-    x, xeval, xcur, c = fs[o + 3 * n:o + 4 * n], fs[o + 4 * n:o + 5 * n], fs[o + 5 * n:o + 6 * n], \
-        fs[o + 6 * n:o + 7 * n]
-    vals = fs[o + 7 * n:o + 8 * n + 1]
     pts = fs[o + 8 * n + 1:o + 8 * n + 1 + (n + 1) * n].reshape((n + 1, n))
-    st[NEVALS] += 1
-    if f < fs[MINF]:
-        fs[MINF] = f
-        x[:] = xeval
-        if f < fs[MINFMAX]:
-            return MINF_MAX
-    if st[MAXEVAL] > 0 and st[NEVALS] > st[MAXEVAL]:
-        return EVALS
-    if st[INITPOS] <= n:  # _init
-        vals[st[INITPOS]] = f
-        st[INITPOS] += 1
-        if st[INITPOS] > n:
-            return _restart(fs, st)
-        xeval[:] = pts[st[INITPOS]]
-        return ACTIVE
-    stage = st[STAGE]
+    return (fs[o:o + n], fs[o + n:o + 2 * n], fs[o + 3 * n:o + 4 * n], fs[o + 4 * n:o + 5 * n],
+            fs[o + 5 * n:o + 6 * n], fs[o + 6 * n:o + 7 * n], fs[o + 7 * n:o + 8 * n + 1], pts)
+
+
+@jit
+def _postreflect(f: float, fs: np.ndarray, st: np.ndarray) -> int:
+    n = st[NPAR]
+    lb, ub, _, xeval, xcur, c, vals, pts = _views(fs, n)
     ih = st[IH]
-    if stage == RESTART:
-        return _restart(fs, st)
-    if stage == POSTREFLECT:
-        if f < fs[FL]:
-            tmp = np.empty(n)
-            if not _reflect(c, GAMMA, pts[ih], lb, ub, tmp):
-                xeval[:] = tmp
-                return XCVG
-            xeval[:] = tmp
-            st[STAGE] = POSTEXPAND
-            fs[FOLD] = f
-            return ACTIVE
-        if f < fs[FH]:
-            vals[ih] = f
-            pts[ih, :] = xeval
-            return _restart(fs, st)
-        scale = -BETA if fs[FH] <= f else BETA
-        if not _reflect(c, scale, pts[ih], lb, ub, xcur):
+    if f < fs[FL]:  # new best point: try to expand
+        tmp = np.empty(n)
+        ok = _reflect(c, GAMMA, pts[ih], lb, ub, tmp)
+        xeval[:] = tmp
+        if not ok:
             return XCVG
+        st[STAGE] = POSTEXPAND
         fs[FOLD] = f
-        xeval[:] = xcur
-        st[STAGE] = POSTCONTRACT
         return ACTIVE
-    if stage == POSTEXPAND:
-        if f < vals[ih]:
-            pts[ih, :] = xeval
-            vals[ih] = f
-        else:
-            pts[ih, :] = xcur
-            vals[ih] = fs[FOLD]
+    if f < fs[FH]:  # accept the new point
+        vals[ih] = f
+        pts[ih, :] = xeval
         return _restart(fs, st)
-    # POSTCONTRACT
+    scale = -BETA if fs[FH] <= f else BETA
+    if not _reflect(c, scale, pts[ih], lb, ub, xcur):
+        return XCVG
+    fs[FOLD] = f
+    xeval[:] = xcur
+    st[STAGE] = POSTCONTRACT
+    return ACTIVE
+
+
+@jit
+def _postcontract(f: float, fs: np.ndarray, st: np.ndarray) -> int:
+    n = st[NPAR]
+    lb, ub, _, xeval, _, _, vals, pts = _views(fs, n)
+    ih = st[IH]
     if f < fs[FOLD] and f < fs[FH]:
         pts[ih, :] = xeval
         vals[ih] = f
@@ -189,10 +171,46 @@ def nm_step(f: float, fs: np.ndarray, st: np.ndarray) -> int:
     for i in range(n + 1):  # shrink towards the best vertex
         if i != il:
             old = pts[i].copy()
-            ok = _reflect(best, -DELTA, old, lb, ub, xeval)
-            if not ok:
+            if not _reflect(best, -DELTA, old, lb, ub, xeval):
                 return XCVG
             pts[i, :] = xeval
     st[INITPOS] = 0
     xeval[:] = pts[0]
     return ACTIVE
+
+
+@jit
+def nm_step(f: float, fs: np.ndarray, st: np.ndarray) -> int:
+    """R: ``Nelder_Mead::newf(f)`` (``iprint = 0``): record ``f``, the value at ``xeval``, and leave the next
+    point in ``xeval``; returns lme4's ``nm_status`` (``ACTIVE`` = evaluate ``xeval`` and call again)."""
+    n = st[NPAR]
+    _, _, x, xeval, xcur, _, vals, pts = _views(fs, n)
+    st[NEVALS] += 1
+    if f < fs[MINF]:
+        fs[MINF] = f
+        x[:] = xeval
+        if f < fs[MINFMAX]:
+            return MINF_MAX
+    if st[MAXEVAL] > 0 and st[NEVALS] > st[MAXEVAL]:
+        return EVALS
+    if st[INITPOS] <= n:  # the initial simplex's values
+        vals[st[INITPOS]] = f
+        st[INITPOS] += 1
+        if st[INITPOS] > n:
+            return _restart(fs, st)
+        xeval[:] = pts[st[INITPOS]]
+        return ACTIVE
+    stage = st[STAGE]
+    if stage == POSTREFLECT:
+        return _postreflect(f, fs, st)
+    if stage == POSTCONTRACT:
+        return _postcontract(f, fs, st)
+    if stage == POSTEXPAND:
+        ih = st[IH]
+        if f < vals[ih]:  # (sic) compared with the worst value, as lme4 does
+            pts[ih, :] = xeval
+            vals[ih] = f
+        else:
+            pts[ih, :] = xcur
+            vals[ih] = fs[FOLD]
+    return _restart(fs, st)
