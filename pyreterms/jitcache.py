@@ -32,7 +32,7 @@ from numba.core.caching import InTreeCacheLocator, UserProvidedCacheLocator, Use
 #: the modules whose compiled code numba caches (paths under the package, without ``.py``)
 KERNEL_MODULES = ("glmm/famjit", "glmm/linjit", "glmm/pirlsjit", "lmm/jitblas", "lmm/densekernel",
                   "lmm/bobyqa_altmov", "lmm/bobyqa_loops", "lmm/bobyqa_prelim", "lmm/bobyqa_rescue",
-                  "lmm/bobyqa_steps", "lmm/bobyqa_trsbox")
+                  "lmm/bobyqa_steps", "lmm/bobyqa_trsbox", "lmm/nmkernel")
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 _BASENAMES = tuple(m.rsplit("/", 1)[-1] for m in KERNEL_MODULES)
 _STAMP = "pyreterms-kernels.sha256"

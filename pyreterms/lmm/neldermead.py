@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from pyreterms.errors import LmeCheckError, LmeWarning
+from pyreterms.lmm import nmkernel
 
 ALPHA, BETA, GAMMA, DELTA = 1.0, 0.5, 2.0, 0.5  # optimizer.h: alpha, beta, gamm, delta
 DBL_MAX = float(np.finfo(np.float64).max)
@@ -203,10 +204,48 @@ _CONTROL = {"iprint": 0, "maxfun": 10000, "FtolAbs": 1e-5, "FtolRel": 1e-15, "Xt
             "MinfMax": -DBL_MAX, "warnOnly": False}
 
 
+def pack_state(eng: NelderMeadEngine) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's state as :mod:`pyreterms.lmm.nmkernel`'s ``(fs, st)`` arrays (its layout)."""
+    n = eng.n
+    fs = np.zeros(nmkernel.state_size(n))
+    fs[nmkernel.MINF], fs[nmkernel.FL], fs[nmkernel.FH] = eng.minf, eng.fl, eng.fh
+    fs[nmkernel.FOLD], fs[nmkernel.MINFMAX] = eng.f_old, eng.minf_max
+    o_lb, o_ub, o_xt, o_x, o_xe, o_xc, o_c, o_v, o_p = nmkernel.offsets(n)
+    for off, v in ((o_lb, eng.lb), (o_ub, eng.ub), (o_xt, eng.xtol_abs), (o_x, eng.x), (o_xe, eng.xeval),
+                   (o_xc, eng.xcur), (o_c, eng.c)):
+        fs[off:off + n] = v
+    fs[o_v:o_v + n + 1] = eng.vals
+    fs[o_p:o_p + (n + 1) * n] = eng.pts.T.ravel()
+    stage = {"restart": nmkernel.RESTART, "postreflect": nmkernel.POSTREFLECT,
+             "postexpand": nmkernel.POSTEXPAND, "postcontract": nmkernel.POSTCONTRACT}[eng.stage]
+    st = np.array([eng.nevals, eng.init_pos, stage, eng.il, eng.ih, eng.maxeval, n], dtype=np.int64)
+    return fs, st
+
+
+def _drive_compiled(fn: Callable[[np.ndarray], float], eng: NelderMeadEngine) -> tuple[int, int, float, np.ndarray]:
+    """The driver loop on the compiled engine (:func:`pyreterms.lmm.nmkernel.nm_step`): returns the status,
+    the number of evaluations, ``minf`` and ``x``."""
+    n = eng.n
+    fs, st = pack_state(eng)
+    _, _, _, o_x, o_xe, _, _, _, _ = nmkernel.offsets(n)
+    xe = fs[o_xe:o_xe + n]
+    step = nmkernel.nm_step
+    it = 0
+    while True:
+        it += 1
+        res = step(float(fn(xe.copy())), fs, st)
+        if res != ACTIVE:
+            break
+    return int(res), it, float(fs[nmkernel.MINF]), fs[o_x:o_x + n].copy()
+
+
 def nelder_mead(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.ndarray | None = None,
-                upper: np.ndarray | None = None, control: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                upper: np.ndarray | None = None, control: Mapping[str, Any] | None = None, *,
+                compiled: bool = True) -> dict[str, Any]:
     """R: ``lme4::Nelder_Mead(fn, par, lower, upper, control)``: returns ``fval``, ``par``,
-    ``convergence``, ``NM.result``, ``message``, ``feval`` (lme4's names)."""
+    ``convergence``, ``NM.result``, ``message``, ``feval`` (lme4's names).  The engine runs compiled
+    (:mod:`pyreterms.lmm.nmkernel`) unless ``compiled=False`` or ``iprint > 0`` (progress printing): then
+    :class:`NelderMeadEngine`, the reference; both evaluate the same points."""
     par = np.asarray(par, dtype=np.float64)
     n = par.size
     ctrl = dict(control or {})
@@ -224,12 +263,16 @@ def nelder_mead(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.nd
     if xst.size != n or xt.size != n or np.any(xst == 0):
         raise LmeCheckError("Nelder_Mead: xst and xt must have length(par) nonzero values", check="Nelder_Mead")
     eng = NelderMeadEngine(lo, up, xst, par, xt, int(cc["maxfun"]), float(cc["MinfMax"]), int(cc["iprint"]))
-    it = 0
-    while True:
-        it += 1
-        res = eng.newf(float(fn(eng.xeval.copy())))
-        if res != ACTIVE:
-            break
+    if compiled and eng.iprint <= 0:
+        res, it, minf, xbest = _drive_compiled(fn, eng)
+    else:
+        it = 0
+        while True:
+            it += 1
+            res = eng.newf(float(fn(eng.xeval.copy())))
+            if res != ACTIVE:
+                break
+        minf, xbest = float(eng.minf), eng.x.copy()
     cmsg = "reached max evaluations"
     if res == EVALS:
         cmsg = f"failure to converge in {int(cc['maxfun'])} evaluations"
@@ -241,5 +284,5 @@ def nelder_mead(fn: Callable[[np.ndarray], float], par: np.ndarray, lower: np.nd
             warnings.warn(msg, LmeWarning, stacklevel=3)
         else:
             raise LmeCheckError(msg, check="Nelder_Mead")
-    return {"fval": float(eng.minf), "par": eng.x.copy(), "convergence": min(0, res), "NM.result": res,
+    return {"fval": minf, "par": xbest, "convergence": min(0, res), "NM.result": res,
             "message": msg, "feval": it}
