@@ -41,8 +41,8 @@ def test_300_design_glmm_campaign_runs(tmp_path) -> None:
     """The 300-design campaign runs clean: every design judged (no error, nothing "not compared"), both
     sides refuse some designs for the same reason, at least two thirds agree, every hard case is drawn and
     each explained disagreement carries its live evidence.  It does NOT assert agreement: 9 disagreements
-    (README "GLMMs in parity": near-separated cauchit fits, a boundary Gamma(inverse) fit, stage-2 stops of
-    Nelder_Mead) are not explained yet, and which near-boundary designs disagree moves with lme4's run-to-run
+    (README "GLMMs in parity": near-separated cauchit fits, PIRLS converging elsewhere from lme4's state,
+    stage-2 stops of Nelder_Mead) are not explained yet, and which near-boundary designs disagree moves with lme4's run-to-run
     CHOLMOD ordering, so issue 18's "the campaign agrees" is still open; they are printed here."""
     n = int(os.environ.get("PARITY_GLMM_CAMPAIGN_EXAMPLES", "300"))
     t0 = time.perf_counter()
