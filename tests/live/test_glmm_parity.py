@@ -15,6 +15,7 @@ from parity.adapter.pyreterms_glmm import glmm_family, pyreterms_glmm_impl
 from parity.adapter.rbuild import dbl_vector
 from parity.compare.check import CheckReport
 from parity.compare.glmm_check import check_glmm, hessian_bound
+from parity.compare.selection import Selection
 from parity.compare.verdicts import DECISION, Verdict
 from parity.goldens.glmm_cases import CBPP_POS, GLMM_CASES, get_glmm_case, glmm_case_data, run_glmm_case
 from parity.r.glmm_oracle import glmm_r_components
@@ -53,7 +54,12 @@ def test_a_cbind_response_with_a_non_binomial_family(R, family, link) -> None:
     n weights): the glformula level agrees value by value; glmer stops in updateXwts, and pyreterms stops
     with lme4's message as a typed one-line error (never a numpy broadcasting error)."""
     d = glmm_case_data("cbpp")
-    rep = check_glmm(CBPP_POS, d, family=family, link=link, level="glformula")
+    # inverse.gaussian: lme4's response module then reads the prior weights past their end (n weights for 2n
+    # responses), so its aic's "NaNs produced" warnings depend on whatever memory follows (3 of 30 runs of one
+    # R session warned twice, the rest not at all): lme4's warnings are not reproducible there (README: Known
+    # differences 13), every value still is
+    sel = Selection.of(ignore=["glFormula(): warnings"]) if family == "inverse.gaussian" else None
+    rep = check_glmm(CBPP_POS, d, family=family, link=link, level="glformula", selection=sel)
     assert rep.verdict is Verdict.AGREE, [(c.name, c.detail) for c in rep.components if not c.ok]
     y = next(c for c in rep.components if c.name == "mkRespMod(glFormula()$fr, family)$y")
     assert y.ok
