@@ -21,6 +21,7 @@ from numba import njit, types
 from numba.extending import get_cython_function_address
 
 from pyreterms.jitcache import prepare
+from pyreterms.lmm.jitblas import pairwise_sum_range
 
 LINKS = {"logit": 0, "probit": 1, "cauchit": 2, "cloglog": 3, "log": 4, "identity": 5, "inverse": 6, "sqrt": 7,
          "1/mu^2": 8}
@@ -171,72 +172,11 @@ def dev_resid(fam: int, y: float, mu: float, wt: float) -> float:
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def _pairwise_leaf(a: np.ndarray, lo: int, n: int) -> float:
-    """numpy's ``pairwise_sum`` for ``n <= 128`` (eight accumulators from 8 elements on)."""
-    if n < 8:
-        res = -0.0
-        for i in range(lo, lo + n):
-            res += a[i]
-        return res
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-    m = n - n % 8
-    for i in range(8, m, 8):
-        j = lo + i
-        r0 += a[j]
-        r1 += a[j + 1]
-        r2 += a[j + 2]
-        r3 += a[j + 3]
-        r4 += a[j + 4]
-        r5 += a[j + 5]
-        r6 += a[j + 6]
-        r7 += a[j + 7]
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for i in range(m, n):
-        res += a[lo + i]
-    return res
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def _half(n: int) -> int:
-    n2 = n // 2
-    return n2 - n2 % 8
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
 def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
-    """numpy's pairwise summation of ``a[lo:lo + n]`` (``np.sum`` on a contiguous float64 array: blocks of at
-    most 128 summed by :func:`_pairwise_leaf`, halves added as ``left + right``).  numpy's recursion is
-    unrolled onto an explicit stack (numba's cache does not reload recursive functions)."""
-    if n <= 128:
-        return _pairwise_leaf(a, lo, n)
-    slo = np.empty(64, dtype=np.int64)
-    sn = np.empty(64, dtype=np.int64)
-    state = np.zeros(64, dtype=np.int64)  # 0: new, 1: left half pending, 2: right half pending
-    left = np.empty(64)
-    slo[0], sn[0], sp = lo, n, 1
-    while True:
-        t = sp - 1
-        if sn[t] > 128:
-            state[t] = 1
-            slo[sp], sn[sp], state[sp] = slo[t], _half(sn[t]), 0
-            sp += 1
-            continue
-        ret = _pairwise_leaf(a, slo[t], sn[t])
-        sp -= 1
-        while True:
-            if sp == 0:
-                return ret
-            p = sp - 1
-            if state[p] == 1:
-                left[p] = ret
-                state[p] = 2
-                n2 = _half(sn[p])
-                slo[sp], sn[sp], state[sp] = slo[p] + n2, sn[p] - n2, 0
-                sp += 1
-                break
-            ret = left[p] + ret
-            sp -= 1
+    """``np.sum(a[lo:lo + n])`` for a contiguous float64 array: numpy's pairwise summation
+    (:func:`pyreterms.lmm.jitblas.pairwise_sum_range`, shared with the small-model LMM kernel), 0.0 first as
+    ``np.add.reduce`` (a sum of -0.0 values is 0.0, as numpy's)."""
+    return 0.0 + pairwise_sum_range(a, lo, n)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
