@@ -14,12 +14,14 @@ import pandas as pd
 from parity.r import session as rsession
 from parity.r.convert import py_to_r
 from pyreterms.design.contrasts import CONTRASTS
+from pyreterms.design.frame import check_subset
 from pyreterms.errors import PyretermsError
 from pyreterms.formula.evaluate import check_allowlist
 from pyreterms.formula.nodes import Arg, Call, Name, Node, Num, Str
 from pyreterms.formula.parser import deparse
 
-__all__ = ["BadCall", "NA_ACTIONS", "R_NAME", "const", "const_in_r", "contrasts", "expression", "match_args",
+__all__ = ["BadCall", "NA_ACTIONS", "R_NAME", "const", "const_in_r", "contrasts", "data_arguments", "expression",
+           "match_args",
            "na_action", "named_list", "numbers", "r_string", "r_text", "start", "to_r"]
 
 NA_ACTIONS = ("na.omit", "na.exclude", "na.fail", "na.pass")
@@ -171,3 +173,23 @@ def contrasts(node: Node) -> dict[str, str]:
     if not all(isinstance(v, str) for v in con.values()):
         raise BadCall("contrasts: give contrast function names, e.g. list(f = \"contr.sum\")")
     return con
+
+
+def data_arguments(args: dict[str, Node], kw: dict[str, Any], rt: dict[str, str]) -> None:
+    """The arguments lmer and glmer share over the data, into ``kw`` (and their R text into ``rt``):
+    ``subset`` (checked with the formula allowlist), ``weights``/``offset`` (:func:`expression`),
+    ``na.action`` (:func:`na_action`), ``contrasts`` (:func:`contrasts`)."""
+    if "subset" in args:
+        try:
+            check_subset(args["subset"])
+        except PyretermsError as e:
+            raise BadCall(f"subset: {e}") from None
+        kw["subset"] = deparse(args["subset"])
+    for nm in ("weights", "offset"):
+        if nm in args:
+            kw[nm] = expression(args[nm], nm)
+    if "na.action" in args:
+        kw.update(na_action(args["na.action"]))
+        rt["na.action"] = deparse(args["na.action"])
+    if "contrasts" in args:
+        kw["contrasts"] = contrasts(args["contrasts"])

@@ -33,17 +33,14 @@ from parity.r.callargs import (
     BadCall,
     const,
     const_in_r,
-    contrasts,
-    expression,
+    data_arguments,
     match_args,
-    na_action,
     named_list,
     r_text,
     start,
     to_r,
 )
 from parity.r.convert import py_to_r
-from pyreterms.design.frame import check_subset
 from pyreterms.errors import PyretermsError
 from pyreterms.formula.nodes import Call, Name, Node, Str
 from pyreterms.formula.parser import deparse, parse
@@ -292,20 +289,7 @@ def _pieces(args: dict[str, Node]) -> dict[str, Any]:
     if "start" in args:
         kw["start"] = _start(args["start"])
         rt["start"] = deparse(args["start"])
-    if "subset" in args:
-        try:
-            check_subset(args["subset"])
-        except PyretermsError as e:
-            raise BadCall(f"subset: {e}") from None
-        kw["subset"] = deparse(args["subset"])
-    for nm in ("weights", "offset"):
-        if nm in args:
-            kw[nm] = expression(args[nm], nm)
-    if "na.action" in args:
-        kw.update(na_action(args["na.action"]))
-        rt["na.action"] = deparse(args["na.action"])
-    if "contrasts" in args:
-        kw["contrasts"] = contrasts(args["contrasts"])
+    data_arguments(args, kw, rt)
     for nm in ("mustart", "etastart"):
         if nm in args:
             kw[nm] = args[nm].id  # type: ignore[union-attr]  # a Name: checked in parse_glmer_call

@@ -38,18 +38,14 @@ from typing import Any
 
 import pyreterms
 from parity.r import session as rsession
-from parity.r.callargs import NA_ACTIONS, BadCall, match_args
+from parity.r.callargs import NA_ACTIONS, BadCall, data_arguments, match_args
 from parity.r.callargs import const as _const
 from parity.r.callargs import const_in_r as _const_in_r
-from parity.r.callargs import contrasts as _contrasts
-from parity.r.callargs import expression as _expression
-from parity.r.callargs import na_action as _na_action
 from parity.r.callargs import named_list as _named_list
 from parity.r.callargs import r_text as _r_text
 from parity.r.callargs import start as _start
 from parity.r.callargs import to_r as _to_r
 from parity.r.convert import py_to_r
-from pyreterms.design.frame import check_subset
 from pyreterms.errors import PyretermsError
 from pyreterms.formula.nodes import Call, Name, Node
 from pyreterms.formula.parser import deparse, parse
@@ -223,20 +219,7 @@ def _pieces(args: dict[str, Node]) -> dict[str, Any]:
     if "start" in args:
         kw["start"] = _start(args["start"])  # constants, list(name = constants) only: R evaluates the same text
         r_text["start"] = deparse(args["start"])
-    if "subset" in args:
-        try:
-            check_subset(args["subset"])
-        except PyretermsError as e:
-            raise BadCall(f"subset: {e}") from None
-        kw["subset"] = deparse(args["subset"])
-    for nm in ("weights", "offset"):
-        if nm in args:
-            kw[nm] = _expression(args[nm], nm)
-    if "na.action" in args:
-        kw.update(_na_action(args["na.action"]))
-        r_text["na.action"] = deparse(args["na.action"])
-    if "contrasts" in args:
-        kw["contrasts"] = _contrasts(args["contrasts"])
+    data_arguments(args, kw, r_text)
     kw["r_text"] = r_text
     return kw
 
