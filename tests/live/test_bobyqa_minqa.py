@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers.optimizer_models import IDS, MODELS
 
 import pyreterms as P
 from pyreterms.errors import LmeWarning
@@ -143,18 +144,9 @@ def test_same_points_as_minqa_on_lme4_devfuns(R, name):
     assert n_points > len(theta0) + 3
 
 
-MODELS = [
-    ("Reaction ~ Days + (Days | Subject)", "sleepstudy", True),
-    ("Reaction ~ Days + (Days | Subject)", "sleepstudy", False),
-    ("Yield ~ 1 + (1 | Batch)", "Dyestuff", True),
-    ("Yield ~ 1 + (1 | Batch)", "Dyestuff2", True),
-    ("diameter ~ 1 + (1 | plate) + (1 | sample)", "Penicillin", True),
-    ("strength ~ 1 + (1 | batch/cask)", "Pastes", True),
-    ("angle ~ recipe + temperature + (1 | recipe:replicate)", "cake", False),
-]
 
 
-@pytest.mark.parametrize("formula,data,reml", MODELS, ids=[f"{m[1]}-{'REML' if m[2] else 'ML'}" for m in MODELS])
+@pytest.mark.parametrize("formula,data,reml", MODELS, ids=IDS)
 def test_lmer_bobyqa_reaches_lme4s_optimum(R, formula, data, reml):
     """lmer(optimizer = "bobyqa") on pyreterms' own deviance (equal to lme4's to ~1e-15 relative, not bit for
     bit, so the two paths may part in their last steps): the criterion to 1e-11 relative, theta to 1e-6

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.optimizer_models import IDS, MODELS
 
 import pyreterms as P
 from parity.compare.tolerances import OPTIMUM
@@ -17,16 +18,6 @@ from pyreterms.lmm.neldermead import nelder_mead
 
 pytestmark = pytest.mark.r
 
-MODELS = [
-    ("Reaction ~ Days + (Days | Subject)", "sleepstudy", True),
-    ("Reaction ~ Days + (Days | Subject)", "sleepstudy", False),
-    ("Yield ~ 1 + (1 | Batch)", "Dyestuff", True),
-    ("Yield ~ 1 + (1 | Batch)", "Dyestuff2", True),
-    ("diameter ~ 1 + (1 | plate) + (1 | sample)", "Penicillin", True),
-    ("strength ~ 1 + (1 | batch/cask)", "Pastes", True),
-    ("angle ~ recipe + temperature + (1 | recipe:replicate)", "cake", False),
-]
-IDS = [f"{m[1]}-{'REML' if m[2] else 'ML'}-{m[0].split('~')[1].strip()[:18]}" for m in MODELS]
 
 
 def _put(R, name: str, df: pd.DataFrame) -> None:
