@@ -50,8 +50,8 @@ def _run(f, par, lower, upper, control, compiled):
     return pts, out, [str(x.message) for x in w if issubclass(x.category, LmeWarning)]
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_compiled_engine_walks_the_reference_path(seed: int) -> None:
+def _case(seed: int) -> tuple:
+    """Random case ``seed``: (objective, par, lower, upper, control)."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 6))
     f = _objective(rng, n)
@@ -65,10 +65,16 @@ def test_compiled_engine_walks_the_reference_path(seed: int) -> None:
         control["MinfMax"] = float(rng.uniform(0.0, 1.0))
     if seed % 6 == 0:
         control["warnOnly"] = True
+    return f, par, lower, upper, control
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_compiled_engine_walks_the_reference_path(seed: int) -> None:
+    f, par, lower, upper, control = _case(seed)
     ref_pts, ref, ref_w = _run(f, par, lower, upper, control, False)
     jit_pts, out, jit_w = _run(f, par, lower, upper, control, True)
     assert len(ref_pts) == len(jit_pts)
-    for a, b in zip(ref_pts, jit_pts):
+    for a, b in zip(ref_pts, jit_pts, strict=True):
         assert a.tobytes() == b.tobytes()
     assert ref.keys() == out.keys()
     for k in ref:
@@ -93,19 +99,7 @@ def test_random_cases_reach_every_exit(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: set = set()
     nan_seen = False
     for seed in range(60):
-        rng = np.random.default_rng(seed)
-        n = int(rng.integers(1, 6))
-        f = _objective(rng, n)
-        par = rng.normal(size=n)
-        lower = np.where(rng.random(n) < 0.5, par - rng.uniform(0.0, 0.1, n), -np.inf)
-        upper = np.where(rng.random(n) < 0.3, par + rng.uniform(0.0, 0.1, n), np.inf)
-        control: dict = {"xst": rng.uniform(0.01, 0.5, n) * rng.choice([-1.0, 1.0], n)}
-        if seed % 4 == 0:
-            control["maxfun"] = int(rng.integers(3, 40))
-        if seed % 5 == 0:
-            control["MinfMax"] = float(rng.uniform(0.0, 1.0))
-        if seed % 6 == 0:
-            control["warnOnly"] = True
+        f, par, lower, upper, control = _case(seed)
         _run(f, par, lower, upper, control, False)
         pts, out, _ = _run(f, par, lower, upper, control, True)
         nan_seen = nan_seen or any(np.isnan(f(p)) for p in pts)
