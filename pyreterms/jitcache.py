@@ -132,8 +132,8 @@ def jit(fn: Callable[..., Any]) -> Any:
     return _compiled(fn, "python")
 
 
-def jit_fortran(fn: Callable[..., Any]) -> Any:
-    """:func:`jit` with numpy's error model, for ports of Fortran (the BOBYQA port): a float division by zero
-    gives Inf/NaN as in Fortran and as numpy scalars do, instead of raising; no fastmath, so no reassociation
-    or FMA contraction (every operation rounds as the Fortran's)."""
+def jit_numpy_errors(fn: Callable[..., Any]) -> Any:
+    """:func:`jit` with numpy's error model (the BOBYQA port, the GLMM kernels): a float division by zero gives
+    Inf/NaN as in Fortran, C++ and numpy scalars, instead of raising; no fastmath, so no reassociation or FMA
+    contraction (every operation rounds as written)."""
     return _compiled(fn, "numpy")

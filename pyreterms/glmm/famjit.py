@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 from llvmlite import binding as _llvm  # type: ignore[import-untyped]
-from numba import njit, types
+from numba import types
 from numba.extending import get_cython_function_address
 
-from pyreterms.jitcache import prepare
+from pyreterms.jitcache import jit_numpy_errors, prepare
 from pyreterms.lmm.jitblas import pairwise_sum_range
 
 LINKS = {"logit": 0, "probit": 1, "cauchit": 2, "cloglog": 3, "log": 4, "identity": 5, "inverse": 6, "sqrt": 7,
@@ -46,7 +46,7 @@ _gammaln = _register("pyreterms_scipy_gammaln", "gammaln")
 
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _nanmax(a: float, b: float) -> float:
     """``np.maximum(a, b)`` (NaN propagates)."""
     if a != a or b != b:
@@ -54,7 +54,7 @@ def _nanmax(a: float, b: float) -> float:
     return a if a >= b else b
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _nanmin(a: float, b: float) -> float:
     """``np.minimum(a, b)`` (NaN propagates)."""
     if a != a or b != b:
@@ -62,12 +62,12 @@ def _nanmin(a: float, b: float) -> float:
     return a if a <= b else b
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _clamp01(x: float) -> float:
     return _nanmax(_EPS, _nanmin(1 - _EPS, x))
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def dnorm(x: float) -> float:
     """R's ``dnorm(x)`` (``nmath/dnorm.c``; :func:`pyreterms.glmm.links.dnorm`)."""
     x = abs(x)
@@ -80,7 +80,7 @@ def dnorm(x: float) -> float:
     return _M_1_SQRT_2PI * (math.exp(-0.5 * x1 * x1) * math.exp((-0.5 * x2 - x1) * x2))
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def pcauchy(x: float) -> float:
     """R's ``pcauchy(x)`` (:func:`pyreterms.glmm.links.pcauchy`)."""
     if abs(x) > 1:
@@ -89,7 +89,7 @@ def pcauchy(x: float) -> float:
     return 0.5 + math.atan(x) / np.pi
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def linkinv(link: int, eta: float) -> float:
     """lme4's ``linkInv`` (the ``lme4_linkinv`` of :mod:`pyreterms.glmm.links`)."""
     if link == 0:
@@ -111,7 +111,7 @@ def linkinv(link: int, eta: float) -> float:
     return 1 / math.sqrt(eta)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def mu_eta(link: int, eta: float) -> float:
     """lme4's ``muEta`` (the ``lme4_mu_eta`` of :mod:`pyreterms.glmm.links`)."""
     if link == 0:
@@ -135,7 +135,7 @@ def mu_eta(link: int, eta: float) -> float:
     return -1 / (2 * math.pow(eta, 1.5))
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def variance(fam: int, mu: float) -> float:
     """lme4's ``variance`` (the families' ``lme4_variance``)."""
     if fam == 0:
@@ -149,12 +149,12 @@ def variance(fam: int, mu: float) -> float:
     return 1.0
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _ylogy(y: float, mu: float) -> float:
     return y * math.log(y / mu) if y != 0 else 0.0
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def dev_resid(fam: int, y: float, mu: float, wt: float) -> float:
     """R's ``dev.resids`` for one observation (:mod:`pyreterms.glmm.family`)."""
     if fam == 0:
@@ -171,7 +171,7 @@ def dev_resid(fam: int, y: float, mu: float, wt: float) -> float:
     return wt * (d * d)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
     """``np.sum(a[lo:lo + n])`` for a contiguous float64 array: numpy's pairwise summation
     (:func:`pyreterms.lmm.jitblas.pairwise_sum_range`, shared with the small-model LMM kernel), 0.0 first as
@@ -179,7 +179,7 @@ def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
     return 0.0 + pairwise_sum_range(a, lo, n)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _xlogy(x: float, y: float) -> float:
     """scipy's ``xlogy`` (double)."""
     if x == 0 and not y != y:
@@ -187,7 +187,7 @@ def _xlogy(x: float, y: float) -> float:
     return x * math.log(y)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _xlog1py(x: float, y: float) -> float:
     """scipy's ``xlog1py`` (double)."""
     if x == 0 and not y != y:
@@ -195,13 +195,13 @@ def _xlog1py(x: float, y: float) -> float:
     return x * math.log1p(y)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _binom_ok(k: float, n: float) -> bool:
     """``k`` in ``binom(n, .)``'s support and ``n`` a valid size (the ``p`` checks are made per call)."""
     return n >= 0 and math.floor(n) == n and k >= 0 and k <= n and math.floor(k) == k
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def binom_logpmf(k: float, n: float, p: float, combiln: float) -> float:
     """``scipy.stats.binom.logpmf(k, n, p)`` (its argument and support checks, then ``_logpmf``) with
     ``combiln = gammaln(n + 1) - (gammaln(k + 1) + gammaln(n - k + 1))`` given (:func:`aic_setup`)."""
@@ -212,7 +212,7 @@ def binom_logpmf(k: float, n: float, p: float, combiln: float) -> float:
     return combiln + _xlogy(k, p) + _xlog1py(n - k, -p)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def pois_logpmf(k: float, mu: float, lgk1: float) -> float:
     """``scipy.stats.poisson.logpmf(k, mu)`` with ``lgk1 = gammaln(k + 1)`` given."""
     if not mu >= 0 or k != k:
@@ -222,13 +222,13 @@ def pois_logpmf(k: float, mu: float, lgk1: float) -> float:
     return _xlogy(k, mu) - lgk1 - mu
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def has_aic(fam: int) -> bool:
     """Families whose ``aic`` is compiled here (Gamma's, scipy's ``gamma.logpdf``, stays in numpy)."""
     return fam != 2
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def aic_setup(fam: int, y: np.ndarray, n: np.ndarray, wt: np.ndarray) -> np.ndarray:
     """What ``aic`` computes from the data alone, once per model: rows ``k``, size, the ``gammaln`` terms
     (binomial: ``combiln``; poisson: ``gammaln(y + 1)``) and the weight of each log density."""
@@ -255,7 +255,7 @@ def aic_setup(fam: int, y: np.ndarray, n: np.ndarray, wt: np.ndarray) -> np.ndar
     return out
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def aic(fam: int, setup: np.ndarray, y: np.ndarray, mu: np.ndarray, wt: np.ndarray, dev: float,
         work: np.ndarray) -> float:
     """R's ``family$aic`` as :mod:`pyreterms.glmm.family` computes it (binomial, poisson, inverse.gaussian,
@@ -279,7 +279,7 @@ def aic(fam: int, setup: np.ndarray, y: np.ndarray, mu: np.ndarray, wt: np.ndarr
     return nobs * (math.log(dev / nobs * 2 * np.pi) + 1) + 2 - pairwise_sum(work, 0, nobs)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def link_arrays(link: int, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`linkinv` and :func:`mu_eta` over an array (what the tests hold against the numpy links)."""
     a, b = np.empty(eta.size), np.empty(eta.size)
@@ -289,7 +289,7 @@ def link_arrays(link: int, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def family_arrays(fam: int, y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`variance` and :func:`dev_resid` over arrays."""
     a, b = np.empty(y.size), np.empty(y.size)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from pyreterms.jitcache import prepare
+from pyreterms.jitcache import jit_numpy_errors, prepare
 
 prepare(__file__)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def chol(S: np.ndarray) -> bool:
     """In place: the lower Cholesky factor of the symmetric ``S`` (upper triangle zeroed); False when
     ``S`` is not finite and positive definite (LAPACK ``dpotrf``'s refusal)."""
@@ -39,7 +38,7 @@ def chol(S: np.ndarray) -> bool:
     return True
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def fwd(L: np.ndarray, b: np.ndarray) -> None:
     """In place: ``b <- L^-1 b`` (L lower triangular, b a vector)."""
     for i in range(L.shape[0]):
@@ -49,7 +48,7 @@ def fwd(L: np.ndarray, b: np.ndarray) -> None:
         b[i] = s / L[i, i]
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def bwd(L: np.ndarray, b: np.ndarray) -> None:
     """In place: ``b <- L'^-1 b``."""
     for i in range(L.shape[0] - 1, -1, -1):
@@ -59,7 +58,7 @@ def bwd(L: np.ndarray, b: np.ndarray) -> None:
         b[i] = s / L[i, i]
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def lsolve(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``BlockChol.solve`` for a vector: ``L^-1 b``."""
     q1 = d.size
@@ -73,7 +72,7 @@ def lsolve(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray) -> np
     return x
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def ltsolve(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``BlockChol.solve_t``: ``L'^-1 b``."""
     q1 = d.size
@@ -91,7 +90,7 @@ def ltsolve(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray) -> n
     return x
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def csr_mv(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray) -> np.ndarray:
     """A CSR matrix times a vector (scipy's ``csr_matvec`` order)."""
     m = indptr.size - 1
@@ -108,7 +107,7 @@ def csr_mv(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndar
 _SMALL = 4096
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def crossprod(A: np.ndarray) -> np.ndarray:
     """``A' A``."""
     n, p = A.shape
@@ -126,7 +125,7 @@ def crossprod(A: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def tmv(A: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``A' x``."""
     n, p = A.shape
@@ -140,7 +139,7 @@ def tmv(A: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def mv(A: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``A x``."""
     n, p = A.shape
@@ -155,7 +154,7 @@ def mv(A: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def dot(a: np.ndarray, b: np.ndarray) -> float:
     s = 0.0
     for i in range(a.size):

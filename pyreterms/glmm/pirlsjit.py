@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
 from pyreterms.glmm.famjit import aic, dev_resid, has_aic, linkinv, mu_eta, pairwise_sum, variance
 from pyreterms.glmm.linjit import bwd, chol, crossprod, csr_mv, dot, fwd, lsolve, ltsolve, mv, tmv
+from pyreterms.jitcache import jit_numpy_errors
 
 Arr = npt.NDArray[Any]  # float64; index arrays int64
 
@@ -38,7 +38,7 @@ class _Model:
     ``dense_schur``), ``lam`` (Lambda's diagonal at theta)."""
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, lam: Arr,
             q1: int) -> tuple[Arr, Arr, Arr]:
     """``CrossPattern.blocks``: ``diag(A11) - 1``, ``A21`` and ``A22 - I`` from the non-zeros ``g`` of
@@ -62,7 +62,7 @@ def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i2
     return a11, A21, L22
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr,
             i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr,
             scol: Arr, dense_schur: bool, lam: Arr, q1: int) -> tuple[bool, Arr, Arr, Arr, Arr]:
@@ -102,7 +102,7 @@ def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gco
     return ok, V, d, A21, L22
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr) -> Arr:
     """``Lambdat Zt diag(w) M`` for a matrix M (n x k)."""
     q = Tp.size - 1
@@ -119,7 +119,7 @@ def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr) -> Arr:
     return out
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def update_mu(link: int, offset: Arr, gamma: Arr, eta: Arr, mu: Arr) -> None:
     """``glmResp::updateMu``."""
     for i in range(eta.size):
@@ -127,20 +127,20 @@ def update_mu(link: int, offset: Arr, gamma: Arr, eta: Arr, mu: Arr) -> None:
         mu[i] = linkinv(link, eta[i])
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def res_dev(fam: int, y: Arr, mu: Arr, wt: Arr, work: Arr) -> float:
     for i in range(y.size):
         work[i] = dev_resid(fam, y[i], mu[i], wt[i])
     return pairwise_sum(work, 0, y.size)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _lin_pred(X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, lam: Arr, delu: Arr, delb: Arr) -> Arr:
     """``X delb + Z Lambda delu``."""
     return mv(X, delb) + csr_mv(Zp, Zi, Zx, lam * delu)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _move(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
           lam: Arr, delu: Arr, delb: Arr, work: Arr) -> float:
     """``updateMu(linPred(1))`` then ``resDev() + sqrL()`` in one pass over the observations (the same
@@ -160,7 +160,7 @@ def _move(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
     return pairwise_sum(work, 0, n) + dot(delu, delu)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
            lam: Arr, delu: Arr, delb: Arr, olddelu: Arr, olddelb: Arr, u_only: bool, pdev: float, oldpdev: float,
            work: Arr) -> float:
@@ -177,7 +177,7 @@ def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr,
     return pdev
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
           Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr,
           i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr, scol: Arr,
@@ -241,7 +241,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
     return MAXIT, d, L21, L22, RZX, RX, Vtr, Utr, w
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta: Arr, u_only: bool, tol: float,
              maxit: int, fac: Arr, GQ: Arr, fam: int, link: int, y: Arr, wt: Arr, aics: Arr, Lind: Arr, lrow: Arr,
              X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
@@ -294,7 +294,7 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
     return status, value
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def ldl2(d: Arr, L22: Arr) -> float:
     """``ldL2 = 2 sum log diag(L)`` (pairwise sum of the logs, as ``BlockChol.ldL2``)."""
     q1, q2 = d.size, L22.shape[0]
@@ -306,7 +306,7 @@ def ldl2(d: Arr, L22: Arr) -> float:
     return 2 * pairwise_sum(logs, 0, q1 + q2)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@jit_numpy_errors
 def agq(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
         lam: Arr, d: Arr, delu: Arr, delb: Arr, fac: Arr, GQ: Arr) -> float:
     """``glmerAGQ`` after its PIRLS (:func:`pyreterms.glmm.agq.agq_deviance`): one scalar term, so L is

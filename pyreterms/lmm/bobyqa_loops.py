@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyreterms.jitcache import jit_fortran as jit
+from pyreterms.jitcache import jit_numpy_errors as jit
 from pyreterms.jitcache import prepare
 from pyreterms.lmm.bobyqa_altmov import update
 from pyreterms.lmm.bobyqa_steps import frobenius_test, update_model

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pyreterms.jitcache import jit_fortran as jit
+from pyreterms.jitcache import jit_numpy_errors as jit
 from pyreterms.jitcache import prepare
 
 prepare(__file__)

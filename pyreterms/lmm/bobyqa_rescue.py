@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from pyreterms.jitcache import jit_fortran as jit
+from pyreterms.jitcache import jit_numpy_errors as jit
 from pyreterms.jitcache import prepare
 from pyreterms.lmm.bobyqa_altmov import update
 from pyreterms.lmm.bobyqa_prelim import Calfun

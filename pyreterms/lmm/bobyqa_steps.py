@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyreterms.jitcache import jit_fortran as jit
+from pyreterms.jitcache import jit_numpy_errors as jit
 from pyreterms.jitcache import prepare
 
 prepare(__file__)

@@ -6,7 +6,7 @@ as in Fortran (element 0 unused; ``XPT(K, J)`` is ``xpt[k, j]``); a Fortran actu
 Fortran's. Every expression keeps the Fortran's order of operations (``X**2`` is ``x * x``, as
 gfortran compiles it), so the rounding is the same. GOTOs become a ``label`` state machine with the
 Fortran's label numbers. Plain loops over numpy arrays and floats, compiled by
-:func:`pyreterms.jitcache.jit_fortran` (the driver loops that call the objective stay Python).
+:func:`pyreterms.jitcache.jit_numpy_errors` (the driver loops that call the objective stay Python).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from pyreterms.jitcache import jit_fortran as jit
+from pyreterms.jitcache import jit_numpy_errors as jit
 from pyreterms.jitcache import prepare
 
 prepare(__file__)

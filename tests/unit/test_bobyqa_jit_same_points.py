@@ -1,4 +1,4 @@
-"""The numba-compiled BOBYQA port (:func:`pyreterms.jitcache.jit_fortran`) evaluates exactly the points of its
+"""The numba-compiled BOBYQA port (:func:`pyreterms.jitcache.jit_numpy_errors`) evaluates exactly the points of its
 pure-Python code: the same kernels run uncompiled in a subprocess with ``NUMBA_DISABLE_JIT=1`` on many
 random quadratics (convex, indefinite, with and without bounds, starts on a bound, non-finite values,
 several NPT, MAXFUN stops) and on RESCUE after PRELIM with degenerate points, and every point, value,
