@@ -248,6 +248,10 @@ FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^at\(thetas\[\[\d+\]\]\): "), "the criteria at thetas[[k]]"),
     (re.compile(r"^lmer\(noisy devfun \d+\): "), "lme4 refitted with a noisy deviance function"),
     (re.compile(r"^gdevfun\(pars\[\[\d+\]\]\)"), "lme4's glmer devfun at pars[[k]] and the deviance there"),
+    (re.compile(r"^harness: converged gdevfun\(pars(\[\[\d+\]\])?\)$"),
+     "lme4's glmer devfun with tolPwrss tightened, at opt$par and pars[[k]] (GLMM explanations)"),
+    (re.compile(r"^harness: devfun0\(at\[\[\d+\]\]\)$"), "lme4's nAGQ = 0 devfun at given thetas (GLMM explanations)"),
+    (re.compile(r"^harness: stage1 theta$"), "lme4's stage-1 opt$par (GLMM explanations)"),
 )
 
 

@@ -5,7 +5,8 @@
 ## pyreterms_glmm_reference(formula, data, family, link = NULL, nAGQ = 1L, weights = NULL,
 ##                          offset = NULL, level = c("glformula", "glmer"), pars = NULL, extra = NULL)
 ## (extra: a named list of further glmer arguments, R values or expressions over the data, from
-##  `parity check --call 'glmer(...)'`; glFormula gets those it takes)
+##  `parity check --call 'glmer(...)'`; glFormula gets those it takes; stage1: a theta that stage 1's
+##  optimizer returns in place of minqa's bobyqa, pyreterms_fixed_stage1)
 ## returns a named list; THE NAMES ARE THE R EXPRESSIONS (parity/components.py registers each):
 ##
 ## level "glformula" (glf <- glFormula(formula, data, family, weights, offset)):
@@ -31,6 +32,12 @@
 ##   "harness: pars"           lme4's opt$par: c(theta, beta) (theta for nAGQ = 0)
 ##   "harness: fval"           lme4's optimum, gfit@devcomp$cmp[["dev"]]
 ##   "harness: Hessian"        gfit@optinfo$derivs$Hessian (deriv12 at opt$par: the bound on vcov's rounding)
+## with stage1_theta = TRUE (nAGQ >= 1):
+##   "harness: stage1 theta"   stage 1's opt$par (pp$theta of the devFunOnly devfun)
+##   with converged_tol: df with rho$tolPwrss <- converged_tol at opt$par and at each pars[[k]]:
+##   "harness: converged gdevfun(pars)"  "harness: converged gdevfun(pars[[k]])"
+## with devfun0_at (a list of thetas; any level but glformula, before the fit):
+##   "harness: devfun0(at[[k]])"  glmer(nAGQ = 0, devFunOnly = TRUE)'s function there, or its stop
 ##   "gdevfun(pars)"           df(lme4's opt$par)
 ##   and for each pars[[k]] given (another implementation's optimum, for parity's GLMM theta rule):
 ##   "gdevfun(pars[[k]])"  df(pars[[k]])   "gdevfun(pars[[k]]); resp$resDev()"  the deviance there
@@ -42,10 +49,25 @@ pyreterms_glmm_family <- function(family, link = NULL) {
   if (is.null(link)) fn() else fn(link = link)
 }
 
+## glmer's stage-1 optimizer replaced by one that returns `theta` (another implementation's stage-1 optimum):
+## optwrap, its final fn(opt$par), updateGlmerDevfun and stage 2 then run as lme4's glmer runs them, from the
+## state lme4's own PIRLS reaches at that theta (parity.campaigns.glmm_explain: the stage-1 endpoint rule)
+pyreterms_fixed_stage1 <- function(theta) {
+  theta <- as.numeric(theta)
+  function(fn, par, lower, upper, control, ...) {
+    list(par = theta, fval = fn(theta), conv = 0L, feval = 1L, message = NULL)
+  }
+}
+
 pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 1L, weights = NULL,
                                      offset = NULL, level = c("glformula", "glmer"), pars = NULL,
-                                     extra = NULL) {
+                                     extra = NULL, stage1 = NULL, converged_tol = NULL,
+                                     devfun0_at = NULL, stage1_theta = FALSE) {
   level <- match.arg(level)
+  if (!is.null(stage1)) {
+    if (!is.null(extra$control)) return(list(error = "stage1 is given with glmerControl's defaults only"))
+    extra$control <- lme4::glmerControl(optimizer = list(pyreterms_fixed_stage1(stage1), "Nelder_Mead"))
+  }
   fe <- pyreterms_formula_env(formula, data, weights, offset)
   if (!is.null(fe$error)) return(list(error = fe$error))
   f <- fe$f
@@ -97,6 +119,20 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
   out[["glFormula(): warnings"]] <- cond$warnings
   out[["glFormula(): messages"]] <- cond$messages
   if (level == "glformula") return(out)
+  ## lme4's nAGQ = 0 function (glmer(nAGQ = 0, devFunOnly = TRUE): stage 1's, from the initial PIRLS) at given
+  ## thetas, before the fit (which may stop): its value or its stop
+  for (k in seq_along(devfun0_at)) {
+    if (k == 1L) {
+      dcl0 <- mkcall("glmer")
+      dcl0$nAGQ <- 0L
+      dcl0$devFunOnly <- TRUE
+      utils::capture.output(df0 <- tryCatch(suppressWarnings(suppressMessages(eval(dcl0, fenv))),
+                                            error = function(e) e))
+    }
+    out[sprintf("harness: devfun0(at[[%d]])", k)] <- list(
+      if (inherits(df0, "error")) pyreterms_failed(df0)
+      else tryCatch(df0(as.numeric(devfun0_at[[k]]) + 0), error = pyreterms_failed))
+  }
 
   fcond <- pyreterms_conditions()
   utils::capture.output(gfit <- tryCatch(pyreterms_collect(eval(mkcall("glmer"), fenv), fcond),
@@ -146,11 +182,22 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
   }
   rho <- environment(df)
   out[["harness: lp0"]] <- rho$lp0 + 0
+  ## stage 1's opt$par: optwrap's final fn(opt$par) left it in pp (before df is called below)
+  if (isTRUE(stage1_theta) && nAGQ >= 1L) out[["harness: stage1 theta"]] <- rho$pp$theta + 0
   put("gdevfun(pars)", df(opt_par + 0))
   for (k in seq_along(pars)) {
     lab <- sprintf("gdevfun(pars[[%d]])", k)
     put(lab, df(as.numeric(pars[[k]]) + 0))
     put(paste0(lab, "; resp$resDev()"), rho$resp$resDev())
+  }
+  ## the same stage-2 function with only its PIRLS tolerance tightened (rho$tolPwrss, which the closure reads):
+  ## the Laplace/AGQ value at a converged PIRLS, no longer decided by where pwrss's relative change falls
+  ## below tolPwrss (parity.campaigns.glmm_explain: the PIRLS stop rule)
+  if (!is.null(converged_tol)) {
+    rho$tolPwrss <- as.numeric(converged_tol)
+    put("harness: converged gdevfun(pars)", df(opt_par + 0))
+    for (k in seq_along(pars))
+      put(sprintf("harness: converged gdevfun(pars[[%d]])", k), df(as.numeric(pars[[k]]) + 0))
   }
   out
 }

@@ -20,7 +20,8 @@ comparison.  :func:`explain_pirls_start`: criteria at each side's own optimum th
 nAGQ > 1, where lme4's adaptive Gauss-Hermite deviance is NaN (its optimum ``Inf``, ``logLik`` ``-Inf``) and
 pyreterms' too: stage 2 cannot move, the fit is stage 1's (minqa's bobyqa on both sides, on deviances equal to
 the last bits), and the deviance residuals' sum differs as far as the stage-1 optima do (theta, beta agree to
-1e-6).
+1e-6).  Where lme4's PIRLS stops (stage 2's criterion jumping by more than FtolAbs; stage 1's warning on a
+criterion that is zero to rounding): :mod:`parity.campaigns.glmm_explain_pirls`, tried last.
 """
 from __future__ import annotations
 
@@ -32,11 +33,23 @@ from typing import Any
 import numpy as np
 
 from parity.adapter.pyreterms_glmm import glmm_family, pyreterms_glmm_impl
-from parity.compare.glmm_check import DERIV12_DELTA, DEVFUN_ULPS, run_glmm_impl
+from parity.campaigns.glmm_explain_pirls import (
+    CONVERGED_TOL,
+    explain_downdated_rounding,
+    explain_pirls_stop,
+    explain_stage1_endpoint,
+    explain_stage1_rounding,
+)
+from parity.compare.glmm_check import DERIV12_DELTA, DEVFUN_ULPS, judge_glmm, run_glmm_impl
+from parity.compare.selection import ALL
 from parity.r.glmm_oracle import glmm_r_components
-from parity.r.values import RVector
+from parity.r.values import RError, RVector
+from pyreterms.errors import PyretermsError
+from pyreterms.glmm.devfun import GlmerDevfun
+from pyreterms.glmm.fit import GlmerFit
 from pyreterms.glmm.glformula import GLFormula, glformula
-from pyreterms.glmm.glmer import glmer_at
+from pyreterms.glmm.glmer import glmer, glmer_at
+from pyreterms.glmm.pirls import PirlsError
 
 __all__ = ["HESSIAN_OUTPUTS", "HESSIAN_MESSAGES", "eigen_noise", "singular_to_rounding", "only_hessian_messages",
            "explain_singular_hessian", "explain_nonfinite_criterion", "explain_gradient_digits", "explain_pirls_start",
@@ -187,20 +200,75 @@ def explain_disagreement(outcome: Any, impl: Any = pyreterms_glmm_impl) -> str |
     d = outcome.design
     args = {**d.glmm_args(), "level": "glmer"}
     r = glmm_r_components(d.formula, d.data, **args)
+    if isinstance(r.get("error"), RError) and set(outcome.failing) == {"decision (accept/refuse)"}:
+        return _explain_refusal(outcome, d, args, r)
     if "error" in r or not hasattr(r.get("harness: Hessian"), "x") or not hasattr(r.get("harness: fval"), "x"):  # noqa: E501
         return None
     py = run_glmm_impl(impl, d.formula, d.data, r, **args)
     if "error" in py:
         return None
-    H = np.array(r["harness: Hessian"].x, dtype=np.float64)  # type: ignore[union-attr]
-    dev = float(np.array(r["harness: fval"].x)[0])  # type: ignore[union-attr]
+    ours = np.concatenate([np.array(py['getME(gfit, "theta")'].x), np.array(py['getME(gfit, "beta")'].x)])  # type: ignore[union-attr]
+    why = _explain_at_optimum(outcome, d, args, r, py, ours)
+    if why is None and d.nAGQ >= 1:
+        why = _explain_pirls(outcome, d, args, r, py, ours, impl)
+    return why
+
+
+def _explain_refusal(outcome: Any, d: Any, args: dict[str, Any], r: dict[str, Any]) -> str | None:
+    """lme4 refused where pyreterms did not: the Downdated VtV rule at stage 1's start theta."""
+    glf = glformula(d.formula, d.data, glmm_family(d.family, d.link), weights=args["weights"], offset=args["offset"])
+    if not isinstance(glf, GLFormula):
+        return None
+    theta0 = np.array(glf.reTrms.theta, dtype=np.float64)
+    at = glmm_r_components(d.formula, d.data, devfun0_at=[theta0.tolist()], **args)
+    stop = at.get("harness: devfun0(at[[1]])")
+    min_eig, gram = downdated_spectrum(glf, theta0)
+    return explain_downdated_rounding(outcome.failing, r["error"].message,
+                                      stop.message if isinstance(stop, RError) else "", min_eig, gram,
+                                      glf.X.X.shape[1])
+
+
+def downdated_spectrum(glf: GLFormula, theta: np.ndarray) -> tuple[float, float]:
+    """pyreterms' nAGQ = 0 function at ``theta`` (the numpy PIRLS, from the initial PIRLS's lp0): the smallest
+    eigenvalue of its last iteration's ``X' W X - RZX' RZX`` and ``||X' W X||_2`` (NaN when PIRLS stops first)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            dv = GlmerDevfun(glf, kernel=False)
+            dv.devfun0(theta)
+        except PirlsError:
+            return float("nan"), float("nan")
+    V = glf.X.X * dv.pp.Xwts[:, None]
+    G = V.T @ V
+    ev = np.linalg.eigvalsh(G - dv.pp.RZX.T @ dv.pp.RZX)
+    return float(ev[0]), float(np.linalg.norm(G, 2))
+
+
+def our_stage1(d: Any, args: dict[str, Any]) -> np.ndarray | None:
+    """pyreterms' stage-1 optimum (``GlmerFit.stage1_par``) for a design, or None when the fit stops."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = glmer(d.formula, d.data, glmm_family(d.family, d.link), nAGQ=d.nAGQ, weights=args["weights"],
+                        offset=args["offset"])
+        except PyretermsError:
+            return None
+    return fit.stage1_par if isinstance(fit, GlmerFit) else None
+
+
+def _first(v: Any) -> float:
+    return float(np.ravel(np.asarray(v.x, dtype=np.float64))[0]) if hasattr(v, "x") else float("nan")
+
+
+def _explain_at_optimum(outcome: Any, d: Any, args: dict[str, Any], r: dict[str, Any], py: dict[str, Any],
+                        ours: np.ndarray) -> str | None:
+    H = np.array(r["harness: Hessian"].x, dtype=np.float64)
+    dev = _first(r["harness: fval"])
     if not np.isfinite(dev):  # no finite criterion (a scale family at nAGQ > 1)
-        pars = np.concatenate([np.array(py['getME(gfit, "theta")'].x), np.array(py['getME(gfit, "beta")'].x)])  # type: ignore[union-attr]
-        here = glmm_r_components(d.formula, d.data, pars=[pars.tolist()], **args)
-        return explain_nonfinite_criterion(outcome.failing, dev, float(np.array(here["gdevfun(pars[[1]])"].x)[0]))  # type: ignore[union-attr]
+        here = glmm_r_components(d.formula, d.data, pars=[ours.tolist()], **args)
+        return explain_nonfinite_criterion(outcome.failing, dev, _first(here["gdevfun(pars[[1]])"]))
     if set(outcome.failing) <= CRITERIA:  # at our optimum, from lme4's PIRLS start
-        ours = np.concatenate([np.array(py['getME(gfit, "theta")'].x), np.array(py['getME(gfit, "beta")'].x)])  # type: ignore[union-attr]
-        pars = ours if d.nAGQ else np.array(py['getME(gfit, "theta")'].x)  # type: ignore[union-attr]
+        pars = ours if d.nAGQ else np.array(py['getME(gfit, "theta")'].x)
         here = glmm_r_components(d.formula, d.data, pars=[pars.tolist()], **args)
         glf = glformula(d.formula, d.data, glmm_family(d.family, d.link), weights=args["weights"],
                         offset=args["offset"])
@@ -208,14 +276,56 @@ def explain_disagreement(outcome: Any, impl: Any = pyreterms_glmm_impl) -> str |
             return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            at = glmer_at(glf, pars, nAGQ=d.nAGQ, lp0=np.array(r["harness: lp0"].x))  # type: ignore[union-attr]
-        return explain_pirls_start(outcome.failing, float(at.fval), float(np.array(here["gdevfun(pars[[1]])"].x)[0]))  # type: ignore[union-attr]
+            at = glmer_at(glf, pars, nAGQ=d.nAGQ, lp0=np.array(r["harness: lp0"].x))
+        why = explain_pirls_start(outcome.failing, float(at.fval), _first(here["gdevfun(pars[[1]])"]))
+        if why is not None:
+            return why
     msgs = (_texts(py.get(_MSG)), _texts(r.get(_MSG)))
     warns = (_texts(py.get(_WARN)), _texts(r.get(_WARN)))
     why = explain_singular_hessian(outcome.failing, msgs, warns, H, dev)
     if why is None and hasattr(r.get("harness: pars"), "x"):
-        ours = np.concatenate([np.array(py['getME(gfit, "theta")'].x), np.array(py['getME(gfit, "beta")'].x)])  # type: ignore[union-attr]
-        theirs = np.array(r["harness: pars"].x, dtype=np.float64)  # type: ignore[union-attr]
+        theirs = np.array(r["harness: pars"].x, dtype=np.float64)
         if ours.size == theirs.size:
             why = explain_gradient_digits(outcome.failing, msgs, warns, H, ours, theirs)
     return why
+
+
+def _explain_pirls(outcome: Any, d: Any, args: dict[str, Any], r: dict[str, Any], py: dict[str, Any],
+                   ours: np.ndarray, impl: Any) -> str | None:
+    """The PIRLS-stop rules (:mod:`parity.campaigns.glmm_explain_pirls`) with lme4's criteria read live."""
+    msgs = (_texts(py.get(_MSG)), _texts(r.get(_MSG)))
+    warns = (_texts(py.get(_WARN)), _texts(r.get(_WARN)))
+    here = glmm_r_components(d.formula, d.data, pars=[ours.tolist()], converged_tol=CONVERGED_TOL, stage1_theta=True,
+                             **args)
+    # stage 1 is read from pyreterms itself: the stage-1 rules are for pyreterms only
+    s1_lme4 = here.get("harness: stage1 theta")
+    s1_ours = our_stage1(d, args) if impl is pyreterms_glmm_impl else None
+    at0: dict[str, Any] = {}
+    if isinstance(s1_lme4, RVector) and s1_ours is not None:
+        at0 = glmm_r_components(d.formula, d.data, **{**args, "nAGQ": 0}, converged_tol=CONVERGED_TOL,
+                                pars=[np.ravel(s1_lme4.x).tolist(), s1_ours.tolist()])
+        why = explain_stage1_rounding(outcome.failing, warns, _first(at0.get("gdevfun(pars[[1]])")),
+                                      _first(at0.get("gdevfun(pars[[2]])")))
+        if why is not None:
+            return why
+    checkconv_only = only_hessian_messages(*msgs) and only_hessian_messages(*warns)
+    why = explain_pirls_stop(outcome.failing, checkconv_only, _first(here.get("gdevfun(pars)")),
+                             _first(here.get("gdevfun(pars[[1]])")),
+                             _first(here.get("harness: converged gdevfun(pars)")),
+                             _first(here.get("harness: converged gdevfun(pars[[1]])")))
+    if why is not None or s1_ours is None or not at0 or np.allclose(s1_ours, np.ravel(s1_lme4.x), rtol=0, atol=1e-6):  # type: ignore[union-attr]
+        return why
+    stage1 = tuple(_first(at0.get(k)) for k in ("gdevfun(pars[[1]])", "gdevfun(pars[[2]])",
+                                                "harness: converged gdevfun(pars[[1]])",
+                                                "harness: converged gdevfun(pars[[2]])"))
+    # lme4's glmer from our stage-1 optimum, judged against our fit as any design is
+    r1 = glmm_r_components(d.formula, d.data, stage1=s1_ours.tolist(), **args)
+    if "error" in r1:
+        return None
+    py1 = run_glmm_impl(impl, d.formula, d.data, r1, **args)
+
+    def from_ours(pars: np.ndarray) -> dict[str, Any]:
+        return glmm_r_components(d.formula, d.data, stage1=s1_ours.tolist(), pars=[pars.tolist()], **args)
+
+    comps = judge_glmm(py1, r1, level="glmer", nAGQ=d.nAGQ, selection=ALL, here=from_ours)
+    return explain_stage1_endpoint(stage1, [c.name for c in comps if not c.ok])  # type: ignore[arg-type]

@@ -70,6 +70,9 @@ class GlmerFit:
     conv_code: int = 0  # optinfo$conv$opt
     conv_messages: tuple[str, ...] = ()  # optinfo$conv$lme4$messages (checkConv)
     opt_warnings: tuple[str, ...] = ()  # optinfo$warnings
+    # pyreterms only (lme4 keeps no record of it): stage 1's opt$par (theta of the nAGQ = 0 optimization that
+    # stage 2 starts from); None when nAGQ0initStep is FALSE
+    stage1_par: np.ndarray | None = None
 
     # -------------------------------------------------------------------- construction
     @classmethod
@@ -77,7 +80,8 @@ class GlmerFit:
                    beta: np.ndarray, fval: float, feval: int = 0, hessian: np.ndarray | None = None,
                    gradient: np.ndarray | None = None, tol_pwrss: float = 1e-7, optimizer: str = "Nelder_Mead",
                    devfun: Callable[[np.ndarray], float] | None = None, conv_code: int = 0,
-                   conv_messages: tuple[str, ...] = (), opt_warnings: tuple[str, ...] = ()) -> GlmerFit:
+                   conv_messages: tuple[str, ...] = (), opt_warnings: tuple[str, ...] = (),
+                   stage1_par: np.ndarray | None = None) -> GlmerFit:
         """R: ``mkMerMod(rho, opt, ...)`` for a glmResp: the fit from the devfun's current state."""
         u = pp.delu.copy()
         return cls(glf=glf, nAGQ=nAGQ, theta=np.array(theta, dtype=np.float64), beta=np.array(beta, dtype=np.float64),
@@ -85,7 +89,8 @@ class GlmerFit:
                    feval=int(feval), drsum=resp.res_dev(), fixef_names=glf.X.colnames, L=pp.L.copy(),
                    RX=pp.RX.copy(), RZX=pp.RZX.copy(), Xwts=pp.Xwts.copy(), wtres=resp.pearson(),
                    hessian=hessian, gradient=gradient, tol_pwrss=tol_pwrss, optimizer=optimizer, devfun=devfun,
-                   conv_code=conv_code, conv_messages=conv_messages, opt_warnings=opt_warnings)
+                   conv_code=conv_code, conv_messages=conv_messages, opt_warnings=opt_warnings,
+                   stage1_par=None if stage1_par is None else np.array(stage1_par, dtype=np.float64))
 
     # -------------------------------------------------------------------- basic quantities
     @property

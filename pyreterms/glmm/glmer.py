@@ -138,6 +138,7 @@ def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only
         return _devfun_only(dv.devfun0, dv.nth)
     check_start_names(start, nAGQ)
     opt: dict[str, Any] = {}
+    stage1: np.ndarray | None = None
     derivs: Derivs | None = None
     lower = dv.lower
     opt_warnings: list[str] = []
@@ -146,6 +147,7 @@ def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only
         theta0 = get_start(start, dv.pp.theta, dv.pp.delb, list(glf.X.colnames), all_pars=False)
         verbose = verbose_level(verbose_arg)  # optimizeGlmer's as.integer(verbose), optwrap's if (verbose)
         opt, opt_warnings = _run(ctrl.optimizer[0], dv.devfun0, theta0, dv.lower, ctrl.opt_ctrl_dict, verbose)
+        stage1 = np.array(opt["par"], dtype=np.float64)
         dv.devfun0(opt["par"])  # optwrap's final fn(opt$par)
         if nAGQ == 0:
             _restart_edge(ctrl)
@@ -171,7 +173,7 @@ def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only
                                gradient=None if derivs is None else derivs.gradient, tol_pwrss=dv.tol,
                                optimizer=str(optimizer_name(ctrl.optimizer[1] if nAGQ else ctrl.optimizer[0])),
                                devfun=dv.devfun if nAGQ else dv.devfun0, conv_code=int(opt.get("conv", 0)),
-                               conv_messages=conv_msgs, opt_warnings=tuple(opt_warnings))
+                               conv_messages=conv_msgs, opt_warnings=tuple(opt_warnings), stage1_par=stage1)
 
 
 def _stage2(dv: GlmerDevfun, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only: Any, verbose_arg: Any

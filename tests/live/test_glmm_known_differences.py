@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from glmm_rhelp import r_data
 
 from parity.adapter.pyreterms_glmm import glmm_family, pyreterms_glmm_impl
 from parity.campaigns.glmm_explain import explain_disagreement, singular_to_rounding
@@ -54,3 +55,70 @@ def test_agq_with_a_scale_family_has_no_finite_criterion(R) -> None:
     assert np.isinf(np.array(r["harness: fval"].x)[0]) and np.isnan(np.array(r["gdevfun(pars)"].x)[0])
     assert np.isneginf(np.array(r["logLik(gfit)"].x)[0])
     assert "not finite" in (explain_disagreement(o) or "")
+
+
+def _explained(name: str, expect_failing: set[str] | None = None) -> tuple:
+    d = load_glmm_design(DATA / name)
+    o = run_glmm_design(d, pyreterms_glmm_impl)
+    assert o.status == "disagree", (o.status, o.failing)
+    if expect_failing is not None:
+        assert set(o.failing) == expect_failing, o.failing
+    return d, o, explain_disagreement(o) or ""
+
+
+def test_pirls_stop_decides_where_stage_2_stops(R) -> None:
+    """A Poisson `(x | g)` fit: lme4's stage-2 criterion at our optimum is 0.0076 above its value with PIRLS run
+    to convergence (PIRLS stopped on pwrss while ldL2 still moved); the same function in pyreterms, from lme4's
+    lp0, gives lme4's value to 1e-10 (the same jumpy function), and converged our optimum is within FtolAbs of
+    lme4's."""
+    d, o, why = _explained("glmm_pirls_stop")
+    a = d.glmm_args()
+    r = glmm_r_components(d.formula, d.data, level="glmer", **a)
+    py = pyreterms_glmm_impl(d.formula, d.data, level="glmer", **a)
+    ours = np.concatenate([np.array(py['getME(gfit, "theta")'].x), np.array(py['getME(gfit, "beta")'].x)])
+    here = glmm_r_components(d.formula, d.data, level="glmer", pars=[ours.tolist()], converged_tol=1e-13, **a)
+    df_ours = float(np.array(here["gdevfun(pars[[1]])"].x)[0])
+    conv_ours = float(np.array(here["harness: converged gdevfun(pars[[1]])"].x)[0])
+    assert abs(df_ours - conv_ours) > 1e-3
+    glf = glformula(d.formula, d.data, glmm_family(d.family, d.link), weights=a["weights"], offset=a["offset"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        at = glmer_at(glf, ours, nAGQ=d.nAGQ, lp0=np.array(r["harness: lp0"].x), calc_derivs=False)
+    assert abs(at.fval - df_ours) <= 1e-10 * abs(df_ours)
+    assert "jumps by" in why and "optima of the same criterion" in why, why
+
+
+def test_stage1_endpoint_reproduced_by_lme4(R) -> None:
+    """Nested cauchit, n = 42: stage 1 stops at theta2 3.90 (ours) vs 4.79 (lme4) on a criterion that jumps by
+    0.01 with PIRLS's stop; lme4's own glmer, with stage 1's optimizer returning our stage-1 optimum, agrees with
+    our whole fit."""
+    _, _, why = _explained("glmm_stage1_endpoint")
+    assert "agrees with our fit in every component" in why, why
+
+
+def test_stage1_warning_on_a_zero_criterion(R) -> None:
+    """Separated cloglog data: the nAGQ = 0 deviance is ~1e-14 at both stage-1 optima; only stage 1's bobyqa
+    warning differs."""
+    _, _, why = _explained("glmm_stage1_zero_criterion", {"glmer(): warnings"})
+    assert "zero to rounding" in why, why
+
+
+def test_downdated_vtv_decided_by_rounding(R) -> None:
+    """Separated cauchit data: lme4 stops with "Downdated VtV is not positive definite" at stage 1's start theta,
+    where X'WX - RZX'RZX (working weights ~1e-40) is singular to rounding."""
+    _, _, why = _explained("glmm_downdated_rounding", {"decision (accept/refuse)"})
+    assert "whether its Cholesky fails is rounding" in why, why
+
+
+def test_fixed_stage1_at_lme4s_own_optimum_reproduces_lme4(R) -> None:
+    """The stage-1 endpoint rule's R side: glmer with stage 1's optimizer returning lme4's own stage-1 optimum
+    (pyreterms_fixed_stage1) runs stage 2 as glmer does, so it ends where lme4's ordinary fit ends."""
+    f = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    cbpp = r_data(R, "cbpp")
+    r = glmm_r_components(f, cbpp, family="binomial", level="glmer", stage1_theta=True)
+    s1 = np.array(r["harness: stage1 theta"].x)
+    assert s1.shape == (1,) and abs(s1[0] - np.array(r['getME(gfit, "theta")'].x)[0]) > 1e-6  # stage 2 moved it
+    again = glmm_r_components(f, cbpp, family="binomial", level="glmer", stage1=s1.tolist())
+    np.testing.assert_allclose(np.array(again["harness: pars"].x), np.array(r["harness: pars"].x), rtol=0, atol=1e-7)
+    moved = glmm_r_components(f, cbpp, family="binomial", level="glmer", stage1=[s1[0] * 1.5])
+    assert np.max(np.abs(np.array(moved["harness: pars"].x) - np.array(r["harness: pars"].x))) > 1e-6
