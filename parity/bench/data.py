@@ -91,4 +91,45 @@ def crossed_ratings(spec: CrossedSpec = CrossedSpec()) -> pd.DataFrame:
     })
 
 
-__all__ = ["CrossedSpec", "ML10M", "SPECS", "crossed_ratings"]
+@dataclass(frozen=True)
+class PoissonSpec:
+    """Shape of the synthetic Poisson GLMM data (``parity bench-glmm --case poisson_large``): counts over sites
+    (many levels) crossed with years (few), an exposure offset, a covariate and a 3-level factor."""
+
+    n: int = 100_000
+    sites: int = 2_000
+    years: int = 20
+    site_sd: float = 0.6
+    year_sd: float = 0.3
+    seed: int = 20261127
+
+
+def poisson_counts(spec: PoissonSpec = PoissonSpec()) -> pd.DataFrame:
+    """The data frame ``y, x, f, expo, site, year``: ``y ~ Poisson(expo * exp(-1 + 0.3 x + f effect + a_site +
+    b_year))``, sites drawn with Zipf-like frequencies (every site at least once), years uniformly."""
+    rng = np.random.default_rng(spec.seed)
+    w = 1.0 / np.arange(1, spec.sites + 1) ** 0.7
+    site = np.concatenate([np.arange(spec.sites), rng.choice(spec.sites, spec.n - spec.sites, p=w / w.sum())])
+    site = site[rng.permutation(spec.n)]
+    year = rng.integers(0, spec.years, spec.n)
+    x = np.round(rng.normal(0.0, 1.0, spec.n), 3)
+    f = rng.integers(0, 3, spec.n)
+    expo = np.round(rng.uniform(0.5, 3.0, spec.n), 2)
+    a = rng.normal(0.0, spec.site_sd, spec.sites)
+    b = rng.normal(0.0, spec.year_sd, spec.years)
+    eta = -1.0 + 0.3 * x + np.array([0.0, 0.4, -0.3])[f] + a[site] + b[year] + np.log(expo)
+    return pd.DataFrame({
+        "y": rng.poisson(np.exp(eta)).astype(np.float64),
+        "x": x,
+        "f": pd.Categorical.from_codes(f, categories=["a", "b", "c"]),
+        "expo": expo,
+        "site": pd.Categorical.from_codes(site, categories=[f"s{i + 1:04d}" for i in range(spec.sites)]),
+        "year": pd.Categorical.from_codes(year, categories=[str(2000 + i) for i in range(spec.years)]),
+    })
+
+
+#: the synthetic GLMM data sets ``parity bench-glmm`` names (``synthetic:NAME``)
+GLMM_SPECS: dict[str, PoissonSpec] = {"poisson_large": PoissonSpec()}
+
+
+__all__ = ["CrossedSpec", "ML10M", "SPECS", "crossed_ratings", "PoissonSpec", "poisson_counts", "GLMM_SPECS"]

@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from parity.bench.data import GLMM_SPECS, poisson_counts
 from parity.bench.run import machine_info
 from parity.cli.args import BadInput
+from parity.r import convert
 from parity.r import session as rsession
 from parity.r.datasource import load_source
 from pyreterms.glmm.fit import GlmerFit
@@ -35,7 +37,8 @@ __all__ = ["GlmmBenchCase", "GLMM_BENCH_CASES", "run_glmm_case", "format_glmm_ta
 
 @dataclass(frozen=True)
 class GlmmBenchCase:
-    """One GLMM benchmark: ``data`` is ``r:PKG::NAME``; R: ``glmer(formula, data, family, nAGQ = nAGQ)``."""
+    """One GLMM benchmark: ``data`` is ``r:PKG::NAME`` or ``synthetic:NAME`` (:data:`parity.bench.data.GLMM_SPECS`,
+    generated in Python and handed to R as a data.frame); R: ``glmer(formula, data, family, nAGQ = nAGQ)``."""
 
     name: str
     data: str
@@ -52,11 +55,12 @@ GLMM_BENCH_CASES: tuple[GlmmBenchCase, ...] = (
     GlmmBenchCase("grouseticks", "r:lme4::grouseticks", "TICKS ~ YEAR + (1 | BROOD)", "poisson"),
     GlmmBenchCase("verbagg", "r:lme4::VerbAgg", "r2 ~ (Anger + Gender + btype + situ)^2 + (1 | id) + (1 | item)",
                   "binomial", big=True),
+    GlmmBenchCase("poisson_large", "synthetic:poisson_large",
+                  "y ~ x + f + offset(log(expo)) + (1 | site) + (1 | year)", "poisson", big=True),
 )
 
 _R_GFIT = r"""
-function(formula, pkg, name, family, nAGQ, k) {
-  data <- get(name, envir = asNamespace(pkg))
+function(formula, data, family, nAGQ, k) {
   fo <- as.formula(formula)
   fam <- get(family, mode = "function", envir = asNamespace("stats"))()
   times <- numeric(k)
@@ -80,8 +84,19 @@ def _loadavg() -> str:
         return "-"
 
 
-def _python_side(case: GlmmBenchCase, k: int) -> dict[str, Any]:
-    df = load_source(case.data)
+def _frames(case: GlmmBenchCase) -> tuple[Any, Any]:
+    """(pandas data, R data.frame) for a case."""
+    import rpy2.rinterface as ri  # rpy2 is the parity extra, loaded with R
+
+    if case.data.startswith("synthetic:"):
+        df = poisson_counts(GLMM_SPECS[case.data.split(":", 1)[1]])
+        return df, convert.dataframe_to_r(df)
+    pkg, name = case.data[2:].split("::")
+    rdf = rsession.r_call(rsession.helper("get_data"), ri.StrSexpVector([pkg]), ri.StrSexpVector([name]))
+    return load_source(case.data), rdf
+
+
+def _python_side(case: GlmmBenchCase, df: Any, k: int) -> dict[str, Any]:
     times, cpu, fit = [], [], None
     with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -95,14 +110,12 @@ def _python_side(case: GlmmBenchCase, k: int) -> dict[str, Any]:
             "feval": int(fit.feval), "dev": float(fit.fval), "n": len(df)}
 
 
-def _r_side(case: GlmmBenchCase, k: int, limit: float) -> dict[str, Any]:
+def _r_side(case: GlmmBenchCase, rdf: Any, k: int, limit: float) -> dict[str, Any]:
     import rpy2.rinterface as ri  # rpy2 is the parity extra, loaded with R
 
     fn = rsession.r_eval(_R_GFIT)
-    pkg, name = case.data[2:].split("::")
     try:
-        r = rsession.r_call(fn, ri.StrSexpVector([case.formula]), ri.StrSexpVector([pkg]),
-                            ri.StrSexpVector([name]), ri.StrSexpVector([case.family]),
+        r = rsession.r_call(fn, ri.StrSexpVector([case.formula]), rdf, ri.StrSexpVector([case.family]),
                             ri.IntSexpVector([case.nAGQ]), ri.IntSexpVector([k]), time_limit=limit)
     except rsession.RCallError as e:
         return {"error": str(e).splitlines()[0]}
@@ -116,8 +129,9 @@ def _r_side(case: GlmmBenchCase, k: int, limit: float) -> dict[str, Any]:
 def run_glmm_case(case: GlmmBenchCase, k: int, limit: float) -> dict[str, Any]:
     """Time one case on both sides (R first) and compare the optimized criterion."""
     k = 1 if case.big else k
-    r = _r_side(case, k, limit)
-    py = _python_side(case, k)
+    df, rdf = _frames(case)
+    r = _r_side(case, rdf, k, limit)
+    py = _python_side(case, df, k)
     rel = abs(py["dev"] - r["dev"]) / abs(r["dev"]) if "dev" in r else None
     ratio = r["fit_s"] / py["fit_s"] if "fit_s" in r and py["fit_s"] > 0 else None
     cpu_ratio = r["cpu_s"] / py["cpu_s"] if "cpu_s" in r and py["cpu_s"] > 0 else None
