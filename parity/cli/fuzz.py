@@ -2,6 +2,10 @@
 
 Exit codes: 0 no disagreement, 1 some design disagreed (or failed with an exception), 2 bad input,
 3 no disagreement but some designs were not compared (the harness declined them; never agreement).
+With ``--glmm`` (level glmer, pyreterms) each disagreeing design is then explained or not by README "Known
+differences from lme4" 13, with its live evidence (:func:`parity.campaigns.glmm_explain.explain_disagreement`);
+a disagreement every rule leaves unexplained keeps exit code 1, explained ones are reported with their reason
+and do not (``--no-explain``: no explanation step).
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typing import Any
 
 from parity.adapter.pyreterms_lformula import load_impl
 from parity.campaigns.fuzz import KNOWN_ISSUES, LMM, FuzzConfig, fit_level_available, run_campaign
+from parity.campaigns.glmm_explain import explain_disagreement
 from parity.campaigns.glmm_fuzz import GLMM
 from parity.campaigns.progress import SilentProgress
 from parity.campaigns.strategies import HAZARD_NAMES, Hazards
@@ -60,6 +65,9 @@ def add_fuzz_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shrink-time", type=float, default=60.0, help="seconds of R calls per shrunk failure")
     p.add_argument("--max-failures", type=int, default=8, help="distinct failures to shrink and write out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-explain", action="store_true",
+                   help="--glmm: do not read the live evidence of README 'Known differences from lme4' 13 for the "
+                        "disagreeing designs (every disagreement then counts as unexplained)")
     p.add_argument("--workers", type=int, default=1,
                    help="explore in N spawned processes, each with its own R (same report for any N)")
     p.add_argument("--dask", default=None, metavar="ADDRESS",
@@ -102,17 +110,28 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     console = Console(width=150)
     progress = SilentProgress() if args.quiet else RichProgress(console, cfg.examples)
     result = run_campaign(cfg, out_dir=args.out, progress=progress, kind=kind)
-    print_summary(result, console)
+    explained = None
+    if kind is GLMM and level == "glmer" and not args.no_explain and args.impl is None:
+        explained = explain_campaign(result)
+    print_summary(result, console, explained)
     if args.json:
-        write_json(result, args.json)
+        write_json(result, args.json, explained)
     if args.html:
         write_html(result, args.html)
-    return campaign_exit_code(result)
+    return campaign_exit_code(result, explained)
 
 
-def campaign_exit_code(result: Any) -> int:
-    """1 if any design disagreed or failed, else 3 if any was not compared, else 0."""
-    if not result.ok:
+def explain_campaign(result: Any) -> list[tuple[Any, str | None]]:
+    """Each disagreeing design of a GLMM campaign with the reason README "Known differences from lme4" 13
+    explains it (read live), or None."""
+    return [(o, explain_disagreement(o)) for o in result.outcomes if o.status == "disagree"]
+
+
+def campaign_exit_code(result: Any, explained: list[tuple[Any, str | None]] | None = None) -> int:
+    """1 if any design failed or disagreed without an explanation (``explained``: the GLMM explanation
+    step's answers; None: none ran), else 3 if any was not compared, else 0."""
+    unexplained = result.count("disagree") if explained is None else sum(why is None for _, why in explained)
+    if result.count("error") or unexplained:
         return EXIT_DISAGREE
     return EXIT_NOT_COMPARED if result.count("not-compared") else EXIT_AGREE
 
@@ -121,9 +140,10 @@ def _secs(x: float) -> str:
     return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
 
 
-def print_summary(result: Any, console: Any = None) -> None:
-    """The end-of-campaign table: designs run, agreed, both refused, disagreements by component,
-    R time vs Python time; then one line per shrunk failure."""
+def print_summary(result: Any, console: Any = None, explained: list[tuple[Any, str | None]] | None = None) -> None:
+    """The end-of-campaign table: designs run, agreed, both refused, disagreements by component (and, for a
+    GLMM campaign, how many are explained), R time vs Python time; then one line per shrunk failure and per
+    explained disagreement."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -150,6 +170,9 @@ def print_summary(result: Any, console: Any = None) -> None:
         if label.startswith("not compared"):
             for kind, k in sorted(j["not_compared_by_kind"].items()):
                 tab.add_row(f"  {escape(kind)}", str(k))
+    if explained is not None:
+        tab.add_row("  of which explained (README Known differences 13, live evidence)",
+                    str(sum(why is not None for _, why in explained)))
     for comp, k in sorted(j["disagreements_by_component"].items(), key=lambda kv: -kv[1]):
         tab.add_row(f"  [red]{escape(comp)}[/]", str(k))
     if j.get("not_provided"):
@@ -158,6 +181,14 @@ def print_summary(result: Any, console: Any = None) -> None:
     tab.add_row("Python time (total / per design)", f"{_secs(t['python_seconds'])} / {_secs(t['python_per_design'])}")
     tab.add_row("wall time (incl. shrinking)", _secs(t["wall_seconds"]))
     console.print(tab)
+    _print_outcomes(result, console, explained, c["not_compared"])
+
+
+
+def _print_outcomes(result: Any, console: Any, explained: list[tuple[Any, str | None]] | None, nc: int) -> None:
+    """One line per shrunk failure, per explained (or unexplained) GLMM disagreement, then the verdict."""
+    from rich.markup import escape
+
     for f in result.failures:
         d = f.shrunk.design
         console.print(f"[red]FAIL[/] {escape(f.component)}: {escape(d.formula)} (n={d.n}); "
@@ -165,18 +196,29 @@ def print_summary(result: Any, console: Any = None) -> None:
                       + (f" -> {escape(str(f.reproducer))}" if f.reproducer else ""))
         for comp, said in list(f.shrunk.said().items())[:3]:
             console.print(f"     {escape(comp)}: {escape(said[:300])}")
-    nc = c["not_compared"]
-    if not result.ok:
+    for o, why in explained or ():
+        d = o.design
+        console.print(("[yellow]explained[/] " if why else "[red]not explained[/] ")
+                      + escape(f"{d.formula} (n={d.n}; {getattr(d, 'family', '')} {getattr(d, 'link', '')}): "
+                               f"{why or ', '.join(o.failing)}"))
+    if campaign_exit_code(result, explained) == EXIT_DISAGREE:
         console.print("[red]disagreements found[/]" + (f" ({nc} design(s) not compared)" if nc else ""))
+    elif not result.ok:
+        console.print("[yellow]every disagreement explained[/]" + (f" ({nc} design(s) not compared)" if nc else ""))
     elif nc:
         console.print(f"[yellow]no disagreement, but {nc} design(s) not compared[/]")
     else:
         console.print("[green]no disagreement[/]")
 
 
-def write_json(result: Any, path: str | Path) -> None:
+def write_json(result: Any, path: str | Path, explained: list[tuple[Any, str | None]] | None = None) -> None:
+    j = result.as_json()
+    if explained is not None:  # the GLMM explanation step: each disagreeing design's reason (null: none)
+        j["explained"] = [{"formula": o.design.formula, "n": o.design.n, "failing": list(o.failing), "why": why}
+                          for o, why in explained]
+        j["unexplained"] = sum(why is None for _, why in explained)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(result.as_json(), indent=1, allow_nan=False, default=str, ensure_ascii=False))
+    Path(path).write_text(json.dumps(j, indent=1, allow_nan=False, default=str, ensure_ascii=False))
 
 
 class RichProgress:

@@ -369,3 +369,32 @@ def test_replay_summary_counts_verdicts(capsys) -> None:
     assert [r.verdict.value for r in rs] == ["agree", "not compared", "both refused", "disagree"]
     _print_summary(rs)
     assert "4 case(s): 1 agree, 1 both refused for the same reason, 1 disagree, 1 not compared" in capsys.readouterr().out
+
+
+def test_fuzz_summary_and_exit_code_with_glmm_explanations(tmp_path) -> None:
+    """A GLMM campaign's disagreements explained by README Known differences 13 are reported with their reason
+    and do not fail the campaign; one left unexplained does (exit 1); an exception always does."""
+    from rich.console import Console
+
+    from parity.cli.fuzz import campaign_exit_code, print_summary, write_json
+
+    ok = ComponentResult('getME(fit, "theta")', True, 0.0, 0.0, 0.0, 1e-6, "")
+    bad = ComponentResult("logLik(gfit)", False, 1.0, 1.0, 0.0, 0.0, "differs")
+    a, b = _outcome("disagree", (bad,)), _outcome("disagree", (bad,))
+    res = _result([_outcome("agree", (ok,)), a, b])
+    assert campaign_exit_code(res) == 1
+    both = [(a, "lme4's criterion jumps by 0.0076"), (b, "stage 1's criterion is zero to rounding")]
+    assert campaign_exit_code(res, both) == 0
+    assert campaign_exit_code(res, [(a, "a reason"), (b, None)]) == 1
+    assert campaign_exit_code(_result([_outcome("error", ()), a]), [(a, "a reason")]) == 1
+    con = Console(record=True, width=150)
+    print_summary(res, con, both)
+    text = con.export_text()
+    assert "of which explained" in text and "every disagreement explained" in text and "jumps by 0.0076" in text
+    con = Console(record=True, width=150)
+    print_summary(res, con, [(a, "a reason"), (b, None)])
+    text = con.export_text()
+    assert "not explained" in text and "disagreements found" in text
+    write_json(res, tmp_path / "g.json", [(a, "a reason"), (b, None)])
+    j = json.loads((tmp_path / "g.json").read_text())
+    assert j["unexplained"] == 1 and [e["why"] for e in j["explained"]] == ["a reason", None]
