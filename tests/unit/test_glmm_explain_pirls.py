@@ -25,13 +25,16 @@ def test_pirls_stop_explains_a_jumpy_criterion_with_equally_good_optima() -> Non
     assert why is not None and "jumps by 0.00762" in why
 
 
-@pytest.mark.parametrize("change", ["refusal", "glformula", "other messages", "no jump", "ours worse", "nan"])
+@pytest.mark.parametrize("change", ["refusal", "glformula", "at lme4's parameters", "other messages", "no jump",
+                                    "ours worse", "nan"])
 def test_pirls_stop_needs_every_condition(change: str) -> None:
     failing, only_cc, vals = list(THETA), True, list(JUMPY)
     if change == "refusal":
         failing.append("decision (accept/refuse)")
     elif change == "glformula":
         failing.append("glFormula()$X")
+    elif change == "at lme4's parameters":  # computed at lme4's opt$par from lme4's lp0 on both sides
+        failing.append("fitted(gfit)")
     elif change == "other messages":
         only_cc = False
     elif change == "no jump":  # the criterion is converged at both optima: a plain optimizer difference
@@ -41,6 +44,14 @@ def test_pirls_stop_needs_every_condition(change: str) -> None:
     else:
         vals[1] = float("nan")
     assert explain_pirls_stop(failing, only_cc, *vals) is None
+
+
+def test_pirls_stop_vcov_needs_the_jump_at_lme4s_optimum() -> None:
+    """vcov is deriv12's Hessian at lme4's optimum: explained only when lme4's criterion jumps there."""
+    failing = (*THETA, "vcov(gfit)")
+    assert explain_pirls_stop(failing, True, *JUMPY) is None  # JUMPY jumps at our optimum only
+    jump_at_lme4 = (62.8066170494, 62.8070875321, 62.8072780969, 62.8072742547)
+    assert explain_pirls_stop(failing, True, *jump_at_lme4) is not None
 
 
 def test_pirls_stop_needs_a_failing_component() -> None:
