@@ -132,11 +132,8 @@ def _call_arg(args: argparse.Namespace):
         raise BadInput("--call 'glmer(...)' gives the family, link and nAGQ itself: not --family/--link/--nAGQ too")
     call: GlmerCall | LmerCall
     try:
-        if glmm:
-            call = parse_glmer_call(args.call)
-        else:
-            call = lcall = parse_lmer_call(args.call)
-            lcall.check_in_r()
+        call = parse_glmer_call(args.call) if glmm else parse_lmer_call(args.call)
+        call.check_in_r()  # a na.action name R knows would be called with the model frame: refused
     except BadCall as e:
         raise BadInput(str(e)) from None
     if isinstance(call, GlmerCall):

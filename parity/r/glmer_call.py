@@ -24,7 +24,7 @@ one ``devFunOnly`` returns) is compared at lme4's parameters as in every GLMM ch
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyreterms
@@ -41,6 +41,7 @@ from parity.r.callargs import (
     to_r,
 )
 from parity.r.convert import py_to_r
+from parity.r.modelcall import ModelCall
 from pyreterms.errors import PyretermsError
 from pyreterms.formula.nodes import Call, Name, Node, Str
 from pyreterms.formula.parser import deparse, parse
@@ -62,26 +63,14 @@ _GLMER = re.compile(r"^\s*((`[^`]+`|[A-Za-z.][A-Za-z0-9._]*)\s*(<-|<<-|=(?!=))\s
 
 
 @dataclass(frozen=True)
-class GlmerCall:
-    """The checked pieces of one ``glmer(...)`` call (R's argument names in ``control``)."""
+class GlmerCall(ModelCall):
+    """The checked pieces of one ``glmer(...)`` call (R's argument names in ``control``;
+    :class:`~parity.r.modelcall.ModelCall` for the arguments lmer shares)."""
 
-    formula: str
-    data: str
     family: str = "gaussian"
     link: str | None = None
     nAGQ: int = 1
-    control: dict[str, Any] = field(default_factory=dict)
     control_fn: str = "glmerControl"
-    start: Any = None
-    verbose: Any = 0
-    subset: str | None = None
-    weights: str | None = None
-    offset: str | None = None
-    na_action: str = "na.omit"
-    contrasts: dict[str, str] | None = None
-    dev_fun_only: Any = False
-    r_text: dict[str, str] = field(default_factory=dict)
-    na_action_symbol: bool = True
     #: data columns named by ``mustart`` / ``etastart``
     mustart: str | None = None
     etastart: str | None = None
@@ -102,7 +91,7 @@ class GlmerCall:
     def py_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``pyreterms.glmer`` beyond formula, data, family and nAGQ (the fit: without
         ``devFunOnly = TRUE``).  ``control`` is left out (see :meth:`py_control`)."""
-        out: dict[str, Any] = {"start": self.start, "subset": self.subset, "na_action": self.na_action,
+        out: dict[str, Any] = {"start": self.start, "subset": self.subset, "na_action": self.py_na_action(),
                                "contrasts": self.contrasts}
         for k in ("weights", "offset"):
             if getattr(self, k) is not None:
@@ -148,12 +137,7 @@ class GlmerCall:
         for k in ("verbose", "devFunOnly"):
             if k in self.r_text and not (k == "devFunOnly" and fit and self.dev_fun_only_true):
                 out[k] = const_in_r(self.r_text[k])
-        for k in ("subset", "weights", "offset"):
-            if getattr(self, k) is not None:  # checked with the allowlist: evaluated by R over the data
-                out[k] = rsession.r_call("str2lang", ri.StrSexpVector([getattr(self, k)]))
-        if self.na_action != "na.omit" or "na.action" in self.r_text:
-            out["na.action"] = (rsession.r_eval(f"stats::{self.na_action}") if self.na_action in
-                                ("na.omit", "na.exclude", "na.fail", "na.pass") else ri.StrSexpVector([self.na_action]))
+        out.update(self.data_r_args())
         if self.contrasts:
             out["contrasts"] = to_r(self.contrasts)
         for k in ("mustart", "etastart"):

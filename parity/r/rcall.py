@@ -33,12 +33,12 @@ import contextlib
 import contextvars
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyreterms
 from parity.r import session as rsession
-from parity.r.callargs import NA_ACTIONS, BadCall, data_arguments, match_args
+from parity.r.callargs import BadCall, data_arguments, match_args
 from parity.r.callargs import const as _const
 from parity.r.callargs import const_in_r as _const_in_r
 from parity.r.callargs import named_list as _named_list
@@ -46,6 +46,7 @@ from parity.r.callargs import r_text as _r_text
 from parity.r.callargs import start as _start
 from parity.r.callargs import to_r as _to_r
 from parity.r.convert import py_to_r
+from parity.r.modelcall import ModelCall
 from pyreterms.errors import PyretermsError
 from pyreterms.formula.nodes import Call, Name, Node
 from pyreterms.formula.parser import deparse, parse
@@ -64,29 +65,16 @@ _ASSIGN = re.compile(r"^\s*(`[^`]+`|[A-Za-z.][A-Za-z0-9._]*)\s*(<-|<<-|=(?!=))\s
 
 
 @dataclass(frozen=True)
-class LmerCall:
-    """The checked pieces of one ``lmer(...)`` call (R's argument names in ``control``).
+class LmerCall(ModelCall):
+    """The checked pieces of one ``lmer(...)`` call (R's argument names in ``control``;
+    :class:`~parity.r.modelcall.ModelCall` for the arguments glmer shares).
 
     ``REML``, ``verbose`` and ``dev_fun_only`` are the constants as given (``pandas.NA`` for NA);
     ``r_text`` holds the R text of those given explicitly (constants only, evaluated in R's base
-    environment for the lme4 side).  ``weights``/``offset``/``subset`` are checked R expression text.
+    environment for the lme4 side).
     """
 
-    formula: str
-    data: str
     REML: Any = True
-    control: dict[str, Any] = field(default_factory=dict)
-    start: Any = None
-    verbose: Any = 0
-    subset: str | None = None
-    weights: str | None = None
-    offset: str | None = None
-    na_action: str = "na.omit"
-    contrasts: dict[str, str] | None = None
-    dev_fun_only: Any = False
-    r_text: dict[str, str] = field(default_factory=dict)
-    #: True when na.action was a symbol (R looks it up as an object), False for a string
-    na_action_symbol: bool = True
 
     @property
     def reml_flag(self) -> bool:
@@ -100,7 +88,7 @@ class LmerCall:
         """Keyword arguments of ``pyreterms.lmer`` beyond formula/data/contrasts (REML, weights and
         offset as given: pyreterms reads them as R does)."""
         out: dict[str, Any] = {"control": pyreterms.lmerControl(**self.control), "start": self.start,
-                               "subset": self.subset, "na_action": self.na_action}
+                               "subset": self.subset, "na_action": self.py_na_action()}
         for k in ("REML", "verbose", "weights", "offset"):
             if k in self.r_text or (k in ("weights", "offset") and getattr(self, k) is not None):
                 out[k] = getattr(self, k)
@@ -124,19 +112,8 @@ class LmerCall:
             out["contrasts"] = _r_text(self.contrasts)
         return out
 
-    def check_in_r(self) -> None:
-        """Before anything runs: a na.action name outside R's four must be unknown to R (else R would
-        call it); raises :class:`BadCall` for one R knows."""
-        if self.na_action in NA_ACTIONS:
-            return
-        known = rsession.r_eval(f'exists("{self.na_action}")')
-        if bool(known[0]):
-            raise BadCall(f"na.action = {self.na_action}: only {', '.join(NA_ACTIONS)} (or a name R does not "
-                          "know) are run")
-
     def r_args(self) -> dict[str, Any]:
         """The same arguments as R values (rpy2 objects) for the lme4 call."""
-        import rpy2.rinterface as ri
 
         out: dict[str, Any] = {}
         if self.control:
@@ -146,14 +123,7 @@ class LmerCall:
         for k in ("REML", "verbose", "devFunOnly"):
             if k in self.r_text:
                 out[k] = _const_in_r(self.r_text[k])
-        for k in ("subset", "weights", "offset"):
-            if getattr(self, k) is not None:  # checked with the allowlist: evaluated by R over the data
-                out[k] = rsession.r_call("str2lang", ri.StrSexpVector([getattr(self, k)]))
-        if self.na_action in NA_ACTIONS and self.na_action != "na.omit":
-            out["na.action"] = rsession.r_eval(f"stats::{self.na_action}")  # one of NA_ACTIONS, checked
-        elif self.na_action not in NA_ACTIONS:  # unknown to R (check_in_r): R says so itself
-            out["na.action"] = (rsession.r_call("as.name", ri.StrSexpVector([self.na_action]))
-                                if self.na_action_symbol else ri.StrSexpVector([self.na_action]))
+        out.update(self.data_r_args())
         return out
 
 

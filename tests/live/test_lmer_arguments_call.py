@@ -104,3 +104,24 @@ def test_every_optimizer_is_judged_by_the_default_rules(control, formula, data, 
     with active(call):
         rep = check(formula, d, REML=reml, level="fit", data_label=data)
     assert rep.ok, [(c.name, c.detail) for c in rep.components if not c.ok]
+
+
+@pytest.mark.parametrize("fn", ["lmer", "glmer"])
+def test_na_action_r_knows_is_never_called(fn, csv, capsys, tmp_path, monkeypatch):
+    """R calls na.action with the model frame: a function R knows outside na.omit/na.exclude/na.fail/na.pass
+    (here one that leaves a trace, ``file.create``) is refused before anything runs, for glmer calls as for
+    lmer's; a name R does not know, as a symbol or a string, is both sides' refusal of the same class."""
+    fam = ", family = poisson" if fn == "glmer" else ""
+    resp = "Days" if fn == "glmer" else "Reaction"
+    monkeypatch.chdir(tmp_path)  # R's working directory too (one process): where file.create would write
+    code = main(["check", "--call", f"{fn}({resp} ~ x + (1 | Subject), data = d{fam}, na.action = file.create)",
+                 "--data", f"d={csv}"])
+    err = capsys.readouterr().err.strip()
+    assert not any(tmp_path.iterdir())
+    assert code == 2 and "na.action = file.create" in err and err.count("\n") == 0
+    for given in ("nosuchfun", '"nosuchfun"'):
+        js = tmp_path / f"{fn}.json"
+        code = main(["check", "--call", f"{fn}({resp} ~ x + (1 | Subject), data = d{fam}, na.action = {given})",
+                     "--data", f"d={csv}", "--json", str(js)])
+        rep = json.loads(js.read_text())
+        assert code == 0 and rep["verdict"] == "both refused", (given, rep["verdict"])

@@ -85,6 +85,29 @@ def test_layout_check_finds_a_missing_module() -> None:
                                                "pyreterms/glmm/fit.py"]
 
 
+def stale_names(section: str) -> list[str]:
+    """The ```name.py``` (or ```dir/name.py```) names in the Layout section that no file of the repository has
+    (a module renamed or merged away while the README kept its name).  A bullet may name another package's
+    module (``through `jitcache.py```), so a name is looked for in every package and from the root."""
+    have = [p.relative_to(ROOT).as_posix() for pkg in (*PACKAGES, "tests") for p in (ROOT / pkg).rglob("*.py")]
+    stale = []
+    for name in sorted(set(re.findall(r"`([\w./]+\.py)`", section))):
+        if not ((ROOT / name).is_file() or any(h == name or h.endswith("/" + name) for h in have)):
+            stale.append(name)
+    return stale
+
+
+def test_every_module_layout_names_exists() -> None:
+    section = layout_section((ROOT / "README.md").read_text(encoding="utf-8"))
+    stale = stale_names(section)
+    assert not stale, f"README Layout names modules that do not exist: {stale}"
+
+
+def test_stale_check_finds_a_module_that_is_gone() -> None:
+    section = "\n## Layout\n\n- `parity/`: `cli/main.py`, `r/rcall_devfun.py`, `tests/unit/test_readme_layout.py`.\n"
+    assert stale_names(section) == ["r/rcall_devfun.py"]
+
+
 def _summary_is_one_sentence(doc: str | None) -> bool:
     """The docstring's first paragraph is one sentence: it ends with a full stop and has no sentence break."""
     if not doc:
