@@ -16,6 +16,7 @@ from parity.r.convert import py_to_r
 from pyreterms.design.contrasts import CONTRASTS
 from pyreterms.design.frame import check_subset
 from pyreterms.errors import PyretermsError
+from pyreterms.formula.allowlist import check_contrasts
 from pyreterms.formula.evaluate import check_allowlist
 from pyreterms.formula.nodes import Arg, Call, Name, Node, Num, Str
 from pyreterms.formula.parser import deparse
@@ -172,6 +173,10 @@ def contrasts(node: Node) -> dict[str, str]:
     con = named_list(node, "contrasts")
     if not all(isinstance(v, str) for v in con.values()):
         raise BadCall("contrasts: give contrast function names, e.g. list(f = \"contr.sum\")")
+    try:  # R's `contrasts<-` looks any other name up as a function and calls it: the allowlist, for every call
+        check_contrasts(con)
+    except ValueError as e:
+        raise BadCall(f"contrasts: {e}") from None
     return con
 
 

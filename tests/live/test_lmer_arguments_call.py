@@ -63,6 +63,7 @@ def test_call_runs_the_same_call_on_both_sides(call, nobs, csv, tmp_path, capsys
     ("lmer(y ~ x + (1 | g), data = d, start = list(theta = eval(1)))", "must be a constant"),
     ("glmer(y ~ x + (1 | g), data = d)", "must be a call of lmer"),
     ("lmer(y ~ x + (1 | g), data = read.csv('x'))", "data must be a name"),
+    ('lmer(y ~ x + (1 | g), data = d, contrasts = list(g = "Sys.getpid"))', "not allowed"),
 ])
 def test_call_outside_the_allowlist_is_refused(call, why):
     with pytest.raises(BadCall, match=why.replace("(", r"\(")) as e:

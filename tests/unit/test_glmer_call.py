@@ -74,6 +74,9 @@ def test_fit_runs_without_devfunonly_true() -> None:
     f"glmer({F}, cbpp, binomial, weights = system('x'))",
     f"glmer({F}, data = read.csv('x'))",
     f"glmer({F}, cbpp, binomial, family = poisson)",
+    # R's `contrasts<-` would look the name up and call it (seen: Sys.getpid, "unused arguments")
+    f'glmer({F}, cbpp, binomial, contrasts = list(period = "Sys.getpid"))',
+    f"glmer({F}, cbpp, binomial, contrasts = list(period = Sys.getpid))",
 ])
 def test_refused_in_one_line(text: str) -> None:
     with pytest.raises(BadCall) as ei:
