@@ -66,6 +66,7 @@ class KernelModel:
     schur: tuple[Arr, ...]
     dense_schur: bool
     q1: int
+    xfin: bool
     Lind: Arr
     lrow: Arr
     aic_compiled: bool
@@ -91,7 +92,7 @@ class KernelModel:
         return cls(fam, link, _f64(rp.y), _f64(rp.weights), aic_setup(fam, _f64(rp.y), _f64(rp.n), _f64(rp.weights)),
                    _f64(pp.X),
                    (_i64(Z.indptr), _i64(Z.indices), _f64(Z.data)), (_i64(Zt.indptr), _i64(Zt.indices), _f64(Zt.data)),
-                   scatter, schur, sch is None, int(pat.q1), _i64(pat._Lind), _i64(pat._lrow), bool(has_aic(fam)),
+                   scatter, schur, sch is None, int(pat.q1), bool(np.isfinite(pp.X).all()), _i64(pat._Lind), _i64(pat._lrow), bool(has_aic(fam)),
                    KernelState.allocate(pp.X.shape[0], pp.X.shape[1], pat.q, int(pat.q1)))
 
     @property
@@ -100,7 +101,7 @@ class KernelModel:
         a = self.__dict__.get("_args")
         if a is None:
             a = (self.fam, self.link, self.y, self.wt, self.aics, self.Lind, self.lrow, self.X, *self.Z, *self.Zt,
-                 *self.scatter, *self.schur, self.dense_schur, self.q1, *self.state.arrays())
+                 *self.scatter, *self.schur, self.dense_schur, self.q1, self.xfin, *self.state.arrays())
             object.__setattr__(self, "_args", a)
         return a
 

@@ -107,15 +107,17 @@ def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr) -> Arr:
     """``Lambdat Zt diag(w) M`` for a matrix M (n x k)."""
     q = Tp.size - 1
     k = M.shape[1]
-    out = np.zeros((q, k))
-    for j in range(q):  # each (j, c) sums its row's entries in order, as scipy's CSR product does
+    out = np.empty((q, k))
+    acc = np.empty(k)
+    for j in range(q):  # each (j, c) sums its row's entries in order from 0.0, as scipy's CSR product does
+        acc[:] = 0.0
         for t in range(Tp[j], Tp[j + 1]):
             o = Ti[t]
             z, wo = Tx[t], w[o]
             for c in range(k):
-                out[j, c] += z * (wo * M[o, c])
+                acc[c] += z * (wo * M[o, c])
         for c in range(k):
-            out[j, c] = lam[j] * out[j, c]
+            out[j, c] = lam[j] * acc[c]
     return out
 
 
@@ -142,15 +144,17 @@ def _lin_pred(X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, lam: Arr, delu: Arr, delb: Arr)
 
 @jit_numpy_errors
 def _move(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
-          lam: Arr, delu: Arr, delb: Arr, work: Arr) -> float:
+          lam: Arr, delu: Arr, delb: Arr, work: Arr, xzero: bool) -> float:
     """``updateMu(linPred(1))`` then ``resDev() + sqrL()`` in one pass over the observations (the same
-    arithmetic as :func:`_lin_pred`, :func:`update_mu`, :func:`res_dev`)."""
+    arithmetic as :func:`_lin_pred`, :func:`update_mu`, :func:`res_dev`).  ``xzero``: ``delb`` is zero and
+    ``X`` finite (the u-only PIRLS), so ``X delb`` is +0.0 in every row and its loop is skipped."""
     n, p = X.shape
     b = lam * delu
     for i in range(n):
         xb = 0.0
-        for j in range(p):
-            xb += X[i, j] * delb[j]
+        if not xzero:
+            for j in range(p):
+                xb += X[i, j] * delb[j]
         zb = 0.0
         for t in range(Zp[i], Zp[i + 1]):
             zb += Zx[t] * b[Zi[t]]
@@ -163,7 +167,7 @@ def _move(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
 @jit_numpy_errors
 def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
            lam: Arr, delu: Arr, delb: Arr, olddelu: Arr, olddelb: Arr, u_only: bool, pdev: float, oldpdev: float,
-           work: Arr) -> float:
+           work: Arr, xzero: bool) -> float:
     """``pwrssUpdate``'s step halving (at most 20 times); returns the new penalised deviance."""
     for _k in range(20):
         if not (math.isnan(pdev) or pdev > oldpdev):
@@ -173,7 +177,7 @@ def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr,
         if not u_only:
             for j in range(delb.size):
                 delb[j] = (olddelb[j] + delb[j]) / 2
-        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work)
+        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work, xzero)
     return pdev
 
 
@@ -182,10 +186,11 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
           Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr,
           i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr, scol: Arr,
           dense_schur: bool, lam: Arr, q1: int, delu: Arr, delb: Arr, u_only: bool, tol: float,
-          maxit: int) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr]:
+          maxit: int, xfin: bool) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr]:
     """``pwrssUpdate`` from the current ``eta``/``mu``/``delu``/``delb`` (all updated in place).  Returns
-    (status, d, L21, L22, RZX, RX, Vtr, Utr, Xwts)."""
+    (status, d, L21, L22, RZX, RX, Vtr, Utr, Xwts).  ``xfin``: every element of ``X`` is finite."""
     n, p = X.shape
+    xzero = u_only and xfin
     q = lam.size
     work = np.empty(n)
     w = np.empty(n)
@@ -227,12 +232,12 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             bwd(RX, b)
             delb[:] = b
             delu[:] = ltsolve(d, L21, L22, cu - mv(RZX, delb))
-        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work)
+        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work, xzero)
         if abs((oldpdev - pdev) / pdev) < tol:
             return OK, d, L21, L22, RZX, RX, Vtr, Utr, w
         if math.isnan(pdev) or pdev > oldpdev:
             pdev = _halve(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, olddelu, olddelb,
-                          u_only, pdev, oldpdev, work)
+                          u_only, pdev, oldpdev, work, xzero)
             if math.isnan(pdev):
                 return NAN, d, L21, L22, RZX, RX, Vtr, Utr, w
             if pdev - oldpdev > tol:
@@ -246,7 +251,7 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
              maxit: int, fac: Arr, GQ: Arr, fam: int, link: int, y: Arr, wt: Arr, aics: Arr, Lind: Arr, lrow: Arr,
              X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
              gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr,
-             pos: Arr, srow: Arr, scol: Arr, dense_schur: bool, q1: int, lam: Arr, eta: Arr, mu: Arr, offset: Arr,
+             pos: Arr, srow: Arr, scol: Arr, dense_schur: bool, q1: int, xfin: bool, lam: Arr, eta: Arr, mu: Arr, offset: Arr,
              delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr: Arr,
              Xwts: Arr) -> tuple[int, float]:
     """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
@@ -272,7 +277,8 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
         lam[lrow[k]] = theta[Lind[k]]
     status, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_ = pwrss(
         fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,
-        i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb, u_only, tol, maxit)
+        i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb, u_only, tol, maxit,
+        xfin)
     Xwts[:] = w_
     if status != WEIGHTS:
         d[:] = d_
