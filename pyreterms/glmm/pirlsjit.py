@@ -247,13 +247,69 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
 
 
 @jit_numpy_errors
+def _seg(a: Arr, at: Arr, k: int) -> Arr:
+    """The k-th of the arrays packed end to end in ``a`` (``at``: where each starts, then the end)."""
+    return a[at[k]:at[k + 1]]
+
+
+@jit_numpy_errors
 def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta: Arr, u_only: bool, tol: float,
-             maxit: int, fac: Arr, GQ: Arr, fam: int, link: int, y: Arr, wt: Arr, aics: Arr, Lind: Arr, lrow: Arr,
-             X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
-             gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr,
-             pos: Arr, srow: Arr, scol: Arr, dense_schur: bool, q1: int, xfin: bool, lam: Arr, eta: Arr, mu: Arr, offset: Arr,
-             delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr: Arr,
-             Xwts: Arr) -> tuple[int, float]:
+             maxit: int, fac: Arr, GQ: Arr, dims: Arr, ints: Arr, iat: Arr, flts: Arr, state: Arr) -> tuple[int, float]:
+    """:func:`evaluate_arrays` with the model's arrays packed into five (one call of a compiled function costs
+    about 0.1 us per argument): ``dims`` = (fam, link, n, p, q, q1, dense_schur, xfin); ``ints`` the index
+    arrays end to end (``iat`` where each starts: ``Lind, lrow, Zp, Zi, Tp, Ti, ginv, gobs, gr, gs, i11, t11,
+    i21, t21, i22, t22, e1, e2, pos, srow, scol``); ``flts`` = ``y, wt, aics, X, Zx, Tx, gcoef``; ``state`` =
+    ``lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts`` (the arrays
+    :class:`pyreterms.glmm.kernel.KernelState` views)."""
+    fam, link, n, p, q, q1 = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
+    q2 = q - q1
+    Lind, lrow, Zp, Zi = _seg(ints, iat, 0), _seg(ints, iat, 1), _seg(ints, iat, 2), _seg(ints, iat, 3)
+    Tp, Ti, ginv, gobs = _seg(ints, iat, 4), _seg(ints, iat, 5), _seg(ints, iat, 6), _seg(ints, iat, 7)
+    gr, gs, i11, t11 = _seg(ints, iat, 8), _seg(ints, iat, 9), _seg(ints, iat, 10), _seg(ints, iat, 11)
+    i21, t21, i22, t22 = _seg(ints, iat, 12), _seg(ints, iat, 13), _seg(ints, iat, 14), _seg(ints, iat, 15)
+    e1, e2, pos, srow, scol = (_seg(ints, iat, 16), _seg(ints, iat, 17), _seg(ints, iat, 18), _seg(ints, iat, 19),
+                               _seg(ints, iat, 20))
+    k = 0
+    y, wt = flts[k:k + n], flts[k + n:k + 2 * n]
+    k += 2 * n
+    aics = flts[k:k + 4 * n].reshape((4, n))
+    k += 4 * n
+    X = flts[k:k + n * p].reshape((n, p))
+    k += n * p
+    Zx = flts[k:k + Zi.size]
+    k += Zi.size
+    Tx = flts[k:k + Ti.size]
+    k += Ti.size
+    gcoef = flts[k:k + ginv.size]
+    k = 0
+    lam = state[k:k + q]
+    eta, mu, offset = state[k + q:k + q + n], state[k + q + n:k + q + 2 * n], state[k + q + 2 * n:k + q + 3 * n]
+    k += q + 3 * n
+    delu, delb, d = state[k:k + q], state[k + q:k + q + p], state[k + q + p:k + q + p + q1]
+    k += q + p + q1
+    L21 = state[k:k + q2 * q1].reshape((q2, q1))
+    k += q2 * q1
+    L22 = state[k:k + q2 * q2].reshape((q2, q2))
+    k += q2 * q2
+    RZX = state[k:k + q * p].reshape((q, p))
+    k += q * p
+    RX = state[k:k + p * p].reshape((p, p))
+    k += p * p
+    Vtr, Utr, Xwts = state[k:k + p], state[k + p:k + p + q], state[k + p + q:k + p + q + n]
+    return evaluate_arrays(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac, GQ, fam, link, y, wt,
+                           aics, Lind, lrow, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21,
+                           i22, t22, e1, e2, pos, srow, scol, dims[6] != 0, q1, dims[7] != 0, lam, eta, mu, offset,
+                           delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts)
+
+
+@jit_numpy_errors
+def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta: Arr, u_only: bool, tol: float,
+                    maxit: int, fac: Arr, GQ: Arr, fam: int, link: int, y: Arr, wt: Arr, aics: Arr, Lind: Arr, lrow:
+                    Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
+                    gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos:
+                    Arr, srow: Arr, scol: Arr, dense_schur: bool, q1: int, xfin: bool, lam: Arr, eta: Arr, mu: Arr,
+                    offset: Arr, delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr:
+                    Arr, Xwts: Arr) -> tuple[int, float]:
     """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
     start_off + gamma``, ``mu = linkInv(eta)``, ``offset = base + X beta`` (``beta`` empty: ``base``), then
     ``pwrssUpdate`` from ``delu``/``delb`` and, by ``mode``, nothing (0), ``glmerLaplace``'s value (1: ``ldL2 +
