@@ -122,6 +122,26 @@ def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr) -> Arr:
 
 
 @jit_numpy_errors
+def _lsolve_cols(d: Arr, L21: Arr, L22: Arr, B: Arr) -> Arr:
+    """``L^-1 B`` column by column (:func:`~pyreterms.glmm.linjit.lsolve`'s arithmetic for each column)."""
+    q1, q2 = d.size, L22.shape[0]
+    out = np.empty(B.shape)
+    x, r = np.empty(q1), np.empty(q2)
+    for c in range(B.shape[1]):
+        for j in range(q1):
+            x[j] = B[j, c] / d[j]
+            out[j, c] = x[j]
+        if q2:
+            m = mv(L21, x)
+            for i in range(q2):
+                r[i] = B[q1 + i, c] - m[i]
+            fwd(L22, r)
+            for i in range(q2):
+                out[q1 + i, c] = r[i]
+    return out
+
+
+@jit_numpy_errors
 def update_mu(link: int, offset: Arr, gamma: Arr, eta: Arr, mu: Arr) -> None:
     """``glmResp::updateMu``."""
     for i in range(eta.size):
@@ -200,8 +220,10 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
     RZX, RX = np.zeros((q, p)), np.eye(p)
     Vtr, Utr = np.zeros(p), np.zeros(q)
     oldpdev = _DBL_MAX
+    olddelu, olddelb = np.empty(q), np.empty(p)
     for _ in range(maxit):
-        olddelu, olddelb = delu.copy(), delb.copy()
+        olddelu[:] = delu
+        olddelb[:] = delb
         # internal_glmerWrkIter
         for i in range(n):
             # the log link's muEta is its linkInv, max(exp(eta), eps), and mu was computed from this eta
@@ -214,9 +236,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
                                      e1, e2, pos, srow, scol, dense_schur, lam, q1)
         if not ok:
             return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
-        UV = _ut_times(w, V, Tp, Ti, Tx, lam)
-        for c in range(p):
-            RZX[:, c] = lsolve(d, L21, L22, UV[:, c].copy())
+        RZX = _lsolve_cols(d, L21, L22, _ut_times(w, V, Tp, Ti, Tx, lam))
         RX = crossprod(V) - crossprod(RZX)
         if not chol(RX):
             return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
@@ -380,16 +400,22 @@ def agq(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X:
         devc0[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
     xb = mv(X, delb)
     mult = np.zeros(q)
+    u, b, devc, gam = np.empty(q), np.empty(q), np.empty(q), np.empty(n)
     for r in range(GQ.shape[0]):
         z, wk, ldn = GQ[r, 0], GQ[r, 1], GQ[r, 2]
         if z == 0:
             mult += wk
             continue
-        u = np.empty(q)
         for j in range(q):
             u[j] = z * (1.0 / d[j]) + delu[j]
-        update_mu(link, offset, xb + csr_mv(Zp, Zi, Zx, lam * u), eta, mu)
-        devc = u * u
+            b[j] = lam[j] * u[j]
+            devc[j] = u[j] * u[j]
+        for i in range(n):  # xb + csr_mv(Z, b)
+            zb = 0.0
+            for t in range(Zp[i], Zp[i + 1]):
+                zb += Zx[t] * b[Zi[t]]
+            gam[i] = xb[i] + zb
+        update_mu(link, offset, gam, eta, mu)
         for i in range(n):
             devc[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
         for j in range(q):
