@@ -40,14 +40,14 @@ class _Model:
 
 @jit_numpy_errors
 def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, lam: Arr,
-            q1: int) -> tuple[Arr, Arr, Arr]:
+            q1: int, a11: Arr, A21: Arr, L22: Arr) -> None:
     """``CrossPattern.blocks``: ``diag(A11) - 1``, ``A21`` and ``A22 - I`` from the non-zeros ``g`` of
-    ``Z' W Z`` (``lam[r] lam[s] g``)."""
+    ``Z' W Z`` (``lam[r] lam[s] g``), written into ``a11``, ``A21``, ``L22``."""
     q = lam.size
     q2 = q - q1
-    a11 = np.zeros(q1)
-    A21 = np.zeros((q2, q1))
-    L22 = np.zeros((q2, q2))
+    a11[:] = 0.0
+    A21[:, :] = 0.0
+    L22[:, :] = 0.0
     for k in range(i11.size):
         m = i11[k]
         a11[t11[k]] = lam[gr[m]] * lam[gs[m]] * g[m]
@@ -59,23 +59,21 @@ def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i2
         m = i22[k]
         t = t22[k]
         L22[t // q2, t % q2] = lam[gr[m]] * lam[gs[m]] * g[m]
-    return a11, A21, L22
 
 
 @jit_numpy_errors
 def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr,
             i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr,
-            scol: Arr, dense_schur: bool, lam: Arr, q1: int) -> tuple[bool, Arr, Arr, Arr, Arr]:
-    """``updateDecomp``'s factor: ``d``, ``L21``, ``L22`` of ``Lambda' Z' W Z Lambda + I`` (``V = X diag(w)``,
-    ``updateXwts``', is the caller's and returned as given); ``ok`` False when A is not positive definite."""
+            scol: Arr, dense_schur: bool, lam: Arr, q1: int, g: Arr, a11: Arr, d: Arr, A21: Arr, L22: Arr) -> bool:
+    """``updateDecomp``'s factor: ``d``, ``L21`` (``A21``), ``L22`` of ``Lambda' Z' W Z Lambda + I``, written in
+    place (``g``, ``a11``: scratch); False when A is not positive definite."""
     q = lam.size
     q2 = q - q1
-    g = np.zeros(gr.size)
+    g[:] = 0.0
     for k in range(ginv.size):
         o = gobs[k]
         g[ginv[k]] += gcoef[k] * (w[o] * w[o])
-    a11, A21, L22 = _blocks(g, gr, gs, i11, t11, i21, t21, i22, t22, lam, q1)
-    d = np.empty(q1)
+    _blocks(g, gr, gs, i11, t11, i21, t21, i22, t22, lam, q1, a11, A21, L22)
     ok = True
     for j in range(q1):
         a = a11[j] + 1.0
@@ -83,7 +81,7 @@ def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gco
             ok = False
         d[j] = math.sqrt(a)
     if not ok:
-        return ok, V, d, A21, L22
+        return ok
     for i in range(q2):
         L22[i, i] += 1.0
         for j in range(q1):
@@ -99,16 +97,14 @@ def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gco
                 for j in range(q2):
                     L22[i, j] -= gram[i * q2 + j]
         ok = chol(L22)
-    return ok, V, d, A21, L22
+    return ok
 
 
 @jit_numpy_errors
-def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr) -> Arr:
-    """``Lambdat Zt diag(w) M`` for a matrix M (n x k)."""
+def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr, out: Arr, acc: Arr) -> Arr:
+    """``Lambdat Zt diag(w) M`` for a matrix M (n x k), written into ``out`` (q x k; ``acc``: k scratch)."""
     q = Tp.size - 1
     k = M.shape[1]
-    out = np.empty((q, k))
-    acc = np.empty(k)
     for j in range(q):  # each (j, c) sums its row's entries in order from 0.0, as scipy's CSR product does
         acc[:] = 0.0
         for t in range(Tp[j], Tp[j + 1]):
@@ -122,11 +118,10 @@ def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr) -> Arr:
 
 
 @jit_numpy_errors
-def _lsolve_cols(d: Arr, L21: Arr, L22: Arr, B: Arr) -> Arr:
-    """``L^-1 B`` column by column (:func:`~pyreterms.glmm.linjit.lsolve`'s arithmetic for each column)."""
+def _lsolve_cols(d: Arr, L21: Arr, L22: Arr, B: Arr, out: Arr, x: Arr, r: Arr) -> None:
+    """``L^-1 B`` column by column into ``out`` (:func:`~pyreterms.glmm.linjit.lsolve`'s arithmetic for each
+    column; ``x``, ``r``: scratch of ``d``'s and ``L22``'s size)."""
     q1, q2 = d.size, L22.shape[0]
-    out = np.empty(B.shape)
-    x, r = np.empty(q1), np.empty(q2)
     for c in range(B.shape[1]):
         for j in range(q1):
             x[j] = B[j, c] / d[j]
@@ -138,7 +133,6 @@ def _lsolve_cols(d: Arr, L21: Arr, L22: Arr, B: Arr) -> Arr:
             fwd(L22, r)
             for i in range(q2):
                 out[q1 + i, c] = r[i]
-    return out
 
 
 @jit_numpy_errors
@@ -221,6 +215,8 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
     Vtr, Utr = np.zeros(p), np.zeros(q)
     oldpdev = _DBL_MAX
     olddelu, olddelb = np.empty(q), np.empty(p)
+    g, a11, UV, Uw, acc, xs, rs = np.empty(gr.size), np.empty(q1), np.empty((q, p)), np.empty((q, 1)), np.empty(p), \
+        np.empty(q1), np.empty(q - q1)
     for _ in range(maxit):
         olddelu[:] = delu
         olddelb[:] = delb
@@ -232,16 +228,19 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             wtres[i] = ((eta[i] - offset[i]) + (y[i] - mu[i]) / me) * w[i]
             for j in range(p):
                 V[i, j] = X[i, j] * w[i]
-        ok, V, d, L21, L22 = _factor(w, V, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22,
-                                     e1, e2, pos, srow, scol, dense_schur, lam, q1)
+        ok = _factor(w, V, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow,
+                     scol, dense_schur, lam, q1, g, a11, d, L21, L22)
         if not ok:
             return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
-        RZX = _lsolve_cols(d, L21, L22, _ut_times(w, V, Tp, Ti, Tx, lam))
+        _ut_times(w, V, Tp, Ti, Tx, lam, UV, acc)
+        _lsolve_cols(d, L21, L22, UV, RZX, xs, rs)
         RX = crossprod(V) - crossprod(RZX)
         if not chol(RX):
             return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
         Vtr = tmv(V, wtres)
-        Utr = _ut_times(w, wtres.reshape(n, 1), Tp, Ti, Tx, lam)[:, 0].copy()
+        _ut_times(w, wtres.reshape(n, 1), Tp, Ti, Tx, lam, Uw, acc)
+        for j in range(q):
+            Utr[j] = Uw[j, 0]
         if u_only:
             delb[:] = 0.0
             delu[:] = ltsolve(d, L21, L22, lsolve(d, L21, L22, Utr))
