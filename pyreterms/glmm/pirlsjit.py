@@ -105,8 +105,17 @@ def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr, out: Arr, acc
     """``Lambdat Zt diag(w) M`` for a matrix M (n x k), written into ``out`` (q x k; ``acc``: k scratch)."""
     q = Tp.size - 1
     k = M.shape[1]
+    if k == 1:  # a vector: the same sums with the accumulator in a register
+        for j in range(q):
+            s = 0.0
+            for t in range(Tp[j], Tp[j + 1]):
+                o = Ti[t]
+                s += Tx[t] * (w[o] * M[o, 0])
+            out[j, 0] = lam[j] * s
+        return out
     for j in range(q):  # each (j, c) sums its row's entries in order from 0.0, as scipy's CSR product does
-        acc[:] = 0.0
+        for c in range(k):
+            acc[c] = 0.0
         for t in range(Tp[j], Tp[j + 1]):
             o = Ti[t]
             z, wo = Tx[t], w[o]
