@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -52,23 +51,15 @@ def _f64(a: Arr) -> Arr:
 
 @dataclass(frozen=True)
 class KernelModel:
-    """The model's constant arrays in the kernel's layout (see ``pirlsjit._Model``)."""
+    """The model's constant arrays in the kernel's layout (see ``pirlsjit._Model``), packed as
+    :func:`pirlsjit.evaluate` takes them: ``dims``, the index arrays end to end in ``ints`` (``iat``: where
+    each starts) and the float arrays in ``flts``."""
 
-    fam: int
-    link: int
-    y: Arr
-    wt: Arr
-    aics: Arr
-    X: Arr
-    Z: tuple[Arr, Arr, Arr]
-    Zt: tuple[Arr, Arr, Arr]
-    scatter: tuple[Arr, ...]
-    schur: tuple[Arr, ...]
-    dense_schur: bool
-    q1: int
-    Lind: Arr
-    lrow: Arr
     aic_compiled: bool
+    dims: Arr
+    ints: Arr
+    iat: Arr
+    flts: Arr
     state: KernelState
 
     @classmethod
@@ -84,25 +75,18 @@ class KernelModel:
         Z, Zt = pat.Z, pat.Zt
         sch = pat.plan.schur
         empty = np.zeros(0, dtype=np.int64)
-        schur = (empty,) * 5 if sch is None else (_i64(sch.e1), _i64(sch.e2), _i64(sch.pos), _i64(sch.rows),
-                                                   _i64(sch.cols))
-        scatter = (_i64(pat._inv), _i64(pat._obs), _f64(pat._coef), _i64(pat._r), _i64(pat._s),
-                   _i64(pat._i11), _i64(pat._t11), _i64(pat._i21), _i64(pat._t21), _i64(pat._i22), _i64(pat._t22))
-        return cls(fam, link, _f64(rp.y), _f64(rp.weights), aic_setup(fam, _f64(rp.y), _f64(rp.n), _f64(rp.weights)),
-                   _f64(pp.X),
-                   (_i64(Z.indptr), _i64(Z.indices), _f64(Z.data)), (_i64(Zt.indptr), _i64(Zt.indices), _f64(Zt.data)),
-                   scatter, schur, sch is None, int(pat.q1), _i64(pat._Lind), _i64(pat._lrow), bool(has_aic(fam)),
-                   KernelState.allocate(pp.X.shape[0], pp.X.shape[1], pat.q, int(pat.q1)))
-
-    @property
-    def args(self) -> tuple[Any, ...]:
-        """The kernel's constant arguments and the state arrays, in :func:`pirlsjit.evaluate`'s order."""
-        a = self.__dict__.get("_args")
-        if a is None:
-            a = (self.fam, self.link, self.y, self.wt, self.aics, self.Lind, self.lrow, self.X, *self.Z, *self.Zt,
-                 *self.scatter, *self.schur, self.dense_schur, self.q1, *self.state.arrays())
-            object.__setattr__(self, "_args", a)
-        return a
+        schur = [empty] * 5 if sch is None else [sch.e1, sch.e2, sch.pos, sch.rows, sch.cols]
+        ints = [pat._Lind, pat._lrow, Z.indptr, Z.indices, Zt.indptr, Zt.indices, pat._inv, pat._obs, pat._r, pat._s,
+                pat._i11, pat._t11, pat._i21, pat._t21, pat._i22, pat._t22, *schur]
+        y, wt = _f64(rp.y), _f64(rp.weights)
+        aics = aic_setup(fam, y, _f64(rp.n), wt)
+        flts = [y, wt, aics, _f64(pp.X), Z.data, Zt.data, pat._coef]
+        n, p = pp.X.shape
+        dims = np.array([fam, link, n, p, pat.q, int(pat.q1), sch is None, bool(np.isfinite(pp.X).all())],
+                        dtype=np.int64)
+        return cls(bool(has_aic(fam)), dims, np.concatenate([_i64(a).ravel() for a in ints]),
+                   np.cumsum([0] + [a.size for a in ints], dtype=np.int64),
+                   np.concatenate([_f64(a).ravel() for a in flts]), KernelState.allocate(n, p, pat.q, int(pat.q1)))
 
     def evaluate(self, pp: MerPred, rp: GlmResp, mode: int, gamma: Arr, start_off: Arr, base: Arr, beta: Arr,
                  theta: Arr, u_only: bool, tol: float, maxit: int, fac: Arr | None = None,
@@ -118,7 +102,7 @@ class KernelModel:
             ws.delb[:] = pp.delb
         status, value = pirlsjit.evaluate(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit,
                                           _NOFAC if fac is None else fac, _NOGQ if GQmat is None else GQmat,
-                                          *self.args)
+                                          self.dims, self.ints, self.iat, self.flts, ws.buffer)
         pp.theta, pp.pat.lam = theta, ws.lam
         rp.eta, rp.mu, rp.offset = ws.eta, ws.mu, ws.offset
         pp.delu, pp.delb, pp.Xwts = ws.delu, ws.delb, ws.Xwts
@@ -136,8 +120,10 @@ class KernelModel:
 
 @dataclass(frozen=True)
 class KernelState:
-    """The arrays the kernel writes (``MerPred``'s and ``GlmResp``'s fields), allocated once per model."""
+    """The arrays the kernel writes (``MerPred``'s and ``GlmResp``'s fields), allocated once per model as views
+    of one ``buffer`` (in :func:`pirlsjit.evaluate`'s order)."""
 
+    buffer: Arr
     lam: Arr
     eta: Arr
     mu: Arr
@@ -156,10 +142,13 @@ class KernelState:
 
     @classmethod
     def allocate(cls, n: int, p: int, q: int, q1: int) -> KernelState:
-        d, L21, L22 = np.ones(q1), np.zeros((q - q1, q1)), np.zeros((q - q1, q - q1))
-        return cls(np.zeros(q), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(q), np.zeros(p), d, L21, L22,
-                   np.zeros((q, p)), np.eye(p), np.zeros(p), np.zeros(q), np.ones(n), BlockChol(d, L21, L22))
-
-    def arrays(self) -> tuple[Arr, ...]:
-        return (self.lam, self.eta, self.mu, self.offset, self.delu, self.delb, self.d, self.L21, self.L22,
-                self.RZX, self.RX, self.Vtr, self.Utr, self.Xwts)
+        q2 = q - q1
+        shapes = [(q,), (n,), (n,), (n,), (q,), (p,), (q1,), (q2, q1), (q2, q2), (q, p), (p, p), (p,), (q,), (n,)]
+        sizes = [int(np.prod(s)) for s in shapes]
+        buffer = np.zeros(sum(sizes))
+        at = np.cumsum([0, *sizes])
+        views = [buffer[at[k]:at[k + 1]].reshape(s) for k, s in enumerate(shapes)]
+        lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts = views
+        d[:], RX[:], Xwts[:] = 1.0, np.eye(p), 1.0
+        return cls(buffer, lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts,
+                   BlockChol(d, L21, L22))

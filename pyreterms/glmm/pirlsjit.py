@@ -40,14 +40,14 @@ class _Model:
 
 @jit_numpy_errors
 def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, lam: Arr,
-            q1: int) -> tuple[Arr, Arr, Arr]:
+            q1: int, a11: Arr, A21: Arr, L22: Arr) -> None:
     """``CrossPattern.blocks``: ``diag(A11) - 1``, ``A21`` and ``A22 - I`` from the non-zeros ``g`` of
-    ``Z' W Z`` (``lam[r] lam[s] g``)."""
+    ``Z' W Z`` (``lam[r] lam[s] g``), written into ``a11``, ``A21``, ``L22``."""
     q = lam.size
     q2 = q - q1
-    a11 = np.zeros(q1)
-    A21 = np.zeros((q2, q1))
-    L22 = np.zeros((q2, q2))
+    a11[:] = 0.0
+    A21[:, :] = 0.0
+    L22[:, :] = 0.0
     for k in range(i11.size):
         m = i11[k]
         a11[t11[k]] = lam[gr[m]] * lam[gs[m]] * g[m]
@@ -59,23 +59,21 @@ def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i2
         m = i22[k]
         t = t22[k]
         L22[t // q2, t % q2] = lam[gr[m]] * lam[gs[m]] * g[m]
-    return a11, A21, L22
 
 
 @jit_numpy_errors
 def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr,
             i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr,
-            scol: Arr, dense_schur: bool, lam: Arr, q1: int) -> tuple[bool, Arr, Arr, Arr, Arr]:
-    """``updateDecomp``'s factor: ``d``, ``L21``, ``L22`` of ``Lambda' Z' W Z Lambda + I`` (``V = X diag(w)``,
-    ``updateXwts``', is the caller's and returned as given); ``ok`` False when A is not positive definite."""
+            scol: Arr, dense_schur: bool, lam: Arr, q1: int, g: Arr, a11: Arr, d: Arr, A21: Arr, L22: Arr) -> bool:
+    """``updateDecomp``'s factor: ``d``, ``L21`` (``A21``), ``L22`` of ``Lambda' Z' W Z Lambda + I``, written in
+    place (``g``, ``a11``: scratch); False when A is not positive definite."""
     q = lam.size
     q2 = q - q1
-    g = np.zeros(gr.size)
+    g[:] = 0.0
     for k in range(ginv.size):
         o = gobs[k]
         g[ginv[k]] += gcoef[k] * (w[o] * w[o])
-    a11, A21, L22 = _blocks(g, gr, gs, i11, t11, i21, t21, i22, t22, lam, q1)
-    d = np.empty(q1)
+    _blocks(g, gr, gs, i11, t11, i21, t21, i22, t22, lam, q1, a11, A21, L22)
     ok = True
     for j in range(q1):
         a = a11[j] + 1.0
@@ -83,7 +81,7 @@ def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gco
             ok = False
         d[j] = math.sqrt(a)
     if not ok:
-        return ok, V, d, A21, L22
+        return ok
     for i in range(q2):
         L22[i, i] += 1.0
         for j in range(q1):
@@ -99,24 +97,51 @@ def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gco
                 for j in range(q2):
                     L22[i, j] -= gram[i * q2 + j]
         ok = chol(L22)
-    return ok, V, d, A21, L22
+    return ok
 
 
 @jit_numpy_errors
-def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr) -> Arr:
-    """``Lambdat Zt diag(w) M`` for a matrix M (n x k)."""
+def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr, out: Arr, acc: Arr) -> Arr:
+    """``Lambdat Zt diag(w) M`` for a matrix M (n x k), written into ``out`` (q x k; ``acc``: k scratch)."""
     q = Tp.size - 1
     k = M.shape[1]
-    out = np.zeros((q, k))
-    for j in range(q):  # each (j, c) sums its row's entries in order, as scipy's CSR product does
+    if k == 1:  # a vector: the same sums with the accumulator in a register
+        for j in range(q):
+            s = 0.0
+            for t in range(Tp[j], Tp[j + 1]):
+                o = Ti[t]
+                s += Tx[t] * (w[o] * M[o, 0])
+            out[j, 0] = lam[j] * s
+        return out
+    for j in range(q):  # each (j, c) sums its row's entries in order from 0.0, as scipy's CSR product does
+        for c in range(k):
+            acc[c] = 0.0
         for t in range(Tp[j], Tp[j + 1]):
             o = Ti[t]
             z, wo = Tx[t], w[o]
             for c in range(k):
-                out[j, c] += z * (wo * M[o, c])
+                acc[c] += z * (wo * M[o, c])
         for c in range(k):
-            out[j, c] = lam[j] * out[j, c]
+            out[j, c] = lam[j] * acc[c]
     return out
+
+
+@jit_numpy_errors
+def _lsolve_cols(d: Arr, L21: Arr, L22: Arr, B: Arr, out: Arr, x: Arr, r: Arr) -> None:
+    """``L^-1 B`` column by column into ``out`` (:func:`~pyreterms.glmm.linjit.lsolve`'s arithmetic for each
+    column; ``x``, ``r``: scratch of ``d``'s and ``L22``'s size)."""
+    q1, q2 = d.size, L22.shape[0]
+    for c in range(B.shape[1]):
+        for j in range(q1):
+            x[j] = B[j, c] / d[j]
+            out[j, c] = x[j]
+        if q2:
+            m = mv(L21, x)
+            for i in range(q2):
+                r[i] = B[q1 + i, c] - m[i]
+            fwd(L22, r)
+            for i in range(q2):
+                out[q1 + i, c] = r[i]
 
 
 @jit_numpy_errors
@@ -142,15 +167,17 @@ def _lin_pred(X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, lam: Arr, delu: Arr, delb: Arr)
 
 @jit_numpy_errors
 def _move(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
-          lam: Arr, delu: Arr, delb: Arr, work: Arr) -> float:
+          lam: Arr, delu: Arr, delb: Arr, work: Arr, xzero: bool) -> float:
     """``updateMu(linPred(1))`` then ``resDev() + sqrL()`` in one pass over the observations (the same
-    arithmetic as :func:`_lin_pred`, :func:`update_mu`, :func:`res_dev`)."""
+    arithmetic as :func:`_lin_pred`, :func:`update_mu`, :func:`res_dev`).  ``xzero``: ``delb`` is zero and
+    ``X`` finite (the u-only PIRLS), so ``X delb`` is +0.0 in every row and its loop is skipped."""
     n, p = X.shape
     b = lam * delu
     for i in range(n):
         xb = 0.0
-        for j in range(p):
-            xb += X[i, j] * delb[j]
+        if not xzero:
+            for j in range(p):
+                xb += X[i, j] * delb[j]
         zb = 0.0
         for t in range(Zp[i], Zp[i + 1]):
             zb += Zx[t] * b[Zi[t]]
@@ -163,7 +190,7 @@ def _move(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
 @jit_numpy_errors
 def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
            lam: Arr, delu: Arr, delb: Arr, olddelu: Arr, olddelb: Arr, u_only: bool, pdev: float, oldpdev: float,
-           work: Arr) -> float:
+           work: Arr, xzero: bool) -> float:
     """``pwrssUpdate``'s step halving (at most 20 times); returns the new penalised deviance."""
     for _k in range(20):
         if not (math.isnan(pdev) or pdev > oldpdev):
@@ -173,7 +200,7 @@ def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr,
         if not u_only:
             for j in range(delb.size):
                 delb[j] = (olddelb[j] + delb[j]) / 2
-        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work)
+        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work, xzero)
     return pdev
 
 
@@ -182,10 +209,11 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
           Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr,
           i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr, scol: Arr,
           dense_schur: bool, lam: Arr, q1: int, delu: Arr, delb: Arr, u_only: bool, tol: float,
-          maxit: int) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr]:
+          maxit: int, xfin: bool) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr]:
     """``pwrssUpdate`` from the current ``eta``/``mu``/``delu``/``delb`` (all updated in place).  Returns
-    (status, d, L21, L22, RZX, RX, Vtr, Utr, Xwts)."""
+    (status, d, L21, L22, RZX, RX, Vtr, Utr, Xwts).  ``xfin``: every element of ``X`` is finite."""
     n, p = X.shape
+    xzero = u_only and xfin
     q = lam.size
     work = np.empty(n)
     w = np.empty(n)
@@ -195,8 +223,12 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
     RZX, RX = np.zeros((q, p)), np.eye(p)
     Vtr, Utr = np.zeros(p), np.zeros(q)
     oldpdev = _DBL_MAX
+    olddelu, olddelb = np.empty(q), np.empty(p)
+    g, a11, UV, Uw, acc, xs, rs = np.empty(gr.size), np.empty(q1), np.empty((q, p)), np.empty((q, 1)), np.empty(p), \
+        np.empty(q1), np.empty(q - q1)
     for _ in range(maxit):
-        olddelu, olddelb = delu.copy(), delb.copy()
+        olddelu[:] = delu
+        olddelb[:] = delb
         # internal_glmerWrkIter
         for i in range(n):
             # the log link's muEta is its linkInv, max(exp(eta), eps), and mu was computed from this eta
@@ -205,18 +237,19 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             wtres[i] = ((eta[i] - offset[i]) + (y[i] - mu[i]) / me) * w[i]
             for j in range(p):
                 V[i, j] = X[i, j] * w[i]
-        ok, V, d, L21, L22 = _factor(w, V, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22,
-                                     e1, e2, pos, srow, scol, dense_schur, lam, q1)
+        ok = _factor(w, V, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow,
+                     scol, dense_schur, lam, q1, g, a11, d, L21, L22)
         if not ok:
             return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
-        UV = _ut_times(w, V, Tp, Ti, Tx, lam)
-        for c in range(p):
-            RZX[:, c] = lsolve(d, L21, L22, UV[:, c].copy())
+        _ut_times(w, V, Tp, Ti, Tx, lam, UV, acc)
+        _lsolve_cols(d, L21, L22, UV, RZX, xs, rs)
         RX = crossprod(V) - crossprod(RZX)
         if not chol(RX):
             return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
         Vtr = tmv(V, wtres)
-        Utr = _ut_times(w, wtres.reshape(n, 1), Tp, Ti, Tx, lam)[:, 0].copy()
+        _ut_times(w, wtres.reshape(n, 1), Tp, Ti, Tx, lam, Uw, acc)
+        for j in range(q):
+            Utr[j] = Uw[j, 0]
         if u_only:
             delb[:] = 0.0
             delu[:] = ltsolve(d, L21, L22, lsolve(d, L21, L22, Utr))
@@ -227,12 +260,12 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             bwd(RX, b)
             delb[:] = b
             delu[:] = ltsolve(d, L21, L22, cu - mv(RZX, delb))
-        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work)
+        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work, xzero)
         if abs((oldpdev - pdev) / pdev) < tol:
             return OK, d, L21, L22, RZX, RX, Vtr, Utr, w
         if math.isnan(pdev) or pdev > oldpdev:
             pdev = _halve(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, olddelu, olddelb,
-                          u_only, pdev, oldpdev, work)
+                          u_only, pdev, oldpdev, work, xzero)
             if math.isnan(pdev):
                 return NAN, d, L21, L22, RZX, RX, Vtr, Utr, w
             if pdev - oldpdev > tol:
@@ -242,13 +275,69 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
 
 
 @jit_numpy_errors
+def _seg(a: Arr, at: Arr, k: int) -> Arr:
+    """The k-th of the arrays packed end to end in ``a`` (``at``: where each starts, then the end)."""
+    return a[at[k]:at[k + 1]]
+
+
+@jit_numpy_errors
 def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta: Arr, u_only: bool, tol: float,
-             maxit: int, fac: Arr, GQ: Arr, fam: int, link: int, y: Arr, wt: Arr, aics: Arr, Lind: Arr, lrow: Arr,
-             X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
-             gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr,
-             pos: Arr, srow: Arr, scol: Arr, dense_schur: bool, q1: int, lam: Arr, eta: Arr, mu: Arr, offset: Arr,
-             delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr: Arr,
-             Xwts: Arr) -> tuple[int, float]:
+             maxit: int, fac: Arr, GQ: Arr, dims: Arr, ints: Arr, iat: Arr, flts: Arr, state: Arr) -> tuple[int, float]:
+    """:func:`evaluate_arrays` with the model's arrays packed into five (one call of a compiled function costs
+    about 0.1 us per argument): ``dims`` = (fam, link, n, p, q, q1, dense_schur, xfin); ``ints`` the index
+    arrays end to end (``iat`` where each starts: ``Lind, lrow, Zp, Zi, Tp, Ti, ginv, gobs, gr, gs, i11, t11,
+    i21, t21, i22, t22, e1, e2, pos, srow, scol``); ``flts`` = ``y, wt, aics, X, Zx, Tx, gcoef``; ``state`` =
+    ``lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts`` (the arrays
+    :class:`pyreterms.glmm.kernel.KernelState` views)."""
+    fam, link, n, p, q, q1 = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
+    q2 = q - q1
+    Lind, lrow, Zp, Zi = _seg(ints, iat, 0), _seg(ints, iat, 1), _seg(ints, iat, 2), _seg(ints, iat, 3)
+    Tp, Ti, ginv, gobs = _seg(ints, iat, 4), _seg(ints, iat, 5), _seg(ints, iat, 6), _seg(ints, iat, 7)
+    gr, gs, i11, t11 = _seg(ints, iat, 8), _seg(ints, iat, 9), _seg(ints, iat, 10), _seg(ints, iat, 11)
+    i21, t21, i22, t22 = _seg(ints, iat, 12), _seg(ints, iat, 13), _seg(ints, iat, 14), _seg(ints, iat, 15)
+    e1, e2, pos, srow, scol = (_seg(ints, iat, 16), _seg(ints, iat, 17), _seg(ints, iat, 18), _seg(ints, iat, 19),
+                               _seg(ints, iat, 20))
+    k = 0
+    y, wt = flts[k:k + n], flts[k + n:k + 2 * n]
+    k += 2 * n
+    aics = flts[k:k + 4 * n].reshape((4, n))
+    k += 4 * n
+    X = flts[k:k + n * p].reshape((n, p))
+    k += n * p
+    Zx = flts[k:k + Zi.size]
+    k += Zi.size
+    Tx = flts[k:k + Ti.size]
+    k += Ti.size
+    gcoef = flts[k:k + ginv.size]
+    k = 0
+    lam = state[k:k + q]
+    eta, mu, offset = state[k + q:k + q + n], state[k + q + n:k + q + 2 * n], state[k + q + 2 * n:k + q + 3 * n]
+    k += q + 3 * n
+    delu, delb, d = state[k:k + q], state[k + q:k + q + p], state[k + q + p:k + q + p + q1]
+    k += q + p + q1
+    L21 = state[k:k + q2 * q1].reshape((q2, q1))
+    k += q2 * q1
+    L22 = state[k:k + q2 * q2].reshape((q2, q2))
+    k += q2 * q2
+    RZX = state[k:k + q * p].reshape((q, p))
+    k += q * p
+    RX = state[k:k + p * p].reshape((p, p))
+    k += p * p
+    Vtr, Utr, Xwts = state[k:k + p], state[k + p:k + p + q], state[k + p + q:k + p + q + n]
+    return evaluate_arrays(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac, GQ, fam, link, y, wt,
+                           aics, Lind, lrow, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21,
+                           i22, t22, e1, e2, pos, srow, scol, dims[6] != 0, q1, dims[7] != 0, lam, eta, mu, offset,
+                           delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts)
+
+
+@jit_numpy_errors
+def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta: Arr, u_only: bool, tol: float,
+                    maxit: int, fac: Arr, GQ: Arr, fam: int, link: int, y: Arr, wt: Arr, aics: Arr, Lind: Arr, lrow:
+                    Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
+                    gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos:
+                    Arr, srow: Arr, scol: Arr, dense_schur: bool, q1: int, xfin: bool, lam: Arr, eta: Arr, mu: Arr,
+                    offset: Arr, delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr:
+                    Arr, Xwts: Arr) -> tuple[int, float]:
     """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
     start_off + gamma``, ``mu = linkInv(eta)``, ``offset = base + X beta`` (``beta`` empty: ``base``), then
     ``pwrssUpdate`` from ``delu``/``delb`` and, by ``mode``, nothing (0), ``glmerLaplace``'s value (1: ``ldL2 +
@@ -272,7 +361,8 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
         lam[lrow[k]] = theta[Lind[k]]
     status, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_ = pwrss(
         fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,
-        i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb, u_only, tol, maxit)
+        i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb, u_only, tol, maxit,
+        xfin)
     Xwts[:] = w_
     if status != WEIGHTS:
         d[:] = d_
@@ -318,16 +408,22 @@ def agq(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X:
         devc0[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
     xb = mv(X, delb)
     mult = np.zeros(q)
+    u, b, devc, gam = np.empty(q), np.empty(q), np.empty(q), np.empty(n)
     for r in range(GQ.shape[0]):
         z, wk, ldn = GQ[r, 0], GQ[r, 1], GQ[r, 2]
         if z == 0:
             mult += wk
             continue
-        u = np.empty(q)
         for j in range(q):
             u[j] = z * (1.0 / d[j]) + delu[j]
-        update_mu(link, offset, xb + csr_mv(Zp, Zi, Zx, lam * u), eta, mu)
-        devc = u * u
+            b[j] = lam[j] * u[j]
+            devc[j] = u[j] * u[j]
+        for i in range(n):  # xb + csr_mv(Z, b)
+            zb = 0.0
+            for t in range(Zp[i], Zp[i + 1]):
+                zb += Zx[t] * b[Zi[t]]
+            gam[i] = xb[i] + zb
+        update_mu(link, offset, gam, eta, mu)
         for i in range(n):
             devc[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
         for j in range(q):
