@@ -3,7 +3,8 @@
 ## pyreterms_collect, pyreterms_conditions, pyreterms_formula_env and the allowlist vectors defined there).
 ##
 ## pyreterms_glmm_reference(formula, data, family, link = NULL, nAGQ = 1L, weights = NULL,
-##                          offset = NULL, level = c("glformula", "glmer"), pars = NULL, extra = NULL)
+##                          offset = NULL, level = c("glformula", "glmer"), pars = NULL, extra = NULL,
+##                          stage1 = NULL, converged_tol = NULL, devfun0_at = NULL, stage1_theta = FALSE)
 ## (extra: a named list of further glmer arguments, R values or expressions over the data, from
 ##  `parity check --call 'glmer(...)'`; glFormula gets those it takes; stage1: a theta that stage 1's
 ##  optimizer returns in place of minqa's bobyqa, pyreterms_fixed_stage1)
@@ -34,7 +35,7 @@
 ##   "harness: Hessian"        gfit@optinfo$derivs$Hessian (deriv12 at opt$par: the bound on vcov's rounding)
 ## with stage1_theta = TRUE (nAGQ >= 1):
 ##   "harness: stage1 theta"   stage 1's opt$par (pp$theta of the devFunOnly devfun)
-##   with converged_tol: df with rho$tolPwrss <- converged_tol at opt$par and at each pars[[k]]:
+## with converged_tol: df with rho$tolPwrss <- converged_tol at opt$par and at each pars[[k]]:
 ##   "harness: converged gdevfun(pars)"  "harness: converged gdevfun(pars[[k]])"
 ## with devfun0_at (a list of thetas; any level but glformula, before the fit):
 ##   "harness: devfun0(at[[k]])"  glmer(nAGQ = 0, devFunOnly = TRUE)'s function there, or its stop

@@ -257,7 +257,7 @@ def our_stage1(d: Any, args: dict[str, Any]) -> np.ndarray | None:
 
 
 def _first(v: Any) -> float:
-    return float(np.ravel(np.asarray(v.x, dtype=np.float64))[0]) if hasattr(v, "x") else float("nan")
+    return float(np.ravel(np.array(v.x, dtype=np.float64))[0]) if hasattr(v, "x") else float("nan")
 
 
 def _explain_at_optimum(outcome: Any, d: Any, args: dict[str, Any], r: dict[str, Any], py: dict[str, Any],
