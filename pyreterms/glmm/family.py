@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from pyreterms.errors import DataError, LmeWarning
 from pyreterms.glmm.links import EPS, Arr, Link, make_link
@@ -121,20 +120,27 @@ def _gaussian_init(link: str) -> Initialize:
     return init
 
 
+def _stats() -> Any:
+    """``scipy.stats``, imported on first use (at import it costs ~0.4 s of ``import pyreterms``)."""
+    import scipy.stats
+
+    return scipy.stats
+
+
 def _binomial_aic(y: Arr, n: Arr, mu: Arr, wt: Arr, dev: float) -> float:
     m = n if np.any(n > 1) else wt
     with np.errstate(divide="ignore", invalid="ignore"):
-        lp = stats.binom.logpmf(np.round(m * y), np.round(m), mu)
+        lp = _stats().binom.logpmf(np.round(m * y), np.round(m), mu)
         return float(-2 * np.sum(np.where(m > 0, wt / m, 0.0) * lp))
 
 
 def _poisson_aic(y: Arr, n: Arr, mu: Arr, wt: Arr, dev: float) -> float:
-    return float(-2 * np.sum(stats.poisson.logpmf(y, mu) * wt))
+    return float(-2 * np.sum(_stats().poisson.logpmf(y, mu) * wt))
 
 
 def _gamma_aic(y: Arr, n: Arr, mu: Arr, wt: Arr, dev: float) -> float:
     disp = dev / np.sum(wt)
-    return float(-2 * np.sum(stats.gamma.logpdf(y, 1 / disp, scale=mu * disp) * wt) + 2)
+    return float(-2 * np.sum(_stats().gamma.logpdf(y, 1 / disp, scale=mu * disp) * wt) + 2)
 
 
 def _invgauss_aic(y: Arr, n: Arr, mu: Arr, wt: Arr, dev: float) -> float:

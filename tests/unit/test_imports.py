@@ -191,3 +191,14 @@ def test_only_the_command_lines_shared_helpers_are_imported_from_below() -> None
     assert not up, up
     assert not [t for m, t in edges if m == "parity.cli.args" and t.startswith("parity.cli")]
     assert ("parity.goldens.record_replay", "parity.cli.args") in edges
+
+
+def test_import_pyreterms_leaves_scipy_stats_for_later() -> None:
+    """``import pyreterms`` does not import ``scipy.stats`` (~0.4 s of import time): the modules that need it
+    (anova's and profile's chi-squared quantiles, the GLM families' aic) import it when first called."""
+    import subprocess
+    import sys
+
+    code = "import sys, pyreterms; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from pyreterms.errors import LmeWarning, PyretermsError
 from pyreterms.lmm.deviance import LmerProblem, PLSState, Workspace
@@ -167,6 +166,8 @@ def profile(fit: InferenceFit, which: Sequence[str | int] | str | None = None, a
     opt = np.concatenate([cv_to_sv(thopt, ncs, fm.sigma()), np.asarray(fm.state.beta, dtype=float)])
     nvp = len(vnames)
     wh = get_which(which, nvp, names)
+    from scipy.stats import chi2  # here, not at import: scipy.stats costs ~0.4 s of `import pyreterms`
+
     cutoff = float(np.sqrt(chi2.ppf(1 - alphamax, len(opt))))
     if delta is None:
         delta = cutoff * delta_cutoff
