@@ -280,8 +280,7 @@ def _explain_at_optimum(outcome: Any, d: Any, args: dict[str, Any], r: dict[str,
         why = explain_pirls_start(outcome.failing, float(at.fval), _first(here["gdevfun(pars[[1]])"]))
         if why is not None:
             return why
-    msgs = (_texts(py.get(_MSG)), _texts(r.get(_MSG)))
-    warns = (_texts(py.get(_WARN)), _texts(r.get(_WARN)))
+    msgs, warns = _texts_both(py, r)
     why = explain_singular_hessian(outcome.failing, msgs, warns, H, dev)
     if why is None and hasattr(r.get("harness: pars"), "x"):
         theirs = np.array(r["harness: pars"].x, dtype=np.float64)
@@ -290,11 +289,15 @@ def _explain_at_optimum(outcome: Any, d: Any, args: dict[str, Any], r: dict[str,
     return why
 
 
+def _texts_both(py: dict[str, Any], r: dict[str, Any]) -> tuple[tuple[list[str], list[str]], ...]:
+    """(checkConv's messages, glmer's warnings), each as (ours, lme4's)."""
+    return (_texts(py.get(_MSG)), _texts(r.get(_MSG))), (_texts(py.get(_WARN)), _texts(r.get(_WARN)))
+
+
 def _explain_pirls(outcome: Any, d: Any, args: dict[str, Any], r: dict[str, Any], py: dict[str, Any],
                    ours: np.ndarray, impl: Any) -> str | None:
     """The PIRLS-stop rules (:mod:`parity.campaigns.glmm_explain_pirls`) with lme4's criteria read live."""
-    msgs = (_texts(py.get(_MSG)), _texts(r.get(_MSG)))
-    warns = (_texts(py.get(_WARN)), _texts(r.get(_WARN)))
+    msgs, warns = _texts_both(py, r)
     here = glmm_r_components(d.formula, d.data, pars=[ours.tolist()], converged_tol=CONVERGED_TOL, stage1_theta=True,
                              **args)
     # stage 1 is read from pyreterms itself: the stage-1 rules are for pyreterms only
