@@ -73,7 +73,7 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
   if (!is.null(fe$error)) return(list(error = fe$error))
   f <- fe$f
   fenv <- fe$fenv
-  fam <- tryCatch(pyreterms_glmm_family(family, link), error = function(e) e)
+  fam <- tryCatch(pyreterms_glmm_family(family, link), error = pyreterms_caught)
   if (inherits(fam, "error")) return(list(error = conditionMessage(fam)))
   assign("..pyreterms_family..", fam, envir = fenv)
   mkcall <- function(fun, with_nagq = TRUE) {
@@ -91,7 +91,7 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
   }
   out <- list()
   cond <- pyreterms_conditions()
-  glf <- tryCatch(pyreterms_collect(eval(mkcall("glFormula", FALSE), fenv), cond), error = function(e) e)
+  glf <- tryCatch(pyreterms_collect(eval(mkcall("glFormula", FALSE), fenv), cond), error = pyreterms_caught)
   if (inherits(glf, "error"))
     return(list(error = conditionMessage(glf), "glFormula(): warnings" = cond$warnings,
                 "glFormula(): messages" = cond$messages))
@@ -111,7 +111,7 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
   put(paste0(G, "$formula"), deparse1(glf$formula))
   ## the glformula level is glFormula() and the response module (pyreterms' glformula is both): a stop in
   ## mkRespMod (the family's initialize: Gamma's "non-positive values", ...) is this level's refusal
-  resp <- tryCatch(pyreterms_collect(lme4:::mkRespMod(glf$fr, family = fam), cond), error = function(e) e)
+  resp <- tryCatch(pyreterms_collect(lme4:::mkRespMod(glf$fr, family = fam), cond), error = pyreterms_caught)
   if (inherits(resp, "error"))
     return(list(error = conditionMessage(resp), "glFormula(): warnings" = cond$warnings,
                 "glFormula(): messages" = cond$messages))
@@ -128,7 +128,7 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
       dcl0$nAGQ <- 0L
       dcl0$devFunOnly <- TRUE
       utils::capture.output(df0 <- tryCatch(suppressWarnings(suppressMessages(eval(dcl0, fenv))),
-                                            error = function(e) e))
+                                            error = pyreterms_caught))
     }
     out[sprintf("harness: devfun0(at[[%d]])", k)] <- list(
       if (inherits(df0, "error")) pyreterms_failed(df0)
@@ -137,7 +137,7 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
 
   fcond <- pyreterms_conditions()
   utils::capture.output(gfit <- tryCatch(pyreterms_collect(eval(mkcall("glmer"), fenv), fcond),
-                                          error = function(e) e))
+                                          error = pyreterms_caught))
   out[["glmer(): warnings"]] <- fcond$warnings
   out[["glmer(): messages"]] <- fcond$messages
   if (inherits(gfit, "error")) {
@@ -176,7 +176,7 @@ pyreterms_glmm_reference <- function(formula, data, family, link = NULL, nAGQ = 
   dcl <- mkcall("glmer")
   dcl$devFunOnly <- TRUE
   utils::capture.output(df <- tryCatch(suppressWarnings(suppressMessages(eval(dcl, fenv))),
-                                       error = function(e) e))
+                                       error = pyreterms_caught))
   if (inherits(df, "error")) {
     out[["gdevfun(pars)"]] <- pyreterms_failed(df)
     return(out)

@@ -186,8 +186,18 @@ pyreterms_plain <- function(x) {
             class = "pyreterms_error")
 }
 
-## A stand-in value for a component whose computation failed.
-pyreterms_failed <- function(e) structure(conditionMessage(e), class = "pyreterms_error")
+## TRUE for the error R signals when setTimeLimit() fires (parity.r.session's call_safely).
+pyreterms_timed_out <- function(e) grepl("reached (elapsed|CPU) time limit", conditionMessage(e))
+
+## An error handler that keeps the error as a value, except a time limit: R clears the limit
+## when it fires, so catching it here would let the rest of the call run unlimited.
+pyreterms_caught <- function(e) if (pyreterms_timed_out(e)) stop(e) else e
+
+## A stand-in value for a component whose computation failed (a time limit is re-signalled).
+pyreterms_failed <- function(e) {
+  if (pyreterms_timed_out(e)) stop(e)
+  structure(conditionMessage(e), class = "pyreterms_error")
+}
 
 ## A fresh collector for pyreterms_collect: an environment holding the character vectors
 ## `warnings` and `messages`.
@@ -206,7 +216,7 @@ pyreterms_conditions <- function() {
 ## does not attach (ns, bs: as a user who wrote library(splines) has), and nothing else of them.
 pyreterms_formula_env <- function(formula, data, weights, offset) {
   ftxt <- if (is.character(formula)) paste(formula, collapse = " ") else deparse1(formula)
-  fexpr <- tryCatch(str2lang(ftxt), error = function(e) e)
+  fexpr <- tryCatch(str2lang(ftxt), error = pyreterms_caught)
   if (inherits(fexpr, "error"))
     return(list(error = paste("cannot parse formula:", conditionMessage(fexpr))))
   bad <- pyreterms_disallowed(fexpr)
@@ -227,7 +237,19 @@ pyreterms_formula_env <- function(formula, data, weights, offset) {
 
 ## Evaluate `expr` collecting warnings/messages (muffled) into the character vectors
 ## env$warnings / env$messages.  Errors propagate.
+## Checks the caller's time limit (option pyreterms.deadline, set by parity.r.session's
+## call_safely) and arms setTimeLimit() again with what is left: code that swallowed the limit's
+## error (a try() inside a package) cleared it, and every component starts here.
+pyreterms_deadline <- function() {
+  d <- getOption("pyreterms.deadline")
+  if (is.null(d)) return(invisible(NULL))
+  left <- d - proc.time()[["elapsed"]]
+  if (left <= 0) stop("reached elapsed time limit")
+  setTimeLimit(elapsed = left, transient = TRUE)
+}
+
 pyreterms_collect <- function(expr, env) {
+  pyreterms_deadline()
   withCallingHandlers(expr,
     warning = function(w) {
       env$warnings <- c(env$warnings, conditionMessage(w))
@@ -348,7 +370,7 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
 
   out <- list()
   cond <- pyreterms_conditions()
-  lf <- tryCatch(pyreterms_collect(eval(mkcall("lFormula"), fenv), cond), error = function(e) e)
+  lf <- tryCatch(pyreterms_collect(eval(mkcall("lFormula"), fenv), cond), error = pyreterms_caught)
   if (inherits(lf, "error")) {
     return(list(error = conditionMessage(lf), warnings = cond$warnings, messages = cond$messages))
   }
@@ -382,7 +404,7 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   fcond <- pyreterms_conditions()
   fcl <- mkcall("lmer")
   if (is.null(call_args$control)) fcl$control <- quote(lme4::lmerControl(calc.derivs = TRUE))
-  fit <- tryCatch(pyreterms_collect(eval(fcl, fenv), fcond), error = function(e) e)
+  fit <- tryCatch(pyreterms_collect(eval(fcl, fenv), fcond), error = pyreterms_caught)
   out[["lmer(): warnings"]] <- fcond$warnings
   out[["lmer(): messages"]] <- fcond$messages
   if (inherits(fit, "error")) {
@@ -416,7 +438,7 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   put("isSingular(fit)", isSingular(fit))
   put("vcov(fit)", as.matrix(vcov(fit)))
   ## the verbs (issue 14), at the fitted parameters
-  nd <- tryCatch(pyreterms_newdata(data, lf$fr, lf$formula), error = function(e) e)
+  nd <- tryCatch(pyreterms_newdata(data, lf$fr, lf$formula), error = pyreterms_caught)
   put("predict(fit)", predict(fit))
   put("predict(fit, re.form = NA)", predict(fit, re.form = NA))
   put("predict(fit, newdata = nd, allow.new.levels = TRUE)", predict(fit, newdata = nd, allow.new.levels = TRUE))
@@ -424,7 +446,7 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   ## the variant (parity/r/verbvariant.py: re.form text made once for both sides, new-level row or not)
   vv <- if (is.null(verb_variant)) list(re_form = "NULL", new_level = TRUE) else verb_variant
   rf <- switch(vv$re_form, "NULL" = NULL, "NA" = NA, eval(str2lang(vv$re_form), fenv))
-  ndv <- tryCatch(pyreterms_newdata(data, lf$fr, lf$formula, vv$new_level), error = function(e) e)
+  ndv <- tryCatch(pyreterms_newdata(data, lf$fr, lf$formula, vv$new_level), error = pyreterms_caught)
   ## lme4 1.1-31 takes a re.form formula's random part from getData(fit), all rows of the data: on a fit
   ## that dropped rows (subset, NA) it stops or recycles (README "Known differences"): NULL there
   getdata_rows <- inherits(rf, "formula") && length(lme4::findbars(rf)) > 0 && nrow(lf$fr) < nrow(data)
@@ -487,7 +509,7 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
       fcl0$control <- ctl0
     }
     fcl0$start <- list(theta = as.numeric(thetas[[k]]))
-    fit0 <- tryCatch(suppressWarnings(suppressMessages(eval(fcl0, fenv))), error = function(e) e)
+    fit0 <- tryCatch(suppressWarnings(suppressMessages(eval(fcl0, fenv))), error = pyreterms_caught)
     pre <- sprintf("at(thetas[[%d]]): ", k)
     if (inherits(fit0, "error")) {
       out[[paste0(pre, "error")]] <- conditionMessage(fit0)
@@ -504,7 +526,7 @@ pyreterms_reference <- function(formula, data, REML = TRUE, weights = NULL, offs
   for (k in noisy_seeds) {
     c1 <- pyreterms_conditions()
     fit1 <- tryCatch(pyreterms_collect(pyreterms_noisy_lmer(mkcall, fenv, lf, k, call_args), c1),
-                     error = function(e) e)
+                     error = pyreterms_caught)
     pre <- sprintf("lmer(noisy devfun %d): ", k)
     if (inherits(fit1, "error")) {
       out[[paste0(pre, "criterion")]] <- pyreterms_failed(fit1)

@@ -59,11 +59,18 @@ local({
   e <- new.env(parent = globalenv())
   e$call_safely <- function(f, args, limit) {
     if (is.finite(limit)) {
+      t0 <- proc.time()[["elapsed"]]
+      old <- options(pyreterms.deadline = t0 + limit)  # read by reference.R's pyreterms_deadline()
       setTimeLimit(elapsed = limit, transient = TRUE)
-      on.exit(setTimeLimit(elapsed = Inf, transient = FALSE))
+      on.exit({setTimeLimit(elapsed = Inf, transient = FALSE); options(old)})
     }
-    tryCatch(list(value = do.call(f, args, quote = TRUE)),
-             error = function(e) list(error = conditionMessage(e)))
+    res <- tryCatch(list(value = do.call(f, args, quote = TRUE)),
+                    error = function(e) list(error = conditionMessage(e)))
+    # R clears the limit when it fires, so a handler inside `f` that caught the error let the
+    # rest run unlimited: whatever `f` returned, a call that outlived its limit timed out.
+    if (is.finite(limit) && (el <- proc.time()[["elapsed"]] - t0) >= limit)
+      res <- list(error = sprintf("reached elapsed time limit (%g s; the call ran %.2f s)", limit, el))
+    res
   }
   e$make_df <- function(cols, rn, n) {
     attr(cols, "row.names") <- if (is.null(rn)) .set_row_names(as.integer(n)) else rn

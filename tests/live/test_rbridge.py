@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -315,6 +316,26 @@ def test_time_limit(rs):
     assert oracle.reference_error(r).kind == "timeout"
     r = oracle.reference("Reaction ~ Days + (Days|Subject)", _ss3())
     assert oracle.reference_error(r) is None
+
+
+@pytest.mark.r
+def test_time_limit_swallowed_by_a_handler_is_still_a_timeout(rs):
+    """R clears setTimeLimit() when it fires: a try() inside the call used to swallow it, and the
+    rest ran unlimited and came back as a value (a fit with a 0.05 s limit ran 47 s and its
+    components were compared).  The call outlived its limit, so it is a timeout, and the next
+    component (pyreterms_collect) stops at once instead of running on."""
+    f = rs.r_eval("function() { try(repeat sum(1:10), silent = TRUE); "
+                  "t <- proc.time()[[3]]; while (proc.time()[[3]] - t < 0.3) NULL; 'ran' }")
+    with pytest.raises(rs.RCallError, match="reached elapsed time limit"):
+        rs.r_call(f, time_limit=0.1)
+    g = rs.r_eval("function() { try(repeat sum(1:10), silent = TRUE); "
+                  "pyreterms_collect({t <- proc.time()[[3]]; while (proc.time()[[3]] - t < 20) NULL; 'ran'}, "
+                  "pyreterms_conditions()) }")
+    t0 = time.perf_counter()
+    with pytest.raises(rs.RCallError, match="reached elapsed time limit"):
+        rs.r_call(g, time_limit=0.1)
+    assert time.perf_counter() - t0 < 10
+    assert rs.r_call(rs.r_eval("function() 'ran'"), time_limit=5.0)[0] == "ran"
 
 
 @pytest.mark.r
