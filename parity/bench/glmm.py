@@ -57,6 +57,11 @@ GLMM_BENCH_CASES: tuple[GlmmBenchCase, ...] = (
                   "binomial", big=True),
     GlmmBenchCase("poisson_large", "synthetic:poisson_large",
                   "y ~ x + f + offset(log(expo)) + (1 | site) + (1 | year)", "poisson", big=True),
+    # vector terms (Lambda not diagonal: the kernel runs on U = Z Lambda)
+    GlmmBenchCase("sleepstudy_slopes", "r:lme4::sleepstudy", "I(Reaction > 280) ~ Days + (Days | Subject)",
+                  "binomial"),
+    GlmmBenchCase("verbagg_slopes", "r:lme4::VerbAgg", "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 + btype | item)",
+                  "binomial", big=True),
 )
 
 _R_GFIT = r"""

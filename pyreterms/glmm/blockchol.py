@@ -175,29 +175,19 @@ class ElimPlan:
 class CrossPattern:
     """What ``Z' W Z`` and ``Lambda`` keep between PIRLS iterations (R: the symbolic analysis CHOLMOD does
     once in ``merPredD``'s constructor): ``Zt`` is q x n, ``Lambdat0`` Lambdat's pattern (CSC storage
-    order = ``Lind``'s order)."""
+    order = ``Lind``'s order).
+
+    When every term is scalar, ``Lambda`` is the diagonal ``lam`` and ``A = diag(lam) Z'WZ diag(lam) + I``.
+    Otherwise the products are taken with ``U = Z Lambda`` (lme4's ``Ut = Lambdat Zt``), whose values are
+    formed once per theta on their fixed pattern, and ``lam`` is all ones: ``A = U'WU + I``, with the same
+    code (and the same compiled kernel) as the diagonal case, and no sparse matrix product per iteration.
+    ``Z``/``Zt`` below are then ``U``/``Ut``."""
 
     def __init__(self, Zt: sp.spmatrix, Lambdat0: sp.spmatrix, Lind: IArr) -> None:
         Zc = sp.csc_matrix(Zt)
         Zc.sort_indices()
         q, n = Zc.shape
         self.q, self.n = q, n
-        self.Zt = sp.csr_matrix(Zc)  # Zt @ dense
-        self.Z = sp.csr_matrix(Zc.T)  # Z @ dense (linPred)
-        counts = np.diff(Zc.indptr).astype(np.int64)
-        obs_of = np.repeat(np.arange(n, dtype=np.int64), counts)  # observation of each stored entry
-        rep = counts[obs_of]  # each entry pairs with every entry of its column
-        e1 = np.repeat(np.arange(Zc.nnz, dtype=np.int64), rep)
-        first = np.repeat(Zc.indptr[:-1].astype(np.int64)[obs_of], rep)
-        within = np.arange(e1.size, dtype=np.int64) - np.repeat(np.cumsum(rep) - rep, rep)
-        e2 = first + within
-        r, s = Zc.indices[e1].astype(np.int64), Zc.indices[e2].astype(np.int64)
-        flat, self._inv = np.unique(r * q + s, return_inverse=True)
-        self._inv = self._inv.ravel()
-        self._obs = obs_of[e1]
-        self._coef = Zc.data[e1] * Zc.data[e2]
-        self._flat = flat
-        self._r, self._s = flat // q, flat % q
         Lt = sp.csc_matrix(Lambdat0)
         self._Lt = Lt.copy()
         self._Lind = np.asarray(Lind, dtype=np.int64)
@@ -205,16 +195,39 @@ class CrossPattern:
         lcol = np.repeat(np.arange(q, dtype=np.int64), np.diff(Lt.indptr))
         self.diagonal = bool(np.all(lrow == lcol))
         self._lrow = lrow
+        if self.diagonal:
+            Uc = Zc
+        else:
+            Uc = self._u_pattern(Zc, Lt)
+        self._Uc = Uc
+        self.Zt = sp.csr_matrix(Uc)  # Zt @ dense
+        self.Z = sp.csr_matrix(Uc.T)  # Z @ dense (linPred)
+        if not self.diagonal:  # where U's values (CSC order) go in the two CSR copies
+            order = sp.csc_matrix((np.arange(1.0, Uc.nnz + 1.0), Uc.indices, Uc.indptr), shape=Uc.shape)
+            self._t_perm = sp.csr_matrix(order).data.astype(np.int64) - 1
+            self._z_perm = sp.csr_matrix(order.T).data.astype(np.int64) - 1
+        counts = np.diff(Uc.indptr).astype(np.int64)
+        obs_of = np.repeat(np.arange(n, dtype=np.int64), counts)  # observation of each stored entry
+        rep = counts[obs_of]  # each entry pairs with every entry of its column
+        e1 = np.repeat(np.arange(Uc.nnz, dtype=np.int64), rep)
+        first = np.repeat(Uc.indptr[:-1].astype(np.int64)[obs_of], rep)
+        within = np.arange(e1.size, dtype=np.int64) - np.repeat(np.cumsum(rep) - rep, rep)
+        e2 = first + within
+        r, s = Uc.indices[e1].astype(np.int64), Uc.indices[e2].astype(np.int64)
+        flat, self._inv = np.unique(r * q + s, return_inverse=True)
+        self._inv = self._inv.ravel()
+        self._obs = obs_of[e1]
+        self._e1, self._e2 = e1, e2
+        self._coef = Uc.data[e1] * Uc.data[e2]
+        self._flat = flat
+        self._r, self._s = flat // q, flat % q
         # the pattern of A (positive stand-ins: no cancellation), and its leading diagonal block
-        G1 = sp.csr_matrix((np.ones(flat.size), (self._r, self._s)), shape=(q, q))
-        L1 = sp.csc_matrix((np.ones(Lt.nnz), Lt.indices, Lt.indptr), shape=(q, q))
-        P = sp.coo_matrix(L1 @ G1 @ L1.T)
-        pr = np.concatenate([P.row, np.arange(q)]).astype(np.int64)  # A = ... + I: the whole diagonal
-        pc = np.concatenate([P.col, np.arange(q)]).astype(np.int64)
+        pr = np.concatenate([self._r, np.arange(q)]).astype(np.int64)  # A = ... + I: the whole diagonal
+        pc = np.concatenate([self._s, np.arange(q)]).astype(np.int64)
         u = np.unique(pr * q + pc)
         self.plan = ElimPlan.build(u // q, u % q, q)
         self.q1 = q1 = self.plan.q1
-        # where each non-zero of Z'WZ goes in the blocks (diagonal Lambda: the same pattern as A's)
+        # where each non-zero of U'WU goes in the blocks
         r, c, q2 = self._r, self._s, q - q1
         self._i11 = np.flatnonzero((r < q1) & (c < q1))
         self._t11 = r[self._i11]
@@ -222,32 +235,54 @@ class CrossPattern:
         self._t21 = (r[self._i21] - q1) * q1 + c[self._i21]
         self._i22 = np.flatnonzero((r >= q1) & (c >= q1))
         self._t22 = (r[self._i22] - q1) * q2 + (c[self._i22] - q1)
-        self.lam = np.zeros(q)
+        # what the compiled kernel reads for lam: theta[Lind] at lrow, or all ones (theta = [1.0]) with U
+        self.kernel_Lind = self._Lind if self.diagonal else np.zeros(q, dtype=np.int64)
+        self.kernel_lrow = self._lrow if self.diagonal else np.arange(q, dtype=np.int64)
+        self.lam = np.zeros(q) if self.diagonal else np.ones(q)
         self.Lt = self._Lt
 
+    def _u_pattern(self, Zc: sp.csc_matrix, Lt: sp.csc_matrix) -> sp.csc_matrix:
+        """``Ut = Lambdat Zt``'s pattern (q x n, CSC, sorted rows) and the products that make each value:
+        ``Ut[c, i] = sum_r Lambdat[c, r] Zt[r, i]`` over Zt's entry ``_zk`` and Lambdat's entry ``_lm``."""
+        q, n = Zc.shape
+        zr = Zc.indices.astype(np.int64)
+        zobs = np.repeat(np.arange(n, dtype=np.int64), np.diff(Zc.indptr))
+        cnt = np.diff(Lt.indptr).astype(np.int64)[zr]  # Lambdat's entries in column r
+        zk = np.repeat(np.arange(Zc.nnz, dtype=np.int64), cnt)
+        within = np.arange(zk.size, dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        lm = np.repeat(Lt.indptr[:-1].astype(np.int64)[zr], cnt) + within
+        keys, uidx = np.unique(zobs[zk] * q + Lt.indices[lm].astype(np.int64), return_inverse=True)
+        self._zk, self._lm, self._uidx, self._zdata = zk, lm, uidx.ravel(), Zc.data.astype(np.float64)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(keys // q, minlength=n))]).astype(np.int64)
+        return sp.csc_matrix((np.ones(keys.size), keys % q, indptr), shape=(q, n))
+
     def set_theta(self, theta: Arr) -> None:
-        """``Lambdat@x = theta[Lind]``: the diagonal ``lam`` (all terms scalar) or the sparse Lambdat."""
+        """``Lambdat@x = theta[Lind]``: the diagonal ``lam`` (all terms scalar), or the sparse Lambdat and
+        ``U``'s values (their products summed in a fixed order) with the pair products ``_coef``."""
         vals = np.asarray(theta, dtype=np.float64)[self._Lind]
         if self.diagonal:
             self.lam = np.zeros(self.q)
             self.lam[self._lrow] = vals
-        else:
-            self.Lt = self._Lt.copy()
-            self.Lt.data = vals
+            return
+        self.Lt = self._Lt.copy()
+        self.Lt.data = vals
+        ud = np.bincount(self._uidx, weights=self._zdata[self._zk] * vals[self._lm], minlength=self._Uc.nnz)
+        ud = np.asarray(ud, dtype=np.float64)
+        self.Zt.data[:] = ud[self._t_perm]
+        self.Z.data[:] = ud[self._z_perm]
+        self._coef = ud[self._e1] * ud[self._e2]
 
     def lam_t(self, M: Arr) -> Arr:
-        """``Lambdat @ M`` (vector or matrix)."""
-        if self.diagonal:
-            return self.lam * M if M.ndim == 1 else self.lam[:, None] * M
-        return np.asarray(self.Lt @ M)
+        """``diag(lam) @ M`` (vector or matrix): ``Lambdat @ M`` when Lambda is diagonal, M itself with U."""
+        return self.lam * M if M.ndim == 1 else self.lam[:, None] * M
 
     def lam_(self, u: Arr) -> Arr:
         """``Lambda @ u`` (``b`` from ``u``)."""
         return self.lam * u if self.diagonal else np.asarray(self.Lt.T @ u)
 
     def z_lam(self, u: Arr) -> Arr:
-        """``Z Lambda u``."""
-        return np.asarray(self.Z @ self.lam_(u))
+        """``Z Lambda u`` (``U u`` when Lambda is not diagonal)."""
+        return np.asarray(self.Z @ (self.lam * u))
 
     def ut_times(self, sqrtXwt: Arr, M: Arr) -> Arr:
         """``Lambdat Zt diag(sqrtXwt) M`` (lme4's ``Ut``-products: ``LamtUt * M``)."""
@@ -255,12 +290,8 @@ class CrossPattern:
         return self.lam_t(np.asarray(self.Zt @ WM))
 
     def blocks(self, sqrtXwt: Arr) -> tuple[Arr, Arr, Arr]:
-        """``diag(A11)``, ``A21`` and ``A22`` of :meth:`A` (``A11`` is diagonal), without the q x q array
-        when Lambda is diagonal."""
+        """``diag(A11)``, ``A21`` and ``A22`` of :meth:`A` (``A11`` is diagonal), without the q x q array."""
         q, q1 = self.q, self.q1
-        if not self.diagonal:
-            A = self.A(sqrtXwt)
-            return np.diag(A)[:q1].copy(), A[q1:, :q1], A[q1:, q1:]
         G = self._G(sqrtXwt)
         v = self.lam[self._r] * self.lam[self._s] * G
         a11 = np.zeros(q1)
@@ -275,7 +306,7 @@ class CrossPattern:
         return a11, A21.reshape(q - q1, q1), A22
 
     def _G(self, sqrtXwt: Arr) -> Arr:
-        """The non-zeros of ``Zt W Z`` (at ``_flat``)."""
+        """The non-zeros of ``Zt W Z`` (``Ut W U`` when Lambda is not diagonal; at ``_flat``)."""
         w2 = sqrtXwt * sqrtXwt
         g = np.bincount(self._inv, weights=self._coef * w2[self._obs], minlength=self._flat.size)
         return np.asarray(g, dtype=np.float64)
@@ -284,12 +315,8 @@ class CrossPattern:
         """``Lambdat Zt W Z Lambda + I``, dense (W = sqrtXwt^2)."""
         q = self.q
         G = self._G(sqrtXwt)
-        if self.diagonal:
-            A = np.zeros(q * q)
-            A[self._flat] = self.lam[self._r] * self.lam[self._s] * G
-            A = A.reshape(q, q)
-        else:
-            Gs = sp.csr_matrix((G, (self._r, self._s)), shape=(q, q))
-            A = np.asarray((self.Lt @ Gs @ self.Lt.T).toarray())
+        A = np.zeros(q * q)
+        A[self._flat] = self.lam[self._r] * self.lam[self._s] * G
+        A = A.reshape(q, q)
         A[np.diag_indices(q)] += 1.0
         return A

@@ -4,9 +4,12 @@ its results into ``MerPred``/``GlmResp`` so that everything after a deviance eva
 ``getME``, ``vcov``, ``ranef``) reads the same fields as after the numpy path (R: what lme4's ``pwrssUpdate``
 leaves in ``pp`` and ``resp``).
 
-The kernel covers the structures :mod:`pyreterms.glmm.blockchol` factors with one elimination level and a
-diagonal ``Lambda`` (every term scalar, the usual GLMM); :meth:`KernelModel.build` returns None for the
-others (vector terms, nested factors whose Schur complement is blocked again), which keep the numpy path.
+The kernel covers the structures :mod:`pyreterms.glmm.blockchol` factors with one elimination level. With
+every term scalar ``Lambda`` is the diagonal ``lam = theta[Lind]`` the kernel forms itself; with vector terms
+:class:`~pyreterms.glmm.blockchol.CrossPattern` forms ``U = Z Lambda`` once per theta (lme4's ``Ut``) and the
+kernel runs on ``U`` with ``lam = 1`` (``KernelModel.u_values``: where U's values go in ``flts``).
+:meth:`KernelModel.build` returns None for nested factors whose Schur complement is blocked again, which keep
+the numpy path.
 ``PYRETERMS_GLMM_KERNEL=0`` turns the kernel off (the numpy path is the reference it is tested against).
 """
 from __future__ import annotations
@@ -34,6 +37,7 @@ _MESSAGES = {
 
 _NOFAC = np.zeros(0, dtype=np.int64)
 _NOGQ = np.zeros((0, 3))
+_ONE = np.ones(1)
 
 
 def kernel_enabled() -> bool:
@@ -61,12 +65,13 @@ class KernelModel:
     iat: Arr
     flts: Arr
     state: KernelState
+    u_values: tuple[int, int] | None = None  # Lambda not diagonal: where U's values and pair products go in flts
 
     @classmethod
     def build(cls, pp: MerPred, rp: GlmResp) -> KernelModel | None:
         """The kernel's arrays, or None when the structure is not one it handles."""
         pat = pp.pat
-        if not pat.diagonal or pat.plan.rest is not None or pp.X.ndim != 2 or rp.y.shape != rp.weights.shape:
+        if pat.plan.rest is not None or pp.X.ndim != 2 or rp.y.shape != rp.weights.shape:
             return None
         fam = FAMILIES.get(rp.family.family)
         link = LINKS.get(rp.family.link)
@@ -76,17 +81,19 @@ class KernelModel:
         sch = pat.plan.schur
         empty = np.zeros(0, dtype=np.int64)
         schur = [empty] * 5 if sch is None else [sch.e1, sch.e2, sch.pos, sch.rows, sch.cols]
-        ints = [pat._Lind, pat._lrow, Z.indptr, Z.indices, Zt.indptr, Zt.indices, pat._inv, pat._obs, pat._r, pat._s,
-                pat._i11, pat._t11, pat._i21, pat._t21, pat._i22, pat._t22, *schur]
+        ints = [pat.kernel_Lind, pat.kernel_lrow, Z.indptr, Z.indices, Zt.indptr, Zt.indices, pat._inv, pat._obs,
+                pat._r, pat._s, pat._i11, pat._t11, pat._i21, pat._t21, pat._i22, pat._t22, *schur]
         y, wt = _f64(rp.y), _f64(rp.weights)
         aics = aic_setup(fam, y, _f64(rp.n), wt)
         flts = [y, wt, aics, _f64(pp.X), Z.data, Zt.data, pat._coef]
         n, p = pp.X.shape
         dims = np.array([fam, link, n, p, pat.q, int(pat.q1), sch is None, bool(np.isfinite(pp.X).all())],
                         dtype=np.int64)
+        fat = np.cumsum([0] + [a.size for a in flts])
         return cls(bool(has_aic(fam)), dims, np.concatenate([_i64(a).ravel() for a in ints]),
                    np.cumsum([0] + [a.size for a in ints], dtype=np.int64),
-                   np.concatenate([_f64(a).ravel() for a in flts]), KernelState.allocate(n, p, pat.q, int(pat.q1)))
+                   np.concatenate([_f64(a).ravel() for a in flts]), KernelState.allocate(n, p, pat.q, int(pat.q1)),
+                   None if pat.diagonal else (int(fat[4]), int(fat[7])))
 
     def evaluate(self, pp: MerPred, rp: GlmResp, mode: int, gamma: Arr, start_off: Arr, base: Arr, beta: Arr,
                  theta: Arr, u_only: bool, tol: float, maxit: int, fac: Arr | None = None,
@@ -97,10 +104,17 @@ class KernelModel:
         are raised."""
         ws = self.state
         theta = np.array(theta, dtype=np.float64)
+        theta_k = theta
+        if self.u_values is not None:  # Lambda not diagonal: U = Z Lambda at theta, and lam = 1
+            pat = pp.pat
+            pat.set_theta(theta)
+            a, b = self.u_values
+            self.flts[a:b] = np.concatenate([pat.Z.data, pat.Zt.data, pat._coef])
+            theta_k = _ONE
         if pp.delu is not ws.delu:  # the numpy path (or a caller) moved the iterates: carry them over
             ws.delu[:] = pp.delu
             ws.delb[:] = pp.delb
-        status, value = pirlsjit.evaluate(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit,
+        status, value = pirlsjit.evaluate(mode, start_off, gamma, base, beta, theta_k, u_only, tol, maxit,
                                           _NOFAC if fac is None else fac, _NOGQ if GQmat is None else GQmat,
                                           self.dims, self.ints, self.iat, self.flts, ws.buffer)
         pp.theta, pp.pat.lam = theta, ws.lam

@@ -119,7 +119,10 @@ DESIGNS = [  # (formula, family, AGQ allowed)
     ("pos ~ x + (1 | herd)", fam.inverse_gaussian("log"), True),
     ("pos ~ x + (1 | herd)", fam.inverse_gaussian(), True),
     ("pos ~ x + (1 | herd)", fam.gaussian("log"), True),
-    (CB + "(1 + x | herd)", fam.binomial(), False),  # a vector term: the numpy path
+    (CB + "(1 + x | herd)", fam.binomial(), False),  # vector terms: U = Z Lambda per theta, lam = 1
+    (CB + "(1 + x | herd) + (1 | period)", fam.binomial(), False),
+    ("incidence ~ x + (1 + x | period)", fam.poisson(), False),
+    (CB + "(1 | herd) + (0 + x | period)", fam.binomial("probit"), False),
 ]
 
 
@@ -165,7 +168,7 @@ def _same_state(a: GlmerDevfun, b: GlmerDevfun) -> None:
 def test_deviances_at_given_parameters_are_the_numpy_paths(formula: str, f: fam.Family, agq: bool) -> None:
     glf = _glf(formula, f)
     dk, dn = _pair(glf)
-    structural = dk.pp.pat.diagonal and dk.pp.pat.plan.rest is None
+    structural = dk.pp.pat.plan.rest is None  # vector terms too: U = Z Lambda per theta
     assert (dk.kern is not None) == structural and dn.kern is None
     _same_state(dk, dn)
     nth = dk.nth
