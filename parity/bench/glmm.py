@@ -60,8 +60,8 @@ GLMM_BENCH_CASES: tuple[GlmmBenchCase, ...] = (
     # vector terms (Lambda not diagonal: the kernel runs on U = Z Lambda)
     GlmmBenchCase("sleepstudy_slopes", "r:lme4::sleepstudy", "I(Reaction > 280) ~ Days + (Days | Subject)",
                   "binomial"),
-    GlmmBenchCase("verbagg_slopes", "r:lme4::VerbAgg", "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 + btype | item)",
-                  "binomial", big=True),
+    GlmmBenchCase("verbagg_slopes", "r:lme4::VerbAgg",
+                  "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 + btype | item)", "binomial", big=True),
 )
 
 _R_GFIT = r"""

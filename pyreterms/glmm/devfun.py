@@ -18,7 +18,7 @@ from pyreterms.glmm.agq import agq_deviance, check_agq_model
 from pyreterms.glmm.ghrule import GHrule
 from pyreterms.glmm.glformula import GLFormula
 from pyreterms.glmm.kernel import KernelModel, kernel_enabled
-from pyreterms.glmm.pirls import GlmResp, MerPred, laplace, pwrss_update
+from pyreterms.glmm.pirls import GlmResp, MerPred, component_major, laplace, pwrss_update
 
 
 def check_response_length(glf: GLFormula) -> None:
@@ -53,7 +53,8 @@ class GlmerDevfun:
         gamma = glf.etastart if glf.etastart is not None else glf.family.linkfun(glf.mustart)
         self.resp.update_mu(gamma)
         rt = glf.reTrms
-        self.pp = MerPred(glf.X.X, rt.Zt.tocsc(), rt.Lambdat.tocsc(), np.asarray(rt.Lind), rt.theta.copy())
+        self.pp = MerPred(glf.X.X, rt.Zt.tocsc(), rt.Lambdat.tocsc(), np.asarray(rt.Lind), rt.theta.copy(),
+                          perm=component_major(np.asarray(rt.Gp), [len(c) for _, c in rt.cnms]))
         use = kernel_enabled() if kernel is None else kernel
         self.kern = KernelModel.build(self.pp, self.resp) if use else None
         if self.kern is not None:

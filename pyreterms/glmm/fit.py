@@ -83,11 +83,11 @@ class GlmerFit:
                    conv_messages: tuple[str, ...] = (), opt_warnings: tuple[str, ...] = (),
                    stage1_par: np.ndarray | None = None) -> GlmerFit:
         """R: ``mkMerMod(rho, opt, ...)`` for a glmResp: the fit from the devfun's current state."""
-        u = pp.delu.copy()
+        u, L, RZX = pp.original_order()
         return cls(glf=glf, nAGQ=nAGQ, theta=np.array(theta, dtype=np.float64), beta=np.array(beta, dtype=np.float64),
                    u=u, b=np.asarray(pp.Lambdat.T @ u), eta=resp.eta.copy(), mu=resp.mu.copy(), fval=float(fval),
-                   feval=int(feval), drsum=resp.res_dev(), fixef_names=glf.X.colnames, L=pp.L.copy(),
-                   RX=pp.RX.copy(), RZX=pp.RZX.copy(), Xwts=pp.Xwts.copy(), wtres=resp.pearson(),
+                   feval=int(feval), drsum=resp.res_dev(), fixef_names=glf.X.colnames, L=L.copy(),
+                   RX=pp.RX.copy(), RZX=RZX, Xwts=pp.Xwts.copy(), wtres=resp.pearson(),
                    hessian=hessian, gradient=gradient, tol_pwrss=tol_pwrss, optimizer=optimizer, devfun=devfun,
                    conv_code=conv_code, conv_messages=conv_messages, opt_warnings=opt_warnings,
                    stage1_par=None if stage1_par is None else np.array(stage1_par, dtype=np.float64))

@@ -88,10 +88,16 @@ class MerPred:
     Utr: Arr = field(init=False)
     Xwts: Arr = field(init=False)
     pat: CrossPattern = field(init=False)
+    # the elimination order (position i holds random effect perm[i]; None: lme4's order), see component_major;
+    # delu, the factor, RZX and Utr are in this order, :meth:`original_order` gives lme4's
+    perm: Arr | None = None
 
     def __post_init__(self) -> None:
         q, p = self.Zt.shape[0], self.X.shape[1]
-        self.pat = CrossPattern(self.Zt, self.Lambdat0, self.Lind)
+        if self.perm is None:
+            self.pat = CrossPattern(self.Zt, self.Lambdat0, self.Lind)
+        else:
+            self.pat = CrossPattern(*permuted(self.Zt, self.Lambdat0, self.Lind, self.perm))
         self.set_theta(self.theta)
         self.delu, self.delb = np.zeros(q), np.zeros(p)
         self.chol = BlockChol(np.ones(q), np.zeros((0, q)), np.zeros((0, 0)))
@@ -115,6 +121,22 @@ class MerPred:
     def set_theta(self, theta: Arr) -> None:
         self.theta = np.asarray(theta, dtype=np.float64).copy()
         self.pat.set_theta(self.theta)
+
+    def original_order(self) -> tuple[Arr, Arr, Arr]:
+        """``u``, the dense lower-triangular ``L`` and ``RZX`` in lme4's order of the random effects.  With an
+        elimination order (``perm``) L is factored again in lme4's order from the last iteration's ``A``
+        (the same matrix: agrees to rounding, as CHOLMOD's own permuted factor does) and ``RZX = L^-1
+        Lambdat Zt W X``; ``u`` is the same numbers moved."""
+        if self.perm is None:
+            return self.delu.copy(), self.L, self.RZX.copy()
+        u = np.empty_like(self.delu)
+        u[self.perm] = self.delu
+        inv = np.argsort(self.perm)
+        A = self.pat.A(self.Xwts)[np.ix_(inv, inv)]
+        L = la.cholesky(A, lower=True) if A.size else A
+        M = self.pat.ut_times(self.Xwts, self.X * self.Xwts[:, None])[inv]
+        RZX = la.solve_triangular(L, M, lower=True) if A.size else M
+        return u, L, RZX
 
     def update_decomp(self, sqrtXwt: Arr, wtres: Arr) -> None:
         """``updateXwts`` + ``updateDecomp`` + ``updateRes``."""
@@ -163,6 +185,43 @@ class MerPred:
 
     def ldL2(self) -> float:
         return self.chol.ldL2()
+
+
+#: level-major order is kept while the dense block it leaves has at most this many rows (its Cholesky costs
+#: less than the numpy path's overhead per iteration, and the compiled kernel runs it)
+DENSE_MAX = 100
+
+
+def component_major(Gp: Arr, nc: list[int], dense_max: int = DENSE_MAX) -> Arr | None:
+    """An elimination order for vector terms: within each term, lme4's level-major order (level, then
+    component) becomes component-major (component, then level), so that the leading block of ``A`` is diagonal
+    (the first components of the first term's levels never share an observation) and so is each Schur
+    complement within the term: ``L`` has no fill inside a term, where level-major order factors the rows
+    after the first diagonal block densely (``q - 1`` rows when the first term is a vector term; R:
+    CHOLMOD's fill-reducing ordering avoids this for lme4).  None (lme4's order) when every term is scalar
+    or that dense block has at most ``dense_max`` rows."""
+    q = int(Gp[-1])
+    q1 = int(Gp[1] - Gp[0]) if nc and nc[0] == 1 else 1
+    if all(k == 1 for k in nc) or q - q1 <= dense_max:
+        return None
+    out = []
+    for t, k in enumerate(nc):
+        idx = np.arange(int(Gp[t]), int(Gp[t + 1]), dtype=np.int64).reshape(-1, k)
+        out.append(idx.T.ravel())
+    return np.concatenate(out)
+
+
+def permuted(Zt: sp.spmatrix, Lambdat0: sp.spmatrix, Lind: Arr, perm: Arr) -> tuple[sp.csc_matrix, sp.csc_matrix,
+                                                                                     Arr]:
+    """``P Zt``, ``P Lambdat P'`` and its ``Lind`` (Lind follows the stored entries, whose order changes)."""
+    Zp = sp.csc_matrix(sp.csr_matrix(Zt)[perm, :])
+    Lt = sp.csc_matrix(Lambdat0)
+    idx = sp.csc_matrix((np.arange(1.0, Lt.nnz + 1.0), Lt.indices, Lt.indptr), shape=Lt.shape)
+    idx = sp.csc_matrix(idx[perm, :][:, perm])
+    idx.sort_indices()
+    src = idx.data.astype(np.int64) - 1
+    Lp = sp.csc_matrix((np.asarray(Lt.data, dtype=np.float64)[src], idx.indices, idx.indptr), shape=Lt.shape)
+    return Zp, Lp, np.asarray(Lind, dtype=np.int64)[src]
 
 
 def wrk_iter(pp: MerPred, rp: GlmResp, u_only: bool) -> float:
