@@ -7,9 +7,10 @@ leaves in ``pp`` and ``resp``).
 The kernel covers the structures :mod:`pyreterms.glmm.blockchol` factors with one elimination level. With
 every term scalar ``Lambda`` is the diagonal ``lam = theta[Lind]`` the kernel forms itself; with vector terms
 :class:`~pyreterms.glmm.blockchol.CrossPattern` forms ``U = Z Lambda`` once per theta (lme4's ``Ut``) and the
-kernel runs on ``U`` with ``lam = 1`` (``KernelModel.u_values``: where U's values go in ``flts``).
-:meth:`KernelModel.build` returns None for nested factors whose Schur complement is blocked again, which keep
-the numpy path.
+kernel runs on ``U`` with ``lam = 1`` (``KernelModel.u_values``: where U's values go in ``flts``).  With every
+term scalar it also covers nested factors whose Schur complement is blocked again (``ElimPlan.rest``: the
+kernel's dense ``L22`` then holds the nested factor, zeros included); :meth:`KernelModel.build` returns None
+for vector terms with such a plan, which keep the numpy path.
 ``PYRETERMS_GLMM_KERNEL=0`` turns the kernel off (the numpy path is the reference it is tested against).
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pyreterms.glmm import pirlsjit
-from pyreterms.glmm.blockchol import BlockChol
+from pyreterms.glmm.blockchol import BlockChol, SchurPlan
 from pyreterms.glmm.famjit import FAMILIES, LINKS, aic_setup, has_aic
 from pyreterms.glmm.pirls import GlmResp, MerPred, PirlsError
 
@@ -43,6 +44,11 @@ _ONE = np.ones(1)
 def kernel_enabled() -> bool:
     """False when the environment sets ``PYRETERMS_GLMM_KERNEL=0``."""
     return os.environ.get("PYRETERMS_GLMM_KERNEL", "1") != "0"
+
+
+def _schur_arrays(sch: SchurPlan | None) -> list[Arr]:
+    """A level's ``SchurPlan`` arrays as the kernel reads them (empty: the dense product)."""
+    return [_NOFAC] * 5 if sch is None else [sch.e1, sch.e2, sch.pos, sch.rows, sch.cols]
 
 
 def _i64(a: Arr) -> Arr:
@@ -71,7 +77,7 @@ class KernelModel:
     def build(cls, pp: MerPred, rp: GlmResp) -> KernelModel | None:
         """The kernel's arrays, or None when the structure is not one it handles."""
         pat = pp.pat
-        if pat.plan.rest is not None or pp.X.ndim != 2 or rp.y.shape != rp.weights.shape:
+        if (pat.plan.rest is not None and not pat.diagonal) or pp.X.ndim != 2 or rp.y.shape != rp.weights.shape:
             return None
         fam = FAMILIES.get(rp.family.family)
         link = LINKS.get(rp.family.link)
@@ -79,15 +85,19 @@ class KernelModel:
             return None
         Z, Zt = pat.Z, pat.Zt
         sch = pat.plan.schur
-        empty = np.zeros(0, dtype=np.int64)
-        schur = [empty] * 5 if sch is None else [sch.e1, sch.e2, sch.pos, sch.rows, sch.cols]
         ints = [pat.kernel_Lind, pat.kernel_lrow, Z.indptr, Z.indices, Zt.indptr, Zt.indices, pat._inv, pat._obs,
-                pat._r, pat._s, pat._i11, pat._t11, pat._i21, pat._t21, pat._i22, pat._t22, *schur]
+                pat._r, pat._s, pat._i11, pat._t11, pat._i21, pat._t21, pat._i22, pat._t22, *_schur_arrays(sch)]
+        levels = []  # the nested levels: (q1, dense) each, their SchurPlan arrays after level 1's
+        rest = pat.plan.rest
+        while rest is not None:
+            levels += [rest.q1, rest.schur is None]
+            ints += _schur_arrays(rest.schur)
+            rest = rest.rest
         y, wt = _f64(rp.y), _f64(rp.weights)
         aics = aic_setup(fam, y, _f64(rp.n), wt)
         flts = [y, wt, aics, _f64(pp.X), Z.data, Zt.data, pat._coef]
         n, p = pp.X.shape
-        dims = np.array([fam, link, n, p, pat.q, int(pat.q1), sch is None, bool(np.isfinite(pp.X).all())],
+        dims = np.array([fam, link, n, p, pat.q, int(pat.q1), sch is None, bool(np.isfinite(pp.X).all()), *levels],
                         dtype=np.int64)
         fat = np.cumsum([0] + [a.size for a in flts])
         return cls(bool(has_aic(fam)), dims, np.concatenate([_i64(a).ravel() for a in ints]),

@@ -160,3 +160,75 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
     for i in range(a.size):
         s += a[i] * b[i]
     return s
+
+
+@jit_numpy_errors
+def _eliminate(S: np.ndarray, o: int, m: int) -> bool:
+    """One level of :func:`nested_chol`: the diagonal block ``S[o:o+m, o:o+m]`` becomes ``d = sqrt(diag)``,
+    the rows below it ``L32 = S32 / d`` and the entries above them zero; False when ``diag`` is not finite
+    and positive (``BlockChol.from_blocks``' check of ``a11``)."""
+    q2 = S.shape[0]
+    for j in range(o, o + m):
+        a = S[j, j]
+        if not (math.isfinite(a) and a > 0):
+            return False
+    d = np.empty(m)
+    for j in range(m):
+        d[j] = math.sqrt(S[o + j, o + j])
+        S[o + j, o + j] = d[j]
+    for i in range(o + m, q2):
+        for j in range(m):
+            S[i, o + j] = S[i, o + j] / d[j]
+            S[o + j, i] = 0.0
+    return True
+
+
+@jit_numpy_errors
+def _sub_gram(S: np.ndarray, o: int, m: int, dense: bool, e1: np.ndarray, e2: np.ndarray, pos: np.ndarray,
+              rows: np.ndarray, cols: np.ndarray) -> None:
+    """``S33 -= L32 L32'`` below the level at ``o`` (``m`` rows): the dense product, or ``SchurPlan.gram``'s
+    sums from the level's pair arrays."""
+    q2 = S.shape[0]
+    b = o + m
+    r = q2 - b
+    if dense:
+        B = np.ascontiguousarray(S[b:, o:b])
+        G = B @ B.T
+        for i in range(r):
+            for j in range(r):
+                S[b + i, b + j] -= G[i, j]
+        return
+    gram = np.zeros(r * r)
+    for s in range(e1.size):
+        gram[pos[s]] += S[b + rows[e1[s]], o + cols[e1[s]]] * S[b + rows[e2[s]], o + cols[e2[s]]]
+    for i in range(r):
+        for j in range(r):
+            S[b + i, b + j] -= gram[i * r + j]
+
+
+@jit_numpy_errors
+def nested_chol(S: np.ndarray, lv: np.ndarray, ints: np.ndarray, iat: np.ndarray, seg: int) -> bool:
+    """In place: the lower Cholesky factor of the Schur complement ``S`` (q2 x q2, both triangles stored) of a
+    nested model, eliminated level by level as ``BlockChol.from_blocks`` recurses through ``ElimPlan.rest``:
+    each level's diagonal leading block (``lv[k, 0]`` rows; :func:`_eliminate`), then ``S33 - L32 L32'`` by
+    the level's ``SchurPlan`` arrays ``e1, e2, pos, rows, cols`` (the segments ``seg + 5 k ...`` of
+    ``ints``/``iat``) or densely when ``lv[k, 1]`` (:func:`_sub_gram`); what no level eliminates is factored
+    by :func:`chol`.  The result is the dense lower-triangular factor with the nested structure's zeros;
+    False when S is not finite and positive definite (``NotPositiveDefinite``)."""
+    q2 = S.shape[0]
+    o = 0
+    for k in range(lv.shape[0]):
+        m = lv[k, 0]
+        if not _eliminate(S, o, m):
+            return False
+        if o + m < q2:
+            t = seg + 5 * k
+            _sub_gram(S, o, m, lv[k, 1] != 0, ints[iat[t]:iat[t + 1]], ints[iat[t + 1]:iat[t + 2]],
+                      ints[iat[t + 2]:iat[t + 3]], ints[iat[t + 3]:iat[t + 4]], ints[iat[t + 4]:iat[t + 5]])
+        o += m
+    if o < q2:
+        T = np.ascontiguousarray(S[o:, o:])
+        if not chol(T):
+            return False
+        S[o:, o:] = T
+    return True

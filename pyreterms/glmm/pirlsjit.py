@@ -2,8 +2,11 @@
 with ``merPredD::updateXwts``/``updateDecomp``/``updateRes``/``solve``/``solveU`` (``src/predModule.cpp``) and
 ``glmResp::updateMu``/``sqrtWrkWt``/``wrkResp``/``devResid`` (``src/respModule.cpp``), step for step as the
 readable numpy code in :mod:`pyreterms.glmm.pirls` and :mod:`pyreterms.glmm.agq` does them, for the structure
-:mod:`pyreterms.glmm.blockchol` factors with one elimination level: ``Lambda`` diagonal (every term scalar) and
-``L = [[diag(d), 0], [L21, L22]]`` with ``L22`` dense.  The Python side (array set-up, the write-back into
+:mod:`pyreterms.glmm.blockchol` factors with a diagonal ``Lambda`` (every term scalar):
+``L = [[diag(d), 0], [L21, L22]]`` with ``L22`` dense, the Schur complement factored by a dense Cholesky (one
+elimination level) or, for nested factors, level by level as ``BlockChol.from_blocks`` recurses
+(:func:`~pyreterms.glmm.linjit.nested_chol`), the nested factor's zeros kept in the dense ``L22``.  The
+Python side (array set-up, the write-back into
 ``MerPred``/``GlmResp``, lme4's messages) is :mod:`pyreterms.glmm.kernel`.
 
 Status codes returned (the caller raises lme4's errors): :data:`OK`, :data:`NAN` ("PIRLS loop resulted in NaN
@@ -19,12 +22,14 @@ import numpy as np
 import numpy.typing as npt
 
 from pyreterms.glmm.famjit import aic, dev_resid, has_aic, linkinv, mu_eta, pairwise_sum, variance
-from pyreterms.glmm.linjit import bwd, chol, crossprod, csr_mv, dot, fwd, lsolve, ltsolve, mv, tmv
+from pyreterms.glmm.linjit import bwd, chol, crossprod, csr_mv, dot, fwd, lsolve, ltsolve, mv, nested_chol, tmv
 from pyreterms.jitcache import jit_numpy_errors
 
 Arr = npt.NDArray[Any]  # float64; index arrays int64
 
 OK, NAN, HALVING, MAXIT, WEIGHTS, DOWNDATED = 0, 1, 2, 3, 4, 5
+#: where the nested levels' ``SchurPlan`` arrays start among :func:`evaluate`'s packed ``ints``
+_NEST_SEG = 21
 _DBL_MAX = float(np.finfo(np.float64).max)
 
 
@@ -64,9 +69,11 @@ def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i2
 @jit_numpy_errors
 def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr,
             i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr,
-            scol: Arr, dense_schur: bool, lam: Arr, q1: int, g: Arr, a11: Arr, d: Arr, A21: Arr, L22: Arr) -> bool:
+            scol: Arr, dense_schur: bool, lam: Arr, q1: int, g: Arr, a11: Arr, d: Arr, A21: Arr, L22: Arr, lv: Arr,
+            ints: Arr, iat: Arr) -> bool:
     """``updateDecomp``'s factor: ``d``, ``L21`` (``A21``), ``L22`` of ``Lambda' Z' W Z Lambda + I``, written in
-    place (``g``, ``a11``: scratch); False when A is not positive definite."""
+    place (``g``, ``a11``: scratch); False when A is not positive definite.  ``lv`` (levels x 2): the nested
+    elimination levels of the Schur complement (:func:`~pyreterms.glmm.linjit.nested_chol`; none: dense)."""
     q = lam.size
     q2 = q - q1
     g[:] = 0.0
@@ -96,7 +103,7 @@ def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gco
             for i in range(q2):
                 for j in range(q2):
                     L22[i, j] -= gram[i * q2 + j]
-        ok = chol(L22)
+        ok = chol(L22) if lv.shape[0] == 0 else nested_chol(L22, lv, ints, iat, _NEST_SEG)
     return ok
 
 
@@ -209,9 +216,10 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
           Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr,
           i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr, scol: Arr,
           dense_schur: bool, lam: Arr, q1: int, delu: Arr, delb: Arr, u_only: bool, tol: float,
-          maxit: int, xfin: bool) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr]:
+          maxit: int, xfin: bool, lv: Arr, ints: Arr, iat: Arr) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr]:
     """``pwrssUpdate`` from the current ``eta``/``mu``/``delu``/``delb`` (all updated in place).  Returns
-    (status, d, L21, L22, RZX, RX, Vtr, Utr, Xwts).  ``xfin``: every element of ``X`` is finite."""
+    (status, d, L21, L22, RZX, RX, Vtr, Utr, Xwts).  ``xfin``: every element of ``X`` is finite; ``lv``, ``ints``,
+    ``iat``: the nested levels (:func:`_factor`)."""
     n, p = X.shape
     xzero = u_only and xfin
     q = lam.size
@@ -238,7 +246,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             for j in range(p):
                 V[i, j] = X[i, j] * w[i]
         ok = _factor(w, V, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow,
-                     scol, dense_schur, lam, q1, g, a11, d, L21, L22)
+                     scol, dense_schur, lam, q1, g, a11, d, L21, L22, lv, ints, iat)
         if not ok:
             return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
         _ut_times(w, V, Tp, Ti, Tx, lam, UV, acc)
@@ -284,10 +292,11 @@ def _seg(a: Arr, at: Arr, k: int) -> Arr:
 def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta: Arr, u_only: bool, tol: float,
              maxit: int, fac: Arr, GQ: Arr, dims: Arr, ints: Arr, iat: Arr, flts: Arr, state: Arr) -> tuple[int, float]:
     """:func:`evaluate_arrays` with the model's arrays packed into five (one call of a compiled function costs
-    about 0.1 us per argument): ``dims`` = (fam, link, n, p, q, q1, dense_schur, xfin); ``ints`` the index
-    arrays end to end (``iat`` where each starts: ``Lind, lrow, Zp, Zi, Tp, Ti, ginv, gobs, gr, gs, i11, t11,
-    i21, t21, i22, t22, e1, e2, pos, srow, scol``); ``flts`` = ``y, wt, aics, X, Zx, Tx, gcoef``; ``state`` =
-    ``lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts`` (the arrays
+    about 0.1 us per argument): ``dims`` = (fam, link, n, p, q, q1, dense_schur, xfin), then (q1, dense) of each
+    nested level; ``ints`` the index arrays end to end (``iat`` where each starts: ``Lind, lrow, Zp, Zi, Tp, Ti,
+    ginv, gobs, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol``, then ``e1, e2, pos, rows,
+    cols`` of each nested level's ``SchurPlan``, empty when it is dense); ``flts`` = ``y, wt, aics, X, Zx, Tx,
+    gcoef``; ``state`` = ``lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts`` (the arrays
     :class:`pyreterms.glmm.kernel.KernelState` views)."""
     fam, link, n, p, q, q1 = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
     q2 = q - q1
@@ -327,7 +336,7 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
     return evaluate_arrays(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac, GQ, fam, link, y, wt,
                            aics, Lind, lrow, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21,
                            i22, t22, e1, e2, pos, srow, scol, dims[6] != 0, q1, dims[7] != 0, lam, eta, mu, offset,
-                           delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts)
+                           delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, dims[8:].reshape((-1, 2)), ints, iat)
 
 
 @jit_numpy_errors
@@ -337,7 +346,7 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
                     gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos:
                     Arr, srow: Arr, scol: Arr, dense_schur: bool, q1: int, xfin: bool, lam: Arr, eta: Arr, mu: Arr,
                     offset: Arr, delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr:
-                    Arr, Xwts: Arr) -> tuple[int, float]:
+                    Arr, Xwts: Arr, lv: Arr, ints: Arr, iat: Arr) -> tuple[int, float]:
     """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
     start_off + gamma``, ``mu = linkInv(eta)``, ``offset = base + X beta`` (``beta`` empty: ``base``), then
     ``pwrssUpdate`` from ``delu``/``delb`` and, by ``mode``, nothing (0), ``glmerLaplace``'s value (1: ``ldL2 +
@@ -362,7 +371,7 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
     status, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_ = pwrss(
         fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,
         i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb, u_only, tol, maxit,
-        xfin)
+        xfin, lv, ints, iat)
     Xwts[:] = w_
     if status != WEIGHTS:
         d[:] = d_
