@@ -103,3 +103,35 @@ def test_glmer_negative_weights_and_gaussian_shortcut_as_lme4(R) -> None:
     assert wmsg in [str(w.message) for w in rec]
     lmm = p.lmer("incidence ~ period + (1 | herd)", d)
     assert fit.theta.tolist() == lmm.theta.tolist()
+
+
+NESTED = ["TICKS ~ YEAR + HEIGHT + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION)",
+          "TICKS ~ YEAR + HEIGHT + (1 | BROOD) + (1 | LOCATION)"]
+
+
+@pytest.mark.parametrize("nAGQ", [1, 0])
+@pytest.mark.parametrize("formula", NESTED)
+def test_glmer_nested_grouseticks_matches_lme4(R, formula: str, nAGQ: int) -> None:
+    """Nested scalar terms (INDEX in BROOD in LOCATION), fitted by the compiled PIRLS: lme4's fit to the
+    tolerances of :func:`test_glmer_matches_lme4`, and the theta rule for the Laplace fit."""
+    from rpy2.robjects import FloatVector
+
+    from pyreterms.glmm.devfun import GlmerDevfun
+
+    data = _data(R, "grouseticks")
+    dk = GlmerDevfun(glformula(formula, data, "poisson"))
+    assert dk.kern is not None and dk.pp.pat.plan.rest is not None  # nested, and in the kernel
+    fit = glmer(formula, data, "poisson", nAGQ=nAGQ)
+    R.r_eval("suppressMessages(library(lme4))")
+    R.r_eval(f"g <- suppressWarnings(glmer({formula}, data = lme4::grouseticks, family = poisson, nAGQ = {nAGQ}))")
+    r = {k: np.array(R.r_eval(e), dtype=np.float64) for k, e in (
+        ("theta", "getME(g, 'theta')"), ("fixef", "fixef(g)"), ("deviance", "deviance(g)"), ("logLik", "logLik(g)"))}
+    np.testing.assert_allclose(fit.fixef().to_numpy(), r["fixef"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(fit.theta, r["theta"], rtol=0, atol=1e-4)
+    assert fit.logLik() == pytest.approx(float(r["logLik"][0]), rel=1e-7, abs=0)
+    assert fit.deviance() == pytest.approx(float(r["deviance"][0]), rel=1e-5, abs=0)
+    if nAGQ == 1:
+        rdev = R.r_eval(f"glmer({formula}, data = lme4::grouseticks, family = poisson, devFunOnly = TRUE)")
+        ours_on_lme4 = float(rdev(FloatVector(np.concatenate([fit.theta, fit.beta])))[0])
+        assert ours_on_lme4 == pytest.approx(fit.fval, rel=1e-12, abs=0)
+        assert ours_on_lme4 <= -2 * float(r["logLik"][0]) * (1 + 1e-7)
