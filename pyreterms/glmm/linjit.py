@@ -91,6 +91,75 @@ def ltsolve(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray) -> n
 
 
 @jit_numpy_errors
+def nz_mv(L21: np.ndarray, nz: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``L21 x`` over ``L21``'s pattern only (``nz``: the flat row-major positions of its non-zeros, in
+    order): each row's sum in column order, as :func:`mv`'s loop adds it without the zeros."""
+    q1 = L21.shape[1]
+    out = np.zeros(L21.shape[0])
+    for k in range(nz.size):
+        r = nz[k] // q1
+        c = nz[k] - r * q1
+        out[r] += L21[r, c] * x[c]
+    return out
+
+
+@jit_numpy_errors
+def nz_tmv(L21: np.ndarray, nz: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``L21' x`` over ``L21``'s pattern only (:func:`tmv`'s loop without the zeros)."""
+    q1 = L21.shape[1]
+    out = np.zeros(q1)
+    for k in range(nz.size):
+        r = nz[k] // q1
+        c = nz[k] - r * q1
+        out[c] += L21[r, c] * x[r]
+    return out
+
+
+@jit_numpy_errors
+def lsolve_nz(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray, nz: np.ndarray) -> np.ndarray:
+    """:func:`lsolve` with ``L21`` applied over its pattern ``nz`` (:func:`nz_mv`)."""
+    q1 = d.size
+    x = b.copy()
+    for j in range(q1):
+        x[j] = b[j] / d[j]
+    if L22.shape[0]:
+        r = b[q1:] - nz_mv(L21, nz, x[:q1])
+        fwd(L22, r)
+        x[q1:] = r
+    return x
+
+
+@jit_numpy_errors
+def ltsolve_nz(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray, nz: np.ndarray) -> np.ndarray:
+    """:func:`ltsolve` with ``L21'`` applied over its pattern ``nz`` (:func:`nz_tmv`)."""
+    q1 = d.size
+    x = b.copy()
+    if L22.shape[0]:
+        x2 = b[q1:].copy()
+        bwd(L22, x2)
+        x[q1:] = x2
+        t = nz_tmv(L21, nz, x2)
+        for j in range(q1):
+            x[j] = (b[j] - t[j]) / d[j]
+    else:
+        for j in range(q1):
+            x[j] = b[j] / d[j]
+    return x
+
+
+@jit_numpy_errors
+def solve_l(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray, nz: np.ndarray) -> np.ndarray:
+    """``L^-1 b``: ``L21`` applied over its pattern ``nz`` (nested models), or densely (``nz`` empty)."""
+    return lsolve(d, L21, L22, b) if nz.size == 0 else lsolve_nz(d, L21, L22, b, nz)
+
+
+@jit_numpy_errors
+def solve_lt(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray, nz: np.ndarray) -> np.ndarray:
+    """``L'^-1 b`` (:func:`solve_l`'s ``nz``)."""
+    return ltsolve(d, L21, L22, b) if nz.size == 0 else ltsolve_nz(d, L21, L22, b, nz)
+
+
+@jit_numpy_errors
 def csr_mv(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray) -> np.ndarray:
     """A CSR matrix times a vector (scipy's ``csr_matvec`` order)."""
     m = indptr.size - 1

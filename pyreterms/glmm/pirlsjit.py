@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pyreterms.glmm.famjit import aic, dev_resid, has_aic, linkinv, mu_eta, pairwise_sum, variance
-from pyreterms.glmm.linjit import bwd, chol, crossprod, csr_mv, dot, fwd, lsolve, ltsolve, mv, nested_chol, tmv
+from pyreterms.glmm.linjit import bwd, chol, crossprod, csr_mv, dot, fwd, mv, nested_chol, nz_mv, solve_l, solve_lt, tmv
 from pyreterms.jitcache import jit_numpy_errors
 
 Arr = npt.NDArray[Any]  # float64; index arrays int64
@@ -47,11 +47,11 @@ class _Model:
 def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, lam: Arr,
             q1: int, a11: Arr, A21: Arr, L22: Arr) -> None:
     """``CrossPattern.blocks``: ``diag(A11) - 1``, ``A21`` and ``A22 - I`` from the non-zeros ``g`` of
-    ``Z' W Z`` (``lam[r] lam[s] g``), written into ``a11``, ``A21``, ``L22``."""
+    ``Z' W Z`` (``lam[r] lam[s] g``), written into ``a11``, ``A21`` (its pattern only: the entries outside it
+    stay the zeros :func:`pwrss` allocated), ``L22``."""
     q = lam.size
     q2 = q - q1
     a11[:] = 0.0
-    A21[:, :] = 0.0
     L22[:, :] = 0.0
     for k in range(i11.size):
         m = i11[k]
@@ -91,8 +91,10 @@ def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gco
         return ok
     for i in range(q2):
         L22[i, i] += 1.0
-        for j in range(q1):
-            A21[i, j] = A21[i, j] / d[j]
+    for k in range(t21.size):  # A21's pattern (the entries outside it stay the zeros pwrss allocated)
+        i = t21[k] // q1
+        j = t21[k] - i * q1
+        A21[i, j] = A21[i, j] / d[j]
     if q2:
         if dense_schur:
             L22 -= A21 @ A21.T
@@ -134,8 +136,8 @@ def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr, out: Arr, acc
 
 
 @jit_numpy_errors
-def _lsolve_cols(d: Arr, L21: Arr, L22: Arr, B: Arr, out: Arr, x: Arr, r: Arr) -> None:
-    """``L^-1 B`` column by column into ``out`` (:func:`~pyreterms.glmm.linjit.lsolve`'s arithmetic for each
+def _lsolve_cols(d: Arr, L21: Arr, L22: Arr, B: Arr, out: Arr, x: Arr, r: Arr, nz: Arr) -> None:
+    """``L^-1 B`` column by column into ``out`` (:func:`~pyreterms.glmm.linjit.solve_l`'s arithmetic for each
     column; ``x``, ``r``: scratch of ``d``'s and ``L22``'s size)."""
     q1, q2 = d.size, L22.shape[0]
     for c in range(B.shape[1]):
@@ -143,7 +145,7 @@ def _lsolve_cols(d: Arr, L21: Arr, L22: Arr, B: Arr, out: Arr, x: Arr, r: Arr) -
             x[j] = B[j, c] / d[j]
             out[j, c] = x[j]
         if q2:
-            m = mv(L21, x)
+            m = mv(L21, x) if nz.size == 0 else nz_mv(L21, nz, x)
             for i in range(q2):
                 r[i] = B[q1 + i, c] - m[i]
             fwd(L22, r)
@@ -234,6 +236,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
     olddelu, olddelb = np.empty(q), np.empty(p)
     g, a11, UV, Uw, acc, xs, rs = np.empty(gr.size), np.empty(q1), np.empty((q, p)), np.empty((q, 1)), np.empty(p), \
         np.empty(q1), np.empty(q - q1)
+    nz = t21 if lv.shape[0] else t21[:0]  # nested: L21 is applied over its pattern
     for _ in range(maxit):
         olddelu[:] = delu
         olddelb[:] = delb
@@ -250,7 +253,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
         if not ok:
             return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
         _ut_times(w, V, Tp, Ti, Tx, lam, UV, acc)
-        _lsolve_cols(d, L21, L22, UV, RZX, xs, rs)
+        _lsolve_cols(d, L21, L22, UV, RZX, xs, rs, nz)
         RX = crossprod(V) - crossprod(RZX)
         if not chol(RX):
             return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
@@ -260,14 +263,14 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             Utr[j] = Uw[j, 0]
         if u_only:
             delb[:] = 0.0
-            delu[:] = ltsolve(d, L21, L22, lsolve(d, L21, L22, Utr))
+            delu[:] = solve_lt(d, L21, L22, solve_l(d, L21, L22, Utr, nz), nz)
         else:
-            cu = lsolve(d, L21, L22, Utr)
+            cu = solve_l(d, L21, L22, Utr, nz)
             b = Vtr - tmv(RZX, cu)
             fwd(RX, b)
             bwd(RX, b)
             delb[:] = b
-            delu[:] = ltsolve(d, L21, L22, cu - mv(RZX, delb))
+            delu[:] = solve_lt(d, L21, L22, cu - mv(RZX, delb), nz)
         pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work, xzero)
         if abs((oldpdev - pdev) / pdev) < tol:
             return OK, d, L21, L22, RZX, RX, Vtr, Utr, w
