@@ -116,47 +116,113 @@ def nz_tmv(L21: np.ndarray, nz: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 @jit_numpy_errors
-def lsolve_nz(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray, nz: np.ndarray) -> np.ndarray:
-    """:func:`lsolve` with ``L21`` applied over its pattern ``nz`` (:func:`nz_mv`)."""
+def nested_fwd(L: np.ndarray, lv: np.ndarray, ints: np.ndarray, iat: np.ndarray, seg: int, b: np.ndarray) -> None:
+    """In place: ``b <- L^-1 b`` for :func:`nested_chol`'s factor ``L`` (``BlockChol.solve`` recursing): each
+    level's diagonal, then its ``L32`` over the level's pattern (``SchurPlan``'s ``rows, cols``) or densely,
+    then :func:`fwd` on the block no level eliminates."""
+    q2 = L.shape[0]
+    o = 0
+    for k in range(lv.shape[0]):
+        e = o + lv[k, 0]
+        for j in range(o, e):
+            b[j] = b[j] / L[j, j]
+        if e < q2 and lv[k, 1]:
+            for i in range(e, q2):
+                s = b[i]
+                for j in range(o, e):
+                    s -= L[i, j] * b[j]
+                b[i] = s
+        elif e < q2:
+            t = seg + 5 * k
+            rows, cols = ints[iat[t + 3]:iat[t + 4]], ints[iat[t + 4]:iat[t + 5]]
+            for p in range(rows.size):
+                b[e + rows[p]] -= L[e + rows[p], o + cols[p]] * b[o + cols[p]]
+        o = e
+    if o < q2:
+        fwd(L[o:, o:], b[o:])
+
+
+@jit_numpy_errors
+def nested_bwd(L: np.ndarray, lv: np.ndarray, ints: np.ndarray, iat: np.ndarray, seg: int, b: np.ndarray) -> None:
+    """In place: ``b <- L'^-1 b`` for :func:`nested_chol`'s factor (:func:`nested_fwd`'s steps reversed)."""
+    q2 = L.shape[0]
+    starts = np.zeros(lv.shape[0] + 1, dtype=np.int64)
+    for k in range(lv.shape[0]):
+        starts[k + 1] = starts[k] + lv[k, 0]
+    o = starts[lv.shape[0]]
+    if o < q2:
+        bwd(L[o:, o:], b[o:])
+    for k in range(lv.shape[0] - 1, -1, -1):
+        o, e = starts[k], starts[k + 1]
+        if e < q2 and lv[k, 1]:
+            for j in range(o, e):
+                s = b[j]
+                for i in range(e, q2):
+                    s -= L[i, j] * b[i]
+                b[j] = s
+        elif e < q2:
+            t = seg + 5 * k
+            rows, cols = ints[iat[t + 3]:iat[t + 4]], ints[iat[t + 4]:iat[t + 5]]
+            for p in range(rows.size):
+                b[o + cols[p]] -= L[e + rows[p], o + cols[p]] * b[e + rows[p]]
+        for j in range(o, e):
+            b[j] = b[j] / L[j, j]
+
+
+@jit_numpy_errors
+def solve_l(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray, nz: np.ndarray, lv: np.ndarray,
+            ints: np.ndarray, iat: np.ndarray, seg: int) -> np.ndarray:
+    """``L^-1 b``: :func:`lsolve` (``nz`` empty: one elimination level) or, for nested models, ``L21`` applied
+    over its pattern ``nz`` (:func:`nz_mv`) and ``L22`` by :func:`nested_fwd`."""
+    if nz.size == 0:
+        return lsolve(d, L21, L22, b)
     q1 = d.size
     x = b.copy()
     for j in range(q1):
         x[j] = b[j] / d[j]
-    if L22.shape[0]:
-        r = b[q1:] - nz_mv(L21, nz, x[:q1])
-        fwd(L22, r)
-        x[q1:] = r
+    r = b[q1:] - nz_mv(L21, nz, x[:q1])
+    nested_fwd(L22, lv, ints, iat, seg, r)
+    x[q1:] = r
     return x
 
 
 @jit_numpy_errors
-def ltsolve_nz(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray, nz: np.ndarray) -> np.ndarray:
-    """:func:`ltsolve` with ``L21'`` applied over its pattern ``nz`` (:func:`nz_tmv`)."""
+def solve_lt(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray, nz: np.ndarray, lv: np.ndarray,
+             ints: np.ndarray, iat: np.ndarray, seg: int) -> np.ndarray:
+    """``L'^-1 b`` (:func:`solve_l`'s cases: :func:`ltsolve`, or :func:`nested_bwd` and :func:`nz_tmv`)."""
+    if nz.size == 0:
+        return ltsolve(d, L21, L22, b)
     q1 = d.size
     x = b.copy()
-    if L22.shape[0]:
-        x2 = b[q1:].copy()
-        bwd(L22, x2)
-        x[q1:] = x2
-        t = nz_tmv(L21, nz, x2)
-        for j in range(q1):
-            x[j] = (b[j] - t[j]) / d[j]
-    else:
-        for j in range(q1):
-            x[j] = b[j] / d[j]
+    x2 = b[q1:].copy()
+    nested_bwd(L22, lv, ints, iat, seg, x2)
+    x[q1:] = x2
+    t = nz_tmv(L21, nz, x2)
+    for j in range(q1):
+        x[j] = (b[j] - t[j]) / d[j]
     return x
 
 
 @jit_numpy_errors
-def solve_l(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray, nz: np.ndarray) -> np.ndarray:
-    """``L^-1 b``: ``L21`` applied over its pattern ``nz`` (nested models), or densely (``nz`` empty)."""
-    return lsolve(d, L21, L22, b) if nz.size == 0 else lsolve_nz(d, L21, L22, b, nz)
-
-
-@jit_numpy_errors
-def solve_lt(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, b: np.ndarray, nz: np.ndarray) -> np.ndarray:
-    """``L'^-1 b`` (:func:`solve_l`'s ``nz``)."""
-    return ltsolve(d, L21, L22, b) if nz.size == 0 else ltsolve_nz(d, L21, L22, b, nz)
+def solve_cols(d: np.ndarray, L21: np.ndarray, L22: np.ndarray, B: np.ndarray, out: np.ndarray, x: np.ndarray,
+               r: np.ndarray, nz: np.ndarray, lv: np.ndarray, ints: np.ndarray, iat: np.ndarray, seg: int) -> None:
+    """``L^-1 B`` column by column into ``out`` (:func:`solve_l`'s arithmetic for each column; ``x``, ``r``:
+    scratch of ``d``'s and ``L22``'s size)."""
+    q1, q2 = d.size, L22.shape[0]
+    for c in range(B.shape[1]):
+        for j in range(q1):
+            x[j] = B[j, c] / d[j]
+            out[j, c] = x[j]
+        if q2:
+            m = mv(L21, x) if nz.size == 0 else nz_mv(L21, nz, x)
+            for i in range(q2):
+                r[i] = B[q1 + i, c] - m[i]
+            if nz.size == 0:
+                fwd(L22, r)
+            else:
+                nested_fwd(L22, lv, ints, iat, seg, r)
+            for i in range(q2):
+                out[q1 + i, c] = r[i]
 
 
 @jit_numpy_errors

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pyreterms.glmm import linjit as lj
 from pyreterms.glmm.famjit import aic, dev_resid, has_aic, linkinv, mu_eta, pairwise_sum, variance
-from pyreterms.glmm.linjit import bwd, chol, crossprod, csr_mv, dot, fwd, mv, nested_chol, nz_mv, solve_l, solve_lt, tmv
+from pyreterms.glmm.linjit import bwd, chol, crossprod, csr_mv, dot, fwd, mv, tmv
 from pyreterms.jitcache import jit_numpy_errors
 
 Arr = npt.NDArray[Any]  # float64; index arrays int64
@@ -105,7 +106,7 @@ def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gco
             for i in range(q2):
                 for j in range(q2):
                     L22[i, j] -= gram[i * q2 + j]
-        ok = chol(L22) if lv.shape[0] == 0 else nested_chol(L22, lv, ints, iat, _NEST_SEG)
+        ok = chol(L22) if lv.shape[0] == 0 else lj.nested_chol(L22, lv, ints, iat, _NEST_SEG)
     return ok
 
 
@@ -133,24 +134,6 @@ def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr, out: Arr, acc
         for c in range(k):
             out[j, c] = lam[j] * acc[c]
     return out
-
-
-@jit_numpy_errors
-def _lsolve_cols(d: Arr, L21: Arr, L22: Arr, B: Arr, out: Arr, x: Arr, r: Arr, nz: Arr) -> None:
-    """``L^-1 B`` column by column into ``out`` (:func:`~pyreterms.glmm.linjit.solve_l`'s arithmetic for each
-    column; ``x``, ``r``: scratch of ``d``'s and ``L22``'s size)."""
-    q1, q2 = d.size, L22.shape[0]
-    for c in range(B.shape[1]):
-        for j in range(q1):
-            x[j] = B[j, c] / d[j]
-            out[j, c] = x[j]
-        if q2:
-            m = mv(L21, x) if nz.size == 0 else nz_mv(L21, nz, x)
-            for i in range(q2):
-                r[i] = B[q1 + i, c] - m[i]
-            fwd(L22, r)
-            for i in range(q2):
-                out[q1 + i, c] = r[i]
 
 
 @jit_numpy_errors
@@ -253,7 +236,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
         if not ok:
             return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
         _ut_times(w, V, Tp, Ti, Tx, lam, UV, acc)
-        _lsolve_cols(d, L21, L22, UV, RZX, xs, rs, nz)
+        lj.solve_cols(d, L21, L22, UV, RZX, xs, rs, nz, lv, ints, iat, _NEST_SEG)
         RX = crossprod(V) - crossprod(RZX)
         if not chol(RX):
             return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
@@ -263,14 +246,15 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             Utr[j] = Uw[j, 0]
         if u_only:
             delb[:] = 0.0
-            delu[:] = solve_lt(d, L21, L22, solve_l(d, L21, L22, Utr, nz), nz)
+            cu = lj.solve_l(d, L21, L22, Utr, nz, lv, ints, iat, _NEST_SEG)
+            delu[:] = lj.solve_lt(d, L21, L22, cu, nz, lv, ints, iat, _NEST_SEG)
         else:
-            cu = solve_l(d, L21, L22, Utr, nz)
+            cu = lj.solve_l(d, L21, L22, Utr, nz, lv, ints, iat, _NEST_SEG)
             b = Vtr - tmv(RZX, cu)
             fwd(RX, b)
             bwd(RX, b)
             delb[:] = b
-            delu[:] = solve_lt(d, L21, L22, cu - mv(RZX, delb), nz)
+            delu[:] = lj.solve_lt(d, L21, L22, cu - mv(RZX, delb), nz, lv, ints, iat, _NEST_SEG)
         pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work, xzero)
         if abs((oldpdev - pdev) / pdev) < tol:
             return OK, d, L21, L22, RZX, RX, Vtr, Utr, w
