@@ -52,6 +52,8 @@ DESIGNS = [
     (BINO + "(1 | site) + (1 | region)", fam.binomial(), [(6, True)]),
     (BINO + "(1 | plot) + (1 | site) + (1 | region)", fam.binomial(), [(30, False), (6, True)]),
     (BINO + "(1 | plot) + (1 | site) + (1 | region)", fam.binomial("probit"), [(30, False), (6, True)]),
+    # two scalar terms on one factor (what ``(x || site)`` expands to): the slopes' Schur complement is diagonal
+    (POIS + "(1 | site) + (0 + x | site)", fam.poisson(), [(30, True)]),
     # sites crossed with periods: the second level's L32 L32' is the dense product, the periods a dense block
     (POIS + "(1 | plot) + (1 | site) + (1 | period)", fam.poisson(), [(30, True)]),
 ]
