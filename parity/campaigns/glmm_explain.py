@@ -39,6 +39,7 @@ from parity.campaigns.glmm_explain_pirls import (
     explain_pirls_stop,
     explain_stage1_endpoint,
     explain_stage1_rounding,
+    explain_zero_criterion,
 )
 from parity.compare.glmm_check import DERIV12_DELTA, DEVFUN_ULPS, judge_glmm, run_glmm_impl
 from parity.compare.selection import ALL
@@ -316,6 +317,9 @@ def _explain_pirls(outcome: Any, d: Any, args: dict[str, Any], r: dict[str, Any]
                              _first(here.get("gdevfun(pars[[1]])")),
                              _first(here.get("harness: converged gdevfun(pars)")),
                              _first(here.get("harness: converged gdevfun(pars[[1]])")))
+    if why is None:
+        why = explain_zero_criterion(outcome.failing, _first(here.get("gdevfun(pars)")),
+                                     _first(here.get("gdevfun(pars[[1]])")))
     if why is not None or s1_ours is None or not at0 or np.allclose(s1_ours, np.ravel(s1_lme4.x), rtol=0, atol=1e-6):  # type: ignore[union-attr]
         return why
     stage1 = tuple(_first(at0.get(k)) for k in ("gdevfun(pars[[1]])", "gdevfun(pars[[2]])",

@@ -18,6 +18,9 @@ one reported at each side's own optimum (the parameters, the criteria, checkConv
 jump is at lme4's optimum (deriv12's stencil there straddles it); never a decision or a value computed at lme4's
 parameters.
 
+:func:`explain_zero_criterion`: the same at stage 2, for the outputs of where Nelder_Mead stopped (``isSingular``,
+checkConv's and glmer's texts) when lme4's stage-2 criterion is zero to rounding at both optima.
+
 :func:`explain_stage1_rounding`: stage 1's warning alone, on a criterion that is zero to rounding (a separated
 binomial fit: the nAGQ = 0 deviance ~1e-14 at both stage-1 optima): where minqa's bobyqa stops on it, and with
 which code, is decided by rounding.
@@ -46,8 +49,8 @@ import numpy as np
 from parity.compare.glmm_check import GLMM_FTOL_ABS
 
 __all__ = ["CONVERGED_TOL", "STAGE2_OUTPUTS", "HESSIAN_AT_LME4", "ZERO_CRITERION", "STAGE1_WARNING", "DOWNDATED",
-           "explain_pirls_stop", "explain_stage1_rounding", "explain_stage1_endpoint", "explain_downdated_rounding",
-           "cholesky_rounding_bound"]
+           "GLMER_MESSAGES", "explain_pirls_stop", "explain_stage1_rounding", "explain_zero_criterion",
+           "explain_stage1_endpoint", "explain_downdated_rounding", "cholesky_rounding_bound"]
 
 #: lme4's stage-2 function with ``rho$tolPwrss`` set to this: PIRLS run to rounding
 CONVERGED_TOL = 1e-13
@@ -114,6 +117,27 @@ def explain_stage1_rounding(failing: Iterable[str], warnings_: tuple[Iterable[st
         return None
     return (f"stage 1's criterion is zero to rounding at both stage-1 optima ({stage1_lme4:.3g}, {stage1_ours:.3g}):"
             " where bobyqa stops on it and with which code is decided by rounding")
+
+
+#: glmer's messages (the "boundary (singular) fit" note that goes with ``isSingular``)
+GLMER_MESSAGES = "glmer(): messages"
+
+
+def explain_zero_criterion(failing: Iterable[str], df_lme4: float, df_ours: float) -> str | None:
+    """Why a stage-2 disagreement on a criterion that is zero to rounding is explained, or None: every failing
+    component is one reported at each side's own optimum (:data:`STAGE2_OUTPUTS`, with glmer's messages: the
+    singular-fit note) and lme4's stage-2 function (live, its ``lp0``) at lme4's optimum and at ours is at most
+    :data:`ZERO_CRITERION`.  A separated binomial fit: the criterion is ~1e-14 whatever theta, so where
+    Nelder_Mead stops on it (a theta on the boundary or just off it: ``isSingular``, checkConv's and glmer's
+    texts) is decided by rounding."""
+    failing = set(failing)
+    if not failing or not failing <= STAGE2_OUTPUTS | {GLMER_MESSAGES}:
+        return None
+    vals = np.array([df_lme4, df_ours], dtype=np.float64)
+    if not (np.all(np.isfinite(vals)) and np.all(np.abs(vals) <= ZERO_CRITERION)):
+        return None
+    return (f"lme4's stage-2 criterion is zero to rounding at both optima ({df_lme4:.3g}, {df_ours:.3g}): where "
+            "Nelder_Mead stops on it, on the boundary or not, is decided by rounding")
 
 
 def explain_stage1_endpoint(stage1: tuple[float, float, float, float], failing_from_ours: Iterable[str]

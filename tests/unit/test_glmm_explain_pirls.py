@@ -12,6 +12,7 @@ from parity.campaigns.glmm_explain_pirls import (
     explain_pirls_stop,
     explain_stage1_endpoint,
     explain_stage1_rounding,
+    explain_zero_criterion,
 )
 from parity.compare.glmm_check import GLMM_FTOL_ABS
 
@@ -69,6 +70,18 @@ def test_stage1_rounding() -> None:
     assert explain_stage1_rounding(["glmer(): warnings", "logLik(gfit)"], w, 0.0, 0.0) is None
     assert explain_stage1_rounding(["glmer(): warnings"], (["Model failed to converge"], []), 0.0, 0.0) is None
     assert explain_stage1_rounding(["glmer(): warnings"], (["x"], ["x"]), 0.0, 0.0) is None
+
+
+def test_zero_criterion() -> None:
+    """Stage 2 on a separated binomial fit: the outputs of where Nelder_Mead stopped, on a criterion ~1e-14."""
+    boundary = ["isSingular(gfit)", "gfit@optinfo$conv$lme4$messages", "glmer(): warnings", "glmer(): messages"]
+    assert "zero to rounding" in (explain_zero_criterion(boundary, 3.5e-14, 3.6e-14) or "")
+    # a criterion that is not zero at one optimum, a component computed at lme4's parameters, nothing failing
+    assert explain_zero_criterion(boundary, 3.5e-14, 1e-3) is None
+    assert explain_zero_criterion([*boundary, "fitted(gfit)"], 0.0, 0.0) is None
+    assert explain_zero_criterion(["decision (accept/refuse)"], 0.0, 0.0) is None
+    assert explain_zero_criterion([], 0.0, 0.0) is None
+    assert explain_zero_criterion(boundary, float("nan"), 0.0) is None
 
 
 def test_stage1_endpoint() -> None:
