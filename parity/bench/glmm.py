@@ -57,6 +57,8 @@ GLMM_BENCH_CASES: tuple[GlmmBenchCase, ...] = (
                   "binomial", big=True),
     GlmmBenchCase("poisson_large", "synthetic:poisson_large",
                   "y ~ x + f + offset(log(expo)) + (1 | site) + (1 | year)", "poisson", big=True),
+    GlmmBenchCase("grouseticks_nested", "r:lme4::grouseticks",
+                  "TICKS ~ YEAR + HEIGHT + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION)", "poisson"),
     # vector terms (Lambda not diagonal: the kernel runs on U = Z Lambda)
     GlmmBenchCase("sleepstudy_slopes", "r:lme4::sleepstudy", "I(Reaction > 280) ~ Days + (Days | Subject)",
                   "binomial"),

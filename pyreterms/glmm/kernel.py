@@ -4,13 +4,13 @@ its results into ``MerPred``/``GlmResp`` so that everything after a deviance eva
 ``getME``, ``vcov``, ``ranef``) reads the same fields as after the numpy path (R: what lme4's ``pwrssUpdate``
 leaves in ``pp`` and ``resp``).
 
-The kernel covers the structures :mod:`pyreterms.glmm.blockchol` factors with one elimination level. With
-every term scalar ``Lambda`` is the diagonal ``lam = theta[Lind]`` the kernel forms itself; with vector terms
+The kernel covers every structure :mod:`pyreterms.glmm.blockchol` factors. With every term scalar ``Lambda``
+is the diagonal ``lam = theta[Lind]`` the kernel forms itself; with vector terms
 :class:`~pyreterms.glmm.blockchol.CrossPattern` forms ``U = Z Lambda`` once per theta (lme4's ``Ut``) and the
-kernel runs on ``U`` with ``lam = 1`` (``KernelModel.u_values``: where U's values go in ``flts``).  With every
-term scalar it also covers nested factors whose Schur complement is blocked again (``ElimPlan.rest``: the
-kernel's dense ``L22`` then holds the nested factor, zeros included); :meth:`KernelModel.build` returns None
-for vector terms with such a plan, which keep the numpy path.
+kernel runs on ``U`` with ``lam = 1`` (``KernelModel.u_values``: where U's values go in ``flts``).  Nested
+factors, and vector terms on many levels in component-major order (:func:`pyreterms.glmm.pirls.component_major`),
+have a Schur complement that is blocked again (``ElimPlan.rest``): the kernel's dense ``L22`` then holds the
+nested factor, zeros included.
 ``PYRETERMS_GLMM_KERNEL=0`` turns the kernel off (the numpy path is the reference it is tested against).
 """
 from __future__ import annotations
@@ -77,7 +77,7 @@ class KernelModel:
     def build(cls, pp: MerPred, rp: GlmResp) -> KernelModel | None:
         """The kernel's arrays, or None when the structure is not one it handles."""
         pat = pp.pat
-        if (pat.plan.rest is not None and not pat.diagonal) or pp.X.ndim != 2 or rp.y.shape != rp.weights.shape:
+        if pp.X.ndim != 2 or rp.y.shape != rp.weights.shape:
             return None
         fam = FAMILIES.get(rp.family.family)
         link = LINKS.get(rp.family.link)
