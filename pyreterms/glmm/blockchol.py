@@ -128,6 +128,10 @@ class SchurPlan:
         self.e2 = np.repeat(starts[cols], rep) + within
         self.rows, self.cols, self.q2 = rows, cols, q2
         self.pos = rows[self.e1] * q2 + rows[self.e2]
+        # pairs grouped by position, in their order within each (stable): bincount's sums are unchanged and
+        # the compiled kernel sums each position in one run, without a dense q2 x q2 buffer
+        by = np.argsort(self.pos, kind="stable")
+        self.e1, self.e2, self.pos = self.e1[by], self.e2[by], self.pos[by]
 
     @property
     def pairs(self) -> int:

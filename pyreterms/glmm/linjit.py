@@ -333,12 +333,25 @@ def _sub_gram(S: np.ndarray, o: int, m: int, dense: bool, e1: np.ndarray, e2: np
             for j in range(r):
                 S[b + i, b + j] -= G[i, j]
         return
-    gram = np.zeros(r * r)
-    for s in range(e1.size):
-        gram[pos[s]] += S[b + rows[e1[s]], o + cols[e1[s]]] * S[b + rows[e2[s]], o + cols[e2[s]]]
-    for i in range(r):
-        for j in range(r):
-            S[b + i, b + j] -= gram[i * r + j]
+    sub_gram_runs(S[b:, b:], S[b:, o:b], e1, e2, pos, rows, cols)
+
+
+@jit_numpy_errors
+def sub_gram_runs(S: np.ndarray, L: np.ndarray, e1: np.ndarray, e2: np.ndarray, pos: np.ndarray,
+                  rows: np.ndarray, cols: np.ndarray) -> None:
+    """``S -= L L'`` over the pairs of ``L``'s non-zeros (``SchurPlan``: sorted by position ``pos``, their
+    order kept within each): each position's products summed from 0.0 in that order, then subtracted once
+    (what ``SchurPlan.gram``'s bincount and ``S - gram`` do, with no dense buffer)."""
+    r = S.shape[0]
+    k = 0
+    m = e1.size
+    while k < m:
+        t = pos[k]
+        acc = 0.0
+        while k < m and pos[k] == t:
+            acc += L[rows[e1[k]], cols[e1[k]]] * L[rows[e2[k]], cols[e2[k]]]
+            k += 1
+        S[t // r, t % r] -= acc
 
 
 @jit_numpy_errors

@@ -100,12 +100,7 @@ def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gco
         if dense_schur:
             L22 -= A21 @ A21.T
         else:
-            gram = np.zeros(q2 * q2)
-            for k in range(e1.size):
-                gram[pos[k]] += A21[srow[e1[k]], scol[e1[k]]] * A21[srow[e2[k]], scol[e2[k]]]
-            for i in range(q2):
-                for j in range(q2):
-                    L22[i, j] -= gram[i * q2 + j]
+            lj.sub_gram_runs(L22, A21, e1, e2, pos, srow, scol)
         ok = chol(L22) if lv.shape[0] == 0 else lj.nested_chol(L22, lv, ints, iat, _NEST_SEG)
     return ok
 
