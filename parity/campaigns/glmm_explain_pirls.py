@@ -100,6 +100,12 @@ def explain_pirls_stop(failing: Iterable[str], messages_differ_only_in_checkconv
             "both stopping points are optima of the same criterion")
 
 
+def _zero_to_rounding(at_lme4: float, at_ours: float) -> bool:
+    """Both criteria finite and at most :data:`ZERO_CRITERION` in magnitude."""
+    vals = np.array([at_lme4, at_ours], dtype=np.float64)
+    return bool(np.all(np.isfinite(vals)) and np.all(np.abs(vals) <= ZERO_CRITERION))
+
+
 def explain_stage1_rounding(failing: Iterable[str], warnings_: tuple[Iterable[str], Iterable[str]],
                             stage1_lme4: float, stage1_ours: float) -> str | None:
     """Why a difference in stage 1's bobyqa warning alone is explained, or None: ``glmer(): warnings`` is the
@@ -112,8 +118,7 @@ def explain_stage1_rounding(failing: Iterable[str], warnings_: tuple[Iterable[st
     diff = [m for m in a if m not in b] + [m for m in b if m not in a]
     if not diff or not all(STAGE1_WARNING.match(m) for m in diff):
         return None
-    vals = np.array([stage1_lme4, stage1_ours], dtype=np.float64)
-    if not (np.all(np.isfinite(vals)) and np.all(np.abs(vals) <= ZERO_CRITERION)):
+    if not _zero_to_rounding(stage1_lme4, stage1_ours):
         return None
     return (f"stage 1's criterion is zero to rounding at both stage-1 optima ({stage1_lme4:.3g}, {stage1_ours:.3g}):"
             " where bobyqa stops on it and with which code is decided by rounding")
@@ -133,8 +138,7 @@ def explain_zero_criterion(failing: Iterable[str], df_lme4: float, df_ours: floa
     failing = set(failing)
     if not failing or not failing <= STAGE2_OUTPUTS | {GLMER_MESSAGES}:
         return None
-    vals = np.array([df_lme4, df_ours], dtype=np.float64)
-    if not (np.all(np.isfinite(vals)) and np.all(np.abs(vals) <= ZERO_CRITERION)):
+    if not _zero_to_rounding(df_lme4, df_ours):
         return None
     return (f"lme4's stage-2 criterion is zero to rounding at both optima ({df_lme4:.3g}, {df_ours:.3g}): where "
             "Nelder_Mead stops on it, on the boundary or not, is decided by rounding")

@@ -116,6 +116,13 @@ def nz_tmv(L21: np.ndarray, nz: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 @jit_numpy_errors
+def _level_pattern(ints: np.ndarray, iat: np.ndarray, seg: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Level ``k``'s ``SchurPlan.rows, cols`` (the 4th and 5th of its five segments from ``seg`` in ``ints``)."""
+    t = seg + 5 * k
+    return ints[iat[t + 3]:iat[t + 4]], ints[iat[t + 4]:iat[t + 5]]
+
+
+@jit_numpy_errors
 def nested_fwd(L: np.ndarray, lv: np.ndarray, ints: np.ndarray, iat: np.ndarray, seg: int, b: np.ndarray) -> None:
     """In place: ``b <- L^-1 b`` for :func:`nested_chol`'s factor ``L`` (``BlockChol.solve`` recursing): each
     level's diagonal, then its ``L32`` over the level's pattern (``SchurPlan``'s ``rows, cols``) or densely,
@@ -133,8 +140,7 @@ def nested_fwd(L: np.ndarray, lv: np.ndarray, ints: np.ndarray, iat: np.ndarray,
                     s -= L[i, j] * b[j]
                 b[i] = s
         elif e < q2:
-            t = seg + 5 * k
-            rows, cols = ints[iat[t + 3]:iat[t + 4]], ints[iat[t + 4]:iat[t + 5]]
+            rows, cols = _level_pattern(ints, iat, seg, k)
             for p in range(rows.size):
                 b[e + rows[p]] -= L[e + rows[p], o + cols[p]] * b[o + cols[p]]
         o = e
@@ -161,8 +167,7 @@ def nested_bwd(L: np.ndarray, lv: np.ndarray, ints: np.ndarray, iat: np.ndarray,
                     s -= L[i, j] * b[i]
                 b[j] = s
         elif e < q2:
-            t = seg + 5 * k
-            rows, cols = ints[iat[t + 3]:iat[t + 4]], ints[iat[t + 4]:iat[t + 5]]
+            rows, cols = _level_pattern(ints, iat, seg, k)
             for p in range(rows.size):
                 b[o + cols[p]] -= L[e + rows[p], o + cols[p]] * b[e + rows[p]]
         for j in range(o, e):
