@@ -16,7 +16,7 @@ nested factor, zeros included.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,6 +59,13 @@ def _f64(a: Arr) -> Arr:
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
+def _start_cache(n: int, ng: int, keep_g: bool) -> Arr:
+    """An empty start cache (``pirlsjit._start_views``) for n observations and ng non-zeros of ``Z'WZ``."""
+    start = np.zeros(2 + 4 * n + ng)
+    start[1] = float(keep_g)
+    return start
+
+
 @dataclass(frozen=True)
 class KernelModel:
     """The model's constant arrays in the kernel's layout (see ``pirlsjit._Model``), packed as
@@ -72,6 +79,10 @@ class KernelModel:
     flts: Arr
     state: KernelState
     u_values: tuple[int, int] | None = None  # Lambda not diagonal: where U's values and pair products go in flts
+    #: the start cache (``pirlsjit._start_views``): every evaluation of a glmer stage starts from the same ``eta``
+    start: Arr = field(default_factory=lambda: np.zeros(2))
+    #: how many u-only updates ran twice because their deferred RX check was not certified (``pirlsjit.pwrss``)
+    rechecks: Arr = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
 
     @classmethod
     def build(cls, pp: MerPred, rp: GlmResp) -> KernelModel | None:
@@ -103,7 +114,8 @@ class KernelModel:
         return cls(bool(has_aic(fam)), dims, np.concatenate([_i64(a).ravel() for a in ints]),
                    np.cumsum([0] + [a.size for a in ints], dtype=np.int64),
                    np.concatenate([_f64(a).ravel() for a in flts]), KernelState.allocate(n, p, pat.q, int(pat.q1)),
-                   None if pat.diagonal else (int(fat[4]), int(fat[7])))
+                   None if pat.diagonal else (int(fat[4]), int(fat[7])),
+                   _start_cache(n, pat._r.size, pat.diagonal))
 
     def evaluate(self, pp: MerPred, rp: GlmResp, mode: int, gamma: Arr, start_off: Arr, base: Arr, beta: Arr,
                  theta: Arr, u_only: bool, tol: float, maxit: int, fac: Arr | None = None,
@@ -124,9 +136,10 @@ class KernelModel:
         if pp.delu is not ws.delu:  # the numpy path (or a caller) moved the iterates: carry them over
             ws.delu[:] = pp.delu
             ws.delb[:] = pp.delb
-        status, value = pirlsjit.evaluate(mode, start_off, gamma, base, beta, theta_k, u_only, tol, maxit,
-                                          _NOFAC if fac is None else fac, _NOGQ if GQmat is None else GQmat,
-                                          self.dims, self.ints, self.iat, self.flts, ws.buffer)
+        status, value, rechecked = pirlsjit.evaluate(
+            mode, start_off, gamma, base, beta, theta_k, u_only, tol, maxit, _NOFAC if fac is None else fac,
+            _NOGQ if GQmat is None else GQmat, self.dims, self.ints, self.iat, self.flts, ws.buffer, self.start)
+        self.rechecks[0] += rechecked
         pp.theta, pp.pat.lam = theta, ws.lam
         rp.eta, rp.mu, rp.offset = ws.eta, ws.mu, ws.offset
         pp.delu, pp.delb, pp.Xwts = ws.delu, ws.delb, ws.Xwts

@@ -11,7 +11,8 @@ Python side (array set-up, the write-back into
 
 Status codes returned (the caller raises lme4's errors): :data:`OK`, :data:`NAN` ("PIRLS loop resulted in NaN
 value"), :data:`HALVING` ("(maxstephalfit) ..."), :data:`MAXIT`, :data:`WEIGHTS` (A not positive definite:
-non-finite working weights), :data:`DOWNDATED` ("Downdated VtV is not positive definite").
+non-finite working weights), :data:`DOWNDATED` ("Downdated VtV is not positive definite").  A u-only update
+checks ``RX`` at its last iteration and certifies the earlier ones (:func:`pwrss`).
 """
 from __future__ import annotations
 
@@ -23,14 +24,17 @@ import numpy.typing as npt
 
 from pyreterms.glmm import linjit as lj
 from pyreterms.glmm.famjit import aic, dev_resid, has_aic, linkinv, mu_eta, pairwise_sum, variance
-from pyreterms.glmm.linjit import bwd, chol, crossprod, csr_mv, dot, fwd, mv, tmv
+from pyreterms.glmm.fixedjit import NEST_SEG as _NEST_SEG
+from pyreterms.glmm.fixedjit import certified, decomp_x, ratio_max, ut_times
+from pyreterms.glmm.linjit import bwd, chol, csr_mv, dot, fwd, mv, tmv
 from pyreterms.jitcache import jit_numpy_errors
 
 Arr = npt.NDArray[Any]  # float64; index arrays int64
 
 OK, NAN, HALVING, MAXIT, WEIGHTS, DOWNDATED = 0, 1, 2, 3, 4, 5
-#: where the nested levels' ``SchurPlan`` arrays start among :func:`evaluate`'s packed ``ints``
-_NEST_SEG = 21
+#: internal: a u-only update whose deferred RX check is not certified (:func:`pwrss` runs again checking each
+#: iteration)
+RECHECK = 6
 _DBL_MAX = float(np.finfo(np.float64).max)
 
 
@@ -68,19 +72,21 @@ def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i2
 
 
 @jit_numpy_errors
-def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr,
+def _factor(w: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr,
             i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr,
             scol: Arr, dense_schur: bool, lam: Arr, q1: int, g: Arr, a11: Arr, d: Arr, A21: Arr, L22: Arr, lv: Arr,
-            ints: Arr, iat: Arr) -> bool:
+            ints: Arr, iat: Arr, g_kept: bool = False) -> bool:
     """``updateDecomp``'s factor: ``d``, ``L21`` (``A21``), ``L22`` of ``Lambda' Z' W Z Lambda + I``, written in
     place (``g``, ``a11``: scratch); False when A is not positive definite.  ``lv`` (levels x 2): the nested
-    elimination levels of the Schur complement (:func:`~pyreterms.glmm.linjit.nested_chol`; none: dense)."""
+    elimination levels of the Schur complement (:func:`~pyreterms.glmm.linjit.nested_chol`; none: dense).
+    ``g_kept``: ``g`` already holds ``Z'WZ``'s non-zeros at ``w``."""
     q = lam.size
     q2 = q - q1
-    g[:] = 0.0
-    for k in range(ginv.size):
-        o = gobs[k]
-        g[ginv[k]] += gcoef[k] * (w[o] * w[o])
+    if not g_kept:
+        g[:] = 0.0
+        for k in range(ginv.size):
+            o = gobs[k]
+            g[ginv[k]] += gcoef[k] * (w[o] * w[o])
     _blocks(g, gr, gs, i11, t11, i21, t21, i22, t22, lam, q1, a11, A21, L22)
     ok = True
     for j in range(q1):
@@ -103,32 +109,6 @@ def _factor(w: Arr, V: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gco
             lj.sub_gram_runs(L22, A21, e1, e2, pos, srow, scol)
         ok = chol(L22) if lv.shape[0] == 0 else lj.nested_chol(L22, lv, ints, iat, _NEST_SEG)
     return ok
-
-
-@jit_numpy_errors
-def _ut_times(w: Arr, M: Arr, Tp: Arr, Ti: Arr, Tx: Arr, lam: Arr, out: Arr, acc: Arr) -> Arr:
-    """``Lambdat Zt diag(w) M`` for a matrix M (n x k), written into ``out`` (q x k; ``acc``: k scratch)."""
-    q = Tp.size - 1
-    k = M.shape[1]
-    if k == 1:  # a vector: the same sums with the accumulator in a register
-        for j in range(q):
-            s = 0.0
-            for t in range(Tp[j], Tp[j + 1]):
-                o = Ti[t]
-                s += Tx[t] * (w[o] * M[o, 0])
-            out[j, 0] = lam[j] * s
-        return out
-    for j in range(q):  # each (j, c) sums its row's entries in order from 0.0, as scipy's CSR product does
-        for c in range(k):
-            acc[c] = 0.0
-        for t in range(Tp[j], Tp[j + 1]):
-            o = Ti[t]
-            z, wo = Tx[t], w[o]
-            for c in range(k):
-                acc[c] += z * (wo * M[o, c])
-        for c in range(k):
-            out[j, c] = lam[j] * acc[c]
-    return out
 
 
 @jit_numpy_errors
@@ -192,18 +172,110 @@ def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr,
 
 
 @jit_numpy_errors
+def _weights(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, w: Arr, wtres: Arr,
+             me: Arr) -> None:
+    """``updateWts``/``updateXwts``' square-root working weights ``w`` and ``wtWrkResp``'s ``wtres`` (``me``:
+    ``muEta``, kept when it has room)."""
+    keep = me.size > 0
+    for i in range(y.size):
+        # the log link's muEta is its linkInv, max(exp(eta), eps), and mu was computed from this eta
+        m = mu[i] if link == 4 else mu_eta(link, eta[i])
+        w[i] = m * math.sqrt(wt[i] / variance(fam, mu[i]))
+        wtres[i] = ((eta[i] - offset[i]) + (y[i] - mu[i]) / m) * w[i]
+        if keep:
+            me[i] = m
+
+
+@jit_numpy_errors
+def _start_views(start: Arr, n: int) -> tuple[Arr, Arr, Arr, Arr, Arr]:
+    """The start cache's parts (:func:`evaluate`): ``eta, mu, w, muEta`` at the start, then ``Z'WZ``'s
+    non-zeros ``g``; ``start[0]``: 1 when they hold, ``start[1]``: 1 when ``g`` may be kept (Lambda diagonal:
+    ``g`` does not depend on theta)."""
+    return (start[2:2 + n], start[2 + n:2 + 2 * n], start[2 + 2 * n:2 + 3 * n], start[2 + 3 * n:2 + 4 * n],
+            start[2 + 4 * n:])
+
+
+@jit_numpy_errors
+def _iter_weights(it: int, smode: int, start: Arr, fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr,
+                  mu: Arr, w: Arr, wtres: Arr, g: Arr) -> bool:
+    """An iteration's weights (:func:`_weights`); the first one's from the start cache when it holds (``smode``
+    2: ``w`` and ``muEta`` kept, ``wtres`` formed from them as :func:`_weights` does, ``g`` too when kept) or
+    into it (``smode`` 1).  True when ``g`` was taken from the cache."""
+    n = y.size
+    if it > 0 or smode == 0:
+        _weights(fam, link, y, wt, offset, eta, mu, w, wtres, w[:0])
+        return False
+    _e0, _m0, w0, me0, g0 = _start_views(start, n)
+    if smode == 1:
+        _weights(fam, link, y, wt, offset, eta, mu, w, wtres, me0)
+        w0[:] = w
+        return False
+    for i in range(n):
+        w[i] = w0[i]
+        wtres[i] = ((eta[i] - offset[i]) + (y[i] - mu[i]) / me0[i]) * w[i]
+    if start[1] == 1.0:
+        g[:] = g0
+        return True
+    return False
+
+
+@jit_numpy_errors
+def _start_mode(start: Arr, eta: Arr, mu: Arr, link: int) -> int:
+    """``mu = linkInv(eta)`` at an evaluation's start, from the start cache when ``eta`` is bit for bit the one
+    it holds (glmer's devfun starts every evaluation of a stage from the same ``lp0``).  Returns the first
+    iteration's cache mode (:func:`_iter_weights`): 0 no cache, 1 fill it, 2 use it."""
+    n = eta.size
+    if start.size < 2 + 4 * n:
+        for i in range(n):
+            mu[i] = linkinv(link, eta[i])
+        return 0
+    e0, m0 = _start_views(start, n)[:2]
+    hit = start[0] == 1.0
+    if hit:
+        a, b = eta.view(np.int64), e0.view(np.int64)
+        for i in range(n):
+            if a[i] != b[i]:
+                hit = False
+                break
+    if hit:
+        mu[:] = m0
+        return 2
+    for i in range(n):
+        mu[i] = linkinv(link, eta[i])
+    e0[:] = eta
+    m0[:] = mu
+    start[0] = 0.0
+    return 1
+
+
+@jit_numpy_errors
+def _keep_g(it: int, smode: int, start: Arr, g: Arr, n: int) -> None:
+    """After the first iteration's ``Z'WZ`` (``smode`` 1): ``g`` into the start cache, which now holds."""
+    if it == 0 and smode == 1:
+        if start[1] == 1.0:
+            _start_views(start, n)[4][:] = g
+        start[0] = 1.0
+
+
+@jit_numpy_errors
 def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
           Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr,
           i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr, scol: Arr,
           dense_schur: bool, lam: Arr, q1: int, delu: Arr, delb: Arr, u_only: bool, tol: float,
-          maxit: int, xfin: bool, lv: Arr, ints: Arr, iat: Arr) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr]:
+          maxit: int, xfin: bool, lv: Arr, ints: Arr, iat: Arr, work: Arr, check_each: bool, start: Arr,
+          smode: int) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr]:
     """``pwrssUpdate`` from the current ``eta``/``mu``/``delu``/``delb`` (all updated in place).  Returns
     (status, d, L21, L22, RZX, RX, Vtr, Utr, Xwts).  ``xfin``: every element of ``X`` is finite; ``lv``, ``ints``,
-    ``iat``: the nested levels (:func:`_factor`)."""
+    ``iat``: the nested levels (:func:`_factor`); ``work``: the deviance residuals of the last move.
+
+    lme4's ``updateDecomp`` forms ``RZX`` and ``RX`` at every iteration, and stops when ``RX``'s Cholesky
+    fails.  A u-only update (stage 2) does not use them, so with ``check_each`` False they are formed once, at
+    the last iteration's weights (the same arithmetic, so the same state), and the earlier iterations' checks
+    are certified instead (:func:`~pyreterms.glmm.fixedjit.certified`); an uncertified update returns
+    :data:`RECHECK` and the caller runs it again from its start with ``check_each`` True."""
     n, p = X.shape
     xzero = u_only and xfin
     q = lam.size
-    work = np.empty(n)
     w = np.empty(n)
     wtres = np.empty(n)
     V = np.empty((n, p))
@@ -212,31 +284,33 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
     Vtr, Utr = np.zeros(p), np.zeros(q)
     oldpdev = _DBL_MAX
     olddelu, olddelb = np.empty(q), np.empty(p)
-    g, a11, UV, Uw, acc, xs, rs = np.empty(gr.size), np.empty(q1), np.empty((q, p)), np.empty((q, 1)), np.empty(p), \
+    g, a11, UV, Uw, xs, rs = np.empty(gr.size), np.empty(q1), np.empty((q, p)), np.empty((q, 1)), \
         np.empty(q1), np.empty(q - q1)
     nz = t21 if lv.shape[0] else t21[:0]  # nested: L21 is applied over its pattern
-    for _ in range(maxit):
+    defer = u_only and not check_each
+    wprev = np.empty(n if defer else 0)
+    spread = 1.0  # defer: the product over iterations of max_i max(w_i / wprev_i, wprev_i / w_i)
+    status = MAXIT
+    for it in range(maxit):
         olddelu[:] = delu
         olddelb[:] = delb
         # internal_glmerWrkIter
-        for i in range(n):
-            # the log link's muEta is its linkInv, max(exp(eta), eps), and mu was computed from this eta
-            me = mu[i] if link == 4 else mu_eta(link, eta[i])
-            w[i] = me * math.sqrt(wt[i] / variance(fam, mu[i]))
-            wtres[i] = ((eta[i] - offset[i]) + (y[i] - mu[i]) / me) * w[i]
-            for j in range(p):
-                V[i, j] = X[i, j] * w[i]
-        ok = _factor(w, V, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow,
-                     scol, dense_schur, lam, q1, g, a11, d, L21, L22, lv, ints, iat)
+        g_kept = _iter_weights(it, smode, start, fam, link, y, wt, offset, eta, mu, w, wtres, g)
+        if defer:
+            if it > 0:
+                spread *= ratio_max(w, wprev)
+            wprev[:] = w
+        ok = _factor(w, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow,
+                     scol, dense_schur, lam, q1, g, a11, d, L21, L22, lv, ints, iat, g_kept)
+        _keep_g(it, smode, start, g, n)
         if not ok:
             return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
-        _ut_times(w, V, Tp, Ti, Tx, lam, UV, acc)
-        lj.solve_cols(d, L21, L22, UV, RZX, xs, rs, nz, lv, ints, iat, _NEST_SEG)
-        RX = crossprod(V) - crossprod(RZX)
-        if not chol(RX):
-            return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
-        Vtr = tmv(V, wtres)
-        _ut_times(w, wtres.reshape(n, 1), Tp, Ti, Tx, lam, Uw, acc)
+        if not defer:
+            ok, RX, _s, _m = decomp_x(w, wtres, X, V, Zp, Zi, Zx, lam, UV, d, L21, L22, RZX, xs, rs, nz, lv, ints,
+                                       iat, Vtr)
+            if not ok:
+                return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
+        ut_times(w, wtres.reshape(n, 1), Zp, Zi, Zx, lam, Uw)
         for j in range(q):
             Utr[j] = Uw[j, 0]
         if u_only:
@@ -252,16 +326,23 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             delu[:] = lj.solve_lt(d, L21, L22, cu - mv(RZX, delb), nz, lv, ints, iat, _NEST_SEG)
         pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work, xzero)
         if abs((oldpdev - pdev) / pdev) < tol:
-            return OK, d, L21, L22, RZX, RX, Vtr, Utr, w
+            status = OK
+            break
         if math.isnan(pdev) or pdev > oldpdev:
             pdev = _halve(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, olddelu, olddelb,
                           u_only, pdev, oldpdev, work, xzero)
             if math.isnan(pdev):
-                return NAN, d, L21, L22, RZX, RX, Vtr, Utr, w
+                status = NAN
+                break
             if pdev - oldpdev > tol:
-                return HALVING, d, L21, L22, RZX, RX, Vtr, Utr, w
+                status = HALVING
+                break
         oldpdev = pdev
-    return MAXIT, d, L21, L22, RZX, RX, Vtr, Utr, w
+    if defer:  # the last iteration's RZX, RX, Vtr, and whether the earlier iterations' RX checks could fail
+        ok, RX, sv, M = decomp_x(w, wtres, X, V, Zp, Zi, Zx, lam, UV, d, L21, L22, RZX, xs, rs, nz, lv, ints, iat,
+                                  Vtr)
+        status = status if ok and certified(M, sv, spread, n + q + p * p) else RECHECK
+    return status, d, L21, L22, RZX, RX, Vtr, Utr, w
 
 
 @jit_numpy_errors
@@ -272,14 +353,16 @@ def _seg(a: Arr, at: Arr, k: int) -> Arr:
 
 @jit_numpy_errors
 def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta: Arr, u_only: bool, tol: float,
-             maxit: int, fac: Arr, GQ: Arr, dims: Arr, ints: Arr, iat: Arr, flts: Arr, state: Arr) -> tuple[int, float]:
+             maxit: int, fac: Arr, GQ: Arr, dims: Arr, ints: Arr, iat: Arr, flts: Arr, state: Arr,
+             start: Arr) -> tuple[int, float, bool]:
     """:func:`evaluate_arrays` with the model's arrays packed into five (one call of a compiled function costs
     about 0.1 us per argument): ``dims`` = (fam, link, n, p, q, q1, dense_schur, xfin), then (q1, dense) of each
     nested level; ``ints`` the index arrays end to end (``iat`` where each starts: ``Lind, lrow, Zp, Zi, Tp, Ti,
     ginv, gobs, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol``, then ``e1, e2, pos, rows,
     cols`` of each nested level's ``SchurPlan``, empty when it is dense); ``flts`` = ``y, wt, aics, X, Zx, Tx,
     gcoef``; ``state`` = ``lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts`` (the arrays
-    :class:`pyreterms.glmm.kernel.KernelState` views)."""
+    :class:`pyreterms.glmm.kernel.KernelState` views); ``start`` the start cache (:func:`_start_views`; shorter
+    than ``2 + 4 n``: none), kept by the caller between evaluations."""
     fam, link, n, p, q, q1 = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
     q2 = q - q1
     Lind, lrow, Zp, Zi = _seg(ints, iat, 0), _seg(ints, iat, 1), _seg(ints, iat, 2), _seg(ints, iat, 3)
@@ -318,7 +401,8 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
     return evaluate_arrays(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac, GQ, fam, link, y, wt,
                            aics, Lind, lrow, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21,
                            i22, t22, e1, e2, pos, srow, scol, dims[6] != 0, q1, dims[7] != 0, lam, eta, mu, offset,
-                           delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, dims[8:].reshape((-1, 2)), ints, iat)
+                           delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, dims[8:].reshape((-1, 2)), ints, iat,
+                           start)
 
 
 @jit_numpy_errors
@@ -328,13 +412,15 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
                     gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos:
                     Arr, srow: Arr, scol: Arr, dense_schur: bool, q1: int, xfin: bool, lam: Arr, eta: Arr, mu: Arr,
                     offset: Arr, delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr:
-                    Arr, Xwts: Arr, lv: Arr, ints: Arr, iat: Arr) -> tuple[int, float]:
+                    Arr, Xwts: Arr, lv: Arr, ints: Arr, iat: Arr, start: Arr) -> tuple[int, float, bool]:
     """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
     start_off + gamma``, ``mu = linkInv(eta)``, ``offset = base + X beta`` (``beta`` empty: ``base``), then
     ``pwrssUpdate`` from ``delu``/``delb`` and, by ``mode``, nothing (0), ``glmerLaplace``'s value (1: ``ldL2 +
     ||u||^2 + aic``; without ``aic`` when :func:`~pyreterms.glmm.famjit.has_aic` is False) or ``glmerAGQ``'s
     (2).  The arrays from ``lam`` on are the model's state, written in place (``MerPred``'s and ``GlmResp``'s
-    fields; ``start_off``, ``gamma`` and ``base`` may be among them).  Returns (status, value)."""
+    fields; ``start_off``, ``gamma`` and ``base`` may be among them).  Returns (status, value, rechecked): a
+    u-only update whose deferred check of RX was not certified runs again checking every iteration
+    (:func:`pwrss`)."""
     n = y.size
     for i in range(n):
         eta[i] = start_off[i] + gamma[i]
@@ -345,15 +431,26 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
     else:
         for i in range(n):
             offset[i] = base[i]
-    for i in range(n):
-        mu[i] = linkinv(link, eta[i])
+    smode = _start_mode(start, eta, mu, link)
     lam[:] = 0.0
     for k in range(Lind.size):
         lam[lrow[k]] = theta[Lind[k]]
+    work = np.empty(n)  # the deviance residuals at the last move (pwrss)
+    if u_only:  # the start, should the deferred RX check need the update run again (RECHECK)
+        eta0, mu0, delu0, delb0 = eta.copy(), mu.copy(), delu.copy(), delb.copy()
     status, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_ = pwrss(
         fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,
         i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb, u_only, tol, maxit,
-        xfin, lv, ints, iat)
+        xfin, lv, ints, iat, work, not u_only, start, smode)
+    rechecked = status == RECHECK
+    if rechecked:
+        eta[:], mu[:], delu[:], delb[:] = eta0, mu0, delu0, delb0
+        if start[0] == 1.0:  # the first run filled the start cache
+            smode = 2
+        status, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_ = pwrss(
+            fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,
+            i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb, u_only, tol,
+            maxit, xfin, lv, ints, iat, work, True, start, smode)
     Xwts[:] = w_
     if status != WEIGHTS:
         d[:] = d_
@@ -367,12 +464,11 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
     value = np.nan
     if status == OK and mode == 1:
         value = ldl2(d, L22) + dot(delu, delu)
-        if has_aic(fam):
-            work = np.empty(n)
-            value += aic(fam, aics, y, mu, wt, res_dev(fam, y, mu, wt, work), work)
+        if has_aic(fam):  # work: the deviance residuals at this mu, from pwrss's last move
+            value += aic(fam, aics, y, mu, wt, pairwise_sum(work, 0, n), work)
     elif status == OK and mode == 2:
         value = agq(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, d, delu, delb, fac, GQ)
-    return status, value
+    return status, value, rechecked
 
 
 @jit_numpy_errors

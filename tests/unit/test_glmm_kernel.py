@@ -227,6 +227,72 @@ def test_refusals_are_the_numpy_paths(formula: str, f: fam.Family, call: str, pa
     assert _outcome(lambda: getattr(dk, call)(p)) == ref
 
 
+@pytest.mark.parametrize(("eps", "rechecked"), [(1e-3, False), (1e-6, True)])
+def test_u_only_updates_check_rx_as_lme4_does(eps: float, rechecked: bool) -> None:
+    """A u-only update (stage 2) forms RZX and RX at its last iteration only, unless the earlier iterations'
+    checks of RX are not certified (``fixedjit.certified``): then it runs again checking every iteration,
+    as lme4's ``updateDecomp`` does.  x2 = x + eps * noise: at eps = 1e-6 RX is singular to about 1e-12 of
+    ``V'V`` and the certificate fails; either way the state and the value are the numpy path's."""
+    rng = np.random.default_rng(11)
+    data = CB_DATA.copy()
+    data["x2"] = data["x"] + eps * rng.normal(size=len(data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        glf = glformula("cbind(incidence, size - incidence) ~ x + x2 + (1 | herd)", data, fam.binomial())
+    assert isinstance(glf, GLFormula) and len(glf.X.colnames) == 3
+    dk, dn = _pair(glf)
+    assert dk.kern is not None
+    dk.to_stage2()
+    # stage 2 from the same start (stage 1's beta solve is ill-conditioned here: its rounding is not compared)
+    dn.lp0, dn.base_offset = dk.lp0.copy(), dk.base_offset.copy()
+    dn.pp.delu, dn.pp.delb = dk.pp.delu.copy(), dk.pp.delb.copy()
+    for _ in range(4):  # moderate slopes: X beta is not a cancellation of x's and x2's (large) fitted ones
+        pars = np.concatenate([rng.uniform(0.1, 2.0, 1), [dk.pp.delb[0]], rng.normal(0, 0.3, 2)])
+        assert _close(_outcome(lambda p=pars: dk.devfun(p)), _outcome(lambda p=pars: dn.devfun(p)))
+        for x, y in [(dk.pp.delu, dn.pp.delu), (dk.resp.eta, dn.resp.eta), (dk.resp.mu, dn.resp.mu),
+                     (dk.pp.L, dn.pp.L), (dk.pp.RZX, dn.pp.RZX)]:
+            np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-11)
+        # RX itself is singular to ~1e-12 here: V'V - RZX'RZX = RX RX' is compared, relative to V'V's scale
+        Mk, Mn = dk.pp.RX @ dk.pp.RX.T, dn.pp.RX @ dn.pp.RX.T
+        assert np.abs(Mk - Mn).max() <= 1e-12 * np.abs(Mn).max()
+    assert (dk.kern.rechecks[0] > 0) == rechecked
+
+
+def _rx_gram(X: np.ndarray, ZL: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``V'(I + UU')^-1 V`` with ``V = diag(w) X``, ``U = diag(w) Z Lambda``."""
+    V, U = w[:, None] * X, w[:, None] * ZL
+    return V.T @ np.linalg.solve(np.eye(len(w)) + U @ U.T, V)
+
+
+def test_rx_is_monotone_in_the_weights() -> None:
+    """The premise of the certificate: ``M(W) = V'(I + UU')^-1 V`` with ``V = diag(w) X``, ``U = diag(w) Z
+    Lambda`` satisfies ``M(w_k) >= M(w) / c^2`` (and ``<= c^2 M(w)``) when every ``w_k,i / w_i`` lies in
+    ``[1/c, c]``; checked on random designs, the extreme ratios included."""
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n, p, q = int(rng.integers(5, 40)), int(rng.integers(1, 5)), int(rng.integers(1, 8))
+        X = rng.normal(size=(n, p))
+        ZL = rng.normal(size=(n, q)) * rng.uniform(0, 3, q)
+        w = np.exp(rng.normal(0, 1, n))
+        c = float(np.exp(rng.uniform(0, 1.5)))
+        wk = w * np.exp(rng.choice([-1.0, 1.0, rng.uniform(-1, 1)], n) * np.log(c))
+
+        Mf, Mk = _rx_gram(X, ZL, w), _rx_gram(X, ZL, wk)
+        Li = np.linalg.inv(np.linalg.cholesky(Mf))
+        ev = np.linalg.eigvalsh(Li @ Mk @ Li.T)
+        assert ev[0] >= (1 - 1e-9) / c ** 2 and ev[-1] <= (1 + 1e-9) * c ** 2
+
+
+def test_weight_spread() -> None:
+    from pyreterms.glmm.fixedjit import ratio_max as _ratio_max
+    a = np.array([1.0, 2.0, 0.5])
+    assert _ratio_max(a, np.array([1.0, 1.0, 1.0])) == 2.0
+    assert _ratio_max(a, a) == 1.0
+    for bad in (0.0, -1.0, np.nan, np.inf):
+        assert _ratio_max(np.array([1.0, bad]), np.array([1.0, 1.0])) == np.inf
+        assert _ratio_max(np.array([1.0, 1.0]), np.array([1.0, bad])) == np.inf
+
+
 def test_cache_falls_back_to_a_temporary_directory_when_nothing_else_is_writable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A read-only install under a read-only home: numba's own locations refuse, the fallback is used."""
