@@ -23,6 +23,7 @@ import numpy as np
 from pyreterms.glmm import pirlsjit
 from pyreterms.glmm.blockchol import BlockChol, SchurPlan
 from pyreterms.glmm.famjit import FAMILIES, LINKS, aic_setup, has_aic
+from pyreterms.glmm.fixedjit import row_groups
 from pyreterms.glmm.pirls import GlmResp, MerPred, PirlsError
 
 Arr = np.ndarray
@@ -96,8 +97,11 @@ class KernelModel:
             return None
         Z, Zt = pat.Z, pat.Zt
         sch = pat.plan.schur
+        gidx, Xg = row_groups(_f64(pp.X))  # X's distinct rows, when few
         ints = [pat.kernel_Lind, pat.kernel_lrow, Z.indptr, Z.indices, Zt.indptr, Zt.indices, pat._inv, pat._obs,
-                pat._r, pat._s, pat._i11, pat._t11, pat._i21, pat._t21, pat._i22, pat._t22, *_schur_arrays(sch)]
+                pat._r, pat._s, pat._i11, pat._t11, pat._i21, pat._t21, pat._i22, pat._t22, *_schur_arrays(sch),
+                np.searchsorted(pat._obs, np.arange(len(rp.y) + 1)),  # where each observation's pairs start
+                gidx]
         levels = []  # the nested levels: (q1, dense) each, their SchurPlan arrays after level 1's
         rest = pat.plan.rest
         while rest is not None:
@@ -106,7 +110,7 @@ class KernelModel:
             rest = rest.rest
         y, wt = _f64(rp.y), _f64(rp.weights)
         aics = aic_setup(fam, y, _f64(rp.n), wt)
-        flts = [y, wt, aics, _f64(pp.X), Z.data, Zt.data, pat._coef]
+        flts = [y, wt, aics, _f64(pp.X), Z.data, Zt.data, pat._coef, Xg]
         n, p = pp.X.shape
         dims = np.array([fam, link, n, p, pat.q, int(pat.q1), sch is None, bool(np.isfinite(pp.X).all()), *levels],
                         dtype=np.int64)

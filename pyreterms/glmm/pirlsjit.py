@@ -25,7 +25,7 @@ import numpy.typing as npt
 from pyreterms.glmm import linjit as lj
 from pyreterms.glmm.famjit import aic, dev_resid, has_aic, linkinv, mu_eta, pairwise_sum, variance
 from pyreterms.glmm.fixedjit import NEST_SEG as _NEST_SEG
-from pyreterms.glmm.fixedjit import certified, decomp_x, ratio_max, ut_times
+from pyreterms.glmm.fixedjit import certified, decomp_x, ratio_max
 from pyreterms.glmm.linjit import bwd, chol, csr_mv, dot, fwd, mv, tmv
 from pyreterms.jitcache import jit_numpy_errors
 
@@ -75,18 +75,13 @@ def _blocks(g: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i2
 def _factor(w: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr,
             i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr,
             scol: Arr, dense_schur: bool, lam: Arr, q1: int, g: Arr, a11: Arr, d: Arr, A21: Arr, L22: Arr, lv: Arr,
-            ints: Arr, iat: Arr, g_kept: bool = False) -> bool:
+            ints: Arr, iat: Arr) -> bool:
     """``updateDecomp``'s factor: ``d``, ``L21`` (``A21``), ``L22`` of ``Lambda' Z' W Z Lambda + I``, written in
-    place (``g``, ``a11``: scratch); False when A is not positive definite.  ``lv`` (levels x 2): the nested
+    place (``a11``: scratch); False when A is not positive definite.  ``lv`` (levels x 2): the nested
     elimination levels of the Schur complement (:func:`~pyreterms.glmm.linjit.nested_chol`; none: dense).
-    ``g_kept``: ``g`` already holds ``Z'WZ``'s non-zeros at ``w``."""
+    ``g``: the non-zeros of ``Z'WZ`` at ``w`` (:func:`_weights`)."""
     q = lam.size
     q2 = q - q1
-    if not g_kept:
-        g[:] = 0.0
-        for k in range(ginv.size):
-            o = gobs[k]
-            g[ginv[k]] += gcoef[k] * (w[o] * w[o])
     _blocks(g, gr, gs, i11, t11, i21, t21, i22, t22, lam, q1, a11, A21, L22)
     ok = True
     for j in range(q1):
@@ -172,18 +167,38 @@ def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr,
 
 
 @jit_numpy_errors
-def _weights(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, w: Arr, wtres: Arr,
-             me: Arr) -> None:
-    """``updateWts``/``updateXwts``' square-root working weights ``w`` and ``wtWrkResp``'s ``wtres`` (``me``:
-    ``muEta``, kept when it has room)."""
-    keep = me.size > 0
+def _weights(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, w: Arr, wtres: Arr, me: Arr,
+             me_mode: int, gdo: bool, g: Arr, kp: Arr, ginv: Arr, gcoef: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
+             lam: Arr, Utr: Arr) -> None:
+    """One pass over the observations: ``updateWts``/``updateXwts``' square-root working weights ``w``,
+    ``wtWrkResp``'s ``wtres``, the non-zeros ``g`` of ``Z'WZ`` (when ``gdo``) and ``Utr = Lambdat Zt W wtres``.
+    ``me_mode``: 1 keep ``muEta`` in ``me``, 2 take ``w`` and ``muEta`` as given (the start cache).  Each
+    observation's pairs (``kp``: where they start in ``ginv``/``gcoef``) and each level's terms are added in
+    observation order, the order ``np.bincount`` and scipy's CSR product of ``Zt`` add them in."""
+    if gdo:
+        g[:] = 0.0
+    Utr[:] = 0.0
     for i in range(y.size):
-        # the log link's muEta is its linkInv, max(exp(eta), eps), and mu was computed from this eta
-        m = mu[i] if link == 4 else mu_eta(link, eta[i])
-        w[i] = m * math.sqrt(wt[i] / variance(fam, mu[i]))
-        wtres[i] = ((eta[i] - offset[i]) + (y[i] - mu[i]) / m) * w[i]
-        if keep:
-            me[i] = m
+        if me_mode == 2:
+            m = me[i]
+            wi = w[i]
+        else:
+            # the log link's muEta is its linkInv, max(exp(eta), eps), and mu was computed from this eta
+            m = mu[i] if link == 4 else mu_eta(link, eta[i])
+            wi = m * math.sqrt(wt[i] / variance(fam, mu[i]))
+            w[i] = wi
+            if me_mode == 1:
+                me[i] = m
+        r = ((eta[i] - offset[i]) + (y[i] - mu[i]) / m) * wi
+        wtres[i] = r
+        if gdo:
+            w2 = wi * wi
+            for k in range(kp[i], kp[i + 1]):
+                g[ginv[k]] += gcoef[k] * w2
+        for t in range(Zp[i], Zp[i + 1]):
+            Utr[Zi[t]] += Zx[t] * (wi * r)
+    for j in range(Utr.size):
+        Utr[j] = lam[j] * Utr[j]
 
 
 @jit_numpy_errors
@@ -197,26 +212,27 @@ def _start_views(start: Arr, n: int) -> tuple[Arr, Arr, Arr, Arr, Arr]:
 
 @jit_numpy_errors
 def _iter_weights(it: int, smode: int, start: Arr, fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr,
-                  mu: Arr, w: Arr, wtres: Arr, g: Arr) -> bool:
-    """An iteration's weights (:func:`_weights`); the first one's from the start cache when it holds (``smode``
-    2: ``w`` and ``muEta`` kept, ``wtres`` formed from them as :func:`_weights` does, ``g`` too when kept) or
-    into it (``smode`` 1).  True when ``g`` was taken from the cache."""
+                  mu: Arr, w: Arr, wtres: Arr, g: Arr, kp: Arr, ginv: Arr, gcoef: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
+                  lam: Arr, Utr: Arr) -> None:
+    """An iteration's :func:`_weights`; the first one's from the start cache when it holds (``smode`` 2: ``w``
+    and ``muEta`` kept, ``wtres`` formed from them as :func:`_weights` does, ``g`` too when kept) or into it
+    (``smode`` 1)."""
     n = y.size
     if it > 0 or smode == 0:
-        _weights(fam, link, y, wt, offset, eta, mu, w, wtres, w[:0])
-        return False
+        _weights(fam, link, y, wt, offset, eta, mu, w, wtres, w[:0], 0, True, g, kp, ginv, gcoef, Zp, Zi, Zx, lam,
+                 Utr)
+        return
     _e0, _m0, w0, me0, g0 = _start_views(start, n)
     if smode == 1:
-        _weights(fam, link, y, wt, offset, eta, mu, w, wtres, me0)
+        _weights(fam, link, y, wt, offset, eta, mu, w, wtres, me0, 1, True, g, kp, ginv, gcoef, Zp, Zi, Zx, lam,
+                 Utr)
         w0[:] = w
-        return False
-    for i in range(n):
-        w[i] = w0[i]
-        wtres[i] = ((eta[i] - offset[i]) + (y[i] - mu[i]) / me0[i]) * w[i]
-    if start[1] == 1.0:
+        return
+    w[:] = w0
+    kept = start[1] == 1.0
+    if kept:
         g[:] = g0
-        return True
-    return False
+    _weights(fam, link, y, wt, offset, eta, mu, w, wtres, me0, 2, not kept, g, kp, ginv, gcoef, Zp, Zi, Zx, lam, Utr)
 
 
 @jit_numpy_errors
@@ -260,8 +276,8 @@ def _keep_g(it: int, smode: int, start: Arr, g: Arr, n: int) -> None:
 @jit_numpy_errors
 def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
           Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr,
-          i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr, scol: Arr,
-          dense_schur: bool, lam: Arr, q1: int, delu: Arr, delb: Arr, u_only: bool, tol: float,
+          i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr, scol: Arr, kp: Arr,
+          gidx: Arr, Xg: Arr, dense_schur: bool, lam: Arr, q1: int, delu: Arr, delb: Arr, u_only: bool, tol: float,
           maxit: int, xfin: bool, lv: Arr, ints: Arr, iat: Arr, work: Arr, check_each: bool, start: Arr,
           smode: int) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr]:
     """``pwrssUpdate`` from the current ``eta``/``mu``/``delu``/``delb`` (all updated in place).  Returns
@@ -284,8 +300,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
     Vtr, Utr = np.zeros(p), np.zeros(q)
     oldpdev = _DBL_MAX
     olddelu, olddelb = np.empty(q), np.empty(p)
-    g, a11, UV, Uw, xs, rs = np.empty(gr.size), np.empty(q1), np.empty((q, p)), np.empty((q, 1)), \
-        np.empty(q1), np.empty(q - q1)
+    g, a11, UV, xs, rs = np.empty(gr.size), np.empty(q1), np.empty((q, p)), np.empty(q1), np.empty(q - q1)
     nz = t21 if lv.shape[0] else t21[:0]  # nested: L21 is applied over its pattern
     defer = u_only and not check_each
     wprev = np.empty(n if defer else 0)
@@ -295,24 +310,22 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
         olddelu[:] = delu
         olddelb[:] = delb
         # internal_glmerWrkIter
-        g_kept = _iter_weights(it, smode, start, fam, link, y, wt, offset, eta, mu, w, wtres, g)
+        _iter_weights(it, smode, start, fam, link, y, wt, offset, eta, mu, w, wtres, g, kp, ginv, gcoef, Zp, Zi, Zx,
+                      lam, Utr)
         if defer:
             if it > 0:
                 spread *= ratio_max(w, wprev)
             wprev[:] = w
         ok = _factor(w, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow,
-                     scol, dense_schur, lam, q1, g, a11, d, L21, L22, lv, ints, iat, g_kept)
+                     scol, dense_schur, lam, q1, g, a11, d, L21, L22, lv, ints, iat)
         _keep_g(it, smode, start, g, n)
         if not ok:
             return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
         if not defer:
             ok, RX, _s, _m = decomp_x(w, wtres, X, V, Zp, Zi, Zx, lam, UV, d, L21, L22, RZX, xs, rs, nz, lv, ints,
-                                       iat, Vtr)
+                                      iat, Vtr, gidx, Xg)
             if not ok:
                 return DOWNDATED, d, L21, L22, RZX, RX, Vtr, Utr, w
-        ut_times(w, wtres.reshape(n, 1), Zp, Zi, Zx, lam, Uw)
-        for j in range(q):
-            Utr[j] = Uw[j, 0]
         if u_only:
             delb[:] = 0.0
             cu = lj.solve_l(d, L21, L22, Utr, nz, lv, ints, iat, _NEST_SEG)
@@ -340,7 +353,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
         oldpdev = pdev
     if defer:  # the last iteration's RZX, RX, Vtr, and whether the earlier iterations' RX checks could fail
         ok, RX, sv, M = decomp_x(w, wtres, X, V, Zp, Zi, Zx, lam, UV, d, L21, L22, RZX, xs, rs, nz, lv, ints, iat,
-                                  Vtr)
+                                 Vtr, gidx, Xg)
         status = status if ok and certified(M, sv, spread, n + q + p * p) else RECHECK
     return status, d, L21, L22, RZX, RX, Vtr, Utr, w
 
@@ -358,9 +371,9 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
     """:func:`evaluate_arrays` with the model's arrays packed into five (one call of a compiled function costs
     about 0.1 us per argument): ``dims`` = (fam, link, n, p, q, q1, dense_schur, xfin), then (q1, dense) of each
     nested level; ``ints`` the index arrays end to end (``iat`` where each starts: ``Lind, lrow, Zp, Zi, Tp, Ti,
-    ginv, gobs, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol``, then ``e1, e2, pos, rows,
+    ginv, gobs, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, kp, gidx``, then ``e1, e2, pos, rows,
     cols`` of each nested level's ``SchurPlan``, empty when it is dense); ``flts`` = ``y, wt, aics, X, Zx, Tx,
-    gcoef``; ``state`` = ``lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts`` (the arrays
+    gcoef, Xg``; ``state`` = ``lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts`` (the arrays
     :class:`pyreterms.glmm.kernel.KernelState` views); ``start`` the start cache (:func:`_start_views`; shorter
     than ``2 + 4 n``: none), kept by the caller between evaluations."""
     fam, link, n, p, q, q1 = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
@@ -371,6 +384,7 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
     i21, t21, i22, t22 = _seg(ints, iat, 12), _seg(ints, iat, 13), _seg(ints, iat, 14), _seg(ints, iat, 15)
     e1, e2, pos, srow, scol = (_seg(ints, iat, 16), _seg(ints, iat, 17), _seg(ints, iat, 18), _seg(ints, iat, 19),
                                _seg(ints, iat, 20))
+    kp, gidx = _seg(ints, iat, 21), _seg(ints, iat, 22)
     k = 0
     y, wt = flts[k:k + n], flts[k + n:k + 2 * n]
     k += 2 * n
@@ -383,6 +397,9 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
     Tx = flts[k:k + Ti.size]
     k += Ti.size
     gcoef = flts[k:k + ginv.size]
+    k += ginv.size
+    G = (flts.size - k) // p if p > 0 else 0
+    Xg = flts[k:k + G * p].reshape((G, p))
     k = 0
     lam = state[k:k + q]
     eta, mu, offset = state[k + q:k + q + n], state[k + q + n:k + q + 2 * n], state[k + q + 2 * n:k + q + 3 * n]
@@ -400,9 +417,9 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
     Vtr, Utr, Xwts = state[k:k + p], state[k + p:k + p + q], state[k + p + q:k + p + q + n]
     return evaluate_arrays(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac, GQ, fam, link, y, wt,
                            aics, Lind, lrow, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21,
-                           i22, t22, e1, e2, pos, srow, scol, dims[6] != 0, q1, dims[7] != 0, lam, eta, mu, offset,
-                           delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, dims[8:].reshape((-1, 2)), ints, iat,
-                           start)
+                           i22, t22, e1, e2, pos, srow, scol, kp, gidx, Xg, dims[6] != 0, q1, dims[7] != 0, lam, eta,
+                           mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, dims[8:].reshape((-1, 2)),
+                           ints, iat, start)
 
 
 @jit_numpy_errors
@@ -410,9 +427,10 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
                     maxit: int, fac: Arr, GQ: Arr, fam: int, link: int, y: Arr, wt: Arr, aics: Arr, Lind: Arr, lrow:
                     Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
                     gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos:
-                    Arr, srow: Arr, scol: Arr, dense_schur: bool, q1: int, xfin: bool, lam: Arr, eta: Arr, mu: Arr,
-                    offset: Arr, delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr:
-                    Arr, Xwts: Arr, lv: Arr, ints: Arr, iat: Arr, start: Arr) -> tuple[int, float, bool]:
+                    Arr, srow: Arr, scol: Arr, kp: Arr, gidx: Arr, Xg: Arr, dense_schur: bool, q1: int, xfin: bool,
+                    lam: Arr, eta: Arr, mu: Arr, offset: Arr, delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr,
+                    RZX: Arr, RX: Arr, Vtr: Arr, Utr: Arr, Xwts: Arr, lv: Arr, ints: Arr, iat: Arr,
+                    start: Arr) -> tuple[int, float, bool]:
     """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
     start_off + gamma``, ``mu = linkInv(eta)``, ``offset = base + X beta`` (``beta`` empty: ``base``), then
     ``pwrssUpdate`` from ``delu``/``delb`` and, by ``mode``, nothing (0), ``glmerLaplace``'s value (1: ``ldL2 +
@@ -440,8 +458,8 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
         eta0, mu0, delu0, delb0 = eta.copy(), mu.copy(), delu.copy(), delb.copy()
     status, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_ = pwrss(
         fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,
-        i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb, u_only, tol, maxit,
-        xfin, lv, ints, iat, work, not u_only, start, smode)
+        i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, kp, gidx, Xg, dense_schur, lam, q1, delu, delb, u_only,
+        tol, maxit, xfin, lv, ints, iat, work, not u_only, start, smode)
     rechecked = status == RECHECK
     if rechecked:
         eta[:], mu[:], delu[:], delb[:] = eta0, mu0, delu0, delb0
@@ -449,8 +467,8 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
             smode = 2
         status, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_ = pwrss(
             fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,
-            i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, dense_schur, lam, q1, delu, delb, u_only, tol,
-            maxit, xfin, lv, ints, iat, work, True, start, smode)
+            i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, kp, gidx, Xg, dense_schur, lam, q1, delu, delb,
+            u_only, tol, maxit, xfin, lv, ints, iat, work, True, start, smode)
     Xwts[:] = w_
     if status != WEIGHTS:
         d[:] = d_
