@@ -1,5 +1,6 @@
 """Where numba keeps pyreterms' compiled kernels (``cache=True``; the GLMM PIRLS: :mod:`pyreterms.glmm.famjit`,
-:mod:`~pyreterms.glmm.linjit`, :mod:`~pyreterms.glmm.pirlsjit`; the small-model LMM evaluation:
+:mod:`~pyreterms.glmm.linjit`, ``fixedjit``, ``weightsjit``, ``agqjit``, :mod:`~pyreterms.glmm.pirlsjit`; the
+small-model LMM evaluation:
 :mod:`pyreterms.lmm.jitblas`, :mod:`~pyreterms.lmm.densekernel`) so that only the first process on a machine
 compiles them, and :func:`jit`, the decorator they use.
 
@@ -30,7 +31,8 @@ from numba.core import config
 from numba.core.caching import InTreeCacheLocator, UserProvidedCacheLocator, UserWideCacheLocator
 
 #: the modules whose compiled code numba caches (paths under the package, without ``.py``)
-KERNEL_MODULES = ("glmm/famjit", "glmm/linjit", "glmm/pirlsjit", "lmm/jitblas", "lmm/densekernel",
+KERNEL_MODULES = ("glmm/famjit", "glmm/linjit", "glmm/fixedjit", "glmm/weightsjit", "glmm/agqjit",
+                  "glmm/pirlsjit", "lmm/jitblas", "lmm/densekernel",
                   "lmm/bobyqa_altmov", "lmm/bobyqa_loops", "lmm/bobyqa_prelim", "lmm/bobyqa_rescue",
                   "lmm/bobyqa_steps", "lmm/bobyqa_trsbox", "lmm/nmkernel")
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))

@@ -61,7 +61,7 @@ def _f64(a: Arr) -> Arr:
 
 
 def _start_cache(n: int, ng: int, keep_g: bool) -> Arr:
-    """An empty start cache (``pirlsjit._start_views``) for n observations and ng non-zeros of ``Z'WZ``."""
+    """An empty start cache (``weightsjit.start_views``) for n observations and ng non-zeros of ``Z'WZ``."""
     start = np.zeros(2 + 4 * n + ng)
     start[1] = float(keep_g)
     return start
@@ -80,7 +80,7 @@ class KernelModel:
     flts: Arr
     state: KernelState
     u_values: tuple[int, int] | None = None  # Lambda not diagonal: where U's values and pair products go in flts
-    #: the start cache (``pirlsjit._start_views``): every evaluation of a glmer stage starts from the same ``eta``
+    #: the start cache (``weightsjit.start_views``): every evaluation of a glmer stage starts from the same ``eta``
     start: Arr = field(default_factory=lambda: np.zeros(2))
     #: how many u-only updates ran twice because their deferred RX check was not certified (``pirlsjit.pwrss``)
     rechecks: Arr = field(default_factory=lambda: np.zeros(1, dtype=np.int64))

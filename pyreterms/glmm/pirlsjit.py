@@ -23,10 +23,12 @@ import numpy as np
 import numpy.typing as npt
 
 from pyreterms.glmm import linjit as lj
-from pyreterms.glmm.famjit import aic, dev_resid, has_aic, linkinv, mu_eta, pairwise_sum, variance
+from pyreterms.glmm.agqjit import agq, ldl2
+from pyreterms.glmm.famjit import aic, dev_resid, has_aic, linkinv, pairwise_sum
 from pyreterms.glmm.fixedjit import NEST_SEG as _NEST_SEG
 from pyreterms.glmm.fixedjit import certified, decomp_x, ratio_max
-from pyreterms.glmm.linjit import bwd, chol, csr_mv, dot, fwd, mv, tmv
+from pyreterms.glmm.linjit import bwd, chol, dot, fwd, mv, tmv
+from pyreterms.glmm.weightsjit import iter_weights, keep_g, start_mode
 from pyreterms.jitcache import jit_numpy_errors
 
 Arr = npt.NDArray[Any]  # float64; index arrays int64
@@ -79,7 +81,7 @@ def _factor(w: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
     """``updateDecomp``'s factor: ``d``, ``L21`` (``A21``), ``L22`` of ``Lambda' Z' W Z Lambda + I``, written in
     place (``a11``: scratch); False when A is not positive definite.  ``lv`` (levels x 2): the nested
     elimination levels of the Schur complement (:func:`~pyreterms.glmm.linjit.nested_chol`; none: dense).
-    ``g``: the non-zeros of ``Z'WZ`` at ``w`` (:func:`_weights`)."""
+    ``g``: the non-zeros of ``Z'WZ`` at ``w`` (:func:`weights`)."""
     q = lam.size
     q2 = q - q1
     _blocks(g, gr, gs, i11, t11, i21, t21, i22, t22, lam, q1, a11, A21, L22)
@@ -104,27 +106,6 @@ def _factor(w: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
             lj.sub_gram_runs(L22, A21, e1, e2, pos, srow, scol)
         ok = chol(L22) if lv.shape[0] == 0 else lj.nested_chol(L22, lv, ints, iat, _NEST_SEG)
     return ok
-
-
-@jit_numpy_errors
-def update_mu(link: int, offset: Arr, gamma: Arr, eta: Arr, mu: Arr) -> None:
-    """``glmResp::updateMu``."""
-    for i in range(eta.size):
-        eta[i] = offset[i] + gamma[i]
-        mu[i] = linkinv(link, eta[i])
-
-
-@jit_numpy_errors
-def res_dev(fam: int, y: Arr, mu: Arr, wt: Arr, work: Arr) -> float:
-    for i in range(y.size):
-        work[i] = dev_resid(fam, y[i], mu[i], wt[i])
-    return pairwise_sum(work, 0, y.size)
-
-
-@jit_numpy_errors
-def _lin_pred(X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, lam: Arr, delu: Arr, delb: Arr) -> Arr:
-    """``X delb + Z Lambda delu``."""
-    return mv(X, delb) + csr_mv(Zp, Zi, Zx, lam * delu)
 
 
 @jit_numpy_errors
@@ -167,113 +148,6 @@ def _halve(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr,
 
 
 @jit_numpy_errors
-def _weights(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, w: Arr, wtres: Arr, me: Arr,
-             me_mode: int, gdo: bool, g: Arr, kp: Arr, ginv: Arr, gcoef: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
-             lam: Arr, Utr: Arr) -> None:
-    """One pass over the observations: ``updateWts``/``updateXwts``' square-root working weights ``w``,
-    ``wtWrkResp``'s ``wtres``, the non-zeros ``g`` of ``Z'WZ`` (when ``gdo``) and ``Utr = Lambdat Zt W wtres``.
-    ``me_mode``: 1 keep ``muEta`` in ``me``, 2 take ``w`` and ``muEta`` as given (the start cache).  Each
-    observation's pairs (``kp``: where they start in ``ginv``/``gcoef``) and each level's terms are added in
-    observation order, the order ``np.bincount`` and scipy's CSR product of ``Zt`` add them in."""
-    if gdo:
-        g[:] = 0.0
-    Utr[:] = 0.0
-    for i in range(y.size):
-        if me_mode == 2:
-            m = me[i]
-            wi = w[i]
-        else:
-            # the log link's muEta is its linkInv, max(exp(eta), eps), and mu was computed from this eta
-            m = mu[i] if link == 4 else mu_eta(link, eta[i])
-            wi = m * math.sqrt(wt[i] / variance(fam, mu[i]))
-            w[i] = wi
-            if me_mode == 1:
-                me[i] = m
-        r = ((eta[i] - offset[i]) + (y[i] - mu[i]) / m) * wi
-        wtres[i] = r
-        if gdo:
-            w2 = wi * wi
-            for k in range(kp[i], kp[i + 1]):
-                g[ginv[k]] += gcoef[k] * w2
-        for t in range(Zp[i], Zp[i + 1]):
-            Utr[Zi[t]] += Zx[t] * (wi * r)
-    for j in range(Utr.size):
-        Utr[j] = lam[j] * Utr[j]
-
-
-@jit_numpy_errors
-def _start_views(start: Arr, n: int) -> tuple[Arr, Arr, Arr, Arr, Arr]:
-    """The start cache's parts (:func:`evaluate`): ``eta, mu, w, muEta`` at the start, then ``Z'WZ``'s
-    non-zeros ``g``; ``start[0]``: 1 when they hold, ``start[1]``: 1 when ``g`` may be kept (Lambda diagonal:
-    ``g`` does not depend on theta)."""
-    return (start[2:2 + n], start[2 + n:2 + 2 * n], start[2 + 2 * n:2 + 3 * n], start[2 + 3 * n:2 + 4 * n],
-            start[2 + 4 * n:])
-
-
-@jit_numpy_errors
-def _iter_weights(it: int, smode: int, start: Arr, fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr,
-                  mu: Arr, w: Arr, wtres: Arr, g: Arr, kp: Arr, ginv: Arr, gcoef: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
-                  lam: Arr, Utr: Arr) -> None:
-    """An iteration's :func:`_weights`; the first one's from the start cache when it holds (``smode`` 2: ``w``
-    and ``muEta`` kept, ``wtres`` formed from them as :func:`_weights` does, ``g`` too when kept) or into it
-    (``smode`` 1)."""
-    n = y.size
-    if it > 0 or smode == 0:
-        _weights(fam, link, y, wt, offset, eta, mu, w, wtres, w[:0], 0, True, g, kp, ginv, gcoef, Zp, Zi, Zx, lam,
-                 Utr)
-        return
-    _e0, _m0, w0, me0, g0 = _start_views(start, n)
-    if smode == 1:
-        _weights(fam, link, y, wt, offset, eta, mu, w, wtres, me0, 1, True, g, kp, ginv, gcoef, Zp, Zi, Zx, lam,
-                 Utr)
-        w0[:] = w
-        return
-    w[:] = w0
-    kept = start[1] == 1.0
-    if kept:
-        g[:] = g0
-    _weights(fam, link, y, wt, offset, eta, mu, w, wtres, me0, 2, not kept, g, kp, ginv, gcoef, Zp, Zi, Zx, lam, Utr)
-
-
-@jit_numpy_errors
-def _start_mode(start: Arr, eta: Arr, mu: Arr, link: int) -> int:
-    """``mu = linkInv(eta)`` at an evaluation's start, from the start cache when ``eta`` is bit for bit the one
-    it holds (glmer's devfun starts every evaluation of a stage from the same ``lp0``).  Returns the first
-    iteration's cache mode (:func:`_iter_weights`): 0 no cache, 1 fill it, 2 use it."""
-    n = eta.size
-    if start.size < 2 + 4 * n:
-        for i in range(n):
-            mu[i] = linkinv(link, eta[i])
-        return 0
-    e0, m0 = _start_views(start, n)[:2]
-    hit = start[0] == 1.0
-    if hit:
-        a, b = eta.view(np.int64), e0.view(np.int64)
-        for i in range(n):
-            if a[i] != b[i]:
-                hit = False
-                break
-    if hit:
-        mu[:] = m0
-        return 2
-    for i in range(n):
-        mu[i] = linkinv(link, eta[i])
-    e0[:] = eta
-    m0[:] = mu
-    start[0] = 0.0
-    return 1
-
-
-@jit_numpy_errors
-def _keep_g(it: int, smode: int, start: Arr, g: Arr, n: int) -> None:
-    """After the first iteration's ``Z'WZ`` (``smode`` 1): ``g`` into the start cache, which now holds."""
-    if it == 0 and smode == 1:
-        if start[1] == 1.0:
-            _start_views(start, n)[4][:] = g
-        start[0] = 1.0
-
-
-@jit_numpy_errors
 def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
           Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr, gr: Arr, gs: Arr, i11: Arr, t11: Arr,
           i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr, scol: Arr, kp: Arr,
@@ -310,7 +184,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
         olddelu[:] = delu
         olddelb[:] = delb
         # internal_glmerWrkIter
-        _iter_weights(it, smode, start, fam, link, y, wt, offset, eta, mu, w, wtres, g, kp, ginv, gcoef, Zp, Zi, Zx,
+        iter_weights(it, smode, start, fam, link, y, wt, offset, eta, mu, w, wtres, g, kp, ginv, gcoef, Zp, Zi, Zx,
                       lam, Utr)
         if defer:
             if it > 0:
@@ -318,7 +192,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             wprev[:] = w
         ok = _factor(w, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow,
                      scol, dense_schur, lam, q1, g, a11, d, L21, L22, lv, ints, iat)
-        _keep_g(it, smode, start, g, n)
+        keep_g(it, smode, start, g, n)
         if not ok:
             return WEIGHTS, d, L21, L22, RZX, RX, Vtr, Utr, w
         if not defer:
@@ -374,8 +248,9 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
     ginv, gobs, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, kp, gidx``, then ``e1, e2, pos, rows,
     cols`` of each nested level's ``SchurPlan``, empty when it is dense); ``flts`` = ``y, wt, aics, X, Zx, Tx,
     gcoef, Xg``; ``state`` = ``lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts`` (the arrays
-    :class:`pyreterms.glmm.kernel.KernelState` views); ``start`` the start cache (:func:`_start_views`; shorter
-    than ``2 + 4 n``: none), kept by the caller between evaluations."""
+    :class:`pyreterms.glmm.kernel.KernelState` views); ``start`` the start cache
+    (:func:`~pyreterms.glmm.weightsjit.start_views`; shorter than ``2 + 4 n``: none), kept by the caller between
+    evaluations."""
     fam, link, n, p, q, q1 = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
     q2 = q - q1
     Lind, lrow, Zp, Zi = _seg(ints, iat, 0), _seg(ints, iat, 1), _seg(ints, iat, 2), _seg(ints, iat, 3)
@@ -449,7 +324,7 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
     else:
         for i in range(n):
             offset[i] = base[i]
-    smode = _start_mode(start, eta, mu, link)
+    smode = start_mode(start, eta, mu, link)
     lam[:] = 0.0
     for k in range(Lind.size):
         lam[lrow[k]] = theta[Lind[k]]
@@ -487,54 +362,3 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
     elif status == OK and mode == 2:
         value = agq(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, d, delu, delb, fac, GQ)
     return status, value, rechecked
-
-
-@jit_numpy_errors
-def ldl2(d: Arr, L22: Arr) -> float:
-    """``ldL2 = 2 sum log diag(L)`` (pairwise sum of the logs, as ``BlockChol.ldL2``)."""
-    q1, q2 = d.size, L22.shape[0]
-    logs = np.empty(q1 + q2)
-    for j in range(q1):
-        logs[j] = math.log(d[j])
-    for j in range(q2):
-        logs[q1 + j] = math.log(L22[j, j])
-    return 2 * pairwise_sum(logs, 0, q1 + q2)
-
-
-@jit_numpy_errors
-def agq(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
-        lam: Arr, d: Arr, delu: Arr, delb: Arr, fac: Arr, GQ: Arr) -> float:
-    """``glmerAGQ`` after its PIRLS (:func:`pyreterms.glmm.agq.agq_deviance`): one scalar term, so L is
-    ``diag(d)``; ``eta``/``mu`` are restored to the conditional modes."""
-    n = y.size
-    q = delu.size
-    devc0 = delu * delu
-    for i in range(n):
-        devc0[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
-    xb = mv(X, delb)
-    mult = np.zeros(q)
-    u, b, devc, gam = np.empty(q), np.empty(q), np.empty(q), np.empty(n)
-    for r in range(GQ.shape[0]):
-        z, wk, ldn = GQ[r, 0], GQ[r, 1], GQ[r, 2]
-        if z == 0:
-            mult += wk
-            continue
-        for j in range(q):
-            u[j] = z * (1.0 / d[j]) + delu[j]
-            b[j] = lam[j] * u[j]
-            devc[j] = u[j] * u[j]
-        for i in range(n):  # xb + csr_mv(Z, b)
-            zb = 0.0
-            for t in range(Zp[i], Zp[i + 1]):
-                zb += Zx[t] * b[Zi[t]]
-            gam[i] = xb[i] + zb
-        update_mu(link, offset, gam, eta, mu)
-        for i in range(n):
-            devc[fac[i]] += dev_resid(fam, y[i], mu[i], wt[i])
-        for j in range(q):
-            mult[j] = mult[j] + math.exp(-0.5 * (devc[j] - devc0[j]) - ldn) * wk / math.sqrt(2.0 * np.pi)
-    update_mu(link, offset, _lin_pred(X, Zp, Zi, Zx, lam, delu, delb), eta, mu)
-    prod = 1.0
-    for j in range(q):
-        prod *= mult[j]
-    return pairwise_sum(devc0, 0, q) + ldl2(d, np.zeros((0, 0))) - 2 * math.log(prod)
