@@ -7,7 +7,8 @@ shared machine disturbs less), the number of stage-2 deviance evaluations (R ``o
 time per evaluation (fit CPU time / evaluations), and agreement: the optimized criterion (R ``devcomp$cmp[["dev"]]``)
 as a relative difference.  Python timings run with BLAS pinned to 1 thread (threadpoolctl, as
 :mod:`parity.bench.run`); R uses its reference BLAS.  The load average of the machine before and after the
-run is printed with the table (the machine may be shared).
+run is printed with the table (the machine may be shared).  ``--background-load K [K ...]`` repeats the whole
+measurement beside K CPU-bound processes (:mod:`parity.bench.bgload`, as ``parity bench``): one table each.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from parity.bench.bgload import background_load
 from parity.bench.data import GLMM_SPECS, poisson_counts
 from parity.bench.run import machine_info
 from parity.cli.args import BadInput
@@ -174,23 +176,37 @@ def format_glmm_table(result: dict[str, Any]) -> str:
 def cmd_bench_glmm(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise BadInput("--repeat must be >= 1")
+    if any(k < 0 for k in args.background_load):
+        raise BadInput("--background-load must be >= 0")
     known = {c.name: c for c in GLMM_BENCH_CASES}
     bad = [n for n in args.case or () if n not in known]
     if bad:
         raise BadInput(f"unknown case(s) {bad}; known: {sorted(known)}")
     cases = [c for c in GLMM_BENCH_CASES if not args.case or c.name in args.case]
     result: dict[str, Any] = {"machine": machine_info(), "versions": rsession.versions(), "repeat": args.repeat,
-                              "loadavg_before": _loadavg(), "cases": []}
-    for case in cases:
-        print(f"[bench-glmm] {case.name} (load {_loadavg()}) ...", file=sys.stderr, flush=True)
-        result["cases"].append(run_glmm_case(case, args.repeat, args.time_limit))
+                              "background_load": args.background_load, "loadavg_before": _loadavg(), "cases": []}
+    tables = []
+    for k in args.background_load:
+        with background_load(k) as load:
+            described = load.describe()
+            print(f"[bench-glmm] background load: {described}", file=sys.stderr, flush=True)
+            rows = []
+            for case in cases:
+                print(f"[bench-glmm] {case.name} (load {_loadavg()}) ...", file=sys.stderr, flush=True)
+                res = run_glmm_case(case, args.repeat, args.time_limit)
+                res["background_load"] = {"k": k, "kinds": list(load.kinds), "described": described}
+                rows.append(res)
+        result["cases"] += rows
+        tables.append((described, format_glmm_table({"cases": rows})))
     result["loadavg_after"] = _loadavg()
     m = result["machine"]
     print(f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB; R {result['versions']['R']}, lme4 "
           f"{result['versions']['lme4']} (reference BLAS); Python {m['python']}, numpy {m['numpy']} (BLAS 1 thread). "
           f"Medians of {args.repeat}; ratio = lme4/pyreterms. Load average (1, 5, 15 min) before "
           f"{result['loadavg_before']}, after {result['loadavg_after']}.")
-    print(format_glmm_table(result))
+    for described, table in tables:
+        print(f"\nBackground load during the measurement: {described}\n")
+        print(table)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=1)
@@ -204,4 +220,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--repeat", type=int, default=3, help="fits per side (median reported; verbagg: 1)")
     b.add_argument("--json", default=None, help="write the full results here")
     b.add_argument("--time-limit", type=float, default=3600.0, help="R elapsed-time limit per case (s)")
+    b.add_argument("--background-load", type=int, nargs="+", default=[0], metavar="K",
+                   help="run K CPU-bound processes (python and BLAS loops alternately) during the measurement, "
+                        "as parity bench does; several values: one table each (e.g. 0 1)")
     b.set_defaults(func=cmd_bench_glmm)

@@ -1,6 +1,7 @@
 """``parity bench-glmm``: lme4's glmer and pyreterms' glmer timed side by side in one run (live)."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -28,3 +29,26 @@ def test_bench_glmm_cli_refuses_an_unknown_case() -> None:
     p = subprocess.run([sys.executable, "-m", "parity", "bench-glmm", "--case", "nope"], capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 2 and "unknown case(s) ['nope']" in p.stderr, p.stderr
+
+
+def test_bench_glmm_cli_measures_beside_background_load(tmp_path) -> None:
+    """``--background-load 0 1``: one table per load, each row recording the load it was measured beside."""
+    out = tmp_path / "b.json"
+    p = subprocess.run([sys.executable, "-m", "parity", "bench-glmm", "--case", "cbpp", "--repeat", "1",
+                        "--background-load", "0", "1", "--json", str(out)], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "Background load during the measurement: none" in p.stdout
+    assert "Background load during the measurement: 1 CPU-bound process" in p.stdout
+    assert p.stdout.count("| cbpp | 56 | binomial, 1 | 1 | ") == 2
+    rep = json.loads(out.read_text())
+    assert rep["background_load"] == [0, 1]
+    assert [c["background_load"]["k"] for c in rep["cases"]] == [0, 1]
+    assert rep["cases"][1]["background_load"]["kinds"] == ["python"]
+    assert all(c["criterion_rel_diff"] <= CRITERION.rtol for c in rep["cases"])
+
+
+def test_bench_glmm_cli_refuses_a_negative_load() -> None:
+    p = subprocess.run([sys.executable, "-m", "parity", "bench-glmm", "--background-load", "-1"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "--background-load must be >= 0" in p.stderr, p.stderr
