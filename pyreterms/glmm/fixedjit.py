@@ -107,18 +107,7 @@ def _gram_grouped(w: Arr, gidx: Arr, Xg: Arr) -> Arr:
     """``V'V = X' W X`` summed over X's distinct rows: ``sum_g (sum_{i in g} w_i^2) x_g x_g'``, in G p^2
     instead of n p^2 products (equal in exact arithmetic; rounded differently, as lme4's Eigen sums in its
     own order)."""
-    G, p = Xg.shape
-    sw = _group_sums(w, w, gidx, G)
-    C = np.zeros((p, p))
-    for g in range(G):
-        for j in range(p):
-            c = sw[g] * Xg[g, j]
-            for k in range(j + 1):
-                C[j, k] += c * Xg[g, k]
-    for j in range(p):
-        for k in range(j):
-            C[k, j] = C[j, k]
-    return C
+    return lj.gram(Xg, _group_sums(w, w, gidx, Xg.shape[0]))
 
 
 @jit_numpy_errors

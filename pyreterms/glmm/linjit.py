@@ -247,16 +247,29 @@ def csr_mv(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndar
 _SMALL = 4096
 
 
+#: :func:`gram`'s weights for ``A' A``
+_NO_WEIGHTS = np.zeros(0)
+
+
 @jit_numpy_errors
 def crossprod(A: np.ndarray) -> np.ndarray:
     """``A' A``."""
     n, p = A.shape
     if n * p * p > 2 * _SMALL:
         return A.T @ A
+    return gram(A, _NO_WEIGHTS)
+
+
+@jit_numpy_errors
+def gram(A: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``sum_r s_r a_r a_r'`` over A's rows (``s`` empty: every ``s_r = 1``, ``A' A``): the lower triangle summed
+    row by row, then mirrored (``1.0 * a`` is ``a``, so the unweighted sums are :func:`crossprod`'s)."""
+    n, p = A.shape
     out = np.zeros((p, p))
     for r in range(n):
+        sr = s[r] if s.size else 1.0
         for i in range(p):
-            a = A[r, i]
+            a = sr * A[r, i]
             for j in range(i + 1):
                 out[i, j] += a * A[r, j]
     for i in range(p):

@@ -112,7 +112,8 @@ def _factor(w: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
 def _move(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr,
           lam: Arr, delu: Arr, delb: Arr, work: Arr, xzero: bool) -> float:
     """``updateMu(linPred(1))`` then ``resDev() + sqrL()`` in one pass over the observations (the same
-    arithmetic as :func:`_lin_pred`, :func:`update_mu`, :func:`res_dev`).  ``xzero``: ``delb`` is zero and
+    arithmetic as :func:`~pyreterms.glmm.weightsjit.lin_pred`, :func:`~pyreterms.glmm.weightsjit.update_mu`,
+    ``GlmResp.res_dev``).  ``xzero``: ``delb`` is zero and
     ``X`` finite (the u-only PIRLS), so ``X delb`` is +0.0 in every row and its loop is skipped."""
     n, p = X.shape
     b = lam * delu
