@@ -58,7 +58,23 @@ def ratio_max(w: Arr, wprev: Arr) -> float:
         a, b = w[i], wprev[i]
         if not (a > 0 and b > 0 and a < _DBL_MAX and b < _DBL_MAX):
             return math.inf
-        r = max(r, a / b, b / a)
+        r = max(r, a / b if a >= b else b / a)
+    return r
+
+
+@jit_numpy_errors
+def lam_ratio(lam: Arr, lamref: Arr) -> float:
+    """``max(1, max_j |lam_j| / |lamref_j|)`` (a diagonal Lambda against the reference's; infinite where the
+    reference's entry is zero and this one's is not, or either is not finite)."""
+    r = 1.0
+    for j in range(lam.size):
+        a, b = abs(lam[j]), abs(lamref[j])
+        if not (a < _DBL_MAX and b < _DBL_MAX):
+            return math.inf
+        if a > b:
+            if b == 0.0:
+                return math.inf
+            r = max(r, a / b)
     return r
 
 
@@ -136,6 +152,29 @@ def row_groups(X: Arr, min_p: int = 6, ratio: int = 4) -> tuple[Arr, Arr]:
 
 
 @jit_numpy_errors
+def lambda_min(M: Arr) -> float:
+    """The smallest eigenvalue of the symmetric ``M`` (-inf when it is not finite)."""
+    if M.shape[0] == 0:
+        return math.inf
+    for v in M.ravel():
+        if not math.isfinite(v):
+            return -math.inf
+    return float(np.linalg.eigvalsh(M)[0])
+
+
+@jit_numpy_errors
+def certified_by(lmin: float, s: float, spread: float, size: int) -> bool:
+    """:func:`certified`'s test with ``lambda_min(M)`` given: ``lmin > 1000 c^4 size u s``.
+
+    It also certifies iterations of a later evaluation against a reference ``M`` (:func:`pirlsjit.pwrss`),
+    with Lambda diagonal: ``M = X' (W^-1 + Z Lambda Lambda' Z')^-1 X`` is monotone increasing in ``W`` and
+    decreasing in each ``Lambda_jj^2``, so weights within a factor ``c_w`` of the reference's
+    (:func:`ratio_max`) and ``|Lambda_jj|`` at most ``c_l`` times the reference's (:func:`lam_ratio`) give
+    ``M_k >= M / c^2`` with ``c = max(c_w, c_l)``, and ``diag(V_k'V_k) <= c_w^2 s``."""
+    return lmin > _SAFETY * spread ** 4 * size * _U * s
+
+
+@jit_numpy_errors
 def certified(M: Arr, s: float, spread: float, size: int) -> bool:
     """Whether no earlier iteration of a u-only update can have failed its check of RX, given the last one's
     ``M = V'V - RZX'RZX`` and the weights' ``spread`` over the iterations (:func:`ratio_max`'s
@@ -150,8 +189,86 @@ def certified(M: Arr, s: float, spread: float, size: int) -> bool:
     a safety factor of 1000 on that bound."""
     if spread == 1.0:
         return True
-    lmin = np.linalg.eigvalsh(M)[0]
-    return lmin > _SAFETY * spread ** 4 * size * _U * s
+    return certified_by(lambda_min(M), s, spread, size)
 
 
-__all__ = ["ut_times", "decomp_x", "ratio_max", "certified", "row_groups", "NEST_SEG"]
+@jit_numpy_errors
+def ref_views(ref: Arr, q: int, n: int) -> tuple[float, float, Arr, Arr]:
+    """The certificate's reference (``pirlsjit.pwrss``): ``ref[0]`` 1 when it holds, then ``lambda_min(M)``,
+    ``max diag(V'V)``, ``Lambda``'s diagonal (q) and the weights (n) it was formed at; empty: no reference
+    (Lambda not diagonal)."""
+    if ref.size == 0:
+        return math.nan, math.nan, ref, ref
+    return ref[1], ref[2], ref[3:3 + q], ref[3 + q:3 + q + n]
+
+
+# A u-only update's certificate as it goes (``cs``): [by the reference, Lambda's ratio to the reference's, the
+# weights' largest ratio to the reference's, the last iteration's, the product of consecutive ratios].
+
+
+@jit_numpy_errors
+def cert_start(ref: Arr, lam: Arr, n: int, size: int) -> Arr:
+    """A u-only update's certificate at its start: by the reference (when there is one and Lambda is within
+    the factor it allows: :func:`lam_ratio`), else by the last iteration's ``M``."""
+    rlmin, rs, lamref, _w = ref_views(ref, lam.size, n)
+    cl = lam_ratio(lam, lamref) if ref.size > 0 and ref[0] == 1.0 else math.inf
+    return np.array([1.0 if certified_by(rlmin, rs, cl, size) else 0.0, cl, 1.0, 1.0, 1.0])
+
+
+@jit_numpy_errors
+def cert_step(cs: Arr, it: int, w: Arr, wprev: Arr, ref: Arr, n: int) -> None:
+    """An iteration's weights ``w`` into the certificate: their ratio to the reference's, or (without one)
+    to the previous iteration's (``wprev``, then set to ``w``)."""
+    if cs[0] == 1.0:
+        cs[3] = ratio_max(w, ref[ref.size - n:])
+        cs[2] = max(cs[2], cs[3])
+        return
+    if it > 0:
+        cs[4] *= ratio_max(w, wprev)
+    wprev[:] = w
+
+
+@jit_numpy_errors
+def cert_by_ref(cs: Arr, ref: Arr, size: int) -> bool:
+    """Whether the reference certifies every iteration's check of RX (:func:`certified_by`, ``c`` the larger
+    of Lambda's and the weights' ratios)."""
+    return cs[0] == 1.0 and certified_by(ref[1], ref[2], max(cs[1], cs[2]), size)
+
+
+@jit_numpy_errors
+def cert_by_last(cs: Arr, M: Arr, s: float, keep: bool, ref: Arr, lam: Arr, w: Arr, size: int) -> bool:
+    """Whether the last iteration's ``M`` (``max diag(V'V)`` ``s``) certifies the earlier iterations' checks;
+    then, when ``keep``, it becomes the reference.  The weights' spread: the product of consecutive ratios, or
+    through the reference ``w_k / w_last <= (w_k / w_ref) (w_ref / w_last)``."""
+    spread = cs[2] * cs[3] if cs[0] == 1.0 else cs[4]
+    lmin = lambda_min(M) if spread != 1.0 or ref.size > 0 else math.inf
+    ok = spread == 1.0 or certified_by(lmin, s, spread, size)
+    if ok and keep and ref.size > 0:
+        _l, _s, lamref, wref = ref_views(ref, lam.size, w.size)
+        ref[0], ref[1], ref[2] = 1.0, lmin, s
+        lamref[:] = lam
+        wref[:] = w
+    return ok
+
+
+@jit_numpy_errors
+def settle(X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, lam: Arr, d: Arr, L21: Arr, L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr,
+           Xwts: Arr, wtres: Arr, t21: Arr, lv: Arr, ints: Arr, iat: Arr, gidx: Arr, Xg: Arr, q1: int) -> bool:
+    """``RZX``, ``RX`` and ``Vtr`` of an evaluation that deferred them (``pirlsjit.pwrss``), from its weights
+    ``Xwts``, ``wtres`` and factor: the arithmetic the update would have done at its last iteration, written
+    into the state.  False when ``RX``'s Cholesky fails ("Downdated VtV is not positive definite")."""
+    n, p = X.shape
+    q = lam.size
+    V, UV, xs, rs = np.empty((n, p)), np.empty((q, p)), np.empty(q1), np.empty(q - q1)
+    nz = t21 if lv.shape[0] else t21[:0]
+    Vn = np.zeros(p)
+    ok, RXn, _s, _m = decomp_x(Xwts, wtres, X, V, Zp, Zi, Zx, lam, UV, d, L21, L22, RZX, xs, rs, nz, lv, ints, iat,
+                               Vn, gidx, Xg)
+    if ok:
+        RX[:, :] = RXn
+        Vtr[:] = Vn
+    return ok
+
+
+__all__ = ["ut_times", "decomp_x", "ratio_max", "lam_ratio", "lambda_min", "certified", "certified_by",
+           "ref_views", "cert_start", "cert_step", "cert_by_ref", "cert_by_last", "settle", "row_groups", "NEST_SEG"]

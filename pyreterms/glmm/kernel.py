@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pyreterms.glmm import pirlsjit
-from pyreterms.glmm.blockchol import BlockChol, SchurPlan
+from pyreterms.glmm.blockchol import BlockChol, CrossPattern, SchurPlan
 from pyreterms.glmm.famjit import FAMILIES, LINKS, aic_setup, has_aic
 from pyreterms.glmm.fixedjit import row_groups
 from pyreterms.glmm.pirls import GlmResp, MerPred, PirlsError
@@ -40,6 +40,7 @@ _MESSAGES = {
 _NOFAC = np.zeros(0, dtype=np.int64)
 _NOGQ = np.zeros((0, 3))
 _ONE = np.ones(1)
+_EMPTY = np.zeros(0)
 
 
 def kernel_enabled() -> bool:
@@ -58,6 +59,16 @@ def _i64(a: Arr) -> Arr:
 
 def _f64(a: Arr) -> Arr:
     return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _read_pairs(pat: CrossPattern) -> Arr:
+    """The pairs of one observation's random effects whose sums the kernel reads: those of ``Z'WZ``'s non-zeros
+    in ``A11``, ``A21`` and ``A22`` (``pirlsjit._blocks``).  The others (``A12``, the mirror of ``A21``) are
+    not summed: a quarter of the pairs with two crossed terms.  Each kept sum has the same terms in the same
+    order."""
+    read = np.zeros(pat._r.size, dtype=bool)
+    read[pat._i11] = read[pat._i21] = read[pat._i22] = True
+    return np.flatnonzero(read[pat._inv]).astype(np.int64)
 
 
 def _start_cache(n: int, ng: int, keep_g: bool) -> Arr:
@@ -84,6 +95,13 @@ class KernelModel:
     start: Arr = field(default_factory=lambda: np.zeros(2))
     #: how many u-only updates ran twice because their deferred RX check was not certified (``pirlsjit.pwrss``)
     rechecks: Arr = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    #: the reference that certifies later evaluations' RX checks (``pirlsjit.ref_views``; empty: none, Lambda
+    #: not diagonal)
+    ref: Arr = field(default_factory=lambda: np.zeros(0))
+    #: how many evaluations left ``RZX``, ``RX``, ``Vtr`` to be formed when read, and how many were read
+    deferrals: Arr = field(default_factory=lambda: np.zeros(2, dtype=np.int64))
+    #: the observation pairs the kernel sums (:func:`_read_pairs`), into ``CrossPattern``'s ``_inv``/``_coef``
+    pairs: Arr = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @classmethod
     def build(cls, pp: MerPred, rp: GlmResp) -> KernelModel | None:
@@ -98,9 +116,11 @@ class KernelModel:
         Z, Zt = pat.Z, pat.Zt
         sch = pat.plan.schur
         gidx, Xg = row_groups(_f64(pp.X))  # X's distinct rows, when few
-        ints = [pat.kernel_Lind, pat.kernel_lrow, Z.indptr, Z.indices, Zt.indptr, Zt.indices, pat._inv, pat._obs,
+        pairs = _read_pairs(pat)
+        obs = pat._obs[pairs]
+        ints = [pat.kernel_Lind, pat.kernel_lrow, Z.indptr, Z.indices, Zt.indptr, Zt.indices, pat._inv[pairs], obs,
                 pat._r, pat._s, pat._i11, pat._t11, pat._i21, pat._t21, pat._i22, pat._t22, *_schur_arrays(sch),
-                np.searchsorted(pat._obs, np.arange(len(rp.y) + 1)),  # where each observation's pairs start
+                np.searchsorted(obs, np.arange(len(rp.y) + 1)),  # where each observation's pairs start
                 gidx]
         levels = []  # the nested levels: (q1, dense) each, their SchurPlan arrays after level 1's
         rest = pat.plan.rest
@@ -110,7 +130,7 @@ class KernelModel:
             rest = rest.rest
         y, wt = _f64(rp.y), _f64(rp.weights)
         aics = aic_setup(fam, y, _f64(rp.n), wt)
-        flts = [y, wt, aics, _f64(pp.X), Z.data, Zt.data, pat._coef, Xg]
+        flts = [y, wt, aics, _f64(pp.X), Z.data, Zt.data, pat._coef[pairs], Xg]
         n, p = pp.X.shape
         dims = np.array([fam, link, n, p, pat.q, int(pat.q1), sch is None, bool(np.isfinite(pp.X).all()), *levels],
                         dtype=np.int64)
@@ -119,7 +139,8 @@ class KernelModel:
                    np.cumsum([0] + [a.size for a in ints], dtype=np.int64),
                    np.concatenate([_f64(a).ravel() for a in flts]), KernelState.allocate(n, p, pat.q, int(pat.q1)),
                    None if pat.diagonal else (int(fat[4]), int(fat[7])),
-                   _start_cache(n, pat._r.size, pat.diagonal))
+                   _start_cache(n, pat._r.size, pat.diagonal),
+                   ref=np.zeros(3 + pat.q + n) if pat.diagonal else np.zeros(0), pairs=pairs)
 
     def evaluate(self, pp: MerPred, rp: GlmResp, mode: int, gamma: Arr, start_off: Arr, base: Arr, beta: Arr,
                  theta: Arr, u_only: bool, tol: float, maxit: int, fac: Arr | None = None,
@@ -135,15 +156,17 @@ class KernelModel:
             pat = pp.pat
             pat.set_theta(theta)
             a, b = self.u_values
-            self.flts[a:b] = np.concatenate([pat.Z.data, pat.Zt.data, pat._coef])
+            self.flts[a:b] = np.concatenate([pat.Z.data, pat.Zt.data, pat._coef[self.pairs]])
             theta_k = _ONE
         if pp.delu is not ws.delu:  # the numpy path (or a caller) moved the iterates: carry them over
             ws.delu[:] = pp.delu
             ws.delb[:] = pp.delb
-        status, value, rechecked = pirlsjit.evaluate(
+        status, value, rechecked, deferred = pirlsjit.evaluate(
             mode, start_off, gamma, base, beta, theta_k, u_only, tol, maxit, _NOFAC if fac is None else fac,
-            _NOGQ if GQmat is None else GQmat, self.dims, self.ints, self.iat, self.flts, ws.buffer, self.start)
+            _NOGQ if GQmat is None else GQmat, self.dims, self.ints, self.iat, self.flts, ws.buffer, self.start,
+            self.ref)
         self.rechecks[0] += rechecked
+        self.deferrals[0] += deferred
         pp.theta, pp.pat.lam = theta, ws.lam
         rp.eta, rp.mu, rp.offset = ws.eta, ws.mu, ws.offset
         pp.delu, pp.delb, pp.Xwts = ws.delu, ws.delb, ws.Xwts
@@ -152,11 +175,23 @@ class KernelModel:
             pp.RZX = ws.RZX
         if status not in (pirlsjit.WEIGHTS, pirlsjit.DOWNDATED):
             pp.RX, pp.Vtr, pp.Utr = ws.RX, ws.Vtr, ws.Utr
+        if deferred:  # formed on the first read of pp.RZX, pp.RX or pp.Vtr (MerPred.settle)
+            pp.pending = self._settle
         if status != pirlsjit.OK:
             raise PirlsError(_MESSAGES[status])
         if mode == 1 and not self.aic_compiled:
             return float(value + rp.aic())
         return float(value)
+
+    def _settle(self) -> None:
+        """Form the ``RZX``, ``RX``, ``Vtr`` the last evaluation deferred (``pirlsjit.settle``), in the state
+        arrays ``MerPred`` holds; lme4's error if ``RX``'s Cholesky fails (the certificate says it cannot)."""
+        self.deferrals[1] += 1
+        status = pirlsjit.evaluate(pirlsjit.SETTLE, _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True, 0.0, 0, _NOFAC,
+                                   _NOGQ, self.dims, self.ints, self.iat, self.flts, self.state.buffer, self.start,
+                                   self.ref)[0]
+        if status != pirlsjit.OK:
+            raise PirlsError(_MESSAGES[status])
 
 
 @dataclass(frozen=True)
@@ -179,17 +214,19 @@ class KernelState:
     Vtr: Arr
     Utr: Arr
     Xwts: Arr
+    wtres: Arr
     chol: BlockChol
 
     @classmethod
     def allocate(cls, n: int, p: int, q: int, q1: int) -> KernelState:
         q2 = q - q1
-        shapes = [(q,), (n,), (n,), (n,), (q,), (p,), (q1,), (q2, q1), (q2, q2), (q, p), (p, p), (p,), (q,), (n,)]
+        shapes = [(q,), (n,), (n,), (n,), (q,), (p,), (q1,), (q2, q1), (q2, q2), (q, p), (p, p), (p,), (q,), (n,),
+                  (n,)]
         sizes = [int(np.prod(s)) for s in shapes]
         buffer = np.zeros(sum(sizes))
         at = np.cumsum([0, *sizes])
         views = [buffer[at[k]:at[k + 1]].reshape(s) for k, s in enumerate(shapes)]
-        lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts = views
+        lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, wtres = views
         d[:], RX[:], Xwts[:] = 1.0, np.eye(p), 1.0
-        return cls(buffer, lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts,
+        return cls(buffer, lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, wtres,
                    BlockChol(d, L21, L22))

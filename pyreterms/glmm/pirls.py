@@ -8,6 +8,7 @@ where lme4 uses CHOLMOD: the same matrix, so ``ldL2`` and the solutions agree to
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,15 +83,54 @@ class MerPred:
     delu: Arr = field(init=False)
     delb: Arr = field(init=False)
     chol: BlockChol = field(init=False)
-    RZX: Arr = field(init=False)
-    RX: Arr = field(init=False)
-    Vtr: Arr = field(init=False)
+    _RZX: Arr = field(init=False, repr=False)  # RZX, RX, Vtr: read through the properties below
+    _RX: Arr = field(init=False, repr=False)
+    _Vtr: Arr = field(init=False, repr=False)
     Utr: Arr = field(init=False)
     Xwts: Arr = field(init=False)
     pat: CrossPattern = field(init=False)
     # the elimination order (position i holds random effect perm[i]; None: lme4's order), see component_major;
     # delu, the factor, RZX and Utr are in this order, :meth:`original_order` gives lme4's
     perm: Arr | None = None
+    #: set by the compiled PIRLS when an evaluation left RZX, RX and Vtr to be formed when first read
+    #: (``pirlsjit.pwrss``'s deferral); any read of them calls it first, any assignment drops it
+    pending: Callable[[], None] | None = field(default=None, init=False, repr=False)
+
+    def settle(self) -> None:
+        """Form the deferred ``RZX``, ``RX``, ``Vtr`` now (nothing when none is pending)."""
+        if self.pending is not None:
+            fn, self.pending = self.pending, None
+            fn()
+
+    @property
+    def RZX(self) -> Arr:
+        self.settle()
+        return self._RZX
+
+    @RZX.setter
+    def RZX(self, value: Arr) -> None:
+        self.pending = None
+        self._RZX = value
+
+    @property
+    def RX(self) -> Arr:
+        self.settle()
+        return self._RX
+
+    @RX.setter
+    def RX(self, value: Arr) -> None:
+        self.pending = None
+        self._RX = value
+
+    @property
+    def Vtr(self) -> Arr:
+        self.settle()
+        return self._Vtr
+
+    @Vtr.setter
+    def Vtr(self, value: Arr) -> None:
+        self.pending = None
+        self._Vtr = value
 
     def __post_init__(self) -> None:
         q, p = self.Zt.shape[0], self.X.shape[1]
@@ -101,7 +141,7 @@ class MerPred:
         self.set_theta(self.theta)
         self.delu, self.delb = np.zeros(q), np.zeros(p)
         self.chol = BlockChol(np.ones(q), np.zeros((0, q)), np.zeros((0, 0)))
-        self.RZX, self.RX = np.zeros((q, p)), np.eye(p)
+        self.RZX, self.RX, self.Vtr = np.zeros((q, p)), np.eye(p), np.zeros(p)
         self.Xwts = np.ones(self.X.shape[0])
 
     @property

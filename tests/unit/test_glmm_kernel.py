@@ -283,6 +283,73 @@ def test_rx_is_monotone_in_the_weights() -> None:
         assert ev[0] >= (1 - 1e-9) / c ** 2 and ev[-1] <= (1 + 1e-9) * c ** 2
 
 
+def test_rx_is_monotone_in_lambda_too() -> None:
+    """The premise of the certificate across evaluations (Lambda diagonal): ``M = X'(W^-1 + Z Lambda Lambda'
+    Z')^-1 X`` satisfies ``M(w_k, lam_k) >= M(w, lam) / c^2`` when every ``w_k,i / w_i`` lies in ``[1/c, c]``
+    and every ``|lam_k,j| <= c |lam_j|`` (``lam_k`` may be smaller: M only grows)."""
+    rng = np.random.default_rng(6)
+    for _ in range(200):
+        n, p, q = int(rng.integers(5, 40)), int(rng.integers(1, 5)), int(rng.integers(1, 8))
+        X = rng.normal(size=(n, p))
+        Z = rng.normal(size=(n, q)) * (rng.uniform(size=(n, q)) < 0.6)
+        lam = rng.uniform(0, 3, q)
+        w = np.exp(rng.normal(0, 1, n))
+        c = float(np.exp(rng.uniform(0, 1.5)))
+        wk = w * np.exp(rng.uniform(-1, 1, n) * np.log(c))
+        lamk = lam * rng.choice([c, rng.uniform(0, c), 0.0], q)
+        Mf, Mk = _rx_gram(X, Z * lam, w), _rx_gram(X, Z * lamk, wk)
+        Li = np.linalg.inv(np.linalg.cholesky(Mf))
+        assert np.linalg.eigvalsh(Li @ Mk @ Li.T)[0] >= (1 - 1e-9) / c ** 2
+
+
+def test_lam_ratio() -> None:
+    from pyreterms.glmm.fixedjit import lam_ratio
+    ref = np.array([1.0, 2.0, 0.0, 0.5])
+    assert lam_ratio(np.array([1.0, 2.0, 0.0, 0.5]), ref) == 1.0
+    assert lam_ratio(np.array([0.5, 0.1, 0.0, 0.0]), ref) == 1.0  # smaller: M only grows
+    assert lam_ratio(np.array([3.0, -4.0, 0.0, 0.5]), ref) == 3.0  # |lam| counts
+    assert lam_ratio(np.array([1.0, 2.0, 1e-300, 0.5]), ref) == np.inf  # the reference's zero
+    assert lam_ratio(np.array([1.0, np.inf, 0.0, 0.5]), ref) == np.inf
+    assert lam_ratio(np.array([1.0, np.nan, 0.0, 0.5]), ref) == np.inf
+
+
+@pytest.mark.parametrize("formula", [CB + "(1 | herd)", CB + "(1 | herd) + (1 | period)",
+                                     CB + "(1 | obs) + (1 | herd)", "incidence ~ period + x + (1 | herd)"])
+def test_deferred_rzx_rx_are_formed_when_read_as_they_would_have_been(formula: str) -> None:
+    """Stage-2 evaluations certified against an earlier one's ``M`` leave ``RZX``, ``RX``, ``Vtr`` to be formed
+    when read (``MerPred.pending``); read, they are bit for bit those of a kernel without the reference (which
+    forms them at the last iteration of every evaluation), and so are the values and the other state.  The
+    first evaluation has no reference; the second is not certified by it (a theta of zero there: no Lambda is
+    within a factor of it), so it forms them and becomes the reference."""
+    f = fam.poisson() if formula.startswith("incidence") else fam.binomial()
+    glf = _glf(formula, f)
+    dk, dc = GlmerDevfun(glf, kernel=True), GlmerDevfun(glf, kernel=True)
+    assert dk.kern is not None and dc.kern is not None and dk.kern.ref.size > 0
+    object.__setattr__(dc.kern, "ref", np.zeros(0))  # no reference: every evaluation forms them
+    for d in (dk, dc):
+        d.to_stage2()
+    rng = np.random.default_rng(3)
+    beta0 = dk.pp.delb.copy()
+    thetas = [np.zeros(dk.nth)] + [rng.uniform(0.5, 1.0, dk.nth) for _ in range(6)]
+    q = dk.pp.pat.q
+    for k, th in enumerate(thetas):
+        pars = np.concatenate([th, beta0 + rng.normal(0, 0.05, beta0.size)])
+        before = int(dk.kern.deferrals[0])
+        assert dk.devfun(pars) == dc.devfun(pars)
+        deferred = int(dk.kern.deferrals[0]) > before
+        assert (dk.pp.pending is not None) == deferred and dc.pp.pending is None
+        if k <= 1:
+            assert not deferred
+            np.testing.assert_array_equal(dk.kern.ref[3:3 + q], dk.pp.pat.lam)  # the new reference
+        reads = int(dk.kern.deferrals[1])
+        for a, b in [(dk.pp.RX, dc.pp.RX), (dk.pp.RZX, dc.pp.RZX), (dk.pp.Vtr, dc.pp.Vtr), (dk.pp.delu, dc.pp.delu),
+                     (dk.pp.L, dc.pp.L), (dk.resp.mu, dc.resp.mu), (dk.pp.Xwts, dc.pp.Xwts)]:
+            np.testing.assert_array_equal(a, b)
+        assert dk.pp.pending is None and int(dk.kern.deferrals[1]) == reads + deferred  # formed once, on read
+    assert int(dk.kern.deferrals[0]) >= 4 and int(dc.kern.deferrals[0]) == 0
+    assert dk.kern.rechecks[0] == 0 and dc.kern.rechecks[0] == 0
+
+
 def test_weight_spread() -> None:
     from pyreterms.glmm.fixedjit import ratio_max as _ratio_max
     a = np.array([1.0, 2.0, 0.5])
