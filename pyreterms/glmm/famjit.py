@@ -261,16 +261,22 @@ def aic_setup(fam: int, y: np.ndarray, n: np.ndarray, wt: np.ndarray) -> np.ndar
 
 @jit_numpy_errors
 def aic(fam: int, setup: np.ndarray, y: np.ndarray, mu: np.ndarray, wt: np.ndarray, dev: float,
-        work: np.ndarray) -> float:
+        work: np.ndarray, nonzero: np.ndarray) -> float:
     """R's ``family$aic`` as :mod:`pyreterms.glmm.family` computes it (binomial, poisson, inverse.gaussian,
-    gaussian; ``setup`` from :func:`aic_setup`); ``work``: scratch of ``y``'s length."""
+    gaussian; ``setup`` from :func:`aic_setup`); ``work``: scratch of ``y``'s length; ``nonzero``: where ``y !=
+    0`` (poisson: every other row's log density is ``(0 - gammaln(1)) - mu``, no log, so it is written for
+    every row first and the others' after, instead of a branch per row on the counts)."""
     nobs = y.size
     if fam == 0:
         for i in range(nobs):
             work[i] = setup[3, i] * binom_logpmf(setup[0, i], setup[1, i], mu[i], setup[2, i])
         return -2 * pairwise_sum(work, 0, nobs)
     if fam == 1:
-        for i in range(nobs):
+        for i in range(nobs):  # pois_logpmf at k = 0
+            m = mu[i]
+            work[i] = (((0.0 - setup[2, i]) - m) if m >= 0 else np.nan) * setup[3, i]
+        for k in range(nonzero.size):
+            i = nonzero[k]
             work[i] = pois_logpmf(setup[0, i], mu[i], setup[2, i]) * setup[3, i]
         return -2 * pairwise_sum(work, 0, nobs)
     if fam == 3:

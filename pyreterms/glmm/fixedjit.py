@@ -22,7 +22,7 @@ from pyreterms.jitcache import jit_numpy_errors
 Arr = npt.NDArray[Any]
 
 #: where the nested levels' ``SchurPlan`` arrays start among the kernel's packed ``ints`` (as pirlsjit's)
-NEST_SEG = 23
+NEST_SEG = 24
 #: the certificate's safety factor (:func:`certified`)
 _SAFETY = 1000.0
 _U = float(np.finfo(np.float64).eps) / 2

@@ -121,7 +121,7 @@ class KernelModel:
         ints = [pat.kernel_Lind, pat.kernel_lrow, Z.indptr, Z.indices, Zt.indptr, Zt.indices, pat._inv[pairs], obs,
                 pat._r, pat._s, pat._i11, pat._t11, pat._i21, pat._t21, pat._i22, pat._t22, *_schur_arrays(sch),
                 np.searchsorted(obs, np.arange(len(rp.y) + 1)),  # where each observation's pairs start
-                gidx]
+                gidx, np.flatnonzero(_f64(rp.y) != 0)]  # the last: famjit.aic's nonzero
         levels = []  # the nested levels: (q1, dense) each, their SchurPlan arrays after level 1's
         rest = pat.plan.rest
         while rest is not None:

@@ -276,7 +276,7 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
     i21, t21, i22, t22 = _seg(ints, iat, 12), _seg(ints, iat, 13), _seg(ints, iat, 14), _seg(ints, iat, 15)
     e1, e2, pos, srow, scol = (_seg(ints, iat, 16), _seg(ints, iat, 17), _seg(ints, iat, 18), _seg(ints, iat, 19),
                                _seg(ints, iat, 20))
-    kp, gidx = _seg(ints, iat, 21), _seg(ints, iat, 22)
+    kp, gidx, nonzero = _seg(ints, iat, 21), _seg(ints, iat, 22), _seg(ints, iat, 23)
     k = 0
     y, wt = flts[k:k + n], flts[k + n:k + 2 * n]
     k += 2 * n
@@ -311,8 +311,8 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
     wtres = state[k:k + n]
     return evaluate_arrays(mode, start_off, gamma, base, beta, theta, u_only, tol, maxit, fac, GQ, fam, link, y, wt,
                            aics, Lind, lrow, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21,
-                           i22, t22, e1, e2, pos, srow, scol, kp, gidx, Xg, dims[6] != 0, q1, dims[7] != 0, lam, eta,
-                           mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, wtres,
+                           i22, t22, e1, e2, pos, srow, scol, kp, gidx, nonzero, Xg, dims[6] != 0, q1, dims[7] != 0,
+                           lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, wtres,
                            dims[8:].reshape((-1, 2)), ints, iat, start, ref)
 
 
@@ -321,10 +321,10 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
                     maxit: int, fac: Arr, GQ: Arr, fam: int, link: int, y: Arr, wt: Arr, aics: Arr, Lind: Arr, lrow:
                     Arr, X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, Tp: Arr, Ti: Arr, Tx: Arr, ginv: Arr, gobs: Arr, gcoef: Arr,
                     gr: Arr, gs: Arr, i11: Arr, t11: Arr, i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos:
-                    Arr, srow: Arr, scol: Arr, kp: Arr, gidx: Arr, Xg: Arr, dense_schur: bool, q1: int, xfin: bool,
-                    lam: Arr, eta: Arr, mu: Arr, offset: Arr, delu: Arr, delb: Arr, d: Arr, L21: Arr, L22: Arr,
-                    RZX: Arr, RX: Arr, Vtr: Arr, Utr: Arr, Xwts: Arr, wtres: Arr, lv: Arr, ints: Arr, iat: Arr,
-                    start: Arr, ref: Arr) -> tuple[int, float, bool, bool]:
+                    Arr, srow: Arr, scol: Arr, kp: Arr, gidx: Arr, nonzero: Arr, Xg: Arr, dense_schur: bool, q1: int,
+                    xfin: bool, lam: Arr, eta: Arr, mu: Arr, offset: Arr, delu: Arr, delb: Arr, d: Arr, L21: Arr,
+                    L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr: Arr, Xwts: Arr, wtres: Arr, lv: Arr, ints: Arr,
+                    iat: Arr, start: Arr, ref: Arr) -> tuple[int, float, bool, bool]:
     """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
     start_off + gamma``, ``mu = linkInv(eta)``, ``offset = base + X beta`` (``beta`` empty: ``base``), then
     ``pwrssUpdate`` from ``delu``/``delb`` and, by ``mode``, nothing (0), ``glmerLaplace``'s value (1: ``ldL2 +
@@ -372,7 +372,7 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
     if status == OK and mode == 1:
         value = ldl2(d, L22) + dot(delu, delu)
         if has_aic(fam):  # work: the deviance residuals at this mu, from pwrss's last move
-            value += aic(fam, aics, y, mu, wt, pairwise_sum(work, 0, n), work)
+            value += aic(fam, aics, y, mu, wt, pairwise_sum(work, 0, n), work, nonzero)
     elif status == OK and mode == 2:
         value = agq(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, d, delu, delb, fac, GQ)
     return status, value, rechecked, deferred
