@@ -71,6 +71,13 @@ def _read_pairs(pat: CrossPattern) -> Arr:
     return np.flatnonzero(read[pat._inv]).astype(np.int64)
 
 
+def _unit(indptr: Arr, values: Arr) -> bool:
+    """Whether every row (an observation) has the same number of entries and every value is 1.0: the
+    kernel's passes then skip reading both (``pirlsjit``'s ``unit_z``, ``unit_p``; ``1.0 * x`` is ``x``)."""
+    counts = np.diff(indptr)
+    return bool(counts.size > 0 and counts[0] > 0 and np.all(counts == counts[0]) and np.all(values == 1.0))
+
+
 def _start_cache(n: int, ng: int, keep_g: bool) -> Arr:
     """An empty start cache (``weightsjit.start_views``) for n observations and ng non-zeros of ``Z'WZ``."""
     start = np.zeros(2 + 4 * n + ng)
@@ -132,7 +139,8 @@ class KernelModel:
         aics = aic_setup(fam, y, _f64(rp.n), wt)
         flts = [y, wt, aics, _f64(pp.X), Z.data, Zt.data, pat._coef[pairs], Xg]
         n, p = pp.X.shape
-        dims = np.array([fam, link, n, p, pat.q, int(pat.q1), sch is None, bool(np.isfinite(pp.X).all()), *levels],
+        dims = np.array([fam, link, n, p, pat.q, int(pat.q1), sch is None, bool(np.isfinite(pp.X).all()),
+                         pat.diagonal and _unit(Z.indptr, Z.data), pat.diagonal and _unit(ints[21], flts[6]), *levels],
                         dtype=np.int64)
         fat = np.cumsum([0] + [a.size for a in flts])
         return cls(bool(has_aic(fam)), dims, np.concatenate([_i64(a).ravel() for a in ints]),

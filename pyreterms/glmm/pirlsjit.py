@@ -117,18 +117,25 @@ def _move(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
     """``updateMu(linPred(1))`` then ``resDev() + sqrL()`` (the same arithmetic as
     :func:`~pyreterms.glmm.weightsjit.lin_pred`, :func:`~pyreterms.glmm.weightsjit.update_mu`,
     ``GlmResp.res_dev``).  ``xzero``: ``delb`` is zero and ``X`` finite (the u-only PIRLS), so ``X delb`` is
-    +0.0 in every row and its loop is skipped.  Two passes over the observations (``eta`` and ``mu``, then the
-    deviance residuals): measured faster than one here (1.8 against 2.2 ms at n = 100,000)."""
+    +0.0 in every row and its loop is skipped; ``Zx`` empty: every row of ``Z`` has ``Zi.size / n`` entries,
+    all 1.0, so neither ``Zp`` nor ``Zx`` is read (``1.0 * x`` is ``x``).  Two passes over the observations
+    (``eta`` and ``mu``, then the deviance residuals): measured faster than one here (1.8 against 2.2 ms at n =
+    100,000)."""
     n, p = X.shape
     b = lam * delu
+    k = Zi.size // n if Zx.size == 0 and n > 0 else 0  # Zx empty: k entries per row, all 1.0
     for i in range(n):
         xb = 0.0
         if not xzero:
             for j in range(p):
                 xb += X[i, j] * delb[j]
         zb = 0.0
-        for t in range(Zp[i], Zp[i + 1]):
-            zb += Zx[t] * b[Zi[t]]
+        if k > 0:
+            for t in range(k * i, k * i + k):
+                zb += b[Zi[t]]
+        else:
+            for t in range(Zp[i], Zp[i + 1]):
+                zb += Zx[t] * b[Zi[t]]
         eta[i] = offset[i] + (xb + zb)
         mu[i] = linkinv(link, eta[i])
     for i in range(n):
@@ -159,11 +166,14 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
           i21: Arr, t21: Arr, i22: Arr, t22: Arr, e1: Arr, e2: Arr, pos: Arr, srow: Arr, scol: Arr, kp: Arr,
           gidx: Arr, Xg: Arr, dense_schur: bool, lam: Arr, q1: int, delu: Arr, delb: Arr, u_only: bool, tol: float,
           maxit: int, xfin: bool, lv: Arr, ints: Arr, iat: Arr, work: Arr, check_each: bool, start: Arr,
-          smode: int, wtres: Arr, ref: Arr) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr, bool]:
+          smode: int, wtres: Arr, ref: Arr, Zxh: Arr, gch: Arr) -> tuple[int, Arr, Arr, Arr, Arr, Arr, Arr, Arr, Arr,
+                                                                          bool]:
     """``pwrssUpdate`` from the current ``eta``/``mu``/``delu``/``delb`` (all updated in place).  Returns
     (status, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, deferred).  ``xfin``: every element of ``X`` is finite;
     ``lv``, ``ints``, ``iat``: the nested levels (:func:`_factor`); ``work``: the deviance residuals of the last
-    move; ``wtres``: the last iteration's weighted working residuals (written).
+    move; ``wtres``: the last iteration's weighted working residuals (written); ``Zxh``, ``gch``: ``Zx`` and
+    ``gcoef`` for the passes over the observations, empty when every observation has as many entries (pairs),
+    all 1.0 (:func:`_move`).
 
     lme4's ``updateDecomp`` forms ``RZX`` and ``RX`` at every iteration, and stops when ``RX``'s Cholesky
     fails.  A u-only update (stage 2) does not use them, so with ``check_each`` False they are not formed at
@@ -200,7 +210,7 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
         olddelu[:] = delu
         olddelb[:] = delb
         # internal_glmerWrkIter
-        iter_weights(it, smode, start, fam, link, y, wt, offset, eta, mu, w, wtres, g, kp, ginv, gcoef, Zp, Zi, Zx,
+        iter_weights(it, smode, start, fam, link, y, wt, offset, eta, mu, w, wtres, g, kp, ginv, gch, Zp, Zi, Zxh,
                       lam, Utr)
         if defer:
             cert_step(cs, it, w, wprev, ref, n)
@@ -225,12 +235,12 @@ def pwrss(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr, 
             bwd(RX, b)
             delb[:] = b
             delu[:] = lj.solve_lt(d, L21, L22, cu - mv(RZX, delb), nz, lv, ints, iat, _NEST_SEG)
-        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, work, xzero)
+        pdev = _move(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zxh, lam, delu, delb, work, xzero)
         if abs((oldpdev - pdev) / pdev) < tol:
             status = OK
             break
         if math.isnan(pdev) or pdev > oldpdev:
-            pdev = _halve(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, lam, delu, delb, olddelu, olddelb,
+            pdev = _halve(fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zxh, lam, delu, delb, olddelu, olddelb,
                           u_only, pdev, oldpdev, work, xzero)
             if math.isnan(pdev):
                 status = NAN
@@ -259,12 +269,13 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
              maxit: int, fac: Arr, GQ: Arr, dims: Arr, ints: Arr, iat: Arr, flts: Arr, state: Arr,
              start: Arr, ref: Arr) -> tuple[int, float, bool, bool]:
     """:func:`evaluate_arrays` with the model's arrays packed into five (one call of a compiled function costs
-    about 0.1 us per argument): ``dims`` = (fam, link, n, p, q, q1, dense_schur, xfin), then (q1, dense) of each
-    nested level; ``ints`` the index arrays end to end (``iat`` where each starts: ``Lind, lrow, Zp, Zi, Tp, Ti,
-    ginv, gobs, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, kp, gidx``, then ``e1, e2, pos, rows,
-    cols`` of each nested level's ``SchurPlan``, empty when it is dense); ``flts`` = ``y, wt, aics, X, Zx, Tx,
-    gcoef, Xg``; ``state`` = ``lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, wtres``
-    (the arrays :class:`pyreterms.glmm.kernel.KernelState` views); ``start`` the start cache
+    about 0.1 us per argument): ``dims`` = (fam, link, n, p, q, q1, dense_schur, xfin, unit_z, unit_p), then
+    (q1, dense) of each nested level; ``ints`` the index arrays end to end (``iat`` where each starts: ``Lind,
+    lrow, Zp, Zi, Tp, Ti, ginv, gobs, gr, gs, i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, kp, gidx,
+    nonzero``, then ``e1, e2, pos, rows, cols`` of each nested level's ``SchurPlan``, empty when it is dense);
+    ``flts`` = ``y, wt, aics, X, Zx, Tx, gcoef, Xg``; ``state`` = ``lam, eta, mu, offset, delu, delb, d, L21,
+    L22, RZX, RX, Vtr, Utr, Xwts, wtres`` (the arrays :class:`pyreterms.glmm.kernel.KernelState` views);
+    ``start`` the start cache
     (:func:`~pyreterms.glmm.weightsjit.start_views`; shorter than ``2 + 4 n``: none) and ``ref`` the
     certificate's reference (:func:`~pyreterms.glmm.fixedjit.ref_views`), kept by the caller between
     evaluations."""
@@ -313,7 +324,7 @@ def evaluate(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr, theta:
                            aics, Lind, lrow, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs, i11, t11, i21, t21,
                            i22, t22, e1, e2, pos, srow, scol, kp, gidx, nonzero, Xg, dims[6] != 0, q1, dims[7] != 0,
                            lam, eta, mu, offset, delu, delb, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, wtres,
-                           dims[8:].reshape((-1, 2)), ints, iat, start, ref)
+                           dims[10:].reshape((-1, 2)), ints, iat, start, ref, dims[8] != 0, dims[9] != 0)
 
 
 @jit_numpy_errors
@@ -324,7 +335,7 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
                     Arr, srow: Arr, scol: Arr, kp: Arr, gidx: Arr, nonzero: Arr, Xg: Arr, dense_schur: bool, q1: int,
                     xfin: bool, lam: Arr, eta: Arr, mu: Arr, offset: Arr, delu: Arr, delb: Arr, d: Arr, L21: Arr,
                     L22: Arr, RZX: Arr, RX: Arr, Vtr: Arr, Utr: Arr, Xwts: Arr, wtres: Arr, lv: Arr, ints: Arr,
-                    iat: Arr, start: Arr, ref: Arr) -> tuple[int, float, bool, bool]:
+                    iat: Arr, start: Arr, ref: Arr, unit_z: bool, unit_p: bool) -> tuple[int, float, bool, bool]:
     """One glmer deviance evaluation in one call: ``lam = theta[Lind]`` (Lambda's diagonal), ``eta =
     start_off + gamma``, ``mu = linkInv(eta)``, ``offset = base + X beta`` (``beta`` empty: ``base``), then
     ``pwrssUpdate`` from ``delu``/``delb`` and, by ``mode``, nothing (0), ``glmerLaplace``'s value (1: ``ldL2 +
@@ -352,12 +363,13 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
     for k in range(Lind.size):
         lam[lrow[k]] = theta[Lind[k]]
     work = np.empty(n)  # the deviance residuals at the last move (pwrss)
+    Zxh, gch = Zx[:0] if unit_z else Zx, gcoef[:0] if unit_p else gcoef  # unit: not read (pwrss)
     if u_only:  # the start, should the deferred RX check need the update run again (RECHECK)
         eta0, mu0, delu0, delb0 = eta.copy(), mu.copy(), delu.copy(), delb.copy()
     status, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_, deferred = pwrss(
         fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,
         i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, kp, gidx, Xg, dense_schur, lam, q1, delu, delb, u_only,
-        tol, maxit, xfin, lv, ints, iat, work, not u_only, start, smode, wtres, ref)
+        tol, maxit, xfin, lv, ints, iat, work, not u_only, start, smode, wtres, ref, Zxh, gch)
     rechecked = status == RECHECK
     if rechecked:
         eta[:], mu[:], delu[:], delb[:] = eta0, mu0, delu0, delb0
@@ -366,7 +378,7 @@ def evaluate_arrays(mode: int, start_off: Arr, gamma: Arr, base: Arr, beta: Arr,
         status, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_, deferred = pwrss(
             fam, link, y, wt, offset, eta, mu, X, Zp, Zi, Zx, Tp, Ti, Tx, ginv, gobs, gcoef, gr, gs,
             i11, t11, i21, t21, i22, t22, e1, e2, pos, srow, scol, kp, gidx, Xg, dense_schur, lam, q1, delu, delb,
-            u_only, tol, maxit, xfin, lv, ints, iat, work, True, start, smode, wtres, ref)
+            u_only, tol, maxit, xfin, lv, ints, iat, work, True, start, smode, wtres, ref, Zxh, gch)
     _store(status, deferred, d, L21, L22, RZX, RX, Vtr, Utr, Xwts, d_, L21_, L22_, RZX_, RX_, Vtr_, Utr_, w_)
     value = np.nan
     if status == OK and mode == 1:

@@ -43,11 +43,16 @@ def weights(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr
     ``wtWrkResp``'s ``wtres``, the non-zeros ``g`` of ``Z'WZ`` (when ``gdo``) and ``Utr = Lambdat Zt W wtres``.
     ``me_mode``: 1 keep ``muEta`` in ``me``, 2 take ``w`` and ``muEta`` as given (the start cache).  Each
     observation's pairs (``kp``: where they start in ``ginv``/``gcoef``) and each level's terms are added in
-    observation order, the order ``np.bincount`` and scipy's CSR product of ``Zt`` add them in."""
+    observation order, the order ``np.bincount`` and scipy's CSR product of ``Zt`` add them in.  ``gcoef``
+    (``Zx``) empty: every observation has ``ginv.size / n`` pairs (``Zi.size / n`` entries), all 1.0, and
+    neither ``kp`` nor ``gcoef`` (``Zp``, ``Zx``) is read (``1.0 * x`` is ``x``)."""
     if gdo:
         g[:] = 0.0
     Utr[:] = 0.0
-    for i in range(y.size):
+    n = y.size
+    kg = ginv.size // n if gcoef.size == 0 and n > 0 else 0
+    kz = Zi.size // n if Zx.size == 0 and n > 0 else 0
+    for i in range(n):
         if me_mode == 2:
             m = me[i]
             wi = w[i]
@@ -62,10 +67,18 @@ def weights(fam: int, link: int, y: Arr, wt: Arr, offset: Arr, eta: Arr, mu: Arr
         wtres[i] = r
         if gdo:
             w2 = wi * wi
-            for k in range(kp[i], kp[i + 1]):
-                g[ginv[k]] += gcoef[k] * w2
-        for t in range(Zp[i], Zp[i + 1]):
-            Utr[Zi[t]] += Zx[t] * (wi * r)
+            if kg > 0:
+                for k in range(kg * i, kg * i + kg):
+                    g[ginv[k]] += w2
+            else:
+                for k in range(kp[i], kp[i + 1]):
+                    g[ginv[k]] += gcoef[k] * w2
+        if kz > 0:
+            for t in range(kz * i, kz * i + kz):
+                Utr[Zi[t]] += wi * r
+        else:
+            for t in range(Zp[i], Zp[i + 1]):
+                Utr[Zi[t]] += Zx[t] * (wi * r)
     for j in range(Utr.size):
         Utr[j] = lam[j] * Utr[j]
 

@@ -351,6 +351,35 @@ def test_deferred_rzx_rx_are_formed_when_read_as_they_would_have_been(formula: s
     assert dk.kern.rechecks[0] == 0 and dc.kern.rechecks[0] == 0
 
 
+@pytest.mark.parametrize("formula", [CB + "(1 | herd)", CB + "(1 | herd) + (1 | period)",
+                                     "incidence ~ period + x + (1 | herd) + (1 | obs)"])
+def test_unit_z_passes_are_the_general_ones(formula: str) -> None:
+    """Scalar intercept terms: every row of Z has one 1.0 per term, so the passes over the observations skip
+    reading ``Zp``/``Zx`` and the pairs' ``kp``/``gcoef`` (``dims[8]``, ``dims[9]``).  The values and the state
+    are those of the general passes bit for bit."""
+    f = fam.poisson() if formula.startswith("incidence") else fam.binomial()
+    glf = _glf(formula, f)
+    du, dg = GlmerDevfun(glf, kernel=True), GlmerDevfun(glf, kernel=True)
+    assert du.kern is not None and dg.kern is not None
+    assert du.kern.dims[8] == 1 and du.kern.dims[9] == 1
+    dg.kern.dims[8:10] = 0  # the general passes (dg was built, and its first PIRLS run, with the unit ones)
+    rng = np.random.default_rng(8)
+    for _ in range(3):
+        th = rng.uniform(0.1, 2.0, du.nth)
+        assert du.devfun0(th) == dg.devfun0(th)
+    for d in (du, dg):
+        d.to_stage2()
+    beta0 = du.pp.delb.copy()
+    for _ in range(4):
+        pars = np.concatenate([rng.uniform(0.1, 2.0, du.nth), beta0 + rng.normal(0, 0.1, beta0.size)])
+        assert du.devfun(pars) == dg.devfun(pars)
+        for a, b in [(du.pp.delu, dg.pp.delu), (du.resp.eta, dg.resp.eta), (du.resp.mu, dg.resp.mu),
+                     (du.pp.L, dg.pp.L), (du.pp.RX, dg.pp.RX), (du.pp.RZX, dg.pp.RZX), (du.pp.Utr, dg.pp.Utr)]:
+            np.testing.assert_array_equal(a, b)
+    vector = GlmerDevfun(_glf(CB + "(1 + x | herd)", fam.binomial()), kernel=True).kern
+    assert vector is not None and vector.dims[8] == 0 and vector.dims[9] == 0  # U = Z Lambda: values vary
+
+
 def test_weight_spread() -> None:
     from pyreterms.glmm.fixedjit import ratio_max as _ratio_max
     a = np.array([1.0, 2.0, 0.5])
