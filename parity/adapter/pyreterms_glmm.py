@@ -30,7 +30,6 @@ from parity.adapter.rbuild import chr_vector as _chr
 from parity.adapter.rbuild import conv_messages
 from parity.adapter.rbuild import dbl_vector as _dbl
 from parity.adapter.rbuild import int_vector as _int
-from parity.compare.notcompared import NotCompared
 from parity.r.glmer_call import GlmerCall
 from parity.r.values import RList, RMatrix, RValue, RVector
 from pyreterms.errors import DataError, LmeMessage, LmeWarning
@@ -40,7 +39,6 @@ from pyreterms.glmm.family import Family
 from pyreterms.glmm.fit import GlmerFit
 from pyreterms.glmm.glformula import GLFormula, glformula
 from pyreterms.glmm.glmer import glmer, glmer_at
-from pyreterms.lmm.argchecks import r_if
 
 __all__ = ["GlmmImpl", "glmm_family", "glformula_components", "glmer_components", "pyreterms_glmm_impl"]
 
@@ -174,9 +172,6 @@ def pyreterms_glmm_impl(formula: str, data: pd.DataFrame, *, family: str, link: 
         ctrl = as_glmer_control(given) if call is not None else None
     # glmer(control = <expression>) evaluates it, and again in glFormula (its match.call): twice
     pre_warn = ctrl_warn + _conditions(caught)[0] + ctrl_warn
-    if ctrl is not None and not r_if(ctrl.compDev, "compDev"):
-        raise NotCompared("glmerControl(compDev = FALSE): lme4's R-level PIRLS is not implemented in pyreterms",
-                          "unsupported")
     for k in ("mustart", "etastart"):  # a column by name (parity.r.glmer_call)
         col = getattr(call, k, None)
         if col is not None:

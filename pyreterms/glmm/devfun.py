@@ -18,7 +18,7 @@ from pyreterms.glmm.agq import agq_deviance, check_agq_model
 from pyreterms.glmm.ghrule import GHrule
 from pyreterms.glmm.glformula import GLFormula
 from pyreterms.glmm.kernel import KernelModel, kernel_enabled
-from pyreterms.glmm.pirls import GlmResp, MerPred, component_major, laplace, pwrss_update
+from pyreterms.glmm.pirls import GlmResp, MerPred, component_major, laplace, pwrss_update, r_laplace
 
 
 def check_response_length(glf: GLFormula) -> None:
@@ -43,9 +43,12 @@ class GlmerDevfun:
     (:mod:`pyreterms.glmm.pirls`, the reference)."""
 
     def __init__(self, glf: GLFormula, tol_pwrss: float = 1e-7, nAGQ_init: int = 0, maxit: int = 100,
-                 kernel: bool | None = None) -> None:
+                 kernel: bool | None = None, compDev: bool = True) -> None:
         check_response_length(glf)
         self.glf = glf
+        #: glmerControl's compDev: False runs lme4's R-level PIRLS in the closures (:func:`r_laplace`, numpy);
+        #: mkGlmerDevfun's first PIRLS is the compiled one either way
+        self.compDev = compDev
         self.tol = tol_pwrss
         self.maxit = maxit
         self.base_offset = glf.offset.copy()
@@ -81,12 +84,14 @@ class GlmerDevfun:
 
     def devfun0(self, theta: np.ndarray) -> float:
         """R: the nAGQ = 0 closure ``function(theta)``."""
-        if self.kern is not None:
+        if self.kern is not None and self.compDev:
             off = self.resp.offset
             return self.kern.evaluate(self.pp, self.resp, 1, self.lp0, off, off, _EMPTY, theta, False, self.tol,
                                       self.maxit)
         self.resp.update_mu(self.lp0)
         self.pp.set_theta(theta)
+        if not self.compDev:  # glmerPwrssUpdate(GQmat = GHrule(0L)): nrow 0, uOnly
+            return r_laplace(self.pp, self.resp, u_only=True, tol=self.tol)
         return laplace(self.pp, self.resp, u_only=False, tol=self.tol, maxit=self.maxit)
 
     def to_stage2(self) -> None:
@@ -96,6 +101,9 @@ class GlmerDevfun:
 
     def devfun1(self, pars: np.ndarray) -> float:
         """R: the nAGQ = 1 closure ``function(pars)`` with ``pars = c(theta, beta)``."""
+        if not self.compDev:  # glmerPwrssUpdate: nrow(GQmat) >= 1, so not uOnly; the Laplace value at any nAGQ
+            self._reset(pars)
+            return r_laplace(self.pp, self.resp, u_only=False, tol=self.tol)
         if self.kern is not None:
             return self._kernel_stage2(pars, 1)
         self._reset(pars)
@@ -121,7 +129,7 @@ class GlmerDevfun:
 
     def devfun_agq(self, pars: np.ndarray) -> float:
         """R: the nAGQ >= 1 closure when ``nrow(GQmat) >= 2``: u-only PIRLS, then ``glmerAGQ``."""
-        if self.GQmat.shape[0] < 2:  # glmerPwrssUpdate: nAGQ < 2 -> glmerLaplace
+        if self.GQmat.shape[0] < 2 or not self.compDev:  # glmerPwrssUpdate: nAGQ < 2 (or compDev FALSE) -> Laplace
             return self.devfun1(pars)
         if self.kern is not None:
             return self._kernel_stage2(pars, 2)

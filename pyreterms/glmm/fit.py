@@ -73,6 +73,7 @@ class GlmerFit:
     # pyreterms only (lme4 keeps no record of it): stage 1's opt$par (theta of the nAGQ = 0 optimization that
     # stage 2 starts from); None when nAGQ0initStep is FALSE
     stage1_par: np.ndarray | None = None
+    compDev: bool = True  # glmerControl(compDev): getME(, "devcomp")$dims[["compDev"]]
 
     # -------------------------------------------------------------------- construction
     @classmethod
@@ -81,7 +82,7 @@ class GlmerFit:
                    gradient: np.ndarray | None = None, tol_pwrss: float = 1e-7, optimizer: str = "Nelder_Mead",
                    devfun: Callable[[np.ndarray], float] | None = None, conv_code: int = 0,
                    conv_messages: tuple[str, ...] = (), opt_warnings: tuple[str, ...] = (),
-                   stage1_par: np.ndarray | None = None) -> GlmerFit:
+                   stage1_par: np.ndarray | None = None, compDev: bool = True) -> GlmerFit:
         """R: ``mkMerMod(rho, opt, ...)`` for a glmResp: the fit from the devfun's current state."""
         u, L, RZX = pp.original_order()
         return cls(glf=glf, nAGQ=nAGQ, theta=np.array(theta, dtype=np.float64), beta=np.array(beta, dtype=np.float64),
@@ -90,7 +91,8 @@ class GlmerFit:
                    RX=pp.RX.copy(), RZX=RZX, Xwts=pp.Xwts.copy(), wtres=resp.pearson(),
                    hessian=hessian, gradient=gradient, tol_pwrss=tol_pwrss, optimizer=optimizer, devfun=devfun,
                    conv_code=conv_code, conv_messages=conv_messages, opt_warnings=opt_warnings,
-                   stage1_par=None if stage1_par is None else np.array(stage1_par, dtype=np.float64))
+                   stage1_par=None if stage1_par is None else np.array(stage1_par, dtype=np.float64),
+                   compDev=compDev)
 
     # -------------------------------------------------------------------- basic quantities
     @property
@@ -138,7 +140,8 @@ class GlmerFit:
                "dev": self.fval, "sigmaML": float(np.sqrt(pwrss / n)) if self.use_sc else np.nan,
                "sigmaREML": np.nan, "tolPwrss": self.tol_pwrss}
         dims = {"N": n, "n": n, "p": p, "nmp": n - p, "q": int(self.u.size), "nth": int(self.theta.size),
-                "nAGQ": self.nAGQ, "compDev": 1, "useSc": int(self.use_sc), "reTrms": len(self.glf.reTrms.cnms),
+                "nAGQ": self.nAGQ, "compDev": int(self.compDev), "useSc": int(self.use_sc),
+                "reTrms": len(self.glf.reTrms.cnms),
                 "spFe": 0, "REML": 0, "GLMM": 1, "NLMM": 0}
         return {"cmp": cmp, "dims": dims}  # type: ignore[dict-item]
 

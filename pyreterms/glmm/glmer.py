@@ -10,7 +10,8 @@ deviance; ``calc.derivs`` (lme4's ``deriv12``, :func:`pyreterms.lmm.optimize.der
 uses and ``checkConv`` (lme4's singular-fit message, gradient and Hessian warnings, with glmerControl's
 ``check.conv.*``).  ``start`` (:mod:`pyreterms.glmm.start`), ``devFunOnly``, ``verbose`` and every
 glmerControl argument (:mod:`pyreterms.glmm.control`) as lme4 reads them; ``restart_edge = TRUE`` stops
-as lme4's ``optimizeGlmer`` does and ``compDev = FALSE`` (lme4's R-level PIRLS) is refused.
+as lme4's ``optimizeGlmer`` does; ``compDev = FALSE`` runs lme4's R-level PIRLS
+(:func:`~pyreterms.glmm.pirls.r_laplace`).
 """
 from __future__ import annotations
 
@@ -129,11 +130,9 @@ def _restart_edge(ctrl: GlmerControl) -> None:
 
 def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only: Any,
          verbose_arg: Any) -> GlmerFit | Callable[[npt.ArrayLike], float]:
-    if not r_if(ctrl.compDev, "compDev"):
-        raise LmeCheckError("glmerControl(compDev = FALSE) (lme4's R-level PIRLS) is not implemented in pyreterms",
-                            check="compDev")
     init0 = r_if(ctrl.nAGQ0initStep, "nAGQ0initStep")
-    dv = GlmerDevfun(glf, tol_pwrss=float(ctrl.tolPwrss), nAGQ_init=0 if init0 else 1)
+    dv = GlmerDevfun(glf, tol_pwrss=float(ctrl.tolPwrss), nAGQ_init=0 if init0 else 1,
+                     compDev=r_if(ctrl.compDev, "compDev"))
     if nAGQ == 0 and r_if(dev_fun_only, "devFunOnly"):
         return _devfun_only(dv.devfun0, dv.nth)
     check_start_names(start, nAGQ)
@@ -169,6 +168,7 @@ def _fit(glf: GLFormula, ctrl: GlmerControl, nAGQ: int, start: Any, dev_fun_only
     if ctrl.calc_derivs and opt:  # glmer: checkConv(attr(opt, "derivs"), opt$par, lbound = devfun's lower)
         conv_msgs = check_conv(derivs, np.array(opt["par"]), lower, ctrl.conv_control()).messages
     return GlmerFit.from_state(glf, nAGQ, dv.pp, dv.resp, theta, beta, fval, feval=int(opt.get("feval", 0)),
+                               compDev=dv.compDev,
                                hessian=None if derivs is None else derivs.Hessian,
                                gradient=None if derivs is None else derivs.gradient, tol_pwrss=dv.tol,
                                optimizer=str(optimizer_name(ctrl.optimizer[1] if nAGQ else ctrl.optimizer[0])),
@@ -239,7 +239,8 @@ def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayL
     (its messages and warnings), ``mkMerMod``.
     For comparing the verbs with lme4 at lme4's own parameters.  ``lp0``: the devfun's PIRLS start
     (R: ``environment(devfun)$lp0``; default: the initial PIRLS's, as ``mkGlmerDevfun`` leaves it).
-    ``control``: a glmerControl whose ``calc.derivs``, ``tolPwrss`` and ``check.conv.*`` replace the defaults."""
+    ``control``: a glmerControl whose ``calc.derivs``, ``tolPwrss``, ``compDev`` and ``check.conv.*`` replace the
+    defaults."""
     cc = LmerControl() if control is None else control.conv_control()
     if control is not None:
         calc_derivs, tol_pwrss = bool(control.calc_derivs), float(control.tolPwrss)
@@ -249,7 +250,7 @@ def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayL
     if pars.ndim != 1 or pars.size != want:
         raise DataError(f"glmer_at: pars must hold {want} numbers ({'theta' if nAGQ == 0 else 'theta, then beta'}),"
                         f" not {pars.size}")
-    dv = GlmerDevfun(glf, tol_pwrss=tol_pwrss)
+    dv = GlmerDevfun(glf, tol_pwrss=tol_pwrss, compDev=control is None or r_if(control.compDev, "compDev"))
     if lp0 is not None:
         lp = np.asarray(lp0, dtype=np.float64)
         if lp.shape != dv.lp0.shape:
@@ -259,6 +260,7 @@ def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayL
         fval = dv.devfun0(pars)
         msgs = check_conv(None, pars, dv.lower, cc).messages if calc_derivs else ()
         return GlmerFit.from_state(glf, 0, dv.pp, dv.resp, pars, dv.pp.delb.copy(), fval, tol_pwrss=tol_pwrss,
+                                   compDev=dv.compDev,
                                    optimizer="bobyqa", devfun=dv.devfun0, conv_messages=msgs)
     dv.set_agq(nAGQ)
     derivs = deriv12(dv.devfun, pars) if calc_derivs else None
@@ -266,7 +268,7 @@ def glmer_at(glf: GLFormula, pars: npt.ArrayLike, nAGQ: int = 1, lp0: npt.ArrayL
     dv.resp.offset = dv.base_offset.copy()
     lower = np.concatenate([dv.lower, np.full(pars.size - dv.nth, -np.inf)])
     msgs = check_conv(derivs, pars, lower, cc).messages if calc_derivs else ()
-    return GlmerFit.from_state(glf, nAGQ, dv.pp, dv.resp, pars[:dv.nth], pars[dv.nth:], fval,
+    return GlmerFit.from_state(glf, nAGQ, dv.pp, dv.resp, pars[:dv.nth], pars[dv.nth:], fval, compDev=dv.compDev,
                                hessian=None if derivs is None else derivs.Hessian,
                                gradient=None if derivs is None else derivs.gradient, tol_pwrss=tol_pwrss,
                                devfun=dv.devfun, conv_messages=msgs)

@@ -302,6 +302,30 @@ def pwrss_update(pp: MerPred, rp: GlmResp, u_only: bool, tol: float, maxit: int 
     raise PirlsError("pwrssUpdate did not converge in (maxit) iterations")
 
 
+#: our stop for lme4's R-level PIRLS loop (compDev = FALSE), which has none
+R_LOOP_MAX = 10_000
+
+
+def r_laplace(pp: MerPred, rp: GlmResp, u_only: bool, tol: float) -> float:
+    """R: ``glmerPwrssUpdate`` with ``compDev = FALSE`` (lme4's R-level PIRLS, ``R/lmer.R``): ``RglmerWrkIter``
+    (the working iteration of :func:`wrk_iter`) until the relative change of ``resDev + ||u||^2`` is below
+    ``tol``, with no step halving and no iteration limit ("encountered NA in PWRSS update", "PIRLS update
+    failed" as lme4 stops), then ``resp$Laplace(ldL2, 0, sqrL)``.  ``u_only``: lme4's ``nrow(GQmat) == 0``,
+    True in the nAGQ = 0 stage and False after it (the opposite of the compiled ``glmerLaplace``'s)."""
+    oldpdev = np.finfo(np.float64).max
+    for _ in range(R_LOOP_MAX):
+        pdev = wrk_iter(pp, rp, u_only)
+        if np.isnan(pdev):
+            raise PirlsError("encountered NA in PWRSS update")
+        if abs((oldpdev - pdev) / pdev) < tol:
+            return pp.ldL2() + pp.sqrL() + rp.aic()
+        if pdev > oldpdev:
+            raise PirlsError("PIRLS update failed")
+        oldpdev = pdev
+    raise PirlsError(f"lme4's R-level PIRLS (compDev = FALSE) did not stop in {R_LOOP_MAX} iterations (lme4's loop "
+                     f"has no limit)")
+
+
 def laplace(pp: MerPred, rp: GlmResp, u_only: bool, tol: float, maxit: int = 100) -> float:
     """``glmerLaplace``: PIRLS, then ``ldL2 + ||u||^2 + aic`` (``glmResp::Laplace``; ldRX2 unused)."""
     pwrss_update(pp, rp, u_only, tol, maxit)
