@@ -268,7 +268,7 @@ class GlmerFit:
 
     def simulate(self, nsim: int = 1, seed: int | None = None, use_u: bool = False,
                  rng: RRNG | None = None) -> pd.DataFrame:
-        """R: ``simulate(fit, nsim, seed, use.u)`` for a binomial or Poisson GLMM
+        """R: ``simulate(fit, nsim, seed, use.u)`` for a GLMM
         (``lme4:::simulate.merMod``; :func:`pyreterms.glmm.simulate.simulate_glmm`)."""
         return gsimulate.simulate_glmm(self, nsim, seed, use_u, rng)
 

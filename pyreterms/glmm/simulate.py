@@ -1,7 +1,7 @@
-"""R: ``simulate(fit, nsim, seed, use.u)`` for a binomial or Poisson GLMM (``lme4:::simulate.merMod``
--> ``lme4::.simulateFun`` and ``lme4:::simfunList``, lme4 1.1-31), with R's own random numbers
-(:class:`pyreterms.rmath.rng.RRNG`, :func:`pyreterms.rmath.discrete.rbinom` / ``rpois``), so a seed
-gives lme4's values.
+"""R: ``simulate(fit, nsim, seed, use.u)`` for a GLMM (``lme4:::simulate.merMod`` -> ``lme4::.simulateFun``
+and ``lme4:::simfunList``, lme4 1.1-31), with R's own random numbers (:class:`pyreterms.rmath.rng.RRNG`,
+:func:`pyreterms.rmath.discrete.rbinom` / ``rpois``, :func:`pyreterms.rmath.continuous.rgamma` /
+``rinvgauss``), so a seed gives lme4's values.
 
 R expression producing the value::
 
@@ -20,13 +20,18 @@ linkinv(etapred + U %*% u)``; then the family's ``simfun`` with ``ftd = rep_len(
   the ``weights`` given to ``glmer``);
   ``.simulateFun`` calls the simfun with ``nsim = 1``, so its loop draws ``Y <- rbinom(n * nsim,
   wts, ftd)`` once; ``cbind(Y, wts - Y)`` is split into ``nsim`` two-column blocks;
-- poisson: ``rpois(n * nsim, ftd)`` (warning "ignoring prior weights" when any differs from 1).
+- poisson: ``rpois(n * nsim, ftd)`` (warning "ignoring prior weights" when any differs from 1);
+- Gamma: ``shape <- sigma(fit) * wts; rgamma(n * nsim, shape, rate = shape / ftd)`` (lme4's
+  ``Gamma_simfun``; message "using weights to scale shape parameter" when a weight differs from 1);
+- gaussian (a non-identity link): ``rnorm(n * nsim, ftd, sd = sigma(fit))`` (warning "ignoring prior
+  weights");
+- inverse.gaussian: statmod's ``rinvgauss(n * nsim, mean = ftd, shape = wts / sigma(fit))`` (message "using
+  weights as inverse variances").
 
 Rows dropped for NA come back as NaN under ``na.exclude``.  Refused (``UnsupportedInput``) where
 lme4 1.1-31 itself breaks: ``use.u = TRUE`` with dropped rows (lme4 stops with "invalid 'row.names'
 length" or recycles misaligned values) and a ``cbind`` response under ``na.exclude`` with dropped
-rows (lme4 pads the matrices wrongly).  Not ported: ``newdata``, a partial ``re.form``, families
-other than binomial and poisson.
+rows (lme4 pads the matrices wrongly).  Not ported: ``newdata``, a partial ``re.form``.
 """
 from __future__ import annotations
 
@@ -36,10 +41,11 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from pyreterms.errors import DataError, LmeWarning, UnsupportedInput
+from pyreterms.errors import DataError, LmeMessage, LmeWarning, UnsupportedInput
 from pyreterms.formula.values import Factor, NumMatrix
 from pyreterms.glmm.family import Family
 from pyreterms.glmm.glformula import GLFormula
+from pyreterms.rmath.continuous import rgamma, rinvgauss
 from pyreterms.rmath.discrete import rbinom, rpois
 from pyreterms.rmath.rng import RRNG
 from pyreterms.verbs.accessors import row_order
@@ -64,6 +70,8 @@ class GlmmFitLike(Protocol):
                 type: str = "link") -> pd.Series: ...  # noqa: A002 (R's name)
 
     def weights(self, type: str = "prior") -> np.ndarray: ...  # noqa: A002 (R's name)
+
+    def sigma(self) -> float: ...
 
 
 def _generator(nsim: Any, seed: int | None, rng: RRNG | None) -> RRNG:
@@ -104,16 +112,38 @@ def _frame(fit: GlmmFitLike, cols: dict[Any, Any], state: np.ndarray) -> pd.Data
     return out
 
 
+def _continuous_or_count(fit: GlmmFitLike, family: str, gen: RRNG, N: int, ftd: np.ndarray,
+                         wts: np.ndarray) -> np.ndarray:
+    """lme4's ``poisson_simfun``, ``Gamma_simfun``, ``gaussian_simfun``, ``inverse.gaussian_simfun``: ``N``
+    draws at the means ``ftd`` (prior weights ``wts``, recycled as R recycles them)."""
+    unit = bool(np.all(wts == 1))
+    if family == "poisson":
+        if not unit:
+            warnings.warn("ignoring prior weights", LmeWarning, stacklevel=3)
+        return rpois(gen, N, ftd)
+    if family == "gaussian":
+        if not unit:
+            warnings.warn("ignoring prior weights", LmeWarning, stacklevel=3)
+        return gen.rnorm(N, ftd, fit.sigma())
+    if family == "Gamma":
+        if not unit:
+            warnings.warn("using weights to scale shape parameter", LmeMessage, stacklevel=3)
+        shape = fit.sigma() * wts
+        return rgamma(gen, N, shape, np.resize(shape, N) / ftd)  # R: shape / ftd recycles shape
+    if not unit:
+        warnings.warn("using weights as inverse variances", LmeMessage, stacklevel=3)
+    return rinvgauss(gen, N, ftd, wts / fit.sigma())
+
+
 def simulate_glmm(fit: GlmmFitLike, nsim: int = 1, seed: int | None = None, use_u: bool = False,
                   rng: RRNG | None = None) -> pd.DataFrame:
-    """R: ``simulate(fit, nsim, seed, use.u)`` for a ``glmerMod`` (binomial or poisson family): a
+    """R: ``simulate(fit, nsim, seed, use.u)`` for a ``glmerMod`` (every family lme4 simulates): a
     DataFrame ``sim_1 .. sim_nsim`` indexed by the fit's row names; for a ``cbind`` response the
     columns are ``(sim_k, colname)`` pairs (lme4: a two-column matrix per simulation).
     ``.attrs["seed"]`` is R's ``attr(, "seed")``; ``rng`` carries R's RNG state between calls."""
     family = fit.family.family
-    if family not in ("binomial", "poisson"):
-        raise UnsupportedInput(f"simulate() for a GLMM of family '{family}' is not supported "
-                               "(binomial and poisson are)")
+    if family not in ("binomial", "poisson", "Gamma", "gaussian", "inverse.gaussian"):
+        raise UnsupportedInput(f"simulate() for a GLMM of family '{family}' is not supported")
     if not isinstance(use_u, (bool, np.bool_)):
         raise DataError(f"use.u must be TRUE or FALSE (not {use_u!r})")
     if use_u and fit.glf.fr.dropped_rows:
@@ -126,10 +156,8 @@ def simulate_glmm(fit: GlmmFitLike, nsim: int = 1, seed: int | None = None, use_
     ftd = mu.T.ravel()  # rep_len(musim, n * nsim): simulation by simulation
     names = [f"sim_{k + 1}" for k in range(nsim)]
     wts = fit.weights("prior")
-    if family == "poisson":
-        if np.any(wts != 1):
-            warnings.warn("ignoring prior weights", LmeWarning, stacklevel=2)
-        y = rpois(gen, n * nsim, ftd).reshape(nsim, n)
+    if family in ("poisson", "Gamma", "gaussian", "inverse.gaussian"):
+        y = _continuous_or_count(fit, family, gen, n * nsim, ftd, wts).reshape(nsim, n)
         return _frame(fit, {nm: y[k] for k, nm in enumerate(names)}, state)
     if np.any(np.mod(wts, 1) != 0):  # the binomial simfun's first check, for every response kind
         raise DataError("cannot simulate from non-integer prior.weights")
