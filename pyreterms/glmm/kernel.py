@@ -183,8 +183,9 @@ class KernelModel:
             pp.RZX = ws.RZX
         if status not in (pirlsjit.WEIGHTS, pirlsjit.DOWNDATED):
             pp.RX, pp.Vtr, pp.Utr = ws.RX, ws.Vtr, ws.Utr
-        if deferred:  # formed on the first read of pp.RZX, pp.RX or pp.Vtr (MerPred.settle)
-            pp.pending = self._settle
+        # deferred: formed on the first read of pp.RZX, pp.RX or pp.Vtr (MerPred.settle); else an earlier
+        # evaluation's pending work is dropped (after a failed update, as the arrays, it belongs to no state)
+        pp.pending = self._settle if deferred else None
         if status != pirlsjit.OK:
             raise PirlsError(_MESSAGES[status])
         if mode == 1 and not self.aic_compiled:

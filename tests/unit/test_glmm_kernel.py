@@ -349,6 +349,10 @@ def test_deferred_rzx_rx_are_formed_when_read_as_they_would_have_been(formula: s
         assert dk.pp.pending is None and int(dk.kern.deferrals[1]) == reads + deferred  # formed once, on read
     assert int(dk.kern.deferrals[0]) >= 4 and int(dc.kern.deferrals[0]) == 0
     assert dk.kern.rechecks[0] == 0 and dc.kern.rechecks[0] == 0
+    dk.devfun(pars)  # deferred again, then a failed update: its pending work is dropped, not formed later
+    assert dk.pp.pending is not None
+    assert isinstance(_outcome(lambda: dk.devfun(np.concatenate([np.full(dk.nth, 1e200), beta0]))), str)
+    assert dk.pp.pending is None
 
 
 @pytest.mark.parametrize("formula", [CB + "(1 | herd)", CB + "(1 | herd) + (1 | period)",
