@@ -1,5 +1,6 @@
-"""README "Known differences from lme4", GLMMs: the two differences the GLMM campaign meets, pinned on the
-designs it found (``tests/data/glmm_singular_hessian/``, ``tests/data/glmm_agq_scale_nan/``), live."""
+"""README "Known differences from lme4", GLMMs: the differences the GLMM campaign meets, pinned on the
+designs it found (``tests/data/glmm_singular_hessian/``, ``tests/data/glmm_agq_scale_nan/``, ...), and an
+overflowed relative covariance factor (15), live."""
 from __future__ import annotations
 
 import warnings
@@ -130,3 +131,30 @@ def test_fixed_stage1_at_lme4s_own_optimum_reproduces_lme4(R) -> None:
     np.testing.assert_allclose(np.array(again["harness: pars"].x), np.array(r["harness: pars"].x), rtol=0, atol=1e-7)
     moved = glmm_r_components(f, cbpp, family="binomial", level="glmer", stage1=[s1[0] * 1.5])
     assert np.max(np.abs(np.array(moved["harness: pars"].x) - np.array(r["harness: pars"].x))) > 1e-6
+
+
+def test_overflowed_relative_covariance_is_inf_in_lme4_and_a_stop_here(R) -> None:
+    """README "Known differences" 15: at a theta whose square overflows (1e155 and beyond) lme4's CHOLMOD
+    factors the infinite ``Lambda' Z' W Z Lambda + I`` with infinite pivots and its devfun returns Inf; pyreterms
+    stops with "PIRLS: non-finite working weights", both paths.  At 1e100 (finite) both stop alike."""
+    import pyreterms as p
+    from pyreterms.glmm import family as fam
+    from pyreterms.glmm.devfun import GlmerDevfun
+    from pyreterms.glmm.glformula import GLFormula
+    from pyreterms.glmm.pirls import PirlsError
+
+    formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    R.r_eval("suppressMessages(library(lme4))")
+    f = R.r_eval(f"glmer({formula}, lme4::cbpp, binomial, nAGQ = 0, devFunOnly = TRUE)")
+    run = R.r_eval("function(f, th) tryCatch(f(th), error = function(e) conditionMessage(e))")
+    glf = glformula(formula, p.load_dataset("cbpp"), fam.binomial())
+    assert isinstance(glf, GLFormula)
+    for kernel in (True, False):
+        dv = GlmerDevfun(glf, kernel=kernel)
+        for th in (1e155, 1e200):
+            assert float(R.r_call(run, f, th)[0]) == np.inf
+            with pytest.raises(PirlsError, match="non-finite working weights"), np.errstate(all="ignore"):
+                dv.devfun0(np.array([th]))
+        assert list(R.r_call(run, f, 1e100)) == ["Downdated VtV is not positive definite"]
+        with pytest.raises(PirlsError, match="Downdated VtV is not positive definite"), np.errstate(all="ignore"):
+            dv.devfun0(np.array([1e100]))
