@@ -3,7 +3,7 @@
 stage 2) form them once, at its last iteration, instead of at every iteration as lme4 does.
 
 R equivalent: ``updateDecomp``'s ``d_RZX``/``d_RX`` (``src/predModule.cpp``), whose Cholesky failure is lme4's
-"Downdated VtV is not positive definite".  The certificate is ours (:func:`certified`): lme4's per-iteration
+"Downdated VtV is not positive definite".  The certificate is ours (:func:`certified_by`): lme4's per-iteration
 check can fail only on a matrix singular to rounding, and the update runs again checking every iteration
 whenever the certificate does not hold, so the errors are lme4's.
 """
@@ -23,7 +23,7 @@ Arr = npt.NDArray[Any]
 
 #: where the nested levels' ``SchurPlan`` arrays start among the kernel's packed ``ints`` (as pirlsjit's)
 NEST_SEG = 24
-#: the certificate's safety factor (:func:`certified`)
+#: the certificate's safety factor (:func:`certified_by`)
 _SAFETY = 1000.0
 _U = float(np.finfo(np.float64).eps) / 2
 _DBL_MAX = float(np.finfo(np.float64).max)
@@ -164,32 +164,19 @@ def lambda_min(M: Arr) -> float:
 
 @jit_numpy_errors
 def certified_by(lmin: float, s: float, spread: float, size: int) -> bool:
-    """:func:`certified`'s test with ``lambda_min(M)`` given: ``lmin > 1000 c^4 size u s``.
+    """Whether a u-only update's checks of RX cannot have failed, given a computed ``M = V'V - RZX'RZX``
+    (its ``lambda_min(M)`` ``lmin``, ``max diag(V'V)`` ``s``) and the factor ``c = spread`` within which the
+    iterations' weights (and Lambda) lie of the ones ``M`` was formed at.
 
-    It also certifies iterations of a later evaluation against a reference ``M`` (:func:`pirlsjit.pwrss`),
-    with Lambda diagonal: ``M = X' (W^-1 + Z Lambda Lambda' Z')^-1 X`` is monotone increasing in ``W`` and
-    decreasing in each ``Lambda_jj^2``, so weights within a factor ``c_w`` of the reference's
+    In exact arithmetic ``M = X' (W^-1 + Z Lambda Lambda' Z')^-1 X`` (``W`` = diag(w^2)) is monotone increasing
+    in ``W`` and, with Lambda diagonal, decreasing in each ``Lambda_jj^2``: weights within a factor ``c_w``
     (:func:`ratio_max`) and ``|Lambda_jj|`` at most ``c_l`` times the reference's (:func:`lam_ratio`) give
-    ``M_k >= M / c^2`` with ``c = max(c_w, c_l)``, and ``diag(V_k'V_k) <= c_w^2 s``."""
+    ``M_k >= M / c^2`` with ``c = max(c_w, c_l)``, and ``diag(M_k) <= c_w^2 s``.  A Cholesky runs to completion
+    when the diagonally scaled matrix's smallest eigenvalue exceeds about ``p^2 u`` (Higham, *Accuracy and
+    Stability of Numerical Algorithms*, Thm 10.7), and the computed ``M_k`` is within about ``(n + q) u c^2 s``
+    of the exact one (its sums have at most ``n + q`` terms, each bounded by ``V_k'V_k``'s diagonal).
+    Certified when ``lambda_min(M) > 1000 c^4 (n + q + p^2) u s``: a safety factor of 1000 on that bound."""
     return lmin > _SAFETY * spread ** 4 * size * _U * s
-
-
-@jit_numpy_errors
-def certified(M: Arr, s: float, spread: float, size: int) -> bool:
-    """Whether no earlier iteration of a u-only update can have failed its check of RX, given the last one's
-    ``M = V'V - RZX'RZX`` and the weights' ``spread`` over the iterations (:func:`ratio_max`'s
-    product; 1: one iteration, or the same weights throughout).
-
-    In exact arithmetic ``M(W) = X' (W^-1 + Z Lambda Lambda' Z')^-1 X`` (``W`` = diag(w^2)) is monotone in
-    ``W``, so weights within a factor ``c = spread`` of the last ones give ``M_k >= M / c^2`` and ``diag(M_k)
-    <= c^2 s``.  A Cholesky runs to completion when the diagonally scaled matrix's smallest eigenvalue exceeds
-    about ``p^2 u`` (Higham, *Accuracy and Stability of Numerical Algorithms*, Thm 10.7), and the computed
-    ``M_k`` is within about ``(n + q) u c^2 s`` of the exact one (its sums have at most ``n + q`` terms,
-    each bounded by ``V_k'V_k``'s diagonal).  Certified when ``lambda_min(M) > 1000 c^4 (n + q + p^2) u s``:
-    a safety factor of 1000 on that bound."""
-    if spread == 1.0:
-        return True
-    return certified_by(lambda_min(M), s, spread, size)
 
 
 @jit_numpy_errors
@@ -270,5 +257,5 @@ def settle(X: Arr, Zp: Arr, Zi: Arr, Zx: Arr, lam: Arr, d: Arr, L21: Arr, L22: A
     return ok
 
 
-__all__ = ["ut_times", "decomp_x", "ratio_max", "lam_ratio", "lambda_min", "certified", "certified_by",
+__all__ = ["ut_times", "decomp_x", "ratio_max", "lam_ratio", "lambda_min", "certified_by",
            "ref_views", "cert_start", "cert_step", "cert_by_ref", "cert_by_last", "settle", "row_groups", "NEST_SEG"]
