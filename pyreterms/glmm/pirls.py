@@ -69,6 +69,25 @@ class GlmResp:
         return np.sqrt(self.weights / self.family.lme4_variance(self.mu)) * (self.y - self.mu)
 
 
+class _Deferred:
+    """A :class:`MerPred` field the compiled PIRLS may leave to be formed when first read (``RZX``, ``RX``,
+    ``Vtr``): a read calls ``MerPred.settle`` first, an assignment drops the pending work (the value is
+    kept in ``_<name>``)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: MerPred | None, objtype: type | None = None) -> Arr:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        obj.settle()
+        return getattr(obj, self.slot)
+
+    def __set__(self, obj: MerPred, value: Arr) -> None:
+        obj.pending = None
+        setattr(obj, self.slot, value)
+
+
 @dataclass
 class MerPred:
     """R: lme4's ``merPredD``: theta, the factor L, RZX, RX and the iterates ``delu``/``delb``
@@ -83,7 +102,7 @@ class MerPred:
     delu: Arr = field(init=False)
     delb: Arr = field(init=False)
     chol: BlockChol = field(init=False)
-    _RZX: Arr = field(init=False, repr=False)  # RZX, RX, Vtr: read through the properties below
+    _RZX: Arr = field(init=False, repr=False)  # RZX, RX, Vtr: read and written through _Deferred below
     _RX: Arr = field(init=False, repr=False)
     _Vtr: Arr = field(init=False, repr=False)
     Utr: Arr = field(init=False)
@@ -102,35 +121,9 @@ class MerPred:
             fn, self.pending = self.pending, None
             fn()
 
-    @property
-    def RZX(self) -> Arr:
-        self.settle()
-        return self._RZX
-
-    @RZX.setter
-    def RZX(self, value: Arr) -> None:
-        self.pending = None
-        self._RZX = value
-
-    @property
-    def RX(self) -> Arr:
-        self.settle()
-        return self._RX
-
-    @RX.setter
-    def RX(self, value: Arr) -> None:
-        self.pending = None
-        self._RX = value
-
-    @property
-    def Vtr(self) -> Arr:
-        self.settle()
-        return self._Vtr
-
-    @Vtr.setter
-    def Vtr(self, value: Arr) -> None:
-        self.pending = None
-        self._Vtr = value
+    RZX = _Deferred()
+    RX = _Deferred()
+    Vtr = _Deferred()
 
     def __post_init__(self) -> None:
         q, p = self.Zt.shape[0], self.X.shape[1]
