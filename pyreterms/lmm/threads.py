@@ -51,16 +51,47 @@ def scipy_lapack() -> Any | None:
     return libs[0] if len(libs) == 1 else None
 
 
+def own_running() -> int | None:
+    """This process's runnable threads (state ``R`` in ``/proc/self/task/*/stat``; the calling thread
+    is one), or None where that is not available (not Linux)."""
+    n = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        fields = stat[stat.rfind(b")") + 1:].split()
+        if fields and fields[0] == b"R":
+            n += 1
+    return n
+
+
+def others_of(procs_running: int, own: int | None) -> int:
+    """Runnable tasks of other processes: ``procs_running`` less this process's runnable threads
+    (``own``; at least 1, the caller; unknown: 1)."""
+    return procs_running - (1 if own is None else max(own, 1))
+
+
 def other_running(samples: int = 3) -> int | None:
-    """The most runnable tasks besides this thread seen in ``samples`` reads of ``/proc/stat``
-    (``procs_running``, instantaneous; Linux), or None where that is not available."""
+    """The most runnable tasks of OTHER processes seen in ``samples`` reads of ``/proc/stat``
+    (``procs_running``, instantaneous; Linux) less this process's own runnable threads, or None where
+    that is not available.  Why our own threads are subtracted: after a two-thread LAPACK call
+    OpenBLAS's worker thread stays runnable, spin-waiting for the next call, for ~50-100 ms (measured:
+    ``procs_running`` one higher on an idle machine 1-50 ms after a two-thread ``dpotrf``), so a
+    count of all runnable tasks read that busy core as another process's and the tuner dropped two
+    threads on an idle machine after every probe."""
     most = 0
     try:
         for _ in range(samples):
             with open("/proc/stat", "rb") as fh:
                 for line in fh:
                     if line.startswith(b"procs_running"):
-                        most = max(most, int(line.split()[1]) - 1)
+                        most = max(most, others_of(int(line.split()[1]), own_running()))
                         break
                 else:
                     return None
@@ -69,11 +100,34 @@ def other_running(samples: int = 3) -> int | None:
     return most
 
 
+#: (monotonic seconds, process CPU seconds) samples of :func:`own_load` (its window's start)
+_CPU_SAMPLES: deque[tuple[float, float]] = deque(maxlen=512)
+#: the load average's window (the 1-minute average) and the shortest window :func:`own_load` trusts
+_LOAD_WINDOW, _MIN_WINDOW = 60.0, 5.0
+
+
+def own_load() -> float:
+    """This process's share of the 1-minute load average, estimated as its CPU time per second over
+    the last minute (all its threads; a process waiting for a core counts less than it adds to the
+    load, so the estimate errs towards "busy").  0.0 until calls span :data:`_MIN_WINDOW` seconds."""
+    now = (time.monotonic(), time.process_time())
+    samples = _CPU_SAMPLES
+    while samples and now[0] - samples[0][0] > _LOAD_WINDOW:
+        samples.popleft()
+    if not samples or now[0] - samples[-1][0] >= 1.0:  # (one sample a second: the window stays a minute)
+        samples.append(now)
+    t0, c0 = samples[0]
+    if now[0] - t0 < _MIN_WINDOW:
+        return 0.0
+    return max(0.0, (now[1] - c0) / (now[0] - t0))
+
+
 def second_core_free(samples: int = 5) -> bool:
-    """Whether a second core is free now AND has been for the last minute: no other runnable task in
-    ``samples`` reads of ``procs_running`` and a 1-minute load average below ``cores - 0.5`` (this
-    fit itself counts ~1).  A two-thread evaluation that meets a busy core costs up to ~13 single-thread
-    ones (measured), so an instantaneous snapshot alone is not enough.  False where unknown."""
+    """Whether a second core is free now AND has been for the last minute: no other process's runnable
+    task in ``samples`` reads of ``procs_running`` (:func:`other_running`) and a 1-minute load average
+    below ``cores - 0.5`` after taking away this process's own share (:func:`own_load`; at least 1:
+    this fit).  A two-thread evaluation that meets a busy core costs up to ~13 single-thread ones
+    (measured), so an instantaneous snapshot alone is not enough.  False where unknown."""
     cores = os.cpu_count() or 1
     if cores < 2:
         return False
@@ -81,7 +135,7 @@ def second_core_free(samples: int = 5) -> bool:
         load1 = os.getloadavg()[0]
     except OSError:
         return False
-    if load1 >= cores - 0.5:
+    if load1 - max(1.0, own_load()) >= cores - 1.5:
         return False
     others = other_running(samples)
     return others is not None and cores - others >= 2
@@ -210,6 +264,7 @@ class ThreadTuner:
         return val
 
 
-__all__ = ["ThreadTuner", "blas_threads", "controller", "scipy_lapack", "other_running", "second_core_free",
+__all__ = ["ThreadTuner", "blas_threads", "controller", "scipy_lapack", "other_running", "others_of", "own_running",
+           "own_load", "second_core_free",
            "PROBE_EVERY", "KEEP_IF_BELOW",
            "GIVE_UP_ABOVE"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pyreterms.lmm.threads import PROBE_EVERY, ThreadTuner, other_running
+from pyreterms.lmm import threads
+from pyreterms.lmm.threads import PROBE_EVERY, ThreadTuner, other_running, others_of, own_running
 
 
 class FakeLib:
@@ -88,3 +89,81 @@ def test_gives_up_two_threads_after_a_heavy_loss() -> None:
     t = tuner()
     chosen = drive(t, {1: 10.0, 2: 130.0}, 200)
     assert chosen.count(2) == 1 and chosen[3] == 2  # the one probe, then never again
+
+
+def test_others_of_takes_away_this_process_s_runnable_threads() -> None:
+    # an OpenBLAS worker of ours still spinning after a two-thread call is not another process
+    assert others_of(2, 2) == 0
+    assert others_of(3, 2) == 1
+    assert others_of(2, None) == 1 and others_of(2, 0) == 1  # unknown / not seen: the caller only
+
+
+def test_own_running_sees_a_busy_thread_of_this_process() -> None:
+    import threading
+
+    stop = threading.Event()
+    a = np.random.default_rng(0).standard_normal((300, 300))
+
+    def busy() -> None:  # matmul releases the GIL: the thread stays runnable while the main one reads
+        while not stop.is_set():
+            a @ a
+
+    th = threading.Thread(target=busy)
+    th.start()
+    try:
+        seen = [own_running() for _ in range(50)]
+    finally:
+        stop.set()
+        th.join()
+    if seen[0] is None:  # not Linux
+        return
+    assert max(n for n in seen if n is not None) >= 2
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.wall = 1000.0
+        self.cpu = 0.0
+
+    def monotonic(self) -> float:
+        return self.wall
+
+    def process_time(self) -> float:
+        return self.cpu
+
+
+def test_own_load_is_cpu_per_second_over_the_last_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    import collections
+
+    clock = _Clock()
+    monkeypatch.setattr(threads, "time", clock)
+    monkeypatch.setattr(threads, "_CPU_SAMPLES", collections.deque(maxlen=512))
+    assert threads.own_load() == 0.0  # no window yet
+    clock.wall += 2.0
+    clock.cpu += 3.0
+    assert threads.own_load() == 0.0  # 2 s: too short to trust
+    for _ in range(10):  # 2 threads busy for 10 s
+        clock.wall += 1.0
+        clock.cpu += 2.0
+        threads.own_load()
+    assert threads.own_load() == pytest.approx(23.0 / 12.0)
+    for _ in range(70):  # then one thread for 70 s: the first samples leave the window
+        clock.wall += 1.0
+        clock.cpu += 1.0
+        threads.own_load()
+    assert threads.own_load() == pytest.approx(1.0)
+
+
+def test_second_core_free_discounts_only_this_process_s_own_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(threads, "other_running", lambda samples=5: 0)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.8, 1.0, 1.0))
+    monkeypatch.setattr(threads, "own_load", lambda: 0.9)
+    assert not threads.second_core_free()  # ~1 is this fit: 0.8 from others
+    monkeypatch.setattr(threads, "own_load", lambda: 1.7)
+    assert threads.second_core_free()  # our own two threads made the load
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    monkeypatch.setattr(threads, "own_load", lambda: 0.0)
+    assert threads.second_core_free()  # the old rule: load < cores - 0.5
+    monkeypatch.setattr(threads, "other_running", lambda samples=5: 1)
+    assert not threads.second_core_free()
