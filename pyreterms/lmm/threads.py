@@ -86,12 +86,13 @@ def other_running(samples: int = 3) -> int | None:
     count of all runnable tasks read that busy core as another process's and the tuner dropped two
     threads on an idle machine after every probe."""
     most = 0
+    own = own_running()  # (once: a spinning worker stays runnable for tens of milliseconds)
     try:
         for _ in range(samples):
             with open("/proc/stat", "rb") as fh:
                 for line in fh:
                     if line.startswith(b"procs_running"):
-                        most = max(most, others_of(int(line.split()[1]), own_running()))
+                        most = max(most, others_of(int(line.split()[1]), own))
                         break
                 else:
                     return None
