@@ -152,19 +152,30 @@ def machine_info() -> dict[str, Any]:
 
 
 def _time(f: Callable[[], Any], k: int, single: bool = False, target: float = 0.05) -> list[float]:
-    """k samples of f's wall time; fast calls are looped (like R's side) and divided."""
-    t0 = time.perf_counter()
-    f()
-    t = time.perf_counter() - t0
-    if single:
-        return [t]
-    inner = max(1, int(np.ceil(target / max(t, 1e-6))))
-    out = []
-    for _ in range(k):
+    """k samples of f's wall time (:func:`_time_each` of f alone)."""
+    return _time_each([f], k, single, target)[0]
+
+
+def _time_each(fs: list[Callable[[], Any]], k: int, single: bool = False,
+               target: float = 0.05) -> list[list[float]]:
+    """k samples of each callable's wall time, the callables sampled in turn (f, g, f, g, ...) so that
+    none gets the quieter minute of a shared machine; after one warm-up call each, fast calls are looped
+    (like R's side) and divided.  ``single``: the one (warm-up) call each is the sample."""
+    firsts = []
+    for f in fs:
         t0 = time.perf_counter()
-        for _ in range(inner):
-            f()
-        out.append((time.perf_counter() - t0) / inner)
+        f()
+        firsts.append(time.perf_counter() - t0)
+    if single:
+        return [[t] for t in firsts]
+    inners = [max(1, int(np.ceil(target / max(t, 1e-6)))) for t in firsts]
+    out: list[list[float]] = [[] for _ in fs]
+    for _ in range(k):
+        for f, inner, acc in zip(fs, inners, out, strict=True):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                f()
+            acc.append((time.perf_counter() - t0) / inner)
     return out
 
 
@@ -179,26 +190,6 @@ def _load(case: BenchCase) -> tuple[Any, Any]:
 
     rdf = rsession.r_call(rsession.helper("get_data"), ri.StrSexpVector([pkg]), ri.StrSexpVector([name]))
     return load_source(case.data), rdf
-
-
-def _time_pair(f: Callable[[], Any], g: Callable[[], Any], k: int, single: bool = False,
-               target: float = 0.05) -> tuple[list[float], list[float]]:
-    """:func:`_time` of ``f`` and of ``g`` with their samples taken alternately (f, g, f, g, ...)."""
-    if single:  # one timed call each (large cases)
-        return _time(f, k, True), _time(g, k, True)
-    inners = []
-    for h in (f, g):  # the warm-up calls, which also size the loops
-        t0 = time.perf_counter()
-        h()
-        inners.append(max(1, int(np.ceil(target / max(time.perf_counter() - t0, 1e-6)))))
-    out: tuple[list[float], list[float]] = ([], [])
-    for _ in range(k):
-        for h, inner, acc in zip((f, g), inners, out, strict=True):
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                h()
-            acc.append((time.perf_counter() - t0) / inner)
-    return out
 
 
 def _rel(a: float | None, b: float | None) -> float | None:
@@ -239,8 +230,8 @@ def _python_side(case: BenchCase, df: Any, k: int) -> dict[str, Any]:
 
         # the single-thread path, for the "default never slower than 1 thread" check; the two are
         # timed alternately, sample by sample, so that neither gets the quieter minute
-        t_fit, t_fit1 = _time_pair(
-            fit_once, lambda: pyreterms.lmer(case.formula, df, REML=case.REML, control={"blas_threads": 1}),
+        t_fit, t_fit1 = _time_each(
+            [fit_once, lambda: pyreterms.lmer(case.formula, df, REML=case.REML, control={"blas_threads": 1})],
             k, single)
         fit = last[0]
         theta = np.asarray(fit.state.theta, dtype=np.float64)
